@@ -1,0 +1,92 @@
+"""What the analysis stage hands to the report: named tidy tables and scalars.
+
+This is the contract between ``cartkit.analysis`` (which fills it from a
+derived study) and ``cartkit.report`` (which draws and writes it). Every
+table is a Polars DataFrame; a section that does not apply to a study (one
+product, no survival data ...) is ``None`` with a reason in ``omitted``.
+
+Tables and their columns (all optional columns may be null):
+
+study            one row: id, title, reference, data_cutoff (str), n_patients, n_episodes,
+                 products (str, '; '-joined), diseases (str)
+table1           characteristic, level, group, value (formatted text), n, stat ("median_iqr",
+                 "mean_sd", "n_pct"); group is a disease or "All"
+responses        patient_id, diagnosis, episode, product, best_response, response_day,
+                 source ("recorded" | "derived"), relapse_day, hsct (bool)
+response_rates   product, diagnosis, n, orr_n, orr, orr_lower, orr_upper, cr_n, cr, cr_lower, cr_upper
+                 (rates as proportions 0-1; Clopper-Pearson 95% CI)
+table2           section, term, label, product, diagnosis, n, N, pct  (pct 0-100); CRS/ICANS
+                 grade rows have section "CRS"/"ICANS" and term "grade 0".."grade 5"
+comparisons      family (e.g. "kinetics", "cytokine", "toxicity"), measure (e.g. "CAR-T % peak"),
+                 unit, summary_a, summary_b (formatted), product_a, product_b, n_a, n_b,
+                 method, statistic, pvalue, why (text: why this test), paired_method,
+                 paired_pvalue, published_p (float or null)
+kinetic_curves   product, analyte, day, n, median, q1, q3, mean, sd
+kinetic_values   patient_id, episode, product, diagnosis, analyte, day, value  (per patient lines)
+kinetic_params   patient_id, episode, product, diagnosis, analyte, cmax, tmax, auc_partial,
+                 half_life, ...
+survival_curves  endpoint ("PFS"|"OS"), censoring ("censor at HSCT"|"HSCT not censored"),
+                 group, time (days), n_risk, n_event, n_censor, survival, lower, upper
+                 (one row at time 0 with survival 1 per group first)
+at_risk          endpoint, censoring, group, time (tick, days), n_risk
+logrank          endpoint, censoring, statistic, df, pvalue, landmark_day, and per group
+                 landmark survival in columns "landmark_<group>"
+swimmer          patient_id, diagnosis, episode, product, start_day, end_day  (days from the
+                 patient's first infusion), best_response
+swimmer_events   patient_id, kind (response label, "relapse", "progression", "hsct", "death",
+                 "last_contact", "infusion"), day (from first infusion), label
+grade_counts     toxicity ("CRS", "ICANS", "Neutropenia", "Anemia", "Thrombocytopenia",
+                 "Leukopenia"), product, grade (int), n
+grade_compare    toxicity, system, method, pvalue, published_p, note
+grading_systems  patient_id, episode, product, toxicity, system, grade  (same event, several
+                 systems side by side: CTCAE v4.03 recorded vs ASTCT 2019 derived ...)
+disagreements    patient_id, episode, item, recorded, derived, note
+reproduction     key, section, description, published (text), computed (text), status
+                 ("agrees" | "differs" | "not computed"), reason
+methods          item, text     (Methods written from what actually ran)
+warnings         text
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    import polars as pl
+
+TABLE_NAMES: tuple[str, ...] = (
+    "study",
+    "table1",
+    "responses",
+    "response_rates",
+    "table2",
+    "comparisons",
+    "kinetic_curves",
+    "kinetic_values",
+    "kinetic_params",
+    "survival_curves",
+    "at_risk",
+    "logrank",
+    "swimmer",
+    "swimmer_events",
+    "grade_counts",
+    "grade_compare",
+    "grading_systems",
+    "disagreements",
+    "reproduction",
+    "methods",
+    "warnings",
+)
+
+
+@dataclass
+class Results:
+    tables: dict[str, pl.DataFrame | None] = field(default_factory=dict)
+    # section name -> reason it was left out ("one product only: no product comparison")
+    omitted: dict[str, str] = field(default_factory=dict)
+    # software versions and run facts for the Methods section
+    software: dict[str, str] = field(default_factory=dict)
+
+    def get(self, name: str) -> pl.DataFrame | None:
+        return self.tables.get(name)

@@ -1,0 +1,87 @@
+"""The loaded study: typed Polars tables, study metadata and the analysis plan.
+
+A ``Study`` is what ``cartkit.load_study`` returns and what every later stage
+reads. Its tables follow ``cartkit.study.schema``; after loading:
+
+* every table of the schema is present (optional tables that were not given
+  are empty frames with the schema's columns);
+* identifiers are ``pl.String``, ``episode``/``day``/integer columns
+  ``pl.Int64``, numbers ``pl.Float64``, flags ``pl.Boolean``, dates ``pl.Date``;
+* vocabulary columns hold the canonical spelling;
+* tables with days carry both ``day`` and ``date``; ``events`` carries
+  ``date`` always and ``episode``/``day`` when given;
+* ``measurements.value`` and ``measurements.unit`` are in the analyte's
+  canonical unit (the original unit is kept in ``unit_original``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+    import polars as pl
+
+
+@dataclass(frozen=True)
+class SurvivalPlan:
+    """How time-to-event endpoints are built (seed: from the CD22 infusion, DLBCL vs B-ALL)."""
+
+    from_product: str | None = None  # product whose infusion is time zero; None = each episode
+    endpoints: tuple[str, ...] = ("pfs", "os")
+    group_by: str = "diagnosis"
+    # censor at allogeneic HSCT: the seed reports survival "in patients who did not
+    # receive allo-HSCT"; cartkit runs the analysis both ways and names the primary one.
+    censor_at_hsct: bool = True
+    landmark_day: int = 180
+    time_unit: str = "days"  # "days" or "months" (30.4375 days) for reporting
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The analysis plan from ``study.toml`` ``[plan]``; defaults follow the seed's Methods."""
+
+    products: tuple[str, ...] = ()  # compared products, reference first
+    diseases: tuple[str, ...] = ()
+    crs_system: str = "ctcae4.03"
+    icans_system: str = "astct2019"
+    ctcae_version: str = "4.03"
+    alpha: float = 0.05
+    quantile_method: str = "spss"  # "spss" (weighted average, SPSS default) or "r7"
+    kinetic_analytes: tuple[str, ...] = ("car_t_pct_cd3", "car_dna", "il6", "il2r", "il8", "tnfa")
+    kinetics_window: tuple[int, int] = (0, 28)
+    response_days: dict[str, tuple[int, ...]] = field(default_factory=dict)  # diagnosis family -> days
+    survival: SurvivalPlan = field(default_factory=SurvivalPlan)
+    extra_ae_terms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StudyMeta:
+    id: str
+    title: str = ""
+    reference: str = ""
+    data_cutoff: dt.date | None = None
+    description: str = ""
+
+
+@dataclass
+class Study:
+    path: Path
+    meta: StudyMeta
+    plan: Plan
+    tables: dict[str, pl.DataFrame]
+    # non-fatal notes from loading (unit conversions done, encodings detected, ...)
+    notes: list[str] = field(default_factory=list)
+
+    def __getattr__(self, name: str) -> pl.DataFrame:
+        tables = self.__dict__.get("tables", {})
+        if name in tables:
+            return tables[name]
+        raise AttributeError(name)
+
+    def to_pandas(self, table: str) -> pd.DataFrame:
+        """One table as a pandas DataFrame, for users who work in pandas."""
+        return self.tables[table].to_pandas()

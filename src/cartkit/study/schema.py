@@ -1,0 +1,241 @@
+"""The study data model: which tables a study holds, their columns, keys and rules.
+
+This module is the contract between the files a user writes and every later
+stage. It is declarative on purpose: the loader and the validator read these
+specs; nothing else hard-codes a column name list.
+
+Conventions (see ../../../README.md and ARCHITECTURE.md):
+
+* Long, tidy tables, one fact per row.
+* Day 0 is the day of the CAR-T infusion of that episode (CAR-T convention;
+  CDISC study days have no day 0 and are converted at the boundary only).
+  Every table with a ``day`` column may give ``date`` instead (or both); the
+  loader derives the missing one from ``infusions.infusion_date`` once.
+* Units: each analyte has one canonical unit (see ``vocabulary.ANALYTES``);
+  other accepted units are converted at load, unknown units are rejected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Column types understood by the loader.
+STR = "str"
+INT = "int"
+FLOAT = "float"
+BOOL = "bool"
+DATE = "date"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a study table.
+
+    ``vocabulary`` names a controlled vocabulary in ``cartkit.study.vocabulary``
+    (values are matched case-insensitively and stored in canonical spelling).
+    ``min``/``max`` are inclusive bounds for numbers (the "impossible values"
+    rule). ``required`` columns must be present and non-empty on every row.
+    """
+
+    name: str
+    dtype: str
+    required: bool = False
+    vocabulary: str | None = None
+    min: float | None = None
+    max: float | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    required: bool = True
+    # Tables whose rows sit on a day relative to an infusion: they may give
+    # ``day`` or ``date`` (at least one); both are present after loading.
+    day_or_date: bool = False
+    # At least one of these columns must be non-empty on each row.
+    one_of: tuple[str, ...] = field(default_factory=tuple)
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+
+_EPISODE_KEY = (
+    Column("patient_id", STR, required=True, description="patient identifier, as in patients"),
+    Column("episode", INT, required=True, min=1, description="1 for the first CAR-T infusion, 2 for the next"),
+)
+_DAY = (
+    Column("day", INT, min=-60, max=3650, description="days from this episode's infusion (day 0)"),
+    Column("date", DATE, description="calendar date; alternative to day"),
+)
+
+PATIENTS = Table(
+    "patients",
+    "Baseline characteristics, one row per patient (seed Table 1).",
+    (
+        Column("patient_id", STR, required=True),
+        Column("age", FLOAT, required=True, min=0, max=120, description="years at first infusion"),
+        Column("sex", STR, required=True, vocabulary="sex"),
+        Column("diagnosis", STR, required=True, vocabulary="diagnosis"),
+        Column("subtype", STR, description="immune subtype: GCB, non-GCB, common B, Ph+, pro-B ..."),
+        Column("stage", STR, vocabulary="stage", description="Ann Arbor stage I-IV (lymphoma)"),
+        Column("disease_status", STR, vocabulary="disease_status"),
+        Column("ipi", INT, min=0, max=5, description="International Prognostic Index (lymphoma)"),
+        Column("marrow_blasts_pct", FLOAT, min=0, max=100, description="marrow blasts % (B-ALL)"),
+        Column("prior_lines", INT, min=0, max=50, description="number of prior therapies"),
+        Column("weight_kg", FLOAT, min=0.5, max=400),
+    ),
+    key=("patient_id",),
+)
+
+INFUSIONS = Table(
+    "infusions",
+    "One CAR-T infusion (episode) per row.",
+    (
+        *_EPISODE_KEY,
+        Column("product", STR, required=True, description="product label used by the plan, e.g. 'CD19 CAR-T'"),
+        Column("target", STR, required=True, vocabulary="target"),
+        Column("infusion_date", DATE, required=True, description="day 0 of the episode"),
+        Column("dose_1e6_per_kg", FLOAT, min=0, max=1000, description="CAR+ cells infused, 10^6/kg"),
+        Column("transduction_pct", FLOAT, min=0, max=100, description="CAR transduction efficiency of the product, %"),
+        Column("harvest_1e6_per_kg", FLOAT, min=0, max=10000, description="CAR-T cells harvested, 10^6/kg"),
+        Column("lymphodepletion", STR, description="e.g. 'Flu 30 mg/m2 + Cy 400 mg/m2, d-4 to d-2'"),
+    ),
+    key=("patient_id", "episode"),
+)
+
+MEASUREMENTS = Table(
+    "measurements",
+    "Serial laboratory values, vital signs and CAR-T kinetics: one value of one analyte on one day.",
+    (
+        *_EPISODE_KEY,
+        *_DAY,
+        Column("time", STR, description="optional clock time HH:MM when an analyte is measured more than once a day"),
+        Column("analyte", STR, required=True, vocabulary="analyte"),
+        Column("value", FLOAT, description="empty only when blq is true"),
+        Column("unit", STR, required=True, description="converted to the analyte's canonical unit at load"),
+        Column("blq", BOOL, description="below the limit of quantification"),
+        Column("lloq", FLOAT, min=0, description="lower limit of quantification, in the row's unit"),
+    ),
+    key=("patient_id", "episode", "analyte", "day", "time"),
+    day_or_date=True,
+)
+
+SUPPORT = Table(
+    "support",
+    "Supportive care given on a day: vasopressors, oxygen, tocilizumab, steroids, antipyretics.",
+    (
+        *_EPISODE_KEY,
+        *_DAY,
+        Column("kind", STR, required=True, vocabulary="support_kind"),
+        Column("agent", STR, description="drug name, e.g. norepinephrine, dexamethasone"),
+        Column("dose", FLOAT, min=0),
+        Column("dose_unit", STR),
+        Column("o2_device", STR, vocabulary="o2_device"),
+        Column("o2_flow_l_min", FLOAT, min=0, max=80),
+        Column("fio2_pct", FLOAT, min=21, max=100),
+    ),
+    key=("patient_id", "episode", "day", "kind", "agent"),
+    required=False,
+    day_or_date=True,
+)
+
+NEURO = Table(
+    "neuro",
+    "Neurological assessments for ICANS (ASTCT 2019 domains).",
+    (
+        *_EPISODE_KEY,
+        *_DAY,
+        Column("ice_score", INT, min=0, max=10, description="empty when the patient cannot be assessed"),
+        Column("consciousness", STR, vocabulary="consciousness"),
+        Column("seizure", STR, vocabulary="seizure"),
+        Column("motor", STR, vocabulary="motor"),
+        Column("raised_icp", STR, vocabulary="raised_icp"),
+    ),
+    key=("patient_id", "episode", "day"),
+    required=False,
+    day_or_date=True,
+)
+
+ASSESSMENTS = Table(
+    "assessments",
+    "Response assessments: inputs to Lugano / B-ALL criteria and/or the recorded response.",
+    (
+        *_EPISODE_KEY,
+        *_DAY,
+        Column("method", STR, required=True, vocabulary="assessment_method"),
+        Column("response", STR, vocabulary="response", description="investigator-recorded response"),
+        Column("deauville", INT, min=1, max=5),
+        Column("uptake_vs_baseline", STR, vocabulary="uptake"),
+        Column("spd_mm2", FLOAT, min=0, description="sum of products of perpendicular diameters"),
+        Column("new_lesions", BOOL),
+        Column("marrow_blasts_pct", FLOAT, min=0, max=100),
+        Column("circulating_blasts", BOOL),
+        Column("extramedullary", BOOL),
+        Column("anc", FLOAT, min=0, max=500, description="10^9/L"),
+        Column("platelets", FLOAT, min=0, max=5000, description="10^9/L"),
+        Column("mrd_pct", FLOAT, min=0, max=100, description="minimal residual disease, % of nucleated cells"),
+        Column("cd19_pct", FLOAT, min=0, max=100, description="CD19+ % of malignant cells by flow (seed Fig 1)"),
+        Column("cd22_pct", FLOAT, min=0, max=100, description="CD22+ % of malignant cells by flow (seed Fig 1)"),
+    ),
+    key=("patient_id", "episode", "day", "method"),
+    day_or_date=True,
+)
+
+LESIONS = Table(
+    "lesions",
+    "Target lesion diameters for Lugano CT response (up to 6 per assessment).",
+    (
+        *_EPISODE_KEY,
+        *_DAY,
+        Column("lesion_id", STR, required=True),
+        Column("ldi_mm", FLOAT, required=True, min=0, max=500, description="longest diameter"),
+        Column("sdi_mm", FLOAT, required=True, min=0, max=500, description="shortest perpendicular diameter"),
+    ),
+    key=("patient_id", "episode", "day", "lesion_id"),
+    required=False,
+    day_or_date=True,
+)
+
+ADVERSE_EVENTS = Table(
+    "adverse_events",
+    "One adverse event term per episode with its worst grade (seed Table 2).",
+    (
+        *_EPISODE_KEY,
+        Column("term", STR, required=True, vocabulary="ae_term"),
+        Column("grade", INT, required=True, min=0, max=5),
+        Column("grading_system", STR, vocabulary="grading_system", description="system of the recorded grade"),
+        Column("onset_day", INT, min=-60, max=3650),
+        Column("resolution_day", INT, min=-60, max=3650),
+    ),
+    key=("patient_id", "episode", "term"),
+)
+
+EVENTS = Table(
+    "events",
+    "Follow-up events: progression, relapse, HSCT, death, last contact. Give date, or episode and day.",
+    (
+        Column("patient_id", STR, required=True),
+        Column("kind", STR, required=True, vocabulary="event_kind"),
+        Column("episode", INT, min=1, description="episode the day is counted from"),
+        Column("day", INT, min=-60, max=36500),
+        Column("date", DATE),
+        Column("detail", STR, description="free text: cause of death, HSCT type, CD19-negative relapse ..."),
+    ),
+    key=("patient_id", "kind", "date"),
+)
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (PATIENTS, INFUSIONS, MEASUREMENTS, SUPPORT, NEURO, ASSESSMENTS, LESIONS, ADVERSE_EVENTS, EVENTS)
+}
