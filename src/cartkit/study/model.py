@@ -56,6 +56,9 @@ class Plan:
     response_days: dict[str, tuple[int, ...]] = field(default_factory=dict)  # diagnosis family -> days
     survival: SurvivalPlan = field(default_factory=SurvivalPlan)
     extra_ae_terms: tuple[str, ...] = ()
+    # AE terms the adverse-event table reports, in this order, including terms no patient had
+    # (the seed's Table 2 lists encephalopathy and aphasia at 0/7); empty = every recorded term.
+    ae_table_terms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

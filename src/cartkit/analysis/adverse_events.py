@@ -1,0 +1,171 @@
+"""Table 2: adverse events by product x disease, with CRS and ICANS grades (seed Table 2).
+
+A patient counts once per term and episode. Haematological terms are counted
+at CTCAE grade >= 3, as the seed's Table 2 reports them ("grade 3/4");
+every other term at any grade >= 1. CRS and ICANS are reported as the
+distribution of each episode's maximum grade 0-5 (no event = grade 0).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+# term -> (section, label, minimum grade counted). Labels follow the seed's Table 2 wording.
+TERM_ROWS: dict[str, tuple[str, str, int]] = {
+    "fever": ("General condition", "Temperature \u2265 38 \u00b0C (fever)", 1),
+    "chills": ("General condition", "Chills", 1),
+    "fatigue": ("General condition", "Fatigue", 1),
+    "headache": ("General condition", "Headache", 1),
+    "muscle weakness": ("General condition", "Muscular weakness", 1),
+    "edema": ("General condition", "Edema", 1),
+    "neutrophil count decreased": ("Hematological", "Neutropenia (grade 3/4) (< 1 \u00d7 10\u2079/L)", 3),
+    "anemia": ("Hematological", "Anemia (grade 3/4) (< 80 g/L)", 3),
+    "platelet count decreased": ("Hematological", "Thrombocytopenia (grade 3/4) (< 50 \u00d7 10\u2079/L)", 3),
+    "white blood cell decreased": ("Hematological", "Leukopenia (grade 3/4) (< 2 \u00d7 10\u2079/L)", 3),
+    "lymphocyte count decreased": ("Hematological", "Lymphopenia (grade 3/4) (< 0.5 \u00d7 10\u2079/L)", 3),
+    "febrile neutropenia": ("Hematological", "Febrile neutropenia", 1),
+    "hypoxia": ("Respiratory", "Hypoxia (SaO\u2082 < 90%)", 1),
+    "dyspnea": ("Respiratory", "Dyspnoea", 1),
+    "cough": ("Respiratory", "Cough", 1),
+    "pleural effusion": ("Respiratory", "Pleural effusion", 1),
+    "nausea": ("Gastrointestinal", "Nausea", 1),
+    "vomiting": ("Gastrointestinal", "Vomiting", 1),
+    "anorexia": ("Gastrointestinal", "Decreased appetite", 1),
+    "diarrhea": ("Gastrointestinal", "Diarrhoea", 1),
+    "aminotransferase increased": ("Hepatic", "Increased serum ALT, AST", 1),
+    "blood bilirubin increased": ("Hepatic", "Increased serum bilirubin levels", 1),
+    "creatinine increased": ("Renal", "Increased serum creatinine levels", 1),
+    "oliguria": ("Renal", "Oliguria", 1),
+    "sinus tachycardia": ("Heart", "Tachycardia", 1),
+    "arrhythmia": ("Heart", "Arrhythmia", 1),
+    "hypotension": ("Heart", "Systolic blood pressure < 90 mm Hg", 1),
+    "disseminated intravascular coagulation": ("Coagulopathy", "Disseminated intravascular coagulation", 1),
+    "encephalopathy": ("Neurological", "Encephalopathy", 1),
+    "confusion": ("Neurological", "Confused state", 1),
+    "dizziness": ("Neurological", "Dizziness", 1),
+    "aphasia": ("Neurological", "Aphasia", 1),
+    "somnolence": ("Neurological", "Somnolence", 1),
+    "seizure": ("Neurological", "Seizure", 1),
+    "tremor": ("Neurological", "Tremor", 1),
+    "infection": ("Infection", "Infection", 1),
+    "sepsis": ("Infection", "Sepsis", 1),
+    "invasive fungal infection": ("Infection", "Invasive fungal disease", 1),
+}
+# Reported as grade distributions, not as rows of their own.
+GRADED_SYNDROMES = ("cytokine release syndrome", "icans")
+
+_SCHEMA = {
+    "section": pl.String, "term": pl.String, "label": pl.String, "product": pl.String,
+    "diagnosis": pl.String, "n": pl.Int64, "N": pl.Int64, "pct": pl.Float64,
+}
+
+
+def episode_groups(infusions: pl.DataFrame, patients: pl.DataFrame, products, diseases) -> pl.DataFrame:
+    """patient_id, episode, product, diagnosis for the episodes of the plan's products and diseases."""
+    return (
+        infusions.select("patient_id", "episode", "product")
+        .join(patients.select("patient_id", "diagnosis"), on="patient_id", how="left")
+        .filter(pl.col("product").is_in(list(products)) & pl.col("diagnosis").is_in(list(diseases)))
+    )
+
+
+def _denominators(groups: pl.DataFrame) -> pl.DataFrame:
+    return groups.group_by("product", "diagnosis").agg(pl.len().cast(pl.Int64).alias("N"))
+
+
+def ae_table(
+    adverse_events: pl.DataFrame,
+    groups: pl.DataFrame,
+    crs: pl.DataFrame,
+    icans: pl.DataFrame,
+    products,
+    diseases,
+    terms: tuple[str, ...] = (),
+) -> pl.DataFrame:
+    """Long Table 2 (section, term, label, product, diagnosis, n, N, pct).
+
+    ``crs``/``icans``: patient_id, episode, grade (the episode maximum under the plan's system).
+    ``terms``: the rows to report in order; empty = every recorded term, in the seed's order.
+    """
+    denominators = _denominators(groups)
+    cells = pl.DataFrame(
+        [(p, d) for p in products for d in diseases], schema={"product": pl.String, "diagnosis": pl.String},
+        orient="row",
+    ).join(denominators, on=["product", "diagnosis"], how="left").with_columns(pl.col("N").fill_null(0))
+
+    recorded = sorted(set(adverse_events["term"].to_list()) - set(GRADED_SYNDROMES))
+    wanted = list(terms) if terms else [t for t in TERM_ROWS if t in recorded]
+    wanted += [t for t in recorded if t not in wanted and not terms]
+    spec = pl.DataFrame(
+        [
+            (t, *TERM_ROWS.get(t, ("Other", t.capitalize(), 1)), i)
+            for i, t in enumerate(wanted)
+        ],
+        schema={"term": pl.String, "section": pl.String, "label": pl.String, "min_grade": pl.Int64,
+                "order": pl.Int64},
+        orient="row",
+    )
+    counted = (
+        adverse_events.join(groups, on=["patient_id", "episode"], how="inner")
+        .join(spec.select("term", "min_grade"), on="term", how="inner")
+        .filter(pl.col("grade") >= pl.col("min_grade"))
+        .group_by("term", "product", "diagnosis")
+        .agg(pl.col("patient_id").n_unique().cast(pl.Int64).alias("n"))
+    )
+    term_rows = (
+        spec.join(cells, how="cross")
+        .join(counted, on=["term", "product", "diagnosis"], how="left")
+        .with_columns(pl.col("n").fill_null(0))
+    )
+    grade_rows = [
+        _grade_rows(name, section, grades, groups, cells) for name, section, grades in
+        (("CRS", "Cytokine release syndrome (CRS)", crs),
+         ("ICANS", "Immune effector cell-associated neurotoxicity syndrome (ICANS)", icans))
+        if grades is not None
+    ]
+    out = pl.concat(
+        [term_rows.sort("order").select("section", "term", "label", "product", "diagnosis", "n", "N"),
+         *grade_rows],
+        how="vertical_relaxed",
+    )
+    return out.with_columns(
+        pl.when(pl.col("N") > 0).then(100.0 * pl.col("n") / pl.col("N")).otherwise(None).alias("pct")
+    ).select(list(_SCHEMA))
+
+
+def _grade_rows(name: str, section: str, grades: pl.DataFrame, groups: pl.DataFrame, cells) -> pl.DataFrame:
+    per_episode = groups.join(grades.select("patient_id", "episode", "grade"), on=["patient_id", "episode"],
+                              how="left").with_columns(pl.col("grade").fill_null(0))
+    counts = per_episode.group_by("product", "diagnosis", "grade").agg(pl.len().cast(pl.Int64).alias("n"))
+    levels = pl.DataFrame({"grade": list(range(6))}, schema={"grade": pl.Int64})
+    return (
+        levels.join(cells, how="cross")
+        .join(counts, on=["product", "diagnosis", "grade"], how="left")
+        .with_columns(
+            pl.col("n").fill_null(0),
+            pl.lit(section).alias("section"),
+            ("grade " + pl.col("grade").cast(pl.String)).alias("term"),
+            (pl.lit("Grade ") + pl.col("grade").cast(pl.String) + pl.lit(f" {name}")).alias("label"),
+        )
+        .sort("grade")
+        .select("section", "term", "label", "product", "diagnosis", "n", "N")
+    )
+
+
+def grade_distribution(grades: pl.DataFrame, groups: pl.DataFrame, toxicity: str) -> pl.DataFrame:
+    """toxicity, product, grade, n over all episodes of each product (no event = grade 0)."""
+    per_episode = groups.join(grades.select("patient_id", "episode", "grade"), on=["patient_id", "episode"],
+                              how="left").with_columns(pl.col("grade").fill_null(0).cast(pl.Int64))
+    return (
+        per_episode.group_by("product", "grade").agg(pl.len().cast(pl.Int64).alias("n"))
+        .with_columns(pl.lit(toxicity).alias("toxicity"))
+        .select("toxicity", "product", "grade", "n")
+        .sort("product", "grade")
+    )
+
+
+def grade_contingency(distribution: pl.DataFrame, products) -> list[list[int]]:
+    """products x grades table of counts, dropping grades nobody had (as SPSS and R's table() do)."""
+    grades = sorted(distribution.filter(pl.col("n") > 0)["grade"].unique().to_list())
+    lookup = {(p, g): n for p, g, n in distribution.select("product", "grade", "n").iter_rows()}
+    return [[int(lookup.get((p, g), 0)) for g in grades] for p in products]

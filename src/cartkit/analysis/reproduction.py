@@ -1,0 +1,88 @@
+"""The reproduction appendix: each number the paper publishes beside the number cartkit computes.
+
+``published.toml`` in the study folder lists the published numbers
+(``[[number]]`` with key, value, unit, source, description, and optionally
+``decimals`` and ``note``). The analysis registers what it computed under the
+same keys. A computed number *agrees* when it rounds to the published value
+at the published precision (the number of decimals printed, or ``decimals``);
+a p-value printed as 0.000 agrees with anything below 0.0005.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+
+@dataclass(frozen=True)
+class Computed:
+    value: float | None
+    text: str = ""
+    reason: str = ""  # why it may differ (grading system, quantile definition, synthetic data ...)
+
+
+def read_published(study_path: Path) -> list[dict]:
+    path = Path(study_path) / "published.toml"
+    if not path.exists():
+        return []
+    with path.open("rb") as fh:
+        data = tomllib.load(fh)
+    return [n for n in data.get("number", []) if isinstance(n, dict) and "key" in n]
+
+
+def _decimals(entry: dict) -> int:
+    if "decimals" in entry:
+        return int(entry["decimals"])
+    value = entry.get("value")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0
+    text = repr(float(value)) if isinstance(value, float) else str(value)
+    if "e" in text or "." not in text:
+        return 0
+    decimals = len(text.split(".")[1].rstrip("0"))
+    return decimals
+
+
+def agrees(published: float, computed: float, decimals: int) -> bool:
+    if computed is None or (isinstance(computed, float) and math.isnan(computed)):
+        return False
+    tolerance = 0.5 * 10 ** (-decimals) + 1e-9
+    return abs(computed - published) <= tolerance
+
+
+def _fmt(value: float | None, decimals: int) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "NA"
+    return f"{value:.{max(decimals, 0)}f}" if decimals >= 0 else f"{value:g}"
+
+
+def reproduction_table(published: list[dict], computed: dict[str, Computed]) -> pl.DataFrame:
+    rows = []
+    for entry in published:
+        key = entry["key"]
+        value = entry.get("value")
+        decimals = _decimals(entry)
+        unit = entry.get("unit", "") or ""
+        published_text = f"{value}{'' if unit in ('', 'n') else ' ' + unit}"
+        got = computed.get(key)
+        if got is None or got.value is None or not isinstance(value, int | float) or isinstance(value, bool):
+            status, computed_text = "not computed", "" if got is None else got.text
+            reason = entry.get("note", "") if got is None else (got.reason or entry.get("note", ""))
+            if got is None and not reason:
+                reason = "cartkit does not compute this number from the records"
+        else:
+            ok = agrees(float(value), float(got.value), decimals)
+            status = "agrees" if ok else "differs"
+            computed_text = got.text or _fmt(float(got.value), decimals)
+            reason = "" if ok else (got.reason or entry.get("note", ""))
+        rows.append({
+            "key": key, "section": entry.get("source", ""), "description": entry.get("description", ""),
+            "published": published_text, "computed": computed_text, "status": status, "reason": reason,
+        })
+    schema = {k: pl.String for k in ("key", "section", "description", "published", "computed", "status",
+                                      "reason")}
+    return pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)

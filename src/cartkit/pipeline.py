@@ -1,0 +1,24 @@
+"""The main job: ``report(analyse(derive(load(DIR))))``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+
+def run_study(study_dir: str | Path, out: str | Path, progress: Callable[[str], None] | None = None) -> Path:
+    """Run the whole analysis of a study folder and write the report; returns OUT/index.html."""
+    from cartkit.analysis import analyse
+    from cartkit.derive import derive
+    from cartkit.report.write import write_report
+    from cartkit.study.load import load_study
+
+    say = progress or (lambda _name: None)
+    say("loading and validating the study")
+    study = load_study(study_dir)
+    say("deriving grades, responses, kinetics and event times")
+    derived = derive(study)
+    say("running the analysis plan")
+    results = analyse(study, derived)
+    say("writing the report")
+    return Path(write_report(results, out, progress=say))

@@ -1,0 +1,205 @@
+"""The one figure style of the report: palette, fonts, sizes, and figure export.
+
+Every figure module draws inside :func:`figure_style` and creates its figure with
+:func:`new_figure`, so fonts, line widths and colours are set in one place.
+
+* Palette: Okabe & Ito (2008), "Color Universal Design" -- the eight colours stay
+  distinguishable under the common colour-vision deficiencies.
+* Sizes: journal column widths (single 3.5 in, double 7.0 in) with 7-8.5 pt text,
+  legible when printed at 100 %.
+
+matplotlib is imported inside functions only (``import cartkit`` stays light), and
+always with the non-interactive Agg backend.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+# Okabe-Ito palette (hex), in their published order.
+OKABE_ITO: dict[str, str] = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
+}
+GREY = "#8C8C8C"
+LIGHT_GREY = "#D9D9D9"
+
+# Products (reference product first) and groups (diseases) get distinct cycles.
+PRODUCT_CYCLE: tuple[str, ...] = ("blue", "vermillion", "bluish_green", "reddish_purple", "orange", "sky_blue")
+GROUP_CYCLE: tuple[str, ...] = ("orange", "sky_blue", "bluish_green", "reddish_purple", "blue", "vermillion")
+
+# Ordered toxicity grades 0-5: light to dark so the order reads without colour.
+GRADE_COLORS: dict[int, str] = {
+    0: LIGHT_GREY,
+    1: OKABE_ITO["yellow"],
+    2: OKABE_ITO["orange"],
+    3: OKABE_ITO["vermillion"],
+    4: OKABE_ITO["reddish_purple"],
+    5: OKABE_ITO["black"],
+}
+
+# Responses: good (greens/blues) to bad (vermillion); unknown labels fall back to grey.
+RESPONSE_ORDER: tuple[str, ...] = ("CR", "CMR", "CRi", "PR", "PMR", "SD", "NMR", "NR", "PD", "PMD")
+RESPONSE_COLORS: dict[str, str] = {
+    "CR": OKABE_ITO["bluish_green"],
+    "CMR": OKABE_ITO["bluish_green"],
+    "CRi": OKABE_ITO["sky_blue"],
+    "PR": OKABE_ITO["blue"],
+    "PMR": OKABE_ITO["blue"],
+    "SD": OKABE_ITO["yellow"],
+    "NMR": OKABE_ITO["yellow"],
+    "NR": OKABE_ITO["orange"],
+    "PD": OKABE_ITO["vermillion"],
+    "PMD": OKABE_ITO["vermillion"],
+}
+
+SINGLE_COLUMN_IN = 3.5
+DOUBLE_COLUMN_IN = 7.0
+FONT_PT = 7.5
+SMALL_FONT_PT = 6.5
+TITLE_FONT_PT = 8.5
+PNG_DPI = 200
+
+_RC: dict[str, object] = {
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans", "Arial", "Helvetica", "Liberation Sans"],
+    "font.size": FONT_PT,
+    "axes.titlesize": TITLE_FONT_PT,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "axes.labelsize": FONT_PT,
+    "xtick.labelsize": FONT_PT,
+    "ytick.labelsize": FONT_PT,
+    "legend.fontsize": SMALL_FONT_PT + 0.5,
+    "legend.frameon": False,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.linewidth": 0.6,
+    "xtick.major.width": 0.6,
+    "ytick.major.width": 0.6,
+    "xtick.major.size": 3,
+    "ytick.major.size": 3,
+    "lines.linewidth": 1.2,
+    "lines.markersize": 4,
+    "patch.linewidth": 0.4,
+    "axes.prop_cycle": None,  # filled in figure_style (needs cycler)
+    "figure.dpi": 100,
+    "savefig.dpi": PNG_DPI,
+    "savefig.bbox": "tight",
+    "savefig.pad_inches": 0.05,
+    # text stays text in SVG: no glyph <defs> to collide between inline figures,
+    # selectable and searchable in the browser; no font files are embedded or fetched.
+    "svg.fonttype": "none",
+    "pdf.fonttype": 42,
+}
+
+
+def color_cycle(names: Sequence[str], cycle: Sequence[str]) -> dict[str, str]:
+    """Stable colour per category, in the given order, from an Okabe-Ito cycle."""
+    return {name: OKABE_ITO[cycle[i % len(cycle)]] for i, name in enumerate(names)}
+
+
+def product_colors(products: Sequence[str]) -> dict[str, str]:
+    return color_cycle(products, PRODUCT_CYCLE)
+
+
+def group_colors(groups: Sequence[str]) -> dict[str, str]:
+    return color_cycle(groups, GROUP_CYCLE)
+
+
+def response_color(label: str | None) -> str:
+    return RESPONSE_COLORS.get(label or "", GREY)
+
+
+def _matplotlib():
+    import matplotlib
+
+    if matplotlib.get_backend().lower() != "agg":
+        matplotlib.use("Agg", force=True)
+    return matplotlib
+
+
+@contextlib.contextmanager
+def figure_style() -> Iterator[None]:
+    """Draw inside this context: the report's rcParams, Agg backend, Okabe-Ito cycle."""
+    mpl = _matplotlib()
+    from cycler import cycler
+
+    rc = dict(_RC)
+    rc["axes.prop_cycle"] = cycler(color=[OKABE_ITO[c] for c in PRODUCT_CYCLE])
+    with mpl.rc_context(rc):
+        yield
+
+
+def new_figure(width: str | float = "double", height: float = 3.0, nrows: int = 1, ncols: int = 1,
+               axes: bool = True, **subplots_kw) -> tuple[Figure, object]:
+    """A figure of a journal width ('single' 3.5 in, 'double' 7 in, or inches) and its axes.
+
+    With ``axes=False`` only the figure is made (for custom grids); axes is then None.
+    """
+    _matplotlib()
+    from matplotlib.figure import Figure
+
+    w = {"single": SINGLE_COLUMN_IN, "double": DOUBLE_COLUMN_IN}.get(width, width)  # type: ignore[arg-type]
+    fig = Figure(figsize=(float(w), height), layout="constrained")
+    ax = fig.subplots(nrows=nrows, ncols=ncols, squeeze=False, **subplots_kw) if axes else None
+    return fig, ax
+
+
+def format_p(p: float | None) -> str:
+    """P-value as printed in the report: 'P < 0.001' or three decimals, '--' when missing."""
+    if p is None or p != p:
+        return "\u2013"
+    if p < 0.001:
+        return "<0.001"
+    return f"{p:.3f}"
+
+
+_ID_ATTR = re.compile(r'\bid="([^"]+)"')
+
+
+def svg_text(fig: Figure, prefix: str) -> str:
+    """The figure as inline-ready SVG: no XML header/doctype, every id prefixed.
+
+    matplotlib's SVG ids (clip paths, markers, hatches) repeat across figures; in one
+    HTML page duplicate ids make a later figure reuse an earlier figure's clip path.
+    Every ``id`` and every reference to it (``url(#..)``, ``href="#.."``) is prefixed
+    with the figure's id, so many inline SVGs can share one document.
+    """
+    _matplotlib()
+    import matplotlib
+
+    buf = io.StringIO()
+    with matplotlib.rc_context({"svg.hashsalt": prefix, "svg.fonttype": "none"}):
+        fig.savefig(buf, format="svg")
+    svg = buf.getvalue()
+    start = svg.find("<svg")
+    svg = svg[start:]
+    ids = set(_ID_ATTR.findall(svg))
+    if ids:
+        ids_sorted = sorted(ids, key=len, reverse=True)
+        alternation = "|".join(re.escape(i) for i in ids_sorted)
+        svg = re.sub(rf'\bid="({alternation})"', lambda m: f'id="{prefix}-{m.group(1)}"', svg)
+        svg = re.sub(rf"url\(#({alternation})\)", lambda m: f"url(#{prefix}-{m.group(1)})", svg)
+        svg = re.sub(rf'href="#({alternation})"', lambda m: f'href="#{prefix}-{m.group(1)}"', svg)
+    return svg
+
+
+def png_bytes(fig: Figure) -> bytes:
+    _matplotlib()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=PNG_DPI)
+    return buf.getvalue()
