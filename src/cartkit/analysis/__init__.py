@@ -1,0 +1,129 @@
+"""The analysis stage: runs the study's plan over the derived tables and returns ``Results``.
+
+    results = analyse(study, derive(study))
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from cartkit.analysis.results import Results
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cartkit.derive import Derived
+    from cartkit.study.model import Study
+
+__all__ = ["analyse", "Results"]
+
+
+def analyse(study: Study, derived: Derived) -> Results:
+    from cartkit.analysis.adverse_events import ae_table, episode_groups, grade_distribution
+    from cartkit.analysis.baseline import baseline_table
+    from cartkit.analysis.course import patient_course
+    from cartkit.analysis.kinetic_summary import kinetic_curves, kinetic_values
+    from cartkit.analysis.methods import design_warnings, methods_table, software_versions
+    from cartkit.analysis.product_comparison import grade_comparison, kinetic_comparisons
+    from cartkit.analysis.reproduction import read_published, reproduction_table
+    from cartkit.analysis.responses import response_listing, response_rates
+    from cartkit.analysis.computed_numbers import computed_numbers
+    from cartkit.analysis.survival_analysis import survival_analysis
+
+    plan = study.plan
+    patients, infusions = study.patients, study.infusions
+    products = tuple(plan.products) or tuple(infusions["product"].unique(maintain_order=True).to_list())
+    diseases = tuple(plan.diseases) or tuple(patients["diagnosis"].unique(maintain_order=True).to_list())
+    groups = episode_groups(infusions, patients, products, diseases)
+    results = Results(software=software_versions())
+    tables = results.tables
+    warnings: list[str] = list(derived.notes)
+
+    cutoff = study.meta.data_cutoff
+    tables["study"] = pl.DataFrame({
+        "id": [study.meta.id], "title": [study.meta.title], "reference": [study.meta.reference],
+        "data_cutoff": [str(cutoff) if cutoff else ""], "n_patients": [patients.height],
+        "n_episodes": [infusions.height], "products": ["; ".join(products)], "diseases": ["; ".join(diseases)],
+    })
+    tables["table1"] = baseline_table(patients, diseases, plan.quantile_method)
+
+    # responses
+    listing = response_listing(derived.best_response, groups, derived.hsct)
+    tables["responses"] = listing
+    tables["response_rates"] = response_rates(listing, products, diseases)
+
+    # adverse events, CRS and ICANS
+    tables["table2"] = ae_table(study.adverse_events, groups, derived.crs, derived.icans, products, diseases,
+                                plan.ae_table_terms)
+    grade_frames = {"CRS": derived.crs, "ICANS": derived.icans}
+    for tox, frame in derived.hematologic_grades().items():
+        grade_frames[tox] = frame
+    tables["grade_counts"] = pl.concat(
+        [grade_distribution(frame, groups, tox) for tox, frame in grade_frames.items()]
+    )
+    two_products = len(products) >= 2
+    if two_products:
+        pair = (products[0], products[1])
+        systems = {"CRS": plan.crs_system, "ICANS": plan.icans_system}
+        rows = [grade_comparison(frame, groups, pair, tox, systems.get(tox, f"ctcae{plan.ctcae_version}"))
+                for tox, frame in grade_frames.items()]
+        for tox, system, frame in derived.alternative_grades():
+            row = grade_comparison(frame, groups, pair, tox, system)
+            row["note"] = (row["note"] + " alternative grading system").strip()
+            rows.append(row)
+        tables["grade_compare"] = pl.DataFrame(rows, schema={
+            "toxicity": pl.String, "system": pl.String, "method": pl.String, "pvalue": pl.Float64,
+            "paired_method": pl.String, "paired_pvalue": pl.Float64, "note": pl.String})
+    else:
+        tables["grade_compare"] = None
+        results.omitted["grade_compare"] = "one product only: no comparison between products"
+    tables["grading_systems"] = derived.toxicity_systems
+    tables["disagreements"] = derived.disagreements
+
+    # kinetics
+    values = kinetic_values(study.measurements, groups, plan.kinetic_analytes, plan.kinetics_window)
+    if values.height:
+        tables["kinetic_values"] = values
+        tables["kinetic_curves"] = kinetic_curves(values, plan.quantile_method)
+        tables["kinetic_params"] = derived.kinetics.join(
+            groups, on=["patient_id", "episode"], how="inner"
+        )
+    else:
+        for name in ("kinetic_values", "kinetic_curves", "kinetic_params"):
+            tables[name] = None
+        results.omitted["kinetics"] = "no kinetic measurements (CAR-T %, CAR DNA or cytokines) in the study"
+    if two_products and values.height:
+        tables["comparisons"] = kinetic_comparisons(derived.kinetics, groups, (products[0], products[1]),
+                                                    plan.kinetic_analytes, plan.quantile_method)
+    else:
+        tables["comparisons"] = None
+        results.omitted["comparisons"] = "needs two products and kinetic measurements"
+
+    # survival
+    survival = plan.survival
+    if derived.tte:
+        curves, at_risk, tests = survival_analysis(
+            derived.tte, survival.group_by, tuple(survival.endpoints), survival.landmark_day
+        )
+        tables["survival_curves"], tables["at_risk"], tables["logrank"] = curves, at_risk, tests
+    else:
+        tables["survival_curves"] = tables["at_risk"] = tables["logrank"] = None
+        results.omitted["survival"] = "no follow-up events in the study"
+
+    # course of each patient
+    swimmer, marks = patient_course(infusions, patients, study.events, listing, cutoff)
+    tables["swimmer"], tables["swimmer_events"] = swimmer, marks
+
+    # methods, warnings, reproduction
+    paired = groups.group_by("patient_id").agg(pl.col("product").n_unique().alias("k")).filter(pl.col("k") >= 2)
+    facts = {"cutoff": str(cutoff) if cutoff else "not given", **derived.facts}
+    tables["methods"] = methods_table(plan, facts, results.software)
+    tables["warnings"] = design_warnings(paired.height if two_products else 0, tables["comparisons"],
+                                         tables["logrank"], warnings)
+    published = read_published(study.path)
+    if published:
+        tables["reproduction"] = reproduction_table(published, computed_numbers(study, derived, results))
+    else:
+        tables["reproduction"] = None
+        results.omitted["reproduction"] = "the study folder has no published.toml"
+    return results

@@ -1,0 +1,235 @@
+"""The derive stage: per-episode grades, responses, kinetic parameters and event times.
+
+    derived = derive(study)
+
+Every derivation is a function of one patient's rows, so the stage gives the
+same answer however patients are split into shards. Where the study holds the
+investigator's recorded grade or response, the recorded value is what the
+plan's primary analysis uses (it is what the study reported); the derived
+value is computed beside it where the inputs exist, and every disagreement is
+listed in ``disagreements``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cartkit.study.model import Study
+
+__all__ = ["derive", "Derived"]
+
+# recorded AE terms that carry a syndrome grade
+CRS_TERM = "cytokine release syndrome"
+ICANS_TERM = "icans"
+# haematological toxicity label -> CTCAE term recorded in adverse_events (seed Table 2, Figure 5C-E)
+HEMATOLOGIC_TERMS = {
+    "Neutropenia": "neutrophil count decreased",
+    "Anemia": "anemia",
+    "Thrombocytopenia": "platelet count decreased",
+    "Leukopenia": "white blood cell decreased",
+}
+
+_GRADE_SCHEMA = {"patient_id": pl.String, "episode": pl.Int64, "grade": pl.Int64, "system": pl.String,
+                 "source": pl.String}
+
+
+@dataclass
+class Derived:
+    crs: pl.DataFrame  # patient_id, episode, grade, system, source (plan's primary system)
+    icans: pl.DataFrame
+    toxicity_systems: pl.DataFrame  # patient_id, episode, toxicity, system, grade, source (long)
+    hematologic: pl.DataFrame  # patient_id, episode, toxicity, grade, nadir, nadir_day, system, source
+    best_response: pl.DataFrame  # patient_id, episode, best_response, response_day, source, relapse_day
+    assessments: pl.DataFrame  # response at each assessment (recorded and derived)
+    kinetics: pl.DataFrame  # NCA per episode x analyte
+    tte: dict[str, pl.DataFrame]  # HSCT rule -> time-to-event per index episode
+    hsct: pl.DataFrame  # patient_id, episode: index infusions followed by allogeneic HSCT
+    disagreements: pl.DataFrame
+    notes: list[str] = field(default_factory=list)
+    facts: dict[str, str] = field(default_factory=dict)
+    crs_derived: pl.DataFrame | None = None  # derived from vitals/support when present, any system
+    crs_derived_system: str | None = None
+
+    def hematologic_grades(self) -> dict[str, pl.DataFrame]:
+        """Toxicity label -> patient_id, episode, grade."""
+        return {
+            tox: self.hematologic.filter(pl.col("toxicity") == tox).select("patient_id", "episode", "grade")
+            for tox in self.hematologic["toxicity"].unique(maintain_order=True).to_list()
+        }
+
+    def alternative_grades(self) -> list[tuple[str, str, pl.DataFrame]]:
+        """(toxicity, system, grades) for grades under a system other than the plan's primary one."""
+        out = []
+        if self.crs_derived is not None and self.crs_derived.height and self.crs_derived_system:
+            primary = self.crs["system"].unique().to_list()
+            if self.crs_derived_system not in primary or set(self.crs["source"].unique()) == {"recorded"}:
+                out.append(("CRS", self.crs_derived_system, self.crs_derived))
+        return out
+
+
+def _recorded_grades(study: Study, term: str, system: str) -> pl.DataFrame:
+    ae = study.adverse_events.filter(pl.col("term") == term)
+    return ae.select(
+        "patient_id", "episode", pl.col("grade").cast(pl.Int64),
+        pl.coalesce(pl.col("grading_system"), pl.lit(system)).alias("system"),
+        pl.lit("recorded").alias("source"),
+    )
+
+
+def derive(study: Study) -> Derived:
+    from cartkit.derive.kinetics import derive_kinetics
+    from cartkit.derive.response import derive_responses
+    from cartkit.derive.toxicity import compare_recorded, derive_crs, derive_hematologic, derive_icans
+    from cartkit.survival.events import time_to_event
+
+    plan = study.plan
+    notes: list[str] = []
+    facts: dict[str, str] = {}
+
+    # --- CRS and ICANS: recorded grades are primary; derived ones computed beside them.
+    crs_recorded = _recorded_grades(study, CRS_TERM, plan.crs_system)
+    icans_recorded = _recorded_grades(study, ICANS_TERM, plan.icans_system)
+    derived_crs = derive_crs(study, system="astct2019")
+    derived_icans = derive_icans(study, system="astct2019")
+    crs_d = derived_crs.filter(pl.col("crs_max").is_not_null()).select(
+        "patient_id", "episode", pl.col("crs_max").cast(pl.Int64).alias("grade"),
+        pl.lit("astct2019").alias("system"), pl.lit("derived").alias("source"))
+    icans_d = derived_icans.filter(pl.col("icans_max").is_not_null()).select(
+        "patient_id", "episode", pl.col("icans_max").cast(pl.Int64).alias("grade"),
+        pl.lit("astct2019").alias("system"), pl.lit("derived").alias("source"))
+    crs = _primary(crs_recorded, crs_d, plan.crs_system, study, "CRS", notes)
+    icans = _primary(icans_recorded, icans_d, plan.icans_system, study, "ICANS", notes)
+    if crs_recorded.height or icans_recorded.height:
+        facts["grading_source"] = (
+            "The CRS and ICANS grades analysed are the investigators' recorded grades; cartkit also derives "
+            "ASTCT 2019 grades from vital signs, supportive care and neurological assessments where they are "
+            "recorded, and lists every disagreement."
+        )
+
+    # --- haematological toxicity
+    version = plan.ctcae_version
+    hem = derive_hematologic(study, version=version)
+    hematologic = _hematologic_primary(study, hem, version, notes)
+
+    # --- grades side by side under every system available
+    systems = [
+        f.with_columns(pl.lit(tox).alias("toxicity")).select(
+            "patient_id", "episode", "toxicity", "system", "grade", "source")
+        for tox, f in (("CRS", crs_recorded), ("CRS", crs_d), ("ICANS", icans_recorded), ("ICANS", icans_d))
+        if f.height
+    ]
+    toxicity_systems = (
+        pl.concat(systems).sort("patient_id", "episode", "toxicity", "system") if systems else
+        pl.DataFrame(schema={"patient_id": pl.String, "episode": pl.Int64, "toxicity": pl.String,
+                             "system": pl.String, "grade": pl.Int64, "source": pl.String})
+    )
+    disagreements = compare_recorded(
+        {"crs": derived_crs, "icans": derived_icans, "hematologic": hem}, study
+    )
+
+    # --- responses
+    responses = derive_responses(study)
+    best = responses.best
+    facts["response_source"] = responses.source_note
+
+    # --- kinetics
+    kinetics = derive_kinetics(study, analytes=plan.kinetic_analytes, window=plan.kinetics_window)
+
+    # --- time to event
+    survival = plan.survival
+    tte = {}
+    hsct = pl.DataFrame(schema={"patient_id": pl.String, "episode": pl.Int64})
+    if study.events.height:
+        base_kwargs = dict(from_product=survival.from_product, cutoff=study.meta.data_cutoff)
+        censored = time_to_event(study, censor_at_hsct=True, **base_kwargs)
+        ignored = time_to_event(study, censor_at_hsct=False, **base_kwargs)
+        hsct = _hsct_after(study, ignored)
+        group_col = survival.group_by
+        attach = study.patients.select("patient_id", group_col) if group_col != "product" else None
+
+        def with_group(frame: pl.DataFrame) -> pl.DataFrame:
+            return frame.join(attach, on="patient_id", how="left") if attach is not None else frame
+
+        excluded = ignored.join(hsct, on=["patient_id", "episode"], how="anti")
+        tte = {
+            "exclude HSCT patients": with_group(excluded),
+            "censor at HSCT": with_group(censored),
+            "HSCT not censored": with_group(ignored),
+        }
+        primary = "censor at HSCT" if survival.censor_at_hsct else "HSCT not censored"
+        tte = {primary: tte[primary], **{k: v for k, v in tte.items() if k != primary}}
+
+    return Derived(
+        crs=crs, icans=icans, toxicity_systems=toxicity_systems, hematologic=hematologic,
+        best_response=best, assessments=responses.assessments, kinetics=kinetics, tte=tte, hsct=hsct,
+        disagreements=disagreements, notes=notes, facts=facts, crs_derived=crs_d,
+        crs_derived_system="astct2019",
+    )
+
+
+def _primary(recorded: pl.DataFrame, derived: pl.DataFrame, system: str, study: Study, label: str,
+             notes: list[str]) -> pl.DataFrame:
+    """Recorded grades when the study records them, else derived ones; all episodes, 0 = no event."""
+    episodes = study.infusions.select("patient_id", "episode")
+    if recorded.height:
+        chosen = recorded
+    elif derived.height:
+        chosen = derived
+        notes.append(f"No recorded {label} grades: the {label} grades analysed are derived from the records.")
+    else:
+        chosen = recorded
+    return (
+        episodes.join(chosen, on=["patient_id", "episode"], how="left")
+        .with_columns(pl.col("grade").fill_null(0), pl.col("system").fill_null(system),
+                      pl.col("source").fill_null("recorded" if recorded.height else "derived"))
+        .select(list(_GRADE_SCHEMA))
+    )
+
+
+def _hematologic_primary(study: Study, hem: pl.DataFrame, version: str, notes: list[str]) -> pl.DataFrame:
+    """Worst haematological grade per episode: recorded AE grade when recorded, else from the counts."""
+    episodes = study.infusions.select("patient_id", "episode")
+    frames = []
+    lineage_of = {"Neutropenia": "anc", "Anemia": "hemoglobin", "Thrombocytopenia": "platelets",
+                  "Leukopenia": "wbc"}
+    for tox, term in HEMATOLOGIC_TERMS.items():
+        from_counts = hem.filter(pl.col("analyte") == lineage_of[tox]) if "analyte" in hem.columns else hem.head(0)
+        recorded = study.adverse_events.filter(pl.col("term") == term)
+        if from_counts.height:
+            frame = from_counts.select(
+                "patient_id", "episode", pl.col("worst_grade").cast(pl.Int64).alias("grade"),
+                pl.col("nadir").cast(pl.Float64), pl.col("nadir_day").cast(pl.Int64),
+                pl.lit(f"ctcae{version}").alias("system"), pl.lit("derived").alias("source"))
+        elif recorded.height:
+            frame = recorded.select(
+                "patient_id", "episode", pl.col("grade").cast(pl.Int64), pl.lit(None, pl.Float64).alias("nadir"),
+                pl.lit(None, pl.Int64).alias("nadir_day"), pl.lit(f"ctcae{version}").alias("system"),
+                pl.lit("recorded").alias("source"))
+        else:
+            continue
+        frames.append(
+            episodes.join(frame, on=["patient_id", "episode"], how="left")
+            .with_columns(pl.col("grade").fill_null(0), pl.lit(tox).alias("toxicity"))
+        )
+    if not frames:
+        return pl.DataFrame(schema={"patient_id": pl.String, "episode": pl.Int64, "toxicity": pl.String,
+                                    "grade": pl.Int64})
+    return pl.concat(frames, how="diagonal_relaxed")
+
+
+def _hsct_after(study: Study, tte: pl.DataFrame) -> pl.DataFrame:
+    """Index episodes after which the patient received an HSCT (before the next infusion)."""
+    h = study.events.filter(pl.col("kind") == "hsct").select("patient_id", pl.col("date").alias("hsct_date"))
+    inf = study.infusions.sort("patient_id", "episode").with_columns(
+        pl.col("infusion_date").shift(-1).over("patient_id").alias("next_date"))
+    return (
+        inf.join(h, on="patient_id")
+        .filter((pl.col("hsct_date") >= pl.col("infusion_date"))
+                & (pl.col("next_date").is_null() | (pl.col("hsct_date") < pl.col("next_date"))))
+        .select("patient_id", "episode").unique()
+        .join(tte.select("patient_id", "episode"), on=["patient_id", "episode"], how="semi")
+    )

@@ -39,7 +39,7 @@ LIGHT_GREY = "#D9D9D9"
 
 # Products (reference product first) and groups (diseases) get distinct cycles.
 PRODUCT_CYCLE: tuple[str, ...] = ("blue", "vermillion", "bluish_green", "reddish_purple", "orange", "sky_blue")
-GROUP_CYCLE: tuple[str, ...] = ("orange", "sky_blue", "bluish_green", "reddish_purple", "blue", "vermillion")
+GROUP_CYCLE: tuple[str, ...] = ("bluish_green", "reddish_purple", "orange", "sky_blue", "blue", "vermillion")
 
 # Ordered toxicity grades 0-5: light to dark so the order reads without colour.
 GRADE_COLORS: dict[int, str] = {
@@ -98,7 +98,7 @@ _RC: dict[str, object] = {
     "axes.prop_cycle": None,  # filled in figure_style (needs cycler)
     "figure.dpi": 100,
     "savefig.dpi": PNG_DPI,
-    "savefig.bbox": "tight",
+    "savefig.bbox": None,  # constrained layout already fits; "tight" would draw every figure twice
     "savefig.pad_inches": 0.05,
     # text stays text in SVG: no glyph <defs> to collide between inline figures,
     # selectable and searchable in the browser; no font files are embedded or fetched.
@@ -184,7 +184,10 @@ def svg_text(fig: Figure, prefix: str) -> str:
 
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.hashsalt": prefix, "svg.fonttype": "none"}):
-        fig.savefig(buf, format="svg")
+        fig.savefig(buf, format="svg", metadata={"Date": None})
+    # the layout is now fixed (figure fractions do not depend on dpi): later exports of the
+    # same figure (PNG) skip the constrained-layout solve
+    fig.set_layout_engine("none")
     svg = buf.getvalue()
     start = svg.find("<svg")
     svg = svg[start:]

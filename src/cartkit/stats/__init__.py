@@ -1,0 +1,43 @@
+"""Statistics of the seed's analysis plan, exact where it matters and agreeing with R.
+
+Every test returns a small record (``TestResult``) naming its method, with
+``statistic``, ``pvalue`` and, where they apply, ``df``, ``estimate`` and ``ci``.
+SciPy is imported inside the functions that need it, so ``import cartkit.stats``
+stays light.
+
+    >>> from cartkit.stats import fisher_exact
+    >>> round(fisher_exact([[11, 1, 1], [13, 0, 0]]).pvalue, 3)   # seed Table 2, ICANS
+    0.48
+"""
+
+from __future__ import annotations
+
+from cartkit.stats.choice import compare, compare_counts
+from cartkit.stats.contingency import bowker, chi_square, expected_counts, mcnemar
+from cartkit.stats.describe import describe, quantiles
+from cartkit.stats.fisher import fisher_exact
+from cartkit.stats.intervals import binomial_ci
+from cartkit.stats.means import t_test
+from cartkit.stats.normality import shapiro
+from cartkit.stats.ranks import mann_whitney, wilcoxon_signed_rank
+from cartkit.stats.results import Choice, Description, TestResult
+
+__all__ = [
+    "Choice",
+    "Description",
+    "TestResult",
+    "binomial_ci",
+    "bowker",
+    "chi_square",
+    "compare",
+    "compare_counts",
+    "describe",
+    "expected_counts",
+    "fisher_exact",
+    "mann_whitney",
+    "mcnemar",
+    "quantiles",
+    "shapiro",
+    "t_test",
+    "wilcoxon_signed_rank",
+]

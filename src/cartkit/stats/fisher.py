@@ -88,8 +88,55 @@ def _expand_stage(parents: np.ndarray, fills: np.ndarray) -> tuple[np.ndarray, .
     pi = np.concatenate(par_idx)
     fi = np.concatenate(fill_idx)
     children = np.sort(parents[pi] - fills[fi], axis=1)
+    base = int(parents.max()) + 1
+    if base ** children.shape[1] < 2**62:  # one integer per node: a much faster unique than axis=0
+        code = children @ (base ** np.arange(children.shape[1], dtype=np.int64))
+        _, first, child_idx = np.unique(code, return_index=True, return_inverse=True)
+        return pi, fi, children[first], child_idx.reshape(-1)
     nodes, child_idx = np.unique(children, axis=0, return_inverse=True)
     return pi, fi, nodes, child_idx.reshape(-1)
+
+
+def _merge(node: np.ndarray, value: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Merge partial tables at the same node with equal log weight (to 1e-9), adding their counts."""
+    import polars as pl
+
+    frame = pl.DataFrame(
+        {"node": node, "key": np.round(value * _MERGE_DIGITS).astype(np.int64), "value": value, "n": count}
+    )
+    merged = frame.group_by("node", "key").agg(pl.col("value").first(), pl.col("n").sum())
+    return merged["node"].to_numpy(), merged["value"].to_numpy(), merged["n"].to_numpy()
+
+
+def _last_stage(node, value, count, edges, last, threshold, log_all) -> float:
+    """Mass of completions <= threshold for partial tables one branching column from the end.
+
+    Each completion is one filling of the last free column (the final column is
+    then forced), so for each node the completions' log weights are sorted once
+    and every partial table at the node is answered by a binary search in their
+    running sum, instead of expanding partial tables x fillings.
+    """
+    pi, ci, lw = edges
+    future = lw + last[ci]
+    order = np.lexsort((future, pi))
+    pi, future = pi[order], future[order]
+    bounds = np.flatnonzero(np.r_[True, pi[1:] != pi[:-1], True])
+    parent_of_segment = pi[bounds[:-1]]
+    segment = np.full(int(pi.max()) + 1, -1)
+    segment[parent_of_segment] = np.arange(len(parent_of_segment))
+    by_node = np.argsort(node, kind="stable")
+    node, value, count = node[by_node], value[by_node], count[by_node]
+    node_bounds = np.flatnonzero(np.r_[True, node[1:] != node[:-1], True])
+    total = 0.0
+    for a, b in zip(node_bounds[:-1], node_bounds[1:], strict=True):
+        s = segment[node[a]]
+        f = future[bounds[s] : bounds[s + 1]]
+        top = f[-1]
+        cum = np.cumsum(np.exp(f - top))  # ascending: small terms first
+        idx = np.searchsorted(f, threshold - value[a:b], side="right")
+        hit = idx > 0
+        total += float(np.sum(count[a:b][hit] * np.exp(value[a:b][hit] + top - log_all) * cum[idx[hit] - 1]))
+    return total
 
 
 def fisher_exact_pvalue(table: object) -> float:
@@ -126,6 +173,7 @@ def fisher_exact_pvalue(table: object) -> float:
     last = _log_total(stages[-1])  # the forced last column: one completion
     hi, lo = [None] * len(stages), [None] * len(stages)
     hi[-1], lo[-1] = last, last
+    node_total = [_log_total(s) for s in stages]
     for k in range(n_cols - 2, -1, -1):
         pi, ci, lw = edges[k]
         starts = np.flatnonzero(np.r_[True, pi[1:] != pi[:-1]])
@@ -135,14 +183,13 @@ def fisher_exact_pvalue(table: object) -> float:
     # forward with partial tables: (node, log weight so far, log of merged mass)
     node = np.zeros(1, dtype=np.int64)
     value = np.zeros(1)
-    mass = np.zeros(1)
+    count = np.ones(1)
     pvalue = 0.0
     if hi[0][0] <= threshold:
         return 1.0
-    for k in range(n_cols - 1):
+    for k in range(n_cols - 2):
         pi, ci, lw = edges[k]
-        n_par = len(stages[k])
-        deg = np.bincount(pi, minlength=n_par)
+        deg = np.bincount(pi, minlength=len(stages[k]))
         first = np.r_[0, np.cumsum(deg)[:-1]]
         rep = deg[node]
         entry = np.repeat(np.arange(len(node)), rep)
@@ -150,21 +197,16 @@ def fisher_exact_pvalue(table: object) -> float:
         e = first[node][entry] + offset
         child = ci[e]
         new_value = value[entry] + lw[e]
-        new_mass = mass[entry] + lw[e]
-        total = _log_total(stages[k + 1][child])
-        count = new_value + hi[k + 1][child] <= threshold
-        pvalue += float(np.exp(new_mass[count] + total[count] - log_all).sum())
-        keep = ~count & (new_value + lo[k + 1][child] <= threshold)
-        child, new_value, new_mass = child[keep], new_value[keep], new_mass[keep]
+        new_count = count[entry]
+        done = new_value + hi[k + 1][child] <= threshold
+        total = node_total[k + 1][child[done]]
+        pvalue += float(np.sum(new_count[done] * np.exp(new_value[done] + total - log_all)))
+        keep = ~done & (new_value + lo[k + 1][child] <= threshold)
+        child, new_value, new_count = child[keep], new_value[keep], new_count[keep]
         if child.size == 0:
-            break
-        key = np.round(new_value * _MERGE_DIGITS).astype(np.int64)
-        srt = np.lexsort((key, child))
-        child, key, new_value, new_mass = child[srt], key[srt], new_value[srt], new_mass[srt]
-        grp = np.flatnonzero(np.r_[True, (child[1:] != child[:-1]) | (key[1:] != key[:-1])])
-        node = child[grp]
-        value = new_value[grp]
-        mass = np.logaddexp.reduceat(new_mass, grp)
+            return min(1.0, pvalue)
+        node, value, count = _merge(child, new_value, new_count)
+    pvalue += _last_stage(node, value, count, edges[-1], hi[-1], threshold, log_all)
     return min(1.0, pvalue)
 
 

@@ -1,0 +1,27 @@
+"""Survival analysis agreeing with R's ``survival`` package: Kaplan-Meier, log-rank, Cox, event times.
+
+    >>> from cartkit.survival import kaplan_meier
+    >>> kaplan_meier([1, 2, 3, 4, 5, 6], [1, 1, 1, 0, 1, 1]).median   # S = 0.5 on [3, 5): midpoint, as R
+    4.0
+
+SciPy, statsmodels and Polars are imported inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+from cartkit.survival.cox import CoxModel, cox
+from cartkit.survival.events import FollowUp, median_followup, time_to_event
+from cartkit.survival.kaplan_meier import KaplanMeier, kaplan_meier
+from cartkit.survival.logrank import LogRank, logrank
+
+__all__ = [
+    "CoxModel",
+    "FollowUp",
+    "KaplanMeier",
+    "LogRank",
+    "cox",
+    "kaplan_meier",
+    "logrank",
+    "median_followup",
+    "time_to_event",
+]

@@ -1,0 +1,176 @@
+"""Derive stage: kinetic parameters per episode x analyte for a whole study.
+
+``derive_kinetics(study)`` runs the NCA of ``cartkit.kinetics.nca_table``
+(PKNCA conventions, criteria.md section 9) over ``study.measurements`` for
+the plan's kinetic analytes (seed: CAR-T % of CD3+, CAR DNA, IL-6, IL-2R,
+IL-8, TNF-a), using only the samples inside the plan's kinetics window
+(seed: days 0-28, Methods "on day 0, 4, 7, 14, 21 and 28"), so Cmax/Tmax are
+the expansion peak and peak day of seed Figures 4 and 7, and the partial
+AUC is AUC over the window (AUC0-28d of the approved CAR-T labels).
+
+``summarise_kinetics`` gives per product (or any grouping) and analyte the
+n, median, quartiles, mean, SD, min and max of each parameter, as the seed
+reports them ("median and interquartile range", SPSS 17).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import polars as pl
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cartkit.study.model import Study
+
+__all__ = ["KINETICS_COLUMNS", "derive_kinetics", "kinetics_from_measurements", "summarise_kinetics",
+           "quantile"]
+
+KINETICS_COLUMNS: dict[str, pl.DataType] = {
+    "patient_id": pl.String, "episode": pl.Int64, "analyte": pl.String, "cmax": pl.Float64,
+    "tmax": pl.Float64, "clast": pl.Float64, "tlast": pl.Float64, "auc_last": pl.Float64,
+    "auc_partial": pl.Float64, "lambda_z": pl.Float64, "half_life": pl.Float64, "r2_adj": pl.Float64,
+    "n_points": pl.Int64, "note": pl.String,
+}
+
+
+def kinetics_from_measurements(
+    measurements: pl.DataFrame,
+    *,
+    analytes: Sequence[str] | None,
+    window: tuple[float, float] = (0, 28),
+    auc: str = "linear-up-log-down",
+    blq_before_tmax: str = "zero",
+    blq_after_tmax: str = "drop",
+    duplicates: str = "mean",
+) -> pl.DataFrame:
+    """NCA per patient_id x episode x analyte of a measurements table (schema.MEASUREMENTS columns).
+
+    Only samples with ``window[0] <= day <= window[1]`` are used; the partial
+    AUC is over the window. ``analytes=None`` uses every analyte in the table.
+    BLQ rows are those with ``blq`` true or value 0. Columns: ``KINETICS_COLUMNS``.
+    """
+    from cartkit.kinetics.nca import nca_table
+
+    lo, hi = (float(w) for w in window)
+    if not lo <= hi:
+        raise ValueError(f"window={window!r}: the kinetics window needs start <= end")
+    needed = {"patient_id", "episode", "day", "analyte", "value"}
+    missing = sorted(needed - set(measurements.columns))
+    if missing:
+        raise ValueError(f"measurements columns {missing}: needed for kinetics")
+    rows = measurements.filter(pl.col("day").is_between(lo, hi))
+    if analytes is not None:
+        rows = rows.filter(pl.col("analyte").is_in(list(analytes)))
+    if rows.height == 0:
+        return pl.DataFrame(schema=KINETICS_COLUMNS)
+    has_blq = "blq" in rows.columns
+    table = nca_table(
+        rows, by=["patient_id", "episode", "analyte"], day="day", value="value",
+        blq="blq" if has_blq else None, auc=auc, partial=(lo, hi), blq_before_tmax=blq_before_tmax,
+        blq_after_tmax=blq_after_tmax, duplicates=duplicates,
+    )
+    return table.select(
+        [pl.col(name).cast(dtype) for name, dtype in KINETICS_COLUMNS.items()]
+    ).sort("patient_id", "episode", "analyte")
+
+
+def derive_kinetics(
+    study: Study,
+    *,
+    analytes: Sequence[str] | None = None,
+    window: tuple[float, float] | None = None,
+    auc: str = "linear-up-log-down",
+    blq_before_tmax: str = "zero",
+    blq_after_tmax: str = "drop",
+) -> pl.DataFrame:
+    """Kinetic parameters (NCA) per episode x analyte of a study.
+
+    ``analytes`` defaults to ``study.plan.kinetic_analytes`` and ``window``
+    to ``study.plan.kinetics_window``. One row per patient_id x episode x
+    analyte with any measurement in the window; columns ``KINETICS_COLUMNS``
+    (NaN results are null and ``note`` says why).
+    """
+    plan = study.plan
+    return kinetics_from_measurements(
+        study.measurements,
+        analytes=plan.kinetic_analytes if analytes is None else analytes,
+        window=plan.kinetics_window if window is None else window,
+        auc=auc, blq_before_tmax=blq_before_tmax, blq_after_tmax=blq_after_tmax,
+    )
+
+
+def quantile(x, p: float, method: str = "spss") -> float:
+    """Sample quantile: "spss" = Hyndman-Fan type 6 (SPSS EXAMINE default, HAVERAGE), "r7" = type 7.
+
+    Type 6 (Hyndman RJ, Fan Y. Am Stat 1996;50:361-365): position h = p (n + 1),
+    clamped to [1, n], linear between the order statistics around h.
+    """
+    xs = np.sort(np.asarray(x, dtype=float))
+    xs = xs[~np.isnan(xs)]
+    n = xs.size
+    if not 0 <= p <= 1:
+        raise ValueError(f"p={p!r}: a quantile probability must be in [0, 1]")
+    if n == 0:
+        return float("nan")
+    if method == "spss":
+        h = p * (n + 1)
+    elif method == "r7":
+        h = p * (n - 1) + 1
+    else:
+        raise ValueError(f"method={method!r}: quantile method must be 'spss' (type 6) or 'r7' (type 7)")
+    h = min(max(h, 1.0), float(n))
+    lo = int(np.floor(h))
+    frac = h - lo
+    if lo >= n:
+        return float(xs[-1])
+    return float(xs[lo - 1] + frac * (xs[lo] - xs[lo - 1]))
+
+
+_SUMMARY_MEASURES = ("cmax", "tmax")
+
+
+def summarise_kinetics(
+    params: pl.DataFrame,
+    groups: pl.DataFrame,
+    *,
+    by: Sequence[str] = ("product",),
+    measures: Sequence[str] = _SUMMARY_MEASURES,
+    quantile_method: str = "spss",
+) -> pl.DataFrame:
+    """n, median, q1, q3, mean, sd, min, max of each kinetic parameter per group and analyte.
+
+    ``params`` is ``derive_kinetics`` output; ``groups`` maps patient_id,
+    episode to the ``by`` columns (e.g. ``study.infusions`` for product).
+    Missing values (e.g. no half-life) are left out of n. The number of
+    groups is small (products x analytes x measures), so the loop below is
+    over groups, never over measurements.
+    """
+    by = list(by)
+    missing = [c for c in [*by, "patient_id", "episode"] if c not in groups.columns]
+    if missing:
+        raise ValueError(f"groups columns {missing}: needed to summarise kinetics by {by}")
+    bad = [m for m in measures if m not in params.columns]
+    if bad:
+        raise ValueError(f"measures {bad}: not kinetic parameter columns ({params.columns})")
+    schema = {**{b: groups.schema[b] for b in by}, "analyte": pl.String, "measure": pl.String,
+              "n": pl.Int64, "median": pl.Float64, "q1": pl.Float64, "q3": pl.Float64, "mean": pl.Float64,
+              "sd": pl.Float64, "min": pl.Float64, "max": pl.Float64}
+    long = (
+        params.join(groups.select("patient_id", "episode", *by).unique(), on=["patient_id", "episode"],
+                    how="inner")
+        .unpivot(index=[*by, "analyte"], on=list(measures), variable_name="measure", value_name="value")
+        .with_columns(pl.col("value").cast(pl.Float64).fill_nan(None))
+        .drop_nulls("value")
+    )
+    rows = []
+    for keys, frame in long.group_by([*by, "analyte", "measure"], maintain_order=True):
+        x = frame["value"].to_numpy()
+        rows.append((*keys, int(x.size), quantile(x, 0.5, quantile_method), quantile(x, 0.25, quantile_method),
+                     quantile(x, 0.75, quantile_method), float(np.mean(x)),
+                     float(np.std(x, ddof=1)) if x.size > 1 else float("nan"), float(x.min()), float(x.max())))
+    order = {m: i for i, m in enumerate(measures)}
+    out = pl.DataFrame(rows, schema=schema, orient="row")
+    return out.with_columns(pl.col("measure").replace_strict(order, return_dtype=pl.Int64).alias("__o")).sort(
+        [*by, "analyte", "__o"]).drop("__o")

@@ -1,0 +1,295 @@
+"""Derive responses of every episode of a Study: per assessment, best overall, relapse.
+
+* At each assessment: the investigator's recorded ``response`` when present, and the
+  response derived from the inputs when they exist (PET-CT: Deauville + uptake + new
+  lesions -> Lugano PET; CT: target lesions of the ``lesions`` table -> Lugano CT;
+  marrow: blasts, circulating blasts, extramedullary disease, ANC, platelets -> B-ALL
+  CR/CRi/NR). Both are kept; ``response`` is the recorded one when present (it is what
+  the study reported), else the derived one, and ``source`` says which. Every
+  disagreement is listed.
+* Best overall response per episode (order CR > CRi > PR > SD > NR = PD, Lugano PET
+  labels mapped CMR->CR, PMR->PR, NMR->SD, PMD->PD; ``cartkit/response/criteria``).
+* Relapse/progression day after CR/CRi: the first later assessment with NR/PD/PMD/
+  relapse, or the first relapse/progression event after the CR/CRi day, whichever is
+  first (events without an episode are attached to the patient's latest infusion
+  on or before the event date).
+
+Everything is vectorised over whole tables with Polars.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from cartkit.response.b_all import all_response_expr, mrd_negative_expr
+from cartkit.response.best_response import bor_criteria, bor_label_expr, bor_rank_expr
+from cartkit.response.lugano import lugano_criteria, lugano_pet_expr
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cartkit.study.model import Study
+
+KEYS = ["patient_id", "episode"]
+ASSESSMENT_KEY = [*KEYS, "day", "method"]
+
+
+@dataclass
+class ResponseDerivation:
+    """Result of :func:`derive_responses` (plain tables)."""
+
+    assessments: (
+        pl.DataFrame
+    )  # patient_id, episode, day, method, recorded, derived, response, source, mrd_negative
+    best: (
+        pl.DataFrame
+    )  # patient_id, episode, best_response, response_day, source, relapse_day, relapse_source, mrd_negative
+    disagreements: pl.DataFrame  # patient_id, episode, item, recorded, derived, note
+    source_note: str
+
+
+def lugano_ct_from_lesions(lesions: pl.DataFrame, new_lesions: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Lugano CT response at each post-baseline lesion assessment, vectorised over all episodes.
+
+    ``lesions``: patient_id, episode, day, lesion_id, ldi_mm, sdi_mm. Baseline = the
+    latest lesion day <= 0 of the episode; assessments = later days. Per lesion the
+    nadir is the smallest product (PPD) seen so far including baseline and the current
+    day (earliest on ties), as :func:`cartkit.response.lugano_ct` does. ``new_lesions``
+    (patient_id, episode, day, new_lesions) marks PD. Returns patient_id, episode, day,
+    ct_response. Same rules and thresholds as the scalar function (one criteria file).
+    """
+    ct = lugano_criteria()["ct"]
+    lk = [*KEYS, "lesion_id"]
+    les = lesions.filter(pl.col("day").is_not_null()).with_columns(ppd=pl.col("ldi_mm") * pl.col("sdi_mm"))
+    base_day = les.filter(pl.col("day") <= 0).group_by(KEYS).agg(pl.col("day").max().alias("baseline_day"))
+    les = (
+        les.join(base_day, on=KEYS, how="inner")
+        .filter(pl.col("day") >= pl.col("baseline_day"))
+        .sort([*lk, "day"])
+    )
+    prev_min = pl.col("ppd").cum_min().shift(1).over(lk)
+    new_min = prev_min.is_null() | (pl.col("ppd") < prev_min)
+    les = les.with_columns(
+        nadir_ppd=pl.col("ppd").cum_min().over(lk),
+        nadir_ldi=pl.when(new_min).then(pl.col("ldi_mm")).forward_fill().over(lk),
+        nadir_sdi=pl.when(new_min).then(pl.col("sdi_mm")).forward_fill().over(lk),
+    )
+    step = (
+        pl.when(pl.col("ldi_mm") <= ct["pd_small_lesion_max_ldi_mm"])
+        .then(ct["pd_min_diameter_increase_small_mm"])
+        .otherwise(ct["pd_min_diameter_increase_large_mm"])
+    )
+    les = les.with_columns(
+        lesion_pd=(pl.col("ldi_mm") > ct["pd_min_ldi_mm"])
+        & (pl.col("ppd") >= (1 + ct["pd_min_ppd_increase"]) * pl.col("nadir_ppd"))
+        & (pl.col("ppd") > pl.col("nadir_ppd"))
+        & (
+            (pl.col("ldi_mm") - pl.col("nadir_ldi") >= step)
+            | (pl.col("sdi_mm") - pl.col("nadir_sdi") >= step)
+        )
+    )
+    per_day = les.group_by([*KEYS, "day"]).agg(
+        pl.col("baseline_day").first(),
+        pl.col("lesion_pd").any().alias("any_pd"),
+        (pl.col("ldi_mm") <= ct["cr_max_ldi_mm"]).all().alias("all_small"),
+        pl.col("ppd").sum().alias("spd"),
+    )
+    base_spd = per_day.filter(pl.col("day") == pl.col("baseline_day")).select(
+        *KEYS, pl.col("spd").alias("spd_base")
+    )
+    per_day = per_day.filter(pl.col("day") > pl.col("baseline_day")).join(base_spd, on=KEYS, how="left")
+    if new_lesions is not None:
+        per_day = per_day.join(new_lesions, on=[*KEYS, "day"], how="left")
+    else:
+        per_day = per_day.with_columns(new_lesions=pl.lit(None, dtype=pl.Boolean))
+    return per_day.select(
+        *KEYS,
+        "day",
+        pl.when(pl.col("new_lesions").fill_null(False) | pl.col("any_pd"))
+        .then(pl.lit("PD"))
+        .when(pl.col("all_small"))
+        .then(pl.lit("CR"))
+        .when(pl.col("spd_base") <= 0)
+        .then(pl.lit(None, dtype=pl.String))
+        .when(pl.col("spd") <= (1 - ct["pr_min_spd_decrease"]) * pl.col("spd_base"))
+        .then(pl.lit("PR"))
+        .otherwise(pl.lit("SD"))
+        .alias("ct_response"),
+    ).sort([*KEYS, "day"])
+
+
+def assessment_responses(study: Study, *, mrd_cutoff_pct: float | None = None) -> pl.DataFrame:
+    """Recorded and derived response at every assessment row.
+
+    Columns: patient_id, episode, day, method, recorded, derived, response, source
+    ("recorded" | "derived" | null), mrd_negative (null without an MRD value).
+    """
+    a = study.tables["assessments"]
+    lesions = study.tables.get("lesions")
+    derived = (
+        pl.when(pl.col("method") == "pet_ct")
+        .then(lugano_pet_expr(pl.col("deauville"), pl.col("uptake_vs_baseline"), pl.col("new_lesions")))
+        .when(pl.col("method") == "marrow")
+        .then(
+            all_response_expr(
+                pl.col("marrow_blasts_pct"),
+                pl.col("circulating_blasts"),
+                pl.col("extramedullary"),
+                pl.col("anc"),
+                pl.col("platelets"),
+            )
+        )
+        .otherwise(pl.lit(None, dtype=pl.String))
+    )
+    out = a.with_columns(derived=derived)
+    if lesions is not None and lesions.height:
+        new = a.filter(pl.col("method") == "ct").select(*KEYS, "day", "new_lesions")
+        ct = lugano_ct_from_lesions(lesions, new).with_columns(method=pl.lit("ct"))
+        out = out.join(ct, on=ASSESSMENT_KEY, how="left").with_columns(
+            derived=pl.coalesce(pl.col("derived"), pl.col("ct_response"))
+        )
+    return out.select(
+        *ASSESSMENT_KEY,
+        pl.col("response").alias("recorded"),
+        "derived",
+        pl.coalesce(pl.col("response"), pl.col("derived")).alias("response"),
+        pl.when(pl.col("response").is_not_null())
+        .then(pl.lit("recorded"))
+        .when(pl.col("derived").is_not_null())
+        .then(pl.lit("derived"))
+        .otherwise(None)
+        .alias("source"),
+        mrd_negative_expr(pl.col("mrd_pct"), mrd_cutoff_pct).alias("mrd_negative"),
+    ).sort(ASSESSMENT_KEY)
+
+
+def _events_on_episodes(study: Study, kinds: tuple[str, ...]) -> pl.DataFrame:
+    """patient_id, episode, event_day for events of ``kinds``; episode/day from the date when not given."""
+    ev = study.tables["events"].filter(pl.col("kind").is_in(list(kinds)))
+    inf = (
+        study.tables["infusions"]
+        .select(*KEYS, "infusion_date")
+        .drop_nulls("infusion_date")
+        .sort("infusion_date")
+    )
+    given = ev.filter(pl.col("episode").is_not_null() & pl.col("day").is_not_null()).select(
+        *KEYS, pl.col("day").alias("event_day")
+    )
+    dated = ev.filter((pl.col("episode").is_null() | pl.col("day").is_null()) & pl.col("date").is_not_null())
+    if dated.height and inf.height:
+        matched = (
+            dated.select("patient_id", "date")
+            .sort("date")
+            .join_asof(
+                inf,
+                left_on="date",
+                right_on="infusion_date",
+                by="patient_id",
+                strategy="backward",
+                check_sortedness=False,
+            )
+            .drop_nulls("episode")
+            .select(
+                *KEYS,
+                (pl.col("date") - pl.col("infusion_date")).dt.total_days().cast(pl.Int64).alias("event_day"),
+            )
+        )
+        given = pl.concat([given, matched])
+    return given
+
+
+def derive_responses(study: Study, *, mrd_cutoff_pct: float | None = None) -> ResponseDerivation:
+    """Response at each assessment, best overall response and relapse per episode.
+
+    ``best`` has one row per infusion episode: patient_id, episode, best_response
+    (null when no assessment has a response), response_day (first day the best
+    response was reached), source (of that assessment), relapse_day (first failure
+    after CR/CRi, from assessments or relapse/progression events), relapse_source
+    ("assessment" | "event"), mrd_negative (any MRD-negative assessment; null when no
+    MRD was measured).
+    """
+    spec = bor_criteria()
+    assessed = assessment_responses(study, mrd_cutoff_pct=mrd_cutoff_pct)
+    ranked = assessed.with_columns(label=bor_label_expr(pl.col("response"))).with_columns(
+        rank=bor_rank_expr(pl.col("label"))
+    )
+    with_resp = ranked.filter(pl.col("rank").is_not_null())
+    best = (
+        with_resp.sort([*KEYS, "rank", "day"])
+        .group_by(KEYS, maintain_order=True)
+        .first()
+        .select(*KEYS, pl.col("label").alias("best_response"), pl.col("day").alias("response_day"), "source")
+    )
+    first_cr = (
+        with_resp.filter(pl.col("label").is_in(spec["complete"]))
+        .group_by(KEYS)
+        .agg(pl.col("day").min().alias("cr_day"))
+    )
+    failed = with_resp.filter(pl.col("label").is_in(spec["failures"])).select(*KEYS, "day")
+    relapse_assess = (
+        failed.join(first_cr, on=KEYS)
+        .filter(pl.col("day") > pl.col("cr_day"))
+        .group_by(KEYS)
+        .agg(pl.col("day").min().alias("relapse_assessment_day"))
+    )
+    relapse_event = (
+        _events_on_episodes(study, ("relapse", "progression"))
+        .join(first_cr, on=KEYS)
+        .filter(pl.col("event_day") > pl.col("cr_day"))
+        .group_by(KEYS)
+        .agg(pl.col("event_day").min().alias("relapse_event_day"))
+    )
+    mrd = assessed.group_by(KEYS).agg(
+        pl.when(pl.col("mrd_negative").is_not_null().any())
+        .then(pl.col("mrd_negative").any())
+        .alias("mrd_negative")
+    )
+    episodes = study.tables["infusions"].select(KEYS).unique(maintain_order=True)
+    out = (
+        episodes.join(best, on=KEYS, how="left")
+        .join(relapse_assess, on=KEYS, how="left")
+        .join(relapse_event, on=KEYS, how="left")
+        .join(mrd, on=KEYS, how="left")
+        .with_columns(relapse_day=pl.min_horizontal("relapse_assessment_day", "relapse_event_day"))
+        .with_columns(
+            relapse_source=pl.when(pl.col("relapse_day").is_null())
+            .then(None)
+            .when(pl.col("relapse_day") == pl.col("relapse_assessment_day"))
+            .then(pl.lit("assessment"))
+            .otherwise(pl.lit("event"))
+        )
+        .select(
+            *KEYS, "best_response", "response_day", "source", "relapse_day", "relapse_source", "mrd_negative"
+        )
+        .sort(KEYS)
+    )
+    disagreements = (
+        assessed.filter(
+            pl.col("recorded").is_not_null()
+            & pl.col("derived").is_not_null()
+            & (bor_label_expr(pl.col("recorded")) != bor_label_expr(pl.col("derived")))
+        )
+        .select(
+            *KEYS,
+            pl.format("response day {} ({})", "day", "method").alias("item"),
+            "recorded",
+            "derived",
+            pl.lit("recorded response differs from the one derived from the assessment inputs").alias("note"),
+        )
+        .sort(KEYS)
+    )
+    counts = assessed.group_by("source").len()
+    n = {s: c for s, c in counts.iter_rows() if s is not None}
+    if n.get("recorded") and not n.get("derived"):
+        note = "Responses are the investigators' recorded responses (no derivable inputs were analysed in their place)."
+    elif n.get("derived") and not n.get("recorded"):
+        note = "Responses are derived from the assessment inputs (Lugano 2014, B-ALL CR/CRi criteria)."
+    elif n:
+        note = (
+            f"Responses: {n.get('recorded', 0)} assessments use the recorded response, "
+            f"{n.get('derived', 0)} the response derived from the inputs."
+        )
+    else:
+        note = "No response assessments."
+    return ResponseDerivation(assessed, out, disagreements, note)

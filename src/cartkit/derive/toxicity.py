@@ -1,0 +1,624 @@
+"""Derive toxicity grades of every episode of a Study: CRS, ICANS, haematological toxicity.
+
+All functions work on whole tables with Polars (joins, group_by, window expressions);
+the rules come from ``cartkit.grading`` (criteria files shared with the scalar API).
+
+* :func:`crs_daily` / :func:`derive_crs` -- daily and maximum CRS grade from vital signs
+  (``measurements``: temperature, sbp) and supportive care (``support``).
+* :func:`icans_daily` / :func:`derive_icans` -- daily and maximum ICANS grade (``neuro``).
+* :func:`derive_hematologic` -- worst CTCAE grade per lineage in days 0-28, nadir,
+  nadir day, days at grade >= 3, early ICAHT, CAR-HEMATOTOX and EASIX.
+* :func:`compare_recorded` -- every disagreement between derived grades and the
+  investigator's recorded ``adverse_events`` grades (a table, never an override).
+
+Episodes whose inputs are missing get null, not 0; when only the investigator's
+recorded grade exists it is used and ``source`` says "recorded".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from cartkit.grading.crs import crs_criteria, crs_grade_expr
+from cartkit.grading.ctcae import ctcae_grade_expr, ctcae_term
+from cartkit.grading.hematotox import car_hematotox_expr, easix_expr, hematotox_criteria, icaht_frame
+from cartkit.grading.icans import icans_grade_expr
+from cartkit.study.vocabulary import UNIT_CONVERSIONS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cartkit.study.model import Study
+
+KEYS = ["patient_id", "episode"]
+CRS_TERM = "cytokine release syndrome"
+ICANS_TERM = "icans"
+
+# CRS inputs (ASTCT 2019 footnotes): fever is temperature >= 38.0 C; hypotension is
+# taken as systolic blood pressure < 90 mmHg (the usual adult definition; ASTCT does
+# not fix a number) -- both parameters of crs_daily.
+FEVER_C = 38.0
+SBP_HYPOTENSION_BELOW = 90.0
+# support kinds that, once given to a patient with CRS, waive the fever requirement
+# (ASTCT 2019: "antipyretic or anticytokine therapy")
+FEVER_MASKING = ("tocilizumab", "steroid", "antipyretic", "anakinra", "siltuximab")
+
+# lineage (analyte code) -> CTCAE v4.03/v5.0 term; v6.0 calls platelets "thrombocytopenia"
+# (ctcae_term accepts both names).
+LINEAGES: dict[str, str] = {
+    "anc": "neutrophil count decreased",
+    "hemoglobin": "anemia",
+    "platelets": "platelet count decreased",
+    "wbc": "white blood cell decreased",
+    "alc": "lymphocyte count decreased",
+}
+
+
+def _table(study: Study, name: str) -> pl.DataFrame:
+    return study.tables[name]
+
+
+def _episodes(study: Study) -> pl.DataFrame:
+    return _table(study, "infusions").select(KEYS).unique(maintain_order=True)
+
+
+# ------------------------------------------------------------------------- CRS
+
+
+def crs_daily(
+    study: Study,
+    system: str = "astct2019",
+    *,
+    fever_c: float = FEVER_C,
+    sbp_below: float = SBP_HYPOTENSION_BELOW,
+) -> pl.DataFrame:
+    """One row per episode and day with any vital sign or support record, with the CRS grade.
+
+    Columns: patient_id, episode, day, temperature_max, sbp_min, fever, treated,
+    hypotension, hypoxia, fio2_pct, has_vitals, crs_grade.
+
+    * fever: highest temperature of the day >= ``fever_c``.
+    * hypotension: "vasopressors" when two or more distinct vasopressor agents (kind
+      "vasopressor", vasopressin excluded) are given that day; "vasopressor" when one
+      (with or without vasopressin) or vasopressin alone; "fluids" when the lowest
+      systolic pressure is < ``sbp_below`` and no vasopressor is given; else "none".
+    * hypoxia: the most intensive oxygen support of the day (device table and the
+      > 6 L/min nasal-cannula rule of the ASTCT criteria file); no oxygen row = "none".
+    * treated (fever no longer required, ASTCT): antipyretic, tocilizumab, steroid (or
+      anakinra/siltuximab) given on or before that day in the episode AND fever already
+      seen on or before that day in the episode (the waiver is for "patients who have
+      CRS"; prophylaxis before any fever does not waive it). A limitation: the waiver
+      then lasts to the end of the episode's records.
+    * lee2014 needs the vasopressor dose; it is not derived (one vasopressor is
+      undetermined, null, unless another input decides the grade).
+    """
+    spec = crs_criteria(system)
+    astct = crs_criteria("astct2019")
+    oxygen = spec.get("oxygen", astct["oxygen"])
+    m = _table(study, "measurements")
+    vitals = (
+        m.filter(pl.col("analyte").is_in(["temperature", "sbp"]) & pl.col("day").is_not_null())
+        .group_by([*KEYS, "day"])
+        .agg(
+            pl.col("value").filter(pl.col("analyte") == "temperature").max().alias("temperature_max"),
+            pl.col("value").filter(pl.col("analyte") == "sbp").min().alias("sbp_min"),
+        )
+    )
+    s = _table(study, "support").filter(pl.col("day").is_not_null())
+    is_vasopressin = (pl.col("kind") == "vasopressin") | (
+        (pl.col("kind") == "vasopressor")
+        & (pl.col("agent").str.to_lowercase().str.strip_chars() == "vasopressin")
+    )
+    pressor_agent = pl.col("agent").fill_null("unnamed vasopressor").str.to_lowercase().str.strip_chars()
+    hypoxia_order = list(astct["hypoxia"])  # none < low_flow < high_flow < positive_pressure
+    device_cat = pl.col("o2_device").replace_strict(
+        dict(oxygen["device"]), default=None, return_dtype=pl.String
+    )
+    # a nasal cannula (or unnamed device) above the low-flow limit is high flow (> 6 L/min)
+    row_cat = (
+        pl.when(pl.col("kind") != "oxygen")
+        .then(None)
+        .when(
+            pl.col("o2_device").is_in(["nasal_cannula"]).fill_null(True)
+            & (pl.col("o2_flow_l_min") > oxygen["low_flow_max_l_min"])
+        )
+        .then(pl.lit("high_flow"))
+        .when(pl.col("o2_device").is_null())
+        .then(pl.when(pl.col("o2_flow_l_min") > 0).then(pl.lit("low_flow")).otherwise(None))
+        .otherwise(device_cat)
+    )
+    support = (
+        s.with_columns(
+            _vasopressin=is_vasopressin,
+            _pressor=pl.when((pl.col("kind") == "vasopressor") & ~is_vasopressin).then(pressor_agent),
+            _hypoxia_rank=row_cat.replace_strict(
+                {c: i for i, c in enumerate(hypoxia_order)}, default=None, return_dtype=pl.Int64
+            ),
+        )
+        .group_by([*KEYS, "day"])
+        .agg(
+            pl.col("_pressor").drop_nulls().n_unique().alias("n_vasopressors"),
+            pl.col("_vasopressin").any().alias("vasopressin"),
+            pl.col("kind").is_in(list(FEVER_MASKING)).any().alias("masking_today"),
+            pl.col("_hypoxia_rank").max().alias("hypoxia_rank"),
+            pl.col("fio2_pct").filter(pl.col("kind") == "oxygen").max().alias("fio2_pct"),
+        )
+    )
+    days = vitals.join(support, on=[*KEYS, "day"], how="full", coalesce=True).sort([*KEYS, "day"])
+    days = days.with_columns(
+        pl.col("n_vasopressors").fill_null(0),
+        pl.col("vasopressin").fill_null(False),
+        pl.col("masking_today").fill_null(False),
+        fever=(pl.col("temperature_max") >= fever_c).fill_null(False),
+        has_vitals=pl.col("temperature_max").is_not_null() | pl.col("sbp_min").is_not_null(),
+    ).with_columns(
+        treated=(pl.col("masking_today").cum_max().over(KEYS) & pl.col("fever").cum_max().over(KEYS)),
+        hypotension=pl.when(pl.col("n_vasopressors") >= 2)
+        .then(pl.lit("vasopressors"))
+        .when((pl.col("n_vasopressors") == 1) | pl.col("vasopressin"))
+        .then(pl.lit("vasopressor"))
+        .when(pl.col("sbp_min") < sbp_below)
+        .then(pl.lit("fluids"))
+        .otherwise(pl.lit("none")),
+        hypoxia=pl.col("hypoxia_rank")
+        .replace_strict(dict(enumerate(hypoxia_order)), default=None, return_dtype=pl.String)
+        .fill_null("none"),
+    )
+    days = days.with_columns(
+        crs_grade=crs_grade_expr(
+            pl.col("fever"),
+            pl.col("hypotension"),
+            pl.col("hypoxia"),
+            system,
+            treated=pl.col("treated"),
+            fio2_pct=pl.col("fio2_pct"),
+        )
+    )
+    return days.select(
+        *KEYS,
+        "day",
+        "temperature_max",
+        "sbp_min",
+        "fever",
+        "treated",
+        "hypotension",
+        "hypoxia",
+        "fio2_pct",
+        "has_vitals",
+        "crs_grade",
+    )
+
+
+def _episode_summary(daily: pl.DataFrame, grade: str, prefix: str, graded_if: pl.Expr) -> pl.DataFrame:
+    """Max grade, onset day (first day >= 1) and duration (days >= 1) per episode."""
+    return daily.group_by(KEYS).agg(
+        pl.when(graded_if.any()).then(pl.col(grade).max()).otherwise(None).alias(f"{prefix}_max"),
+        pl.col("day").filter(pl.col(grade) >= 1).min().alias(f"{prefix}_onset_day"),
+        pl.when(graded_if.any())
+        .then((pl.col(grade) >= 1).sum())
+        .otherwise(None)
+        .cast(pl.Int64)
+        .alias(f"{prefix}_duration_days"),
+        pl.col(grade).is_null().any().alias(f"{prefix}_undetermined_days"),
+    )
+
+
+def _recorded(study: Study, term: str) -> pl.DataFrame:
+    ae = _table(study, "adverse_events").filter(pl.col("term") == term)
+    return ae.select(
+        *KEYS,
+        pl.col("grade").cast(pl.Int64).alias("recorded_grade"),
+        pl.col("grading_system").alias("recorded_system"),
+        pl.col("onset_day").cast(pl.Int64).alias("recorded_onset_day"),
+        (pl.col("resolution_day") - pl.col("onset_day") + 1).cast(pl.Int64).alias("recorded_duration_days"),
+    ).unique(KEYS, keep="first")
+
+
+def _with_recorded_fallback(
+    derived: pl.DataFrame, study: Study, term: str, prefix: str, system: str
+) -> pl.DataFrame:
+    """All episodes; derived values where derivable, else the recorded AE grade (source says which)."""
+    rec = _recorded(study, term)
+    out = _episodes(study).join(derived, on=KEYS, how="left").join(rec, on=KEYS, how="left")
+    use_rec = pl.col(f"{prefix}_max").is_null() & pl.col("recorded_grade").is_not_null()
+    return out.select(
+        *KEYS,
+        pl.when(use_rec)
+        .then(pl.col("recorded_grade"))
+        .otherwise(pl.col(f"{prefix}_max"))
+        .alias(f"{prefix}_max"),
+        pl.when(use_rec)
+        .then(pl.col("recorded_onset_day"))
+        .otherwise(pl.col(f"{prefix}_onset_day"))
+        .alias(f"{prefix}_onset_day"),
+        pl.when(use_rec)
+        .then(pl.col("recorded_duration_days"))
+        .otherwise(pl.col(f"{prefix}_duration_days"))
+        .alias(f"{prefix}_duration_days"),
+        pl.when(use_rec)
+        .then(pl.col("recorded_system"))
+        .when(pl.col(f"{prefix}_max").is_not_null())
+        .then(pl.lit(system))
+        .otherwise(None)
+        .alias("system"),
+        pl.when(use_rec)
+        .then(pl.lit("recorded"))
+        .when(pl.col(f"{prefix}_max").is_not_null())
+        .then(pl.lit("derived"))
+        .otherwise(None)
+        .alias("source"),
+    ).sort(KEYS)
+
+
+def derive_crs(study: Study, system: str = "astct2019", **kwargs) -> pl.DataFrame:
+    """Maximum CRS grade per episode with onset day and duration.
+
+    Columns: patient_id, episode, crs_max, crs_onset_day, crs_duration_days, system,
+    source. Every infusion episode has a row. The grade is derived (source "derived")
+    when the episode has vital signs (temperature or systolic pressure): an episode
+    with vitals and no CRS day is grade 0. Without vitals it is null -- unless the
+    investigator recorded a "cytokine release syndrome" adverse event, which is then
+    used as is (source "recorded", system = its recorded grading system). Duration
+    counts the days graded >= 1 (days between records are not filled in). A max that
+    depends on an undetermined day (lee2014 without vasopressor dose) is null.
+    Keyword arguments go to :func:`crs_daily`.
+    """
+    daily = crs_daily(study, system, **kwargs)
+    summary = _episode_summary(daily, "crs_grade", "crs", pl.col("has_vitals"))
+    summary = summary.with_columns(
+        pl.when(pl.col("crs_undetermined_days") & (pl.col("crs_max") < 4))
+        .then(None)
+        .otherwise(pl.col("crs_max"))
+        .alias("crs_max")
+    )
+    return _with_recorded_fallback(summary.drop("crs_undetermined_days"), study, CRS_TERM, "crs", system)
+
+
+# ------------------------------------------------------------------------- ICANS
+
+
+def icans_daily(study: Study, system: str = "astct2019") -> pl.DataFrame:
+    """ICANS grade of every neuro assessment row (null domains contribute nothing)."""
+    neuro = _table(study, "neuro").filter(pl.col("day").is_not_null())
+    graded = neuro.with_columns(
+        icans_grade=icans_grade_expr(
+            pl.col("ice_score"),
+            pl.col("consciousness"),
+            pl.col("seizure"),
+            pl.col("motor"),
+            pl.col("raised_icp"),
+            system,
+        )
+    )
+    # several assessments on one day: the worst counts for that day
+    return graded.group_by([*KEYS, "day"]).agg(pl.col("icans_grade").max()).sort([*KEYS, "day"])
+
+
+def derive_icans(study: Study, system: str = "astct2019") -> pl.DataFrame:
+    """Maximum ICANS grade per episode with onset day and duration (days graded >= 1).
+
+    Columns: patient_id, episode, icans_max, icans_onset_day, icans_duration_days,
+    system, source. Episodes without a gradable neuro assessment are null, or the
+    recorded "icans" adverse event when there is one (source "recorded").
+    """
+    daily = icans_daily(study, system)
+    summary = _episode_summary(daily, "icans_grade", "icans", pl.col("icans_grade").is_not_null())
+    return _with_recorded_fallback(
+        summary.drop("icans_undetermined_days"), study, ICANS_TERM, "icans", system
+    )
+
+
+# ------------------------------------------------------------------------- haematology
+
+
+def _coverage_expr(window_end: int) -> pl.Expr:
+    """Days a value stands for: until the next sample of its series, the last one its own day."""
+    return pl.min_horizontal(
+        pl.col("day").shift(-1).over([*KEYS, "analyte"]).fill_null(pl.col("day") + 1), pl.lit(window_end + 1)
+    ) - pl.col("day")
+
+
+def hematologic_grades_long(
+    study: Study,
+    version: str = "4.03",
+    *,
+    window: tuple[int, int] = (0, 28),
+    lln: Mapping[str, float] | None = None,
+) -> pl.DataFrame:
+    """Worst CTCAE grade per episode and lineage in ``window`` (one row per episode x lineage).
+
+    Columns: patient_id, episode, analyte, term, ctcae_version, worst_grade, nadir,
+    nadir_day, days_grade_3plus, n_values.
+
+    ``lln``: lower limits of normal by analyte code in canonical units (the study tables
+    hold none); without one, days whose grade would depend on it are undetermined and
+    the worst grade is null unless another day reached grade >= 2. ``days_grade_3plus``
+    counts the days covered by values at grade >= 3, each value holding until the next
+    sample in the window (last sample: its own day) -- the same convention as ICAHT.
+    Lineages whose term the CTCAE version does not encode (v6.0 lymphocytes) are left out.
+    """
+    lln = dict(lln or {})
+    m = _table(study, "measurements").filter(
+        pl.col("analyte").is_in(list(LINEAGES))
+        & pl.col("day").is_between(*window)
+        & pl.col("value").is_not_null()
+    )
+    # one value per analyte and day: the worst (lowest)
+    daily = m.group_by([*KEYS, "analyte", "day"]).agg(pl.col("value").min()).sort([*KEYS, "analyte", "day"])
+    frames = []
+    for analyte, term in LINEAGES.items():
+        try:
+            spec = ctcae_term(term, version)
+        except ValueError:
+            continue  # term not encoded for this version (documented in its criteria file)
+        lln_expr = pl.lit(lln[analyte]) if analyte in lln else None
+        frames.append(
+            daily.filter(pl.col("analyte") == analyte).with_columns(
+                grade=ctcae_grade_expr(term, pl.col("value"), version, lln=lln_expr),
+                term=pl.lit(spec.name),
+                lln_grade=pl.lit(spec.lln_grade or 0, dtype=pl.Int64),
+            )
+        )
+    schema = {
+        "patient_id": pl.String,
+        "episode": pl.Int64,
+        "analyte": pl.String,
+        "term": pl.String,
+        "ctcae_version": pl.String,
+        "worst_grade": pl.Int64,
+        "nadir": pl.Float64,
+        "nadir_day": pl.Int64,
+        "days_grade_3plus": pl.Int64,
+        "n_values": pl.Int64,
+    }
+    if not frames:
+        return pl.DataFrame(schema=schema)
+    graded = pl.concat(frames).with_columns(cover=_coverage_expr(window[1]))
+    out = graded.group_by([*KEYS, "analyte"]).agg(
+        pl.col("term").first(),
+        pl.col("grade").max().alias("_max"),
+        pl.col("grade").is_null().any().alias("_undetermined"),
+        pl.col("lln_grade").first(),
+        pl.col("value").min().alias("nadir"),
+        pl.col("day").sort_by("value", "day").first().alias("nadir_day"),
+        pl.col("cover").filter(pl.col("grade") >= 3).sum().cast(pl.Int64).alias("days_grade_3plus"),
+        pl.len().cast(pl.Int64).alias("n_values"),
+    )
+    # an undetermined day is 0 or the LLN grade: the worst is known only when a
+    # determined day is at or above the LLN grade
+    out = out.with_columns(
+        worst_grade=pl.when(pl.col("_undetermined") & (pl.col("_max").fill_null(-1) < pl.col("lln_grade")))
+        .then(None)
+        .otherwise(pl.col("_max"))
+        .cast(pl.Int64),
+        ctcae_version=pl.lit(str(version)),
+    )
+    return out.select(list(schema)).sort([*KEYS, "analyte"])
+
+
+def baseline_labs(
+    study: Study, analytes: Sequence[str], *, target_day: int = -5, before_day: int = 0
+) -> pl.DataFrame:
+    """Per episode, the value of each analyte on the day < ``before_day`` nearest ``target_day``.
+
+    Ties (equally near before and after the target) take the earlier day -- it is the
+    one before lymphodepletion. Wide result: patient_id, episode, <analyte>, <analyte>_day.
+    """
+    m = _table(study, "measurements").filter(
+        pl.col("analyte").is_in(list(analytes)) & (pl.col("day") < before_day) & pl.col("value").is_not_null()
+    )
+    nearest = (
+        m.with_columns(_dist=(pl.col("day") - target_day).abs())
+        .sort([*KEYS, "analyte", "_dist", "day"])
+        .group_by([*KEYS, "analyte"], maintain_order=True)
+        .first()
+    )
+    wide = _episodes(study)
+    for a in analytes:
+        part = nearest.filter(pl.col("analyte") == a).select(
+            *KEYS, pl.col("value").alias(a), pl.col("day").alias(f"{a}_day")
+        )
+        wide = wide.join(part, on=KEYS, how="left")
+    return wide
+
+
+def _factor(analyte: str, unit: str) -> float:
+    """Divide a canonical value by this to express it in ``unit`` (vocabulary's factors)."""
+    factor, offset = UNIT_CONVERSIONS[analyte][unit]
+    assert offset == 0.0
+    return factor
+
+
+def derive_hematotox_scores(study: Study, *, icaht_bridge_days: int | None = None) -> pl.DataFrame:
+    """Per episode: early ICAHT (days 0-30), CAR-HEMATOTOX and EASIX from baseline labs.
+
+    Columns: patient_id, episode, icaht_grade, days_anc_le_0.5, days_anc_le_0.1,
+    car_hematotox, car_hematotox_high_risk, easix, baseline_day.
+    Baseline labs: the last pre-infusion values (day < 0) nearest to day -5 (before
+    lymphodepletion), analyte by analyte; ``baseline_day`` is the platelet day. Units
+    are converted to the paper's (Hb g/dL, CRP mg/dL, creatinine mg/dL) with the
+    vocabulary's factors. ICAHT is null for an episode without ANC in days 0-30.
+    """
+    anc = _table(study, "measurements").filter(pl.col("analyte") == "anc").select(*KEYS, "day", "value")
+    icaht = icaht_frame(anc, KEYS, bridge_days=icaht_bridge_days)
+    base = baseline_labs(study, ["platelets", "anc", "hemoglobin", "crp", "ferritin", "ldh", "creatinine"])
+    high = hematotox_criteria()["high_risk_at"]
+    scores = base.with_columns(
+        car_hematotox=car_hematotox_expr(
+            pl.col("platelets"),
+            pl.col("anc"),
+            pl.col("hemoglobin") / _factor("hemoglobin", "g/dL"),
+            pl.col("crp") / _factor("crp", "mg/dL"),
+            pl.col("ferritin"),
+        ),
+        easix=easix_expr(
+            pl.col("ldh"), pl.col("creatinine") / _factor("creatinine", "mg/dL"), pl.col("platelets")
+        ),
+    ).with_columns(car_hematotox_high_risk=pl.col("car_hematotox") >= high)
+    return (
+        scores.select(
+            *KEYS,
+            "car_hematotox",
+            "car_hematotox_high_risk",
+            "easix",
+            pl.col("platelets_day").alias("baseline_day"),
+        )
+        .join(icaht, on=KEYS, how="left")
+        .select(
+            *KEYS,
+            "icaht_grade",
+            *[c for c in icaht.columns if c.startswith("days_anc_le_")],
+            "car_hematotox",
+            "car_hematotox_high_risk",
+            "easix",
+            "baseline_day",
+        )
+        .sort(KEYS)
+    )
+
+
+def derive_hematologic(
+    study: Study,
+    version: str = "4.03",
+    *,
+    window: tuple[int, int] = (0, 28),
+    lln: Mapping[str, float] | None = None,
+    icaht_bridge_days: int | None = None,
+) -> pl.DataFrame:
+    """Haematological toxicity per episode and lineage, with the episode's ICAHT/HEMATOTOX/EASIX.
+
+    One row per episode x lineage that has counts in ``window`` (see
+    :func:`hematologic_grades_long`: analyte, term, ctcae_version, worst_grade, nadir,
+    nadir_day, days_grade_3plus, n_values) plus, repeated on each row of the episode,
+    the per-episode scores of :func:`derive_hematotox_scores` (icaht_grade,
+    days_anc_le_*, car_hematotox, car_hematotox_high_risk, easix, baseline_day), and
+    source = "derived". Episodes without any count have no rows; the recorded AE
+    grades are compared by :func:`compare_recorded`.
+    """
+    long = hematologic_grades_long(study, version, window=window, lln=lln)
+    scores = derive_hematotox_scores(study, icaht_bridge_days=icaht_bridge_days)
+    return (
+        long.join(scores, on=KEYS, how="left").with_columns(source=pl.lit("derived")).sort([*KEYS, "analyte"])
+    )
+
+
+# ------------------------------------------------------------------------- recorded vs derived
+
+_DISAGREEMENT_SCHEMA = {
+    "patient_id": pl.String,
+    "episode": pl.Int64,
+    "item": pl.String,
+    "recorded": pl.String,
+    "derived": pl.String,
+    "note": pl.String,
+}
+
+
+def _derived_items(derived: pl.DataFrame) -> pl.DataFrame:
+    """patient_id, episode, item (AE term), derived grade, derived system from any derive_* table."""
+    cols = derived.columns
+    frames = []
+    for prefix, term in (("crs", CRS_TERM), ("icans", ICANS_TERM)):
+        if f"{prefix}_max" in cols:
+            d = derived
+            if "source" in cols:
+                d = d.filter(pl.col("source") == "derived")
+            frames.append(
+                d.select(
+                    *KEYS,
+                    pl.lit(term).alias("item"),
+                    pl.col(f"{prefix}_max").cast(pl.Int64).alias("derived"),
+                    pl.col("system").cast(pl.String).alias("derived_system")
+                    if "system" in cols
+                    else pl.lit(None, pl.String).alias("derived_system"),
+                )
+            )
+    if "worst_grade" in cols and "analyte" in cols:
+        frames.append(
+            derived.select(
+                *KEYS,
+                pl.col("analyte")
+                .replace_strict(LINEAGES, default=None, return_dtype=pl.String)
+                .alias("item"),
+                pl.col("worst_grade").cast(pl.Int64).alias("derived"),
+                ("ctcae" + pl.col("ctcae_version")).alias("derived_system"),
+            ).unique([*KEYS, "item"])
+        )
+    if not frames:
+        raise ValueError(f"compare_recorded: not a derived grade table (columns {cols})")
+    return pl.concat(frames)
+
+
+def compare_recorded(derived: pl.DataFrame | Mapping[str, pl.DataFrame], study: Study) -> pl.DataFrame:
+    """Every disagreement between derived grades and the recorded ``adverse_events`` grades.
+
+    ``derived`` is a table from :func:`derive_crs`, :func:`derive_icans` or
+    :func:`derive_hematologic`, or a mapping of several. Items compared: "cytokine
+    release syndrome", "icans" and the haematological terms. Listed:
+
+    * both exist and differ (note says so, and names both systems when they differ --
+      e.g. recorded CTCAE v4.03 vs derived ASTCT 2019 legitimately differ);
+    * recorded but the derived grade is undetermined (null) although the episode was
+      graded from data (note "derived grade undetermined");
+    * derived grade >= 1 with no recorded adverse event (note "not recorded").
+
+    Columns: patient_id, episode, item, recorded, derived, note (recorded/derived as
+    text so the table can be stacked with response disagreements). Nothing is
+    overwritten: the derived tables are returned untouched by this function.
+    """
+    tables = list(derived.values()) if isinstance(derived, Mapping) else [derived]
+    items = (
+        pl.concat([_derived_items(t) for t in tables if t.height]) if any(t.height for t in tables) else None
+    )
+    if items is None:
+        return pl.DataFrame(schema=_DISAGREEMENT_SCHEMA)
+    terms = items["item"].unique().to_list()
+    rec = (
+        _table(study, "adverse_events")
+        .filter(pl.col("term").is_in(terms))
+        .select(
+            *KEYS,
+            pl.col("term").alias("item"),
+            pl.col("grade").cast(pl.Int64).alias("recorded"),
+            pl.col("grading_system").alias("recorded_system"),
+        )
+        .unique([*KEYS, "item"], keep="first")
+    )
+    both = items.join(rec, on=[*KEYS, "item"], how="full", coalesce=True)
+    systems = pl.when(
+        pl.col("recorded_system").is_not_null()
+        & pl.col("derived_system").is_not_null()
+        & (pl.col("recorded_system") != pl.col("derived_system"))
+    ).then(pl.format(" (recorded under {}, derived under {})", "recorded_system", "derived_system"))
+    note = (
+        pl.when(pl.col("recorded").is_not_null() & pl.col("derived").is_not_null())
+        .then(pl.lit("grades differ") + systems.fill_null(""))
+        .when(pl.col("recorded").is_not_null())
+        .then(pl.lit("derived grade undetermined from the records"))
+        .otherwise(pl.lit("derived grade >= 1 but no recorded adverse event"))
+    )
+    # rows from the derive tables (a derived row exists) or recorded-only rows of
+    # episodes that the derive tables graded
+    graded = items.select(*KEYS, "item").unique()
+    return (
+        both.join(graded, on=[*KEYS, "item"], how="semi")
+        .filter(
+            (
+                pl.col("recorded").is_not_null()
+                & pl.col("derived").is_not_null()
+                & (pl.col("recorded") != pl.col("derived"))
+            )
+            | (pl.col("recorded").is_not_null() & pl.col("derived").is_null())
+            | (pl.col("recorded").is_null() & (pl.col("derived") >= 1))
+        )
+        .with_columns(note=note)
+        .select(
+            *KEYS,
+            "item",
+            pl.col("recorded").cast(pl.String),
+            pl.col("derived").cast(pl.String),
+            "note",
+        )
+        .sort([*KEYS, "item"])
+    )

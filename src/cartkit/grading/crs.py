@@ -1,0 +1,175 @@
+"""Cytokine release syndrome (CRS) grade from fever, hypotension and hypoxia.
+
+Systems (one criteria file each, ``criteria/crs_<system>.toml``, sources there):
+
+* ``"astct2019"`` -- ASTCT consensus (Lee 2019). Needs fever, hypotension and hypoxia
+  categories; ``treated=True`` when the patient with CRS has had antipyretics or
+  anti-cytokine therapy (fever is then no longer required).
+* ``"ctcae4.03"`` -- CTCAE v4.03 "Cytokine release syndrome" (what the seed used),
+  mapped from the same inputs: vasopressor(s) or positive pressure -> 4, fluids or
+  low-flow O2 -> 2, high-flow O2 -> 3, fever alone -> 1. Grade 3 by a "prolonged"
+  course or renal sequelae cannot be seen in vitals (see the criteria file).
+* ``"lee2014"`` -- Lee 2014; one vasopressor needs ``high_dose_vasopressor`` and
+  high-flow oxygen needs ``fio2_pct``, else the grade is undetermined (None).
+
+    >>> crs_grade(True, "none", "low_flow")
+    2
+    >>> crs_grade(False, "vasopressor", "none", treated=True)   # fever masked by tocilizumab
+    3
+    >>> crs_grade(True, "vasopressor", "none", system="ctcae4.03")
+    4
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from cartkit.grading.criteria_data import available, load_criteria
+
+if TYPE_CHECKING:  # pragma: no cover
+    import polars as pl
+
+HYPOTENSION = ("none", "fluids", "vasopressor", "vasopressors")
+HYPOXIA = ("none", "low_flow", "high_flow", "positive_pressure")
+
+
+def crs_systems() -> tuple[str, ...]:
+    return available("crs")
+
+
+def crs_criteria(system: str) -> dict[str, Any]:
+    return load_criteria("crs", system)
+
+
+def _check(value: str, allowed: tuple[str, ...], what: str) -> str:
+    if value not in allowed:
+        raise ValueError(f"{what} {value!r} is not one of {allowed}")
+    return value
+
+
+def _hypotension_range(spec: dict[str, Any], category: str, high_dose: bool | None) -> tuple[int, int]:
+    entry = spec["hypotension"][category]
+    if entry == "dose":
+        low, high = spec["hypotension_dose"]["low"], spec["hypotension_dose"]["high"]
+        if high_dose is None:
+            return low, high
+        return (high, high) if high_dose else (low, low)
+    return int(entry), int(entry)
+
+
+def _hypoxia_range(spec: dict[str, Any], category: str, fio2_pct: float | None) -> tuple[int, int]:
+    entry = spec["hypoxia"][category]
+    if entry in ("fio2", "fio2_or_low"):
+        rule = spec["hypoxia_fio2"]
+        if fio2_pct is None:
+            if entry == "fio2_or_low":
+                return rule["below"], rule["below"]
+            return rule["below"], rule["at_or_above"]
+        g = rule["at_or_above"] if fio2_pct >= rule["threshold_pct"] else rule["below"]
+        return g, g
+    return int(entry), int(entry)
+
+
+def crs_grade(
+    fever: bool,
+    hypotension: str,
+    hypoxia: str,
+    system: str = "astct2019",
+    *,
+    treated: bool = False,
+    high_dose_vasopressor: bool | None = None,
+    fio2_pct: float | None = None,
+) -> int | None:
+    """CRS grade (0-4) of one day.
+
+    fever: temperature >= 38.0 C not attributable to another cause.
+    hypotension: "none", "fluids", "vasopressor" (one, with or without vasopressin),
+    "vasopressors" (several, excluding vasopressin).
+    hypoxia: "none", "low_flow" (<= 6 L/min or blow-by), "high_flow" (> 6 L/min,
+    facemask, non-rebreather, Venturi), "positive_pressure" (CPAP, BiPAP, ventilation).
+    treated: antipyretics, tocilizumab or steroids already given for CRS (fever no
+    longer required). Returns None only when the system needs an input that was not
+    given (lee2014: vasopressor dose, FiO2) and it would change the grade.
+    """
+    spec = crs_criteria(system)
+    _check(hypotension, HYPOTENSION, "hypotension")
+    _check(hypoxia, HYPOXIA, "hypoxia")
+    effective_fever = bool(fever) or (bool(treated) and spec["treatment_waives_fever"])
+    if spec["fever_required"] and not effective_fever:
+        return 0
+    lo1, hi1 = _hypotension_range(spec, hypotension, high_dose_vasopressor)
+    lo2, hi2 = _hypoxia_range(spec, hypoxia, fio2_pct)
+    base = int(spec["fever_grade"])
+    lo, hi = max(base, lo1, lo2), max(base, hi1, hi2)
+    return lo if lo == hi else None
+
+
+def _category_range_expr(
+    spec: dict[str, Any], domain: str, category: pl.Expr, modifier: pl.Expr | None
+) -> tuple[pl.Expr, pl.Expr]:
+    """Lowest and highest grade a category can mean, as expressions (equal when determined)."""
+    import polars as pl
+
+    lo = pl.when(pl.lit(False)).then(pl.lit(0, dtype=pl.Int64))
+    hi = pl.when(pl.lit(False)).then(pl.lit(0, dtype=pl.Int64))
+    for name, entry in spec[domain].items():
+        is_cat = category == name
+        if entry == "dose":
+            low, high = spec["hypotension_dose"]["low"], spec["hypotension_dose"]["high"]
+            if modifier is None:
+                lo_e, hi_e = pl.lit(low), pl.lit(high)
+            else:
+                chosen = pl.when(modifier).then(high).otherwise(low)
+                lo_e = pl.when(modifier.is_null()).then(low).otherwise(chosen)
+                hi_e = pl.when(modifier.is_null()).then(high).otherwise(chosen)
+        elif entry in ("fio2", "fio2_or_low"):
+            rule = spec["hypoxia_fio2"]
+            unknown_hi = rule["below"] if entry == "fio2_or_low" else rule["at_or_above"]
+            if modifier is None:
+                lo_e, hi_e = pl.lit(rule["below"]), pl.lit(unknown_hi)
+            else:
+                chosen = (
+                    pl.when(modifier >= rule["threshold_pct"])
+                    .then(rule["at_or_above"])
+                    .otherwise(rule["below"])
+                )
+                lo_e = pl.when(modifier.is_null()).then(rule["below"]).otherwise(chosen)
+                hi_e = pl.when(modifier.is_null()).then(unknown_hi).otherwise(chosen)
+        else:
+            lo_e = hi_e = pl.lit(int(entry))
+        lo = lo.when(is_cat).then(lo_e.cast(pl.Int64))
+        hi = hi.when(is_cat).then(hi_e.cast(pl.Int64))
+    return lo.otherwise(None), hi.otherwise(None)
+
+
+def crs_grade_expr(
+    fever: pl.Expr,
+    hypotension: pl.Expr,
+    hypoxia: pl.Expr,
+    system: str = "astct2019",
+    *,
+    treated: pl.Expr | None = None,
+    high_dose_vasopressor: pl.Expr | None = None,
+    fio2_pct: pl.Expr | None = None,
+) -> pl.Expr:
+    """:func:`crs_grade` as a Polars expression over whole columns (Int64; null = undetermined).
+
+    ``hypotension``/``hypoxia`` are string columns in the same vocabularies; a value
+    outside them gives null (the derive stage builds them, so it never happens there).
+    """
+    import polars as pl
+
+    spec = crs_criteria(system)
+    treated = pl.lit(False) if treated is None else treated.fill_null(False)
+    effective = fever.fill_null(False)
+    if spec["treatment_waives_fever"]:
+        effective = effective | treated
+    lo1, hi1 = _category_range_expr(spec, "hypotension", hypotension, high_dose_vasopressor)
+    lo2, hi2 = _category_range_expr(spec, "hypoxia", hypoxia, fio2_pct)
+    base = pl.lit(int(spec["fever_grade"]), dtype=pl.Int64)
+    lo = pl.max_horizontal(base, lo1, lo2)
+    hi = pl.max_horizontal(base, hi1, hi2)
+    graded = pl.when(lo == hi).then(lo).otherwise(None)
+    if spec["fever_required"]:
+        return pl.when(~effective).then(pl.lit(0, dtype=pl.Int64)).otherwise(graded).cast(pl.Int64)
+    return graded.cast(pl.Int64)

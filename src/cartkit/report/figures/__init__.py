@@ -1,0 +1,113 @@
+"""The report's figures: one module per figure family, one registry in report order.
+
+Each entry names the figure id used in the HTML (``id="fig-2a"``) and as file name
+(``figures/fig-2a.png``/``.svg``), the tables it needs, and the function that draws it
+from a :class:`~cartkit.analysis.results.Results`. A figure whose tables are missing is
+left out with the reason from ``results.omitted``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+    from cartkit.analysis.results import Results
+
+
+class NotApplicable(ValueError):
+    """The study's results do not have what this figure draws (e.g. no cytokines measured)."""
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    id: str
+    title: str
+    caption: str
+    needs: tuple[str, ...]
+    draw: Callable[[Results], Figure]
+    min_products: int = 1
+
+
+def _swimmer(results):
+    from cartkit.report.figures.swimmer import swimmer_figure
+
+    return swimmer_figure(results)
+
+
+def _response(results):
+    from cartkit.report.figures.response import response_figure
+
+    return response_figure(results)
+
+
+def _survival(results):
+    from cartkit.report.figures.survival import survival_figure
+
+    return survival_figure(results)
+
+
+def _kin_curves(results):
+    from cartkit.report.figures.kinetics import kinetics_curves_figure
+
+    return kinetics_curves_figure(results)
+
+
+def _kin_peaks(results):
+    from cartkit.report.figures.kinetics import kinetics_peaks_figure
+
+    return kinetics_peaks_figure(results)
+
+
+def _toxicity(results):
+    from cartkit.report.figures.toxicity import toxicity_figure
+
+    return toxicity_figure(results)
+
+
+def _cyto_curves(results):
+    from cartkit.report.figures.kinetics import cytokine_curves_figure
+
+    return cytokine_curves_figure(results)
+
+
+def _cyto_peaks(results):
+    from cartkit.report.figures.kinetics import cytokine_peaks_figure
+
+    return cytokine_peaks_figure(results)
+
+
+FIGURES: tuple[FigureSpec, ...] = (
+    FigureSpec("fig-2a", "Figure 2A. Course of every patient",
+               "Swimmer plot: one lane per patient, one bar per CAR-T episode (coloured by product) from its "
+               "infusion to the next infusion or last follow-up; circles mark the best response of each episode.",
+               ("swimmer",), _swimmer),
+    FigureSpec("fig-2bc", "Figure 2B\u2013C. Best response by product and disease",
+               "Patients by best response (stacked), per product, one panel per disease; ORR with exact "
+               "(Clopper-Pearson) 95% CI above each bar.",
+               ("responses",), _response),
+    FigureSpec("fig-2d", "Figure 2D. Progression-free and overall survival by disease",
+               "Kaplan-Meier estimates from the infusion; vertical ticks mark censored observations; numbers at "
+               "risk below each panel at the tick times; log-rank P.",
+               ("survival_curves", "at_risk"), _survival),
+    FigureSpec("fig-3", "Figure 3. CAR-T cells and CAR DNA in peripheral blood",
+               "Median (line) and interquartile range (band) by product; thin grey lines are individual "
+               "patients. CAR-T cells by flow cytometry (% of CD3+), CAR DNA by qPCR (copies/\u00b5g DNA).",
+               ("kinetic_curves",), _kin_curves),
+    FigureSpec("fig-4", "Figure 4. Expansion peak and day of peak by product",
+               "One dot per patient per product; grey lines join the same patient; black bars are medians. "
+               "P: unpaired test chosen by the plan; paired P: within-patient test.",
+               ("kinetic_params",), _kin_peaks, min_products=2),
+    FigureSpec("fig-5", "Figure 5. CRS, ICANS and haematological toxicity grades by product",
+               "Episodes by maximum grade (stacked, grade 0 at the bottom); P values of the grade comparisons.",
+               ("grade_counts",), _toxicity),
+    FigureSpec("fig-6", "Figure 6. Serum cytokines after infusion",
+               "Median (line) and interquartile range (band) by product; thin grey lines are individual patients.",
+               ("kinetic_curves",), _cyto_curves),
+    FigureSpec("fig-7", "Figure 7. Cytokine peaks and days of peak by product",
+               "One dot per patient per product; grey lines join the same patient; black bars are medians.",
+               ("kinetic_params",), _cyto_peaks, min_products=2),
+)

@@ -1,0 +1,98 @@
+"""Figure 2A: swimmer plot -- every patient's course across the products.
+
+One lane per patient (grouped by disease), one bar per episode coloured by product,
+from that infusion to the next infusion or last follow-up. Markers: best response
+(coloured by response), relapse/progression, allo-HSCT, death, and an arrow for a
+patient alive at last contact. Days are counted from the patient's first infusion.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from cartkit.analysis.results import Results
+from cartkit.report.figures import NotApplicable
+from cartkit.report.style import (
+    OKABE_ITO,
+    RESPONSE_ORDER,
+    SMALL_FONT_PT,
+    new_figure,
+    product_colors,
+    response_color,
+)
+
+# kind -> (marker, colour, legend label); response kinds are drawn as coloured circles
+EVENT_MARKS: dict[str, tuple[str, str, str]] = {
+    "relapse": ("v", OKABE_ITO["vermillion"], "Relapse"),
+    "progression": ("v", OKABE_ITO["black"], "Progression"),
+    "hsct": ("*", OKABE_ITO["blue"], "Allo-HSCT"),
+    "death": ("X", OKABE_ITO["black"], "Death"),
+    "last_contact": (">", "#8C8C8C", "Alive at last contact"),
+}
+
+
+def swimmer_figure(results: Results):
+    lanes = results.get("swimmer")
+    if lanes is None or lanes.height == 0:
+        raise NotApplicable("swimmer figure needs the swimmer table")
+    events = results.get("swimmer_events")
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    patients = lanes.select("patient_id", "diagnosis").unique(subset="patient_id", maintain_order=True)
+    diseases = patients["diagnosis"].unique(maintain_order=True).to_list()
+    # order: disease blocks in order of appearance; within, patient ids in natural order (P2 < P10)
+    patients = patients.with_columns(
+        _d=pl.col("diagnosis").replace_strict({d: i for i, d in enumerate(diseases)}, return_dtype=pl.Int64),
+        _n=pl.col("patient_id").str.extract(r"(\d+)$").cast(pl.Int64, strict=False),
+    ).sort("_d", "_n", "patient_id")
+    order = patients["patient_id"].to_list()
+    ypos = {p: i for i, p in enumerate(order)}
+    products = lanes["product"].unique(maintain_order=True).to_list()
+    pcol = product_colors(products)
+
+    fig, axes = new_figure("double", 0.9 + 0.2 * len(order))
+    ax = axes[0][0]
+    lanes_y = lanes.with_columns(y=pl.col("patient_id").replace_strict(ypos, return_dtype=pl.Int64))
+    for product in products:
+        seg = lanes_y.filter(pl.col("product") == product)
+        ax.barh(seg["y"].to_numpy(), (seg["end_day"] - seg["start_day"]).to_numpy(),
+                left=seg["start_day"].to_numpy(), height=0.55, color=pcol[product], alpha=0.45,
+                label=product, lw=0)
+    handles = [Patch(color=pcol[p], alpha=0.45, label=p) for p in products]
+    if events is not None and events.height:
+        ev = events.filter(pl.col("patient_id").is_in(order)).with_columns(
+            y=pl.col("patient_id").replace_strict(ypos, return_dtype=pl.Int64))
+        responses = ev.filter(pl.col("kind").is_in(list(RESPONSE_ORDER)))
+        seen = [r for r in RESPONSE_ORDER if r in set(responses["kind"].to_list())]
+        for r in seen:
+            sel = responses.filter(pl.col("kind") == r)
+            ax.plot(sel["day"].to_numpy(), sel["y"].to_numpy(), ls="none", marker="o", ms=5,
+                    mfc=response_color(r), mec="black", mew=0.5, zorder=3)
+            handles.append(Line2D([], [], ls="none", marker="o", ms=5, mfc=response_color(r), mec="black",
+                                  mew=0.5, label=r))
+        for kind, (marker, color, label) in EVENT_MARKS.items():
+            sel = ev.filter(pl.col("kind") == kind)
+            if sel.height == 0:
+                continue
+            ms = 8 if marker == "*" else 5
+            ax.plot(sel["day"].to_numpy(), sel["y"].to_numpy(), ls="none", marker=marker, ms=ms,
+                    color=color, mec="white" if marker == "X" else color, mew=0.3, zorder=4)
+            handles.append(Line2D([], [], ls="none", marker=marker, ms=ms, color=color, label=label))
+    ax.set_yticks(range(len(order)), order)
+    ax.set_ylim(len(order) - 0.5, -0.5)
+    ax.set_xlim(left=0)
+    ax.set_xlabel("Days from first CAR-T infusion")
+    ax.set_ylabel("Patient")
+    ax.tick_params(axis="y", length=0)
+    # disease blocks: a separating line and the disease name at the right of the block
+    blocks = patients.group_by("diagnosis", maintain_order=True).agg(first=pl.col("_d").len())
+    start = 0
+    for d, n in zip(blocks["diagnosis"].to_list(), blocks["first"].to_list(), strict=True):
+        if start:
+            ax.axhline(start - 0.5, color="#8C8C8C", lw=0.5, ls=":")
+        ax.text(1.005, 1 - (start + n / 2) / len(order), d, transform=ax.transAxes, rotation=-90,
+                va="center", ha="left", fontsize=SMALL_FONT_PT, fontweight="bold")
+        start += n
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.03, 1.0), fontsize=SMALL_FONT_PT)
+    return fig

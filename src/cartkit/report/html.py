@@ -1,0 +1,190 @@
+"""The report page: sections in reading order, rendered by one jinja2 template.
+
+The page is self-contained: styles from ``templates/report.css`` are inlined, figures
+are inline SVG (text as text, system fonts), and nothing is loaded from the network.
+Every section has an ``id`` (``table-1``, ``fig-2a`` ...) that the table of contents
+links to and that tests look for.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from cartkit.analysis.results import Results
+from cartkit.report import tables as tb
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass
+class RenderedFigure:
+    id: str
+    title: str
+    caption: str
+    svg: str
+
+
+@dataclass
+class Block:
+    kind: str  # "table", "figure", "omitted", "heading", "dl", "paragraphs", "list", "text"
+    table: tb.Table | None = None
+    figure: RenderedFigure | None = None
+    text: str = ""
+    id: str = ""
+    items: list = field(default_factory=list)
+
+
+@dataclass
+class Section:
+    id: str
+    title: str
+    blocks: list[Block]
+
+
+_SVG_SIZE = re.compile(r'<svg([^>]*?) width="([\d.]+)pt" height="([\d.]+)pt"')
+
+
+def inline_svg(svg: str, scale: float = 1.3) -> str:
+    """The SVG for the page: fluid width (fits narrow windows), at most ``scale`` x its print size."""
+    return _SVG_SIZE.sub(lambda m: f'<svg{m.group(1)} width="100%" style="max-width: '
+                         f'{float(m.group(2)) * scale:.0f}pt"', svg, count=1)
+
+
+def omission(results: Results, *names: str) -> str:
+    """The reason a table is missing, from ``results.omitted`` (first of the names given)."""
+    for name in names:
+        if results.omitted.get(name):
+            return results.omitted[name]
+    return f"no {names[0].replace('_', ' ')} in these results"
+
+
+def _table_or_note(results: Results, name: str, build) -> Block:
+    df = results.get(name)
+    if df is None or df.height == 0:
+        return Block("omitted", text=omission(results, name), id=f"{name.replace('_', '-')}-omitted")
+    return Block("table", table=build(df))
+
+
+def _figure_block(figures: dict[str, RenderedFigure | str], fig_id: str) -> Block:
+    fig = figures.get(fig_id)
+    if isinstance(fig, RenderedFigure):
+        return Block("figure", figure=fig)
+    return Block("omitted", text=f"{fig_id.replace('fig-', 'Figure ').upper().replace('FIGURE', 'Figure')}: "
+                 f"{fig or 'not drawn'}", id=f"{fig_id}-omitted")
+
+
+def _group_n(results: Results) -> dict[str, int]:
+    resp = results.get("responses")
+    if resp is None or resp.height == 0:
+        return {}
+    counts = resp.group_by("diagnosis").agg(pl.col("patient_id").n_unique())
+    out = {r["diagnosis"]: r["patient_id"] for r in counts.to_dicts()}
+    out["All"] = resp["patient_id"].n_unique()
+    return out
+
+
+def _study_items(results: Results) -> list[tuple[str, str]]:
+    study = results.get("study")
+    items: list[tuple[str, str]] = []
+    if study is not None and study.height:
+        row = study.to_dicts()[0]
+        names = {"id": "Study", "reference": "Reference", "data_cutoff": "Data cut-off",
+                 "n_patients": "Patients", "n_episodes": "CAR-T episodes", "products": "Products",
+                 "diseases": "Diseases"}
+        items += [(label, tb.text(row.get(key))) for key, label in names.items() if row.get(key) is not None]
+    items += [(f"Software: {k}", v) for k, v in results.software.items()]
+    return items
+
+
+def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -> list[Section]:
+    """All sections of the page, in reading order; missing parts become omission notes."""
+    sections: list[Section] = []
+    study_items = _study_items(results)
+    sections.append(Section("summary", "Study summary", [Block("dl", items=study_items)] if study_items else
+                            [Block("omitted", text=omission(results, "study"))]))
+
+    plan = results.get("plan")  # optional: item, value -- the analysis plan as run
+    methods = results.get("methods")
+    if plan is not None and plan.height:
+        plan_blocks = [Block("dl", items=[(str(r["item"]), tb.text(r["value"])) for r in plan.to_dicts()])]
+    elif methods is not None and methods.height:
+        plan_blocks = [Block("dl", items=[(str(r["item"]), str(r["text"])) for r in methods.to_dicts()])]
+    else:
+        plan_blocks = [Block("omitted", text=omission(results, "plan", "methods"))]
+    sections.append(Section("plan", "Analysis plan as run", plan_blocks))
+
+    sections.append(Section("table-1", "Table 1. Baseline characteristics",
+                            [_table_or_note(results, "table1", lambda df: tb.table1(df, _group_n(results)))]))
+    sections.append(Section("responses", "Responses", [
+        _table_or_note(results, "responses", tb.response_table),
+        Block("heading", text="Response rates with exact 95% confidence intervals", id="response-rates"),
+        _table_or_note(results, "response_rates", tb.response_rates_table),
+    ]))
+    sections.append(Section("fig-2", "Figure 2. Clinical course, responses and survival", [
+        _figure_block(figures, "fig-2a"), _figure_block(figures, "fig-2bc"), _figure_block(figures, "fig-2d"),
+        Block("heading", text="Log-rank tests", id="logrank"),
+        _table_or_note(results, "logrank", lambda df: tb.plain_table(
+            df, "logrank-table", "Log-rank tests and landmark survival",
+            footnotes=["landmark_<group>: Kaplan-Meier survival at the landmark day."])),
+    ]))
+    sections.append(Section("table-2", "Table 2. Adverse events", [
+        _table_or_note(results, "table2", tb.table2),
+        Block("heading", text="Toxicity grade comparisons", id="grade-compare"),
+        _table_or_note(results, "grade_compare", tb.grade_compare_table),
+    ]))
+    sections.append(Section("toxicity-grades", "Figure 5. Toxicity grades", [_figure_block(figures, "fig-5")]))
+    sections.append(Section("kinetics", "Figures 3\u20134. CAR-T expansion", [
+        _figure_block(figures, "fig-3"), _figure_block(figures, "fig-4")]))
+    sections.append(Section("cytokines", "Figures 6\u20137. Serum cytokines", [
+        _figure_block(figures, "fig-6"), _figure_block(figures, "fig-7")]))
+    sections.append(Section("comparisons", "Comparisons between products",
+                            [_table_or_note(results, "comparisons", tb.comparisons_table)]))
+    sections.append(Section("grading-systems", "Grading systems side by side",
+                            [_table_or_note(results, "grading_systems", tb.grading_systems_table)]))
+    sections.append(Section("disagreements", "Recorded vs derived: disagreements", [
+        _table_or_note(results, "disagreements", lambda df: tb.plain_table(
+            df, "disagreements-table", "Where the recorded value and cartkit's derivation differ",
+            {"patient_id": "Patient", "episode": "Episode", "item": "Item", "recorded": "Recorded",
+             "derived": "Derived", "note": "Note"}))]))
+    sections.append(Section("reproduction", "Reproduction appendix",
+                            [_table_or_note(results, "reproduction", tb.reproduction_table)]))
+    if methods is not None and methods.height:
+        method_blocks = [Block("paragraphs", items=[(str(r["item"]), str(r["text"])) for r in methods.to_dicts()])]
+    else:
+        method_blocks = [Block("omitted", text=omission(results, "methods"))]
+    if results.software:
+        method_blocks.append(Block("text", text="Software: " + ", ".join(
+            f"{k} {v}" for k, v in results.software.items()) + "."))
+    sections.append(Section("methods", "Methods", method_blocks))
+    warnings = results.get("warnings")
+    if warnings is not None and warnings.height:
+        warn_blocks = [Block("list", items=warnings["text"].to_list())]
+    else:
+        warn_blocks = [Block("text", text="No warnings.")]
+    notes = [f"{name.replace('_', ' ')}: {why}" for name, why in results.omitted.items()]
+    if notes:
+        warn_blocks += [Block("heading", text="Left out of this report", id="omitted"), Block("list", items=notes)]
+    sections.append(Section("warnings", "Warnings", warn_blocks))
+    return sections
+
+
+def render_html(results: Results, figures: dict[str, RenderedFigure | str]) -> str:
+    """The whole page as one string."""
+    import jinja2
+
+    import cartkit
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+                             autoescape=jinja2.select_autoescape(["html", "j2"]), trim_blocks=False)
+    study = results.get("study")
+    row = study.to_dicts()[0] if study is not None and study.height else {}
+    title = str(row.get("title") or row.get("id") or "CAR-T study report")
+    subtitle = [s for s in (row.get("reference"), f"Data cut-off {row['data_cutoff']}" if row.get("data_cutoff")
+                            else None) if s]
+    return env.get_template("report.html.j2").render(
+        title=title, subtitle=subtitle, sections=build_sections(results, figures),
+        css=(TEMPLATES / "report.css").read_text(encoding="utf-8"), version=cartkit.__version__)

@@ -1,0 +1,277 @@
+"""Journal-style tables from the Results tables: caption, grouped headers, footnotes.
+
+Each builder returns a :class:`Table` (plain data: header rows of cells with column
+spans, body rows, footnotes for abbreviations and tests); the HTML template draws it.
+Numbers are formatted here, once: P values to three decimals (``<0.001`` below),
+percentages to one decimal, rates with their exact 95 % CI.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from cartkit.report.style import format_p
+
+# key -> (abbreviation, meaning); keys differ where one abbreviation has two meanings (SD)
+ABBREVIATIONS: dict[str, tuple[str, str]] = {
+    "DLBCL": ("DLBCL", "diffuse large B-cell lymphoma"),
+    "B-ALL": ("B-ALL", "B-cell acute lymphoblastic leukaemia"),
+    "CR": ("CR", "complete response"),
+    "CRi": ("CRi", "CR with incomplete count recovery"),
+    "PR": ("PR", "partial response"),
+    "SD": ("SD", "stable disease"),
+    "PD": ("PD", "progressive disease"),
+    "NR": ("NR", "no remission"),
+    "ORR": ("ORR", "overall response rate"),
+    "CI": ("CI", "confidence interval"),
+    "IQR": ("IQR", "interquartile range"),
+    "SD_stat": ("SD", "standard deviation"),
+    "CRS": ("CRS", "cytokine release syndrome"),
+    "ICANS": ("ICANS", "immune effector cell-associated neurotoxicity syndrome"),
+    "HSCT": ("HSCT", "haematopoietic stem cell transplantation"),
+    "CTCAE": ("CTCAE", "Common Terminology Criteria for Adverse Events"),
+    "ASTCT": ("ASTCT", "American Society for Transplantation and Cellular Therapy"),
+}
+
+
+@dataclass
+class Cell:
+    text: str
+    colspan: int = 1
+    rowspan: int = 1
+    cls: str = ""  # "num", "indent", "badge agrees", ...
+
+
+@dataclass
+class Row:
+    cells: list[Cell]
+    cls: str = ""  # "section" for a row naming a block of rows
+
+
+@dataclass
+class Table:
+    id: str
+    caption: str
+    header: list[list[Cell]]
+    rows: list[Row]
+    footnotes: list[str] = field(default_factory=list)
+
+
+def text(value: object, column: str = "") -> str:
+    """One value as printed: null/NaN -> en dash; P values as P; floats to 3 significant digits."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "\u2013"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if column in ("pvalue", "paired_pvalue", "published_p") or column.endswith("_p"):
+            return format_p(value)
+        if value.is_integer() and abs(value) < 1e6:
+            return str(int(value))
+        return f"{value:.3g}" if abs(value) < 1e-2 or abs(value) >= 1e4 else f"{value:.2f}"
+    return str(value)
+
+
+def abbreviations(*keys: str) -> str:
+    """'Abbreviations: CR, complete response; ...' for the given ABBREVIATIONS keys."""
+    return "Abbreviations: " + "; ".join("{}, {}".format(*ABBREVIATIONS[k]) for k in keys) + "."
+
+
+def _natural(pid: str) -> tuple:
+    digits = "".join(ch for ch in pid if ch.isdigit())
+    return (pid.rstrip("0123456789"), int(digits) if digits else -1, pid)
+
+
+def plain_table(df: pl.DataFrame, id: str, caption: str, labels: dict[str, str] | None = None,
+                footnotes: list[str] | None = None) -> Table:
+    """A table that prints the frame's columns as they are (labels optional)."""
+    labels = labels or {}
+    cols = [c for c in df.columns if c in labels] if labels else list(df.columns)
+    header = [[Cell(labels.get(c, c.replace("_", " ")), cls="num" if df.schema[c].is_numeric() else "")
+               for c in cols]]
+    rows = [Row([Cell(text(r[c], c), cls="num" if df.schema[c].is_numeric() else "") for c in cols])
+            for r in df.select(cols).to_dicts()]
+    return Table(id, caption, header, rows, footnotes or [])
+
+
+def table1(df: pl.DataFrame, group_n: dict[str, int] | None = None) -> Table:
+    """Table 1: baseline characteristics, one column per disease then 'All'."""
+    groups = df["group"].unique(maintain_order=True).to_list()
+    groups = [g for g in groups if g != "All"] + (["All"] if "All" in groups else [])
+    group_n = group_n or {}
+    header = [[Cell("Characteristic")] + [
+        Cell(f"{g} (n = {group_n[g]})" if g in group_n else g, cls="num") for g in groups]]
+    rows: list[Row] = []
+    stat_words = {"median_iqr": "median (IQR)", "mean_sd": "mean \u00b1 SD", "n_pct": "n (%)"}
+    keyed = df.with_columns(pl.col("level").cast(pl.String))
+    chars = keyed.select("characteristic").unique(maintain_order=True)["characteristic"].to_list()
+    for ch in chars:
+        block = keyed.filter(pl.col("characteristic") == ch)
+        levels = block["level"].unique(maintain_order=True).to_list()
+        stat = block["stat"].drop_nulls().unique(maintain_order=True).to_list()
+        label = f"{ch}, {stat_words.get(stat[0], stat[0])}" if len(stat) == 1 else ch
+        if levels == [None]:
+            vals = {r["group"]: r["value"] for r in block.to_dicts()}
+            rows.append(Row([Cell(label)] + [Cell(text(vals.get(g)), cls="num") for g in groups]))
+            continue
+        rows.append(Row([Cell(label)] + [Cell("") for _ in groups], cls="subhead"))
+        for level in levels:
+            vals = {r["group"]: r["value"] for r in block.filter(pl.col("level") == level).to_dicts()}
+            rows.append(Row([Cell(text(level), cls="indent")] + [Cell(text(vals.get(g)), cls="num")
+                                                                  for g in groups]))
+    used = set(df["stat"].drop_nulls().to_list())
+    notes = ["Values are " + ", ".join(stat_words[s] for s in ("median_iqr", "mean_sd", "n_pct") if s in used)
+             + "; IQR as first and third quartile." if used else "",
+             abbreviations("DLBCL", "B-ALL", "IQR", "SD_stat")]
+    return Table("table-1-table", "Table 1. Baseline characteristics by disease", header, rows,
+                 [n for n in notes if n])
+
+
+def response_table(df: pl.DataFrame) -> Table:
+    """Per patient: best response after each product, relapse day and HSCT."""
+    products = df["product"].unique(maintain_order=True).to_list()
+    header = [[Cell("Patient"), Cell("Disease")] + [Cell(p) for p in products]
+              + [Cell("Relapse (day)", cls="num"), Cell("HSCT")]]
+    rows = []
+    for pid in sorted(df["patient_id"].unique().to_list(), key=_natural):
+        sub = df.filter(pl.col("patient_id") == pid)
+        by_product = {r["product"]: r for r in sub.to_dicts()}
+        first = sub.to_dicts()[0]
+        cells = [Cell(pid), Cell(text(first["diagnosis"]))]
+        for p in products:
+            r = by_product.get(p)
+            label = "\u2013" if r is None else text(r["best_response"])
+            if r is not None and r.get("source") == "derived":
+                label += "\u1d48"  # superscript d: derived from the assessments
+            cells.append(Cell(label))
+        relapses = [str(r["relapse_day"]) for r in sub.to_dicts() if r.get("relapse_day") is not None]
+        cells.append(Cell(", ".join(relapses) or "\u2013", cls="num"))
+        cells.append(Cell("yes" if any(bool(r.get("hsct")) for r in sub.to_dicts()) else "no"))
+        rows.append(Row(cells))
+    notes = ["\u1d48 Derived by cartkit from the response assessments; others as recorded.",
+             "Relapse day counted from that episode's infusion.",
+             abbreviations("CR", "CRi", "PR", "SD", "PD", "NR", "HSCT")]
+    return Table("responses-table", "Best response per patient and product", header, rows, notes)
+
+
+def _rate(n: int, p: float, lo: float, hi: float) -> str:
+    return f"{n} ({100 * p:.1f}%) [{100 * lo:.1f}\u2013{100 * hi:.1f}]"
+
+
+def response_rates_table(df: pl.DataFrame) -> Table:
+    header = [[Cell("Product"), Cell("Disease"), Cell("n", cls="num"),
+               Cell("ORR, n (%) [95% CI]", cls="num"), Cell("CR, n (%) [95% CI]", cls="num")]]
+    rows = [Row([Cell(r["product"]), Cell(r["diagnosis"]), Cell(str(r["n"]), cls="num"),
+                 Cell(_rate(r["orr_n"], r["orr"], r["orr_lower"], r["orr_upper"]), cls="num"),
+                 Cell(_rate(r["cr_n"], r["cr"], r["cr_lower"], r["cr_upper"]), cls="num")])
+            for r in df.to_dicts()]
+    notes = ["ORR: CR, CRi or PR. 95% CI: exact (Clopper-Pearson) binomial interval.",
+             abbreviations("ORR", "CR", "CRi", "PR", "CI")]
+    return Table("response-rates-table", "Response rates by product and disease", header, rows, notes)
+
+
+def table2(df: pl.DataFrame) -> Table:
+    """Table 2: adverse events by product x disease as n/N (%), CRS and ICANS grades."""
+    cols = df.select("product", "diagnosis").unique(maintain_order=True).to_dicts()
+    products = list(dict.fromkeys(c["product"] for c in cols))
+    has_p = "pvalue" in df.columns
+    header = [[Cell("Event", rowspan=2)] + [
+        Cell(p, colspan=sum(1 for c in cols if c["product"] == p)) for p in products]
+        + ([Cell("P", rowspan=2, cls="num")] if has_p else []),
+        [Cell(c["diagnosis"], cls="num") for c in cols]]
+    rows: list[Row] = []
+    lookup = {(r["section"], r["label"], r["product"], r["diagnosis"]): r for r in df.to_dicts()}
+    width = len(cols) + 1 + int(has_p)
+    for section in df["section"].unique(maintain_order=True).to_list():
+        rows.append(Row([Cell(section, colspan=width)], cls="section"))
+        labels = df.filter(pl.col("section") == section)["label"].unique(maintain_order=True).to_list()
+        for label in labels:
+            cells = [Cell(label, cls="indent")]
+            p = None
+            for c in cols:
+                r = lookup.get((section, label, c["product"], c["diagnosis"]))
+                if r is None:
+                    cells.append(Cell("\u2013", cls="num"))
+                    continue
+                p = r.get("pvalue", p)
+                pct = r["pct"]
+                pct_txt = "\u2013" if pct is None else f"{pct:.1f}"
+                cells.append(Cell(f"{r['n']}/{r['N']} ({pct_txt}%)", cls="num"))
+            if has_p:
+                cells.append(Cell(format_p(p), cls="num"))
+            rows.append(Row(cells))
+    notes = ["Patients with the event / patients treated (%), by product and disease. CRS and ICANS: "
+             "maximum grade per episode.", abbreviations("DLBCL", "B-ALL", "CRS", "ICANS")]
+    return Table("table-2-table", "Table 2. Adverse events by product and disease", header, rows, notes)
+
+
+def grade_compare_table(df: pl.DataFrame) -> Table:
+    return plain_table(df, "grade-compare-table", "Comparisons of toxicity grades between products",
+                       {"toxicity": "Toxicity", "system": "Grading system", "method": "Test",
+                        "pvalue": "P", "published_p": "Published P", "note": "Note"},
+                       [abbreviations("CRS", "ICANS", "CTCAE", "ASTCT")])
+
+
+def comparisons_table(df: pl.DataFrame) -> Table:
+    """The comparisons: summaries per product, test and why, P, paired P, published P."""
+    first = df.to_dicts()[0]
+    a, b = first.get("product_a") or "A", first.get("product_b") or "B"
+    header = [[Cell("Measure"), Cell(f"{a}", cls="num"), Cell(f"{b}", cls="num"), Cell("Test"),
+               Cell("Why this test"), Cell("P", cls="num"), Cell("Paired test"), Cell("Paired P", cls="num"),
+               Cell("Published P", cls="num")]]
+    rows: list[Row] = []
+    for family in df["family"].unique(maintain_order=True).to_list():
+        rows.append(Row([Cell(str(family).capitalize(), colspan=9)], cls="section"))
+        for r in df.filter(pl.col("family") == family).to_dicts():
+            unit = f" ({r['unit']})" if r.get("unit") else ""
+            rows.append(Row([
+                Cell(f"{r['measure']}{unit}", cls="indent"),
+                Cell(f"{text(r.get('summary_a'))} (n = {text(r.get('n_a'))})", cls="num"),
+                Cell(f"{text(r.get('summary_b'))} (n = {text(r.get('n_b'))})", cls="num"),
+                Cell(text(r.get("method"))), Cell(text(r.get("why"))),
+                Cell(format_p(r.get("pvalue")), cls="num"), Cell(text(r.get("paired_method"))),
+                Cell(format_p(r.get("paired_pvalue")), cls="num"),
+                Cell(format_p(r.get("published_p")), cls="num"),
+            ]))
+    notes = ["Summaries as chosen by the plan: median (IQR) for non-normal data, mean \u00b1 SD otherwise.",
+             "P: the unpaired test the plan chose (as in the seed's Methods); paired P: the within-patient "
+             "test for patients treated with both products. Published P: the value printed in the source."]
+    return Table("comparisons-table", "Comparisons between products", header, rows, notes)
+
+
+def grading_systems_table(df: pl.DataFrame) -> Table:
+    """Same events graded by several systems side by side; rows that differ are marked."""
+    systems = df["system"].unique(maintain_order=True).to_list()
+    wide = df.pivot(on="system", index=["patient_id", "episode", "product", "toxicity"], values="grade",
+                    aggregate_function="first")
+    wide = wide.with_columns(_k=pl.col("patient_id").str.extract(r"(\d+)$").cast(pl.Int64, strict=False)).sort(
+        "toxicity", "episode", "_k", "patient_id")
+    header = [[Cell("Patient"), Cell("Product"), Cell("Toxicity")] + [Cell(s, cls="num") for s in systems]]
+    rows = []
+    for r in wide.to_dicts():
+        grades = [r.get(s) for s in systems]
+        differ = len({g for g in grades if g is not None}) > 1
+        rows.append(Row([Cell(r["patient_id"]), Cell(r["product"]), Cell(r["toxicity"])]
+                        + [Cell(text(g), cls="num") for g in grades], cls="differs" if differ else ""))
+    notes = ["Rows in bold: the grading systems give different grades for the same episode.",
+             abbreviations("CRS", "ICANS", "CTCAE", "ASTCT")]
+    return Table("grading-systems-table", "Grading systems side by side", header, rows, notes)
+
+
+def reproduction_table(df: pl.DataFrame) -> Table:
+    header = [[Cell("Item"), Cell("Section"), Cell("Published", cls="num"), Cell("Computed", cls="num"),
+               Cell("Status"), Cell("Reason")]]
+    rows = [Row([Cell(text(r.get("description")) if r.get("description") else text(r.get("key"))),
+                 Cell(text(r.get("section"))), Cell(text(r.get("published")), cls="num"),
+                 Cell(text(r.get("computed")), cls="num"),
+                 Cell(text(r.get("status")), cls="badge " + str(r.get("status") or "").replace(" ", "-")),
+                 Cell(text(r.get("reason")) if r.get("reason") else "")])
+            for r in df.to_dicts()]
+    counts = df.group_by("status").len().sort("status")
+    summary = ", ".join(f"{r['len']} {r['status']}" for r in counts.to_dicts())
+    notes = [f"{df.height} published numbers: {summary}.",
+             "Agrees: cartkit's value equals the published one at the published precision."]
+    return Table("reproduction-table", "Reproduction: published vs computed", header, rows, notes)

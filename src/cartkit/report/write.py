@@ -1,0 +1,151 @@
+"""Write a report folder from a Results: index.html, tables/*.csv, figures/*.png|svg, results.json.
+
+Everything is written into a temporary sibling folder first and moved into place at the
+end, so a failure never leaves a half-written report (and an earlier report at the same
+place stays intact until the new one is complete).
+
+    >>> from cartkit.report.write import write_report
+    >>> write_report(results, "out")                          # doctest: +SKIP
+    PosixPath('out')
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from cartkit.analysis.results import Results
+from cartkit.report.html import RenderedFigure, inline_svg, render_html
+
+REPORT_MARKERS = ("index.html", "results.json")
+
+
+def _products(results: Results, needs: tuple[str, ...]) -> int | None:
+    """Number of products in the first needed table that has a product column (None: no such column)."""
+    for name in needs:
+        df = results.get(name)
+        if df is not None and "product" in df.columns:
+            return df["product"].n_unique()
+    return None
+
+
+def draw_figures(results: Results, progress: Callable[[str], None] | None = None
+                 ) -> tuple[dict[str, RenderedFigure | str], dict[str, tuple[bytes, str]]]:
+    """Draw every figure that applies. Returns (id -> rendered figure or omission reason,
+    id -> (PNG bytes, SVG text))."""
+    from cartkit.report.figures import FIGURES, NotApplicable
+    from cartkit.report.html import omission
+    from cartkit.report.style import figure_style, png_bytes, svg_text
+
+    rendered: dict[str, RenderedFigure | str] = {}
+    files: dict[str, tuple[bytes, str]] = {}
+    with figure_style():
+        for spec in FIGURES:
+            if progress:
+                progress(f"figure {spec.id}")
+            missing = [n for n in spec.needs if results.get(n) is None or results.get(n).height == 0]
+            if missing:
+                rendered[spec.id] = omission(results, *missing)
+                continue
+            n_products = _products(results, spec.needs)
+            if n_products is not None and n_products < spec.min_products:
+                rendered[spec.id] = omission(results, "comparisons") if "comparisons" in results.omitted \
+                    else f"needs at least {spec.min_products} products"
+                continue
+            try:
+                fig = spec.draw(results)
+            except NotApplicable as exc:
+                rendered[spec.id] = str(exc)
+                continue
+            svg = svg_text(fig, spec.id)
+            files[spec.id] = (png_bytes(fig), svg)
+            rendered[spec.id] = RenderedFigure(spec.id, spec.title, " " + spec.caption, inline_svg(svg))
+    return rendered, files
+
+
+def _json_value(v: object) -> object:
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, dt.date | dt.datetime | dt.time):
+        return v.isoformat()
+    if isinstance(v, dt.timedelta):
+        return v.total_seconds()
+    if isinstance(v, dict):
+        return {str(k): _json_value(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_json_value(x) for x in v]
+    return v
+
+
+def results_json(results: Results, figures: dict[str, RenderedFigure | str]) -> str:
+    """Every table as a list of records (NaN -> null, dates -> ISO text), omissions, software."""
+    import cartkit
+
+    doc = {
+        "generator": f"cartkit {cartkit.__version__}",
+        "tables": {name: (None if df is None else _json_value(df.to_dicts()))
+                   for name, df in results.tables.items()},
+        "omitted": dict(results.omitted),
+        "software": dict(results.software),
+        "figures": {fid: ({"title": f.title, "caption": f.caption.strip(),
+                           "files": [f"figures/{fid}.png", f"figures/{fid}.svg"]}
+                          if isinstance(f, RenderedFigure) else {"omitted": f})
+                    for fid, f in figures.items()},
+    }
+    return json.dumps(doc, indent=1, allow_nan=False, ensure_ascii=False)
+
+
+def _check_target(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"report folder {out} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not any((out / m).exists() for m in REPORT_MARKERS):
+        raise ValueError(f"report folder {out} is not empty and holds no earlier cartkit report "
+                         f"(no {' or '.join(REPORT_MARKERS)}); refusing to replace it")
+
+
+def write_report(results: Results, out_dir: str | Path, progress: Callable[[str], None] | None = None) -> Path:
+    """Write the report of ``results`` to ``out_dir`` (created if missing) and return its path.
+
+    ``progress``, if given, is called with a short step name before each step.
+    An existing ``out_dir`` is replaced only if it is empty or an earlier cartkit report.
+    """
+    out = Path(out_dir).resolve()
+    _check_target(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        tmp.chmod(0o755)  # mkdtemp makes 0700; the report is an ordinary folder
+        figures, files = draw_figures(results, progress)
+        if progress:
+            progress("tables")
+        (tmp / "tables").mkdir()
+        for name, df in results.tables.items():
+            if df is not None:
+                df.write_csv(tmp / "tables" / f"{name}.csv")
+        (tmp / "figures").mkdir()
+        for fid, (png, svg) in files.items():
+            (tmp / "figures" / f"{fid}.png").write_bytes(png)
+            (tmp / "figures" / f"{fid}.svg").write_text(
+                '<?xml version="1.0" encoding="utf-8" standalone="no"?>\n' + svg, encoding="utf-8")
+        if progress:
+            progress("results.json")
+        (tmp / "results.json").write_text(results_json(results, figures), encoding="utf-8")
+        if progress:
+            progress("index.html")
+        (tmp / "index.html").write_text(render_html(results, figures), encoding="utf-8")
+        old = None
+        if out.exists():
+            old = out.parent / f".{out.name}.old-{tmp.name.rsplit('-', 1)[-1]}"
+            out.rename(old)
+        tmp.rename(out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out

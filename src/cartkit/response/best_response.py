@@ -1,0 +1,108 @@
+"""Best overall response (BOR) per episode, ORR and CR rate, relapse after CR/CRi.
+
+Criteria: ``criteria/best_response.toml`` (order CR > CRi > PR > SD > NR = PD; Lugano
+PET labels mapped CMR->CR, PMR->PR, NMR->SD, PMD->PD for BOR).
+
+    >>> best_overall_response(["PMR", "CMR", "PD"])
+    'CR'
+    >>> relapse_day([14, 28, 90], ["CR", "CR", "NR"])
+    90
+    >>> response_rates(["CR", "PR", "SD", "CRi"]).orr
+    0.75
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cartkit.grading.criteria_data import read_criteria_file
+
+if TYPE_CHECKING:  # pragma: no cover
+    import polars as pl
+
+CRITERIA = Path(__file__).with_name("criteria") / "best_response.toml"
+
+
+def bor_criteria() -> dict[str, Any]:
+    return read_criteria_file(CRITERIA)
+
+
+def bor_label(response: str) -> str:
+    """The label a response counts as for BOR (CMR -> CR ...); ValueError if unknown."""
+    spec = bor_criteria()
+    label = spec["labels"].get(response, response)
+    if label not in spec["rank"]:
+        raise ValueError(
+            f"response {response!r} is not one of {sorted(set(spec['rank']) | set(spec['labels']))}"
+        )
+    return label
+
+
+def best_overall_response(responses: Sequence[str | None]) -> str | None:
+    """Best response of one episode (None when no assessment has a response)."""
+    rank = bor_criteria()["rank"]
+    labels = [bor_label(r) for r in responses if r is not None]
+    if not labels:
+        return None
+    return min(labels, key=lambda r: rank[r])
+
+
+def relapse_day(days: Sequence[int], responses: Sequence[str | None]) -> int | None:
+    """First assessment day with a failure (NR/PD/PMD/relapse) after the first CR/CRi, else None."""
+    spec = bor_criteria()
+    complete, failures = set(spec["complete"]), set(spec["failures"])
+    reached = False
+    for day, r in sorted(zip(days, responses, strict=True), key=lambda p: p[0]):
+        if r is None:
+            continue
+        label = bor_label(r)
+        if label in complete:
+            reached = True
+        elif reached and label in failures:
+            return int(day)
+    return None
+
+
+@dataclass(frozen=True)
+class ResponseRates:
+    n: int
+    orr_n: int
+    orr: float
+    cr_n: int
+    cr: float
+    cr_includes_cri: bool
+
+
+def response_rates(best: Sequence[str | None], *, cr_includes_cri: bool = True) -> ResponseRates:
+    """ORR (CR + CRi + PR) and CR rate over episodes' best responses.
+
+    Episodes without a best response (None) are in the denominator as non-responders
+    (intention to treat); drop them first for an evaluable-patient analysis.
+    """
+    spec = bor_criteria()
+    labels = [None if b is None else bor_label(b) for b in best]
+    n = len(labels)
+    complete = set(spec["complete"]) if cr_includes_cri else {"CR"}
+    orr_n = sum(1 for b in labels if b in spec["responders"])
+    cr_n = sum(1 for b in labels if b in complete)
+    if n == 0:
+        raise ValueError("response_rates needs at least one episode")
+    return ResponseRates(n, orr_n, orr_n / n, cr_n, cr_n / n, cr_includes_cri)
+
+
+def bor_label_expr(response: pl.Expr) -> pl.Expr:
+    """BOR label of a response column (unknown labels -> null)."""
+    import polars as pl
+
+    spec = bor_criteria()
+    mapping = {**{k: k for k in spec["rank"]}, **spec["labels"]}
+    return response.replace_strict(mapping, default=None, return_dtype=pl.String)
+
+
+def bor_rank_expr(label: pl.Expr) -> pl.Expr:
+    import polars as pl
+
+    return label.replace_strict(bor_criteria()["rank"], default=None, return_dtype=pl.Int64)

@@ -1,0 +1,189 @@
+"""Write a simulated cohort as a study folder: ``study.toml`` plus one file per table."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from cartkit.simulate import cohort, tables
+
+FORMATS = ("parquet", "csv")
+DEFAULT_CUTOFF = dt.date(2025, 12, 31)
+# Patients per written chunk. Fixed (not tuned to memory) so that the bytes written for a
+# seed never depend on the machine; the only randomness drawn per chunk is the choice of
+# rows written in alternative units.
+CHUNK_PATIENTS = 20_000
+_EPOCH = dt.date(1970, 1, 1)
+
+_BUILDERS = {
+    "patients": tables.patients,
+    "infusions": tables.infusions,
+    "measurements": tables.measurements,
+    "support": tables.support,
+    "neuro": tables.neuro,
+    "assessments": tables.assessments,
+    "lesions": tables.lesions,
+    "adverse_events": tables.adverse_events,
+    "events": tables.events,
+}
+
+
+def simulate_study(
+    out_dir: str | Path,
+    patients: int,
+    seed: int = 0,
+    format: str = "parquet",
+    *,
+    unit_variety: bool = False,
+    data_cutoff: dt.date = DEFAULT_CUTOFF,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> Path:
+    """Write a synthetic, valid CAR-T study of ``patients`` patients to ``out_dir``; return its path.
+
+    The study has both diseases (DLBCL ~55%, B-ALL ~45%), a CD19 CAR-T episode
+    for everyone and a CD22 CAR-T episode for part of those who fail it;
+    CAR-T kinetics from the Stein 2019 model, cytokines, vital signs and
+    supportive care consistent with the recorded ASTCT 2019 CRS/ICANS grades,
+    blood counts consistent with the CTCAE v5.0 haematological grades,
+    response assessments, adverse events, and follow-up censored at
+    ``data_cutoff``. The same seed and size give the same bytes.
+
+    ``format`` is "parquet" or "csv". ``unit_variety=True`` writes about 5% of
+    the convertible measurements in an accepted alternative unit (cells/uL,
+    g/dL, F, mg/dL ...), so that loading exercises unit conversion.
+    ``progress(table, done, total)`` is called after each written chunk
+    (for a progress bar; ``total`` counts chunks over all tables).
+    Files of the same study written earlier in ``out_dir`` are overwritten;
+    table files in the other format make it a ValueError (the folder would
+    hold two versions of a table).
+
+        >>> from cartkit.simulate import simulate_study
+        >>> path = simulate_study("/tmp/sim-study", patients=50, seed=1)   # doctest: +SKIP
+    """
+    if format not in FORMATS:
+        raise ValueError(f"format {format!r} is not supported: use one of {', '.join(FORMATS)}")
+    if isinstance(patients, bool) or not isinstance(patients, (int, np.integer)) or patients < 1:
+        raise ValueError(f"patients={patients!r}: the number of patients must be an integer >= 1")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed={seed!r}: the seed must be an integer >= 0")
+    if not isinstance(data_cutoff, dt.date):
+        raise ValueError(f"data_cutoff={data_cutoff!r}: must be a datetime.date")
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out_dir {str(out)!r} exists and is not a folder")
+    other = [f"{t}.{ext}" for t in _BUILDERS for ext in ("csv", "parquet", "xlsx") if ext != format]
+    clash = sorted(name for name in other if (out / name).exists())
+    if clash:
+        raise ValueError(
+            f"out_dir {str(out)!r} already holds study tables in another format ({', '.join(clash)}): "
+            f"writing {format} files there would give two versions of a table; use an empty folder"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    patients = int(patients)
+    cutoff = (data_cutoff - _EPOCH).days
+    rng = np.random.default_rng(seed)
+    pat, eps = cohort.simulate_cohort(rng, patients, cutoff)
+    width = max(4, len(str(patients)))
+    ids = pl.Series(np.arange(1, patients + 1)).cast(pl.String).str.zfill(width)
+    ids = ("SIM-" + ids).alias("patient_id")
+    bounds = list(range(0, patients, CHUNK_PATIENTS)) + [patients]
+    total = len(_BUILDERS) * (len(bounds) - 1)
+    done = 0
+    for table_index, (name, build) in enumerate(_BUILDERS.items()):
+        with _TableWriter(out / f"{name}.{format}", format) as writer:
+            for chunk_index, (p0, p1) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+                chunk = tables.Chunk(pat, eps, ids, p0, p1)
+                if name == "measurements" and unit_variety:
+                    unit_rng = np.random.default_rng([seed, table_index, chunk_index])
+                    df = build(chunk, unit_rng)
+                else:
+                    df = build(chunk)
+                writer.write(df)
+                del df, chunk
+                done += 1
+                if progress is not None:
+                    progress(name, done, total)
+    products = [cohort.PRODUCTS[k] for k in (0, 1) if (eps["episode"] == k + 1).any()]
+    diseases = [
+        d for d, present in (("DLBCL", (~pat["is_all"]).any()), ("B-ALL", pat["is_all"].any())) if present
+    ]
+    toml = study_toml(patients, seed, data_cutoff, products, diseases)
+    (out / "study.toml").write_text(toml, encoding="utf-8")
+    return out
+
+
+def study_toml(
+    patients: int, seed: int, data_cutoff: dt.date, products: list[str], diseases: list[str]
+) -> str:
+    """The study metadata and analysis plan; the plan names only products and diseases present."""
+    products_toml = ", ".join(f'"{p}"' for p in products)
+    diseases_toml = ", ".join(f'"{d}"' for d in diseases)
+    return f"""# Synthetic study written by cartkit.simulate (seed {seed}); no real patient data.
+[study]
+id = "simulated-{patients}-seed-{seed}"
+title = "Simulated sequential CD19 then CD22 CAR-T cohort ({patients} patients, seed {seed})"
+reference = "synthetic: cartkit.simulate"
+data_cutoff = {data_cutoff.isoformat()}
+
+[plan]
+products = [{products_toml}]
+diseases = [{diseases_toml}]
+crs_system = "astct2019"
+icans_system = "astct2019"
+ctcae_version = "5.0"
+quantile_method = "r7"
+kinetic_analytes = ["car_t_pct_cd3", "car_dna", "il6", "il2r", "il8", "tnfa"]
+kinetics_window = [0, 28]
+
+[plan.response_days]
+lymphoma = [30, 90]
+all = [28]
+
+[plan.survival]
+from_product = "CD19 CAR-T"
+endpoints = ["pfs", "os"]
+group_by = "diagnosis"
+censor_at_hsct = true
+landmark_day = 180
+time_unit = "months"
+"""
+
+
+class _TableWriter:
+    """Appends frames of one table to a Parquet or CSV file."""
+
+    def __init__(self, path: Path, format: str):
+        self.path = path
+        self.format = format
+        self._writer = None
+        self._file = None
+        self._empty = True
+
+    def __enter__(self):
+        return self
+
+    def write(self, df: pl.DataFrame) -> None:
+        if self.format == "csv":
+            if self._file is None:
+                self._file = open(self.path, "wb")  # noqa: SIM115 - closed in __exit__
+                df.write_csv(self._file, include_header=True)
+            else:
+                df.write_csv(self._file, include_header=False)
+        else:
+            import pyarrow.parquet as pq
+
+            table = df.to_arrow()
+            if self._writer is None:
+                self._writer = pq.ParquetWriter(self.path, table.schema, compression="zstd")
+            self._writer.write_table(table)
+
+    def __exit__(self, *exc):
+        if self._writer is not None:
+            self._writer.close()
+        if self._file is not None:
+            self._file.close()
+        return False

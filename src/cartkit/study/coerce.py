@@ -1,0 +1,262 @@
+"""Give a table read from a file the schema's types, canonical vocabulary and value ranges.
+
+Everything is done over whole columns: a column is cast with ``strict=False``
+and the cells that were given but came out null are the ones that failed,
+each reported as a ``Problem`` at the row the user sees.
+
+Accepted cell spellings:
+
+* missing: an empty cell, ``NA``, ``N/A``, ``NaN``, ``null``, ``#N/A`` (any case);
+* integers and numbers: ``12``, ``12.0``, ``1.2e3``; a decimal comma only in a
+  semicolon-separated CSV (European Excel); an integer column takes ``12.0``
+  but not ``12.5``;
+* booleans: true/false, yes/no, 1/0, y/n (any case);
+* dates: ISO ``YYYY-MM-DD`` (a trailing time of day is ignored) and real date
+  cells of Excel and Parquet. ``31/08/2020`` is refused rather than guessed:
+  it is ambiguous with ``08/31/2020``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from cartkit.study.problems import Problem
+from cartkit.study.readers import ROW, RawTable
+from cartkit.study.schema import BOOL, DATE, FLOAT, INT, STR, Column, Table
+from cartkit.study.vocabulary import VOCABULARIES
+
+MISSING_TOKENS = ("", "na", "n/a", "nan", "null", "#n/a")
+BOOL_WORDS = {
+    "true": True,
+    "false": False,
+    "yes": True,
+    "no": False,
+    "y": True,
+    "n": False,
+    "1": True,
+    "0": False,
+    "1.0": True,
+    "0.0": False,
+    "t": True,
+    "f": False,
+}
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+POLARS_TYPES = {STR: pl.String, INT: pl.Int64, FLOAT: pl.Float64, BOOL: pl.Boolean, DATE: pl.Date}
+_MAX_EXACT_INT = 2.0**53
+
+_RULES = {
+    INT: "not a whole number",
+    FLOAT: "not a number",
+    BOOL: "not a yes/no value: expected true/false, yes/no, 1/0 or y/n",
+    DATE: "unparseable date, expected YYYY-MM-DD",
+    STR: "not text",
+}
+
+
+@dataclass
+class TypedTable:
+    """A table with schema types; ``failed`` marks, per column, the cells that could not be read."""
+
+    table: Table
+    file: str
+    frame: pl.DataFrame
+    failed: dict[str, pl.Series] = field(default_factory=dict)
+    present: set[str] = field(default_factory=set)  # schema columns the file had
+
+
+def problems_at(frame: pl.DataFrame, mask: pl.Series | pl.Expr, file: str, column: str | None,
+                value: pl.Expr | str, rule: pl.Expr | str) -> list[Problem]:
+    """One Problem per row of ``frame`` where ``mask`` holds (rule and value may vary by row)."""
+    value_expr = pl.col(value) if isinstance(value, str) else value
+    rule_expr = pl.lit(rule) if isinstance(rule, str) else rule
+    bad = frame.filter(mask).select(pl.col(ROW), value_expr.alias("v"), rule_expr.alias("r"))
+    return [Problem(file, row, column, v, r) for row, v, r in bad.iter_rows()]
+
+
+def display(s: pl.Series) -> pl.Series:
+    """A column as the user wrote it, for problem messages."""
+    if s.dtype == pl.String:
+        return s.str.strip_chars()
+    return s.cast(pl.String, strict=False)
+
+
+def _clean_text(s: pl.Series) -> pl.Series:
+    t = s.str.strip_chars()
+    return t.set(t.str.to_lowercase().is_in(MISSING_TOKENS).fill_null(False), None)
+
+
+def _numbers(s: pl.Series, decimal_comma: bool) -> tuple[pl.Series, pl.Series]:
+    """(float values, given mask) of a column of any type."""
+    if s.dtype == pl.String:
+        t = _clean_text(s)
+        given = t.is_not_null()
+        if decimal_comma:
+            t = t.str.replace(",", ".", literal=True)
+        return t.cast(pl.Float64, strict=False), given
+    if s.dtype.is_numeric():
+        f = s.cast(pl.Float64, strict=False)
+        return f, f.is_not_null() & ~f.is_nan()  # NaN is how pandas writes a missing number
+    if s.dtype == pl.Boolean:
+        return s.cast(pl.Float64), s.is_not_null()
+    return pl.Series(s.name, [None] * len(s), dtype=pl.Float64), s.is_not_null()
+
+
+def cast_column(s: pl.Series, dtype: str, decimal_comma: bool = False) -> tuple[pl.Series, pl.Series]:
+    """(typed column, given mask): a cell failed where it was given but the typed value is null."""
+    name = s.name
+    if dtype == STR:
+        if s.dtype == pl.String:
+            t = _clean_text(s)
+        elif s.dtype.is_float():
+            f = s.cast(pl.Float64)
+            whole = f.is_finite() & (f.round(0) == f) & (f.abs() < _MAX_EXACT_INT)
+            t = pl.select(
+                pl.when(whole).then(f.cast(pl.Int64, strict=False).cast(pl.String)).otherwise(f.cast(pl.String))
+            ).to_series()
+            t = t.set(f.is_nan(), None)
+        else:
+            t = s.cast(pl.String, strict=False)
+        return t.alias(name), t.is_not_null()
+    if dtype in (INT, FLOAT):
+        f, given = _numbers(s, decimal_comma)
+        ok = f.is_finite().fill_null(False)
+        if dtype == INT:
+            ok = ok & (f.round(0) == f).fill_null(False) & (f.abs() < _MAX_EXACT_INT).fill_null(False)
+            out = f.set(~ok, None).cast(pl.Int64, strict=False)
+        else:
+            out = f.set(~ok, None)
+        return out.alias(name), given
+    if dtype == BOOL:
+        if s.dtype == pl.Boolean:
+            return s, s.is_not_null()
+        t = _clean_text(s) if s.dtype == pl.String else s.cast(pl.String, strict=False)
+        out = t.str.to_lowercase().replace_strict(BOOL_WORDS, default=None, return_dtype=pl.Boolean)
+        return out.alias(name), t.is_not_null()
+    if dtype == DATE:
+        if s.dtype == pl.Date:
+            return s, s.is_not_null()
+        if isinstance(s.dtype, pl.Datetime):
+            return s.dt.date().alias(name), s.is_not_null()
+        t = _clean_text(s) if s.dtype == pl.String else s.cast(pl.String, strict=False)
+        iso = t.str.contains(ISO_DATE).fill_null(False)
+        out = t.set(~iso, None).str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
+        return out.alias(name), t.is_not_null()
+    raise ValueError(f"unknown column type {dtype!r}")  # pragma: no cover - schema error
+
+
+def vocabulary_mapping(name: str, extra_ae_terms: tuple[str, ...] = ()) -> dict[str, str]:
+    """Lower-case spelling -> canonical value for a vocabulary (AE terms plus the plan's extra terms)."""
+    mapping = {k.strip().lower(): v for k, v in VOCABULARIES[name].items()}
+    mapping.update({v.strip().lower(): v for v in VOCABULARIES[name].values()})
+    if name == "ae_term":
+        mapping.update({t.strip().lower(): t.strip() for t in extra_ae_terms})
+    return mapping
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def range_rule(lo: float | None, hi: float | None, what: str = "impossible value") -> str:
+    if lo is not None and hi is not None:
+        return f"{what}: must be between {_fmt(lo)} and {_fmt(hi)}"
+    if lo is not None:
+        return f"{what}: must be at least {_fmt(lo)}"
+    return f"{what}: must be at most {_fmt(hi)}"
+
+
+def out_of_range(s: pl.Series, lo: float | None, hi: float | None) -> pl.Series:
+    bad = pl.Series([False] * len(s), dtype=pl.Boolean)
+    if lo is not None:
+        bad = bad | (s < lo).fill_null(False)
+    if hi is not None:
+        bad = bad | (s > hi).fill_null(False)
+    return bad
+
+
+def _missing_columns(raw: RawTable, table: Table) -> list[Problem]:
+    present = set(raw.frame.columns)
+    problems = []
+    for col in table.columns:
+        if col.required and col.name not in present:
+            problems.append(Problem(raw.file, None, col.name, None, "missing required column"))
+    if table.day_or_date and "day" not in present and "date" not in present:
+        problems.append(Problem(raw.file, None, "day", None, "missing column: give a 'day' or a 'date' column"))
+    if table.name == "events" and "date" not in present and not {"episode", "day"} <= present:
+        problems.append(
+            Problem(raw.file, None, "date", None, "missing column: give 'date', or 'episode' and 'day'")
+        )
+    if table.one_of and not present & set(table.one_of):
+        problems.append(
+            Problem(raw.file, None, table.one_of[0], None, f"missing column: give one of {', '.join(table.one_of)}")
+        )
+    return problems
+
+
+def coerce_table(
+    raw: RawTable, table: Table, extra_ae_terms: tuple[str, ...] = ()
+) -> tuple[TypedTable, list[Problem], list[str]]:
+    """Cast every schema column, map vocabularies, check required cells and ranges."""
+    problems = _missing_columns(raw, table)
+    notes: list[str] = []
+    frame = raw.frame
+    present = {c.name for c in table.columns if c.name in frame.columns}
+    extras = [c for c in frame.columns if c != ROW and c not in present]
+    if extras:
+        notes.append(f"{raw.file}: extra column(s) kept as given: {', '.join(extras)}")
+    typed: list[pl.Series] = [frame[ROW]]
+    failed: dict[str, pl.Series] = {}
+    for col in table.columns:
+        if col.name not in present:
+            typed.append(pl.Series(col.name, [None] * frame.height, dtype=POLARS_TYPES[col.dtype]))
+            continue
+        source = frame[col.name]
+        values, given = cast_column(source, col.dtype, raw.decimal_comma)
+        bad = given & values.is_null()
+        if bad.any():
+            problems += _report(frame, bad, raw.file, col.name, display(source), _RULES[col.dtype])
+        if col.vocabulary is not None:
+            values, unknown = _canonical(values, col, extra_ae_terms)
+            if unknown.any():
+                problems += _report(frame, unknown, raw.file, col.name, display(source), _vocab_rule(col, extra_ae_terms))
+            bad = bad | unknown
+        if col.dtype in (INT, FLOAT) and (col.min is not None or col.max is not None):
+            outside = out_of_range(values, col.min, col.max)
+            if outside.any():
+                problems += _report(frame, outside, raw.file, col.name, display(source), range_rule(col.min, col.max))
+        if col.required:
+            empty = ~given
+            if empty.any():
+                problems += _report(frame, empty, raw.file, col.name, None, "required value is empty")
+        failed[col.name] = bad
+        typed.append(values)
+    if table.one_of:
+        none = ~pl.DataFrame(typed).select(pl.any_horizontal(pl.col(table.one_of).is_not_null())).to_series()
+        if none.any():
+            problems += _report(
+                frame, none, raw.file, table.one_of[0], None, f"give at least one of {', '.join(table.one_of)}"
+            )
+    out = pl.DataFrame(typed).hstack([frame[c] for c in extras])
+    return TypedTable(table, raw.file, out, failed, present), problems, notes
+
+
+def _report(frame: pl.DataFrame, mask: pl.Series, file: str, column: str, values: pl.Series | None,
+            rule: str) -> list[Problem]:
+    rows = frame[ROW].filter(mask).to_list()
+    shown = values.filter(mask).to_list() if values is not None else [None] * len(rows)
+    return [Problem(file, r, column, v, rule) for r, v in zip(rows, shown, strict=True)]
+
+
+def _canonical(values: pl.Series, col: Column, extra_ae_terms: tuple[str, ...]) -> tuple[pl.Series, pl.Series]:
+    mapping = vocabulary_mapping(col.vocabulary, extra_ae_terms)
+    canon = values.str.to_lowercase().replace_strict(mapping, default=None, return_dtype=pl.String)
+    unknown = values.is_not_null() & canon.is_null()
+    return canon.alias(values.name), unknown
+
+
+def _vocab_rule(col: Column, extra_ae_terms: tuple[str, ...]) -> str:
+    allowed = sorted(set(vocabulary_mapping(col.vocabulary, extra_ae_terms).values()))
+    shown = ", ".join(allowed[:8]) + (", ..." if len(allowed) > 8 else "")
+    return f"unknown {col.vocabulary} value; allowed: {shown}"

@@ -1,0 +1,32 @@
+"""``load_study``: a study folder -> a typed, validated ``Study``.
+
+    >>> import cartkit
+    >>> study = cartkit.load_study("examples/seed-study")      # doctest: +SKIP
+    >>> study.measurements.filter(analyte="il6")                # doctest: +SKIP
+
+A study is a folder holding ``study.toml`` (metadata and the analysis plan)
+and one file per table of ``cartkit.study.schema.TABLES``: ``<table>.csv``,
+``<table>.parquet`` or ``<table>.xlsx``, or one workbook with a sheet per table
+named in ``[files] workbook``. See ``cartkit.study.validate`` for the checks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cartkit.study.model import Study
+from cartkit.study.problems import StudyError
+from cartkit.study.validate import check_study
+
+
+def load_study(path: str | Path) -> Study:
+    """Load and validate the study folder at ``path``.
+
+    Raises ``StudyError`` (a ``ValueError``) listing every problem found, in
+    every file, when there is any; ``error.problems`` holds them as ``Problem``
+    records (file, row, column, value, rule). The folder is only read.
+    """
+    study, problems = check_study(path)
+    if problems or study is None:
+        raise StudyError(problems)
+    return study

@@ -1,0 +1,267 @@
+"""Read one table of a study from CSV, Parquet or an XLSX sheet, as the user wrote it.
+
+A reader does not interpret cells: CSV and XLSX cells arrive as strings (Excel
+date cells as ISO ``YYYY-MM-DD``), Parquet columns keep their stored types.
+Column names are trimmed and lower-cased. Every frame carries ``__row__``, the
+row number as the user sees it (see ``Problem``): the 1-based line of a CSV
+(header = line 1), the sheet row of an XLSX sheet, the 1-based data row of a
+Parquet file. Rows with no value at all are dropped (European Excel exports
+end with lines of bare ``;``). Anything that goes wrong while reading becomes a
+``Problem`` naming the file; a reader never raises.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from cartkit.study.problems import Problem
+
+ROW = "__row__"
+
+
+@dataclass
+class RawTable:
+    """One table as read from its file, before typing and validation."""
+
+    table: str
+    file: str  # as shown to the user: "measurements.csv", "study.xlsx[measurements]"
+    frame: pl.DataFrame  # normalised column names + ROW
+    decimal_comma: bool = False  # semicolon CSV from a European Excel: "1,5" means 1.5
+    notes: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- headers
+
+
+def _name_columns(
+    header: list[object], columns: list[pl.Series], file: str, header_row: int
+) -> tuple[dict[str, pl.Series], list[Problem], list[str]]:
+    """Normalise header names (trim, lower-case); drop unnamed empty columns; flag duplicates."""
+    named: dict[str, pl.Series] = {}
+    first_seen: dict[str, str] = {}
+    problems: list[Problem] = []
+    notes: list[str] = []
+    for i, (raw_name, col) in enumerate(zip(header, columns, strict=True)):
+        name = "" if raw_name is None else str(raw_name).strip().lower()
+        if name == "":
+            if col.null_count() == len(col) or (
+                col.dtype == pl.String and col.str.strip_chars().fill_null("").eq("").all()
+            ):
+                continue  # trailing empty column of a spreadsheet export
+            name = f"column_{i + 1}"
+            notes.append(f"{file}: column {i + 1} has no header; kept as '{name}'")
+        if name == ROW:
+            name = f"{ROW}_"
+        if name in named:
+            problems.append(
+                Problem(
+                    file,
+                    header_row,
+                    name,
+                    None if raw_name is None else str(raw_name),
+                    f"column given twice (first as '{first_seen[name]}'); only the first is read",
+                )
+            )
+            continue
+        first_seen[name] = str(raw_name)
+        named[name] = col.alias(name)
+    return named, problems, notes
+
+
+def _frame(named: dict[str, pl.Series], rows: pl.Series) -> pl.DataFrame:
+    frame = pl.DataFrame([rows.alias(ROW), *named.values()])
+    values = [c for c in frame.columns if c != ROW]
+    if not values:
+        return frame.clear()
+    # drop rows with no value at all (blank lines, ";;;;" lines, empty sheet rows)
+    empty = pl.all_horizontal(
+        [
+            (
+                pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "")
+                if frame.schema[c] == pl.String
+                else pl.col(c).is_null()
+            )
+            for c in values
+        ]
+    )
+    return frame.filter(~empty)
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """Text of a CSV file and the encoding used: UTF-8 (with or without BOM), else cp1252, else Latin-1."""
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"
+
+
+def sniff_delimiter(header_line: str) -> str:
+    """The delimiter of a CSV from its header line: ';' (European Excel), tab or ','."""
+    counts = {sep: header_line.count(sep) for sep in (",", ";", "\t")}
+    best = max(counts, key=lambda s: (counts[s], s == ","))
+    return best if counts[best] > 0 else ","
+
+
+def read_csv(path: Path, table: str, file: str) -> tuple[RawTable | None, list[Problem]]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, [Problem(file, None, None, None, f"cannot read the file: {exc}")]
+    text, encoding = decode_text(data)
+    notes = []
+    if encoding != "utf-8":
+        notes.append(f"{file}: not UTF-8; read as {encoding}")
+    text = text.replace("\x00", "")
+    stripped = text.lstrip("\r\n")
+    if not stripped.strip():
+        return None, [Problem(file, None, None, None, "the file is empty: expected a header row")]
+    leading = text[: len(text) - len(stripped)].count("\n")
+    header_line = stripped.split("\n", 1)[0]
+    sep = sniff_delimiter(header_line)
+    if sep == ";":
+        notes.append(f"{file}: semicolon-separated; ',' read as the decimal separator in numeric columns")
+    try:
+        raw = pl.read_csv(
+            stripped.encode("utf-8"),
+            has_header=False,
+            infer_schema=False,
+            separator=sep,
+            raise_if_empty=False,
+        )
+    except Exception as exc:  # polars reports malformed CSV as assorted exception types
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return None, [Problem(file, None, None, None, f"cannot read the CSV file: {message}")]
+    if raw.height == 0:
+        return None, [Problem(file, None, None, None, "the file is empty: expected a header row")]
+    header = list(raw.row(0))
+    body = raw.slice(1)
+    header_row = leading + 1
+    named, problems, more = _name_columns(header, body.get_columns(), file, header_row)
+    rows = pl.int_range(header_row + 1, header_row + 1 + body.height, dtype=pl.Int64, eager=True)
+    frame = _frame(named, rows)
+    return RawTable(table, file, frame, decimal_comma=sep == ";", notes=notes + more), problems
+
+
+# --------------------------------------------------------------------------- Parquet
+
+
+def read_parquet(path: Path, table: str, file: str) -> tuple[RawTable | None, list[Problem]]:
+    try:
+        data = pl.read_parquet(path)
+    except Exception as exc:
+        return None, [Problem(file, None, None, None, f"cannot read the Parquet file: {exc}")]
+    problems: list[Problem] = []
+    columns = []
+    for col in data.get_columns():
+        if isinstance(col.dtype, pl.Categorical | pl.Enum):
+            col = col.cast(pl.String)
+        elif isinstance(col.dtype, pl.List | pl.Struct | pl.Array | pl.Object | pl.Binary):
+            problems.append(Problem(file, None, col.name, None, f"unsupported column type {col.dtype}"))
+            continue
+        columns.append(col)
+    named, more, notes = _name_columns([c.name for c in columns], columns, file, None)
+    rows = pl.int_range(1, data.height + 1, dtype=pl.Int64, eager=True)
+    return RawTable(table, file, _frame(named, rows), notes=notes), problems + more
+
+
+# --------------------------------------------------------------------------- XLSX
+
+
+def _cell_text(value: object) -> str | None:
+    """A spreadsheet cell as text: real date cells as ISO dates, whole numbers without '.0'."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.time | dt.timedelta):
+        return str(value)
+    return str(value)
+
+
+def _read_sheet(ws, table: str, file: str) -> tuple[RawTable | None, list[Problem]]:
+    header: list[object] | None = None
+    header_row = 0
+    values: list[list[str | None]] = []
+    rows: list[int] = []
+    for r, row in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1):
+        if header is None:
+            if any(v is not None and str(v).strip() != "" for v in row):
+                header = list(row)
+                header_row = r
+            continue
+        values.append([_cell_text(v) for v in row])
+        rows.append(r)
+    if header is None:
+        return None, [Problem(file, None, None, None, "the sheet is empty: expected a header row")]
+    width = max([len(header), *(len(v) for v in values)])
+    header = header + [None] * (width - len(header))
+    columns = [
+        pl.Series(f"c{j}", [v[j] if j < len(v) else None for v in values], dtype=pl.String)
+        for j in range(width)
+    ]
+    named, problems, notes = _name_columns(header, columns, file, header_row)
+    frame = _frame(named, pl.Series(ROW, rows, dtype=pl.Int64))
+    return RawTable(table, file, frame, notes=notes), problems
+
+
+def open_workbook(path: Path, file: str):
+    """An openpyxl workbook opened read-only (the file is never written), or a Problem."""
+    import openpyxl
+
+    try:
+        return openpyxl.load_workbook(path, read_only=True, data_only=True), None
+    except Exception as exc:
+        return None, Problem(file, None, None, None, f"cannot read the Excel workbook: {exc}")
+
+
+def read_xlsx(
+    path: Path, table: str, file: str, sheet: str | None = None, workbook=None
+) -> tuple[RawTable | None, list[Problem]]:
+    """One sheet of a workbook: ``sheet`` (matched case-insensitively), or the sheet named after
+    the table, or the first sheet."""
+    wb = workbook
+    if wb is None:
+        wb, problem = open_workbook(path, file)
+        if wb is None:
+            return None, [problem]
+    try:
+        by_name = {name.strip().lower(): name for name in wb.sheetnames}
+        wanted = (sheet or table).strip().lower()
+        if wanted in by_name:
+            ws = wb[by_name[wanted]]
+            shown = f"{file}[{by_name[wanted]}]" if sheet is not None else file
+        elif sheet is None and wb.sheetnames:
+            ws = wb[wb.sheetnames[0]]
+            shown = file
+        else:
+            return None, [Problem(file, None, None, sheet, f"no sheet named '{sheet}'")]
+        return _read_sheet(ws, table, shown)
+    except Exception as exc:
+        return None, [Problem(file, None, None, None, f"cannot read the Excel sheet: {exc}")]
+    finally:
+        if workbook is None:
+            wb.close()
+
+
+READERS = {".csv": read_csv, ".parquet": read_parquet, ".xlsx": read_xlsx}

@@ -1,0 +1,119 @@
+"""Check a study folder and list every problem, across every file, at once.
+
+``validate_study(path)`` returns the problems (empty when the study is clean);
+``cartkit.study.load.load_study`` uses the same pass and raises ``StudyError``
+when there is any. The input folder is only ever read.
+
+The pass, in order: study.toml -> locate each table's file -> read -> types,
+vocabularies, units, required cells and value ranges per table -> day/date
+derivation -> duplicate keys -> orphan references -> order of events.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from cartkit.study.coerce import POLARS_TYPES, TypedTable, coerce_table
+from cartkit.study.days import derive_days
+from cartkit.study.integrity import (
+    adverse_event_order,
+    death_order,
+    duplicate_keys,
+    infusion_order,
+    orphans,
+    plan_references,
+)
+from cartkit.study.model import Study
+from cartkit.study.plan import read_study_toml
+from cartkit.study.problems import Problem
+from cartkit.study.readers import ROW, RawTable
+from cartkit.study.schema import TABLES, Table
+from cartkit.study.sources import locate_tables
+from cartkit.study.units import check_blq, convert_units
+
+
+def validate_study(path: str | Path) -> list[Problem]:
+    """Every problem of the study at ``path`` (an empty list when it loads cleanly)."""
+    return check_study(path)[1]
+
+
+def check_study(path: str | Path) -> tuple[Study | None, list[Problem]]:
+    """The loaded study (None when it could not be built) and every problem found."""
+    folder = Path(path)
+    if not folder.is_dir():
+        return None, [Problem(str(path), None, None, None, "not a study folder (expected a folder with study.toml)")]
+    workbooks: list = []
+    try:
+        return _check(folder, workbooks)
+    except Exception as exc:  # the last line of defence: a problem, never a traceback
+        rule = f"internal error while checking the study: {type(exc).__name__}: {exc}"
+        return None, [Problem(str(path), None, None, None, rule)]
+    finally:
+        for wb in workbooks:
+            wb.close()
+
+
+def empty_table(table: Table) -> pl.DataFrame:
+    return pl.DataFrame(schema={ROW: pl.Int64, **{c.name: POLARS_TYPES[c.dtype] for c in table.columns}})
+
+
+def _check(folder: Path, workbooks: list) -> tuple[Study | None, list[Problem]]:
+    config, problems = read_study_toml(folder)
+    sources, found, notes, opened = locate_tables(folder, config)
+    workbooks.extend(opened)
+    problems += found
+
+    typed: dict[str, TypedTable] = {}
+    for name, table in TABLES.items():
+        source = sources.get(name)
+        raw: RawTable | None = None
+        if source is None:
+            if table.required:
+                problems.append(
+                    Problem(
+                        name,
+                        None,
+                        None,
+                        None,
+                        f"missing required table '{name}': expected {name}.csv, {name}.parquet, {name}.xlsx "
+                        f"or a sheet '{name}' in the workbook",
+                    )
+                )
+        else:
+            raw, read_problems = source.read()
+            problems += read_problems
+            if raw is not None:
+                notes += raw.notes
+        if raw is None:
+            file = source.file if source is not None else name
+            raw = RawTable(name, file, empty_table(table).select(ROW))
+            tt, _, _ = coerce_table(raw, table)
+            tt.present = set(table.column_names)  # nothing to complain about in an absent table
+        else:
+            tt, more, table_notes = coerce_table(raw, table, config.plan.extra_ae_terms)
+            problems += more
+            notes += table_notes
+        typed[name] = tt
+
+    measurements = typed["measurements"]
+    problems += check_blq(measurements)
+    unit_problems, unit_notes = convert_units(measurements)
+    problems += unit_problems
+    notes += unit_notes
+
+    infusions = typed["infusions"].frame
+    for tt in typed.values():
+        problems += derive_days(tt, infusions)
+    for tt in typed.values():
+        problems += duplicate_keys(tt)
+    problems += orphans(typed)
+    problems += plan_references(config.plan, typed)
+    problems += infusion_order(typed["infusions"])
+    problems += death_order(typed, config.meta.data_cutoff)
+    problems += adverse_event_order(typed["adverse_events"])
+
+    tables = {name: tt.frame.drop(ROW) for name, tt in typed.items()}
+    study = Study(path=folder, meta=config.meta, plan=config.plan, tables=tables, notes=notes)
+    return study, problems

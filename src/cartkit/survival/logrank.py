@@ -1,0 +1,117 @@
+"""Log-rank test for k groups, optionally stratified, as R's ``survdiff(Surv(time, event) ~ group)``.
+
+Observed and expected events per group are summed over event times (and
+strata); the variance is the hypergeometric covariance. As R: groups with no
+expected events are left out, and the statistic is
+(O - E)' V^-1 (O - E) over the remaining groups minus the first, on
+(number of remaining groups - 1) degrees of freedom. Stratified:
+``survdiff(Surv(time, event) ~ group + strata(s))``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from cartkit.survival.kaplan_meier import survival_data
+
+if TYPE_CHECKING:  # pragma: no cover
+    import polars as pl
+
+
+@dataclass(frozen=True)
+class LogRank:
+    """``statistic`` (chi-square), ``df``, ``pvalue``; ``table``: group, n, observed, expected."""
+
+    statistic: float
+    df: int
+    pvalue: float
+    table: pl.DataFrame
+    method: str = "Log-rank test"
+
+    @property
+    def observed(self) -> dict:
+        return dict(zip(self.table["group"].to_list(), self.table["observed"].to_list(), strict=True))
+
+    @property
+    def expected(self) -> dict:
+        return dict(zip(self.table["group"].to_list(), self.table["expected"].to_list(), strict=True))
+
+
+def _one_stratum(t: np.ndarray, e: np.ndarray, g: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Observed, expected and variance matrix for one stratum (vectorised over times)."""
+    times, ti = np.unique(t, return_inverse=True)
+    m = times.size
+    flat = ti * k + g
+    d_tg = np.bincount(flat, weights=e, minlength=m * k).reshape(m, k)
+    c_tg = np.bincount(flat, minlength=m * k).reshape(m, k).astype(float)
+    n_tg = np.cumsum(c_tg[::-1], axis=0)[::-1]  # at risk: still in follow-up at time t
+    d = d_tg.sum(axis=1)
+    n = n_tg.sum(axis=1)
+    use = d > 0
+    d, n, n_tg, d_tg = d[use], n[use], n_tg[use], d_tg[use]
+    frac = n_tg / n[:, None]
+    expected = (d[:, None] * frac).sum(axis=0)
+    observed = d_tg.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = np.where(n > 1, d * (n - d) / (n - 1), 0.0)
+    var = np.diag((w[:, None] * frac).sum(axis=0)) - (w[:, None] * frac).T @ frac
+    return observed, expected, var
+
+
+def logrank(time: object, event: object, group: object, strata: object | None = None) -> LogRank:
+    """Log-rank (Mantel-Haenszel) test comparing survival between groups, as R ``survdiff``."""
+    import polars as pl
+    from scipy.stats import chi2
+
+    t, e = survival_data(time, event, "logrank")
+    g_raw = np.asarray(group, dtype=object).ravel()
+    if g_raw.size != t.size:
+        raise ValueError(f"logrank: group must have one value per subject, got {g_raw.size} for {t.size}")
+    if any(v is None or (isinstance(v, float) and np.isnan(v)) for v in g_raw):
+        raise ValueError("logrank: group has missing values")
+    # numbers sort as numbers, text as text (R's factor levels order)
+    labels, g = np.unique(np.asarray(g_raw.tolist()), return_inverse=True)
+    g = g.ravel()
+    k = labels.size
+    if k < 2:
+        raise ValueError(f"logrank: needs at least 2 groups, got {labels.tolist()}")
+    if strata is None:
+        s = np.zeros(t.size, dtype=np.int64)
+    else:
+        s_raw = np.asarray(strata, dtype=object).ravel()
+        if s_raw.size != t.size:
+            raise ValueError(f"logrank: strata must have one value per subject, got {s_raw.size} for {t.size}")
+        _, s = np.unique(s_raw.astype(str), return_inverse=True)
+        s = s.ravel()
+    observed = np.zeros(k)
+    expected = np.zeros(k)
+    var = np.zeros((k, k))
+    for stratum in np.unique(s):
+        sel = s == stratum
+        o, ex, v = _one_stratum(t[sel], e[sel], g[sel], k)
+        observed += o
+        expected += ex
+        var += v
+    keep = expected > 0
+    if keep.sum() < 2:
+        statistic = 0.0
+    else:
+        diff = (observed - expected)[keep][1:]
+        vv = var[np.ix_(keep, keep)][1:, 1:]
+        statistic = float(diff @ np.linalg.solve(vv, diff))
+    df = int(keep.sum()) - 1
+    pvalue = float(chi2.sf(statistic, df)) if df > 0 else float("nan")
+    table = pl.DataFrame(
+        {
+            "group": labels.tolist(),
+            "n": np.bincount(g, minlength=k).astype(np.int64),
+            "observed": observed,
+            "expected": expected,
+        },
+        strict=False,
+    )
+    method = "Log-rank test" + (" (stratified)" if strata is not None else "")
+    return LogRank(statistic, df, pvalue, table, method)

@@ -1,0 +1,256 @@
+"""write_report on a hand-made seed-like Results: sections, files, results.json, omissions."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import struct
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from pathlib import Path
+
+import polars as pl
+import pytest
+from report_fixture import PRODUCTS, restricted_results, seed_like_results
+
+from cartkit.analysis.results import Results
+from cartkit.report import write_report
+from cartkit.report.figures import FIGURES
+
+SECTION_IDS = ("toc", "summary", "plan", "table-1", "responses", "response-rates", "fig-2", "table-2",
+               "grade-compare", "toxicity-grades", "kinetics", "cytokines", "comparisons", "grading-systems",
+               "disagreements", "reproduction", "methods", "warnings")
+FIGURE_IDS = ("fig-2a", "fig-2bc", "fig-2d", "fig-3", "fig-4", "fig-5", "fig-6", "fig-7")
+
+
+class _Ids(HTMLParser):
+    """Collects element ids, which element carries them, and ids of figures holding an <svg>."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: list[str] = []
+        self.tag_of: dict[str, str] = {}
+        self.figures_with_svg: set[str] = set()
+        self._figure: str | None = None
+        self.texts: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "id" in a:
+            self.ids.append(a["id"])
+            self.tag_of[a["id"]] = tag
+        if tag == "figure":
+            self._figure = a.get("id")
+        if tag == "svg" and self._figure:
+            self.figures_with_svg.add(self._figure)
+
+    def handle_endtag(self, tag):
+        if tag == "figure":
+            self._figure = None
+
+    def handle_data(self, data):
+        self.texts.append(data)
+
+
+def _parse(path: Path) -> _Ids:
+    p = _Ids()
+    p.feed(path.read_text(encoding="utf-8"))
+    return p
+
+
+@pytest.fixture(scope="module")
+def full_report(tmp_path_factory) -> tuple[Path, list[str]]:
+    steps: list[str] = []
+    out = write_report(seed_like_results(), tmp_path_factory.mktemp("rep") / "out", progress=steps.append)
+    return out, steps
+
+
+def test_full_report_has_every_section_and_figure(full_report):
+    out, _ = full_report
+    page = _parse(out / "index.html")
+    for sid in SECTION_IDS:
+        assert sid in page.ids, sid
+    for fid in FIGURE_IDS:
+        assert page.tag_of.get(fid) == "figure", fid
+        assert fid in page.figures_with_svg, fid
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert 'class="omitted"' not in html  # the full fixture has everything
+    # table of contents links every section
+    for sid in SECTION_IDS[1:]:
+        if sid not in ("response-rates", "grade-compare"):
+            assert f'href="#{sid}"' in html, sid
+
+
+def test_page_is_self_contained(full_report):
+    html = (full_report[0] / "index.html").read_text(encoding="utf-8")
+    assert "<script" not in html
+    assert "<link" not in html
+    assert "@import" not in html and "@font-face" not in html
+    assert not re.search(r'(src|href)="(https?:)?//', html)
+    assert not re.search(r"url\((['\"])?https?:", html)
+    assert "<?xml" not in html and "<!DOCTYPE svg" not in html
+
+
+def test_svg_ids_unique_and_references_resolve(full_report):
+    html = (full_report[0] / "index.html").read_text(encoding="utf-8")
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), [i for i in set(ids) if ids.count(i) > 1][:5]
+    refs = set(re.findall(r"url\(#([^)]+)\)", html)) | set(re.findall(r'href="#([^"]+)"', html))
+    assert refs <= set(ids), sorted(refs - set(ids))[:5]
+    # matplotlib ids are prefixed with their own figure's id
+    for ref in re.findall(r"url\(#([^)]+)\)", html):
+        assert ref.startswith("fig-"), ref
+
+
+def _png_dpi(path: Path) -> float:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    i = data.index(b"pHYs")
+    ppm_x, _, unit = struct.unpack(">IIB", data[i + 4:i + 13])
+    assert unit == 1  # metres
+    return ppm_x * 0.0254
+
+
+def test_every_table_csv_and_figure_png_svg_written(full_report):
+    out, _ = full_report
+    results = seed_like_results()
+    for name, df in results.tables.items():
+        csv = out / "tables" / f"{name}.csv"
+        assert csv.exists(), name
+        back = pl.read_csv(csv)
+        assert back.shape == df.shape, name
+        assert back.columns == df.columns
+    for spec in FIGURES:
+        png, svg = out / "figures" / f"{spec.id}.png", out / "figures" / f"{spec.id}.svg"
+        assert round(_png_dpi(png)) == 200, spec.id
+        root = ET.parse(svg).getroot()
+        assert root.tag.endswith("svg")
+    # nothing else beside the report's own files
+    assert sorted(p.name for p in out.iterdir()) == ["figures", "index.html", "results.json", "tables"]
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_results_json_has_the_numbers(full_report):
+    out, _ = full_report
+    doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    rates = {(r["product"], r["diagnosis"]): r for r in doc["tables"]["response_rates"]}
+    # R: binom.test(6, 7)$conf.int -> 0.4212768 0.9963897
+    assert rates[(PRODUCTS[1], "DLBCL")]["orr_lower"] == pytest.approx(0.4212768, abs=1e-7)
+    assert rates[(PRODUCTS[1], "DLBCL")]["orr_upper"] == pytest.approx(0.9963897, abs=1e-7)
+    t2 = {(r["label"], r["product"], r["diagnosis"]): r for r in doc["tables"]["table2"]}
+    fever = t2[("Temperature >= 38 C (fever)", PRODUCTS[1], "B-ALL")]
+    assert (fever["n"], fever["N"]) == (4, 6)  # seed Table 2: 4/6 (66.67%)
+    assert fever["pct"] == pytest.approx(66.6667, abs=1e-4)
+    assert len(doc["tables"]["reproduction"]) == 5
+    assert doc["tables"]["kinetic_params"][0]["half_life"] is None  # null column stays null
+    assert set(doc["figures"]) == set(FIGURE_IDS)
+    assert doc["figures"]["fig-2d"]["files"] == ["figures/fig-2d.png", "figures/fig-2d.svg"]
+
+
+def test_results_json_nan_and_dates():
+    import datetime as dt
+
+    from cartkit.report.write import results_json
+
+    results = restricted_results(survival=True)
+    results.tables["comparisons"] = seed_like_results().tables["comparisons"].with_columns(
+        pvalue=pl.when(pl.col("measure") == "CAR-T % peak").then(float("nan")).otherwise(pl.col("pvalue")))
+    results.tables["study"] = results.tables["study"].with_columns(data_cutoff=pl.lit(dt.date(2020, 8, 31)))
+    text = results_json(results, {"fig-2d": "not drawn here"})
+    doc = json.loads(text)
+    row = next(r for r in doc["tables"]["comparisons"] if r["measure"] == "CAR-T % peak")
+    assert row["pvalue"] is None
+    assert doc["tables"]["study"][0]["data_cutoff"] == "2020-08-31"
+    assert "NaN" not in text
+    assert not any(isinstance(v, float) and math.isnan(v) for r in doc["tables"]["comparisons"] for v in r.values())
+
+
+def test_progress_reports_each_step(full_report):
+    _, steps = full_report
+    assert steps == [f"figure {f}" for f in FIGURE_IDS] + ["tables", "results.json", "index.html"]
+
+
+def test_one_product_one_disease_no_survival(tmp_path):
+    results = restricted_results()
+    out = write_report(results, tmp_path / "small")
+    page = _parse(out / "index.html")
+    html = (out / "index.html").read_text(encoding="utf-8")
+    for sid in SECTION_IDS:
+        assert sid in page.ids, sid
+    # drawn: what one product / one disease still has
+    for fid in ("fig-2a", "fig-2bc", "fig-3", "fig-5", "fig-6"):
+        assert fid in page.figures_with_svg, fid
+    # left out, with the analysis stage's reason
+    for fid in ("fig-2d", "fig-4", "fig-7"):
+        assert fid not in page.ids and f"{fid}-omitted" in page.ids, fid
+    assert "no survival data: the study has no follow-up events" in html
+    assert "one product only: no product comparison" in html
+    assert not (out / "figures" / "fig-2d.png").exists()
+    assert not (out / "tables" / "comparisons.csv").exists()
+    doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert doc["tables"]["survival_curves"] is None
+    assert doc["omitted"]["survival_curves"].startswith("no survival data")
+    assert doc["figures"]["fig-2d"] == {"omitted": "no survival data: the study has no follow-up events"}
+
+
+def test_one_group_survival_without_logrank(tmp_path):
+    out = write_report(restricted_results(survival=True), tmp_path / "one-group")
+    page = _parse(out / "index.html")
+    assert "fig-2d" in page.figures_with_svg
+    assert "logrank-omitted" in page.ids
+    assert "one group only: no log-rank test" in (out / "index.html").read_text(encoding="utf-8")
+
+
+def _tiny() -> Results:
+    """Only the study row: every other section must be left out with a note, without crashing."""
+    study = seed_like_results().tables["study"]
+    return Results(tables={"study": study}, omitted={"table1": "no baseline table in this test"})
+
+
+def test_results_with_almost_nothing_still_render(tmp_path):
+    out = write_report(_tiny(), tmp_path / "tiny")
+    page = _parse(out / "index.html")
+    for sid in SECTION_IDS:
+        assert sid in page.ids, sid
+    for fid in FIGURE_IDS:
+        assert f"{fid}-omitted" in page.ids, fid
+    assert "no baseline table in this test" in (out / "index.html").read_text(encoding="utf-8")
+    assert sorted(p.name for p in (out / "tables").iterdir()) == ["study.csv"]
+    assert list((out / "figures").iterdir()) == []
+
+
+def test_failure_leaves_no_partial_report_and_keeps_the_old_one(tmp_path, monkeypatch):
+    out = write_report(_tiny(), tmp_path / "keep")
+    before = (out / "index.html").read_text(encoding="utf-8")
+
+    import cartkit.report.figures as figures_pkg
+
+    def broken(results):
+        raise RuntimeError("drawing failed")
+
+    bad = tuple(f if f.id != "fig-2bc" else type(f)(f.id, f.title, f.caption, f.needs, broken)
+                for f in figures_pkg.FIGURES)
+    monkeypatch.setattr(figures_pkg, "FIGURES", bad)
+    with pytest.raises(RuntimeError, match="drawing failed"):
+        write_report(restricted_results(), tmp_path / "keep")
+    with pytest.raises(RuntimeError, match="drawing failed"):
+        write_report(restricted_results(), tmp_path / "new")
+    assert (out / "index.html").read_text(encoding="utf-8") == before
+    assert not (tmp_path / "new").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep"]
+
+
+def test_refuses_to_replace_a_folder_that_is_not_a_report(tmp_path):
+    target = tmp_path / "mydata"
+    target.mkdir()
+    (target / "patients.csv").write_text("patient_id\nP1\n")
+    with pytest.raises(ValueError, match="not empty"):
+        write_report(restricted_results(), target)
+    assert (target / "patients.csv").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mydata"]
+
+
+def test_creates_missing_parents(tmp_path):
+    out = write_report(_tiny(), tmp_path / "a" / "b" / "report")
+    assert (out / "index.html").exists()

@@ -1,0 +1,57 @@
+"""Best overall response, ORR / CR rate and relapse after CR/CRi (criteria/best_response.toml)."""
+
+import pytest
+
+from cartkit.response import best_overall_response, bor_label, relapse_day, response_rates
+
+
+@pytest.mark.parametrize(
+    ("responses", "expected"),
+    [
+        (["SD", "PR", "CR"], "CR"),
+        (["CRi", "CR"], "CR"),
+        (["NR", "CRi"], "CRi"),
+        (["PMR", "NMR"], "PR"),  # Lugano PET labels mapped for BOR
+        (["PMD", "CMR"], "CR"),
+        (["NMR"], "SD"),
+        (["PMD"], "PD"),
+        (["PD", "NR"], "PD"),  # NR and PD rank equal; the first seen wins
+        ([None, "SD"], "SD"),
+        ([None], None),
+        ([], None),
+    ],
+)
+def test_best_overall_response(responses, expected):
+    assert best_overall_response(responses) == expected
+
+
+def test_unknown_response_raises():
+    with pytest.raises(ValueError, match="not one of"):
+        bor_label("VGPR")
+
+
+@pytest.mark.parametrize(
+    ("days", "responses", "expected"),
+    [
+        ([14, 28, 90], ["CR", "CR", "NR"], 90),
+        ([14, 28, 90], ["NR", "CR", "CR"], None),  # NR before CR is refractory, not relapse
+        ([90, 14, 28], ["relapse", "CRi", "CRi"], 90),  # order by day
+        ([30, 60], ["CMR", "PMD"], 60),
+        ([30, 60], ["PMR", "PMD"], None),  # progression after PR is not a relapse after CR/CRi
+        ([14, 28], ["CR", None], None),
+    ],
+)
+def test_relapse_day(days, responses, expected):
+    assert relapse_day(days, responses) == expected
+
+
+def test_response_rates_hand_counted():
+    best = ["CR", "CRi", "PR", "SD", "PD", None, "CMR", "PMR"]
+    r = response_rates(best)
+    # responders CR, CRi, PR, CMR, PMR = 5 of 8; complete CR, CRi, CMR = 3 of 8
+    assert (r.n, r.orr_n, r.cr_n) == (8, 5, 3)
+    assert r.orr == pytest.approx(5 / 8) and r.cr == pytest.approx(3 / 8)
+    strict = response_rates(best, cr_includes_cri=False)
+    assert strict.cr_n == 2
+    with pytest.raises(ValueError):
+        response_rates([])
