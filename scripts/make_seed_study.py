@@ -372,17 +372,17 @@ def tune_kinetic_peaks(code: str) -> tuple[list[float], list[float]]:
 
 def tune_cytokine_peaks(code: str) -> tuple[np.ndarray, np.ndarray]:
     med, _, dec = CYTOKINE[code]
-    z1 = np.sort(RNG.normal(0, 0.8, 13))
-    z2 = np.sort(RNG.normal(0, 0.8, 13))
-    x = np.round(med * np.exp(z1), dec)
-    lo, hi = -5.0, 1.0  # log shift of CD22 relative to CD19; bisection on U (monotone in shift)
-    for _ in range(200):
-        mid = (lo + hi) / 2
-        y = np.round(med * np.exp(z2 + mid), dec)
-        u = float((y[:, None] > x[None, :]).sum())  # pairs with CD22 > CD19
-        if u == TARGET_U[code] and not np.intersect1d(x, y).size:
-            return x, y
-        lo, hi = (mid, hi) if u < TARGET_U[code] else (lo, mid)
+    x = np.round(med * np.exp(np.sort(RNG.normal(0, 0.8, 13))), dec)
+    for _attempt in range(200):  # a fresh CD22 draw when the bisection jumps over the target U
+        z2 = np.sort(RNG.normal(0, 0.8, 13))
+        lo, hi = -5.0, 1.0  # log shift of CD22 relative to CD19; U (CD22 > CD19 pairs) grows with it
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            y = np.round(med * np.exp(z2 + mid), dec)
+            u = float((y[:, None] > x[None, :]).sum())
+            if u == TARGET_U[code] and not np.intersect1d(x, y).size:
+                return x, y
+            lo, hi = (mid, hi) if u < TARGET_U[code] else (lo, mid)
     raise RuntimeError(f"cannot tune {code}")
 
 
@@ -415,8 +415,8 @@ def build_patients() -> pl.DataFrame:
     cols = ["patient_id", "age", "sex", "diagnosis", "subtype", "stage", "disease_status", "ipi",
             "marrow_blasts_pct", "prior_lines", "weight_kg"]  # fmt: skip
     rows = [dict(zip(cols, r, strict=True)) for r in TABLE1]
-    return pl.DataFrame(rows, schema={c: t for c, t in zip(cols, [pl.String, pl.Float64, pl.String, pl.String,
-        pl.String, pl.String, pl.String, pl.Int64, pl.Float64, pl.Int64, pl.Float64], strict=True)}, strict=False)  # fmt: skip
+    return pl.DataFrame(rows, schema={c: t for c, t in zip(cols, [pl.String, pl.Int64, pl.String, pl.String,
+        pl.String, pl.String, pl.String, pl.Int64, pl.Float64, pl.Int64, pl.Float64], strict=True)}, strict=False)  # fmt: skip  # fmt: skip
 
 
 def build_infusions() -> pl.DataFrame:
@@ -834,7 +834,13 @@ def main() -> None:
         "adverse_events": psort(pl.DataFrame(haem_aes + fever_aes + build_other_aes()), "episode", "term"),
         "events": psort(pl.DataFrame(build_events()), "date", "kind"),
     }
+    from cartkit.study.schema import TABLES
+
     for name, df in tables.items():
+        spec = TABLES[name].column_names
+        unknown = set(df.columns) - set(spec)
+        assert not unknown, (name, unknown)
+        df = df.select([c for c in spec if c in df.columns])  # schema column order
         df.write_csv(OUT / f"{name}.csv", float_precision=None)
     (OUT / "study.toml").write_text(STUDY_TOML)
     print(f"wrote {len(tables)} tables to {OUT}")

@@ -10,7 +10,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from cartkit.derive.kinetics import KINETICS_COLUMNS, derive_kinetics, quantile, summarise_kinetics
+from cartkit.derive.kinetics import KINETICS_COLUMNS, derive_kinetics, summarise_kinetics
+from cartkit.stats.describe import quantiles
 from cartkit.study.model import Plan, Study, StudyMeta
 
 
@@ -93,13 +94,13 @@ def test_derive_kinetics_plan_defaults_and_empty():
 def test_quantile_spss_type6_and_r7():
     x = [3.1, 1.2, 5.5, 7.0, 2.2, 9.9, 4.4]
     # R: quantile(x, c(.25, .5, .75), type = 6) -> 2.2 4.4 7.0 ; type = 7 -> 2.65 4.40 6.25
-    assert [quantile(x, p) for p in (0.25, 0.5, 0.75)] == pytest.approx([2.2, 4.4, 7.0], abs=1e-12)
-    assert [quantile(x, p, "r7") for p in (0.25, 0.5, 0.75)] == pytest.approx([2.65, 4.4, 6.25], abs=1e-12)
+    assert list(quantiles(x, [0.25, 0.5, 0.75], "spss")) == pytest.approx([2.2, 4.4, 7.0], abs=1e-12)
+    assert list(quantiles(x, [0.25, 0.5, 0.75], "r7")) == pytest.approx([2.65, 4.4, 6.25], abs=1e-12)
     # R: quantile(c(4, 7, 7, 14, 21, 4, 14, 7), c(.25, .5, .75), type = 6) -> 4.75 7.00 14.00
     y = [4, 7, 7, 14, 21, 4, 14, 7]
-    assert [quantile(y, p) for p in (0.25, 0.5, 0.75)] == pytest.approx([4.75, 7.0, 14.0], abs=1e-12)
-    with pytest.raises(ValueError, match="quantile method"):
-        quantile(x, 0.5, "r9")
+    assert list(quantiles(y, [0.25, 0.5, 0.75], "spss")) == pytest.approx([4.75, 7.0, 14.0], abs=1e-12)
+    with pytest.raises(ValueError, match="method must be one of"):
+        quantiles(x, [0.5], "r9")
 
 
 def test_summarise_kinetics_by_product():

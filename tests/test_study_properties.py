@@ -8,6 +8,7 @@ study.toml text. Problems must not be the loader's own "internal error".
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -20,7 +21,10 @@ from cartkit.study.load import load_study
 from cartkit.study.model import Study
 from cartkit.study.problems import StudyError
 
-SETTINGS = settings(max_examples=int(__import__("os").environ.get("CARTKIT_HYPOTHESIS_EXAMPLES", "25")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# more examples: CARTKIT_HYPOTHESIS_EXAMPLES=300 pytest tests/test_study_properties.py
+SETTINGS = settings(
+    max_examples=int(os.environ.get("CARTKIT_HYPOTHESIS_EXAMPLES", "25")),
+    deadline=None, suppress_health_check=[HealthCheck.too_slow])
 TABLE_NAMES = sorted(base_tables())
 
 cells = st.one_of(

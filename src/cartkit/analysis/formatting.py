@@ -23,7 +23,7 @@ def _g(x: float, digits: int = 3) -> str:
 def summary_stats(values, quantile_method: str):
     from cartkit.stats import describe
 
-    return describe(np.asarray(values, dtype=float), method=quantile_method)
+    return describe(np.asarray(values, dtype=float), quantile_method)
 
 
 def fmt_median_iqr(values, quantile_method: str) -> str:

@@ -34,7 +34,7 @@ def kinetic_curves(values: pl.DataFrame, quantile_method: str) -> pl.DataFrame:
         x = frame["value"].drop_nulls().to_numpy()
         if x.size == 0:
             continue
-        d = describe(x, method=quantile_method)
+        d = describe(x, quantile_method)
         rows.append((product, analyte, int(day), int(x.size), float(d.median), float(d.q1), float(d.q3),
                      float(d.mean), float(d.sd)))
     return pl.DataFrame(rows, schema=_SCHEMA, orient="row").sort("analyte", "product", "day")

@@ -18,14 +18,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import numpy as np
 import polars as pl
+
+from cartkit.stats.describe import describe
 
 if TYPE_CHECKING:  # pragma: no cover
     from cartkit.study.model import Study
 
-__all__ = ["KINETICS_COLUMNS", "derive_kinetics", "kinetics_from_measurements", "summarise_kinetics",
-           "quantile"]
+__all__ = ["KINETICS_COLUMNS", "derive_kinetics", "kinetics_from_measurements", "summarise_kinetics"]
 
 KINETICS_COLUMNS: dict[str, pl.DataType] = {
     "patient_id": pl.String, "episode": pl.Int64, "analyte": pl.String, "cmax": pl.Float64,
@@ -101,33 +101,6 @@ def derive_kinetics(
     )
 
 
-def quantile(x, p: float, method: str = "spss") -> float:
-    """Sample quantile: "spss" = Hyndman-Fan type 6 (SPSS EXAMINE default, HAVERAGE), "r7" = type 7.
-
-    Type 6 (Hyndman RJ, Fan Y. Am Stat 1996;50:361-365): position h = p (n + 1),
-    clamped to [1, n], linear between the order statistics around h.
-    """
-    xs = np.sort(np.asarray(x, dtype=float))
-    xs = xs[~np.isnan(xs)]
-    n = xs.size
-    if not 0 <= p <= 1:
-        raise ValueError(f"p={p!r}: a quantile probability must be in [0, 1]")
-    if n == 0:
-        return float("nan")
-    if method == "spss":
-        h = p * (n + 1)
-    elif method == "r7":
-        h = p * (n - 1) + 1
-    else:
-        raise ValueError(f"method={method!r}: quantile method must be 'spss' (type 6) or 'r7' (type 7)")
-    h = min(max(h, 1.0), float(n))
-    lo = int(np.floor(h))
-    frac = h - lo
-    if lo >= n:
-        return float(xs[-1])
-    return float(xs[lo - 1] + frac * (xs[lo] - xs[lo - 1]))
-
-
 _SUMMARY_MEASURES = ("cmax", "tmax")
 
 
@@ -166,10 +139,8 @@ def summarise_kinetics(
     )
     rows = []
     for keys, frame in long.group_by([*by, "analyte", "measure"], maintain_order=True):
-        x = frame["value"].to_numpy()
-        rows.append((*keys, int(x.size), quantile(x, 0.5, quantile_method), quantile(x, 0.25, quantile_method),
-                     quantile(x, 0.75, quantile_method), float(np.mean(x)),
-                     float(np.std(x, ddof=1)) if x.size > 1 else float("nan"), float(x.min()), float(x.max())))
+        d = describe(frame["value"].to_numpy(), quantile_method)
+        rows.append((*keys, d.n, d.median, d.q1, d.q3, d.mean, d.sd, d.min, d.max))
     order = {m: i for i, m in enumerate(measures)}
     out = pl.DataFrame(rows, schema=schema, orient="row")
     return out.with_columns(pl.col("measure").replace_strict(order, return_dtype=pl.Int64).alias("__o")).sort(
