@@ -127,9 +127,7 @@ def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -
     sections.append(Section("fig-2", "Figure 2. Clinical course, responses and survival", [
         _figure_block(figures, "fig-2a"), _figure_block(figures, "fig-2bc"), _figure_block(figures, "fig-2d"),
         Block("heading", text="Log-rank tests", id="logrank"),
-        _table_or_note(results, "logrank", lambda df: tb.plain_table(
-            df, "logrank-table", "Log-rank tests and landmark survival",
-            footnotes=["landmark_<group>: Kaplan-Meier survival at the landmark day."])),
+        _table_or_note(results, "logrank", tb.logrank_table),
     ]))
     sections.append(Section("table-2", "Table 2. Adverse events", [
         _table_or_note(results, "table2", tb.table2),
@@ -149,7 +147,7 @@ def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -
         _table_or_note(results, "disagreements", lambda df: tb.plain_table(
             df, "disagreements-table", "Where the recorded value and cartkit's derivation differ",
             {"patient_id": "Patient", "episode": "Episode", "item": "Item", "recorded": "Recorded",
-             "derived": "Derived", "note": "Note"}))]))
+             "derived": "Derived", "note": "Note"}, csv="disagreements.csv"))]))
     sections.append(Section("reproduction", "Reproduction appendix",
                             [_table_or_note(results, "reproduction", tb.reproduction_table)]))
     if methods is not None and methods.height:

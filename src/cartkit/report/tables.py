@@ -37,6 +37,17 @@ ABBREVIATIONS: dict[str, tuple[str, str]] = {
 }
 
 
+# Per-patient tables longer than this show their first rows only (the CSV has all of them):
+# a registry of thousands of patients would otherwise make a page no browser opens quickly.
+MAX_ROWS = 200
+
+
+def _capped(rows: list[Row], total: int, what: str, csv: str) -> tuple[list[Row], list[str]]:
+    if total <= MAX_ROWS:
+        return rows, []
+    return rows[:MAX_ROWS], [f"First {MAX_ROWS} of {total} {what} shown; all are in tables/{csv}."]
+
+
 @dataclass
 class Cell:
     text: str
@@ -86,15 +97,18 @@ def _natural(pid: str) -> tuple:
 
 
 def plain_table(df: pl.DataFrame, id: str, caption: str, labels: dict[str, str] | None = None,
-                footnotes: list[str] | None = None) -> Table:
-    """A table that prints the frame's columns as they are (labels optional)."""
+                footnotes: list[str] | None = None, csv: str = "") -> Table:
+    """A table that prints the frame's columns as they are (labels optional; long tables capped)."""
     labels = labels or {}
+    total = df.height
+    df = df.head(MAX_ROWS)
     cols = [c for c in df.columns if c in labels] if labels else list(df.columns)
     header = [[Cell(labels.get(c, c.replace("_", " ")), cls="num" if df.schema[c].is_numeric() else "")
                for c in cols]]
     rows = [Row([Cell(text(r[c], c), cls="num" if df.schema[c].is_numeric() else "") for c in cols])
             for r in df.select(cols).to_dicts()]
-    return Table(id, caption, header, rows, footnotes or [])
+    cap_note = [f"First {MAX_ROWS} of {total} rows shown; all are in tables/{csv}."] if total > MAX_ROWS else []
+    return Table(id, caption, header, rows, cap_note + (footnotes or []))
 
 
 def table1(df: pl.DataFrame, group_n: dict[str, int] | None = None) -> Table:
@@ -136,7 +150,7 @@ def response_table(df: pl.DataFrame) -> Table:
     header = [[Cell("Patient"), Cell("Disease")] + [Cell(p) for p in products]
               + [Cell("Relapse (day)", cls="num"), Cell("HSCT")]]
     rows = []
-    for pid in sorted(df["patient_id"].unique().to_list(), key=_natural):
+    for pid in sorted(df["patient_id"].unique().to_list(), key=_natural)[:MAX_ROWS + 1]:
         sub = df.filter(pl.col("patient_id") == pid)
         by_product = {r["product"]: r for r in sub.to_dicts()}
         first = sub.to_dicts()[0]
@@ -151,7 +165,8 @@ def response_table(df: pl.DataFrame) -> Table:
         cells.append(Cell(", ".join(relapses) or "\u2013", cls="num"))
         cells.append(Cell("yes" if any(bool(r.get("hsct")) for r in sub.to_dicts()) else "no"))
         rows.append(Row(cells))
-    notes = ["\u1d48 Derived by cartkit from the response assessments; others as recorded.",
+    rows, cap_note = _capped(rows, len(rows), "patients", "responses.csv")
+    notes = cap_note + ["\u1d48 Derived by cartkit from the response assessments; others as recorded.",
              "Relapse day counted from that episode's infusion.",
              abbreviations("CR", "CRi", "PR", "SD", "PD", "NR", "HSCT")]
     return Table("responses-table", "Best response per patient and product", header, rows, notes)
@@ -219,24 +234,29 @@ def comparisons_table(df: pl.DataFrame) -> Table:
     """The comparisons: summaries per product, test and why, P, paired P, published P."""
     first = df.to_dicts()[0]
     a, b = first.get("product_a") or "A", first.get("product_b") or "B"
-    header = [[Cell("Measure"), Cell(f"{a}", cls="num"), Cell(f"{b}", cls="num"), Cell("Test"),
-               Cell("Why this test"), Cell("P", cls="num"), Cell("Paired test"), Cell("Paired P", cls="num"),
-               Cell("Published P", cls="num")]]
+    whys = df["why"].unique().to_list() if "why" in df.columns else [None]
+    one_why = len(whys) == 1
+    header = [[Cell("Measure"), Cell(f"{a}", cls="num"), Cell(f"{b}", cls="num"), Cell("Test")]
+              + ([] if one_why else [Cell("Why this test")])
+              + [Cell("P", cls="num"), Cell("Paired test"), Cell("Paired P", cls="num"),
+                 Cell("Published P", cls="num")]]
     rows: list[Row] = []
     for family in df["family"].unique(maintain_order=True).to_list():
-        rows.append(Row([Cell(str(family).capitalize(), colspan=9)], cls="section"))
+        rows.append(Row([Cell(str(family).capitalize(), colspan=len(header[0]))], cls="section"))
         for r in df.filter(pl.col("family") == family).to_dicts():
-            unit = f" ({r['unit']})" if r.get("unit") else ""
+            unit = r.get("unit") or ""
+            measure = str(r["measure"])
+            shown_unit = f" ({unit})" if unit and not measure.lower().endswith(unit.lower()) else ""
             rows.append(Row([
-                Cell(f"{r['measure']}{unit}", cls="indent"),
+                Cell(f"{measure}{shown_unit}", cls="indent"),
                 Cell(f"{text(r.get('summary_a'))} (n = {text(r.get('n_a'))})", cls="num"),
                 Cell(f"{text(r.get('summary_b'))} (n = {text(r.get('n_b'))})", cls="num"),
-                Cell(text(r.get("method"))), Cell(text(r.get("why"))),
-                Cell(format_p(r.get("pvalue")), cls="num"), Cell(text(r.get("paired_method"))),
-                Cell(format_p(r.get("paired_pvalue")), cls="num"),
-                Cell(format_p(r.get("published_p")), cls="num"),
-            ]))
-    notes = ["Summaries as chosen by the plan: median (IQR) for non-normal data, mean \u00b1 SD otherwise.",
+                Cell(text(r.get("method")))]
+                + ([] if one_why else [Cell(text(r.get("why")))])
+                + [Cell(format_p(r.get("pvalue")), cls="num"), Cell(text(r.get("paired_method"))),
+                   Cell(format_p(r.get("paired_pvalue")), cls="num"),
+                   Cell(format_p(r.get("published_p")), cls="num")]))
+    notes = ([f"Choice of test (all rows): {whys[0]}."] if one_why and whys[0] else []) + ["Summaries as chosen by the plan: median (IQR) for non-normal data, mean \u00b1 SD otherwise.",
              "P: the unpaired test the plan chose (as in the seed's Methods); paired P: the within-patient "
              "test for patients treated with both products. Published P: the value printed in the source."]
     return Table("comparisons-table", "Comparisons between products", header, rows, notes)
@@ -250,15 +270,39 @@ def grading_systems_table(df: pl.DataFrame) -> Table:
     wide = wide.with_columns(_k=pl.col("patient_id").str.extract(r"(\d+)$").cast(pl.Int64, strict=False)).sort(
         "toxicity", "episode", "_k", "patient_id")
     header = [[Cell("Patient"), Cell("Product"), Cell("Toxicity")] + [Cell(s, cls="num") for s in systems]]
-    rows = []
-    for r in wide.to_dicts():
-        grades = [r.get(s) for s in systems]
-        differ = len({g for g in grades if g is not None}) > 1
-        rows.append(Row([Cell(r["patient_id"]), Cell(r["product"]), Cell(r["toxicity"])]
-                        + [Cell(text(g), cls="num") for g in grades], cls="differs" if differ else ""))
-    notes = ["Rows in bold: the grading systems give different grades for the same episode.",
+    differ = (pl.concat_list(systems).list.drop_nulls().list.n_unique() > 1) if systems else pl.lit(False)
+    wide = wide.with_columns(_differs=differ)
+    total = wide.height
+    n_differ = int(wide["_differs"].sum())
+    if total > MAX_ROWS:  # long table: the episodes where the systems disagree first
+        wide = wide.sort("_differs", descending=True, maintain_order=True).head(MAX_ROWS)
+    rows = [Row([Cell(r["patient_id"]), Cell(r["product"]), Cell(r["toxicity"])]
+                + [Cell(text(r.get(s)), cls="num") for s in systems], cls="differs" if r["_differs"] else "")
+            for r in wide.to_dicts()]
+    _, cap_note = _capped(rows, total, "episodes (those where the systems differ first)", "grading_systems.csv")
+    notes = cap_note + [f"Rows in bold ({n_differ} of {total}): the grading systems give different grades "
+                        "for the same episode.",
              abbreviations("CRS", "ICANS", "CTCAE", "ASTCT")]
     return Table("grading-systems-table", "Grading systems side by side", header, rows, notes)
+
+
+def logrank_table(df: pl.DataFrame) -> Table:
+    """Log-rank tests per endpoint and censoring rule, with landmark survival per group."""
+    groups = [c.removeprefix("landmark_") for c in df.columns if c.startswith("landmark_") and c != "landmark_day"]
+    days = df["landmark_day"].drop_nulls().unique().to_list() if "landmark_day" in df.columns else []
+    day_txt = f"day {text(days[0])}" if len(days) == 1 else "landmark day"
+    header = [[Cell("Endpoint"), Cell("Censoring"), Cell("\u03c7\u00b2", cls="num"), Cell("df", cls="num"),
+               Cell("P", cls="num")] + [Cell(f"{g}, {day_txt}", cls="num") for g in groups]]
+    rows = []
+    for r in df.to_dicts():
+        land = [r.get(f"landmark_{g}") for g in groups]
+        rows.append(Row([Cell(text(r.get("endpoint"))), Cell(text(r.get("censoring"))),
+                         Cell(f"{r['statistic']:.2f}" if r.get("statistic") is not None else "\u2013", cls="num"),
+                         Cell(text(r.get("df")), cls="num"), Cell(format_p(r.get("pvalue")), cls="num")]
+                        + [Cell("\u2013" if v is None else f"{100 * v:.1f}%", cls="num") for v in land]))
+    notes = ["Log-rank test between groups; landmark columns: Kaplan-Meier survival at the landmark day.",
+             "PFS, progression-free survival; OS, overall survival; HSCT, haematopoietic stem cell transplantation."]
+    return Table("logrank-table", "Log-rank tests and landmark survival", header, rows, notes)
 
 
 def reproduction_table(df: pl.DataFrame) -> Table:

@@ -49,12 +49,6 @@ def _nullable_strings(values, codes: np.ndarray, present: np.ndarray) -> pl.Seri
     return pl.select(pl.when(pl.Series(present)).then(s).otherwise(None)).to_series()
 
 
-def _rows(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(episode row, column) of the true cells of an episodes x days mask, row-major."""
-    r, c = np.nonzero(mask)
-    return r, c
-
-
 class Chunk:
     """The patients [p0, p1) of a cohort and their episodes."""
 
@@ -96,7 +90,7 @@ def patients(c: Chunk) -> pl.DataFrame:
             "subtype": _strings(SUBTYPES, p["subtype"]),
             "stage": _nullable_strings(STAGES, p["stage"], ~is_all),
             "disease_status": _strings(("relapsed", "refractory"), p["refractory"].astype(np.int64)),
-            "ipi": pl.Series(p["ipi"]).set(pl.Series(is_all), None) if n else [],
+            "ipi": pl.Series(p["ipi"]).set(pl.Series(is_all), None),
             "marrow_blasts_pct": np.where(is_all, p["blasts"], np.nan),
             "prior_lines": p["prior"],
             "weight_kg": p["weight"],
@@ -171,7 +165,7 @@ def measurements(c: Chunk, rng: np.random.Generator | None = None) -> pl.DataFra
     for i, (code, days, values, lloq) in enumerate(_measurement_blocks(c)):
         codes.append(code)
         observed = days[None, :] <= e["end_day"][:, None]
-        r, j = _rows(observed)
+        r, j = np.nonzero(observed)
         v = values[r, j]
         parts["ep"].append(r)
         parts["day"].append(days[j])
@@ -268,7 +262,7 @@ def support(c: Chunk) -> pl.DataFrame:
     ]
     parts = {k: [] for k in ("ep", "day", "block")}
     for b, (_kind, _agent, mask, _dose, _unit) in enumerate(blocks):
-        r, j = _rows(mask & seen)
+        r, j = np.nonzero(mask & seen)
         parts["ep"].append(r)
         parts["day"].append(toxicity.VITAL_DAYS[j])
         parts["block"].append(np.full(r.size, b, dtype=np.int64))
@@ -310,7 +304,7 @@ def neuro(c: Chunk) -> pl.DataFrame:
     e = c.e
     nz = e["neuro"]
     days = toxicity.VITAL_DAYS
-    r, j = _rows(days[None, :] <= e["end_day"][:, None])
+    r, j = np.nonzero(days[None, :] <= e["end_day"][:, None])
     return frame(
         "neuro",
         {

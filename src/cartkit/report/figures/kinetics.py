@@ -47,6 +47,23 @@ def _present(table: pl.DataFrame | None, analytes: tuple[str, ...]) -> list[str]
     return [a for a in analytes if a in have]
 
 
+def _patient_lines(ax, values: pl.DataFrame) -> None:
+    """Every patient-episode's course as one thin grey line (one LineCollection, any number of patients)."""
+    from matplotlib.collections import LineCollection
+
+    if values.height == 0:
+        return
+    wide = values.pivot(on="day", index=["patient_id", "episode"], values="value", aggregate_function="first",
+                        sort_columns=True)
+    days = np.array([float(c) for c in wide.columns[2:]])
+    order = np.argsort(days)
+    mat = wide.select(wide.columns[2:]).to_numpy().astype(float)[:, order]
+    days = days[order]
+    # one polyline per row, as one (rows, days, 2) array; a missing day leaves a gap in that line
+    segments = np.stack([np.broadcast_to(days, mat.shape), mat], axis=-1)
+    ax.add_collection(LineCollection(segments, colors=GREY, linewidths=0.4, alpha=0.6, zorder=1))
+
+
 def _curves_figure(results: Results, analytes: list[str], by: str):
     """Panels: rows by analyte ('analyte') or by product ('product')."""
     curves = results.get("kinetic_curves")
@@ -67,10 +84,8 @@ def _curves_figure(results: Results, analytes: list[str], by: str):
             cur = curves.filter((pl.col("analyte") == analyte) & (pl.col("product") == product)).sort("day")
             all_vals = curves.filter(pl.col("analyte") == analyte)["q3"].to_numpy()
             if values is not None:
-                v = values.filter((pl.col("analyte") == analyte) & (pl.col("product") == product)).sort(
-                    "patient_id", "day")
-                for _, g in v.group_by("patient_id", maintain_order=True):
-                    ax.plot(g["day"].to_numpy(), g["value"].to_numpy(), color=GREY, lw=0.4, alpha=0.6)
+                v = values.filter((pl.col("analyte") == analyte) & (pl.col("product") == product))
+                _patient_lines(ax, v)
                 all_vals = np.concatenate([all_vals, values.filter(pl.col("analyte") == analyte)["value"]
                                            .to_numpy()])
             d = cur["day"].to_numpy()
@@ -118,8 +133,11 @@ def draw_paired(ax, params: pl.DataFrame, products: list[str], column: str, colo
     jitter = ((np.arange(n) % 5) - 2) * 0.05
     xs = np.arange(len(present))[None, :] + jitter[:, None]
     both = np.isfinite(mat).all(axis=1)
-    if len(present) > 1:
-        ax.plot(xs[both].T, mat[both].T, color=GREY, lw=0.5, alpha=0.7, zorder=1)
+    if len(present) > 1 and both.any():
+        from matplotlib.collections import LineCollection
+
+        segments = np.stack([xs[both], mat[both]], axis=-1)  # (patients, products, 2)
+        ax.add_collection(LineCollection(segments, colors=GREY, linewidths=0.5, alpha=0.7, zorder=1))
     for j, p in enumerate(present):
         ax.scatter(xs[:, j], mat[:, j], s=12, color=colors[p], edgecolor="white", lw=0.3, zorder=2)
         col = mat[:, j][np.isfinite(mat[:, j])]
@@ -151,10 +169,10 @@ def _peaks_figure(results: Results, analytes: list[str], two_rows: bool):
             if param == "cmax":
                 _scale(ax, sel["cmax"].to_numpy().astype(float))
                 ax.set_ylabel(f"Peak {analyte_axis_label(analyte)}")
-                title = f"{analyte_name(analyte)} peak"
+                title = f"{analyte_name(analyte)}\npeak"
             else:
                 ax.set_ylabel("Day of peak (days after infusion)")
-                title = f"{analyte_name(analyte)} peak day"
+                title = f"{analyte_name(analyte)}\nday of peak"
                 ax.set_yticks(sorted(set(schedule) | set(sel["tmax"].drop_nulls().to_list())))
             if ax.get_yscale() == "linear":
                 ax.set_ylim(bottom=0)

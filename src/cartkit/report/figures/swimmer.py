@@ -31,10 +31,17 @@ EVENT_MARKS: dict[str, tuple[str, str, str]] = {
 }
 
 
+MAX_PATIENTS = 120  # beyond this a lane per patient is no longer legible at print size
+
+
 def swimmer_figure(results: Results):
     lanes = results.get("swimmer")
     if lanes is None or lanes.height == 0:
         raise NotApplicable("swimmer figure needs the swimmer table")
+    n_patients = lanes["patient_id"].n_unique()
+    if n_patients > MAX_PATIENTS:
+        raise NotApplicable(f"{n_patients} patients: too many for one lane each (at most {MAX_PATIENTS}); "
+                            "the courses are in tables/swimmer.csv and tables/swimmer_events.csv")
     events = results.get("swimmer_events")
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
