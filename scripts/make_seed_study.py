@@ -23,7 +23,8 @@ import polars as pl
 OUT = Path(__file__).resolve().parent.parent / "examples" / "seed-study"
 CUTOFF = dt.date(2020, 8, 31)  # published: "The cutoff date of data collection is August 31, 2020"
 DAYS_PER_MONTH = 30.4375  # 365.25 / 12, used for every months <-> days conversion
-RNG = np.random.default_rng(20210101)  # the only source of randomness; fixed seed
+SEED = 20210101
+RNG = np.random.default_rng(SEED)  # the only source of randomness besides fixed-seed local ones; reset in main()
 
 CD19, CD22 = "CD19 CAR-T", "CD22 CAR-T"
 DLBCL = ["P1", "P2", "P3", "P4", "P5", "P6", "P7"]
@@ -361,7 +362,7 @@ def tune_kinetic_peaks(code: str) -> tuple[list[float], list[float]]:
     decimals = 2 if code == "car_t_pct_cd3" else 0
     free = [i for i in range(13) if i not in FIXED_RANKS]
     rng = np.random.default_rng(7)
-    while min_u(x, y) != TARGET_U[code] or np.intersect1d(x, y).size:
+    while min_u(x, y) != TARGET_U[code] or np.unique(np.concatenate([x, y])).size < 26:  # no ties at all
         i = int(rng.choice(free))
         lo = y[i - 1] if i > 0 else y[0] * 0.5
         hi = y[i + 1] if i < 12 else y[12] * 1.3
@@ -373,6 +374,7 @@ def tune_kinetic_peaks(code: str) -> tuple[list[float], list[float]]:
 def tune_cytokine_peaks(code: str) -> tuple[np.ndarray, np.ndarray]:
     med, _, dec = CYTOKINE[code]
     x = np.round(med * np.exp(np.sort(RNG.normal(0, 0.8, 13))), dec)
+    assert np.unique(x).size == 13
     for _attempt in range(200):  # a fresh CD22 draw when the bisection jumps over the target U
         z2 = np.sort(RNG.normal(0, 0.8, 13))
         lo, hi = -5.0, 1.0  # log shift of CD22 relative to CD19; U (CD22 > CD19 pairs) grows with it
@@ -380,7 +382,7 @@ def tune_cytokine_peaks(code: str) -> tuple[np.ndarray, np.ndarray]:
             mid = (lo + hi) / 2
             y = np.round(med * np.exp(z2 + mid), dec)
             u = float((y[:, None] > x[None, :]).sum())
-            if u == TARGET_U[code] and not np.intersect1d(x, y).size:
+            if u == TARGET_U[code] and np.unique(np.concatenate([x, y])).size == 26:  # no ties at all
                 return x, y
             lo, hi = (mid, hi) if u < TARGET_U[code] else (lo, mid)
     raise RuntimeError(f"cannot tune {code}")
@@ -813,8 +815,10 @@ def _with_dates(rows: list[dict]) -> pl.DataFrame:
     return df.select(cols)
 
 
-def main() -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
+def main(out: Path = OUT) -> None:
+    global RNG
+    RNG = np.random.default_rng(SEED)
+    out.mkdir(parents=True, exist_ok=True)
     counts, haem_aes = build_counts()
     temps, fever_aes = build_temperature()
     meas = build_kinetics() + counts + temps + build_baseline_chemistry() + build_vitals()
@@ -841,10 +845,12 @@ def main() -> None:
         unknown = set(df.columns) - set(spec)
         assert not unknown, (name, unknown)
         df = df.select([c for c in spec if c in df.columns])  # schema column order
-        df.write_csv(OUT / f"{name}.csv", float_precision=None)
-    (OUT / "study.toml").write_text(STUDY_TOML)
-    print(f"wrote {len(tables)} tables to {OUT}")
+        df.write_csv(out / f"{name}.csv", float_precision=None)
+    (out / "study.toml").write_text(STUDY_TOML)
+    print(f"wrote {len(tables)} tables to {out}")
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else OUT)

@@ -397,3 +397,22 @@ def restricted_results(product: str = PRODUCTS[0], disease: str = "DLBCL", survi
         tables["logrank"] = None
         omitted["logrank"] = "one group only: no log-rank test"
     return Results(tables=tables, omitted=omitted, software=dict(full.software))
+
+
+_WRITTEN: dict[str, tuple] = {}
+
+
+def written_seed_report(tmp_path_factory) -> tuple:
+    """The seed-like report written once per test session (read-only for the tests that share it).
+
+    Returns (report folder, progress steps seen while writing).
+    """
+    from cartkit.report import write_report
+
+    key = str(tmp_path_factory.getbasetemp())
+    if key not in _WRITTEN:
+        steps: list[str] = []
+        out = write_report(seed_like_results(), tmp_path_factory.mktemp("seed-report") / "out",
+                           progress=steps.append)
+        _WRITTEN[key] = (out, steps)
+    return _WRITTEN[key]

@@ -22,9 +22,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from report_fixture import seed_like_results
-
-from cartkit.report import write_report
+from report_fixture import written_seed_report
 
 pytestmark = pytest.mark.browser
 
@@ -78,7 +76,7 @@ class _Dom(HTMLParser):
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> Path:
-    return write_report(seed_like_results(), tmp_path_factory.mktemp("browser") / "report")
+    return written_seed_report(tmp_path_factory)[0]
 
 
 def test_console_detector_sees_errors(tmp_path):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from report_fixture import PRODUCTS, restricted_results, seed_like_results
+from report_fixture import PRODUCTS, restricted_results, seed_like_results, written_seed_report
 
 from cartkit.analysis.results import Results
 from cartkit.report import write_report
@@ -61,9 +61,7 @@ def _parse(path: Path) -> _Ids:
 
 @pytest.fixture(scope="module")
 def full_report(tmp_path_factory) -> tuple[Path, list[str]]:
-    steps: list[str] = []
-    out = write_report(seed_like_results(), tmp_path_factory.mktemp("rep") / "out", progress=steps.append)
-    return out, steps
+    return written_seed_report(tmp_path_factory)
 
 
 def test_full_report_has_every_section_and_figure(full_report):

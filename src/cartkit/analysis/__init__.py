@@ -77,7 +77,9 @@ def analyse(study: Study, derived: Derived) -> Results:
     else:
         tables["grade_compare"] = None
         results.omitted["grade_compare"] = "one product only: no comparison between products"
-    tables["grading_systems"] = derived.toxicity_systems
+    tables["grading_systems"] = derived.toxicity_systems.join(
+        groups.select("patient_id", "episode", "product"), on=["patient_id", "episode"], how="inner"
+    ).select("patient_id", "episode", "product", "toxicity", "system", "grade", "source")
     tables["disagreements"] = derived.disagreements
 
     # kinetics

@@ -118,8 +118,8 @@ def grade_comparison(grades: pl.DataFrame, groups: pl.DataFrame, products: tuple
     if len(levels) >= 2 and pairs.height >= 2:
         index = {g: i for i, g in enumerate(levels)}
         square = [[0] * len(levels) for _ in levels]
-        for ga, gb in pairs.iter_rows():
-            square[index[ga]][index[gb]] += 1
+        for ga, gb, n in pairs.group_by("a", "b").len().iter_rows():
+            square[index[ga]][index[gb]] = int(n)
         try:
             res = bowker(square)
             out.update(paired_method="Bowker symmetry test (paired grades)", paired_pvalue=float(res.pvalue))

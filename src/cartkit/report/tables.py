@@ -43,6 +43,7 @@ MAX_ROWS = 200
 
 
 def _capped(rows: list[Row], total: int, what: str, csv: str) -> tuple[list[Row], list[str]]:
+    """Rows cut to MAX_ROWS and the footnote saying so (total: rows before any cut)."""
     if total <= MAX_ROWS:
         return rows, []
     return rows[:MAX_ROWS], [f"First {MAX_ROWS} of {total} {what} shown; all are in tables/{csv}."]
@@ -89,11 +90,6 @@ def text(value: object, column: str = "") -> str:
 def abbreviations(*keys: str) -> str:
     """'Abbreviations: CR, complete response; ...' for the given ABBREVIATIONS keys."""
     return "Abbreviations: " + "; ".join("{}, {}".format(*ABBREVIATIONS[k]) for k in keys) + "."
-
-
-def _natural(pid: str) -> tuple:
-    digits = "".join(ch for ch in pid if ch.isdigit())
-    return (pid.rstrip("0123456789"), int(digits) if digits else -1, pid)
 
 
 def plain_table(df: pl.DataFrame, id: str, caption: str, labels: dict[str, str] | None = None,
@@ -149,26 +145,27 @@ def response_table(df: pl.DataFrame) -> Table:
     products = df["product"].unique(maintain_order=True).to_list()
     header = [[Cell("Patient"), Cell("Disease")] + [Cell(p) for p in products]
               + [Cell("Relapse (day)", cls="num"), Cell("HSCT")]]
-    rows = []
-    for pid in sorted(df["patient_id"].unique().to_list(), key=_natural)[:MAX_ROWS + 1]:
-        sub = df.filter(pl.col("patient_id") == pid)
-        by_product = {r["product"]: r for r in sub.to_dicts()}
-        first = sub.to_dicts()[0]
-        cells = [Cell(pid), Cell(text(first["diagnosis"]))]
-        for p in products:
-            r = by_product.get(p)
-            label = "\u2013" if r is None else text(r["best_response"])
-            if r is not None and r.get("source") == "derived":
-                label += "\u1d48"  # superscript d: derived from the assessments
-            cells.append(Cell(label))
-        relapses = [str(r["relapse_day"]) for r in sub.to_dicts() if r.get("relapse_day") is not None]
-        cells.append(Cell(", ".join(relapses) or "\u2013", cls="num"))
-        cells.append(Cell("yes" if any(bool(r.get("hsct")) for r in sub.to_dicts()) else "no"))
-        rows.append(Row(cells))
-    rows, cap_note = _capped(rows, len(rows), "patients", "responses.csv")
+    labelled = df.with_columns(
+        _label=pl.col("best_response").cast(pl.String).fill_null("\u2013")
+        + pl.when(pl.col("source") == "derived").then(pl.lit("\u1d48")).otherwise(pl.lit("")))
+    wide = labelled.pivot(on="product", index="patient_id", values="_label", aggregate_function="first")
+    per_patient = labelled.group_by("patient_id", maintain_order=True).agg(
+        diagnosis=pl.col("diagnosis").first(),
+        relapse=pl.col("relapse_day").drop_nulls().cast(pl.String).str.join(", "),
+        hsct=pl.col("hsct").fill_null(False).any(),
+    ).join(wide, on="patient_id", how="left").with_columns(
+        _prefix=pl.col("patient_id").str.replace(r"\d+$", ""),
+        _num=pl.col("patient_id").str.extract(r"(\d+)$").cast(pl.Int64, strict=False),
+    ).sort("_prefix", "_num", "patient_id")
+    total = per_patient.height
+    rows = [Row([Cell(r["patient_id"]), Cell(text(r["diagnosis"]))]
+                + [Cell(r.get(p) or "\u2013") for p in products]
+                + [Cell(r["relapse"] or "\u2013", cls="num"), Cell("yes" if r["hsct"] else "no")])
+            for r in per_patient.head(MAX_ROWS).to_dicts()]
+    _, cap_note = _capped(rows, total, "patients", "responses.csv")
     notes = cap_note + ["\u1d48 Derived by cartkit from the response assessments; others as recorded.",
-             "Relapse day counted from that episode's infusion.",
-             abbreviations("CR", "CRi", "PR", "SD", "PD", "NR", "HSCT")]
+                        "Relapse day counted from that episode's infusion.",
+                        abbreviations("CR", "CRi", "PR", "SD", "PD", "NR", "HSCT")]
     return Table("responses-table", "Best response per patient and product", header, rows, notes)
 
 

@@ -137,7 +137,8 @@ def draw_paired(ax, params: pl.DataFrame, products: list[str], column: str, colo
         from matplotlib.collections import LineCollection
 
         segments = np.stack([xs[both], mat[both]], axis=-1)  # (patients, products, 2)
-        ax.add_collection(LineCollection(segments, colors=GREY, linewidths=0.5, alpha=0.7, zorder=1))
+        ax.add_collection(LineCollection(segments, colors=GREY, linewidths=0.5, alpha=0.7, zorder=1,
+                                         label="same patient"))
     for j, p in enumerate(present):
         ax.scatter(xs[:, j], mat[:, j], s=12, color=colors[p], edgecolor="white", lw=0.3, zorder=2)
         col = mat[:, j][np.isfinite(mat[:, j])]

@@ -1,0 +1,251 @@
+"""The numbers cartkit computes from the records, under the keys ``published.toml`` uses.
+
+Each published key is matched by a pattern to a computation over the results
+and the derived tables. Products and diseases in keys are written as their
+targets and short names (``cd19``, ``cd22``; ``dlbcl``, ``all``), so the same
+registry serves any study of sequential CD19 -> CD22 products reported in the
+seed's shape. A key the registry does not know is reported "not computed".
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+import polars as pl
+
+from cartkit.analysis.reproduction import Computed
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cartkit.analysis.results import Results
+    from cartkit.derive import Derived
+    from cartkit.study.model import Study
+
+DAYS_PER_MONTH = 30.4375
+
+
+class _Context:
+    def __init__(self, study: Study, derived: Derived, results: Results):
+        self.study, self.derived, self.results = study, derived, results
+        inf = study.infusions.join(study.patients.select("patient_id", "diagnosis"), on="patient_id")
+        self.episodes = inf
+        self.product_of_target = {
+            t.lower(): p for t, p in inf.select("target", "product").unique().iter_rows()
+        }
+        self.disease_of_short = {
+            re.sub(r"[^a-z0-9]", "", d.lower()).replace("ball", "all"): d
+            for d in study.patients["diagnosis"].unique().to_list()
+        }
+        self.quantile_method = study.plan.quantile_method
+
+    def product(self, short: str) -> str | None:
+        return self.product_of_target.get(short.lower())
+
+    def disease(self, short: str) -> str | None:
+        return self.disease_of_short.get(short.lower().replace("-", "").replace("ball", "all"))
+
+
+def _describe(values, method):
+    from cartkit.stats import describe
+
+    v = np.asarray(values, dtype=float)
+    v = v[~np.isnan(v)]
+    return describe(v, method) if v.size else None
+
+
+def _stat(desc, which: str) -> float | None:
+    if desc is None:
+        return None
+    return {"median": desc.median, "q1": desc.q1, "q3": desc.q3, "mean": desc.mean, "sd": desc.sd,
+            "n": desc.n, "min": desc.min, "max": desc.max}[which]
+
+
+# ---------------------------------------------------------------- computations
+def _kinetic(ctx: _Context, analyte: str, target: str, measure: str, stat: str) -> Computed:
+    product = ctx.product(target)
+    col = {"peak": "cmax", "peak_day": "tmax"}[measure]
+    k = ctx.derived.kinetics.join(ctx.episodes.select("patient_id", "episode", "product"),
+                                  on=["patient_id", "episode"])
+    values = k.filter((pl.col("analyte") == analyte) & (pl.col("product") == product))[col].to_numpy()
+    value = _stat(_describe(values, ctx.quantile_method), stat)
+    reason = ""
+    if stat in ("q1", "q3", "median"):
+        reason = ("quartiles by the plan's definition "
+                  f"({'SPSS weighted average' if ctx.quantile_method == 'spss' else 'R type 7'})")
+    return Computed(value, reason=reason)
+
+
+def _comparison_p(ctx: _Context, analyte: str, measure: str) -> Computed:
+    comp = ctx.results.get("comparisons")
+    if comp is None:
+        return Computed(None)
+    row = comp.filter(pl.col("key") == f"{analyte}.{measure}")
+    if row.height == 0:
+        return Computed(None)
+    r = row.row(0, named=True)
+    return Computed(
+        r["pvalue"], text=f"{r['pvalue']:.3f} ({r['method']}); paired: "
+        f"{'NA' if r['paired_pvalue'] is None else format(r['paired_pvalue'], '.3f')}",
+        reason="the synthetic per-patient values reproduce the published medians and IQRs; the P-value "
+               "depends on values the paper does not publish",
+    )
+
+
+def _grade_p(ctx: _Context, toxicity: str) -> Computed:
+    gc = ctx.results.get("grade_compare")
+    if gc is None:
+        return Computed(None)
+    row = gc.filter((pl.col("toxicity") == toxicity) & ~pl.col("note").str.contains("alternative"))
+    if row.height == 0 or row["pvalue"][0] is None:
+        return Computed(None)
+    p = float(row["pvalue"][0])
+    return Computed(p, text=f"{p:.3f} (exact Fisher-Freeman-Halton)",
+                    reason="haematological grades come from the synthetic blood counts")
+
+
+def _table2(ctx: _Context, term: str, target: str, disease: str, what: str) -> Computed:
+    t2 = ctx.results.get("table2")
+    product, diagnosis = ctx.product(target), ctx.disease(disease)
+    row = t2.filter((pl.col("term") == term) & (pl.col("product") == product) & (pl.col("diagnosis") == diagnosis))
+    if row.height == 0:
+        return Computed(None)
+    r = row.row(0, named=True)
+    value = {"n": r["n"], "pct": r["pct"], "N": r["N"]}[what]
+    return Computed(value, text=f"{r['n']}/{r['N']} ({r['pct']:.2f}%)")
+
+
+def _response_count(ctx: _Context, target: str, disease: str, response: str) -> Computed:
+    listing = ctx.results.get("responses")
+    frame = listing.filter((pl.col("product") == ctx.product(target)) & (pl.col("diagnosis") == ctx.disease(disease)))
+    wanted = {"orr": ("CR", "CRi", "PR", "CMR", "PMR"), "cr_cri": ("CR", "CRi", "CMR")}.get(
+        response.lower(), (response,))
+    normalised = {w.lower() for w in wanted}
+    n = int(frame["best_response"].str.to_lowercase().is_in(list(normalised)).sum())
+    return Computed(float(n), text=f"{n}/{frame.height}")
+
+
+def _landmark(ctx: _Context, endpoint: str, disease: str, censoring: str) -> Computed:
+    lr = ctx.results.get("logrank")
+    if lr is None:
+        return Computed(None)
+    row = lr.filter((pl.col("endpoint") == endpoint.upper()) & (pl.col("censoring") == censoring))
+    col = f"landmark_{ctx.disease(disease)}"
+    if row.height == 0 or col not in row.columns:
+        return Computed(None)
+    value = 100.0 * float(row[col][0])
+    return Computed(value, text=f"{value:.1f}% ({censoring})",
+                    reason="with 6 and 5 patients a Kaplan-Meier estimate can only take values such as "
+                           "66.7% and 20.0%; 67.07% and 20.5% are not attainable")
+
+
+def _logrank_p(ctx: _Context, endpoint: str, censoring: str) -> Computed:
+    lr = ctx.results.get("logrank")
+    if lr is None:
+        return Computed(None)
+    row = lr.filter((pl.col("endpoint") == endpoint.upper()) & (pl.col("censoring") == censoring))
+    if row.height == 0 or row["pvalue"][0] is None:
+        return Computed(None)
+    p = float(row["pvalue"][0])
+    return Computed(p, text=f"{p:.3f} (log-rank, {censoring})")
+
+
+def _os_months(ctx: _Context, disease: str, stat: str) -> Computed:
+    tte = next(iter(ctx.derived.tte.values()), None) if ctx.derived.tte else None
+    if tte is None:
+        return Computed(None)
+    frame = tte.join(ctx.study.patients.select("patient_id", pl.col("diagnosis").alias("_dx")), on="patient_id")
+    months = frame.filter(pl.col("_dx") == ctx.disease(disease))["os_days"].to_numpy() / DAYS_PER_MONTH
+    return Computed(_stat(_describe(months, ctx.quantile_method), stat),
+                    reason="read as the mean +/- SD of follow-up in months (30.4375 days) after the CD22 "
+                           "infusion; the paper does not say what the +/- is")
+
+
+def _infusion_stat(ctx: _Context, column: str, target: str, disease: str | None, stat: str) -> Computed:
+    frame = ctx.episodes.filter(pl.col("product") == ctx.product(target))
+    if disease:
+        frame = frame.filter(pl.col("diagnosis") == ctx.disease(disease))
+    return Computed(_stat(_describe(frame[column].to_numpy(), ctx.quantile_method), stat))
+
+
+def _age(ctx: _Context, stat: str) -> Computed:
+    ages = ctx.study.patients["age"].to_numpy()
+    return Computed(_stat(_describe(ages, ctx.quantile_method), stat))
+
+
+def _patients(ctx: _Context, disease: str | None) -> Computed:
+    p = ctx.study.patients
+    if disease:
+        p = p.filter(pl.col("diagnosis") == ctx.disease(disease))
+    return Computed(float(p.height))
+
+
+_TERM_KEYS = {
+    "fever": "fever", "chills": "chills", "fatigue": "fatigue", "headache": "headache",
+    "muscular_weakness": "muscle weakness", "muscle_weakness": "muscle weakness",
+    "neutropenia": "neutrophil count decreased", "anemia": "anemia",
+    "thrombocytopenia": "platelet count decreased", "hypoxia": "hypoxia", "dyspnoea": "dyspnea",
+    "dyspnea": "dyspnea", "cough": "cough", "pleural_effusion": "pleural effusion", "nausea": "nausea",
+    "vomiting": "vomiting", "decreased_appetite": "anorexia", "anorexia": "anorexia",
+    "alt_ast": "aminotransferase increased", "aminotransferase_increased": "aminotransferase increased",
+    "bilirubin": "blood bilirubin increased", "creatinine": "creatinine increased", "oliguria": "oliguria",
+    "tachycardia": "sinus tachycardia", "arrhythmia": "arrhythmia", "sbp_below_90": "hypotension",
+    "hypotension": "hypotension", "dic": "disseminated intravascular coagulation",
+    "encephalopathy": "encephalopathy", "confused_state": "confusion", "confusion": "confusion",
+    "dizziness": "dizziness", "aphasia": "aphasia", "somnolence": "somnolence",
+}
+
+_PATTERNS: list[tuple[str, Callable[..., Computed]]] = [
+    (r"kinetics\.(?P<analyte>[a-z0-9_]+)\.(?P<target>cd\d+)\.(?P<measure>peak_day|peak)\.(?P<stat>median|q1|q3|mean|sd)",
+     lambda c, m: _kinetic(c, m["analyte"], m["target"], m["measure"], m["stat"])),
+    (r"kinetics\.(?P<analyte>[a-z0-9_]+)\.(?P<measure>peak_day|peak)\.p",
+     lambda c, m: _comparison_p(c, m["analyte"], m["measure"])),
+    (r"toxicity\.(?P<tox>crs|icans|wbc|hb|plt)\.grades\.p",
+     lambda c, m: _grade_p(c, {"crs": "CRS", "icans": "ICANS", "wbc": "Leukopenia", "hb": "Anemia",
+                               "plt": "Thrombocytopenia"}[m["tox"]])),
+    (r"table2\.(?P<term>[a-z_0-9]+)\.(?P<target>cd\d+)\.(?P<disease>[a-z-]+)\.(?P<what>n|pct)",
+     lambda c, m: _table2(c, _table2_term(m["term"]), m["target"], m["disease"], m["what"])),
+    (r"response\.(?P<target>cd\d+)\.(?P<disease>[a-z-]+)\.(?P<response>[a-z_]+)\.n",
+     lambda c, m: _response_count(c, m["target"], m["disease"], m["response"])),
+    (r"survival\.(?P<endpoint>pfs|os)\.(?P<disease>[a-z-]+)\.day180",
+     lambda c, m: _landmark(c, m["endpoint"], m["disease"], "exclude HSCT patients")),
+    (r"survival\.(?P<endpoint>pfs|os)\.logrank\.p",
+     lambda c, m: _logrank_p(c, m["endpoint"], "exclude HSCT patients")),
+    (r"survival\.os\.(?P<disease>[a-z-]+)\.months\.(?P<stat>mean|sd|median)",
+     lambda c, m: _os_months(c, m["disease"], m["stat"])),
+    (r"infusion\.(?P<column>dose|transduction|harvest)\.(?P<target>cd\d+)(\.(?P<disease>[a-z-]+))?\.(?P<stat>mean|sd)",
+     lambda c, m: _infusion_stat(c, {"dose": "dose_1e6_per_kg", "transduction": "transduction_pct",
+                                     "harvest": "harvest_1e6_per_kg"}[m["column"]], m["target"], m["disease"],
+                                 m["stat"])),
+    (r"patients\.age\.(?P<stat>mean|median|min|max)", lambda c, m: _age(c, m["stat"])),
+    (r"patients\.n(\.(?P<disease>[a-z-]+))?", lambda c, m: _patients(c, m["disease"])),
+]
+
+
+def _table2_term(key: str) -> str:
+    if key.startswith("crs_grade") or key.startswith("icans_grade"):
+        return "grade " + key.rsplit("_", 1)[-1].replace("grade", "")
+    return _TERM_KEYS.get(key, key.replace("_", " "))
+
+
+def computed_numbers(study: Study, derived: Derived, results: Results) -> dict[str, Computed]:
+    from cartkit.analysis.reproduction import read_published
+
+    ctx = _Context(study, derived, results)
+    out: dict[str, Computed] = {}
+    for entry in read_published(study.path):
+        key = entry["key"]
+        for pattern, compute in _PATTERNS:
+            match = re.fullmatch(pattern, key)
+            if match:
+                try:
+                    value = compute(ctx, match.groupdict())
+                except (KeyError, ValueError, TypeError) as exc:  # a key the data cannot answer
+                    value = Computed(None, reason=f"not computable from the records: {exc}")
+                if value.value is not None and isinstance(value.value, float) and math.isnan(value.value):
+                    value = Computed(None, value.text, value.reason)
+                out[key] = value
+                break
+    return out

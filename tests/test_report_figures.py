@@ -1,0 +1,165 @@
+"""Figures: at-risk numbers line up with the curve ticks, paired lines join the same patient,
+one style (fonts legible at print size), inline SVG ids unique per figure."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import polars as pl
+import pytest
+from report_fixture import PRODUCTS, restricted_results, seed_like_results
+
+from cartkit.analysis.results import Results
+from cartkit.report.figures import FIGURES, NotApplicable
+from cartkit.report.figures.labels import comparison_for, p_note
+from cartkit.report.figures.survival import survival_figure
+from cartkit.report.style import figure_style, svg_text
+
+
+def _texts_at(fig, ax) -> list[tuple[float, str]]:
+    return [(t.get_position()[0], t.get_text()) for t in ax.texts]
+
+
+def test_at_risk_numbers_sit_on_the_curve_ticks():
+    results = seed_like_results()
+    at_risk = results.tables["at_risk"]
+    with figure_style():
+        fig, layout = survival_figure(results, return_layout=True)
+    assert set(layout) == {(e, c) for e in ("PFS", "OS") for c in ("censor at HSCT", "HSCT not censored")}
+    for (endpoint, cens), lay in layout.items():
+        assert lay["ticks"] == [0.0, 180.0, 360.0, 540.0, 720.0]
+        assert lay["xlim_curve"] == lay["xlim_at_risk"]
+        for group in ("DLBCL", "B-ALL"):
+            assert lay["label_x"][group] == lay["ticks"]
+            expected = at_risk.filter((pl.col("endpoint") == endpoint) & (pl.col("censoring") == cens)
+                                      & (pl.col("group") == group)).sort("time")["n_risk"].to_list()
+            assert lay["label_text"][group] == [str(n) for n in expected]
+    # seed-like fixture, PFS censored at HSCT, DLBCL: 7 at day 0, 5 still at risk at day 180
+    assert layout[("PFS", "censor at HSCT")]["label_text"]["DLBCL"][:2] == ["7", "5"]
+
+
+def test_at_risk_alignment_holds_for_three_groups_and_uneven_ticks():
+    rows, risk = [], []
+    for g, (times, surv) in {"A": ([0, 30, 90], [1, 0.8, 0.6]), "B": ([0, 45, 400], [1, 0.5, 0.25]),
+                             "C": ([0, 10, 250], [1, 0.9, 0.9])}.items():
+        for t, s in zip(times, surv, strict=True):
+            rows.append({"endpoint": "OS", "censoring": "none", "group": g, "time": float(t), "n_risk": 5,
+                         "n_event": 1, "n_censor": int(t == 250), "survival": s, "lower": None, "upper": None})
+        for tick, n in zip((0.0, 100.0, 250.0, 400.0), (5, 3, 2, 1), strict=True):
+            risk.append({"endpoint": "OS", "censoring": "none", "group": g, "time": tick, "n_risk": n})
+    results = Results(tables={"survival_curves": pl.DataFrame(rows), "at_risk": pl.DataFrame(risk)})
+    with figure_style():
+        fig, layout = survival_figure(results, return_layout=True)
+    lay = layout[("OS", "none")]
+    assert lay["ticks"] == [0.0, 100.0, 250.0, 400.0]
+    assert lay["xlim_curve"] == lay["xlim_at_risk"]
+    for g in "ABC":
+        assert lay["label_x"][g] == lay["ticks"]
+    # the drawn texts are where the layout says: x in data units of the shared axis
+    ax_risk = fig.axes[1]
+    drawn = sorted(x for x, txt in _texts_at(fig, ax_risk) if txt == "1")
+    assert drawn == [400.0, 400.0, 400.0]
+
+
+def test_paired_lines_join_the_same_patient():
+    from matplotlib.collections import LineCollection
+
+    from cartkit.report.figures.kinetics import draw_paired, product_colors
+
+    params = pl.DataFrame({"patient_id": ["P1", "P2", "P1", "P2", "P3"],
+                           "product": [PRODUCTS[0], PRODUCTS[0], PRODUCTS[1], PRODUCTS[1], PRODUCTS[1]],
+                           "cmax": [1.0, 5.0, 3.0, 2.0, 9.0]})
+    with figure_style():
+        from cartkit.report.style import new_figure
+
+        fig, axes = new_figure("single", 2.0)
+        draw_paired(axes[0][0], params, list(PRODUCTS), "cmax", product_colors(list(PRODUCTS)))
+    lines = [c for c in axes[0][0].collections if isinstance(c, LineCollection)
+             and c.get_label() == "same patient"]
+    assert len(lines) == 1
+    segs = sorted(tuple(s[:, 1]) for s in lines[0].get_segments())
+    assert segs == [(1.0, 3.0), (5.0, 2.0)]  # P3 has one product only: a dot, no line
+
+
+def test_comparison_lookup_reads_measure_text_and_optional_columns():
+    comps = seed_like_results().tables["comparisons"]
+    assert comparison_for(comps, "il2r", "tmax")["measure"] == "IL-2R peak day"
+    assert comparison_for(comps, "il6", "cmax")["measure"] == "IL-6 peak"
+    assert comparison_for(comps, "car_dna", "cmax")["measure"] == "CAR DNA peak"
+    assert comparison_for(comps, "tnfa", "tmax")["pvalue"] == 0.0043
+    assert comparison_for(comps, "ifng", "cmax") is None
+    tagged = comps.with_columns(analyte=pl.lit("il8"), parameter=pl.lit("cmax")).head(1)  # explicit columns win
+    assert comparison_for(tagged, "il8", "cmax")["measure"] == "CAR-T % peak"
+    assert p_note(comparison_for(comps, "car_dna", "tmax")) == "P = 0.001; paired P < 0.001"
+
+
+@pytest.fixture(scope="module")
+def drawn():
+    results = seed_like_results()
+    out = {}
+    with figure_style():
+        for spec in FIGURES:
+            out[spec.id] = spec.draw(results)
+    return out
+
+
+def test_every_figure_uses_print_legible_fonts_and_journal_widths(drawn):
+    for fid, fig in drawn.items():
+        width = fig.get_size_inches()[0]
+        assert width in (3.5, 7.0), (fid, width)
+        for text in fig.findobj(lambda a: hasattr(a, "get_fontsize") and hasattr(a, "get_text")):
+            if text.get_text().strip() and text.get_visible():
+                assert 6.0 <= text.get_fontsize() <= 8.5, (fid, text.get_text(), text.get_fontsize())
+
+
+def test_axes_have_labels_with_units(drawn):
+    fig3 = drawn["fig-3"]
+    ylabels = {ax.get_ylabel() for ax in fig3.axes}
+    assert "CAR-T cells (% of CD3\u207a)" in ylabels
+    assert "CAR DNA (copies/\u00b5g)" in ylabels
+    assert {ax.get_xlabel() for ax in fig3.axes} == {"Days after infusion"}
+    fig7 = drawn["fig-7"]
+    assert "Peak IL-6 (pg/mL)" in {ax.get_ylabel() for ax in fig7.axes}
+    assert "Day of peak (days after infusion)" in {ax.get_ylabel() for ax in fig7.axes}
+
+
+def test_inline_svg_ids_are_prefixed_and_disjoint(drawn):
+    a = svg_text(drawn["fig-3"], "fig-3")
+    b = svg_text(drawn["fig-6"], "fig-6")
+    assert a.startswith("<svg") and b.startswith("<svg")
+    ids_a = set(re.findall(r'\bid="([^"]+)"', a))
+    ids_b = set(re.findall(r'\bid="([^"]+)"', b))
+    assert ids_a and ids_b and not ids_a & ids_b
+    assert all(i.startswith("fig-3-") for i in ids_a)
+    assert set(re.findall(r"url\(#([^)]+)\)", a)) <= ids_a
+    assert "<text" in a  # text stays text (svg.fonttype none): no glyph defs to collide
+
+
+def test_peak_figures_need_two_products():
+    results = restricted_results()
+    from cartkit.report.figures.kinetics import kinetics_peaks_figure
+
+    with figure_style(), pytest.raises(NotApplicable, match="two products"):
+        kinetics_peaks_figure(results)
+
+
+def test_swimmer_declines_a_registry_sized_study():
+    from cartkit.report.figures.swimmer import MAX_PATIENTS, swimmer_figure
+
+    n = MAX_PATIENTS + 1
+    lanes = pl.DataFrame({"patient_id": [f"P{i}" for i in range(n)], "diagnosis": ["DLBCL"] * n,
+                          "episode": [1] * n, "product": ["CD19 CAR-T"] * n, "start_day": [0] * n,
+                          "end_day": [100] * n, "best_response": ["CR"] * n})
+    with figure_style(), pytest.raises(NotApplicable, match=f"{n} patients"):
+        swimmer_figure(Results(tables={"swimmer": lanes}))
+
+
+def test_curve_figure_draws_medians_from_the_table(drawn):
+    curves = seed_like_results().tables["kinetic_curves"]
+    ax = drawn["fig-3"].axes[0]  # A: CAR-T %, first product
+    median_line = next(line for line in ax.get_lines() if line.get_label() == "Median")
+    expected = curves.filter((pl.col("analyte") == "car_t_pct_cd3") & (pl.col("product") == PRODUCTS[0])
+                             ).sort("day")
+    assert np.allclose(median_line.get_xdata(), expected["day"].to_numpy())
+    assert np.allclose(median_line.get_ydata(), expected["median"].to_numpy())
