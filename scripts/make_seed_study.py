@@ -67,7 +67,7 @@ CD19_DATE = {
 }  # fmt: skip
 
 # Follow-up after the CD22 infusion, in days (derived; see PROVENANCE.md "events"):
-#  * DLBCL OS follow-up of all 7 (death or last contact): 181,90,222,191,392? no - by patient:
+#  * DLBCL OS follow-up of all 7 (to death or last contact), by patient:
 #    P1 392, P2 90 (HSCT day 75, alive), P3 222, P4 191, P5 181, P6 death 90, P7 death 143.
 #    Sum 1309 d -> mean 187.0 d = 6.144 months, SD 103.33 d = 3.395 months (paper: 6.142 +/- 3.395;
 #    6.142 * 7 * 30.4375 = 1308.6 d is not an integer number of days: 1309 is the nearest).
@@ -256,16 +256,19 @@ FEVER = {  # CTCAE v4.03 fever grade (1: 38.0-39.0 C, 2: >39.0-40.0, 3: >40.0 fo
 # splits) so that the paper's grade x product tests come out where attainable:
 #  WBC: CD19 g2/g3/g4 = 4/6/3, CD22 g2/g3 = 7/6
 #       R: chisq.test(rbind(c(4,6,3), c(7,6,0)), correct = FALSE)$p.value = 0.1482  (paper 0.148)
-#  Hb:  CD19 g2/g3 = 6/7, CD22 g1/g2/g3 = 1/8/4
-#       R: fisher.test(rbind(c(0,6,7), c(1,8,4)))$p.value = 0.4283 (paper 0.425; no table with
+#  Hb:  CD19 g2/g3 = 6/7, CD22 g2/g3 = 9/4
+#       R: fisher.test(rbind(c(6,7), c(9,4)))$p.value = 0.4283 (paper 0.425; no table with
 #       Hb grades 0-3 and Table 2's grade-3 counts gives 0.425 by Fisher or chi-square)
+#  Grade 1 needs the lab's LLN, which the data model does not carry: grade-1 worst grades are
+#  avoided (ANC and Hb: grade >= 2), except platelets, where the published P needs grades 0 and 1
+#  (LLN 150 x 10^9/L assumed).
 #  PLT: CD19 g0..g4 = 1/1/3/7/1, CD22 g0..g3 = 1/1/5/6
 #       R: chisq.test(rbind(c(1,1,3,7,1), c(1,1,5,6,0)), correct = FALSE)$p.value = 0.8129 (paper 0.813)
 HAEM = {
     "anc": {
         1: {"P1": 2, "P3": 2, "P5": 2, "P7": 2, "P2": 3, "P4": 3, "P6": 3, "P8": 3, "P10": 3, "P11": 3,
             "P9": 4, "P12": 4, "P13": 4},
-        2: {"P1": 1, "P2": 1, "P3": 1, "P4": 1, "P6": 1, "P7": 1, "P9": 1, "P8": 2, "P10": 2, "P13": 2,
+        2: {"P1": 2, "P2": 2, "P3": 2, "P4": 2, "P6": 2, "P7": 2, "P9": 2, "P8": 2, "P10": 2, "P13": 2,
             "P5": 3, "P11": 3, "P12": 3},
     },
     "wbc": {
@@ -277,7 +280,7 @@ HAEM = {
     "hemoglobin": {
         1: {"P1": 2, "P2": 2, "P3": 2, "P5": 2, "P7": 2, "P11": 2, "P4": 3, "P6": 3, "P8": 3, "P9": 3,
             "P10": 3, "P12": 3, "P13": 3},
-        2: {"P1": 1, "P2": 2, "P3": 2, "P4": 2, "P5": 2, "P7": 2, "P9": 2, "P11": 2, "P13": 2, "P6": 3,
+        2: {"P1": 2, "P2": 2, "P3": 2, "P4": 2, "P5": 2, "P7": 2, "P9": 2, "P11": 2, "P13": 2, "P6": 3,
             "P8": 3, "P10": 3, "P12": 3},
     },
     "platelets": {
@@ -305,13 +308,14 @@ KINETIC_DAYS = [0, 4, 7, 14, 21, 28]  # published sampling days
 # SPSS type-6 quartiles of 13 values: Q1 = (x3 + x4) / 2, median = x7, Q3 = (x10 + x11) / 2.
 # --------------------------------------------------------------------------------------------
 # CAR-T % peak day: CD19 7 (7, 7), CD22 14 (7, 14). Among vectors with these quartiles, this pair
-# gives the published P = 0.022: R wilcox.test(cd19, cd22, correct = FALSE)$p.value = 0.0217
-# (asymptotic, tie-corrected, no continuity correction = SPSS "Asymp. Sig.").
+# gives the published P = 0.022: R wilcox.test(cd19, cd22, correct = FALSE)$p.value = 0.02177
+# (asymptotic, tie-corrected, no continuity correction = SPSS "Asymp. Sig."; with the continuity
+# correction 0.02349).
 PEAK_DAY = {
     ("car_t_pct_cd3", 1): [4, 4] + [7] * 9 + [14, 14],
     ("car_t_pct_cd3", 2): [7] * 6 + [14] * 6 + [21],
-    # CAR DNA peak day: CD19 7 (7, 7), CD22 14 (14, 14); P = 0.001 by the asymptotic test with and
-    # without continuity correction and by the exact test (R wilcox.test: 0.00094 / 0.0010).
+    # CAR DNA peak day: CD19 7 (7, 7), CD22 14 (14, 14); P = 0.001 with and without continuity
+    # correction (R wilcox.test(cd19, cd22, correct = FALSE / TRUE)$p.value = 0.000546 / 0.000605).
     ("car_dna", 1): [4, 4] + [7] * 9 + [14, 14],
     ("car_dna", 2): [4] + [14] * 10 + [21, 21],
     # cytokine peak days: the integer-day vectors closest to the printed mean +/- SD (sample days
@@ -434,18 +438,26 @@ def build_infusions() -> pl.DataFrame:
 
 def _count_series(analyte: str, pid: str, ep: int, grade: int, onset: int, resolution: int,
                   day14_floor: float | None) -> list[float]:  # fmt: skip
-    """Counts on COUNT_DAYS: normal before day 4, the worst grade's band from onset to resolution
-    (nadir on day 7), above that band afterwards."""
+    """Counts on COUNT_DAYS for one worst CTCAE v4.03 grade.
+
+    The AE period [onset, resolution) is the time below ``thr``: for grade >= 3 the grade-3 upper
+    bound (Table 2's thresholds: ANC 1.0, Hb 80 g/L, PLT 50; WBC 2.0), for grade 1-2 the upper
+    bound of that grade. The nadir (day 7) lies inside the worst grade's band; every other value
+    is in a milder band, and values outside the period are >= thr (normal before day 4)."""
     lln = LLN[analyte][SEX[pid]] if analyte == "hemoglobin" else LLN[analyte]
-    base = {"anc": 3.4, "wbc": 5.6, "platelets": 186.0, "hemoglobin": lln + 14.0}[analyte]
+    i = PATIENTS.index(pid) + 3 * ep  # per patient-episode spread of the baseline (synthetic)
+    base = {"anc": 3.4, "wbc": 5.6, "platelets": 186.0}.get(analyte, lln / 0.9) * (0.9 + 0.035 * (i % 7))
     if grade == 0:
-        lo_band, hi_band = lln, lln
+        lo_band = thr = lln
         nadir = lln * 1.08
     else:
         lo_band, hi_band = BANDS[analyte][grade]
         if analyte == "hemoglobin" and grade == 1:
             hi_band = lln
+        thr = BANDS[analyte][3][1] if grade >= 3 else hi_band
         nadir = lo_band + (hi_band - lo_band) * (0.45 if lo_band > 0 else 0.55)
+        if analyte == "hemoglobin" and grade == 3:
+            nadir = 66.0  # transfusion threshold territory rather than the band's midpoint
     dec = 2 if analyte in ("anc", "wbc") else 0
     vals = []
     for d in COUNT_DAYS:
@@ -454,28 +466,27 @@ def _count_series(analyte: str, pid: str, ep: int, grade: int, onset: int, resol
         elif d == 0:
             v = base * 0.92
         elif d == 4:
-            v = max(hi_band * 1.05, min(base * 0.97, max(hi_band * 1.25, base * 0.7)))
+            v = max(thr * 1.05, min(base * 0.97, max(thr * 1.25, base * 0.7)))
         elif grade > 0 and onset <= d < resolution:
             frac = {5: 0.6, 7: 0.0, 10: 0.35, 14: 0.75}[d]
-            v = nadir + (hi_band - nadir) * frac
+            v = nadir + (thr - nadir) * frac
         elif d < 7:  # before onset
-            v = max(hi_band * 1.04, min(base * 0.95, max(hi_band * 1.12, base * 0.62)))
+            v = max(thr * 1.04, min(base * 0.95, max(thr * 1.12, base * 0.62)))
         elif grade == 0 and d == 7:
             v = nadir
-        else:
+        else:  # recovered: rising towards (not above) the baseline
             rec = {7: 1.04, 10: 1.08, 14: 1.18, 16: 1.3, 21: 1.55, 28: 1.75}[d]
-            v = min(hi_band * rec if grade > 0 else nadir * rec, base * 1.05)
-            v = max(v, hi_band * 1.02)
-            if d == 14 and day14_floor is not None:
-                v = max(v, day14_floor)
+            v = max(min(thr * rec if grade > 0 else nadir * rec, base), thr * 1.02)
+            if day14_floor is not None and d >= 14:  # CR on day 14 needs recovered counts
+                v = max(v, day14_floor + (d - 14) * 0.02 * day14_floor)
         vals.append(round(v, dec))
-    # checks: the worst grade is attained on day 7 and nowhere worse
-    if grade > 0:
+    if grade > 0:  # the worst grade is attained on day 7 and nowhere worse; >= thr outside the period
         i7 = COUNT_DAYS.index(7)
         assert lo_band <= vals[i7] < hi_band, (analyte, pid, ep, vals)
         assert min(vals) >= lo_band
         outside = [v for d, v in zip(COUNT_DAYS, vals, strict=True) if not onset <= d < resolution]
-        assert min(outside) >= hi_band, (analyte, pid, ep, vals)
+        inside = [v for d, v in zip(COUNT_DAYS, vals, strict=True) if onset <= d < resolution]
+        assert min(outside) >= thr and max(inside) < thr, (analyte, pid, ep, vals)
     return vals
 
 

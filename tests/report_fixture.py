@@ -381,7 +381,9 @@ def restricted_results(product: str = PRODUCTS[0], disease: str = "DLBCL", survi
             df = df.filter(pl.col("group") == disease) if "group" in df.columns else df
         tables[name] = df
     pts = tables["responses"]["patient_id"].unique().to_list()
-    tables["swimmer_events"] = full.tables["swimmer_events"].filter(pl.col("patient_id").is_in(pts))
+    lane_end = tables["swimmer"].group_by("patient_id").agg(pl.col("end_day").max())
+    tables["swimmer_events"] = (full.tables["swimmer_events"].join(lane_end, on="patient_id")
+                                .filter(pl.col("day") <= pl.col("end_day")).drop("end_day"))
     tables["comparisons"] = None
     tables["grade_compare"] = None
     tables["study"] = full.tables["study"].with_columns(products=pl.lit(product), diseases=pl.lit(disease),

@@ -43,7 +43,10 @@ def study() -> Study:
         # B-ALL: CRi on day 14 (ANC 0.5), CR by counts on day 28 but recorded CRi, relapse on day 90
         asm("ALL", 14, "marrow", marrow_blasts_pct=1.0, anc=0.5, platelets=150.0, mrd_pct=0.001),
         asm("ALL", 28, "marrow", marrow_blasts_pct=1.0, anc=1.5, platelets=150.0, response="CRi"),
-        asm("ALL", 90, "marrow", marrow_blasts_pct=30.0),
+        asm("ALL", 90, "marrow", marrow_blasts_pct=30.0, response="relapse"),  # agrees with derived NR
+        # refractory B-ALL: the baseline marrow (day -7) is not a response
+        asm("BASE", -7, "marrow", marrow_blasts_pct=80.0),
+        asm("BASE", 14, "marrow", marrow_blasts_pct=46.0, circulating_blasts=True, response="NR"),
         # lymphoma PET: PMR then CMR (recorded PMR at day 60 disagrees with Deauville 2)
         asm("PET", 30, "pet_ct", deauville=4, uptake_vs_baseline="decreased"),
         asm("PET", 60, "pet_ct", deauville=2, response="PMR"),
@@ -66,7 +69,7 @@ def study() -> Study:
         dict(patient_id="EVT", kind="death", date=dt.date(2021, 1, 1)),
         dict(patient_id="ALL", kind="relapse", episode=1, day=120),
     ]
-    infs = [inf("ALL"), inf("PET"), inf("CT"), inf("REC"), inf("EVT"), inf("EVT", 2, dt.date(2020, 6, 1)), inf("NONE")]
+    infs = [inf("BASE"), inf("ALL"), inf("PET"), inf("CT"), inf("REC"), inf("EVT"), inf("EVT", 2, dt.date(2020, 6, 1)), inf("NONE")]
     return make_study(infusions=infs, assessments=a, lesions=les, events=ev)
 
 
@@ -76,7 +79,8 @@ def test_assessment_responses(study):
            for x in r.iter_rows(named=True)}
     assert got[("ALL", 14)] == (None, "CRi", "CRi", "derived")
     assert got[("ALL", 28)] == ("CRi", "CR", "CRi", "recorded")  # recorded kept, derived beside it
-    assert got[("ALL", 90)] == (None, "NR", "NR", "derived")
+    assert got[("ALL", 90)] == ("relapse", "NR", "relapse", "recorded")
+    assert got[("BASE", -7)] == (None, "NR", "NR", "derived")
     assert got[("PET", 60)] == ("PMR", "CMR", "PMR", "recorded")
     assert got[("CT", 30)] == (None, "PR", "PR", "derived")  # SPD 1400 -> 400
     assert got[("CT", 60)] == (None, "PD", "PD", "derived")  # b: 10x10 -> 17x16, +7/+6 mm, PPD x2.72
@@ -87,7 +91,8 @@ def test_assessment_responses(study):
 def test_best_response_and_relapse(study):
     res = derive_responses(study)
     best = {x["patient_id"] + str(x["episode"]): x for x in res.best.iter_rows(named=True)}
-    assert res.best.height == 7  # every infusion episode
+    assert res.best.height == 8  # every infusion episode
+    assert (best["BASE1"]["best_response"], best["BASE1"]["response_day"]) == ("NR", 14)  # not day -7
     assert (best["ALL1"]["best_response"], best["ALL1"]["response_day"], best["ALL1"]["source"]) == (
         "CRi", 14, "derived"
     )

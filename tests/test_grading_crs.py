@@ -39,11 +39,20 @@ def test_astct2019_table(fever, hypotension, hypoxia, expected):
 
 @pytest.mark.parametrize(
     ("hypotension", "hypoxia", "expected"),
-    [("none", "none", 1), ("fluids", "none", 2), ("vasopressor", "none", 3), ("none", "positive_pressure", 4)],
+    [
+        ("none", "none", 0),  # nothing left to grade: grade 1 needs the fever itself
+        ("fluids", "none", 2),
+        ("none", "low_flow", 2),
+        ("vasopressor", "none", 3),
+        ("none", "high_flow", 3),
+        ("vasopressors", "none", 4),
+        ("none", "positive_pressure", 4),
+    ],
 )
 def test_astct_fever_masked_by_antipyretics_or_tocilizumab(hypotension, hypoxia, expected):
-    # ASTCT 2019: once treated, fever is no longer required to grade severity
+    # ASTCT 2019: once treated, fever is no longer required; hypotension and hypoxia drive the grade
     assert crs_grade(False, hypotension, hypoxia, treated=True) == expected
+    assert crs_grade(True, hypotension, hypoxia, treated=True) == max(expected, 1)
 
 
 CTCAE403 = [
@@ -94,6 +103,9 @@ def test_bad_inputs_raise():
         crs_grade(True, "none", "nasal")
     with pytest.raises(ValueError, match="unknown crs system"):
         crs_grade(True, "none", "none", system="penn")
+    # vectorised: a category outside the vocabulary gives null (never a silent grade)
+    df = pl.DataFrame({"f": [True, True], "h": ["pressors", "none"], "x": ["none", "nasal"]})
+    assert df.select(crs_grade_expr(pl.col("f"), pl.col("h"), pl.col("x"))).to_series().to_list() == [None, None]
 
 
 @pytest.mark.parametrize("system", ["astct2019", "ctcae4.03", "lee2014"])

@@ -95,7 +95,9 @@ def test_icaht_frame_agrees_with_scalar_on_random_series():
         anc = [float(x) for x in rng.choice([0.05, 0.1, 0.3, 0.5, 0.51, 0.9, 2.0], n)]
         rows += [("p", e, d, a) for d, a in zip(days, anc, strict=True)]
         expected[e] = icaht_grade(days, anc)
-    frame = icaht_frame(pl.DataFrame(rows, schema=["patient_id", "episode", "day", "value"], orient="row"))
+    long = pl.DataFrame(rows, schema=["patient_id", "episode", "day", "value"], orient="row")
+    # rows in random order: the frame must not rely on sorted input
+    frame = icaht_frame(long.sample(fraction=1.0, shuffle=True, seed=5))
     got = dict(zip(frame["episode"].to_list(), frame["icaht_grade"].to_list(), strict=True))
     # episodes with no value in the window have no row (scalar: 0)
     assert {e: got.get(e, 0) for e in expected} == expected

@@ -110,7 +110,7 @@ def test_every_figure_uses_print_legible_fonts_and_journal_widths(drawn):
         assert width in (3.5, 7.0), (fid, width)
         for text in fig.findobj(lambda a: hasattr(a, "get_fontsize") and hasattr(a, "get_text")):
             if text.get_text().strip() and text.get_visible():
-                assert 6.0 <= text.get_fontsize() <= 8.5, (fid, text.get_text(), text.get_fontsize())
+                assert 7.0 <= text.get_fontsize() <= 8.5, (fid, text.get_text(), text.get_fontsize())
 
 
 def test_axes_have_labels_with_units(drawn):
@@ -163,3 +163,27 @@ def test_curve_figure_draws_medians_from_the_table(drawn):
                              ).sort("day")
     assert np.allclose(median_line.get_xdata(), expected["day"].to_numpy())
     assert np.allclose(median_line.get_ydata(), expected["median"].to_numpy())
+
+
+def test_large_studies_draw_a_thinned_sample_but_medians_of_everyone():
+    from matplotlib.collections import LineCollection
+
+    from cartkit.report.figures.kinetics import MAX_DRAWN, draw_paired, product_colors
+    from cartkit.report.style import new_figure
+
+    n = 3 * MAX_DRAWN + 1
+    ids = [f"P{i}" for i in range(n)]
+    a = np.arange(n, dtype=float)
+    params = pl.DataFrame({"patient_id": ids * 2, "product": [PRODUCTS[0]] * n + [PRODUCTS[1]] * n,
+                           "cmax": np.concatenate([a, a + 1.0])})
+    with figure_style():
+        fig, axes = new_figure("single", 2.0)
+        ax = axes[0][0]
+        draw_paired(ax, params, list(PRODUCTS), "cmax", product_colors(list(PRODUCTS)))
+    lines = next(c for c in ax.collections if isinstance(c, LineCollection) and c.get_label() == "same patient")
+    step = -(-n // MAX_DRAWN)  # ceil(901 / 300) = 4 -> patients 0, 4, ..., 900: 226 drawn
+    assert len(lines.get_segments()) == len(range(0, n, step)) <= MAX_DRAWN
+    assert f"{len(range(0, n, step))} of {n} patients drawn" in [t.get_text() for t in ax.texts]
+    medians = sorted(seg[0][1] for c in ax.collections if isinstance(c, LineCollection)
+                     and c.get_label() != "same patient" for seg in c.get_segments())
+    assert medians == [np.median(a), np.median(a) + 1.0]  # 450 and 451: everyone, not the sample

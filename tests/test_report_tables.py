@@ -116,3 +116,18 @@ def test_reproduction_badges_and_summary():
     badges = [r.cells[4].cls for r in t.rows]
     assert badges == ["badge differs", "badge agrees", "badge differs", "badge agrees", "badge not-computed"]
     assert t.footnotes[0] == "5 published numbers: 2 agrees, 2 differs, 1 not computed."
+
+
+def test_table1_empty_level_is_a_single_row():
+    df = pl.DataFrame({"characteristic": ["Patients", "Patients"], "level": ["", ""], "group": ["DLBCL", "All"],
+                       "value": ["7", "13"], "n": [7, 13], "stat": ["n", "n"]})
+    t = tb.table1(df)
+    assert _cells(t) == [["Patients, n", "7", "13"]]
+
+
+def test_grading_system_codes_are_printed_by_name():
+    df = pl.DataFrame({"patient_id": ["P1", "P1"], "episode": [1, 1], "product": ["CD19 CAR-T"] * 2,
+                       "toxicity": ["CRS", "CRS"], "system": ["ctcae4.03", "astct2019"], "grade": [0, 1]})
+    t = tb.grading_systems_table(df)
+    assert [c.text for c in t.header[0]][3:] == ["CTCAE v4.03", "ASTCT 2019"]
+    assert t.rows[0].cls == "differs"

@@ -252,3 +252,43 @@ def test_refuses_to_replace_a_folder_that_is_not_a_report(tmp_path):
 def test_creates_missing_parents(tmp_path):
     out = write_report(_tiny(), tmp_path / "a" / "b" / "report")
     assert (out / "index.html").exists()
+
+
+def test_importing_the_report_does_not_import_matplotlib():
+    import subprocess
+    import sys
+
+    code = ("import sys, cartkit.report, cartkit.report.write, cartkit.report.figures, cartkit.report.tables; "
+            "print('matplotlib' in sys.modules, 'jinja2' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False"]
+
+
+def test_optional_plan_table_is_shown_as_the_plan_as_run():
+    from cartkit.report.html import render_html
+
+    results = _tiny()
+    results.tables["plan"] = pl.DataFrame({"item": ["CRS grading", "Alpha"], "value": ["ctcae4.03", "0.05"]})
+    html = render_html(results, {})
+    plan = html[html.index('<section id="plan">'):html.index("</section>", html.index('<section id="plan">'))]
+    assert "<dt>CRS grading</dt><dd>ctcae4.03</dd>" in plan
+    assert "<dt>Alpha</dt><dd>0.05</dd>" in plan
+
+
+def test_text_from_the_records_is_escaped():
+    from cartkit.report.html import render_html
+
+    results = _tiny()
+    results.tables["warnings"] = pl.DataFrame({"text": ["<script>alert(1)</script> & more"]})
+    html = render_html(results, {})
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in html
+
+
+def test_rewriting_replaces_an_earlier_report_cleanly(tmp_path):
+    out = write_report(_tiny(), tmp_path / "r")
+    (out / "tables" / "stale.csv").write_text("x\n1\n")
+    again = write_report(_tiny(), tmp_path / "r")
+    assert again == out
+    assert not (out / "tables" / "stale.csv").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]

@@ -269,9 +269,9 @@ def test_haematological_grade_tests_as_published(t):
     plt_ = _grade_table(t, "platelet count decreased")
     assert plt_.tolist() == [[1, 1, 3, 7, 1], [1, 1, 5, 6, 0]]
     assert _pearson_p(plt_) == pytest.approx(0.8129336664, abs=1e-6)
-    # P_Hb = 0.425 is not attainable (PROVENANCE.md); closest: R fisher.test(rbind(c(0,6,7), c(1,8,4)))
+    # P_Hb = 0.425 is not attainable (PROVENANCE.md); closest: R fisher.test(rbind(c(6,7), c(9,4)))
     # $p.value = 0.4283079822
-    assert _grade_table(t, "anemia").tolist() == [[0, 0, 6, 7, 0], [0, 1, 8, 4, 0]]
+    assert _grade_table(t, "anemia").tolist() == [[0, 0, 6, 7, 0], [0, 0, 9, 4, 0]]
 
 
 def test_temperature_matches_fever_rows(t):
@@ -726,10 +726,28 @@ def test_published_numbers():
         slug = term.replace(" ", "_")
         for (ep, d), c in zip(CELLS, counts, strict=True):
             k = f"table2.{slug}.{'cd19' if ep == 1 else 'cd22'}.{'dlbcl' if d == 'DLBCL' else 'all'}"
-            assert by[k] == c, k
-    assert by["kinetics.car_t_pct.cd19.peak.median"] == 2.36
-    assert by["survival.pfs.dlbcl.day180_pct"] == 66.7
-    assert by["survival.os.dlbcl.day180_pct"] == 67.07
+            assert by[f"{k}.n"] == c, k
+            assert by[f"{k}.pct"] == pytest.approx(round(100 * c / (7 if d == "DLBCL" else 6), 2)), k
+    for grades, name in ((CRS_GRADES, "crs"), (ICANS_GRADES, "icans")):
+        for g, counts in grades.items():
+            for (ep, d), c in zip(CELLS, counts, strict=True):
+                k = f"table2.{name}_grade{g}.{'cd19' if ep == 1 else 'cd22'}.{'dlbcl' if d == 'DLBCL' else 'all'}.n"
+                assert by[k] == c, k
+    for key, value in KINETIC_SUMMARY.items():
+        prod = "cd19" if key[1] == 1 else "cd22"
+        for stat, v in zip(("q1", "median", "q3"), value[0], strict=True):
+            assert by[f"kinetics.{key[0]}.{prod}.peak.{stat}"] == v
+        for stat, v in zip(("q1", "median", "q3"), value[1], strict=True):
+            assert by[f"kinetics.{key[0]}.{prod}.peak_day.{stat}"] == v
+    for (analyte, ep), (m, sd, _, _) in CYTOKINE_DAYS.items():
+        prod = "cd19" if ep == 1 else "cd22"
+        assert (by[f"kinetics.{analyte}.{prod}.peak_day.mean"], by[f"kinetics.{analyte}.{prod}.peak_day.sd"]) == (m, sd)
+    assert by["patients.age.mean"] == 46.31
+    assert by["survival.pfs.dlbcl.day180"] == 66.7 and by["survival.pfs.all.day180"] == 20.0
+    assert by["survival.os.dlbcl.day180"] == 67.07 and by["survival.os.all.day180"] == 20.5
+    assert by["survival.pfs.logrank.p"] == by["survival.os.logrank.p"] == 0.058
+    assert (by["survival.os.dlbcl.months.mean"], by["survival.os.dlbcl.months.sd"]) == (6.142, 3.395)
+    assert (by["response.cd22.dlbcl.cr.n"], by["response.cd22.dlbcl.orr.n"]) == (4, 6)
 
 
 def test_generator_is_deterministic(tmp_path):

@@ -199,8 +199,21 @@ def _events_on_episodes(study: Study, kinds: tuple[str, ...]) -> pl.DataFrame:
     return given
 
 
-def derive_responses(study: Study, *, mrd_cutoff_pct: float | None = None) -> ResponseDerivation:
+def _agreement_class(response: pl.Expr) -> pl.Expr:
+    """What two responses must share to agree: the BOR label, all failures (NR, PD, PMD,
+    relapse) being one class -- a recorded "relapse" and a derived "NR" after CR agree."""
+    label = bor_label_expr(response)
+    return pl.when(label.is_in(bor_criteria()["failures"])).then(pl.lit("failure")).otherwise(label)
+
+
+def derive_responses(
+    study: Study, *, mrd_cutoff_pct: float | None = None, first_response_day: int = 1
+) -> ResponseDerivation:
     """Response at each assessment, best overall response and relapse per episode.
+
+    Only assessments on or after ``first_response_day`` (default day 1: after the
+    infusion) count as responses; baseline assessments keep their derived status in
+    ``assessments`` but do not enter the best response or relapse.
 
     ``best`` has one row per infusion episode: patient_id, episode, best_response
     (null when no assessment has a response), response_day (first day the best
@@ -214,7 +227,8 @@ def derive_responses(study: Study, *, mrd_cutoff_pct: float | None = None) -> Re
     ranked = assessed.with_columns(label=bor_label_expr(pl.col("response"))).with_columns(
         rank=bor_rank_expr(pl.col("label"))
     )
-    with_resp = ranked.filter(pl.col("rank").is_not_null())
+    # baseline assessments (day <= 0, before the infusion) describe the disease, not a response
+    with_resp = ranked.filter(pl.col("rank").is_not_null() & (pl.col("day") >= first_response_day))
     best = (
         with_resp.sort([*KEYS, "rank", "day"])
         .group_by(KEYS, maintain_order=True)
@@ -268,7 +282,7 @@ def derive_responses(study: Study, *, mrd_cutoff_pct: float | None = None) -> Re
         assessed.filter(
             pl.col("recorded").is_not_null()
             & pl.col("derived").is_not_null()
-            & (bor_label_expr(pl.col("recorded")) != bor_label_expr(pl.col("derived")))
+            & (_agreement_class(pl.col("recorded")) != _agreement_class(pl.col("derived")))
         )
         .select(
             *KEYS,
@@ -279,10 +293,14 @@ def derive_responses(study: Study, *, mrd_cutoff_pct: float | None = None) -> Re
         )
         .sort(KEYS)
     )
-    counts = assessed.group_by("source").len()
+    # the note describes the assessments that count as responses (not the baseline ones)
+    counts = assessed.filter(pl.col("day") >= first_response_day).group_by("source").len()
     n = {s: c for s, c in counts.iter_rows() if s is not None}
     if n.get("recorded") and not n.get("derived"):
-        note = "Responses are the investigators' recorded responses (no derivable inputs were analysed in their place)."
+        note = (
+            "Responses are the investigators' recorded responses; where the assessment inputs are "
+            "recorded, cartkit derives the response beside them and lists every disagreement."
+        )
     elif n.get("derived") and not n.get("recorded"):
         note = "Responses are derived from the assessment inputs (Lugano 2014, B-ALL CR/CRi criteria)."
     elif n:

@@ -75,6 +75,8 @@ def crs_daily(
 ) -> pl.DataFrame:
     """One row per episode and day with any vital sign or support record, with the CRS grade.
 
+    Rows are in no particular order (sort by patient_id, episode, day when needed).
+
     Columns: patient_id, episode, day, temperature_max, sbp_min, fever, treated,
     hypotension, hypoxia, fio2_pct, has_vitals, crs_grade.
 
@@ -88,8 +90,11 @@ def crs_daily(
     * treated (fever no longer required, ASTCT): antipyretic, tocilizumab, steroid (or
       anakinra/siltuximab) given on or before that day in the episode AND fever already
       seen on or before that day in the episode (the waiver is for "patients who have
-      CRS"; prophylaxis before any fever does not waive it). A limitation: the waiver
-      then lasts to the end of the episode's records.
+      CRS"; prophylaxis before any fever does not waive it). On a waived, afebrile day
+      only hypotension and hypoxia grade (no fever, neither -> 0). A limitation: the
+      waiver lasts to the end of the episode's records, so a late hypotension of
+      another cause (sepsis) would be graded as CRS -- such days show up as a
+      disagreement with the recorded grade.
     * lee2014 needs the vasopressor dose; it is not derived (one vasopressor is
       undetermined, null, unless another input decides the grade).
     """
@@ -145,7 +150,8 @@ def crs_daily(
             pl.col("fio2_pct").filter(pl.col("kind") == "oxygen").max().alias("fio2_pct"),
         )
     )
-    days = vitals.join(support, on=[*KEYS, "day"], how="full", coalesce=True).sort([*KEYS, "day"])
+    # no global sort (costly on a registry): window expressions order by day themselves
+    days = vitals.join(support, on=[*KEYS, "day"], how="full", coalesce=True)
     days = days.with_columns(
         pl.col("n_vasopressors").fill_null(0),
         pl.col("vasopressin").fill_null(False),
@@ -153,7 +159,10 @@ def crs_daily(
         fever=(pl.col("temperature_max") >= fever_c).fill_null(False),
         has_vitals=pl.col("temperature_max").is_not_null() | pl.col("sbp_min").is_not_null(),
     ).with_columns(
-        treated=(pl.col("masking_today").cum_max().over(KEYS) & pl.col("fever").cum_max().over(KEYS)),
+        treated=(
+            pl.col("masking_today").cum_max().over(KEYS, order_by="day")
+            & pl.col("fever").cum_max().over(KEYS, order_by="day")
+        ),
         hypotension=pl.when(pl.col("n_vasopressors") >= 2)
         .then(pl.lit("vasopressors"))
         .when((pl.col("n_vasopressors") == 1) | pl.col("vasopressin"))
@@ -315,7 +324,8 @@ def derive_icans(study: Study, system: str = "astct2019") -> pl.DataFrame:
 def _coverage_expr(window_end: int) -> pl.Expr:
     """Days a value stands for: until the next sample of its series, the last one its own day."""
     return pl.min_horizontal(
-        pl.col("day").shift(-1).over([*KEYS, "analyte"]).fill_null(pl.col("day") + 1), pl.lit(window_end + 1)
+        pl.col("day").shift(-1).over([*KEYS, "analyte"], order_by="day").fill_null(pl.col("day") + 1),
+        pl.lit(window_end + 1),
     ) - pl.col("day")
 
 
@@ -345,21 +355,21 @@ def hematologic_grades_long(
         & pl.col("value").is_not_null()
     )
     # one value per analyte and day: the worst (lowest)
-    daily = m.group_by([*KEYS, "analyte", "day"]).agg(pl.col("value").min()).sort([*KEYS, "analyte", "day"])
-    frames = []
+    daily = m.group_by([*KEYS, "analyte", "day"]).agg(pl.col("value").min())
+    # one pass over the table: each lineage's rule applies to its own rows
+    grade = pl.when(pl.lit(False)).then(pl.lit(None, dtype=pl.Int64))
+    names, lln_grades = {}, {}
     for analyte, term in LINEAGES.items():
         try:
             spec = ctcae_term(term, version)
         except ValueError:
             continue  # term not encoded for this version (documented in its criteria file)
         lln_expr = pl.lit(lln[analyte]) if analyte in lln else None
-        frames.append(
-            daily.filter(pl.col("analyte") == analyte).with_columns(
-                grade=ctcae_grade_expr(term, pl.col("value"), version, lln=lln_expr),
-                term=pl.lit(spec.name),
-                lln_grade=pl.lit(spec.lln_grade or 0, dtype=pl.Int64),
-            )
+        grade = grade.when(pl.col("analyte") == analyte).then(
+            ctcae_grade_expr(term, pl.col("value"), version, lln=lln_expr)
         )
+        names[analyte] = spec.name
+        lln_grades[analyte] = spec.lln_grade or 0
     schema = {
         "patient_id": pl.String,
         "episode": pl.Int64,
@@ -372,9 +382,14 @@ def hematologic_grades_long(
         "days_grade_3plus": pl.Int64,
         "n_values": pl.Int64,
     }
-    if not frames:
+    if not names:
         return pl.DataFrame(schema=schema)
-    graded = pl.concat(frames).with_columns(cover=_coverage_expr(window[1]))
+    graded = daily.filter(pl.col("analyte").is_in(list(names))).with_columns(
+        grade=grade.otherwise(None).cast(pl.Int64),
+        term=pl.col("analyte").replace_strict(names, return_dtype=pl.String),
+        lln_grade=pl.col("analyte").replace_strict(lln_grades, return_dtype=pl.Int64),
+        cover=_coverage_expr(window[1]),
+    )
     out = graded.group_by([*KEYS, "analyte"]).agg(
         pl.col("term").first(),
         pl.col("grade").max().alias("_max"),

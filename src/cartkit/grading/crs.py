@@ -88,7 +88,8 @@ def crs_grade(
     hypoxia: "none", "low_flow" (<= 6 L/min or blow-by), "high_flow" (> 6 L/min,
     facemask, non-rebreather, Venturi), "positive_pressure" (CPAP, BiPAP, ventilation).
     treated: antipyretics, tocilizumab or steroids already given for CRS (fever no
-    longer required). Returns None only when the system needs an input that was not
+    longer required: hypotension and hypoxia then drive the grade, so an afebrile
+    treated day without either is 0). Returns None only when the system needs an input that was not
     given (lee2014: vasopressor dose, FiO2) and it would change the grade.
     """
     spec = crs_criteria(system)
@@ -99,7 +100,7 @@ def crs_grade(
         return 0
     lo1, hi1 = _hypotension_range(spec, hypotension, high_dose_vasopressor)
     lo2, hi2 = _hypoxia_range(spec, hypoxia, fio2_pct)
-    base = int(spec["fever_grade"])
+    base = int(spec["fever_grade"]) if fever else int(spec["masked_fever_grade"])
     lo, hi = max(base, lo1, lo2), max(base, hi1, hi2)
     return lo if lo == hi else None
 
@@ -166,10 +167,15 @@ def crs_grade_expr(
         effective = effective | treated
     lo1, hi1 = _category_range_expr(spec, "hypotension", hypotension, high_dose_vasopressor)
     lo2, hi2 = _category_range_expr(spec, "hypoxia", hypoxia, fio2_pct)
-    base = pl.lit(int(spec["fever_grade"]), dtype=pl.Int64)
+    base = (
+        pl.when(fever.fill_null(False))
+        .then(pl.lit(int(spec["fever_grade"]), dtype=pl.Int64))
+        .otherwise(pl.lit(int(spec["masked_fever_grade"]), dtype=pl.Int64))
+    )
     lo = pl.max_horizontal(base, lo1, lo2)
     hi = pl.max_horizontal(base, hi1, hi2)
-    graded = pl.when(lo == hi).then(lo).otherwise(None)
+    unknown = lo1.is_null() | lo2.is_null()  # a category outside the vocabularies
+    graded = pl.when(unknown).then(None).when(lo == hi).then(lo).otherwise(None)
     if spec["fever_required"]:
         return pl.when(~effective).then(pl.lit(0, dtype=pl.Int64)).otherwise(graded).cast(pl.Int64)
     return graded.cast(pl.Int64)

@@ -126,11 +126,11 @@ def icaht_frame(
         anc.filter(pl.col("day").is_between(w0, w1) & pl.col("value").is_not_null())
         .group_by([*keys, "day"])
         .agg(pl.col("value").min())
-        .sort([*keys, "day"])
         .with_columns(
             cover=(
                 pl.min_horizontal(
-                    pl.col("day").shift(-1).over(keys).fill_null(pl.col("day") + 1), pl.lit(w1 + 1)
+                    pl.col("day").shift(-1).over(keys, order_by="day").fill_null(pl.col("day") + 1),
+                    pl.lit(w1 + 1),
                 )
                 - pl.col("day")
             )
@@ -142,7 +142,7 @@ def icaht_frame(
         col = f"days_anc_le_{threshold:g}"
         runs = (
             daily.with_columns(below=pl.col("value") <= threshold)
-            .with_columns(run=pl.col("below").rle_id().over(keys))
+            .with_columns(run=pl.col("below").rle_id().over(keys, order_by="day"))
             .group_by([*keys, "run"])
             .agg(pl.col("below").first(), pl.col("cover").sum().alias("length"))
             .with_columns(

@@ -69,7 +69,7 @@ RESPONSE_COLORS: dict[str, str] = {
 SINGLE_COLUMN_IN = 3.5
 DOUBLE_COLUMN_IN = 7.0
 FONT_PT = 7.5
-SMALL_FONT_PT = 6.5
+SMALL_FONT_PT = 7.0
 TITLE_FONT_PT = 8.5
 PNG_DPI = 200
 
@@ -83,7 +83,7 @@ _RC: dict[str, object] = {
     "axes.labelsize": FONT_PT,
     "xtick.labelsize": FONT_PT,
     "ytick.labelsize": FONT_PT,
-    "legend.fontsize": SMALL_FONT_PT + 0.5,
+    "legend.fontsize": SMALL_FONT_PT,
     "legend.frameon": False,
     "axes.spines.top": False,
     "axes.spines.right": False,

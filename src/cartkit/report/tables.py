@@ -37,6 +37,20 @@ ABBREVIATIONS: dict[str, tuple[str, str]] = {
 }
 
 
+# Grading-system codes (study.vocabulary "grading_system") as printed.
+SYSTEM_NAMES: dict[str, str] = {
+    "ctcae4.03": "CTCAE v4.03",
+    "ctcae5.0": "CTCAE v5.0",
+    "ctcae6.0": "CTCAE v6.0",
+    "astct2019": "ASTCT 2019",
+    "lee2014": "Lee 2014",
+}
+
+
+def system_name(code: object) -> str:
+    return SYSTEM_NAMES.get(str(code).lower(), str(code)) if code is not None else "\u2013"
+
+
 # Per-patient tables longer than this show their first rows only (the CSV has all of them):
 # a registry of thousands of patients would otherwise make a page no browser opens quickly.
 MAX_ROWS = 200
@@ -116,7 +130,7 @@ def table1(df: pl.DataFrame, group_n: dict[str, int] | None = None) -> Table:
         Cell(f"{g} (n = {group_n[g]})" if g in group_n else g, cls="num") for g in groups]]
     rows: list[Row] = []
     stat_words = {"median_iqr": "median (IQR)", "mean_sd": "mean \u00b1 SD", "n_pct": "n (%)"}
-    keyed = df.with_columns(pl.col("level").cast(pl.String))
+    keyed = df.with_columns(pl.col("level").cast(pl.String).replace("", None))
     chars = keyed.select("characteristic").unique(maintain_order=True)["characteristic"].to_list()
     for ch in chars:
         block = keyed.filter(pl.col("characteristic") == ch)
@@ -221,9 +235,13 @@ def table2(df: pl.DataFrame) -> Table:
 
 
 def grade_compare_table(df: pl.DataFrame) -> Table:
+    if "system" in df.columns:
+        df = df.with_columns(pl.col("system").replace_strict(SYSTEM_NAMES, default=pl.col("system"),
+                                                             return_dtype=pl.String))
     return plain_table(df, "grade-compare-table", "Comparisons of toxicity grades between products",
                        {"toxicity": "Toxicity", "system": "Grading system", "method": "Test",
-                        "pvalue": "P", "published_p": "Published P", "note": "Note"},
+                        "pvalue": "P", "paired_method": "Paired test", "paired_pvalue": "Paired P",
+                        "published_p": "Published P", "note": "Note"},
                        [abbreviations("CRS", "ICANS", "CTCAE", "ASTCT")])
 
 
@@ -233,8 +251,18 @@ def comparisons_table(df: pl.DataFrame) -> Table:
     a, b = first.get("product_a") or "A", first.get("product_b") or "B"
     whys = df["why"].unique().to_list() if "why" in df.columns else [None]
     one_why = len(whys) == 1
-    header = [[Cell("Measure"), Cell(f"{a}", cls="num"), Cell(f"{b}", cls="num"), Cell("Test")]
-              + ([] if one_why else [Cell("Why this test")])
+    n_a = df["n_a"].unique().to_list() if "n_a" in df.columns else [None]
+    n_b = df["n_b"].unique().to_list() if "n_b" in df.columns else [None]
+    const_n = len(n_a) == 1 and len(n_b) == 1
+
+    def head(name: str, n: list) -> str:
+        return f"{name} (n = {text(n[0])})" if const_n and n[0] is not None else name
+
+    def summary(value: object, n: object) -> str:
+        return text(value) if const_n else f"{text(value)} (n = {text(n)})"
+
+    header = [[Cell("Measure", cls="measure"), Cell(head(a, n_a), cls="num"), Cell(head(b, n_b), cls="num"),
+               Cell("Test")] + ([] if one_why else [Cell("Why this test", cls="why")])
               + [Cell("P", cls="num"), Cell("Paired test"), Cell("Paired P", cls="num"),
                  Cell("Published P", cls="num")]]
     rows: list[Row] = []
@@ -245,12 +273,12 @@ def comparisons_table(df: pl.DataFrame) -> Table:
             measure = str(r["measure"])
             shown_unit = f" ({unit})" if unit and not measure.lower().endswith(unit.lower()) else ""
             rows.append(Row([
-                Cell(f"{measure}{shown_unit}", cls="indent"),
-                Cell(f"{text(r.get('summary_a'))} (n = {text(r.get('n_a'))})", cls="num"),
-                Cell(f"{text(r.get('summary_b'))} (n = {text(r.get('n_b'))})", cls="num"),
-                Cell(text(r.get("method")))]
-                + ([] if one_why else [Cell(text(r.get("why")))])
-                + [Cell(format_p(r.get("pvalue")), cls="num"), Cell(text(r.get("paired_method"))),
+                Cell(f"{measure}{shown_unit}", cls="indent measure"),
+                Cell(summary(r.get("summary_a"), r.get("n_a")), cls="num"),
+                Cell(summary(r.get("summary_b"), r.get("n_b")), cls="num"),
+                Cell(text(r.get("method")), cls="test")]
+                + ([] if one_why else [Cell(text(r.get("why")), cls="why")])
+                + [Cell(format_p(r.get("pvalue")), cls="num"), Cell(text(r.get("paired_method")), cls="test"),
                    Cell(format_p(r.get("paired_pvalue")), cls="num"),
                    Cell(format_p(r.get("published_p")), cls="num")]))
     notes = ([f"Choice of test (all rows): {whys[0]}."] if one_why and whys[0] else []) + ["Summaries as chosen by the plan: median (IQR) for non-normal data, mean \u00b1 SD otherwise.",
@@ -266,7 +294,8 @@ def grading_systems_table(df: pl.DataFrame) -> Table:
                     aggregate_function="first")
     wide = wide.with_columns(_k=pl.col("patient_id").str.extract(r"(\d+)$").cast(pl.Int64, strict=False)).sort(
         "toxicity", "episode", "_k", "patient_id")
-    header = [[Cell("Patient"), Cell("Product"), Cell("Toxicity")] + [Cell(s, cls="num") for s in systems]]
+    header = [[Cell("Patient"), Cell("Product"), Cell("Toxicity")]
+              + [Cell(system_name(s), cls="num") for s in systems]]
     differ = (pl.concat_list(systems).list.drop_nulls().list.n_unique() > 1) if systems else pl.lit(False)
     wide = wide.with_columns(_differs=differ)
     total = wide.height

@@ -28,6 +28,17 @@ from cartkit.study.schema import BOOL, DATE, FLOAT, INT, STR, Column, Table
 from cartkit.study.vocabulary import VOCABULARIES
 
 MISSING_TOKENS = ("", "na", "n/a", "nan", "null", "#n/a")
+
+
+def _case_variants(word: str) -> set[str]:
+    variants = {""}
+    for ch in word:
+        variants = {v + c for v in variants for c in {ch.lower(), ch.upper()}}
+    return variants
+
+
+# every upper/lower-case spelling, so that a column is matched without lower-casing it
+_MISSING_SPELLINGS = sorted(set().union(*(_case_variants(t) for t in MISSING_TOKENS)))
 BOOL_WORDS = {
     "true": True,
     "false": False,
@@ -84,7 +95,8 @@ def display(s: pl.Series) -> pl.Series:
 
 def _clean_text(s: pl.Series) -> pl.Series:
     t = s.str.strip_chars()
-    return t.set(t.str.to_lowercase().is_in(MISSING_TOKENS).fill_null(False), None)
+    missing = t.is_in(_MISSING_SPELLINGS).fill_null(False)
+    return t.set(missing, None) if missing.any() else t
 
 
 def _numbers(s: pl.Series, decimal_comma: bool) -> tuple[pl.Series, pl.Series]:
@@ -100,7 +112,7 @@ def _numbers(s: pl.Series, decimal_comma: bool) -> tuple[pl.Series, pl.Series]:
         return f, f.is_not_null() & ~f.is_nan()  # NaN is how pandas writes a missing number
     if s.dtype == pl.Boolean:
         return s.cast(pl.Float64), s.is_not_null()
-    return pl.Series(s.name, [None] * len(s), dtype=pl.Float64), s.is_not_null()
+    return pl.repeat(None, len(s), dtype=pl.Float64, eager=True).alias(s.name), s.is_not_null()
 
 
 def cast_column(s: pl.Series, dtype: str, decimal_comma: bool = False) -> tuple[pl.Series, pl.Series]:
@@ -168,12 +180,16 @@ def range_rule(lo: float | None, hi: float | None, what: str = "impossible value
 
 
 def out_of_range(s: pl.Series, lo: float | None, hi: float | None) -> pl.Series:
-    bad = pl.Series([False] * len(s), dtype=pl.Boolean)
+    """True where a value lies outside [lo, hi] (nulls are not out of range)."""
+    conditions = []
     if lo is not None:
-        bad = bad | (s < lo).fill_null(False)
+        conditions.append(pl.col("s") < lo)
     if hi is not None:
-        bad = bad | (s > hi).fill_null(False)
-    return bad
+        conditions.append(pl.col("s") > hi)
+    if not conditions:
+        return pl.repeat(False, len(s), dtype=pl.Boolean, eager=True)
+    bad = pl.any_horizontal(conditions).fill_null(False)
+    return s.alias("s").to_frame().select(bad.alias(s.name)).to_series()
 
 
 def _missing_columns(raw: RawTable, table: Table) -> list[Problem]:
@@ -210,7 +226,7 @@ def coerce_table(
     failed: dict[str, pl.Series] = {}
     for col in table.columns:
         if col.name not in present:
-            typed.append(pl.Series(col.name, [None] * frame.height, dtype=POLARS_TYPES[col.dtype]))
+            typed.append(pl.repeat(None, frame.height, dtype=POLARS_TYPES[col.dtype], eager=True).alias(col.name))
             continue
         source = frame[col.name]
         values, given = cast_column(source, col.dtype, raw.decimal_comma)
@@ -251,9 +267,17 @@ def _report(frame: pl.DataFrame, mask: pl.Series, file: str, column: str, values
 
 def _canonical(values: pl.Series, col: Column, extra_ae_terms: tuple[str, ...]) -> tuple[pl.Series, pl.Series]:
     mapping = vocabulary_mapping(col.vocabulary, extra_ae_terms)
-    canon = values.str.to_lowercase().replace_strict(mapping, default=None, return_dtype=pl.String)
-    unknown = values.is_not_null() & canon.is_null()
-    return canon.alias(values.name), unknown
+    # map the distinct values (few), then the column only when some value is not yet canonical
+    distinct = values.drop_nulls().unique()
+    canon = distinct.str.to_lowercase().replace_strict(mapping, default=None, return_dtype=pl.String)
+    if canon.is_null().any():
+        unknown = values.is_in(distinct.filter(canon.is_null()).implode()).fill_null(False)
+    else:
+        unknown = pl.repeat(False, len(values), dtype=pl.Boolean, eager=True)
+    if (distinct == canon).fill_null(False).all():
+        return values.set(unknown, None) if unknown.any() else values, unknown
+    out = values.replace_strict(distinct, canon, default=None, return_dtype=pl.String)
+    return out.alias(values.name), unknown
 
 
 def _vocab_rule(col: Column, extra_ae_terms: tuple[str, ...]) -> str:

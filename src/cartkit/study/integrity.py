@@ -30,8 +30,18 @@ _OPTIONAL_KEY_TYPES = ("time", "agent")
 def duplicate_keys(tt: TypedTable) -> list[Problem]:
     keys = list(tt.table.key)
     f = tt.frame
-    complete = pl.all_horizontal([pl.col(k).is_not_null() for k in keys if k not in _OPTIONAL_KEY_TYPES])
-    f = f.filter(complete)
+    complete = f.select(
+        pl.all_horizontal([pl.col(k).is_not_null() for k in keys if k not in _OPTIONAL_KEY_TYPES])
+    ).to_series()
+    if not complete.all():
+        f = f.filter(complete)
+    # hash the keys, find repeated hashes by sorting, then compare the real keys of those rows only
+    hashes = f.select(pl.struct(keys).hash(seed=0)).to_series()
+    ordered = hashes.sort()
+    repeated = ordered.filter((ordered == ordered.shift(1)).fill_null(False))
+    if repeated.is_empty():
+        return []
+    f = f.filter(hashes.is_in(repeated.unique().implode()))
     dup = f.select(pl.struct(keys).is_duplicated()).to_series()
     if not dup.any():
         return []

@@ -72,23 +72,26 @@ def _name_columns(
     return named, problems, notes
 
 
-def _frame(named: dict[str, pl.Series], rows: pl.Series) -> pl.DataFrame:
+def _frame(named: dict[str, pl.Series], rows: pl.Series, text: bool = True) -> pl.DataFrame:
+    """The table with its row numbers; rows with no value at all (blank lines, ";;;;" lines,
+    empty sheet rows) dropped. Only text sources (CSV, XLSX) are checked for blank-only cells."""
     frame = pl.DataFrame([rows.alias(ROW), *named.values()])
     values = [c for c in frame.columns if c != ROW]
     if not values:
         return frame.clear()
-    # drop rows with no value at all (blank lines, ";;;;" lines, empty sheet rows)
-    empty = pl.all_horizontal(
-        [
-            (
-                pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "")
-                if frame.schema[c] == pl.String
-                else pl.col(c).is_null()
-            )
-            for c in values
-        ]
-    )
-    return frame.filter(~empty)
+    empty = frame.select(
+        pl.all_horizontal(
+            [
+                (
+                    pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "")
+                    if text and frame.schema[c] == pl.String
+                    else pl.col(c).is_null()
+                )
+                for c in values
+            ]
+        )
+    ).to_series()
+    return frame.filter(~empty) if empty.any() else frame
 
 
 # --------------------------------------------------------------------------- CSV
@@ -172,7 +175,7 @@ def read_parquet(path: Path, table: str, file: str) -> tuple[RawTable | None, li
         columns.append(col)
     named, more, notes = _name_columns([c.name for c in columns], columns, file, None)
     rows = pl.int_range(1, data.height + 1, dtype=pl.Int64, eager=True)
-    return RawTable(table, file, _frame(named, rows), notes=notes), problems + more
+    return RawTable(table, file, _frame(named, rows, text=False), notes=notes), problems + more
 
 
 # --------------------------------------------------------------------------- XLSX

@@ -3,10 +3,11 @@
 A unit spelling is first made canonical (``vocabulary.canonical_unit``: case
 and spaces ignored, ``g/dl`` -> ``g/dL``), then looked up among the units
 accepted for the row's analyte (``vocabulary.UNIT_CONVERSIONS``:
-canonical = value * factor + offset; factors and their sources are listed in
-the vocabulary module). Both steps are joins against small frames, so the
-conversion is one pass over the column whatever the size of the study. The
-unit as written is kept in ``unit_original``.
+canonical = value * factor + offset; the factors and their sources are in the
+vocabulary module). The lookup is done once per distinct (analyte, unit) pair,
+and each row picks its pair's factor by an integer code, so converting tens of
+millions of values is a few passes over two columns. The unit as written is
+kept in ``unit_original``.
 """
 
 from __future__ import annotations
@@ -15,43 +16,9 @@ import polars as pl
 
 from cartkit.study.coerce import TypedTable, problems_at
 from cartkit.study.problems import Problem
-from cartkit.study.vocabulary import ANALYTES, UNIT_CONVERSIONS, UNIT_SPELLINGS
+from cartkit.study.vocabulary import ANALYTES, UNIT_CONVERSIONS, canonical_unit
 
-
-def unit_spellings() -> pl.DataFrame:
-    """unit key (lower-case, no spaces) -> canonical unit spelling."""
-    keys = {k.lower().replace(" ", ""): v for k, v in UNIT_SPELLINGS.items()}
-    keys.update({v.lower().replace(" ", ""): v for v in UNIT_SPELLINGS.values()})
-    return pl.DataFrame({"__unit_key": list(keys), "__unit": list(keys.values())})
-
-
-def unit_conversions() -> pl.DataFrame:
-    """(analyte, accepted unit) -> factor, offset to the canonical unit, and the canonical unit."""
-    rows = [
-        (analyte, unit, factor, offset, ANALYTES[analyte].unit)
-        for analyte, units in UNIT_CONVERSIONS.items()
-        for unit, (factor, offset) in units.items()
-    ]
-    return pl.DataFrame(
-        rows,
-        schema={"analyte": pl.String, "__unit": pl.String, "__factor": pl.Float64, "__offset": pl.Float64,
-                "__canonical": pl.String},
-        orient="row",
-    )
-
-
-def analyte_facts() -> pl.DataFrame:
-    """Per analyte: accepted units (for messages) and the bounds of a possible value."""
-    return pl.DataFrame(
-        {
-            "analyte": list(ANALYTES),
-            "__accepted": [", ".join(UNIT_CONVERSIONS.get(a, {a: None})) for a in ANALYTES],
-            "__min": [a.min for a in ANALYTES.values()],
-            "__max": [a.max for a in ANALYTES.values()],
-            "__canonical_unit": [a.unit for a in ANALYTES.values()],
-        },
-        schema_overrides={"__min": pl.Float64, "__max": pl.Float64},
-    )
+_OK, _UNKNOWN, _MISMATCH = 0, 1, 2
 
 
 def check_blq(tt: TypedTable) -> list[Problem]:
@@ -62,78 +29,100 @@ def check_blq(tt: TypedTable) -> list[Problem]:
     return problems_at(tt.frame, empty, tt.file, "value", pl.lit(None), "value is empty but blq is not true")
 
 
+def _pair_table(units: list[str]) -> dict[str, list]:
+    """Per (analyte code, unit code) pair, in code order a * len(units) + u: how to convert."""
+    table: dict[str, list] = {"factor": [], "offset": [], "status": [], "converted": []}
+    for analyte in ANALYTES.values():
+        accepted = UNIT_CONVERSIONS.get(analyte.code, {})
+        for unit in units:
+            canon = canonical_unit(unit)
+            if canon is None:
+                status, factor, offset = _UNKNOWN, None, None
+            elif canon not in accepted:
+                status, factor, offset = _MISMATCH, None, None
+            else:
+                status, (factor, offset) = _OK, accepted[canon]
+            table["factor"].append(factor)
+            table["offset"].append(offset)
+            table["status"].append(status)
+            table["converted"].append(f"{analyte.code} {canon} -> {analyte.unit}" if status == _OK
+                                      and canon != analyte.unit else None)
+    return table
+
+
 def convert_units(tt: TypedTable) -> tuple[list[Problem], list[str]]:
     """Convert ``value`` and ``lloq`` to canonical units in place; check analyte bounds."""
-    f = tt.frame.with_columns(
-        unit_original=pl.col("unit"),
-        __unit_key=pl.col("unit").str.to_lowercase().str.replace_all(" ", "", literal=True),
-    )
-    f = f.join(unit_spellings(), on="__unit_key", how="left", maintain_order="left")
-    f = f.join(unit_conversions(), on=["analyte", "__unit"], how="left", maintain_order="left")
-    f = f.join(analyte_facts(), on="analyte", how="left", maintain_order="left")
+    f = tt.frame
+    units = f["unit"].drop_nulls().unique().sort().to_list()
+    analyte_code = f["analyte"].cast(pl.Enum(list(ANALYTES))).to_physical().cast(pl.Int64)
+    pair = analyte_code * max(len(units), 1) + f["unit"].cast(pl.Enum(units)).to_physical().cast(pl.Int64)
+    table = _pair_table(units)
+    status = pl.Series(table["status"], dtype=pl.Int8).gather(pair)
+    accepted = pl.Series([", ".join(UNIT_CONVERSIONS.get(a, {})) for a in ANALYTES], dtype=pl.String)
+    canonical = pl.Series([a.unit for a in ANALYTES.values()], dtype=pl.String)
+
     problems: list[Problem] = []
-    unknown = pl.col("unit").is_not_null() & pl.col("__unit").is_null()
-    problems += problems_at(
-        f,
-        unknown,
-        tt.file,
-        "unit",
-        "unit",
-        pl.format("unknown unit '{}' for analyte {} (accepted: {})", "unit", "analyte", "__accepted"),
-    )
-    mismatch = pl.col("__unit").is_not_null() & pl.col("analyte").is_not_null() & pl.col("__factor").is_null()
-    problems += problems_at(
-        f,
-        mismatch,
-        tt.file,
-        "unit",
-        "unit",
-        pl.format("unit '{}' is not valid for analyte {} (accepted: {})", "unit", "analyte", "__accepted"),
-    )
-    converted = pl.col("__factor").is_not_null() & (pl.col("__unit") != pl.col("__canonical"))
-    counts = (
-        f.filter(converted)
-        .group_by("analyte", "__unit", "__canonical")
-        .len()
-        .sort("analyte", "__unit")
+    if (status != _OK).any():
+        bad = f.with_columns(__status=status, __accepted=accepted.gather(analyte_code)).filter(
+            pl.col("__status") != _OK
+        )
+        for code, template in (
+            (_UNKNOWN, "unknown unit '{}' for analyte {} (accepted: {})"),
+            (_MISMATCH, "unit '{}' is not valid for analyte {} (accepted: {})"),
+        ):
+            problems += problems_at(
+                bad, pl.col("__status") == code, tt.file, "unit", "unit",
+                pl.format(template, "unit", "analyte", "__accepted"),
+            )
+
+    counts = pair.drop_nulls().value_counts(sort=False, name="n")
+    labels = pl.Series(table["converted"], dtype=pl.String).gather(counts[pair.name])
+    converted = sorted(
+        (label, n) for label, n in zip(labels.to_list(), counts["n"].to_list(), strict=True) if label is not None
     )
     notes = []
-    if counts.height:
-        detail = "; ".join(f"{a} {u} -> {c}: {n}" for a, u, c, n in counts.iter_rows())
-        notes.append(f"{tt.file}: converted {int(counts['len'].sum())} value(s) to canonical units ({detail})")
+    if converted:
+        detail = "; ".join(f"{label}: {n}" for label, n in converted)
+        total = sum(n for _, n in converted)
+        notes.append(f"{tt.file}: converted {total} value(s) to canonical units ({detail})")
+
+    factor = pl.Series(table["factor"], dtype=pl.Float64).gather(pair)
+    offset = pl.Series(table["offset"], dtype=pl.Float64).gather(pair)
+    known = factor.is_not_null()
 
     def to_canonical(column: str) -> pl.Expr:
-        return pl.when(pl.col("__factor").is_not_null()).then(
-            pl.col(column) * pl.col("__factor") + pl.col("__offset")
-        ).otherwise(pl.col(column))
+        return pl.when(known).then(pl.col(column) * factor + offset).otherwise(pl.col(column))
 
+    given = f["value"]
     f = f.with_columns(
-        __value_given=pl.col("value"),
+        unit_original=pl.col("unit"),
         value=to_canonical("value"),
         lloq=to_canonical("lloq"),
-        unit=pl.when(pl.col("__factor").is_not_null()).then(pl.col("__canonical")).otherwise(pl.col("unit")),
+        unit=pl.when(known).then(canonical.gather(analyte_code)).otherwise(pl.col("unit")),
     )
-    too_low = pl.col("__min").is_not_null() & (pl.col("value") < pl.col("__min"))
-    too_high = pl.col("__max").is_not_null() & (pl.col("value") > pl.col("__max"))
-    bounds = (
-        pl.when(pl.col("__max").is_not_null())
-        .then(pl.format("must be between {} and {}", _num("__min"), _num("__max")))
-        .otherwise(pl.format("must be at least {}", _num("__min")))
-    )
-    problems += problems_at(
-        f,
-        (too_low | too_high).fill_null(False),
-        tt.file,
-        "value",
-        pl.col("__value_given"),
-        pl.format(
-            "impossible value for {}: {} {} (value in {}: {})",
-            "analyte", bounds, "__canonical_unit", "__canonical_unit", pl.col("value").round(6),
-        ),
-    )
+    lo = pl.Series([a.min for a in ANALYTES.values()], dtype=pl.Float64).gather(analyte_code)
+    hi = pl.Series([a.max for a in ANALYTES.values()], dtype=pl.Float64).gather(analyte_code)
+    impossible = f.select(((pl.col("value") < lo) | (pl.col("value") > hi)).fill_null(False)).to_series()
+    if impossible.any():
+        bad = f.with_columns(__given=given, __min=lo, __max=hi).filter(impossible)
+        bounds = (
+            pl.when(pl.col("__max").is_not_null())
+            .then(pl.format("must be between {} and {}", _num("__min"), _num("__max")))
+            .otherwise(pl.format("must be at least {}", _num("__min")))
+        )
+        problems += problems_at(
+            bad,
+            pl.lit(True),
+            tt.file,
+            "value",
+            pl.col("__given"),
+            pl.format(
+                "impossible value for {}: {} {} (value in {}: {})",
+                "analyte", bounds, "unit", "unit", pl.col("value").round(6),
+            ),
+        )
     keep = [c for c in tt.frame.columns if c != "unit_original"]
-    f = f.select(*keep, "unit_original")
-    tt.frame = f
+    tt.frame = f.select(*keep, "unit_original")
     return problems, notes
 
 

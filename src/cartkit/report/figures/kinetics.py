@@ -47,6 +47,21 @@ def _present(table: pl.DataFrame | None, analytes: tuple[str, ...]) -> list[str]
     return [a for a in analytes if a in have]
 
 
+# Beyond this many patients, individual lines and dots are drawn for every k-th patient only
+# (medians, IQR bands and statistics always use everyone): 100,000 lines would make an
+# unreadable figure and a page-sized SVG. The panel then says how many are drawn.
+MAX_DRAWN = 300
+
+
+def _thin(ax, n: int) -> int:
+    """Step k so that at most MAX_DRAWN of n patients are drawn; notes the thinning on the panel."""
+    step = max(1, -(-n // MAX_DRAWN))
+    if step > 1:
+        ax.text(0.98, 0.02, f"{len(range(0, n, step))} of {n} patients drawn", transform=ax.transAxes,
+                ha="right", va="bottom", fontsize=SMALL_FONT_PT, color=GREY)
+    return step
+
+
 def _patient_lines(ax, values: pl.DataFrame) -> None:
     """Every patient-episode's course as one thin grey line (one LineCollection, any number of patients)."""
     from matplotlib.collections import LineCollection
@@ -58,6 +73,7 @@ def _patient_lines(ax, values: pl.DataFrame) -> None:
     days = np.array([float(c) for c in wide.columns[2:]])
     order = np.argsort(days)
     mat = wide.select(wide.columns[2:]).to_numpy().astype(float)[:, order]
+    mat = mat[::_thin(ax, mat.shape[0])]
     days = days[order]
     # one polyline per row, as one (rows, days, 2) array; a missing day leaves a gap in that line
     segments = np.stack([np.broadcast_to(days, mat.shape), mat], axis=-1)
@@ -101,9 +117,15 @@ def _curves_figure(results: Results, analytes: list[str], by: str):
             ax.set_xticks(sorted(set(d.tolist())))
             ax.set_xlabel("Days after infusion")
             ax.set_ylabel(analyte_axis_label(analyte))
-            panel_letter(ax, next(letters), f"{analyte_name(analyte)}, {product}")
-            if r == 0 and c == ncol - 1:
-                ax.legend(loc="upper right")
+            panel_letter(ax, next(letters), f"{analyte_name(analyte)}\n{product}")
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = [h for p in products for h in (
+        Line2D([], [], color=pcol[p], marker="o", ms=3, label=f"{p}: median"),
+        Patch(color=pcol[p], alpha=0.25, lw=0, label=f"{p}: IQR"))]
+    handles.append(Line2D([], [], color=GREY, lw=0.6, label="Individual patients"))
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 5))
     return fig
 
 
@@ -127,7 +149,8 @@ def draw_paired(ax, params: pl.DataFrame, products: list[str], column: str, colo
     """Dots per patient per product, lines joining the same patient, median bars."""
     wide = params.pivot(on="product", index="patient_id", values=column, aggregate_function="first")
     present = [p for p in products if p in wide.columns]
-    mat = wide.select(present).to_numpy().astype(float)
+    full = wide.select(present).to_numpy().astype(float)
+    mat = full[::_thin(ax, full.shape[0])]
     n = mat.shape[0]
     # deterministic spread so equal values (days) stay visible
     jitter = ((np.arange(n) % 5) - 2) * 0.05
@@ -141,7 +164,7 @@ def draw_paired(ax, params: pl.DataFrame, products: list[str], column: str, colo
                                          label="same patient"))
     for j, p in enumerate(present):
         ax.scatter(xs[:, j], mat[:, j], s=12, color=colors[p], edgecolor="white", lw=0.3, zorder=2)
-        col = mat[:, j][np.isfinite(mat[:, j])]
+        col = full[:, j][np.isfinite(full[:, j])]  # median of everyone, drawn or not
         if col.size:
             ax.hlines(np.median(col), j - 0.25, j + 0.25, color="black", lw=1.4, zorder=3)
     ax.set_xticks(range(len(present)), [p.replace(" ", "\n", 1) for p in present])
@@ -183,7 +206,7 @@ def _peaks_figure(results: Results, analytes: list[str], two_rows: bool):
             if note:
                 ax.text(0.5, 0.98, note.replace("; ", "\n"), transform=ax.transAxes, ha="center", va="top",
                         fontsize=SMALL_FONT_PT)
-            ax.yaxis.label.set_size(SMALL_FONT_PT + 0.5)
+            ax.yaxis.label.set_size(SMALL_FONT_PT)
             panel_letter(ax, next(letters), title)
     return fig
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+import polars as pl
+
 from cartkit.report.style import format_p
 from cartkit.study.vocabulary import ANALYTES
 
 if TYPE_CHECKING:  # pragma: no cover
-    import polars as pl
     from matplotlib.axes import Axes
 
 # Short axis names; units come from the vocabulary (the analyte's canonical unit).
@@ -26,7 +27,7 @@ _SHORT: dict[str, str] = {
 # How an analyte is written in a comparison's ``measure`` text (lower case).
 _MEASURE_NAMES: dict[str, tuple[str, ...]] = {
     "car_t_pct_cd3": ("car-t %", "car-t%", "car_t_pct_cd3", "car-t cell", "car t %"),
-    "car_dna": ("car dna", "car_dna", "car-dna"),
+    "car_dna": ("car dna", "car_dna", "car-dna", "car transgene"),
     "il6": ("il-6", "il6"),
     "il2r": ("il-2r", "il2r", "sil-2r"),
     "il8": ("il-8", "il8"),
@@ -70,11 +71,17 @@ def _measure_parts(measure: str) -> tuple[str | None, str]:
 def comparison_for(comparisons: pl.DataFrame | None, analyte: str, parameter: str) -> dict | None:
     """The comparison row for an analyte's peak ('cmax') or peak day ('tmax'), if any.
 
-    Uses the optional ``analyte``/``parameter`` columns when the analysis stage gives them,
-    else reads the ``measure`` text ('CAR-T % peak', 'IL-6 peak day').
+    Uses the ``key`` column when present ('il6.peak', 'il6.peak_day'), else the optional
+    ``analyte``/``parameter`` columns, else reads the ``measure`` text ('CAR-T % peak',
+    'IL-6 peak day').
     """
     if comparisons is None or comparisons.height == 0:
         return None
+    if "key" in comparisons.columns:
+        wanted = f"{analyte}.{'peak' if parameter == 'cmax' else 'peak_day'}"
+        hit = comparisons.filter(pl.col("key") == wanted)
+        if hit.height:
+            return hit.to_dicts()[0]
     for row in comparisons.to_dicts():
         if row.get("analyte") is not None and row.get("parameter") is not None:
             if row["analyte"] == analyte and row["parameter"] == parameter:

@@ -13,6 +13,7 @@ from cartkit.analysis.results import Results
 from cartkit.report.figures import NotApplicable
 from cartkit.report.figures.labels import panel_letter
 from cartkit.report.style import GRADE_COLORS, SMALL_FONT_PT, format_p, new_figure
+from cartkit.report.tables import system_name
 
 TOXICITY_ORDER = ("CRS", "ICANS", "Neutropenia", "Anemia", "Thrombocytopenia", "Leukopenia")
 
@@ -22,6 +23,9 @@ def toxicity_figure(results: Results):
     if counts is None or counts.height == 0:
         raise NotApplicable("figure 5 needs the grade_counts table")
     compare = results.get("grade_compare")
+    if "system" in counts.columns:  # optional: counts under several systems -> the first (primary) one each
+        primary = counts.group_by("toxicity", maintain_order=True).agg(pl.col("system").first().alias("_primary"))
+        counts = counts.join(primary, on="toxicity").filter(pl.col("system") == pl.col("_primary"))
     from matplotlib.patches import Patch
     from matplotlib.ticker import MaxNLocator
 
@@ -53,11 +57,14 @@ def toxicity_figure(results: Results):
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel("Episodes (n)")
         if rows:
-            lines = [(f"{r['system']}: " if len(rows) > 1 else "") + f"P = {format_p(r['pvalue'])}"
-                     for r in rows]
-            if lines:
-                ax.text(0.5, 0.99, "\n".join(lines).replace("= <", "< "), transform=ax.transAxes,
-                        ha="center", va="top", fontsize=SMALL_FONT_PT)
+            lines = []
+            for r in rows:
+                line = (f"{system_name(r['system'])}: " if len(rows) > 1 else "") + f"P = {format_p(r['pvalue'])}"
+                if r.get("paired_pvalue") is not None:
+                    line += f"; paired P = {format_p(r['paired_pvalue'])}"
+                lines.append(line.replace("= <", "< "))
+            ax.text(0.02, 0.99, "\n".join(lines), transform=ax.transAxes, ha="left", va="top",
+                    fontsize=SMALL_FONT_PT)
         panel_letter(ax, "ABCDEFGHIJKL"[k], tox)
     for k in range(len(toxicities), nrow * ncol):
         axes[k // ncol][k % ncol].set_axis_off()
