@@ -131,3 +131,10 @@ def test_grading_system_codes_are_printed_by_name():
     t = tb.grading_systems_table(df)
     assert [c.text for c in t.header[0]][3:] == ["CTCAE v4.03", "ASTCT 2019"]
     assert t.rows[0].cls == "differs"
+
+
+def test_comparisons_without_published_p_drop_that_column():
+    df = seed_like_results().tables["comparisons"].drop("published_p")
+    t = tb.comparisons_table(df)
+    assert "Published P" not in [c.text for c in t.header[0]]
+    assert all(len(r.cells) == len(t.header[0]) for r in t.rows if r.cls != "section")

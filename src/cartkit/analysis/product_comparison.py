@@ -97,7 +97,7 @@ def kinetic_comparisons(
 def grade_comparison(grades: pl.DataFrame, groups: pl.DataFrame, products: tuple[str, str], toxicity: str,
                      system: str) -> dict:
     """Grade x product: exact Fisher-Freeman-Halton (unpaired, as the seed) and Bowker (paired)."""
-    from cartkit.analysis.adverse_events import grade_contingency, grade_distribution
+    from cartkit.analysis.adverse_events import episode_grades, grade_contingency, grade_distribution
     from cartkit.stats import bowker, fisher_exact
 
     dist = grade_distribution(grades, groups, toxicity)
@@ -109,8 +109,7 @@ def grade_comparison(grades: pl.DataFrame, groups: pl.DataFrame, products: tuple
         out.update(method="Fisher-Freeman-Halton exact test (grade x product)", pvalue=float(res.pvalue))
     else:
         out["note"] = "every episode has the same grade: nothing to compare"
-    per_episode = groups.join(grades.select("patient_id", "episode", "grade"), on=["patient_id", "episode"],
-                              how="left").with_columns(pl.col("grade").fill_null(0))
+    per_episode = episode_grades(grades, groups)
     a = per_episode.filter(pl.col("product") == products[0]).select("patient_id", pl.col("grade").alias("a"))
     b = per_episode.filter(pl.col("product") == products[1]).select("patient_id", pl.col("grade").alias("b"))
     pairs = a.join(b, on="patient_id")

@@ -211,10 +211,11 @@ def _hematologic_primary(study: Study, hem: pl.DataFrame, version: str, notes: l
                 pl.lit("recorded").alias("source"))
         else:
             continue
-        frames.append(
-            episodes.join(frame, on=["patient_id", "episode"], how="left")
-            .with_columns(pl.col("grade").fill_null(0), pl.lit(tox).alias("toxicity"))
-        )
+        # counts: a null grade is undetermined (grade 0-1 depends on an LLN not given) and stays null;
+        # recorded AEs: an episode without the AE is grade 0.
+        frames.append(frame.with_columns(pl.lit(tox).alias("toxicity")) if from_counts.height else
+                      episodes.join(frame, on=["patient_id", "episode"], how="left")
+                      .with_columns(pl.col("grade").fill_null(0), pl.lit(tox).alias("toxicity")))
     if not frames:
         return pl.DataFrame(schema={"patient_id": pl.String, "episode": pl.Int64, "toxicity": pl.String,
                                     "grade": pl.Int64})

@@ -254,6 +254,7 @@ def comparisons_table(df: pl.DataFrame) -> Table:
     n_a = df["n_a"].unique().to_list() if "n_a" in df.columns else [None]
     n_b = df["n_b"].unique().to_list() if "n_b" in df.columns else [None]
     const_n = len(n_a) == 1 and len(n_b) == 1
+    has_published = "published_p" in df.columns and df["published_p"].drop_nulls().len() > 0
 
     def head(name: str, n: list) -> str:
         return f"{name} (n = {text(n[0])})" if const_n and n[0] is not None else name
@@ -263,8 +264,8 @@ def comparisons_table(df: pl.DataFrame) -> Table:
 
     header = [[Cell("Measure", cls="measure"), Cell(head(a, n_a), cls="num"), Cell(head(b, n_b), cls="num"),
                Cell("Test")] + ([] if one_why else [Cell("Why this test", cls="why")])
-              + [Cell("P", cls="num"), Cell("Paired test"), Cell("Paired P", cls="num"),
-                 Cell("Published P", cls="num")]]
+              + [Cell("P", cls="num"), Cell("Paired test"), Cell("Paired P", cls="num")]
+              + ([Cell("Published P", cls="num")] if has_published else [])]
     rows: list[Row] = []
     for family in df["family"].unique(maintain_order=True).to_list():
         rows.append(Row([Cell(str(family).capitalize(), colspan=len(header[0]))], cls="section"))
@@ -279,11 +280,12 @@ def comparisons_table(df: pl.DataFrame) -> Table:
                 Cell(text(r.get("method")), cls="test")]
                 + ([] if one_why else [Cell(text(r.get("why")), cls="why")])
                 + [Cell(format_p(r.get("pvalue")), cls="num"), Cell(text(r.get("paired_method")), cls="test"),
-                   Cell(format_p(r.get("paired_pvalue")), cls="num"),
-                   Cell(format_p(r.get("published_p")), cls="num")]))
+                   Cell(format_p(r.get("paired_pvalue")), cls="num")]
+                + ([Cell(format_p(r.get("published_p")), cls="num")] if has_published else [])))
     notes = ([f"Choice of test (all rows): {whys[0]}."] if one_why and whys[0] else []) + ["Summaries as chosen by the plan: median (IQR) for non-normal data, mean \u00b1 SD otherwise.",
              "P: the unpaired test the plan chose (as in the seed's Methods); paired P: the within-patient "
-             "test for patients treated with both products. Published P: the value printed in the source."]
+             "test for patients treated with both products."
+             + (" Published P: the value printed in the source." if has_published else "")]
     return Table("comparisons-table", "Comparisons between products", header, rows, notes)
 
 

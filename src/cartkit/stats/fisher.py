@@ -101,11 +101,58 @@ def _merge(node: np.ndarray, value: np.ndarray, count: np.ndarray) -> tuple[np.n
     """Merge partial tables at the same node with equal log weight (to 1e-9), adding their counts."""
     import polars as pl
 
-    frame = pl.DataFrame(
-        {"node": node, "key": np.round(value * _MERGE_DIGITS).astype(np.int64), "value": value, "n": count}
-    )
-    merged = frame.group_by("node", "key").agg(pl.col("value").first(), pl.col("n").sum())
+    key = np.round(value * _MERGE_DIGITS).astype(np.int64)
+    low, span = int(key.min()), int(key.max() - key.min()) + 1
+    if span * (int(node.max()) + 1) < 2**62:  # one int64 key: a faster hash group-by
+        frame = pl.DataFrame({"k": node * span + (key - low), "node": node, "value": value, "n": count})
+        merged = frame.group_by("k").agg(pl.col("node").first(), pl.col("value").first(), pl.col("n").sum())
+    else:
+        frame = pl.DataFrame({"node": node, "key": key, "value": value, "n": count})
+        merged = frame.group_by("node", "key").agg(pl.col("value").first(), pl.col("n").sum())
     return merged["node"].to_numpy(), merged["value"].to_numpy(), merged["n"].to_numpy()
+
+
+def _advance(node, value, count, edges, n_parents, hi, lo, total, threshold, log_all) -> tuple:
+    """Extend partial tables by one column, node by node.
+
+    At a node, partial tables sorted by log weight v meet each filling e (log
+    weight w, child c): those with v <= threshold - w - hi[c] are counted
+    wholesale (a prefix: one running sum answers them all), those with
+    v > threshold - w - lo[c] are dropped (a suffix), and only the range in
+    between is carried forward. Returns (mass counted, carried node, value, count).
+    """
+    pi, ci, lw = edges
+    deg = np.bincount(pi, minlength=n_parents)
+    first = np.r_[0, np.cumsum(deg)[:-1]]
+    order = np.lexsort((value, node))
+    node, value, count = node[order], value[order], count[order]
+    bounds = np.flatnonzero(np.r_[True, node[1:] != node[:-1], True])
+    mass = 0.0
+    out_node, out_value, out_count = [], [], []
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        p = node[a]
+        v, c = value[a:b], count[a:b]
+        w = lw[first[p] : first[p] + deg[p]]
+        child = ci[first[p] : first[p] + deg[p]]
+        i_done = np.searchsorted(v, threshold - w - hi[child], side="right")
+        i_keep = np.searchsorted(v, threshold - w - lo[child], side="right")
+        top = v[-1]
+        cum = np.r_[0.0, np.cumsum(c * np.exp(v - top))]
+        mass += float(np.sum(np.exp(w + total[child] - log_all + top) * cum[i_done]))
+        span = i_keep - i_done
+        sel = span > 0
+        if not sel.any():
+            continue
+        span, start, w, child = span[sel], i_done[sel], w[sel], child[sel]
+        edge = np.repeat(np.arange(span.size), span)
+        entry = np.repeat(start, span) + np.arange(span.sum()) - np.repeat(np.cumsum(span) - span, span)
+        out_node.append(child[edge])
+        out_value.append(v[entry] + w[edge])
+        out_count.append(c[entry])
+    if not out_node:
+        empty = np.empty(0)
+        return mass, empty.astype(np.int64), empty, empty
+    return mass, np.concatenate(out_node), np.concatenate(out_value), np.concatenate(out_count)
 
 
 def _last_stage(node, value, count, edges, last, threshold, log_all) -> float:
@@ -188,24 +235,12 @@ def fisher_exact_pvalue(table: object) -> float:
     if hi[0][0] <= threshold:
         return 1.0
     for k in range(n_cols - 2):
-        pi, ci, lw = edges[k]
-        deg = np.bincount(pi, minlength=len(stages[k]))
-        first = np.r_[0, np.cumsum(deg)[:-1]]
-        rep = deg[node]
-        entry = np.repeat(np.arange(len(node)), rep)
-        offset = np.arange(rep.sum()) - np.repeat(np.cumsum(rep) - rep, rep)
-        e = first[node][entry] + offset
-        child = ci[e]
-        new_value = value[entry] + lw[e]
-        new_count = count[entry]
-        done = new_value + hi[k + 1][child] <= threshold
-        total = node_total[k + 1][child[done]]
-        pvalue += float(np.sum(new_count[done] * np.exp(new_value[done] + total - log_all)))
-        keep = ~done & (new_value + lo[k + 1][child] <= threshold)
-        child, new_value, new_count = child[keep], new_value[keep], new_count[keep]
-        if child.size == 0:
+        mass, node, value, count = _advance(node, value, count, edges[k], len(stages[k]), hi[k + 1], lo[k + 1],
+                                            node_total[k + 1], threshold, log_all)
+        pvalue += mass
+        if node.size == 0:
             return min(1.0, pvalue)
-        node, value, count = _merge(child, new_value, new_count)
+        node, value, count = _merge(node, value, count)
     pvalue += _last_stage(node, value, count, edges[-1], hi[-1], threshold, log_all)
     return min(1.0, pvalue)
 

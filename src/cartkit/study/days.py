@@ -13,35 +13,31 @@ from __future__ import annotations
 
 import polars as pl
 
-from cartkit.study.coerce import TypedTable, out_of_range, problems_at, range_rule
+from cartkit.study.coerce import TypedTable, problems_at, range_rule
+from cartkit.study.episodes import EpisodeIndex
 from cartkit.study.problems import Problem
-
-EPISODE = ["patient_id", "episode"]
-
-
-def infusion_dates(infusions: pl.DataFrame) -> pl.DataFrame:
-    """One infusion date per (patient_id, episode); duplicates are reported elsewhere, the first wins."""
-    return (
-        infusions.select(*EPISODE, "infusion_date")
-        .drop_nulls(EPISODE)
-        .unique(EPISODE, keep="first", maintain_order=True)
-    )
+from cartkit.study.readers import ROW
 
 
-def derive_days(tt: TypedTable, infusions: pl.DataFrame) -> list[Problem]:
+def derive_days(tt: TypedTable, index: EpisodeIndex) -> list[Problem]:
     """Fill ``day`` and ``date`` of a day table (or of ``events``) in place; return the problems."""
     table = tt.table
     if not (table.day_or_date or table.name == "events"):
         return []
     day_col = table.column("day")
-    f = tt.frame.join(infusion_dates(infusions), on=EPISODE, how="left", maintain_order="left")
+    frame = tt.frame
+    _, infusion_date = index.infusion(frame["patient_id"], frame["episode"])
     # only derive from days inside the schema's range (others are already reported, and
     # a day of 10**15 must not overflow the date arithmetic)
-    day_ok = pl.col("day").is_between(day_col.min, day_col.max)
+    f = frame.select(ROW, "patient_id", "episode", "day", "date").with_columns(
+        infusion_date=infusion_date,
+        __failed=_failed(tt, "day") | _failed(tt, "date"),
+    )
     f = f.with_columns(
         __day_from_date=(pl.col("date") - pl.col("infusion_date")).dt.total_days(),
-        __date_from_day=pl.when(day_ok).then(pl.col("infusion_date") + pl.duration(days=pl.col("day"))),
-        __failed=_failed(tt, "day") | _failed(tt, "date"),
+        __date_from_day=pl.when(pl.col("day").is_between(day_col.min, day_col.max)).then(
+            pl.col("infusion_date") + pl.duration(days=pl.col("day"))
+        ),
     )
     problems: list[Problem] = []
     has_day = "day" in tt.present
@@ -77,12 +73,12 @@ def derive_days(tt: TypedTable, infusions: pl.DataFrame) -> list[Problem]:
         ),
     )
     derived = pl.col("day").is_null() & pl.col("__day_from_date").is_not_null()
-    f = f.with_columns(__derived=derived)
-    f = f.with_columns(__outside=pl.lit(out_of_range(f["__day_from_date"], day_col.min, day_col.max)) & derived)
-    outside = pl.col("__outside")
+    f = f.with_columns(
+        __outside=derived & ~pl.col("__day_from_date").is_between(day_col.min, day_col.max)
+    )
     problems += problems_at(
         f,
-        outside,
+        pl.col("__outside"),
         tt.file,
         "date",
         pl.col("date").cast(pl.String),
@@ -94,11 +90,11 @@ def derive_days(tt: TypedTable, infusions: pl.DataFrame) -> list[Problem]:
             pl.col("infusion_date").cast(pl.String),
         ),
     )
-    f = f.with_columns(
-        day=pl.coalesce("day", pl.when(~outside).then(pl.col("__day_from_date"))),
+    filled = f.select(
+        day=pl.coalesce("day", pl.when(~pl.col("__outside")).then(pl.col("__day_from_date"))),
         date=pl.coalesce("date", "__date_from_day"),
     )
-    tt.frame = f.drop("infusion_date", "__day_from_date", "__date_from_day", "__failed", "__derived", "__outside")
+    tt.frame = frame.with_columns(filled["day"], filled["date"])
     return problems
 
 
@@ -107,4 +103,3 @@ def _failed(tt: TypedTable, column: str) -> pl.Expr:
     if mask is None:
         return pl.lit(False)
     return pl.lit(mask)
-

@@ -18,6 +18,7 @@ import datetime as dt
 import polars as pl
 
 from cartkit.study.coerce import TypedTable, problems_at
+from cartkit.study.episodes import EpisodeIndex
 from cartkit.study.model import Plan
 from cartkit.study.plan import STUDY_TOML
 from cartkit.study.problems import Problem
@@ -57,28 +58,21 @@ def duplicate_keys(tt: TypedTable) -> list[Problem]:
     )
 
 
-def orphans(tables: dict[str, TypedTable]) -> list[Problem]:
+def orphans(tables: dict[str, TypedTable], index: EpisodeIndex) -> list[Problem]:
     problems: list[Problem] = []
-    patients = tables["patients"].frame["patient_id"].drop_nulls().unique()
-    episodes = (
-        tables["infusions"].frame.select("patient_id", "episode").drop_nulls().unique().with_columns(__known=True)
-    )
     for name, tt in tables.items():
         if name == "patients":
             continue
         f = tt.frame
-        unknown = pl.col("patient_id").is_not_null() & ~pl.col("patient_id").is_in(patients.implode())
+        known = index.patient_known(f["patient_id"])
+        unknown = f["patient_id"].is_not_null() & ~known
         problems += problems_at(f, unknown, tt.file, "patient_id", "patient_id", "unknown patient: not in patients")
         if name == "infusions" or "episode" not in f.columns:
             continue
-        g = f.join(episodes, on=["patient_id", "episode"], how="left", maintain_order="left")
-        orphan = (
-            pl.col("episode").is_not_null()
-            & pl.col("patient_id").is_in(patients.implode())
-            & pl.col("__known").is_null()
-        )
+        found, _ = index.infusion(f["patient_id"], f["episode"])
+        orphan = f["episode"].is_not_null() & known & ~found
         problems += problems_at(
-            g,
+            f,
             orphan,
             tt.file,
             "episode",
@@ -135,7 +129,7 @@ def infusion_order(tt: TypedTable) -> list[Problem]:
     )
 
 
-def death_order(tables: dict[str, TypedTable], cutoff: dt.date | None) -> list[Problem]:
+def death_order(tables: dict[str, TypedTable], index: EpisodeIndex, cutoff: dt.date | None) -> list[Problem]:
     problems: list[Problem] = []
     events = tables["events"]
     e = events.frame
@@ -167,16 +161,18 @@ def death_order(tables: dict[str, TypedTable], cutoff: dt.date | None) -> list[P
         pl.format("death before the first infusion ({})", pl.col("__first_infusion").cast(pl.String)),
     )
     if death.height:
+        death = death.rename({"__death": "value"})
         for name, tt in tables.items():
             column = "infusion_date" if name == "infusions" else "date"
             if column not in tt.frame.columns:
                 continue
-            g = tt.frame.join(death, on="patient_id", how="inner")
+            g = tt.frame.with_columns(__death=index.per_patient(tt.frame["patient_id"], death))
+            after = (pl.col(column) > pl.col("__death")).fill_null(False)
             if name == "events":
-                g = g.filter(pl.col("kind") != "death")
+                after = after & (pl.col("kind") != "death").fill_null(True)
             problems += problems_at(
-                g.sort(ROW),
-                (pl.col(column) > pl.col("__death")).fill_null(False),
+                g,
+                after,
                 tt.file,
                 column,
                 pl.col(column).cast(pl.String),

@@ -17,6 +17,7 @@ import polars as pl
 
 from cartkit.study.coerce import POLARS_TYPES, TypedTable, coerce_table
 from cartkit.study.days import derive_days
+from cartkit.study.episodes import EpisodeIndex
 from cartkit.study.integrity import (
     adverse_event_order,
     death_order,
@@ -103,15 +104,15 @@ def _check(folder: Path, workbooks: list) -> tuple[Study | None, list[Problem]]:
     problems += unit_problems
     notes += unit_notes
 
-    infusions = typed["infusions"].frame
+    index = EpisodeIndex(typed["patients"].frame, typed["infusions"].frame)
     for tt in typed.values():
-        problems += derive_days(tt, infusions)
+        problems += derive_days(tt, index)
     for tt in typed.values():
         problems += duplicate_keys(tt)
-    problems += orphans(typed)
+    problems += orphans(typed, index)
     problems += plan_references(config.plan, typed)
     problems += infusion_order(typed["infusions"])
-    problems += death_order(typed, config.meta.data_cutoff)
+    problems += death_order(typed, index, config.meta.data_cutoff)
     problems += adverse_event_order(typed["adverse_events"])
 
     tables = {name: tt.frame.drop(ROW) for name, tt in typed.items()}
