@@ -259,9 +259,9 @@ FEVER = {  # CTCAE v4.03 fever grade (1: 38.0-39.0 C, 2: >39.0-40.0, 3: >40.0 fo
 #  Hb:  CD19 g2/g3 = 6/7, CD22 g2/g3 = 9/4
 #       R: fisher.test(rbind(c(6,7), c(9,4)))$p.value = 0.4283 (paper 0.425; no table with
 #       Hb grades 0-3 and Table 2's grade-3 counts gives 0.425 by Fisher or chi-square)
-#  Grade 1 needs the lab's LLN, which the data model does not carry: grade-1 worst grades are
-#  avoided (ANC and Hb: grade >= 2), except platelets, where the published P needs grades 0 and 1
-#  (LLN 150 x 10^9/L assumed).
+#  Grade 1 needs the lab's LLN: the count rows carry it in measurements.lln (the values in LLN
+#  below, synthetic: typical adult reference limits, Hb by sex). Grade-1 worst grades are
+#  avoided (ANC and Hb: grade >= 2), except platelets, where the published P needs grades 0 and 1.
 #  PLT: CD19 g0..g4 = 1/1/3/7/1, CD22 g0..g3 = 1/1/5/6
 #       R: chisq.test(rbind(c(1,1,3,7,1), c(1,1,5,6,0)), correct = FALSE)$p.value = 0.8129 (paper 0.813)
 HAEM = {
@@ -529,8 +529,10 @@ def build_counts() -> tuple[list[dict], list[dict]]:
                     assert all(w > a for w, a in zip(s, anc, strict=True)), (p, ep, s, anc)
                 series[analyte] = (s, r)
                 unit = "g/L" if analyte == "hemoglobin" else "10^9/L"
+                lln = LLN[analyte][SEX[p]] if analyte == "hemoglobin" else LLN[analyte]
                 for d, v in zip(COUNT_DAYS, s, strict=True):
-                    meas.append({"patient_id": p, "episode": ep, "day": d, "analyte": analyte, "value": v, "unit": unit})
+                    meas.append({"patient_id": p, "episode": ep, "day": d, "analyte": analyte, "value": v,
+                                 "unit": unit, "lln": lln})  # fmt: skip
                 if g > 0:
                     aes.append({"patient_id": p, "episode": ep, "term": HAEM_TERM[analyte], "grade": g,
                                 "grading_system": "ctcae4.03", "onset_day": onset, "resolution_day": r})  # fmt: skip

@@ -239,3 +239,37 @@ def test_to_pandas(loaded):
 def test_write_csv_helper_roundtrip(tmp_path):
     path = write_csv(tmp_path, "t", [{"a": 1, "b": None}])
     assert path.read_text() == "a,b\n1,\n"
+
+
+def test_tab_separated_csv(tmp_path):
+    write_study(tmp_path)
+    rows = pl.DataFrame(base_tables()["patients"]).with_columns(pl.all().cast(pl.String))
+    (tmp_path / "patients.csv").write_text(rows.write_csv(separator="\t"))
+    assert load_study(tmp_path).patients["weight_kg"].to_list() == [70.5, 55.0]
+
+
+def test_parquet_native_types_and_nan_as_missing(tmp_path):
+    write_study(tmp_path, fmt="parquet")
+    m = pl.read_parquet(tmp_path / "measurements.parquet")
+    m = m.with_columns(value=pl.col("value").fill_null(float("nan")), blq=pl.col("blq") == "yes")
+    (tmp_path / "measurements.parquet").unlink()
+    m.write_parquet(tmp_path / "measurements.parquet")
+    study = load_study(tmp_path)
+    assert study.measurements["value"].null_count() == 1  # the NaN of the blq row is a missing value
+    assert study.measurements["blq"].to_list() == [None, None, False, None, None, None, True]
+
+
+def test_excel_cells_with_time_of_day_and_numbers_as_text(tmp_path):
+    import openpyxl
+
+    folder = write_study(tmp_path, fmt="workbook")
+    wb = openpyxl.load_workbook(folder / "study.xlsx")
+    ws = wb["infusions"]
+    ws["E2"] = dt.datetime(2019, 1, 10, 9, 30)  # infusion_date with a clock time
+    ws["B2"] = 1.0  # episode typed as a float by Excel
+    wb.create_sheet("scratch")
+    wb.save(folder / "study.xlsx")
+    study = load_study(folder)
+    assert study.infusions["infusion_date"][0] == dt.date(2019, 1, 10)
+    assert study.infusions["episode"][0] == 1
+    assert "study.xlsx: sheet 'scratch' is not a table of the study; ignored" in study.notes

@@ -73,6 +73,7 @@ def analyse(study: Study, derived: Derived) -> Results:
             rows.append(row)
         tables["grade_compare"] = pl.DataFrame(rows, schema={
             "toxicity": pl.String, "system": pl.String, "method": pl.String, "pvalue": pl.Float64,
+            "why": pl.String, "fisher_pvalue": pl.Float64, "chisq_pvalue": pl.Float64,
             "paired_method": pl.String, "paired_pvalue": pl.Float64, "note": pl.String})
     else:
         tables["grade_compare"] = None
@@ -96,7 +97,8 @@ def analyse(study: Study, derived: Derived) -> Results:
         results.omitted["kinetics"] = "no kinetic measurements (CAR-T %, CAR DNA or cytokines) in the study"
     if two_products and values.height:
         tables["comparisons"] = kinetic_comparisons(derived.kinetics, groups, (products[0], products[1]),
-                                                    plan.kinetic_analytes, plan.quantile_method)
+                                                    plan.kinetic_analytes, plan.quantile_method,
+                                                    plan.rank_correction)
     else:
         tables["comparisons"] = None
         results.omitted["comparisons"] = "needs two products and kinetic measurements"

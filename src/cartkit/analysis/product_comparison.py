@@ -35,7 +35,7 @@ def _record_fields(result) -> tuple[str, float, float, str]:
 
 
 def compare_measure(
-    values: pl.DataFrame, value_col: str, products: tuple[str, str], quantile_method: str
+    values: pl.DataFrame, value_col: str, products: tuple[str, str], quantile_method: str, correct: bool = True
 ) -> dict:
     """Unpaired and paired comparison of one per-episode measure between two products.
 
@@ -55,7 +55,7 @@ def compare_measure(
         "paired_method": None, "paired_pvalue": None, "n_pairs": 0,
     }
     if xa.size >= 2 and xb.size >= 2:
-        method, statistic, pvalue, why = _record_fields(compare(xa, xb, paired=False))
+        method, statistic, pvalue, why = _record_fields(compare(xa, xb, paired=False, correct=correct))
         row.update(method=method, statistic=statistic, pvalue=pvalue, why=why)
     pairs = a.select("patient_id", pl.col(value_col).alias("a")).join(
         b.select("patient_id", pl.col(value_col).alias("b")), on="patient_id", how="inner"
@@ -64,13 +64,14 @@ def compare_measure(
     if pairs.height >= 2:
         pa, pb = pairs["a"].to_numpy().astype(float), pairs["b"].to_numpy().astype(float)
         if np.any(pa != pb):
-            method, _, pvalue, _ = _record_fields(compare(pa, pb, paired=True))
+            method, _, pvalue, _ = _record_fields(compare(pa, pb, paired=True, correct=correct))
             row.update(paired_method=method, paired_pvalue=pvalue)
     return row
 
 
 def kinetic_comparisons(
-    kinetics: pl.DataFrame, groups: pl.DataFrame, products: tuple[str, str], analytes, quantile_method: str
+    kinetics: pl.DataFrame, groups: pl.DataFrame, products: tuple[str, str], analytes, quantile_method: str,
+    correct: bool = True,
 ) -> pl.DataFrame:
     """Peak (Cmax) and peak day (Tmax) of each analyte, product A vs B."""
     from cartkit.study.vocabulary import ANALYTES
@@ -87,7 +88,7 @@ def kinetic_comparisons(
         family = _ANALYTE_FAMILY.get(analyte, "cytokine")
         for value_col, what, what_unit in (("cmax", "peak", unit), ("tmax", "peak day", "day")):
             row = compare_measure(frame.select("patient_id", "product", value_col), value_col, products,
-                                  quantile_method)
+                                  quantile_method, correct)
             row.update(family=family, measure=f"{label} {what}", unit=what_unit,
                        key=f"{analyte}.{'peak' if value_col == 'cmax' else 'peak_day'}")
             rows.append(row)
@@ -98,15 +99,18 @@ def grade_comparison(grades: pl.DataFrame, groups: pl.DataFrame, products: tuple
                      system: str) -> dict:
     """Grade x product: exact Fisher-Freeman-Halton (unpaired, as the seed) and Bowker (paired)."""
     from cartkit.analysis.adverse_events import episode_grades, grade_contingency, grade_distribution
-    from cartkit.stats import bowker, fisher_exact
+    from cartkit.stats import bowker, chi_square, compare_counts, fisher_exact
 
     dist = grade_distribution(grades, groups, toxicity)
     table = grade_contingency(dist, products)
-    out = {"toxicity": toxicity, "system": system, "method": None, "pvalue": None, "paired_method": None,
-           "paired_pvalue": None, "note": ""}
+    out = {"toxicity": toxicity, "system": system, "method": None, "pvalue": None, "why": None,
+           "fisher_pvalue": None, "chisq_pvalue": None, "paired_method": None, "paired_pvalue": None, "note": ""}
     if table and len(table[0]) >= 2:
-        res = fisher_exact(table)
-        out.update(method="Fisher-Freeman-Halton exact test (grade x product)", pvalue=float(res.pvalue))
+        choice = compare_counts(table)
+        out.update(method=f"{choice.method} (grade x product)", pvalue=float(choice.pvalue),
+                   why=getattr(choice, "why", "") or getattr(choice, "reason", ""),
+                   fisher_pvalue=float(fisher_exact(table).pvalue),
+                   chisq_pvalue=float(chi_square(table, correction=False).pvalue))
     else:
         out["note"] = "every episode has the same grade: nothing to compare"
     per_episode = episode_grades(grades, groups)

@@ -112,7 +112,7 @@ def derive(study: Study) -> Derived:
 
     # --- haematological toxicity
     version = plan.ctcae_version
-    hem = derive_hematologic(study, version=version)
+    hem = derive_hematologic(study, version=version, lln=plan.lln)
     hematologic = _hematologic_primary(study, hem, version, notes)
 
     # --- grades side by side under every system available

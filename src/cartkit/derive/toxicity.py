@@ -341,8 +341,8 @@ def hematologic_grades_long(
     Columns: patient_id, episode, analyte, term, ctcae_version, worst_grade, nadir,
     nadir_day, days_grade_3plus, n_values.
 
-    ``lln``: lower limits of normal by analyte code in canonical units (the study tables
-    hold none); without one, days whose grade would depend on it are undetermined and
+    ``lln``: lower limits of normal by analyte code in canonical units, used where a
+    measurement row has no ``lln`` of its own; without either, days whose grade would depend on it are undetermined and
     the worst grade is null unless another day reached grade >= 2. ``days_grade_3plus``
     counts the days covered by values at grade >= 3, each value holding until the next
     sample in the window (last sample: its own day) -- the same convention as ICAHT.
@@ -354,8 +354,9 @@ def hematologic_grades_long(
         & pl.col("day").is_between(*window)
         & pl.col("value").is_not_null()
     )
-    # one value per analyte and day: the worst (lowest)
-    daily = m.group_by([*KEYS, "analyte", "day"]).agg(pl.col("value").min())
+    # one value per analyte and day: the worst (lowest); the row's own LLN when the study gives one
+    row_lln = pl.col("lln").min() if "lln" in m.columns else pl.lit(None, dtype=pl.Float64)
+    daily = m.group_by([*KEYS, "analyte", "day"]).agg(pl.col("value").min(), row_lln.alias("lln"))
     # one pass over the table: each lineage's rule applies to its own rows
     grade = pl.when(pl.lit(False)).then(pl.lit(None, dtype=pl.Int64))
     names, lln_grades = {}, {}
@@ -364,7 +365,8 @@ def hematologic_grades_long(
             spec = ctcae_term(term, version)
         except ValueError:
             continue  # term not encoded for this version (documented in its criteria file)
-        lln_expr = pl.lit(lln[analyte]) if analyte in lln else None
+        # the measurement's own LLN first, else the one given for the study (``lln``)
+        lln_expr = pl.coalesce(pl.col("lln"), pl.lit(lln.get(analyte), dtype=pl.Float64))
         grade = grade.when(pl.col("analyte") == analyte).then(
             ctcae_grade_expr(term, pl.col("value"), version, lln=lln_expr)
         )

@@ -36,7 +36,9 @@ from cartkit.stats.results import TestResult
 
 RELATIVE_TOLERANCE = 1e-7  # R fisher.test: relErr <- 1 + 10^(-7)
 _MERGE_DIGITS = 1e9  # partial tables whose log-weights agree to 1e-9 are merged
-_PAIR_BLOCK = 2_000_000  # max (node x column filling) pairs held in memory at once
+_PAIR_BLOCK = 2_000_000
+_MAX_EDGES = 60_000_000  # ~1.5 GB of network: beyond this refuse with a clear error
+_DENSE_CODES = 50_000_000  # node codes below this use a lookup table (<= 50 MB of flags)  # max (node x column filling) pairs held in memory at once
 
 
 def _as_table(table: object) -> np.ndarray:
@@ -77,24 +79,60 @@ def _log_total(states: np.ndarray) -> np.ndarray:
 
 def _expand_stage(parents: np.ndarray, fills: np.ndarray) -> tuple[np.ndarray, ...]:
     """Edges parent -> child for one column: (parent index, filling index, child states, child index)."""
+    width = parents.shape[1]
     par_idx, fill_idx = [], []
+    n_edges = 0
     block = max(1, _PAIR_BLOCK // max(1, len(fills)))
     for start in range(0, len(parents), block):
         p = parents[start : start + block]
-        ok = (fills[None, :, :] <= p[:, None, :]).all(axis=2)
+        ok = np.ones((len(p), len(fills)), dtype=bool)
+        for j in range(width):
+            ok &= fills[None, :, j] <= p[:, None, j]
         i, f = np.nonzero(ok)
+        n_edges += i.size
+        if n_edges > _MAX_EDGES:
+            raise ValueError(
+                f"fisher_exact: the table is too large for the exact test (more than {_MAX_EDGES:,} partial "
+                "tables in one column of the network); R's fisher.test would need simulate.p.value=TRUE too"
+            )
         par_idx.append(i + start)
         fill_idx.append(f)
     pi = np.concatenate(par_idx)
     fi = np.concatenate(fill_idx)
-    children = np.sort(parents[pi] - fills[fi], axis=1)
+    # the child's remaining row totals, one array per position, sorted across positions
+    cols = _sort_columns([(parents[:, j].astype(np.int32)[pi] - fills[:, j].astype(np.int32)[fi])
+                          for j in range(width)])
     base = int(parents.max()) + 1
-    if base ** children.shape[1] < 2**62:  # one integer per node: a much faster unique than axis=0
-        code = children @ (base ** np.arange(children.shape[1], dtype=np.int64))
+    if base**width >= 2**62:  # codes would overflow: compare whole rows
+        nodes, child_idx = np.unique(np.column_stack(cols), axis=0, return_inverse=True)
+        return pi, fi, nodes, child_idx.reshape(-1)
+    code = np.zeros(pi.size, dtype=np.int64)
+    for j in range(width - 1, -1, -1):
+        code *= base
+        code += cols[j]
+    if base**width <= _DENSE_CODES:  # dense lookup instead of sorting
+        seen = np.zeros(base**width, dtype=bool)
+        seen[code] = True
+        index = np.cumsum(seen) - 1
+        child_idx = index[code]
+        first = np.zeros(int(index[-1]) + 1, dtype=np.int64)
+        first[child_idx] = np.arange(child_idx.size)  # any representative: equal codes are equal states
+    else:
         _, first, child_idx = np.unique(code, return_index=True, return_inverse=True)
-        return pi, fi, children[first], child_idx.reshape(-1)
-    nodes, child_idx = np.unique(children, axis=0, return_inverse=True)
-    return pi, fi, nodes, child_idx.reshape(-1)
+        child_idx = child_idx.reshape(-1)
+    nodes = np.column_stack([c[first] for c in cols]).astype(np.int64)
+    return pi, fi, nodes, child_idx
+
+
+def _sort_columns(cols: list[np.ndarray]) -> list[np.ndarray]:
+    """Sort position-wise across a few arrays (odd-even transposition network; faster than np.sort on rows)."""
+    width = len(cols)
+    for step in range(width):
+        for j in range(step % 2, width - 1, 2):
+            low = np.minimum(cols[j], cols[j + 1])
+            np.maximum(cols[j], cols[j + 1], out=cols[j + 1])
+            cols[j] = low
+    return cols
 
 
 def _merge(node: np.ndarray, value: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -127,7 +127,7 @@ def cast_column(s: pl.Series, dtype: str, decimal_comma: bool = False) -> tuple[
             t = pl.select(
                 pl.when(whole).then(f.cast(pl.Int64, strict=False).cast(pl.String)).otherwise(f.cast(pl.String))
             ).to_series()
-            t = t.set(f.is_nan(), None)
+            t = t.set(f.is_nan().fill_null(False), None)
         else:
             t = s.cast(pl.String, strict=False)
         return t.alias(name), t.is_not_null()

@@ -59,6 +59,12 @@ class Plan:
     # AE terms the adverse-event table reports, in this order, including terms no patient had
     # (the seed's Table 2 lists encephalopathy and aphasia at 0/7); empty = every recorded term.
     ae_table_terms: tuple[str, ...] = ()
+    # Continuity correction in the normal approximation of rank tests: R's wilcox.test applies it,
+    # SPSS's asymptotic Mann-Whitney / Wilcoxon P-values do not (the seed used SPSS).
+    rank_correction: bool = True
+    # Lower limits of normal by analyte (canonical units) for CTCAE grade 1 where a measurement row
+    # carries no ``lln`` of its own; without either, grade 0-1 cannot be told apart.
+    lln: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

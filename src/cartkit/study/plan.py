@@ -283,6 +283,45 @@ def read_study_toml(folder: Path) -> tuple[StudyConfig, list[Problem]]:
         response_days=response_days,
         survival=survival,
         extra_ae_terms=plan.get("extra_ae_terms", "str_list", ()),
+        ae_table_terms=_ae_table_terms(plan, problems),
+        rank_correction=plan.get("rank_correction", "bool", True),
+        lln=_lln(plan, problems),
     )
     plan.finish()
     return StudyConfig(meta, result, mapping, workbook), problems
+
+
+def _ae_table_terms(plan: _Reader, problems: list[Problem]) -> tuple[str, ...]:
+    """[plan] ae_table_terms: the AE table's rows, in order; each a known term (or an extra one)."""
+    terms = plan.get("ae_table_terms", "str_list", ())
+    known = {**VOCABULARIES["ae_term"], **{t.lower(): t for t in plan.data.get("extra_ae_terms", ())
+                                           if isinstance(t, str)}}
+    out = []
+    for term in terms:
+        canonical = known.get(term.strip().lower())
+        if canonical is None:
+            problems.append(Problem(STUDY_TOML, None, "plan.ae_table_terms", term, "unknown adverse-event term"))
+        else:
+            out.append(canonical)
+    return tuple(out)
+
+
+def _lln(plan: _Reader, problems: list[Problem]) -> dict[str, float]:
+    """[plan.lln] analyte = lower limit of normal, in the analyte's canonical unit."""
+    from cartkit.study.vocabulary import ANALYTES
+
+    reader = _Reader(plan.table("lln"), "plan.lln", problems)
+    out: dict[str, float] = {}
+    for key in list(reader.data):
+        if key not in ANALYTES:
+            problems.append(Problem(STUDY_TOML, None, f"plan.lln.{key}", reader.data[key], "unknown analyte"))
+            reader.used.add(key)
+            continue
+        value = reader.get(key, "float", None)
+        if value is not None:
+            if value <= 0:
+                problems.append(Problem(STUDY_TOML, None, f"plan.lln.{key}", value, "must be > 0"))
+            out[key] = float(value)
+    reader.finish()
+    return out
+

@@ -126,6 +126,8 @@ MEASUREMENTS = Table(
         Column("unit", STR, required=True, description="converted to the analyte's canonical unit at load"),
         Column("blq", BOOL, description="below the limit of quantification"),
         Column("lloq", FLOAT, min=0, description="lower limit of quantification, in the row's unit"),
+        Column("lln", FLOAT, min=0, description="the laboratory's lower limit of normal, in the row's unit "
+               "(CTCAE grade 1 of blood counts starts below it)"),
     ),
     key=("patient_id", "episode", "analyte", "day", "time"),
     day_or_date=True,

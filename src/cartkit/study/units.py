@@ -51,7 +51,7 @@ def _pair_table(units: list[str]) -> dict[str, list]:
 
 
 def convert_units(tt: TypedTable) -> tuple[list[Problem], list[str]]:
-    """Convert ``value`` and ``lloq`` to canonical units in place; check analyte bounds."""
+    """Convert ``value``, ``lloq`` and ``lln`` to canonical units in place; check analyte bounds."""
     f = tt.frame
     units = f["unit"].drop_nulls().unique().sort().to_list()
     analyte_code = f["analyte"].cast(pl.Enum(list(ANALYTES))).to_physical().cast(pl.Int64)
@@ -98,6 +98,7 @@ def convert_units(tt: TypedTable) -> tuple[list[Problem], list[str]]:
         unit_original=pl.col("unit"),
         value=to_canonical("value"),
         lloq=to_canonical("lloq"),
+        lln=to_canonical("lln"),
         unit=pl.when(known).then(canonical.gather(analyte_code)).otherwise(pl.col("unit")),
     )
     lo = pl.Series([a.min for a in ANALYTES.values()], dtype=pl.Float64).gather(analyte_code)
