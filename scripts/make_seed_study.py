@@ -800,6 +800,21 @@ alpha = 0.05
 quantile_method = "spss"
 kinetic_analytes = ["car_t_pct_cd3", "car_dna", "il6", "il2r", "il8", "tnfa"]
 kinetics_window = [0, 28]
+# SPSS (which the seed used) reports asymptotic Mann-Whitney/Wilcoxon P-values without R's
+# continuity correction: the published peak-day P = 0.022 and 0.001 come out only without it.
+rank_correction = false
+# Table 2's rows in the paper's order, including terms nobody had (encephalopathy, aphasia).
+ae_table_terms = [
+    "fever", "chills", "fatigue", "headache", "muscle weakness",
+    "neutrophil count decreased", "anemia", "platelet count decreased",
+    "hypoxia", "dyspnea", "cough", "pleural effusion",
+    "nausea", "vomiting", "anorexia",
+    "aminotransferase increased", "blood bilirubin increased",
+    "creatinine increased", "oliguria",
+    "sinus tachycardia", "arrhythmia", "hypotension",
+    "disseminated intravascular coagulation",
+    "encephalopathy", "confusion", "dizziness", "aphasia", "somnolence",
+]
 
 [plan.response_days]
 lymphoma = [30, 60]

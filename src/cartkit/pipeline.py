@@ -21,4 +21,4 @@ def run_study(study_dir: str | Path, out: str | Path, progress: Callable[[str], 
     say("running the analysis plan")
     results = analyse(study, derived)
     say("writing the report")
-    return Path(write_report(results, out, progress=say))
+    return Path(write_report(results, out, progress=say)) / "index.html"

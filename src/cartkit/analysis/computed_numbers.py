@@ -86,11 +86,22 @@ def _comparison_p(ctx: _Context, analyte: str, measure: str) -> Computed:
     if row.height == 0:
         return Computed(None)
     r = row.row(0, named=True)
+    reason = "the per-patient values are synthetic (the paper publishes only their summaries)"
+    if "t-test" in (r["method"] or "") or "t test" in (r["method"] or "").lower():
+        from cartkit.stats import mann_whitney
+
+        k = ctx.derived.kinetics.join(ctx.episodes.select("patient_id", "episode", "product"),
+                                      on=["patient_id", "episode"]).filter(pl.col("analyte") == analyte)
+        col = "cmax" if measure == "peak" else "tmax"
+        a, b = (k.filter(pl.col("product") == p)[col].drop_nulls().to_numpy() for p in
+                (r["product_a"], r["product_b"]))
+        alt = mann_whitney(a, b, correct=ctx.study.plan.rank_correction).pvalue
+        reason = (f"both groups pass Shapiro-Wilk, so the plan's rule picks the t test; the paper used the "
+                  f"rank-sum test, which gives {alt:.3f}")
     return Computed(
         r["pvalue"], text=f"{r['pvalue']:.3f} ({r['method']}); paired: "
         f"{'NA' if r['paired_pvalue'] is None else format(r['paired_pvalue'], '.3f')}",
-        reason="the synthetic per-patient values reproduce the published medians and IQRs; the P-value "
-               "depends on values the paper does not publish",
+        reason=reason,
     )
 
 
@@ -101,14 +112,25 @@ def _grade_p(ctx: _Context, toxicity: str) -> Computed:
     row = gc.filter((pl.col("toxicity") == toxicity) & ~pl.col("note").str.contains("alternative"))
     if row.height == 0 or row["pvalue"][0] is None:
         return Computed(None)
-    p = float(row["pvalue"][0])
-    return Computed(p, text=f"{p:.3f} (exact Fisher-Freeman-Halton)",
-                    reason="haematological grades come from the synthetic blood counts")
+    r = row.row(0, named=True)
+    p = float(r["pvalue"])
+    text = (f"{p:.3f} ({r['method']}); Fisher exact {r['fisher_pvalue']:.3f}, "
+            f"Pearson chi-square {r['chisq_pvalue']:.3f}")
+    reason = ""
+    if toxicity not in ("CRS", "ICANS"):
+        reason = ("the lower haematological grades are synthetic (Table 2 publishes only grade 3/4). ")
+    if r["chisq_pvalue"] is not None and abs(r["chisq_pvalue"] - p) > 5e-4:
+        reason += (f"Pearson chi-square gives {r['chisq_pvalue']:.3f}: the paper names chi-square for counts, "
+                   "but with expected counts below 5 cartkit's plan uses the exact test")
+    return Computed(p, text=text, reason=reason.strip())
 
 
-def _table2(ctx: _Context, term: str, target: str, disease: str, what: str) -> Computed:
+def _table2(ctx: _Context, key: str, target: str, disease: str, what: str) -> Computed:
     t2 = ctx.results.get("table2")
     product, diagnosis = ctx.product(target), ctx.disease(disease)
+    term, section = _table2_term(key)
+    if section:
+        t2 = t2.filter(pl.col("section").str.contains(section))
     row = t2.filter((pl.col("term") == term) & (pl.col("product") == product) & (pl.col("diagnosis") == diagnosis))
     if row.height == 0:
         return Computed(None)
@@ -153,7 +175,7 @@ def _logrank_p(ctx: _Context, endpoint: str, censoring: str) -> Computed:
 
 
 def _os_months(ctx: _Context, disease: str, stat: str) -> Computed:
-    tte = next(iter(ctx.derived.tte.values()), None) if ctx.derived.tte else None
+    tte = ctx.derived.tte.get("HSCT not censored") if ctx.derived.tte else None
     if tte is None:
         return Computed(None)
     frame = tte.join(ctx.study.patients.select("patient_id", pl.col("diagnosis").alias("_dx")), on="patient_id")
@@ -182,6 +204,93 @@ def _patients(ctx: _Context, disease: str | None) -> Computed:
     return Computed(float(p.height))
 
 
+def _grade_range(ctx: _Context, frame: pl.DataFrame, target: str, which: str, label: str) -> Computed:
+    """Lowest or highest grade among the product's episodes with the toxicity (grade >= 1)."""
+    product = ctx.product(target)
+    g = frame.join(ctx.episodes.select("patient_id", "episode", "product"), on=["patient_id", "episode"])
+    g = g.filter((pl.col("product") == product) & (pl.col("grade") >= 1))
+    if g.height == 0:
+        return Computed(None)
+    value = float(g["grade"].min() if which == "min" else g["grade"].max())
+    none = ctx.episodes.filter(pl.col("product") == product).height - g["patient_id"].n_unique()
+    return Computed(value, text=f"{value:.0f} ({label}; {none} episode(s) without it)")
+
+
+def _crs_range(ctx: _Context, target: str, which: str) -> Computed:
+    recorded = _grade_range(ctx, ctx.derived.crs, target, which, f"{ctx.study.plan.crs_system} as recorded")
+    derived = ctx.derived.crs_derived
+    if recorded.value is None or derived is None or derived.height == 0:
+        return recorded
+    alt = _grade_range(ctx, derived, target, which, "ASTCT 2019 derived from vital signs and supportive care")
+    reason = (f"the recorded grades ({ctx.study.plan.crs_system}) range "
+              f"{_grade_range(ctx, ctx.derived.crs, target, 'min', '').value:.0f}-"
+              f"{_grade_range(ctx, ctx.derived.crs, target, 'max', '').value:.0f} among patients with CRS, and "
+              "Table 2 has grade 0 patients; under ASTCT 2019, fever >= 38 C alone is grade 1, so every "
+              f"febrile patient has CRS: derived {alt.text}")
+    return Computed(recorded.value, text=f"{recorded.text}; ASTCT 2019: {alt.text}", reason=reason)
+
+
+def _haem_range(ctx: _Context, target: str, which: str) -> Computed:
+    tox = ("Leukopenia", "Anemia", "Thrombocytopenia")  # seed Figure 5C-E: WBC, Hb, PLT
+    worst = ctx.derived.hematologic.filter(pl.col("toxicity").is_in(list(tox))).group_by(
+        "patient_id", "episode").agg(pl.col("grade").max())
+    return _grade_range(ctx, worst, target, which, "worst of WBC, Hb and platelet CTCAE grades per episode")
+
+
+def _count_episodes(ctx: _Context, frame: pl.DataFrame, target: str | None, disease: str | None) -> Computed:
+    e = ctx.episodes
+    if target:
+        e = e.filter(pl.col("product") == ctx.product(target))
+    if disease:
+        e = e.filter(pl.col("diagnosis") == ctx.disease(disease))
+    n = frame.join(e.select("patient_id", "episode"), on=["patient_id", "episode"]).select(
+        pl.col("patient_id").n_unique()).item()
+    return Computed(float(n))
+
+
+def _ae_patients(ctx: _Context, term: str, target: str | None, disease: str | None, grade=None) -> Computed:
+    ae = ctx.study.adverse_events.filter(pl.col("term") == term)
+    if grade is not None:
+        ae = ae.filter(pl.col("grade") == grade)
+    return _count_episodes(ctx, ae, target, disease)
+
+
+def _support_patients(ctx: _Context, kind: str) -> Computed:
+    return Computed(float(ctx.study.support.filter(pl.col("kind") == kind)["patient_id"].n_unique()))
+
+
+def _hsct_after(ctx: _Context, target: str) -> Computed:
+    return _count_episodes(ctx, ctx.derived.hsct, target, None)
+
+
+def _relapse_months(ctx: _Context, target: str, patient: str) -> Computed:
+    best = ctx.derived.best_response.join(ctx.episodes.select("patient_id", "episode", "product"),
+                                          on=["patient_id", "episode"])
+    row = best.filter((pl.col("product") == ctx.product(target)) & (pl.col("patient_id").str.to_lowercase()
+                                                                     == patient.lower()))
+    if row.height == 0 or row["relapse_day"][0] is None:
+        return Computed(None)
+    months = (row["relapse_day"][0] - (row["response_day"][0] or 0)) / DAYS_PER_MONTH
+    return Computed(months, text=f"{months:.1f} months after the response assessment",
+                    reason="months of 30.4375 days from the response assessment to the relapse")
+
+
+def _rate_pct(ctx: _Context, target: str, disease: str, what: str) -> Computed:
+    rates = ctx.results.get("response_rates")
+    row = rates.filter((pl.col("product") == ctx.product(target)) & (pl.col("diagnosis") == ctx.disease(disease)))
+    if row.height == 0:
+        return Computed(None)
+    r = row.row(0, named=True)
+    value = 100.0 * r[what]
+    return Computed(value, text=f"{value:.2f}% (95% CI {100 * r[what + '_lower']:.1f}-{100 * r[what + '_upper']:.1f})")
+
+
+def _deaths_from(ctx: _Context, pattern: str) -> Computed:
+    deaths = ctx.study.events.filter((pl.col("kind") == "death")
+                                     & pl.col("detail").fill_null("").str.contains(f"(?i){pattern}"))
+    return Computed(float(deaths["patient_id"].n_unique()))
+
+
 _TERM_KEYS = {
     "fever": "fever", "chills": "chills", "fatigue": "fatigue", "headache": "headache",
     "muscular_weakness": "muscle weakness", "muscle_weakness": "muscle weakness",
@@ -206,7 +315,7 @@ _PATTERNS: list[tuple[str, Callable[..., Computed]]] = [
      lambda c, m: _grade_p(c, {"crs": "CRS", "icans": "ICANS", "wbc": "Leukopenia", "hb": "Anemia",
                                "plt": "Thrombocytopenia"}[m["tox"]])),
     (r"table2\.(?P<term>[a-z_0-9]+)\.(?P<target>cd\d+)\.(?P<disease>[a-z-]+)\.(?P<what>n|pct)",
-     lambda c, m: _table2(c, _table2_term(m["term"]), m["target"], m["disease"], m["what"])),
+     lambda c, m: _table2(c, m["term"], m["target"], m["disease"], m["what"])),
     (r"response\.(?P<target>cd\d+)\.(?P<disease>[a-z-]+)\.(?P<response>[a-z_]+)\.n",
      lambda c, m: _response_count(c, m["target"], m["disease"], m["response"])),
     (r"survival\.(?P<endpoint>pfs|os)\.(?P<disease>[a-z-]+)\.day180",
@@ -220,14 +329,34 @@ _PATTERNS: list[tuple[str, Callable[..., Computed]]] = [
                                      "harvest": "harvest_1e6_per_kg"}[m["column"]], m["target"], m["disease"],
                                  m["stat"])),
     (r"patients\.age\.(?P<stat>mean|median|min|max)", lambda c, m: _age(c, m["stat"])),
+    (r"ae\.crs\.(?P<target>cd\d+)\.grade_(?P<which>min|max)", lambda c, m: _crs_range(c, m["target"], m["which"])),
+    (r"ae\.haem\.(?P<target>cd\d+)\.grade_(?P<which>min|max)", lambda c, m: _haem_range(c, m["target"], m["which"])),
+    (r"ae\.icans\.(?P<target>cd\d+)\.grade1_text",
+     lambda c, m: _ae_patients(c, "icans", m["target"], None, grade=1)),
+    (r"ae\.infection\.(?P<target>cd\d+)(\.(?P<disease>[a-z-]+))?",
+     lambda c, m: _ae_patients(c, "infection", m["target"], m["disease"])),
+    (r"ae\.fungal", lambda c, m: _ae_patients(c, "invasive fungal infection", None, None)),
+    (r"ae\.tocilizumab\.patients", lambda c, m: _support_patients(c, "tocilizumab")),
+    (r"ae\.deaths_crs_icans", lambda c, m: _deaths_from(c, "CRS|ICANS|cytokine|neurotox")),
+    (r"followup\.hsct_after_(?P<target>cd\d+)", lambda c, m: _hsct_after(c, m["target"])),
+    (r"followup\.(?P<target>cd\d+)\.relapse_months\.(?P<patient>p\d+)",
+     lambda c, m: _relapse_months(c, m["target"], m["patient"])),
+    (r"discussion\.(?P<target>cd\d+)\.(?P<disease>[a-z-]+)\.cr_claimed",
+     lambda c, m: _response_count(c, m["target"], m["disease"], "cr")),
+    (r"response\.(?P<target>cd\d+)\.(?P<disease>[a-z-]+)\.(?P<what>orr|cr)_pct",
+     lambda c, m: _rate_pct(c, m["target"], m["disease"], m["what"])),
+    (r"response\.(?P<target>cd\d+)\.(?P<disease>[a-z-]+)\.n_patients",
+     lambda c, m: _count_episodes(c, c.episodes, m["target"], m["disease"])),
     (r"patients\.n(\.(?P<disease>[a-z-]+))?", lambda c, m: _patients(c, m["disease"])),
 ]
 
 
-def _table2_term(key: str) -> str:
-    if key.startswith("crs_grade") or key.startswith("icans_grade"):
-        return "grade " + key.rsplit("_", 1)[-1].replace("grade", "")
-    return _TERM_KEYS.get(key, key.replace("_", " "))
+def _table2_term(key: str) -> tuple[str, str | None]:
+    """(term, section pattern) of a Table 2 key: 'crs_grade2' is the CRS section's 'grade 2' row."""
+    for prefix, section in (("crs_grade", "CRS"), ("icans_grade", "ICANS")):
+        if key.startswith(prefix):
+            return "grade " + key[len(prefix):], section
+    return _TERM_KEYS.get(key, key.replace("_", " ")), None
 
 
 def computed_numbers(study: Study, derived: Derived, results: Results) -> dict[str, Computed]:

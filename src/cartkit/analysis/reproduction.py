@@ -37,6 +37,8 @@ def read_published(study_path: Path) -> list[dict]:
 def _decimals(entry: dict) -> int:
     if "decimals" in entry:
         return int(entry["decimals"])
+    if entry.get("unit") == "p":  # journals print P-values to 3 decimals ("0.000" = P < 0.0005)
+        return 3
     value = entry.get("value")
     if isinstance(value, bool) or not isinstance(value, int | float):
         return 0
@@ -78,7 +80,11 @@ def reproduction_table(published: list[dict], computed: dict[str, Computed]) -> 
             ok = agrees(float(value), float(got.value), decimals)
             status = "agrees" if ok else "differs"
             computed_text = got.text or _fmt(float(got.value), decimals)
-            reason = "" if ok else (got.reason or entry.get("note", ""))
+            reason = entry.get("note", "") if ok else (got.reason or entry.get("note", ""))
+            attained = entry.get("attained")
+            if not ok and isinstance(attained, int | float) and agrees(float(attained), float(got.value), decimals):
+                reason = (f"the published value is not attainable from patient-level records; the closest "
+                          f"attainable, {attained}, is what the records give. {reason}").strip()
         rows.append({
             "key": key, "section": entry.get("source", ""), "description": entry.get("description", ""),
             "published": published_text, "computed": computed_text, "status": status, "reason": reason,
