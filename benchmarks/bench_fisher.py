@@ -12,6 +12,7 @@ minutes). Reference point: R 4.2 ``fisher.test`` (FEXACT) takes ~0.8 s on the lo
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from itertools import combinations
@@ -72,9 +73,8 @@ def count_tables(table) -> int:
     """Number of tables with these margins (by the same column recursion, counting only)."""
     t = np.asarray(table)
     rows, cols = tuple(int(v) for v in t.sum(axis=1)), [int(v) for v in t.sum(axis=0)]
-    from functools import lru_cache
 
-    @lru_cache(maxsize=None)
+    @functools.cache
     def n(j, remaining):
         if j == len(cols) - 1:
             return 1

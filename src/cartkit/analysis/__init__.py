@@ -21,13 +21,13 @@ __all__ = ["analyse", "Results"]
 def analyse(study: Study, derived: Derived) -> Results:
     from cartkit.analysis.adverse_events import ae_table, episode_groups, grade_distribution
     from cartkit.analysis.baseline import baseline_table
+    from cartkit.analysis.computed_numbers import computed_numbers
     from cartkit.analysis.course import patient_course
     from cartkit.analysis.kinetic_summary import kinetic_curves, kinetic_values
     from cartkit.analysis.methods import design_warnings, methods_table, software_versions
     from cartkit.analysis.product_comparison import grade_comparison, kinetic_comparisons
     from cartkit.analysis.reproduction import read_published, reproduction_table
     from cartkit.analysis.responses import response_listing, response_rates
-    from cartkit.analysis.computed_numbers import computed_numbers
     from cartkit.analysis.survival_analysis import survival_analysis
 
     plan = study.plan
