@@ -91,3 +91,10 @@ def test_compare_counts_picks_chi_square_when_expected_large():
     assert choice.test == "chi_square"
     assert choice.statistic == pytest.approx(4.3221203912186867, rel=1e-9)
     assert choice.pvalue == pytest.approx(0.0376200166348401, rel=1e-6)
+
+
+def test_fisher_refuses_tables_too_large_for_exact_enumeration():
+    big = [[20, 15, 18, 22, 17, 19], [18, 21, 16, 20, 19, 17], [22, 17, 20, 18, 21, 16], [19, 20, 17, 21, 18, 22],
+           [15, 19, 22, 17, 20, 18], [21, 18, 19, 16, 22, 20]]
+    with pytest.raises(ValueError, match="too large for the exact test"):
+        fisher_exact(big)

@@ -234,7 +234,9 @@ def _haem_range(ctx: _Context, target: str, which: str) -> Computed:
     tox = ("Leukopenia", "Anemia", "Thrombocytopenia")  # seed Figure 5C-E: WBC, Hb, PLT
     worst = ctx.derived.hematologic.filter(pl.col("toxicity").is_in(list(tox))).group_by(
         "patient_id", "episode").agg(pl.col("grade").max())
-    return _grade_range(ctx, worst, target, which, "worst of WBC, Hb and platelet CTCAE grades per episode")
+    got = _grade_range(ctx, worst, target, which, "worst of WBC, Hb and platelet CTCAE grades per episode")
+    return Computed(got.value, got.text, reason="graded from the blood counts; the paper publishes only the "
+                    "grade 3/4 counts, so the milder grades of the records are not the paper's own")
 
 
 def _count_episodes(ctx: _Context, frame: pl.DataFrame, target: str | None, disease: str | None) -> Computed:
@@ -369,8 +371,16 @@ def computed_numbers(study: Study, derived: Derived, results: Results) -> dict[s
         for pattern, compute in _PATTERNS:
             match = re.fullmatch(pattern, key)
             if match:
+                groups = match.groupdict()
+                missing = [f"no {groups[g].upper()} product" for g in ("target",)
+                           if groups.get(g) and ctx.product(groups[g]) is None]
+                missing += [f"no {groups[g]} patients" for g in ("disease",)
+                            if groups.get(g) and ctx.disease(groups[g]) is None]
+                if missing:
+                    out[key] = Computed(None, reason="the study has " + " and ".join(missing))
+                    break
                 try:
-                    value = compute(ctx, match.groupdict())
+                    value = compute(ctx, groups)
                 except (KeyError, ValueError, TypeError) as exc:  # a key the data cannot answer
                     value = Computed(None, reason=f"not computable from the records: {exc}")
                 if value.value is not None and isinstance(value.value, float) and math.isnan(value.value):

@@ -28,7 +28,7 @@ forward. Partial tables at a node with equal weight are merged.
 from __future__ import annotations
 
 from itertools import combinations
-from math import lgamma
+from math import comb, lgamma
 
 import numpy as np
 
@@ -37,7 +37,8 @@ from cartkit.stats.results import TestResult
 RELATIVE_TOLERANCE = 1e-7  # R fisher.test: relErr <- 1 + 10^(-7)
 _MERGE_DIGITS = 1e9  # partial tables whose log-weights agree to 1e-9 are merged
 _PAIR_BLOCK = 2_000_000
-_MAX_EDGES = 60_000_000  # ~1.5 GB of network: beyond this refuse with a clear error
+_MAX_FILLINGS = 2_000_000  # ways to fill one column
+_MAX_EDGES = 20_000_000  # ~1 GB of network: beyond this refuse with a clear error
 _DENSE_CODES = 50_000_000  # node codes below this use a lookup table (<= 50 MB of flags)  # max (node x column filling) pairs held in memory at once
 
 
@@ -62,6 +63,11 @@ def _lfact(x: np.ndarray) -> np.ndarray:
 
 def _compositions(total: int, parts: int, cap: int) -> np.ndarray:
     """All vectors of ``parts`` non-negative integers <= cap summing to ``total`` (stars and bars)."""
+    if comb(total + parts - 1, parts - 1) > _MAX_FILLINGS:
+        raise ValueError(
+            f"fisher_exact: the table is too large for the exact test (a column of {total} split over {parts} rows "
+            f"has more than {_MAX_FILLINGS:,} fillings); R's fisher.test would need simulate.p.value=TRUE too"
+        )
     if parts == 1:
         return np.array([[total]], dtype=np.int64) if total <= cap else np.empty((0, 1), np.int64)
     bars = np.array(list(combinations(range(total + parts - 1), parts - 1)), dtype=np.int64)
