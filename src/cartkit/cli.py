@@ -84,9 +84,17 @@ def simulate(
 
     if fmt not in ("parquet", "csv"):
         _fail(f"--format must be parquet or csv, not {fmt!r}", debug)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     try:
-        with _console().status(f"simulating {patients} patients ..."):
-            path = simulate_study(out_dir, patients=patients, seed=seed, format=fmt)
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                      TimeElapsedColumn(), console=_console()) as bar:
+            task = bar.add_task("simulating", total=None)
+
+            def progress(table: str, done: int, total: int) -> None:  # done/total: chunks over all tables
+                bar.update(task, description=f"writing {table}", completed=done, total=total)
+
+            path = simulate_study(out_dir, patients=patients, seed=seed, format=fmt, progress=progress)
     except Exception as exc:  # noqa: BLE001
         _fail(f"simulation failed: {exc}", debug, exc)
         return

@@ -82,7 +82,9 @@ def problems_at(frame: pl.DataFrame, mask: pl.Series | pl.Expr, file: str, colum
     """One Problem per row of ``frame`` where ``mask`` holds (rule and value may vary by row)."""
     value_expr = pl.col(value) if isinstance(value, str) else value
     rule_expr = pl.lit(rule) if isinstance(rule, str) else rule
-    bad = frame.filter(mask).select(pl.col(ROW), value_expr.alias("v"), rule_expr.alias("r"))
+    bad = frame.filter(mask).select(
+        pl.col(ROW), value_expr.alias("v"), rule_expr.fill_null("invalid value").alias("r")
+    )
     return [Problem(file, row, column, v, r) for row, v, r in bad.iter_rows()]
 
 

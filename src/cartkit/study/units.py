@@ -103,7 +103,10 @@ def convert_units(tt: TypedTable) -> tuple[list[Problem], list[str]]:
     )
     lo = pl.Series([a.min for a in ANALYTES.values()], dtype=pl.Float64).gather(analyte_code)
     hi = pl.Series([a.max for a in ANALYTES.values()], dtype=pl.Float64).gather(analyte_code)
-    impossible = f.select(((pl.col("value") < lo) | (pl.col("value") > hi)).fill_null(False)).to_series()
+    # bounds hold in the canonical unit: rows whose unit is unknown or wrong are not compared
+    impossible = f.select(
+        (known & ((pl.col("value") < lo) | (pl.col("value") > hi))).fill_null(False)
+    ).to_series()
     if impossible.any():
         bad = f.with_columns(__given=given, __min=lo, __max=hi).filter(impossible)
         bounds = (
