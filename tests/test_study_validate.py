@@ -447,3 +447,13 @@ def test_all_problems_across_all_files_at_once(tmp_path):
         ("measurements.csv", 4, "unit"),
         ("patients.csv", 2, "sex"),
     ]
+
+
+def test_values_with_unknown_unit_are_not_range_checked(tmp_path):
+    # 1500 cells/uL is not an impossible neutrophil count: without a unit it cannot be judged
+    def drop_unit(t):
+        for row in t["measurements"]:
+            del row["unit"]
+
+    problems = check(tmp_path, drop_unit)
+    assert problems == [Problem("measurements.csv", None, "unit", None, "missing required column")]

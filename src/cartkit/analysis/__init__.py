@@ -25,7 +25,7 @@ def analyse(study: Study, derived: Derived) -> Results:
     from cartkit.analysis.course import patient_course
     from cartkit.analysis.kinetic_summary import kinetic_curves, kinetic_values
     from cartkit.analysis.methods import design_warnings, methods_table, software_versions
-    from cartkit.analysis.product_comparison import grade_comparison, kinetic_comparisons
+    from cartkit.analysis.product_comparison import grade_comparison, kinetic_comparisons, responder_comparisons
     from cartkit.analysis.reproduction import read_published, reproduction_table
     from cartkit.analysis.responses import response_listing, response_rates
     from cartkit.analysis.survival_analysis import survival_analysis
@@ -101,7 +101,15 @@ def analyse(study: Study, derived: Derived) -> Results:
                                                     plan.rank_correction)
     else:
         tables["comparisons"] = None
-        results.omitted["comparisons"] = "needs two products and kinetic measurements"
+    if values.height:
+        by_response = responder_comparisons(derived.kinetics, groups, derived.best_response,
+                                            ("car_t_pct_cd3", "car_dna"), plan.quantile_method, plan.rank_correction)
+        by_response = by_response.filter(pl.col("n_a") >= 2) if by_response.height else by_response
+        if by_response.height:
+            tables["comparisons"] = (by_response if tables["comparisons"] is None
+                                     else pl.concat([tables["comparisons"], by_response]))
+    if tables["comparisons"] is None:
+        results.omitted["comparisons"] = "needs two products, or responders and non-responders, with kinetics"
 
     # survival
     survival = plan.survival

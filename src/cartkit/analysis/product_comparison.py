@@ -129,3 +129,44 @@ def grade_comparison(grades: pl.DataFrame, groups: pl.DataFrame, products: tuple
         except ValueError as exc:  # e.g. no discordant pairs
             out["note"] = (out["note"] + f" paired test not computable: {exc}").strip()
     return out
+
+
+def responder_comparisons(
+    kinetics: pl.DataFrame, groups: pl.DataFrame, best_response: pl.DataFrame, analytes, quantile_method: str,
+    correct: bool = True,
+) -> pl.DataFrame:
+    """Expansion (Cmax, AUC0-28d) of responders (CR, CRi, PR) vs non-responders, within each product.
+
+    Approved CAR-T labels report expansion by response; with different patients in the two groups
+    the comparison is unpaired only.
+    """
+    from cartkit.analysis.responses import RESPONDERS
+    from cartkit.study.vocabulary import ANALYTES
+
+    labelled = (
+        kinetics.join(groups.select("patient_id", "episode", "product"), on=["patient_id", "episode"])
+        .join(best_response.select("patient_id", "episode", "best_response"), on=["patient_id", "episode"])
+        .filter(pl.col("best_response").is_not_null())
+        .with_columns(
+            pl.when(pl.col("best_response").is_in(list(RESPONDERS))).then(pl.lit("responders"))
+            .otherwise(pl.lit("non-responders")).alias("group")
+        )
+    )
+    rows = []
+    for product in labelled["product"].unique(maintain_order=True).to_list():
+        for analyte in analytes:
+            frame = labelled.filter((pl.col("product") == product) & (pl.col("analyte") == analyte))
+            if frame.height == 0:
+                continue
+            info = ANALYTES.get(analyte)
+            label, unit = (info.label, info.unit) if info else (analyte, "")
+            for value_col, what, what_unit in (("cmax", "peak", unit), ("auc_partial", "AUC0-28d", f"{unit} x day")):
+                if value_col not in frame.columns:
+                    continue
+                values = frame.select("patient_id", pl.col("group").alias("product"), value_col)
+                row = compare_measure(values, value_col, ("responders", "non-responders"), quantile_method,
+                                      correct)
+                row.update(family=f"by response, {product}", measure=f"{label} {what}", unit=what_unit,
+                           key=f"{analyte}.{value_col}.by_response.{product}")
+                rows.append(row)
+    return pl.DataFrame(rows, schema=_SCHEMA) if rows else pl.DataFrame(schema=_SCHEMA)

@@ -24,16 +24,14 @@ from cartkit.study.plan import STUDY_TOML
 from cartkit.study.problems import Problem
 from cartkit.study.readers import ROW
 
-# key columns that may be empty (an empty cell is a value of the key, see module docstring)
-_OPTIONAL_KEY_TYPES = ("time", "agent")
-
 
 def duplicate_keys(tt: TypedTable) -> list[Problem]:
     keys = list(tt.table.key)
     f = tt.frame
-    complete = f.select(
-        pl.all_horizontal([pl.col(k).is_not_null() for k in keys if k not in _OPTIONAL_KEY_TYPES])
-    ).to_series()
+    # rows missing a required key cell (or a day/date that could not be derived) are reported
+    # already; an empty optional key cell (time, agent) is a value of the key
+    needed = [k for k in keys if tt.table.column(k).required or k in ("day", "date")]
+    complete = f.select(pl.all_horizontal([pl.col(k).is_not_null() for k in needed])).to_series()
     if not complete.all():
         f = f.filter(complete)
     # hash the keys, find repeated hashes by sorting, then compare the real keys of those rows only
