@@ -98,3 +98,50 @@ def test_fisher_refuses_tables_too_large_for_exact_enumeration():
            [15, 19, 22, 17, 20, 18], [21, 18, 19, 16, 22, 20]]
     with pytest.raises(ValueError, match="too large for the exact test"):
         fisher_exact(big)
+
+
+def _enumerated_pvalue(table: np.ndarray) -> float:
+    """Independent check: list every table with the same margins (cell by cell) and add them up."""
+    from itertools import product
+    from math import factorial, prod
+
+    rows, cols = table.sum(axis=1), table.sum(axis=0)
+    n = int(table.sum())
+    r, c = table.shape
+
+    def prob(t):
+        num = prod(factorial(int(v)) for v in rows) * prod(factorial(int(v)) for v in cols)
+        return num / (factorial(n) * prod(factorial(int(v)) for v in t.ravel()))
+
+    p_obs = prob(table)
+    total = 0.0
+    # free cells: the first (r-1) x (c-1) block; the rest follow from the margins
+    ranges = [range(min(rows[i], cols[j]) + 1) for i in range(r - 1) for j in range(c - 1)]
+    for free in product(*ranges):
+        t = np.zeros((r, c), dtype=int)
+        t[: r - 1, : c - 1] = np.array(free).reshape(r - 1, c - 1)
+        t[: r - 1, c - 1] = rows[: r - 1] - t[: r - 1, : c - 1].sum(axis=1)
+        t[r - 1, :] = cols - t[: r - 1, :].sum(axis=0)
+        if (t < 0).any():
+            continue
+        p = prob(t)
+        if p <= p_obs * (1 + 1e-7):
+            total += p
+    return total
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_fisher_agrees_with_full_enumeration(seed):
+    rng = np.random.default_rng(seed)
+    shape = [(2, 3), (3, 3), (2, 4), (3, 2)][seed % 4]
+    table = rng.integers(0, 5, size=shape)
+    table[0, 0] += 1  # never an all-zero table
+    assert fisher_exact(table).pvalue == pytest.approx(_enumerated_pvalue(table), rel=1e-9)
+
+
+def test_fisher_2x2_matches_scipy_exact():
+    # for 2 x 2 tables SciPy's fisher_exact is exact (and uses R's relative tolerance)
+    from scipy.stats import fisher_exact as scipy_fisher
+
+    for table in ([[3, 1], [1, 3]], [[10, 3], [2, 15]], [[0, 5], [6, 1]], [[7, 7], [7, 8]]):
+        assert fisher_exact(table).pvalue == pytest.approx(scipy_fisher(table).pvalue, rel=1e-9)

@@ -44,6 +44,13 @@ def test_mann_whitney_exact_without_ties():
     assert "exact" in r.method
 
 
+def test_mann_whitney_exact_just_below_50():
+    # wilcox.test((1:49)/7, (1:45)/6.5 + 0.3)$p.value -> 0.526658685577085 (exact: both n < 50, no ties)
+    r = mann_whitney(np.arange(1, 50) / 7, np.arange(1, 46) / 6.5 + 0.3)
+    assert r.pvalue == pytest.approx(0.526658685577085, rel=REL)
+    assert "exact" in r.method
+
+
 def test_mann_whitney_ties_normal_approximation():
     # wilcox.test(x2, y2) -> W = 13.5, p-value = 0.0107302847562416 (ties: continuity-corrected normal)
     r = mann_whitney(X2, Y2)
@@ -108,6 +115,9 @@ def test_t_tests():
         (Y1, 0.944019371176818, 0.691722121468102),  # shapiro.test(y1)
         (X2, 0.951968511803884, 0.711678953919065),  # shapiro.test(x2)
         (X3, 0.9537690754785362, 0.0338260275894339),  # shapiro.test(x3)
+        ([1.2, 3.4, 2.2], 0.997252747252747, 0.899850280037225),  # shapiro.test(c(1.2, 3.4, 2.2)): n = 3
+        # x <- sin(1:120)*3 + (1:120)/40; shapiro.test(x)
+        (np.sin(np.arange(1, 121)) * 3 + np.arange(1, 121) / 40, 0.96442220475918428, 0.00291468303329248),
     ],
 )
 def test_shapiro_matches_r(data, w, p):

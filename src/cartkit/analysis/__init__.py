@@ -25,7 +25,11 @@ def analyse(study: Study, derived: Derived) -> Results:
     from cartkit.analysis.course import patient_course
     from cartkit.analysis.kinetic_summary import kinetic_curves, kinetic_values
     from cartkit.analysis.methods import design_warnings, methods_table, software_versions
-    from cartkit.analysis.product_comparison import grade_comparison, kinetic_comparisons, responder_comparisons
+    from cartkit.analysis.product_comparison import (
+        grade_comparison,
+        kinetic_comparisons,
+        responder_comparisons,
+    )
     from cartkit.analysis.reproduction import read_published, reproduction_table
     from cartkit.analysis.responses import response_listing, response_rates
     from cartkit.analysis.survival_analysis import survival_analysis

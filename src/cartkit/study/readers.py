@@ -123,20 +123,26 @@ def read_csv(path: Path, table: str, file: str) -> tuple[RawTable | None, list[P
         return None, [Problem(file, None, None, None, f"cannot read the file: {exc}")]
     text, encoding = decode_text(data)
     notes = []
-    if encoding != "utf-8":
+    if encoding == "utf-8":
+        # polars reads the bytes themselves: no second copy of a large file
+        body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+        del text
+    else:
         notes.append(f"{file}: not UTF-8; read as {encoding}")
-    text = text.replace("\x00", "")
-    stripped = text.lstrip("\r\n")
+        body = text.encode("utf-8")
+    if b"\x00" in body:
+        body = body.replace(b"\x00", b"")
+    stripped = body.lstrip(b"\r\n")
     if not stripped.strip():
         return None, [Problem(file, None, None, None, "the file is empty: expected a header row")]
-    leading = text[: len(text) - len(stripped)].count("\n")
-    header_line = stripped.split("\n", 1)[0]
+    leading = body[: len(body) - len(stripped)].count(b"\n")
+    header_line = stripped.split(b"\n", 1)[0].decode("utf-8", errors="replace")
     sep = sniff_delimiter(header_line)
     if sep == ";":
         notes.append(f"{file}: semicolon-separated; ',' read as the decimal separator in numeric columns")
     try:
         raw = pl.read_csv(
-            stripped.encode("utf-8"),
+            stripped,
             has_header=False,
             infer_schema=False,
             separator=sep,
