@@ -225,3 +225,24 @@ def test_km_bad_input():
         kaplan_meier([1, 2], [2, 0])
     with pytest.raises(ValueError, match="conf_type"):
         kaplan_meier([1, 2], [1, 0], conf_type="logit")
+
+
+def test_km_at_landmark_times():
+    # s <- summary(survfit(Surv(time, status) ~ 1, data=aml), times=c(0, 4, 5, 10, 27.5, 48, 100))
+    # time n.risk n.event n.censor surv se lower upper:
+    r_summary = """
+      0.0     23       0        0 1.000000000000000 0.0000000000000000 1.0000000000000000 1.000000000000000
+      4.0     23       0        0 1.000000000000000 0.0000000000000000 1.0000000000000000 1.000000000000000
+      5.0     23       2        0 0.913043478260870 0.0587533847558414 0.8048547977829578 1.000000000000000
+     10.0     18       3        0 0.782608695652174 0.0860061487037983 0.6309579105995876 0.970708759207681
+     27.5     10       6        2 0.496894409937888 0.1084017807886830 0.3240165456898159 0.762010637765041
+     48.0      2       7        2 0.082815734989648 0.0726618005035283 0.0148346082548472 0.462327406565294
+    100.0      1       0        0 0.082815734989648 0.0726618005035283 0.0148346082548472 0.462327406565294
+    """
+    expected = np.array([[float(v) for v in line.split()] for line in r_summary.strip().splitlines()])
+    got = kaplan_meier(*DATA["aml"]).at([0, 4, 5, 10, 27.5, 48, 100])
+    np.testing.assert_allclose(got.to_numpy().astype(float), expected, rtol=1e-6, atol=1e-12)
+    beyond = kaplan_meier(*DATA["aml"]).at([200])
+    assert beyond["n_risk"][0] == 0 and np.isnan(beyond["survival"][0])
+    with pytest.raises(ValueError, match="increasing"):
+        kaplan_meier(*DATA["aml"]).at([10, 5])

@@ -21,6 +21,7 @@ __all__ = ["analyse", "Results"]
 def analyse(study: Study, derived: Derived) -> Results:
     from cartkit.analysis.adverse_events import ae_table, episode_groups, grade_distribution
     from cartkit.analysis.baseline import baseline_table
+    from cartkit.analysis.cellular_kinetics import ck_model_fits
     from cartkit.analysis.computed_numbers import computed_numbers
     from cartkit.analysis.course import patient_course
     from cartkit.analysis.kinetic_summary import kinetic_curves, kinetic_values
@@ -95,8 +96,13 @@ def analyse(study: Study, derived: Derived) -> Results:
         tables["kinetic_params"] = derived.kinetics.join(
             groups, on=["patient_id", "episode"], how="inner"
         )
+        tables["ck_model"], note = ck_model_fits(study.measurements, groups)
+        if tables["ck_model"] is None:
+            results.omitted["ck_model"] = note
+        else:
+            warnings.append(f"Cellular-kinetic model: {note}.")
     else:
-        for name in ("kinetic_values", "kinetic_curves", "kinetic_params"):
+        for name in ("kinetic_values", "kinetic_curves", "kinetic_params", "ck_model"):
             tables[name] = None
         results.omitted["kinetics"] = "no kinetic measurements (CAR-T %, CAR DNA or cytokines) in the study"
     if two_products and values.height:

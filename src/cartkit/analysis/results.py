@@ -25,6 +25,8 @@ kinetic_curves   product, analyte, day, n, median, q1, q3, mean, sd
 kinetic_values   patient_id, episode, product, diagnosis, analyte, day, value  (per patient lines)
 kinetic_params   patient_id, episode, product, diagnosis, analyte, cmax, tmax, auc_partial,
                  half_life, ...
+ck_model         patient_id, episode, product, diagnosis, analyte, converged, reason, n_points, and
+                 cmax, tmax, foldx, alpha each with _lower/_upper (Stein 2019 model fits)
 survival_curves  endpoint ("PFS"|"OS"), censoring ("censor at HSCT"|"HSCT not censored"),
                  group, time (days), n_risk, n_event, n_censor, survival, lower, upper
                  (one row at time 0 with survival 1 per group first)
@@ -65,6 +67,7 @@ TABLE_NAMES: tuple[str, ...] = (
     "kinetic_curves",
     "kinetic_values",
     "kinetic_params",
+    "ck_model",
     "survival_curves",
     "at_risk",
     "logrank",

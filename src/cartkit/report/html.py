@@ -137,6 +137,8 @@ def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -
     sections.append(Section("toxicity-grades", "Figure 5. Toxicity grades", [_figure_block(figures, "fig-5")]))
     sections.append(Section("kinetics", "Figures 3\u20134. CAR-T expansion", [
         _figure_block(figures, "fig-3"), _figure_block(figures, "fig-4")]))
+    sections.append(Section("ck-model", "Cellular-kinetic model (Stein 2019) fits", [
+        _table_or_note(results, "ck_model", tb.ck_model_table)]))
     sections.append(Section("cytokines", "Figures 6\u20137. Serum cytokines", [
         _figure_block(figures, "fig-6"), _figure_block(figures, "fig-7")]))
     sections.append(Section("comparisons", "Comparisons between products",

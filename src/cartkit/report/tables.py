@@ -347,3 +347,33 @@ def reproduction_table(df: pl.DataFrame) -> Table:
     notes = [f"{df.height} published numbers: {summary}.",
              "Agrees: cartkit's value equals the published one at the published precision."]
     return Table("reproduction-table", "Reproduction: published vs computed", header, rows, notes)
+
+
+def ck_model_table(df: pl.DataFrame) -> Table:
+    """Stein 2019 model fits: each estimate with its 95% CI in one cell."""
+
+    def est(p: str, fmt: str) -> pl.Expr:
+        if f"{p}_lower" not in df.columns:
+            return pl.col(p).map_elements(lambda v: format(v, fmt), return_dtype=pl.String).alias(p)
+        return pl.format(
+            "{} ({}\u2013{})",
+            *(pl.col(c).map_elements(lambda v, f=fmt: format(v, f), return_dtype=pl.String)
+              for c in (p, f"{p}_lower", f"{p}_upper")),
+        ).alias(p)
+
+    shown = df.select(
+        "patient_id", "episode", "product",
+        pl.when(pl.col("converged")).then(pl.lit("yes")).otherwise(pl.col("reason")).alias("fit"),
+        *(est(p, f) for p, f in (("cmax", ".0f"), ("tmax", ".1f"), ("foldx", ".3g"), ("alpha", ".3f"))
+          if p in df.columns),
+    )
+    return plain_table(
+        shown, "ck-model-table",
+        "Per-episode fits of the Stein 2019 cellular-kinetic model to CAR DNA (qPCR), estimate (95% CI): "
+        "Cmax (copies/\u00b5g), Tmax (days), FOLDX (fold expansion from infusion to peak) and alpha (/day, "
+        "fast contraction); beta and FB fixed at the model's typical values (days 0-28 cannot identify "
+        "persistence).",
+        {"patient_id": "Patient", "episode": "Episode", "product": "Product", "fit": "Fit", "cmax": "Cmax",
+         "tmax": "Tmax", "foldx": "FOLDX", "alpha": "alpha"},
+        csv="ck_model.csv",
+    )

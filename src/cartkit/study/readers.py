@@ -133,10 +133,11 @@ def read_csv(path: Path, table: str, file: str) -> tuple[RawTable | None, list[P
     if b"\x00" in body:
         body = body.replace(b"\x00", b"")
     stripped = body.lstrip(b"\r\n")
-    if not stripped.strip():
+    if not stripped or stripped.isspace():
         return None, [Problem(file, None, None, None, "the file is empty: expected a header row")]
     leading = body[: len(body) - len(stripped)].count(b"\n")
-    header_line = stripped.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    end = stripped.find(b"\n")
+    header_line = stripped[: end if end >= 0 else len(stripped)].decode("utf-8", errors="replace")
     sep = sniff_delimiter(header_line)
     if sep == ";":
         notes.append(f"{file}: semicolon-separated; ',' read as the decimal separator in numeric columns")

@@ -123,6 +123,37 @@ class KaplanMeier:
         i = np.searchsorted(times, t, side="right") - 1
         return 1.0 if i < 0 else float(self.table["survival"][int(i)])
 
+    def at(self, times: object) -> pl.DataFrame:
+        """The curve at chosen times (landmarks), as R's ``summary(fit, times=...)``.
+
+        Columns: time, n_risk (time >= t), n_event and n_censor (in the interval since the
+        previous requested time), survival, std_err, lower, upper. Times must be
+        increasing; beyond the last follow-up time the estimate is NaN with n_risk 0.
+        """
+        import polars as pl
+
+        req = np.atleast_1d(np.asarray(times, dtype=float))
+        if req.size and (np.any(np.diff(req) < 0) or np.any(~np.isfinite(req))):
+            raise ValueError(f"KaplanMeier.at: times must be finite and increasing, got {req.tolist()}")
+        tab = self.table
+        t = tab["time"].to_numpy()
+        idx = np.searchsorted(t, req, side="right") - 1  # last row at or before each requested time
+        removed = (tab["n_event"] + tab["n_censor"]).to_numpy()
+        at_or_after = np.r_[np.cumsum(removed[::-1])[::-1], 0]
+        n_risk = at_or_after[np.searchsorted(t, req, side="left")]
+        cum_event = np.r_[0, np.cumsum(tab["n_event"].to_numpy())]
+        cum_censor = np.r_[0, np.cumsum(tab["n_censor"].to_numpy())]
+        n_event = np.diff(np.r_[0, cum_event[idx + 1]])
+        n_censor = np.diff(np.r_[0, cum_censor[idx + 1]])
+        one_lower, one_upper = confidence_limits(np.ones(1), np.zeros(1), self.conf_type, self.level)
+        columns = {}
+        for name, before in (("survival", 1.0), ("std_err", 0.0), ("lower", one_lower[0]), ("upper", one_upper[0])):
+            values = tab[name].to_numpy()[np.maximum(idx, 0)]
+            values = np.where(idx < 0, before, values)
+            columns[name] = np.where(req > t[-1], np.nan, values)
+        return pl.DataFrame({"time": req, "n_risk": n_risk.astype(np.int64), "n_event": n_event.astype(np.int64),
+                             "n_censor": n_censor.astype(np.int64), **columns})
+
 
 def kaplan_meier(time: object, event: object, conf_type: str = "log", level: float = 0.95) -> KaplanMeier:
     """Kaplan-Meier estimate of survival with Greenwood standard errors, as R's ``survfit``.
