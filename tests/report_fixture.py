@@ -295,6 +295,19 @@ def _responses() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame
     return responses, rates, pl.DataFrame(swim_rows), pl.DataFrame(ev_rows)
 
 
+def _ck_model() -> pl.DataFrame:
+    """Stein 2019 fits for two episodes, one that the data could not support."""
+    return pl.DataFrame({
+        "patient_id": ["P1", "P2"], "episode": [1, 1], "product": [PRODUCTS[0]] * 2, "diagnosis": ["DLBCL"] * 2,
+        "converged": [True, False], "reason": ["", "fewer than 4 quantifiable points"], "n_points": [6, 3],
+        "cmax": [5684.2, None], "cmax_lower": [5100.0, None], "cmax_upper": [6300.0, None],
+        "tmax": [11.1, None], "tmax_lower": [10.2, None], "tmax_upper": [12.0, None],
+        "foldx": [24.6, None], "foldx_lower": [18.0, None], "foldx_upper": [33.0, None],
+        "alpha": [0.112, None], "alpha_lower": [0.106, None], "alpha_upper": [0.119, None],
+        "analyte": ["car_dna"] * 2,
+    })
+
+
 def seed_like_results() -> Results:
     """A full Results: two products, two diseases, survival, every table present."""
     responses, rates, swimmer, events = _responses()
@@ -314,6 +327,7 @@ def seed_like_results() -> Results:
         "kinetic_curves": curves,
         "kinetic_values": values,
         "kinetic_params": params,
+        "ck_model": _ck_model(),
         "survival_curves": surv,
         "at_risk": at_risk,
         "logrank": logrank,
