@@ -90,12 +90,14 @@ def count_tables(table) -> int:
 
 
 def main() -> None:
-    fisher_exact_pvalue([[1, 2], [3, 4]])  # warm imports
+    fisher_exact_pvalue([[1, 2, 3], [3, 4, 5], [2, 2, 1]])  # warm imports (scipy, polars)
     results = []
     for name, table in TABLES.items():
-        s = time.perf_counter()
-        p = fisher_exact_pvalue(table)
-        ours = time.perf_counter() - s
+        ours = float("inf")
+        for _ in range(3):  # best of 3: the machine is shared
+            s = time.perf_counter()
+            p = fisher_exact_pvalue(table)
+            ours = min(ours, time.perf_counter() - s)
         n_tables = count_tables(table)
         row = {"table": name, "n_tables": n_tables, "pvalue": p, "cartkit_s": round(ours, 4)}
         if n_tables <= ENUMERATE_MAX_TABLES:

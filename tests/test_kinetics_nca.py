@@ -261,6 +261,10 @@ st = hypothesis.strategies
     values=st.lists(st.floats(0.01, 1e4), min_size=4, max_size=10),
     scale=st.floats(0.01, 100.0),
 )
+@hypothesis.example(
+    values=[1.0, 1.0, 0.010000000000000002, 0.01],
+    scale=0.01171875,
+).via('discovered failure')
 def test_unit_change_scales_concentrations_and_keeps_times(values, scale):
     # a change of unit multiplies Cmax, Clast and every AUC by the factor and leaves Tmax and lambda_z
     days = [0, 2, 4, 7, 10, 14, 21, 28, 35, 42][: len(values)]

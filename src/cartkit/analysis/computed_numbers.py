@@ -114,8 +114,10 @@ def _grade_p(ctx: _Context, toxicity: str) -> Computed:
         return Computed(None)
     r = row.row(0, named=True)
     p = float(r["pvalue"])
-    text = (f"{p:.3f} ({r['method']}); Fisher exact {r['fisher_pvalue']:.3f}, "
-            f"Pearson chi-square {r['chisq_pvalue']:.3f}")
+    def fmt(x: float | None) -> str:
+        return "NA" if x is None else f"{x:.3f}"
+
+    text = f"{p:.3f} ({r['method']}); Fisher exact {fmt(r['fisher_pvalue'])}, Pearson chi-square {fmt(r['chisq_pvalue'])}"
     reason = ""
     if toxicity not in ("CRS", "ICANS"):
         reason = ("the lower haematological grades are synthetic (Table 2 publishes only grade 3/4). ")

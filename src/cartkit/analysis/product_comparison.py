@@ -26,12 +26,10 @@ _SCHEMA = {
 _ANALYTE_FAMILY = {"car_t_pct_cd3": "kinetics", "car_dna": "kinetics"}
 
 
-def _record_fields(result) -> tuple[str, float, float, str]:
-    method = getattr(result, "method", "")
-    statistic = getattr(result, "statistic", float("nan"))
-    pvalue = getattr(result, "pvalue", float("nan"))
-    why = getattr(result, "why", "") or getattr(result, "reason", "") or ""
-    return method, float(statistic) if statistic is not None else math.nan, float(pvalue), why
+def _record_fields(choice) -> tuple[str, float, float, str]:
+    """method, statistic, pvalue, why of a ``cartkit.stats.compare`` choice."""
+    statistic = choice.statistic
+    return choice.method, float(statistic) if statistic is not None else math.nan, float(choice.pvalue), choice.why
 
 
 def compare_measure(
@@ -107,9 +105,13 @@ def grade_comparison(grades: pl.DataFrame, groups: pl.DataFrame, products: tuple
            "fisher_pvalue": None, "chisq_pvalue": None, "paired_method": None, "paired_pvalue": None, "note": ""}
     if table and len(table[0]) >= 2:
         choice = compare_counts(table)
-        out.update(method=f"{choice.method} (grade x product)", pvalue=float(choice.pvalue),
-                   why=getattr(choice, "why", "") or getattr(choice, "reason", ""),
-                   fisher_pvalue=float(fisher_exact(table).pvalue),
+        exact_chosen = "fisher" in choice.test.lower()
+        total = sum(map(sum, table))
+        out.update(method=f"{choice.method} (grade x product)", pvalue=float(choice.pvalue), why=choice.why,
+                   # both tests side by side (the seed printed both); the exact one only where it is
+                   # cheap or chosen: with thousands of episodes chi-square is what any plan uses
+                   fisher_pvalue=float(choice.pvalue) if exact_chosen else
+                   (float(fisher_exact(table).pvalue) if total <= 1000 else None),
                    chisq_pvalue=float(chi_square(table, correction=False).pvalue))
     else:
         out["note"] = "every episode has the same grade: nothing to compare"

@@ -149,7 +149,9 @@ def _segment_area(u, cu, v, cv, logseg):
     dt = v - u
     use_log = logseg & (cu != cv) & (cu > 0) & (cv > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        log_area = (cu - cv) / np.log(cu / cv) * dt
+        # (cu - cv) / ln(cu / cv), written with log1p so that nearly equal values do not cancel
+        # (ln of a ratio 1 + 2e-16 loses every digit; cu - cv of close floats is exact)
+        log_area = (cu - cv) / np.log1p((cu - cv) / cv) * dt
     return np.where(use_log, log_area, (cu + cv) / 2.0 * dt)
 
 
