@@ -11,13 +11,13 @@ place stays intact until the new one is complete).
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import math
 import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+import polars as pl
 
 from cartkit.analysis.results import Results
 from cartkit.report.html import RenderedFigure, inline_svg, render_html
@@ -68,18 +68,12 @@ def draw_figures(results: Results, progress: Callable[[str], None] | None = None
     return rendered, files
 
 
-def _json_value(v: object) -> object:
-    if isinstance(v, float):
-        return v if math.isfinite(v) else None
-    if isinstance(v, dt.date | dt.datetime | dt.time):
-        return v.isoformat()
-    if isinstance(v, dt.timedelta):
-        return v.total_seconds()
-    if isinstance(v, dict):
-        return {str(k): _json_value(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_json_value(x) for x in v]
-    return v
+def _table_json(df: pl.DataFrame | None) -> str:
+    """A table as JSON records, serialised by Polars over whole columns (NaN -> null, dates -> ISO)."""
+    if df is None:
+        return "null"
+    floats = [c for c, t in df.schema.items() if t.is_float()]
+    return df.with_columns(pl.col(c).fill_nan(None) for c in floats).write_json()
 
 
 def results_json(results: Results, figures: dict[str, RenderedFigure | str]) -> str:
@@ -88,8 +82,7 @@ def results_json(results: Results, figures: dict[str, RenderedFigure | str]) -> 
 
     doc = {
         "generator": f"cartkit {cartkit.__version__}",
-        "tables": {name: (None if df is None else _json_value(df.to_dicts()))
-                   for name, df in results.tables.items()},
+        "tables": "@TABLES@",
         "omitted": dict(results.omitted),
         "software": dict(results.software),
         "figures": {fid: ({"title": f.title, "caption": f.caption.strip(),
@@ -97,7 +90,10 @@ def results_json(results: Results, figures: dict[str, RenderedFigure | str]) -> 
                           if isinstance(f, RenderedFigure) else {"omitted": f})
                     for fid, f in figures.items()},
     }
-    return json.dumps(doc, indent=1, allow_nan=False, ensure_ascii=False)
+    head = json.dumps(doc, indent=1, allow_nan=False, ensure_ascii=False)
+    tables = "{\n" + ",\n".join(f"  {json.dumps(name)}: {_table_json(df)}"
+                                 for name, df in results.tables.items()) + "\n }"
+    return head.replace('"@TABLES@"', tables, 1)
 
 
 def _check_target(out: Path) -> None:

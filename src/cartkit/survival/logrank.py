@@ -42,11 +42,19 @@ class LogRank:
 
 def _one_stratum(t: np.ndarray, e: np.ndarray, g: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Observed, expected and variance matrix for one stratum (vectorised over times)."""
-    times, ti = np.unique(t, return_inverse=True)
+    import polars as pl
+
+    counts = (
+        pl.DataFrame({"t": t, "g": g, "e": e})
+        .group_by("t", "g")
+        .agg(pl.col("e").sum().alias("d"), pl.len().alias("n"))
+    )
+    ct = counts["t"].to_numpy()
+    times = np.unique(ct)
     m = times.size
-    flat = ti * k + g
-    d_tg = np.bincount(flat, weights=e, minlength=m * k).reshape(m, k)
-    c_tg = np.bincount(flat, minlength=m * k).reshape(m, k).astype(float)
+    flat = np.searchsorted(times, ct) * k + counts["g"].to_numpy()
+    d_tg = np.bincount(flat, weights=counts["d"].to_numpy().astype(float), minlength=m * k).reshape(m, k)
+    c_tg = np.bincount(flat, weights=counts["n"].to_numpy().astype(float), minlength=m * k).reshape(m, k)
     n_tg = np.cumsum(c_tg[::-1], axis=0)[::-1]  # at risk: still in follow-up at time t
     d = d_tg.sum(axis=1)
     n = n_tg.sum(axis=1)
@@ -61,31 +69,33 @@ def _one_stratum(t: np.ndarray, e: np.ndarray, g: np.ndarray, k: int) -> tuple[n
     return observed, expected, var
 
 
+def _codes(values: object, n: int, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct labels (numbers as numbers, text as text: R's factor order) and each row's code."""
+    import polars as pl
+
+    series = values if isinstance(values, pl.Series) else pl.Series(name, np.asarray(values).ravel())
+    if series.len() != n:
+        raise ValueError(f"logrank: {name} must have one value per subject, got {series.len()} for {n}")
+    if series.null_count() or (series.dtype.is_float() and series.is_nan().any()):
+        raise ValueError(f"logrank: {name} has missing values")
+    codes = (series.rank("dense") - 1).cast(pl.Int64).to_numpy()
+    return series.unique().sort().to_numpy(), codes
+
+
 def logrank(time: object, event: object, group: object, strata: object | None = None) -> LogRank:
     """Log-rank (Mantel-Haenszel) test comparing survival between groups, as R ``survdiff``."""
     import polars as pl
     from scipy.stats import chi2
 
     t, e = survival_data(time, event, "logrank")
-    g_raw = np.asarray(group, dtype=object).ravel()
-    if g_raw.size != t.size:
-        raise ValueError(f"logrank: group must have one value per subject, got {g_raw.size} for {t.size}")
-    if any(v is None or (isinstance(v, float) and np.isnan(v)) for v in g_raw):
-        raise ValueError("logrank: group has missing values")
-    # numbers sort as numbers, text as text (R's factor levels order)
-    labels, g = np.unique(np.asarray(g_raw.tolist()), return_inverse=True)
-    g = g.ravel()
+    labels, g = _codes(group, t.size, "group")
     k = labels.size
     if k < 2:
         raise ValueError(f"logrank: needs at least 2 groups, got {labels.tolist()}")
     if strata is None:
         s = np.zeros(t.size, dtype=np.int64)
     else:
-        s_raw = np.asarray(strata, dtype=object).ravel()
-        if s_raw.size != t.size:
-            raise ValueError(f"logrank: strata must have one value per subject, got {s_raw.size} for {t.size}")
-        _, s = np.unique(s_raw.astype(str), return_inverse=True)
-        s = s.ravel()
+        _, s = _codes(strata, t.size, "strata")
     observed = np.zeros(k)
     expected = np.zeros(k)
     var = np.zeros((k, k))
