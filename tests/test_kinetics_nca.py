@@ -265,6 +265,10 @@ st = hypothesis.strategies
     values=[1.0, 1.0, 0.010000000000000002, 0.01],
     scale=0.01171875,
 ).via('discovered failure')
+@hypothesis.example(
+    values=[1.0, 118.0, 1.0, 117.21875, 1.0],
+    scale=6.0,
+).via('discovered failure')
 def test_unit_change_scales_concentrations_and_keeps_times(values, scale):
     # a change of unit multiplies Cmax, Clast and every AUC by the factor and leaves Tmax and lambda_z
     days = [0, 2, 4, 7, 10, 14, 21, 28, 35, 42][: len(values)]

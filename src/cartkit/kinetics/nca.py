@@ -178,6 +178,9 @@ def _fit_suffixes(n, sx, sy, sxx, sxy, syy):
         cxy = sxy - sx * sy / n
         cyy = syy - sy * sy / n
         slope = cxy / cxx
+        # a correlation below 1e-9 is a flat line: its sign is rounding noise (it flips with a change of
+        # unit), and a "lambda_z" of 1e-17/day would give a half-life of 1e16 days
+        slope = np.where(np.abs(cxy) <= 1e-9 * np.sqrt(np.abs(cxx * cyy)), 0.0, slope)
         ss_res = cyy - slope * cxy
         r2 = np.where(cyy == 0, np.nan, 1.0 - ss_res / cyy)
         adj = 1.0 - (1.0 - r2) * (n - 1) / (n - 2)
