@@ -187,6 +187,27 @@ def _fit_suffixes(n, sx, sy, sxx, sxy, syy):
     return -slope, r2, adj
 
 
+def profile_arrays(days, values, blq=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One concentration-time profile as float arrays (days, values) and a BLQ mask, checked.
+
+    Raises ValueError naming the offending values: lengths differ, a day that is not
+    finite, a concentration that is negative or infinite. Missing values (NaN) pass.
+    """
+    t = np.asarray(days, dtype=float).ravel()
+    c = np.asarray(values, dtype=float).ravel()
+    if t.shape != c.shape:
+        raise ValueError(f"days ({t.size}) and values ({c.size}) must have the same length")
+    flag = np.zeros(t.shape, dtype=bool) if blq is None else np.asarray(blq, dtype=bool).ravel()
+    if flag.shape != t.shape:
+        raise ValueError(f"blq ({flag.size}) must have the same length as days ({t.size})")
+    if (~np.isfinite(t)).any():
+        raise ValueError(f"days {t[~np.isfinite(t)].tolist()}: every sample needs a finite day")
+    if np.isinf(c).any() or (c < 0).any():
+        bad = c[np.isinf(c) | (c < 0)].tolist()
+        raise ValueError(f"values {bad}: a concentration must be finite and >= 0")
+    return t, c, flag
+
+
 def nca(
     days,
     values,
@@ -210,18 +231,7 @@ def nca(
         12.65617
     """
     window = _check_options(auc, blq_before_tmax, blq_after_tmax, duplicates, partial, min_lambda_points)
-    t = np.asarray(days, dtype=float).ravel()
-    c = np.asarray(values, dtype=float).ravel()
-    if t.shape != c.shape:
-        raise ValueError(f"days ({t.size}) and values ({c.size}) must have the same length")
-    flag = np.zeros(t.shape, dtype=bool) if blq is None else np.asarray(blq, dtype=bool).ravel()
-    if flag.shape != t.shape:
-        raise ValueError(f"blq ({flag.size}) must have the same length as days ({t.size})")
-    if np.isnan(t).any() or np.isinf(t).any():
-        raise ValueError(f"days {t[~np.isfinite(t)].tolist()}: every sample needs a finite day")
-    if np.isinf(c).any() or (c < 0).any():
-        bad = c[np.isinf(c) | (c < 0)].tolist()
-        raise ValueError(f"values {bad}: a concentration must be finite and >= 0")
+    t, c, flag = profile_arrays(days, values, blq)
 
     # Pre-infusion baselines out; BLQ flagged or 0; missing visits out.
     is_blq = flag | (c == 0)

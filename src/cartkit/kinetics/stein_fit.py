@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from cartkit.kinetics.model import SteinParameters, stein_curve
+from cartkit.kinetics.nca import profile_arrays
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
@@ -169,17 +170,7 @@ def fit_stein(
     if not 0 < level < 1:
         raise ValueError(f"level={level!r}: a confidence level must be between 0 and 1")
 
-    t = np.asarray(days, dtype=float).ravel()
-    c = np.asarray(values, dtype=float).ravel()
-    if t.shape != c.shape:
-        raise ValueError(f"days ({t.size}) and values ({c.size}) must have the same length")
-    flag = np.zeros(t.shape, dtype=bool) if blq is None else np.asarray(blq, dtype=bool).ravel()
-    if flag.shape != t.shape:
-        raise ValueError(f"blq ({flag.size}) must have the same length as days ({t.size})")
-    if (~np.isfinite(t)).any():
-        raise ValueError(f"days {t[~np.isfinite(t)].tolist()}: every sample needs a finite day")
-    if (c < 0).any() or np.isinf(c).any():
-        raise ValueError(f"values {c[(c < 0) | np.isinf(c)].tolist()}: a concentration must be finite and >= 0")
+    t, c, flag = profile_arrays(days, values, blq)
     keep = (t >= 0) & np.isfinite(c) & (c > 0) & ~flag
     t, c = t[keep], c[keep]
     order = np.argsort(t, kind="stable")
