@@ -81,6 +81,16 @@ def test_wilcoxon_signed_rank_exact_and_ties():
     assert "zero" in r.note
 
 
+def test_wilcoxon_signed_rank_forced_exact_large_n():
+    # x <- c(1:70)/3 + sin(1:70); y <- (1:70)/3.1; wilcox.test(x, y, paired=TRUE, exact=TRUE)$p.value
+    # -> 8.76549618843076e-05 (n = 70 > 62: counts held as floats)
+    x = np.arange(1, 71) / 3 + np.sin(np.arange(1, 71))
+    y = np.arange(1, 71) / 3.1
+    r = wilcoxon_signed_rank(x, y, exact=True)
+    assert r.statistic == 1895
+    assert r.pvalue == pytest.approx(8.76549618843076e-05, rel=REL)
+
+
 def test_t_tests():
     # t.test(x1, y1, var.equal=TRUE): t = -2.6562519004841953, df = 11, p = 0.0223356813879465,
     # 95% CI -20.1277229042249743 -1.8865628100607383
@@ -242,3 +252,12 @@ def test_compare_paired():
     assert c.pvalue == pytest.approx(0.0109141495404436, rel=REL)
     with pytest.raises(ValueError, match="same length"):
         compare([1, 2, 3], [1, 2], paired=True)
+
+
+def test_compare_spss_asymptotic_rank_test():
+    # x3 is not normal -> rank test; exact=False, correct=False reproduces SPSS's "Asymp. Sig. (2-tailed)":
+    # wilcox.test(x3, y3, exact=FALSE, correct=FALSE)$p.value -> 0.0510639657361568
+    c = compare(X3, Y3, exact=False, correct=False)
+    assert c.test == "mann_whitney"
+    assert c.pvalue == pytest.approx(0.0510639657361568, rel=REL)
+    assert "continuity" not in c.result.method

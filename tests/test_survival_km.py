@@ -198,6 +198,13 @@ def test_km_median_matches_r(key):
     np.testing.assert_allclose([km.median, *km.median_ci], R_MEDIANS[key], equal_nan=True)
 
 
+def test_km_median_flat_at_half_until_the_end():
+    # S = 0.5 from t = 2 to the last (censored) time 4: R's findq takes the midpoint of 2 and the last time.
+    # quantile(survfit(Surv(c(1,2,3,4), c(1,1,0,0)) ~ 1), 0.5) -> 3 (lower 1, upper NA)
+    km = kaplan_meier([1, 2, 3, 4], [1, 1, 0, 0])
+    np.testing.assert_allclose([km.median, *km.median_ci], [3, 1, NA], equal_nan=True)
+
+
 def test_survival_at():
     # summary(survfit(Surv(time, status) ~ 1, data=aml), times=c(0, 4, 5, 20, 27.5, 48, 100, 161))$surv
     km = kaplan_meier(*DATA["aml"])

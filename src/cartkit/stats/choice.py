@@ -46,10 +46,11 @@ def _normality(values: np.ndarray, label: str, alpha: float) -> tuple[TestResult
 
 
 def compare(x: object, y: object, paired: bool = False, alpha: float = 0.05, equal_var: bool = True,
-            correct: bool = True) -> Choice:
+            correct: bool = True, exact: bool | None = None) -> Choice:
     """The plan's comparison of a measure between two groups: t test if normal, else rank test.
 
-    ``correct`` is passed to the rank test (``False`` = SPSS's asymptotic p-value).
+    ``correct`` and ``exact`` go to the rank test as in R's ``wilcox.test``;
+    ``exact=False, correct=False`` gives SPSS's "Asymp. Sig." (see ``cartkit.stats.ranks``).
     """
     if paired:
         xa, ya = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
@@ -64,7 +65,7 @@ def compare(x: object, y: object, paired: bool = False, alpha: float = 0.05, equ
         if ok:
             return Choice("paired_t_test", f"{text} -> paired t test", t_test(xa, ya, paired=True), normality)
         return Choice("wilcoxon_signed_rank", f"{text} -> Wilcoxon signed-rank test",
-                      wilcoxon_signed_rank(xa, ya, correct=correct), normality)
+                      wilcoxon_signed_rank(xa, ya, correct=correct, exact=exact), normality)
     a, b = sample(x, "compare x", minimum=2), sample(y, "compare y", minimum=2)
     ra, ta, oka = _normality(a, "group 1", alpha)
     rb, tb, okb = _normality(b, "group 2", alpha)
@@ -74,7 +75,7 @@ def compare(x: object, y: object, paired: bool = False, alpha: float = 0.05, equ
         name = "t_test" if equal_var else "welch_t_test"
         label = "Student's t test" if equal_var else "Welch's t test"
         return Choice(name, f"{text} -> {label}", t_test(a, b, equal_var=equal_var), normality)
-    return Choice("mann_whitney", f"{text} -> Mann-Whitney rank-sum test", mann_whitney(a, b, correct=correct),
+    return Choice("mann_whitney", f"{text} -> Mann-Whitney rank-sum test", mann_whitney(a, b, correct=correct, exact=exact),
                   normality)
 
 

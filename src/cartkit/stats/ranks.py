@@ -8,10 +8,11 @@ R's rules (stats:::wilcox.test.default, R 4.2), followed here:
   continuity correction of 0.5 towards the mean (``correct=True``);
 * two-sided p = min(1, 2 x the smaller tail); paired zero differences are dropped.
 
-``correct=False`` gives the asymptotic p-value without continuity correction,
-which is what SPSS prints as "Asymp. Sig. (2-tailed)" for the Mann-Whitney U
-test (the seed computed its p-values in SPSS 17). ``exact=None`` decides as R;
-``exact=False`` forces the normal approximation (SPSS's asymptotic value).
+SPSS (the seed computed its p-values in SPSS 17) prints for the Mann-Whitney U
+test "Asymp. Sig. (2-tailed)": the normal approximation with tie correction and
+*no* continuity correction, whatever the sample size. ``mann_whitney(x, y,
+exact=False, correct=False)`` reproduces it; ``correct=False`` alone drops the
+continuity correction only where R would use the normal approximation anyway.
 """
 
 from __future__ import annotations
@@ -54,9 +55,9 @@ def _rank_sum_counts(m: int, n: int) -> list[int]:
 
 
 def _signed_rank_counts(n: int) -> np.ndarray:
-    """Number of subsets of {1..n} with each rank sum 0..n(n+1)/2 (exact in int64 for n < 63)."""
+    """Number of subsets of {1..n} with each rank sum 0..n(n+1)/2 (exact integers for n < 63, floats above)."""
     size = n * (n + 1) // 2 + 1
-    counts = np.zeros(size, dtype=np.int64)
+    counts = np.zeros(size, dtype=np.int64 if n < 63 else float)
     counts[0] = 1
     for i in range(1, n + 1):
         counts[i:] = counts[i:] + counts[: size - i].copy()
@@ -65,9 +66,11 @@ def _signed_rank_counts(n: int) -> np.ndarray:
 
 def _exact_two_sided(counts: list[int] | np.ndarray, statistic: float, centre: float) -> float:
     """R: if (STAT > centre) p = P(S >= STAT) else p = P(S <= STAT); min(1, 2p)."""
-    total = sum(int(c) for c in counts)
+    exact = not isinstance(counts, np.ndarray) or counts.dtype.kind == "i"
+    as_number = int if exact else float
+    total = sum(as_number(c) for c in counts)
     s = int(round(statistic))
-    tail = sum(int(c) for c in counts[s:]) if statistic > centre else sum(int(c) for c in counts[: s + 1])
+    tail = sum(as_number(c) for c in (counts[s:] if statistic > centre else counts[: s + 1]))
     return min(1.0, 2.0 * tail / total)
 
 
