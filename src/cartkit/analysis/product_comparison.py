@@ -127,9 +127,14 @@ def grade_comparison(grades: pl.DataFrame, groups: pl.DataFrame, products: tuple
             square[index[ga]][index[gb]] = int(n)
         try:
             res = bowker(square)
-            out.update(paired_method="Bowker symmetry test (paired grades)", paired_pvalue=float(res.pvalue))
-        except ValueError as exc:  # e.g. no discordant pairs
+        except ValueError as exc:
             out["note"] = (out["note"] + f" paired test not computable: {exc}").strip()
+        else:
+            if math.isnan(res.pvalue):  # no discordant pairs: R's mcnemar.test gives NaN too
+                out["note"] = (out["note"] + " paired test not computable: " + (res.note or
+                               "every patient has the same grade with both products")).strip()
+            else:
+                out.update(paired_method="Bowker symmetry test (paired grades)", paired_pvalue=float(res.pvalue))
     return out
 
 

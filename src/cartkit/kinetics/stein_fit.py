@@ -290,7 +290,8 @@ def fit_stein(
         # d(natural)/d(theta): exp -> value; expit -> p (1 - p)
         deriv = est[p] * (1.0 - est[p]) if p == "fb" else est[p]
         se[p] = float(deriv * s)
-        ci_lo[p], ci_hi[p] = float(back(x - q * s)), float(back(x + q * s))
+        with np.errstate(over="ignore"):  # an unidentified parameter's upper limit is +inf, and says so
+            ci_lo[p], ci_hi[p] = float(back(x - q * s)), float(back(x + q * s))
     if not converged:
         return SteinFit({p: est[p] for p in PARAMETERS}, se, ci_lo, ci_hi, math.sqrt(s2), n, False,
                         "; ".join(notes), tuple(sorted(fixed)), float(best.cost), days=tuple(t), values=tuple(c))
