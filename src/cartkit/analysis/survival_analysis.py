@@ -46,6 +46,7 @@ def survival_analysis(
     ``tte``: censoring rule -> frame with group_col, pfs_days, pfs_event, os_days, os_event.
     """
     from cartkit.survival import kaplan_meier, logrank
+    from cartkit.survival.events import median_followup
 
     curves, at_risk, tests = [], [], []
     for censoring, frame in tte.items():
@@ -87,9 +88,12 @@ def survival_analysis(
                     "time": ticks, "n_risk": n_risk,
                 }))
                 landmark[f"landmark_{group}"] = float(km.survival_at(landmark_day))
+            # median follow-up by reverse Kaplan-Meier (Schemper & Smith 1996), OS time of these patients
+            follow = median_followup(data["os_days"].to_numpy().astype(float),
+                                     data["os_event"].to_numpy().astype(bool))
             row = {"endpoint": endpoint.upper(), "censoring": censoring, "statistic": None, "df": None,
                    "pvalue": None, "landmark_day": landmark_day, "n": data.height,
-                   "events": int(data[ecol].sum())}
+                   "events": int(data[ecol].sum()), "median_followup_days": float(follow.median)}
             if len(groups) >= 2 and data[ecol].sum() > 0:
                 res = logrank(data[tcol].to_numpy().astype(float), data[ecol].to_numpy().astype(bool),
                               data[group_col].to_numpy())

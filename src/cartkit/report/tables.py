@@ -320,15 +320,19 @@ def logrank_table(df: pl.DataFrame) -> Table:
     days = df["landmark_day"].drop_nulls().unique().to_list() if "landmark_day" in df.columns else []
     day_txt = f"day {text(days[0])}" if len(days) == 1 else "landmark day"
     header = [[Cell("Endpoint"), Cell("Censoring"), Cell("\u03c7\u00b2", cls="num"), Cell("df", cls="num"),
-               Cell("P", cls="num")] + [Cell(f"{g}, {day_txt}", cls="num") for g in groups]]
+               Cell("P", cls="num")] + [Cell(f"{g}, {day_txt}", cls="num") for g in groups]
+              + ([Cell("Median follow-up, days", cls="num")] if "median_followup_days" in df.columns else [])]
     rows = []
     for r in df.to_dicts():
         land = [r.get(f"landmark_{g}") for g in groups]
+        follow = ([Cell(text(r.get("median_followup_days")), cls="num")] if "median_followup_days" in df.columns
+                  else [])
         rows.append(Row([Cell(text(r.get("endpoint"))), Cell(text(r.get("censoring"))),
                          Cell(f"{r['statistic']:.2f}" if r.get("statistic") is not None else "\u2013", cls="num"),
                          Cell(text(r.get("df")), cls="num"), Cell(format_p(r.get("pvalue")), cls="num")]
-                        + [Cell("\u2013" if v is None else f"{100 * v:.1f}%", cls="num") for v in land]))
-    notes = ["Log-rank test between groups; landmark columns: Kaplan-Meier survival at the landmark day.",
+                        + [Cell("\u2013" if v is None else f"{100 * v:.1f}%", cls="num") for v in land] + follow))
+    notes = ["Log-rank test between groups; landmark columns: Kaplan-Meier survival at the landmark day; "
+             "median follow-up by the reverse Kaplan-Meier method.",
              "PFS, progression-free survival; OS, overall survival; HSCT, haematopoietic stem cell transplantation."]
     return Table("logrank-table", "Log-rank tests and landmark survival", header, rows, notes)
 
