@@ -24,14 +24,24 @@ import polars as pl
 
 from cartkit.grading.crs import crs_criteria, crs_grade_expr
 from cartkit.grading.ctcae import ctcae_grade_expr, ctcae_term
-from cartkit.grading.hematotox import car_hematotox_expr, easix_expr, hematotox_criteria, icaht_frame
-from cartkit.grading.icans import icans_grade_expr
-from cartkit.study.vocabulary import UNIT_CONVERSIONS
+from cartkit.grading.hematotox import (
+    car_hematotox_expr,
+    easix_expr,
+    hematotox_criteria,
+    icaht_criteria,
+    icaht_frame,
+    late_icaht_frame,
+    ticaht_frame,
+)
+from cartkit.grading.icans import icans_criteria, icans_grade_expr
+from cartkit.grading.vasopressor import high_dose_vasopressor_frame
+from cartkit.study.vocabulary import UNIT_CONVERSIONS, VOCABULARIES
 
 if TYPE_CHECKING:  # pragma: no cover
     from cartkit.study.model import Study
 
 KEYS = ["patient_id", "episode"]
+_VALID_CENSOR_KINDS = tuple(VOCABULARIES["event_kind"])
 CRS_TERM = "cytokine release syndrome"
 ICANS_TERM = "icans"
 
@@ -78,7 +88,8 @@ def crs_daily(
     Rows are in no particular order (sort by patient_id, episode, day when needed).
 
     Columns: patient_id, episode, day, temperature_max, sbp_min, fever, treated,
-    hypotension, hypoxia, fio2_pct, has_vitals, crs_grade.
+    hypotension, hypoxia, fio2_pct, high_dose_vasopressor, ne_equivalent_ug_min,
+    has_vitals, crs_grade.
 
     * fever: highest temperature of the day >= ``fever_c``.
     * hypotension: "vasopressors" when two or more distinct vasopressor agents (kind
@@ -95,8 +106,13 @@ def crs_daily(
       waiver lasts to the end of the episode's records, so a late hypotension of
       another cause (sepsis) would be graded as CRS -- such days show up as a
       disagreement with the recorded grade.
-    * lee2014 needs the vasopressor dose; it is not derived (one vasopressor is
-      undetermined, null, unless another input decides the grade).
+    * high_dose_vasopressor, ne_equivalent_ug_min (systems whose criteria file names a
+      ``vasopressor_dose`` rule, i.e. lee2014; else null): Lee 2014 Table 2 from the
+      support rows' agent, dose and dose_unit (criteria/vasopressor_lee2014.toml; the
+      day's highest dose per agent; ug/kg/min <-> ug/min with patients.weight_kg). A
+      missing dose, unit or weight, or an unlisted agent, leaves it null, and a day
+      on one vasopressor is then undetermined (null) unless another input decides.
+    * fio2_pct: the highest FiO2 of the day's oxygen rows (lee2014: < 40% -> 2, >= 40% -> 3).
     """
     spec = crs_criteria(system)
     astct = crs_criteria("astct2019")
@@ -150,6 +166,25 @@ def crs_daily(
             pl.col("fio2_pct").filter(pl.col("kind") == "oxygen").max().alias("fio2_pct"),
         )
     )
+    if spec.get("vasopressor_dose"):
+        # Lee 2014: "high dose" from the day's agents, doses and units (weight for ug/kg/min)
+        weights = _table(study, "patients").select("patient_id", pl.col("weight_kg").cast(pl.Float64))
+        pressors = (
+            s.filter(pl.col("kind").is_in(["vasopressor", "vasopressin"]))
+            .with_columns(
+                agent=pl.when(pl.col("kind") == "vasopressin")
+                .then(pl.col("agent").fill_null("vasopressin"))
+                .otherwise(pl.col("agent"))
+            )
+            .join(weights, on="patient_id", how="left")
+        )
+        dose = high_dose_vasopressor_frame(pressors, [*KEYS, "day"], criteria=spec["vasopressor_dose"])
+        support = support.join(dose, on=[*KEYS, "day"], how="left")
+    else:
+        support = support.with_columns(
+            high_dose_vasopressor=pl.lit(None, dtype=pl.Boolean),
+            ne_equivalent_ug_min=pl.lit(None, dtype=pl.Float64),
+        )
     # no global sort (costly on a registry): window expressions order by day themselves
     days = vitals.join(support, on=[*KEYS, "day"], how="full", coalesce=True)
     days = days.with_columns(
@@ -181,6 +216,7 @@ def crs_daily(
             pl.col("hypoxia"),
             system,
             treated=pl.col("treated"),
+            high_dose_vasopressor=pl.col("high_dose_vasopressor"),
             fio2_pct=pl.col("fio2_pct"),
         )
     )
@@ -194,6 +230,8 @@ def crs_daily(
         "hypotension",
         "hypoxia",
         "fio2_pct",
+        "high_dose_vasopressor",
+        "ne_equivalent_ug_min",
         "has_vitals",
         "crs_grade",
     )
@@ -287,17 +325,48 @@ def derive_crs(study: Study, system: str = "astct2019", **kwargs) -> pl.DataFram
 # ------------------------------------------------------------------------- ICANS
 
 
+def age_at_episode(study: Study) -> pl.DataFrame:
+    """Per episode, the patient's age in years at its infusion.
+
+    ``patients.age`` is the age at first infusion; later episodes add the time since
+    (days / 365.25). Columns: patient_id, episode, age_years.
+    """
+    inf = _table(study, "infusions").select(*KEYS, "infusion_date")
+    ages = _table(study, "patients").select("patient_id", pl.col("age").cast(pl.Float64))
+    return (
+        inf.with_columns(_first=pl.col("infusion_date").min().over("patient_id"))
+        .join(ages, on="patient_id", how="left")
+        .select(
+            *KEYS,
+            (pl.col("age") + (pl.col("infusion_date") - pl.col("_first")).dt.total_days() / 365.25).alias(
+                "age_years"
+            ),
+        )
+    )
+
+
 def icans_daily(study: Study, system: str = "astct2019") -> pl.DataFrame:
-    """ICANS grade of every neuro assessment row (null domains contribute nothing)."""
+    """ICANS grade of every neuro assessment day (null domains contribute nothing).
+
+    Children under the criteria file's ``capd_below_age_years`` (12, ASTCT 2019) at
+    the episode's infusion are graded with ``capd_score`` (CAPD) and their ICE score
+    is ignored (ICE is not valid under 12); older patients with the ICE score and
+    their CAPD ignored. Unknown age: ICE. Several assessments on a day: the worst.
+    """
+    spec = icans_criteria(system)
     neuro = _table(study, "neuro").filter(pl.col("day").is_not_null())
-    graded = neuro.with_columns(
+    if "capd_score" not in neuro.columns:
+        neuro = neuro.with_columns(capd_score=pl.lit(None, dtype=pl.Int64))
+    child = (pl.col("age_years") < spec["capd_below_age_years"]).fill_null(False)
+    graded = neuro.join(age_at_episode(study), on=KEYS, how="left").with_columns(
         icans_grade=icans_grade_expr(
-            pl.col("ice_score"),
+            pl.when(child).then(None).otherwise(pl.col("ice_score")),
             pl.col("consciousness"),
             pl.col("seizure"),
             pl.col("motor"),
             pl.col("raised_icp"),
             system,
+            capd_score=pl.when(child).then(pl.col("capd_score")).otherwise(None),
         )
     )
     # several assessments on one day: the worst counts for that day
@@ -447,18 +516,97 @@ def _factor(analyte: str, unit: str) -> float:
     return factor
 
 
-def derive_hematotox_scores(study: Study, *, icaht_bridge_days: int | None = None) -> pl.DataFrame:
-    """Per episode: early ICAHT (days 0-30), CAR-HEMATOTOX and EASIX from baseline labs.
+def censor_days(study: Study, censor_at: Sequence[str]) -> pl.DataFrame:
+    """Per episode, the first day after infusion of any event in ``censor_at``.
+
+    ``censor_at`` holds ``events.kind`` values and/or ``"next_infusion"`` (the
+    patient's next episode). Event days are taken relative to each episode's infusion
+    date (from the event date; else its day when it names that episode); only events
+    strictly after the infusion day count (the event that led to this infusion, or a
+    new-therapy record of the infusion itself, does not censor it). Columns:
+    patient_id, episode, censor_day (null when no such event), censor_reason.
+    """
+    censor_at = list(censor_at)
+    inf = _table(study, "infusions").select(*KEYS, "infusion_date")
+    frames = []
+    kinds = [k for k in censor_at if k != "next_infusion"]
+    unknown = set(kinds) - set(_VALID_CENSOR_KINDS)
+    if unknown:
+        raise ValueError(
+            f"censor_at {sorted(unknown)} not event kinds {_VALID_CENSOR_KINDS} or 'next_infusion'"
+        )
+    if kinds:
+        ev = _table(study, "events").filter(pl.col("kind").is_in(kinds))
+        rel = (
+            inf.join(
+                ev.select("patient_id", "kind", pl.col("episode").alias("_ev_episode"), "day", "date"),
+                on="patient_id",
+                how="inner",
+            )
+            .with_columns(
+                _day=pl.coalesce(
+                    (pl.col("date") - pl.col("infusion_date")).dt.total_days().cast(pl.Int64),
+                    pl.when(pl.col("_ev_episode") == pl.col("episode")).then(pl.col("day").cast(pl.Int64)),
+                )
+            )
+            .filter(pl.col("_day") > 0)
+            .select(*KEYS, pl.col("_day").alias("censor_day"), pl.col("kind").alias("censor_reason"))
+        )
+        frames.append(rel)
+    if "next_infusion" in censor_at:
+        nxt = (
+            inf.with_columns(
+                _next=pl.col("infusion_date").shift(-1).over("patient_id", order_by="infusion_date")
+            )
+            .filter(pl.col("_next").is_not_null())
+            .select(
+                *KEYS,
+                (pl.col("_next") - pl.col("infusion_date")).dt.total_days().cast(pl.Int64).alias("censor_day"),
+                pl.lit("next_infusion").alias("censor_reason"),
+            )
+            .filter(pl.col("censor_day") > 0)
+        )
+        frames.append(nxt)
+    first = (
+        pl.concat(frames)
+        .sort([*KEYS, "censor_day", "censor_reason"])
+        .group_by(KEYS, maintain_order=True)
+        .first()
+        if frames
+        else pl.DataFrame(
+            schema={"patient_id": pl.String, "episode": pl.Int64, "censor_day": pl.Int64, "censor_reason": pl.String}
+        )
+    )
+    return _episodes(study).join(first, on=KEYS, how="left")
+
+
+def derive_hematotox_scores(
+    study: Study, *, icaht_bridge_days: int | None = None, icaht_censor_at: Sequence[str] | None = None
+) -> pl.DataFrame:
+    """Per episode: early/late ICAHT, early T-ICAHT, CAR-HEMATOTOX and EASIX from baseline labs.
 
     Columns: patient_id, episode, icaht_grade, days_anc_le_0.5, days_anc_le_0.1,
-    car_hematotox, car_hematotox_high_risk, easix, baseline_day.
+    car_hematotox, car_hematotox_high_risk, easix, baseline_day, then
+    icaht_censor_day, icaht_censor_reason, late_icaht_grade, late_anc_measurements,
+    ticaht_grade, days_plt_lt_50, days_plt_lt_20.
     Baseline labs: the last pre-infusion values (day < 0) nearest to day -5 (before
     lymphodepletion), analyte by analyte; ``baseline_day`` is the platelet day. Units
     are converted to the paper's (Hb g/dL, CRP mg/dL, creatinine mg/dL) with the
-    vocabulary's factors. ICAHT is null for an episode without ANC in days 0-30.
+    vocabulary's factors. ICAHT (early, late) and T-ICAHT are censored at the first
+    event in ``icaht_censor_at`` (default: the criteria file's ``censor_at`` --
+    progression, relapse, new_therapy, death and the next infusion; see
+    :func:`censor_days`): only days before it count. Early grades are null for an
+    episode without a count in days 0-30 before censoring; late ICAHT is null with
+    fewer than two ANC days after day +30.
     """
-    anc = _table(study, "measurements").filter(pl.col("analyte") == "anc").select(*KEYS, "day", "value")
-    icaht = icaht_frame(anc, KEYS, bridge_days=icaht_bridge_days)
+    censor_at = icaht_criteria()["censor_at"] if icaht_censor_at is None else list(icaht_censor_at)
+    censor = censor_days(study, censor_at)
+    m = _table(study, "measurements")
+    anc = m.filter(pl.col("analyte") == "anc").select(*KEYS, "day", "value")
+    plt = m.filter(pl.col("analyte") == "platelets").select(*KEYS, "day", "value")
+    icaht = icaht_frame(anc, KEYS, bridge_days=icaht_bridge_days, censor=censor)
+    late = late_icaht_frame(anc, KEYS, censor=censor)
+    ticaht = ticaht_frame(plt, KEYS, bridge_days=icaht_bridge_days, censor=censor)
     base = baseline_labs(study, ["platelets", "anc", "hemoglobin", "crp", "ferritin", "ldh", "creatinine"])
     high = hematotox_criteria()["high_risk_at"]
     scores = base.with_columns(
@@ -482,6 +630,9 @@ def derive_hematotox_scores(study: Study, *, icaht_bridge_days: int | None = Non
             pl.col("platelets_day").alias("baseline_day"),
         )
         .join(icaht, on=KEYS, how="left")
+        .join(censor, on=KEYS, how="left")
+        .join(late, on=KEYS, how="left")
+        .join(ticaht, on=KEYS, how="left")
         .select(
             *KEYS,
             "icaht_grade",
@@ -490,6 +641,12 @@ def derive_hematotox_scores(study: Study, *, icaht_bridge_days: int | None = Non
             "car_hematotox_high_risk",
             "easix",
             "baseline_day",
+            pl.col("censor_day").alias("icaht_censor_day"),
+            pl.col("censor_reason").alias("icaht_censor_reason"),
+            "late_icaht_grade",
+            "late_anc_measurements",
+            "ticaht_grade",
+            *[c for c in ticaht.columns if c.startswith("days_plt_lt_")],
         )
         .sort(KEYS)
     )
@@ -502,6 +659,7 @@ def derive_hematologic(
     window: tuple[int, int] = (0, 28),
     lln: Mapping[str, float] | None = None,
     icaht_bridge_days: int | None = None,
+    icaht_censor_at: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """Haematological toxicity per episode and lineage, with the episode's ICAHT/HEMATOTOX/EASIX.
 
@@ -509,12 +667,16 @@ def derive_hematologic(
     :func:`hematologic_grades_long`: analyte, term, ctcae_version, worst_grade, nadir,
     nadir_day, days_grade_3plus, n_values) plus, repeated on each row of the episode,
     the per-episode scores of :func:`derive_hematotox_scores` (icaht_grade,
-    days_anc_le_*, car_hematotox, car_hematotox_high_risk, easix, baseline_day), and
+    days_anc_le_*, car_hematotox, car_hematotox_high_risk, easix, baseline_day,
+    icaht_censor_day, icaht_censor_reason, late_icaht_grade, late_anc_measurements,
+    ticaht_grade, days_plt_lt_*), and
     source = "derived". Episodes without any count have no rows; the recorded AE
     grades are compared by :func:`compare_recorded`.
     """
     long = hematologic_grades_long(study, version, window=window, lln=lln)
-    scores = derive_hematotox_scores(study, icaht_bridge_days=icaht_bridge_days)
+    scores = derive_hematotox_scores(
+        study, icaht_bridge_days=icaht_bridge_days, icaht_censor_at=icaht_censor_at
+    )
     return (
         long.join(scores, on=KEYS, how="left").with_columns(source=pl.lit("derived")).sort([*KEYS, "analyte"])
     )

@@ -21,8 +21,13 @@ from cartkit.grading.hematotox import (
     easix_expr,
     icaht_frame,
     icaht_grade,
+    late_icaht_frame,
+    late_icaht_grade,
+    ticaht_frame,
+    ticaht_grade,
 )
 from cartkit.grading.icans import icans_grade, icans_grade_expr, icans_systems
+from cartkit.grading.vasopressor import high_dose_vasopressor, high_dose_vasopressor_frame
 
 __all__ = [
     "HYPOTENSION",
@@ -39,9 +44,15 @@ __all__ = [
     "days_at_or_below",
     "easix",
     "easix_expr",
+    "high_dose_vasopressor",
+    "high_dose_vasopressor_frame",
     "icaht_frame",
     "icaht_grade",
     "icans_grade",
     "icans_grade_expr",
     "icans_systems",
+    "late_icaht_frame",
+    "late_icaht_grade",
+    "ticaht_frame",
+    "ticaht_grade",
 ]

@@ -163,6 +163,8 @@ NEURO = Table(
         Column("seizure", STR, vocabulary="seizure"),
         Column("motor", STR, vocabulary="motor"),
         Column("raised_icp", STR, vocabulary="raised_icp"),
+        Column("capd_score", INT, min=0, max=32, description="Cornell Assessment of Pediatric Delirium, "
+               "children < 12 y (ASTCT 2019, used instead of ICE); empty when not assessed"),
     ),
     key=("patient_id", "episode", "day"),
     required=False,
