@@ -15,7 +15,7 @@ from __future__ import annotations
 from cartkit.stats.choice import compare, compare_counts
 from cartkit.stats.contingency import bowker, chi_square, expected_counts, mcnemar
 from cartkit.stats.describe import describe, quantiles
-from cartkit.stats.fisher import fisher_exact
+from cartkit.stats.fisher import conditional_odds_ratio, fisher_exact
 from cartkit.stats.intervals import binomial_ci
 from cartkit.stats.means import t_test
 from cartkit.stats.normality import shapiro
@@ -31,6 +31,7 @@ __all__ = [
     "chi_square",
     "compare",
     "compare_counts",
+    "conditional_odds_ratio",
     "describe",
     "expected_counts",
     "fisher_exact",

@@ -301,18 +301,104 @@ def fisher_exact_pvalue(table: object) -> float:
     return min(1.0, pvalue)
 
 
-def fisher_exact(table: object) -> TestResult:
+def _noncentral_hypergeometric(table: np.ndarray) -> tuple[int, int, int, np.ndarray, np.ndarray]:
+    """Support and log central weights of x[0, 0] given both margins (R's ``lo:hi`` and ``logdc``)."""
+    from scipy.stats import hypergeom
+
+    x = int(table[0, 0])
+    m, n, k = int(table[:, 0].sum()), int(table[:, 1].sum()), int(table[0, :].sum())
+    lo, hi = max(0, k - n), min(k, m)
+    support = np.arange(lo, hi + 1)
+    logdc = hypergeom.logpmf(support, m + n, m, k)  # R: dhyper(support, m, n, k, log = TRUE)
+    return x, lo, hi, support, logdc
+
+
+def _log_weights(logdc: np.ndarray, support: np.ndarray, log_or: float) -> np.ndarray:
+    """log P(X = s) under odds ratio exp(log_or), normalised (log-sum-exp)."""
+    from scipy.special import logsumexp
+
+    d = logdc + log_or * support
+    return d - logsumexp(d)
+
+
+def _solve_log_or(f, target: float, increasing: bool) -> float:
+    """Root in log odds ratio of a monotone f(log_or) = target, to full double precision (Brent)."""
+    from scipy.optimize import brentq
+
+    g = (lambda u: f(u) - target) if increasing else (lambda u: target - f(u))
+    a, b = -1.0, 1.0
+    while g(a) > 0:
+        a *= 2
+    while g(b) < 0:
+        b *= 2
+    return float(brentq(g, a, b, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500))
+
+
+def conditional_odds_ratio(table: object, level: float = 0.95) -> tuple[float, tuple[float, float]]:
+    """Conditional maximum-likelihood odds ratio of a 2 x 2 table and its exact CI, as R's ``fisher.test``.
+
+    The estimate maximises the conditional (non-central hypergeometric)
+    likelihood of x[0, 0] given the margins: it solves E[X; psi] = x. The
+    interval inverts the two one-sided exact tests at (1 - level)/2 each
+    (Cornfield's exact limits): P(X >= x; psi_L) = alpha/2 and P(X <= x; psi_U) = alpha/2.
+    0 and inf where x is at the bottom or top of its support, and (0; 0, inf)
+    when a margin is zero (as R).
+
+    R finds the same roots with ``uniroot`` at its default tolerance
+    (``.Machine$double.eps^0.25`` ~ 1.2e-4, on psi when psi < 1 and on 1/psi
+    otherwise), so R's printed values are correct to about 4 digits only;
+    here each root is solved in log(psi) to full double precision
+    (tests/test_stats_fisher.py shows R's value within R's tolerance of these).
+    """
+    t = _as_table(table)
+    if t.shape != (2, 2):
+        raise ValueError(f"conditional_odds_ratio: needs a 2 x 2 table, got shape {t.shape}")
+    if not 0 < level < 1:
+        raise ValueError(f"conditional_odds_ratio: level must be between 0 and 1, got {level}")
+    x, lo, hi, support, logdc = _noncentral_hypergeometric(t)
+    if lo == hi:  # a zero margin: one possible table; R's rules give estimate 0 and CI (0, Inf)
+        return 0.0, (0.0, float("inf"))
+
+    def mean(u: float) -> float:
+        return float(np.sum(support * np.exp(_log_weights(logdc, support, u))))
+
+    def lower_tail(u: float) -> float:  # P(X <= x)
+        return float(np.exp(_log_weights(logdc, support, u))[support <= x].sum())
+
+    def upper_tail(u: float) -> float:  # P(X >= x)
+        return float(np.exp(_log_weights(logdc, support, u))[support >= x].sum())
+
+    alpha = (1 - level) / 2
+    if x == lo:
+        estimate, lower = 0.0, 0.0
+    else:
+        estimate = float(np.exp(_solve_log_or(mean, x, increasing=True))) if x < hi else float("inf")
+        lower = float(np.exp(_solve_log_or(upper_tail, alpha, increasing=True)))
+    upper = float("inf") if x == hi else float(np.exp(_solve_log_or(lower_tail, alpha, increasing=False)))
+    return estimate, (lower, upper)
+
+
+def fisher_exact(table: object, level: float = 0.95) -> TestResult:
     """Fisher's exact test of independence for an r x c table of counts, as R's ``fisher.test``.
 
     Two-sided, exact (network algorithm); rows and columns that are all zero
     are dropped first (they do not change the conditional distribution).
-    No odds-ratio estimate is given: R's conditional MLE and its interval come
-    from ``uniroot`` at tolerance ~1e-4, which cannot be reproduced to 1e-6.
+    For a 2 x 2 table ``estimate`` is the conditional
+    maximum-likelihood odds ratio and ``ci`` its exact interval at ``level``
+    (R's ``estimate`` and ``conf.int``; see ``conditional_odds_ratio``); for
+    larger tables both are None, as in R.
 
     >>> from cartkit.stats import fisher_exact
     >>> round(fisher_exact([[5, 1, 3, 2, 2], [4, 5, 3, 1, 0]]).pvalue, 3)   # seed Table 2, CRS
     0.341
+    >>> r = fisher_exact([[10, 3], [2, 15]])
+    >>> round(r.estimate, 4), tuple(round(v, 4) for v in r.ci)
+    (21.3053, (2.7534, 301.4623))
     """
+    if not 0 < level < 1:
+        raise ValueError(f"fisher_exact: level must be between 0 and 1, got {level}")
     p = fisher_exact_pvalue(table)
+    t = _as_table(table)
+    estimate, ci = conditional_odds_ratio(t, level) if t.shape == (2, 2) else (None, None)
     return TestResult(method="Fisher's Exact Test for Count Data", statistic=None, pvalue=p,
-                      note="exact (network algorithm), two-sided")
+                      estimate=estimate, ci=ci, note="exact (network algorithm), two-sided")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from cartkit.survival.cox import CoxModel, cox
 from cartkit.survival.events import FollowUp, median_followup, time_to_event
 from cartkit.survival.kaplan_meier import KaplanMeier, kaplan_meier
+from cartkit.survival.landmark import landmark
 from cartkit.survival.logrank import LogRank, logrank
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "LogRank",
     "cox",
     "kaplan_meier",
+    "landmark",
     "logrank",
     "median_followup",
     "time_to_event",

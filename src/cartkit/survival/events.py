@@ -202,11 +202,13 @@ class FollowUp:
     method: str = "reverse Kaplan-Meier"
 
 
-def median_followup(time: object, event: object) -> FollowUp:
+def median_followup(time: object, event: object, conf_type: str = "log", level: float = 0.95) -> FollowUp:
     """Median follow-up: Kaplan-Meier of the censoring times (events become censorings and vice versa).
 
-    Same as R's ``survfit(Surv(time, 1 - event) ~ 1)`` median (and its log-scale CI).
+    Same as R's ``quantile(survfit(Surv(time, 1 - event) ~ 1, conf.type=conf_type), 0.5)``:
+    the median and its confidence interval (``median_ci``; NaN where a limit is
+    not reached, R's NA), by R's rule applied to the pointwise limits of the curve.
     """
     t, e = survival_data(time, event, "median_followup")
-    km = kaplan_meier(t, 1.0 - e)
+    km = kaplan_meier(t, 1.0 - e, conf_type=conf_type, level=level)
     return FollowUp(km.median, km.median_ci, int(np.size(t)))

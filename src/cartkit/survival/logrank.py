@@ -6,6 +6,12 @@ expected events are left out, and the statistic is
 (O - E)' V^-1 (O - E) over the remaining groups minus the first, on
 (number of remaining groups - 1) degrees of freedom. Stratified:
 ``survdiff(Surv(time, event) ~ group + strata(s))``.
+
+One departure: when that variance matrix is singular (a group confined to
+strata where it is compared with nobody, e.g. a product given in one disease
+only, stratified by disease), R's ``survdiff`` stops with "system is
+computationally singular". cartkit uses the Moore-Penrose inverse and
+df = the matrix's rank (the comparisons the data hold), and says so in ``note``.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ class LogRank:
     pvalue: float
     table: pl.DataFrame
     method: str = "Log-rank test"
+    note: str = ""
 
     @property
     def observed(self) -> dict:
@@ -69,15 +76,15 @@ def _one_stratum(t: np.ndarray, e: np.ndarray, g: np.ndarray, k: int) -> tuple[n
     return observed, expected, var
 
 
-def _codes(values: object, n: int, name: str) -> tuple[np.ndarray, np.ndarray]:
+def group_codes(values: object, n: int, name: str, caller: str = "logrank") -> tuple[np.ndarray, np.ndarray]:
     """Sorted distinct labels (numbers as numbers, text as text: R's factor order) and each row's code."""
     import polars as pl
 
     series = values if isinstance(values, pl.Series) else pl.Series(name, np.asarray(values).ravel())
     if series.len() != n:
-        raise ValueError(f"logrank: {name} must have one value per subject, got {series.len()} for {n}")
+        raise ValueError(f"{caller}: {name} must have one value per subject, got {series.len()} for {n}")
     if series.null_count() or (series.dtype.is_float() and series.is_nan().any()):
-        raise ValueError(f"logrank: {name} has missing values")
+        raise ValueError(f"{caller}: {name} has missing values")
     codes = (series.rank("dense") - 1).cast(pl.Int64).to_numpy()
     return series.unique().sort().to_numpy(), codes
 
@@ -88,14 +95,14 @@ def logrank(time: object, event: object, group: object, strata: object | None = 
     from scipy.stats import chi2
 
     t, e = survival_data(time, event, "logrank")
-    labels, g = _codes(group, t.size, "group")
+    labels, g = group_codes(group, t.size, "group")
     k = labels.size
     if k < 2:
         raise ValueError(f"logrank: needs at least 2 groups, got {labels.tolist()}")
     if strata is None:
         s = np.zeros(t.size, dtype=np.int64)
     else:
-        _, s = _codes(strata, t.size, "strata")
+        _, s = group_codes(strata, t.size, "strata")
     observed = np.zeros(k)
     expected = np.zeros(k)
     var = np.zeros((k, k))
@@ -106,13 +113,22 @@ def logrank(time: object, event: object, group: object, strata: object | None = 
         expected += ex
         var += v
     keep = expected > 0
+    df = int(keep.sum()) - 1
+    note = ""
     if keep.sum() < 2:
         statistic = 0.0
     else:
         diff = (observed - expected)[keep][1:]
         vv = var[np.ix_(keep, keep)][1:, 1:]
-        statistic = float(diff @ np.linalg.solve(vv, diff))
-    df = int(keep.sum()) - 1
+        singular = np.linalg.svd(vv, compute_uv=False)
+        rank = int(np.sum(singular > singular[0] * 1e-10)) if singular[0] > 0 else 0
+        if rank == vv.shape[0]:
+            statistic = float(diff @ np.linalg.solve(vv, diff))
+        else:
+            statistic = float(diff @ np.linalg.pinv(vv, rcond=1e-10, hermitian=True) @ diff) if rank else 0.0
+            note = (f"variance matrix singular (rank {rank} of {vv.shape[0]}): generalised inverse, df = {rank}; "
+                    "R's survdiff stops with 'system is computationally singular'")
+            df = rank
     pvalue = float(chi2.sf(statistic, df)) if df > 0 else float("nan")
     table = pl.DataFrame(
         {
@@ -124,4 +140,4 @@ def logrank(time: object, event: object, group: object, strata: object | None = 
         strict=False,
     )
     method = "Log-rank test" + (" (stratified)" if strata is not None else "")
-    return LogRank(statistic, df, pvalue, table, method)
+    return LogRank(statistic, df, pvalue, table, method, note)
