@@ -47,6 +47,7 @@ def survival_analysis(
     """
     from cartkit.survival import kaplan_meier, logrank
     from cartkit.survival.events import median_followup
+    from cartkit.survival.landmark import landmark as landmark_survival
 
     curves, at_risk, tests = [], [], []
     for censoring, frame in tte.items():
@@ -99,6 +100,11 @@ def survival_analysis(
                               data[group_col].to_numpy())
                 row.update(statistic=float(res.statistic), df=int(res.df), pvalue=float(res.pvalue))
             row.update(landmark)
+            # the landmark's 95% CI (log scale, as R's summary(survfit(...), times = day))
+            at_day = landmark_survival(data[tcol].to_numpy().astype(float), data[ecol].to_numpy().astype(bool),
+                                       data[group_col].cast(pl.String).to_numpy(), landmark_day)
+            for g, lo, hi in at_day.select("group", "lower", "upper").iter_rows():
+                row[f"landmark_ci_{g}"] = f"{100 * lo:.1f}-{100 * hi:.1f}%" if lo == lo and hi == hi else None
             tests.append(row)
     curves_df = pl.concat(curves) if curves else pl.DataFrame(schema=_CURVE_SCHEMA)
     at_risk_df = pl.concat(at_risk) if at_risk else None

@@ -316,7 +316,8 @@ def grading_systems_table(df: pl.DataFrame) -> Table:
 
 def logrank_table(df: pl.DataFrame) -> Table:
     """Log-rank tests per endpoint and censoring rule, with landmark survival per group."""
-    groups = [c.removeprefix("landmark_") for c in df.columns if c.startswith("landmark_") and c != "landmark_day"]
+    groups = [c.removeprefix("landmark_") for c in df.columns
+              if c.startswith("landmark_") and c != "landmark_day" and not c.startswith("landmark_ci_")]
     days = df["landmark_day"].drop_nulls().unique().to_list() if "landmark_day" in df.columns else []
     day_txt = f"day {text(days[0])}" if len(days) == 1 else "landmark day"
     header = [[Cell("Endpoint"), Cell("Censoring"), Cell("\u03c7\u00b2", cls="num"), Cell("df", cls="num"),
@@ -325,13 +326,16 @@ def logrank_table(df: pl.DataFrame) -> Table:
     rows = []
     for r in df.to_dicts():
         land = [r.get(f"landmark_{g}") for g in groups]
+        land_ci = [r.get(f"landmark_ci_{g}") for g in groups]
         follow = ([Cell(text(r.get("median_followup_days")), cls="num")] if "median_followup_days" in df.columns
                   else [])
         rows.append(Row([Cell(text(r.get("endpoint"))), Cell(text(r.get("censoring"))),
                          Cell(f"{r['statistic']:.2f}" if r.get("statistic") is not None else "\u2013", cls="num"),
                          Cell(text(r.get("df")), cls="num"), Cell(format_p(r.get("pvalue")), cls="num")]
-                        + [Cell("\u2013" if v is None else f"{100 * v:.1f}%", cls="num") for v in land] + follow))
-    notes = ["Log-rank test between groups; landmark columns: Kaplan-Meier survival at the landmark day; "
+                        + [Cell("\u2013" if v is None else f"{100 * v:.1f}%" + (f" ({ci})" if ci else ""), cls="num")
+                           for v, ci in zip(land, land_ci, strict=True)] + follow))
+    notes = ["Log-rank test between groups; landmark columns: Kaplan-Meier survival at the landmark day "
+             "(95% CI, log scale as R's survfit); "
              "median follow-up by the reverse Kaplan-Meier method.",
              "PFS, progression-free survival; OS, overall survival; HSCT, haematopoietic stem cell transplantation."]
     return Table("logrank-table", "Log-rank tests and landmark survival", header, rows, notes)
