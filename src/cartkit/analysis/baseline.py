@@ -59,13 +59,16 @@ def baseline_table(patients: pl.DataFrame, diseases: tuple[str, ...], quantile_m
         for col, label in _CATEGORICAL:
             if col not in frame.columns:
                 continue
-            counts = frame.filter(pl.col(col).is_not_null()).group_by(col).len().sort(col)
+            known = frame.filter(pl.col(col).is_not_null())
+            counts = known.group_by(col).len().sort(col)
             if counts.height == 0:
                 continue
+            # the denominator is the patients the characteristic applies to (stage and IPI are lymphoma
+            # characteristics: in the "All" column their percentages are of the lymphoma patients)
             for level, k in counts.iter_rows():
                 rows.append(
                     {"characteristic": label, "level": str(level), "group": group,
-                     "value": fmt_n_pct(k, n_group), "n": k, "stat": "n_pct"}
+                     "value": fmt_n_pct(k, known.height), "n": k, "stat": "n_pct"}
                 )
     return pl.DataFrame(
         rows,

@@ -45,4 +45,18 @@ def ck_model_fits(measurements: pl.DataFrame, groups: pl.DataFrame, analyte: str
     keep = ["patient_id", "episode", "product", "diagnosis", "converged", "reason", "n_points"]
     for p in ("cmax", "tmax", "foldx", "alpha"):
         keep += [c for c in (p, f"{p}_lower", f"{p}_upper") if c in fits.columns]
-    return fits.select([c for c in keep if c in fits.columns]).with_columns(pl.lit(analyte).alias("analyte")), note
+    fits = fits.select([c for c in keep if c in fits.columns]).with_columns(pl.lit(analyte).alias("analyte"))
+    # a fit can converge with a parameter the data barely constrain: a 95% CI spanning more than
+    # 100-fold (or unbounded) is flagged beside the estimate, not hidden behind "converged"
+    wide = [
+        pl.when(~(pl.col(f"{p}_upper") / pl.col(f"{p}_lower") <= 100.0)).then(pl.lit(p))
+        for p in ("cmax", "tmax", "foldx", "alpha") if f"{p}_lower" in fits.columns
+    ]
+    if wide:
+        flagged = pl.concat_list([w.otherwise(None) for w in wide]).list.drop_nulls().list.join(", ")
+        fits = fits.with_columns(
+            pl.when(pl.col("converged") & (flagged != ""))
+            .then(pl.format("poorly identified (95% CI > 100-fold): {}", flagged))
+            .otherwise(pl.col("reason")).alias("reason")
+        )
+    return fits, note

@@ -116,10 +116,12 @@ def derive(study: Study) -> Derived:
     hematologic = _hematologic_primary(study, hem, version, notes)
 
     # --- grades side by side under every system available
+    # a study that records CRS (ICANS) records its absence too: an episode without the AE row is grade 0
     systems = [
         f.with_columns(pl.lit(tox).alias("toxicity")).select(
             "patient_id", "episode", "toxicity", "system", "grade", "source")
-        for tox, f in (("CRS", crs_recorded), ("CRS", crs_d), ("ICANS", icans_recorded), ("ICANS", icans_d))
+        for tox, f in (("CRS", crs if crs_recorded.height else crs_recorded), ("CRS", crs_d),
+                       ("ICANS", icans if icans_recorded.height else icans_recorded), ("ICANS", icans_d))
         if f.height
     ]
     toxicity_systems = (

@@ -371,7 +371,9 @@ def ck_model_table(df: pl.DataFrame) -> Table:
 
     shown = df.select(
         "patient_id", "episode", "product",
-        pl.when(pl.col("converged")).then(pl.lit("yes")).otherwise(pl.col("reason")).alias("fit"),
+        pl.when(pl.col("converged") & (pl.col("reason").fill_null("") == "")).then(pl.lit("yes"))
+        .when(pl.col("converged")).then(pl.format("yes; {}", pl.col("reason")))
+        .otherwise(pl.col("reason")).alias("fit"),
         *(est(p, f) for p, f in (("cmax", ".0f"), ("tmax", ".1f"), ("foldx", ".3g"), ("alpha", ".3f"))
           if p in df.columns),
     )
