@@ -68,3 +68,13 @@ def test_simulate_then_validate(tmp_path, fmt):
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["validate", str(out)])
     assert result.exit_code == 0, result.output
+
+
+def test_simulate_refuses_to_overwrite_a_study_unless_asked(tmp_path):
+    out = tmp_path / "sim"
+    assert runner.invoke(app, ["simulate", "--patients", "5", str(out)]).exit_code == 0
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    result = runner.invoke(app, ["simulate", "--patients", "3", str(out)])
+    assert result.exit_code == 1 and "--overwrite" in result.output
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+    assert runner.invoke(app, ["simulate", "--patients", "3", "--overwrite", str(out)]).exit_code == 0

@@ -77,6 +77,7 @@ def simulate(
     patients: int = typer.Option(100, "--patients", "-n", min=1, help="Number of patients."),
     seed: int = typer.Option(0, "--seed", "-s", help="Random seed (same seed, same study)."),
     fmt: str = typer.Option("parquet", "--format", help="parquet or csv."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the files of a study already in OUT_DIR."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
     """Write a synthetic, valid CAR-T study of any size."""
@@ -84,6 +85,8 @@ def simulate(
 
     if fmt not in ("parquet", "csv"):
         _fail(f"--format must be parquet or csv, not {fmt!r}", debug)
+    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
+        _fail(f"{out_dir} is not empty; choose another folder or pass --overwrite", debug)
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     try:

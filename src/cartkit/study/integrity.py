@@ -58,6 +58,9 @@ def duplicate_keys(tt: TypedTable) -> list[Problem]:
 
 def orphans(tables: dict[str, TypedTable], index: EpisodeIndex) -> list[Problem]:
     problems: list[Problem] = []
+    # a missing patients (infusions) table is one problem of its own: every row is not also an orphan
+    if "patients" not in tables:
+        return problems
     for name, tt in tables.items():
         if name == "patients":
             continue
@@ -65,7 +68,7 @@ def orphans(tables: dict[str, TypedTable], index: EpisodeIndex) -> list[Problem]
         known = index.patient_known(f["patient_id"])
         unknown = f["patient_id"].is_not_null() & ~known
         problems += problems_at(f, unknown, tt.file, "patient_id", "patient_id", "unknown patient: not in patients")
-        if name == "infusions" or "episode" not in f.columns:
+        if name == "infusions" or "episode" not in f.columns or "infusions" not in tables:
             continue
         found, _ = index.infusion(f["patient_id"], f["episode"])
         orphan = f["episode"].is_not_null() & known & ~found

@@ -58,14 +58,23 @@ def locate_tables(
             found[table].append(Source(table, path, path.name))
             used.add(path.name.lower())
 
-    if config.workbook is not None:
-        path = files.get(config.workbook.lower())
+    workbook = config.workbook
+    if workbook is None:
+        # one workbook in the folder, not named after a table, and no [files] mapping: read it as the
+        # study's workbook (one sheet per table) rather than ignore it
+        candidates = [p.name for n, p in files.items() if n.endswith(".xlsx") and p.stem.lower() not in TABLES]
+        if len(candidates) == 1 and not config.files:
+            workbook = candidates[0]
+            notes.append(f"{workbook}: read as the study workbook (one sheet per table); "
+                         f"say so with [files] workbook = \"{workbook}\" in study.toml")
+    if workbook is not None:
+        path = files.get(workbook.lower())
         if path is None:
             problems.append(
-                Problem(STUDY_TOML, None, "files.workbook", config.workbook, "file not found in the study folder")
+                Problem(STUDY_TOML, None, "files.workbook", workbook, "file not found in the study folder")
             )
         elif path.suffix.lower() != ".xlsx":
-            problems.append(Problem(STUDY_TOML, None, "files.workbook", config.workbook, "expected an .xlsx workbook"))
+            problems.append(Problem(STUDY_TOML, None, "files.workbook", workbook, "expected an .xlsx workbook"))
         else:
             used.add(path.name.lower())
             wb, problem = open_workbook(path, path.name)

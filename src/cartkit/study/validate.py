@@ -67,6 +67,7 @@ def _check(folder: Path, workbooks: list) -> tuple[Study | None, list[Problem]]:
     problems += found
 
     typed: dict[str, TypedTable] = {}
+    absent: set[str] = set()  # tables missing or unreadable: their dependants are not also orphans
     for name, table in TABLES.items():
         source = sources.get(name)
         raw: RawTable | None = None
@@ -88,6 +89,7 @@ def _check(folder: Path, workbooks: list) -> tuple[Study | None, list[Problem]]:
             if raw is not None:
                 notes += raw.notes
         if raw is None:
+            absent.add(name)
             file = source.file if source is not None else name
             raw = RawTable(name, file, empty_table(table).select(ROW))
             tt, _, _ = coerce_table(raw, table)
@@ -109,7 +111,7 @@ def _check(folder: Path, workbooks: list) -> tuple[Study | None, list[Problem]]:
         problems += derive_days(tt, index)
     for tt in typed.values():
         problems += duplicate_keys(tt)
-    problems += orphans(typed, index)
+    problems += orphans({k: v for k, v in typed.items() if k not in absent}, index)
     problems += plan_references(config.plan, typed)
     problems += infusion_order(typed["infusions"])
     problems += death_order(typed, index, config.meta.data_cutoff)
