@@ -125,7 +125,7 @@ def analyse(study: Study, derived: Derived) -> Results:
     survival = plan.survival
     if derived.tte:
         curves, at_risk, tests = survival_analysis(
-            derived.tte, survival.group_by, tuple(survival.endpoints), survival.landmark_day
+            derived.tte, survival.group_by, tuple(survival.endpoints), survival.landmark_day, survival.time_unit
         )
         tables["survival_curves"], tables["at_risk"], tables["logrank"] = curves, at_risk, tests
     else:

@@ -26,25 +26,34 @@ _CURVE_SCHEMA = {
 }
 
 
-def at_risk_ticks(max_time: float, n_ticks: int = 6) -> list[float]:
+DAYS_PER_MONTH = 30.4375  # 365.25 / 12
+
+
+def at_risk_ticks(max_time: float, n_ticks: int = 6, unit: str = "days") -> list[float]:
     """Round x-axis ticks covering follow-up; the figure draws curves and at-risk numbers on them."""
     if max_time <= 0:
         return [0.0]
     raw = max_time / max(n_ticks - 1, 1)
     magnitude = 10 ** math.floor(math.log10(raw))
     step = min((m * magnitude for m in (1, 2, 3, 5, 10) if m * magnitude >= raw), default=raw)
-    if max_time > 60:  # days: prefer multiples of 30 (months) for readability
+    if unit == "days" and max_time > 60:  # days: prefer multiples of 30 (months) for readability
         step = max(30.0, 30.0 * round(step / 30.0))
+    elif unit == "months" and max_time > 6:  # months: quarters
+        step = max(3.0, 3.0 * round(step / 3.0))
     return [float(t) for t in np.arange(0.0, max_time + step * 0.5, step)]
 
 
 def survival_analysis(
-    tte: dict[str, pl.DataFrame], group_col: str, endpoints: tuple[str, ...], landmark_day: int
+    tte: dict[str, pl.DataFrame], group_col: str, endpoints: tuple[str, ...], landmark_day: int,
+    time_unit: str = "days",
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Curves, at-risk table and log-rank/landmark table for every endpoint x censoring rule.
 
     ``tte``: censoring rule -> frame with group_col, pfs_days, pfs_event, os_days, os_event.
+    Curves, at-risk ticks and median follow-up are reported in the plan's ``time_unit`` (days, or
+    months of 30.4375 days); the landmark stays a day, as plans state it.
     """
+    scale = DAYS_PER_MONTH if time_unit == "months" else 1.0
     from cartkit.survival import kaplan_meier, logrank
     from cartkit.survival.events import median_followup
     from cartkit.survival.landmark import landmark as landmark_survival
@@ -56,12 +65,13 @@ def survival_analysis(
             data = frame.drop_nulls([tcol, ecol, group_col])
             if data.height == 0:
                 continue
-            ticks = at_risk_ticks(float(data[tcol].max()))
+            ticks = at_risk_ticks(float(data[tcol].max()) / scale, unit=time_unit)
             groups = sorted(data[group_col].unique().to_list())
             landmark = {}
             for group in groups:
                 g = data.filter(pl.col(group_col) == group)
-                time = g[tcol].to_numpy().astype(float)
+                days = g[tcol].to_numpy().astype(float)
+                time = days / scale
                 event = g[ecol].to_numpy().astype(bool)
                 km = kaplan_meier(time, event)
                 table = km.table
@@ -80,21 +90,21 @@ def survival_analysis(
                 curves.append(
                     pl.concat([start, body]).with_columns(
                         pl.lit(endpoint.upper()).alias("endpoint"), pl.lit(censoring).alias("censoring"),
-                        pl.lit(str(group)).alias("group"),
-                    ).select(list(_CURVE_SCHEMA))
+                        pl.lit(str(group)).alias("group"), pl.lit(time_unit).alias("time_unit"),
+                    ).select([*_CURVE_SCHEMA, "time_unit"])
                 )
                 n_risk = [int((time >= t).sum()) for t in ticks]
                 at_risk.append(pl.DataFrame({
                     "endpoint": endpoint.upper(), "censoring": censoring, "group": str(group),
-                    "time": ticks, "n_risk": n_risk,
+                    "time": ticks, "n_risk": n_risk, "time_unit": time_unit,
                 }))
-                landmark[f"landmark_{group}"] = float(km.survival_at(landmark_day))
+                landmark[f"landmark_{group}"] = float(km.survival_at(landmark_day / scale))
             # median follow-up by reverse Kaplan-Meier (Schemper & Smith 1996), OS time of these patients
-            follow = median_followup(data["os_days"].to_numpy().astype(float),
+            follow = median_followup(data["os_days"].to_numpy().astype(float) / scale,
                                      data["os_event"].to_numpy().astype(bool))
             row = {"endpoint": endpoint.upper(), "censoring": censoring, "statistic": None, "df": None,
                    "pvalue": None, "landmark_day": landmark_day, "n": data.height,
-                   "events": int(data[ecol].sum()), "median_followup_days": float(follow.median)}
+                   "events": int(data[ecol].sum()), f"median_followup_{time_unit}": float(follow.median)}
             if len(groups) >= 2 and data[ecol].sum() > 0:
                 res = logrank(data[tcol].to_numpy().astype(float), data[ecol].to_numpy().astype(bool),
                               data[group_col].to_numpy())
@@ -106,7 +116,7 @@ def survival_analysis(
             for g, lo, hi in at_day.select("group", "lower", "upper").iter_rows():
                 row[f"landmark_ci_{g}"] = f"{100 * lo:.1f}-{100 * hi:.1f}%" if lo == lo and hi == hi else None
             tests.append(row)
-    curves_df = pl.concat(curves) if curves else pl.DataFrame(schema=_CURVE_SCHEMA)
+    curves_df = pl.concat(curves) if curves else pl.DataFrame(schema={**_CURVE_SCHEMA, "time_unit": pl.String})
     at_risk_df = pl.concat(at_risk) if at_risk else None
     tests_df = pl.DataFrame(tests) if tests else None
     return curves_df, at_risk_df, tests_df

@@ -318,17 +318,17 @@ def logrank_table(df: pl.DataFrame) -> Table:
     """Log-rank tests per endpoint and censoring rule, with landmark survival per group."""
     groups = [c.removeprefix("landmark_") for c in df.columns
               if c.startswith("landmark_") and c != "landmark_day" and not c.startswith("landmark_ci_")]
+    follow_cols = [c for c in df.columns if c.startswith("median_followup_")]
     days = df["landmark_day"].drop_nulls().unique().to_list() if "landmark_day" in df.columns else []
     day_txt = f"day {text(days[0])}" if len(days) == 1 else "landmark day"
     header = [[Cell("Endpoint"), Cell("Censoring"), Cell("\u03c7\u00b2", cls="num"), Cell("df", cls="num"),
                Cell("P", cls="num")] + [Cell(f"{g}, {day_txt}", cls="num") for g in groups]
-              + ([Cell("Median follow-up, days", cls="num")] if "median_followup_days" in df.columns else [])]
+              + [Cell(f"Median follow-up, {c.removeprefix('median_followup_')}", cls="num") for c in follow_cols]]
     rows = []
     for r in df.to_dicts():
         land = [r.get(f"landmark_{g}") for g in groups]
         land_ci = [r.get(f"landmark_ci_{g}") for g in groups]
-        follow = ([Cell(text(r.get("median_followup_days")), cls="num")] if "median_followup_days" in df.columns
-                  else [])
+        follow = [Cell("\u2013" if r.get(c) is None else f"{r[c]:.1f}", cls="num") for c in follow_cols]
         rows.append(Row([Cell(text(r.get("endpoint"))), Cell(text(r.get("censoring"))),
                          Cell(f"{r['statistic']:.2f}" if r.get("statistic") is not None else "\u2013", cls="num"),
                          Cell(text(r.get("df")), cls="num"), Cell(format_p(r.get("pvalue")), cls="num")]

@@ -51,7 +51,8 @@ def draw_km_panel(ax: Axes, ax_risk: Axes, curves: pl.DataFrame, at_risk: pl.Dat
     ax.set_xlim(-0.02 * xmax, xmax * 1.03 if xmax else 1.0)
     ax.set_ylim(-0.02, 1.05)
     ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0], ["0", "25", "50", "75", "100"])
-    ax.set_xlabel("Days from infusion")
+    unit = curves["time_unit"][0] if "time_unit" in curves.columns and curves.height else "days"
+    ax.set_xlabel(f"{unit.capitalize()} from infusion")
     if logrank is not None and logrank.get("pvalue") is not None:
         ax.text(0.97, 0.95, f"Log-rank P = {format_p(logrank['pvalue'])}".replace("= <", "< "),
                 transform=ax.transAxes, ha="right", va="top")
