@@ -268,7 +268,7 @@ def comparisons_table(df: pl.DataFrame) -> Table:
               + ([Cell("Published P", cls="num")] if has_published else [])]
     rows: list[Row] = []
     for family in df["family"].unique(maintain_order=True).to_list():
-        rows.append(Row([Cell(str(family).capitalize(), colspan=len(header[0]))], cls="section"))
+        rows.append(Row([Cell(str(family)[:1].upper() + str(family)[1:], colspan=len(header[0]))], cls="section"))
         for r in df.filter(pl.col("family") == family).to_dicts():
             unit = r.get("unit") or ""
             measure = str(r["measure"])
