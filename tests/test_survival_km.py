@@ -10,6 +10,8 @@ The data sets are d1..d6 below and ``survival::aml`` (time, status).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -253,3 +255,13 @@ def test_km_at_landmark_times():
     assert beyond["n_risk"][0] == 0 and np.isnan(beyond["survival"][0])
     with pytest.raises(ValueError, match="increasing"):
         kaplan_meier(*DATA["aml"]).at([10, 5])
+
+
+def test_survival_at_stays_zero_after_everyone_had_the_event():
+    from cartkit.survival import kaplan_meier
+
+    # R: summary(survfit(Surv(c(2, 5, 9), c(1, 1, 1)) ~ 1), times = 12, extend = TRUE)$surv -> 0
+    km = kaplan_meier([2, 5, 9], [1, 1, 1])
+    assert km.survival_at(12) == 0.0
+    # censored last: beyond follow-up the curve is unknown
+    assert math.isnan(kaplan_meier([2, 5, 9], [1, 1, 0]).survival_at(12))

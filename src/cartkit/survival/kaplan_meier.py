@@ -126,11 +126,12 @@ class KaplanMeier:
     n_events: int
 
     def survival_at(self, t: float) -> float:
-        """S(t): the estimate at the last distinct time <= t (1 before the first); NaN beyond follow-up."""
+        """S(t): the estimate at the last distinct time <= t (1 before the first); NaN beyond follow-up,
+        except when the curve has reached 0 (every patient had the event): then it stays 0."""
         t = float(t)
         times = self.table["time"].to_numpy()
         if t > times[-1]:
-            return float("nan")
+            return 0.0 if float(self.table["survival"][-1]) == 0.0 else float("nan")
         i = np.searchsorted(times, t, side="right") - 1
         return 1.0 if i < 0 else float(self.table["survival"][int(i)])
 
