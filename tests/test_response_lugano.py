@@ -72,15 +72,27 @@ def test_lugano_ct_cr_pr_sd(current, nadir, expected):
         ([(10.0, 10.0), (15.0, 15.0)], [(10.0, 10.0), (10.0, 10.0)], "CR"),
         # PPD up 49%: not PD (16 x 9.3125 = 149)
         ([(10.0, 10.0), (16.0, 9.3125)], [(10.0, 10.0), (10.0, 10.0)], "PR"),
-        # lesion > 20 mm needs +10 mm: 25x20 from nadir 16x16 (PPD 256 -> 500, +9 / +4 mm): not PD,
-        # SPD 600 <= 900: PR
-        ([(10.0, 10.0), (25.0, 20.0)], [(10.0, 10.0), (16.0, 16.0)], "PR"),
+        # lesion > 20 mm (at its nadir) needs +10 mm: 31x20 from nadir 22x16 (PPD 352 -> 620,
+        # +9 / +4 mm): not PD, SPD 720 <= 900: PR
+        ([(10.0, 10.0), (31.0, 20.0)], [(10.0, 10.0), (22.0, 16.0)], "PR"),
         # +10 mm on the long axis: PD
-        ([(10.0, 10.0), (26.0, 20.0)], [(10.0, 10.0), (16.0, 16.0)], "PD"),
+        ([(10.0, 10.0), (32.0, 20.0)], [(10.0, 10.0), (22.0, 16.0)], "PD"),
     ],
 )
 def test_lugano_ct_pd_by_one_node(current, nadir, expected):
     assert lugano_ct(BASE, current, nadir) == expected
+
+
+def test_lugano_ct_small_lesion_read_at_nadir_or_now():
+    # nadir 16x16 (<= 20 mm) grows to 25x20: PPD 256 -> 500 (+95%), LDi +9 mm. Read at the nadir
+    # (cartkit's default) the lesion is small and +5 mm suffices: PD; read at its current 25 mm it
+    # needs +10 mm: not PD, and SPD 600 <= 900 is PR.
+    current, nadir = [(10.0, 10.0), (25.0, 20.0)], [(10.0, 10.0), (16.0, 16.0)]
+    assert lugano_ct(BASE, current, nadir) == "PD"
+    assert lugano_ct(BASE, current, nadir, size_reference="nadir") == "PD"
+    assert lugano_ct(BASE, current, nadir, size_reference="current") == "PR"
+    with pytest.raises(ValueError, match="size_reference"):
+        lugano_ct(BASE, current, nadir, size_reference="baseline")
 
 
 def test_lugano_ct_new_lesion_and_default_nadir():

@@ -76,7 +76,8 @@ def lugano_ct_from_lesions(lesions: pl.DataFrame, new_lesions: pl.DataFrame | No
         nadir_sdi=pl.when(new_min).then(pl.col("sdi_mm")).forward_fill().over(lk),
     )
     step = (
-        pl.when(pl.col("ldi_mm") <= ct["pd_small_lesion_max_ldi_mm"])
+        pl.when(pl.col("nadir_ldi" if ct["pd_size_reference"] == "nadir" else "ldi_mm")
+                <= ct["pd_small_lesion_max_ldi_mm"])
         .then(ct["pd_min_diameter_increase_small_mm"])
         .otherwise(ct["pd_min_diameter_increase_large_mm"])
     )

@@ -83,6 +83,8 @@ def lugano_ct(
     current: Sequence[Sequence[float]],
     nadir: Sequence[Sequence[float]] | None = None,
     new_lesions: bool = False,
+    *,
+    size_reference: str | None = None,
 ) -> str:
     """Radiological response "CR", "PR", "SD" or "PD" from target-lesion diameters (mm).
 
@@ -108,10 +110,14 @@ def lugano_ct(
             )
     if new_lesions:
         return "PD"
+    reference = size_reference or ct["pd_size_reference"]
+    if reference not in ("nadir", "current"):
+        raise ValueError(f"size_reference={reference!r}: must be 'nadir' or 'current'")
     for (ldi, sdi), (n_ldi, n_sdi) in zip(cur, low, strict=True):
+        size = n_ldi if reference == "nadir" else ldi
         step = (
             ct["pd_min_diameter_increase_small_mm"]
-            if ldi <= ct["pd_small_lesion_max_ldi_mm"]
+            if size <= ct["pd_small_lesion_max_ldi_mm"]
             else ct["pd_min_diameter_increase_large_mm"]
         )
         ppd, n_ppd = ldi * sdi, n_ldi * n_sdi
