@@ -1,28 +1,18 @@
 """Derive stage for responses on hand-built Studies (expected values worked out by hand)."""
 
 import datetime as dt
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
+from study_rows import make_study
 
 from cartkit.derive.response import derive_responses, lugano_ct_from_lesions
 from cartkit.response import lugano_ct
-from cartkit.study.model import Plan, Study, StudyMeta
-from cartkit.study.schema import TABLES
+from cartkit.study.model import Study
 
-DTYPES = {"str": pl.String, "int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean, "date": pl.Date}
 D0 = dt.date(2020, 1, 1)
 
-
-def make_study(**rows: list[dict]) -> Study:
-    """A loaded-looking Study from a few rows per table (absent columns null, absent tables empty)."""
-    tables = {}
-    for name, spec in TABLES.items():
-        schema = {c.name: DTYPES[c.dtype] for c in spec.columns}
-        tables[name] = pl.DataFrame([{c: r.get(c) for c in schema} for r in rows.get(name, [])], schema=schema)
-    return Study(Path("."), StudyMeta("test"), Plan(), tables)
 
 
 def inf(p: str, episode: int = 1, date: dt.date = D0) -> dict:

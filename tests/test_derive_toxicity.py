@@ -1,11 +1,11 @@
 """Derive stage for toxicity on hand-built Studies (expected values counted by hand)."""
 
 import datetime as dt
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
+from study_rows import make_study
 
 from cartkit.derive.toxicity import (
     baseline_labs,
@@ -17,19 +17,7 @@ from cartkit.derive.toxicity import (
     derive_icans,
 )
 from cartkit.grading import crs_grade
-from cartkit.study.model import Plan, Study, StudyMeta
-from cartkit.study.schema import TABLES
-
-DTYPES = {"str": pl.String, "int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean, "date": pl.Date}
-
-
-def make_study(**rows: list[dict]) -> Study:
-    """A loaded-looking Study from a few rows per table (absent columns null, absent tables empty)."""
-    tables = {}
-    for name, spec in TABLES.items():
-        schema = {c.name: DTYPES[c.dtype] for c in spec.columns}
-        tables[name] = pl.DataFrame([{c: r.get(c) for c in schema} for r in rows.get(name, [])], schema=schema)
-    return Study(Path("."), StudyMeta("test"), Plan(), tables)
+from cartkit.study.model import Study
 
 
 def infusions(*patients: str) -> list[dict]:

@@ -2,27 +2,16 @@
 and CAPD for children under 12. Hand-built Studies; expected values counted by hand."""
 
 import datetime as dt
-from pathlib import Path
 
 import polars as pl
 import pytest
+from study_rows import make_study
 
 from cartkit.derive.toxicity import censor_days, crs_daily, derive_crs, derive_hematologic, derive_icans
-from cartkit.study.model import Plan, Study, StudyMeta
-from cartkit.study.schema import TABLES
+from cartkit.study.model import Study
 
-DTYPES = {"str": pl.String, "int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean, "date": pl.Date}
 D0 = dt.date(2020, 1, 1)
 
-
-def make_study(**rows: list[dict]) -> Study:
-    tables = {}
-    for name, spec in TABLES.items():
-        schema = {c.name: DTYPES[c.dtype] for c in spec.columns}
-        tables[name] = pl.DataFrame(
-            [{c: r.get(c) for c in schema} for r in rows.get(name, [])], schema=schema
-        )
-    return Study(Path("."), StudyMeta("test"), Plan(), tables)
 
 
 def inf(p: str, episode: int = 1, date: dt.date = D0) -> dict:
