@@ -261,3 +261,16 @@ def test_compare_spss_asymptotic_rank_test():
     assert c.test == "mann_whitney"
     assert c.pvalue == pytest.approx(0.0510639657361568, rel=REL)
     assert "continuity" not in c.result.method
+
+
+def test_compare_beyond_shapiro_limit_uses_the_rank_test():
+    import numpy as np
+
+    from cartkit.stats import compare
+
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(0, 1, 6000), rng.normal(0.1, 1, 6000)
+    choice = compare(x, y)
+    assert choice.test == "mann_whitney" and "5000" in choice.why
+    paired = compare(x, y, paired=True)
+    assert paired.test == "wilcoxon_signed_rank" and "5000" in paired.why

@@ -35,11 +35,19 @@ COCHRAN_MAX_SHARE_BELOW_5 = 0.20
 COCHRAN_ABSOLUTE_MIN = 1.0
 
 
+SHAPIRO_MAX_N = 5000
+
+
 def _normality(values: np.ndarray, label: str, alpha: float) -> tuple[TestResult | None, str, bool]:
     if values.size < 3:
         return None, f"{label}: n = {values.size} is too small for Shapiro-Wilk", False
     if np.ptp(values) == 0:
         return None, f"{label}: all values identical, not normal", False
+    if values.size > SHAPIRO_MAX_N:
+        # Shapiro-Wilk is defined up to n = 5000 (R's shapiro.test stops there): a registry-sized
+        # sample gets the rank test, which assumes nothing about the distribution
+        return None, (f"{label}: n = {values.size} exceeds Shapiro-Wilk's limit of {SHAPIRO_MAX_N}; "
+                      "normality not assumed"), False
     r = shapiro(values)
     ok = r.pvalue >= alpha
     return r, f"{label}: Shapiro-Wilk W = {r.statistic:.3f}, P = {r.pvalue:.3g} ({'normal' if ok else 'not normal'})", ok
