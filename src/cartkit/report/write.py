@@ -68,10 +68,20 @@ def draw_figures(results: Results, progress: Callable[[str], None] | None = None
     return rendered, files
 
 
-def _table_json(df: pl.DataFrame | None) -> str:
-    """A table as JSON records, serialised by Polars over whole columns (NaN -> null, dates -> ISO)."""
+JSON_MAX_ROWS = 50_000  # larger tables (per-measurement rows of a registry) are referenced, not inlined
+
+
+def _table_json(df: pl.DataFrame | None, name: str) -> str:
+    """A table as JSON records, serialised by Polars over whole columns (NaN -> null, dates -> ISO).
+
+    A table longer than ``JSON_MAX_ROWS`` is written as a reference to its CSV, so that a
+    100,000-patient study's results.json stays readable by other tools.
+    """
     if df is None:
         return "null"
+    if df.height > JSON_MAX_ROWS:
+        return json.dumps({"rows": df.height, "csv": f"tables/{name}.csv",
+                           "note": f"more than {JSON_MAX_ROWS} rows: read the CSV"})
     floats = [c for c, t in df.schema.items() if t.is_float()]
     return df.with_columns(pl.col(c).fill_nan(None) for c in floats).write_json()
 
@@ -91,7 +101,7 @@ def results_json(results: Results, figures: dict[str, RenderedFigure | str]) -> 
                     for fid, f in figures.items()},
     }
     head = json.dumps(doc, indent=1, allow_nan=False, ensure_ascii=False)
-    tables = "{\n" + ",\n".join(f"  {json.dumps(name)}: {_table_json(df)}"
+    tables = "{\n" + ",\n".join(f"  {json.dumps(name)}: {_table_json(df, name)}"
                                  for name, df in results.tables.items()) + "\n }"
     return head.replace('"@TABLES@"', tables, 1)
 
