@@ -53,3 +53,23 @@ def test_a_missing_parent_table_is_one_problem_not_thousands_of_orphans(tmp_path
     assert any(p.rule.startswith(f"missing required table '{missing}'") for p in problems)
     assert not any("unknown patient" in p.rule or "unknown episode" in p.rule for p in problems)
     assert len(problems) < 20
+
+
+def test_clock_times_are_normalised_and_checked(tmp_path):
+    import polars as pl
+
+    folder = tmp_path / "study"
+    shutil.copytree(SEED, folder)
+    path = folder / "measurements.csv"
+    m = pl.read_csv(path, infer_schema_length=0)
+    first = m.row(0, named=True)
+    extra = pl.DataFrame([{**first, "time": "8:00"}, {**first, "time": "08:00"}, {**first, "time": "25:61"}])
+    pl.concat([m.with_columns(pl.lit(None, pl.String).alias("time")), extra.select(m.columns + ["time"])],
+              how="diagonal").write_csv(path)
+    problems = validate_study(folder)
+    line = m.height + 2  # the header is line 1: the first added row ("8:00") is line height + 2
+    by_rule = {(p.row, p.rule.split(":")[0]) for p in problems}
+    assert (line + 2, "unparseable clock time") in by_rule  # 25:61
+    dup = [p for p in problems if p.row == line + 1 and "duplicate" in p.rule.lower()]
+    assert dup, problems  # 08:00 duplicates 8:00
+    assert len(problems) == 2

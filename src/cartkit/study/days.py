@@ -103,3 +103,24 @@ def _failed(tt: TypedTable, column: str) -> pl.Expr:
     if mask is None:
         return pl.lit(False)
     return pl.lit(mask)
+
+
+_CLOCK = r"^\s*(\d{1,2}):(\d{2})(?::\d{2})?\s*$"
+
+
+def clock_times(tt: TypedTable) -> list[Problem]:
+    """Normalise an optional ``time`` column to HH:MM ("8:00" and "08:00" are the same time, and the
+    same key); anything else is a problem."""
+    if "time" not in tt.frame.columns:
+        return []
+    parts = pl.col("time").str.extract_groups(_CLOCK)
+    hour = parts.struct.field("1").cast(pl.Int64, strict=False)
+    minute = parts.struct.field("2").cast(pl.Int64, strict=False)
+    valid = hour.is_between(0, 23) & minute.is_between(0, 59)
+    bad = pl.col("time").is_not_null() & ~valid.fill_null(False)
+    problems = problems_at(tt.frame, bad, tt.file, "time", "time", "unparseable clock time: expected HH:MM (24 h)")
+    tt.frame = tt.frame.with_columns(
+        pl.when(valid).then(pl.format("{}:{}", hour.cast(pl.String).str.zfill(2), minute.cast(pl.String).str.zfill(2)))
+        .otherwise(pl.col("time")).alias("time")
+    )
+    return problems

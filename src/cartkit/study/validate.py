@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from cartkit.study.coerce import POLARS_TYPES, TypedTable, coerce_table
-from cartkit.study.days import derive_days
+from cartkit.study.days import clock_times, derive_days
 from cartkit.study.episodes import EpisodeIndex
 from cartkit.study.integrity import (
     adverse_event_order,
@@ -110,6 +110,7 @@ def _check(folder: Path, workbooks: list) -> tuple[Study | None, list[Problem]]:
     for tt in typed.values():
         problems += derive_days(tt, index)
     for tt in typed.values():
+        problems += clock_times(tt)
         problems += duplicate_keys(tt)
     problems += orphans({k: v for k, v in typed.items() if k not in absent}, index)
     problems += plan_references(config.plan, typed)
