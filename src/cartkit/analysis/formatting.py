@@ -43,12 +43,3 @@ def fmt_n_pct(k: int, n: int) -> str:
     if n == 0:
         return f"{k}/0"
     return f"{k}/{n} ({100.0 * k / n:.2f}%)".replace(".00%", "%")
-
-
-def fmt_p(p: float | None) -> str:
-    """P-values as journals print them: 3 decimals, '<0.001' below."""
-    if p is None or (isinstance(p, float) and math.isnan(p)):
-        return "NA"
-    if p < 0.001:
-        return "<0.001"
-    return f"{p:.3f}"
