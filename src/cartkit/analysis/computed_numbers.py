@@ -18,13 +18,13 @@ import numpy as np
 import polars as pl
 
 from cartkit.analysis.reproduction import Computed
+from cartkit.analysis.survival_analysis import DAYS_PER_MONTH
 
 if TYPE_CHECKING:  # pragma: no cover
     from cartkit.analysis.results import Results
     from cartkit.derive import Derived
     from cartkit.study.model import Study
 
-DAYS_PER_MONTH = 30.4375
 
 
 class _Context:
