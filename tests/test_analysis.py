@@ -163,3 +163,19 @@ def test_simulated_study_runs_end_to_end(tmp_path):
     assert index.name == "index.html" and index.exists()
     html = index.read_text()
     assert "Table 2" in html and "Kaplan" in html
+
+
+def test_table1_cells_are_checked_against_the_paper(seed_results, tmp_path):
+    rep = {r["key"]: r for r in seed_results.tables["reproduction"].iter_rows(named=True)}
+    assert rep["table1.p11.status"]["status"] == "agrees"  # "Relapse" in the paper, "relapsed" in the records
+    assert rep["table1.p8.marrow_blasts_pct"]["status"] == "agrees"  # 81.2%
+    # a record that contradicts Table 1 is caught
+    study_dir = _copy(tmp_path)
+    patients = pl.read_csv(study_dir / "patients.csv", infer_schema_length=0)
+    patients.with_columns(
+        pl.when(pl.col("patient_id") == "P1").then(pl.lit("female")).otherwise(pl.col("sex")).alias("sex")
+    ).write_csv(study_dir / "patients.csv")
+    study = cartkit.load_study(study_dir)
+    changed = analyse(study, derive(study)).tables["reproduction"]
+    row = changed.filter(pl.col("key") == "table1.p1.sex").row(0, named=True)
+    assert (row["status"], row["computed"]) == ("differs", "female")

@@ -295,6 +295,27 @@ def _deaths_from(ctx: _Context, pattern: str) -> Computed:
     return Computed(float(deaths["patient_id"].n_unique()))
 
 
+_TABLE1_COLUMNS = {"status": "disease_status"}  # published.toml name -> patients column
+
+
+def _table1_value(ctx: _Context, patient: str, column: str, published: object) -> Computed:
+    """One cell of Table 1 from patients: numbers as numbers, categories compared in the study's vocabulary."""
+    from cartkit.study.schema import PATIENTS
+    from cartkit.study.vocabulary import VOCABULARIES
+
+    col = _TABLE1_COLUMNS.get(column, column)
+    row = ctx.study.patients.filter(pl.col("patient_id").str.to_lowercase() == patient.lower())
+    if row.height == 0 or col not in row.columns:
+        return Computed(None)
+    value = row[col][0]
+    if not isinstance(published, str):
+        return Computed(None if value is None else float(value))
+    vocabulary = VOCABULARIES.get(PATIENTS.column(col).vocabulary or "", {})
+    canonical = vocabulary.get(published.strip().lower(), published.strip())
+    same = value is not None and str(value).strip().lower() == str(canonical).strip().lower()
+    return Computed(None, text="" if value is None else str(value), same_category=same)
+
+
 _TERM_KEYS = {
     "fever": "fever", "chills": "chills", "fatigue": "fatigue", "headache": "headache",
     "muscular_weakness": "muscle weakness", "muscle_weakness": "muscle weakness",
@@ -333,6 +354,8 @@ _PATTERNS: list[tuple[str, Callable[..., Computed]]] = [
                                      "harvest": "harvest_1e6_per_kg"}[m["column"]], m["target"], m["disease"],
                                  m["stat"])),
     (r"patients\.age\.(?P<stat>mean|median|min|max)", lambda c, m: _age(c, m["stat"])),
+    (r"table1\.(?P<patient>p\d+)\.(?P<column>[a-z_]+)",
+     lambda c, m: _table1_value(c, m["patient"], m["column"], m["published"])),
     (r"ae\.crs\.(?P<target>cd\d+)\.grade_(?P<which>min|max)", lambda c, m: _crs_range(c, m["target"], m["which"])),
     (r"ae\.haem\.(?P<target>cd\d+)\.grade_(?P<which>min|max)", lambda c, m: _haem_range(c, m["target"], m["which"])),
     (r"ae\.icans\.(?P<target>cd\d+)\.grade1_text",
@@ -373,7 +396,7 @@ def computed_numbers(study: Study, derived: Derived, results: Results) -> dict[s
         for pattern, compute in _PATTERNS:
             match = re.fullmatch(pattern, key)
             if match:
-                groups = match.groupdict()
+                groups = {**match.groupdict(), "published": entry.get("value")}
                 missing = [f"no {groups[g].upper()} product" for g in ("target",)
                            if groups.get(g) and ctx.product(groups[g]) is None]
                 missing += [f"no {groups[g]} patients" for g in ("disease",)

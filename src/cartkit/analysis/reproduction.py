@@ -23,6 +23,9 @@ class Computed:
     value: float | None
     text: str = ""
     reason: str = ""  # why it may differ (grading system, quantile definition, synthetic data ...)
+    # for a published category (sex, stage, ...): whether the record says the same, judged by the
+    # registry with the study's vocabulary ("Relapse" and "relapsed" are one disease status)
+    same_category: bool | None = None
 
 
 def read_published(study_path: Path) -> list[dict]:
@@ -71,7 +74,11 @@ def reproduction_table(published: list[dict], computed: dict[str, Computed]) -> 
         unit = entry.get("unit", "") or ""
         published_text = f"{value}{'' if unit in ('', 'n') else ' ' + unit}"
         got = computed.get(key)
-        if got is None or got.value is None or not isinstance(value, int | float) or isinstance(value, bool):
+        if isinstance(value, str) and got is not None and got.same_category is not None:
+            status = "agrees" if got.same_category else "differs"
+            computed_text = got.text
+            reason = entry.get("note", "") if got.same_category else (got.reason or entry.get("note", ""))
+        elif got is None or got.value is None or not isinstance(value, int | float) or isinstance(value, bool):
             status, computed_text = "not computed", "" if got is None else got.text
             reason = entry.get("note", "") if got is None else (got.reason or entry.get("note", ""))
             if got is None and not reason:
