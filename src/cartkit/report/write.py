@@ -34,38 +34,93 @@ def _products(results: Results, needs: tuple[str, ...]) -> int | None:
     return None
 
 
+PARALLEL_MAX_PICKLE = 32 * 2**20  # beyond this, copying the results to workers costs more than it saves
+
+
+def _draw_one(task: tuple[object, Results]) -> tuple[str, tuple[bytes, str] | str]:
+    """One figure spec: (id, (PNG bytes, SVG text)), or (id, why it does not apply)."""
+    from cartkit.report.figures import NotApplicable
+    from cartkit.report.style import figure_style, png_bytes, svg_text
+
+    spec, results = task
+    with figure_style():
+        try:
+            fig = spec.draw(results)
+        except NotApplicable as exc:
+            return spec.id, str(exc)
+        svg = svg_text(fig, spec.id)
+        return spec.id, (png_bytes(fig), svg)
+
+
+def _draw_in_workers(specs: list, results: Results, progress) -> list | None:
+    """Draw figures in two spawned processes; None when that is not worth it or not possible.
+
+    matplotlib's layout and SVG/PNG writing are most of the report's time and the figures are
+    independent: two workers halve it on the seed (5.2 s -> 3.2 s measured). Spawned, not forked:
+    Polars' thread pool does not survive fork (a forked pool deadlocked).
+    """
+    import multiprocessing
+    import os
+    import pickle
+
+    if (os.cpu_count() or 1) < 2 or len(specs) < 4:
+        return None
+    try:
+        # specs travel by reference to their module's drawing functions; one that cannot (a local
+        # function) is drawn in-process, as are results too large to be worth copying
+        if len(pickle.dumps((specs, results), protocol=pickle.HIGHEST_PROTOCOL)) > PARALLEL_MAX_PICKLE:
+            return None
+    except (pickle.PicklingError, AttributeError, TypeError):
+        return None
+    try:
+        drawn = []
+        with multiprocessing.get_context("spawn").Pool(2) as pool:
+            for fid, out in pool.imap(_draw_one, [(spec, results) for spec in specs]):
+                if progress:
+                    progress(f"figure {fid}")
+                drawn.append((fid, out))
+        return drawn
+    except OSError:  # no processes to be had here: draw in-process
+        return None
+
+
 def draw_figures(results: Results, progress: Callable[[str], None] | None = None
                  ) -> tuple[dict[str, RenderedFigure | str], dict[str, tuple[bytes, str]]]:
     """Draw every figure that applies. Returns (id -> rendered figure or omission reason,
-    id -> (PNG bytes, SVG text))."""
-    from cartkit.report.figures import FIGURES, NotApplicable
+    id -> (PNG bytes, SVG text)), in FIGURES order."""
+    from cartkit.report.figures import FIGURES
     from cartkit.report.html import omission
-    from cartkit.report.style import figure_style, png_bytes, svg_text
 
     rendered: dict[str, RenderedFigure | str] = {}
-    files: dict[str, tuple[bytes, str]] = {}
-    with figure_style():
-        for spec in FIGURES:
+    specs = []
+    for spec in FIGURES:
+        missing = [n for n in spec.needs if results.get(n) is None or results.get(n).height == 0]
+        if missing:
+            rendered[spec.id] = omission(results, *missing)
+            continue
+        n_products = _products(results, spec.needs)
+        if n_products is not None and n_products < spec.min_products:
+            rendered[spec.id] = omission(results, "comparisons") if "comparisons" in results.omitted \
+                else f"needs at least {spec.min_products} products"
+            continue
+        specs.append(spec)
+    drawn = _draw_in_workers(specs, results, progress)
+    if drawn is None:
+        drawn = []
+        for spec in specs:
             if progress:
                 progress(f"figure {spec.id}")
-            missing = [n for n in spec.needs if results.get(n) is None or results.get(n).height == 0]
-            if missing:
-                rendered[spec.id] = omission(results, *missing)
-                continue
-            n_products = _products(results, spec.needs)
-            if n_products is not None and n_products < spec.min_products:
-                rendered[spec.id] = omission(results, "comparisons") if "comparisons" in results.omitted \
-                    else f"needs at least {spec.min_products} products"
-                continue
-            try:
-                fig = spec.draw(results)
-            except NotApplicable as exc:
-                rendered[spec.id] = str(exc)
-                continue
-            svg = svg_text(fig, spec.id)
-            files[spec.id] = (png_bytes(fig), svg)
-            rendered[spec.id] = RenderedFigure(spec.id, spec.title, " " + spec.caption, inline_svg(svg))
-    return rendered, files
+            drawn.append(_draw_one((spec, results)))
+    files: dict[str, tuple[bytes, str]] = {}
+    specs = {spec.id: spec for spec in FIGURES}
+    for fid, out in drawn:
+        if isinstance(out, str):
+            rendered[fid] = out
+            continue
+        files[fid] = out
+        spec = specs[fid]
+        rendered[fid] = RenderedFigure(fid, spec.title, " " + spec.caption, inline_svg(out[1]))
+    return {spec.id: rendered[spec.id] for spec in FIGURES if spec.id in rendered}, files
 
 
 JSON_MAX_ROWS = 50_000  # larger tables (per-measurement rows of a registry) are referenced, not inlined
