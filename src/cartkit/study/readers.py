@@ -76,18 +76,20 @@ def _frame(named: dict[str, pl.Series], rows: pl.Series, text: bool = True) -> p
     """The table with its row numbers; rows with no value at all (blank lines, ";;;;" lines,
     empty sheet rows) dropped. Only text sources (CSV, XLSX) are checked for blank-only cells."""
     frame = pl.DataFrame([rows.alias(ROW), *named.values()])
-    values = [c for c in frame.columns if c != ROW]
+    # by position, not name: a user's header may be "*" or "^x$", which pl.col reads as a pattern
+    values = [i for i, c in enumerate(frame.columns) if c != ROW]
     if not values:
         return frame.clear()
+    dtypes = frame.dtypes
     empty = frame.select(
         pl.all_horizontal(
             [
                 (
-                    pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "")
-                    if text and frame.schema[c] == pl.String
-                    else pl.col(c).is_null()
+                    pl.nth(i).is_null() | (pl.nth(i).str.strip_chars() == "")
+                    if text and dtypes[i] == pl.String
+                    else pl.nth(i).is_null()
                 )
-                for c in values
+                for i in values
             ]
         )
     ).to_series()
