@@ -93,6 +93,8 @@ def test_random_headers_never_traceback(name, headers):
 )
 # a header "*" (or any regex-looking name) once made Polars read it as a column pattern
 @example(name="adverse_events", garbage=b"*", where=0.0, replace_all=True)
+@example(name="measurements", garbage=b"*", where=0.0, replace_all=True)
+@example(name="patients", garbage=b"^patient_id$,age\n", where=0.0, replace_all=True)
 def test_garbage_bytes_in_csv_never_traceback(name, garbage, where, replace_all):
     with tempfile.TemporaryDirectory() as tmp:
         folder = write_study(Path(tmp))

@@ -54,8 +54,10 @@ def _name_columns(
                 continue  # trailing empty column of a spreadsheet export
             name = f"column_{i + 1}"
             notes.append(f"{file}: column {i + 1} has no header; kept as '{name}'")
-        if name == ROW:
-            name = f"{ROW}_"
+        if name == ROW or name == "*" or (name.startswith("^") and name.endswith("$")):
+            # a name Polars would read as a pattern ("*", "^...$") or our own row column: kept, renamed
+            notes.append(f"{file}: column {i + 1} header '{raw_name}' kept as '_{name}'")
+            name = f"_{name}"
         if name in named:
             problems.append(
                 Problem(
