@@ -99,9 +99,14 @@ def survival_analysis(
                     "time": ticks, "n_risk": n_risk, "time_unit": time_unit,
                 }))
                 landmark[f"landmark_{group}"] = float(km.survival_at(landmark_day / scale))
-            # median follow-up by reverse Kaplan-Meier (Schemper & Smith 1996), OS time of these patients
-            follow = median_followup(data["os_days"].to_numpy().astype(float) / scale,
-                                     data["os_event"].to_numpy().astype(bool))
+            # median follow-up by reverse Kaplan-Meier (Schemper & Smith 1996) of these patients' observed
+            # time: follow-up does not end at a transplant, so it comes from the uncensored OS times
+            observed = tte.get("HSCT not censored", frame)
+            seen = data.select("patient_id", "episode").join(
+                observed.select("patient_id", "episode", "os_days", "os_event"), on=["patient_id", "episode"],
+                how="left")
+            follow = median_followup(seen["os_days"].to_numpy().astype(float) / scale,
+                                     seen["os_event"].to_numpy().astype(bool))
             row = {"endpoint": endpoint.upper(), "censoring": censoring, "statistic": None, "df": None,
                    "pvalue": None, "landmark_day": landmark_day, "n": data.height,
                    "events": int(data[ecol].sum()), f"median_followup_{time_unit}": float(follow.median)}

@@ -95,12 +95,17 @@ def derive(study: Study) -> Derived:
     icans_recorded = _recorded_grades(study, ICANS_TERM, plan.icans_system)
     derived_crs = derive_crs(study, system="astct2019")
     derived_icans = derive_icans(study, system="astct2019")
-    crs_d = derived_crs.filter(pl.col("crs_max").is_not_null()).select(
+    # derived grades: one row per episode; null where the records cannot grade it (no vital signs)
+    crs_d = derived_crs.select(
         "patient_id", "episode", pl.col("crs_max").cast(pl.Int64).alias("grade"),
         pl.lit("astct2019").alias("system"), pl.lit("derived").alias("source"))
-    icans_d = derived_icans.filter(pl.col("icans_max").is_not_null()).select(
+    icans_d = derived_icans.select(
         "patient_id", "episode", pl.col("icans_max").cast(pl.Int64).alias("grade"),
         pl.lit("astct2019").alias("system"), pl.lit("derived").alias("source"))
+    if not crs_d["grade"].is_not_null().any():
+        crs_d = crs_d.clear()
+    if not icans_d["grade"].is_not_null().any():
+        icans_d = icans_d.clear()
     crs = _primary(crs_recorded, crs_d, plan.crs_system, study, "CRS", notes)
     icans = _primary(icans_recorded, icans_d, plan.icans_system, study, "ICANS", notes)
     if crs_recorded.height or icans_recorded.height:
@@ -149,14 +154,18 @@ def derive(study: Study) -> Derived:
         base_kwargs = dict(from_product=survival.from_product, cutoff=study.meta.data_cutoff)
         censored = time_to_event(study, censor_at_hsct=True, **base_kwargs)
         ignored = time_to_event(study, censor_at_hsct=False, **base_kwargs)
-        hsct = _hsct_after(study, ignored)
+        hsct = _hsct_after(study, study.infusions)  # per episode, for the response listing
         group_col = survival.group_by
         attach = study.patients.select("patient_id", group_col) if group_col != "product" else None
 
         def with_group(frame: pl.DataFrame) -> pl.DataFrame:
             return frame.join(attach, on="patient_id", how="left") if attach is not None else frame
 
-        excluded = ignored.join(hsct, on=["patient_id", "episode"], how="anti")
+        # "exclude HSCT patients" leaves out everyone transplanted after the index infusion, also after a
+        # later infusion (censor at HSCT censors those too); ``hsct`` (HSCT before the next infusion)
+        # is what the response listing shows for an episode
+        excluded = ignored.join(_hsct_after(study, ignored, before_next_infusion=False),
+                                on=["patient_id", "episode"], how="anti")
         tte = {
             "exclude HSCT patients": with_group(excluded),
             "censor at HSCT": with_group(censored),
@@ -184,55 +193,69 @@ def _primary(recorded: pl.DataFrame, derived: pl.DataFrame, system: str, study: 
         notes.append(f"No recorded {label} grades: the {label} grades analysed are derived from the records.")
     else:
         chosen = recorded
-    return (
-        episodes.join(chosen, on=["patient_id", "episode"], how="left")
-        .with_columns(pl.col("grade").fill_null(0), pl.col("system").fill_null(system),
-                      pl.col("source").fill_null("recorded" if recorded.height else "derived"))
-        .select(list(_GRADE_SCHEMA))
-    )
+    out = episodes.join(chosen, on=["patient_id", "episode"], how="left")
+    if recorded.height or not derived.height:
+        # recorded: an episode without the AE had none (grade 0)
+        out = out.with_columns(pl.col("grade").fill_null(0), pl.col("system").fill_null(system),
+                               pl.col("source").fill_null("recorded"))
+    else:
+        # derived: an episode the records cannot grade stays null and is left out of the grade tables
+        out = out.with_columns(pl.col("system").fill_null("astct2019"), pl.col("source").fill_null("derived"))
+    return out.select(list(_GRADE_SCHEMA))
 
 
 def _hematologic_primary(study: Study, hem: pl.DataFrame, version: str, notes: list[str]) -> pl.DataFrame:
-    """Worst haematological grade per episode: recorded AE grade when recorded, else from the counts."""
+    """Worst haematological grade per episode and lineage.
+
+    The investigator's recorded AE grade when the study records that term (an episode without the
+    AE had grade 0), as for CRS and ICANS; otherwise the CTCAE grade of the blood counts, where an
+    episode without counts, or whose grade needs a lower limit of normal that is not given, stays
+    null (undetermined) and is left out of the grade tables. The nadir from the counts is kept
+    beside either.
+    """
     episodes = study.infusions.select("patient_id", "episode")
     frames = []
     lineage_of = {"Neutropenia": "anc", "Anemia": "hemoglobin", "Thrombocytopenia": "platelets",
                   "Leukopenia": "wbc"}
     for tox, term in HEMATOLOGIC_TERMS.items():
-        from_counts = hem.filter(pl.col("analyte") == lineage_of[tox]) if "analyte" in hem.columns else hem.head(0)
+        from_counts = (hem.filter(pl.col("analyte") == lineage_of[tox]) if "analyte" in hem.columns
+                       else hem.head(0))
+        counts = from_counts.select(
+            "patient_id", "episode", pl.col("worst_grade").cast(pl.Int64).alias("count_grade"),
+            pl.col("nadir").cast(pl.Float64), pl.col("nadir_day").cast(pl.Int64)) if from_counts.height else None
         recorded = study.adverse_events.filter(pl.col("term") == term)
-        if from_counts.height:
-            frame = from_counts.select(
-                "patient_id", "episode", pl.col("worst_grade").cast(pl.Int64).alias("grade"),
-                pl.col("nadir").cast(pl.Float64), pl.col("nadir_day").cast(pl.Int64),
-                pl.lit(f"ctcae{version}").alias("system"), pl.lit("derived").alias("source"))
-        elif recorded.height:
-            frame = recorded.select(
-                "patient_id", "episode", pl.col("grade").cast(pl.Int64), pl.lit(None, pl.Float64).alias("nadir"),
-                pl.lit(None, pl.Int64).alias("nadir_day"), pl.lit(f"ctcae{version}").alias("system"),
-                pl.lit("recorded").alias("source"))
+        if recorded.height:
+            frame = (
+                episodes.join(recorded.select("patient_id", "episode", pl.col("grade").cast(pl.Int64)),
+                              on=["patient_id", "episode"], how="left")
+                .with_columns(pl.col("grade").fill_null(0), pl.lit("recorded").alias("source"))
+            )
+        elif counts is not None:
+            frame = episodes.join(counts.select("patient_id", "episode", pl.col("count_grade").alias("grade")),
+                                  on=["patient_id", "episode"], how="left").with_columns(
+                pl.lit("derived").alias("source"))
         else:
             continue
-        # counts: a null grade is undetermined (grade 0-1 depends on an LLN not given) and stays null;
-        # recorded AEs: an episode without the AE is grade 0.
-        frames.append(frame.with_columns(pl.lit(tox).alias("toxicity")) if from_counts.height else
-                      episodes.join(frame, on=["patient_id", "episode"], how="left")
-                      .with_columns(pl.col("grade").fill_null(0), pl.lit(tox).alias("toxicity")))
+        if counts is not None:
+            frame = frame.join(counts.select("patient_id", "episode", "nadir", "nadir_day"),
+                               on=["patient_id", "episode"], how="left")
+        frames.append(frame.with_columns(pl.lit(f"ctcae{version}").alias("system"), pl.lit(tox).alias("toxicity")))
     if not frames:
         return pl.DataFrame(schema={"patient_id": pl.String, "episode": pl.Int64, "toxicity": pl.String,
                                     "grade": pl.Int64})
     return pl.concat(frames, how="diagonal_relaxed")
 
 
-def _hsct_after(study: Study, tte: pl.DataFrame) -> pl.DataFrame:
-    """Index episodes after which the patient received an HSCT (before the next infusion)."""
+def _hsct_after(study: Study, tte: pl.DataFrame, before_next_infusion: bool = True) -> pl.DataFrame:
+    """Index episodes after which the patient received an HSCT (by default before the next infusion)."""
     h = study.events.filter(pl.col("kind") == "hsct").select("patient_id", pl.col("date").alias("hsct_date"))
     inf = study.infusions.sort("patient_id", "episode").with_columns(
         pl.col("infusion_date").shift(-1).over("patient_id").alias("next_date"))
     return (
         inf.join(h, on="patient_id")
         .filter((pl.col("hsct_date") >= pl.col("infusion_date"))
-                & (pl.col("next_date").is_null() | (pl.col("hsct_date") < pl.col("next_date"))))
+                & (pl.lit(not before_next_infusion) | pl.col("next_date").is_null()
+                   | (pl.col("hsct_date") < pl.col("next_date"))))
         .select("patient_id", "episode").unique()
         .join(tte.select("patient_id", "episode"), on=["patient_id", "episode"], how="semi")
     )
