@@ -59,4 +59,7 @@ def ck_model_fits(measurements: pl.DataFrame, groups: pl.DataFrame, analyte: str
             .then(pl.format("poorly identified (95% CI > 100-fold): {}", flagged))
             .otherwise(pl.col("reason")).alias("reason")
         )
+    # patients in their natural order (P2 before P10)
+    fits = fits.sort(pl.col("patient_id").str.extract(r"(\d+)$").cast(pl.Int64, strict=False), "patient_id",
+                     "episode")
     return fits, note
