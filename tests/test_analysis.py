@@ -179,3 +179,18 @@ def test_table1_cells_are_checked_against_the_paper(seed_results, tmp_path):
     changed = analyse(study, derive(study)).tables["reproduction"]
     row = changed.filter(pl.col("key") == "table1.p1.sex").row(0, named=True)
     assert (row["status"], row["computed"]) == ("differs", "female")
+
+
+def test_published_precision_is_read_from_the_literal(tmp_path):
+    from cartkit.analysis.reproduction import Computed, read_published, reproduction_table
+
+    (tmp_path / "published.toml").write_text(
+        '[[number]]\nkey = "a"\nvalue = 20.0\nunit = "%"\n\n'
+        '[[number]]\nkey = "b"\nvalue = 0.000\nunit = "p"\n\n'
+        '[[number]]\nkey = "c"\nvalue = 20.0\ndecimals = 0\nunit = "%"\n'
+    )
+    published = read_published(tmp_path)
+    assert [e.get("decimals") for e in published] == [1, 3, 0]
+    table = reproduction_table(published, {k: Computed(20.49 if k != "b" else 0.0004) for k in "abc"})
+    # printed 20.0 and computed 20.49 differ at the printed precision; printed 0.000 means P < 0.0005
+    assert table["status"].to_list() == ["differs", "agrees", "agrees"]

@@ -11,6 +11,7 @@ a p-value printed as 0.000 agrees with anything below 0.0005.
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,13 +29,28 @@ class Computed:
     same_category: bool | None = None
 
 
+_VALUE_LITERAL = re.compile(r"^\s*value\s*=\s*([-+]?\d+\.(\d+))\s*(?:#.*)?$", re.MULTILINE)
+
+
 def read_published(study_path: Path) -> list[dict]:
+    """The ``[[number]]`` entries of published.toml, each with the decimals the paper printed.
+
+    TOML reads ``20.0`` as the float 20, losing the printed precision, so the decimals of each
+    value are taken from its literal text (an explicit ``decimals`` wins).
+    """
     path = Path(study_path) / "published.toml"
     if not path.exists():
         return []
-    with path.open("rb") as fh:
-        data = tomllib.load(fh)
-    return [n for n in data.get("number", []) if isinstance(n, dict) and "key" in n]
+    text = path.read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    entries = [n for n in data.get("number", []) if isinstance(n, dict) and "key" in n]
+    blocks = text.split("[[number]]")[1:]
+    if len(blocks) == len(data.get("number", [])):
+        for entry, block in zip((n for n in data.get("number", []) if isinstance(n, dict)), blocks, strict=True):
+            literal = _VALUE_LITERAL.search(block)
+            if literal and "decimals" not in entry and isinstance(entry.get("value"), float):
+                entry["decimals"] = len(literal.group(2))
+    return entries
 
 
 def _decimals(entry: dict) -> int:
