@@ -194,3 +194,19 @@ def test_published_precision_is_read_from_the_literal(tmp_path):
     table = reproduction_table(published, {k: Computed(20.49 if k != "b" else 0.0004) for k in "abc"})
     # printed 20.0 and computed 20.49 differ at the printed precision; printed 0.000 means P < 0.0005
     assert table["status"].to_list() == ["differs", "agrees", "agrees"]
+
+
+def test_a_patient_pairs_once_even_with_two_episodes_of_a_product():
+    from cartkit.analysis.product_comparison import compare_measure
+
+    values = pl.DataFrame({
+        "patient_id": ["P1", "P1", "P1", "P2", "P2", "P3", "P3", "P4", "P4"],
+        "episode": [1, 2, 3, 1, 2, 1, 2, 1, 2],
+        "product": ["A", "B", "B", "A", "B", "A", "B", "A", "B"],
+        "value": [1.0, 5.0, 50.0, 2.0, 7.0, 3.0, 4.0, 4.0, 9.0],
+    })
+    row = compare_measure(values, "value", ("A", "B"), "r7")
+    assert row["n_pairs"] == 4
+    # R: t.test(c(5, 7, 4, 9), c(1, 2, 3, 4), paired = TRUE)$p.value = 0.02871560841 (P1 first B episode: 5);
+    # shapiro.test(c(4, 5, 1, 5))$p.value = 0.0865 (normal differences, so the paired t test)
+    assert row["paired_pvalue"] == pytest.approx(0.02871560841, abs=1e-6)

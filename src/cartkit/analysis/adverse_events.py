@@ -110,7 +110,7 @@ def ae_table(
         .join(spec.select("term", "min_grade"), on="term", how="inner")
         .filter(pl.col("grade") >= pl.col("min_grade"))
         .group_by("term", "product", "diagnosis")
-        .agg(pl.col("patient_id").n_unique().cast(pl.Int64).alias("n"))
+        .agg(pl.struct("patient_id", "episode").n_unique().cast(pl.Int64).alias("n"))  # episodes, as N
     )
     term_rows = (
         spec.join(cells, how="cross")

@@ -55,6 +55,9 @@ def compare_measure(
     if xa.size >= 2 and xb.size >= 2:
         method, statistic, pvalue, why = _record_fields(compare(xa, xb, paired=False, correct=correct))
         row.update(method=method, statistic=statistic, pvalue=pvalue, why=why)
+    # a patient pairs with themself once: their first episode of each product
+    if "episode" in values.columns:
+        a, b = (f.sort("episode").unique("patient_id", keep="first") for f in (a, b))
     pairs = a.select("patient_id", pl.col(value_col).alias("a")).join(
         b.select("patient_id", pl.col(value_col).alias("b")), on="patient_id", how="inner"
     )
@@ -85,8 +88,8 @@ def kinetic_comparisons(
         unit = info.unit if info else ""
         family = _ANALYTE_FAMILY.get(analyte, "cytokine")
         for value_col, what, what_unit in (("cmax", "peak", unit), ("tmax", "peak day", "day")):
-            row = compare_measure(frame.select("patient_id", "product", value_col), value_col, products,
-                                  quantile_method, correct)
+            row = compare_measure(frame.select("patient_id", "episode", "product", value_col), value_col,
+                                  products, quantile_method, correct)
             row.update(family=family, measure=f"{label} {what}", unit=what_unit,
                        key=f"{analyte}.{'peak' if value_col == 'cmax' else 'peak_day'}")
             rows.append(row)
@@ -116,8 +119,11 @@ def grade_comparison(grades: pl.DataFrame, groups: pl.DataFrame, products: tuple
     else:
         out["note"] = "every episode has the same grade: nothing to compare"
     per_episode = episode_grades(grades, groups)
-    a = per_episode.filter(pl.col("product") == products[0]).select("patient_id", pl.col("grade").alias("a"))
-    b = per_episode.filter(pl.col("product") == products[1]).select("patient_id", pl.col("grade").alias("b"))
+    a, b = (
+        per_episode.filter(pl.col("product") == product).sort("episode").unique("patient_id", keep="first")
+        .select("patient_id", pl.col("grade").alias(side))
+        for product, side in ((products[0], "a"), (products[1], "b"))
+    )
     pairs = a.join(b, on="patient_id")
     levels = sorted(set(pairs["a"].to_list()) | set(pairs["b"].to_list()))
     if len(levels) >= 2 and pairs.height >= 2:
