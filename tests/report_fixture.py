@@ -8,6 +8,8 @@ report has realistic shapes to draw (13 patients P1-P13, DLBCL 7 / B-ALL 6, prod
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
+
 import numpy as np
 import polars as pl
 
@@ -432,3 +434,39 @@ def written_seed_report(tmp_path_factory) -> tuple:
                            progress=steps.append)
         _WRITTEN[key] = (out, steps)
     return _WRITTEN[key]
+
+
+class PageIds(HTMLParser):
+    """Collects element ids, which element carries them, and ids of figures holding an <svg>."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: list[str] = []
+        self.tag_of: dict[str, str] = {}
+        self.figures_with_svg: set[str] = set()
+        self._figure: str | None = None
+        self.texts: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "id" in a:
+            self.ids.append(a["id"])
+            self.tag_of[a["id"]] = tag
+        if tag == "figure":
+            self._figure = a.get("id")
+        if tag == "svg" and self._figure:
+            self.figures_with_svg.add(self._figure)
+
+    def handle_endtag(self, tag):
+        if tag == "figure":
+            self._figure = None
+
+    def handle_data(self, data):
+        self.texts.append(data)
+
+
+def parse_page(html: str) -> PageIds:
+    """Element ids, their tags and the figures holding an <svg>, of a report page (file or browser DOM)."""
+    p = PageIds()
+    p.feed(html)
+    return p

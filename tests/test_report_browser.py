@@ -18,11 +18,10 @@ import os
 import re
 import shutil
 import subprocess
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from report_fixture import written_seed_report
+from report_fixture import parse_page, written_seed_report
 
 pytestmark = pytest.mark.browser
 
@@ -53,27 +52,6 @@ def console_errors(stderr: str, page: str) -> list[str]:
             (page in line or "Uncaught" in line)]
 
 
-class _Dom(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.ids: dict[str, str] = {}
-        self.figures_with_svg: set[str] = set()
-        self._figure: str | None = None
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if "id" in a:
-            self.ids[a["id"]] = tag
-        if tag == "figure":
-            self._figure = a.get("id")
-        if tag == "svg" and self._figure:
-            self.figures_with_svg.add(self._figure)
-
-    def handle_endtag(self, tag):
-        if tag == "figure":
-            self._figure = None
-
-
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> Path:
     return written_seed_report(tmp_path_factory)[0]
@@ -95,12 +73,11 @@ def test_report_renders_every_section_and_figure_without_console_errors(report, 
     page = (report / "index.html").as_uri()
     run = _chromium(tmp_path, "--dump-dom", page)
     assert run.returncode == 0, run.stderr[-2000:]
-    dom = _Dom()
-    dom.feed(run.stdout)
+    dom = parse_page(run.stdout)
     missing = [i for i in SECTION_IDS if i not in dom.ids]
     assert not missing, missing
     for fid in FIGURE_IDS:
-        assert dom.ids.get(fid) == "figure", fid
+        assert dom.tag_of.get(fid) == "figure", fid
         assert fid in dom.figures_with_svg, fid
     assert console_errors(run.stderr, page) == []
 

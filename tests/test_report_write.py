@@ -7,12 +7,18 @@ import math
 import re
 import struct
 import xml.etree.ElementTree as ET
-from html.parser import HTMLParser
 from pathlib import Path
 
 import polars as pl
 import pytest
-from report_fixture import PRODUCTS, restricted_results, seed_like_results, written_seed_report
+from report_fixture import (
+    PRODUCTS,
+    PageIds,
+    parse_page,
+    restricted_results,
+    seed_like_results,
+    written_seed_report,
+)
 
 from cartkit.analysis.results import Results
 from cartkit.report import write_report
@@ -24,39 +30,8 @@ SECTION_IDS = ("toc", "summary", "plan", "table-1", "responses", "response-rates
 FIGURE_IDS = ("fig-2a", "fig-2bc", "fig-2d", "fig-3", "fig-4", "fig-5", "fig-6", "fig-7")
 
 
-class _Ids(HTMLParser):
-    """Collects element ids, which element carries them, and ids of figures holding an <svg>."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.ids: list[str] = []
-        self.tag_of: dict[str, str] = {}
-        self.figures_with_svg: set[str] = set()
-        self._figure: str | None = None
-        self.texts: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if "id" in a:
-            self.ids.append(a["id"])
-            self.tag_of[a["id"]] = tag
-        if tag == "figure":
-            self._figure = a.get("id")
-        if tag == "svg" and self._figure:
-            self.figures_with_svg.add(self._figure)
-
-    def handle_endtag(self, tag):
-        if tag == "figure":
-            self._figure = None
-
-    def handle_data(self, data):
-        self.texts.append(data)
-
-
-def _parse(path: Path) -> _Ids:
-    p = _Ids()
-    p.feed(path.read_text(encoding="utf-8"))
-    return p
+def _parse(path: Path) -> PageIds:
+    return parse_page(path.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
