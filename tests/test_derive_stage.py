@@ -68,3 +68,12 @@ def test_crs_episodes_the_records_cannot_grade_stay_undetermined():
     assert grades[("A", 1)] == 1  # fever >= 38 C alone: ASTCT 2019 grade 1
     assert grades[("B", 1)] is None  # no vital signs at all: not graded, not grade 0
     assert set(derived.crs["source"]) == {"derived"}
+
+
+def test_a_recorded_grade_is_not_shown_again_as_a_derived_one():
+    ae = [dict(patient_id="A", episode=1, term="cytokine release syndrome", grade=2, grading_system="ctcae4.03")]
+    derived = derive(_study(adverse_events=ae))  # no vital signs: nothing to derive CRS from
+    row = derived.crs.filter((pl.col("patient_id") == "A") & (pl.col("episode") == 1)).row(0, named=True)
+    assert (row["grade"], row["source"], row["system"]) == (2, "recorded", "ctcae4.03")
+    crs = derived.toxicity_systems.filter(pl.col("toxicity") == "CRS")
+    assert set(crs["source"]) == {"recorded"}

@@ -95,17 +95,8 @@ def derive(study: Study) -> Derived:
     icans_recorded = _recorded_grades(study, ICANS_TERM, plan.icans_system)
     derived_crs = derive_crs(study, system="astct2019")
     derived_icans = derive_icans(study, system="astct2019")
-    # derived grades: one row per episode; null where the records cannot grade it (no vital signs)
-    crs_d = derived_crs.select(
-        "patient_id", "episode", pl.col("crs_max").cast(pl.Int64).alias("grade"),
-        pl.lit("astct2019").alias("system"), pl.lit("derived").alias("source"))
-    icans_d = derived_icans.select(
-        "patient_id", "episode", pl.col("icans_max").cast(pl.Int64).alias("grade"),
-        pl.lit("astct2019").alias("system"), pl.lit("derived").alias("source"))
-    if not crs_d["grade"].is_not_null().any():
-        crs_d = crs_d.clear()
-    if not icans_d["grade"].is_not_null().any():
-        icans_d = icans_d.clear()
+    crs_d = _derived_grades(derived_crs, "crs_max")
+    icans_d = _derived_grades(derived_icans, "icans_max")
     crs = _primary(crs_recorded, crs_d, plan.crs_system, study, "CRS", notes)
     icans = _primary(icans_recorded, icans_d, plan.icans_system, study, "ICANS", notes)
     if crs_recorded.height or icans_recorded.height:
@@ -180,6 +171,20 @@ def derive(study: Study) -> Derived:
         disagreements=disagreements, notes=notes, facts=facts, crs_derived=crs_d,
         crs_derived_system="astct2019",
     )
+
+
+def _derived_grades(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """Grades derived from the records, one row per episode; null where the records cannot grade it.
+
+    ``derive_crs``/``derive_icans`` fall back to a recorded grade where they derive none (their
+    ``source`` says which): that is not a derived grade, so it is null here, and the recorded grade
+    is not shown twice beside itself.
+    """
+    out = frame.select(
+        "patient_id", "episode",
+        pl.when(pl.col("source") == "derived").then(pl.col(column)).cast(pl.Int64).alias("grade"),
+        pl.lit("astct2019").alias("system"), pl.lit("derived").alias("source"))
+    return out if out["grade"].is_not_null().any() else out.clear()
 
 
 def _primary(recorded: pl.DataFrame, derived: pl.DataFrame, system: str, study: Study, label: str,
