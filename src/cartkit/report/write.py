@@ -34,15 +34,15 @@ def _products(results: Results, needs: tuple[str, ...]) -> int | None:
     return None
 
 
-PARALLEL_MAX_PICKLE = 32 * 2**20  # beyond this, copying the results to workers costs more than it saves
+def _draw_one(spec, results: Results) -> tuple[str, tuple[bytes, str] | str]:
+    """One figure spec: (id, (PNG bytes, SVG text)), or (id, why it does not apply).
 
-
-def _draw_one(task: tuple[object, Results]) -> tuple[str, tuple[bytes, str] | str]:
-    """One figure spec: (id, (PNG bytes, SVG text)), or (id, why it does not apply)."""
+    Drawn in the caller's process: library code starts no worker processes (a spawned pool re-ran
+    an unguarded caller's script in every worker and never finished; issue 9 item 5).
+    """
     from cartkit.report.figures import NotApplicable
     from cartkit.report.style import figure_style, png_bytes, svg_text
 
-    spec, results = task
     with figure_style():
         try:
             fig = spec.draw(results)
@@ -50,38 +50,6 @@ def _draw_one(task: tuple[object, Results]) -> tuple[str, tuple[bytes, str] | st
             return spec.id, str(exc)
         svg = svg_text(fig, spec.id)
         return spec.id, (png_bytes(fig), svg)
-
-
-def _draw_in_workers(specs: list, results: Results, progress) -> list | None:
-    """Draw figures in two spawned processes; None when that is not worth it or not possible.
-
-    matplotlib's layout and SVG/PNG writing are most of the report's time and the figures are
-    independent: two workers halve it on the seed (5.2 s -> 3.2 s measured). Spawned, not forked:
-    Polars' thread pool does not survive fork (a forked pool deadlocked).
-    """
-    import multiprocessing
-    import os
-    import pickle
-
-    if (os.cpu_count() or 1) < 2 or len(specs) < 4:
-        return None
-    try:
-        # specs travel by reference to their module's drawing functions; one that cannot (a local
-        # function) is drawn in-process, as are results too large to be worth copying
-        if len(pickle.dumps((specs, results), protocol=pickle.HIGHEST_PROTOCOL)) > PARALLEL_MAX_PICKLE:
-            return None
-    except (pickle.PicklingError, AttributeError, TypeError):
-        return None
-    try:
-        drawn = []
-        with multiprocessing.get_context("spawn").Pool(2) as pool:
-            for fid, out in pool.imap(_draw_one, [(spec, results) for spec in specs]):
-                if progress:
-                    progress(f"figure {fid}")
-                drawn.append((fid, out))
-        return drawn
-    except OSError:  # no processes to be had here: draw in-process
-        return None
 
 
 def draw_figures(results: Results, progress: Callable[[str], None] | None = None
@@ -104,13 +72,11 @@ def draw_figures(results: Results, progress: Callable[[str], None] | None = None
                 else f"needs at least {spec.min_products} products"
             continue
         specs.append(spec)
-    drawn = _draw_in_workers(specs, results, progress)
-    if drawn is None:
-        drawn = []
-        for spec in specs:
-            if progress:
-                progress(f"figure {spec.id}")
-            drawn.append(_draw_one((spec, results)))
+    drawn = []
+    for spec in specs:
+        if progress:
+            progress(f"figure {spec.id}")
+        drawn.append(_draw_one(spec, results))
     files: dict[str, tuple[bytes, str]] = {}
     specs = {spec.id: spec for spec in FIGURES}
     for fid, out in drawn:
