@@ -274,3 +274,18 @@ def test_compare_beyond_shapiro_limit_uses_the_rank_test():
     assert choice.test == "mann_whitney" and "5000" in choice.why
     paired = compare(x, y, paired=True)
     assert paired.test == "wilcoxon_signed_rank" and "5000" in paired.why
+
+
+@pytest.mark.parametrize(("x", "y", "paired", "why"), [
+    # every value the same: the rank test's variance is 0 (R's wilcox.test gives p = NaN)
+    ([5.0, 5.0, 5.0], [5.0, 5.0], False, "all values identical (5 in both groups)"),
+    ([], [1.0, 2.0], False, "one group empty (n = 0 and 2)"),
+    ([np.nan, np.nan], [1.0, 2.0, 3.0], False, "one group empty (n = 0 and 3)"),
+    ([1.0], [1.0, 2.0, 3.0], False, "fewer than 2 values per group (n = 1 and 3)"),
+    ([1.0, np.nan], [2.0, 3.0], True, "fewer than 2 complete pairs (n = 1)"),
+    ([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], True, "all paired differences zero (n = 3 pairs)"),
+])
+def test_compare_of_data_that_support_no_test_says_why(x, y, paired, why):
+    c = compare(x, y, paired=paired)
+    assert c.test == "undefined" and c.why == why
+    assert c.statistic is None and np.isnan(c.pvalue) and c.method == "not computed"

@@ -52,13 +52,13 @@ def _row(frame: pl.DataFrame, patient: str, episode: int) -> dict:
 
 def test_time_to_event_each_rule():
     out = time_to_event(_study())
-    assert out.height == 8
+    # one row per patient, from their first infusion (P1 and P5 had two)
+    assert out.select("patient_id", "episode").rows() == [("P1", 1), ("P2", 1), ("P3", 1), ("P5", 1), ("P6", 1),
+                                                           ("P7", 1)]
     r = _row(out, "P1", 1)  # 2019-01-10 -> 2019-03-01 = 21 + 28 + 1 = 50 days
     assert (r["pfs_days"], r["pfs_event"], r["pfs_reason"]) == (50, True, "events: relapse 2019-03-01")
     # 2019-01-10 -> 2019-10-01: 21 + 28 + 31 + 30 + 31 + 30 + 31 + 31 + 30 + 1 = 264
     assert (r["os_days"], r["os_event"], r["os_reason"]) == (264, True, "events: death 2019-10-01 (disease)")
-    r = _row(out, "P1", 2)  # 2019-04-01 -> 2019-08-01 = 30 + 31 + 30 + 31 = 122
-    assert (r["pfs_days"], r["pfs_event"], r["pfs_reason"]) == (122, True, "events: progression 2019-08-01")
     r = _row(out, "P2", 1)  # censored at HSCT: 2019-02-01 -> 2019-05-01 = 28 + 31 + 30 = 89
     assert (r["pfs_days"], r["pfs_event"]) == (89, False)
     assert r["pfs_reason"] == r["os_reason"] == "censored: HSCT 2019-05-01 (allogeneic)"
@@ -80,6 +80,8 @@ def test_without_hsct_censoring_and_from_product():
     assert out["product"].unique().to_list() == ["CD22"]
     assert out.select("patient_id", "episode").rows() == [("P1", 2), ("P2", 1), ("P3", 1), ("P5", 2), ("P6", 1),
                                                            ("P7", 1)]
+    r = _row(out, "P1", 2)  # 2019-04-01 -> 2019-08-01 = 30 + 31 + 30 + 31 = 122
+    assert (r["pfs_days"], r["pfs_event"], r["pfs_reason"]) == (122, True, "events: progression 2019-08-01")
     r = _row(out, "P2", 1)  # relapse after HSCT now counts: 2019-02-01 -> 2019-09-01 = 212
     assert (r["pfs_days"], r["pfs_event"], r["pfs_reason"]) == (212, True, "events: relapse 2019-09-01")
     assert (r["os_days"], r["os_reason"]) == (394, "censored: last contact 2020-03-01")
@@ -94,7 +96,21 @@ def test_no_cutoff_keeps_late_records():
 def test_output_feeds_kaplan_meier():
     out = time_to_event(_study())
     km = kaplan_meier(out["os_days"], out["os_event"])
-    assert km.n == 8 and km.n_events == out["os_event"].sum()
+    assert km.n == 6 and km.n_events == out["os_event"].sum() == 2  # P1's death once, P7's
+
+
+def test_a_patient_counts_once_from_their_first_infusion_of_the_product():
+    study = _study()
+    # P5 is given CD22 CAR-T a second time: still one row, from the first CD22 infusion
+    extra = pl.DataFrame({"patient_id": ["P5"], "episode": [3], "product": ["CD22"],
+                          "infusion_date": [D(2019, 6, 5)]})
+    study.tables["infusions"] = pl.concat([study.infusions, extra])
+    out = time_to_event(study, from_product="CD22")
+    assert out.filter(pl.col("patient_id") == "P5").select("episode").to_series().to_list() == [2]
+    r = _row(out, "P5", 2)  # PFS censored at the next (third) infusion: 2019-03-05 -> 2019-06-05 = 92
+    assert (r["pfs_days"], r["pfs_event"], r["pfs_reason"]) == (
+        92, False, "censored: next infusion (episode 3) 2019-06-05")
+    assert out["patient_id"].is_unique().all()
 
 
 def test_time_to_event_errors():

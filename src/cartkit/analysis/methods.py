@@ -59,7 +59,11 @@ def methods_table(plan, facts: dict[str, str], software: dict[str, str]) -> pl.D
          "P-values for CRS and ICANS come only from the exact test), and Bowker's symmetry test for the paired "
          "grades."),
         ("Survival",
-         f"Time zero: the infusion of {survival.from_product or 'each product'}. PFS events: progression, "
+         "Time zero: "
+         + (f"each patient's first infusion of {survival.from_product}" if survival.from_product
+            else "each patient's first CAR-T infusion")
+         + "; each patient counts once per endpoint, a later infusion ends PFS follow-up (censored) unless "
+         "progression came first. PFS events: progression, "
          "relapse or death; OS events: death; censored at last contact or the data cut-off "
          f"({facts.get('cutoff', 'not given')}). Allogeneic HSCT handled three ways (patients excluded, "
          "censored at HSCT, not censored); Kaplan-Meier estimates with log-transformed 95% CIs (R's default), "

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import polars as pl
 
 from cartkit.analysis.formatting import fmt_median_iqr
@@ -26,8 +25,12 @@ _SCHEMA = {
 _ANALYTE_FAMILY = {"car_t_pct_cd3": "kinetics", "car_dna": "kinetics"}
 
 
-def _record_fields(choice) -> tuple[str, float, float, str]:
-    """method, statistic, pvalue, why of a ``cartkit.stats.compare`` choice."""
+def _record_fields(choice) -> tuple[str, float | None, float | None, str]:
+    """method, statistic, pvalue, why of a ``cartkit.stats.compare`` choice (None where no test ran)."""
+    from cartkit.stats.choice import UNDEFINED
+
+    if choice.test == UNDEFINED:
+        return choice.method, None, None, choice.why
     statistic = choice.statistic
     return choice.method, float(statistic) if statistic is not None else math.nan, float(choice.pvalue), choice.why
 
@@ -52,9 +55,9 @@ def compare_measure(
         "method": None, "statistic": None, "pvalue": None, "why": None,
         "paired_method": None, "paired_pvalue": None, "n_pairs": 0,
     }
-    if xa.size >= 2 and xb.size >= 2:
-        method, statistic, pvalue, why = _record_fields(compare(xa, xb, paired=False, correct=correct))
-        row.update(method=method, statistic=statistic, pvalue=pvalue, why=why)
+    # a comparison the data cannot support is a row saying why ("all values identical" ...), not an error
+    method, statistic, pvalue, why = _record_fields(compare(xa, xb, paired=False, correct=correct))
+    row.update(method=method, statistic=statistic, pvalue=pvalue, why=why)
     # a patient pairs with themself once: their first episode of each product
     if "episode" in values.columns:
         a, b = (f.sort("episode").unique("patient_id", keep="first") for f in (a, b))
@@ -62,11 +65,11 @@ def compare_measure(
         b.select("patient_id", pl.col(value_col).alias("b")), on="patient_id", how="inner"
     )
     row["n_pairs"] = pairs.height
-    if pairs.height >= 2:
+    if pairs.height:
         pa, pb = pairs["a"].to_numpy().astype(float), pairs["b"].to_numpy().astype(float)
-        if np.any(pa != pb):
-            method, _, pvalue, _ = _record_fields(compare(pa, pb, paired=True, correct=correct))
-            row.update(paired_method=method, paired_pvalue=pvalue)
+        choice = compare(pa, pb, paired=True, correct=correct)
+        method, _, pvalue, why = _record_fields(choice)
+        row.update(paired_method=method if pvalue is not None else f"{method}: {why}", paired_pvalue=pvalue)
     return row
 
 

@@ -16,6 +16,14 @@ distribution ... P < 0.05 was considered statistically significant."
   a 2 x 2 table gets the chi-square test (Yates-corrected, as R) when every
   expected count is >= 5; a larger table when no more than 20% of expected
   counts are < 5 and none is < 1. Otherwise Fisher's exact test.
+
+A comparison the data cannot support is not an error: ``compare`` returns the
+choice ``"undefined"`` (``pvalue`` NaN, ``statistic`` None) whose ``why`` says
+why - "one group empty", "fewer than 2 values per group", "all values
+identical" (the rank test's variance is 0; R's ``wilcox.test`` gives NaN
+there), "fewer than 2 complete pairs", "all paired differences zero" (R's
+signed-rank test has nothing to rank). A whole study's analysis then reports
+the row with its reason instead of stopping.
 """
 
 from __future__ import annotations
@@ -53,12 +61,24 @@ def _normality(values: np.ndarray, label: str, alpha: float) -> tuple[TestResult
     return r, f"{label}: Shapiro-Wilk W = {r.statistic:.3f}, P = {r.pvalue:.3g} ({'normal' if ok else 'not normal'})", ok
 
 
+UNDEFINED = "undefined"
+
+
+def undefined(why: str) -> Choice:
+    """The choice for a comparison the data cannot support: no test, ``why`` says why."""
+    return Choice(UNDEFINED, why, TestResult("not computed", None, float("nan"), note=why))
+
+
 def compare(x: object, y: object, paired: bool = False, alpha: float = 0.05, equal_var: bool = True,
             correct: bool = True, exact: bool | None = None) -> Choice:
     """The plan's comparison of a measure between two groups: t test if normal, else rank test.
 
     ``correct`` and ``exact`` go to the rank test as in R's ``wilcox.test``;
     ``exact=False, correct=False`` gives SPSS's "Asymp. Sig." (see ``cartkit.stats.ranks``).
+    Data that support no test give the ``"undefined"`` choice with the reason (module docs).
+
+        >>> compare([5.0, 5.0, 5.0], [5.0, 5.0]).why
+        'all values identical (5 in both groups)'
     """
     if paired:
         xa, ya = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
@@ -67,14 +87,22 @@ def compare(x: object, y: object, paired: bool = False, alpha: float = 0.05, equ
         keep = ~(np.isnan(xa) | np.isnan(ya))
         xa, ya = xa[keep], ya[keep]
         if xa.size < 2:
-            raise ValueError(f"compare: needs at least 2 complete pairs, got {xa.size}")
+            return undefined(f"fewer than 2 complete pairs (n = {xa.size})")
+        if np.all(xa == ya):
+            return undefined(f"all paired differences zero (n = {xa.size} pairs)")
         r, text, ok = _normality(xa - ya, "differences", alpha)
         normality = (r,) if r is not None else ()
         if ok:
             return Choice("paired_t_test", f"{text} -> paired t test", t_test(xa, ya, paired=True), normality)
         return Choice("wilcoxon_signed_rank", f"{text} -> Wilcoxon signed-rank test",
                       wilcoxon_signed_rank(xa, ya, correct=correct, exact=exact), normality)
-    a, b = sample(x, "compare x", minimum=2), sample(y, "compare y", minimum=2)
+    a, b = sample(x, "compare x", minimum=0), sample(y, "compare y", minimum=0)
+    if a.size == 0 or b.size == 0:
+        return undefined(f"one group empty (n = {a.size} and {b.size})")
+    if a.size < 2 or b.size < 2:
+        return undefined(f"fewer than 2 values per group (n = {a.size} and {b.size})")
+    if np.ptp(np.concatenate([a, b])) == 0:
+        return undefined(f"all values identical ({a[0]:g} in both groups)")
     ra, ta, oka = _normality(a, "group 1", alpha)
     rb, tb, okb = _normality(b, "group 2", alpha)
     normality = tuple(r for r in (ra, rb) if r is not None)

@@ -1,7 +1,11 @@
-"""Time-to-event endpoints from a study's records: PFS and OS from each CAR-T infusion.
+"""Time-to-event endpoints from a study's records: PFS and OS from a patient's index CAR-T infusion.
 
-One row per (patient, episode), time zero at that episode's infusion date
-(only the episodes of ``from_product`` when it is given). Every end point is
+One row per patient: a patient contributes once to each endpoint, however many
+infusions they had (counting episodes would count a patient, and their death,
+once per infusion). Time zero is the index infusion: the patient's first CAR-T
+infusion, or with ``from_product`` (``plan.survival.from_product``) their first
+infusion of that product; patients never given it are left out. The row keeps
+the index infusion's ``episode`` and ``product``. Every end point is
 traceable: ``pfs_reason``/``os_reason`` name the record it came from, e.g.
 "events: progression 2019-05-03", "censored: last contact 2019-09-30",
 "censored: HSCT 2019-07-01 (allogeneic)", "censored: data cut-off 2020-06-30",
@@ -12,10 +16,10 @@ who did not receive allo-HSCT", hence ``censor_at_hsct``):
 
 * PFS event: the first progression or relapse dated after the infusion, or
   death on or after it. OS event: death on or after the infusion.
-* PFS of an earlier episode ends at the next CAR-T infusion of the same
-  patient: a progression before the next infusion is the earlier episode's
-  event; without one, the earlier episode is censored at the next infusion
-  (what follows belongs to the next episode). OS is not censored there.
+* PFS from the index infusion ends at the patient's next CAR-T infusion: a
+  progression before it is the event; without one, PFS is censored at the
+  next infusion (a new therapy: what follows belongs to the next product).
+  OS is not censored there.
 * ``censor_at_hsct``: both endpoints are censored at the first HSCT on or
   after the infusion (an event on the HSCT day still counts).
 * Records dated after the data cut-off (``cutoff``, default
@@ -59,7 +63,7 @@ def _reason(prefix: object, kind: object, date: object, detail: object) -> pl.Ex
 
 def time_to_event(study: Study, from_product: str | None = None, censor_at_hsct: bool = True,
                   cutoff: dt.date | None = None) -> pl.DataFrame:
-    """PFS and OS per (patient, episode) with the record behind each end point (see module docs).
+    """PFS and OS per patient from the index infusion, with the record behind each end point (module docs).
 
     Columns: patient_id, episode, product, infusion_date, pfs_date, pfs_days, pfs_event, pfs_reason,
     os_date, os_days, os_event, os_reason.
@@ -89,6 +93,9 @@ def time_to_event(study: Study, from_product: str | None = None, censor_at_hsct:
             raise ValueError(f"time_to_event: from_product {from_product!r} is not a product of this study "
                              f"(products: {products})")
         inf = inf.filter(pl.col("product") == from_product)
+    # the index infusion: the earliest (first by episode on the same day) of those left
+    inf = inf.sort("patient_id", "infusion_date", "episode").unique("patient_id", keep="first",
+                                                                     maintain_order=True)
 
     ev = events.select(
         "patient_id",

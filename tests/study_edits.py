@@ -1,0 +1,110 @@
+"""Degenerate edits of a simulated study folder, for the pipeline property tests.
+
+``simulated_study(folder, patients, seed, edits)`` writes a study with ``cartkit.simulate`` and
+applies each named edit to its tables and ``study.toml``. Every edit keeps the study valid by the
+schema (the property test only asks anything of studies that ``validate`` finds clean):
+
+* ``one_patient``     - only the first patient;
+* ``one_product``     - only each patient's first (CD19 CAR-T) infusion;
+* ``one_disease``     - only the patients of the first patient's diagnosis;
+* ``identical_peaks`` - every CAR-T % value the same (every patient peaks on the same value);
+* ``identical_values``- every CAR-T, CAR DNA and cytokine value the same;
+* ``no_kinetics``     - no CAR-T, CAR DNA or cytokine measurements;
+* ``no_events``       - an events table with its header only;
+* ``all_censored``    - no death, progression or relapse: every patient censored;
+* ``no_recorded_crs`` - no recorded CRS or ICANS grades (the derived ones are analysed);
+* ``each_episode``    - ``plan.survival.from_product`` unset (time zero: the first infusion);
+* ``from_cd22``       - time zero at the CD22 CAR-T infusion;
+* ``default_plan``    - the plan's grading and statistics keys removed (their defaults apply).
+
+Identifiers stay plain (``SIM-0001``): ``$`` in text drawn in figures is the mathtext question,
+tested elsewhere.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import polars as pl
+
+from cartkit.simulate import simulate_study
+from cartkit.simulate.folder import study_toml
+
+EDITS = ("one_patient", "one_product", "one_disease", "identical_peaks", "identical_values", "no_kinetics",
+         "no_events", "all_censored", "no_recorded_crs", "each_episode", "from_cd22", "default_plan")
+TABLE_FILES = ("patients", "infusions", "measurements", "support", "neuro", "assessments", "lesions",
+               "adverse_events", "events")
+KINETIC_ANALYTES = ("car_t_pct_cd3", "car_dna", "il6", "il2r", "il8", "tnfa")
+DATA_CUTOFF_LINE = re.compile(r"^data_cutoff = (\S+)$", re.M)
+
+
+def _read(folder: Path, name: str) -> pl.DataFrame:
+    return pl.read_csv(folder / f"{name}.csv", infer_schema=False)
+
+
+def _write(folder: Path, name: str, df: pl.DataFrame) -> None:
+    df.write_csv(folder / f"{name}.csv")
+
+
+def simulated_study(folder: Path, patients: int, seed: int, edits: tuple[str, ...] = (),
+                    unit_variety: bool = False) -> Path:
+    """A simulated study in CSV files with ``edits`` applied (see the module docs)."""
+    out = simulate_study(folder, patients=patients, seed=seed, format="csv", unit_variety=unit_variety)
+    tables = {name: _read(out, name) for name in TABLE_FILES}
+    episode_tables = [n for n in TABLE_FILES if n not in ("patients", "events")]
+
+    def keep_patients(ids: list[str]) -> None:
+        for name in TABLE_FILES:
+            tables[name] = tables[name].filter(pl.col("patient_id").is_in(ids))
+
+    if "one_patient" in edits:
+        keep_patients(tables["patients"]["patient_id"].head(1).to_list())
+    if "one_disease" in edits:
+        first = tables["patients"]["diagnosis"][0]
+        keep_patients(tables["patients"].filter(pl.col("diagnosis") == first)["patient_id"].to_list())
+    if "one_product" in edits:
+        for name in episode_tables:
+            tables[name] = tables[name].filter(pl.col("episode") == "1")
+        # events after the second infusion keep their date; their episode and day are left to be derived
+        later = pl.col("episode").is_not_null() & (pl.col("episode") != "1")
+        tables["events"] = tables["events"].with_columns(
+            pl.when(later).then(None).otherwise(pl.col(c)).alias(c) for c in ("episode", "day"))
+    m = tables["measurements"]
+    kinetic = pl.col("analyte").is_in(list(KINETIC_ANALYTES))
+    if "identical_peaks" in edits:
+        car_t = pl.col("analyte") == "car_t_pct_cd3"
+        m = m.with_columns(pl.when(car_t).then(pl.lit("5.0")).otherwise(pl.col("value")).alias("value"),
+                           pl.when(car_t).then(pl.lit("false")).otherwise(pl.col("blq")).alias("blq"))
+    if "identical_values" in edits:
+        m = m.with_columns(pl.when(kinetic).then(pl.lit("1.0")).otherwise(pl.col("value")).alias("value"),
+                           pl.when(kinetic).then(pl.lit("false")).otherwise(pl.col("blq")).alias("blq"))
+    if "no_kinetics" in edits:
+        m = m.filter(~kinetic)
+    tables["measurements"] = m
+    if "no_events" in edits:
+        tables["events"] = tables["events"].head(0)
+    if "all_censored" in edits:
+        tables["events"] = tables["events"].filter(~pl.col("kind").is_in(["death", "progression", "relapse"]))
+    if "no_recorded_crs" in edits:
+        tables["adverse_events"] = tables["adverse_events"].filter(
+            ~pl.col("term").is_in(["cytokine release syndrome", "icans"]))
+    for name, df in tables.items():
+        _write(out, name, df)
+
+    # study.toml: the plan names the products and diseases left
+    text = (out / "study.toml").read_text(encoding="utf-8")
+    cutoff = DATA_CUTOFF_LINE.search(text).group(1)
+    products = [p for p in ("CD19 CAR-T", "CD22 CAR-T") if p in set(tables["infusions"]["product"])]
+    diseases = [d for d in ("DLBCL", "B-ALL") if d in set(tables["patients"]["diagnosis"])]
+    import datetime as dt
+
+    text = study_toml(patients, seed, dt.date.fromisoformat(cutoff), products, diseases)
+    if "each_episode" in edits:
+        text = text.replace('from_product = "CD19 CAR-T"\n', "")
+    elif "from_cd22" in edits and "CD22 CAR-T" in products:
+        text = text.replace('from_product = "CD19 CAR-T"', 'from_product = "CD22 CAR-T"')
+    if "default_plan" in edits:
+        text = re.sub(r"^(crs_system|icans_system|ctcae_version|quantile_method) = .*\n", "", text, flags=re.M)
+    (out / "study.toml").write_text(text, encoding="utf-8")
+    return out
