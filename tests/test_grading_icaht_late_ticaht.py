@@ -2,20 +2,24 @@
 and CAPD for children under 12 (ASTCT 2019). Expected values counted by hand."""
 
 import random
+from functools import partial
 
 import polars as pl
 import pytest
 
+from cartkit import grading
 from cartkit.grading import (
     icaht_frame,
-    icaht_grade,
     icans_grade,
     icans_grade_expr,
     late_icaht_frame,
-    late_icaht_grade,
     ticaht_frame,
-    ticaht_grade,
 )
+
+# counts in these vignettes are in 10^9/L
+icaht_grade = partial(grading.icaht_grade, unit="10^9/L")
+ticaht_grade = partial(grading.ticaht_grade, unit="10^9/L")
+late_icaht_grade = partial(grading.late_icaht_grade, unit="10^9/L")
 
 
 def daily(value: float, first: int, last: int, then: float | None = None) -> tuple[list[int], list[float]]:
@@ -29,10 +33,11 @@ def daily(value: float, first: int, last: int, then: float | None = None) -> tup
 
 
 # ANC 0.3 on days 0-29 (30 days <= 0.5, none <= 0.1). Censored at day c, the days
-# 0..c-1 count: c days -> 1-6: 1, 7-13: 2, 14-29: 3, 30: 4.
+# 0..c-1 count: c days -> 1-6: 1, 7-13: 2, 14-29: 3, 30: 4. Censored at day 0 no day is
+# left: undetermined (None), as the frame version has no row.
 @pytest.mark.parametrize(
     "censor_day, expected",
-    [(None, 4), (31, 4), (30, 4), (29, 3), (15, 3), (14, 3), (13, 2), (8, 2), (7, 2), (6, 1), (1, 1), (0, 0)],
+    [(None, 4), (31, 4), (30, 4), (29, 3), (15, 3), (14, 3), (13, 2), (8, 2), (7, 2), (6, 1), (1, 1), (0, None)],
 )
 def test_icaht_censoring_counts_only_days_before(censor_day, expected):
     days, anc = daily(0.3, 0, 29, then=2.0)
@@ -158,7 +163,7 @@ def test_capd_bands(capd, consciousness, expected):
 def test_capd_with_other_domains_and_bad_input():
     assert icans_grade(None, "normal", seizure="resolving", capd_score=2) == 3
     assert icans_grade(None, "normal", motor="deep_focal_weakness", capd_score=2) == 4
-    with pytest.raises(ValueError, match="capd_score 33 is outside 0-32"):
+    with pytest.raises(ValueError, match="capd_score=33: must be <= 32"):
         icans_grade(None, "normal", capd_score=33)
     with pytest.raises(ValueError, match="not both"):
         icans_grade(7, "normal", capd_score=3)

@@ -31,6 +31,7 @@ from cartkit.grading.hematotox import (
     icaht_criteria,
     icaht_frame,
     late_icaht_frame,
+    late_ticaht_frame,
     ticaht_frame,
 )
 from cartkit.grading.icans import icans_criteria, icans_grade_expr
@@ -425,7 +426,16 @@ def hematologic_grades_long(
     )
     # one value per analyte and day: the worst (lowest); the row's own LLN when the study gives one
     row_lln = pl.col("lln").min() if "lln" in m.columns else pl.lit(None, dtype=pl.Float64)
-    daily = m.group_by([*KEYS, "analyte", "day"]).agg(pl.col("value").min(), row_lln.alias("lln"))
+    # the unit the lowest value was recorded in: CTCAE prints some cut-points per unit
+    # (anaemia in mmol/L), graded there rather than after conversion
+    row_unit = (
+        pl.col("unit_original").sort_by("value").first()
+        if "unit_original" in m.columns
+        else pl.lit(None, dtype=pl.String)
+    )
+    daily = m.group_by([*KEYS, "analyte", "day"]).agg(
+        pl.col("value").min(), row_lln.alias("lln"), row_unit.alias("unit_original")
+    )
     # one pass over the table: each lineage's rule applies to its own rows
     grade = pl.when(pl.lit(False)).then(pl.lit(None, dtype=pl.Int64))
     names, lln_grades = {}, {}
@@ -437,7 +447,7 @@ def hematologic_grades_long(
         # the measurement's own LLN first, else the one given for the study (``lln``)
         lln_expr = pl.coalesce(pl.col("lln"), pl.lit(lln.get(analyte), dtype=pl.Float64))
         grade = grade.when(pl.col("analyte") == analyte).then(
-            ctcae_grade_expr(term, pl.col("value"), version, lln=lln_expr)
+            ctcae_grade_expr(term, pl.col("value"), version, lln=lln_expr, unit_original=pl.col("unit_original"))
         )
         names[analyte] = spec.name
         lln_grades[analyte] = spec.lln_grade or 0
@@ -588,7 +598,10 @@ def derive_hematotox_scores(
     Columns: patient_id, episode, icaht_grade, days_anc_le_0.5, days_anc_le_0.1,
     car_hematotox, car_hematotox_high_risk, easix, baseline_day, then
     icaht_censor_day, icaht_censor_reason, late_icaht_grade, late_anc_measurements,
-    ticaht_grade, days_plt_lt_50, days_plt_lt_20.
+    ticaht_grade, days_plt_lt_50, days_plt_lt_20, late_ticaht_grade (days 31-100),
+    late_plt_measurements, late_days_plt_lt_100, late_days_plt_lt_50, late_days_plt_lt_20.
+    Platelet counts within 7 days of a platelet transfusion (support rows of kind
+    "platelet_transfusion") are not recovery in early and late T-ICAHT.
     Baseline labs: the last pre-infusion values (day < 0) nearest to day -5 (before
     lymphodepletion), analyte by analyte; ``baseline_day`` is the platelet day. Units
     are converted to the paper's (Hb g/dL, CRP mg/dL, creatinine mg/dL) with the
@@ -597,16 +610,27 @@ def derive_hematotox_scores(
     progression, relapse, new_therapy, death and the next infusion; see
     :func:`censor_days`): only days before it count. Early grades are null for an
     episode without a count in days 0-30 before censoring; late ICAHT is null with
-    fewer than two ANC days after day +30.
+    fewer than two ANC days after day +30, late T-ICAHT with fewer than two platelet
+    days in days 31-100.
     """
     censor_at = icaht_criteria()["censor_at"] if icaht_censor_at is None else list(icaht_censor_at)
     censor = censor_days(study, censor_at)
     m = _table(study, "measurements")
     anc = m.filter(pl.col("analyte") == "anc").select(*KEYS, "day", "value")
     plt = m.filter(pl.col("analyte") == "platelets").select(*KEYS, "day", "value")
+    # platelet transfusions (support kind "platelet_transfusion"): counts within 7 days of
+    # one are not recovery (T-ICAHT, criteria/ticaht_eha_ebmt2024.toml)
+    transfusions = (
+        _table(study, "support")
+        .filter((pl.col("kind") == "platelet_transfusion") & pl.col("day").is_not_null())
+        .select(*KEYS, "day")
+    )
     icaht = icaht_frame(anc, KEYS, bridge_days=icaht_bridge_days, censor=censor)
     late = late_icaht_frame(anc, KEYS, censor=censor)
-    ticaht = ticaht_frame(plt, KEYS, bridge_days=icaht_bridge_days, censor=censor)
+    ticaht = ticaht_frame(plt, KEYS, bridge_days=icaht_bridge_days, censor=censor, transfusions=transfusions)
+    late_t = late_ticaht_frame(
+        plt, KEYS, bridge_days=icaht_bridge_days, censor=censor, transfusions=transfusions
+    )
     base = baseline_labs(study, ["platelets", "anc", "hemoglobin", "crp", "ferritin", "ldh", "creatinine"])
     high = hematotox_criteria()["high_risk_at"]
     scores = base.with_columns(
@@ -633,6 +657,7 @@ def derive_hematotox_scores(
         .join(censor, on=KEYS, how="left")
         .join(late, on=KEYS, how="left")
         .join(ticaht, on=KEYS, how="left")
+        .join(late_t, on=KEYS, how="left")
         .select(
             *KEYS,
             "icaht_grade",
@@ -647,6 +672,9 @@ def derive_hematotox_scores(
             "late_anc_measurements",
             "ticaht_grade",
             *[c for c in ticaht.columns if c.startswith("days_plt_lt_")],
+            "late_ticaht_grade",
+            "late_plt_measurements",
+            *[c for c in late_t.columns if c.startswith("late_days_plt_lt_")],
         )
         .sort(KEYS)
     )
@@ -669,7 +697,8 @@ def derive_hematologic(
     the per-episode scores of :func:`derive_hematotox_scores` (icaht_grade,
     days_anc_le_*, car_hematotox, car_hematotox_high_risk, easix, baseline_day,
     icaht_censor_day, icaht_censor_reason, late_icaht_grade, late_anc_measurements,
-    ticaht_grade, days_plt_lt_*), and
+    ticaht_grade, days_plt_lt_*, late_ticaht_grade, late_plt_measurements,
+    late_days_plt_lt_*), and
     source = "derived". Episodes without any count have no rows; the recorded AE
     grades are compared by :func:`compare_recorded`.
     """

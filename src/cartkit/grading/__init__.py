@@ -2,7 +2,10 @@
 
 Each rule set is a versioned TOML file in ``cartkit/grading/criteria/`` citing its
 source; the scalar functions here and the vectorised Polars expressions
-(``*_expr``, used by ``cartkit.derive``) read the same file.
+(``*_expr``, used by ``cartkit.derive``) read the same file. Every scalar grader
+checks its arguments (``cartkit.grading.inputs``) and raises ValueError naming the
+argument, the value and the rule; laboratory values are passed with their unit.
+The criteria, their sources and the readings chosen are in docs/criteria.md.
 
     >>> from cartkit.grading import crs_grade, icans_grade, ctcae_grade
     >>> crs_grade(True, "fluids", "none")
@@ -23,6 +26,8 @@ from cartkit.grading.hematotox import (
     icaht_grade,
     late_icaht_frame,
     late_icaht_grade,
+    late_ticaht_frame,
+    late_ticaht_grade,
     ticaht_frame,
     ticaht_grade,
 )
@@ -53,6 +58,8 @@ __all__ = [
     "icans_systems",
     "late_icaht_frame",
     "late_icaht_grade",
+    "late_ticaht_frame",
+    "late_ticaht_grade",
     "ticaht_frame",
     "ticaht_grade",
 ]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from cartkit.grading import inputs
 from cartkit.grading.criteria_data import available, load_criteria
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -39,12 +40,6 @@ def crs_systems() -> tuple[str, ...]:
 
 def crs_criteria(system: str) -> dict[str, Any]:
     return load_criteria("crs", system)
-
-
-def _check(value: str, allowed: tuple[str, ...], what: str) -> str:
-    if value not in allowed:
-        raise ValueError(f"{what} {value!r} is not one of {allowed}")
-    return value
 
 
 def _hypotension_range(spec: dict[str, Any], category: str, high_dose: bool | None) -> tuple[int, int]:
@@ -70,8 +65,22 @@ def _hypoxia_range(spec: dict[str, Any], category: str, fio2_pct: float | None) 
     return int(entry), int(entry)
 
 
+def _grade_given_fever(
+    spec: dict[str, Any], fever: bool, hypotension: str, hypoxia: str, treated: bool,
+    high_dose: bool | None, fio2_pct: float | None,
+) -> int | None:
+    effective_fever = fever or (treated and spec["treatment_waives_fever"])
+    if spec["fever_required"] and not effective_fever:
+        return 0
+    lo1, hi1 = _hypotension_range(spec, hypotension, high_dose)
+    lo2, hi2 = _hypoxia_range(spec, hypoxia, fio2_pct)
+    base = int(spec["fever_grade"]) if fever else int(spec["masked_fever_grade"])
+    lo, hi = max(base, lo1, lo2), max(base, hi1, hi2)
+    return lo if lo == hi else None
+
+
 def crs_grade(
-    fever: bool,
+    fever: bool | None,
     hypotension: str,
     hypoxia: str,
     system: str = "astct2019",
@@ -82,27 +91,40 @@ def crs_grade(
 ) -> int | None:
     """CRS grade (0-4) of one day.
 
-    fever: temperature >= 38.0 C not attributable to another cause.
+    fever: temperature >= 38.0 C not attributable to another cause; None = not known
+    (no temperature recorded): the grade is then the one both answers give, else
+    undetermined (None) -- e.g. ASTCT with neither hypotension nor hypoxia is 0 afebrile
+    and 1 febrile, so None; with hypotension needing a vasopressor it is 3 either way
+    once treated, 0 or 3 untreated (None).
     hypotension: "none", "fluids", "vasopressor" (one, with or without vasopressin),
     "vasopressors" (several, excluding vasopressin).
     hypoxia: "none", "low_flow" (<= 6 L/min or blow-by), "high_flow" (> 6 L/min,
     facemask, non-rebreather, Venturi), "positive_pressure" (CPAP, BiPAP, ventilation).
     treated: antipyretics, tocilizumab or steroids already given for CRS (fever no
     longer required: hypotension and hypoxia then drive the grade, so an afebrile
-    treated day without either is 0). Returns None only when the system needs an input that was not
-    given (lee2014: vasopressor dose, FiO2) and it would change the grade.
+    treated day without either is 0). Lee 2014 has no fever requirement at all.
+    fio2_pct: FiO2 in percent (21-100), lee2014 only. Returns None only when an input
+    that was not given (fever, lee2014 vasopressor dose, FiO2) would change the grade.
+    Inputs outside these vocabularies and ranges raise ValueError naming them.
     """
     spec = crs_criteria(system)
-    _check(hypotension, HYPOTENSION, "hypotension")
-    _check(hypoxia, HYPOXIA, "hypoxia")
-    effective_fever = bool(fever) or (bool(treated) and spec["treatment_waives_fever"])
-    if spec["fever_required"] and not effective_fever:
-        return 0
-    lo1, hi1 = _hypotension_range(spec, hypotension, high_dose_vasopressor)
-    lo2, hi2 = _hypoxia_range(spec, hypoxia, fio2_pct)
-    base = int(spec["fever_grade"]) if fever else int(spec["masked_fever_grade"])
-    lo, hi = max(base, lo1, lo2), max(base, hi1, hi2)
-    return lo if lo == hi else None
+    rule = spec["source"]
+    fever_v = inputs.flag("fever", fever, rule="temperature >= 38.0 C; None when not known", missing_ok=True)
+    inputs.choice("hypotension", hypotension, HYPOTENSION, rule=rule)
+    inputs.choice("hypoxia", hypoxia, HYPOXIA, rule=rule)
+    treated_v = inputs.flag("treated", treated, rule="antipyretic or anti-cytokine therapy given for CRS")
+    high_dose = inputs.flag(
+        "high_dose_vasopressor", high_dose_vasopressor, rule="Lee 2014 Table 2; None when not known",
+        missing_ok=True,
+    )
+    fio2 = inputs.number("fio2_pct", fio2_pct, rule="FiO2 in percent", minimum=21.0, maximum=100.0,
+                         missing_ok=True)
+    args = (hypotension, hypoxia, bool(treated_v), high_dose, fio2)
+    if fever_v is not None:
+        return _grade_given_fever(spec, fever_v, *args)
+    with_fever = _grade_given_fever(spec, True, *args)
+    without = _grade_given_fever(spec, False, *args)
+    return with_fever if with_fever == without else None
 
 
 def _category_range_expr(
@@ -162,20 +184,24 @@ def crs_grade_expr(
 
     spec = crs_criteria(system)
     treated = pl.lit(False) if treated is None else treated.fill_null(False)
-    effective = fever.fill_null(False)
-    if spec["treatment_waives_fever"]:
-        effective = effective | treated
     lo1, hi1 = _category_range_expr(spec, "hypotension", hypotension, high_dose_vasopressor)
     lo2, hi2 = _category_range_expr(spec, "hypoxia", hypoxia, fio2_pct)
-    base = (
-        pl.when(fever.fill_null(False))
-        .then(pl.lit(int(spec["fever_grade"]), dtype=pl.Int64))
-        .otherwise(pl.lit(int(spec["masked_fever_grade"]), dtype=pl.Int64))
-    )
-    lo = pl.max_horizontal(base, lo1, lo2)
-    hi = pl.max_horizontal(base, hi1, hi2)
     unknown = lo1.is_null() | lo2.is_null()  # a category outside the vocabularies
-    graded = pl.when(unknown).then(None).when(lo == hi).then(lo).otherwise(None)
-    if spec["fever_required"]:
-        return pl.when(~effective).then(pl.lit(0, dtype=pl.Int64)).otherwise(graded).cast(pl.Int64)
-    return graded.cast(pl.Int64)
+
+    def given(fever_value: bool) -> pl.Expr:
+        base = pl.lit(int(spec["fever_grade"] if fever_value else spec["masked_fever_grade"]), dtype=pl.Int64)
+        lo = pl.max_horizontal(base, lo1, lo2)
+        hi = pl.max_horizontal(base, hi1, hi2)
+        graded = pl.when(lo == hi).then(lo).otherwise(None).cast(pl.Int64)
+        if spec["fever_required"]:
+            effective = pl.lit(fever_value)
+            if spec["treatment_waives_fever"]:
+                effective = effective | treated
+            graded = pl.when(~effective).then(pl.lit(0, dtype=pl.Int64)).otherwise(graded)
+        return graded.cast(pl.Int64)
+
+    febrile, afebrile = given(True), given(False)
+    # fever null = not known: the grade both answers agree on, else undetermined
+    either = pl.when(febrile == afebrile).then(febrile).otherwise(None)
+    out = pl.when(fever.is_null()).then(either).when(fever).then(febrile).otherwise(afebrile)
+    return pl.when(unknown).then(None).otherwise(out).cast(pl.Int64)

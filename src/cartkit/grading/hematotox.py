@@ -3,19 +3,29 @@
 * :func:`icaht_grade` -- EHA/EBMT 2023 early ICAHT (days 0-30) from serial ANC
   (``criteria/icaht_eha_ebmt2023.toml``: thresholds, day counts, bridging rule,
   censoring events); :func:`late_icaht_grade` -- late ICAHT after day +30
-  (``criteria/late_icaht_eha_ebmt2023.toml``); :func:`ticaht_grade` -- early T-ICAHT
-  from platelets (``criteria/ticaht_eha_ebmt2024.toml``). ``*_frame`` versions
-  vectorise them over long tables.
+  (``criteria/late_icaht_eha_ebmt2023.toml``); :func:`ticaht_grade` and
+  :func:`late_ticaht_grade` -- early (days 0-30) and late (days 31-100) T-ICAHT from
+  platelets (``criteria/ticaht_eha_ebmt2024.toml``, ``late_ticaht_eha_ebmt2024.toml``).
+  ``*_frame`` versions vectorise them over long tables and follow the same rules: a
+  missing count (None or NaN) is not a measurement, and no measurement in the window
+  means undetermined (None; no row in the frame), not grade 0.
 * :func:`car_hematotox` -- CAR-HEMATOTOX (Rejeski 2021; ``criteria/car_hematotox_2021.toml``),
   high risk at >= 2.
 * :func:`easix` -- EASIX = LDH (U/L) x creatinine (mg/dL) / platelets (10^9/L)
   (Luft T et al., Lancet Haematol 2017; used after CAR-T by Pennisi M et al., Blood Adv 2021).
 
-    >>> icaht_grade([0, 7, 14], [0.3, 0.3, 2.0])   # ANC <= 0.5 on days 0-13: 14 days
+    >>> icaht_grade([0, 7, 14], [0.3, 0.3, 2.0], unit="10^9/L")   # ANC <= 0.5 on days 0-13: 14 days
     3
-    >>> car_hematotox(platelets=150, anc=2.0, hemoglobin=10.0, crp=1.0, ferritin=700)
+    >>> icaht_grade([0, 7, 14], [300, 300, 2000], unit="cells/uL")
+    3
+    >>> icaht_grade([0, 7, 14], [0.3, float("nan"), 2.0], unit="10^9/L")   # missing is not recovery
+    3
+    >>> units = {"platelets": "10^9/L", "anc": "10^9/L", "hemoglobin": "g/dL", "crp": "mg/dL",
+    ...          "ferritin": "ng/mL"}
+    >>> car_hematotox(platelets=150, anc=2.0, hemoglobin=10.0, crp=1.0, ferritin=700, units=units)
     2
-    >>> round(easix(ldh=250, creatinine=1.0, platelets=125), 6)
+    >>> round(easix(ldh=250, creatinine=1.0, platelets=125,
+    ...             units={"ldh": "U/L", "creatinine": "mg/dL", "platelets": "10^9/L"}), 6)
     2.0
 """
 
@@ -25,6 +35,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from cartkit.grading import inputs
 from cartkit.grading.criteria_data import load_criteria
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -33,6 +44,7 @@ if TYPE_CHECKING:  # pragma: no cover
 ICAHT = "eha_ebmt2023"
 TICAHT = "eha_ebmt2024"
 LATE_ICAHT = "eha_ebmt2023"
+LATE_TICAHT = "eha_ebmt2024"
 HEMATOTOX = "2021"
 
 
@@ -55,6 +67,10 @@ def late_icaht_criteria(name: str = LATE_ICAHT) -> dict[str, Any]:
     return load_criteria("late_icaht", name)
 
 
+def late_ticaht_criteria(name: str = LATE_TICAHT) -> dict[str, Any]:
+    return load_criteria("late_ticaht", name)
+
+
 def _coverage(days: Sequence[int], window: tuple[int, int]) -> list[int]:
     """Days each sample stands for: until the next sample; the last sample its own day."""
     end = window[1] + 1
@@ -65,35 +81,53 @@ def _coverage(days: Sequence[int], window: tuple[int, int]) -> list[int]:
     return out
 
 
+def _daily_worst(
+    days: Sequence[int], values: Sequence[float | None], window: tuple[int, int],
+    forced: Sequence[bool] | None = None,
+) -> dict[int, tuple[float, bool]]:
+    """Per day in ``window``: the lowest non-missing value and whether any row of it is ``forced``.
+
+    Missing values (None, NaN) are dropped: missing is not a measurement, so it neither
+    ends nor starts a stretch below a threshold -- the previous value holds until the
+    next real one.
+    """
+    flags = [False] * len(days) if forced is None else list(forced)
+    by_day: dict[int, tuple[float, bool]] = {}
+    for d, v, f in zip(days, values, flags, strict=True):
+        if v is None or math.isnan(float(v)) or not (window[0] <= int(d) <= window[1]):
+            continue
+        old_v, old_f = by_day.get(int(d), (math.inf, False))
+        by_day[int(d)] = (min(float(v), old_v), old_f or bool(f))
+    return by_day
+
+
 def days_at_or_below(
     days: Sequence[int],
-    values: Sequence[float],
+    values: Sequence[float | None],
     threshold: float,
     *,
     window=(0, 30),
     bridge_days: int = 3,
     strict: bool = False,
+    below_anyway: Sequence[bool] | None = None,
 ) -> int:
     """Cumulative days in ``window`` with value <= threshold (< with ``strict``), counting non-stable recovery.
 
-    Each value holds from its day until the next sample (the last one for its own
-    day). A stretch above the threshold shorter than ``bridge_days`` between two
-    stretches at or below it counts toward the total (EHA/EBMT ICAHT rule).
+    Each value holds from its day until the next non-missing sample (the last one for
+    its own day); missing values (None, NaN) are skipped. A stretch above the threshold
+    shorter than ``bridge_days`` between two stretches at or below it counts toward the
+    total (EHA/EBMT ICAHT rule). ``below_anyway``: per value, True when it counts as
+    below whatever it is (a transfusion-supported platelet count, T-ICAHT).
     """
-    pairs = sorted(
-        (int(d), float(v)) for d, v in zip(days, values, strict=True) if window[0] <= d <= window[1]
-    )
-    if not pairs:
+    by_day = _daily_worst(days, values, window, below_anyway)
+    if not by_day:
         return 0
-    # several values on one day: the worst (lowest) counts
-    by_day: dict[int, float] = {}
-    for d, v in pairs:
-        by_day[d] = min(v, by_day.get(d, math.inf))
     ds = sorted(by_day)
     cover = _coverage(ds, window)
     runs: list[list] = []  # [below, length]
     for d, c in zip(ds, cover, strict=True):
-        below = by_day[d] < threshold if strict else by_day[d] <= threshold
+        v, forced = by_day[d]
+        below = forced or (v < threshold if strict else v <= threshold)
         if runs and runs[-1][0] == below:
             runs[-1][1] += c
         else:
@@ -112,77 +146,160 @@ def _censored_window(spec: dict[str, Any], censor_day: int | None) -> tuple[int,
     return int(w0), int(w1)
 
 
+def _checked_counts(
+    spec: dict[str, Any], days: Any, values: Any, unit: Any, values_name: str, bridge_days: Any, censor_day: Any
+) -> tuple[list[int], list[float | None], int | None, int | None]:
+    """Validate a grader's series and options; values converted to 10^9/L (missing kept as None)."""
+    analyte = {"anc": "anc", "plt": "platelets"}[spec["analyte"]]
+    rule = f"{analyte} count, {spec['source']}"
+    ds, vs = inputs.series("days", days, values_name, values, rule="a day relative to infusion")
+    inputs.unit_factor(analyte, unit)
+    counts = [
+        inputs.lab_value(f"{values_name}[{i}]", v, analyte, unit, rule=rule) for i, v in enumerate(vs)
+    ]
+    bridge = inputs.integer("bridge_days", bridge_days, rule="days of non-stable recovery", minimum=0,
+                            missing_ok=True)
+    censor = inputs.integer("censor_day", censor_day, rule="a day relative to infusion", missing_ok=True)
+    return ds, counts, bridge, censor
+
+
+def _transfusion_flags(spec: dict[str, Any], days: Sequence[int], transfused_days: Any) -> list[bool] | None:
+    """Per platelet count: supported by a platelet transfusion within ``transfusion_free_days``.
+
+    T-ICAHT (Rejeski, Blood Adv 2024, Table 1 footnote): platelet recovery is a count >=
+    20 x 10^9/L "in the absence of a PLT transfusion for 7 consecutive days". A count
+    on day d is taken as transfusion-supported when a platelet transfusion was given on
+    any of the 7 days d-6 .. d (the day of the count included: its timing within the day
+    is not recorded); such a count is not recovery and counts as below every threshold.
+    """
+    if transfused_days is None:
+        return None
+    free = int(spec["transfusion_free_days"])
+    if isinstance(transfused_days, (str, bytes)) or not hasattr(transfused_days, "__iter__"):
+        raise inputs.fail("transfused_days", transfused_days, "must be a sequence of days")
+    tx = [
+        inputs.integer(f"transfused_days[{i}]", t, rule="a day relative to infusion")
+        for i, t in enumerate(transfused_days)
+    ]
+    return [any(d - free + 1 <= t <= d for t in tx) for d in days]
+
+
 def _cumulative_grade(
-    spec: dict[str, Any], days: Sequence[int], values: Sequence[float], bridge_days: int | None,
-    censor_day: int | None,
-) -> int:
-    if len(days) != len(values):
-        raise ValueError(f"days ({len(days)}) and values ({len(values)}) differ in length")
+    spec: dict[str, Any], days: Sequence[int], values: Sequence[float | None], bridge_days: int | None,
+    censor_day: int | None, forced: Sequence[bool] | None = None,
+) -> int | None:
     window = _censored_window(spec, censor_day)
+    by_day = _daily_worst(days, values, window, forced)
+    need = int(spec.get("min_measurements", 1))
+    if len(by_day) < need or not by_day:
+        return None  # no (or too few) measurements in the window: undetermined, not grade 0
     bridge = spec["bridge_days"] if bridge_days is None else bridge_days
     strict = spec.get("comparison", "le") == "lt"
     grade = 0
-    totals: dict[float, int] = {}
+    totals: dict[float, tuple[int, int]] = {}
     for threshold, min_days, g in spec["rules"]:
         if threshold not in totals:
-            totals[threshold] = days_at_or_below(
-                days, values, threshold, window=window, bridge_days=bridge, strict=strict
+            n_below = sum(
+                f or (v < threshold if strict else v <= threshold) for v, f in by_day.values()
             )
-        if totals[threshold] >= min_days:
+            total = days_at_or_below(
+                days, values, threshold, window=window, bridge_days=bridge, strict=strict, below_anyway=forced
+            )
+            totals[threshold] = (total, n_below)
+        total, n_below = totals[threshold]
+        if total >= min_days and n_below >= need:
             grade = max(grade, int(g))
     return grade
 
 
 def icaht_grade(
     days: Sequence[int],
-    anc: Sequence[float],
+    anc: Sequence[float | None],
     *,
+    unit: str,
     bridge_days: int | None = None,
     criteria: str = ICAHT,
     censor_day: int | None = None,
-) -> int:
-    """Early ICAHT grade (0-4) from ANC (10^9/L) on days relative to infusion (window 0-30).
+) -> int | None:
+    """Early ICAHT grade (0-4) from ANC on days relative to infusion (window 0-30).
 
-    ``censor_day``: day of progression, subsequent therapy, death or next infusion;
-    only the days before it count (the window ends the day before).
+    ``unit``: the unit of ``anc`` (10^9/L, 10^3/uL or cells/uL; required -- 300 is
+    neutropenia in cells/uL and not in 10^9/L). Missing values (None, NaN) are not
+    measurements: the previous value holds until the next one. ``censor_day``: day of
+    progression, subsequent therapy, death or next infusion; only the days before it
+    count (the window ends the day before). None when no ANC is in the window (before
+    censoring): undetermined, as the frame version has no row for it.
     """
-    return _cumulative_grade(icaht_criteria(criteria), days, anc, bridge_days, censor_day)
+    spec = icaht_criteria(criteria)
+    ds, vs, bridge, censor = _checked_counts(spec, days, anc, unit, "anc", bridge_days, censor_day)
+    return _cumulative_grade(spec, ds, vs, bridge, censor)
 
 
 def ticaht_grade(
     days: Sequence[int],
-    platelets: Sequence[float],
+    platelets: Sequence[float | None],
     *,
+    unit: str,
     bridge_days: int | None = None,
     criteria: str = TICAHT,
     censor_day: int | None = None,
-) -> int:
-    """Early T-ICAHT grade (0-4) from platelets (10^9/L), days 0-30, same logic as :func:`icaht_grade`."""
-    return _cumulative_grade(ticaht_criteria(criteria), days, platelets, bridge_days, censor_day)
+    transfused_days: Sequence[int] | None = None,
+) -> int | None:
+    """Early T-ICAHT grade (0-4) from platelets, days 0-30, same logic as :func:`icaht_grade`.
+
+    ``transfused_days``: days of platelet transfusions; a count within 7 days of one is
+    not recovery (counted as below every threshold; see :func:`_transfusion_flags`).
+    """
+    spec = ticaht_criteria(criteria)
+    ds, vs, bridge, censor = _checked_counts(spec, days, platelets, unit, "platelets", bridge_days, censor_day)
+    return _cumulative_grade(spec, ds, vs, bridge, censor, _transfusion_flags(spec, ds, transfused_days))
+
+
+def late_ticaht_grade(
+    days: Sequence[int],
+    platelets: Sequence[float | None],
+    *,
+    unit: str,
+    bridge_days: int | None = None,
+    criteria: str = LATE_TICAHT,
+    censor_day: int | None = None,
+    transfused_days: Sequence[int] | None = None,
+) -> int | None:
+    """Late T-ICAHT grade (0-4) from platelets on days 31-100 (``criteria/late_ticaht_<name>.toml``).
+
+    PLT < 100 -> 1, < 50 -> 2, < 20 for 1-13 days -> 3, >= 14 days -> 4; each grade needs
+    two or more measurements below its threshold (non-transient); days counted as in
+    early T-ICAHT. None with fewer than two measurements in the window.
+    """
+    spec = late_ticaht_criteria(criteria)
+    ds, vs, bridge, censor = _checked_counts(spec, days, platelets, unit, "platelets", bridge_days, censor_day)
+    return _cumulative_grade(spec, ds, vs, bridge, censor, _transfusion_flags(spec, ds, transfused_days))
 
 
 def late_icaht_grade(
     days: Sequence[int],
-    anc: Sequence[float],
+    anc: Sequence[float | None],
     *,
+    unit: str,
     criteria: str = LATE_ICAHT,
     censor_day: int | None = None,
 ) -> int | None:
-    """Late ICAHT grade (0-4) from ANC (10^9/L) after day +30; None with < 2 measurements.
+    """Late ICAHT grade (0-4) from ANC after day +30; None with < 2 measurements.
 
     A grade needs at least ``min_measurements`` (2) days with ANC at or below its
     threshold (non-transient neutropenia); days from ``censor_day`` on are ignored.
+    ``unit`` and missing values as in :func:`icaht_grade`.
     """
     spec = late_icaht_criteria(criteria)
-    if len(days) != len(anc):
-        raise ValueError(f"days ({len(days)}) and anc ({len(anc)}) differ in length")
+    rule_spec = {**spec, "analyte": "anc"}
+    ds, vs, _bridge, censor = _checked_counts(rule_spec, days, anc, unit, "anc", None, censor_day)
     by_day: dict[int, float] = {}
-    for d, v in zip(days, anc, strict=True):
-        if v is None or math.isnan(float(v)) or int(d) <= spec["after_day"]:
+    for d, v in zip(ds, vs, strict=True):
+        if v is None or d <= spec["after_day"]:
             continue
-        if censor_day is not None and int(d) >= int(censor_day):
+        if censor is not None and d >= censor:
             continue
-        by_day[int(d)] = min(float(v), by_day.get(int(d), math.inf))
+        by_day[d] = min(v, by_day.get(d, math.inf))
     need = int(spec["min_measurements"])
     if len(by_day) < need:
         return None
@@ -204,6 +321,31 @@ def _with_censor(values: pl.DataFrame, keys: list[str], censor: pl.DataFrame | N
     return values.join(c, on=keys, how="left")
 
 
+def _supported_expr(
+    values: pl.DataFrame, keys: list[str], transfusions: pl.DataFrame | None, free_days: int
+) -> pl.DataFrame:
+    """Add ``_supported``: a platelet transfusion on one of the ``free_days`` days up to the count's day."""
+    import polars as pl
+
+    if transfusions is None:
+        return values.with_columns(_supported=pl.lit(False))
+    tx = transfusions.select(*keys, pl.col("day").cast(pl.Int64).alias("_tx_day")).drop_nulls().unique()
+    values = values.with_columns(pl.col("day").cast(pl.Int64))
+    # a few transfusions per episode: pair each count with its episode's transfusions
+    supported = (
+        values.select(*keys, "day")
+        .unique()
+        .join(tx, on=keys, how="inner")
+        .filter((pl.col("day") - pl.col("_tx_day")).is_between(0, free_days - 1))
+        .select(*keys, "day")
+        .unique()
+        .with_columns(_supported=pl.lit(True))
+    )
+    return values.join(supported, on=[*keys, "day"], how="left").with_columns(
+        pl.col("_supported").fill_null(False)
+    )
+
+
 def _cumulative_frame(
     values: pl.DataFrame,
     keys: Sequence[str],
@@ -211,23 +353,38 @@ def _cumulative_frame(
     bridge_days: int | None,
     censor: pl.DataFrame | None,
     grade_name: str,
+    *,
+    transfusions: pl.DataFrame | None = None,
+    prefix: str = "",
 ) -> pl.DataFrame:
-    """Vectorised :func:`_cumulative_grade` over a long table (keys, day, value)."""
+    """Vectorised :func:`_cumulative_grade` over a long table (keys, day, value).
+
+    Missing values (null or NaN) are dropped, as the scalar version does: they neither
+    end nor start a stretch. A group with fewer than ``min_measurements`` days in the
+    window has a null grade (early grades need one day: such a group has no row).
+    """
     import polars as pl
 
     w0, w1 = spec["window"]
     bridge = spec["bridge_days"] if bridge_days is None else bridge_days
     strict = spec.get("comparison", "le") == "lt"
+    need = int(spec.get("min_measurements", 1))
     op = "lt" if strict else "le"
     keys = list(keys)
     end = pl.min_horizontal(pl.lit(w1), pl.col("censor_day") - 1)  # censor_day null -> w1
+    clean = values.with_columns(pl.col("value").cast(pl.Float64).fill_nan(None)).filter(
+        pl.col("value").is_not_null() & pl.col("day").is_between(w0, w1)
+    )
+    if "transfusion_free_days" in spec:
+        clean = _supported_expr(clean, keys, transfusions, int(spec["transfusion_free_days"]))
+    else:
+        clean = clean.with_columns(_supported=pl.lit(False))
     daily = (
-        _with_censor(values, keys, censor)
-        .filter(pl.col("day").is_between(w0, w1) & pl.col("value").is_not_null())
+        _with_censor(clean, keys, censor)
         .filter(pl.col("censor_day").is_null() | (pl.col("day") < pl.col("censor_day")))
         .with_columns(_end=end)
         .group_by([*keys, "day"])
-        .agg(pl.col("value").min(), pl.col("_end").first())
+        .agg(pl.col("value").min(), pl.col("_supported").any(), pl.col("_end").first())
         .with_columns(
             cover=(
                 pl.min_horizontal(
@@ -238,16 +395,22 @@ def _cumulative_frame(
             )
         )
     )
-    result = daily.select(keys).unique()
+    measurements = f"{prefix}{spec['analyte']}_measurements"
+    result = daily.group_by(keys).agg(pl.len().cast(pl.Int64).alias(measurements))
     grade = pl.lit(0, dtype=pl.Int64)
     for threshold in sorted({r[0] for r in spec["rules"]}, reverse=True):
-        col = f"days_{spec['analyte']}_{op}_{threshold:g}"
-        below = pl.col("value") < threshold if strict else pl.col("value") <= threshold
+        col = f"{prefix}days_{spec['analyte']}_{op}_{threshold:g}"
+        n_col = f"_n_{threshold:g}"
+        below = (pl.col("value") < threshold if strict else pl.col("value") <= threshold) | pl.col("_supported")
         runs = (
             daily.with_columns(below=below)
             .with_columns(run=pl.col("below").rle_id().over(keys, order_by="day"))
             .group_by([*keys, "run"])
-            .agg(pl.col("below").first(), pl.col("cover").sum().alias("length"))
+            .agg(
+                pl.col("below").first(),
+                pl.col("cover").sum().alias("length"),
+                pl.len().alias("n"),
+            )
             .with_columns(
                 first=pl.col("run").min().over(keys),
                 last=pl.col("run").max().over(keys),
@@ -261,17 +424,22 @@ def _cumulative_frame(
                 )
             )
             .group_by(keys)
-            .agg(pl.col("length").filter(pl.col("counted")).sum().cast(pl.Int64).alias(col))
+            .agg(
+                pl.col("length").filter(pl.col("counted")).sum().cast(pl.Int64).alias(col),
+                pl.col("n").filter(pl.col("below")).sum().cast(pl.Int64).alias(n_col),
+            )
         )
         result = result.join(runs, on=keys, how="left")
         for t, min_days, g in spec["rules"]:
             if t == threshold:
                 grade = (
-                    pl.when(pl.col(col) >= min_days)
+                    pl.when((pl.col(col) >= min_days) & (pl.col(n_col) >= need))
                     .then(pl.max_horizontal(grade, pl.lit(int(g))))
                     .otherwise(grade)
                 )
-    return result.with_columns(grade.cast(pl.Int64).alias(grade_name)).sort(keys)
+    grade = pl.when(pl.col(measurements) >= need).then(grade).otherwise(None)
+    out = result.with_columns(grade.cast(pl.Int64).alias(grade_name))
+    return out.drop([c for c in out.columns if c.startswith("_n_")]).sort(keys)
 
 
 def icaht_frame(
@@ -284,9 +452,12 @@ def icaht_frame(
 ) -> pl.DataFrame:
     """Early ICAHT over a long table (``keys``, ``day``, ``value`` = ANC in 10^9/L).
 
-    Returns ``keys`` + ``days_anc_le_<threshold>`` for each threshold and
-    ``icaht_grade``, for every key group that has at least one value in the window
-    (before its censoring day). ``censor``: ``keys`` + ``censor_day`` (null = none).
+    Returns ``keys`` + ``anc_measurements`` (days with an ANC in the window) +
+    ``days_anc_le_<threshold>`` for each threshold and ``icaht_grade``, for every key
+    group that has at least one non-missing value in the window (before its censoring
+    day); a group without one has no row (the scalar :func:`icaht_grade` returns None).
+    ``censor``: ``keys`` + ``censor_day`` (null = none). Values must be in 10^9/L (what a
+    loaded ``Study`` holds).
     """
     return _cumulative_frame(anc, keys, icaht_criteria(criteria), bridge_days, censor, "icaht_grade")
 
@@ -298,12 +469,39 @@ def ticaht_frame(
     bridge_days: int | None = None,
     criteria: str = TICAHT,
     censor: pl.DataFrame | None = None,
+    transfusions: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Early T-ICAHT like :func:`icaht_frame` (``value`` = platelets, 10^9/L).
 
-    Returns ``keys`` + ``days_plt_lt_<threshold>`` and ``ticaht_grade``.
+    ``transfusions``: ``keys`` + ``day`` of each platelet transfusion (counts within 7
+    days of one are not recovery). Returns ``keys`` + ``plt_measurements`` +
+    ``days_plt_lt_<threshold>`` and ``ticaht_grade``.
     """
-    return _cumulative_frame(platelets, keys, ticaht_criteria(criteria), bridge_days, censor, "ticaht_grade")
+    return _cumulative_frame(
+        platelets, keys, ticaht_criteria(criteria), bridge_days, censor, "ticaht_grade",
+        transfusions=transfusions,
+    )
+
+
+def late_ticaht_frame(
+    platelets: pl.DataFrame,
+    keys: Sequence[str] = ("patient_id", "episode"),
+    *,
+    bridge_days: int | None = None,
+    criteria: str = LATE_TICAHT,
+    censor: pl.DataFrame | None = None,
+    transfusions: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """:func:`late_ticaht_grade` over a long table (``value`` = platelets, 10^9/L).
+
+    Returns ``keys`` + ``late_plt_measurements`` (days with a count in days 31-100
+    before censoring), ``late_days_plt_lt_<threshold>`` and ``late_ticaht_grade`` (null
+    with fewer than two measurements), for every key group with at least one such count.
+    """
+    return _cumulative_frame(
+        platelets, keys, late_ticaht_criteria(criteria), bridge_days, censor, "late_ticaht_grade",
+        transfusions=transfusions, prefix="late_",
+    )
 
 
 def late_icaht_frame(
@@ -367,6 +565,15 @@ def _band_points(bands: list, value: float) -> int:
     raise ValueError(f"value {value!r} falls in no CAR-HEMATOTOX band {bands}")  # pragma: no cover
 
 
+HEMATOTOX_ANALYTES = {
+    "platelets": "platelets",
+    "anc": "anc",
+    "hemoglobin": "hemoglobin",
+    "crp": "crp",
+    "ferritin": "ferritin",
+}
+
+
 def car_hematotox(
     platelets: float | None,
     anc: float | None,
@@ -374,23 +581,29 @@ def car_hematotox(
     crp: float | None,
     ferritin: float | None,
     *,
+    units: dict[str, str],
     criteria: str = HEMATOTOX,
 ) -> int | None:
     """CAR-HEMATOTOX score (0-7; high risk at >= 2), None when any item is missing.
 
-    Units as in the paper: platelets and ANC 10^9/L, haemoglobin g/dL, CRP mg/dL,
-    ferritin ng/mL (a loaded Study holds Hb in g/L and CRP in mg/L: divide by 10).
+    ``units``: the unit of each value, e.g. ``{"platelets": "10^9/L", "anc": "10^9/L",
+    "hemoglobin": "g/dL", "crp": "mg/dL", "ferritin": "ng/mL"}`` (the paper's units;
+    g/L, mmol/L, mg/L, cells/uL ... are converted as at load). Required: a haemoglobin
+    of 95 is anaemia in g/L and not in g/dL.
     """
     spec = hematotox_criteria(criteria)
     values = {"platelets": platelets, "anc": anc, "hemoglobin": hemoglobin, "crp": crp, "ferritin": ferritin}
-    total = 0
-    for item, value in values.items():
-        if value is None or math.isnan(float(value)):
-            return None
-        if float(value) < 0:
-            raise ValueError(f"{item} {value!r} is negative (CAR-HEMATOTOX)")
-        total += _band_points(spec["items"][item]["bands"], float(value))
-    return total
+    given = inputs.units_for("units", units, {k: spec["items"][k]["unit"] for k in values})
+    converted = {
+        item: inputs.lab_value(
+            item, value, HEMATOTOX_ANALYTES[item], given[item], target=spec["items"][item]["unit"],
+            rule=spec["source"], unit_name=f"units[{item!r}]",
+        )
+        for item, value in values.items()
+    }
+    if any(v is None for v in converted.values()):
+        return None
+    return sum(_band_points(spec["items"][item]["bands"], v) for item, v in converted.items())
 
 
 def car_hematotox_expr(
@@ -428,17 +641,35 @@ def car_hematotox_expr(
 # ---------------------------------------------------------------- EASIX
 
 
-def easix(ldh: float, creatinine: float, platelets: float) -> float:
-    """EASIX = LDH (U/L) x creatinine (mg/dL) / platelets (10^9/L); usually analysed as log2."""
-    if platelets is None or ldh is None or creatinine is None:
-        raise ValueError("easix needs ldh, creatinine and platelets (got a missing value)")
-    if platelets <= 0:
-        raise ValueError(f"platelets {platelets!r} must be > 0 for EASIX")
-    return float(ldh) * float(creatinine) / float(platelets)
+EASIX_UNITS = {"ldh": "U/L", "creatinine": "mg/dL", "platelets": "10^9/L"}
+
+
+def easix(ldh: float, creatinine: float, platelets: float, *, units: dict[str, str]) -> float:
+    """EASIX = LDH (U/L) x creatinine (mg/dL) / platelets (10^9/L); usually analysed as log2.
+
+    ``units``: the unit of each value, e.g. ``{"ldh": "U/L", "creatinine": "mg/dL",
+    "platelets": "10^9/L"}`` (umol/L creatinine, cells/uL platelets ... are converted).
+    Every input is required (None or NaN raises: a score of missing labs is not a
+    number), LDH and creatinine must be >= 0 and platelets > 0.
+    """
+    given = inputs.units_for("units", units, EASIX_UNITS)
+    rule = "EASIX, Luft T et al. Lancet Haematol 2017"
+    args = {"ldh": ldh, "creatinine": creatinine, "platelets": platelets}
+    v = {
+        k: inputs.lab_value(
+            k, args[k], k, given[k], target=EASIX_UNITS[k], rule=rule, unit_name=f"units[{k!r}]",
+            missing_ok=False, above=0.0 if k == "platelets" else None,
+        )
+        for k in EASIX_UNITS
+    }
+    return v["ldh"] * v["creatinine"] / v["platelets"]
 
 
 def easix_expr(ldh: pl.Expr, creatinine_mg_dl: pl.Expr, platelets: pl.Expr) -> pl.Expr:
-    """EASIX over whole columns (null when platelets <= 0 or any input is null)."""
+    """EASIX over whole columns (null when platelets <= 0, any input is null or NaN, or LDH or
+    creatinine is negative -- the scalar :func:`easix` raises on these)."""
     import polars as pl
 
-    return pl.when(platelets > 0).then(ldh * creatinine_mg_dl / platelets).otherwise(None)
+    ok = (platelets > 0) & (ldh >= 0) & (creatinine_mg_dl >= 0)
+    ok = ok & ~(ldh.is_nan() | creatinine_mg_dl.is_nan() | platelets.is_nan())
+    return pl.when(ok).then(ldh * creatinine_mg_dl / platelets).otherwise(None)

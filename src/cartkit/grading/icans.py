@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from cartkit.grading import inputs
 from cartkit.grading.criteria_data import available, load_criteria
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -60,6 +61,7 @@ def icans_grade(
 ) -> int:
     """ICANS grade (0-4) of one assessment.
 
+    Scores are whole numbers (5.5 and the text "7" raise ValueError; 5.0 is 5).
     Adults and children >= 12 y: ``ice_score``. Children < 12 y: ``capd_score``
     (CAPD 0-32) instead, with ``ice_score=None``: CAPD 1-8 -> 1 (2 when the child
     awakens only to voice, via ``consciousness``), >= 9 -> 3; an unarousable child
@@ -67,6 +69,14 @@ def icans_grade(
     raises ValueError.
     """
     spec = icans_criteria(system)
+    ice_score = inputs.integer(
+        "ice_score", ice_score, rule="ICE score 0-10, ASTCT 2019; None when not assessable",
+        minimum=0, maximum=10, missing_ok=True,
+    )
+    capd_score = inputs.integer(
+        "capd_score", capd_score, rule="CAPD 0-32, ASTCT 2019 children < 12 y; None when not assessed",
+        minimum=0, maximum=32, missing_ok=True,
+    )
     if ice_score is not None and capd_score is not None:
         raise ValueError(
             f"give ice_score (age >= 12) or capd_score (age < 12), not both "
@@ -77,8 +87,7 @@ def icans_grade(
         grades.append(_capd_grade(spec, int(capd_score)))
     for domain, value in zip(DOMAINS, (consciousness, seizure, motor, raised_icp), strict=True):
         table = spec[domain]
-        if value not in table:
-            raise ValueError(f"{domain} {value!r} is not one of {tuple(table)}")
+        inputs.choice(domain, value, tuple(table), rule=f"ICANS {domain} domain, {spec['source']}")
         grades.append(int(table[value]))
     return max(grades)
 

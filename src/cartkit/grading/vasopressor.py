@@ -13,10 +13,10 @@ norepinephrine-equivalent rule for vasopressin and combinations, accepted units)
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from cartkit.grading import inputs
 from cartkit.grading.criteria_data import load_criteria
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -41,16 +41,22 @@ def dose_in_unit(
     None when the dose is missing or ug/min <-> ug/kg/min needs a weight that is not
     given; ValueError for a unit the criteria file does not list.
     """
-    if dose is None or (isinstance(dose, float) and math.isnan(dose)):
+    rule = spec["source"]
+    dose_v = inputs.number("dose", dose, rule=rule, minimum=0.0,
+                           missing_ok=True)
+    weight = inputs.number("weight_kg", weight_kg, rule="body weight in kg", above=0.0, missing_ok=True)
+    key = str(unit).strip() if isinstance(unit, str) else unit
+    if dose_v is None:
+        if key is not None and key not in spec["units"]:
+            raise inputs.fail("dose_unit", unit, f"must be one of {tuple(spec['units'])} ({rule})")
         return None
-    key = None if unit is None else str(unit).strip()
     if key not in spec["units"]:
-        raise ValueError(f"vasopressor dose unit {unit!r} is not one of {tuple(spec['units'])}")
+        raise inputs.fail("dose_unit", unit, f"must be one of {tuple(spec['units'])} ({rule})")
     base, factor = spec["units"][key]
-    value = float(dose) * float(factor)
+    value = dose_v * float(factor)
     if base == target_unit:
         return value
-    if weight_kg is None or (isinstance(weight_kg, float) and math.isnan(weight_kg)) or weight_kg <= 0:
+    if weight is None:
         return None
     return value * float(weight_kg) if base == "ug/kg/min" else value / float(weight_kg)
 
@@ -74,9 +80,19 @@ def high_dose_vasopressor(
     vasopressin = _agent_name(spec["vasopressin_agent"])
     doses: dict[str, float | None] = {}
     has_vasopressin = False
-    for agent, dose, unit in agents:
+    inputs.number("weight_kg", weight_kg, rule="body weight in kg", above=0.0, missing_ok=True)
+    if isinstance(agents, (str, bytes)) or not hasattr(agents, "__iter__"):
+        raise inputs.fail("agents", agents, "must be a sequence of (agent, dose, dose_unit)")
+    for i, entry in enumerate(agents):
+        if isinstance(entry, (str, bytes)) or not hasattr(entry, "__len__") or len(entry) != 3:
+            raise inputs.fail(f"agents[{i}]", entry, "must be (agent, dose, dose_unit)")
+        agent, dose, unit = entry
+        if not isinstance(agent, str):
+            raise inputs.fail(f"agents[{i}] agent", agent, "a vasopressor agent is text, e.g. 'norepinephrine'")
         name = _agent_name(agent)
         if name == vasopressin:
+            inputs.number(f"agents[{i}] dose", dose, rule="a vasopressor dose is >= 0", minimum=0.0,
+                          missing_ok=True)
             has_vasopressin = True
             continue
         if name not in spec["agents"]:

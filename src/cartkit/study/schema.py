@@ -135,7 +135,8 @@ MEASUREMENTS = Table(
 
 SUPPORT = Table(
     "support",
-    "Supportive care given on a day: vasopressors, oxygen, tocilizumab, steroids, antipyretics.",
+    "Supportive care given on a day: vasopressors, oxygen, tocilizumab, steroids, antipyretics, "
+    "platelet transfusions (kind platelet_transfusion; dose = units given, optional).",
     (
         *_EPISODE_KEY,
         *_DAY,

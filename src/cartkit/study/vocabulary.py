@@ -205,6 +205,8 @@ VOCABULARIES: dict[str, dict[str, str]] = {
             "anakinra",
             "fluids",
             "siltuximab",
+            # a platelet transfusion (T-ICAHT: a count within 7 days of one is not recovery)
+            "platelet_transfusion",
         )
     },
     "o2_device": {
