@@ -90,12 +90,16 @@ def test_column_given_twice(tmp_path):
     assert (p.file, p.row, p.column, p.value) == ("adverse_events.csv", 1, "grade", "Grade")
 
 
-def test_ragged_csv_is_a_problem_naming_the_file(tmp_path):
+def test_ragged_csv_row_is_named_by_its_line(tmp_path):
     folder = write_study(tmp_path)
     with open(folder / "events.csv", "a") as fh:
         fh.write("P1,death,,,2020-01-01,x,y,z,extra\n")
-    p = one(validate_study(folder), "cannot read the CSV file")
-    assert (p.file, p.row) == ("events.csv", None)
+    problems = validate_study(folder)
+    p = one(problems, "line 5 has 9 fields, header has 6")
+    assert (p.file, p.row, p.severity) == ("events.csv", 5, "error")
+    assert not [q for q in problems if "Schema" in q.rule or q.rule.startswith("cannot read")]
+    # the rest of the file is still read and checked: the death on the ragged line is seen
+    assert any(q.rule == "dated after the patient's death on 2020-01-01" for q in problems)
 
 
 def test_empty_file(tmp_path):
@@ -199,15 +203,16 @@ def test_analyte_ranges_after_conversion(tmp_path):
     ]
 
 
-def test_value_empty_only_when_blq(tmp_path):
+def test_empty_value_without_blq_is_a_warning(tmp_path):
     def mutate(t):
         t["measurements"][0]["value"] = None
         t["measurements"][6]["blq"] = "n"
 
     problems = check(tmp_path, mutate)
+    rule = "value is empty and blq is not true: read as not measured, the row is left out"
     assert problems == [
-        Problem("measurements.csv", 2, "value", None, "value is empty but blq is not true"),
-        Problem("measurements.csv", 8, "value", None, "value is empty but blq is not true"),
+        Problem("measurements.csv", 2, "value", None, rule, "warning"),
+        Problem("measurements.csv", 8, "value", None, rule, "warning"),
     ]
 
 
@@ -406,7 +411,7 @@ def test_xlsx_rows_are_sheet_rows(tmp_path):
     problems = check(tmp_path, lambda t: t["patients"][1].update(sex="x"), fmt="workbook")
     assert [(p.file, p.row, p.column, p.value) for p in problems] == [("study.xlsx[patients]", 3, "sex", "x")]
     problems = check(tmp_path / "per-table", lambda t: t["patients"][1].update(sex="x"), fmt="xlsx")
-    assert [(p.file, p.row, p.column, p.value) for p in problems] == [("patients.xlsx", 3, "sex", "x")]
+    assert [(p.file, p.row, p.column, p.value) for p in problems] == [("patients.xlsx[patients]", 3, "sex", "x")]
 
 
 def test_xlsx_header_not_on_first_row(tmp_path):
@@ -420,7 +425,7 @@ def test_xlsx_header_not_on_first_row(tmp_path):
     ws.cell(row=5, column=3, value="?")  # sex of P2, now on sheet row 5
     wb.save(folder / "patients.xlsx")
     problems = validate_study(folder)
-    assert [(p.file, p.row, p.column, p.value) for p in problems] == [("patients.xlsx", 5, "sex", "?")]
+    assert [(p.file, p.row, p.column, p.value) for p in problems] == [("patients.xlsx[patients]", 5, "sex", "?")]
 
 
 def test_parquet_rows_are_one_based_data_rows(tmp_path):

@@ -34,40 +34,72 @@ def _fail(message: str, debug: bool, exc: BaseException | None = None) -> None:
     raise typer.Exit(code=1)
 
 
+_SHOWN_GROUPS = 200
+
+
 def _problem_table(problems):
+    """Problems grouped (same file, column, rule and severity): one line each, with the count and the
+    first rows; errors first."""
     from rich.table import Table
 
-    table = Table(title=f"{len(problems)} problem(s)", show_lines=False, expand=False)
-    for col in ("file", "row", "column", "value", "rule"):
+    from cartkit.study.problems import group_problems, summary, where_text
+
+    groups = group_problems(problems)
+    table = Table(title=f"{summary(problems)} ({len(groups)} kind(s))", show_lines=False, expand=False)
+    for col in ("", "file", "row", "column", "value", "rule", "n"):
         table.add_column(col, overflow="fold")
-    for p in problems:
+    for g in groups[:_SHOWN_GROUPS]:
         table.add_row(
-            str(p.file),
-            "" if p.row is None else str(p.row),
-            p.column or "",
-            "" if p.value is None else repr(p.value),
-            p.rule,
+            "[red]error[/]" if g.first.is_error else "[yellow]warning[/]",
+            where_text(g.file),
+            g.rows_text(),
+            g.column or "",
+            g.values_text(),
+            g.rule,
+            f"{g.count:,}",
         )
+    if len(groups) > _SHOWN_GROUPS:
+        table.caption = f"... and {len(groups) - _SHOWN_GROUPS:,} more kinds: write them all with --problems-csv"
     return table
 
 
 @app.command()
 def validate(
     study_dir: Path = typer.Argument(..., help="Study folder (study.toml + CSV/XLSX/Parquet tables)."),
+    problems_csv: Path | None = typer.Option(
+        None, "--problems-csv", help="Write every problem, one a line, to this CSV file (outside the study)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
-    """Check a study folder; exit 0 when clean, 1 with a table of every problem otherwise."""
+    """Check a study folder: exit 0 when it can be analysed (no problems, or warnings only), 1 when it has
+    errors. Repeated problems are grouped; --problems-csv writes the full list."""
+    from cartkit.study.problems import errors, summary, write_problems_csv
     from cartkit.study.validate import validate_study
 
+    if problems_csv is not None and problems_csv.resolve().is_relative_to(study_dir.resolve()):
+        _fail(f"--problems-csv {problems_csv} is inside the study folder, which cartkit only reads; "
+              "write it elsewhere", debug)
     try:
         problems = validate_study(study_dir)
     except Exception as exc:  # noqa: BLE001 - the CLI turns anything into one readable message
         _fail(f"could not validate {study_dir}: {exc}", debug, exc)
         return
     console = _console()
+    if problems_csv is not None:
+        try:
+            write_problems_csv(problems, problems_csv)
+        except OSError as exc:  # FileExistsError included: a file cartkit did not write is kept
+            _fail(f"could not write {problems_csv}: {exc}", debug, exc)
+        console.print(f"wrote {len(problems):,} problem(s) to {problems_csv}", soft_wrap=True)
+    if errors(problems):
+        console.print(_problem_table(problems))
+        _console(stderr=True).print(f"[bold red]error:[/] {study_dir}: {summary(problems)}; "
+                                    "the study cannot be analysed until the errors are fixed", soft_wrap=True)
+        raise typer.Exit(code=1)
     if problems:
         console.print(_problem_table(problems))
-        raise typer.Exit(code=1)
+        console.print(f"[yellow]{study_dir}: no errors; {summary(problems)}: the study can be analysed, "
+                      "with the caveats above[/]", soft_wrap=True)
+        return
     console.print(f"[green]{study_dir}: no problems found[/]")
 
 

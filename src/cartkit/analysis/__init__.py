@@ -42,7 +42,9 @@ def analyse(study: Study, derived: Derived) -> Results:
     groups = episode_groups(infusions, patients, products, diseases)
     results = Results(software=software_versions())
     tables = results.tables
-    warnings: list[str] = list(derived.notes)
+    from cartkit.study.problems import report_lines
+
+    warnings: list[str] = report_lines(study.warnings) + list(derived.notes)  # validation's warnings first
 
     cutoff = study.meta.data_cutoff
     tables["study"] = pl.DataFrame({

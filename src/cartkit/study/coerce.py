@@ -13,16 +13,21 @@ Accepted cell spellings:
 * booleans: true/false, yes/no, 1/0, y/n (any case);
 * dates: ISO ``YYYY-MM-DD`` (a trailing time of day is ignored) and real date
   cells of Excel and Parquet. ``31/08/2020`` is refused rather than guessed:
-  it is ambiguous with ``08/31/2020``.
+  it is ambiguous with ``08/31/2020``. A date outside the plausible window
+  (``EARLIEST_PLAUSIBLE_DATE`` to the day of validation) is refused where it is
+  written, as if unreadable: Excel's day zero (1900-01-01) and placeholders such
+  as 2999-12-31 are not dates of a CAR-T record, and taking them as real would
+  put every row counted from them out of range.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 import polars as pl
 
-from cartkit.study.problems import Problem
+from cartkit.study.problems import ERROR, Problem
 from cartkit.study.readers import ROW, RawTable
 from cartkit.study.schema import BOOL, DATE, FLOAT, INT, STR, Column, Table
 from cartkit.study.vocabulary import VOCABULARIES
@@ -56,6 +61,10 @@ BOOL_WORDS = {
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
 POLARS_TYPES = {STR: pl.String, INT: pl.Int64, FLOAT: pl.Float64, BOOL: pl.Boolean, DATE: pl.Date}
 _MAX_EXACT_INT = 2.0**53
+# No record of a CAR-T study predates 1990: chimeric antigen receptors were first described in 1989
+# (Gross G, Waks T, Eshhar Z. PNAS 1989;86:10024-8) and first given to patients in the 1990s. The
+# latest plausible date is the day of validation: a record cannot come from the future.
+EARLIEST_PLAUSIBLE_DATE = dt.date(1990, 1, 1)
 
 _RULES = {
     INT: "not a whole number",
@@ -75,17 +84,28 @@ class TypedTable:
     frame: pl.DataFrame
     failed: dict[str, pl.Series] = field(default_factory=dict)
     present: set[str] = field(default_factory=set)  # schema columns the file had
+    date_given: pl.Series | None = None  # rows whose date the file gave (not derived from day)
+
+    def keep_rows(self, keep: pl.Series) -> None:
+        """Keep only the rows where ``keep`` holds (the frame and the ``failed`` masks alike)."""
+        self.frame = self.frame.filter(keep)
+        self.failed = {name: mask.filter(keep) for name, mask in self.failed.items()}
+        if self.date_given is not None:
+            self.date_given = self.date_given.filter(keep)
 
 
 def problems_at(frame: pl.DataFrame, mask: pl.Series | pl.Expr, file: str, column: str | None,
-                value: pl.Expr | str, rule: pl.Expr | str) -> list[Problem]:
-    """One Problem per row of ``frame`` where ``mask`` holds (rule and value may vary by row)."""
+                value: pl.Expr | str, rule: pl.Expr | str, kind: str | None = None,
+                severity: str = ERROR) -> list[Problem]:
+    """One Problem per row of ``frame`` where ``mask`` holds (rule and value may vary by row).
+
+    ``kind`` names a rule whose text varies by row, so that its problems are grouped together."""
     value_expr = pl.col(value) if isinstance(value, str) else value
     rule_expr = pl.lit(rule) if isinstance(rule, str) else rule
     bad = frame.filter(mask).select(
         pl.col(ROW), value_expr.alias("v"), rule_expr.fill_null("invalid value").alias("r")
     )
-    return [Problem(file, row, column, v, r) for row, v, r in bad.iter_rows()]
+    return [Problem(file, row, column, v, r, severity, kind) for row, v, r in bad.iter_rows()]
 
 
 def display(s: pl.Series) -> pl.Series:
@@ -213,10 +233,16 @@ def _missing_columns(raw: RawTable, table: Table) -> list[Problem]:
     return problems
 
 
+def implausible_date_rule(today: dt.date) -> str:
+    return (f"implausible date: a CAR-T study record is dated between {EARLIEST_PLAUSIBLE_DATE.isoformat()} "
+            f"and today ({today.isoformat()})")
+
+
 def coerce_table(
-    raw: RawTable, table: Table, extra_ae_terms: tuple[str, ...] = ()
+    raw: RawTable, table: Table, extra_ae_terms: tuple[str, ...] = (), today: dt.date | None = None
 ) -> tuple[TypedTable, list[Problem], list[str]]:
-    """Cast every schema column, map vocabularies, check required cells and ranges."""
+    """Cast every schema column, map vocabularies, check required cells, ranges and date plausibility
+    (``today`` is the latest plausible date; the day of the call when None)."""
     problems = _missing_columns(raw, table)
     notes: list[str] = []
     frame = raw.frame
@@ -240,6 +266,14 @@ def coerce_table(
             if unknown.any():
                 problems += _report(frame, unknown, raw.file, col.name, display(source), _vocab_rule(col, extra_ae_terms))
             bad = bad | unknown
+        if col.dtype == DATE:
+            latest = today or dt.date.today()
+            implausible = ((values < EARLIEST_PLAUSIBLE_DATE) | (values > latest)).fill_null(False)
+            if implausible.any():
+                problems += _report(frame, implausible, raw.file, col.name, display(source),
+                                    implausible_date_rule(latest))
+                values = values.set(implausible, None)  # as if unreadable: nothing is counted from it
+                bad = bad | implausible
         if col.dtype in (INT, FLOAT) and (col.min is not None or col.max is not None):
             outside = out_of_range(values, col.min, col.max)
             if outside.any():
@@ -283,6 +317,10 @@ def _canonical(values: pl.Series, col: Column, extra_ae_terms: tuple[str, ...]) 
 
 
 def _vocab_rule(col: Column, extra_ae_terms: tuple[str, ...]) -> str:
-    allowed = sorted(set(vocabulary_mapping(col.vocabulary, extra_ae_terms).values()))
-    shown = ", ".join(allowed[:8]) + (", ..." if len(allowed) > 8 else "")
-    return f"unknown {col.vocabulary} value; allowed: {shown}"
+    """Every allowed value, in full; for adverse-event terms, how to add one."""
+    allowed = ", ".join(sorted(set(vocabulary_mapping(col.vocabulary, extra_ae_terms).values())))
+    rule = f"unknown {col.vocabulary} value; allowed: {allowed}"
+    if col.vocabulary == "ae_term":
+        rule += ('. To use another term, add it to the [plan] of study.toml: extra_ae_terms = ["your term"] '
+                 "(names are matched ignoring case)")
+    return rule

@@ -71,6 +71,7 @@ def derive_days(tt: TypedTable, index: EpisodeIndex) -> list[Problem]:
             pl.col("infusion_date").cast(pl.String),
             pl.col("day"),
         ),
+        kind="day and date disagree",
     )
     derived = pl.col("day").is_null() & pl.col("__day_from_date").is_not_null()
     f = f.with_columns(
@@ -89,7 +90,9 @@ def derive_days(tt: TypedTable, index: EpisodeIndex) -> list[Problem]:
             pl.col("episode"),
             pl.col("infusion_date").cast(pl.String),
         ),
+        kind="day out of range",
     )
+    tt.date_given = frame["date"].is_not_null()
     filled = f.select(
         day=pl.coalesce("day", pl.when(~pl.col("__outside")).then(pl.col("__day_from_date"))),
         date=pl.coalesce("date", "__date_from_day"),

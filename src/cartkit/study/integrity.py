@@ -7,13 +7,22 @@
   ``(patient_id, episode)`` in ``infusions``; the plan's products and diseases
   occur in the data;
 * order: episode k+1 is infused after episode k; a death is not before the
-  first infusion, is recorded once, and nothing is dated after it; no event is
-  after the data cut-off; an adverse event does not resolve before its onset.
+  first infusion, is recorded once, and nothing is dated after it; an adverse
+  event does not resolve before its onset;
+* the data cut-off: no record of any table is dated after it (a date written,
+  or the date of a day counted from an infusion);
+* follow-up events: an event before the infusion it is counted from (or, with
+  no episode, before the patient's first infusion) is a warning: the survival
+  analysis places events by their date, so such an event falls in the
+  follow-up of an earlier episode, or in none;
+* a parent table (patients, infusions) with no rows, or without its key
+  column, is one problem, and its children's rows are not also orphans.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import polars as pl
 
@@ -21,7 +30,7 @@ from cartkit.study.coerce import TypedTable, problems_at
 from cartkit.study.episodes import EpisodeIndex
 from cartkit.study.model import Plan
 from cartkit.study.plan import STUDY_TOML
-from cartkit.study.problems import Problem
+from cartkit.study.problems import WARNING, Problem
 from cartkit.study.readers import ROW
 
 
@@ -53,6 +62,7 @@ def duplicate_keys(tt: TypedTable) -> list[Problem]:
         ", ".join(keys),
         shown,
         pl.format("duplicate key ({}): same as row {}", pl.lit(", ".join(keys)), "__first"),
+        kind=f"duplicate key ({', '.join(keys)})",
     )
 
 
@@ -79,12 +89,28 @@ def orphans(tables: dict[str, TypedTable], index: EpisodeIndex) -> list[Problem]
             "episode",
             "episode",
             pl.format("unknown episode: no infusion of patient {} episode {} in infusions", "patient_id", "episode"),
+            kind="unknown episode: no such infusion in infusions",
         )
     return problems
 
 
-def plan_references(plan: Plan, tables: dict[str, TypedTable]) -> list[Problem]:
+def empty_parent(tt: TypedTable) -> list[Problem]:
+    """One problem for a patients or infusions table with a header and no rows."""
+    if tt.frame.height:
+        return []
+    what = "patients" if tt.table.name == "patients" else "infusions (episodes)"
+    return [Problem(tt.file, None, None, None,
+                    f"the table has a header but no rows: a study needs its {what}")]
+
+
+def plan_references(plan: Plan, tables: dict[str, TypedTable], absent: set[str] = frozenset()) -> list[Problem]:
+    """The plan's products and diseases occur in the data (not checked against a table that could
+    not be read: that table's own problem says why)."""
     problems: list[Problem] = []
+    if "infusions" in absent:
+        plan = replace(plan, products=(), survival=replace(plan.survival, from_product=None))
+    if "patients" in absent:
+        plan = replace(plan, diseases=())
     products = set(tables["infusions"].frame["product"].drop_nulls().unique().to_list())
     for product in plan.products:
         if product not in products:
@@ -127,10 +153,11 @@ def infusion_order(tt: TypedTable) -> list[Problem]:
             "__prev_episode",
             pl.col("__prev_date").cast(pl.String),
         ),
+        kind="episode not infused after the previous episode",
     )
 
 
-def death_order(tables: dict[str, TypedTable], index: EpisodeIndex, cutoff: dt.date | None) -> list[Problem]:
+def death_order(tables: dict[str, TypedTable], index: EpisodeIndex) -> list[Problem]:
     problems: list[Problem] = []
     events = tables["events"]
     e = events.frame
@@ -147,6 +174,7 @@ def death_order(tables: dict[str, TypedTable], index: EpisodeIndex, cutoff: dt.d
         "kind",
         "kind",
         pl.format("more than one death for patient {} (first in row {})", "patient_id", "__first_row"),
+        kind="more than one death for a patient",
     )
     death = deaths.filter(pl.col("__n") == 0).select("patient_id", __death=pl.col("date"))
 
@@ -160,6 +188,7 @@ def death_order(tables: dict[str, TypedTable], index: EpisodeIndex, cutoff: dt.d
         "date",
         pl.col("date").cast(pl.String),
         pl.format("death before the first infusion ({})", pl.col("__first_infusion").cast(pl.String)),
+        kind="death before the first infusion",
     )
     if death.height:
         death = death.rename({"__death": "value"})
@@ -178,16 +207,73 @@ def death_order(tables: dict[str, TypedTable], index: EpisodeIndex, cutoff: dt.d
                 column,
                 pl.col(column).cast(pl.String),
                 pl.format("dated after the patient's death on {}", pl.col("__death").cast(pl.String)),
+                kind="dated after the patient's death",
             )
-    if cutoff is not None:
-        problems += problems_at(
-            e,
-            (pl.col("date") > cutoff).fill_null(False),
-            events.file,
-            "date",
-            pl.col("date").cast(pl.String),
-            f"after the data cut-off {cutoff.isoformat()}",
-        )
+    return problems
+
+
+def after_cutoff(tables: dict[str, TypedTable], index: EpisodeIndex, cutoff: dt.date) -> list[Problem]:
+    """Every record dated after the data cut-off, where it is written: the date a row gives, or the
+    day it gives (with the date that day is), or an adverse event's onset day."""
+    problems: list[Problem] = []
+    rule = f"after the data cut-off {cutoff.isoformat()}"
+    for name, tt in tables.items():
+        f = tt.frame
+        if name == "infusions":
+            problems += problems_at(f, (pl.col("infusion_date") > cutoff).fill_null(False), tt.file,
+                                    "infusion_date", pl.col("infusion_date").cast(pl.String), rule)
+        elif "date" in f.columns:
+            given = tt.date_given if tt.date_given is not None else f["date"].is_not_null()
+            late = (pl.col("date") > cutoff).fill_null(False)
+            g = f.with_columns(__given=given)
+            problems += problems_at(g, late & pl.col("__given"), tt.file, "date",
+                                    pl.col("date").cast(pl.String), rule)
+            if "day" in f.columns:
+                problems += problems_at(
+                    g, late & ~pl.col("__given"), tt.file, "day", "day",
+                    pl.format("day {} of episode {} is {}, {}", "day", "episode", pl.col("date").cast(pl.String),
+                              pl.lit(rule)),
+                    kind=f"a day after the data cut-off {cutoff.isoformat()}",
+                )
+        elif name == "adverse_events":
+            _, infused = index.infusion(f["patient_id"], f["episode"])
+            g = f.with_columns(__onset=pl.lit(infused) + pl.duration(days=pl.col("onset_day")))
+            problems += problems_at(
+                g, (pl.col("__onset") > cutoff).fill_null(False), tt.file, "onset_day", "onset_day",
+                pl.format("onset day {} of episode {} is {}, {}", "onset_day", "episode",
+                          pl.col("__onset").cast(pl.String), pl.lit(rule)),
+                kind=f"an onset after the data cut-off {cutoff.isoformat()}",
+            )
+    return problems
+
+
+def event_before_infusion(events: TypedTable, index: EpisodeIndex, infusions: TypedTable) -> list[Problem]:
+    """Warnings for follow-up events (other than death, which has rules of its own) dated before the
+    infusion they are counted from, or, with no episode, before the patient's first infusion."""
+    e = events.frame
+    first = infusions.frame.group_by("patient_id").agg(value=pl.col("infusion_date").min())
+    _, infused = index.infusion(e["patient_id"], e["episode"])
+    g = e.with_columns(
+        __first=index.per_patient(e["patient_id"], first.filter(pl.col("patient_id").is_not_null())),
+        __infused=infused,
+    )
+    not_death = (pl.col("kind") != "death").fill_null(False)
+    before_first = not_death & (pl.col("date") < pl.col("__first")).fill_null(False)
+    problems = problems_at(
+        g, before_first, events.file, "date", pl.col("date").cast(pl.String),
+        pl.format("{} before the patient's first infusion ({}): no endpoint counts it; follow-up events "
+                  "start at an infusion", "kind", pl.col("__first").cast(pl.String)),
+        kind="follow-up event before the patient's first infusion", severity=WARNING,
+    )
+    counted = not_death & ~before_first & pl.col("episode").is_not_null() & (
+        pl.col("date") < pl.col("__infused")).fill_null(False)
+    problems += problems_at(
+        g, counted, events.file, "day", pl.col("day"),
+        pl.format("{} on day {}, before the infusion of episode {} ({}) it is counted from; the survival "
+                  "analysis places it by its date, in the follow-up of the episode before",
+                  "kind", "day", "episode", pl.col("__infused").cast(pl.String)),
+        kind="follow-up event before the infusion it is counted from", severity=WARNING,
+    )
     return problems
 
 
@@ -199,4 +285,5 @@ def adverse_event_order(tt: TypedTable) -> list[Problem]:
         "resolution_day",
         "resolution_day",
         pl.format("resolves before its onset (onset_day {})", "onset_day"),
+        kind="resolves before its onset",
     )

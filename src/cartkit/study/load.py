@@ -15,18 +15,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from cartkit.study.model import Study
-from cartkit.study.problems import StudyError
+from cartkit.study.problems import StudyError, errors, warnings
 from cartkit.study.validate import check_study
 
 
 def load_study(path: str | Path) -> Study:
     """Load and validate the study folder at ``path``.
 
-    Raises ``StudyError`` (a ``ValueError``) listing every problem found, in
-    every file, when there is any; ``error.problems`` holds them as ``Problem``
-    records (file, row, column, value, rule). The folder is only read.
+    Raises ``StudyError`` (a ``ValueError``) when there is any error, listing
+    every problem found, in every file; ``error.problems`` holds them as
+    ``Problem`` records (file, row, column, value, rule, severity). Warnings
+    alone do not stop the load: they are kept in ``study.warnings`` (the report
+    lists them). The folder is only read.
     """
     study, problems = check_study(path)
-    if problems or study is None:
+    if errors(problems) or study is None:
         raise StudyError(problems)
+    study.warnings = warnings(problems)
     return study

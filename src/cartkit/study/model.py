@@ -84,6 +84,9 @@ class Study:
     tables: dict[str, pl.DataFrame]
     # non-fatal notes from loading (unit conversions done, encodings detected, ...)
     notes: list[str] = field(default_factory=list)
+    # warnings of validation (``cartkit.study.problems.Problem`` with severity "warning"): the
+    # study is analysed, with these caveats, which the report lists
+    warnings: list = field(default_factory=list)
 
     def __getattr__(self, name: str) -> pl.DataFrame:
         tables = self.__dict__.get("tables", {})

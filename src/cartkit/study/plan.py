@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cartkit.study.links import refused_link
 from cartkit.study.model import Plan, StudyMeta, SurvivalPlan
 from cartkit.study.problems import Problem
 from cartkit.study.schema import PATIENTS, TABLES
@@ -165,6 +166,9 @@ def read_study_toml(folder: Path) -> tuple[StudyConfig, list[Problem]]:
     problems: list[Problem] = []
     default = StudyConfig(StudyMeta(id=folder.name), Plan())
     path = folder / STUDY_TOML
+    refused = refused_link(path, folder)
+    if refused is not None:
+        return default, [Problem(STUDY_TOML, None, None, None, refused)]
     if not path.is_file():
         return default, [Problem(STUDY_TOML, None, None, None, "missing study.toml (study metadata and plan)")]
     try:
@@ -300,7 +304,8 @@ def _ae_table_terms(plan: _Reader, problems: list[Problem]) -> tuple[str, ...]:
     for term in terms:
         canonical = known.get(term.strip().lower())
         if canonical is None:
-            problems.append(Problem(STUDY_TOML, None, "plan.ae_table_terms", term, "unknown adverse-event term"))
+            problems.append(Problem(STUDY_TOML, None, "plan.ae_table_terms", term,
+                                    "unknown adverse-event term: list it in extra_ae_terms too"))
         else:
             out.append(canonical)
     return tuple(out)

@@ -101,8 +101,45 @@ def _frame(named: dict[str, pl.Series], rows: pl.Series, text: bool = True) -> p
 # --------------------------------------------------------------------------- CSV
 
 
+# byte-order marks, longest first (the UTF-32 LE mark begins with the UTF-16 LE one)
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "utf-32-be", "UTF-32"),
+    (b"\xff\xfe", "utf-16-le", "UTF-16"),
+    (b"\xfe\xff", "utf-16-be", "UTF-16"),
+)
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """'utf-16-le' / 'utf-16-be' when the first bytes look like UTF-16 text with no byte-order mark
+    (every other byte NUL, as ASCII text saved as "Unicode text" without a BOM), else None."""
+    head = data[:4096]
+    if len(head) < 8:
+        return None
+    half = len(head) // 2
+    even_nul = head[0::2].count(0) / half
+    odd_nul = head[1::2].count(0) / half
+    if odd_nul > 0.9 and even_nul < 0.1:
+        return "utf-16-le"
+    if even_nul > 0.9 and odd_nul < 0.1:
+        return "utf-16-be"
+    return None
+
+
 def decode_text(data: bytes) -> tuple[str, str]:
-    """Text of a CSV file and the encoding used: UTF-8 (with or without BOM), else cp1252, else Latin-1."""
+    """Text of a CSV file and the encoding used: UTF-32 or UTF-16 by their byte-order mark (or UTF-16
+    without one, recognised by its NUL bytes), UTF-8 (with or without BOM), else cp1252, else Latin-1.
+
+    Raises ``UnicodeDecodeError`` when a file marked as UTF-16/32 does not decode as such."""
+    for bom, codec, _ in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom):].decode(codec), codec
+    codec = _utf16_without_bom(data)
+    if codec is not None:
+        try:
+            return data.decode(codec), codec
+        except UnicodeDecodeError:
+            pass  # not UTF-16 after all: the NUL bytes are reported where they are
     try:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
@@ -120,51 +157,114 @@ def sniff_delimiter(header_line: str) -> str:
     return best if counts[best] > 0 else ","
 
 
+_NUL_SHOWN = 100  # NUL bytes located one by one; beyond that, one problem counts the rest
+
+
+def _nul_problems(body: bytes, sep: str, header: list[str], first_line: int, file: str) -> list[Problem]:
+    """A located problem (line, column) for each NUL byte of ``body`` (the text from the header on)."""
+    import numpy as np
+
+    raw = np.frombuffer(body, dtype=np.uint8)
+    nuls = np.flatnonzero(raw == 0)
+    newlines = np.flatnonzero(raw == ord("\n"))
+    lines = np.searchsorted(newlines, nuls[:_NUL_SHOWN])  # 0 = the header line
+    problems = []
+    sep_byte = sep.encode()
+    for pos, line in zip(nuls[:_NUL_SHOWN].tolist(), lines.tolist(), strict=True):
+        start = 0 if line == 0 else int(newlines[line - 1]) + 1
+        field = body[start:pos].count(sep_byte)  # without regard to quotes: a close enough column
+        column = header[field] if field < len(header) else f"field {field + 1}"
+        problems.append(Problem(file, first_line + line, column or f"field {field + 1}", None,
+                                "NUL byte (\\x00) in the text: not a character of a CSV file; remove it "
+                                "(is the file binary, or saved in another encoding?)", kind="NUL byte"))
+    if len(nuls) > _NUL_SHOWN:
+        problems.append(Problem(file, None, None, None,
+                                f"{len(nuls) - _NUL_SHOWN:,} more NUL bytes (\\x00) in the file", kind="NUL byte"))
+    return problems
+
+
+def _long_rows(text: str, sep: str, first_line: int, file: str) -> list[Problem]:
+    """Each row with more fields than the header, named by its line ("line 12 has 9 fields, header has 8")."""
+    import csv
+
+    reader = csv.reader(text.splitlines(), delimiter=sep)
+    problems = []
+    width = None
+    start = 1
+    for fields in reader:
+        if width is None:
+            width = len(fields)
+        elif len(fields) > width:
+            line = first_line + start - 1
+            problems.append(Problem(file, line, None, None,
+                                    f"line {line} has {len(fields)} fields, header has {width}",
+                                    kind="more fields than the header"))
+        start = reader.line_num + 1
+    return problems
+
+
 def read_csv(path: Path, table: str, file: str) -> tuple[RawTable | None, list[Problem]]:
     try:
         data = path.read_bytes()
     except OSError as exc:
         return None, [Problem(file, None, None, None, f"cannot read the file: {exc}")]
-    text, encoding = decode_text(data)
+    try:
+        text, encoding = decode_text(data)
+    except UnicodeDecodeError:
+        name = next(n for bom, _, n in _BOMS if data.startswith(bom))
+        return None, [Problem(file, None, None, None,
+                              f"the file starts with a {name} byte-order mark but is not valid {name} text: "
+                              "save it as 'CSV UTF-8'")]
     notes = []
     if encoding == "utf-8":
         # polars reads the bytes themselves: no second copy of a large file
         body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
         del text
     else:
-        notes.append(f"{file}: not UTF-8; read as {encoding}")
+        if encoding.startswith("utf-"):
+            notes.append(f"{file}: read as {encoding.upper()[:6]} ({encoding})")
+        else:
+            notes.append(f"{file}: not UTF-8; read as {encoding}")
         body = text.encode("utf-8")
-    if b"\x00" in body:
-        body = body.replace(b"\x00", b"")
+        del text
     stripped = body.lstrip(b"\r\n")
-    if not stripped or stripped.isspace():
+    content = stripped.replace(b"\x00", b"")
+    if not content or content.isspace():
         return None, [Problem(file, None, None, None, "the file is empty: expected a header row")]
     leading = body[: len(body) - len(stripped)].count(b"\n")
+    header_row = leading + 1
     end = stripped.find(b"\n")
     header_line = stripped[: end if end >= 0 else len(stripped)].decode("utf-8", errors="replace")
     sep = sniff_delimiter(header_line)
+    problems: list[Problem] = []
+    if b"\x00" in stripped:
+        # reported where each one is; the rest of the file is still read and checked
+        header_names = [h.strip().strip('"').lower() for h in header_line.replace("\x00", "").split(sep)]
+        problems += _nul_problems(stripped, sep, header_names, header_row, file)
+        stripped = stripped.replace(b"\x00", b"")
     if sep == ";":
         notes.append(f"{file}: semicolon-separated; ',' read as the decimal separator in numeric columns")
+    options = dict(has_header=False, infer_schema=False, separator=sep, raise_if_empty=False)
     try:
-        raw = pl.read_csv(
-            stripped,
-            has_header=False,
-            infer_schema=False,
-            separator=sep,
-            raise_if_empty=False,
-        )
+        raw = pl.read_csv(stripped, **options)
     except Exception as exc:  # polars reports malformed CSV as assorted exception types
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return None, [Problem(file, None, None, None, f"cannot read the CSV file: {message}")]
+        long_rows = _long_rows(stripped.decode("utf-8", errors="replace"), sep, header_row, file)
+        if not long_rows:
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            return None, problems + [Problem(file, None, None, None, f"cannot read the CSV file: {message}")]
+        problems += long_rows
+        try:  # read the rest, so that every other problem of the file is found too
+            raw = pl.read_csv(stripped, truncate_ragged_lines=True, **options)
+        except Exception:
+            return None, problems
     if raw.height == 0:
-        return None, [Problem(file, None, None, None, "the file is empty: expected a header row")]
+        return None, problems + [Problem(file, None, None, None, "the file is empty: expected a header row")]
     header = list(raw.row(0))
-    body = raw.slice(1)
-    header_row = leading + 1
-    named, problems, more = _name_columns(header, body.get_columns(), file, header_row)
-    rows = pl.int_range(header_row + 1, header_row + 1 + body.height, dtype=pl.Int64, eager=True)
+    rows_body = raw.slice(1)
+    named, more_problems, more = _name_columns(header, rows_body.get_columns(), file, header_row)
+    rows = pl.int_range(header_row + 1, header_row + 1 + rows_body.height, dtype=pl.Int64, eager=True)
     frame = _frame(named, rows)
-    return RawTable(table, file, frame, decimal_comma=sep == ";", notes=notes + more), problems
+    return RawTable(table, file, frame, decimal_comma=sep == ";", notes=notes + more), problems + more_problems
 
 
 # --------------------------------------------------------------------------- Parquet
@@ -262,15 +362,14 @@ def read_xlsx(
     try:
         by_name = {name.strip().lower(): name for name in wb.sheetnames}
         wanted = (sheet or table).strip().lower()
+        # problems name the sheet as well as the row: "patients.xlsx[Sheet1]"
         if wanted in by_name:
             ws = wb[by_name[wanted]]
-            shown = f"{file}[{by_name[wanted]}]" if sheet is not None else file
         elif sheet is None and wb.sheetnames:
             ws = wb[wb.sheetnames[0]]
-            shown = file
         else:
             return None, [Problem(file, None, None, sheet, f"no sheet named '{sheet}'")]
-        return _read_sheet(ws, table, shown)
+        return _read_sheet(ws, table, f"{file}[{ws.title}]")
     except Exception as exc:
         return None, [Problem(file, None, None, None, f"cannot read the Excel sheet: {exc}")]
     finally:

@@ -4,6 +4,8 @@ A table comes from ``<table>.csv``, ``<table>.parquet`` or ``<table>.xlsx``
 (file names matched case-insensitively), from the file ``[files]`` in
 study.toml names for it, or from the sheet named after it in the
 ``[files] workbook``. More than one of these for the same table is a problem.
+A symbolic link is read only when it leads to a file inside the study folder
+(``cartkit.study.links``); any other is refused with a problem at the table.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cartkit.study.links import refused_link
 from cartkit.study.plan import STUDY_TOML, StudyConfig
 from cartkit.study.problems import Problem
 from cartkit.study.readers import READERS, RawTable, open_workbook, read_xlsx
@@ -25,8 +28,11 @@ class Source:
     file: str  # as shown to the user
     sheet: str | None = None  # sheet of the study workbook
     workbook: Any = None  # the open openpyxl workbook for ``sheet``
+    refused: str | None = None  # why the file is not read (a symbolic link out of the folder)
 
     def read(self) -> tuple[RawTable | None, list[Problem]]:
+        if self.refused is not None:
+            return None, [Problem(self.file, None, None, None, self.refused)]
         if self.sheet is not None:
             return read_xlsx(self.path, self.table, self.path.name, sheet=self.sheet, workbook=self.workbook)
         return READERS[self.path.suffix.lower()](self.path, self.table, self.file)
@@ -40,9 +46,14 @@ def locate_tables(
     notes: list[str] = []
     workbooks: list[Any] = []
     try:
-        files = {p.name.lower(): p for p in folder.iterdir() if p.is_file()}
+        entries = [p for p in folder.iterdir() if p.is_file() or p.is_symlink()]
     except OSError as exc:
         return {}, [Problem(str(folder), None, None, None, f"cannot list the folder: {exc}")], notes, workbooks
+    files = {p.name.lower(): p for p in entries}
+    refused = {name: why for name, p in files.items() if (why := refused_link(p, folder)) is not None}
+    for name, p in files.items():
+        if p.is_symlink() and name not in refused and p.suffix.lower() in READERS:
+            notes.append(f"{p.name}: symbolic link to a file inside the study folder; read")
     found: dict[str, list[Source]] = {name: [] for name in TABLES}
     used: set[str] = {STUDY_TOML}
 
@@ -55,7 +66,7 @@ def locate_tables(
                 Problem(STUDY_TOML, None, f"files.{table}", name, "unsupported file type: use .csv, .parquet or .xlsx")
             )
         else:
-            found[table].append(Source(table, path, path.name))
+            found[table].append(Source(table, path, path.name, refused=refused.get(path.name.lower())))
             used.add(path.name.lower())
 
     workbook = config.workbook
@@ -75,6 +86,9 @@ def locate_tables(
             )
         elif path.suffix.lower() != ".xlsx":
             problems.append(Problem(STUDY_TOML, None, "files.workbook", workbook, "expected an .xlsx workbook"))
+        elif path.name.lower() in refused:
+            used.add(path.name.lower())
+            problems.append(Problem(path.name, None, None, None, refused[path.name.lower()]))
         else:
             used.add(path.name.lower())
             wb, problem = open_workbook(path, path.name)
@@ -93,7 +107,7 @@ def locate_tables(
         for ext in (".csv", ".parquet", ".xlsx"):
             path = files.get(f"{table}{ext}")
             if path is not None and path.name.lower() not in {s.path.name.lower() for s in found[table]}:
-                found[table].append(Source(table, path, path.name))
+                found[table].append(Source(table, path, path.name, refused=refused.get(path.name.lower())))
                 used.add(path.name.lower())
 
     sources: dict[str, Source] = {}

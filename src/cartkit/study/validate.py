@@ -1,16 +1,21 @@
 """Check a study folder and list every problem, across every file, at once.
 
-``validate_study(path)`` returns the problems (empty when the study is clean);
+``validate_study(path)`` returns the problems (empty when the study is clean):
+errors, which stop the analysis, and warnings, which do not (see
+``cartkit.study.problems`` and docs/validation.md);
 ``cartkit.study.load.load_study`` uses the same pass and raises ``StudyError``
-when there is any. The input folder is only ever read.
+when there is any error. The input folder is only ever read.
 
 The pass, in order: study.toml -> locate each table's file -> read -> types,
-vocabularies, units, required cells and value ranges per table -> day/date
-derivation -> duplicate keys -> orphan references -> order of events.
+vocabularies, units, required cells, value ranges and plausible dates per
+table -> day/date derivation -> duplicate keys -> orphan references (never of
+a table or key column that could not be read) -> order of events and the data
+cut-off.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import polars as pl
@@ -20,8 +25,11 @@ from cartkit.study.days import clock_times, derive_days
 from cartkit.study.episodes import EpisodeIndex
 from cartkit.study.integrity import (
     adverse_event_order,
+    after_cutoff,
     death_order,
     duplicate_keys,
+    empty_parent,
+    event_before_infusion,
     infusion_order,
     orphans,
     plan_references,
@@ -32,22 +40,24 @@ from cartkit.study.problems import Problem
 from cartkit.study.readers import ROW, RawTable
 from cartkit.study.schema import TABLES, Table
 from cartkit.study.sources import locate_tables
-from cartkit.study.units import check_blq, convert_units
+from cartkit.study.units import check_blq, convert_units, read_below_lloq
 
 
-def validate_study(path: str | Path) -> list[Problem]:
-    """Every problem of the study at ``path`` (an empty list when it loads cleanly)."""
-    return check_study(path)[1]
+def validate_study(path: str | Path, today: dt.date | None = None) -> list[Problem]:
+    """Every problem of the study at ``path``, errors and warnings (an empty list when it is clean).
+
+    ``today`` is the latest plausible date of a record (the day of the call when None)."""
+    return check_study(path, today)[1]
 
 
-def check_study(path: str | Path) -> tuple[Study | None, list[Problem]]:
+def check_study(path: str | Path, today: dt.date | None = None) -> tuple[Study | None, list[Problem]]:
     """The loaded study (None when it could not be built) and every problem found."""
     folder = Path(path)
     if not folder.is_dir():
         return None, [Problem(str(path), None, None, None, "not a study folder (expected a folder with study.toml)")]
     workbooks: list = []
     try:
-        return _check(folder, workbooks)
+        return _check(folder, workbooks, today or dt.date.today())
     except Exception as exc:  # the last line of defence: a problem, never a traceback
         rule = f"internal error while checking the study: {type(exc).__name__}: {exc}"
         return None, [Problem(str(path), None, None, None, rule)]
@@ -60,7 +70,7 @@ def empty_table(table: Table) -> pl.DataFrame:
     return pl.DataFrame(schema={ROW: pl.Int64, **{c.name: POLARS_TYPES[c.dtype] for c in table.columns}})
 
 
-def _check(folder: Path, workbooks: list) -> tuple[Study | None, list[Problem]]:
+def _check(folder: Path, workbooks: list, today: dt.date) -> tuple[Study | None, list[Problem]]:
     config, problems = read_study_toml(folder)
     sources, found, notes, opened = locate_tables(folder, config)
     workbooks.extend(opened)
@@ -95,13 +105,20 @@ def _check(folder: Path, workbooks: list) -> tuple[Study | None, list[Problem]]:
             tt, _, _ = coerce_table(raw, table)
             tt.present = set(table.column_names)  # nothing to complain about in an absent table
         else:
-            tt, more, table_notes = coerce_table(raw, table, config.plan.extra_ae_terms)
+            if name == "measurements":
+                more, below_notes = read_below_lloq(raw)
+                problems += more
+                notes += below_notes
+            tt, more, table_notes = coerce_table(raw, table, config.plan.extra_ae_terms, today)
             problems += more
             notes += table_notes
         typed[name] = tt
 
     measurements = typed["measurements"]
-    problems += check_blq(measurements)
+    blank_problems, blank = check_blq(measurements)
+    problems += blank_problems
+    if blank.any():  # not measured: left out, so that nothing downstream mistakes them for values
+        measurements.keep_rows(~blank)
     unit_problems, unit_notes = convert_units(measurements)
     problems += unit_problems
     notes += unit_notes
@@ -112,10 +129,21 @@ def _check(folder: Path, workbooks: list) -> tuple[Study | None, list[Problem]]:
     for tt in typed.values():
         problems += clock_times(tt)
         problems += duplicate_keys(tt)
+    # a parent table that is empty, or lacks its key column, is one problem; its children's rows
+    # are then not also listed as orphans
+    for parent in ("patients", "infusions"):
+        if parent not in absent:
+            problems += empty_parent(typed[parent])
+            if typed[parent].frame.height == 0 or "patient_id" not in typed[parent].present or (
+                    parent == "infusions" and "episode" not in typed[parent].present):
+                absent.add(parent)
     problems += orphans({k: v for k, v in typed.items() if k not in absent}, index)
-    problems += plan_references(config.plan, typed)
+    problems += plan_references(config.plan, typed, absent)
     problems += infusion_order(typed["infusions"])
-    problems += death_order(typed, index, config.meta.data_cutoff)
+    problems += death_order(typed, index)
+    problems += event_before_infusion(typed["events"], index, typed["infusions"])
+    if config.meta.data_cutoff is not None:
+        problems += after_cutoff(typed, index, config.meta.data_cutoff)
     problems += adverse_event_order(typed["adverse_events"])
 
     tables = {name: tt.frame.drop(ROW) for name, tt in typed.items()}
