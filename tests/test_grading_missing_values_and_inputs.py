@@ -384,3 +384,18 @@ def test_haemoglobin_frame_compares_with_the_converted_printed_cut_point():
     plain = df.select(g=ctcae_grade_expr("anemia", pl.col("value"), "4.03", lln=pl.col("lln")))["g"]
     assert plain.to_list()[0] == 2
     assert math.isclose(df["value"][0], 99.882)
+
+
+def test_recovery_threshold_of_the_criteria_file_decides_which_thresholds_a_transfusion_affects():
+    from cartkit.grading import hematotox
+
+    spec = dict(hematotox.ticaht_criteria())
+    days, plt, tx = [0, 3, 20], [30.0, 60.0, 150.0], [3]
+    # recovery_threshold 20 (the paper): the transfused 60 on day 3 counts as < 50 and < 20:
+    # < 20 on days 3-19 = 17 days -> 4
+    assert hematotox._cumulative_grade(spec, days, plt, None, None, [False, True, False]) == 4
+    assert ticaht_grade(days, plt, transfused_days=tx) == 4
+    # a file whose recovery threshold were above 50 would leave both rows unaffected:
+    # < 50 on days 0-2 only -> 1
+    spec["recovery_threshold"] = 60.0
+    assert hematotox._cumulative_grade(spec, days, plt, None, None, [False, True, False]) == 1

@@ -197,13 +197,18 @@ def _cumulative_grade(
     strict = spec.get("comparison", "le") == "lt"
     grade = 0
     totals: dict[float, tuple[int, int]] = {}
+    recovery = float(spec.get("recovery_threshold", math.inf))
     for threshold, min_days, g in spec["rules"]:
         if threshold not in totals:
+            # a transfusion-supported count is not recovery from < recovery_threshold, so it
+            # is below every threshold at or above that one
+            applies = forced is not None and threshold >= recovery
             n_below = sum(
-                f or (v < threshold if strict else v <= threshold) for v, f in by_day.values()
+                (f and applies) or (v < threshold if strict else v <= threshold) for v, f in by_day.values()
             )
             total = days_at_or_below(
-                days, values, threshold, window=window, bridge_days=bridge, strict=strict, below_anyway=forced
+                days, values, threshold, window=window, bridge_days=bridge, strict=strict,
+                below_anyway=forced if applies else None,
             )
             totals[threshold] = (total, n_below)
         total, n_below = totals[threshold]
@@ -401,7 +406,9 @@ def _cumulative_frame(
     for threshold in sorted({r[0] for r in spec["rules"]}, reverse=True):
         col = f"{prefix}days_{spec['analyte']}_{op}_{threshold:g}"
         n_col = f"_n_{threshold:g}"
-        below = (pl.col("value") < threshold if strict else pl.col("value") <= threshold) | pl.col("_supported")
+        below = pl.col("value") < threshold if strict else pl.col("value") <= threshold
+        if threshold >= float(spec.get("recovery_threshold", math.inf)):
+            below = below | pl.col("_supported")  # a transfusion-supported count is not recovery
         runs = (
             daily.with_columns(below=below)
             .with_columns(run=pl.col("below").rle_id().over(keys, order_by="day"))
