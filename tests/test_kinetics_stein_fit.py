@@ -132,3 +132,75 @@ def test_table_carries_on_past_failures():
 def test_flags_repeated_days():
     fit = fit_stein([1, 1, 1, 2, 2], [5, 10, 8, 3, 2], fixed={"foldx": 100.0, "beta": 0.01, "fb": 0.02})
     assert not fit.converged and "distinct sampling days" in fit.reason
+
+
+# --- analytic Jacobian (issue 16) ---------------------------------------
+
+def _fd_jacobian(t, params: dict, h: float = 1e-6) -> np.ndarray:
+    """Central differences of ln C over theta = (ln Cmax, ln Tmax, ln FOLDX, ln alpha, ln beta, logit FB)."""
+    theta = np.array([math.log(params[p]) for p in PARAMETERS[:5]] + [math.log(params["fb"] / (1 - params["fb"]))])
+
+    def natural(th):
+        return dict(zip(PARAMETERS, [*np.exp(th[:5]), 1.0 / (1.0 + math.exp(-th[5]))], strict=True))
+
+    cols = []
+    for j in range(6):
+        step = np.zeros(6)
+        step[j] = h
+        cols.append((log_stein_curve(t, **natural(theta + step)) - log_stein_curve(t, **natural(theta - step)))
+                    / (2 * h))
+    return np.column_stack(cols)
+
+
+@pytest.mark.parametrize("params", [
+    TRUE,
+    dict(cmax=5684.2, tmax=11.13, foldx=24.58, alpha=0.1124, beta=0.0032, fb=0.0079),  # a seed fit
+    dict(cmax=3.0, tmax=2.5, foldx=1.5, alpha=2.0, beta=0.5, fb=0.6),
+])
+def test_analytic_jacobian_equals_finite_differences(params):
+    from cartkit.kinetics.stein_fit import log_stein_jacobian
+
+    # days on both sides of Tmax, none within the difference step of the kink
+    t = np.array([0.0, 0.7, 1.9, 4.0, 7.0, 14.0, 21.0, 28.0, 60.0, 180.0])
+    t = t[np.abs(t - params["tmax"]) > 1e-3]
+    analytic = log_stein_jacobian(t, **params)
+    numeric = _fd_jacobian(t, params)
+    assert analytic.shape == (t.size, 6)
+    scale = np.maximum(np.abs(numeric), 1e-3)
+    assert np.max(np.abs(analytic - numeric) / scale) < 1e-6
+
+
+# Seed fits before the analytic Jacobian (finite-difference Jacobians, 4 starts each;
+# examples/seed-study/measurements.csv, car_dna; beta and FB fixed as in the analysis).
+SEED_FITS_BEFORE = {
+    ("P1", 1): dict(cmax=5684.210621279848, tmax=11.128478996885306, foldx=24.57952073281355,
+                    alpha=0.11241945686310346, alpha_lower=0.1060615416336174, alpha_upper=0.1191585006849399),
+    ("P1", 2): dict(cmax=10672.861405540896, tmax=19.732921089325725, foldx=25.530996962746993,
+                    alpha=0.111366538854074, alpha_lower=0.0001779011680101897, alpha_upper=69.71570853107373),
+    ("P2", 1): dict(cmax=1013.0583171302911, tmax=7.010537206571366, foldx=7.47706197077541,
+                    alpha=0.11113610011016764, alpha_lower=0.11087208968062066, alpha_upper=0.11140073920565852),
+}
+SEED_CAR_DNA = {  # days 0 (BLQ, 0.0), 4, 7, 14, 21, 28
+    ("P1", 1): [0.0, 731.0, 1733.0, 4120.0, 1910.0, 887.0],
+    ("P1", 2): [0.0, 692.0, 1641.0, 3900.0, 9279.0, 4299.0],
+}
+
+
+def test_seed_fits_unchanged_by_the_analytic_jacobian():
+    from pathlib import Path
+
+    from cartkit.analysis.cellular_kinetics import FIXED, N_STARTS
+
+    csv = Path(__file__).resolve().parent.parent / "examples" / "seed-study" / "measurements.csv"
+    m = pl.read_csv(csv, infer_schema_length=None).filter(pl.col("analyte") == "car_dna")
+    for key, before in SEED_FITS_BEFORE.items():
+        prof = m.filter((pl.col("patient_id") == key[0]) & (pl.col("episode") == key[1])).sort("day")
+        if key in SEED_CAR_DNA:
+            assert prof["value"].to_list() == SEED_CAR_DNA[key]
+        fit = fit_stein(prof["day"].to_numpy(), prof["value"].to_numpy(), fixed=FIXED, n_starts=N_STARTS)
+        assert fit.converged
+        for name, value in before.items():
+            got = fit.ci_lower["alpha"] if name == "alpha_lower" else \
+                fit.ci_upper["alpha"] if name == "alpha_upper" else fit.estimates[name]
+            assert got == pytest.approx(value, rel=1e-6), (key, name)
+

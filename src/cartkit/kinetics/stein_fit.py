@@ -10,8 +10,12 @@ error is additive on the log scale) with ``scipy.optimize.least_squares``
 ("trf", bounded) over transformed parameters ln Cmax, ln Tmax, ln FOLDX,
 ln alpha, ln beta and logit FB, from several starting points (one derived
 from the data, the others random perturbations of it with a fixed seed); the
-lowest cost wins. alpha > beta is imposed after the fit by relabelling the
-two exponentials (alpha <-> beta, FB <-> 1 - FB describe the same curve).
+lowest cost wins (every start runs: stopping once two starts agree was tried
+and found a local optimum on noisy 6-point profiles that a later start beat).
+The Jacobian is analytic (``log_stein_jacobian``; the model is closed form),
+both in the optimizer and in the covariance below. alpha > beta is imposed
+after the fit by relabelling the two exponentials (alpha <-> beta, FB <-> 1 -
+FB describe the same curve).
 
 Uncertainty: the covariance of the transformed parameters is
 s^2 (J'J)^-1 with J the Jacobian of the residuals at the optimum and
@@ -79,6 +83,36 @@ def log_stein_curve(t, cmax, tmax, foldx, alpha, beta, fb) -> np.ndarray:
     return np.where(t < tmax, rising, falling)
 
 
+def log_stein_jacobian(t, cmax, tmax, foldx, alpha, beta, fb) -> np.ndarray:
+    """d ln C(t) / d theta, theta = (ln Cmax, ln Tmax, ln FOLDX, ln alpha, ln beta, logit FB): (len(t), 6).
+
+    The model is closed form, so its derivatives are too. Before Tmax,
+    ln C = ln Cmax + ln FOLDX (t / Tmax - 1); from Tmax on, ln C = ln Cmax +
+    ln(w1 + w2) with w1 = (1 - FB) exp(-alpha dt), w2 = FB exp(-beta dt),
+    dt = t - Tmax, so with the shares p1 = w1 / (w1 + w2), p2 = 1 - p1:
+    d/d ln Tmax = Tmax (alpha p1 + beta p2), d/d ln alpha = -alpha dt p1,
+    d/d ln beta = -beta dt p2, d/d logit FB = (1 - FB) p2 - FB p1. At t = Tmax
+    (the kink) the derivative is the one from the right, as ``log_stein_curve``
+    takes the falling branch there.
+    """
+    t = np.asarray(t, dtype=float)
+    rising = t < tmax
+    dt = np.maximum(t - tmax, 0.0)
+    l1 = math.log1p(-fb) - alpha * dt
+    l2 = math.log(fb) - beta * dt
+    p1 = np.exp(l1 - np.logaddexp(l1, l2))
+    p2 = 1.0 - p1
+    u = t / tmax
+    jac = np.empty((t.size, 6))
+    jac[:, 0] = 1.0
+    jac[:, 1] = np.where(rising, -math.log(foldx) * u, tmax * (alpha * p1 + beta * p2))
+    jac[:, 2] = np.where(rising, u - 1.0, 0.0)
+    jac[:, 3] = np.where(rising, 0.0, -alpha * dt * p1)
+    jac[:, 4] = np.where(rising, 0.0, -beta * dt * p2)
+    jac[:, 5] = np.where(rising, 0.0, (1.0 - fb) * p2 - fb * p1)
+    return jac
+
+
 @dataclass(frozen=True)
 class SteinFit:
     """A per-patient fit: estimates, uncertainty, the fitted curve and whether it worked.
@@ -100,7 +134,7 @@ class SteinFit:
     reason: str = ""
     fixed: tuple[str, ...] = ()
     cost: float = float("nan")
-    method: str = "least squares on ln(value), scipy.optimize.least_squares (trf), multi-start"
+    method: str = "least squares on ln(value), scipy.optimize.least_squares (trf, analytic Jacobian), multi-start"
     days: tuple[float, ...] = field(default=(), repr=False)
     values: tuple[float, ...] = field(default=(), repr=False)
 
@@ -156,7 +190,8 @@ def fit_stein(
     ``fixed`` holds parameters at given values (natural scale). See the
     module docstring for the method and the data requirements.
     """
-    from scipy import optimize, stats
+    from scipy import optimize
+    from scipy.special import stdtrit  # stdtrit(df, q) = scipy.stats.t.ppf(q, df)
 
     fixed = dict(fixed or {})
     unknown = sorted(set(fixed) - set(PARAMETERS))
@@ -218,6 +253,11 @@ def fit_stein(
         p = unpack(x)
         return y - log_stein_curve(t, **p)
 
+    free_cols = [PARAMETERS.index(p) for p in free]
+
+    def jacobian(x):  # of the residuals: analytic, no finite differences
+        return -log_stein_jacobian(t, **unpack(x))[:, free_cols]
+
     # Data-derived start: observed peak; expansion from the first point; fast and slow decline
     # from the first and last post-peak points.
     tpk, cpk = max(t[ipeak], 1e-2), c[ipeak]
@@ -243,7 +283,7 @@ def fit_stein(
                      for _ in range(max(n_starts, 1) - 1)]
     best = None
     for xs in starts:
-        sol = optimize.least_squares(residuals, xs, bounds=(lo, hi), method="trf", jac="3-point",
+        sol = optimize.least_squares(residuals, xs, bounds=(lo, hi), method="trf", jac=jacobian,
                                      x_scale="jac", max_nfev=2000)
         if best is None or sol.cost < best.cost:
             best = sol
@@ -254,7 +294,7 @@ def fit_stein(
         swapped = {**est, "alpha": est["beta"], "beta": est["alpha"], "fb": 1.0 - est["fb"]}
         th = _to_theta(swapped)
         xs = np.clip(np.array([th[p] for p in free]), lo, hi)
-        best = optimize.least_squares(residuals, xs, bounds=(lo, hi), method="trf", jac="3-point",
+        best = optimize.least_squares(residuals, xs, bounds=(lo, hi), method="trf", jac=jacobian,
                                       x_scale="jac", max_nfev=200)
         est = unpack(best.x)
 
@@ -274,7 +314,7 @@ def fit_stein(
     else:
         cov = s2 * np.linalg.pinv(jac.T @ jac)
     se_theta = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-    q = float(stats.t.ppf(0.5 + level / 2.0, dof))
+    q = float(stdtrit(dof, 0.5 + level / 2.0))
     at_bound = [p for p, x, a, b in zip(free, best.x, lo, hi, strict=True) if min(x - a, b - x) < 1e-6]
     if at_bound:
         notes.append(f"estimate at its bound: {', '.join(at_bound)}")
