@@ -19,7 +19,7 @@ def t_test(x: object, y: object, paired: bool = False, equal_var: bool = True, l
     ``equal_var=True`` is Student's pooled-variance test (SPSS's "equal variances
     assumed" row); ``equal_var=False`` is Welch's test (R's default).
     """
-    from scipy.stats import t as t_dist
+    from scipy.special import stdtr, stdtrit  # = scipy.stats.t.cdf and t.ppf (df first)
 
     if not 0 < level < 1:
         raise ValueError(f"t_test: level must be between 0 and 1, got {level}")
@@ -50,7 +50,7 @@ def t_test(x: object, y: object, paired: bool = False, equal_var: bool = True, l
     if se == 0:
         raise ValueError("t_test: the data are constant (standard error 0); the test is undefined")
     statistic = estimate / se
-    pvalue = float(2 * t_dist.sf(abs(statistic), df))
-    half = float(t_dist.ppf(1 - (1 - level) / 2, df) * se)
+    pvalue = float(2 * stdtr(df, -abs(statistic)))
+    half = float(stdtrit(df, 1 - (1 - level) / 2) * se)
     return TestResult(method, float(statistic), pvalue, df=df, estimate=estimate,
                       ci=(estimate - half, estimate + half))
