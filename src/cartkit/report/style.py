@@ -169,6 +169,7 @@ def format_p(p: float | None) -> str:
 
 
 _ID_ATTR = re.compile(r'\bid="([^"]+)"')
+_ID_OR_REF = re.compile(r'(\bid="|url\(#|href="#)([^"()]+)("|\))')
 
 
 def svg_text(fig: Figure, prefix: str) -> str:
@@ -193,11 +194,13 @@ def svg_text(fig: Figure, prefix: str) -> str:
     svg = svg[start:]
     ids = set(_ID_ATTR.findall(svg))
     if ids:
-        ids_sorted = sorted(ids, key=len, reverse=True)
-        alternation = "|".join(re.escape(i) for i in ids_sorted)
-        svg = re.sub(rf'\bid="({alternation})"', lambda m: f'id="{prefix}-{m.group(1)}"', svg)
-        svg = re.sub(rf"url\(#({alternation})\)", lambda m: f"url(#{prefix}-{m.group(1)})", svg)
-        svg = re.sub(rf'href="#({alternation})"', lambda m: f'href="#{prefix}-{m.group(1)}"', svg)
+        # one pass over the text; a match is rewritten only when it names an id of this SVG
+        # (a regex alternation of every id was a tenth of the report's SVG time)
+        def prefixed(m: re.Match) -> str:
+            head, name, tail = m.group(1, 2, 3)
+            return f"{head}{prefix}-{name}{tail}" if name in ids else m.group(0)
+
+        svg = _ID_OR_REF.sub(prefixed, svg)
     return svg
 
 
