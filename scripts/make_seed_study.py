@@ -793,6 +793,9 @@ scripts/make_seed_study.py).\"\"\"
 [plan]
 products = ["CD19 CAR-T", "CD22 CAR-T"]
 diseases = ["DLBCL", "B-ALL"]
+# The paper's own conventions, stated here because new studies default to ASTCT 2019, CTCAE v5.0,
+# R's quantiles (type 7) and R's continuity correction (docs/plan.md): its Methods grade CRS with
+# CTCAE v4.03 and compute in SPSS 17.
 crs_system = "ctcae4.03"
 icans_system = "astct2019"
 ctcae_version = "4.03"

@@ -210,3 +210,25 @@ def test_a_patient_pairs_once_even_with_two_episodes_of_a_product():
     # R: t.test(c(5, 7, 4, 9), c(1, 2, 3, 4), paired = TRUE)$p.value = 0.02871560841 (P1 first B episode: 5);
     # shapiro.test(c(4, 5, 1, 5))$p.value = 0.0865 (normal differences, so the paired t test)
     assert row["paired_pvalue"] == pytest.approx(0.02871560841, abs=1e-6)
+
+
+def test_a_comparison_the_data_cannot_support_is_a_row_saying_why():
+    from cartkit.analysis.product_comparison import compare_measure, grade_comparison
+
+    # every patient's peak is the same value: the rank test is undefined (issue 9 item 6)
+    values = pl.DataFrame({"patient_id": ["P1", "P2", "P3", "P1", "P2", "P3"], "episode": [1, 1, 1, 2, 2, 2],
+                           "product": ["A"] * 3 + ["B"] * 3, "cmax": [5.0] * 6})
+    row = compare_measure(values, "cmax", ("A", "B"), "r7")
+    assert (row["method"], row["pvalue"], row["statistic"]) == ("not computed", None, None)
+    assert row["why"] == "all values identical (5 in both groups)"
+    assert row["paired_method"] == "not computed: all paired differences zero (n = 3 pairs)"
+    assert row["paired_pvalue"] is None
+    row = compare_measure(values.filter(pl.col("product") == "A"), "cmax", ("A", "B"), "r7")
+    assert row["why"] == "one group empty (n = 3 and 0)" and row["pvalue"] is None
+
+    # grades only for one product's episodes (no counts after B): nothing to compare, no chi-square error
+    groups = values.select("patient_id", "episode", "product")
+    grades = pl.DataFrame({"patient_id": ["P1", "P2", "P3"] * 2, "episode": [1, 1, 1, 2, 2, 2],
+                           "grade": [0, 1, 3, None, None, None]})  # null: undetermined
+    out = grade_comparison(grades, groups, ("A", "B"), "Neutropenia", "ctcae5.0")
+    assert out["pvalue"] is None and out["note"] == "only A has graded episodes: nothing to compare"

@@ -71,8 +71,11 @@ def analyse(study: Study, derived: Derived) -> Results:
     two_products = len(products) >= 2
     if two_products:
         pair = (products[0], products[1])
-        systems = {"CRS": plan.crs_system, "ICANS": plan.icans_system}
-        rows = [grade_comparison(frame, groups, pair, tox, systems.get(tox, f"ctcae{plan.ctcae_version}"))
+        # each grade is labelled with the system the data record it in (or it was derived under)
+        systems = derived.grade_systems()
+        fallback = {"CRS": plan.crs_system, "ICANS": plan.icans_system}
+        rows = [grade_comparison(frame, groups, pair, tox,
+                                 systems.get(tox) or fallback.get(tox, f"ctcae{plan.ctcae_version}"))
                 for tox, frame in grade_frames.items()]
         for tox, system, frame in derived.alternative_grades():
             row = grade_comparison(frame, groups, pair, tox, system)
@@ -141,7 +144,7 @@ def analyse(study: Study, derived: Derived) -> Results:
     # methods, warnings, reproduction
     paired = groups.group_by("patient_id").agg(pl.col("product").n_unique().alias("k")).filter(pl.col("k") >= 2)
     facts = {"cutoff": str(cutoff) if cutoff else "not given", **derived.facts}
-    tables["methods"] = methods_table(plan, facts, results.software)
+    tables["methods"] = methods_table(plan, facts, results.software, derived.grade_systems())
     tables["warnings"] = design_warnings(paired.height if two_products else 0, tables["comparisons"],
                                          tables["logrank"], warnings)
     published = read_published(study.path)

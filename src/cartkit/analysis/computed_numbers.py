@@ -219,12 +219,13 @@ def _grade_range(ctx: _Context, frame: pl.DataFrame, target: str, which: str, la
 
 
 def _crs_range(ctx: _Context, target: str, which: str) -> Computed:
-    recorded = _grade_range(ctx, ctx.derived.crs, target, which, f"{ctx.study.plan.crs_system} as recorded")
+    system = ctx.derived.grade_systems().get("CRS", ctx.study.plan.crs_system)
+    recorded = _grade_range(ctx, ctx.derived.crs, target, which, f"{system} as recorded")
     derived = ctx.derived.crs_derived
     if recorded.value is None or derived is None or derived.height == 0:
         return recorded
     alt = _grade_range(ctx, derived, target, which, "ASTCT 2019 derived from vital signs and supportive care")
-    reason = (f"the recorded grades ({ctx.study.plan.crs_system}) range "
+    reason = (f"the recorded grades ({system}) range "
               f"{_grade_range(ctx, ctx.derived.crs, target, 'min', '').value:.0f}-"
               f"{_grade_range(ctx, ctx.derived.crs, target, 'max', '').value:.0f} among patients with CRS, and "
               "Table 2 has grade 0 patients; under ASTCT 2019, fever >= 38 C alone is grade 1, so every "

@@ -31,12 +31,24 @@ def software_versions() -> dict[str, str]:
     return versions
 
 
-def methods_table(plan, facts: dict[str, str], software: dict[str, str]) -> pl.DataFrame:
+def _systems_text(systems: str | None, default: str) -> str:
+    """'ASTCT 2019' or 'CTCAE v4.03 and CTCAE v5.0' from '; '-joined system codes."""
+    return " and ".join(system_name(s) for s in (systems or default).split("; "))
+
+
+def methods_table(plan, facts: dict[str, str], software: dict[str, str],
+                  systems: dict[str, str] | None = None) -> pl.DataFrame:
+    """``systems``: toxicity -> the system(s) of the grades analysed (``Derived.grade_systems``); a
+    recorded grade is in the system its data name, whatever the plan's default."""
     survival = plan.survival
+    systems = systems or {}
+    haem = "; ".join(dict.fromkeys(s for tox, text in systems.items() if tox not in ("CRS", "ICANS")
+                                   for s in text.split("; ")))
     items = [
         ("Toxicity grading",
-         f"CRS graded with {system_name(plan.crs_system)} as the plan's primary system; ICANS with "
-         f"{system_name(plan.icans_system)}; haematological toxicity with NCI CTCAE v{plan.ctcae_version} "
+         f"CRS graded with {_systems_text(systems.get('CRS'), plan.crs_system)}; ICANS with "
+         f"{_systems_text(systems.get('ICANS'), plan.icans_system)}; haematological toxicity with "
+         f"{_systems_text(haem, 'ctcae' + plan.ctcae_version)} "
          f"(neutrophils, haemoglobin, platelets, white cells, lymphocytes). {facts.get('grading_source', '')}"),
         ("Response",
          "Lymphoma: Lugano 2014 (Cheson BD et al., J Clin Oncol 2014;32:3059-3068). B-ALL: CR (marrow blasts "

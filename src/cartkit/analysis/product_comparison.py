@@ -109,7 +109,11 @@ def grade_comparison(grades: pl.DataFrame, groups: pl.DataFrame, products: tuple
     table = grade_contingency(dist, products)
     out = {"toxicity": toxicity, "system": system, "method": None, "pvalue": None, "why": None,
            "fisher_pvalue": None, "chisq_pvalue": None, "paired_method": None, "paired_pvalue": None, "note": ""}
-    if table and len(table[0]) >= 2:
+    graded = [p for p, row in zip(products, table, strict=True) if sum(row)]
+    if table and len(table[0]) >= 2 and len(graded) < 2:
+        # e.g. no blood counts after one product: its grades are all undetermined
+        out["note"] = f"only {', '.join(graded) or 'no product'} has graded episodes: nothing to compare"
+    elif table and len(table[0]) >= 2:
         choice = compare_counts(table)
         exact_chosen = "fisher" in choice.test.lower()
         total = sum(map(sum, table))

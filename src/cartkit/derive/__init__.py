@@ -61,6 +61,25 @@ class Derived:
             for tox in self.hematologic["toxicity"].unique(maintain_order=True).to_list()
         }
 
+    def grade_systems(self) -> dict[str, str]:
+        """Toxicity label -> the grading system(s) of the grades analysed, as the data record them.
+
+        A recorded grade carries the system its adverse-events row names (``grading_system``); a
+        derived one the system it was derived under. Several systems are joined with "; ".
+        """
+        frames = {"CRS": self.crs, "ICANS": self.icans}
+        for tox in self.hematologic["toxicity"].unique(maintain_order=True).to_list():
+            frames[tox] = self.hematologic.filter(pl.col("toxicity") == tox)
+        out = {}
+        for tox, frame in frames.items():
+            if "system" not in frame.columns:
+                continue
+            graded = frame.filter(pl.col("grade").is_not_null()) if "grade" in frame.columns else frame
+            systems = graded["system"].drop_nulls().unique(maintain_order=True).to_list()
+            if systems:
+                out[tox] = "; ".join(systems)
+        return out
+
     def alternative_grades(self) -> list[tuple[str, str, pl.DataFrame]]:
         """(toxicity, system, grades) for grades under a system other than the plan's primary one."""
         out = []
@@ -71,7 +90,14 @@ class Derived:
         return out
 
 
+def recorded_system(recorded: pl.DataFrame, plan_system: str) -> str:
+    """The one system a term's recorded grades (``_recorded_grades``) are in, else the plan's."""
+    systems = recorded["system"].unique().to_list()
+    return systems[0] if len(systems) == 1 else plan_system
+
+
 def _recorded_grades(study: Study, term: str, system: str) -> pl.DataFrame:
+    """Recorded grades of ``term`` labelled with the system their row names (``system`` where none)."""
     ae = study.adverse_events.filter(pl.col("term") == term)
     return ae.select(
         "patient_id", "episode", pl.col("grade").cast(pl.Int64),
@@ -97,8 +123,10 @@ def derive(study: Study) -> Derived:
     derived_icans = derive_icans(study, system="astct2019")
     crs_d = _derived_grades(derived_crs, "crs_max")
     icans_d = _derived_grades(derived_icans, "icans_max")
-    crs = _primary(crs_recorded, crs_d, plan.crs_system, study, "CRS", notes)
-    icans = _primary(icans_recorded, icans_d, plan.icans_system, study, "ICANS", notes)
+    # an episode without the recorded AE (grade 0) is in the system the recorded rows are in
+    crs = _primary(crs_recorded, crs_d, recorded_system(crs_recorded, plan.crs_system), study, "CRS", notes)
+    icans = _primary(icans_recorded, icans_d, recorded_system(icans_recorded, plan.icans_system), study,
+                     "ICANS", notes)
     if crs_recorded.height or icans_recorded.height:
         facts["grading_source"] = (
             "The CRS and ICANS grades analysed are the investigators' recorded grades; cartkit also derives "
@@ -126,7 +154,8 @@ def derive(study: Study) -> Derived:
                              "system": pl.String, "grade": pl.Int64, "source": pl.String})
     )
     disagreements = compare_recorded(
-        {"crs": derived_crs, "icans": derived_icans, "hematologic": hem}, study
+        {"crs": derived_crs, "icans": derived_icans,
+         "hematologic": _hematologic_as_recorded(study, hem, version, plan.lln)}, study
     )
 
     # --- responses
@@ -228,27 +257,61 @@ def _hematologic_primary(study: Study, hem: pl.DataFrame, version: str, notes: l
         counts = from_counts.select(
             "patient_id", "episode", pl.col("worst_grade").cast(pl.Int64).alias("count_grade"),
             pl.col("nadir").cast(pl.Float64), pl.col("nadir_day").cast(pl.Int64)) if from_counts.height else None
-        recorded = study.adverse_events.filter(pl.col("term") == term)
+        recorded = _recorded_grades(study, term, f"ctcae{version}")
         if recorded.height:
+            # labelled with the system the recorded row names; an episode without the AE (grade 0) with
+            # the recorded rows' system
             frame = (
-                episodes.join(recorded.select("patient_id", "episode", pl.col("grade").cast(pl.Int64)),
+                episodes.join(recorded.select("patient_id", "episode", "grade", "system"),
                               on=["patient_id", "episode"], how="left")
-                .with_columns(pl.col("grade").fill_null(0), pl.lit("recorded").alias("source"))
+                .with_columns(pl.col("grade").fill_null(0),
+                              pl.col("system").fill_null(recorded_system(recorded, f"ctcae{version}")),
+                              pl.lit("recorded").alias("source"))
             )
         elif counts is not None:
             frame = episodes.join(counts.select("patient_id", "episode", pl.col("count_grade").alias("grade")),
                                   on=["patient_id", "episode"], how="left").with_columns(
-                pl.lit("derived").alias("source"))
+                pl.lit(f"ctcae{version}").alias("system"), pl.lit("derived").alias("source"))
         else:
             continue
         if counts is not None:
             frame = frame.join(counts.select("patient_id", "episode", "nadir", "nadir_day"),
                                on=["patient_id", "episode"], how="left")
-        frames.append(frame.with_columns(pl.lit(f"ctcae{version}").alias("system"), pl.lit(tox).alias("toxicity")))
+        frames.append(frame.with_columns(pl.lit(tox).alias("toxicity")))
     if not frames:
         return pl.DataFrame(schema={"patient_id": pl.String, "episode": pl.Int64, "toxicity": pl.String,
                                     "grade": pl.Int64})
     return pl.concat(frames, how="diagonal_relaxed")
+
+
+def _hematologic_as_recorded(study: Study, hem: pl.DataFrame, version: str, lln: dict[str, float]
+                             ) -> pl.DataFrame:
+    """The count grades to set beside the recorded ones: under the CTCAE version each recorded grade names.
+
+    A recorded CTCAE v5.0 grade is compared with the counts graded under v5.0, not under the plan's
+    version (versions differ: v6.0 moves the neutrophil cut-points); rows naming no version, and
+    episodes without a recorded grade, keep the plan's ``version``.
+    """
+    from cartkit.derive.toxicity import LINEAGES, hematologic_grades_long
+    from cartkit.grading.ctcae import ctcae_versions
+
+    analyte_of = {term: analyte for analyte, term in LINEAGES.items()}
+    named = (
+        study.adverse_events.filter(pl.col("term").is_in(list(analyte_of)) & pl.col("grading_system").is_not_null())
+        .select("patient_id", "episode", pl.col("term").replace_strict(analyte_of).alias("analyte"),
+                pl.col("grading_system").str.strip_prefix("ctcae").alias("version"))
+        .filter(pl.col("version").is_in([v for v in ctcae_versions() if v != version]))
+        .unique(["patient_id", "episode", "analyte"], keep="first")
+    )
+    if not named.height or not hem.height:
+        return hem
+    keys = ["patient_id", "episode", "analyte"]
+    regraded = pl.concat([
+        hematologic_grades_long(study, v, lln=lln).join(named.filter(pl.col("version") == v), on=keys,
+                                                        how="semi")
+        for v in named["version"].unique().sort().to_list()
+    ], how="diagonal_relaxed")
+    return pl.concat([hem.join(regraded.select(keys), on=keys, how="anti"), regraded], how="diagonal_relaxed")
 
 
 def _hsct_after(study: Study, tte: pl.DataFrame, before_next_infusion: bool = True) -> pl.DataFrame:

@@ -42,15 +42,22 @@ class SurvivalPlan:
 
 @dataclass(frozen=True)
 class Plan:
-    """The analysis plan from ``study.toml`` ``[plan]``; defaults follow the seed's Methods."""
+    """The analysis plan from ``study.toml`` ``[plan]`` (docs/plan.md).
+
+    Defaults are current criteria and R's conventions: CRS and ICANS by ASTCT 2019 (Lee DW et al.,
+    Biol Blood Marrow Transplant 2019;25:625), CTCAE v5.0, R's default quartiles (type 7) and
+    R's ``wilcox.test`` continuity correction. A study that followed other conventions says so in
+    its study.toml (the seed: CTCAE v4.03 CRS grades, SPSS quartiles and rank tests).
+    """
 
     products: tuple[str, ...] = ()  # compared products, reference first
     diseases: tuple[str, ...] = ()
-    crs_system: str = "ctcae4.03"
+    # the system of recorded CRS/ICANS grades whose adverse-events row names none (``grading_system``)
+    crs_system: str = "astct2019"
     icans_system: str = "astct2019"
-    ctcae_version: str = "4.03"
+    ctcae_version: str = "5.0"  # haematological grades derived from the blood counts
     alpha: float = 0.05
-    quantile_method: str = "spss"  # "spss" (weighted average, SPSS default) or "r7"
+    quantile_method: str = "r7"  # "r7" (R's default quantile type 7) or "spss" (weighted average, type 6)
     kinetic_analytes: tuple[str, ...] = ("car_t_pct_cd3", "car_dna", "il6", "il2r", "il8", "tnfa")
     kinetics_window: tuple[int, int] = (0, 28)
     response_days: dict[str, tuple[int, ...]] = field(default_factory=dict)  # diagnosis family -> days

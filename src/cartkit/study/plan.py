@@ -277,18 +277,18 @@ def read_study_toml(folder: Path) -> tuple[StudyConfig, list[Problem]]:
     result = Plan(
         products=products,
         diseases=diseases,
-        crs_system=plan.get("crs_system", "str", "ctcae4.03", choices=CRS_SYSTEMS),
-        icans_system=plan.get("icans_system", "str", "astct2019", choices=ICANS_SYSTEMS),
-        ctcae_version=plan.get("ctcae_version", "version", "4.03", choices=CTCAE_VERSIONS),
+        crs_system=plan.get("crs_system", "str", Plan.crs_system, choices=CRS_SYSTEMS),
+        icans_system=plan.get("icans_system", "str", Plan.icans_system, choices=ICANS_SYSTEMS),
+        ctcae_version=plan.get("ctcae_version", "version", Plan.ctcae_version, choices=CTCAE_VERSIONS),
         alpha=alpha,
-        quantile_method=plan.get("quantile_method", "str", "spss", choices=QUANTILE_METHODS),
+        quantile_method=plan.get("quantile_method", "str", Plan.quantile_method, choices=QUANTILE_METHODS),
         kinetic_analytes=analytes,
         kinetics_window=window,
         response_days=response_days,
         survival=survival,
         extra_ae_terms=plan.get("extra_ae_terms", "str_list", ()),
         ae_table_terms=_ae_table_terms(plan, problems),
-        rank_correction=plan.get("rank_correction", "bool", True),
+        rank_correction=plan.get("rank_correction", "bool", Plan.rank_correction),
         lln=_lln(plan, problems),
     )
     plan.finish()
