@@ -171,6 +171,11 @@ def run(
     console.print(f"[green]report written to {index}[/]")
 
 
+from cartkit.cli_design import design_app  # noqa: E402 - the sub-app, after the commands above
+
+app.add_typer(design_app, name="design")  # cartkit design simon | single-stage | logrank | proportions | from-study
+
+
 def main() -> None:  # pragma: no cover
     app()
 

@@ -1,0 +1,51 @@
+"""The "next study" proposal: designs planned from the study's observed response rates.
+
+The response rates and their exact CIs are the analysis' own (``responses.response_rates``, the
+same ORR rule and Clopper-Pearson limits as the report); ``cartkit.design.propose_next_study``
+turns each product x diagnosis rate into Simon two-stage and single-stage designs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cartkit.derive import Derived
+    from cartkit.design import Proposal
+    from cartkit.study.model import Study
+
+
+def observed_response_rates(study: Study, derived: Derived) -> pl.DataFrame:
+    """The analysis' ``response_rates`` table (product, diagnosis, n, orr_n, orr, orr_lower, orr_upper, ...)."""
+    from cartkit.analysis.adverse_events import episode_groups
+    from cartkit.analysis.responses import response_listing, response_rates
+
+    plan = study.plan
+    products = tuple(plan.products) or tuple(study.infusions["product"].unique(maintain_order=True).to_list())
+    diseases = tuple(plan.diseases) or tuple(study.patients["diagnosis"].unique(maintain_order=True).to_list())
+    groups = episode_groups(study.infusions, study.patients, products, diseases)
+    listing = response_listing(derived.best_response, groups, derived.hsct)
+    return response_rates(listing, products, diseases)
+
+
+def next_study_proposals(rates: pl.DataFrame, p0: float | None = None, delta: float = 0.20, alpha: float = 0.05,
+                         beta: float = 0.20, criterion: str = "optimal", products: tuple[str, ...] = (),
+                         diagnoses: tuple[str, ...] = ()) -> list[Proposal]:
+    """One proposal per product x diagnosis row of ``rates`` (the pooled "All" row only when it is the one)."""
+    from cartkit.design import propose_next_study
+
+    rows = rates
+    if products:
+        rows = rows.filter(pl.col("product").is_in(list(products)))
+    if diagnoses:
+        rows = rows.filter(pl.col("diagnosis").is_in(list(diagnoses)))
+    elif rows.filter(pl.col("diagnosis") != "All").height:
+        rows = rows.filter(pl.col("diagnosis") != "All")
+    return [
+        propose_next_study(f"{row['product']}, {row['diagnosis']}", int(row["orr_n"]), int(row["n"]),
+                           lower=float(row["orr_lower"]), upper=float(row["orr_upper"]), p0=p0, delta=delta,
+                           alpha=alpha, beta=beta, criterion=criterion)
+        for row in rows.iter_rows(named=True)
+    ]
