@@ -100,7 +100,8 @@ def test_every_table_csv_and_figure_png_svg_written(full_report):
         root = ET.parse(svg).getroot()
         assert root.tag.endswith("svg")
     # nothing else beside the report's own files
-    assert sorted(p.name for p in out.iterdir()) == ["figures", "index.html", "results.json", "tables"]
+    assert sorted(p.name for p in out.iterdir()) == [".cartkit-report.json", "figures", "index.html",
+                                                     "results.json", "tables"]
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]
 
 
@@ -261,9 +262,13 @@ def test_text_from_the_records_is_escaped():
 
 
 def test_rewriting_replaces_an_earlier_report_cleanly(tmp_path):
-    out = write_report(_tiny(), tmp_path / "r")
-    (out / "tables" / "stale.csv").write_text("x\n1\n")
+    out = write_report(restricted_results(), tmp_path / "r")
     again = write_report(_tiny(), tmp_path / "r")
     assert again == out
-    assert not (out / "tables" / "stale.csv").exists()
+    assert not (out / "tables" / "table1.csv").exists()  # written by the first run, not by this one
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
+    # a file the user put there is not cartkit's: the folder is no longer replaced (test_report_output_folder)
+    (out / "tables" / "stale.csv").write_text("x\n1\n")
+    with pytest.raises(ValueError, match="stale.csv"):
+        write_report(_tiny(), tmp_path / "r")
+    assert (out / "tables" / "stale.csv").exists()

@@ -2,7 +2,7 @@
 
     cartkit validate DIR
     cartkit simulate --patients N --seed S OUT_DIR
-    cartkit run DIR --out OUT
+    cartkit run DIR --out OUT [--force]
 
 Errors are one readable message, never a traceback, unless --debug.
 Heavy imports happen inside the commands so that ``cartkit --help`` is fast.
@@ -30,7 +30,7 @@ def _console(stderr: bool = False):
 def _fail(message: str, debug: bool, exc: BaseException | None = None) -> None:
     if debug and exc is not None:
         raise exc
-    _console(stderr=True).print(f"[bold red]error:[/] {message}")
+    _console(stderr=True).print(f"[bold red]error:[/] {message}", soft_wrap=True)  # one line, unwrapped
     raise typer.Exit(code=1)
 
 
@@ -140,14 +140,27 @@ def simulate(
 def run(
     study_dir: Path = typer.Argument(..., help="Study folder."),
     out: Path = typer.Option(Path("report"), "--out", "-o", help="Output folder for the report."),
+    force: bool = typer.Option(
+        False, "--force",
+        help="Write into a non-empty folder that is not an earlier cartkit report, replacing only "
+             "same-named files (index.html, results.json, tables/*.csv, figures/*); nothing else is deleted."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
-    """Load, derive, analyse and write the report (OUT/index.html, tables, figures, results.json)."""
+    """Load, derive, analyse and write the report (OUT/index.html, tables, figures, results.json).
+
+    OUT must be new, empty or an earlier cartkit report (see docs/output.md); it is checked
+    before the analysis starts.
+    """
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from cartkit.pipeline import run_study
+    from cartkit.report.output_folder import OutputFolderError, check_output_folder
     from cartkit.study.problems import StudyError
 
+    try:  # before the progress display and the analysis: one line, at once
+        check_output_folder(out, study_folder=study_dir, force=force)
+    except OutputFolderError as exc:
+        _fail(str(exc), debug, exc)
     console = _console()
     try:
         with Progress(
@@ -158,7 +171,10 @@ def run(
             def step(name: str) -> None:
                 progress.update(task, description=name)
 
-            index = run_study(study_dir, out, progress=step)
+            index = run_study(study_dir, out, progress=step, force=force)
+    except OutputFolderError as exc:  # the folder changed while the analysis ran
+        _fail(str(exc), debug, exc)
+        return
     except StudyError as exc:
         if debug:
             raise

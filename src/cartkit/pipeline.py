@@ -6,13 +6,21 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def run_study(study_dir: str | Path, out: str | Path, progress: Callable[[str], None] | None = None) -> Path:
-    """Run the whole analysis of a study folder and write the report; returns OUT/index.html."""
+def run_study(study_dir: str | Path, out: str | Path, progress: Callable[[str], None] | None = None,
+              force: bool = False) -> Path:
+    """Run the whole analysis of a study folder and write the report; returns OUT/index.html.
+
+    ``out`` is checked first, before the study is loaded: a folder the report may not be written
+    to raises ``cartkit.report.output_folder.OutputFolderError`` (a ValueError) at once.
+    ``force`` writes the report into a non-empty folder beside what is there (docs/output.md).
+    """
     from cartkit.analysis import analyse
     from cartkit.derive import derive
+    from cartkit.report.output_folder import check_output_folder
     from cartkit.report.write import write_report
     from cartkit.study.load import load_study
 
+    check_output_folder(out, study_folder=study_dir, force=force)
     say = progress or (lambda _name: None)
     say("loading and validating the study")
     study = load_study(study_dir)
@@ -21,4 +29,4 @@ def run_study(study_dir: str | Path, out: str | Path, progress: Callable[[str], 
     say("running the analysis plan")
     results = analyse(study, derived)
     say("writing the report")
-    return Path(write_report(results, out, progress=say)) / "index.html"
+    return Path(write_report(results, out, progress=say, force=force)) / "index.html"

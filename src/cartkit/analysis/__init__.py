@@ -34,13 +34,15 @@ def analyse(study: Study, derived: Derived) -> Results:
     from cartkit.analysis.reproduction import read_published, reproduction_table
     from cartkit.analysis.responses import response_listing, response_rates
     from cartkit.analysis.survival_analysis import survival_analysis
+    from cartkit.study.provenance import study_provenance
 
     plan = study.plan
     patients, infusions = study.patients, study.infusions
     products = tuple(plan.products) or tuple(infusions["product"].unique(maintain_order=True).to_list())
     diseases = tuple(plan.diseases) or tuple(patients["diagnosis"].unique(maintain_order=True).to_list())
     groups = episode_groups(infusions, patients, products, diseases)
-    results = Results(software=software_versions())
+    results = Results(software=software_versions(),
+                      provenance=study_provenance(study, products=list(products), diseases=list(diseases)))
     tables = results.tables
     from cartkit.study.problems import report_lines
 
@@ -144,7 +146,8 @@ def analyse(study: Study, derived: Derived) -> Results:
     # methods, warnings, reproduction
     paired = groups.group_by("patient_id").agg(pl.col("product").n_unique().alias("k")).filter(pl.col("k") >= 2)
     facts = {"cutoff": str(cutoff) if cutoff else "not given", **derived.facts}
-    tables["methods"] = methods_table(plan, facts, results.software, derived.grade_systems())
+    tables["methods"] = methods_table(plan, facts, results.software, derived.grade_systems(),
+                                      provenance=results.provenance)
     tables["warnings"] = design_warnings(paired.height if two_products else 0, tables["comparisons"],
                                          tables["logrank"], warnings)
     published = read_published(study.path)

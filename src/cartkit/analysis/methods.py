@@ -37,9 +37,10 @@ def _systems_text(systems: str | None, default: str) -> str:
 
 
 def methods_table(plan, facts: dict[str, str], software: dict[str, str],
-                  systems: dict[str, str] | None = None) -> pl.DataFrame:
+                  systems: dict[str, str] | None = None, provenance=None) -> pl.DataFrame:
     """``systems``: toxicity -> the system(s) of the grades analysed (``Derived.grade_systems``); a
-    recorded grade is in the system its data name, whatever the plan's default."""
+    recorded grade is in the system its data name, whatever the plan's default. ``provenance``
+    (``cartkit.study.provenance.Provenance``) adds the input files and the plan as run."""
     survival = plan.survival
     systems = systems or {}
     haem = "; ".join(dict.fromkeys(s for tox, text in systems.items() if tox not in ("CRS", "ICANS")
@@ -83,6 +84,10 @@ def methods_table(plan, facts: dict[str, str], software: dict[str, str],
         ("Significance", f"Two-sided P < {plan.alpha}."),
         ("Software", "; ".join(f"{k} {v}" for k, v in software.items())),
     ]
+    if provenance is not None:  # cartkit.study.provenance: the exact inputs and the plan as run
+        from cartkit.study.provenance import methods_text
+
+        items += zip(("Input data", "Plan as run"), methods_text(provenance), strict=True)
     return pl.DataFrame(items, schema={"item": pl.String, "text": pl.String}, orient="row")
 
 

@@ -52,7 +52,7 @@ warnings         text
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
@@ -90,6 +90,8 @@ class Results:
     omitted: dict[str, str] = field(default_factory=dict)
     # software versions and run facts for the Methods section
     software: dict[str, str] = field(default_factory=dict)
+    # input files (size, SHA-256), cartkit version and plan as run (cartkit.study.provenance.Provenance)
+    provenance: Any = None
 
     def get(self, name: str) -> pl.DataFrame | None:
         return self.tables.get(name)

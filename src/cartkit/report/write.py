@@ -2,7 +2,9 @@
 
 Everything is written into a temporary sibling folder first and moved into place at the
 end, so a failure never leaves a half-written report (and an earlier report at the same
-place stays intact until the new one is complete).
+place stays intact until the new one is complete). Which folders may be written and what an
+earlier report there becomes is ``cartkit.report.output_folder``'s rule: cartkit replaces only
+what it wrote itself (docs/output.md).
 
     >>> from cartkit.report.write import write_report
     >>> write_report(results, "out")                          # doctest: +SKIP
@@ -21,8 +23,8 @@ import polars as pl
 
 from cartkit.analysis.results import Results
 from cartkit.report.html import RenderedFigure, inline_svg, render_html
-
-REPORT_MARKERS = ("index.html", "results.json")
+from cartkit.report.output_folder import MANIFEST, check_output_folder, install, manifest_text
+from cartkit.study.spreadsheet_safety import neutralise_formulas
 
 
 def _products(results: Results, needs: tuple[str, ...]) -> int | None:
@@ -116,6 +118,7 @@ def results_json(results: Results, figures: dict[str, RenderedFigure | str]) -> 
         "tables": "@TABLES@",
         "omitted": dict(results.omitted),
         "software": dict(results.software),
+        "provenance": results.provenance.to_json() if getattr(results, "provenance", None) else None,
         "figures": {fid: ({"title": f.title, "caption": f.caption.strip(),
                            "files": [f"figures/{fid}.png", f"figures/{fid}.svg"]}
                           if isinstance(f, RenderedFigure) else {"omitted": f})
@@ -127,22 +130,29 @@ def results_json(results: Results, figures: dict[str, RenderedFigure | str]) -> 
     return head.replace('"@TABLES@"', tables, 1)
 
 
-def _check_target(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"report folder {out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not any((out / m).exists() for m in REPORT_MARKERS):
-        raise ValueError(f"report folder {out} is not empty and holds no earlier cartkit report "
-                         f"(no {' or '.join(REPORT_MARKERS)}); refusing to replace it")
+def _guarded(results: Results, force: bool) -> dict:
+    """What the output folder rule protects for these results: their study folder and inputs."""
+    prov = getattr(results, "provenance", None)
+    if prov is None:
+        return {"force": force}
+    return {"study_folder": prov.folder, "inputs": [f.path for f in prov.inputs], "force": force}
 
 
-def write_report(results: Results, out_dir: str | Path, progress: Callable[[str], None] | None = None) -> Path:
+def write_report(results: Results, out_dir: str | Path, progress: Callable[[str], None] | None = None,
+                 force: bool = False) -> Path:
     """Write the report of ``results`` to ``out_dir`` (created if missing) and return its path.
 
     ``progress``, if given, is called with a short step name before each step.
-    An existing ``out_dir`` is replaced only if it is empty or an earlier cartkit report.
+    An existing ``out_dir`` is replaced only if it is empty or an earlier cartkit report holding
+    nothing but the files cartkit wrote; any other folder raises ``OutputFolderError`` (a
+    ValueError) before anything is drawn, unless ``force``: then the report is written beside
+    what is there, replacing only same-named files. ``out_dir`` may never be, contain or be inside
+    the study folder of ``results`` (docs/output.md).
     """
-    out = Path(out_dir).resolve()
-    _check_target(out)
+    import cartkit
+
+    guard = _guarded(results, force)
+    out = check_output_folder(out_dir, **guard).path
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
@@ -153,7 +163,7 @@ def write_report(results: Results, out_dir: str | Path, progress: Callable[[str]
         (tmp / "tables").mkdir()
         for name, df in results.tables.items():
             if df is not None:
-                df.write_csv(tmp / "tables" / f"{name}.csv")
+                neutralise_formulas(df).write_csv(tmp / "tables" / f"{name}.csv")  # no formula runs in Excel
         (tmp / "figures").mkdir()
         for fid, (png, svg) in files.items():
             (tmp / "figures" / f"{fid}.png").write_bytes(png)
@@ -165,13 +175,8 @@ def write_report(results: Results, out_dir: str | Path, progress: Callable[[str]
         if progress:
             progress("index.html")
         (tmp / "index.html").write_text(render_html(results, figures), encoding="utf-8")
-        old = None
-        if out.exists():
-            old = out.parent / f".{out.name}.old-{tmp.name.rsplit('-', 1)[-1]}"
-            out.rename(old)
-        tmp.rename(out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        (tmp / MANIFEST).write_text(manifest_text(tmp, cartkit.__version__), encoding="utf-8")
+        install(tmp, out, **guard)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -94,6 +94,8 @@ class Study:
     # warnings of validation (``cartkit.study.problems.Problem`` with severity "warning"): the
     # study is analysed, with these caveats, which the report lists
     warnings: list = field(default_factory=list)
+    # the files read, each with its size and SHA-256 (cartkit.study.provenance.InputFile)
+    inputs: tuple = ()
 
     def __getattr__(self, name: str) -> pl.DataFrame:
         tables = self.__dict__.get("tables", {})

@@ -37,6 +37,7 @@ from cartkit.study.integrity import (
 from cartkit.study.model import Study
 from cartkit.study.plan import read_study_toml
 from cartkit.study.problems import Problem
+from cartkit.study.provenance import input_files
 from cartkit.study.readers import ROW, RawTable
 from cartkit.study.schema import TABLES, Table
 from cartkit.study.sources import locate_tables
@@ -147,5 +148,7 @@ def _check(folder: Path, workbooks: list, today: dt.date) -> tuple[Study | None,
     problems += adverse_event_order(typed["adverse_events"])
 
     tables = {name: tt.frame.drop(ROW) for name, tt in typed.items()}
-    study = Study(path=folder, meta=config.meta, plan=config.plan, tables=tables, notes=notes)
+    # hashed just after reading, only when the study is clean (cartkit.study.provenance)
+    inputs = () if problems else input_files(folder, [s.path for s in sources.values()])
+    study = Study(path=folder, meta=config.meta, plan=config.plan, tables=tables, notes=notes, inputs=inputs)
     return study, problems
