@@ -228,12 +228,19 @@ def test_an_out_that_is_a_file_or_under_a_file_is_refused(tmp_path):
         check_output_folder(tmp_path / "f" / "report", force=True)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
-def test_an_out_that_cannot_be_created_is_refused_before_the_analysis(tmp_path):
+def test_an_out_that_cannot_be_created_is_refused_before_the_analysis(tmp_path, monkeypatch):
     locked = tmp_path / "locked"
-    locked.mkdir(mode=0o500)
+    (locked / "old").mkdir(parents=True)
+    (locked / "old" / "x").write_text("x")
+    locked.chmod(0o500)
+    real = os.access
+    # the permission bits alone do not stop root (who may run the tests): ask as an ordinary user would
+    monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == locked else real(p, mode))
     with pytest.raises(OutputFolderError, match="permission"):
         check_output_folder(locked / "report")
+    with pytest.raises(OutputFolderError, match="permission"):
+        check_output_folder(locked / "old", force=True)
+    locked.chmod(0o700)
 
 
 def test_force_never_replaces_a_folder_named_like_an_output(tmp_path):
@@ -243,3 +250,21 @@ def test_force_never_replaces_a_folder_named_like_an_output(tmp_path):
     with pytest.raises(OutputFolderError, match="index.html"):
         write_report(_tiny(), project, force=True)
     assert (project / "index.html" / "draft.txt").read_text() == "mine"
+
+
+def test_concurrent_runs_into_one_folder_leave_one_complete_report(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cartkit.report.output_folder import read_manifest
+
+    target = tmp_path / "r"
+    write_report(_tiny(), target)
+    with ThreadPoolExecutor(4) as pool:
+        for out in pool.map(lambda _: write_report(_tiny(), target), range(8)):
+            assert out == target.resolve()
+    manifest = read_manifest(target)
+    assert manifest is not None
+    on_disk = {p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file()} - {MANIFEST}
+    assert on_disk == set(manifest.files)
+    assert check_output_folder(target).mode == "replace"  # every file unchanged, nothing else
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]  # no partial, old or kept folder left

@@ -24,6 +24,8 @@ def run_study(study_dir: str | Path, out: str | Path, progress: Callable[[str], 
     say = progress or (lambda _name: None)
     say("loading and validating the study")
     study = load_study(study_dir)
+    # an input table linked from elsewhere may not be inside --out either; still before the analysis
+    check_output_folder(out, study_folder=study_dir, inputs=[f.path for f in study.inputs], force=force)
     say("deriving grades, responses, kinetics and event times")
     derived = derive(study)
     say("running the analysis plan")

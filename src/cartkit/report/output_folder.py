@@ -193,28 +193,35 @@ def check_output_folder(out: str | Path, *, study_folder: str | Path | None = No
         return Target(path, "new")
     if not os.access(path.parent, os.W_OK | os.X_OK) or not os.access(path, os.R_OK | os.W_OK | os.X_OK):
         raise OutputFolderError(f"--out {given}: no permission to replace it")
-    files, empty = _entries(path)
-    if not files and not empty:
-        return Target(path, "new")
     listed = read_manifest(path)
-    ours = {n for n, (size, digest) in (listed.files if listed else {}).items()
-            if _unchanged(path, n, size, digest)}
-    folders = listed.folders if listed else frozenset()
-    metadata = {n for n in files if PurePosixPath(n).name in OS_METADATA}
-    foreign = [n for n in files if n not in ours and n not in metadata and n != MANIFEST] + \
-        [n + "/" for n in empty if n not in folders]
-    if listed is not None and not foreign:
-        return Target(path, "replace", frozenset(ours), frozenset(metadata), folders)
-    if not force:
-        if listed is None:
+    if listed is None:
+        # not a report: only the first few entries are looked at (--out may be a large folder)
+        top = sorted(p.name + ("/" if p.is_dir() and not p.is_symlink() else "")
+                     for _, p in zip(range(_SHOWN + 1), path.iterdir(), strict=False))
+        if not top:
+            return Target(path, "new")
+        if not force:
+            shown = ", ".join(top[:_SHOWN]) + (" ..." if len(top) > _SHOWN else "")
             raise OutputFolderError(
                 f"--out {given} is not empty and is not a cartkit report (no valid {MANIFEST}; it holds "
-                f"{_listing(foreign)}); choose an empty or new folder, or pass --force to write the report "
-                "beside these files (same-named files are replaced, nothing else is deleted)")
-        raise OutputFolderError(
-            f"--out {given} is a cartkit report that now also holds files cartkit did not write or that "
-            f"changed since ({_listing(foreign)}); move them out, or pass --force to write the report "
-            "beside them (same-named files are replaced, nothing else is deleted)")
+                f"{shown}); choose an empty or new folder, or pass --force to write the report beside "
+                "these files (same-named files are replaced, nothing else is deleted)")
+        ours: set[str] = set()
+        folders: frozenset[str] = frozenset()
+    else:
+        files, empty = _entries(path)
+        ours = {n for n, (size, digest) in listed.files.items() if _unchanged(path, n, size, digest)}
+        folders = listed.folders
+        metadata = {n for n in files if PurePosixPath(n).name in OS_METADATA}
+        foreign = [n for n in files if n not in ours and n not in metadata and n != MANIFEST] + \
+            [n + "/" for n in empty if n not in folders]
+        if not foreign:
+            return Target(path, "replace", frozenset(ours), frozenset(metadata), folders)
+        if not force:
+            raise OutputFolderError(
+                f"--out {given} is a cartkit report that now also holds files cartkit did not write or that "
+                f"changed since ({_listing(foreign)}); move them out, or pass --force to write the report "
+                "beside them (same-named files are replaced, nothing else is deleted)")
     for name, kind in OUTPUT_NAMES.items():
         p = path / name
         wrong = p.is_symlink() or (p.exists() and (p.is_dir() if kind == "file" else not p.is_dir()))
