@@ -55,7 +55,10 @@ def input_files(folder: Path, table_files: Iterable[Path]) -> tuple[InputFile, .
     paths += sorted({Path(p) for p in table_files}, key=lambda p: p.name.lower())
     files = []
     for path in paths:
-        size, digest = file_digest(path)
+        try:
+            size, digest = file_digest(path)
+        except OSError:  # unreadable: loading it was already a problem, and the study is not analysed
+            continue
         try:
             name = path.relative_to(folder).as_posix()
         except ValueError:

@@ -148,7 +148,6 @@ def _check(folder: Path, workbooks: list, today: dt.date) -> tuple[Study | None,
     problems += adverse_event_order(typed["adverse_events"])
 
     tables = {name: tt.frame.drop(ROW) for name, tt in typed.items()}
-    # hashed just after reading, only when the study is clean (cartkit.study.provenance)
-    inputs = () if problems else input_files(folder, [s.path for s in sources.values()])
+    inputs = input_files(folder, [s.path for s in sources.values()])  # hashed as read (provenance)
     study = Study(path=folder, meta=config.meta, plan=config.plan, tables=tables, notes=notes, inputs=inputs)
     return study, problems
