@@ -189,20 +189,13 @@ def summary(problems: list[Problem]) -> str:
 # --------------------------------------------------------------------------- the full list as CSV
 
 PROBLEMS_CSV_HEADER = ("severity", "file", "sheet", "row", "column", "value", "rule")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cell(value: object) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula (OWASP: prefix such text with ')."""
-    if value is None:
-        return ""
-    text = str(value)
-    if text.startswith(_FORMULA_START):
-        try:
-            float(text)
-        except ValueError:
-            return "'" + text
-    return text
+    """A CSV cell that a spreadsheet will not run as a formula (cartkit.study.spreadsheet_safety)."""
+    from cartkit.study.spreadsheet_safety import neutral_text
+
+    return "" if value is None else neutral_text(str(value))
 
 
 def write_problems_csv(problems: list[Problem], path: str | Path) -> Path:
