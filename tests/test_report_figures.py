@@ -187,3 +187,32 @@ def test_large_studies_draw_a_thinned_sample_but_medians_of_everyone():
     medians = sorted(seg[0][1] for c in ax.collections if isinstance(c, LineCollection)
                      and c.get_label() != "same patient" for seg in c.get_segments())
     assert medians == [np.median(a), np.median(a) + 1.0]  # 450 and 451: everyone, not the sample
+
+
+def test_labels_with_dollar_signs_are_drawn_as_plain_text():
+    """A patient id or product name with "$...$" is data, not mathtext: every figure draws (issue 9,
+    item 6; "$\\frac{$" made matplotlib's mathtext parser raise)."""
+    from cartkit.report.style import png_bytes
+
+    results = seed_like_results()
+    ids = {"P1": "$x^2$", "P2": "$\\frac{$"}
+    products = {PRODUCTS[1]: "CD22 $\\frac{$ CAR-T"}
+    for name, df in results.tables.items():
+        if df is None:
+            continue
+        df = df.with_columns(pl.col("patient_id").replace(ids)) if "patient_id" in df.columns else df
+        results.tables[name] = df.with_columns(pl.col(c).replace(products) for c in
+                                               ("product", "product_b") if c in df.columns)
+    for spec in FIGURES:
+        with figure_style():
+            try:
+                fig = spec.draw(results)
+            except NotApplicable:
+                continue
+            svg = svg_text(fig, spec.id)
+            if spec.id == "fig-2a":  # PNG text goes through the same parser: once is enough
+                assert png_bytes(fig)[:8] == b"\x89PNG\r\n\x1a\n"
+        if spec.id == "fig-2a":  # the swimmer plot names every patient
+            assert "$x^2$" in svg and "$\\frac{$" in svg
+        if spec.id == "fig-4":  # product names label the x axis (split over lines)
+            assert "$\\frac{$" in svg

@@ -104,7 +104,12 @@ _RC: dict[str, object] = {
     # selectable and searchable in the browser; no font files are embedded or fetched.
     "svg.fonttype": "none",
     "pdf.fonttype": 42,
+    # every text is drawn as plain text: a patient id or label with "$...$" in it is data, not
+    # mathtext (which would fail on "$\\frac{$"); set again while saving, since tick labels are
+    # created only when the figure is drawn
+    "text.parse_math": False,
 }
+_PLAIN_TEXT = {"text.parse_math": False}
 
 
 def color_cycle(names: Sequence[str], cycle: Sequence[str]) -> dict[str, str]:
@@ -184,7 +189,7 @@ def svg_text(fig: Figure, prefix: str) -> str:
     import matplotlib
 
     buf = io.StringIO()
-    with matplotlib.rc_context({"svg.hashsalt": prefix, "svg.fonttype": "none"}):
+    with matplotlib.rc_context({"svg.hashsalt": prefix, "svg.fonttype": "none", **_PLAIN_TEXT}):
         fig.savefig(buf, format="svg", metadata={"Date": None})
     # the layout is now fixed (figure fractions do not depend on dpi): later exports of the
     # same figure (PNG) skip the constrained-layout solve
@@ -205,7 +210,10 @@ def svg_text(fig: Figure, prefix: str) -> str:
 
 
 def png_bytes(fig: Figure) -> bytes:
+    import matplotlib
+
     _matplotlib()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=PNG_DPI)
+    with matplotlib.rc_context(_PLAIN_TEXT):
+        fig.savefig(buf, format="png", dpi=PNG_DPI)
     return buf.getvalue()
