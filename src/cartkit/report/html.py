@@ -156,7 +156,8 @@ def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -
         method_blocks = [Block("paragraphs", items=[(str(r["item"]), str(r["text"])) for r in methods.to_dicts()])]
     else:
         method_blocks = [Block("omitted", text=omission(results, "methods"))]
-    if results.software:
+    has_software = methods is not None and "item" in methods.columns and "Software" in methods["item"].to_list()
+    if results.software and not has_software:  # once: the Methods table usually says it already
         method_blocks.append(Block("text", text="Software: " + ", ".join(
             f"{k} {v}" for k, v in results.software.items()) + "."))
     sections.append(Section("methods", "Methods", method_blocks))
