@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 import pytest
 from report_fixture import PRODUCTS, seed_like_results
@@ -138,3 +140,52 @@ def test_comparisons_without_published_p_drop_that_column():
     t = tb.comparisons_table(df)
     assert "Published P" not in [c.text for c in t.header[0]]
     assert all(len(r.cells) == len(t.header[0]) for r in t.rows if r.cls != "section")
+
+
+# A CAR DNA profile (copies/ug, days 0-28) whose Stein 2019 fit converges but is poorly identified:
+# its 95% limits reach 1e-211 and 1e218, which printed as a 219-digit integer before.
+POORLY_IDENTIFIED = [1.77, 2735.1, 133.44, 133.25, 412.85, 63.96]
+
+
+def _ck_fits(profiles: dict[str, list]) -> pl.DataFrame:
+    from cartkit.analysis.cellular_kinetics import ck_model_fits
+
+    days = [0, 4, 7, 14, 21, 28]
+    m = pl.DataFrame([{"patient_id": p, "episode": 1, "day": d, "analyte": "car_dna", "value": v}
+                      for p, vals in profiles.items() for d, v in zip(days, vals, strict=False) if v is not None])
+    groups = pl.DataFrame({"patient_id": list(profiles), "episode": [1] * len(profiles),
+                           "product": ["CD19 CAR-T"] * len(profiles), "diagnosis": ["DLBCL"] * len(profiles)})
+    fits, _ = ck_model_fits(m, groups)
+    return fits
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    (5684.2, "5684"), (11.14, "11.1"), (0.1123, "0.112"), (0.0286, "0.0286"), (7.0, "7"), (0.0, "0"),
+    (2.28e4, "22800"), (1.0e5, "1.00\u00d710\u2075"), (6.9411e218, "6.94\u00d710\u00b2\u00b9\u2078"),
+    (5.4657e-211, "5.47\u00d710\u207b\u00b2\u00b9\u00b9"), (1.2e-5, "1.20\u00d710\u207b\u2075"),
+    (float("inf"), "\u221e"), (None, "\u2013"), (float("nan"), "\u2013")])
+def test_model_estimates_print_three_significant_digits(value, shown):
+    assert tb.estimate_text(value) == shown
+
+
+def test_poorly_identified_stein_fit_prints_short_limits():
+    fits = _ck_fits({"P1": POORLY_IDENTIFIED})
+    assert fits["converged"].to_list() == [True]
+    assert fits["cmax_upper"][0] > 1e200  # the fit really is this poorly identified
+    cells = _cells(tb.ck_model_table(fits))[0]
+    assert cells[3].startswith("yes; poorly identified")
+    for cell in cells[4:]:
+        assert len(cell) <= 40, cell
+        assert not re.search(r"\d{7,}", cell), cell  # no long runs of digits
+    assert cells[4].startswith("19478 (") and "\u00d710\u00b2\u00b9\u2078)" in cells[4]
+
+
+def test_failed_fits_give_the_clinician_a_reason_not_python_advice():
+    fits = _ck_fits({"P2": [2.0, 50.0, 300.0, 120.0, None, None],        # 4 samples for 4 parameters
+                     "P3": [900.0, 500.0, 300.0, 120.0, 60.0, 30.0]})    # the first sample is the peak
+    reasons = dict(zip(fits["patient_id"], fits["reason"], strict=True))
+    assert reasons["P2"].startswith("only 4 measurable samples: too few to estimate the model's 4 parameters")
+    assert reasons["P3"].startswith("no measurable sample before the peak")
+    for text in reasons.values():
+        assert "no plan option changes this" in text
+        assert "fixed=" not in text and "{" not in text and "fix foldx" not in text

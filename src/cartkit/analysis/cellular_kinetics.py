@@ -18,6 +18,30 @@ from cartkit.kinetics.model import SteinParameters
 FIXED = {"beta": SteinParameters.beta, "fb": SteinParameters.fb}
 
 
+# The fitting library's reasons speak to a programmer (``fixed={'beta': ...}``); the report speaks to
+# the clinician reading it: what the data lack, and that no plan option changes it (the persistence
+# parameters are already fixed; only more samples help). Pattern -> text for the report.
+_FOR_THE_REPORT: tuple[tuple[str, str], ...] = (
+    (r"^(\d+) quantifiable points cannot support (\d+) free parameters.*$",
+     "only ${1} measurable samples: too few to estimate the model's ${2} parameters for this episode "
+     "(more sampling days are needed; no plan option changes this)"),
+    (r"; fix foldx to fit the contraction only$",
+     " from these samples (no plan option changes this)"),
+    (r"quantifiable point", "measurable sample"),
+    (r"parameters not identifiable from these data \(singular Jacobian\)",
+     "the samples cannot tell the model's parameters apart"),
+    (r"estimate at its bound: ", "an estimate reached the edge of its allowed range: "),
+    (r"optimizer did not converge: .*$", "the model fit did not converge"),
+)
+
+
+def clinical_reason(reason: pl.Expr) -> pl.Expr:
+    """A fit's reason in the report's words (no programming advice)."""
+    for pattern, text in _FOR_THE_REPORT:
+        reason = reason.str.replace(pattern, text)
+    return reason
+
+
 # 4 optimiser starts reach the same optimum as 12 on every seed episode (largest relative
 # difference in Cmax and alpha 1.5e-9) at a third of the time.
 N_STARTS = 4
@@ -45,7 +69,8 @@ def ck_model_fits(measurements: pl.DataFrame, groups: pl.DataFrame, analyte: str
     keep = ["patient_id", "episode", "product", "diagnosis", "converged", "reason", "n_points"]
     for p in ("cmax", "tmax", "foldx", "alpha"):
         keep += [c for c in (p, f"{p}_lower", f"{p}_upper") if c in fits.columns]
-    fits = fits.select([c for c in keep if c in fits.columns]).with_columns(pl.lit(analyte).alias("analyte"))
+    fits = fits.select([c for c in keep if c in fits.columns]).with_columns(
+        pl.lit(analyte).alias("analyte"), clinical_reason(pl.col("reason")).alias("reason"))
     # a fit can converge with a parameter the data barely constrain: a 95% CI spanning more than
     # 100-fold (or unbounded) is flagged beside the estimate, not hidden behind "converged"
     wide = [

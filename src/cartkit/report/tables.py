@@ -357,25 +357,44 @@ def reproduction_table(df: pl.DataFrame) -> Table:
     return Table("reproduction-table", "Reproduction: published vs computed", header, rows, notes)
 
 
-def ck_model_table(df: pl.DataFrame) -> Table:
-    """Stein 2019 model fits: each estimate with its 95% CI in one cell."""
+_SUPERSCRIPT = str.maketrans("0123456789-", "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079\u207b")
 
-    def est(p: str, fmt: str) -> pl.Expr:
-        if f"{p}_lower" not in df.columns:
-            return pl.col(p).map_elements(lambda v: format(v, fmt), return_dtype=pl.String).alias(p)
-        return pl.format(
-            "{} ({}\u2013{})",
-            *(pl.col(c).map_elements(lambda v, f=fmt: format(v, f), return_dtype=pl.String)
-              for c in (p, f"{p}_lower", f"{p}_upper")),
-        ).alias(p)
+
+def estimate_text(value: object, digits: int = 3) -> str:
+    """A model estimate or confidence limit: ``digits`` significant digits, scientific beyond 10^5.
+
+    Integer parts stay whole below 10^5 (5684, 11.1, 0.112); larger or tiny values are written
+    1.23\u00d710\u2075 so that a poorly identified limit (10^218) stays one short cell; an infinite
+    limit is \u221e; missing is an en dash.
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "\u2013"
+    v = float(value)  # type: ignore[arg-type]
+    if math.isinf(v):
+        return "\u221e" if v > 0 else "\u2212\u221e"
+    if v == 0 or 1e-3 <= abs(v) < 1e5:
+        return f"{v:.0f}" if abs(v) >= 10 ** digits else f"{v:.{digits}g}"
+    mantissa, exponent = f"{v:.{digits - 1}e}".split("e")
+    return f"{mantissa}\u00d710{str(int(exponent)).translate(_SUPERSCRIPT)}"
+
+
+def ck_model_table(df: pl.DataFrame) -> Table:
+    """Stein 2019 model fits: each estimate with its 95% CI in one cell (3 significant digits)."""
+
+    def est(p: str) -> pl.Expr:
+        cols = [c for c in (p, f"{p}_lower", f"{p}_upper") if c in df.columns]
+        shown = [pl.col(c).map_elements(estimate_text, return_dtype=pl.String, skip_nulls=False) for c in cols]
+        if len(shown) == 1:
+            return shown[0].alias(p)
+        return pl.when(pl.col(p).is_null() | pl.col(p).is_nan()).then(pl.lit("\u2013")).otherwise(
+            pl.format("{} ({}\u2013{})", *shown)).alias(p)
 
     shown = df.select(
         "patient_id", "episode", "product",
         pl.when(pl.col("converged") & (pl.col("reason").fill_null("") == "")).then(pl.lit("yes"))
         .when(pl.col("converged")).then(pl.format("yes; {}", pl.col("reason")))
         .otherwise(pl.col("reason")).alias("fit"),
-        *(est(p, f) for p, f in (("cmax", ".0f"), ("tmax", ".1f"), ("foldx", ".3g"), ("alpha", ".3f"))
-          if p in df.columns),
+        *(est(p) for p in ("cmax", "tmax", "foldx", "alpha") if p in df.columns),
     )
     return plain_table(
         shown, "ck-model-table",
