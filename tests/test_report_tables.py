@@ -189,3 +189,31 @@ def test_failed_fits_give_the_clinician_a_reason_not_python_advice():
     for text in reasons.values():
         assert "no plan option changes this" in text
         assert "fixed=" not in text and "{" not in text and "fix foldx" not in text
+
+
+def test_table1_counts_missing_values_per_row():
+    """Weight on 4 of 5 DLBCL patients shows 'Missing, n: 1', not a median under 'n = 5' alone; IPI
+    (recorded for lymphoma only) does not count the B-ALL patients as missing."""
+    from cartkit.analysis.baseline import baseline_table
+
+    pts = pl.DataFrame({
+        "patient_id": [f"P{i}" for i in range(1, 9)], "diagnosis": ["DLBCL"] * 5 + ["B-ALL"] * 3,
+        "age": [50, 60, 70, 40, 30, 20, 25, 35],
+        "sex": ["male", "female", None, "male", "male", "female", "male", "male"],
+        "ipi": [1, 2, None, 3, 2, None, None, None],
+        "weight_kg": [70.0, None, 80.0, 60.0, 65.0, 50.0, 55.0, 60.0]})
+    t = tb.table1(baseline_table(pts, ("DLBCL", "B-ALL"), "spss"), {"DLBCL": 5, "B-ALL": 3, "All": 8})
+    cells = _cells(t)
+    blocks: dict[str, dict[str, list[str]]] = {}
+    for row in cells:
+        if row[1:] == ["", "", ""]:
+            current = blocks.setdefault(row[0], {})
+        elif row[0] != "Patients, n":
+            current[row[0]] = row[1:]
+    assert blocks["Weight, kg"]["Missing, n"] == ["1", "0", "1"]
+    assert blocks["Weight, kg"]["range"] == ["60\u201380", "50\u201360", "50\u201380"]  # the 4 with a value
+    assert blocks["IPI (lymphoma)"]["Missing, n"] == ["1", "\u2013", "1"]
+    assert blocks["Sex, n (%)"]["Missing, n"] == ["1", "0", "1"]
+    assert blocks["Sex, n (%)"]["male"] == ["3/4 (75%)", "2/3 (66.67%)", "5/7 (71.43%)"]
+    assert "Missing, n" not in blocks["Age, years"]
+    assert any(n.startswith("Missing: patients with no value") for n in t.footnotes)

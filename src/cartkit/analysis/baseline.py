@@ -4,6 +4,11 @@ Continuous characteristics are shown as median (IQR) with the plan's quantile
 definition (SPSS's weighted average by default, as the seed used SPSS) and as
 mean +/- SD, since the seed reports a mean as its "median age"; categorical
 ones as n (%).
+
+Missing values are counted, not hidden: a characteristic with a value missing for some
+patients gets a "missing" row with their number. A characteristic applies to the diseases
+in which any patient has it recorded (IPI and stage to lymphoma, marrow blasts to B-ALL in
+the seed), so patients of other diseases are not counted as missing.
 """
 
 from __future__ import annotations
@@ -28,12 +33,22 @@ _CONTINUOUS = (
 
 
 def baseline_table(patients: pl.DataFrame, diseases: tuple[str, ...], quantile_method: str) -> pl.DataFrame:
-    """Long Table 1: characteristic, level, group, value, n, stat."""
+    """Long Table 1: characteristic, level, group, value, n, stat ("missing" rows: stat "n_missing")."""
     groups: list[tuple[str, pl.DataFrame]] = [
         (d, patients.filter(pl.col("diagnosis") == d)) for d in diseases if d in set(patients["diagnosis"])
     ]
     groups.append(("All", patients))
+    # diseases in which each characteristic is recorded for someone: it applies to their patients
+    applies = {col: set(patients.filter(pl.col(col).is_not_null())["diagnosis"].to_list())
+               for col, _ in (*_CONTINUOUS, *_CATEGORICAL) if col in patients.columns}
     rows: list[dict] = []
+
+    def add_missing(frame: pl.DataFrame, col: str, label: str, group: str, stat_known: int) -> None:
+        n_missing = frame.filter(pl.col("diagnosis").is_in(list(applies[col]))).height - stat_known
+        if n_missing > 0:
+            rows.append({"characteristic": label, "level": "missing", "group": group, "value": str(n_missing),
+                         "n": n_missing, "stat": "n_missing"})
+
     for group, frame in groups:
         n_group = frame.height
         rows.append(
@@ -56,6 +71,7 @@ def baseline_table(patients: pl.DataFrame, diseases: tuple[str, ...], quantile_m
                 {"characteristic": label, "level": "range", "group": group,
                  "value": f"{values.min():g}\u2013{values.max():g}", "n": len(values), "stat": "range"}
             )
+            add_missing(frame, col, label, group, len(values))
         for col, label in _CATEGORICAL:
             if col not in frame.columns:
                 continue
@@ -70,6 +86,7 @@ def baseline_table(patients: pl.DataFrame, diseases: tuple[str, ...], quantile_m
                     {"characteristic": label, "level": str(level), "group": group,
                      "value": fmt_n_pct(k, known.height), "n": k, "stat": "n_pct"}
                 )
+            add_missing(frame, col, label, group, known.height)
     return pl.DataFrame(
         rows,
         schema={"characteristic": pl.String, "level": pl.String, "group": pl.String, "value": pl.String,

@@ -135,7 +135,7 @@ def table1(df: pl.DataFrame, group_n: dict[str, int] | None = None) -> Table:
     for ch in chars:
         block = keyed.filter(pl.col("characteristic") == ch)
         levels = block["level"].unique(maintain_order=True).to_list()
-        stat = block["stat"].drop_nulls().unique(maintain_order=True).to_list()
+        stat = [s for s in block["stat"].drop_nulls().unique(maintain_order=True).to_list() if s != "n_missing"]
         label = f"{ch}, {stat_words.get(stat[0], stat[0])}" if len(stat) == 1 else ch
         if levels == [None]:
             vals = {r["group"]: r["value"] for r in block.to_dicts()}
@@ -144,11 +144,17 @@ def table1(df: pl.DataFrame, group_n: dict[str, int] | None = None) -> Table:
         rows.append(Row([Cell(label)] + [Cell("") for _ in groups], cls="subhead"))
         for level in levels:
             vals = {r["group"]: r["value"] for r in block.filter(pl.col("level") == level).to_dicts()}
-            rows.append(Row([Cell(text(level), cls="indent")] + [Cell(text(vals.get(g)), cls="num")
-                                                                  for g in groups]))
+            if level == "missing":  # none missing where the characteristic is recorded: 0, else a dash
+                recorded = set(block.filter(pl.col("stat") != "n_missing")["group"].to_list())
+                vals = {g: vals.get(g, "0" if g in recorded else None) for g in groups}
+            shown = "Missing, n" if level == "missing" else text(level)
+            rows.append(Row([Cell(shown, cls="indent")] + [Cell(text(vals.get(g)), cls="num") for g in groups]))
     used = set(df["stat"].drop_nulls().to_list())
     notes = ["Values are " + ", ".join(stat_words[s] for s in ("median_iqr", "mean_sd", "n_pct") if s in used)
              + "; IQR as first and third quartile." if used else "",
+             "Missing: patients with no value recorded, among the patients of the diseases the "
+             "characteristic is recorded for; medians and percentages are of the patients with a value."
+             if "n_missing" in used else "",
              abbreviations("DLBCL", "B-ALL", "IQR", "SD_stat")]
     return Table("table-1-table", "Table 1. Baseline characteristics by disease", header, rows,
                  [n for n in notes if n])
