@@ -310,6 +310,69 @@ def _ck_model() -> pl.DataFrame:
     })
 
 
+def _clinical_details() -> dict[str, pl.DataFrame]:
+    """Figure 1 antigens, infused products, CRS/ICANS timing and treatment, follow-up status (typed in)."""
+    ball = [p for p in PATIENTS if DIAGNOSIS[p] == "B-ALL"]
+    # B-ALL: CD19 high before the CD19 product, low before CD22; CD22 high before CD22 (seed Figure 1)
+    cd19 = dict(zip(ball, [(96.5, 18.0), (97.0, 24.0), (97.5, 30.0), (98.0, 36.0), (98.5, 42.0), (99.0, 48.0)],
+                    strict=True))
+    cd22 = dict(zip(ball, [(72.0, 93.0), (75.0, 94.0), (78.0, 95.0), (81.0, 96.0), (84.0, 97.0), (87.0, 98.0)],
+                    strict=True))
+    antigen = pl.DataFrame([
+        {"patient_id": p, "diagnosis": "B-ALL", "episode": ep, "product": PRODUCTS[ep - 1], "antigen": name,
+         "day": -7, "pct": values[p][ep - 1]}
+        for name, values in (("CD19", cd19), ("CD22", cd22)) for ep in (1, 2) for p in ball])
+    # seed Results: dose (10^6/kg) mean +/- SD per product and disease, transduction and harvest overall
+    infused = pl.DataFrame([
+        {"product": prod, "diagnosis": dx, "characteristic": ch, "label": label, "unit": unit, "episodes": n,
+         "n": n, "missing": 0, "mean": mean, "sd": sd, "median": mean, "q1": mean - sd, "q3": mean + sd,
+         "min": mean - 2 * sd, "max": mean + 2 * sd}
+        for prod, dx, n, ch, label, unit, mean, sd in (
+            (PRODUCTS[0], "DLBCL", 7, "dose_1e6_per_kg", "CAR-T cells infused", "10^6/kg", 2.09, 0.17),
+            (PRODUCTS[0], "B-ALL", 6, "dose_1e6_per_kg", "CAR-T cells infused", "10^6/kg", 2.05, 0.29),
+            (PRODUCTS[0], "All", 13, "transduction_pct", "Transduction efficiency", "%", 47.18, 17.43),
+            (PRODUCTS[1], "DLBCL", 7, "dose_1e6_per_kg", "CAR-T cells infused", "10^6/kg", 2.11, 0.24),
+            (PRODUCTS[1], "B-ALL", 6, "dose_1e6_per_kg", "CAR-T cells infused", "10^6/kg", 2.07, 0.42),
+            (PRODUCTS[1], "All", 13, "transduction_pct", "Transduction efficiency", "%", 42.07, 19.23))])
+    treatment = pl.DataFrame([
+        {"product": PRODUCTS[0], "treatment": "Tocilizumab", "agent": "tocilizumab", "episodes": 13,
+         "episodes_treated": 1, "patients": 13, "patients_treated": 1, "administrations": 1,
+         "days_given_median": 1.0, "days_given_min": 1, "days_given_max": 1, "dose_unit": "mg",
+         "total_dose_median": 416.0, "total_dose_min": 416.0, "total_dose_max": 416.0,
+         "first_day_median": 5.0, "first_day_min": 5, "first_day_max": 5},
+        {"product": PRODUCTS[0], "treatment": "Corticosteroid", "agent": "methylprednisolone", "episodes": 13,
+         "episodes_treated": 8, "patients": 13, "patients_treated": 8, "administrations": 21,
+         "days_given_median": 2.5, "days_given_min": 1, "days_given_max": 4, "dose_unit": "mg",
+         "total_dose_median": 160.0, "total_dose_min": 40.0, "total_dose_max": 480.0,
+         "first_day_median": 3.0, "first_day_min": 2, "first_day_max": 4}])
+    course = pl.DataFrame([
+        {"patient_id": p, "episode": ep, "product": PRODUCTS[ep - 1], "diagnosis": DIAGNOSIS[p], "toxicity": "CRS",
+         "grade": g, "onset_day": (1 + i % 3) if g else None, "duration_days": (2 + i % 4) if g else 0,
+         "system": "astct2019", "source": "derived"}
+        for ep, grades in ((1, [1] * 13), (2, [1, 0, 0, 1, 0, 2, 0, 1, 2, 0, 0, 0, 0]))
+        for i, (p, g) in enumerate(zip(PATIENTS, grades, strict=True))])
+    course_summary = pl.DataFrame([
+        {"product": PRODUCTS[0], "toxicity": "CRS", "episodes": 13, "graded": 13, "with_event": 13, "onset_n": 13,
+         "onset_median": 2.0, "onset_min": 1, "onset_max": 3, "duration_n": 13, "duration_median": 3.0,
+         "duration_min": 2, "duration_max": 5, "systems": "astct2019", "sources": "derived"},
+        {"product": PRODUCTS[1], "toxicity": "CRS", "episodes": 13, "graded": 13, "with_event": 5, "onset_n": 5,
+         "onset_median": 2.0, "onset_min": 1, "onset_max": 3, "duration_n": 5, "duration_median": 4.0,
+         "duration_min": 2, "duration_max": 5, "systems": "astct2019", "sources": "derived"}])
+    follow = pl.DataFrame([
+        {"patient_id": p, "diagnosis": DIAGNOSIS[p], "status": "died" if DIED[p] else "alive at cut-off",
+         "cause_of_death": "disease progression" if DIED[p] else None, "last_known_date": None,
+         "days_from_first_infusion": CD22_DAY[p] + OS_DAYS[p], "days_before_cutoff": None}
+        for p in PATIENTS], schema_overrides={"last_known_date": pl.Date, "days_before_cutoff": pl.Int64,
+                                              "cause_of_death": pl.String})
+    follow_summary = pl.DataFrame([
+        {"diagnosis": dx, "status": status, "cause_of_death": cause, "n": n, "N": big_n}
+        for dx, big_n, died in (("DLBCL", 7, 2), ("B-ALL", 6, 5), ("All", 13, 7))
+        for status, cause, n in (("died", "disease progression", died), ("alive at cut-off", None, big_n - died))])
+    return {"antigen_expression": antigen, "infusion_products": infused, "toxicity_treatment": treatment,
+            "syndrome_course": course, "syndrome_course_summary": course_summary, "follow_up": follow,
+            "follow_up_summary": follow_summary}
+
+
 def seed_like_results() -> Results:
     """A full Results: two products, two diseases, survival, every table present."""
     responses, rates, swimmer, events = _responses()
@@ -369,6 +432,7 @@ def seed_like_results() -> Results:
             {"item": "Survival", "text": "Kaplan-Meier from the CD22 infusion; censored at allo-HSCT "
                                          "(primary) and not censored (sensitivity); log-rank test."},
         ]),
+        **_clinical_details(),
         "warnings": pl.DataFrame({"text": [
             "CD19 and CD22 episodes are in the same patients: paired tests are shown beside the "
             "unpaired tests the seed used.",

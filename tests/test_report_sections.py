@@ -32,3 +32,64 @@ def test_methods_name_the_software_once():
 def test_sections_are_unique():
     ids = [s.id for s in build_sections(seed_like_results(), {})]
     assert len(ids) == len(set(ids))
+
+
+def test_new_sections_show_their_tables():
+    html = render_html(seed_like_results(), {})
+    infusions = _section_text(html, "infusions")
+    assert "CAR-T cells infused, 10\u2076/kg" in infusions
+    assert "2.09 \u00b1 0.17" in infusions and "47.2 \u00b1 17.4" in infusions  # seed Results
+    course = _section_text(html, "toxicity-course")
+    assert "13/13 (100.0%)" in course and "2 (1\u20133)" in course
+    assert "Corticosteroid: methylprednisolone" in course and "160 (40\u2013480) mg" in course
+    assert "8/13 (61.5%)" in course
+    follow = _section_text(html, "follow-up")
+    assert "Died: disease progression" in follow and "5/6 (83.3%)" in follow
+
+
+def test_new_sections_say_why_they_are_empty():
+    results = seed_like_results()
+    for name in ("antigen_expression", "infusion_products", "toxicity_treatment", "syndrome_course_summary",
+                 "follow_up_summary", "follow_up"):
+        results.tables[name] = None
+    results.omitted["toxicity_treatment"] = "no tocilizumab or corticosteroid recorded"
+    html = render_html(results, {"fig-1": "no CD19 or CD22 expression recorded before an infusion"})
+    assert "no tocilizumab or corticosteroid recorded" in _section_text(html, "toxicity-course")
+    assert "no CD19 or CD22 expression recorded" in _section_text(html, "antigens")
+    assert 'id="infusion-products-omitted"' in html
+
+
+def test_figure_1_is_drawn_only_when_antigen_data_exist():
+    from cartkit.analysis.results import Results
+    from cartkit.report.figures import FIGURES
+    from cartkit.report.write import draw_figures
+
+    full = seed_like_results()
+    spec = next(s for s in FIGURES if s.id == "fig-1")
+    assert spec.needs == ("antigen_expression",)
+    only = Results(tables={"study": full.tables["study"], "antigen_expression": full.tables["antigen_expression"]})
+    rendered, files = draw_figures(only)
+    assert list(files) == ["fig-1"]
+    assert "CD19" in files["fig-1"][1] and "CD22" in files["fig-1"][1]
+    rendered, files = draw_figures(Results(tables={"study": full.tables["study"]},
+                                           omitted={"antigen_expression": "no CD19 or CD22 recorded"}))
+    assert files == {} and rendered["fig-1"] == "no CD19 or CD22 recorded"
+
+
+def test_figure_1_dots_are_the_recorded_percentages():
+    from matplotlib.collections import PathCollection
+
+    from cartkit.report.figures.antigen import antigen_figure
+    from cartkit.report.style import figure_style
+
+    results = seed_like_results()
+    data = results.tables["antigen_expression"]
+    with figure_style():
+        fig = antigen_figure(results)
+    assert [ax.get_title(loc="left") for ax in fig.axes] == ["A   CD19 (n = 6 patients)", "B   CD22 (n = 6 patients)"]
+    for ax, antigen in zip(fig.axes, ("CD19", "CD22"), strict=True):
+        dots = [c for c in ax.collections if isinstance(c, PathCollection)]
+        assert len(dots) == 2  # one set per product
+        for product, coll in zip(("CD19 CAR-T", "CD22 CAR-T"), dots, strict=True):
+            want = data.filter((pl.col("antigen") == antigen) & (pl.col("product") == product))
+            assert sorted(coll.get_offsets()[:, 1].tolist()) == sorted(want["pct"].to_list())

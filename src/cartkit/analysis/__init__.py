@@ -143,6 +143,10 @@ def analyse(study: Study, derived: Derived) -> Results:
     swimmer, marks = patient_course(infusions, patients, study.events, listing, cutoff)
     tables["swimmer"], tables["swimmer_events"] = swimmer, marks
 
+    # reported beside the tables: antigens before each product (seed Figure 1), the products as infused,
+    # CRS/ICANS treatment and timing, each patient's status at the end of follow-up
+    _clinical_details(results, study, derived, groups, products, diseases)
+
     # methods, warnings, reproduction
     paired = groups.group_by("patient_id").agg(pl.col("product").n_unique().alias("k")).filter(pl.col("k") >= 2)
     facts = {"cutoff": str(cutoff) if cutoff else "not given", **derived.facts}
@@ -157,3 +161,42 @@ def analyse(study: Study, derived: Derived) -> Results:
         tables["reproduction"] = None
         results.omitted["reproduction"] = "the study folder has no published.toml"
     return results
+
+
+def _clinical_details(results: Results, study: Study, derived: Derived, groups: pl.DataFrame,
+                      products: tuple[str, ...], diseases: tuple[str, ...]) -> None:
+    from cartkit.analysis.antigen_expression import antigen_expression
+    from cartkit.analysis.follow_up import follow_up_listing, follow_up_summary
+    from cartkit.analysis.infusion_products import infusion_products
+    from cartkit.analysis.syndrome_course import syndrome_course_listing, syndrome_course_summary
+    from cartkit.analysis.toxicity_treatment import toxicity_treatment
+
+    tables, omitted = results.tables, results.omitted
+
+    def keep(name: str, df: pl.DataFrame | None, why: str) -> None:
+        tables[name] = df if df is not None and df.height else None
+        if tables[name] is None:
+            omitted[name] = why
+
+    keep("antigen_expression", antigen_expression(study.assessments, groups),
+         "no CD19 or CD22 expression (assessments cd19_pct, cd22_pct) recorded on or before an infusion day")
+    keep("infusion_products", infusion_products(study.infusions, groups, products, diseases,
+                                                study.plan.quantile_method),
+         "no dose, transduction or harvest recorded in the infusions table")
+    keep("toxicity_treatment", toxicity_treatment(study.tables.get("support"), groups, products),
+         "no tocilizumab, corticosteroid, anakinra or siltuximab recorded in the support table")
+    course = syndrome_course_listing(derived.syndrome_course, groups)
+    keep("syndrome_course", course, "no CRS or ICANS course derived (no vital signs, neurological "
+         "assessments or recorded CRS/ICANS adverse events)")
+    if tables["syndrome_course"] is not None:
+        keep("syndrome_course_summary", syndrome_course_summary(course, products), "")
+    else:
+        keep("syndrome_course_summary", None, omitted["syndrome_course"])
+    listing = follow_up_listing(study.events, study.infusions.join(groups.select("patient_id", "episode"),
+                                                                   on=["patient_id", "episode"], how="semi"),
+                                study.patients, study.meta.data_cutoff)
+    keep("follow_up", listing, "no infused patients in the plan's products and diseases")
+    if tables["follow_up"] is not None:
+        keep("follow_up_summary", follow_up_summary(listing, diseases), "")
+    else:
+        keep("follow_up_summary", None, omitted["follow_up"])

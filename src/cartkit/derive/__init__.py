@@ -53,6 +53,9 @@ class Derived:
     facts: dict[str, str] = field(default_factory=dict)
     crs_derived: pl.DataFrame | None = None  # derived from vitals/support when present, any system
     crs_derived_system: str | None = None
+    # per episode and syndrome (CRS, ICANS): max grade, onset day and duration (days graded >= 1) from
+    # the daily grades of derive.toxicity (or the recorded AE's onset and resolution where none derive)
+    syndrome_course: pl.DataFrame | None = None
 
     def hematologic_grades(self) -> dict[str, pl.DataFrame]:
         """Toxicity label -> patient_id, episode, grade."""
@@ -198,8 +201,20 @@ def derive(study: Study) -> Derived:
         crs=crs, icans=icans, toxicity_systems=toxicity_systems, hematologic=hematologic,
         best_response=best, assessments=responses.assessments, kinetics=kinetics, tte=tte, hsct=hsct,
         disagreements=disagreements, notes=notes, facts=facts, crs_derived=crs_d,
-        crs_derived_system="astct2019",
+        crs_derived_system="astct2019", syndrome_course=_syndrome_course(derived_crs, derived_icans),
     )
+
+
+def _syndrome_course(crs: pl.DataFrame, icans: pl.DataFrame) -> pl.DataFrame:
+    """patient_id, episode, toxicity, grade, onset_day, duration_days, system, source (long)."""
+    return pl.concat([
+        frame.select("patient_id", "episode", pl.lit(tox).alias("toxicity"),
+                     pl.col(f"{prefix}_max").cast(pl.Int64).alias("grade"),
+                     pl.col(f"{prefix}_onset_day").cast(pl.Int64).alias("onset_day"),
+                     pl.col(f"{prefix}_duration_days").cast(pl.Int64).alias("duration_days"),
+                     pl.col("system").cast(pl.String), pl.col("source").cast(pl.String))
+        for tox, prefix, frame in (("CRS", "crs", crs), ("ICANS", "icans", icans))
+    ])
 
 
 def _derived_grades(frame: pl.DataFrame, column: str) -> pl.DataFrame:

@@ -119,6 +119,10 @@ def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -
 
     sections.append(Section("table-1", "Table 1. Baseline characteristics",
                             [_table_or_note(results, "table1", lambda df: tb.table1(df, _group_n(results)))]))
+    sections.append(Section("antigens", "Figure 1. Target antigens before each product",
+                            [_figure_block(figures, "fig-1")]))
+    sections.append(Section("infusions", "CAR-T products as infused",
+                            [_table_or_note(results, "infusion_products", tb.infusion_products_table)]))
     sections.append(Section("responses", "Responses", [
         _table_or_note(results, "responses", tb.response_table),
         Block("heading", text="Response rates with exact 95% confidence intervals", id="response-rates"),
@@ -129,12 +133,21 @@ def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -
         Block("heading", text="Log-rank tests", id="logrank"),
         _table_or_note(results, "logrank", tb.logrank_table),
     ]))
+    sections.append(Section("follow-up", "Status at the end of follow-up", [
+        _table_or_note(results, "follow_up_summary", tb.follow_up_summary_table),
+        _table_or_note(results, "follow_up", tb.follow_up_listing_table),
+    ]))
     sections.append(Section("table-2", "Table 2. Adverse events", [
         _table_or_note(results, "table2", tb.table2),
         Block("heading", text="Toxicity grade comparisons", id="grade-compare"),
         _table_or_note(results, "grade_compare", tb.grade_compare_table),
     ]))
     sections.append(Section("toxicity-grades", "Figure 5. Toxicity grades", [_figure_block(figures, "fig-5")]))
+    sections.append(Section("toxicity-course", "CRS and ICANS: onset, duration and treatment", [
+        _table_or_note(results, "syndrome_course_summary", tb.syndrome_course_table),
+        Block("heading", text="Tocilizumab and corticosteroids", id="toxicity-treatment"),
+        _table_or_note(results, "toxicity_treatment", tb.toxicity_treatment_table),
+    ]))
     sections.append(Section("kinetics", "Figures 3\u20134. CAR-T expansion", [
         _figure_block(figures, "fig-3"), _figure_block(figures, "fig-4")]))
     sections.append(Section("ck-model", "Cellular-kinetic model (Stein 2019) fits", [

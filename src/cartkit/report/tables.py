@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from cartkit.report.figures.labels import unit_text
 from cartkit.report.style import format_p
 
 # key -> (abbreviation, meaning); keys differ where one abbreviation has two meanings (SD)
@@ -412,3 +413,128 @@ def ck_model_table(df: pl.DataFrame) -> Table:
          "tmax": "Tmax", "foldx": "FOLDX", "alpha": "alpha"},
         csv="ck_model.csv",
     )
+
+
+def _median_range(median: object, lo: object, hi: object) -> str:
+    """'2 (1\u20133)': a median with its range; an en dash when there is none."""
+    if median is None or (isinstance(median, float) and math.isnan(median)):
+        return "\u2013"
+    return f"{estimate_text(median)} ({estimate_text(lo)}\u2013{estimate_text(hi)})"
+
+
+def _n_of(n: int, total: int) -> str:
+    return f"{n}/{total} ({100 * n / total:.1f}%)" if total else f"{n}/0"
+
+
+def infusion_products_table(df: pl.DataFrame) -> Table:
+    """Dose, transduction and harvest by product and disease: mean \u00b1 SD, median (IQR), range, n."""
+    cols = df.select("product", "diagnosis").unique(maintain_order=True).to_dicts()
+    products = list(dict.fromkeys(c["product"] for c in cols))
+    header = [[Cell("Characteristic", rowspan=2)]
+              + [Cell(p, colspan=sum(1 for c in cols if c["product"] == p)) for p in products],
+              [Cell(c["diagnosis"], cls="num") for c in cols]]
+    lookup = {(r["characteristic"], r["product"], r["diagnosis"]): r for r in df.to_dicts()}
+    rows: list[Row] = []
+    shown = {
+        "mean \u00b1 SD": lambda r: "\u2013" if r["mean"] is None else
+        f"{estimate_text(r['mean'])} \u00b1 {estimate_text(r['sd'])}",
+        "median (IQR)": lambda r: "\u2013" if r["median"] is None else
+        f"{estimate_text(r['median'])} ({estimate_text(r['q1'])}, {estimate_text(r['q3'])})",
+        "range": lambda r: "\u2013" if r["min"] is None else f"{estimate_text(r['min'])}\u2013{estimate_text(r['max'])}",
+        "n (missing)": lambda r: f"{r['n']}" + (f" ({r['missing']} missing)" if r["missing"] else ""),
+    }
+    for char in df["characteristic"].unique(maintain_order=True).to_list():
+        first = df.filter(pl.col("characteristic") == char).row(0, named=True)
+        unit = unit_text(first["unit"])
+        rows.append(Row([Cell(f"{first['label']}, {unit}", colspan=len(cols) + 1)], cls="section"))
+        for stat, fmt in shown.items():
+            cells = [Cell(stat, cls="indent")]
+            for c in cols:
+                r = lookup.get((char, c["product"], c["diagnosis"]))
+                cells.append(Cell(fmt(r) if r is not None else "\u2013", cls="num"))
+            rows.append(Row(cells))
+    notes = ["Per infusion, from the infusions table: CAR-T cells infused and harvested (10\u2076/kg body "
+             "weight) and the product's CAR transduction efficiency (% of T cells). SD with n \u2212 1; IQR "
+             "with the plan's quartile definition.", abbreviations("DLBCL", "B-ALL", "IQR", "SD_stat")]
+    return Table("infusion-products-table", "CAR-T products as infused, by product and disease", header, rows,
+                 notes)
+
+
+def toxicity_treatment_table(df: pl.DataFrame) -> Table:
+    """Tocilizumab, corticosteroids and other anti-cytokine drugs by product."""
+    header = [[Cell("Product"), Cell("Drug"), Cell("Episodes treated", cls="num"),
+               Cell("Patients treated", cls="num"), Cell("Days given, median (range)", cls="num"),
+               Cell("Total dose per episode, median (range)", cls="num"),
+               Cell("Day of first dose, median (range)", cls="num")]]
+    rows = []
+    for r in df.to_dicts():
+        drug = r["treatment"] if r["agent"].lower() == r["treatment"].lower() else f"{r['treatment']}: {r['agent']}"
+        dose = _median_range(r["total_dose_median"], r["total_dose_min"], r["total_dose_max"])
+        if dose != "\u2013" and r.get("dose_unit"):
+            dose += f" {r['dose_unit']}"
+        rows.append(Row([Cell(r["product"]), Cell(drug),
+                         Cell(_n_of(r["episodes_treated"], r["episodes"]), cls="num"),
+                         Cell(_n_of(r["patients_treated"], r["patients"]), cls="num"),
+                         Cell(_median_range(r["days_given_median"], r["days_given_min"], r["days_given_max"]),
+                              cls="num"),
+                         Cell(dose, cls="num"),
+                         Cell(_median_range(r["first_day_median"], r["first_day_min"], r["first_day_max"]),
+                              cls="num")]))
+    notes = ["From the support table. Episodes treated: of the product's infusions; days given, total dose and "
+             "day of first dose (days from that infusion) over the treated episodes. A total dose is summed "
+             "only where every dose of the episode is recorded in one unit; corticosteroids are listed per "
+             "agent (doses of different agents are not added)."]
+    return Table("toxicity-treatment-table", "Tocilizumab and corticosteroid use by product", header, rows, notes)
+
+
+def syndrome_course_table(df: pl.DataFrame) -> Table:
+    """CRS and ICANS onset day and duration by product (over the episodes with the syndrome)."""
+    header = [[Cell("Syndrome"), Cell("Product"), Cell("Episodes with the syndrome", cls="num"),
+               Cell("Onset, day after infusion, median (range)", cls="num"),
+               Cell("Duration, days, median (range)", cls="num"), Cell("Grades from")]]
+    rows = []
+    for r in df.to_dicts():
+        systems = ", ".join(system_name(s) for s in (r.get("systems") or "").split(", ") if s)
+        source = r.get("sources") or ""
+        rows.append(Row([Cell(r["toxicity"]), Cell(r["product"]),
+                         Cell(_n_of(r["with_event"], r["graded"]), cls="num"),
+                         Cell(_median_range(r["onset_median"], r["onset_min"], r["onset_max"]), cls="num"),
+                         Cell(_median_range(r["duration_median"], r["duration_min"], r["duration_max"]),
+                              cls="num"),
+                         Cell(f"{systems} ({source})" if systems else "\u2013")]))
+    notes = ["Onset: first day graded 1 or higher; duration: days graded 1 or higher (days between records "
+             "are not filled in). Derived: daily grades from vital signs, supportive care and neurological "
+             "assessments; recorded: the adverse event's onset and resolution days, used where no daily grade "
+             "can be derived. Episodes with the syndrome are counted among the episodes that could be graded; "
+             "these grades can differ from the recorded grades of Table 2.", abbreviations("CRS", "ICANS", "ASTCT")]
+    return Table("syndrome-course-table", "CRS and ICANS onset and duration by product", header, rows, notes)
+
+
+def follow_up_summary_table(df: pl.DataFrame) -> Table:
+    """Status at the end of follow-up (deaths by cause) by disease, as n/N (%)."""
+    groups = df["diagnosis"].unique(maintain_order=True).to_list()
+    totals = {r["diagnosis"]: r["N"] for r in df.to_dicts()}
+    header = [[Cell("Status")] + [Cell(f"{g} (n = {totals[g]})", cls="num") for g in groups]]
+    keyed = df.with_columns(label=pl.when(pl.col("cause_of_death").is_not_null())
+                            .then(pl.format("{}: {}", pl.col("status"), pl.col("cause_of_death")))
+                            .otherwise(pl.col("status")))
+    lookup = {(r["label"], r["diagnosis"]): r for r in keyed.to_dicts()}
+    rows = []
+    for label in keyed["label"].unique(maintain_order=True).to_list():
+        cells = [Cell(label[:1].upper() + label[1:])]
+        for g in groups:
+            r = lookup.get((label, g))
+            cells.append(Cell(_n_of(r["n"], r["N"]) if r else f"0/{totals[g]} (0.0%)", cls="num"))
+        rows.append(Row(cells))
+    notes = ["From the events table. Died: cause as recorded in the death event's detail. Lost to follow-up: "
+             "no death recorded and the last news of the patient is earlier than the data cut-off (days before "
+             "the cut-off in tables/follow_up.csv). Alive at cut-off: followed up to the data cut-off."]
+    return Table("follow-up-table", "Status at the end of follow-up", header, rows, notes)
+
+
+def follow_up_listing_table(df: pl.DataFrame) -> Table:
+    return plain_table(
+        df, "follow-up-listing-table", "Status of each patient at the end of follow-up",
+        {"patient_id": "Patient", "diagnosis": "Disease", "status": "Status", "cause_of_death": "Cause of death",
+         "last_known_date": "Last known", "days_from_first_infusion": "Days from first infusion",
+         "days_before_cutoff": "Days before cut-off"}, csv="follow_up.csv")

@@ -32,6 +32,12 @@ class FigureSpec:
     min_products: int = 1
 
 
+def _antigen(results):
+    from cartkit.report.figures.antigen import antigen_figure
+
+    return antigen_figure(results)
+
+
 def _swimmer(results):
     from cartkit.report.figures.swimmer import swimmer_figure
 
@@ -81,6 +87,11 @@ def _cyto_peaks(results):
 
 
 FIGURES: tuple[FigureSpec, ...] = (
+    FigureSpec("fig-1", "Figure 1. CD19 and CD22 on the malignant cells before each product",
+               "Percentage of malignant cells expressing each antigen (flow cytometry) at the last assessment "
+               "on or before the day of each infusion; one dot per patient, grey lines join the same patient, "
+               "black bars are medians.",
+               ("antigen_expression",), _antigen),
     FigureSpec("fig-2a", "Figure 2A. Course of every patient",
                "Swimmer plot: one lane per patient, one bar per CAR-T episode (coloured by product) from its "
                "infusion to the next infusion or last follow-up; circles mark the best response of each episode.",

@@ -38,7 +38,7 @@ _MEASURE_NAMES: dict[str, tuple[str, ...]] = {
 
 
 def unit_text(unit: str) -> str:
-    return unit.replace("ug", "\u00b5g").replace("10^9", "10\u2079")
+    return unit.replace("ug", "\u00b5g").replace("10^9", "10\u2079").replace("10^6", "10\u2076")
 
 
 def analyte_name(code: str) -> str:
