@@ -43,6 +43,19 @@ grade_compare    toxicity, system, method, pvalue, published_p, note
 grading_systems  patient_id, episode, product, toxicity, system, grade  (same event, several
                  systems side by side: CTCAE v4.03 recorded vs ASTCT 2019 derived ...)
 disagreements    patient_id, episode, item, recorded, derived, note
+antigen_expression  patient_id, diagnosis, episode, product, antigen ("CD19" | "CD22"), day, pct
+                 (last assessment on or before the infusion day; seed Figure 1)
+infusion_products   product, diagnosis (or "All"), characteristic, label, unit, episodes, n, missing,
+                 mean, sd, median, q1, q3, min, max  (dose, transduction, harvest)
+toxicity_treatment  product, treatment, agent, episodes, episodes_treated, patients, patients_treated,
+                 administrations, days_given_*, dose_unit, total_dose_*, first_day_* (median, min, max)
+syndrome_course  patient_id, episode, product, diagnosis, toxicity ("CRS" | "ICANS"), grade, onset_day,
+                 duration_days, system, source
+syndrome_course_summary  product, toxicity, episodes, graded, with_event, onset_*, duration_* (n, median,
+                 min, max), systems, sources
+follow_up        patient_id, diagnosis, status ("died", "alive at cut-off", "lost to follow-up", ...),
+                 cause_of_death, last_known_date, days_from_first_infusion, days_before_cutoff
+follow_up_summary  diagnosis (or "All"), status, cause_of_death, n, N
 reproduction     key, section, description, published (text), computed (text), status
                  ("agrees" | "differs" | "not computed"), reason
 methods          item, text     (Methods written from what actually ran)
@@ -77,6 +90,13 @@ TABLE_NAMES: tuple[str, ...] = (
     "grade_compare",
     "grading_systems",
     "disagreements",
+    "antigen_expression",
+    "infusion_products",
+    "toxicity_treatment",
+    "syndrome_course",
+    "syndrome_course_summary",
+    "follow_up",
+    "follow_up_summary",
     "reproduction",
     "methods",
     "warnings",
