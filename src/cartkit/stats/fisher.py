@@ -303,13 +303,18 @@ def fisher_exact_pvalue(table: object) -> float:
 
 def _noncentral_hypergeometric(table: np.ndarray) -> tuple[int, int, int, np.ndarray, np.ndarray]:
     """Support and log central weights of x[0, 0] given both margins (R's ``lo:hi`` and ``logdc``)."""
-    from scipy.stats import hypergeom
+    from scipy.special import betaln
 
     x = int(table[0, 0])
     m, n, k = int(table[:, 0].sum()), int(table[:, 1].sum()), int(table[0, :].sum())
     lo, hi = max(0, k - n), min(k, m)
     support = np.arange(lo, hi + 1)
-    logdc = hypergeom.logpmf(support, m + n, m, k)  # R: dhyper(support, m, n, k, log = TRUE)
+    # R: dhyper(support, m, n, k, log = TRUE) = ln[C(m, x) C(n, k - x) / C(m + n, k)], with
+    # ln C(a, b) = -ln(a + 1) - ln B(b + 1, a - b + 1), the form scipy.stats.hypergeom.logpmf
+    # evaluates (same values, without importing scipy.stats)
+    logdc = (betaln(m + 1, 1) + betaln(n + 1, 1) + betaln(m + n - k + 1, k + 1)
+             - betaln(support + 1, m - support + 1) - betaln(k - support + 1, n - k + support + 1)
+             - betaln(m + n + 1, 1))
     return x, lo, hi, support, logdc
 
 

@@ -35,6 +35,20 @@ def sample(x: object, name: str, minimum: int = 1) -> np.ndarray:
     return arr
 
 
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 1..n with ties sharing their mean rank (R's ``rank``, ``scipy.stats.rankdata``)."""
+    values = np.asarray(values, dtype=float).ravel()
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    new_value = np.concatenate([[True], ordered[1:] != ordered[:-1]])
+    group = np.cumsum(new_value) - 1  # tie group of each sorted value
+    starts = np.concatenate([np.flatnonzero(new_value), [values.size]])  # 0-based first position per group
+    ranks = np.empty(values.size)
+    # a group occupying sorted positions s..e-1 has ranks s+1..e: their mean is (s + 1 + e) / 2
+    ranks[order] = 0.5 * (starts[group] + 1 + starts[group + 1])
+    return ranks
+
+
 def _tie_sizes(values: np.ndarray) -> np.ndarray:
     _, counts = np.unique(values, return_counts=True)
     return counts.astype(float)
@@ -75,11 +89,11 @@ def _exact_two_sided(counts: list[int] | np.ndarray, statistic: float, centre: f
 
 
 def _normal_two_sided(z: float, sigma: float, correct: bool) -> tuple[float, float]:
-    from scipy.stats import norm
+    from scipy.special import ndtr  # = scipy.stats.norm.cdf; norm.sf(z) = ndtr(-z)
 
     correction = 0.5 * np.sign(z) if correct else 0.0
     zz = (z - correction) / sigma
-    return float(zz), float(min(1.0, 2.0 * min(norm.cdf(zz), norm.sf(zz))))
+    return float(zz), float(min(1.0, 2.0 * min(ndtr(zz), ndtr(-zz))))
 
 
 def mann_whitney(x: object, y: object, correct: bool = True, exact: bool | None = None) -> TestResult:
@@ -87,12 +101,10 @@ def mann_whitney(x: object, y: object, correct: bool = True, exact: bool | None 
 
     ``statistic`` is R's W (rank sum of x minus n_x(n_x+1)/2, i.e. U of x).
     """
-    from scipy.stats import rankdata
-
     a, b = sample(x, "mann_whitney x"), sample(y, "mann_whitney y")
     m, n = a.size, b.size
     pooled = np.concatenate([a, b])
-    ranks = rankdata(pooled)
+    ranks = average_ranks(pooled)
     w = float(ranks[:m].sum() - m * (m + 1) / 2)
     ties = _tie_sizes(pooled)
     has_ties = bool(np.any(ties > 1))
@@ -116,8 +128,6 @@ def wilcoxon_signed_rank(x: object, y: object, correct: bool = True, exact: bool
     Pairs with a missing value are dropped; zero differences are dropped (R's
     default). ``statistic`` is R's V (sum of ranks of positive differences).
     """
-    from scipy.stats import rankdata
-
     xa, ya = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
     if xa.size != ya.size:
         raise ValueError(f"wilcoxon_signed_rank: x and y must be paired (same length), got {xa.size} and {ya.size}")
@@ -127,7 +137,7 @@ def wilcoxon_signed_rank(x: object, y: object, correct: bool = True, exact: bool
     n = d.size
     if n == 0:
         raise ValueError("wilcoxon_signed_rank: all differences are zero; the test is undefined")
-    ranks = rankdata(np.abs(d))
+    ranks = average_ranks(np.abs(d))
     v = float(ranks[d > 0].sum())
     ties = _tie_sizes(np.abs(d))
     has_ties = bool(np.any(ties > 1))
