@@ -60,6 +60,10 @@ def analyse(study: Study, derived: Derived) -> Results:
     listing = response_listing(derived.best_response, groups, derived.hsct)
     tables["responses"] = listing
     tables["response_rates"] = response_rates(listing, products, diseases)
+    if plan.next_study is not None:  # [plan.next_study]: designs for the next study (docs/design.md)
+        from cartkit.analysis.next_study import next_study_table
+
+        tables["next_study"] = next_study_table(tables["response_rates"], plan.next_study)
 
     # adverse events, CRS and ICANS
     tables["table2"] = ae_table(study.adverse_events, groups, derived.crs, derived.icans, products, diseases,

@@ -49,3 +49,31 @@ def next_study_proposals(rates: pl.DataFrame, p0: float | None = None, delta: fl
                            alpha=alpha, beta=beta, criterion=criterion)
         for row in rows.iter_rows(named=True)
     ]
+
+
+def next_study_table(rates: pl.DataFrame, options) -> pl.DataFrame:
+    """The report's "Next study" table from ``[plan.next_study]`` (a ``NextStudyPlan``): one row per group
+    and planning value of p1, with the design (or the reason there is none) and the group's message."""
+    proposals = next_study_proposals(rates, p0=options.p0, delta=options.delta, alpha=options.alpha,
+                                     beta=options.beta, criterion=options.criterion)
+    rows = []
+    for p in proposals:
+        for s in p.scenarios:
+            d, one = s.two_stage, s.one_stage
+            rows.append({
+                "group": p.label, "responders": p.responders, "n": p.n, "orr": p.rate, "orr_lower": p.lower,
+                "orr_upper": p.upper, "p1_at": s.label, "p0": s.p0 if s.p0 > 0 else None, "p1": s.p1,
+                "design": None if d is None else d.criterion,
+                "r1": None if d is None else d.r1, "n1": None if d is None else d.n1,
+                "r": None if d is None else d.r, "n_total": None if d is None else d.n,
+                "en_p0": None if d is None else d.en_p0, "alpha": None if d is None else d.alpha,
+                "power": None if d is None else d.power,
+                "single_stage_r": None if one is None else one.r, "single_stage_n": None if one is None else one.n,
+                "note": s.note, "message": p.message,
+            })
+    schema = {"group": pl.String, "responders": pl.Int64, "n": pl.Int64, "orr": pl.Float64, "orr_lower": pl.Float64,
+              "orr_upper": pl.Float64, "p1_at": pl.String, "p0": pl.Float64, "p1": pl.Float64, "design": pl.String,
+              "r1": pl.Int64, "n1": pl.Int64, "r": pl.Int64, "n_total": pl.Int64, "en_p0": pl.Float64,
+              "alpha": pl.Float64, "power": pl.Float64, "single_stage_r": pl.Int64, "single_stage_n": pl.Int64,
+              "note": pl.String, "message": pl.String}
+    return pl.DataFrame(rows, schema=schema)

@@ -15,6 +15,9 @@ responses        patient_id, diagnosis, episode, product, best_response, respons
                  source ("recorded" | "derived"), relapse_day, hsct (bool)
 response_rates   product, diagnosis, n, orr_n, orr, orr_lower, orr_upper, cr_n, cr, cr_lower, cr_upper
                  (rates as proportions 0-1; Clopper-Pearson 95% CI)
+next_study       (only with [plan.next_study]) group, responders, n, orr, orr_lower, orr_upper, p1_at,
+                 p0, p1, design, r1, n1, r, n_total, en_p0, alpha, power, single_stage_r,
+                 single_stage_n, note, message  (Simon designs planned from the observed ORR)
 table2           section, term, label, product, diagnosis, n, N, pct  (pct 0-100); CRS/ICANS
                  grade rows have section "CRS"/"ICANS" and term "grade 0".."grade 5"
 comparisons      family (e.g. "kinetics", "cytokine", "toxicity"), measure (e.g. "CAR-T % peak"),

@@ -128,6 +128,15 @@ def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -
         Block("heading", text="Response rates with exact 95% confidence intervals", id="response-rates"),
         _table_or_note(results, "response_rates", tb.response_rates_table),
     ]))
+    next_study = results.get("next_study")
+    if next_study is not None:  # only when the plan asks: [plan.next_study]
+        sections.append(Section("next-study", "Next study: designs from the observed response rates", [
+            Block("table", table=tb.plain_table(next_study.drop("message"), "next-study-table",
+                                                "Simon two-stage designs (stop if <= r1 of n1, promising if > r "
+                                                "of n) planned at the lower exact 95% CI limit and at the observed "
+                                                "ORR (docs/design.md)", csv="next_study.csv")),
+            Block("paragraphs", items=[(g, m) for g, m in next_study.select("group", "message").unique(
+                maintain_order=True).iter_rows()])]))
     sections.append(Section("fig-2", "Figure 2. Clinical course, responses and survival", [
         _figure_block(figures, "fig-2a"), _figure_block(figures, "fig-2bc"), _figure_block(figures, "fig-2d"),
         Block("heading", text="Log-rank tests", id="logrank"),

@@ -41,6 +41,17 @@ class SurvivalPlan:
 
 
 @dataclass(frozen=True)
+class NextStudyPlan:
+    """``[plan.next_study]``: the report's "Next study" section (docs/design.md); absent = no section."""
+
+    p0: float | None = None  # uninteresting response rate; None = p1 - delta
+    delta: float = 0.20
+    alpha: float = 0.05
+    beta: float = 0.20
+    criterion: str = "optimal"  # "optimal" or "minimax" (Simon 1989)
+
+
+@dataclass(frozen=True)
 class Plan:
     """The analysis plan from ``study.toml`` ``[plan]`` (docs/plan.md).
 
@@ -72,6 +83,7 @@ class Plan:
     # Lower limits of normal by analyte (canonical units) for CTCAE grade 1 where a measurement row
     # carries no ``lln`` of its own; without either, grade 0-1 cannot be told apart.
     lln: dict[str, float] = field(default_factory=dict)
+    next_study: NextStudyPlan | None = None  # [plan.next_study]: propose designs for the next study
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cartkit.study.links import refused_link
-from cartkit.study.model import Plan, StudyMeta, SurvivalPlan
+from cartkit.study.model import NextStudyPlan, Plan, StudyMeta, SurvivalPlan
 from cartkit.study.problems import Problem
 from cartkit.study.schema import PATIENTS, TABLES
 from cartkit.study.vocabulary import DIAGNOSES, VOCABULARIES
@@ -290,6 +290,7 @@ def read_study_toml(folder: Path) -> tuple[StudyConfig, list[Problem]]:
         ae_table_terms=_ae_table_terms(plan, problems),
         rank_correction=plan.get("rank_correction", "bool", Plan.rank_correction),
         lln=_lln(plan, problems),
+        next_study=_next_study(plan, problems),
     )
     plan.finish()
     return StudyConfig(meta, result, mapping, workbook), problems
@@ -330,3 +331,28 @@ def _lln(plan: _Reader, problems: list[Problem]) -> dict[str, float]:
     reader.finish()
     return out
 
+
+
+def _next_study(plan: _Reader, problems: list[Problem]) -> NextStudyPlan | None:
+    """[plan.next_study] p0, delta, alpha, beta, criterion: designs for the next study (docs/design.md)."""
+    if "next_study" not in plan.data:
+        plan.used.add("next_study")
+        return None
+    reader = _Reader(plan.table("next_study"), "plan.next_study", problems)
+    p0 = reader.get("p0", "float", None)
+    values = {"delta": reader.get("delta", "float", NextStudyPlan.delta),
+              "alpha": reader.get("alpha", "float", NextStudyPlan.alpha),
+              "beta": reader.get("beta", "float", NextStudyPlan.beta)}
+    criterion = reader.get("criterion", "str", NextStudyPlan.criterion, choices=("optimal", "minimax"))
+    reader.finish()
+    if p0 is not None and not 0 < p0 < 1:
+        problems.append(Problem(STUDY_TOML, None, "plan.next_study.p0", p0, "must be between 0 and 1"))
+        p0 = None
+    limits = {"delta": 1.0, "alpha": 0.5, "beta": 0.5}
+    for key, value in values.items():
+        if not 0 < value < limits[key]:
+            problems.append(Problem(STUDY_TOML, None, f"plan.next_study.{key}", value,
+                                    f"must be between 0 and {limits[key]:g}"))
+            values[key] = getattr(NextStudyPlan, key)
+    return NextStudyPlan(p0=None if p0 is None else float(p0), delta=float(values["delta"]),
+                         alpha=float(values["alpha"]), beta=float(values["beta"]), criterion=criterion)
