@@ -175,3 +175,12 @@ def test_ragged_rows_are_named_by_line_and_the_file_is_still_read(tmp_path):
     ragged = [p for p in problems if "fields, header has" in p.rule]
     assert [(p.row, p.rule) for p in ragged] == [(4, f"line 4 has {width + 2} fields, header has {width}")]
     assert not any("Schema" in p.rule for p in problems)
+
+
+def test_an_unreadable_infusion_episode_gives_no_episode_orphans(tmp_path):
+    tables = base_tables()
+    tables["infusions"][0]["episode"] = "one"  # P1's first infusion: its rows cannot find it
+    problems = validate_study(write_study(tmp_path, tables))
+    assert [(p.file, p.row, p.column, p.rule) for p in problems] == [
+        ("infusions.csv", 2, "episode", "not a whole number")
+    ]

@@ -32,7 +32,8 @@ cells = st.one_of(
     st.text(max_size=12),
     st.integers(min_value=-(10**20), max_value=10**20),
     st.floats(allow_nan=True, allow_infinity=True),
-    st.sampled_from(["", " ", "NA", "2020-02-30", "1,5", "yes", "01/02/2020", "1e400", "-0", "0x10", "P1", "%"]),
+    st.sampled_from(["", " ", "NA", "2020-02-30", "1,5", "yes", "01/02/2020", "1e400", "-0", "0x10", "P1", "%",
+                     "<5", "< 0,5", "<", "<1e400", "1900-01-01", "2999-12-31", "2020-09-01"]),
 )
 
 
@@ -69,6 +70,19 @@ def test_random_cells_never_traceback(data):
                 csv.unlink()
         else:
             folder = write_study(Path(tmp), tables, fmt=fmt)
+        _outcome(folder)
+
+
+@SETTINGS
+@given(name=st.sampled_from(TABLE_NAMES), bom=st.sampled_from([b"\xff\xfe", b"\xfe\xff", b"\xff\xfe\x00\x00",
+                                                               b"\x00\x00\xfe\xff", b""]),
+       codec=st.sampled_from(["utf-16-le", "utf-16-be", "utf-32-le", "utf-8"]), cut=st.integers(0, 7))
+def test_any_byte_order_mark_and_encoding_never_traceback(name, bom, codec, cut):
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = write_study(Path(tmp))
+        path = folder / f"{name}.csv"
+        data = bom + path.read_text().encode(codec)
+        path.write_bytes(data[: len(data) - cut])
         _outcome(folder)
 
 

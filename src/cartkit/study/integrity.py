@@ -71,6 +71,11 @@ def orphans(tables: dict[str, TypedTable], index: EpisodeIndex) -> list[Problem]
     # a missing patients (infusions) table is one problem of its own: every row is not also an orphan
     if "patients" not in tables:
         return problems
+    unsure = pl.Series([], dtype=pl.String)
+    if "infusions" in tables:
+        inf = tables["infusions"]
+        unread = inf.failed.get("episode", pl.repeat(False, inf.frame.height, eager=True))
+        unsure = inf.frame["patient_id"].filter(unread | inf.frame["episode"].is_null()).drop_nulls().unique()
     for name, tt in tables.items():
         if name == "patients":
             continue
@@ -81,7 +86,9 @@ def orphans(tables: dict[str, TypedTable], index: EpisodeIndex) -> list[Problem]
         if name == "infusions" or "episode" not in f.columns or "infusions" not in tables:
             continue
         found, _ = index.infusion(f["patient_id"], f["episode"])
-        orphan = f["episode"].is_not_null() & known & ~found
+        # a patient with an infusion row whose episode could not be read: which episode that row is
+        # cannot be known, so the patient's rows are not orphans of it (its own problem says why)
+        orphan = f["episode"].is_not_null() & known & ~found & ~f["patient_id"].is_in(unsure.implode())
         problems += problems_at(
             f,
             orphan,

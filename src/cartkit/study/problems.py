@@ -12,8 +12,6 @@ and severity make one ``ProblemGroup`` with the count and the first rows
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import re
 import tempfile
@@ -151,22 +149,41 @@ class ProblemGroup:
 
 
 def group_problems(problems: list[Problem], shown: int = SHOWN_ROWS) -> list[ProblemGroup]:
-    """Group problems by (file, column, rule kind, severity), errors first, in the order found."""
-    groups: dict[tuple, ProblemGroup] = {}
-    for p in problems:
-        key = p.group_key
-        g = groups.get(key)
-        if g is None:
-            g = groups[key] = ProblemGroup(first=p)
-        g.count += 1
-        if p.row is not None and len(g.rows) < shown:
-            g.rows.append(p.row)
-        if p.value is not None and len(g.values) < shown and p.value not in g.values:
-            g.values.append(p.value)
-        if g.same_rule and p.rule != g.first.rule:
-            g.same_rule = False
-    ordered = list(groups.values())
-    return [g for g in ordered if g.first.is_error] + [g for g in ordered if not g.first.is_error]
+    """Group problems by (file, column, rule kind, severity), errors first, in the order found.
+
+    Done over columns (Polars), so that 200,000 problems group in a fraction of a second."""
+    import polars as pl
+
+    if not problems:
+        return []
+    ids: dict[tuple, int] = {}
+    frame = pl.DataFrame(
+        {
+            "key": [ids.setdefault(p.group_key, len(ids)) for p in problems],
+            "rule": [p.rule for p in problems],
+            "row": [p.row for p in problems],
+            "has_value": [p.value is not None for p in problems],
+        },
+        schema={"key": pl.Int64, "rule": pl.String, "row": pl.Int64, "has_value": pl.Boolean},
+    ).with_row_index("i")
+    per_group = frame.group_by("key", maintain_order=True).agg(
+        first=pl.col("i").first(),
+        count=pl.len(),
+        same_rule=pl.col("rule").n_unique() == 1,
+        rows=pl.col("row").drop_nulls().head(shown),
+        valued=pl.col("i").filter(pl.col("has_value")).head(shown * 4),
+    )
+    groups = []
+    for first, count, same_rule, rows, valued in per_group.select(
+            "first", "count", "same_rule", "rows", "valued").iter_rows():
+        values: list[object] = []
+        for i in valued:  # the first few distinct values (compared as the objects they are)
+            if problems[i].value not in values:
+                values.append(problems[i].value)
+                if len(values) == shown:
+                    break
+        groups.append(ProblemGroup(problems[first], count, list(rows), values, same_rule))
+    return [g for g in groups if g.first.is_error] + [g for g in groups if not g.first.is_error]
 
 
 def report_lines(problems: list[Problem]) -> list[str]:
@@ -191,11 +208,28 @@ def summary(problems: list[Problem]) -> str:
 PROBLEMS_CSV_HEADER = ("severity", "file", "sheet", "row", "column", "value", "rule")
 
 
-def _cell(value: object) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula (cartkit.study.spreadsheet_safety)."""
-    from cartkit.study.spreadsheet_safety import neutral_text
+def _problem_frame(problems: list[Problem]):
+    """Every problem as one row of text columns (PROBLEMS_CSV_HEADER), with text a spreadsheet would
+    run as a formula neutralised (``cartkit.study.spreadsheet_safety``)."""
+    import polars as pl
 
-    return "" if value is None else neutral_text(str(value))
+    from cartkit.study.spreadsheet_safety import neutralise_formulas
+
+    files = pl.Series("file", [p.file for p in problems], dtype=pl.String)
+    frame = pl.DataFrame(
+        {
+            "severity": [p.severity for p in problems],
+            "file": files.str.replace(r"\[[^\[\]]+\]$", ""),
+            "sheet": files.str.extract(r"\[([^\[\]]+)\]$", 1),
+            "row": [p.row for p in problems],
+            "column": [p.column for p in problems],
+            "value": [None if p.value is None else str(p.value) for p in problems],
+            "rule": [p.rule for p in problems],
+        },
+        schema={"severity": pl.String, "file": pl.String, "sheet": pl.String, "row": pl.Int64,
+                "column": pl.String, "value": pl.String, "rule": pl.String},
+    )
+    return neutralise_formulas(frame)
 
 
 def write_problems_csv(problems: list[Problem], path: str | Path) -> Path:
@@ -215,19 +249,12 @@ def write_problems_csv(problems: list[Problem], path: str | Path) -> Path:
         if not target.is_file() or first != header:
             raise FileExistsError(f"{target} exists and is not a problems list written by cartkit; "
                                   "choose another file name")
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(PROBLEMS_CSV_HEADER)
-    for p in problems:
-        m = _SHEET.match(p.file)
-        file, sheet = (m["file"], m["sheet"]) if m else (p.file, "")
-        writer.writerow([p.severity, _cell(file), _cell(sheet), "" if p.row is None else p.row,
-                         _cell(p.column), _cell(p.value), _cell(p.rule)])
+    frame = _problem_frame(problems)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(buffer.getvalue())
+        with os.fdopen(fd, "wb") as fh:
+            frame.write_csv(fh, line_terminator="\n")
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -39,6 +39,8 @@ def read_below_lloq(raw: RawTable) -> tuple[list[Problem], list[str]]:
     f = raw.frame
     if "value" not in f.columns or f["value"].dtype != pl.String:
         return [], []
+    if not f["value"].str.contains("<", literal=True).any():  # the common case: one fast pass
+        return [], []
     limit = f["value"].str.extract(_BELOW_COMMA if raw.decimal_comma else _BELOW, 1)
     below = limit.is_not_null()
     if not below.any():
