@@ -15,7 +15,15 @@ schema (the property test only asks anything of studies that ``validate`` finds 
 * ``no_recorded_crs`` - no recorded CRS or ICANS grades (the derived ones are analysed);
 * ``each_episode``    - ``plan.survival.from_product`` unset (time zero: the first infusion);
 * ``from_cd22``       - time zero at the CD22 CAR-T infusion;
-* ``default_plan``    - the plan's grading and statistics keys removed (their defaults apply).
+* ``default_plan``    - the plan's grading and statistics keys removed (their defaults apply);
+* ``no_assessments``  - no response assessments (no response is known);
+* ``no_adverse_events`` - no adverse events recorded (every grade derived or undetermined);
+* ``one_sample``      - one CAR-T, CAR DNA and cytokine sample per episode (day 7 or the first);
+* ``all_blq``         - every CAR-T and CAR DNA value below the limit of quantification;
+* ``no_counts``       - no blood counts (haematological grades undetermined);
+* ``hsct_everyone``   - every patient transplanted 20 days after the first infusion;
+* ``death_at_last_contact`` - every patient alive at the last contact dies on that day (no one censored
+  for OS but at a death).
 
 Identifiers stay plain (``SIM-0001``): ``$`` in text drawn in figures is the mathtext question,
 tested elsewhere.
@@ -32,7 +40,10 @@ from cartkit.simulate import simulate_study
 from cartkit.simulate.folder import study_toml
 
 EDITS = ("one_patient", "one_product", "one_disease", "identical_peaks", "identical_values", "no_kinetics",
-         "no_events", "all_censored", "no_recorded_crs", "each_episode", "from_cd22", "default_plan")
+         "no_events", "all_censored", "no_recorded_crs", "each_episode", "from_cd22", "default_plan",
+         "no_assessments", "no_adverse_events", "one_sample", "all_blq", "no_counts", "hsct_everyone",
+         "death_at_last_contact")
+COUNTS = ("anc", "alc", "wbc", "hemoglobin", "platelets")
 TABLE_FILES = ("patients", "infusions", "measurements", "support", "neuro", "assessments", "lesions",
                "adverse_events", "events")
 KINETIC_ANALYTES = ("car_t_pct_cd3", "car_dna", "il6", "il2r", "il8", "tnfa")
@@ -79,13 +90,43 @@ def simulated_study(folder: Path, patients: int, seed: int, edits: tuple[str, ..
     if "identical_values" in edits:
         m = m.with_columns(pl.when(kinetic).then(pl.lit("1.0")).otherwise(pl.col("value")).alias("value"),
                            pl.when(kinetic).then(pl.lit("false")).otherwise(pl.col("blq")).alias("blq"))
+    if "one_sample" in edits:
+        day = pl.col("day").cast(pl.Int64)
+        pick = pl.when((day == 7).any().over("patient_id", "episode", "analyte")).then(day == 7).otherwise(
+            day == day.min().over("patient_id", "episode", "analyte"))
+        m = m.filter(~kinetic | pick)
+    if "all_blq" in edits:
+        cells = pl.col("analyte").is_in(["car_t_pct_cd3", "car_dna"])
+        m = m.with_columns(pl.when(cells).then(None).otherwise(pl.col("value")).alias("value"),
+                           pl.when(cells).then(pl.lit("true")).otherwise(pl.col("blq")).alias("blq"))
+    if "no_counts" in edits:
+        m = m.filter(~pl.col("analyte").is_in(list(COUNTS)))
     if "no_kinetics" in edits:
         m = m.filter(~kinetic)
     tables["measurements"] = m
+    if "no_assessments" in edits:
+        tables["assessments"] = tables["assessments"].head(0)
+        tables["lesions"] = tables["lesions"].head(0)
+    if "no_adverse_events" in edits:
+        tables["adverse_events"] = tables["adverse_events"].head(0)
     if "no_events" in edits:
         tables["events"] = tables["events"].head(0)
     if "all_censored" in edits:
         tables["events"] = tables["events"].filter(~pl.col("kind").is_in(["death", "progression", "relapse"]))
+    first = (tables["infusions"].with_columns(pl.col("infusion_date").str.to_date())
+             .group_by("patient_id").agg(pl.col("infusion_date").min()))
+    if "hsct_everyone" in edits:
+        ev = tables["events"].filter(pl.col("kind") != "hsct")
+        added = first.select(
+            "patient_id", pl.lit("hsct").alias("kind"), pl.lit(None, dtype=pl.String).alias("episode"),
+            pl.lit(None, dtype=pl.String).alias("day"),
+            (pl.col("infusion_date") + pl.duration(days=20)).cast(pl.String).alias("date"),
+            pl.lit("allogeneic").alias("detail"))
+        tables["events"] = pl.concat([ev, added.select(ev.columns)])
+    if "death_at_last_contact" in edits:
+        ev = tables["events"]
+        alive = (pl.col("kind") == "last_contact") & ~(pl.col("kind") == "death").any().over("patient_id")
+        tables["events"] = ev.with_columns(pl.when(alive).then(pl.lit("death")).otherwise(pl.col("kind")).alias("kind"))
     if "no_recorded_crs" in edits:
         tables["adverse_events"] = tables["adverse_events"].filter(
             ~pl.col("term").is_in(["cytokine release syndrome", "icans"]))

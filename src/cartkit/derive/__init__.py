@@ -39,14 +39,14 @@ _GRADE_SCHEMA = {"patient_id": pl.String, "episode": pl.Int64, "grade": pl.Int64
 
 @dataclass
 class Derived:
-    crs: pl.DataFrame  # patient_id, episode, grade, system, source (plan's primary system)
+    crs: pl.DataFrame  # patient_id, episode, grade, system (as recorded, or derived under), source
     icans: pl.DataFrame
     toxicity_systems: pl.DataFrame  # patient_id, episode, toxicity, system, grade, source (long)
     hematologic: pl.DataFrame  # patient_id, episode, toxicity, grade, nadir, nadir_day, system, source
     best_response: pl.DataFrame  # patient_id, episode, best_response, response_day, source, relapse_day
     assessments: pl.DataFrame  # response at each assessment (recorded and derived)
     kinetics: pl.DataFrame  # NCA per episode x analyte
-    tte: dict[str, pl.DataFrame]  # HSCT rule -> time-to-event per index episode
+    tte: dict[str, pl.DataFrame]  # HSCT rule -> time-to-event, one row per patient (index infusion)
     hsct: pl.DataFrame  # patient_id, episode: index infusions followed by allogeneic HSCT
     disagreements: pl.DataFrame
     notes: list[str] = field(default_factory=list)
