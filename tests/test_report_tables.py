@@ -172,7 +172,9 @@ def test_poorly_identified_stein_fit_prints_short_limits():
     fits = _ck_fits({"P1": POORLY_IDENTIFIED})
     assert fits["converged"].to_list() == [True]
     assert fits["cmax_upper"][0] > 1e200  # the fit really is this poorly identified
-    cells = _cells(tb.ck_model_table(fits))[0]
+    table = tb.ck_model_table(fits)
+    assert any(n.startswith("Poorly identified: the samples fit a very wide range") for n in table.footnotes)
+    cells = _cells(table)[0]
     assert cells[3].startswith("yes; poorly identified")
     for cell in cells[4:]:
         assert len(cell) <= 40, cell
