@@ -192,6 +192,98 @@ from cartkit.cli_design import design_app  # noqa: E402 - the sub-app, after the
 app.add_typer(design_app, name="design")  # cartkit design simon | single-stage | logrank | proportions | from-study
 
 
+# --------------------------------------------------------------------------- redcap (issue 11)
+
+redcap_app = typer.Typer(no_args_is_help=True, help="REDCap: a data dictionary for cartkit's schema, a study as a "
+                         "REDCap import file, a REDCap export as a study folder (docs/redcap.md).")
+app.add_typer(redcap_app, name="redcap")
+
+
+@redcap_app.command("dictionary")
+def redcap_dictionary(
+    out: Path = typer.Argument(..., help="Data dictionary CSV to write (upload it in REDCap's Data Dictionary page)."),
+    study_dir: Path | None = typer.Option(None, "--study", help="Add this study's extra_ae_terms to the AE choices."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUT if it exists."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+) -> None:
+    """Write a REDCap data dictionary for cartkit's schema: one instrument per table."""
+    from cartkit.interop.redcap_dictionary import REPEATING_FORMS
+    from cartkit.interop.redcap_export import write_dictionary
+
+    try:
+        extra = ()
+        if study_dir is not None:
+            from cartkit.study.plan import read_study_toml
+
+            extra = read_study_toml(study_dir)[0].plan.extra_ae_terms
+        write_dictionary(out, extra, overwrite=overwrite)
+    except Exception as exc:  # noqa: BLE001
+        _fail(f"could not write {out}: {exc}", debug, exc)
+        return
+    _console().print(f"[green]wrote {out}[/]; in REDCap's Project Setup make these instruments repeating: "
+                     f"{', '.join(REPEATING_FORMS)}", soft_wrap=True)
+
+
+@redcap_app.command("export")
+def redcap_export(
+    study_dir: Path = typer.Argument(..., help="Study folder."),
+    out: Path = typer.Argument(..., help="REDCap import CSV to write (REDCap's Data Import Tool)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUT if it exists."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+) -> None:
+    """Write a study as a REDCap import file for `cartkit redcap dictionary`'s project (raw values)."""
+    from cartkit.interop.redcap_export import export_study
+    from cartkit.study.load import load_study
+    from cartkit.study.problems import StudyError
+
+    try:
+        export_study(load_study(study_dir), out, overwrite=overwrite)
+    except StudyError as exc:
+        if debug:
+            raise
+        _console().print(_problem_table(exc.problems))
+        _console(stderr=True).print(f"[bold red]error:[/] {study_dir} does not validate; nothing written")
+        raise typer.Exit(code=1) from None
+    except Exception as exc:  # noqa: BLE001
+        _fail(f"could not export {study_dir}: {exc}", debug, exc)
+        return
+    _console().print(f"[green]wrote {out}[/]")
+
+
+@redcap_app.command("import")
+def redcap_import(
+    records: Path = typer.Argument(..., help="REDCap export CSV (raw or label values, field names as headers)."),
+    out_dir: Path = typer.Argument(..., help="Study folder to write (new or empty)."),
+    dictionary: Path = typer.Option(..., "--dictionary", "-d", help="The project's data dictionary CSV."),
+    study_toml: Path | None = typer.Option(None, "--study-toml", help="study.toml (plan) to give the study."),
+    keep_going: bool = typer.Option(False, "--keep-going", help="Write the records without errors, and "
+                                    "every problem to OUT_DIR/redcap-import-problems.csv."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+) -> None:
+    """Import a REDCap export as a cartkit study folder that validates; nothing is written when a value
+    cannot be mapped (unless --keep-going)."""
+    from cartkit.interop.redcap_import import RedcapImportError, import_records
+
+    try:
+        result = import_records(records, dictionary, out_dir, keep_going=keep_going, study_toml=study_toml)
+    except RedcapImportError as exc:
+        if debug:
+            raise
+        _console().print(_problem_table(exc.problems))
+        _console(stderr=True).print(f"[bold red]error:[/] {records}: nothing written to {out_dir}; fix the "
+                                    "values in REDCap (or pass --keep-going)", soft_wrap=True)
+        raise typer.Exit(code=1) from None
+    except Exception as exc:  # noqa: BLE001
+        _fail(f"could not import {records}: {exc}", debug, exc)
+        return
+    console = _console()
+    if result.problems:
+        console.print(_problem_table([p.problem(records.name) for p in result.problems]))
+    left = f"; {len(result.left_out)} record(s) with errors left out: {', '.join(result.left_out)}" \
+        if result.left_out else ""
+    console.print(f"[green]wrote {result.records} record(s) to {out_dir}[/]{left}", soft_wrap=True)
+
+
 def main() -> None:  # pragma: no cover
     app()
 

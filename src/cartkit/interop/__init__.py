@@ -1,0 +1,1 @@
+"""Study data in and out of other systems: REDCap projects, workbook templates, SPSS files."""
