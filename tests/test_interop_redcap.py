@@ -326,3 +326,74 @@ def test_cli_dictionary_export_import(tmp_path):
                               str(EXAMPLE / "dictionary.csv"), str(tmp_path / "bad")])
     assert bad.exit_code == 1 and "nothing written" in bad.output and not (tmp_path / "bad").exists()
     assert "Traceback" not in bad.output
+
+
+def test_longitudinal_non_repeating_instrument_gives_one_row_per_event(seed, seed_export, tmp_path):
+    """A project where each infusion is its own event (infusions not repeating) imports the same."""
+    flat = pl.read_csv(seed_export / "records.csv", infer_schema=False)
+    infusion = pl.col("redcap_repeat_instrument") == "infusions"
+    flat = flat.with_columns(
+        pl.when(infusion).then(pl.concat_str(pl.lit("infusion_"), pl.col("inf_episode"), pl.lit("_arm_1")))
+        .when(pl.col("redcap_repeat_instrument").is_null()).then(pl.lit("baseline_arm_1"))
+        .otherwise(pl.lit("follow_up_arm_1")).alias("redcap_event_name"),
+        pl.when(infusion).then(None).otherwise(pl.col("redcap_repeat_instrument")).alias("redcap_repeat_instrument"),
+        pl.when(infusion).then(None).otherwise(pl.col("redcap_repeat_instance")).alias("redcap_repeat_instance"))
+    flat.write_csv(tmp_path / "r.csv")
+    import_records(tmp_path / "r.csv", seed_export / "dictionary.csv", tmp_path / "study",
+                   study_toml=SEED / "study.toml")
+    _same_tables(seed, load_study(tmp_path / "study"))
+
+
+def _centre_project(seed_export: Path, tmp_path: Path) -> tuple[Path, Path, Path]:
+    """The seed in a centre's own project: its own field names and diagnosis labels, label values."""
+    renamed = {"sex": "gender", "lab_value": "lab_result", "diagnosis": "dx", "sup_kind": "supportive_care"}
+    labels = {"DLBCL": "Diffuse large B-cell lymphoma", "B-ALL": "B-cell acute lymphoblastic leukaemia"}
+    rows = dictionary_rows()
+    for r in rows:
+        name = r["Variable / Field Name"]
+        if name == "diagnosis":
+            choices = parse_choices(r["Choices, Calculations, OR Slider Labels"])
+            r["Choices, Calculations, OR Slider Labels"] = " | ".join(
+                f"{c}, {labels.get(v, v)}" for c, v in choices.items())
+        if name == "sup_kind":
+            r["Field Type"] = "radio"
+        r["Variable / Field Name"] = renamed.get(name, name)
+    buffer = io.StringIO()
+    w = csv.DictWriter(buffer, fieldnames=DICTIONARY_COLUMNS, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    (tmp_path / "centre-dictionary.csv").write_text(buffer.getvalue())
+    flat = _label_export(seed_export).with_columns(pl.col("diagnosis").replace(labels)).rename(renamed)
+    flat.write_csv(tmp_path / "centre-records.csv")
+    (tmp_path / "map.toml").write_text(
+        '[fields]\nsex = "gender"\nlab_value = "lab_result"\ndiagnosis = "dx"\nsup_kind = "supportive_care"\n\n'
+        '[values.diagnosis]\n"Diffuse large B-cell lymphoma" = "DLBCL"\n'
+        '"B-cell acute lymphoblastic leukaemia" = "B-ALL"\n')
+    return tmp_path / "centre-records.csv", tmp_path / "centre-dictionary.csv", tmp_path / "map.toml"
+
+
+def test_mapping_file_imports_a_centres_own_project(seed, seed_export, tmp_path):
+    records, dictionary, mapping = _centre_project(seed_export, tmp_path)
+    with pytest.raises(RedcapImportError):  # without the mapping its fields are not cartkit's
+        import_records(records, dictionary, tmp_path / "study", study_toml=SEED / "study.toml")
+    import_records(records, dictionary, tmp_path / "study", study_toml=SEED / "study.toml", mapping=mapping)
+    _same_tables(seed, load_study(tmp_path / "study"))
+
+
+def test_mapping_problems_name_the_projects_own_fields(seed_export, tmp_path):
+    records, dictionary, mapping = _centre_project(seed_export, tmp_path)
+    flat = pl.read_csv(records, infer_schema=False)
+    first = pl.col("redcap_repeat_instrument").is_null() & (pl.col("patient_id") == "P3")
+    flat.with_columns(pl.when(first).then(pl.lit("unknown")).otherwise(pl.col("gender")).alias("gender"),
+                      pl.when(first).then(pl.lit("lymphoma?")).otherwise(pl.col("dx")).alias("dx")
+                      ).write_csv(records)
+    with pytest.raises(RedcapImportError) as info:
+        import_records(records, dictionary, tmp_path / "study", mapping=mapping)
+    found = {(p.record, p.field, p.value) for p in info.value.record_problems if p.severity == "error"}
+    assert found == {("P3", "gender", "unknown"), ("P3", "dx", "lymphoma?")}
+    (tmp_path / "bad.toml").write_text('[fields]\nsex = "no_such_field"\nnot_ours = "dx"\n')
+    with pytest.raises(RedcapImportError) as info:
+        import_records(records, dictionary, tmp_path / "study", mapping=tmp_path / "bad.toml")
+    text = str(info.value)
+    assert "fields.sex" in text and "not a field of the project's dictionary" in text
+    assert "fields.not_ours" in text and "not a field of cartkit's dictionary" in text

@@ -256,6 +256,8 @@ def redcap_import(
     out_dir: Path = typer.Argument(..., help="Study folder to write (new or empty)."),
     dictionary: Path = typer.Option(..., "--dictionary", "-d", help="The project's data dictionary CSV."),
     study_toml: Path | None = typer.Option(None, "--study-toml", help="study.toml (plan) to give the study."),
+    mapping: Path | None = typer.Option(None, "--mapping", help="Mapping file for a project not built from "
+                                        "`cartkit redcap dictionary` (its field names and choice labels)."),
     keep_going: bool = typer.Option(False, "--keep-going", help="Write the records without errors, and "
                                     "every problem to OUT_DIR/redcap-import-problems.csv."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
@@ -265,7 +267,8 @@ def redcap_import(
     from cartkit.interop.redcap_import import RedcapImportError, import_records
 
     try:
-        result = import_records(records, dictionary, out_dir, keep_going=keep_going, study_toml=study_toml)
+        result = import_records(records, dictionary, out_dir, keep_going=keep_going, study_toml=study_toml,
+                                mapping=mapping)
     except RedcapImportError as exc:
         if debug:
             raise

@@ -31,13 +31,20 @@ import os
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
 
 from cartkit.interop.redcap_dictionary import FIELD_COLUMNS, Dictionary, Field, field_name, read_dictionary
 from cartkit.interop.redcap_export import EVENT_NAME, REPEAT_INSTANCE, REPEAT_INSTRUMENT, default_mode
+from cartkit.interop.redcap_mapping import (
+    Mapping,
+    apply_to_columns,
+    apply_to_dictionary,
+    read_mapping,
+    value_expr,
+)
 from cartkit.study.problems import (
     ERROR,
     WARNING,
@@ -181,7 +188,7 @@ def _minimal_toml(study_id: str) -> str:
 class _Rows:
     """The records file's rows with their REDCap location, decoded field values and the problems found."""
 
-    def __init__(self, raw: pl.DataFrame, dictionary: Dictionary, file: str):
+    def __init__(self, raw: pl.DataFrame, dictionary: Dictionary, file: str, mapping: Mapping | None = None):
         self.file = file
         self.problems: list[RecordProblem] = []
         rid = dictionary.record_id
@@ -208,7 +215,7 @@ class _Rows:
                 continue
             fields_used.add(name)
             self.columns[name] = (table, column)
-            values.append(expr.alias(name))
+            values.append(value_expr(expr, name, mapping).alias(name))
             for failed, shown, rule in checks:
                 bad = located.filter(failed).select("__line__", "__record__", "__event__", "__instrument__",
                                                     "__instance__", shown.cast(pl.String).alias("v"))
@@ -293,7 +300,8 @@ def write_import_problems(problems: list[RecordProblem], file: str, path: Path) 
 
 
 def import_records(records: str | Path, dictionary: str | Path, out_dir: str | Path, *, keep_going: bool = False,
-                   study_toml: str | Path | None = None, study_id: str | None = None) -> ImportResult:
+                   study_toml: str | Path | None = None, study_id: str | None = None,
+                   mapping: str | Path | None = None) -> ImportResult:
     """Import the REDCap export ``records`` (CSV) of the project of data dictionary ``dictionary`` as a
     cartkit study folder ``out_dir``; returns where it went and every problem (warnings, and with
     ``keep_going`` the errors of the records left out). Raises ``RedcapImportError`` (a ``StudyError``)
@@ -301,8 +309,24 @@ def import_records(records: str | Path, dictionary: str | Path, out_dir: str | P
     concerns no single record; ``FileExistsError`` when ``out_dir`` holds files cartkit did not write.
 
     ``study_toml`` is copied as the study's study.toml (its plan); without it a minimal one is written
-    with ``study_id`` (default: the records file's name)."""
-    records, out = Path(records), Path(out_dir)
+    with ``study_id`` (default: the records file's name). ``mapping`` is a mapping file for a project
+    not built from cartkit's dictionary (``cartkit.interop.redcap_mapping``); problems then name the
+    project's own fields."""
+    names: dict[str, str] = {}  # cartkit field -> the project's field, for the problems
+    try:
+        result = _import(Path(records), dictionary, Path(out_dir), keep_going, study_toml, study_id, mapping, names)
+    except RedcapImportError as exc:
+        raise RedcapImportError(_project_names(exc.record_problems, names), Path(records).name) from None
+    result.problems = _project_names(result.problems, names)
+    return result
+
+
+def _project_names(problems: list[RecordProblem], names: dict[str, str]) -> list[RecordProblem]:
+    return [replace(p, field=names.get(p.field, p.field)) for p in problems] if names else problems
+
+
+def _import(records: Path, dictionary: str | Path, out: Path, keep_going: bool, study_toml: str | Path | None,
+            study_id: str | None, mapping: str | Path | None, names: dict[str, str]) -> ImportResult:
     file = records.name
     _target_ok(out)
     toml = Path(study_toml).read_text(encoding="utf-8") if study_toml is not None else \
@@ -312,18 +336,29 @@ def import_records(records: str | Path, dictionary: str | Path, out_dir: str | P
                 for p in dict_problems]
     if dictionary_obj is None:
         raise RedcapImportError(problems, file)
+    mapping_obj = None
+    if mapping is not None:
+        mapping_obj, map_problems = read_mapping(mapping, dictionary_obj)
+        problems += [RecordProblem(None, None, None, None, None, p.column, p.value, f"{p.file}: {p.rule}")
+                     for p in map_problems]
+        if mapping_obj is None:
+            raise RedcapImportError(problems, file)
+        dictionary_obj = apply_to_dictionary(dictionary_obj, mapping_obj)
+        names.update(mapping_obj.fields)
     raw, read_problems = read_csv(records, "redcap", file)
     problems += [RecordProblem(p.row, None, None, None, None, p.column, p.value, p.rule, p.severity)
                  for p in read_problems]
     if raw is None:
         raise RedcapImportError(problems, file)
+    if mapping_obj is not None:
+        raw.frame = apply_to_columns(raw.frame, mapping_obj)
     rid = dictionary_obj.record_id
     if rid not in raw.frame.columns:
         problems.append(RecordProblem(1, None, None, None, None, rid, None,
                                       f"no column '{rid}' (the record ID, first field of the data dictionary): "
                                       "export with field names as column headers (raw headers)"))
         raise RedcapImportError(problems, file)
-    rows = _Rows(raw.frame, dictionary_obj, file)
+    rows = _Rows(raw.frame, dictionary_obj, file, mapping_obj)
     problems += rows.problems
     forms = {t: dictionary_obj.form_of(t) for t in TABLES}
     known_forms = {f for f in forms.values() if f}
