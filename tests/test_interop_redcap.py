@@ -397,3 +397,12 @@ def test_mapping_problems_name_the_projects_own_fields(seed_export, tmp_path):
     text = str(info.value)
     assert "fields.sex" in text and "not a field of the project's dictionary" in text
     assert "fields.not_ours" in text and "not a field of cartkit's dictionary" in text
+
+
+def test_semicolon_export_with_decimal_commas_from_a_european_excel(seed, seed_export, tmp_path):
+    flat = pl.read_csv(seed_export / "records.csv", infer_schema=False)
+    flat = flat.with_columns(pl.col("lab_value").str.replace(".", ",", literal=True))
+    flat.write_csv(tmp_path / "r.csv", separator=";")
+    import_records(tmp_path / "r.csv", seed_export / "dictionary.csv", tmp_path / "study",
+                   study_toml=SEED / "study.toml")
+    _same_tables(seed, load_study(tmp_path / "study"))

@@ -5,7 +5,7 @@ API's ``format=csv``), with raw values (choice codes, 1/0) or labels ("male", "Y
 "Checked"); classic or longitudinal (``redcap_event_name``); repeating instruments
 (``redcap_repeat_instrument``, ``redcap_repeat_instance``); checkbox fields as one
 ``field___code`` column per choice (1/0 or Checked/Unchecked); ``<form>_complete``,
-``*_timestamp`` and other ``redcap_*`` columns are bookkeeping and not imported. The
+``<form>_timestamp`` and ``redcap_*`` columns are bookkeeping and not imported. The
 header must hold field names (REDCap's "raw" headers, the API default), not field labels.
 
 Each REDCap row becomes one row of the table of its instrument: a repeating instrument's
@@ -53,7 +53,7 @@ from cartkit.study.problems import (
     _cell,  # the spreadsheet-safe cell of cartkit's problems CSV
 )
 from cartkit.study.readers import ROW, read_csv
-from cartkit.study.schema import TABLES
+from cartkit.study.schema import FLOAT, TABLES
 from cartkit.study.validate import check_study
 
 MARKER = ".cartkit-redcap-import"
@@ -61,7 +61,7 @@ IMPORT_PROBLEMS_CSV = "redcap-import-problems.csv"
 STUDY_FILES = {"study.toml", MARKER, IMPORT_PROBLEMS_CSV, *(f"{t}.csv" for t in TABLES)}
 _CHECKED = {"1": True, "checked": True, "0": False, "unchecked": False, "": False}
 _YES_NO = {"1": "true", "0": "false", "yes": "true", "no": "false", "true": "true", "false": "false"}
-_BOOKKEEPING = re.compile(r"^(redcap_.*|.*_complete|.*_timestamp)$")
+_REDCAP_COLUMN = re.compile(r"^redcap_")  # event, repeat, data access group, survey identifier ...
 
 
 @dataclass(frozen=True)
@@ -188,7 +188,8 @@ def _minimal_toml(study_id: str) -> str:
 class _Rows:
     """The records file's rows with their REDCap location, decoded field values and the problems found."""
 
-    def __init__(self, raw: pl.DataFrame, dictionary: Dictionary, file: str, mapping: Mapping | None = None):
+    def __init__(self, raw: pl.DataFrame, dictionary: Dictionary, file: str, mapping: Mapping | None = None,
+                 decimal_comma: bool = False):
         self.file = file
         self.problems: list[RecordProblem] = []
         rid = dictionary.record_id
@@ -215,6 +216,8 @@ class _Rows:
                 continue
             fields_used.add(name)
             self.columns[name] = (table, column)
+            if decimal_comma and TABLES[table].column(column).dtype == FLOAT:
+                expr = expr.str.replace(",", ".", literal=True)  # ';' CSV of a European Excel: 1,5 is 1.5
             values.append(value_expr(expr, name, mapping).alias(name))
             for failed, shown, rule in checks:
                 bad = located.filter(failed).select("__line__", "__record__", "__event__", "__instrument__",
@@ -229,8 +232,11 @@ class _Rows:
         """A warning for each column holding values that nothing imports (nothing is dropped silently)."""
         checkbox_of = {f"{f.name}___{c.lower()}": f.name for f in dictionary.fields.values()
                        if f.type == "checkbox" for c in f.choices}
+        forms = {f.form for f in dictionary.fields.values()}
+        bookkeeping = {f"{form}_{what}" for form in forms for what in ("complete", "timestamp")}
         for col in raw.columns:
-            if col in (ROW, dictionary.record_id) or _BOOKKEEPING.match(col) or checkbox_of.get(col) in used \
+            if col in (ROW, dictionary.record_id) or col in bookkeeping or _REDCAP_COLUMN.match(col) \
+                    or checkbox_of.get(col) in used \
                     or col in used:
                 continue
             filled = raw.filter(pl.col(col).str.strip_chars().fill_null("") != "")
@@ -358,7 +364,7 @@ def _import(records: Path, dictionary: str | Path, out: Path, keep_going: bool, 
                                       f"no column '{rid}' (the record ID, first field of the data dictionary): "
                                       "export with field names as column headers (raw headers)"))
         raise RedcapImportError(problems, file)
-    rows = _Rows(raw.frame, dictionary_obj, file, mapping_obj)
+    rows = _Rows(raw.frame, dictionary_obj, file, mapping_obj, raw.decimal_comma)
     problems += rows.problems
     forms = {t: dictionary_obj.form_of(t) for t in TABLES}
     known_forms = {f for f in forms.values() if f}
