@@ -10,9 +10,10 @@ YYYY-MM-DD. The loaded study is written, so measurement values are in their anal
 canonical unit.
 
 Spreadsheet formula text is *not* neutralised here (unlike cartkit's CSV outputs that a
-person opens): this file is data for REDCap's import, which would store a leading
-apostrophe as part of the value, and negative numbers (day -7) start with '-'. Open it
-in REDCap, not in a spreadsheet; see docs/redcap.md.
+person opens, ``cartkit.study.spreadsheet_safety``): this file is data for REDCap's
+import, which would store the protective apostrophe as part of the value, and every later
+export would carry it. Upload it to REDCap, do not open it in a spreadsheet; see
+docs/redcap.md.
 """
 
 from __future__ import annotations

@@ -25,8 +25,6 @@ temporary folder renamed into place) and never into a folder cartkit did not wri
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import re
 import shutil
@@ -45,15 +43,10 @@ from cartkit.interop.redcap_mapping import (
     read_mapping,
     value_expr,
 )
-from cartkit.study.problems import (
-    ERROR,
-    WARNING,
-    Problem,
-    StudyError,
-    _cell,  # the spreadsheet-safe cell of cartkit's problems CSV
-)
+from cartkit.study.problems import ERROR, WARNING, Problem, StudyError
 from cartkit.study.readers import ROW, read_csv
 from cartkit.study.schema import FLOAT, TABLES
+from cartkit.study.spreadsheet_safety import neutralise_formulas
 from cartkit.study.validate import check_study
 
 MARKER = ".cartkit-redcap-import"
@@ -293,16 +286,20 @@ def _relocate(problems: list[Problem], tables: dict[str, pl.DataFrame], forms: d
     return out
 
 
+IMPORT_PROBLEMS_HEADER = ("severity", "file", "line", "record_id", "redcap_event_name", "redcap_repeat_instrument",
+                          "redcap_repeat_instance", "field", "value", "rule")
+
+
 def write_import_problems(problems: list[RecordProblem], file: str, path: Path) -> None:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(("severity", "file", "line", "record_id", "redcap_event_name", "redcap_repeat_instrument",
-                     "redcap_repeat_instance", "field", "value", "rule"))
-    for p in problems:
-        writer.writerow([p.severity, _cell(file), "" if p.line is None else p.line, _cell(p.record),
-                         _cell(p.event), _cell(p.instrument), _cell(p.instance), _cell(p.field), _cell(p.value),
-                         _cell(p.rule)])
-    path.write_text(buffer.getvalue(), encoding="utf-8")
+    """Every problem, one a line, located in REDCap terms; text a spreadsheet would run as a formula
+    is neutralised (people open this list in Excel)."""
+    columns = [[p.severity for p in problems], [file] * len(problems), [p.line for p in problems],
+               [p.record for p in problems], [p.event for p in problems], [p.instrument for p in problems],
+               [p.instance for p in problems], [p.field for p in problems],
+               [None if p.value is None else str(p.value) for p in problems], [p.rule for p in problems]]
+    schema = {name: (pl.Int64 if name == "line" else pl.String) for name in IMPORT_PROBLEMS_HEADER}
+    frame = pl.DataFrame(dict(zip(IMPORT_PROBLEMS_HEADER, columns, strict=True)), schema=schema)
+    neutralise_formulas(frame).write_csv(path, line_terminator="\n")
 
 
 def import_records(records: str | Path, dictionary: str | Path, out_dir: str | Path, *, keep_going: bool = False,
