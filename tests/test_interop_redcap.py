@@ -406,3 +406,24 @@ def test_semicolon_export_with_decimal_commas_from_a_european_excel(seed, seed_e
     import_records(tmp_path / "r.csv", seed_export / "dictionary.csv", tmp_path / "study",
                    study_toml=SEED / "study.toml")
     _same_tables(seed, load_study(tmp_path / "study"))
+
+
+def test_import_problems_csv_neutralises_formulas_and_the_export_keeps_values(seed_export, tmp_path):
+    flat = pl.read_csv(seed_export / "records.csv", infer_schema=False)
+    first = pl.col("redcap_repeat_instrument").is_null() & (pl.col("patient_id") == "P2")
+    flat.with_columns(pl.when(first).then(pl.lit("=1+1")).otherwise(pl.col("age")).alias("age")
+                      ).write_csv(tmp_path / "r.csv")
+    result = import_records(tmp_path / "r.csv", seed_export / "dictionary.csv", tmp_path / "study",
+                            keep_going=True)
+    assert result.left_out == ["P2"]
+    text = (tmp_path / "study" / IMPORT_PROBLEMS_CSV).read_text()
+    assert "'=1+1" in text and ",=1+1" not in text
+    # a subtype is free text: kept as given, in the study and in a later export (data, not a spreadsheet)
+    flat = flat.with_columns(pl.when(first).then(pl.lit("=HYPERLINK(1)")).otherwise(pl.col("subtype"))
+                             .alias("subtype"))
+    flat.write_csv(tmp_path / "r2.csv")
+    import_records(tmp_path / "r2.csv", seed_export / "dictionary.csv", tmp_path / "s2")
+    study = load_study(tmp_path / "s2")
+    assert study.patients.filter(pl.col("patient_id") == "P2")["subtype"][0] == "=HYPERLINK(1)"
+    export_study(study, tmp_path / "again.csv")
+    assert ",=HYPERLINK(1)," in (tmp_path / "again.csv").read_text()
