@@ -5,11 +5,14 @@ The dictionary has REDCap's 18 columns (``DICTIONARY_COLUMNS``, spelt as REDCap'
 ``cartkit.study.schema.TABLES``: ``patients`` (not repeating; its first field,
 ``patient_id``, is the record ID) and one repeating instrument per serial table.
 Field names follow REDCap's rules (REDCap Data Dictionary help, Vanderbilt University
-2015, "Column A - Variable / Field Name": lower-case letters, numbers and underscores,
-starting with a letter, unique in the project; REDCap recommends 26 characters or
-fewer, and reserves three underscores for the ``field___code`` columns of checkbox
-fields): each table's columns get a short table prefix (``lab_value``,
-``inf_infusion_date``), the patients columns none.
+2015, "Column A - Variable/Field Name"; UCLA CTSI REDCap training, "Important project
+development concepts": only lower-case letters, numbers and underscores, unique in the
+project; the first field of the first instrument is the record ID). cartkit also keeps
+every name starting with a letter, at most 26 characters (the length commonly recommended
+for REDCap field names, so that exports to SAS/Stata/SPSS keep them whole; not verified
+here against a primary REDCap source) and free of three underscores, which REDCap's
+exports use for the ``field___code`` columns of checkbox fields. Each table's columns get
+a short table prefix (``lab_value``, ``inf_infusion_date``), the patients columns none.
 
 Values: a vocabulary column is a dropdown whose choices are the vocabulary's canonical
 values, coded 1..n in vocabulary order (``1, male | 2, female``); a flag is a
@@ -94,7 +97,7 @@ PREFIXES = {
 }
 REPEATING_FORMS = tuple(t for t in TABLES if t != "patients")
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-RECOMMENDED_LENGTH = 26  # REDCap's recommendation; it refuses names over 100 characters
+RECOMMENDED_LENGTH = 26  # see the module docstring
 
 
 def field_name(table: str, column: str) -> str:
