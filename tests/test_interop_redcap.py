@@ -427,3 +427,30 @@ def test_import_problems_csv_neutralises_formulas_and_the_export_keeps_values(se
     assert study.patients.filter(pl.col("patient_id") == "P2")["subtype"][0] == "=HYPERLINK(1)"
     export_study(study, tmp_path / "again.csv")
     assert ",=HYPERLINK(1)," in (tmp_path / "again.csv").read_text()
+
+
+def test_extra_ae_terms_need_the_studys_dictionary(tmp_path):
+    import shutil
+
+    study_dir = tmp_path / "seed"
+    shutil.copytree(SEED, study_dir)
+    toml = (study_dir / "study.toml").read_text().replace("[plan]\n", '[plan]\nextra_ae_terms = ["tumour flare"]\n', 1)
+    (study_dir / "study.toml").write_text(toml)
+    with (study_dir / "adverse_events.csv").open("a") as fh:
+        fh.write("P1,1,tumour flare,2,ctcae4.03,3,9\n")
+    study = load_study(study_dir)
+    runner = CliRunner()
+    r = runner.invoke(app, ["redcap", "dictionary", str(tmp_path / "plain.csv")])
+    r = runner.invoke(app, ["redcap", "dictionary", str(tmp_path / "d.csv"), "--study", str(study_dir)])
+    assert r.exit_code == 0, r.output
+    d, _ = read_dictionary(tmp_path / "d.csv")
+    assert list(d.fields["ae_term"].choices.values())[-1] == "tumour flare"
+    r = runner.invoke(app, ["redcap", "export", str(study_dir), str(tmp_path / "r.csv")])
+    assert r.exit_code == 0, r.output
+    import_records(tmp_path / "r.csv", tmp_path / "d.csv", tmp_path / "study", study_toml=study_dir / "study.toml")
+    _same_tables(study, load_study(tmp_path / "study"))
+    # the plain dictionary has no choice for the term: the import says so, at its record and instance
+    with pytest.raises(RedcapImportError) as info:
+        import_records(tmp_path / "r.csv", tmp_path / "plain.csv", tmp_path / "s2")
+    (p,) = [p for p in info.value.record_problems if p.severity == "error"]
+    assert (p.record, p.instrument, p.field) == ("P1", "adverse_events", "ae_term")
