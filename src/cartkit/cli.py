@@ -3,6 +3,8 @@
     cartkit validate DIR
     cartkit simulate --patients N --seed S OUT_DIR
     cartkit run DIR --out OUT [--force]
+    cartkit template OUT.xlsx [--example]
+    cartkit convert DIR OUT --to csv|xlsx|parquet|sav
 
 Errors are one readable message, never a traceback, unless --debug.
 Heavy imports happen inside the commands so that ``cartkit --help`` is fast.
@@ -185,6 +187,65 @@ def run(
         _fail(f"{type(exc).__name__}: {exc}", debug, exc)
         return
     console.print(f"[green]report written to {index}[/]")
+
+
+@app.command()
+def template(
+    out: Path = typer.Argument(..., help="The workbook to write (.xlsx)."),
+    example: bool = typer.Option(False, "--example", help="Pre-fill it with the bundled seed study."),
+    force: bool = typer.Option(False, "--force", help="Replace OUT if it exists."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+) -> None:
+    """Write a workbook to fill in by hand: a sheet per table with drop-downs and checks, and a README
+    sheet; a study.toml beside it when its folder has none. Then: cartkit validate and cartkit run on
+    that folder (docs/template.md)."""
+    from cartkit.interop.template import seed_study_folder, write_template
+    from cartkit.study.problems import StudyError
+
+    seed = None
+    if example:
+        seed = seed_study_folder()
+        if seed is None:
+            _fail("--example needs the bundled seed study (examples/seed-study of a cartkit source checkout), "
+                  "which this installation does not have", debug)
+    try:
+        written = write_template(out, example=seed, force=force)
+    except (OSError, ValueError) as exc:  # FileExistsError, a bad name; StudyError of the example
+        if isinstance(exc, StudyError) and not debug:
+            _console().print(_problem_table(exc.problems))
+        _fail(str(exc).splitlines()[0], debug, exc)
+        return
+    console = _console()
+    console.print(f"[green]wrote {written.workbook}[/]", soft_wrap=True)
+    if written.study_toml is not None:
+        console.print(f"wrote {written.study_toml} (the study's id and plan: edit it)", soft_wrap=True)
+    console.print(f"fill in the sheets, then: cartkit validate {written.workbook.parent}", soft_wrap=True)
+
+
+@app.command()
+def convert(
+    study_dir: Path = typer.Argument(..., help="Study folder."),
+    out: Path = typer.Argument(..., help="Folder to write the converted study to (outside the study)."),
+    to: str = typer.Option(..., "--to", help="csv, xlsx, parquet or sav (SPSS)."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+) -> None:
+    """Write a study folder in another format: the tables as loaded, study.toml with its [files]
+    rewritten (docs/template.md)."""
+    from cartkit.interop.convert import convert_study
+    from cartkit.study.problems import StudyError
+
+    try:
+        path = convert_study(study_dir, out, to)
+    except StudyError as exc:
+        if debug:
+            raise
+        _console().print(_problem_table(exc.problems))
+        _fail(f"{study_dir} has errors; fix them before converting", debug)
+        return
+    except (OSError, ValueError) as exc:
+        _fail(str(exc), debug, exc)
+        return
+    _console().print(f"[green]wrote {path} ({to})[/]", soft_wrap=True)
 
 
 from cartkit.cli_design import design_app  # noqa: E402 - the sub-app, after the commands above

@@ -1,1 +1,12 @@
-"""Study data in and out of other systems: REDCap projects, workbook templates, SPSS files."""
+"""Study data in and out of other systems: REDCap projects, workbook templates, SPSS files (issue 11).
+
+* ``cartkit.interop.redcap_*``: REDCap data dictionaries, exports and imports;
+* ``cartkit.interop.template``: the clinician's workbook (``cartkit template OUT.xlsx``), a sheet
+  per table with drop-downs and checks, and the same layout for any study written as XLSX;
+* ``cartkit.interop.spss``: SPSS ``.sav`` and SAS ``.sas7bdat`` / ``.xpt`` tables read as a study
+  folder's tables, and ``.sav`` files written with variable and value labels;
+* ``cartkit.interop.convert``: a study folder written in another format (``cartkit convert``).
+
+Everything here reads and writes through the schema (``cartkit.study.schema``) and the
+vocabularies (``cartkit.study.vocabulary``); nothing restates a column list.
+"""

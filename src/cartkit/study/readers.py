@@ -1,4 +1,4 @@
-"""Read one table of a study from CSV, Parquet or an XLSX sheet, as the user wrote it.
+"""Read one table of a study from CSV, Parquet, an XLSX sheet, SPSS or SAS, as the user wrote it.
 
 A reader does not interpret cells: CSV and XLSX cells arrive as strings (Excel
 date cells as ISO ``YYYY-MM-DD``), Parquet columns keep their stored types.
@@ -275,6 +275,12 @@ def read_parquet(path: Path, table: str, file: str) -> tuple[RawTable | None, li
         data = pl.read_parquet(path)
     except Exception as exc:
         return None, [Problem(file, None, None, None, f"cannot read the Parquet file: {exc}")]
+    return frame_table(data, table, file)
+
+
+def frame_table(data: pl.DataFrame, table: str, file: str) -> tuple[RawTable, list[Problem]]:
+    """A table from a typed frame (Parquet, SPSS, SAS): columns keep their types, rows are numbered
+    1, 2, ... as the file's data rows."""
     problems: list[Problem] = []
     columns = []
     for col in data.get_columns():
@@ -377,4 +383,17 @@ def read_xlsx(
             wb.close()
 
 
-READERS = {".csv": read_csv, ".parquet": read_parquet, ".xlsx": read_xlsx}
+def read_spss(path: Path, table: str, file: str) -> tuple[RawTable | None, list[Problem]]:
+    from cartkit.interop.spss import read_sav
+
+    return read_sav(path, table, file)
+
+
+def read_sas(path: Path, table: str, file: str) -> tuple[RawTable | None, list[Problem]]:
+    from cartkit.interop.spss import read_sas
+
+    return read_sas(path, table, file)
+
+
+READERS = {".csv": read_csv, ".parquet": read_parquet, ".xlsx": read_xlsx,
+           ".sav": read_spss, ".sas7bdat": read_sas, ".xpt": read_sas}  # SPSS, SAS: cartkit.interop.spss

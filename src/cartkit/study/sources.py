@@ -1,6 +1,7 @@
 """Find the file (or workbook sheet) that holds each table of a study folder.
 
-A table comes from ``<table>.csv``, ``<table>.parquet`` or ``<table>.xlsx``
+A table comes from ``<table>.csv``, ``<table>.parquet``, ``<table>.xlsx``, ``<table>.sav`` (SPSS),
+``<table>.sas7bdat`` or ``<table>.xpt`` (SAS)
 (file names matched case-insensitively), from the file ``[files]`` in
 study.toml names for it, or from the sheet named after it in the
 ``[files] workbook``. More than one of these for the same table is a problem.
@@ -63,7 +64,7 @@ def locate_tables(
             problems.append(Problem(STUDY_TOML, None, f"files.{table}", name, "file not found in the study folder"))
         elif path.suffix.lower() not in READERS:
             problems.append(
-                Problem(STUDY_TOML, None, f"files.{table}", name, "unsupported file type: use .csv, .parquet or .xlsx")
+                Problem(STUDY_TOML, None, f"files.{table}", name, f"unsupported file type: use {', '.join(READERS)}")
             )
         else:
             found[table].append(Source(table, path, path.name, refused=refused.get(path.name.lower())))
@@ -104,7 +105,7 @@ def locate_tables(
                         notes.append(f"{path.name}: sheet '{sheet}' is not a table of the study; ignored")
 
     for table in TABLES:
-        for ext in (".csv", ".parquet", ".xlsx"):
+        for ext in READERS:
             path = files.get(f"{table}{ext}")
             if path is not None and path.name.lower() not in {s.path.name.lower() for s in found[table]}:
                 found[table].append(Source(table, path, path.name, refused=refused.get(path.name.lower())))

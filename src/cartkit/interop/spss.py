@@ -1,0 +1,224 @@
+"""SPSS and SAS files: tables of a study folder in, ``.sav`` files with labels out (pyreadstat).
+
+Reading (``read_sav``, ``read_sas``; ``cartkit.study.readers.READERS`` sends ``.sav``, ``.sas7bdat``
+and ``.xpt`` files here): a table file is read as a Parquet file is, its columns keeping their
+stored types (numbers, text, dates), its rows numbered 1, 2, ... as SPSS's Data View numbers its
+cases. SPSS value labels (``1 = male``, ``2 = female``) are applied to the columns that hold text or
+yes/no values in the schema (and to columns the schema does not know): the label is what the
+loader then matches against the vocabulary, case-insensitively, as it matches a CSV cell, so a
+label that is not a vocabulary value is a located problem naming the label. Codes of numeric
+schema columns (a grade, an IPI) stay numbers: their labels only annotate them. A code with no
+label stays as the code and is judged like any other value. SAS value formats live in a separate
+catalog; ``<table>.sas7bcat`` beside a ``<table>.sas7bdat`` is used when present.
+
+Writing (``write_sav``): text columns that hold a vocabulary (``sex``, ``diagnosis``, ``response``
+...) become numeric codes with value labels, numbered in the vocabulary's order (so ``male`` is 1
+and ``female`` 2 in every study), values the vocabulary does not hold (a study's extra
+adverse-event terms) numbered after them; yes/no columns become 0/1 labelled ``false``/``true``;
+whole-number columns get an ``F`` format with no decimals; each variable's label is the schema's
+description of the column. Variable names that SPSS does not accept are made valid and the
+original name kept as the variable label.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import polars as pl
+
+from cartkit.study.problems import Problem
+from cartkit.study.readers import RawTable, frame_table
+from cartkit.study.schema import BOOL, STR, TABLES, Column
+from cartkit.study.vocabulary import VOCABULARIES
+
+# SPSS reserved words cannot be variable names (IBM SPSS Statistics, "Variable names")
+_RESERVED = {"ALL", "AND", "BY", "EQ", "GE", "GT", "LE", "LT", "NE", "NOT", "OR", "TO", "WITH"}
+_NAME_LIMIT = 64  # bytes of an SPSS variable name
+_LABEL_LIMIT = 256  # characters of a variable label
+BOOL_LABELS = {0.0: "false", 1.0: "true"}
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _code_text(s: pl.Series) -> pl.Series:
+    """Codes as text: whole numbers without '.0', text trimmed."""
+    if s.dtype.is_float():
+        whole = s.is_finite() & (s.round(0) == s)
+        return pl.select(
+            pl.when(pl.lit(whole)).then(pl.lit(s).cast(pl.Int64, strict=False).cast(pl.String))
+            .otherwise(pl.lit(s).cast(pl.String))
+        ).to_series().alias(s.name)
+    if s.dtype == pl.String:
+        return s.str.strip_chars()
+    return s.cast(pl.String, strict=False)
+
+
+def _key(code: object) -> str:
+    if isinstance(code, float) and code.is_integer():
+        return str(int(code))
+    return str(code).strip()
+
+
+def _labelled_columns(table: str) -> set[str] | None:
+    """Schema columns whose values are text or yes/no (value labels replace their codes)."""
+    spec = TABLES.get(table)
+    if spec is None:
+        return None
+    return {c.name for c in spec.columns if c.dtype in (STR, BOOL)}
+
+
+def apply_value_labels(frame: pl.DataFrame, labels: dict[str, dict], table: str, file: str
+                       ) -> tuple[pl.DataFrame, list[str]]:
+    """``frame`` with the codes of labelled text columns replaced by their labels; notes."""
+    text_columns = _labelled_columns(table)
+    numeric = {c.name for c in TABLES[table].columns} - (text_columns or set()) if table in TABLES else set()
+    applied = []
+    columns = []
+    for s in frame.get_columns():
+        name = s.name.strip().lower()
+        mapping = labels.get(s.name)
+        if mapping and name not in numeric:
+            codes = _code_text(s)
+            s = codes.replace({_key(k): str(v) for k, v in mapping.items()}).alias(s.name)
+            applied.append(s.name)
+        columns.append(s)
+    notes = [f"{file}: SPSS value labels read as the values of {', '.join(applied)}"] if applied else []
+    return pl.DataFrame(columns), notes
+
+
+def _from_pyreadstat(reader, path: Path, table: str, file: str, what: str, **options
+                     ) -> tuple[RawTable | None, list[Problem]]:
+    try:
+        import pyreadstat  # noqa: F401
+    except ImportError:
+        return None, [Problem(file, None, None, None, f"reading {what} files needs pyreadstat: pip install pyreadstat")]
+    try:
+        data, meta = reader(str(path), output_format="polars", **options)
+    except Exception as exc:  # pyreadstat reports unreadable files with its own exception types
+        message = str(exc).strip() or type(exc).__name__
+        return None, [Problem(file, None, None, None, f"cannot read the {what} file: {message}")]
+    data, notes = apply_value_labels(data, meta.variable_value_labels or {}, table, file)
+    raw, problems = frame_table(data, table, file)
+    raw.notes = notes + raw.notes
+    return raw, problems
+
+
+def read_sav(path: Path, table: str, file: str) -> tuple[RawTable | None, list[Problem]]:
+    """One table from an SPSS ``.sav`` (or ``.zsav``) file."""
+    import pyreadstat
+
+    return _from_pyreadstat(pyreadstat.read_sav, path, table, file, "SPSS")
+
+
+def read_sas(path: Path, table: str, file: str) -> tuple[RawTable | None, list[Problem]]:
+    """One table from a SAS ``.sas7bdat`` file (with ``<stem>.sas7bcat`` value formats beside it,
+    when present) or a SAS transport ``.xpt`` file."""
+    import pyreadstat
+
+    if path.suffix.lower() == ".xpt":
+        return _from_pyreadstat(pyreadstat.read_xport, path, table, file, "SAS transport")
+    catalog = next((p for p in path.parent.iterdir()
+                    if p.suffix.lower() == ".sas7bcat" and p.stem.lower() == path.stem.lower()), None)
+    options = {"catalog_file": str(catalog)} if catalog is not None else {}
+    return _from_pyreadstat(pyreadstat.read_sas7bdat, path, table, file, "SAS", **options)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def spss_name(name: str, taken: set[str]) -> str:
+    """A valid SPSS variable name for ``name``, not in ``taken`` (compared ignoring case)."""
+    out = re.sub(r"[^A-Za-z0-9_.@#$]", "_", name.strip()) or "v"
+    if not out[0].isalpha():
+        out = "v_" + out
+    out = out.rstrip(".")
+    if out.upper() in _RESERVED:
+        out += "_"
+    out = out.encode("utf-8")[:_NAME_LIMIT].decode("utf-8", errors="ignore")
+    base, i = out, 2
+    while out.lower() in taken:
+        suffix = f"_{i}"
+        out = base[: _NAME_LIMIT - len(suffix)] + suffix
+        i += 1
+    taken.add(out.lower())
+    return out
+
+
+def _schema_column(table: str | None, name: str) -> Column | None:
+    """The schema's column of that name: in ``table``, else in the first table that has it."""
+    if table in TABLES and name in TABLES[table].column_names:
+        return TABLES[table].column(name)
+    for spec in TABLES.values():
+        if name in spec.column_names:
+            return spec.column(name)
+    return None
+
+
+def vocabulary_codes(vocabulary: str, present: list[str]) -> dict[str, int]:
+    """value -> SPSS code: the vocabulary's canonical values 1, 2, ... in its order, then the values
+    present that it does not hold, sorted."""
+    canonical = list(dict.fromkeys(VOCABULARIES[vocabulary].values()))
+    extra = sorted(set(present) - set(canonical))
+    return {v: i for i, v in enumerate(canonical + extra, start=1)}
+
+
+def sav_columns(frame: pl.DataFrame, table: str | None = None, labels: dict[str, str] | None = None):
+    """(pandas frame, variable labels, value labels, formats, measures) for ``pyreadstat.write_sav``.
+
+    ``labels``: variable labels that take precedence over the schema's descriptions."""
+    import pandas as pd
+
+    taken: set[str] = set()
+    data: dict[str, object] = {}
+    var_labels: dict[str, str | None] = {}
+    value_labels: dict[str, dict[float, str]] = {}
+    formats: dict[str, str] = {}
+    measures: dict[str, str] = {}
+    for s in frame.get_columns():
+        name = spss_name(s.name, taken)
+        col = _schema_column(table, s.name)
+        label = (labels or {}).get(s.name) or (col.description if col is not None and col.description else None)
+        if label is None and name != s.name:
+            label = s.name
+        var_labels[name] = label[:_LABEL_LIMIT] if label else None
+        if isinstance(s.dtype, pl.Categorical | pl.Enum):
+            s = s.cast(pl.String)
+        if s.dtype == pl.String and col is not None and col.vocabulary is not None:
+            codes = vocabulary_codes(col.vocabulary, s.drop_nulls().unique().to_list())
+            data[name] = s.replace_strict(codes, default=None, return_dtype=pl.Float64).to_numpy()
+            value_labels[name] = {float(c): v for v, c in codes.items()}
+            formats[name] = "F8.0"
+            measures[name] = "nominal"
+        elif s.dtype == pl.Boolean:
+            data[name] = s.cast(pl.Float64).to_numpy()
+            value_labels[name] = dict(BOOL_LABELS)
+            formats[name] = "F1.0"
+            measures[name] = "nominal"
+        elif s.dtype.is_integer():
+            data[name] = s.cast(pl.Float64).to_numpy()
+            formats[name] = "F12.0"
+            measures[name] = "scale"
+        elif s.dtype.is_float():
+            data[name] = s.fill_nan(None).to_numpy()
+            measures[name] = "scale"
+        elif s.dtype == pl.Date or isinstance(s.dtype, pl.Datetime):
+            data[name] = pd.Series(s.to_list(), dtype=object)
+            measures[name] = "scale"
+        else:
+            data[name] = pd.Series(s.cast(pl.String).fill_null("").to_list(), dtype=object)
+            measures[name] = "nominal"
+    return pd.DataFrame(data), var_labels, value_labels, formats, measures
+
+
+def write_sav(frame: pl.DataFrame, path: str | Path, table: str | None = None,
+              labels: dict[str, str] | None = None, file_label: str = "") -> Path:
+    """Write ``frame`` as an SPSS ``.sav`` file at ``path`` (replacing it: the caller decides whether
+    it may), with variable labels and the value labels of vocabulary and yes/no columns."""
+    import pyreadstat
+
+    df, var_labels, value_labels, formats, measures = sav_columns(frame, table, labels)
+    pyreadstat.write_sav(df, str(path), file_label=file_label[:64], column_labels=var_labels,
+                         variable_value_labels=value_labels, variable_format=formats, variable_measure=measures)
+    return Path(path)
