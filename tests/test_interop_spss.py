@@ -101,6 +101,16 @@ def test_sas_transport_table_loads(seed, tmp_path):
     _same_study(seed, load_study(folder))
 
 
+def test_sas7bdat_table_loads(seed, tmp_path):
+    """A SAS data set written by R haven 2.5.1 (tests/make_sas7bdat_fixture.R), not by cartkit."""
+    folder = tmp_path / "study"
+    shutil.copytree(SEED, folder)
+    (folder / "infusions.csv").unlink()
+    shutil.copyfile(ROOT / "tests" / "data" / "infusions.sas7bdat", folder / "infusions.sas7bdat")
+    study = load_study(folder)
+    _same_study(seed, study)
+
+
 def test_written_sav_carries_variable_and_value_labels(seed, tmp_path):
     write_sav(seed.patients, tmp_path / "patients.sav", table="patients")
     df, meta = pyreadstat.read_sav(str(tmp_path / "patients.sav"))
@@ -155,3 +165,41 @@ def test_cli_convert(tmp_path):
     bad = runner.invoke(app, ["convert", str(SEED), str(SEED / "sub"), "--to", "sav"])
     assert bad.exit_code == 1 and "outside the study folder" in bad.output
     assert not (SEED / "sub").exists()
+
+
+def test_derived_episode_tables_as_sav(seed, tmp_path):
+    from cartkit.derive import derive
+    from cartkit.interop.spss import episode_tables, write_episode_tables
+
+    derived = derive(seed)
+    tables = episode_tables(seed, derived)
+    assert set(tables) == {"episodes", "kinetics", "survival", "toxicity_grades"}
+    write_episode_tables(tables, tmp_path)
+    df, meta = pyreadstat.read_sav(str(tmp_path / "episodes.sav"), apply_value_formats=True)
+    assert len(df) == seed.infusions.height == 26
+    by_episode = {(p, int(e)): row for p, e, row in zip(df["patient_id"], df["episode"], df.to_dict("records"),
+                                                          strict=True)}
+    for p, e, grade in derived.crs.select("patient_id", "episode", "grade").iter_rows():
+        assert by_episode[(p, e)]["crs_grade"] == grade
+    for p, e, best in derived.best_response.select("patient_id", "episode", "best_response").iter_rows():
+        assert by_episode[(p, e)]["best_response"] == best  # numeric code, its label the response
+    assert meta.variable_value_labels["sex"] == {1.0: "male", 2.0: "female"}
+    assert meta.column_names_to_labels["crs_grade"].startswith("CRS grade")
+    kin, _ = pyreadstat.read_sav(str(tmp_path / "kinetics.sav"))
+    expected = derived.kinetics.filter(pl.col("cmax").is_not_null())["cmax"].sort().to_list()
+    assert sorted(kin["cmax"].dropna().tolist()) == expected
+
+
+@pytest.mark.slow
+def test_run_with_spss_writes_the_sav_files_in_the_report(tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "report"
+    result = runner.invoke(app, ["run", str(SEED), "--out", str(out), "--spss"])
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in (out / "spss").iterdir())
+    assert names == ["episodes.sav", "kinetics.sav", "survival.sav", "toxicity_grades.sav"]
+    manifest = json.loads((out / ".cartkit-report.json").read_text())
+    assert "spss/episodes.sav" in manifest["files"]  # cartkit's own: a later run may replace it
+    again = runner.invoke(app, ["run", str(SEED), "--out", str(out)])
+    assert again.exit_code == 0, again.output
+    assert not (out / "spss").exists()

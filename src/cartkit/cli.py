@@ -2,7 +2,7 @@
 
     cartkit validate DIR
     cartkit simulate --patients N --seed S OUT_DIR
-    cartkit run DIR --out OUT [--force]
+    cartkit run DIR --out OUT [--force] [--spss]
     cartkit template OUT.xlsx [--example]
     cartkit convert DIR OUT --to csv|xlsx|parquet|sav
 
@@ -146,6 +146,8 @@ def run(
         False, "--force",
         help="Write into a non-empty folder that is not an earlier cartkit report, replacing only "
              "same-named files (index.html, results.json, tables/*.csv, figures/*); nothing else is deleted."),
+    spss: bool = typer.Option(False, "--spss", help="Also write the derived per-episode tables as "
+                              "OUT/spss/*.sav, with variable and value labels."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
     """Load, derive, analyse and write the report (OUT/index.html, tables, figures, results.json).
@@ -173,7 +175,7 @@ def run(
             def step(name: str) -> None:
                 progress.update(task, description=name)
 
-            index = run_study(study_dir, out, progress=step, force=force)
+            index = run_study(study_dir, out, progress=step, force=force, spss=spss)
     except OutputFolderError as exc:  # the folder changed while the analysis ran
         _fail(str(exc), debug, exc)
         return

@@ -7,12 +7,13 @@ from pathlib import Path
 
 
 def run_study(study_dir: str | Path, out: str | Path, progress: Callable[[str], None] | None = None,
-              force: bool = False) -> Path:
+              force: bool = False, spss: bool = False) -> Path:
     """Run the whole analysis of a study folder and write the report; returns OUT/index.html.
 
     ``out`` is checked first, before the study is loaded: a folder the report may not be written
     to raises ``cartkit.report.output_folder.OutputFolderError`` (a ValueError) at once.
     ``force`` writes the report into a non-empty folder beside what is there (docs/output.md).
+    ``spss`` also writes the derived per-episode tables as OUT/spss/*.sav (docs/template.md).
     """
     from cartkit.analysis import analyse
     from cartkit.derive import derive
@@ -31,4 +32,9 @@ def run_study(study_dir: str | Path, out: str | Path, progress: Callable[[str], 
     say("running the analysis plan")
     results = analyse(study, derived)
     say("writing the report")
-    return Path(write_report(results, out, progress=say, force=force)) / "index.html"
+    spss_tables = None
+    if spss:
+        from cartkit.interop.spss import episode_tables
+
+        spss_tables = episode_tables(study, derived)
+    return Path(write_report(results, out, progress=say, force=force, spss_tables=spss_tables)) / "index.html"

@@ -8,7 +8,7 @@ schema's columns and then any extra column of the user's. ``study.toml`` is copi
 the study has one; other files of the study folder are not.
 
 * ``csv``: ``<table>.csv``, UTF-8, ISO dates, ``true``/``false``; text a spreadsheet would run as a
-  formula is prefixed with ``'`` (the OWASP rule of ``cartkit.interop.template.formula_like``);
+  formula is prefixed with ``'`` (``cartkit.study.spreadsheet_safety``, as for the report's tables);
 * ``parquet``: ``<table>.parquet`` with the loaded types;
 * ``xlsx``: one workbook ``study.xlsx`` in the layout of ``cartkit template`` (README, drop-downs,
   checks), named in the new study.toml's ``[files] workbook``;
@@ -64,27 +64,13 @@ def _written_frame(name: str, frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(written_columns(TABLES[name], frame))
 
 
-def csv_safe(frame: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` with text cells (and headers) a spreadsheet would run as formulas prefixed with ``'``."""
-    from cartkit.interop.template import FORMULA_START, PLAIN_NUMBER, formula_like
-
-    exprs = []
-    for name, dtype in frame.schema.items():
-        if dtype == pl.String:
-            c = pl.col(name)
-            risky = c.str.contains(FORMULA_START.pattern) & ~c.str.contains(PLAIN_NUMBER.pattern)
-            exprs.append(pl.when(risky).then("'" + c).otherwise(c).alias(name))
-    out = frame.with_columns(exprs) if exprs else frame
-    renamed = {c: "'" + c for c in out.columns if formula_like(c)}
-    return out.rename(renamed) if renamed else out
-
-
 def convert_study(study_dir: str | Path, out_dir: str | Path, to: str) -> Path:
     """Write the study at ``study_dir`` to the folder ``out_dir`` in format ``to`` (see ``FORMATS``);
     returns ``out_dir``. Raises ``ConvertError`` or ``cartkit.StudyError``; writes nothing then."""
     from cartkit.interop.study_toml import relocated_study_toml
     from cartkit.study.load import load_study
     from cartkit.study.schema import TABLES
+    from cartkit.study.spreadsheet_safety import neutralise_formulas
 
     fmt = to.strip().lower()
     if fmt not in FORMATS:
@@ -114,7 +100,7 @@ def convert_study(study_dir: str | Path, out_dir: str | Path, to: str) -> Path:
             save_atomically(study_workbook(tables), tmp / WORKBOOK)
         for name, frame in tables.items() if fmt != "xlsx" else ():
             if fmt == "csv":
-                csv_safe(frame).write_csv(tmp / f"{name}.csv")
+                neutralise_formulas(frame).write_csv(tmp / f"{name}.csv")
             elif fmt == "parquet":
                 frame.write_parquet(tmp / f"{name}.parquet")
             else:

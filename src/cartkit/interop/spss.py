@@ -164,10 +164,12 @@ def vocabulary_codes(vocabulary: str, present: list[str]) -> dict[str, int]:
     return {v: i for i, v in enumerate(canonical + extra, start=1)}
 
 
-def sav_columns(frame: pl.DataFrame, table: str | None = None, labels: dict[str, str] | None = None):
+def sav_columns(frame: pl.DataFrame, table: str | None = None, labels: dict[str, str] | None = None,
+                vocabularies: dict[str, str] | None = None):
     """(pandas frame, variable labels, value labels, formats, measures) for ``pyreadstat.write_sav``.
 
-    ``labels``: variable labels that take precedence over the schema's descriptions."""
+    ``labels``: variable labels that take precedence over the schema's descriptions;
+    ``vocabularies``: column -> vocabulary for text columns the schema does not name."""
     import pandas as pd
 
     taken: set[str] = set()
@@ -180,13 +182,14 @@ def sav_columns(frame: pl.DataFrame, table: str | None = None, labels: dict[str,
         name = spss_name(s.name, taken)
         col = _schema_column(table, s.name)
         label = (labels or {}).get(s.name) or (col.description if col is not None and col.description else None)
-        if label is None and name != s.name:
-            label = s.name
+        if label is None:
+            label = s.name  # SPSS shows the label where it has one: the original name at least
         var_labels[name] = label[:_LABEL_LIMIT] if label else None
         if isinstance(s.dtype, pl.Categorical | pl.Enum):
             s = s.cast(pl.String)
-        if s.dtype == pl.String and col is not None and col.vocabulary is not None:
-            codes = vocabulary_codes(col.vocabulary, s.drop_nulls().unique().to_list())
+        vocabulary = (vocabularies or {}).get(s.name) or (col.vocabulary if col is not None else None)
+        if s.dtype == pl.String and vocabulary is not None:
+            codes = vocabulary_codes(vocabulary, s.drop_nulls().unique().to_list())
             data[name] = s.replace_strict(codes, default=None, return_dtype=pl.Float64).to_numpy()
             value_labels[name] = {float(c): v for v, c in codes.items()}
             formats[name] = "F8.0"
@@ -213,12 +216,109 @@ def sav_columns(frame: pl.DataFrame, table: str | None = None, labels: dict[str,
 
 
 def write_sav(frame: pl.DataFrame, path: str | Path, table: str | None = None,
-              labels: dict[str, str] | None = None, file_label: str = "") -> Path:
+              labels: dict[str, str] | None = None, file_label: str = "",
+              vocabularies: dict[str, str] | None = None) -> Path:
     """Write ``frame`` as an SPSS ``.sav`` file at ``path`` (replacing it: the caller decides whether
     it may), with variable labels and the value labels of vocabulary and yes/no columns."""
     import pyreadstat
 
-    df, var_labels, value_labels, formats, measures = sav_columns(frame, table, labels)
+    df, var_labels, value_labels, formats, measures = sav_columns(frame, table, labels, vocabularies)
     pyreadstat.write_sav(df, str(path), file_label=file_label[:64], column_labels=var_labels,
                          variable_value_labels=value_labels, variable_format=formats, variable_measure=measures)
     return Path(path)
+
+
+# --------------------------------------------------------------------------- the derived tables
+
+
+# variable labels of the derived columns (what cartkit.derive computes; see its docstrings)
+DERIVED_LABELS = {
+    "crs_grade": "CRS grade, episode maximum, in crs_system (recorded grade when the study records one)",
+    "crs_system": "grading system of crs_grade",
+    "icans_grade": "ICANS grade, episode maximum, in icans_system (recorded grade when the study records one)",
+    "icans_system": "grading system of icans_grade",
+    "best_response": "best overall response of the episode",
+    "response_day": "day of the best response",
+    "response_source": "recorded (investigator) or derived (from the criteria)",
+    "relapse_day": "day of relapse or progression after the response",
+    "mrd_negative": "MRD-negative response",
+    "hsct_after": "allogeneic HSCT after this infusion, before the next",
+    "cmax": "peak value in the kinetics window (Cmax), analyte's canonical unit",
+    "tmax": "day of the peak (Tmax)",
+    "clast": "last quantifiable value (Clast)",
+    "tlast": "day of the last quantifiable value",
+    "auc_last": "AUC from the first sample to the last quantifiable value (value x days)",
+    "auc_partial": "AUC over the plan's kinetics window (value x days)",
+    "lambda_z": "terminal rate constant, 1/day",
+    "half_life": "terminal half-life, days (ln 2 / lambda_z)",
+    "r2_adj": "adjusted R squared of the terminal regression",
+    "n_points": "samples in the profile",
+    "note": "why a parameter is missing",
+    "pfs_date": "date of progression, relapse or death, or of censoring",
+    "pfs_days": "progression-free survival, days from infusion_date",
+    "pfs_event": "progression, relapse or death (false: censored)",
+    "pfs_reason": "the record pfs_date comes from",
+    "os_date": "date of death, or of censoring",
+    "os_days": "overall survival, days from infusion_date",
+    "os_event": "death (false: censored)",
+    "os_reason": "the record os_date comes from",
+    "toxicity": "CRS or ICANS",
+    "system": "grading system of the grade",
+    "grade": "episode maximum grade",
+    "source": "recorded (investigator) or derived (from vitals, support and neurological records)",
+}
+_DERIVED_VOCABULARIES = {"best_response": "response", "crs_system": "grading_system",
+                         "icans_system": "grading_system"}
+
+
+def episode_tables(study, derived) -> dict[str, pl.DataFrame]:
+    """The derived per-episode tables a statistician carries on with in SPSS, by file name:
+
+    * ``episodes``: one row per infusion: the infusion, the patient's baseline, the CRS and ICANS
+      grades analysed, each haematological toxicity's grade, the best response, HSCT after it;
+    * ``kinetics``: one row per episode and analyte: the NCA parameters;
+    * ``survival``: one row per index episode: PFS and OS under the plan's primary HSCT rule;
+    * ``toxicity_grades``: CRS and ICANS per episode under every system graded (long)."""
+    key = ["patient_id", "episode"]
+    infusions = study.infusions.select(
+        *key, *[c for c in ("product", "target", "infusion_date", "dose_1e6_per_kg") if c in study.infusions.columns])
+    baseline = study.patients.select(
+        "patient_id", *[c for c in ("age", "sex", "diagnosis", "disease_status") if c in study.patients.columns])
+    episodes = infusions.join(baseline, on="patient_id", how="left")
+    for name, frame in (("crs", derived.crs), ("icans", derived.icans)):
+        episodes = episodes.join(frame.select(*key, pl.col("grade").alias(f"{name}_grade"),
+                                              pl.col("system").alias(f"{name}_system")), on=key, how="left")
+    hem = derived.hematologic
+    for tox in hem["toxicity"].unique(maintain_order=True).to_list():
+        column = f"{tox.lower()}_grade"
+        episodes = episodes.join(hem.filter(pl.col("toxicity") == tox).select(*key, pl.col("grade").alias(column)),
+                                 on=key, how="left")
+    best = derived.best_response.select(
+        *key, "best_response", "response_day", pl.col("source").alias("response_source"), "relapse_day",
+        *[c for c in ("mrd_negative",) if c in derived.best_response.columns])
+    episodes = episodes.join(best, on=key, how="left").join(
+        derived.hsct.select(*key, pl.lit(True).alias("hsct_after")), on=key, how="left"
+    ).with_columns(pl.col("hsct_after").fill_null(False)).sort(key)
+    tables = {"episodes": episodes}
+    product = study.infusions.select(*key, "product")
+    if derived.kinetics.height:
+        tables["kinetics"] = product.join(derived.kinetics, on=key, how="right").select(
+            *key, "product", pl.exclude(*key, "product"))
+    if derived.tte:
+        tables["survival"] = next(iter(derived.tte.values()))
+    if derived.toxicity_systems.height:
+        tables["toxicity_grades"] = derived.toxicity_systems
+    return tables
+
+
+def write_episode_tables(tables: dict[str, pl.DataFrame], folder: Path, study_id: str = "") -> list[Path]:
+    """Each table of ``episode_tables`` as ``folder/<name>.sav`` with variable and value labels."""
+    written = []
+    for name, frame in tables.items():
+        path = folder / f"{name}.sav"
+        labels = {**{c: f"{c.removesuffix('_grade').capitalize()} grade, episode maximum (CTCAE)"
+                     for c in frame.columns if c.endswith("_grade")}, **DERIVED_LABELS}
+        write_sav(frame, path, labels=labels, vocabularies=_DERIVED_VOCABULARIES,
+                  file_label=f"{study_id}: {name}" if study_id else name)
+        written.append(path)
+    return written

@@ -21,9 +21,9 @@ instead of turning them into a time or a date. The README sheet is generated fro
 vocabularies and the analyte table, never restated here; the loader ignores the README and lists
 sheets (``cartkit.study.sources``).
 
-Text that a spreadsheet would run as a formula (``=...``, ``+...``, ``@...``; the rule of
-``FORMULA_START`` below, OWASP CSV injection) is written as a text cell with Excel's quote prefix:
-it shows and reads back as the same text and never runs. Numbers, dates and yes/no values are
+Text that a spreadsheet would run as a formula (``=...``, ``+...``, ``@...``: the OWASP rule of
+``cartkit.study.spreadsheet_safety``) is written as a text cell with Excel's quote prefix, not with
+a literal ``'`` as in a CSV: it shows and reads back as the same text and never runs. Numbers, dates and yes/no values are
 written as such, so ``-5`` stays the number -5.
 """
 
@@ -40,6 +40,7 @@ import polars as pl
 from cartkit.study import schema as _schema
 from cartkit.study.coerce import EARLIEST_PLAUSIBLE_DATE
 from cartkit.study.schema import BOOL, DATE, FLOAT, INT, STR, TABLES, Column, Table
+from cartkit.study.spreadsheet_safety import FORMULA_START, PLAIN_NUMBER, neutral_text
 from cartkit.study.vocabulary import ANALYTES, UNIT_CONVERSIONS, VOCABULARIES
 
 README_SHEET = "README"
@@ -52,18 +53,14 @@ BOOL_VALUES = ("true", "false")
 # loader-added columns, not the user's: never written back as a column of a table
 DERIVED_COLUMNS = {"measurements": ("unit_original",)}
 
-# the OWASP CSV-injection rule (https://owasp.org/www-community/attacks/CSV_Injection): a text cell
-# starting with one of these runs as a formula, unless it is a plain number, which cannot call anything
-FORMULA_START = re.compile(r"^[=+\-@\t\r]")
-PLAIN_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 
 _NUMBER_FORMATS = {STR: "@", BOOL: "@", DATE: "yyyy-mm-dd", INT: "0", FLOAT: "General"}
 _TYPE_NAMES = {STR: "text", BOOL: "yes/no", DATE: "date (YYYY-MM-DD)", INT: "whole number", FLOAT: "number"}
 
 
 def formula_like(text: str) -> bool:
-    """True for text a spreadsheet would run as a formula."""
-    return bool(FORMULA_START.match(text)) and not PLAIN_NUMBER.match(text)
+    """True for text a spreadsheet would run as a formula (the rule of ``spreadsheet_safety``)."""
+    return neutral_text(text) != text
 
 
 # --------------------------------------------------------------------------- choices
@@ -267,7 +264,7 @@ def _cells(ws, frame: pl.DataFrame, names: list[str]):
             s = s.cast(pl.String)
         values = s.to_list()
         if s.dtype == pl.String:
-            risky = s.str.contains(FORMULA_START.pattern) & ~s.str.contains(PLAIN_NUMBER.pattern)
+            risky = s.str.contains(FORMULA_START) & ~s.str.contains(PLAIN_NUMBER)
             for i in risky.fill_null(False).arg_true().to_list():
                 cell = WriteOnlyCell(ws, values[i])
                 cell.data_type = "s"  # text, never a formula

@@ -139,7 +139,7 @@ def _guarded(results: Results, force: bool) -> dict:
 
 
 def write_report(results: Results, out_dir: str | Path, progress: Callable[[str], None] | None = None,
-                 force: bool = False) -> Path:
+                 force: bool = False, spss_tables: dict[str, pl.DataFrame] | None = None) -> Path:
     """Write the report of ``results`` to ``out_dir`` (created if missing) and return its path.
 
     ``progress``, if given, is called with a short step name before each step.
@@ -147,7 +147,8 @@ def write_report(results: Results, out_dir: str | Path, progress: Callable[[str]
     nothing but the files cartkit wrote; any other folder raises ``OutputFolderError`` (a
     ValueError) before anything is drawn, unless ``force``: then the report is written beside
     what is there, replacing only same-named files. ``out_dir`` may never be, contain or be inside
-    the study folder of ``results`` (docs/output.md).
+    the study folder of ``results`` (docs/output.md). ``spss_tables`` (name -> frame) are also
+    written as ``spss/<name>.sav`` with variable and value labels (``cartkit.interop.spss``).
     """
     import cartkit
 
@@ -164,6 +165,11 @@ def write_report(results: Results, out_dir: str | Path, progress: Callable[[str]
         for name, df in results.tables.items():
             if df is not None:
                 neutralise_formulas(df).write_csv(tmp / "tables" / f"{name}.csv")  # no formula runs in Excel
+        if spss_tables:
+            from cartkit.interop.spss import write_episode_tables
+
+            (tmp / "spss").mkdir()
+            write_episode_tables(spss_tables, tmp / "spss")
         (tmp / "figures").mkdir()
         for fid, (png, svg) in files.items():
             (tmp / "figures" / f"{fid}.png").write_bytes(png)
