@@ -113,3 +113,11 @@ def test_the_ae_term_rule_lists_every_term_and_says_how_to_add_one(tmp_path):
     listed = p.rule.split("allowed: ", 1)[1].split(". To use another term")[0].split(", ")
     assert set(AE_TERMS) | {"hypogammaglobulinemia"} == set(listed)
     assert 'add it to the [plan] of study.toml: extra_ae_terms = ["your term"]' in p.rule
+
+
+def test_an_event_day_out_of_range_is_one_error_not_also_a_warning(tmp_path):
+    # P2's relapse counted from episode 2 (infused 2019-06-15), dated 2019-03-01: day -106
+    problems = check(tmp_path, lambda t: t["events"][1].update(day=None, date="2019-03-01"))
+    assert [(p.row, p.column, p.severity, p.rule.split(";")[0]) for p in problems] == [
+        (3, "date", "error", "day out of range: must be between -60 and 36500"),
+    ]

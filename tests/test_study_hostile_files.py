@@ -184,3 +184,13 @@ def test_an_unreadable_infusion_episode_gives_no_episode_orphans(tmp_path):
     assert [(p.file, p.row, p.column, p.rule) for p in problems] == [
         ("infusions.csv", 2, "episode", "not a whole number")
     ]
+
+
+def test_a_linked_study_workbook_out_of_the_folder_is_one_problem(tmp_path):
+    folder = write_study(tmp_path / "study", fmt="workbook")
+    (folder / "study.xlsx").rename(tmp_path / "study.xlsx")
+    os.symlink(tmp_path / "study.xlsx", folder / "study.xlsx")
+    problems = validate_study(folder)
+    assert [(p.file, p.rule.split(",")[0]) for p in problems] == [
+        ("study.xlsx", f"symbolic link to '{tmp_path / 'study.xlsx'}'")
+    ]

@@ -272,7 +272,8 @@ def event_before_infusion(events: TypedTable, index: EpisodeIndex, infusions: Ty
                   "start at an infusion", "kind", pl.col("__first").cast(pl.String)),
         kind="follow-up event before the patient's first infusion", severity=WARNING,
     )
-    counted = not_death & ~before_first & pl.col("episode").is_not_null() & (
+    # (a day out of the schema's range is an error of its own, and left null)
+    counted = not_death & ~before_first & pl.col("episode").is_not_null() & pl.col("day").is_not_null() & (
         pl.col("date") < pl.col("__infused")).fill_null(False)
     problems += problems_at(
         g, counted, events.file, "day", pl.col("day"),

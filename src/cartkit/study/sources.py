@@ -32,6 +32,8 @@ class Source:
     refused: str | None = None  # why the file is not read (a symbolic link out of the folder)
 
     def read(self) -> tuple[RawTable | None, list[Problem]]:
+        if self.refused == "":  # a table of a refused workbook: the workbook's one problem says why
+            return None, []
         if self.refused is not None:
             return None, [Problem(self.file, None, None, None, self.refused)]
         if self.sheet is not None:
@@ -90,6 +92,8 @@ def locate_tables(
         elif path.name.lower() in refused:
             used.add(path.name.lower())
             problems.append(Problem(path.name, None, None, None, refused[path.name.lower()]))
+            for table in TABLES:  # not read, so not also "missing" one by one
+                found[table].append(Source(table, path, path.name, refused=""))
         else:
             used.add(path.name.lower())
             wb, problem = open_workbook(path, path.name)
