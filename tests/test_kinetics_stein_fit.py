@@ -204,3 +204,20 @@ def test_seed_fits_unchanged_by_the_analytic_jacobian():
                 fit.ci_upper["alpha"] if name == "alpha_upper" else fit.estimates[name]
             assert got == pytest.approx(value, rel=1e-6), (key, name)
 
+
+
+def test_reasons_are_neutral_text_with_codes_for_a_report_to_word():
+    """The library says what the data lack, with a code per finding; advice (``fixed=``) is the docstring's."""
+    days = np.array([0, 4, 7, 14, 21, 28], dtype=float)
+    values = stein_curve(days, **TRUE)
+    values[0] = 0.0
+    fit = fit_stein(days, values)
+    assert fit.problems == ("too_few_for_parameters",) and fit.at_bound == ()
+    assert fit.reason == "5 quantifiable points cannot support 6 free parameters and a residual error"
+    falling = np.arange(1, 30, 2.0)
+    fit = fit_stein(falling, 1000 * np.exp(-0.1 * falling))
+    assert fit.problems == ("no_rise",)
+    assert fit.reason == "no quantifiable point before the peak: the expansion (FOLDX) cannot be estimated"
+    frame = pl.DataFrame({"patient_id": "P1", "episode": 1, "day": days, "value": values})
+    out = fit_stein_table(frame, n_starts=2)
+    assert out["problems"].to_list() == [["too_few_for_parameters"]] and out["at_bound"].to_list() == [[]]

@@ -18,28 +18,31 @@ from cartkit.kinetics.model import SteinParameters
 FIXED = {"beta": SteinParameters.beta, "fb": SteinParameters.fb}
 
 
-# The fitting library's reasons speak to a programmer (``fixed={'beta': ...}``); the report speaks to
-# the clinician reading it: what the data lack, and that no plan option changes it (the persistence
-# parameters are already fixed; only more samples help). Pattern -> text for the report.
-_FOR_THE_REPORT: tuple[tuple[str, str], ...] = (
-    (r"^(\d+) quantifiable points cannot support (\d+) free parameters.*$",
-     "only ${1} measurable samples: too few to estimate the model's ${2} parameters for this episode "
-     "(more sampling days are needed; no plan option changes this)"),
-    (r"; fix foldx to fit the contraction only$",
-     " from these samples (no plan option changes this)"),
-    (r"quantifiable point", "measurable sample"),
-    (r"parameters not identifiable from these data \(singular Jacobian\)",
-     "the samples cannot tell the model's parameters apart"),
-    (r"estimate at its bound: ", "an estimate reached the edge of its allowed range: "),
-    (r"optimizer did not converge: .*$", "the model fit did not converge"),
-)
+# A fit's problems (``SteinFit.problems`` codes) in the report's words: what the data lack, and that no
+# plan option changes it (the persistence parameters are already fixed; only more samples help).
+_FOR_THE_REPORT = {
+    "too_few_points": "fewer than {min_points} measurable samples (n={n})",
+    "too_few_for_parameters": "only {n} measurable samples: too few to estimate the model's {n_free} parameters "
+                              "for this episode (more sampling days are needed; no plan option changes this)",
+    "too_few_days": "fewer than {min_points} distinct sampling days",
+    "no_decline": "no decline after the peak: the contraction phase cannot be estimated",
+    "no_rise": "no measurable sample before the peak: the expansion (FOLDX) cannot be estimated from these "
+               "samples (no plan option changes this)",
+    "no_convergence": "the model fit did not converge",
+    "not_identifiable": "the samples cannot tell the model's parameters apart",
+    "at_bound": "an estimate reached the edge of its allowed range: {at_bound}",
+}
 
 
-def clinical_reason(reason: pl.Expr) -> pl.Expr:
-    """A fit's reason in the report's words (no programming advice)."""
-    for pattern, text in _FOR_THE_REPORT:
-        reason = reason.str.replace(pattern, text)
-    return reason
+def clinical_reason(problems: list[str], n_points: int, at_bound: list[str]) -> str:
+    """A fit's reason in the report's words (no programming advice); a fit that did not converge says only so."""
+    from cartkit.kinetics.stein_fit import MIN_QUANTIFIABLE_POINTS, PARAMETERS
+
+    if "no_convergence" in problems:
+        problems = ["no_convergence"]
+    fields = {"n": n_points, "n_free": len(PARAMETERS) - len(FIXED), "min_points": MIN_QUANTIFIABLE_POINTS,
+              "at_bound": ", ".join(at_bound)}
+    return "; ".join(_FOR_THE_REPORT[code].format(**fields) for code in problems)
 
 
 # 4 optimiser starts reach the same optimum as 12 on every seed episode (largest relative
@@ -69,8 +72,9 @@ def ck_model_fits(measurements: pl.DataFrame, groups: pl.DataFrame, analyte: str
     keep = ["patient_id", "episode", "product", "diagnosis", "converged", "reason", "n_points"]
     for p in ("cmax", "tmax", "foldx", "alpha"):
         keep += [c for c in (p, f"{p}_lower", f"{p}_upper") if c in fits.columns]
+    reasons = [clinical_reason(*row) for row in fits.select("problems", "n_points", "at_bound").iter_rows()]
     fits = fits.select([c for c in keep if c in fits.columns]).with_columns(
-        pl.lit(analyte).alias("analyte"), clinical_reason(pl.col("reason")).alias("reason"))
+        pl.lit(analyte).alias("analyte"), pl.Series("reason", reasons, dtype=pl.String))
     # a fit can converge with a parameter the data barely constrain: a 95% CI spanning more than
     # 100-fold (or unbounded) is flagged beside the estimate, not hidden behind "converged"
     wide = [

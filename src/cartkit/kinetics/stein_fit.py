@@ -46,7 +46,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -122,6 +122,9 @@ class SteinFit:
     its fixed value and NaN uncertainty). ``sigma`` is the residual SD on
     the log scale. ``reason`` explains a failed fit, or notes a caveat
     (estimate at a bound) of a converged one; "" when there is nothing to say.
+    ``problems`` names the same findings as codes (keys of ``REASONS``, in the
+    order of ``reason``) and ``at_bound`` the parameters at a bound, so that a
+    report can word them for its readers without parsing ``reason``.
     """
 
     estimates: dict[str, float]
@@ -137,6 +140,8 @@ class SteinFit:
     method: str = "least squares on ln(value), scipy.optimize.least_squares (trf, analytic Jacobian), multi-start"
     days: tuple[float, ...] = field(default=(), repr=False)
     values: tuple[float, ...] = field(default=(), repr=False)
+    problems: tuple[str, ...] = ()
+    at_bound: tuple[str, ...] = ()
 
     @property
     def parameters(self) -> SteinParameters | None:
@@ -153,11 +158,30 @@ class SteinFit:
         return stein_curve(t, *(self.estimates[p] for p in PARAMETERS))
 
 
-def _failed(reason: str, n: int, fixed: Mapping[str, float], days=(), values=()) -> SteinFit:
+# What ``reason`` says, by ``problems`` code. The wording is neutral (what the data lack): how to
+# work around it is the caller's business (the module docstring: ``fixed=``).
+REASONS = {
+    "too_few_points": "fewer than {min_points} quantifiable points (n={n})",
+    "too_few_for_parameters": "{n} quantifiable points cannot support {n_free} free parameters and a residual error",
+    "too_few_days": "fewer than {min_points} distinct sampling days",
+    "no_decline": "no decline after the peak: the contraction phase cannot be estimated",
+    "no_rise": "no quantifiable point before the peak: the expansion (FOLDX) cannot be estimated",
+    "no_convergence": "optimizer did not converge: {message}",
+    "not_identifiable": "parameters not identifiable from these data (singular Jacobian)",
+    "at_bound": "estimate at its bound: {at_bound}",
+}
+
+
+def _reason(problems: Sequence[str], **fields: Any) -> str:
+    return "; ".join(REASONS[code].format(**fields) for code in problems)
+
+
+def _failed(problem: str, n: int, fixed: Mapping[str, float], days=(), values=()) -> SteinFit:
     est = {p: float(fixed.get(p, np.nan)) for p in PARAMETERS}
     nan = {p: float("nan") for p in PARAMETERS}
+    reason = _reason([problem], n=n, n_free=len(PARAMETERS) - len(fixed), min_points=MIN_QUANTIFIABLE_POINTS)
     return SteinFit(est, dict(nan), dict(nan), dict(nan), float("nan"), n, False, reason,
-                    tuple(sorted(fixed)), days=tuple(days), values=tuple(values))
+                    tuple(sorted(fixed)), days=tuple(days), values=tuple(values), problems=(problem,))
 
 
 def _to_theta(p: Mapping[str, float]) -> dict[str, float]:
@@ -214,21 +238,16 @@ def fit_stein(
 
     free = [p for p in PARAMETERS if p not in fixed]
     if n < MIN_QUANTIFIABLE_POINTS:
-        return _failed(f"fewer than {MIN_QUANTIFIABLE_POINTS} quantifiable points (n={n})", n, fixed, t, c)
+        return _failed("too_few_points", n, fixed, t, c)
     if n <= len(free):
-        return _failed(
-            f"{n} quantifiable points cannot support {len(free)} free parameters and a residual error; "
-            "fix some, e.g. fixed={'beta': 0.0032, 'fb': 0.0079} (Stein 2019 typical values)",
-            n, fixed, t, c,
-        )
+        return _failed("too_few_for_parameters", n, fixed, t, c)
     if np.unique(t).size < MIN_QUANTIFIABLE_POINTS or not (t > 0).any():
-        return _failed(f"fewer than {MIN_QUANTIFIABLE_POINTS} distinct sampling days", n, fixed, t, c)
+        return _failed("too_few_days", n, fixed, t, c)
     ipeak = int(np.argmax(c))
     if not (c[ipeak + 1:] < c[ipeak]).any():
-        return _failed("no decline after the peak: the contraction phase cannot be estimated", n, fixed, t, c)
+        return _failed("no_decline", n, fixed, t, c)
     if ipeak == 0 and "foldx" not in fixed:
-        return _failed("no quantifiable point before the peak: the expansion (FOLDX) cannot be estimated; "
-                       "fix foldx to fit the contraction only", n, fixed, t, c)
+        return _failed("no_rise", n, fixed, t, c)
 
     y = np.log(c)
     tpos = t[t > 0]
@@ -305,11 +324,11 @@ def fit_stein(
     notes: list[str] = []
     converged = bool(best.success)
     if not converged:
-        notes.append(f"optimizer did not converge: {best.message}")
+        notes.append("no_convergence")
     sv = np.linalg.svd(jac, compute_uv=False)
     if sv.size == 0 or sv[-1] <= sv[0] * 1e-10:
         converged = False
-        notes.append("parameters not identifiable from these data (singular Jacobian)")
+        notes.append("not_identifiable")
         cov = np.full((len(free), len(free)), np.nan)
     else:
         cov = s2 * np.linalg.pinv(jac.T @ jac)
@@ -317,7 +336,9 @@ def fit_stein(
     q = float(stdtrit(dof, 0.5 + level / 2.0))
     at_bound = [p for p, x, a, b in zip(free, best.x, lo, hi, strict=True) if min(x - a, b - x) < 1e-6]
     if at_bound:
-        notes.append(f"estimate at its bound: {', '.join(at_bound)}")
+        notes.append("at_bound")
+    reason = _reason(notes, message=best.message, at_bound=", ".join(at_bound))
+    found = {"problems": tuple(notes), "at_bound": tuple(at_bound)}
 
     se, ci_lo, ci_hi = {}, {}, {}
     for p in PARAMETERS:
@@ -334,11 +355,11 @@ def fit_stein(
             ci_lo[p], ci_hi[p] = float(back(x - q * s)), float(back(x + q * s))
     if not converged:
         return SteinFit({p: est[p] for p in PARAMETERS}, se, ci_lo, ci_hi, math.sqrt(s2), n, False,
-                        "; ".join(notes), tuple(sorted(fixed)), float(best.cost), days=tuple(t), values=tuple(c))
+                        reason, tuple(sorted(fixed)), float(best.cost), days=tuple(t), values=tuple(c), **found)
     return SteinFit(
         estimates={p: float(est[p]) for p in PARAMETERS}, std_errors=se, ci_lower=ci_lo, ci_upper=ci_hi,
-        sigma=math.sqrt(s2), n_points=n, converged=True, reason="; ".join(notes), fixed=tuple(sorted(fixed)),
-        cost=float(best.cost), days=tuple(t.tolist()), values=tuple(c.tolist()),
+        sigma=math.sqrt(s2), n_points=n, converged=True, reason=reason, fixed=tuple(sorted(fixed)),
+        cost=float(best.cost), days=tuple(t.tolist()), values=tuple(c.tolist()), **found,
     )
 
 
@@ -356,7 +377,7 @@ def fit_stein_table(
     """``fit_stein`` for every profile of a long table, carrying on past profiles that fail.
 
     One row per ``by`` group (sorted): the ``by`` columns, converged, reason,
-    n_points, sigma, and for each parameter ``<p>``, ``<p>_lower``,
+    problems and at_bound (lists of strings, as on ``SteinFit``), n_points, sigma, and for each parameter ``<p>``, ``<p>_lower``,
     ``<p>_upper``. A per-profile loop is right here: each fit is many
     optimizer runs.
     """
@@ -373,7 +394,8 @@ def fit_stein_table(
         fit = fit_stein(sub[day].to_numpy(), sub[value].fill_null(np.nan).to_numpy(), blq=flags,
                         fixed=fixed, n_starts=n_starts, seed=seed)
         row = dict(zip(by, keys, strict=True))
-        row.update(converged=fit.converged, reason=fit.reason, n_points=fit.n_points, sigma=fit.sigma)
+        row.update(converged=fit.converged, reason=fit.reason, problems=list(fit.problems),
+                   at_bound=list(fit.at_bound), n_points=fit.n_points, sigma=fit.sigma)
         for p in PARAMETERS:
             row[p] = fit.estimates[p]
             row[f"{p}_lower"] = fit.ci_lower[p]
@@ -381,4 +403,7 @@ def fit_stein_table(
         rows.append(row)
     out = pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
     float_cols = ["sigma", *[f"{p}{s}" for p in PARAMETERS for s in ("", "_lower", "_upper")]]
-    return out.with_columns(pl.col(float_cols).cast(pl.Float64).fill_nan(None)) if rows else out
+    if not rows:
+        return out
+    return out.with_columns(pl.col(float_cols).cast(pl.Float64).fill_nan(None),
+                            pl.col("problems", "at_bound").cast(pl.List(pl.String)))
