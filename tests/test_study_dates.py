@@ -121,3 +121,25 @@ def test_an_event_day_out_of_range_is_one_error_not_also_a_warning(tmp_path):
     assert [(p.row, p.column, p.severity, p.rule.split(";")[0]) for p in problems] == [
         (3, "date", "error", "day out of range: must be between -60 and 36500"),
     ]
+
+
+def test_an_extra_text_column_named_date_is_not_read_as_a_date(tmp_path):
+    """A table whose schema has no date keeps an extra 'DATE' column as text; the death-order and
+    cut-off rules must not compare it with dates (hypothesis found an internal error here)."""
+    import csv
+    import shutil
+    from pathlib import Path
+
+    seed = Path(__file__).resolve().parents[1] / "examples" / "seed-study"
+    study = tmp_path / "study"
+    shutil.copytree(seed, study)
+    path = study / "adverse_events.csv"
+    rows = list(csv.reader(path.open(newline="")))
+    rows[0].append("DATE")
+    for row in rows[1:]:
+        row.append("not a date")
+    with path.open("w", newline="") as f:
+        csv.writer(f).writerows(rows)
+    problems = validate_study(study)
+    assert [p for p in problems if p.severity == "error"] == []
+    assert not any("internal error" in p.rule for p in problems)

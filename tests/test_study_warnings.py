@@ -104,6 +104,18 @@ def test_errors_and_warnings_together_raise_with_both(tmp_path):
     assert "  - warning: measurements.csv, row 3, column 'value': " + BLANK in str(info.value)
 
 
+def test_run_counts_errors_and_warnings_apart(tmp_path):
+    def mutate(t):
+        t["measurements"][1].update(value=None)
+        t["patients"][0].update(age="old")
+
+    folder = _study(tmp_path / "study", mutate)
+    result = CliRunner().invoke(app, ["run", str(folder), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "1 error and 1 warning; the study cannot be analysed until the errors are fixed" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_validate_exits_0_with_warnings_only_and_says_so(tmp_path):
     folder = _study(tmp_path, lambda t: t["measurements"][1].update(value=None))
     result = CliRunner().invoke(app, ["validate", str(folder)], env={"COLUMNS": "250"})

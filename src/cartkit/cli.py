@@ -159,7 +159,7 @@ def run(
 
     from cartkit.pipeline import run_study
     from cartkit.report.output_folder import OutputFolderError, check_output_folder
-    from cartkit.study.problems import StudyError
+    from cartkit.study.problems import StudyError, summary
 
     try:  # before the progress display and the analysis: one line, at once
         check_output_folder(out, study_folder=study_dir, force=force)
@@ -183,7 +183,8 @@ def run(
         if debug:
             raise
         console.print(_problem_table(exc.problems))
-        _console(stderr=True).print(f"[bold red]error:[/] {study_dir} has {len(exc.problems)} problem(s)")
+        _console(stderr=True).print(f"[bold red]error:[/] {study_dir}: {summary(exc.problems)}; "
+                                    "the study cannot be analysed until the errors are fixed", soft_wrap=True)
         raise typer.Exit(code=1) from None
     except Exception as exc:  # noqa: BLE001
         _fail(f"{type(exc).__name__}: {exc}", debug, exc)

@@ -201,7 +201,7 @@ def death_order(tables: dict[str, TypedTable], index: EpisodeIndex) -> list[Prob
         death = death.rename({"__death": "value"})
         for name, tt in tables.items():
             column = "infusion_date" if name == "infusions" else "date"
-            if column not in tt.frame.columns:
+            if column not in tt.table.column_names:  # an extra column the file keeps as text is not a date
                 continue
             g = tt.frame.with_columns(__death=index.per_patient(tt.frame["patient_id"], death))
             after = (pl.col(column) > pl.col("__death")).fill_null(False)
@@ -229,7 +229,7 @@ def after_cutoff(tables: dict[str, TypedTable], index: EpisodeIndex, cutoff: dt.
         if name == "infusions":
             problems += problems_at(f, (pl.col("infusion_date") > cutoff).fill_null(False), tt.file,
                                     "infusion_date", pl.col("infusion_date").cast(pl.String), rule)
-        elif "date" in f.columns:
+        elif "date" in tt.table.column_names:  # an extra column the file keeps as text is not a date
             given = tt.date_given if tt.date_given is not None else f["date"].is_not_null()
             late = (pl.col("date") > cutoff).fill_null(False)
             g = f.with_columns(__given=given)
