@@ -82,7 +82,7 @@ def _coverage(days: Sequence[int], window: tuple[int, int]) -> list[int]:
 
 
 def _daily_worst(
-    days: Sequence[int], values: Sequence[float | None], window: tuple[int, int],
+    days: Sequence[int], values: Sequence[float | None], window: tuple[float, float],
     forced: Sequence[bool] | None = None,
 ) -> dict[int, tuple[float, bool]]:
     """Per day in ``window``: the lowest non-missing value and whether any row of it is ``forced``.
@@ -296,22 +296,16 @@ def late_icaht_grade(
     ``unit`` and missing values as in :func:`icaht_grade`.
     """
     spec = late_icaht_criteria(criteria)
-    rule_spec = {**spec, "analyte": "anc"}
-    ds, vs, _bridge, censor = _checked_counts(rule_spec, days, anc, unit, "anc", None, censor_day)
-    by_day: dict[int, float] = {}
-    for d, v in zip(ds, vs, strict=True):
-        if v is None or d <= spec["after_day"]:
-            continue
-        if censor is not None and d >= censor:
-            continue
-        by_day[d] = min(v, by_day.get(d, math.inf))
+    ds, vs, _bridge, censor = _checked_counts(spec, days, anc, unit, "anc", None, censor_day)
+    last = math.inf if censor is None else censor - 1  # only days strictly before the censoring event
+    by_day = _daily_worst(ds, vs, (int(spec["after_day"]) + 1, last))
     need = int(spec["min_measurements"])
     if len(by_day) < need:
         return None
     strict = spec.get("comparison", "le") == "lt"
     grade = 0
     for threshold, g in spec["rules"]:
-        n = sum((v < threshold) if strict else (v <= threshold) for v in by_day.values())
+        n = sum((v < threshold) if strict else (v <= threshold) for v, _forced in by_day.values())
         if n >= need:
             grade = max(grade, int(g))
     return grade
