@@ -24,22 +24,23 @@ def check_rates(p0: float, p1: float) -> tuple[float, float]:
     return p0, p1
 
 
+def _error_rate(name: str, value: float, meaning: str = "") -> float:
+    """A test's error rate in (0, 0.5); ``meaning`` is added to the out-of-range message."""
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        raise DesignError(f"{name} must be a number in (0, 0.5), got {value!r}")
+    if not 0 < value < 0.5:
+        raise DesignError(f"{name} must be in (0, 0.5){meaning}, got {value}")
+    return float(value)
+
+
 def check_alpha(alpha: float) -> float:
     """A type I error rate in (0, 0.5): beyond 0.5 a test rejects more often than not under H0."""
-    if not isinstance(alpha, int | float) or isinstance(alpha, bool) or not math.isfinite(alpha):
-        raise DesignError(f"alpha must be a number in (0, 0.5), got {alpha!r}")
-    if not 0 < alpha < 0.5:
-        raise DesignError(f"alpha must be in (0, 0.5), got {alpha}")
-    return float(alpha)
+    return _error_rate("alpha", alpha)
 
 
 def check_beta(beta: float) -> float:
     """A type II error rate in (0, 0.5), i.e. power above 50 %."""
-    if not isinstance(beta, int | float) or isinstance(beta, bool) or not math.isfinite(beta):
-        raise DesignError(f"beta must be a number in (0, 0.5), got {beta!r}")
-    if not 0 < beta < 0.5:
-        raise DesignError(f"beta must be in (0, 0.5) (power above 50 %), got {beta}")
-    return float(beta)
+    return _error_rate("beta", beta, " (power above 50 %)")
 
 
 def check_nmax(nmax: int, low: int = 2, high: int = 1000) -> int:
