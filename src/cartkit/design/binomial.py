@@ -15,18 +15,14 @@ import numpy as np
 
 def binomial_tables(p: float, nmax: int) -> tuple[np.ndarray, np.ndarray, int]:
     """(pmf, upper, off) for Binomial(n, p), n = 0..nmax; see the module docstring."""
-    from scipy.special import gammaln
-
     n = np.arange(nmax + 1, dtype=float)[:, None]
     x = np.arange(nmax + 1, dtype=float)[None, :]
-    log_pmf = (gammaln(n + 1) - gammaln(x + 1) - gammaln(np.abs(n - x) + 1)
-               + x * np.log(p) + (n - x) * np.log1p(-p))
-    pmf = np.where(x <= n, np.exp(log_pmf), 0.0)
+    point = pmf(x, n, p)
     off = nmax + 1
     upper = np.zeros((nmax + 1, 2 * off + 1))
     upper[:, : off + 1] = 1.0  # k <= 0
-    upper[:, off + 1: off + 1 + nmax] = np.cumsum(pmf[:, :0:-1], axis=1)[:, ::-1]  # k = 1 .. nmax
-    return pmf, upper, off
+    upper[:, off + 1: off + 1 + nmax] = np.cumsum(point[:, :0:-1], axis=1)[:, ::-1]  # k = 1 .. nmax
+    return point, upper, off
 
 
 def upper_tail(k: np.ndarray | int, n: np.ndarray | int, p: np.ndarray | float) -> np.ndarray:
