@@ -254,6 +254,9 @@ def convert(
 from cartkit.cli_design import design_app  # noqa: E402 - the sub-app, after the commands above
 
 app.add_typer(design_app, name="design")  # cartkit design simon | single-stage | logrank | proportions | from-study
+from cartkit.cli_sdtm import sdtm_app  # noqa: E402 - the sub-app, after the commands above
+
+app.add_typer(sdtm_app, name="sdtm")  # cartkit sdtm import
 
 
 # --------------------------------------------------------------------------- redcap (issue 11)

@@ -5,7 +5,9 @@
   per table with drop-downs and checks, and the same layout for any study written as XLSX;
 * ``cartkit.interop.spss``: SPSS ``.sav`` and SAS ``.sas7bdat`` / ``.xpt`` tables read as a study
   folder's tables, and ``.sav`` files written with variable and value labels;
-* ``cartkit.interop.convert``: a study folder written in another format (``cartkit convert``).
+* ``cartkit.interop.convert``: a study folder written in another format (``cartkit convert``);
+* ``cartkit.interop.sdtm_import`` (and ``sdtm_read``): CDISC SDTM datasets as a new study folder
+  (``cartkit sdtm import``, issue 12, docs/sdtm.md).
 
 Everything here reads and writes through the schema (``cartkit.study.schema``) and the
 vocabularies (``cartkit.study.vocabulary``); nothing restates a column list.

@@ -107,7 +107,9 @@ UNIT_SPELLINGS: dict[str, str] = {
     "10*9/l": "10^9/L",
     "x10^9/l": "10^9/L",
     "g/l": "g/L",
+    "gi/l": "10^9/L",  # CDISC UNIT codelist: giga per litre
     "10^3/ul": "10^3/uL",
+    "thou/ul": "10^3/uL",  # CDISC UNIT codelist: thousand per microlitre
     "10^3/µl": "10^3/uL",
     "10*3/ul": "10^3/uL",
     "k/ul": "10^3/uL",
