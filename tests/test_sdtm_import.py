@@ -191,6 +191,14 @@ def test_car_t_episodes_and_day_zero_from_ex(tmp_path):
     assert ae.select("patient_id", "episode", "term", "grade", "onset_day", "resolution_day").rows() == [
         ("S1-001", 1, "cytokine release syndrome", 2, 1, 5),
         ("S1-002", 2, "neutrophil count decreased", 4, 2, None)]
+    # an end before the start is a warning and an empty resolution day, never a silent drop
+    ae_in = pl.read_csv(sdtm / "ae.csv", infer_schema=False)
+    ae_in.with_columns(AEENDTC=pl.when(pl.col("USUBJID") == "S1-001").then(pl.lit("2020-02-01"))
+                       .otherwise("AEENDTC")).write_csv(sdtm / "ae.csv")
+    result = import_sdtm(sdtm, tmp_path / "study2", diagnosis="DLBCL", target="CD19")
+    assert [(p.file, p.row, p.column) for p in result.problems] == [("ae.csv", 2, "AEENDTC")]
+    ae = pl.read_csv(tmp_path / "study2" / "adverse_events.csv").sort("patient_id")
+    assert ae["resolution_day"].to_list() == [None, None]
     ev = pl.read_csv(out / "events.csv", try_parse_dates=True)
     assert ("S1-002", "death", dt.date(2021, 1, 15)) in ev.select("patient_id", "kind", "date").rows()
 
@@ -239,6 +247,9 @@ def test_output_folder_must_be_new_or_empty(tmp_path):
     import_sdtm(sdtm, empty, diagnosis="DLBCL", target="CD19")
     assert (empty / "study.toml").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary folder left
+    with pytest.raises(StudyError, match="inside the SDTM folder"):
+        import_sdtm(sdtm, sdtm / "study", diagnosis="DLBCL", target="CD19")
+    assert sorted(p.name for p in sdtm.iterdir()) == ["ae.csv", "dm.csv", "ds.csv", "ex.csv", "lb.csv"]
 
 
 def test_xpt_and_dataset_json_are_read(tmp_path):

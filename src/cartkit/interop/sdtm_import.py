@@ -318,6 +318,10 @@ def _adverse_events(ae: Domain, patients: pl.DataFrame, infusions: pl.DataFrame,
     end = _with_dates(ae, f.select(RECORD, "USUBJID", *[c for c in ("AEENDTC", "AEENDY") if c in f.columns]),
                       "AEENDTC", "AEENDY", patients).select(RECORD, __end=pl.col("__date"))
     f = f.join(end, on=RECORD, how="left")
+    backwards = f.filter(pl.col("__end") < pl.col("__date"))
+    if backwards.height:
+        out.rows(ae, backwards, "AEENDTC", "AEENDTC", "AEENDTC before AESTDTC: the end is left empty", WARNING)
+        f = f.with_columns(__end=pl.when(pl.col("__end") < pl.col("__date")).then(None).otherwise(pl.col("__end")))
     toxgr = _num("AETOXGR") if ae.has("AETOXGR") else pl.lit(None, dtype=pl.Float64)
     sev = (_text("AESEV").str.to_uppercase().replace_strict(SEVERITY_GRADES, default=None, return_dtype=pl.Float64)
            if ae.has("AESEV") else pl.lit(None, dtype=pl.Float64))
@@ -466,6 +470,9 @@ def import_sdtm(sdtm_dir: str | Path, out_study: str | Path, *, diagnosis: str, 
                        f"{', '.join(sorted(set(VOCABULARIES['target'].values())))}")
     if not src.is_dir():
         raise StudyError([Problem(str(src), None, None, None, "not a folder of SDTM datasets")])
+    if out.resolve().is_relative_to(src.resolve()):
+        raise StudyError([Problem(str(out), None, None, None, "the study folder would be inside the SDTM folder, "
+                                  "which cartkit only reads: write it elsewhere")])
     _check_target(out)
     domains, read_problems = read_sdtm_folder(src, DOMAINS)
     problems.items += read_problems
