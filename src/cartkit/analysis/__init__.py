@@ -19,7 +19,7 @@ __all__ = ["analyse", "Results"]
 
 
 def analyse(study: Study, derived: Derived) -> Results:
-    from cartkit.analysis.adverse_events import ae_table, episode_groups, grade_distribution
+    from cartkit.analysis.adverse_events import ae_table, grade_distribution, plan_groups
     from cartkit.analysis.baseline import baseline_table
     from cartkit.analysis.cellular_kinetics import ck_model_fits
     from cartkit.analysis.computed_numbers import computed_numbers
@@ -38,9 +38,7 @@ def analyse(study: Study, derived: Derived) -> Results:
 
     plan = study.plan
     patients, infusions = study.patients, study.infusions
-    products = tuple(plan.products) or tuple(infusions["product"].unique(maintain_order=True).to_list())
-    diseases = tuple(plan.diseases) or tuple(patients["diagnosis"].unique(maintain_order=True).to_list())
-    groups = episode_groups(infusions, patients, products, diseases)
+    products, diseases, groups = plan_groups(study)
     results = Results(software=software_versions(),
                       provenance=study_provenance(study, products=list(products), diseases=list(diseases)))
     tables = results.tables

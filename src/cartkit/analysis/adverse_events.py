@@ -69,6 +69,15 @@ def episode_groups(infusions: pl.DataFrame, patients: pl.DataFrame, products, di
     )
 
 
+def plan_groups(study) -> tuple[tuple[str, ...], tuple[str, ...], pl.DataFrame]:
+    """(products, diseases, episode groups) of an analysis: the plan's products and diseases, or every
+    one recorded (in order of appearance) when the plan names none."""
+    plan = study.plan
+    products = tuple(plan.products) or tuple(study.infusions["product"].unique(maintain_order=True).to_list())
+    diseases = tuple(plan.diseases) or tuple(study.patients["diagnosis"].unique(maintain_order=True).to_list())
+    return products, diseases, episode_groups(study.infusions, study.patients, products, diseases)
+
+
 def _denominators(groups: pl.DataFrame) -> pl.DataFrame:
     return groups.group_by("product", "diagnosis").agg(pl.len().cast(pl.Int64).alias("N"))
 

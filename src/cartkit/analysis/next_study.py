@@ -19,13 +19,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def observed_response_rates(study: Study, derived: Derived) -> pl.DataFrame:
     """The analysis' ``response_rates`` table (product, diagnosis, n, orr_n, orr, orr_lower, orr_upper, ...)."""
-    from cartkit.analysis.adverse_events import episode_groups
+    from cartkit.analysis.adverse_events import plan_groups
     from cartkit.analysis.responses import response_listing, response_rates
 
-    plan = study.plan
-    products = tuple(plan.products) or tuple(study.infusions["product"].unique(maintain_order=True).to_list())
-    diseases = tuple(plan.diseases) or tuple(study.patients["diagnosis"].unique(maintain_order=True).to_list())
-    groups = episode_groups(study.infusions, study.patients, products, diseases)
+    products, diseases, groups = plan_groups(study)
     listing = response_listing(derived.best_response, groups, derived.hsct)
     return response_rates(listing, products, diseases)
 
