@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from cartkit.analysis.patient_order import patient_number
+
 # assessment column -> antigen, in the schema's order (study.schema ASSESSMENTS)
 ANTIGEN_COLUMNS: dict[str, str] = {"cd19_pct": "CD19", "cd22_pct": "CD22"}
 
@@ -37,7 +39,7 @@ def antigen_expression(assessments: pl.DataFrame, groups: pl.DataFrame) -> pl.Da
                     on=["patient_id", "episode"], how="inner")
         .with_columns(antigen=pl.col("column").replace_strict(ANTIGEN_COLUMNS, return_dtype=pl.String),
                       pct=pl.col("pct").cast(pl.Float64))
-        .with_columns(_k=pl.col("patient_id").str.extract(r"(\d+)$").cast(pl.Int64, strict=False))
+        .with_columns(_k=patient_number())
         .sort("antigen", "episode", "_k", "patient_id")
         .select(list(SCHEMA))
     )

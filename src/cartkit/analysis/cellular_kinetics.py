@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from cartkit.analysis.patient_order import patient_number
 from cartkit.kinetics.model import SteinParameters
 
 FIXED = {"beta": SteinParameters.beta, "fb": SteinParameters.fb}
@@ -89,6 +90,6 @@ def ck_model_fits(measurements: pl.DataFrame, groups: pl.DataFrame, analyte: str
             .otherwise(pl.col("reason")).alias("reason")
         )
     # patients in their natural order (P2 before P10)
-    fits = fits.sort(pl.col("patient_id").str.extract(r"(\d+)$").cast(pl.Int64, strict=False), "patient_id",
+    fits = fits.sort(patient_number(), "patient_id",
                      "episode")
     return fits, note

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from cartkit.analysis.patient_order import patient_number
+
 STATUSES = ("died", "alive at cut-off", "lost to follow-up", "alive at last contact", "no follow-up recorded")
 
 LISTING_SCHEMA = {"patient_id": pl.String, "diagnosis": pl.String, "status": pl.String,
@@ -50,7 +52,7 @@ def follow_up_listing(events: pl.DataFrame, infusions: pl.DataFrame, patients: p
         )
         .with_columns(days_before_cutoff=pl.when(pl.col("status") == "lost to follow-up")
                       .then((cut - pl.col("last_known_date")).dt.total_days()))
-        .with_columns(_k=pl.col("patient_id").str.extract(r"(\d+)$").cast(pl.Int64, strict=False))
+        .with_columns(_k=patient_number())
         .sort("_k", "patient_id")
     )
     return out.select([pl.col(c).cast(t) for c, t in LISTING_SCHEMA.items()])

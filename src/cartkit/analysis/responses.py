@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from cartkit.analysis.patient_order import patient_number
+
 RESPONDERS = ("CR", "CRi", "PR", "CMR", "PMR")
 COMPLETE = ("CR", "CRi", "CMR")
 
@@ -24,7 +26,7 @@ def response_listing(best: pl.DataFrame, groups: pl.DataFrame, hsct: pl.DataFram
     return out.select(
         "patient_id", "diagnosis", "episode", "product", "best_response", "response_day", "source",
         "relapse_day", "hsct",
-    ).sort(pl.col("patient_id").str.extract(r"(\d+)$").cast(pl.Int64, strict=False), "patient_id", "episode")
+    ).sort(patient_number(), "patient_id", "episode")
 
 
 def response_rates(listing: pl.DataFrame, products, diseases) -> pl.DataFrame:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from cartkit.analysis.patient_order import patient_number
+
 SCHEMA = {"product": pl.String, "toxicity": pl.String, "episodes": pl.Int64, "graded": pl.Int64,
           "with_event": pl.Int64, "onset_n": pl.Int64, "onset_median": pl.Float64, "onset_min": pl.Int64,
           "onset_max": pl.Int64, "duration_n": pl.Int64, "duration_median": pl.Float64,
@@ -24,7 +26,7 @@ def syndrome_course_listing(course: pl.DataFrame | None, groups: pl.DataFrame) -
         return None
     return (groups.select("patient_id", "episode", "product", "diagnosis")
             .join(course, on=["patient_id", "episode"], how="inner")
-            .with_columns(_k=pl.col("patient_id").str.extract(r"(\d+)$").cast(pl.Int64, strict=False))
+            .with_columns(_k=patient_number())
             .sort("toxicity", "episode", "_k", "patient_id").drop("_k"))
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from cartkit.analysis.patient_order import patient_number
 from cartkit.report.figures.labels import unit_text
 from cartkit.report.style import format_p
 
@@ -176,7 +177,7 @@ def response_table(df: pl.DataFrame) -> Table:
         hsct=pl.col("hsct").fill_null(False).any(),
     ).join(wide, on="patient_id", how="left").with_columns(
         _prefix=pl.col("patient_id").str.replace(r"\d+$", ""),
-        _num=pl.col("patient_id").str.extract(r"(\d+)$").cast(pl.Int64, strict=False),
+        _num=patient_number(),
     ).sort("_prefix", "_num", "patient_id")
     total = per_patient.height
     rows = [Row([Cell(r["patient_id"]), Cell(text(r["diagnosis"]))]
@@ -301,7 +302,7 @@ def grading_systems_table(df: pl.DataFrame) -> Table:
     systems = df["system"].unique(maintain_order=True).to_list()
     wide = df.pivot(on="system", index=["patient_id", "episode", "product", "toxicity"], values="grade",
                     aggregate_function="first")
-    wide = wide.with_columns(_k=pl.col("patient_id").str.extract(r"(\d+)$").cast(pl.Int64, strict=False)).sort(
+    wide = wide.with_columns(_k=patient_number()).sort(
         "toxicity", "episode", "_k", "patient_id")
     header = [[Cell("Patient"), Cell("Product"), Cell("Toxicity")]
               + [Cell(system_name(s), cls="num") for s in systems]]

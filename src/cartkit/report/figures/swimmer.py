@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from cartkit.analysis.patient_order import patient_number
 from cartkit.analysis.results import Results
 from cartkit.report.figures import NotApplicable
 from cartkit.report.style import (
@@ -51,7 +52,7 @@ def swimmer_figure(results: Results):
     # order: disease blocks in order of appearance; within, patient ids in natural order (P2 < P10)
     patients = patients.with_columns(
         _d=pl.col("diagnosis").replace_strict({d: i for i, d in enumerate(diseases)}, return_dtype=pl.Int64),
-        _n=pl.col("patient_id").str.extract(r"(\d+)$").cast(pl.Int64, strict=False),
+        _n=patient_number(),
     ).sort("_d", "_n", "patient_id")
     order = patients["patient_id"].to_list()
     ypos = {p: i for i, p in enumerate(order)}
