@@ -15,6 +15,7 @@ import polars as pl
 import pytest
 
 import cartkit
+from cartkit.report.output_folder import SIMULATE_MANIFEST
 from cartkit.simulate import simulate_study
 from cartkit.study.schema import TABLES
 from cartkit.study.vocabulary import VOCABULARIES
@@ -60,7 +61,8 @@ def test_load_study_accepts_simulated_study(tmp_path, patients, seed, fmt, unit_
     assert s.meta.data_cutoff == CUTOFF
     assert set(s.infusions["product"]) == set(s.plan.products)
     assert set(s.patients["diagnosis"]) == set(s.plan.diseases)
-    assert sorted(p.name for p in out.iterdir()) == sorted([f"{t}.{fmt}" for t in TABLES] + ["study.toml"])
+    expected = [f"{t}.{fmt}" for t in TABLES] + ["study.toml", SIMULATE_MANIFEST]
+    assert sorted(p.name for p in out.iterdir()) == sorted(expected)
     if unit_variety and patients >= 200:
         assert any("converted" in note for note in s.notes)
 
@@ -446,10 +448,16 @@ def test_bad_arguments_raise_clear_errors(tmp_path, kwargs, message):
         simulate_study(tmp_path / "x", **kwargs)
 
 
-def test_refuses_to_mix_formats_in_one_folder_and_reports_progress(tmp_path):
+def test_never_mixes_formats_in_one_folder_and_reports_progress(tmp_path):
     calls = []
     simulate_study(tmp_path / "s", patients=5, seed=1, format="csv", progress=lambda *a: calls.append(a))
     assert calls[-1] == ("events", 9, 9) and len(calls) == 9
-    simulate_study(tmp_path / "s", patients=5, seed=2, format="csv")  # same format: overwritten
-    with pytest.raises(ValueError, match="another format"):
-        simulate_study(tmp_path / "s", patients=5, seed=1, format="parquet")
+    simulate_study(tmp_path / "s", patients=5, seed=2, format="csv")  # an earlier simulated study: replaced
+    # replaced whole in the other format: one version of each table (docs/output.md)
+    simulate_study(tmp_path / "s", patients=5, seed=1, format="parquet")
+    assert not list((tmp_path / "s").glob("*.csv")) and len(list((tmp_path / "s").glob("*.parquet"))) == 9
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "patients.csv").write_text("patient_id\nP1\n")
+    with pytest.raises(ValueError, match="not a study simulated by cartkit"):
+        simulate_study(tmp_path / "mine", patients=5, seed=1, format="parquet")
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["patients.csv"]

@@ -111,16 +111,29 @@ def simulate(
     patients: int = typer.Option(100, "--patients", "-n", min=1, help="Number of patients."),
     seed: int = typer.Option(0, "--seed", "-s", help="Random seed (same seed, same study)."),
     fmt: str = typer.Option("parquet", "--format", help="parquet or csv."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the files of a study already in OUT_DIR."),
+    overwrite: bool = typer.Option(
+        False, "--overwrite",
+        help="Replace a study cartkit simulated earlier in OUT_DIR (only while it holds nothing but the "
+             "files simulate wrote, unchanged; any other folder is refused)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
-    """Write a synthetic, valid CAR-T study of any size."""
+    """Write a synthetic, valid CAR-T study of any size.
+
+    OUT_DIR must be new, empty or (with --overwrite) a study simulated earlier (see docs/output.md).
+    """
+    from cartkit.report.output_folder import SIMULATED_STUDY, OutputFolderError, check_output_folder
     from cartkit.simulate import simulate_study
 
     if fmt not in ("parquet", "csv"):
         _fail(f"--format must be parquet or csv, not {fmt!r}", debug)
-    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
-        _fail(f"{out_dir} is not empty; choose another folder or pass --overwrite", debug)
+    try:  # before the simulation: one line, at once
+        target = check_output_folder(out_dir, kind=SIMULATED_STUDY)
+    except OutputFolderError as exc:
+        _fail(str(exc), debug, exc)
+        return
+    if target.mode == "replace" and not overwrite:
+        _fail(f"{out_dir} holds a study cartkit simulated earlier; choose another folder or pass "
+              "--overwrite to replace it", debug)
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     try:

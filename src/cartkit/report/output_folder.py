@@ -16,6 +16,10 @@ any analysis, what writing to ``--out`` would do:
 Any other non-empty folder is refused with one line naming what is in it. An ``--out`` that is,
 contains or is inside the study folder (symbolic links resolved), or that holds one of the
 study's input files, is refused even with ``force``. docs/output.md states the rule for users.
+
+The same rule, with its own manifest (``FolderKind``), guards the study folder ``cartkit simulate``
+writes (``SIMULATED_STUDY``, used by ``cartkit.simulate.folder``): only a folder whose
+``.cartkit-simulate.json`` is valid and whose listed files are unchanged is replaced.
 """
 
 from __future__ import annotations
@@ -42,6 +46,24 @@ OS_METADATA = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 _SHOWN = 3  # foreign files named in a refusal
 
 
+@dataclass(frozen=True)
+class FolderKind:
+    """A kind of folder cartkit writes whole and may later replace: its manifest and its wording."""
+
+    manifest: str  # file name of the manifest in the folder
+    key: str  # the manifest's JSON key holding MANIFEST_FORMAT
+    noun: str  # what such a folder is, in messages ("a cartkit report")
+    option: str  # how the user named the folder, in messages ("--out"); "" to show the path alone
+    outputs: dict[str, str]  # fixed output names -> "file" | "folder" (checked before a merge)
+    force_hint: str | None  # how to write beside foreign files; None: no such option
+
+
+REPORT = FolderKind(MANIFEST, "cartkit_report", "a cartkit report", "--out", OUTPUT_NAMES,
+                    "pass --force to write the report beside")
+SIMULATE_MANIFEST = ".cartkit-simulate.json"
+SIMULATED_STUDY = FolderKind(SIMULATE_MANIFEST, "cartkit_simulate", "a study simulated by cartkit", "", {}, None)
+
+
 class OutputFolderError(ValueError):
     """``--out`` cannot be used: the message is one line saying why and what to do."""
 
@@ -58,6 +80,7 @@ class Target:
     metadata: frozenset[str] = field(default_factory=frozenset)
     # folders the earlier report's manifest lists (removed with it when empty)
     folders: frozenset[str] = field(default_factory=frozenset)
+    kind: FolderKind = REPORT
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -70,11 +93,11 @@ def _nearest_existing(path: Path) -> Path:
     return path
 
 
-def _safe_relative(name: object) -> bool:
+def _safe_relative(name: object, manifest: str = MANIFEST) -> bool:
     if not isinstance(name, str) or not name or "\\" in name or "\x00" in name:
         return False
     p = PurePosixPath(name)
-    return not p.is_absolute() and ".." not in p.parts and "." not in p.parts and name != MANIFEST
+    return not p.is_absolute() and ".." not in p.parts and "." not in p.parts and name != manifest
 
 
 @dataclass(frozen=True)
@@ -83,43 +106,43 @@ class Manifest:
     folders: frozenset[str]  # relative posix paths of the folders cartkit made (tables, figures)
 
 
-def read_manifest(folder: Path) -> Manifest | None:
-    """What a report folder's manifest lists; None when it has no valid manifest (missing,
-    unreadable, not JSON, another format, or an unsafe path in it)."""
-    path = folder / MANIFEST
+def read_manifest(folder: Path, kind: FolderKind = REPORT) -> Manifest | None:
+    """What a report folder's manifest (or ``kind``'s) lists; None when it has no valid manifest
+    (missing, unreadable, not JSON, another format, or an unsafe path in it)."""
+    path = folder / kind.manifest
     if path.is_symlink() or not path.is_file():
         return None
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(doc, dict) or doc.get("cartkit_report") != MANIFEST_FORMAT:
+    if not isinstance(doc, dict) or doc.get(kind.key) != MANIFEST_FORMAT:
         return None
     files, folders = doc.get("files"), doc.get("folders", [])
     if not isinstance(files, dict) or not isinstance(folders, list):
         return None
     listed: dict[str, tuple[int, str]] = {}
     for name, entry in files.items():
-        if not _safe_relative(name) or not isinstance(entry, dict):
+        if not _safe_relative(name, kind.manifest) or not isinstance(entry, dict):
             return None
         size, digest = entry.get("bytes"), entry.get("sha256")
         if not isinstance(size, int) or isinstance(size, bool) or not isinstance(digest, str) or len(digest) != 64:
             return None
         listed[name] = (size, digest)
-    if not all(_safe_relative(name) for name in folders):
+    if not all(_safe_relative(name, kind.manifest) for name in folders):
         return None
     return Manifest(listed, frozenset(folders))
 
 
-def manifest_text(folder: Path, version: str) -> str:
-    """The manifest of the report written in ``folder``: every file in it with its size and
-    SHA-256, and every folder."""
+def manifest_text(folder: Path, version: str, kind: FolderKind = REPORT) -> str:
+    """The manifest of the report (or ``kind`` of folder) written in ``folder``: every file in it
+    with its size and SHA-256, and every folder."""
     files = {}
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST):
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != kind.manifest):
         size, digest = file_digest(path)
         files[path.relative_to(folder).as_posix()] = {"bytes": size, "sha256": digest}
     folders = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_dir())
-    doc = {"cartkit_report": MANIFEST_FORMAT, "generator": f"cartkit {version}",
+    doc = {kind.key: MANIFEST_FORMAT, "generator": f"cartkit {version}",
            "note": "Files cartkit wrote here. cartkit replaces this folder only while it holds "
                    "nothing but these files, unchanged; see docs/output.md.",
            "files": files, "folders": folders}
@@ -157,43 +180,49 @@ def _listing(names: list[str]) -> str:
 
 
 def check_output_folder(out: str | Path, *, study_folder: str | Path | None = None,
-                        inputs: Iterable[str | Path] = (), force: bool = False) -> Target:
-    """Decide what writing a report to ``out`` would do, or raise ``OutputFolderError``.
+                        inputs: Iterable[str | Path] = (), force: bool = False,
+                        kind: FolderKind = REPORT) -> Target:
+    """Decide what writing a report (or ``kind`` of folder) to ``out`` would do, or raise
+    ``OutputFolderError``.
 
     ``study_folder`` and ``inputs`` (the study's input files) are protected: ``out`` may not be,
     contain or be inside the study folder, nor contain an input file (symbolic links resolved),
     whatever ``force`` says. ``force`` allows a non-empty folder that is not an unchanged cartkit
-    report; the report is then written beside what is there (mode ``merge``).
+    report; the report is then written beside what is there (mode ``merge``); a ``kind`` without a
+    ``force_hint`` has no such mode.
     """
+    if force and kind.force_hint is None:
+        raise ValueError(f"force: {kind.noun} is never written beside other files")
     given = Path(out)
+    where = f"{kind.option} {given}" if kind.option else str(given)
     path = given.expanduser().resolve()
     if study_folder is not None:
         study = Path(study_folder).expanduser().resolve()
         if path == study:
-            raise OutputFolderError(f"--out {given} is the study folder; write the report elsewhere")
+            raise OutputFolderError(f"{where} is the study folder; write the report elsewhere")
         if _inside(path, study):
-            raise OutputFolderError(f"--out {given} is inside the study folder {study_folder}; "
+            raise OutputFolderError(f"{where} is inside the study folder {study_folder}; "
                                     "write the report outside it")
         if _inside(study, path):
-            raise OutputFolderError(f"--out {given} contains the study folder {study_folder}; "
+            raise OutputFolderError(f"{where} contains the study folder {study_folder}; "
                                     "write the report to a folder of its own")
     for item in inputs:
         source = Path(item).resolve()
         if _inside(source, path):
-            raise OutputFolderError(f"--out {given} holds the study's input file {item}; "
+            raise OutputFolderError(f"{where} holds the study's input file {item}; "
                                     "write the report elsewhere")
     if path.exists() and not path.is_dir():
-        raise OutputFolderError(f"--out {given} exists and is not a folder")
+        raise OutputFolderError(f"{where} exists and is not a folder")
     if not path.exists():
         base = _nearest_existing(path.parent)
         if not base.is_dir():
-            raise OutputFolderError(f"--out {given}: {base} is a file, not a folder")
+            raise OutputFolderError(f"{where}: {base} is a file, not a folder")
         if not os.access(base, os.W_OK | os.X_OK):
-            raise OutputFolderError(f"--out {given}: no permission to create a folder in {base}")
+            raise OutputFolderError(f"{where}: no permission to create a folder in {base}")
         return Target(path, "new")
     if not os.access(path.parent, os.W_OK | os.X_OK) or not os.access(path, os.R_OK | os.W_OK | os.X_OK):
-        raise OutputFolderError(f"--out {given}: no permission to replace it")
-    listed = read_manifest(path)
+        raise OutputFolderError(f"{where}: no permission to replace it")
+    listed = read_manifest(path, kind)
     if listed is None:
         # not a report: only the first few entries are looked at (--out may be a large folder)
         top = sorted(p.name + ("/" if p.is_dir() and not p.is_symlink() else "")
@@ -203,9 +232,8 @@ def check_output_folder(out: str | Path, *, study_folder: str | Path | None = No
         if not force:
             shown = ", ".join(top[:_SHOWN]) + (" ..." if len(top) > _SHOWN else "")
             raise OutputFolderError(
-                f"--out {given} is not empty and is not a cartkit report (no valid {MANIFEST}; it holds "
-                f"{shown}); choose an empty or new folder, or pass --force to write the report beside "
-                "these files (same-named files are replaced, nothing else is deleted)")
+                f"{where} is not empty and is not {kind.noun} (no valid {kind.manifest}; it holds "
+                f"{shown}); choose an empty or new folder" + _beside(kind, "these files"))
         ours: set[str] = set()
         folders: frozenset[str] = frozenset()
     else:
@@ -213,22 +241,28 @@ def check_output_folder(out: str | Path, *, study_folder: str | Path | None = No
         ours = {n for n, (size, digest) in listed.files.items() if _unchanged(path, n, size, digest)}
         folders = listed.folders
         metadata = {n for n in files if PurePosixPath(n).name in OS_METADATA}
-        foreign = [n for n in files if n not in ours and n not in metadata and n != MANIFEST] + \
+        foreign = [n for n in files if n not in ours and n not in metadata and n != kind.manifest] + \
             [n + "/" for n in empty if n not in folders]
         if not foreign:
-            return Target(path, "replace", frozenset(ours), frozenset(metadata), folders)
+            return Target(path, "replace", frozenset(ours), frozenset(metadata), folders, kind)
         if not force:
             raise OutputFolderError(
-                f"--out {given} is a cartkit report that now also holds files cartkit did not write or that "
-                f"changed since ({_listing(foreign)}); move them out, or pass --force to write the report "
-                "beside them (same-named files are replaced, nothing else is deleted)")
-    for name, kind in OUTPUT_NAMES.items():
+                f"{where} is {kind.noun} that now also holds files cartkit did not write or that "
+                f"changed since ({_listing(foreign)}); move them out" + _beside(kind, "them"))
+    for name, what in kind.outputs.items():
         p = path / name
-        wrong = p.is_symlink() or (p.exists() and (p.is_dir() if kind == "file" else not p.is_dir()))
+        wrong = p.is_symlink() or (p.exists() and (p.is_dir() if what == "file" else not p.is_dir()))
         if wrong:
-            raise OutputFolderError(f"--out {given}: {name} there is not a {kind} cartkit can replace "
+            raise OutputFolderError(f"{where}: {name} there is not a {what} cartkit can replace "
                                     "(a link or the wrong kind); move it out first")
-    return Target(path, "merge", frozenset(ours), folders=folders)
+    return Target(path, "merge", frozenset(ours), folders=folders, kind=kind)
+
+
+def _beside(kind: FolderKind, them: str) -> str:
+    """The end of a refusal: how to write beside foreign files, where the kind allows it."""
+    if kind.force_hint is None:
+        return f"; cartkit replaces only a folder holding nothing but what it wrote there ({kind.manifest})"
+    return f", or {kind.force_hint} {them} (same-named files are replaced, nothing else is deleted)"
 
 
 def _remove_listed(folder: Path, names: Iterable[str], folders: Iterable[str] = ()) -> None:
@@ -260,7 +294,7 @@ def _move_into(tmp: Path, target: Target) -> None:
     report are deleted. Each file is replaced atomically; the folder as a whole is not."""
     out = target.path
     written = [p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file()]
-    last = {"results.json": 1, "index.html": 2, MANIFEST: 3}
+    last = {"results.json": 1, "index.html": 2, target.kind.manifest: 3}
     for name in sorted(written, key=lambda n: (last.get(n, 0), n)):
         dest = out / name
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -276,8 +310,9 @@ def _move_into(tmp: Path, target: Target) -> None:
 
 
 def install(tmp: Path, out: str | Path, *, study_folder: str | Path | None = None,
-            inputs: Iterable[str | Path] = (), force: bool = False) -> Path:
-    """Move the finished report in ``tmp`` (a sibling of ``out``) into place by ``out``'s rule.
+            inputs: Iterable[str | Path] = (), force: bool = False, kind: FolderKind = REPORT) -> Path:
+    """Move the finished report (or ``kind`` of folder) in ``tmp`` (a sibling of ``out``) into
+    place by ``out``'s rule.
 
     The folder is checked again here, just before the move, so that a file added while the
     analysis ran is not lost. With ``new`` and ``replace`` the report appears whole in one rename
@@ -285,7 +320,7 @@ def install(tmp: Path, out: str | Path, *, study_folder: str | Path | None = Non
     """
     inputs = tuple(inputs)
     for _attempt in range(5):
-        target = check_output_folder(out, study_folder=study_folder, inputs=inputs, force=force)
+        target = check_output_folder(out, study_folder=study_folder, inputs=inputs, force=force, kind=kind)
         path = target.path
         try:
             if target.mode == "new":
@@ -305,7 +340,7 @@ def install(tmp: Path, out: str | Path, *, study_folder: str | Path | None = Non
                     os.rename(old, path)  # put the old report back
                     raise
                 placed = False  # another run put its whole report here meanwhile: replace it next try
-            _remove_listed(old, sorted(target.ours | target.metadata | {MANIFEST}), target.folders)
+            _remove_listed(old, sorted(target.ours | target.metadata | {kind.manifest}), target.folders)
             if old.exists():  # a file appeared in the old report during the swap: keep it in sight
                 os.rename(old, path.parent / f"{path.name}.kept-{stamp}")
             if placed:
@@ -313,4 +348,5 @@ def install(tmp: Path, out: str | Path, *, study_folder: str | Path | None = Non
         except OSError as exc:
             if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOENT):
                 raise
-    raise OutputFolderError(f"--out {out}: other runs kept changing the folder; try again")
+    where = f"{kind.option} {out}" if kind.option else str(out)
+    raise OutputFolderError(f"{where}: other runs kept changing the folder; try again")

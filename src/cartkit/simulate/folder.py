@@ -1,14 +1,25 @@
-"""Write a simulated cohort as a study folder: ``study.toml`` plus one file per table."""
+"""Write a simulated cohort as a study folder: ``study.toml`` plus one file per table.
+
+The folder is written by the rule of ``cartkit.report.output_folder`` (docs/output.md): cartkit
+deletes or replaces only what it wrote itself. The study is written whole into a hidden sibling
+folder with a manifest, ``.cartkit-simulate.json``, of the files written, and then moved into
+place: into a missing or empty folder, or replacing a folder simulated earlier whose manifest is
+valid and whose listed files are unchanged. Any other non-empty folder (a real study, a simulated
+study that gained a user file or had a table edited) is refused before anything is simulated.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from cartkit.report.output_folder import SIMULATED_STUDY, check_output_folder, install, manifest_text
 from cartkit.simulate import cohort, tables
 
 FORMATS = ("parquet", "csv")
@@ -57,9 +68,11 @@ def simulate_study(
     g/dL, F, mg/dL ...), so that loading exercises unit conversion.
     ``progress(table, done, total)`` is called after each written chunk
     (for a progress bar; ``total`` counts chunks over all tables).
-    Files of the same study written earlier in ``out_dir`` are overwritten;
-    table files in the other format make it a ValueError (the folder would
-    hold two versions of a table).
+    ``out_dir`` must be missing, empty, or a study simulated earlier (its
+    ``.cartkit-simulate.json`` valid, every listed file unchanged, nothing
+    else in it), which is then replaced whole and atomically; any other
+    folder raises ``OutputFolderError`` (a ValueError) before anything is
+    simulated, and is left as it was.
 
         >>> from cartkit.simulate import simulate_study
         >>> path = simulate_study("/tmp/sim-study", patients=50, seed=1)   # doctest: +SKIP
@@ -72,17 +85,30 @@ def simulate_study(
         raise ValueError(f"seed={seed!r}: the seed must be an integer >= 0")
     if not isinstance(data_cutoff, dt.date):
         raise ValueError(f"data_cutoff={data_cutoff!r}: must be a datetime.date")
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"out_dir {str(out)!r} exists and is not a folder")
-    other = [f"{t}.{ext}" for t in _BUILDERS for ext in ("csv", "parquet", "xlsx") if ext != format]
-    clash = sorted(name for name in other if (out / name).exists())
-    if clash:
-        raise ValueError(
-            f"out_dir {str(out)!r} already holds study tables in another format ({', '.join(clash)}): "
-            f"writing {format} files there would give two versions of a table; use an empty folder"
-        )
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_output_folder(out_dir, kind=SIMULATED_STUDY).path
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        tmp.chmod(0o755)  # mkdtemp makes 0700; the study is an ordinary folder
+        _write_study(tmp, patients, seed, format, unit_variety, data_cutoff, progress)
+        (tmp / SIMULATED_STUDY.manifest).write_text(
+            manifest_text(tmp, _version(), SIMULATED_STUDY), encoding="utf-8")
+        install(tmp, out_dir, kind=SIMULATED_STUDY)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return Path(out_dir)
+
+
+def _version() -> str:
+    import cartkit
+
+    return cartkit.__version__
+
+
+def _write_study(out: Path, patients: int, seed: int, format: str, unit_variety: bool,
+                 data_cutoff: dt.date, progress: Callable[[str, int, int], None] | None) -> None:
+    """Simulate the cohort and write study.toml and its tables into the (new, empty) ``out``."""
     patients = int(patients)
     cutoff = (data_cutoff - _EPOCH).days
     rng = np.random.default_rng(seed)
@@ -113,7 +139,6 @@ def simulate_study(
     ]
     toml = study_toml(patients, seed, data_cutoff, products, diseases)
     (out / "study.toml").write_text(toml, encoding="utf-8")
-    return out
 
 
 def study_toml(
