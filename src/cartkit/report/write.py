@@ -118,7 +118,7 @@ def results_json(results: Results, figures: dict[str, RenderedFigure | str]) -> 
         "tables": "@TABLES@",
         "omitted": dict(results.omitted),
         "software": dict(results.software),
-        "provenance": results.provenance.to_json() if getattr(results, "provenance", None) else None,
+        "provenance": results.provenance.to_json() if results.provenance is not None else None,
         "figures": {fid: ({"title": f.title, "caption": f.caption.strip(),
                            "files": [f"figures/{fid}.png", f"figures/{fid}.svg"]}
                           if isinstance(f, RenderedFigure) else {"omitted": f})
@@ -132,7 +132,7 @@ def results_json(results: Results, figures: dict[str, RenderedFigure | str]) -> 
 
 def _guarded(results: Results, force: bool) -> dict:
     """What the output folder rule protects for these results: their study folder and inputs."""
-    prov = getattr(results, "provenance", None)
+    prov = results.provenance
     if prov is None:
         return {"force": force}
     return {"study_folder": prov.folder, "inputs": [f.path for f in prov.inputs], "force": force}
