@@ -529,7 +529,7 @@ def follow_up_summary_table(df: pl.DataFrame) -> Table:
         cells = [Cell(label[:1].upper() + label[1:])]
         for g in groups:
             r = lookup.get((label, g))
-            cells.append(Cell(_n_of(r["n"], r["N"]) if r else f"0/{totals[g]} (0.0%)", cls="num"))
+            cells.append(Cell(_n_of(r["n"], r["N"]) if r else _n_of(0, totals[g]), cls="num"))
         rows.append(Row(cells))
     notes = ["From the events table. Died: cause as recorded in the death event's detail. Lost to follow-up: "
              "no death recorded and the last news of the patient is earlier than the data cut-off (days before "
