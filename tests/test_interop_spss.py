@@ -203,3 +203,13 @@ def test_run_with_spss_writes_the_sav_files_in_the_report(tmp_path):
     again = runner.invoke(app, ["run", str(SEED), "--out", str(out)])
     assert again.exit_code == 0, again.output
     assert not (out / "spss").exists()
+
+
+def test_a_missing_table_names_the_spss_and_sas_files_it_may_be(tmp_path):
+    folder = tmp_path / "study"
+    shutil.copytree(SEED, folder)
+    (folder / "patients.csv").unlink()
+    with pytest.raises(StudyError) as info:
+        load_study(folder)
+    (missing,) = [p for p in info.value.errors if p.rule.startswith("missing required table 'patients'")]
+    assert "patients.sav, patients.sas7bdat, patients.xpt" in missing.rule

@@ -250,3 +250,20 @@ def test_cli_example_is_a_study_that_validates(tmp_path):
     problems = validate_study(tmp_path / "new")
     # an empty template is a study with no patients yet: that, and nothing else, is what validate says
     assert {p.rule.split(":")[0] for p in problems} == {"the table has a header but no rows"}
+
+
+def test_study_toml_of_a_copy_keeps_the_plan_and_replaces_files():
+    import tomllib
+
+    from cartkit.interop.study_toml import relocated_study_toml
+
+    text = ('[study]\nid = "x"  # the id\n\n[files]\npatients = "pts.csv"\nworkbook = "old.xlsx"\n\n'
+            '[plan]\nalpha = 0.1\n')
+    for workbook, files in ((None, None), ("study.xlsx", {"workbook": "study.xlsx"})):
+        out = relocated_study_toml(text, workbook=workbook)
+        data = tomllib.loads(out)
+        assert data.get("files") == files
+        assert data["study"] == {"id": "x"} and data["plan"] == {"alpha": 0.1}
+        assert "# the id" in out  # comments kept
+    with pytest.raises(ValueError, match="files"):
+        relocated_study_toml('files = { patients = "pts.csv" }\n[study]\nid = "x"\n')

@@ -390,7 +390,14 @@ def write_text_new(path: Path, text: str) -> bool:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.chmod(tmp, 0o644)
-        os.link(tmp, path)  # fails if the file appeared meanwhile: never replaces one
+        try:
+            os.link(tmp, path)  # fails if the file appeared meanwhile: never replaces one
+        except FileExistsError:
+            raise
+        except OSError:  # a file system without hard links: the check above is the guard
+            if path.exists():
+                return False
+            os.replace(tmp, path)
     except FileExistsError:
         return False
     finally:

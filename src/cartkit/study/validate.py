@@ -90,8 +90,8 @@ def _check(folder: Path, workbooks: list, today: dt.date) -> tuple[Study | None,
                         None,
                         None,
                         None,
-                        f"missing required table '{name}': expected {name}.csv, {name}.parquet, {name}.xlsx "
-                        f"or a sheet '{name}' in the workbook",
+                        f"missing required table '{name}': expected {name}.csv, {name}.parquet, {name}.xlsx, "
+                        f"{name}.sav, {name}.sas7bdat, {name}.xpt or a sheet '{name}' in the workbook",
                     )
                 )
         else:
