@@ -187,6 +187,7 @@ def test_car_t_episodes_and_day_zero_from_ex(tmp_path):
         ("S1-001", 1, 4, "anc", 0.4, "10^9/L", 1.8, None),
         ("S1-001", 1, -1, "crp", 80.0, "mg/L", None, None),
         ("S1-002", 2, 9, "platelets", 40.0, "10^9/L", 150.0, "08:30")]
+    assert m["blq"].to_list() == [False, False, False] and m["lloq"].is_null().all()
     ae = pl.read_csv(out / "adverse_events.csv").sort("patient_id")
     assert ae.select("patient_id", "episode", "term", "grade", "onset_day", "resolution_day").rows() == [
         ("S1-001", 1, "cytokine release syndrome", 2, 1, 5),
@@ -325,3 +326,20 @@ def test_nca_on_pharmaversesdtm_pc_equals_its_pp():
     # PP has no row for the 86 subjects (placebo) whose plasma samples are all below the LLOQ
     rest = table.join(ref, on="USUBJID", how="anti")
     assert rest.height == 86 and (rest["cmax"] == 0).all() and rest["tmax"].is_null().all()
+
+
+def test_below_lloq_results_are_kept_as_blq(tmp_path):
+    sdtm = _small_sdtm(tmp_path / "sdtm")
+    lb = pl.read_csv(sdtm / "lb.csv", infer_schema=False)
+    pl.concat([lb, pl.DataFrame([
+        {"USUBJID": "S1-001", "LBTESTCD": "IL6", "LBSTRESN": "", "LBSTRESU": "pg/mL", "LBSTNRLO": "",
+         "LBDTC": "2020-03-02", "LBDY": "", "LBSTRESC": "<1.5"},
+        {"USUBJID": "S1-001", "LBTESTCD": "IL6", "LBSTRESN": "", "LBSTRESU": "pg/mL", "LBSTNRLO": "",
+         "LBDTC": "2020-03-03", "LBDY": "", "LBSTRESC": "NOT DONE"},
+        {"USUBJID": "S1-001", "LBTESTCD": "IL6", "LBSTRESN": "250", "LBSTRESU": "pg/mL", "LBSTNRLO": "",
+         "LBDTC": "2020-03-04", "LBDY": "", "LBSTRESC": "250"}])], how="diagonal").write_csv(sdtm / "lb.csv")
+    out = tmp_path / "study"
+    import_sdtm(sdtm, out, diagnosis="DLBCL", target="CD19")
+    assert errors(validate_study(out)) == []
+    il6 = pl.read_csv(out / "measurements.csv").filter(pl.col("analyte") == "il6").sort("day")
+    assert il6.select("day", "value", "blq", "lloq").rows() == [(1, None, True, 1.5), (3, 250.0, False, None)]

@@ -276,7 +276,14 @@ def _findings(dom: Domain, prefix: str, codes: dict[str, str], patients: pl.Data
         __lln=_num(f"{p}STNRLO") if dom.has(f"{p}STNRLO") else pl.lit(None, dtype=pl.Float64),
         __time=_time(f"{p}DTC") if dom.has(f"{p}DTC") else pl.lit(None, dtype=pl.String),
     )
-    f = f.filter(pl.col("__value").is_not_null())  # not done / no standard result: nothing to place
+    # Below the limit of quantification: no numeric result, and a character result "<x" (x the LLOQ)
+    # or --LLOQ given; the row is kept as blq with its lloq (the standard unit), value empty.
+    below = (_text(f"{p}STRESC").str.extract(r"^<\s*([0-9]+(?:\.[0-9]*)?)$", 1).cast(pl.Float64)
+             if dom.has(f"{p}STRESC") else pl.lit(None, dtype=pl.Float64))
+    lloq = _num(f"{p}LLOQ") if dom.has(f"{p}LLOQ") else pl.lit(None, dtype=pl.Float64)
+    f = f.with_columns(__lloq=pl.coalesce(lloq, below)).with_columns(
+        __blq=pl.col("__value").is_null() & below.is_not_null())
+    f = f.filter(pl.col("__value").is_not_null() | pl.col("__blq"))  # not done: nothing to place
     spellings = {u: canonical_unit(u) for u in f["__unit_text"].drop_nulls().unique().to_list()}
     f = f.with_columns(__unit=pl.col("__unit_text").replace_strict(spellings, default=None, return_dtype=pl.String))
     pairs = f.select("__analyte", "__unit").unique()
@@ -304,7 +311,7 @@ def _findings(dom: Domain, prefix: str, codes: dict[str, str], patients: pl.Data
     return placed.select(
         patient_id=pl.col("USUBJID"), episode=pl.col("episode").cast(pl.Int64), day=pl.col("day").cast(pl.Int64),
         date=pl.col("__date"), time=pl.col("__time"), analyte=pl.col("__analyte"), value=pl.col("__value"),
-        unit=pl.col("__unit"), lln=pl.col("__lln"),
+        unit=pl.col("__unit"), blq=pl.col("__blq"), lloq=pl.col("__lloq"), lln=pl.col("__lln"),
     )
 
 
@@ -499,7 +506,8 @@ def import_sdtm(sdtm_dir: str | Path, out_study: str | Path, *, diagnosis: str, 
                 parts.append(part)
     measurements = pl.concat(parts) if parts else pl.DataFrame(schema={
         "patient_id": pl.String, "episode": pl.Int64, "day": pl.Int64, "date": pl.Date, "time": pl.String,
-        "analyte": pl.String, "value": pl.Float64, "unit": pl.String, "lln": pl.Float64})
+        "analyte": pl.String, "value": pl.Float64, "unit": pl.String, "blq": pl.Boolean, "lloq": pl.Float64,
+        "lln": pl.Float64})
     extra: list[str] = []
     if "ae" in domains:
         adverse, extra = _adverse_events(domains["ae"], patients, infusions, problems, notes)
