@@ -46,6 +46,11 @@ def clinical_reason(problems: list[str], n_points: int, at_bound: list[str]) -> 
     return "; ".join(_FOR_THE_REPORT[code].format(**fields) for code in problems)
 
 
+# A converged fit whose 95% CI of a parameter spans more than this ratio (upper / lower) is flagged
+# "poorly identified" (the report's table note says the same number). cartkit's reading rule, not a
+# published cut-off.
+POORLY_IDENTIFIED_RATIO = 100.0
+
 # 4 optimiser starts reach the same optimum as 12 on every seed episode (largest relative
 # difference in Cmax and alpha 1.5e-9) at a third of the time.
 N_STARTS = 4
@@ -79,14 +84,14 @@ def ck_model_fits(measurements: pl.DataFrame, groups: pl.DataFrame, analyte: str
     # a fit can converge with a parameter the data barely constrain: a 95% CI spanning more than
     # 100-fold (or unbounded) is flagged beside the estimate, not hidden behind "converged"
     wide = [
-        pl.when(~(pl.col(f"{p}_upper") / pl.col(f"{p}_lower") <= 100.0)).then(pl.lit(p))
+        pl.when(~(pl.col(f"{p}_upper") / pl.col(f"{p}_lower") <= POORLY_IDENTIFIED_RATIO)).then(pl.lit(p))
         for p in ("cmax", "tmax", "foldx", "alpha") if f"{p}_lower" in fits.columns
     ]
     if wide:
         flagged = pl.concat_list([w.otherwise(None) for w in wide]).list.drop_nulls().list.join(", ")
         fits = fits.with_columns(
             pl.when(pl.col("converged") & (flagged != ""))
-            .then(pl.format("poorly identified (95% CI > 100-fold): {}", flagged))
+            .then(pl.format(f"poorly identified (95% CI > {POORLY_IDENTIFIED_RATIO:g}-fold): {{}}", flagged))
             .otherwise(pl.col("reason")).alias("reason")
         )
     # patients in their natural order (P2 before P10)

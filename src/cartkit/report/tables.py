@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from cartkit.analysis.cellular_kinetics import POORLY_IDENTIFIED_RATIO
 from cartkit.analysis.patient_order import patient_number
 from cartkit.report.figures.labels import unit_text
 from cartkit.report.style import format_p
@@ -413,7 +414,7 @@ def ck_model_table(df: pl.DataFrame) -> Table:
         {"patient_id": "Patient", "episode": "Episode", "product": "Product", "fit": "Fit", "cmax": "Cmax",
          "tmax": "Tmax", "foldx": "FOLDX", "alpha": "alpha"},
         [("Poorly identified: the samples fit a very wide range of values of that parameter (95% CI more "
-          "than 100-fold); read the estimate as not determined. \u221e: the samples set no upper limit. "
+          f"than {POORLY_IDENTIFIED_RATIO:g}-fold); read the estimate as not determined. \u221e: the samples set no upper limit. "
           "Limits are printed to 3 significant digits (1.20\u00d710\u2075 = 120,000). A fit that failed says "
           "what the samples lack (no plan option changes a fit; more sampling days can).")],
         csv="ck_model.csv",
