@@ -343,3 +343,20 @@ def test_below_lloq_results_are_kept_as_blq(tmp_path):
     assert errors(validate_study(out)) == []
     il6 = pl.read_csv(out / "measurements.csv").filter(pl.col("analyte") == "il6").sort("day")
     assert il6.select("day", "value", "blq", "lloq").rows() == [(1, None, True, 1.5), (3, 250.0, False, None)]
+
+
+def test_car_t_products_named_with_car_t_option(tmp_path):
+    sdtm = _small_sdtm(tmp_path / "sdtm")
+    ex = pl.read_csv(sdtm / "ex.csv", infer_schema=False)
+    ex.with_columns(EXTRT=pl.col("EXTRT").replace({"TISAGENLECLEUCEL": "JWCAR029"})).write_csv(sdtm / "ex.csv")
+    # JWCAR029 matches no CAR-T name pattern: without --car-t the study is one of first exposures
+    import_sdtm(sdtm, tmp_path / "plain", diagnosis="DLBCL", target="CD19")
+    plain = pl.read_csv(tmp_path / "plain" / "infusions.csv").sort("patient_id")
+    assert plain.select("patient_id", "episode", "product").rows() == [
+        ("S1-001", 1, "FLUDARABINE"), ("S1-002", 1, "JWCAR029")]
+    assert "not a CAR-T study" in (tmp_path / "plain" / "study.toml").read_text()
+    import_sdtm(sdtm, tmp_path / "named", diagnosis="DLBCL", target="CD19", car_t=("jwcar029",))
+    named = pl.read_csv(tmp_path / "named" / "infusions.csv").sort("patient_id", "episode")
+    assert named.select("patient_id", "episode", "product").rows() == [
+        ("S1-001", 1, "JWCAR029"), ("S1-002", 1, "JWCAR029"), ("S1-002", 2, "JWCAR029")]
+    assert "not a CAR-T study" not in (tmp_path / "named" / "study.toml").read_text()
