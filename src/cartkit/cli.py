@@ -16,53 +16,16 @@ from pathlib import Path
 
 import typer
 
+from cartkit.cli_messages import console as _console
+from cartkit.cli_messages import fail as _fail
+from cartkit.cli_messages import fail_with_problems
+from cartkit.cli_messages import problem_table as _problem_table
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="cartkit: the analysis of a CAR-T cell therapy study, from its records.",
 )
-
-
-def _console(stderr: bool = False):
-    from rich.console import Console
-
-    return Console(stderr=stderr, highlight=False)
-
-
-def _fail(message: str, debug: bool, exc: BaseException | None = None) -> None:
-    if debug and exc is not None:
-        raise exc
-    _console(stderr=True).print(f"[bold red]error:[/] {message}", soft_wrap=True)  # one line, unwrapped
-    raise typer.Exit(code=1)
-
-
-_SHOWN_GROUPS = 200
-
-
-def _problem_table(problems):
-    """Problems grouped (same file, column, rule and severity): one line each, with the count and the
-    first rows; errors first."""
-    from rich.table import Table
-
-    from cartkit.study.problems import group_problems, summary, where_text
-
-    groups = group_problems(problems)
-    table = Table(title=f"{summary(problems)} ({len(groups)} kind(s))", show_lines=False, expand=False)
-    for col in ("", "file", "row", "column", "value", "rule", "n"):
-        table.add_column(col, overflow="fold")
-    for g in groups[:_SHOWN_GROUPS]:
-        table.add_row(
-            "[red]error[/]" if g.first.is_error else "[yellow]warning[/]",
-            where_text(g.file),
-            g.rows_text(),
-            g.column or "",
-            g.values_text(),
-            g.rule,
-            f"{g.count:,}",
-        )
-    if len(groups) > _SHOWN_GROUPS:
-        table.caption = f"... and {len(groups) - _SHOWN_GROUPS:,} more kinds: write them all with --problems-csv"
-    return table
 
 
 @app.command()
@@ -193,12 +156,8 @@ def run(
         _fail(str(exc), debug, exc)
         return
     except StudyError as exc:
-        if debug:
-            raise
-        console.print(_problem_table(exc.problems))
-        _console(stderr=True).print(f"[bold red]error:[/] {study_dir}: {summary(exc.problems)}; "
-                                    "the study cannot be analysed until the errors are fixed", soft_wrap=True)
-        raise typer.Exit(code=1) from None
+        fail_with_problems(exc.problems, f"{study_dir}: {summary(exc.problems)}; "
+                           "the study cannot be analysed until the errors are fixed", debug, exc)
     except Exception as exc:  # noqa: BLE001
         _fail(f"{type(exc).__name__}: {exc}", debug, exc)
         return
@@ -253,11 +212,7 @@ def convert(
     try:
         path = convert_study(study_dir, out, to)
     except StudyError as exc:
-        if debug:
-            raise
-        _console().print(_problem_table(exc.problems))
-        _fail(f"{study_dir} has errors; fix them before converting", debug)
-        return
+        fail_with_problems(exc.problems, f"{study_dir} has errors; fix them before converting", debug, exc)
     except (OSError, ValueError) as exc:
         _fail(str(exc), debug, exc)
         return
@@ -319,11 +274,7 @@ def redcap_export(
     try:
         export_study(load_study(study_dir), out, overwrite=overwrite)
     except StudyError as exc:
-        if debug:
-            raise
-        _console().print(_problem_table(exc.problems))
-        _console(stderr=True).print(f"[bold red]error:[/] {study_dir} does not validate; nothing written")
-        raise typer.Exit(code=1) from None
+        fail_with_problems(exc.problems, f"{study_dir} does not validate; nothing written", debug, exc)
     except Exception as exc:  # noqa: BLE001
         _fail(f"could not export {study_dir}: {exc}", debug, exc)
         return

@@ -16,6 +16,9 @@ from pathlib import Path
 
 import typer
 
+from cartkit.cli_messages import console as _console
+from cartkit.cli_messages import fail, fail_with_problems
+
 design_app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -25,15 +28,8 @@ design_app = typer.Typer(
 USAGE_ERROR = 2
 
 
-def _console(stderr: bool = False):
-    from rich.console import Console
-
-    return Console(stderr=stderr, highlight=False)
-
-
 def _bad_input(message: str) -> None:
-    _console(stderr=True).print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code=USAGE_ERROR)
+    fail(message, debug=False, code=USAGE_ERROR)
 
 
 def _run(compute):
@@ -238,7 +234,7 @@ def from_study(
     from cartkit.analysis.next_study import next_study_proposals, observed_response_rates
     from cartkit.derive import derive
     from cartkit.study.load import load_study
-    from cartkit.study.problems import StudyError
+    from cartkit.study.problems import StudyError, summary
 
     if criterion not in ("optimal", "minimax"):
         _bad_input(f"--criterion must be optimal or minimax, got {criterion!r}")
@@ -247,18 +243,10 @@ def from_study(
         study = load_study(study_dir)
         rates = observed_response_rates(study, derive(study))
     except StudyError as exc:
-        if debug:
-            raise
-        from cartkit.cli import _problem_table
-
-        console.print(_problem_table(exc.problems))
-        _console(stderr=True).print(f"[bold red]error:[/] {study_dir} has {len(exc.problems)} problem(s)")
-        raise typer.Exit(code=1) from None
+        fail_with_problems(exc.problems, f"{study_dir}: {summary(exc.problems)}; the study cannot be analysed "
+                           "until the errors are fixed", debug, exc)
     except Exception as exc:  # noqa: BLE001 - the CLI turns anything into one readable message
-        if debug:
-            raise
-        _console(stderr=True).print(f"[bold red]error:[/] could not read {study_dir}: {type(exc).__name__}: {exc}")
-        raise typer.Exit(code=1) from None
+        fail(f"could not read {study_dir}: {type(exc).__name__}: {exc}", debug, exc)
     proposals = _run(lambda: next_study_proposals(rates, p0=p0, delta=delta, alpha=alpha, beta=beta,
                                                   criterion=criterion, products=tuple(product),
                                                   diagnoses=tuple(diagnosis)))

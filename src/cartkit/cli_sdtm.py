@@ -31,7 +31,10 @@ def import_command(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
     """Import SDTM datasets into a new cartkit study folder, then check it with `cartkit validate`."""
-    from cartkit.cli import _console, _fail, _problem_table
+    from cartkit.cli_messages import console as _console
+    from cartkit.cli_messages import fail as _fail
+    from cartkit.cli_messages import fail_with_problems
+    from cartkit.cli_messages import problem_table as _problem_table
     from cartkit.interop.sdtm_import import import_sdtm
     from cartkit.study.problems import StudyError, summary
 
@@ -39,9 +42,7 @@ def import_command(
         result = import_sdtm(sdtm_dir, out_study, diagnosis=diagnosis, target=target,
                              car_t=tuple(car_t) if car_t else None)
     except StudyError as exc:
-        _console().print(_problem_table(exc.problems))
-        _fail(f"{sdtm_dir}: {summary(exc.problems)}; nothing was written", debug, exc)
-        return
+        fail_with_problems(exc.problems, f"{sdtm_dir}: {summary(exc.problems)}; nothing was written", debug, exc)
     except Exception as exc:  # noqa: BLE001 - the CLI turns anything into one readable message
         _fail(f"could not import {sdtm_dir}: {type(exc).__name__}: {exc}", debug, exc)
         return

@@ -1,0 +1,56 @@
+"""What every cartkit command prints when it stops: one readable error line, or the grouped problem
+table and that line; never a traceback unless --debug. Shared by cli.py and its sub-apps."""
+
+from __future__ import annotations
+
+import typer
+
+_SHOWN_GROUPS = 200
+
+
+def console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def fail(message: str, debug: bool, exc: BaseException | None = None, code: int = 1) -> None:
+    """One ``error:`` line on stderr and exit ``code`` (``exc`` re-raised instead under --debug)."""
+    if debug and exc is not None:
+        raise exc
+    console(stderr=True).print(f"[bold red]error:[/] {message}", soft_wrap=True)  # one line, unwrapped
+    raise typer.Exit(code=code)
+
+
+def fail_with_problems(problems, message: str, debug: bool, exc: BaseException | None = None) -> None:
+    """The grouped problem table on stdout, then ``fail(message)``."""
+    if debug and exc is not None:
+        raise exc
+    console().print(problem_table(problems))
+    fail(message, debug)
+
+
+def problem_table(problems):
+    """Problems grouped (same file, column, rule and severity): one line each, with the count and the
+    first rows; errors first."""
+    from rich.table import Table
+
+    from cartkit.study.problems import group_problems, summary, where_text
+
+    groups = group_problems(problems)
+    table = Table(title=f"{summary(problems)} ({len(groups)} kind(s))", show_lines=False, expand=False)
+    for col in ("", "file", "row", "column", "value", "rule", "n"):
+        table.add_column(col, overflow="fold")
+    for g in groups[:_SHOWN_GROUPS]:
+        table.add_row(
+            "[red]error[/]" if g.first.is_error else "[yellow]warning[/]",
+            where_text(g.file),
+            g.rows_text(),
+            g.column or "",
+            g.values_text(),
+            g.rule,
+            f"{g.count:,}",
+        )
+    if len(groups) > _SHOWN_GROUPS:
+        table.caption = f"... and {len(groups) - _SHOWN_GROUPS:,} more kinds: write them all with --problems-csv"
+    return table
