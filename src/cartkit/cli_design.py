@@ -65,8 +65,7 @@ SIMON_COLUMNS = ["design", "r1/n1", "r/n", "EN(p0)", "PET(p0)", "alpha", "power"
 
 
 def _write_figure(fig, path: Path, overwrite: bool) -> None:
-    import os
-    import tempfile
+    from cartkit.study.atomic_file import replace_atomically
 
     if path.suffix.lower() not in (".png", ".svg", ".pdf"):
         _bad_input(f"--figure must end in .png, .svg or .pdf, got {path.name}")
@@ -74,14 +73,7 @@ def _write_figure(fig, path: Path, overwrite: bool) -> None:
         _bad_input(f"{path} exists; choose another name or pass --overwrite")
     if not path.parent.exists():
         _bad_input(f"folder {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=".cartkit-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    replace_atomically(path, lambda tmp: fig.savefig(tmp, format=path.suffix.lower().lstrip(".")))
 
 
 @design_app.command()

@@ -18,8 +18,6 @@ docs/redcap.md.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import polars as pl
@@ -31,23 +29,13 @@ from cartkit.interop.redcap_dictionary import (
     dictionary_rows,
     field_name,
 )
+from cartkit.study import atomic_file
 from cartkit.study.model import Study
 from cartkit.study.schema import BOOL, DATE, FLOAT, INT, TABLES
 
 REPEAT_INSTRUMENT = "redcap_repeat_instrument"
 REPEAT_INSTANCE = "redcap_repeat_instance"
 EVENT_NAME = "redcap_event_name"
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def default_mode(folder: bool = False) -> int:
-    """The permissions a plain ``open``/``mkdir`` would give (temporary files are created 0600)."""
-    return (0o777 if folder else 0o666) & ~_umask()
 
 
 def write_text_atomically(path: str | Path, text: str, overwrite: bool = False) -> Path:
@@ -58,17 +46,7 @@ def write_text_atomically(path: str | Path, text: str, overwrite: bool = False) 
         raise FileExistsError(f"{target} exists; choose another file name (or pass --overwrite to replace it)")
     if target.exists() and not target.is_file():
         raise FileExistsError(f"{target} exists and is not a file")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.chmod(tmp, default_mode())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return atomic_file.write_text_atomically(target, text)
 
 
 def write_dictionary(path: str | Path, extra_ae_terms: tuple[str, ...] = (), overwrite: bool = False) -> Path:

@@ -35,7 +35,7 @@ from pathlib import Path
 import polars as pl
 
 from cartkit.interop.redcap_dictionary import FIELD_COLUMNS, Dictionary, Field, field_name, read_dictionary
-from cartkit.interop.redcap_export import EVENT_NAME, REPEAT_INSTANCE, REPEAT_INSTRUMENT, default_mode
+from cartkit.interop.redcap_export import EVENT_NAME, REPEAT_INSTANCE, REPEAT_INSTRUMENT
 from cartkit.interop.redcap_mapping import (
     Mapping,
     apply_to_columns,
@@ -43,6 +43,7 @@ from cartkit.interop.redcap_mapping import (
     read_mapping,
     value_expr,
 )
+from cartkit.study.atomic_file import default_mode
 from cartkit.study.problems import ERROR, WARNING, Problem, StudyError
 from cartkit.study.readers import ROW, read_csv
 from cartkit.study.schema import FLOAT, TABLES

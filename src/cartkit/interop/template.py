@@ -38,6 +38,7 @@ from pathlib import Path
 import polars as pl
 
 from cartkit.study import schema as _schema
+from cartkit.study.atomic_file import replace_atomically
 from cartkit.study.coerce import EARLIEST_PLAUSIBLE_DATE
 from cartkit.study.schema import BOOL, DATE, FLOAT, INT, STR, TABLES, Column, Table
 from cartkit.study.spreadsheet_safety import FORMULA_START, PLAIN_NUMBER, neutral_text
@@ -368,17 +369,7 @@ def study_workbook(tables: dict[str, pl.DataFrame] | None = None):
 
 def save_atomically(wb, out: Path) -> Path:
     """Save ``wb`` to ``out`` through a temporary file in the same folder, renamed into place."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+    return replace_atomically(out, wb.save)
 
 
 def write_text_new(path: Path, text: str) -> bool:

@@ -12,11 +12,11 @@ and severity make one ``ProblemGroup`` with the count and the first rows
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from cartkit.study.atomic_file import replace_atomically
 
 ERROR = "error"
 WARNING = "warning"
@@ -250,16 +250,7 @@ def write_problems_csv(problems: list[Problem], path: str | Path) -> Path:
             raise FileExistsError(f"{target} exists and is not a problems list written by cartkit; "
                                   "choose another file name")
     frame = _problem_frame(problems)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            frame.write_csv(fh, line_terminator="\n")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return replace_atomically(target, lambda tmp: frame.write_csv(tmp, line_terminator="\n"))
 
 
 class StudyError(ValueError):
