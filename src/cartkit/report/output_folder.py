@@ -27,7 +27,8 @@ from __future__ import annotations
 import errno
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -179,9 +180,45 @@ def _listing(names: list[str]) -> str:
     return shown + (f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else "")
 
 
+@contextmanager
+def _one_swap_at_a_time(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the folder that holds ``path`` (``flock`` on the directory itself, so
+    no lock file is left behind), so that concurrent runs into one folder, in threads or processes,
+    never look at it halfway through another run's swap. Where the file system has no such lock the
+    retries in ``install`` are the only guard."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        yield
+        return
+    base = _nearest_existing(path.parent)
+    try:
+        fd = os.open(base, os.O_RDONLY)
+    except OSError:
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:  # no locks on this file system
+            pass
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def check_output_folder(out: str | Path, *, study_folder: str | Path | None = None,
                         inputs: Iterable[str | Path] = (), force: bool = False,
                         kind: FolderKind = REPORT) -> Target:
+    """Decide what writing a report (or ``kind`` of folder) to ``out`` would do, or raise
+    ``OutputFolderError`` (see ``_check``); never while another run swaps a report into place."""
+    with _one_swap_at_a_time(Path(out).expanduser().resolve()):
+        return _check(out, study_folder=study_folder, inputs=inputs, force=force, kind=kind)
+
+
+def _check(out: str | Path, *, study_folder: str | Path | None = None,
+           inputs: Iterable[str | Path] = (), force: bool = False,
+           kind: FolderKind = REPORT) -> Target:
     """Decide what writing a report (or ``kind`` of folder) to ``out`` would do, or raise
     ``OutputFolderError``.
 
@@ -319,8 +356,14 @@ def install(tmp: Path, out: str | Path, *, study_folder: str | Path | None = Non
     (an interrupted or concurrent run leaves the old report or the other run's whole report).
     """
     inputs = tuple(inputs)
+    with _one_swap_at_a_time(Path(out).expanduser().resolve()):
+        return _install(tmp, out, study_folder, inputs, force, kind)
+
+
+def _install(tmp: Path, out: str | Path, study_folder: str | Path | None, inputs: tuple,
+             force: bool, kind: FolderKind) -> Path:
     for _attempt in range(5):
-        target = check_output_folder(out, study_folder=study_folder, inputs=inputs, force=force, kind=kind)
+        target = _check(out, study_folder=study_folder, inputs=inputs, force=force, kind=kind)
         path = target.path
         try:
             if target.mode == "new":
