@@ -267,3 +267,19 @@ def test_study_toml_of_a_copy_keeps_the_plan_and_replaces_files():
         assert "# the id" in out  # comments kept
     with pytest.raises(ValueError, match="files"):
         relocated_study_toml('files = { patients = "pts.csv" }\n[study]\nid = "x"\n')
+
+
+def test_example_finds_the_seed_study_of_the_current_folder_when_installed(tmp_path, monkeypatch):
+    """`pip install .` puts cartkit in site-packages, away from examples/: --example then reads the seed
+    study of the checkout it is run from (CI runs the tests that way)."""
+    import cartkit.interop.template as template_module
+
+    monkeypatch.setattr(template_module, "__file__", str(tmp_path / "a" / "b" / "c" / "template.py"))
+    monkeypatch.chdir(ROOT)
+    assert template_module.seed_study_folder() == Path("examples/seed-study").resolve()
+    monkeypatch.chdir(tmp_path)
+    assert template_module.seed_study_folder() is None
+    result = CliRunner().invoke(app, ["template", str(tmp_path / "t.xlsx"), "--example"])
+    assert result.exit_code == 1
+    assert "run it from the checkout's folder" in result.output
+    assert not (tmp_path / "t.xlsx").exists()

@@ -181,8 +181,8 @@ def template(
     if example:
         seed = seed_study_folder()
         if seed is None:
-            _fail("--example needs the bundled seed study (examples/seed-study of a cartkit source checkout), "
-                  "which this installation does not have", debug)
+            _fail("--example needs the seed study, examples/seed-study of a cartkit source checkout; "
+                  "run it from the checkout's folder", debug)
     try:
         written = write_template(out, example=seed, force=force)
     except (OSError, ValueError) as exc:  # FileExistsError, a bad name; StudyError of the example

@@ -440,7 +440,12 @@ def write_template(out: str | Path, example: str | Path | None = None, force: bo
 
 
 def seed_study_folder() -> Path | None:
-    """The bundled seed study (examples/seed-study of a source checkout), or None when not installed."""
-    folder = Path(__file__).resolve().parents[3] / "examples" / "seed-study"
-    return folder if (folder / "study.toml").is_file() else None
+    """The seed study, examples/seed-study, of the source checkout cartkit runs from (an editable
+    install) or of the current folder (``pip install .`` in a checkout, then commands run there, as the
+    README does); None when neither has it."""
+    for root in (Path(__file__).resolve().parents[3], Path.cwd()):
+        folder = root / "examples" / "seed-study"
+        if (folder / "study.toml").is_file():
+            return folder
+    return None
 
