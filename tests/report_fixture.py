@@ -384,10 +384,10 @@ def seed_like_results() -> Results:
                                 "reference": "Zhu H et al. 2021", "data_cutoff": "2020-08-31",
                                 "n_patients": 13, "n_episodes": 26, "products": "; ".join(PRODUCTS),
                                 "diseases": "; ".join(DISEASES)}]),
-        "table1": _table1(),
+        "baseline": _table1(),
         "responses": responses,
         "response_rates": rates,
-        "table2": _table2(),
+        "adverse_event_incidence": _table2(),
         "comparisons": _comparisons(),
         "kinetic_curves": curves,
         "kinetic_values": values,
@@ -455,7 +455,7 @@ def restricted_results(product: str = PRODUCTS[0], disease: str = "DLBCL", survi
             df = df.filter(pl.col("product") == product)
         if "diagnosis" in df.columns:
             df = df.filter(pl.col("diagnosis") == disease)
-        if name == "table1":
+        if name == "baseline":
             df = df.filter(pl.col("group").is_in([disease, "All"]))
         if name in ("survival_curves", "at_risk") or name == "logrank":
             df = df.filter(pl.col("group") == disease) if "group" in df.columns else df

@@ -34,7 +34,7 @@ def _cell(table2: pl.DataFrame, section: str, term: str, product: str, disease: 
 
 
 def test_crs_and_icans_grades_reproduce_table2(seed_results):
-    t2 = seed_results.tables["table2"]
+    t2 = seed_results.tables["adverse_event_incidence"]
     # Table 2 of the paper: CRS grade 0..4 per product x disease
     expected_crs = {
         ("CD19 CAR-T", "DLBCL"): [5, 1, 1, 0, 0], ("CD19 CAR-T", "B-ALL"): [0, 0, 2, 2, 2],
@@ -151,7 +151,7 @@ def test_one_product_study_leaves_comparisons_out(tmp_path):
     # no product comparison; only expansion by response within the one product
     assert comparisons is None or comparisons["family"].str.starts_with("by response").all()
     assert results.tables["grade_compare"] is None
-    assert results.tables["table2"]["product"].unique().to_list() == ["CD19 CAR-T"]
+    assert results.tables["adverse_event_incidence"]["product"].unique().to_list() == ["CD19 CAR-T"]
 
 
 def test_simulated_study_runs_end_to_end(tmp_path):

@@ -29,7 +29,7 @@ CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium"), shut
                              shutil.which("google-chrome")) if p and Path(p).exists()), None)
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync")
-SECTION_IDS = ("toc", "summary", "plan", "table-1", "responses", "response-rates", "fig-2", "table-2",
+SECTION_IDS = ("toc", "summary", "plan", "baseline", "responses", "response-rates", "fig-2", "adverse-events",
                "grade-compare", "toxicity-grades", "kinetics", "cytokines", "comparisons", "grading-systems",
                "disagreements", "reproduction", "methods", "warnings")
 FIGURE_IDS = ("fig-2a", "fig-2bc", "fig-2d", "fig-3", "fig-4", "fig-5", "fig-6", "fig-7")

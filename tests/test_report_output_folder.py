@@ -166,7 +166,7 @@ def test_an_earlier_report_is_replaced_and_its_stale_files_go(tmp_path):
     from report_fixture import restricted_results
 
     out = write_report(restricted_results(), tmp_path / "r")
-    assert (out / "tables" / "table1.csv").exists()
+    assert (out / "tables" / "baseline.csv").exists()
     (out / ".DS_Store").write_bytes(b"\0")  # a file browser looked at the folder
     again = write_report(_tiny(), tmp_path / "r")
     assert again == out

@@ -24,7 +24,7 @@ def test_p_values_print_three_decimals(p, shown):
 
 
 def test_table2_counts_as_n_over_N_with_percent_and_grouped_header():
-    t = tb.table2(seed_like_results().tables["table2"])
+    t = tb.adverse_events_table(seed_like_results().tables["adverse_event_incidence"])
     top, sub = t.header
     assert [(c.text, c.colspan) for c in top[1:]] == [(PRODUCTS[0], 2), (PRODUCTS[1], 2)]
     assert [c.text for c in sub] == ["DLBCL", "B-ALL", "DLBCL", "B-ALL"]
@@ -37,9 +37,9 @@ def test_table2_counts_as_n_over_N_with_percent_and_grouped_header():
 
 
 def test_table2_optional_p_column_is_rendered_when_present():
-    df = seed_like_results().tables["table2"].with_columns(
+    df = seed_like_results().tables["adverse_event_incidence"].with_columns(
         pvalue=pl.when(pl.col("term") == "fever").then(pl.lit(0.0011)).otherwise(None))
-    t = tb.table2(df)
+    t = tb.adverse_events_table(df)
     assert t.header[0][-1].text == "P"
     rows = {r[0]: r[-1] for r in _cells(t)}
     assert rows["Temperature >= 38 C (fever)"] == "0.001"
@@ -57,7 +57,7 @@ def test_response_rates_with_exact_intervals():
 
 def test_table1_pivots_groups_with_their_n():
     results = seed_like_results()
-    t = tb.table1(results.tables["table1"], {"DLBCL": 7, "B-ALL": 6, "All": 13})
+    t = tb.baseline_table(results.tables["baseline"], {"DLBCL": 7, "B-ALL": 6, "All": 13})
     assert [c.text for c in t.header[0]] == ["Characteristic", "DLBCL (n = 7)", "B-ALL (n = 6)", "All (n = 13)"]
     rows = _cells(t)
     assert rows[0] == ["Age, years, median (IQR)", "56 (28, 69)", "39.5 (29.5, 55.75)", "55 (29.5, 58.5)"]
@@ -123,7 +123,7 @@ def test_reproduction_badges_and_summary():
 def test_table1_empty_level_is_a_single_row():
     df = pl.DataFrame({"characteristic": ["Patients", "Patients"], "level": ["", ""], "group": ["DLBCL", "All"],
                        "value": ["7", "13"], "n": [7, 13], "stat": ["n", "n"]})
-    t = tb.table1(df)
+    t = tb.baseline_table(df)
     assert _cells(t) == [["Patients, n", "7", "13"]]
 
 
@@ -205,7 +205,7 @@ def test_table1_counts_missing_values_per_row():
         "sex": ["male", "female", None, "male", "male", "female", "male", "male"],
         "ipi": [1, 2, None, 3, 2, None, None, None],
         "weight_kg": [70.0, None, 80.0, 60.0, 65.0, 50.0, 55.0, 60.0]})
-    t = tb.table1(baseline_table(pts, ("DLBCL", "B-ALL"), "spss"), {"DLBCL": 5, "B-ALL": 3, "All": 8})
+    t = tb.baseline_table(baseline_table(pts, ("DLBCL", "B-ALL"), "spss"), {"DLBCL": 5, "B-ALL": 3, "All": 8})
     cells = _cells(t)
     blocks: dict[str, dict[str, list[str]]] = {}
     for row in cells:

@@ -24,8 +24,8 @@ from cartkit.analysis.results import Results
 from cartkit.report import write_report
 from cartkit.report.figures import FIGURES
 
-SECTION_IDS = ("toc", "summary", "plan", "table-1", "antigens", "infusions", "responses", "response-rates",
-               "fig-2", "follow-up", "table-2", "grade-compare", "toxicity-grades", "toxicity-course",
+SECTION_IDS = ("toc", "summary", "plan", "baseline", "antigens", "infusions", "responses", "response-rates",
+               "fig-2", "follow-up", "adverse-events", "grade-compare", "toxicity-grades", "toxicity-course",
                "toxicity-treatment", "kinetics", "cytokines", "comparisons", "grading-systems", "disagreements",
                "reproduction", "methods", "warnings")
 FIGURE_IDS = ("fig-1", "fig-2a", "fig-2bc", "fig-2d", "fig-3", "fig-4", "fig-5", "fig-6", "fig-7")
@@ -113,7 +113,7 @@ def test_results_json_has_the_numbers(full_report):
     # R: binom.test(6, 7)$conf.int -> 0.4212768 0.9963897
     assert rates[(PRODUCTS[1], "DLBCL")]["orr_lower"] == pytest.approx(0.4212768, abs=1e-7)
     assert rates[(PRODUCTS[1], "DLBCL")]["orr_upper"] == pytest.approx(0.9963897, abs=1e-7)
-    t2 = {(r["label"], r["product"], r["diagnosis"]): r for r in doc["tables"]["table2"]}
+    t2 = {(r["label"], r["product"], r["diagnosis"]): r for r in doc["tables"]["adverse_event_incidence"]}
     fever = t2[("Temperature >= 38 C (fever)", PRODUCTS[1], "B-ALL")]
     assert (fever["n"], fever["N"]) == (4, 6)  # seed Table 2: 4/6 (66.67%)
     assert fever["pct"] == pytest.approx(66.6667, abs=1e-4)
@@ -180,7 +180,7 @@ def test_one_group_survival_without_logrank(tmp_path):
 def _tiny() -> Results:
     """Only the study row: every other section must be left out with a note, without crashing."""
     study = seed_like_results().tables["study"]
-    return Results(tables={"study": study}, omitted={"table1": "no baseline table in this test"})
+    return Results(tables={"study": study}, omitted={"baseline": "no baseline table in this test"})
 
 
 def test_results_with_almost_nothing_still_render(tmp_path):
@@ -241,15 +241,16 @@ def test_importing_the_report_does_not_import_matplotlib():
     assert out == ["False", "False"]
 
 
-def test_optional_plan_table_is_shown_as_the_plan_as_run():
+def test_the_plan_as_run_is_the_methods_table():
     from cartkit.report.html import render_html
 
     results = _tiny()
-    results.tables["plan"] = pl.DataFrame({"item": ["CRS grading", "Alpha"], "value": ["ctcae4.03", "0.05"]})
+    results.tables["methods"] = pl.DataFrame({"item": ["Toxicity grading", "Significance"],
+                                              "text": ["CRS graded with NCI CTCAE v4.03", "Two-sided P < 0.05."]})
     html = render_html(results, {})
     plan = html[html.index('<section id="plan">'):html.index("</section>", html.index('<section id="plan">'))]
-    assert "<dt>CRS grading</dt><dd>ctcae4.03</dd>" in plan
-    assert "<dt>Alpha</dt><dd>0.05</dd>" in plan
+    assert "<dt>Toxicity grading</dt><dd>CRS graded with NCI CTCAE v4.03</dd>" in plan
+    assert "<dt>Significance</dt><dd>Two-sided P &lt; 0.05.</dd>" in plan
 
 
 def test_text_from_the_records_is_escaped():
@@ -266,7 +267,7 @@ def test_rewriting_replaces_an_earlier_report_cleanly(tmp_path):
     out = write_report(restricted_results(), tmp_path / "r")
     again = write_report(_tiny(), tmp_path / "r")
     assert again == out
-    assert not (out / "tables" / "table1.csv").exists()  # written by the first run, not by this one
+    assert not (out / "tables" / "baseline.csv").exists()  # written by the first run, not by this one
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
     # a file the user put there is not cartkit's: the folder is no longer replaced (test_report_output_folder)
     (out / "tables" / "stale.csv").write_text("x\n1\n")

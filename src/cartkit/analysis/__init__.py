@@ -52,7 +52,7 @@ def analyse(study: Study, derived: Derived) -> Results:
         "data_cutoff": [str(cutoff) if cutoff else ""], "n_patients": [patients.height],
         "n_episodes": [infusions.height], "products": ["; ".join(products)], "diseases": ["; ".join(diseases)],
     })
-    tables["table1"] = baseline_table(patients, diseases, plan.quantile_method)
+    tables["baseline"] = baseline_table(patients, diseases, plan.quantile_method)
 
     # responses
     listing = response_listing(derived.best_response, groups, derived.hsct)
@@ -64,7 +64,7 @@ def analyse(study: Study, derived: Derived) -> Results:
         tables["next_study"] = next_study_table(tables["response_rates"], plan.next_study)
 
     # adverse events, CRS and ICANS
-    tables["table2"] = ae_table(study.adverse_events, groups, derived.crs, derived.icans, products, diseases,
+    tables["adverse_event_incidence"] = ae_table(study.adverse_events, groups, derived.crs, derived.icans, products, diseases,
                                 plan.ae_table_terms)
     grade_frames = {"CRS": derived.crs, "ICANS": derived.icans}
     for tox, frame in derived.hematologic_grades().items():

@@ -128,7 +128,7 @@ def _grade_p(ctx: _Context, toxicity: str) -> Computed:
 
 
 def _table2(ctx: _Context, key: str, target: str, disease: str, what: str) -> Computed:
-    t2 = ctx.results.get("table2")
+    t2 = ctx.results.get("adverse_event_incidence")
     product, diagnosis = ctx.product(target), ctx.disease(disease)
     term, section = _table2_term(key)
     if section:

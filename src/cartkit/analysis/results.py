@@ -75,10 +75,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 TABLE_NAMES: tuple[str, ...] = (
     "study",
-    "table1",
+    "baseline",
     "responses",
     "response_rates",
-    "table2",
+    "adverse_event_incidence",
     "comparisons",
     "kinetic_curves",
     "kinetic_values",

@@ -2,7 +2,7 @@
 
 The page is self-contained: styles from ``templates/report.css`` are inlined, figures
 are inline SVG (text as text, system fonts), and nothing is loaded from the network.
-Every section has an ``id`` (``table-1``, ``fig-2a`` ...) that the table of contents
+Every section has an ``id`` (``baseline``, ``fig-2a`` ...) that the table of contents
 links to and that tests look for.
 """
 
@@ -107,18 +107,15 @@ def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -
     sections.append(Section("summary", "Study summary", [Block("dl", items=study_items)] if study_items else
                             [Block("omitted", text=omission(results, "study"))]))
 
-    plan = results.get("plan")  # optional: item, value -- the analysis plan as run
-    methods = results.get("methods")
-    if plan is not None and plan.height:
-        plan_blocks = [Block("dl", items=[(str(r["item"]), tb.text(r["value"])) for r in plan.to_dicts()])]
-    elif methods is not None and methods.height:
+    methods = results.get("methods")  # item, text: the analysis as run
+    if methods is not None and methods.height:
         plan_blocks = [Block("dl", items=[(str(r["item"]), str(r["text"])) for r in methods.to_dicts()])]
     else:
-        plan_blocks = [Block("omitted", text=omission(results, "plan", "methods"))]
+        plan_blocks = [Block("omitted", text=omission(results, "methods"))]
     sections.append(Section("plan", "Analysis plan as run", plan_blocks))
 
-    sections.append(Section("table-1", "Table 1. Baseline characteristics",
-                            [_table_or_note(results, "table1", lambda df: tb.table1(df, _group_n(results)))]))
+    sections.append(Section("baseline", "Table 1. Baseline characteristics",
+                            [_table_or_note(results, "baseline", lambda df: tb.baseline_table(df, _group_n(results)))]))
     sections.append(Section("antigens", "Figure 1. Target antigens before each product",
                             [_figure_block(figures, "fig-1")]))
     sections.append(Section("infusions", "CAR-T products as infused",
@@ -146,8 +143,8 @@ def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -
         _table_or_note(results, "follow_up_summary", tb.follow_up_summary_table),
         _table_or_note(results, "follow_up", tb.follow_up_listing_table),
     ]))
-    sections.append(Section("table-2", "Table 2. Adverse events", [
-        _table_or_note(results, "table2", tb.table2),
+    sections.append(Section("adverse-events", "Table 2. Adverse events", [
+        _table_or_note(results, "adverse_event_incidence", tb.adverse_events_table),
         Block("heading", text="Toxicity grade comparisons", id="grade-compare"),
         _table_or_note(results, "grade_compare", tb.grade_compare_table),
     ]))

@@ -124,7 +124,7 @@ def plain_table(df: pl.DataFrame, id: str, caption: str, labels: dict[str, str] 
     return Table(id, caption, header, rows, cap_note + (footnotes or []))
 
 
-def table1(df: pl.DataFrame, group_n: dict[str, int] | None = None) -> Table:
+def baseline_table(df: pl.DataFrame, group_n: dict[str, int] | None = None) -> Table:
     """Table 1: baseline characteristics, one column per disease then 'All'."""
     groups = df["group"].unique(maintain_order=True).to_list()
     groups = [g for g in groups if g != "All"] + (["All"] if "All" in groups else [])
@@ -208,7 +208,7 @@ def response_rates_table(df: pl.DataFrame) -> Table:
     return Table("response-rates-table", "Response rates by product and disease", header, rows, notes)
 
 
-def table2(df: pl.DataFrame) -> Table:
+def adverse_events_table(df: pl.DataFrame) -> Table:
     """Table 2: adverse events by product x disease as n/N (%), CRS and ICANS grades."""
     cols = df.select("product", "diagnosis").unique(maintain_order=True).to_dicts()
     products = list(dict.fromkeys(c["product"] for c in cols))
