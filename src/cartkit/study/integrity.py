@@ -16,7 +16,11 @@
   analysis places events by their date, so such an event falls in the
   follow-up of an earlier episode, or in none;
 * a parent table (patients, infusions) with no rows, or without its key
-  column, is one problem, and its children's rows are not also orphans.
+  column, is one problem, and its children's rows are not also orphans;
+* patients never infused (no infusions row) are allowed with a
+  ``never_infused_reason`` or an ``arm`` (a warning without either); their
+  milestones (enrolment, leukapheresis, randomisation) are in order, before
+  the first infusion, not after death or the data cut-off (docs/validation.md).
 """
 
 from __future__ import annotations
@@ -254,23 +258,40 @@ def after_cutoff(tables: dict[str, TypedTable], index: EpisodeIndex, cutoff: dt.
     return problems
 
 
-def event_before_infusion(events: TypedTable, index: EpisodeIndex, infusions: TypedTable) -> list[Problem]:
+def event_before_infusion(events: TypedTable, index: EpisodeIndex, infusions: TypedTable,
+                          patients: TypedTable | None = None) -> list[Problem]:
     """Warnings for follow-up events (other than death, which has rules of its own) dated before the
-    infusion they are counted from, or, with no episode, before the patient's first infusion."""
+    infusion they are counted from, or, with no episode, before the patient's first infusion or, when
+    earlier, their first milestone (enrolment, leukapheresis, randomisation: intention-to-treat
+    endpoints start there)."""
     e = events.frame
     first = infusions.frame.group_by("patient_id").agg(value=pl.col("infusion_date").min())
+    first = first.filter(pl.col("patient_id").is_not_null())
+    milestone = None
+    if patients is not None:
+        dated = patients.frame.filter(pl.col("patient_id").is_not_null()).select(
+            "patient_id", value=pl.min_horizontal(*MILESTONES))
+        milestone = index.per_patient(e["patient_id"], dated.unique("patient_id", keep="first"))
     _, infused = index.infusion(e["patient_id"], e["episode"])
     g = e.with_columns(
-        __first=index.per_patient(e["patient_id"], first.filter(pl.col("patient_id").is_not_null())),
+        __first=index.per_patient(e["patient_id"], first),
+        __milestone=milestone if milestone is not None else pl.lit(None, dtype=pl.Date),
         __infused=infused,
-    )
+    ).with_columns(__start=pl.min_horizontal("__first", "__milestone"))
     not_death = (pl.col("kind") != "death").fill_null(False)
-    before_first = not_death & (pl.col("date") < pl.col("__first")).fill_null(False)
+    before_first = not_death & (pl.col("date") < pl.col("__start")).fill_null(False)
+    on_infusion = (pl.col("__milestone").is_null() | (pl.col("__first") <= pl.col("__milestone"))).fill_null(False)
     problems = problems_at(
-        g, before_first, events.file, "date", pl.col("date").cast(pl.String),
+        g, before_first & on_infusion, events.file, "date", pl.col("date").cast(pl.String),
         pl.format("{} before the patient's first infusion ({}): no endpoint counts it; follow-up events "
                   "start at an infusion", "kind", pl.col("__first").cast(pl.String)),
         kind="follow-up event before the patient's first infusion", severity=WARNING,
+    )
+    problems += problems_at(
+        g, before_first & ~on_infusion, events.file, "date", pl.col("date").cast(pl.String),
+        pl.format("{} before the patient's first milestone ({}: enrolment, leukapheresis or randomisation): "
+                  "no endpoint counts it", "kind", pl.col("__milestone").cast(pl.String)),
+        kind="follow-up event before the patient's first milestone", severity=WARNING,
     )
     # (a day out of the schema's range is an error of its own, and left null)
     counted = not_death & ~before_first & pl.col("episode").is_not_null() & pl.col("day").is_not_null() & (
@@ -295,3 +316,100 @@ def adverse_event_order(tt: TypedTable) -> list[Problem]:
         pl.format("resolves before its onset (onset_day {})", "onset_day"),
         kind="resolves before its onset",
     )
+
+
+# --------------------------------------------------------------------------- patients never infused, milestones
+
+# The trial milestones of a patient, in the order they can happen before the first infusion; each pair
+# (earlier, later) is a rule: the later milestone is not dated before the earlier one. Randomisation and
+# leukapheresis come in either order (ZUMA-7 randomised before leukapheresis; other trials collect cells
+# first), so no rule relates them.
+MILESTONES = ("enrolment_date", "leukapheresis_date", "randomisation_date")
+_MILESTONE_ORDER = (
+    ("enrolment_date", "leukapheresis_date"),
+    ("enrolment_date", "randomisation_date"),
+    ("enrolment_date", "__first_infusion"),
+    ("leukapheresis_date", "__first_infusion"),
+    ("randomisation_date", "__first_infusion"),
+)
+_MILESTONE_NAMES = {"enrolment_date": "enrolment", "leukapheresis_date": "leukapheresis",
+                    "randomisation_date": "randomisation", "__first_infusion": "the first infusion"}
+
+
+def _with_first_infusion(patients: TypedTable, infusions: TypedTable | None) -> pl.DataFrame:
+    p = patients.frame
+    if infusions is None:
+        return p.with_columns(__first_infusion=pl.lit(None, dtype=pl.Date))
+    first = infusions.frame.filter(pl.col("patient_id").is_not_null()).group_by("patient_id").agg(
+        __first_infusion=pl.col("infusion_date").min(), __infused=pl.len())
+    return p.join(first, on="patient_id", how="left", maintain_order="left")
+
+
+def never_infused(patients: TypedTable, infusions: TypedTable | None) -> list[Problem]:
+    """A patient with no infusions row was never infused: allowed (intention-to-treat populations count
+    them) when ``never_infused_reason`` or ``arm`` says why (a control arm is never infused), a warning
+    otherwise (a forgotten infusions row looks the same); a ``never_infused_reason`` on a patient who has
+    an infusion is an error."""
+    p = _with_first_infusion(patients, infusions)
+    if "__infused" not in p.columns:
+        p = p.with_columns(__infused=pl.lit(None, dtype=pl.UInt32))
+    none = pl.col("__infused").is_null() & pl.col("patient_id").is_not_null()
+    unexplained = none & pl.col("never_infused_reason").is_null() & pl.col("arm").is_null()
+    problems = problems_at(
+        p, unexplained, patients.file, "never_infused_reason", "patient_id",
+        "patient has no infusion (no infusions row) and no never_infused_reason or arm: counted in the "
+        "enrolled population only; add the infusion, or say why the patient was never infused",
+        severity=WARNING,
+    )
+    problems += problems_at(
+        p, pl.col("__infused").is_not_null() & pl.col("never_infused_reason").is_not_null(), patients.file,
+        "never_infused_reason", "never_infused_reason",
+        pl.format("never_infused_reason given, but the patient was infused on {}",
+                  pl.col("__first_infusion").cast(pl.String)),
+        kind="never_infused_reason given for an infused patient",
+    )
+    return problems
+
+
+def milestone_order(patients: TypedTable, infusions: TypedTable | None) -> list[Problem]:
+    """Enrolment is not after leukapheresis, randomisation or the first infusion; leukapheresis and
+    randomisation are not after the first infusion (each an error at the patients row, naming both dates)."""
+    p = _with_first_infusion(patients, infusions)
+    problems: list[Problem] = []
+    for earlier, later in _MILESTONE_ORDER:
+        where = later if later != "__first_infusion" else earlier
+        shown = earlier if later == "__first_infusion" else later
+        problems += problems_at(
+            p, (pl.col(later) < pl.col(earlier)).fill_null(False), patients.file, where,
+            pl.col(shown).cast(pl.String),
+            pl.format("{} ({}) is before {} ({})", pl.lit(_MILESTONE_NAMES[later]),
+                      pl.col(later).cast(pl.String), pl.lit(_MILESTONE_NAMES[earlier]),
+                      pl.col(earlier).cast(pl.String)),
+            kind=f"{_MILESTONE_NAMES[later]} before {_MILESTONE_NAMES[earlier]}",
+        )
+    return problems
+
+
+def milestones_after_death(patients: TypedTable, events: TypedTable) -> list[Problem]:
+    """No milestone (enrolment, leukapheresis, randomisation) is dated after the patient's death."""
+    deaths = events.frame.filter((pl.col("kind") == "death") & pl.col("date").is_not_null()).group_by(
+        "patient_id").agg(__death=pl.col("date").min())
+    p = patients.frame.join(deaths, on="patient_id", how="left", maintain_order="left")
+    problems: list[Problem] = []
+    for column in MILESTONES:
+        problems += problems_at(
+            p, (pl.col(column) > pl.col("__death")).fill_null(False), patients.file, column,
+            pl.col(column).cast(pl.String),
+            pl.format("dated after the patient's death on {}", pl.col("__death").cast(pl.String)),
+            kind="dated after the patient's death",
+        )
+    return problems
+
+
+def milestones_after_cutoff(patients: TypedTable, cutoff: dt.date) -> list[Problem]:
+    problems: list[Problem] = []
+    for column in MILESTONES:
+        problems += problems_at(patients.frame, (pl.col(column) > cutoff).fill_null(False), patients.file,
+                                column, pl.col(column).cast(pl.String),
+                                f"after the data cut-off {cutoff.isoformat()}")
+    return problems

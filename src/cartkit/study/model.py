@@ -25,6 +25,9 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     import polars as pl
 
+    from cartkit.study.plan_endpoint import EndpointPlan
+    from cartkit.study.plan_population import PopulationPlan
+
 
 @dataclass(frozen=True)
 class SurvivalPlan:
@@ -84,6 +87,21 @@ class Plan:
     # carries no ``lln`` of its own; without either, grade 0-1 cannot be told apart.
     lln: dict[str, float] = field(default_factory=dict)
     next_study: NextStudyPlan | None = None  # [plan.next_study]: propose designs for the next study
+    # [[plan.population]] (study/plan_population.py) and [[plan.endpoint]] (study/plan_endpoint.py)
+    populations: tuple[PopulationPlan, ...] = ()
+    endpoints: tuple[EndpointPlan, ...] = ()
+
+    def analysis_populations(self) -> tuple[PopulationPlan, ...]:
+        """The populations the analysis runs on: the plan's, or the one implicit "infused" population."""
+        from cartkit.study.plan_population import DEFAULT_POPULATIONS
+
+        return self.populations or DEFAULT_POPULATIONS
+
+    def analysis_endpoints(self) -> tuple[EndpointPlan, ...]:
+        """The endpoints: the plan's [[plan.endpoint]], or [plan.survival] translated (PFS, OS)."""
+        from cartkit.study.plan_endpoint import survival_endpoints
+
+        return self.endpoints or survival_endpoints(self.survival)
 
 
 @dataclass(frozen=True)

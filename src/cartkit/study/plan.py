@@ -15,6 +15,8 @@ from typing import Any
 
 from cartkit.study.links import refused_link
 from cartkit.study.model import NextStudyPlan, Plan, StudyMeta, SurvivalPlan
+from cartkit.study.plan_endpoint import read_endpoints
+from cartkit.study.plan_population import read_populations
 from cartkit.study.problems import Problem
 from cartkit.study.schema import PATIENTS, TABLES
 from cartkit.study.vocabulary import DIAGNOSES, VOCABULARIES
@@ -291,6 +293,8 @@ def read_study_toml(folder: Path) -> tuple[StudyConfig, list[Problem]]:
         rank_correction=plan.get("rank_correction", "bool", Plan.rank_correction),
         lln=_lln(plan, problems),
         next_study=_next_study(plan, problems),
+        populations=read_populations(plan, problems, products),
+        endpoints=read_endpoints(plan, problems, products),
     )
     plan.finish()
     return StudyConfig(meta, result, mapping, workbook), problems

@@ -94,6 +94,16 @@ PATIENTS = Table(
         Column("marrow_blasts_pct", FLOAT, min=0, max=100, description="marrow blasts % (B-ALL)"),
         Column("prior_lines", INT, min=0, max=50, description="number of prior therapies"),
         Column("weight_kg", FLOAT, min=0.5, max=400),
+        # Trial milestones before the first infusion (docs/plan.md "Populations"): the time origins of
+        # intention-to-treat endpoints. A patient with no infusions row was never infused: say why in
+        # never_infused_reason (or give the arm they were randomised to; study/integrity.py).
+        Column("enrolment_date", DATE, description="date of enrolment (consent / registration)"),
+        Column("leukapheresis_date", DATE, description="date of leukapheresis (cell collection)"),
+        Column("arm", STR, description="randomised or assigned arm, e.g. 'CAR-T' or 'standard of care'"),
+        Column("randomisation_date", DATE, description="date of randomisation (randomised trials)"),
+        Column("never_infused_reason", STR, vocabulary="never_infused_reason",
+               description="why a patient with no CAR-T infusion was never infused"),
+        Column("per_protocol", BOOL, description="in the per-protocol set (as the protocol defines it)"),
     ),
     key=("patient_id",),
 )
@@ -110,6 +120,9 @@ INFUSIONS = Table(
         Column("transduction_pct", FLOAT, min=0, max=100, description="CAR transduction efficiency of the product, %"),
         Column("harvest_1e6_per_kg", FLOAT, min=0, max=10000, description="CAR-T cells harvested, 10^6/kg"),
         Column("lymphodepletion", STR, description="e.g. 'Flu 30 mg/m2 + Cy 400 mg/m2, d-4 to d-2'"),
+        Column("bridging_therapy", STR, description="therapy between leukapheresis and lymphodepletion, "
+               "e.g. 'R-GemOx' or 'none'"),
+        Column("dose_level", STR, description="dose level or cohort label, e.g. 'DL2' (dose escalation)"),
     ),
     key=("patient_id", "episode"),
 )

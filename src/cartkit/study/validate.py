@@ -31,11 +31,17 @@ from cartkit.study.integrity import (
     empty_parent,
     event_before_infusion,
     infusion_order,
+    milestone_order,
+    milestones_after_cutoff,
+    milestones_after_death,
+    never_infused,
     orphans,
     plan_references,
 )
 from cartkit.study.model import Study
 from cartkit.study.plan import read_study_toml
+from cartkit.study.plan_endpoint import endpoint_references
+from cartkit.study.plan_population import population_references
 from cartkit.study.problems import Problem
 from cartkit.study.provenance import input_files
 from cartkit.study.readers import ROW, RawTable
@@ -140,11 +146,20 @@ def _check(folder: Path, workbooks: list, today: dt.date) -> tuple[Study | None,
                 absent.add(parent)
     problems += orphans({k: v for k, v in typed.items() if k not in absent}, index)
     problems += plan_references(config.plan, typed, absent)
+    problems += population_references(config.plan, typed, absent)
+    problems += endpoint_references(config.plan, typed, absent)
     problems += infusion_order(typed["infusions"])
     problems += death_order(typed, index)
-    problems += event_before_infusion(typed["events"], index, typed["infusions"])
+    problems += event_before_infusion(typed["events"], index, typed["infusions"], typed["patients"])
+    if "patients" not in absent:
+        infusions = None if "infusions" in absent else typed["infusions"]
+        problems += never_infused(typed["patients"], infusions) if infusions is not None else []
+        problems += milestone_order(typed["patients"], infusions)
+        problems += milestones_after_death(typed["patients"], typed["events"])
     if config.meta.data_cutoff is not None:
         problems += after_cutoff(typed, index, config.meta.data_cutoff)
+        if "patients" not in absent:
+            problems += milestones_after_cutoff(typed["patients"], config.meta.data_cutoff)
     problems += adverse_event_order(typed["adverse_events"])
 
     tables = {name: tt.frame.drop(ROW) for name, tt in typed.items()}

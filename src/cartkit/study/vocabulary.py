@@ -245,6 +245,15 @@ VOCABULARIES: dict[str, dict[str, str]] = {
     "event_kind": {
         k: k for k in ("progression", "relapse", "hsct", "death", "last_contact", "new_therapy")
     },
+    # why an enrolled (leukapheresed, randomised) patient was never infused: the reasons CAR-T trials
+    # report in their CONSORT diagrams (e.g. ZUMA-7, Locke FL et al., N Engl J Med 2022;386:640;
+    # JULIET, Schuster SJ et al., N Engl J Med 2019;380:45)
+    "never_infused_reason": {
+        **{k: k for k in ("manufacturing failure", "death", "progression", "withdrawal", "other")},
+        "manufacturing_failure": "manufacturing failure",
+        "withdrew": "withdrawal",
+        "disease progression": "progression",
+    },
 }
 
 # Adverse-event terms (CTCAE-style wording of the seed's Table 2 and common CAR-T terms).
