@@ -149,3 +149,26 @@ def simulated_study(folder: Path, patients: int, seed: int, edits: tuple[str, ..
         text = re.sub(r"^(crs_system|icans_system|ctcae_version|quantile_method) = .*\n", "", text, flags=re.M)
     (out / "study.toml").write_text(text, encoding="utf-8")
     return out
+
+
+SEED = Path(__file__).resolve().parent.parent / "examples" / "seed-study"
+PLAN_KEY_LINE = r"^{key} = .*$"
+
+
+def seed_copy(folder: Path, *, drop_terms: tuple[str, ...] = (), plan: dict[str, str] | None = None) -> Path:
+    """A copy of examples/seed-study in ``folder``: adverse events of ``drop_terms`` removed, and each
+    ``[plan]`` key of ``plan`` set (``{"crs_system": '"lee2014"'}``: the value as TOML text)."""
+    import shutil
+
+    out = folder / "seed-copy"
+    shutil.copytree(SEED, out)
+    if drop_terms:
+        ae = _read(out, "adverse_events")
+        _write(out, "adverse_events", ae.filter(~pl.col("term").is_in(list(drop_terms))))
+    text = (out / "study.toml").read_text(encoding="utf-8")
+    for key, value in (plan or {}).items():
+        line = re.compile(PLAN_KEY_LINE.format(key=re.escape(key)), re.M)
+        assert line.search(text), f"seed study.toml has no {key} line"
+        text = line.sub(f"{key} = {value}", text, count=1)
+    (out / "study.toml").write_text(text, encoding="utf-8")
+    return out

@@ -221,8 +221,9 @@ def _grade_range(ctx: _Context, frame: pl.DataFrame, target: str, which: str, la
 def _crs_range(ctx: _Context, target: str, which: str) -> Computed:
     system = ctx.derived.grade_systems().get("CRS", ctx.study.plan.crs_system)
     recorded = _grade_range(ctx, ctx.derived.crs, target, which, f"{system} as recorded")
-    derived = ctx.derived.crs_derived
-    if recorded.value is None or derived is None or derived.height == 0:
+    derived = ctx.derived.derived_grades.filter((pl.col("toxicity") == "CRS")
+                                                & (pl.col("system") == "astct2019"))
+    if recorded.value is None or derived.height == 0:
         return recorded
     alt = _grade_range(ctx, derived, target, which, "ASTCT 2019 derived from vital signs and supportive care")
     reason = (f"the recorded grades ({system}) range "

@@ -6,17 +6,7 @@ import platform
 
 import polars as pl
 
-_SYSTEM_NAMES = {
-    "ctcae4.03": "NCI CTCAE v4.03",
-    "ctcae5.0": "NCI CTCAE v5.0",
-    "ctcae6.0": "NCI CTCAE v6.0",
-    "astct2019": "ASTCT consensus 2019 (Lee DW et al., Biol Blood Marrow Transplant 2019;25:625-638)",
-    "lee2014": "Lee 2014 (Lee DW et al., Blood 2014;124:188-195)",
-}
-
-
-def system_name(system: str) -> str:
-    return _SYSTEM_NAMES.get(system, system)
+from cartkit.grading.systems import system_citation, system_label
 
 
 def software_versions() -> dict[str, str]:
@@ -33,16 +23,66 @@ def software_versions() -> dict[str, str]:
 
 def _systems_text(systems: str | None, default: str) -> str:
     """'ASTCT 2019' or 'CTCAE v4.03 and CTCAE v5.0' from '; '-joined system codes."""
-    return " and ".join(system_name(s) for s in (systems or default).split("; "))
+    return system_citation(systems or default, sep=" and ")
+
+
+# what cartkit derives each toxicity's grades from (cartkit.derive.toxicity)
+_DERIVED_FROM = {"CRS": "vital signs and supportive care", "ICANS": "neurological assessments"}
+
+
+def _toxicity_list(names: list[str]) -> str:
+    names = [n if n.isupper() else n.lower() for n in names]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def analysed_grades_text(grades: dict) -> str:
+    """What the grades analysed are, from ``Derived.grade_provenance`` (toxicity -> GradeProvenance).
+
+    >>> from cartkit.derive import GradeProvenance
+    >>> analysed_grades_text({"CRS": GradeProvenance("CRS", ("lee2014",), "derived", 0, 25, 1, ("astct2019",))})
+    'The CRS grades analysed are derived by cartkit from vital signs and supportive care under Lee 2014 (Lee DW et al., Blood 2014;124:188-195); 1 of 26 episodes cannot be graded from the records and is left out. CRS grades are also derived under ASTCT 2019 and compared beside them as an alternative grading.'
+    """
+    recorded = [tox for tox, g in grades.items() if g.source == "recorded"]
+    parts = []
+    if recorded:
+        parts.append(f"The {_toxicity_list(recorded)} grades analysed are the investigators' recorded grades "
+                     "(an episode without the adverse event counts as grade 0).")
+    for tox, g in grades.items():
+        systems = _systems_text(g.system, g.system)
+        source = _DERIVED_FROM.get(tox, "the blood counts")
+        if g.source == "derived":
+            text = f"The {_toxicity_list([tox])} grades analysed are derived by cartkit from {source} under {systems}"
+        elif g.source == "mixed":
+            text = (f"The {_toxicity_list([tox])} grades analysed are the investigators' recorded grades for "
+                    f"{g.n_recorded} episodes and derived by cartkit from {source} for {g.n_derived} ({systems})")
+        else:
+            continue
+        if g.n_undetermined:
+            total = g.n_recorded + g.n_derived + g.n_undetermined
+            text += (f"; {g.n_undetermined} of {total} episodes cannot be graded from the records and "
+                     f"{'is' if g.n_undetermined == 1 else 'are'} left out")
+        parts.append(text + ".")
+    for tox, g in grades.items():
+        if g.alternatives:
+            parts.append(f"{_toxicity_list([tox])} grades are also derived under "
+                         f"{' and '.join(system_label(a) for a in g.alternatives)} and compared beside "
+                         "them as an alternative grading.")
+    if recorded:
+        parts.append("The recorded grades are set beside grades derived from the records where these allow it "
+                     "(in the recorded grades' system where cartkit has its criteria), and every disagreement "
+                     "is listed.")
+    return " ".join(p[:1].upper() + p[1:] for p in parts)
 
 
 def methods_table(plan, facts: dict[str, str], software: dict[str, str],
-                  systems: dict[str, str] | None = None, provenance=None) -> pl.DataFrame:
-    """``systems``: toxicity -> the system(s) of the grades analysed (``Derived.grade_systems``); a
-    recorded grade is in the system its data name, whatever the plan's default. ``provenance``
-    (``cartkit.study.provenance.Provenance``) adds the input files and the plan as run."""
+                  grades: dict | None = None, provenance=None) -> pl.DataFrame:
+    """``grades``: toxicity -> how the grades analysed were obtained (``Derived.grade_provenance``); a
+    recorded grade is in the system its data name, a derived one in the system it was derived under,
+    whatever the plan's default. ``provenance`` (``cartkit.study.provenance.Provenance``) adds the
+    input files and the plan as run."""
     survival = plan.survival
-    systems = systems or {}
+    grades = grades or {}
+    systems = {tox: g.system for tox, g in grades.items() if g.systems}
     haem = "; ".join(dict.fromkeys(s for tox, text in systems.items() if tox not in ("CRS", "ICANS")
                                    for s in text.split("; ")))
     items = [
@@ -50,7 +90,7 @@ def methods_table(plan, facts: dict[str, str], software: dict[str, str],
          f"CRS graded with {_systems_text(systems.get('CRS'), plan.crs_system)}; ICANS with "
          f"{_systems_text(systems.get('ICANS'), plan.icans_system)}; haematological toxicity with "
          f"{_systems_text(haem, 'ctcae' + plan.ctcae_version)} "
-         f"(neutrophils, haemoglobin, platelets, white cells, lymphocytes). {facts.get('grading_source', '')}"),
+         f"(neutrophils, haemoglobin, platelets, white cells, lymphocytes). {analysed_grades_text(grades)}"),
         ("Response",
          "Lymphoma: Lugano 2014 (Cheson BD et al., J Clin Oncol 2014;32:3059-3068). B-ALL: CR (marrow blasts "
          "< 5%, no circulating blasts or extramedullary disease, ANC >= 1.0 x 10^9/L and platelets >= 100 x "

@@ -8,6 +8,13 @@ investigator's recorded grade or response, the recorded value is what the
 plan's primary analysis uses (it is what the study reported); the derived
 value is computed beside it where the inputs exist, and every disagreement is
 listed in ``disagreements``.
+
+CRS and ICANS are derived under the plan's system (``plan.crs_system``,
+``plan.icans_system``) when cartkit has its criteria, and also under ASTCT 2019,
+the consensus every study can be compared on (``REFERENCE_SYSTEM``); every
+derived grade carries the system it was derived under. ``Derived.grade_provenance``
+says, per toxicity, which grades are analysed, from where and in what system
+(docs/criteria.md, "Which grade is analysed").
 """
 
 from __future__ import annotations
@@ -17,10 +24,16 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from cartkit.derive.grade_provenance import GradeProvenance, provenance_of
+
 if TYPE_CHECKING:  # pragma: no cover
     from cartkit.study.model import Study
 
-__all__ = ["derive", "Derived"]
+__all__ = ["derive", "Derived", "GradeProvenance"]
+
+# the system CRS and ICANS are always derived under beside the plan's: the ASTCT consensus
+# (Lee DW et al., Biol Blood Marrow Transplant 2019;25:625-638), docs/criteria.md
+REFERENCE_SYSTEM = "astct2019"
 
 # recorded AE terms that carry a syndrome grade
 CRS_TERM = "cytokine release syndrome"
@@ -51,10 +64,12 @@ class Derived:
     disagreements: pl.DataFrame
     notes: list[str] = field(default_factory=list)
     facts: dict[str, str] = field(default_factory=dict)
-    crs_derived: pl.DataFrame | None = None  # derived from vitals/support when present, any system
-    crs_derived_system: str | None = None
+    # every CRS/ICANS grade cartkit derived, under each system it derived: patient_id, episode,
+    # toxicity, system, grade (null: the records cannot grade the episode under that system)
+    derived_grades: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=_DERIVED_SCHEMA))
     # per episode and syndrome (CRS, ICANS): max grade, onset day and duration (days graded >= 1) from
-    # the daily grades of derive.toxicity (or the recorded AE's onset and resolution where none derive)
+    # the daily grades of derive.toxicity under the analysed grades' system (or the recorded AE's onset
+    # and resolution where none derive)
     syndrome_course: pl.DataFrame | None = None
 
     def hematologic_grades(self) -> dict[str, pl.DataFrame]:
@@ -64,33 +79,45 @@ class Derived:
             for tox in self.hematologic["toxicity"].unique(maintain_order=True).to_list()
         }
 
-    def grade_systems(self) -> dict[str, str]:
-        """Toxicity label -> the grading system(s) of the grades analysed, as the data record them.
-
-        A recorded grade carries the system its adverse-events row names (``grading_system``); a
-        derived one the system it was derived under. Several systems are joined with "; ".
-        """
+    def analysed_grades(self) -> dict[str, pl.DataFrame]:
+        """Toxicity label -> the grades analysed (patient_id, episode, grade, system, source)."""
         frames = {"CRS": self.crs, "ICANS": self.icans}
         for tox in self.hematologic["toxicity"].unique(maintain_order=True).to_list():
             frames[tox] = self.hematologic.filter(pl.col("toxicity") == tox)
-        out = {}
-        for tox, frame in frames.items():
-            if "system" not in frame.columns:
-                continue
-            graded = frame.filter(pl.col("grade").is_not_null()) if "grade" in frame.columns else frame
-            systems = graded["system"].drop_nulls().unique(maintain_order=True).to_list()
-            if systems:
-                out[tox] = "; ".join(systems)
-        return out
+        return {tox: f for tox, f in frames.items() if {"grade", "system", "source"} <= set(f.columns)}
+
+    def grade_provenance(self) -> dict[str, GradeProvenance]:
+        """Toxicity label -> which grades are analysed: their system(s), source and counts.
+
+        The one place that says whether a toxicity's grades are the recorded or the derived ones
+        (per patient-episode, counted), what system they are in, and which other systems cartkit
+        graded them under beside (``alternatives``); the analysis labels and Methods read it.
+        """
+        return {tox: provenance_of(tox, frame, tuple(s for t, s, _ in self.alternative_grades() if t == tox))
+                for tox, frame in self.analysed_grades().items()}
+
+    def grade_systems(self) -> dict[str, str]:
+        """Toxicity label -> the grading system(s) of the grades analysed ("; "-joined when several)."""
+        return {tox: p.system for tox, p in self.grade_provenance().items() if p.systems}
 
     def alternative_grades(self) -> list[tuple[str, str, pl.DataFrame]]:
-        """(toxicity, system, grades) for grades under a system other than the plan's primary one."""
+        """(toxicity, system, grades) derived under ASTCT 2019 beside analysed grades in another system.
+
+        Analysed grades already in ASTCT 2019 (recorded or derived) have no alternative: the
+        recorded ones are compared with the derived ones in ``disagreements``.
+        """
         out = []
-        if self.crs_derived is not None and self.crs_derived.height and self.crs_derived_system:
-            primary = self.crs["system"].unique().to_list()
-            if self.crs_derived_system not in primary or set(self.crs["source"].unique()) == {"recorded"}:
-                out.append(("CRS", self.crs_derived_system, self.crs_derived))
+        for tox, frame in (("CRS", self.crs), ("ICANS", self.icans)):
+            if REFERENCE_SYSTEM in set(frame.filter(pl.col("grade").is_not_null())["system"]):
+                continue
+            alt = self.derived_grades.filter((pl.col("toxicity") == tox) & (pl.col("system") == REFERENCE_SYSTEM))
+            if alt["grade"].is_not_null().any():
+                out.append((tox, REFERENCE_SYSTEM, alt.select(list(_GRADE_SCHEMA))))
         return out
+
+
+_DERIVED_SCHEMA = {"patient_id": pl.String, "episode": pl.Int64, "toxicity": pl.String, "system": pl.String,
+                   "grade": pl.Int64, "source": pl.String}
 
 
 def recorded_system(recorded: pl.DataFrame, plan_system: str) -> str:
@@ -119,45 +146,58 @@ def derive(study: Study) -> Derived:
     notes: list[str] = []
     facts: dict[str, str] = {}
 
-    # --- CRS and ICANS: recorded grades are primary; derived ones computed beside them.
+    # --- CRS and ICANS: recorded grades are primary; derived ones computed beside them, under the plan's
+    # system (when cartkit has its criteria) and under ASTCT 2019, and under each system a recorded row
+    # names (to compare like with like)
+    from cartkit.grading.crs import crs_systems
+    from cartkit.grading.icans import icans_systems
+
     crs_recorded = _recorded_grades(study, CRS_TERM, plan.crs_system)
     icans_recorded = _recorded_grades(study, ICANS_TERM, plan.icans_system)
-    derived_crs = derive_crs(study, system="astct2019")
-    derived_icans = derive_icans(study, system="astct2019")
-    crs_d = _derived_grades(derived_crs, "crs_max")
-    icans_d = _derived_grades(derived_icans, "icans_max")
+    crs_sys = _systems_to_derive(plan.crs_system, crs_recorded, crs_systems())
+    icans_sys = _systems_to_derive(plan.icans_system, icans_recorded, icans_systems())
+    derived_crs = {system: derive_crs(study, system=system) for system in crs_sys}
+    derived_icans = {system: derive_icans(study, system=system) for system in icans_sys}
+    crs_d = {system: _derived_grades(frame, "crs_max", system) for system, frame in derived_crs.items()}
+    icans_d = {system: _derived_grades(frame, "icans_max", system) for system, frame in derived_icans.items()}
+    crs_main, icans_main = crs_sys[0], icans_sys[0]  # the plan's system, else ASTCT 2019
+    for label, planned, main, frames in (("CRS", plan.crs_system, crs_main, crs_d),
+                                         ("ICANS", plan.icans_system, icans_main, icans_d)):
+        if planned != main and frames[main].height:
+            notes.append(f"{label} grades cannot be derived under {planned} (cartkit has no criteria for it): "
+                         f"the {label} grades derived from the records are {main}.")
     # an episode without the recorded AE (grade 0) is in the system the recorded rows are in
-    crs = _primary(crs_recorded, crs_d, recorded_system(crs_recorded, plan.crs_system), study, "CRS", notes)
-    icans = _primary(icans_recorded, icans_d, recorded_system(icans_recorded, plan.icans_system), study,
-                     "ICANS", notes)
-    if crs_recorded.height or icans_recorded.height:
-        facts["grading_source"] = (
-            "The CRS and ICANS grades analysed are the investigators' recorded grades; cartkit also derives "
-            "ASTCT 2019 grades from vital signs, supportive care and neurological assessments where they are "
-            "recorded, and lists every disagreement."
-        )
+    crs = _primary(crs_recorded, crs_d[crs_main], recorded_system(crs_recorded, plan.crs_system), study,
+                   "CRS", notes)
+    icans = _primary(icans_recorded, icans_d[icans_main], recorded_system(icans_recorded, plan.icans_system),
+                     study, "ICANS", notes)
 
     # --- haematological toxicity
     version = plan.ctcae_version
     hem = derive_hematologic(study, version=version, lln=plan.lln)
     hematologic = _hematologic_primary(study, hem, version, notes)
 
-    # --- grades side by side under every system available
+    # --- grades side by side: the analysed ones and the ASTCT 2019 ones derived beside them
     # a study that records CRS (ICANS) records its absence too: an episode without the AE row is grade 0
-    systems = [
-        f.with_columns(pl.lit(tox).alias("toxicity")).select(
-            "patient_id", "episode", "toxicity", "system", "grade", "source")
-        for tox, f in (("CRS", crs if crs_recorded.height else crs_recorded), ("CRS", crs_d),
-                       ("ICANS", icans if icans_recorded.height else icans_recorded), ("ICANS", icans_d))
-        if f.height
-    ]
+    systems = []
+    for tox, primary, recorded, main, frames in (("CRS", crs, crs_recorded, crs_main, crs_d),
+                                                 ("ICANS", icans, icans_recorded, icans_main, icans_d)):
+        shown = [primary] if recorded.height or frames[main].height else []
+        if REFERENCE_SYSTEM in frames and (recorded.height or main != REFERENCE_SYSTEM):
+            shown.append(frames[REFERENCE_SYSTEM])
+        systems += [f.with_columns(pl.lit(tox).alias("toxicity")).select(list(_DERIVED_SCHEMA))
+                    for f in shown if f.height]
     toxicity_systems = (
         pl.concat(systems).sort("patient_id", "episode", "toxicity", "system") if systems else
-        pl.DataFrame(schema={"patient_id": pl.String, "episode": pl.Int64, "toxicity": pl.String,
-                             "system": pl.String, "grade": pl.Int64, "source": pl.String})
+        pl.DataFrame(schema=_DERIVED_SCHEMA)
     )
+    derived_grades = pl.concat(
+        [f.with_columns(pl.lit(tox).alias("toxicity")).select(list(_DERIVED_SCHEMA))
+         for tox, frames in (("CRS", crs_d), ("ICANS", icans_d)) for f in frames.values()]
+        + [pl.DataFrame(schema=_DERIVED_SCHEMA)])
     disagreements = compare_recorded(
-        {"crs": derived_crs, "icans": derived_icans,
+        {"crs": _as_recorded(derived_crs, crs_recorded, crs_main),
+         "icans": _as_recorded(derived_icans, icans_recorded, icans_main),
          "hematologic": _hematologic_as_recorded(study, hem, version, plan.lln)}, study
     )
 
@@ -200,9 +240,29 @@ def derive(study: Study) -> Derived:
     return Derived(
         crs=crs, icans=icans, toxicity_systems=toxicity_systems, hematologic=hematologic,
         best_response=best, assessments=responses.assessments, kinetics=kinetics, tte=tte, hsct=hsct,
-        disagreements=disagreements, notes=notes, facts=facts, crs_derived=crs_d,
-        crs_derived_system="astct2019", syndrome_course=_syndrome_course(derived_crs, derived_icans),
+        disagreements=disagreements, notes=notes, facts=facts, derived_grades=derived_grades,
+        syndrome_course=_syndrome_course(derived_crs[crs_main], derived_icans[icans_main]),
     )
+
+
+def _systems_to_derive(plan_system: str, recorded: pl.DataFrame, available: tuple[str, ...]) -> tuple[str, ...]:
+    """The systems to derive a syndrome under: the plan's first (when cartkit has its criteria file),
+    then ASTCT 2019, then each other derivable system a recorded row names."""
+    wanted = [plan_system, REFERENCE_SYSTEM, *recorded["system"].unique().sort().to_list()]
+    return tuple(dict.fromkeys(s for s in wanted if s in available))
+
+
+def _as_recorded(derived: dict[str, pl.DataFrame], recorded: pl.DataFrame, main: str) -> pl.DataFrame:
+    """Per episode, the derived grade to set beside the recorded one: under the system the recorded
+    grade is in when cartkit derives it, else under ``main`` (a derive_crs/derive_icans table)."""
+    keys = ["patient_id", "episode"]
+    wanted = recorded.select(*keys, pl.col("system").alias("_wanted")).unique(keys, keep="first").with_columns(
+        pl.when(pl.col("_wanted").is_in(list(derived))).then(pl.col("_wanted")).otherwise(pl.lit(main))
+        .alias("_wanted"))
+    frames = pl.concat([f.with_columns(pl.lit(system).alias("_derived_under")) for system, f in derived.items()])
+    return (frames.join(wanted, on=keys, how="left")
+            .filter(pl.col("_derived_under") == pl.coalesce(pl.col("_wanted"), pl.lit(main)))
+            .drop("_wanted", "_derived_under"))
 
 
 def _syndrome_course(crs: pl.DataFrame, icans: pl.DataFrame) -> pl.DataFrame:
@@ -217,7 +277,7 @@ def _syndrome_course(crs: pl.DataFrame, icans: pl.DataFrame) -> pl.DataFrame:
     ])
 
 
-def _derived_grades(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+def _derived_grades(frame: pl.DataFrame, column: str, system: str) -> pl.DataFrame:
     """Grades derived from the records, one row per episode; null where the records cannot grade it.
 
     ``derive_crs``/``derive_icans`` fall back to a recorded grade where they derive none (their
@@ -227,7 +287,7 @@ def _derived_grades(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     out = frame.select(
         "patient_id", "episode",
         pl.when(pl.col("source") == "derived").then(pl.col(column)).cast(pl.Int64).alias("grade"),
-        pl.lit("astct2019").alias("system"), pl.lit("derived").alias("source"))
+        pl.lit(system).alias("system"), pl.lit("derived").alias("source"))
     return out if out["grade"].is_not_null().any() else out.clear()
 
 
@@ -249,7 +309,8 @@ def _primary(recorded: pl.DataFrame, derived: pl.DataFrame, system: str, study: 
                                pl.col("source").fill_null("recorded"))
     else:
         # derived: an episode the records cannot grade stays null and is left out of the grade tables
-        out = out.with_columns(pl.col("system").fill_null("astct2019"), pl.col("source").fill_null("derived"))
+        out = out.with_columns(pl.col("system").fill_null(derived["system"][0]),
+                               pl.col("source").fill_null("derived"))
     return out.select(list(_GRADE_SCHEMA))
 
 

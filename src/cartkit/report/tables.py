@@ -15,6 +15,7 @@ import polars as pl
 
 from cartkit.analysis.cellular_kinetics import POORLY_IDENTIFIED_RATIO
 from cartkit.analysis.patient_order import patient_number
+from cartkit.grading.systems import system_label
 from cartkit.report.figures.labels import unit_text
 from cartkit.report.style import format_p
 
@@ -40,18 +41,9 @@ ABBREVIATIONS: dict[str, tuple[str, str]] = {
 }
 
 
-# Grading-system codes (study.vocabulary "grading_system") as printed.
-SYSTEM_NAMES: dict[str, str] = {
-    "ctcae4.03": "CTCAE v4.03",
-    "ctcae5.0": "CTCAE v5.0",
-    "ctcae6.0": "CTCAE v6.0",
-    "astct2019": "ASTCT 2019",
-    "lee2014": "Lee 2014",
-}
-
-
 def system_name(code: object) -> str:
-    return SYSTEM_NAMES.get(str(code).lower(), str(code)) if code is not None else "\u2013"
+    """Grading-system code(s) (study.vocabulary "grading_system", "; "-joined when several) as printed."""
+    return system_label(code) if code is not None else "\u2013"
 
 
 # Per-patient tables longer than this show their first rows only (the CSV has all of them):
@@ -244,9 +236,9 @@ def adverse_events_table(df: pl.DataFrame) -> Table:
 
 
 def grade_compare_table(df: pl.DataFrame) -> Table:
-    if "system" in df.columns:
-        df = df.with_columns(pl.col("system").replace_strict(SYSTEM_NAMES, default=pl.col("system"),
-                                                             return_dtype=pl.String))
+    if "system" in df.columns:  # every code by its name, also several systems in one row ("a; b")
+        names = {code: system_name(code) for code in df["system"].drop_nulls().unique().to_list()}
+        df = df.with_columns(pl.col("system").replace_strict(names, default=None, return_dtype=pl.String))
     return plain_table(df, "grade-compare-table", "Comparisons of toxicity grades between products",
                        {"toxicity": "Toxicity", "system": "Grading system", "method": "Test",
                         "pvalue": "P", "paired_method": "Paired test", "paired_pvalue": "Paired P",
