@@ -1,7 +1,9 @@
 """The ``study.toml`` of a study written in another layout (a converted copy, a filled template).
 
 The plan and metadata are kept as the user wrote them, comments included: only the ``[files]``
-table changes, because the copy names its own files. A ``[files]`` table that cannot be taken out
+table changes, because the copy names its own files, and the ``[columns]``, ``[values]`` and ``[wide]``
+tables (a centre's own headers and codes, docs/column-mapping.md) are taken out, because the copy is
+written in cartkit's own layout. A ``[files]`` table that cannot be taken out
 line by line (an inline table, dotted keys) is refused rather than rewritten wrongly.
 """
 
@@ -13,15 +15,19 @@ import tomllib
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
 
 
+# the tables a copy in cartkit's own layout does not keep
+_RELOCATED = ("files", "columns", "values", "wide")
+
+
 def _without_files(text: str) -> str:
-    """``text`` without its ``[files]`` table (header line to the next table header)."""
+    """``text`` without its ``[files]`` table and mapping tables (header line to the next table header)."""
     out: list[str] = []
     skipping = False
     for line in text.splitlines(keepends=True):
         m = _HEADER.match(line)
         if m:
             name = m.group(1).strip().strip('"')
-            skipping = name == "files" or name.startswith("files.")
+            skipping = name.split(".")[0].strip().strip('"') in _RELOCATED
         if not skipping:
             out.append(line)
     return "".join(out)
@@ -36,16 +42,17 @@ def relocated_study_toml(text: str, workbook: str | None = None) -> str:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"study.toml is not valid TOML: {exc}") from exc
-    if "files" in data:
+    if any(key in data for key in _RELOCATED):
         stripped = _without_files(text)
         try:
             kept = tomllib.loads(stripped)
         except tomllib.TOMLDecodeError:
             kept = None
-        expected = {k: v for k, v in data.items() if k != "files"}
+        expected = {k: v for k, v in data.items() if k not in _RELOCATED}
         if kept != expected:
-            raise ValueError("cannot take the [files] table out of study.toml (it is written inline or "
-                             "with dotted keys); write it as a [files] table or remove it, and convert again")
+            raise ValueError("cannot take the [files] (or [columns], [values], [wide]) table out of study.toml "
+                             "(it is written inline or with dotted keys); write it as a table or remove it, "
+                             "and convert again")
         text = stripped
     if workbook is None:
         return text

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cartkit.study.column_mapping import MAPPING_TABLES, ColumnMapping, read_column_mapping
 from cartkit.study.links import refused_link
 from cartkit.study.model import NextStudyPlan, Plan, StudyMeta, SurvivalPlan
 from cartkit.study.plan_endpoint import read_endpoints
@@ -40,6 +41,8 @@ class StudyConfig:
     plan: Plan
     files: dict[str, str] = field(default_factory=dict)  # table -> file name
     workbook: str | None = None
+    # [columns.*], [values.*], [wide.*]: the centre's own headers and codes (docs/column-mapping.md)
+    column_mapping: ColumnMapping = field(default_factory=ColumnMapping)
 
 
 class _Reader:
@@ -182,6 +185,7 @@ def read_study_toml(folder: Path) -> tuple[StudyConfig, list[Problem]]:
     study = _Reader(top.table("study"), "study", problems)
     files = _Reader(top.table("files"), "files", problems)
     plan = _Reader(top.table("plan"), "plan", problems)
+    mapping_tables = {key: top.table(key) for key in MAPPING_TABLES if key in data}
     top.finish()
 
     # [study]
@@ -297,7 +301,8 @@ def read_study_toml(folder: Path) -> tuple[StudyConfig, list[Problem]]:
         endpoints=read_endpoints(plan, problems, products),
     )
     plan.finish()
-    return StudyConfig(meta, result, mapping, workbook), problems
+    column_mapping = read_column_mapping(mapping_tables, plan.data.get("extra_ae_terms"), problems)
+    return StudyConfig(meta, result, mapping, workbook, column_mapping), problems
 
 
 def _ae_table_terms(plan: _Reader, problems: list[Problem]) -> tuple[str, ...]:

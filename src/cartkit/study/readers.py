@@ -32,15 +32,21 @@ class RawTable:
     frame: pl.DataFrame  # normalised column names + ROW
     decimal_comma: bool = False  # semicolon CSV from a European Excel: "1,5" means 1.5
     notes: list[str] = field(default_factory=list)
+    # normalised column name -> the header as the file writes it ("age (years)" -> "Age (years)"), so
+    # that a problem can name a column as the user sees it (cartkit.study.column_mapping)
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- headers
 
 
 def _name_columns(
-    header: list[object], columns: list[pl.Series], file: str, header_row: int
+    header: list[object], columns: list[pl.Series], file: str, header_row: int | None,
+    headers: dict[str, str] | None = None,
 ) -> tuple[dict[str, pl.Series], list[Problem], list[str]]:
-    """Normalise header names (trim, lower-case); drop unnamed empty columns; flag duplicates."""
+    """Normalise header names (trim, lower-case); drop unnamed empty columns; flag duplicates.
+
+    ``headers``, when given, receives each kept name's header as written (trimmed)."""
     named: dict[str, pl.Series] = {}
     first_seen: dict[str, str] = {}
     problems: list[Problem] = []
@@ -71,6 +77,8 @@ def _name_columns(
             continue
         first_seen[name] = str(raw_name)
         named[name] = col.alias(name)
+        if headers is not None:
+            headers[name] = "" if raw_name is None else str(raw_name).strip()
     return named, problems, notes
 
 
@@ -261,10 +269,12 @@ def read_csv(path: Path, table: str, file: str) -> tuple[RawTable | None, list[P
         return None, problems + [Problem(file, None, None, None, "the file is empty: expected a header row")]
     header = list(raw.row(0))
     rows_body = raw.slice(1)
-    named, more_problems, more = _name_columns(header, rows_body.get_columns(), file, header_row)
+    headers: dict[str, str] = {}
+    named, more_problems, more = _name_columns(header, rows_body.get_columns(), file, header_row, headers)
     rows = pl.int_range(header_row + 1, header_row + 1 + rows_body.height, dtype=pl.Int64, eager=True)
     frame = _frame(named, rows)
-    return RawTable(table, file, frame, decimal_comma=sep == ";", notes=notes + more), problems + more_problems
+    return (RawTable(table, file, frame, decimal_comma=sep == ";", notes=notes + more, headers=headers),
+            problems + more_problems)
 
 
 # --------------------------------------------------------------------------- Parquet
@@ -290,9 +300,10 @@ def frame_table(data: pl.DataFrame, table: str, file: str) -> tuple[RawTable, li
             problems.append(Problem(file, None, col.name, None, f"unsupported column type {col.dtype}"))
             continue
         columns.append(col)
-    named, more, notes = _name_columns([c.name for c in columns], columns, file, None)
+    headers: dict[str, str] = {}
+    named, more, notes = _name_columns([c.name for c in columns], columns, file, None, headers)
     rows = pl.int_range(1, data.height + 1, dtype=pl.Int64, eager=True)
-    return RawTable(table, file, _frame(named, rows, text=False), notes=notes), problems + more
+    return RawTable(table, file, _frame(named, rows, text=False), notes=notes, headers=headers), problems + more
 
 
 # --------------------------------------------------------------------------- XLSX
@@ -340,9 +351,10 @@ def _read_sheet(ws, table: str, file: str) -> tuple[RawTable | None, list[Proble
         pl.Series(f"c{j}", [v[j] if j < len(v) else None for v in values], dtype=pl.String)
         for j in range(width)
     ]
-    named, problems, notes = _name_columns(header, columns, file, header_row)
+    headers: dict[str, str] = {}
+    named, problems, notes = _name_columns(header, columns, file, header_row, headers)
     frame = _frame(named, pl.Series(ROW, rows, dtype=pl.Int64))
-    return RawTable(table, file, frame, notes=notes), problems
+    return RawTable(table, file, frame, notes=notes, headers=headers), problems
 
 
 def open_workbook(path: Path, file: str):

@@ -21,6 +21,7 @@ from pathlib import Path
 import polars as pl
 
 from cartkit.study.coerce import POLARS_TYPES, TypedTable, coerce_table
+from cartkit.study.column_mapping import MappedStudy
 from cartkit.study.days import clock_times, derive_days
 from cartkit.study.episodes import EpisodeIndex
 from cartkit.study.integrity import (
@@ -82,13 +83,14 @@ def _check(folder: Path, workbooks: list, today: dt.date) -> tuple[Study | None,
     sources, found, notes, opened = locate_tables(folder, config)
     workbooks.extend(opened)
     problems += found
+    mapped = MappedStudy(config.column_mapping, folder, sources)  # the centre's headers and codes
 
     typed: dict[str, TypedTable] = {}
     absent: set[str] = set()  # tables missing or unreadable: their dependants are not also orphans
     for name, table in TABLES.items():
         source = sources.get(name)
         raw: RawTable | None = None
-        if source is None:
+        if source is None and not mapped.supplies(name):
             if table.required:
                 problems.append(
                     Problem(
@@ -101,7 +103,7 @@ def _check(folder: Path, workbooks: list, today: dt.date) -> tuple[Study | None,
                     )
                 )
         else:
-            raw, read_problems = source.read()
+            raw, read_problems = mapped.read(name, source)
             problems += read_problems
             if raw is not None:
                 notes += raw.notes
@@ -163,6 +165,8 @@ def _check(folder: Path, workbooks: list, today: dt.date) -> tuple[Study | None,
     problems += adverse_event_order(typed["adverse_events"])
 
     tables = {name: tt.frame.drop(ROW) for name, tt in typed.items()}
-    inputs = input_files(folder, [s.path for s in sources.values()])  # hashed as read (provenance)
+    paths = [s.path for s in sources.values()] + mapped.paths
+    inputs = input_files(folder, paths)  # hashed as read (provenance)
+    notes = mapped.notes(notes)
     study = Study(path=folder, meta=config.meta, plan=config.plan, tables=tables, notes=notes, inputs=inputs)
-    return study, problems
+    return study, mapped.relocate(problems)
