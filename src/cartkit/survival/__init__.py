@@ -10,20 +10,28 @@ SciPy, statsmodels and Polars are imported inside the functions that need them.
 from __future__ import annotations
 
 from cartkit.survival.cox import CoxModel, cox
+from cartkit.survival.cumulative_incidence import CumulativeIncidence, cumulative_incidence
 from cartkit.survival.events import FollowUp, median_followup, time_to_event
-from cartkit.survival.kaplan_meier import KaplanMeier, kaplan_meier
+from cartkit.survival.hazard_ratio import FewEventsWarning, HazardRatio, hazard_ratio
+from cartkit.survival.kaplan_meier import KaplanMeier, kaplan_meier, median_survival
 from cartkit.survival.landmark import landmark
 from cartkit.survival.logrank import LogRank, logrank
 
 __all__ = [
     "CoxModel",
+    "CumulativeIncidence",
+    "FewEventsWarning",
     "FollowUp",
+    "HazardRatio",
     "KaplanMeier",
     "LogRank",
     "cox",
+    "cumulative_incidence",
+    "hazard_ratio",
     "kaplan_meier",
     "landmark",
     "logrank",
     "median_followup",
+    "median_survival",
     "time_to_event",
 ]

@@ -205,3 +205,33 @@ def kaplan_meier(time: object, event: object, conf_type: str = "log", level: flo
     median = find_quantile(times, surv)
     ci = (find_quantile(times, lower), find_quantile(times, upper))
     return KaplanMeier(table, median, ci, conf_type, level, int(t.size), int(e.sum()))
+
+
+def median_survival(time: object, event: object, group: object = None, conf_type: str = "log",
+                    level: float = 0.95) -> pl.DataFrame:
+    """Median survival with its CI per group, as ``print(survfit(Surv(time, event) ~ group, conf.type=))``.
+
+    Columns: group (R's factor order; absent without ``group``), n, events, median, lower, upper
+    (``quantile(fit, 0.5)``; NaN where not reached: R prints NA).
+
+    >>> median_survival([1, 2, 3, 4, 5, 6], [1, 1, 1, 0, 1, 1])["median"].to_list()
+    [4.0]
+    """
+    import polars as pl
+
+    from cartkit.survival.logrank import group_codes
+
+    t, e = survival_data(time, event, "median_survival")
+    if group is None:
+        labels, codes = [None], np.zeros(t.size, dtype=np.int64)
+    else:
+        found, codes = group_codes(group, t.size, "group", "median_survival")
+        labels = [x.item() if hasattr(x, "item") else x for x in found]
+    rows = []
+    for k, label in enumerate(labels):  # one curve per group (a handful)
+        sel = codes == k
+        km = kaplan_meier(t[sel], e[sel], conf_type=conf_type, level=level)
+        rows.append({"group": label, "n": km.n, "events": km.n_events, "median": km.median,
+                     "lower": km.median_ci[0], "upper": km.median_ci[1]})
+    out = pl.DataFrame(rows, strict=False)
+    return out.drop("group") if group is None else out
