@@ -5,6 +5,7 @@
     cartkit run DIR --out OUT [--force] [--spss]
     cartkit template OUT.xlsx [--example]
     cartkit convert DIR OUT --to csv|xlsx|parquet|sav
+    cartkit adam export DIR OUT
 
 Errors are one readable message, never a traceback, unless --debug.
 Heavy imports happen inside the commands so that ``cartkit --help`` is fast.
@@ -225,6 +226,9 @@ app.add_typer(design_app, name="design")  # cartkit design simon | single-stage 
 from cartkit.cli_sdtm import sdtm_app  # noqa: E402 - the sub-app, after the commands above
 
 app.add_typer(sdtm_app, name="sdtm")  # cartkit sdtm import
+from cartkit.cli_adam import adam_app  # noqa: E402 - the sub-app, after the commands above
+
+app.add_typer(adam_app, name="adam")  # cartkit adam export
 
 
 # --------------------------------------------------------------------------- redcap (issue 11)

@@ -18,8 +18,9 @@ contains or is inside the study folder (symbolic links resolved), or that holds 
 study's input files, is refused even with ``force``. docs/output.md states the rule for users.
 
 The same rule, with its own manifest (``FolderKind``), guards the study folder ``cartkit simulate``
-writes (``SIMULATED_STUDY``, used by ``cartkit.simulate.folder``): only a folder whose
-``.cartkit-simulate.json`` is valid and whose listed files are unchanged is replaced.
+writes (``SIMULATED_STUDY``, used by ``cartkit.simulate.folder``) and the ADaM folder ``cartkit adam
+export`` writes (``ADAM_EXPORT``, ``.cartkit-adam.json``): only a folder whose manifest is valid and
+whose listed files are unchanged is replaced.
 """
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ REPORT = FolderKind(MANIFEST, "cartkit_report", "a cartkit report", "--out", OUT
                     "pass --force to write the report beside")
 SIMULATE_MANIFEST = ".cartkit-simulate.json"
 SIMULATED_STUDY = FolderKind(SIMULATE_MANIFEST, "cartkit_simulate", "a study simulated by cartkit", "", {}, None)
+ADAM_MANIFEST = ".cartkit-adam.json"
+# the ADaM datasets of ``cartkit adam export`` (cartkit.interop.adam_export, docs/adam.md)
+ADAM_EXPORT = FolderKind(ADAM_MANIFEST, "cartkit_adam", "an ADaM export by cartkit", "", {}, None)
 
 
 class OutputFolderError(ValueError):

@@ -1,0 +1,343 @@
+"""cartkit adam export: the seed study's ADaM datasets, read back with pyreadstat, give the report's numbers.
+
+* ADAE: CRS grades counted by product and diagnosis are the seed paper's Table 2 (published.toml).
+* ADTTE: Kaplan-Meier estimates at the landmark and log-rank P computed from ADTTE with
+  cartkit.survival equal the report's survival table (analysis.survival_analysis, what Results
+  prints) for every endpoint and HSCT rule, and R's survfit/survdiff on the same rows (numbers below).
+* Every dataset: names <= 8, labels <= 40, text lengths from the data; Dataset-JSON v1.1 holds the
+  same rows; the folder is guarded by its manifest like every cartkit output folder.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+pyreadstat = pytest.importorskip("pyreadstat")
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "examples" / "seed-study"
+PRODUCTS = {"cd19": "CD19 CAR-T", "cd22": "CD22 CAR-T"}
+DIAGNOSES = {"dlbcl": "DLBCL", "all": "B-ALL"}
+
+# R 4.x, survival package, on the seed's ADTTE rows (AVAL days, event = 1 - CNSR, groups AGRPVAL):
+#   survdiff(Surv(AVAL, 1 - CNSR) ~ AGRPVAL)  -> P = 1 - pchisq(chisq, 1)
+#   summary(survfit(Surv(AVAL, 1 - CNSR) ~ AGRPVAL), times = 180)$surv  (B-ALL, DLBCL)
+R_REFERENCE = {
+    "OS": (0.0540143307, 0.2083333333, 0.6666666667),
+    "OSNC": (0.1248194472, 0.3333333333, 0.6857142857),
+    "OSXH": (0.0582085329, 0.2000000000, 0.6666666667),
+    "PFS": (0.0688869855, 0.2500000000, 0.6857142857),
+    "PFSNC": (0.1056688544, 0.3333333333, 0.7142857143),
+    "PFSXH": (0.0582085329, 0.2000000000, 0.6666666667),
+}
+
+
+def _read(folder: Path, name: str) -> tuple[pl.DataFrame, object]:
+    frame, meta = pyreadstat.read_xport(str(folder / f"{name}.xpt"))
+    return pl.from_pandas(frame), meta
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory) -> Path:
+    if not SEED.exists():
+        pytest.skip("examples/seed-study is not in this checkout")
+    from cartkit.interop.adam_export import export_adam
+
+    out = tmp_path_factory.mktemp("adam") / "adam"
+    export_adam(SEED, out)
+    return out
+
+
+def test_crs_grades_by_product_from_adae_are_table2(exported):
+    published = tomllib.loads((SEED / "published.toml").read_text(encoding="utf-8"))
+    by = {n["key"]: n["value"] for n in published["number"]}
+    adae, _ = _read(exported, "adae")
+    adsl, _ = _read(exported, "adsl")
+    crs = adae.filter(pl.col("AEDECOD") == "cytokine release syndrome").join(
+        adsl.select("USUBJID", "DIAGNOS"), on="USUBJID")
+    checked = 0
+    for g in range(0, 5):
+        for pkey, product in PRODUCTS.items():
+            for dkey, diag in DIAGNOSES.items():
+                key = f"table2.crs_grade{g}.{pkey}.{dkey}.n"
+                if key not in by:
+                    continue
+                cell = crs.filter((pl.col("TRTA") == product) & (pl.col("DIAGNOS") == diag))
+                if g == 0:  # no CRS row with a grade >= 1: the patients of that group less those with CRS
+                    n = adsl.filter(pl.col("DIAGNOS") == diag).height
+                    got = n - cell.filter(pl.col("ATOXGRN") >= 1)["USUBJID"].n_unique()
+                else:
+                    got = cell.filter(pl.col("ATOXGRN") == g)["USUBJID"].n_unique()
+                assert got == by[key], key
+                checked += 1
+    assert checked >= 16
+    # the grading system each CRS grade is analysed under is the one the study records
+    assert set(crs.filter(pl.col("ATOXGRN") >= 1)["AGRSYS"]) == {"ctcae4.03"}
+
+
+def test_adae_keeps_recorded_and_derived_crs_grades_and_onset(exported):
+    from cartkit.derive import derive
+    from cartkit.study.load import load_study
+
+    derived = derive(load_study(SEED))
+    adae, _ = _read(exported, "adae")
+    crs = adae.filter(pl.col("AEDECOD") == "cytokine release syndrome")
+    want = derived.crs_derived.filter(pl.col("grade") >= 1).select(
+        pl.col("patient_id").alias("USUBJID"), pl.col("episode").cast(pl.Float64).alias("APERIOD"),
+        pl.col("grade").cast(pl.Float64).alias("DTOXGRN"))
+    got = crs.filter(pl.col("DTOXGRN") >= 1).select("USUBJID", "APERIOD", "DTOXGRN")
+    assert got.sort("USUBJID", "APERIOD").equals(want.sort("USUBJID", "APERIOD"))
+    # CDISC relative days: onset day 0 (the infusion) is ASTDY 1, day 3 is ASTDY 4
+    rec = crs.filter(pl.col("AETERM") != "")
+    assert rec.height > 0 and (rec["ASTDY"] >= 1).all()
+    assert (rec["TRTEMFL"] == "Y").all()
+
+
+def _km_at(time: np.ndarray, event: np.ndarray, at: float) -> float:
+    from cartkit.survival import kaplan_meier
+
+    return float(kaplan_meier(time, event).survival_at(at))
+
+
+def test_adtte_gives_the_reports_km_estimates_and_logrank_p(exported):
+    from cartkit.analysis.survival_analysis import survival_analysis
+    from cartkit.derive import derive
+    from cartkit.study.load import load_study
+    from cartkit.survival import logrank
+
+    study = load_study(SEED)
+    derived = derive(study)
+    plan = study.plan.survival
+    _, _, report = survival_analysis(derived.tte, plan.group_by, plan.endpoints, plan.landmark_day, plan.time_unit)
+    adtte, _ = _read(exported, "adtte")
+    assert set(adtte["PARAMCD"]) == set(R_REFERENCE)
+    for code, (r_p, r_all, r_dlbcl) in R_REFERENCE.items():
+        rows = adtte.filter(pl.col("PARAMCD") == code)
+        rule = rows["HSCTRULE"].unique().to_list()
+        assert len(rule) == 1
+        endpoint = code[:3] if code.startswith("PFS") else code[:2]
+        t = rows["AVAL"].to_numpy()
+        e = (rows["CNSR"] == 0).to_numpy()
+        g = rows["AGRPVAL"].to_numpy()
+        p = float(logrank(t, e, g).pvalue)
+        km = {grp: _km_at(t[g == grp], e[g == grp], plan.landmark_day) for grp in ("B-ALL", "DLBCL")}
+        line = report.filter((pl.col("endpoint") == endpoint) & (pl.col("censoring") == rule[0]))
+        assert line.height == 1, code
+        assert p == pytest.approx(line["pvalue"][0], abs=1e-12), code
+        assert km["B-ALL"] == pytest.approx(line["landmark_B-ALL"][0], abs=1e-12), code
+        assert km["DLBCL"] == pytest.approx(line["landmark_DLBCL"][0], abs=1e-12), code
+        assert rows.height == line["n"][0] and int(e.sum()) == line["events"][0]
+        assert p == pytest.approx(r_p, abs=1e-6) and km["B-ALL"] == pytest.approx(r_all, abs=1e-6)
+        assert km["DLBCL"] == pytest.approx(r_dlbcl, abs=1e-6)
+    # the primary HSCT rule of the plan has the bare endpoint names
+    assert set(adtte.filter(pl.col("PARAMCD").is_in(["PFS", "OS"]))["HSCTRULE"]) == {"censor at HSCT"}
+
+
+def test_adtte_traces_every_end_point_to_its_record(exported):
+    adtte, _ = _read(exported, "adtte")
+    events = pl.read_csv(SEED / "events.csv", try_parse_dates=True)
+    infusions = pl.read_csv(SEED / "infusions.csv", try_parse_dates=True)
+    assert adtte["SRCDOM"].is_in(["EVENTS", "INFUSIONS", "ADSL"]).all()
+    for row in adtte.iter_rows(named=True):
+        seq = int(row["SRCSEQ"]) - 1 if row["SRCSEQ"] == row["SRCSEQ"] else None
+        if row["SRCDOM"] == "EVENTS":
+            rec = events.row(seq, named=True)
+            assert rec["patient_id"] == row["USUBJID"]
+            assert str(rec["date"]) == str(row["ADT"]), row
+            kind = rec["kind"]
+            if row["CNSR"] == 0:
+                assert kind in ("progression", "relapse", "death")
+            assert row["EVNTDESC"].split(" (")[0].replace(" ", "_").lower() in (kind, "hsct") or kind in \
+                row["EVNTDESC"].replace(" ", "_")
+        elif row["SRCDOM"] == "INFUSIONS":
+            rec = infusions.row(seq, named=True)
+            assert rec["patient_id"] == row["USUBJID"] and str(rec["infusion_date"]) == str(row["ADT"])
+            assert row["CNSR"] == 1
+        else:
+            assert row["SRCVAR"] == "DCUTDT" and row["CNSR"] == 1
+    # death events are traced to death rows
+    deaths = adtte.filter((pl.col("CNSR") == 0) & pl.col("PARAMCD").str.starts_with("OS"))
+    assert deaths.height > 0
+    for row in deaths.iter_rows(named=True):
+        assert events.row(int(row["SRCSEQ"]) - 1, named=True)["kind"] == "death"
+
+
+def test_xpt_names_labels_lengths_and_dataset_json_agree(exported):
+    index = json.loads((exported / "datasets.json").read_text(encoding="utf-8"))
+    names = [d["name"] for d in index["datasets"]]
+    assert {"ADSL", "ADAE", "ADTTE"} <= set(names)
+    for name in names:
+        base = name.lower()
+        frame, meta = _read(exported, base)
+        assert meta.table_name == name
+        assert all(len(c) <= 8 and c == c.upper() for c in meta.column_names)
+        assert all(label and len(label) <= 40 for label in meta.column_labels)
+        doc = json.loads((exported / f"{base}.json").read_text(encoding="utf-8"))
+        for key in ("datasetJSONCreationDateTime", "datasetJSONVersion", "itemGroupOID", "records", "name",
+                    "label", "columns", "rows"):
+            assert key in doc, (name, key)
+        assert doc["datasetJSONVersion"] == "1.1.0" and doc["itemGroupOID"] == f"IG.{name}"
+        assert doc["records"] == frame.height == len(doc["rows"])
+        assert [c["name"] for c in doc["columns"]] == meta.column_names
+        md = json.loads((exported / f"{base}.metadata.json").read_text(encoding="utf-8"))
+        assert [v["name"] for v in md["variables"]] == meta.column_names
+        for col, var in zip(doc["columns"], md["variables"], strict=True):
+            assert col["label"] == var["label"] == meta.column_names_to_labels[col["name"]]
+            assert var["origin"] in ("collected", "derived", "assigned") and var["source"]
+            if col["dataType"] == "string":
+                width = meta.variable_storage_width[col["name"]]
+                longest = max([len(str(v).encode()) for v in frame[col["name"]].to_list() if v is not None] + [1])
+                assert col["length"] == var["length"] == width == longest, (name, col["name"])
+            if col["dataType"] == "date":
+                assert col["targetDataType"] == "integer"
+                assert meta.original_variable_types[col["name"]] == "DATE9."
+        # the same values in both files (dates as ISO text in Dataset-JSON)
+        for i, col in enumerate(doc["columns"]):
+            xpt = frame[col["name"]].to_list()
+            js = [r[i] for r in doc["rows"]]
+            if col["dataType"] == "date":
+                xpt = [None if v is None else str(v)[:10] for v in xpt]
+            elif col["dataType"] in ("integer", "double"):
+                xpt = [None if v != v else v for v in xpt]
+            assert xpt == js, (name, col["name"])
+
+
+def test_folder_rules_refuse_a_foreign_folder_and_replace_an_earlier_export(exported, tmp_path):
+    from cartkit.interop.adam_export import export_adam
+    from cartkit.report.output_folder import OutputFolderError
+
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me", encoding="utf-8")
+    with pytest.raises(OutputFolderError, match="not an ADaM export by cartkit"):
+        export_adam(SEED, foreign)
+    assert (foreign / "notes.txt").read_text(encoding="utf-8") == "keep me"
+    assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]
+
+    again = tmp_path / "again"
+    shutil.copytree(exported, again)
+    export_adam(SEED, again)  # an unchanged earlier export is replaced
+    assert (again / "adsl.xpt").exists()
+    (again / "extra.csv").write_text("x", encoding="utf-8")
+    with pytest.raises(OutputFolderError, match="extra.csv"):
+        export_adam(SEED, again)
+    assert (again / "extra.csv").exists()
+    with pytest.raises(OutputFolderError, match="study folder"):
+        export_adam(SEED, SEED / "adam")
+
+
+def test_cli_adam_export_bad_study_is_a_located_problem_and_writes_nothing(tmp_path):
+    from typer.testing import CliRunner
+
+    from cartkit.cli import app
+
+    study = tmp_path / "study"
+    shutil.copytree(SEED, study)
+    lines = (study / "patients.csv").read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1].replace(",male,", ",robot,", 1)
+    (study / "patients.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "adam"
+    result = CliRunner().invoke(app, ["adam", "export", str(study), str(out)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "patients.csv" in result.output and "robot" in result.output and "sex" in result.output
+    assert not out.exists()
+    good = CliRunner().invoke(app, ["adam", "export", str(SEED), str(out)])
+    assert good.exit_code == 0, good.output
+    assert "ADSL 13" in good.output and (out / ".cartkit-adam.json").exists()
+
+
+def test_adlb_ctcae_grades_equal_the_derived_grades(exported):
+    from cartkit.derive.toxicity import LINEAGES, derive_hematotox_scores, hematologic_grades_long
+    from cartkit.grading.ctcae import ctcae_grade
+    from cartkit.interop.adam_adlb import lab_paramcd
+    from cartkit.study.load import load_study
+
+    study = load_study(SEED)
+    version = study.plan.ctcae_version
+    adlb, meta = _read(exported, "adlb")
+    assert meta.table_name == "ADLB"
+    code = lab_paramcd()
+    graded = adlb.filter(pl.col("ATOXDSCL") != "")
+    # the seed has WBC, neutrophil, platelet and haemoglobin counts (no lymphocytes)
+    assert set(graded["PARAMCD"]) == {"WBC", "NEUT", "PLAT", "HGB"}
+    assert set(graded["ATOXSYS"]) == {f"ctcae{version}"} and (adlb["ATOXGRH"] == "").all()
+    # every row: the scalar grader (cartkit.grading.ctcae.ctcae_grade) on the row's value, unit and LLN
+    term_of = {code[a]: t for a, t in LINEAGES.items()}
+    for row in graded.iter_rows(named=True):
+        lln = row["ANRLO"] if row["ANRLO"] == row["ANRLO"] else None
+        want = ctcae_grade(term_of[row["PARAMCD"]], row["AVAL"], row["AVALU"], version, lln=lln)
+        assert row["ATOXGRL"] == ("" if want is None else str(want)), row
+    # the worst grade of each episode's counts in days 0-28 is the derive stage's
+    derived = hematologic_grades_long(study, version, lln=study.plan.lln).filter(pl.col("worst_grade").is_not_null())
+    window = graded.filter(pl.col("ADYINF").is_between(0, 28) & (pl.col("ATOXGRL") != "")).group_by(
+        "USUBJID", "APERIOD", "PARAMCD").agg(pl.col("ATOXGRL").cast(pl.Int64).max().alias("worst"))
+    want = derived.select(pl.col("patient_id").alias("USUBJID"), pl.col("episode").cast(pl.Float64).alias("APERIOD"),
+                          pl.col("analyte").replace_strict(code).alias("PARAMCD"), "worst_grade")
+    both = want.join(window, on=["USUBJID", "APERIOD", "PARAMCD"], how="left")
+    assert both.height >= 100
+    assert (both["worst"] == both["worst_grade"]).all()
+    # ICAHT, T-ICAHT, CAR-HEMATOTOX and EASIX per episode
+    scores = derive_hematotox_scores(study)
+    for col, paramcd in (("icaht_grade", "ICAHTGR"), ("ticaht_grade", "TICAHTGR"), ("car_hematotox", "HEMATOTX"),
+                         ("easix", "EASIX")):
+        got = adlb.filter(pl.col("PARAMCD") == paramcd).select(
+            pl.col("USUBJID").alias("patient_id"), pl.col("APERIOD").cast(pl.Int64).alias("episode"), "AVAL")
+        joined = scores.filter(pl.col(col).is_not_null()).join(got, on=["patient_id", "episode"], how="left")
+        assert joined.height == got.height > 0
+        assert np.allclose(joined["AVAL"].to_numpy(), joined[col].cast(pl.Float64).to_numpy(), rtol=0, atol=1e-12)
+        assert (adlb.filter(pl.col("PARAMCD") == paramcd)["PARAMTYP"] == "DERIVED").all()
+
+
+def test_adrs_holds_recorded_and_derived_responses_and_the_best_response(exported):
+    adrs, _ = _read(exported, "adrs")
+    published = tomllib.loads((SEED / "published.toml").read_text(encoding="utf-8"))
+    by = {n["key"]: n["value"] for n in published["number"]}
+    adsl, _ = _read(exported, "adsl")
+    bor = adrs.filter((pl.col("PARAMCD") == "BOR") & (pl.col("TRTA") == "CD22 CAR-T")).join(
+        adsl.select("USUBJID", "DIAGNOS"), on="USUBJID")
+    dlbcl = bor.filter(pl.col("DIAGNOS") == "DLBCL")
+    # the paper: after CD22 CAR-T, 4 of 7 DLBCL patients in CR, ORR (CR + PR) 6 of 7
+    assert dlbcl.filter(pl.col("AVALC") == "CR").height == by["response.cd22.dlbcl.cr.n"] == 4
+    assert dlbcl.filter(pl.col("AVALC").is_in(["CR", "PR"])).height == by["response.cd22.dlbcl.orr.n"] == 6
+    ovr = adrs.filter(pl.col("PARAMCD") == "OVR")
+    # P1's CD19 PET-CT on day 30: recorded SD, derived NMR (Deauville) under Lugano 2014; ADY 31 (CDISC)
+    p1 = ovr.filter((pl.col("USUBJID") == "P1") & (pl.col("APERIOD") == 1) & (pl.col("ADYINF") == 30))
+    assert p1.select("AVALC", "RECRESP", "DERRESP", "ASRC", "RSMETHOD", "ADY").row(0) == \
+        ("SD", "SD", "NMR", "recorded", "pet_ct", 31.0)
+    assert set(adrs.join(adsl.select("USUBJID", "DIAGNOS"), on="USUBJID").filter(pl.col("DIAGNOS") == "B-ALL")
+               ["RSCRIT"].str.slice(0, 6)) == {"B-ALL "}
+    assert set(adrs.join(adsl.select("USUBJID", "DIAGNOS"), on="USUBJID").filter(pl.col("DIAGNOS") == "DLBCL")
+               ["RSCRIT"].str.slice(0, 11)) == {"Lugano 2014"}
+
+
+def test_adpc_and_adpp_hold_the_profiles_and_nca_parameters(exported):
+    adpc, _ = _read(exported, "adpc")
+    adpp, _ = _read(exported, "adpp")
+    # examples/seed-study/measurements.csv: P1 episode 1, CAR-T % of CD3+ 3.05 on day 7 (its peak)
+    row = adpc.filter((pl.col("USUBJID") == "P1") & (pl.col("APERIOD") == 1) & (pl.col("PARAMCD") == "CARTPCT")
+                      & (pl.col("ARELTM") == 7))
+    assert row["AVAL"].to_list() == [3.05] and row["ADY"].to_list() == [8.0]
+    p1 = adpp.filter((pl.col("USUBJID") == "P1") & (pl.col("APERIOD") == 1) & (pl.col("PARCAT1") == "CARTPCT"))
+    got = dict(zip(p1["PARAMCD"].to_list(), p1["AVAL"].to_list(), strict=True))
+    assert got["CMAX"] == 3.05 and got["TMAX"] == 7.0
+    assert set(got) == {"CMAX", "TMAX", "CLST", "TLST", "AUCLST", "AUCINT", "LAMZ", "LAMZHL", "R2ADJ"}
+    # AUCLST by linear trapezoids up and log trapezoids down from P1's six samples (hand computation)
+    prof = adpc.filter((pl.col("USUBJID") == "P1") & (pl.col("APERIOD") == 1) & (pl.col("PARAMCD") == "CARTPCT")
+                       & pl.col("ARELTM").is_between(0, 28)).sort("ARELTM")
+    t, c = prof["ARELTM"].to_numpy(), prof["AVAL"].to_numpy()
+    auc = 0.0
+    for i in range(len(t) - 1):
+        dt_, c1, c2 = t[i + 1] - t[i], c[i], c[i + 1]
+        auc += dt_ * (c1 - c2) / np.log(c1 / c2) if c2 < c1 and c2 > 0 else dt_ * (c1 + c2) / 2
+    assert got["AUCLST"] == pytest.approx(auc, abs=1e-6)
+    aucint = p1.filter(pl.col("PARAMCD") == "AUCINT")
+    assert aucint.select("PPSTINT", "PPENINT").row(0) == ("P0D", "P28D")
+    assert got["LAMZHL"] == pytest.approx(np.log(2) / got["LAMZ"], rel=1e-12)
