@@ -331,3 +331,30 @@ def test_converted_centre_copy_is_in_our_layout(seed, tmp_path, fmt):
     assert "[columns." not in text and "[values." not in text and "[wide." not in text
     assert "[plan.survival]" in text
     _same_study(seed, load_study(out))
+
+
+def test_a_wide_file_that_is_a_table_file_is_refused(tmp_path):
+    folder = _centre_copy(tmp_path, WIDE_FILE.replace('file = "il6.csv"', 'file = "Infusions.csv"'))
+    problems = [p for p in errors(validate_study(folder)) if p.file == "study.toml"]
+    assert [(p.column, p.value) for p in problems] == [("wide.measurements.file", "Infusions.csv")]
+    assert 'write table = "infusions"' in problems[0].rule
+
+
+def test_typed_wide_file_reads_patients_as_the_patients_table_does(seed, tmp_path):
+    """A Parquet wide table with numeric patient numbers: 7.0 is patient "7", as in patients.parquet."""
+    folder = _centre_copy(tmp_path, WIDE_FILE.replace("il6.csv", "il6.parquet"))
+    ids = {f"P{i}": float(i) for i in range(1, 14)}
+    wide = _read(folder, "il6")
+    (folder / "il6.csv").unlink()
+    wide.with_columns(pl.col("Patient").replace_strict(ids),
+                      *(pl.col(c).cast(pl.Float64) for c in wide.columns if c.startswith("IL6")),
+                      pl.col("Infusion no.").cast(pl.Int64)).write_parquet(folder / "il6.parquet")
+    for name, column in (("patients", "Patient No."), ("infusions", "Patient No."), ("measurements", "patient_id"),
+                         ("support", "patient_id"), ("neuro", "patient_id"), ("assessments", "patient_id"),
+                         ("adverse_events", "patient_id"), ("events", "patient_id")):
+        frame = _read(folder, name)
+        frame.with_columns(pl.col(column).str.strip_prefix("P")).write_csv(folder / f"{name}.csv")
+    study = load_study(folder)
+    expected = seed.measurements.filter(pl.col("analyte") == "il6").with_columns(
+        pl.col("patient_id").str.strip_prefix("P"))
+    assert_frame_equal(study.measurements.filter(pl.col("analyte") == "il6"), expected, check_row_order=False)

@@ -358,6 +358,14 @@ def _read_patterns(key: str, columns: object, problems: list[Problem]) -> tuple[
 # --------------------------------------------------------------------------- applying it
 
 
+def _text_column(s: pl.Series) -> pl.Series:
+    """A column as the text of its cells, trimmed: typed cells as the loader reads them as text
+    (``cartkit.study.coerce.cast_column``: a whole float 2.0 is "2")."""
+    if s.dtype == pl.String:
+        return s.str.strip_chars()
+    return cast_column(s, "str")[0].alias(s.name)
+
+
 @dataclass
 class _Wide:
     """The long rows made from the wide cells, and where each cell is."""
@@ -451,8 +459,7 @@ class MappedStudy:
         for column, mapping in codes.items():
             if column not in frame.columns:
                 continue
-            s = frame[column]
-            text = s.str.strip_chars() if s.dtype == pl.String else cast_column(s, "str")[0]
+            text = _text_column(frame[column])
             distinct = text.drop_nulls().unique()
             ours = distinct.str.to_lowercase().replace_strict(mapping, default=None, return_dtype=pl.String)
             if ours.is_null().all():
@@ -493,6 +500,12 @@ class MappedStudy:
             source = Source("measurements", book.path, f"{book.path.name}[{sheet}]", sheet=sheet,
                             workbook=book.workbook)
             self.ignored_notes.add(f"{book.path.name}: sheet '{sheet}' is not a table of the study; ignored")
+        table = next((t for t, s in self.sources.items()
+                      if s.path == source.path and (s.sheet or "").lower() == (source.sheet or "").lower()), None)
+        if table is not None:
+            problems.append(_problem(where, wide.file or wide.sheet, f"{source.file} is read as the {table} "
+                                     f"table: for wide columns among its own, write table = \"{table}\""))
+            return
         from cartkit.study.links import refused_link
 
         refused = refused_link(source.path, self.folder)
@@ -549,16 +562,18 @@ class MappedStudy:
         if id_problem:
             return replace(raw, frame=kept)
         headers = [raw.headers.get(m[0], m[0]) for m in matched]
+        # as text, the way a typed (Parquet, SPSS) cell is read as text: patient 7.0 is patient "7"
+        frame = frame.with_columns(_text_column(frame[c]) for c in [*ids.values(), *(m[0] for m in matched)])
         episode = pl.col(ids["episode"]) if "episode" in ids else pl.lit(str(wide.episode))
         parts = [
             frame.select(
                 pl.col(ROW).alias("__cell_row"),
                 pl.lit(j, dtype=pl.Int32).alias("__cell_column"),
-                pl.col(ids["patient_id"]).cast(pl.String).alias("patient_id"),
-                episode.cast(pl.String).alias("episode"),
+                pl.col(ids["patient_id"]).alias("patient_id"),
+                episode.alias("episode"),
                 pl.lit(str(day)).alias("day"),
                 pl.lit(p.analyte).alias("analyte"),
-                pl.col(name).cast(pl.String).alias("value"),
+                pl.col(name).alias("value"),
                 pl.lit(p.unit).alias("unit"),
             )
             for j, (name, p, day) in enumerate(matched)
@@ -594,7 +609,7 @@ class MappedStudy:
         self.wide_file = raw.file
         long = raw.frame
         # the wide values have a decimal point (made so above), which a decimal-comma table also reads
-        return replace(raw, frame=pl.concat([long, wide.frame], how="diagonal_relaxed"))
+        return replace(raw, frame=pl.concat([long, wide.frame], how="diagonal_relaxed", rechunk=True))
 
     # ----------------------------------------------------------------- problems
 
