@@ -15,17 +15,28 @@ from __future__ import annotations
 from cartkit.stats.choice import compare, compare_counts
 from cartkit.stats.contingency import bowker, chi_square, expected_counts, mcnemar
 from cartkit.stats.describe import describe, quantiles
+from cartkit.stats.effect_sizes import geometric_mean_ratio, hodges_lehmann
 from cartkit.stats.fisher import conditional_odds_ratio, fisher_exact
 from cartkit.stats.intervals import binomial_ci
 from cartkit.stats.means import t_test
+from cartkit.stats.multiplicity import adjust_pvalues
 from cartkit.stats.normality import shapiro
+from cartkit.stats.paired import mcnemar_exact, sign_test, symmetry_exact
+from cartkit.stats.proportions_difference import (
+    odds_ratio,
+    paired_risk_difference,
+    risk_difference,
+    risk_ratio,
+)
 from cartkit.stats.ranks import mann_whitney, wilcoxon_signed_rank
-from cartkit.stats.results import Choice, Description, TestResult
+from cartkit.stats.results import Choice, Description, EffectEstimate, TestResult
 
 __all__ = [
     "Choice",
     "Description",
+    "EffectEstimate",
     "TestResult",
+    "adjust_pvalues",
     "binomial_ci",
     "bowker",
     "chi_square",
@@ -35,10 +46,19 @@ __all__ = [
     "describe",
     "expected_counts",
     "fisher_exact",
+    "geometric_mean_ratio",
+    "hodges_lehmann",
     "mann_whitney",
     "mcnemar",
+    "mcnemar_exact",
+    "odds_ratio",
+    "paired_risk_difference",
     "quantiles",
+    "risk_difference",
+    "risk_ratio",
     "shapiro",
+    "sign_test",
+    "symmetry_exact",
     "t_test",
     "wilcoxon_signed_rank",
 ]

@@ -59,8 +59,17 @@ def chi_square(table: object, correction: bool = True) -> TestResult:
     return TestResult(method=method, statistic=statistic, pvalue=float(chdtrc(df, statistic)), df=float(df))
 
 
-def mcnemar(table: object, correction: bool = True) -> TestResult:
-    """McNemar's test for a paired 2 x 2 table (R ``mcnemar.test(x, correct=correction)``)."""
+def mcnemar(table: object, correction: bool = True, exact: bool = False) -> TestResult:
+    """McNemar's test for a paired 2 x 2 table (R ``mcnemar.test(x, correct=correction)``).
+
+    ``exact=True``: the exact test, binomial on the discordant pairs (R ``binom.test(b, b + c)``;
+    ``cartkit.stats.paired.mcnemar_exact``); ``correction`` is then irrelevant. The default stays
+    R's ``mcnemar.test`` (chi-square).
+    """
+    if exact:
+        from cartkit.stats.paired import mcnemar_exact
+
+        return mcnemar_exact(table)
     arr = counts_table(table, "mcnemar", square=True)
     if arr.shape != (2, 2):
         raise ValueError(f"mcnemar: needs a 2 x 2 table, got {arr.shape}; use bowker for k x k")

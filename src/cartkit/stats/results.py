@@ -69,3 +69,18 @@ class Description:
     @property
     def iqr(self) -> float:
         return self.q3 - self.q1
+
+
+@dataclass(frozen=True)
+class EffectEstimate:
+    """An effect size with its confidence interval and no test (risk difference, risk ratio, ...).
+
+    ``method`` names the interval (e.g. "Newcombe hybrid score (method 10)"); ``level`` is its
+    confidence level; ``note`` says anything a reader must know (zero cells, truncation ...).
+    """
+
+    method: str
+    estimate: float
+    ci: tuple[float, float]
+    level: float = 0.95
+    note: str = ""
