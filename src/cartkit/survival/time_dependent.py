@@ -55,8 +55,12 @@ def split_at(time: object, event: object, switch_time: object, id: object = None
         raise ValueError(f"split_at: follow-up time 0 leaves no interval (start, stop] at risk (R's Surv: 'Stop time "
                          f"must be > start time'); rows {bad.tolist()} have time 0: leave them out of the "
                          "time-dependent analysis or give them a positive time")
-    sw = np.asarray(pl.Series(list(np.asarray(switch_time, dtype=object).ravel()), dtype=pl.Float64, strict=False)
-                    .to_numpy(), dtype=float)
+    if isinstance(switch_time, pl.Series):
+        sw = switch_time.cast(pl.Float64).to_numpy()
+    else:
+        raw = np.asarray(switch_time).ravel()
+        # None (no HSCT) -> NaN; numbers pass through
+        sw = np.where(np.equal(raw, None), np.nan, raw).astype(float) if raw.dtype.kind == "O" else raw.astype(float)
     if sw.size != t.size:
         raise ValueError(f"split_at: switch_time must have one value per patient, got {sw.size} for {t.size}")
     ids = np.arange(t.size) if id is None else np.asarray(id).ravel()
