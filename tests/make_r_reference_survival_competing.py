@@ -67,11 +67,14 @@ km_case <- function(id, time, event, conf.type = "log") {
                    std_err = f$std.err * f$surv, lower = f$lower, upper = f$upper,
                    median = unname(c(q$quantile, q$lower, q$upper))))
 }
-hr_case <- function(id, time, event, group, ref = NULL) {
+hr_case <- function(id, time, event, group, ref = NULL, strata = NULL) {
   g <- factor(group); if (!is.null(ref)) g <- relevel(g, ref)
-  f <- coxph(Surv(time, event) ~ g); sm <- summary(f)
-  cases[[id]] <<- list(kind = "hr", data = list(time = time, event = event, group = group, reference = ref),
-    r_call = "summary(coxph(Surv(time, event) ~ factor(group)))  [relevel()ed to reference if given]",
+  f <- if (is.null(strata)) coxph(Surv(time, event) ~ g) else coxph(Surv(time, event) ~ g + strata(strata))
+  sm <- summary(f)
+  cases[[id]] <<- list(kind = "hr", data = list(time = time, event = event, group = group, reference = ref,
+                                                strata = strata),
+    r_call = paste("summary(coxph(Surv(time, event) ~ factor(group)", if (is.null(strata)) "" else "+ strata(s)",
+                   "))  [relevel()ed to reference if given]"),
     r_value = list(hr = unname(sm$conf.int[1, c(1, 3, 4)]), coef = unname(coef(f)), se = unname(sqrt(vcov(f)[1, 1])),
                    p = unname(sm$coefficients[1, 5]), score = unname(sm$sctest[1]), lr = unname(sm$logtest[1])))
 }
@@ -167,6 +170,8 @@ hr_case('hr_lung_sex', lt, le, ls)
 hr_case('hr_lung_sex_ref_male', lt, le, ls, 'male')
 a <- survival::aml; hr_case('hr_aml', a$time, a$status, as.character(a$x))
 v <- survival::veteran; hr_case('hr_veteran_trt', v$time, v$status, v$trt)
+hr_case('hr_veteran_trt_strata_celltype', v$time, v$status, v$trt, strata = as.character(v$celltype))
+hr_case('hr_lung_sex_strata_inst', lt[!is.na(l$inst)], le[!is.na(l$inst)], ls[!is.na(l$inst)], strata = l$inst[!is.na(l$inst)])
 hr_case('hr_few_events', c(3, 5, 7, 9, 11, 13, 4, 6, 8, 10), c(1, 0, 1, 0, 1, 0, 1, 1, 0, 1), rep(c('A', 'B'), c(6, 4)))
 for (ct in c('log', 'log-log', 'plain')) {
   median_case(paste0('median_lung_sex_', ct), lt, le, ls, ct)
