@@ -74,8 +74,13 @@ def simulate_study(
     folder raises ``OutputFolderError`` (a ValueError) before anything is
     simulated, and is left as it was.
 
+        >>> import tempfile, pathlib
         >>> from cartkit.simulate import simulate_study
-        >>> path = simulate_study("/tmp/sim-study", patients=50, seed=1)   # doctest: +SKIP
+        >>> path = simulate_study(pathlib.Path(tempfile.mkdtemp()) / "sim", patients=12, seed=1,
+        ...                       format="csv")
+        >>> (path / "study.toml").is_file(), (path / "patients.csv").is_file()
+        (True, True)
+        >>> import shutil; shutil.rmtree(path.parent)
     """
     if format not in FORMATS:
         raise ValueError(f"format {format!r} is not supported: use one of {', '.join(FORMATS)}")
