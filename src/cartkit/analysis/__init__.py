@@ -153,7 +153,7 @@ def analyse(study: Study, derived: Derived) -> Results:
     paired = groups.group_by("patient_id").agg(pl.col("product").n_unique().alias("k")).filter(pl.col("k") >= 2)
     facts = {"cutoff": str(cutoff) if cutoff else "not given", **derived.facts}
     tables["methods"] = methods_table(plan, facts, results.software, derived.grade_provenance(),
-                                      provenance=results.provenance)
+                                      provenance=results.provenance, results=results)
     tables["warnings"] = design_warnings(paired.height if two_products else 0, tables["comparisons"],
                                          tables["logrank"], warnings)
     published = read_published(study.path)
