@@ -89,11 +89,16 @@ def test_adae_keeps_recorded_and_derived_crs_grades_and_onset(exported):
     derived = derive(load_study(SEED))
     adae, _ = _read(exported, "adae")
     crs = adae.filter(pl.col("AEDECOD") == "cytokine release syndrome")
-    want = derived.crs_derived.filter(pl.col("grade") >= 1).select(
-        pl.col("patient_id").alias("USUBJID"), pl.col("episode").cast(pl.Float64).alias("APERIOD"),
-        pl.col("grade").cast(pl.Float64).alias("DTOXGRN"))
-    got = crs.filter(pl.col("DTOXGRN") >= 1).select("USUBJID", "APERIOD", "DTOXGRN")
-    assert got.sort("USUBJID", "APERIOD").equals(want.sort("USUBJID", "APERIOD"))
+    grades = derived.derived_grades.filter(pl.col("toxicity") == "CRS")
+    for system, column in (("ctcae4.03", "DTOXGRN"), ("astct2019", "ASTCTGRN")):
+        want = grades.filter((pl.col("system") == system) & (pl.col("grade") >= 1)).select(
+            pl.col("patient_id").alias("USUBJID"), pl.col("episode").cast(pl.Float64).alias("APERIOD"),
+            pl.col("grade").cast(pl.Float64).alias(column))
+        got = crs.filter(pl.col(column) >= 1).select("USUBJID", "APERIOD", column)
+        assert want.height > 0
+        assert got.sort("USUBJID", "APERIOD").equals(want.sort("USUBJID", "APERIOD")), system
+    # the seed's CRS is recorded under CTCAE v4.03: DTOXGRN is derived under the same system
+    assert set(crs.filter(pl.col("DTOXGRN").is_not_nan())["DGRSYS"]) == {"ctcae4.03"}
     # CDISC relative days: onset day 0 (the infusion) is ASTDY 1, day 3 is ASTDY 4
     rec = crs.filter(pl.col("AETERM") != "")
     assert rec.height > 0 and (rec["ASTDY"] >= 1).all()
@@ -341,3 +346,50 @@ def test_adpc_and_adpp_hold_the_profiles_and_nca_parameters(exported):
     aucint = p1.filter(pl.col("PARAMCD") == "AUCINT")
     assert aucint.select("PPSTINT", "PPENINT").row(0) == ("P0D", "P28D")
     assert got["LAMZHL"] == pytest.approx(np.log(2) / got["LAMZ"], rel=1e-12)
+
+
+def test_adsl_population_flags_follow_the_plan_and_vein_to_vein_time(tmp_path):
+    from cartkit.interop.adam_export import export_adam
+
+    study = tmp_path / "study"
+    shutil.copytree(SEED, study)
+    toml = (study / "study.toml").read_text(encoding="utf-8")
+    toml = toml.replace("[plan.response_days]", '''[[plan.population]]
+name = "enrolled"
+rule = "enrolled"
+primary = true
+
+[[plan.population]]
+name = "CD22 infused"
+label = "Infused with CD22 CAR-T"
+rule = "infused with product"
+product = "CD22 CAR-T"
+
+[plan.response_days]''')
+    (study / "study.toml").write_text(toml, encoding="utf-8")
+    p = pl.read_csv(study / "patients.csv", infer_schema_length=None)
+    inf = pl.read_csv(study / "infusions.csv", try_parse_dates=True)
+    first = inf.filter(pl.col("episode") == 1).select("patient_id", "infusion_date")
+    # leukapheresis 21 days before P1's first infusion, 30 before P2's; none for the others
+    leuk = first.filter(pl.col("patient_id").is_in(["P1", "P2"])).select(
+        "patient_id", leukapheresis_date=pl.col("infusion_date") - pl.duration(days=pl.when(
+            pl.col("patient_id") == "P1").then(21).otherwise(30)))
+    p = p.join(leuk, on="patient_id", how="left")
+    p.write_csv(study / "patients.csv")
+    # P13 never had the CD22 infusion: drop its episode 2 (and what belongs to it)
+    for name in ("infusions", "measurements", "adverse_events", "assessments", "support", "neuro"):
+        f = pl.read_csv(study / f"{name}.csv", infer_schema_length=None)
+        f.filter(~((pl.col("patient_id") == "P13") & (pl.col("episode") == 2))).write_csv(study / f"{name}.csv")
+    ev = pl.read_csv(study / "events.csv", infer_schema_length=None)
+    ev.filter(~((pl.col("patient_id") == "P13") & (pl.col("episode") == 2))).write_csv(study / "events.csv")
+    out = tmp_path / "adam"
+    export_adam(study, out)
+    adsl, meta = _read(out, "adsl")
+    assert {"ITTFL", "SAFFL", "ENROLLFL", "CD22INFL"} <= set(meta.column_names)
+    assert (adsl["ENROLLFL"] == "Y").all() and (adsl["SAFFL"] == "Y").all()
+    cd22 = dict(zip(adsl["USUBJID"].to_list(), adsl["CD22INFL"].to_list(), strict=True))
+    assert cd22["P13"] == "" and cd22["P1"] == "Y" and sum(v == "Y" for v in cd22.values()) == 12
+    assert meta.column_names_to_labels["CD22INFL"] == "Infused with CD22 CAR-T Population Flag"
+    v2v = dict(zip(adsl["USUBJID"].to_list(), adsl["V2VDUR"].to_list(), strict=True))
+    assert v2v["P1"] == 21 and v2v["P2"] == 30 and v2v["P3"] is None
+    assert adsl.filter(pl.col("USUBJID") == "P13")["TRTSEQA"].to_list() == ["CD19 CAR-T"]

@@ -114,6 +114,7 @@ def text_lengths(frame: pl.DataFrame, ds: AdamDataset) -> dict[str, int]:
 
 
 def write_xpt(ds: AdamDataset, path: Path) -> None:
+    import numpy as np
     import pandas as pd
     import pyreadstat
 
@@ -121,7 +122,10 @@ def write_xpt(ds: AdamDataset, path: Path) -> None:
     pdf = frame.to_pandas()
     for v in ds.variables:
         if v.type == DATE:  # datetime.date objects: pyreadstat writes them as SAS dates (days from 1960)
-            pdf[v.name] = pd.Series(frame[v.name].to_list(), dtype=object)
+            if frame[v.name].null_count() == frame.height:  # all missing: a numeric column, else pyreadstat
+                pdf[v.name] = np.full(frame.height, np.nan)  # would take the empty objects for text
+            else:
+                pdf[v.name] = pd.Series(frame[v.name].to_list(), dtype=object)
         elif v.type == INTEGER:  # SAS has one numeric type
             pdf[v.name] = frame[v.name].cast(pl.Float64).to_numpy()
     pyreadstat.write_xport(
