@@ -393,3 +393,25 @@ product = "CD22 CAR-T"
     v2v = dict(zip(adsl["USUBJID"].to_list(), adsl["V2VDUR"].to_list(), strict=True))
     assert v2v["P1"] == 21 and v2v["P2"] == 30 and v2v["P3"] is None
     assert adsl.filter(pl.col("USUBJID") == "P13")["TRTSEQA"].to_list() == ["CD19 CAR-T"]
+
+
+def test_text_longer_than_xpt_v5_holds_is_cut_there_only_and_said(tmp_path):
+    from cartkit.interop.adam_export import export_adam
+
+    study = tmp_path / "study"
+    shutil.copytree(SEED, study)
+    ev = pl.read_csv(study / "events.csv", infer_schema_length=None)
+    long = "disease progression with " + "é" * 150 + " (autopsy)"  # 185 characters, 335 bytes of UTF-8
+    ev = ev.with_columns(detail=pl.when((pl.col("patient_id") == "P10") & (pl.col("kind") == "death"))
+                         .then(pl.lit(long)).otherwise(pl.col("detail")))
+    ev.write_csv(study / "events.csv")
+    out = tmp_path / "adam"
+    result = export_adam(study, out)
+    assert any("EVNTDESC" in n and "200 bytes" in n for n in result.notes)
+    adtte, meta = _read(out, "adtte")
+    assert meta.variable_storage_width["EVNTDESC"] == 200
+    desc = adtte.filter((pl.col("USUBJID") == "P10") & (pl.col("PARAMCD") == "OS"))["EVNTDESC"][0]
+    assert len(desc.encode()) <= 200 and f"death ({long})".startswith(desc)
+    doc = json.loads((out / "adtte.json").read_text(encoding="utf-8"))
+    i = [c["name"] for c in doc["columns"]].index("EVNTDESC")
+    assert f"death ({long})" in [r[i] for r in doc["rows"]]
