@@ -415,3 +415,39 @@ def test_text_longer_than_xpt_v5_holds_is_cut_there_only_and_said(tmp_path):
     doc = json.loads((out / "adtte.json").read_text(encoding="utf-8"))
     i = [c["name"] for c in doc["columns"]].index("EVNTDESC")
     assert f"death ({long})" in [r[i] for r in doc["rows"]]
+
+
+def test_define_xml_is_valid_define_21_and_describes_every_variable(exported):
+    import xml.etree.ElementTree as ET
+
+    from cartkit.interop.adam_define import schema_problems
+
+    text = (exported / "define.xml").read_text(encoding="utf-8")
+    assert schema_problems(text) == []  # odmlib's Define-XML 2.1 schema (define2-1-0.xsd)
+    # the check can fail: a wrong data type or define version is reported
+    assert schema_problems(text.replace('DataType="text"', 'DataType="bogus"', 1))
+    assert schema_problems(text.replace('def:DefineVersion="2.1.0"', 'def:DefineVersion="2.0"', 1))
+    ns = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1"}
+    root = ET.fromstring(text)
+    mdv = root.find("odm:Study/odm:MetaDataVersion", ns)
+    assert mdv.get(f"{{{ns['def']}}}DefineVersion") == "2.1.0"
+    groups = {g.get("Name"): g for g in mdv.findall("odm:ItemGroupDef", ns)}
+    items = {i.get("OID"): i for i in mdv.findall("odm:ItemDef", ns)}
+    methods = {m.get("OID") for m in mdv.findall("odm:MethodDef", ns)}
+    index = json.loads((exported / "datasets.json").read_text(encoding="utf-8"))
+    assert set(groups) == {d["name"] for d in index["datasets"]}
+    assert groups["ADSL"].find("def:Class", ns).get("Name") == "SUBJECT LEVEL ANALYSIS DATASET"
+    assert groups["ADTTE"].find("def:Class/def:SubClass", ns).get("Name") == "TIME-TO-EVENT"
+    for name, group in groups.items():
+        assert group.find("def:leaf", ns).get(f"{{{'http://www.w3.org/1999/xlink'}}}href") == f"{name.lower()}.xpt"
+        md = json.loads((exported / f"{name.lower()}.metadata.json").read_text(encoding="utf-8"))
+        refs = group.findall("odm:ItemRef", ns)
+        assert [r.get("ItemOID") for r in refs] == [f"IT.{name}.{v['name']}" for v in md["variables"]]
+        for ref, var in zip(refs, md["variables"], strict=True):
+            item = items[ref.get("ItemOID")]
+            assert item.find("odm:Description/odm:TranslatedText", ns).text == var["label"]
+            assert item.find("def:Origin", ns).get("Type") == var["origin"].capitalize()
+            if var["type"] == "text":
+                assert int(item.get("Length")) == var["length"]
+            if var["origin"] == "derived":
+                assert ref.get("MethodOID") in methods
