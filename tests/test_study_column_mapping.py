@@ -358,3 +358,45 @@ def test_typed_wide_file_reads_patients_as_the_patients_table_does(seed, tmp_pat
     expected = seed.measurements.filter(pl.col("analyte") == "il6").with_columns(
         pl.col("patient_id").str.strip_prefix("P"))
     assert_frame_equal(study.measurements.filter(pl.col("analyte") == "il6"), expected, check_row_order=False)
+
+
+TWO_PLACES = """
+[[wide.measurements]]
+file = "il6.csv"
+patient_id = "Patient"
+episode = "Infusion no."
+columns = [{ pattern = "IL6_d{day}", analyte = "il6", unit = "pg/mL" }]
+
+[[wide.measurements]]
+table = "infusions"
+columns = [{ pattern = "CRP d{day}", analyte = "crp", unit = "mg/L" }]
+"""
+
+
+def test_wide_tables_in_two_places_load_to_the_seed(seed, tmp_path):
+    """IL-6 in a file of its own, CRP (day -5) as extra columns of infusions: one rule for each."""
+    folder = _centre_copy(tmp_path, TWO_PLACES, wide_in="infusions")
+    il6 = pl.read_csv(folder / "infusions.csv", infer_schema=False).select(
+        "Patient No.", "Infusion", pl.col("^IL6_d.*$"))
+    il6.rename({"Patient No.": "Patient", "Infusion": "Infusion no."}).write_csv(folder / "il6.csv")
+    pl.read_csv(folder / "infusions.csv", infer_schema=False).select(
+        pl.exclude("^IL6_d.*$")).write_csv(folder / "infusions.csv")
+    _same_study(seed, load_study(folder))
+    # a bad cell of each is found in its own place
+    _set(folder, "il6.csv", "IL6_d14", 0, "lots")
+    _set(folder, "infusions.csv", "CRP d-5", 1, "-1")
+    found = _located(errors(validate_study(folder)))
+    assert ("il6.csv", 2, "IL6_d14", "lots") in found
+    assert ("infusions.csv", 3, "CRP d-5", -1.0) in found
+
+
+def test_two_wide_rules_for_one_place_are_refused(tmp_path):
+    folder = tmp_path / "study"
+    shutil.copytree(SEED, folder)
+    rule = '[[wide.measurements]]\nfile = "il6.csv"\ncolumns = [{ pattern = "%s{day}", analyte = "il6", unit = "pg/mL" }]\n'
+    with (folder / "study.toml").open("a", encoding="utf-8") as fh:
+        fh.write("\n" + rule % "A" + "\n" + rule % "B")
+    problems = [p for p in errors(validate_study(folder)) if p.file == "study.toml"]
+    # (and il6.csv, which the seed has not, is not found for the first rule)
+    assert [p.column for p in problems] == ["wide.measurements[2]", "wide.measurements[1].file"]
+    assert "the same place as wide.measurements[1]" in problems[0].rule
