@@ -400,3 +400,19 @@ def test_two_wide_rules_for_one_place_are_refused(tmp_path):
     # (and il6.csv, which the seed has not, is not found for the first rule)
     assert [p.column for p in problems] == ["wide.measurements[2]", "wide.measurements[1].file"]
     assert "the same place as wide.measurements[1]" in problems[0].rule
+
+
+def test_spss_labels_on_a_mapped_numeric_column_keep_its_codes(seed, tmp_path):
+    """A value label on a number (IPI 3 = 'high-intermediate') annotates it, under the centre's own
+    variable name too: the mapping says the variable is our ipi, which holds numbers."""
+    folder = tmp_path / "study"
+    shutil.copytree(SEED, folder)
+    patients = pl.read_csv(folder / "patients.csv", infer_schema_length=None)
+    (folder / "patients.csv").unlink()
+    pyreadstat.write_sav(patients.rename({"ipi": "IPIscore", "sex": "Gender"}).to_pandas(),
+                         str(folder / "patients.sav"),
+                         variable_value_labels={"IPIscore": {3.0: "high-intermediate"},
+                                                "Gender": {"male": "Male", "female": "Female"}})
+    with (folder / "study.toml").open("a", encoding="utf-8") as fh:
+        fh.write('\n[columns.patients]\nipi = "IPIscore"\nsex = "Gender"\n')
+    _same_study(seed, load_study(folder))

@@ -42,7 +42,7 @@ import polars as pl
 
 from cartkit.study.coerce import BOOL_WORDS, MISSING_TOKENS, cast_column, vocabulary_mapping
 from cartkit.study.problems import Problem
-from cartkit.study.readers import READERS, ROW, RawTable
+from cartkit.study.readers import LABELLED_READERS, READERS, ROW, RawTable
 from cartkit.study.schema import BOOL, TABLES
 from cartkit.study.vocabulary import UNIT_CONVERSIONS, canonical_unit
 
@@ -381,6 +381,11 @@ def _read_patterns(key: str, columns: object, problems: list[Problem]) -> tuple[
 # --------------------------------------------------------------------------- applying it
 
 
+def raw_names(mapped: dict[str, str] | None) -> dict[str, str]:
+    """The file's header (trimmed, lower-case) -> our column, of one table's ``[columns.<table>]``."""
+    return {_normal(header): ours for ours, header in (mapped or {}).items()}
+
+
 def _text_column(s: pl.Series) -> pl.Series:
     """A column as the text of its cells, trimmed: typed cells as the loader reads them as text
     (``cartkit.study.coerce.cast_column``: a whole float 2.0 is "2")."""
@@ -428,7 +433,12 @@ class MappedStudy:
         """``table`` read from ``source`` (None: only the wide rule gives it), mapped."""
         problems: list[Problem] = []
         raw = None
-        if source is not None:
+        labelled = source is not None and source.sheet is None and source.refused is None and (
+            source.path.suffix.lower() in LABELLED_READERS and raw_names(self.mapping.columns.get(table)))
+        if labelled:  # value labels are applied as the file is read: by our names, which the mapping gives
+            reader = LABELLED_READERS[source.path.suffix.lower()]
+            raw, problems = reader(source.path, table, source.file, raw_names(self.mapping.columns[table]))
+        elif source is not None:
             raw, problems = source.read()
         if not self.mapping:
             return raw, problems
