@@ -119,3 +119,8 @@ def test_rank_sum_distribution_rescales_counts_beyond_2_to_800():
     sums = scores[i] + scores[j]
     brute = np.bincount(sums - offset, minlength=prob.size) / sums.size
     assert prob == pytest.approx(brute, abs=1e-15)
+
+
+def test_signed_rank_note_counts_zeros_not_missing_pairs():
+    r = stats.wilcoxon_signed_rank([1, 2, math.nan, 4, 5, 3], [1, 3, 2, 2, 1, 1], exact=True)
+    assert "1 zero difference(s) dropped" in r.note

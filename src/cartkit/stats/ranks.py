@@ -164,7 +164,8 @@ def wilcoxon_signed_rank(x: object, y: object, correct: bool = True, exact: bool
     if xa.size != ya.size:
         raise ValueError(f"wilcoxon_signed_rank: x and y must be paired (same length), got {xa.size} and {ya.size}")
     d = sample(xa - ya, "wilcoxon_signed_rank differences")
-    zeros = bool(np.any(d == 0))
+    n_zero = int(np.sum(d == 0))
+    zeros = n_zero > 0
     if zero_method == "pratt":
         all_ranks = average_ranks(np.abs(d))
         ranks, d = all_ranks[d != 0], d[d != 0]
@@ -178,7 +179,7 @@ def wilcoxon_signed_rank(x: object, y: object, correct: bool = True, exact: bool
     ties = _tie_sizes(np.abs(d))
     has_ties = bool(np.any(ties > 1))
     use_exact = n < _EXACT_LIMIT if exact is None else exact
-    zero_note = (f"; {int(xa.size - n)} zero difference(s) "
+    zero_note = (f"; {n_zero} zero difference(s) "
                  + ("ranked then dropped (Pratt)" if zero_method == "pratt" else "dropped before ranking")
                  if zeros else "")
     if use_exact and not has_ties and not zeros:
