@@ -416,3 +416,69 @@ def test_spss_labels_on_a_mapped_numeric_column_keep_its_codes(seed, tmp_path):
     with (folder / "study.toml").open("a", encoding="utf-8") as fh:
         fh.write('\n[columns.patients]\nipi = "IPIscore"\nsex = "Gender"\n')
     _same_study(seed, load_study(folder))
+
+
+def test_wide_columns_in_the_measurements_file_itself(seed, tmp_path):
+    """The default place: extra columns of measurements. Rows that give only wide values (one per
+    patient and episode, the long columns empty) are not also read as long rows."""
+    folder = tmp_path / "study"
+    shutil.copytree(SEED, folder)
+    m = _read(folder, "measurements")
+    il6 = _wide(m, "il6", "IL-6 d{day}")
+    pl.concat([m.filter(pl.col("analyte") != "il6"), il6], how="diagonal").write_csv(folder / "measurements.csv")
+    with (folder / "study.toml").open("a", encoding="utf-8") as fh:
+        fh.write('\n[wide.measurements]\ncolumns = [{ pattern = "IL-6 d{day}", analyte = "il6", unit = "pg/mL" }]\n')
+    _same_study(seed, load_study(folder))
+
+
+def test_wide_columns_of_patients_with_one_episode(seed, tmp_path):
+    """Extra columns of patients (one row per patient) need the episode: episode = 1."""
+    folder = tmp_path / "study"
+    shutil.copytree(SEED, folder)
+    m = _read(folder, "measurements")
+    crp = _wide(m.filter(pl.col("episode") == "1"), "crp", "CRP (mg/L) day {day}").drop("episode")
+    m.filter(~((pl.col("analyte") == "crp") & (pl.col("episode") == "2"))).write_csv(folder / "expected.csv")
+    m.filter(pl.col("analyte") != "crp").write_csv(folder / "measurements.csv")
+    _read(folder, "patients").join(crp, on="patient_id", maintain_order="left").write_csv(folder / "patients.csv")
+    with (folder / "study.toml").open("a", encoding="utf-8") as fh:
+        fh.write('\n[wide.measurements]\ntable = "patients"\nepisode = 1\n'
+                 'columns = [{ pattern = "CRP (mg/L) day {day}", analyte = "crp", unit = "mg/L" }]\n')
+    study = load_study(folder)
+    assert_frame_equal(study.patients, seed.patients)
+    expected = seed.measurements.filter(~((pl.col("analyte") == "crp") & (pl.col("episode") == 2)))
+    assert_frame_equal(study.measurements, expected, check_row_order=False)
+
+
+def test_wide_sheet_of_a_workbook_of_its_own(seed, tmp_path):
+    folder = _centre_copy(tmp_path, WIDE_FILE.replace('file = "il6.csv"', 'file = "labs.xlsx"\nsheet = "IL6"'))
+    book = openpyxl.Workbook()
+    book.active.title = "notes"
+    sheet = book.create_sheet("IL6")
+    frame = _read(folder, "il6")
+    sheet.append(frame.columns)
+    for row in frame.iter_rows():
+        sheet.append([None if v is None else float(v) if c.startswith("IL6") else v
+                      for c, v in zip(frame.columns, row, strict=True)])
+    book.save(folder / "labs.xlsx")
+    (folder / "il6.csv").unlink()
+    _same_study(seed, load_study(folder))
+    sheet.cell(row=4, column=4).value = "n.d."  # D4: IL6_d4 of the third row
+    book.save(folder / "labs.xlsx")
+    found = _located(errors(validate_study(folder)))
+    assert found == {("labs.xlsx[IL6]", 4, "IL6_d4", "n.d.")}
+
+
+@pytest.mark.parametrize(("pattern", "header", "day"), [
+    ("IL6_d{day}", "il6_d0", 0), ("IL6_d{day}", "il6_d14", 14), ("IL6_d{day}", "il6_d-1", -1),
+    ("IL6_d{day}", "il6_d+3", 3), ("IL6_d{day}", "il6_d07", 7), ("CRP (mg/L) day {day}", "crp (mg/l) day -5", -5),
+    ("{day} IL-6", "28 il-6", 28), ("IL6[{day}]", "il6[2]", 2),
+    ("IL6_d{day}", "il6_d7_repeat", None), ("IL6_d{day}", "il6_day7", None), ("IL6_d{day}", "il6_d", None),
+    ("IL6_d{day}", "il6_d1.5", None), ("IL6_d{day}", "xil6_d1", None), ("CRP day {day}", "crp day-5", None),
+])
+def test_pattern_syntax(pattern, header, day):
+    """Headers arrive trimmed and lower-case (cartkit.study.readers); a pattern matches the whole header,
+    every character but {day} literally, {day} an optionally signed whole number."""
+    from cartkit.study.column_mapping import WidePattern
+
+    match = WidePattern(pattern, "il6", "pg/mL", "wide.measurements.columns[1]").regex.match(header)
+    assert (None if match is None else int(match.group(1))) == day

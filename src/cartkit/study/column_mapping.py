@@ -79,8 +79,8 @@ class WidePattern:
 
     @property
     def regex(self) -> re.Pattern[str]:
-        before, after = self.pattern.split(DAY)
-        return re.compile(re.escape(_normal(before)) + _DAY_NUMBER + re.escape(after.strip().lower()) + r"\Z")
+        before, after = self.pattern.split(DAY)  # spaces next to {day} are part of the header
+        return re.compile(re.escape(before.lstrip().lower()) + _DAY_NUMBER + re.escape(after.rstrip().lower()) + r"\Z")
 
 
 @dataclass(frozen=True)
