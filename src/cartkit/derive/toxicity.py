@@ -36,6 +36,7 @@ from cartkit.grading.hematotox import (
 )
 from cartkit.grading.icans import icans_criteria, icans_grade_expr
 from cartkit.grading.vasopressor import high_dose_vasopressor_frame
+from cartkit.study.model import Plan
 from cartkit.study.vocabulary import UNIT_CONVERSIONS, VOCABULARIES
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -401,7 +402,7 @@ def _coverage_expr(window_end: int) -> pl.Expr:
 
 def hematologic_grades_long(
     study: Study,
-    version: str = "4.03",
+    version: str = Plan.ctcae_version,
     *,
     window: tuple[int, int] = (0, 28),
     lln: Mapping[str, float] | None = None,
@@ -682,7 +683,7 @@ def derive_hematotox_scores(
 
 def derive_hematologic(
     study: Study,
-    version: str = "4.03",
+    version: str = Plan.ctcae_version,
     *,
     window: tuple[int, int] = (0, 28),
     lln: Mapping[str, float] | None = None,
