@@ -1,6 +1,6 @@
 """CTCAE haematological grades: every threshold at, just below and just above, per version.
 
-Expected grades are written from the CTCAE tables (criteria.md sec. 4), cross-checked with
+Expected grades are written from the CTCAE tables (docs/criteria.md, "CTCAE haematological grades"), cross-checked with
 the boundary rows of pharmaverse admiral's tests/testthat/test-derive_var_atoxgr.R.
 """
 

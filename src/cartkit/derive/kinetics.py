@@ -1,7 +1,7 @@
 """Derive stage: kinetic parameters per episode x analyte for a whole study.
 
 ``derive_kinetics(study)`` runs the NCA of ``cartkit.kinetics.nca_table``
-(PKNCA conventions, criteria.md section 9) over ``study.measurements`` for
+(PKNCA conventions, docs/criteria.md) over ``study.measurements`` for
 the plan's kinetic analytes (seed: CAR-T % of CD3+, CAR DNA, IL-6, IL-2R,
 IL-8, TNF-a), using only the samples inside the plan's kinetics window
 (seed: days 0-28, Methods "on day 0, 4, 7, 14, 21 and 28"), so Cmax/Tmax are
