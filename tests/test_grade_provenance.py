@@ -101,3 +101,12 @@ def test_icans_under_a_system_cartkit_cannot_derive_is_labelled_astct2019(tmp_pa
     assert any("ICANS grades cannot be derived under ctcae5.0" in n for n in derived.notes)
     assert derived.grade_provenance()["ICANS"].alternatives == ()
 
+
+
+def test_grade_compare_table_names_every_system_also_when_mixed():
+    # a toxicity whose recorded rows name two systems is labelled "ctcae4.03; ctcae5.0" in the results
+    df = pl.DataFrame({"toxicity": ["Neutropenia", "CRS", "CRS"], "system": ["ctcae4.03; ctcae5.0", "lee2014", None],
+                       "method": ["Fisher"] * 3, "pvalue": [0.5, 0.1, None], "note": ["", "", ""]})
+    shown = [[c.text for c in row.cells][:2] for row in grade_compare_table(df).rows]
+    assert shown[0] == ["Neutropenia", "CTCAE v4.03; CTCAE v5.0"] and shown[1] == ["CRS", "Lee 2014"]
+    assert "ctcae" not in " ".join(str(x) for row in shown for x in row)
