@@ -29,7 +29,7 @@ from cartkit.derive.grade_provenance import GradeProvenance, provenance_of
 if TYPE_CHECKING:  # pragma: no cover
     from cartkit.study.model import Study
 
-__all__ = ["derive", "Derived", "GradeProvenance"]
+__all__ = ["derive", "Derived", "GradeProvenance", "REFERENCE_SYSTEM"]
 
 # the system CRS and ICANS are always derived under beside the plan's: the ASTCT consensus
 # (Lee DW et al., Biol Blood Marrow Transplant 2019;25:625-638), docs/criteria.md
