@@ -98,7 +98,7 @@ def test_icans_under_a_system_cartkit_cannot_derive_is_labelled_astct2019(tmp_pa
     folder = seed_copy(tmp_path, drop_terms=("icans",), plan={"icans_system": '"ctcae5.0"'})
     derived = derive(cartkit.load_study(folder))
     assert set(derived.icans["system"]) == {"astct2019"} and set(derived.icans["source"]) == {"derived"}
-    assert any("ICANS grades cannot be derived under ctcae5.0" in n for n in derived.notes)
+    assert any("ICANS grades cannot be derived under CTCAE v5.0" in n for n in derived.notes)
     assert derived.grade_provenance()["ICANS"].alternatives == ()
 
 
