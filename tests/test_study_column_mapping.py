@@ -482,3 +482,12 @@ def test_pattern_syntax(pattern, header, day):
 
     match = WidePattern(pattern, "il6", "pg/mL", "wide.measurements.columns[1]").regex.match(header)
     assert (None if match is None else int(match.group(1))) == day
+
+
+def test_every_measurement_wide_in_infusions_needs_no_measurements_file(seed, tmp_path):
+    """A study whose measurements are all wide (here IL-6 and CRP in infusions, and nothing else)."""
+    folder = _centre_copy(tmp_path, WIDE_IN_INFUSIONS, wide_in="infusions")
+    (folder / "measurements.csv").unlink()
+    study = load_study(folder)
+    expected = seed.measurements.filter(pl.col("analyte").is_in(["il6", "crp"])).drop("lln")
+    assert_frame_equal(study.measurements.drop("lln", strict=False), expected, check_row_order=False)

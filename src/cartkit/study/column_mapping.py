@@ -426,8 +426,9 @@ class MappedStudy:
         self.placed: set[int] = set()  # ids of problems that name a header as written (not relocated)
 
     def supplies(self, table: str) -> bool:
-        """Whether a wide rule gives ``table`` rows from a file or sheet of its own."""
-        return table == "measurements" and any(w.host is None for w in self.mapping.wide)
+        """Whether a wide rule may give ``table`` rows with no file of its own: from a wide file or
+        sheet, or from extra columns of patients or infusions."""
+        return table == "measurements" and any(w.host != "measurements" for w in self.mapping.wide)
 
     def read(self, table: str, source: Any) -> tuple[RawTable | None, list[Problem]]:
         """``table`` read from ``source`` (None: only the wide rule gives it), mapped."""
