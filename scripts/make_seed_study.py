@@ -819,6 +819,13 @@ ae_table_terms = [
     "encephalopathy", "confusion", "dizziness", "aphasia", "somnolence",
 ]
 
+# The published comparison: the same 13 patients' CD19 and CD22 episodes. "auto" runs the paired
+# tests beside the paper's unpaired ones, because every patient received both products.
+[[plan.comparison]]
+by = "product"
+groups = ["CD19 CAR-T", "CD22 CAR-T"]
+paired = "auto"
+
 [plan.response_days]
 lymphoma = [30, 60]
 all = [14]

@@ -107,6 +107,10 @@ class Plan:
         from cartkit.study.plan_endpoint import survival_endpoints
 
         return self.endpoints or survival_endpoints(self.survival)
+    # [[plan.comparison]] (cartkit.study.plan_comparison.ComparisonSpec): what is compared with what;
+    # () = none (the single-arm analysis); None = not stated: a product list of two or more then
+    # compares each product with the first (plan_comparison.effective_comparisons)
+    comparisons: tuple | None = None
 
 
 @dataclass(frozen=True)
