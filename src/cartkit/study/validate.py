@@ -41,9 +41,9 @@ from cartkit.study.integrity import (
 )
 from cartkit.study.model import Study
 from cartkit.study.plan import read_study_toml
+from cartkit.study.plan_comparison import comparison_references, effective_comparisons
 from cartkit.study.plan_endpoint import endpoint_references
 from cartkit.study.plan_population import population_references
-from cartkit.study.plan_comparison import comparison_references, effective_comparisons
 from cartkit.study.problems import Problem
 from cartkit.study.provenance import input_files
 from cartkit.study.readers import ROW, RawTable
