@@ -151,7 +151,7 @@ def baseline_table(df: pl.DataFrame, group_n: dict[str, int] | None = None) -> T
              "characteristic is recorded for; medians and percentages are of the patients with a value."
              if "n_missing" in used else "",
              abbreviations("DLBCL", "B-ALL", "IQR", "SD_stat")]
-    return Table("table-1-table", "Table 1. Baseline characteristics by disease", header, rows,
+    return Table("table-1-table", "Baseline characteristics by disease", header, rows,
                  [n for n in notes if n])
 
 
@@ -232,16 +232,21 @@ def adverse_events_table(df: pl.DataFrame) -> Table:
             rows.append(Row(cells))
     notes = ["Patients with the event / patients treated (%), by product and disease. CRS and ICANS: "
              "maximum grade per episode.", abbreviations("DLBCL", "B-ALL", "CRS", "ICANS")]
-    return Table("table-2-table", "Table 2. Adverse events by product and disease", header, rows, notes)
+    return Table("table-2-table", "Adverse events by product and disease", header, rows, notes)
 
 
 def grade_compare_table(df: pl.DataFrame) -> Table:
     if "system" in df.columns:  # every code by its name, also several systems in one row ("a; b")
         names = {code: system_name(code) for code in df["system"].drop_nulls().unique().to_list()}
         df = df.with_columns(pl.col("system").replace_strict(names, default=None, return_dtype=pl.String))
-    if "comparison" in df.columns:  # one block of rows per comparison the plan names
-        df = df.select("comparison", pl.exclude("comparison"))
-    return plain_table(df, "grade-compare-table", "Toxicity grades compared between groups",
+    caption = "Toxicity grades compared between groups"
+    if "comparison" in df.columns:  # several comparisons: a column first; one: named in the caption
+        names = df["comparison"].unique(maintain_order=True).to_list()
+        if len(names) > 1:
+            df = df.select("comparison", pl.exclude("comparison"))
+        else:
+            df, caption = df.drop("comparison"), f"{caption}: {names[0]}"
+    return plain_table(df, "grade-compare-table", caption,
                        {"comparison": "Comparison", "toxicity": "Toxicity", "system": "Grading system",
                         "n_a": "Episodes A", "n_b": "Episodes B", "n_pairs": "Patients in both", "method": "Test",
                         "pvalue": "P", "paired_method": "Paired test", "paired_pvalue": "Paired P",
