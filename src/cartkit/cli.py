@@ -1,7 +1,7 @@
 """The command line: a thin layer over the Python API.
 
     cartkit validate DIR
-    cartkit simulate --patients N --seed S OUT_DIR
+    cartkit simulate --patients N --seed S [--design sequential|single-arm|randomised] OUT_DIR
     cartkit run DIR --out OUT [--force] [--spss]
     cartkit template OUT.xlsx [--example]
     cartkit convert DIR OUT --to csv|xlsx|parquet|sav
@@ -75,6 +75,12 @@ def simulate(
     patients: int = typer.Option(100, "--patients", "-n", min=1, help="Number of patients."),
     seed: int = typer.Option(0, "--seed", "-s", help="Random seed (same seed, same study)."),
     fmt: str = typer.Option("parquet", "--format", help="parquet or csv."),
+    design: str = typer.Option(
+        "sequential", "--design",
+        help="sequential (the seed's shape: CD19 then CD22 CAR-T), single-arm (one product, some patients never "
+             "infused) or randomised (CAR-T vs standard of care; about 15 percent of the CAR-T arm never infused)."),
+    crossover: bool = typer.Option(
+        False, "--crossover", help="randomised design: part of the standard-of-care failures get CAR-T after failure."),
     overwrite: bool = typer.Option(
         False, "--overwrite",
         help="Replace a study cartkit simulated earlier in OUT_DIR (only while it holds nothing but the "
@@ -90,6 +96,12 @@ def simulate(
 
     if fmt not in ("parquet", "csv"):
         _fail(f"--format must be parquet or csv, not {fmt!r}", debug)
+    from cartkit.simulate.folder import DESIGNS
+
+    if design not in DESIGNS:
+        _fail(f"--design must be one of {', '.join(DESIGNS)}, not {design!r}", debug)
+    if crossover and design != "randomised":
+        _fail("--crossover applies to --design randomised only", debug)
     try:  # before the simulation: one line, at once
         target = check_output_folder(out_dir, kind=SIMULATED_STUDY)
     except OutputFolderError as exc:
@@ -108,7 +120,8 @@ def simulate(
             def progress(table: str, done: int, total: int) -> None:  # done/total: chunks over all tables
                 bar.update(task, description=f"writing {table}", completed=done, total=total)
 
-            path = simulate_study(out_dir, patients=patients, seed=seed, format=fmt, progress=progress)
+            path = simulate_study(out_dir, patients=patients, seed=seed, format=fmt, progress=progress,
+                                  design=design, crossover=crossover)
     except Exception as exc:  # noqa: BLE001
         _fail(f"simulation failed: {exc}", debug, exc)
         return

@@ -172,3 +172,14 @@ def vein_to_vein(study: Study) -> pl.DataFrame:
         "patient_id", "episode", "product", "leukapheresis_date", "infusion_date",
         vein_to_vein_days=(pl.col("infusion_date") - pl.col("leukapheresis_date")).dt.total_days().cast(pl.Int64),
     ).sort(KEY)
+
+
+def population_tables(study: Study, populations: list[Population]) -> dict[str, pl.DataFrame | None]:
+    """The tables of this module for ``Results``: ``populations`` (each population, its rule, primary
+    flag and N by arm), ``never_infused`` (patients never infused by arm and reason; None when every
+    patient was infused) and ``vein_to_vein`` (None without leukapheresis dates)."""
+    never = never_infused_table(study)
+    v2v = vein_to_vein(study)
+    return {"populations": populations_table(study, populations),
+            "never_infused": never if never.height else None,
+            "vein_to_vein": v2v if v2v.height else None}

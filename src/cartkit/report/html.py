@@ -100,6 +100,27 @@ def _study_items(results: Results) -> list[tuple[str, str]]:
     return items
 
 
+def _population_blocks(results: Results) -> list[Block]:
+    """Which population is primary, each population's rule and N (by arm), who was never infused and why."""
+    pops = results.get("populations")
+    primary = pops.filter(pl.col("primary") & (pl.col("arm") == "All")).row(0, named=True)
+    blocks = [Block("text", text=f"Primary population: {primary['population']} ({primary['rule']}; "
+                                 f"N = {primary['n']}).")]
+    blocks.append(Block("table", table=tb.populations_table(pops)))
+    never = results.get("never_infused")
+    if never is not None and never.height:
+        blocks.append(Block("table", table=tb.plain_table(
+            never, "never-infused-table", "Patients never infused, by arm and reason",
+            {"arm": "Arm", "never_infused_reason": "Reason", "n": "Patients"}, csv="never_infused.csv")))
+    v2v = results.get("vein_to_vein")
+    if v2v is not None and v2v.height:
+        days = v2v["vein_to_vein_days"]
+        blocks.append(Block("text", text=f"Vein-to-vein time (leukapheresis to first infusion): median "
+                                         f"{days.median():g} days (range {days.min()}-{days.max()}; "
+                                         f"{v2v.height} patients)."))
+    return blocks
+
+
 def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -> list[Section]:
     """All sections of the page, in reading order; missing parts become omission notes."""
     sections: list[Section] = []
@@ -113,6 +134,8 @@ def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -
     else:
         plan_blocks = [Block("omitted", text=omission(results, "methods"))]
     sections.append(Section("plan", "Analysis plan as run", plan_blocks))
+    if results.get("populations") is not None:  # every analysed study has them; a hand-built Results may not
+        sections.append(Section("populations", "Analysis populations", _population_blocks(results)))
 
     sections.append(Section("baseline", "Table 1. Baseline characteristics",
                             [_table_or_note(results, "baseline", lambda df: tb.baseline_table(df, _group_n(results)))]))
@@ -139,6 +162,12 @@ def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -
         Block("heading", text="Log-rank tests", id="logrank"),
         _table_or_note(results, "logrank", tb.logrank_table),
     ]))
+    if results.get("endpoint_summary") is not None:  # [[plan.endpoint]]; else omitted["endpoints"] says why
+        sections.append(Section("endpoints", "Time-to-event endpoints by population", [
+            _table_or_note(results, "endpoint_summary", tb.endpoint_summary_table),
+            Block("heading", text="Log-rank tests and Cox hazard ratios", id="endpoint-tests"),
+            _table_or_note(results, "endpoint_tests", tb.endpoint_tests_table),
+        ]))
     sections.append(Section("follow-up", "Status at the end of follow-up", [
         _table_or_note(results, "follow_up_summary", tb.follow_up_summary_table),
         _table_or_note(results, "follow_up", tb.follow_up_listing_table),
@@ -160,15 +189,8 @@ def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -
         _table_or_note(results, "ck_model", tb.ck_model_table)]))
     sections.append(Section("cytokines", "Figures 6\u20137. Serum cytokines", [
         _figure_block(figures, "fig-6"), _figure_block(figures, "fig-7")]))
-    sections.append(Section("comparisons", "Comparisons between groups", [
-        _table_or_note(results, "comparison_groups", lambda df: tb.plain_table(
-            df.select("comparison", pl.exclude("comparison")), "comparison-groups-table", "The comparisons the plan names: groups, patients and episodes in "
-            "each, and patients in both", {"comparison": "Comparison", "by": "By", "group_a": "Group A",
-                                           "group_b": "Group B", "patients_a": "Patients A",
-                                           "patients_b": "Patients B", "episodes_a": "Episodes A",
-                                           "episodes_b": "Episodes B", "n_pairs": "Patients in both",
-                                           "paired": "Paired analysis"}, csv="comparison_groups.csv")),
-        _table_or_note(results, "comparisons", tb.comparisons_table)]))
+    sections.append(Section("comparisons", "Comparisons between products",
+                            [_table_or_note(results, "comparisons", tb.comparisons_table)]))
     sections.append(Section("grading-systems", "Grading systems side by side",
                             [_table_or_note(results, "grading_systems", tb.grading_systems_table)]))
     sections.append(Section("disagreements", "Recorded vs derived: disagreements", [

@@ -151,7 +151,7 @@ def baseline_table(df: pl.DataFrame, group_n: dict[str, int] | None = None) -> T
              "characteristic is recorded for; medians and percentages are of the patients with a value."
              if "n_missing" in used else "",
              abbreviations("DLBCL", "B-ALL", "IQR", "SD_stat")]
-    return Table("table-1-table", "Baseline characteristics by disease", header, rows,
+    return Table("table-1-table", "Table 1. Baseline characteristics by disease", header, rows,
                  [n for n in notes if n])
 
 
@@ -232,23 +232,15 @@ def adverse_events_table(df: pl.DataFrame) -> Table:
             rows.append(Row(cells))
     notes = ["Patients with the event / patients treated (%), by product and disease. CRS and ICANS: "
              "maximum grade per episode.", abbreviations("DLBCL", "B-ALL", "CRS", "ICANS")]
-    return Table("table-2-table", "Adverse events by product and disease", header, rows, notes)
+    return Table("table-2-table", "Table 2. Adverse events by product and disease", header, rows, notes)
 
 
 def grade_compare_table(df: pl.DataFrame) -> Table:
     if "system" in df.columns:  # every code by its name, also several systems in one row ("a; b")
         names = {code: system_name(code) for code in df["system"].drop_nulls().unique().to_list()}
         df = df.with_columns(pl.col("system").replace_strict(names, default=None, return_dtype=pl.String))
-    caption = "Toxicity grades compared between groups"
-    if "comparison" in df.columns:  # several comparisons: a column first; one: named in the caption
-        names = df["comparison"].unique(maintain_order=True).to_list()
-        if len(names) > 1:
-            df = df.select("comparison", pl.exclude("comparison"))
-        else:
-            df, caption = df.drop("comparison"), f"{caption}: {names[0]}"
-    return plain_table(df, "grade-compare-table", caption,
-                       {"comparison": "Comparison", "toxicity": "Toxicity", "system": "Grading system",
-                        "n_a": "Episodes A", "n_b": "Episodes B", "n_pairs": "Patients in both", "method": "Test",
+    return plain_table(df, "grade-compare-table", "Comparisons of toxicity grades between products",
+                       {"toxicity": "Toxicity", "system": "Grading system", "method": "Test",
                         "pvalue": "P", "paired_method": "Paired test", "paired_pvalue": "Paired P",
                         "published_p": "Published P", "note": "Note"},
                        [abbreviations("CRS", "ICANS", "CTCAE", "ASTCT")])
@@ -276,15 +268,9 @@ def comparisons_table(df: pl.DataFrame) -> Table:
               + [Cell("P", cls="num"), Cell("Paired test"), Cell("Paired P", cls="num")]
               + ([Cell("Published P", cls="num")] if has_published else [])]
     rows: list[Row] = []
-    # one block per comparison and family; a block whose groups are not the header's names them
-    keys = ["comparison", "family"] if "comparison" in df.columns else ["family"]
-    for block in df.select(keys).unique(maintain_order=True).to_dicts():
-        part = df.filter(*(pl.col(k) == v for k, v in block.items()))
-        family = str(block["family"])
-        pa, pb = part["product_a"][0], part["product_b"][0]
-        label = family[:1].upper() + family[1:] + ("" if (pa, pb) == (a, b) else f" ({pa} vs {pb})")
-        rows.append(Row([Cell(label, colspan=len(header[0]))], cls="section"))
-        for r in part.to_dicts():
+    for family in df["family"].unique(maintain_order=True).to_list():
+        rows.append(Row([Cell(str(family)[:1].upper() + str(family)[1:], colspan=len(header[0]))], cls="section"))
+        for r in df.filter(pl.col("family") == family).to_dicts():
             unit = r.get("unit") or ""
             measure = str(r["measure"])
             shown_unit = f" ({unit})" if unit and not measure.lower().endswith(unit.lower()) else ""
@@ -299,9 +285,9 @@ def comparisons_table(df: pl.DataFrame) -> Table:
                 + ([Cell(format_p(r.get("published_p")), cls="num")] if has_published else [])))
     notes = ([f"Choice of test (all rows): {whys[0]}."] if one_why and whys[0] else []) + ["Summaries as chosen by the plan: median (IQR) for non-normal data, mean \u00b1 SD otherwise.",
              "P: the unpaired test the plan chose (as in the seed's Methods); paired P: the within-patient "
-             "test for the patients in both groups (treated with both products)."
+             "test for patients treated with both products."
              + (" Published P: the value printed in the source." if has_published else "")]
-    return Table("comparisons-table", "Expansion and cytokines compared between groups", header, rows, notes)
+    return Table("comparisons-table", "Comparisons between products", header, rows, notes)
 
 
 def grading_systems_table(df: pl.DataFrame) -> Table:
@@ -550,3 +536,41 @@ def follow_up_listing_table(df: pl.DataFrame) -> Table:
         {"patient_id": "Patient", "diagnosis": "Disease", "status": "Status", "cause_of_death": "Cause of death",
          "last_known_date": "Last known", "days_from_first_infusion": "Days from first infusion",
          "days_before_cutoff": "Days before cut-off"}, csv="follow_up.csv")
+
+
+def populations_table(df: pl.DataFrame) -> Table:
+    """The analysis populations: rule, primary, N (by arm), infused and never infused."""
+    shown = df.with_columns(pl.when(pl.col("primary")).then(pl.lit("primary")).otherwise(pl.lit("")).alias("primary"))
+    return plain_table(shown.drop("label"), "populations-table", "Analysis populations (docs/plan.md)",
+                       {"population": "Population", "rule": "Rule", "primary": "", "arm": "Arm", "n": "N",
+                        "n_infused": "Infused", "n_never_infused": "Never infused", "n_episodes": "Infusions"},
+                       csv="populations.csv")
+
+
+def endpoint_summary_table(df: pl.DataFrame) -> Table:
+    """Per endpoint, population and group: N, events and median (95% CI) in the endpoint's time unit."""
+    shown = df.select(
+        pl.format("{} (N = {})", "population", "population_n").alias("population"), "endpoint", "label",
+        "origin", "censoring", "group", "n", "events",
+        pl.when(pl.col("median").is_nan()).then(pl.lit("not reached")).otherwise(
+            pl.format("{} ({}-{}) {}", pl.col("median").round(1), pl.col("median_lower").round(1),
+                      pl.when(pl.col("median_upper").is_nan()).then(pl.lit("NR"))
+                      .otherwise(pl.col("median_upper").round(1).cast(pl.String)), "time_unit")).alias("median"))
+    return plain_table(shown, "endpoint-summary-table",
+                       "Kaplan-Meier median (95% CI) of each endpoint, on each population it is analysed on",
+                       {"population": "Population", "endpoint": "Endpoint", "label": "", "origin": "Time origin",
+                        "censoring": "HSCT", "group": "Group", "n": "N", "events": "Events",
+                        "median": "Median (95% CI)"}, csv="endpoint_summary.csv")
+
+
+def endpoint_tests_table(df: pl.DataFrame) -> Table:
+    """Log-rank test and Cox hazard ratio (95% CI) of each group against the reference."""
+    shown = df.select(
+        pl.format("{} (N = {})", "population", "population_n").alias("population"), "endpoint", "origin", "n",
+        "events", "logrank_statistic", "logrank_pvalue", "comparison", "hr", "hr_lower", "hr_upper", "hr_pvalue",
+        "note")
+    return plain_table(shown, "endpoint-tests-table", "Log-rank tests and Cox hazard ratios (Efron ties, Wald CI)",
+                       {"population": "Population", "endpoint": "Endpoint", "origin": "Time origin", "n": "N",
+                        "events": "Events", "logrank_statistic": "Log-rank chi-square", "logrank_pvalue": "P",
+                        "comparison": "Hazard ratio of", "hr": "HR", "hr_lower": "lower", "hr_upper": "upper",
+                        "hr_pvalue": "P (Wald)", "note": "Note"}, csv="endpoint_tests.csv")

@@ -20,9 +20,10 @@ import numpy as np
 import polars as pl
 
 from cartkit.report.output_folder import SIMULATED_STUDY, check_output_folder, install, manifest_text
-from cartkit.simulate import cohort, tables
+from cartkit.simulate import cohort, designs, tables
 
 FORMATS = ("parquet", "csv")
+DESIGNS = ("sequential", "single-arm", "randomised")
 DEFAULT_CUTOFF = dt.date(2025, 12, 31)
 # Patients per written chunk. Fixed (not tuned to memory) so that the bytes written for a
 # seed never depend on the machine; the only randomness drawn per chunk is the choice of
@@ -52,6 +53,8 @@ def simulate_study(
     unit_variety: bool = False,
     data_cutoff: dt.date = DEFAULT_CUTOFF,
     progress: Callable[[str, int, int], None] | None = None,
+    design: str = "sequential",
+    crossover: bool = False,
 ) -> Path:
     """Write a synthetic, valid CAR-T study of ``patients`` patients to ``out_dir``; return its path.
 
@@ -74,13 +77,14 @@ def simulate_study(
     folder raises ``OutputFolderError`` (a ValueError) before anything is
     simulated, and is left as it was.
 
-        >>> import tempfile, pathlib
+    ``design`` (simulate/designs.py): ``"sequential"`` (the default, described above: the seed's
+    shape), ``"single-arm"`` (one CD19 CAR-T product, everyone leukapheresed, ~10% never infused)
+    or ``"randomised"`` (CAR-T vs standard of care 1:1 in large B-cell lymphoma, ~15% of the CAR-T
+    arm never infused with a reason, the standard-of-care arm never infused; ``crossover=True``
+    gives part of its failures CAR-T after failure). Each writes a study.toml whose plan fits it.
+
         >>> from cartkit.simulate import simulate_study
-        >>> path = simulate_study(pathlib.Path(tempfile.mkdtemp()) / "sim", patients=12, seed=1,
-        ...                       format="csv")
-        >>> (path / "study.toml").is_file(), (path / "patients.csv").is_file()
-        (True, True)
-        >>> import shutil; shutil.rmtree(path.parent)
+        >>> path = simulate_study("/tmp/sim-study", patients=50, seed=1)   # doctest: +SKIP
     """
     if format not in FORMATS:
         raise ValueError(f"format {format!r} is not supported: use one of {', '.join(FORMATS)}")
@@ -90,12 +94,16 @@ def simulate_study(
         raise ValueError(f"seed={seed!r}: the seed must be an integer >= 0")
     if not isinstance(data_cutoff, dt.date):
         raise ValueError(f"data_cutoff={data_cutoff!r}: must be a datetime.date")
+    if design not in DESIGNS:
+        raise ValueError(f"design {design!r} is not known: use one of {', '.join(DESIGNS)}")
+    if crossover and design != "randomised":
+        raise ValueError("crossover applies to the randomised design only")
     out = check_output_folder(out_dir, kind=SIMULATED_STUDY).path
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
         tmp.chmod(0o755)  # mkdtemp makes 0700; the study is an ordinary folder
-        _write_study(tmp, patients, seed, format, unit_variety, data_cutoff, progress)
+        _write_study(tmp, patients, seed, format, unit_variety, data_cutoff, progress, design, crossover)
         (tmp / SIMULATED_STUDY.manifest).write_text(
             manifest_text(tmp, _version(), SIMULATED_STUDY), encoding="utf-8")
         install(tmp, out_dir, kind=SIMULATED_STUDY)
@@ -112,12 +120,18 @@ def _version() -> str:
 
 
 def _write_study(out: Path, patients: int, seed: int, format: str, unit_variety: bool,
-                 data_cutoff: dt.date, progress: Callable[[str, int, int], None] | None) -> None:
+                 data_cutoff: dt.date, progress: Callable[[str, int, int], None] | None,
+                 design: str = "sequential", crossover: bool = False) -> None:
     """Simulate the cohort and write study.toml and its tables into the (new, empty) ``out``."""
     patients = int(patients)
     cutoff = (data_cutoff - _EPOCH).days
     rng = np.random.default_rng(seed)
-    pat, eps = cohort.simulate_cohort(rng, patients, cutoff)
+    if design == "sequential":
+        pat, eps = cohort.simulate_cohort(rng, patients, cutoff)
+    elif design == "single-arm":
+        pat, eps = designs.simulate_single_arm(rng, patients, cutoff)
+    else:
+        pat, eps = designs.simulate_randomised(rng, patients, cutoff, crossover)
     width = max(4, len(str(patients)))
     ids = pl.Series(np.arange(1, patients + 1)).cast(pl.String).str.zfill(width)
     ids = ("SIM-" + ids).alias("patient_id")
@@ -142,7 +156,10 @@ def _write_study(out: Path, patients: int, seed: int, format: str, unit_variety:
     diseases = [
         d for d, present in (("DLBCL", (~pat["is_all"]).any()), ("B-ALL", pat["is_all"].any())) if present
     ]
-    toml = study_toml(patients, seed, data_cutoff, products, diseases)
+    if design == "sequential":
+        toml = study_toml(patients, seed, data_cutoff, products, diseases)
+    else:
+        toml = design_study_toml(design, patients, seed, data_cutoff, products, diseases, crossover)
     (out / "study.toml").write_text(toml, encoding="utf-8")
 
 
@@ -181,6 +198,133 @@ censor_at_hsct = true
 landmark_day = 180
 time_unit = "months"
 """
+
+
+def design_study_toml(design: str, patients: int, seed: int, data_cutoff: dt.date, products: list[str],
+                      diseases: list[str], crossover: bool = False) -> str:
+    """study.toml of the single-arm and randomised designs: their populations and endpoints (docs/plan.md).
+
+    Randomised: intention to treat (all randomised, primary) and the infused patients; EFS (progression,
+    relapse, new therapy or death; ZUMA-7's definition without its "stable disease by day 150" event, as
+    the standard-of-care arm's responses are not simulated) and OS from randomisation, by arm.
+    Single-arm: the leukapheresed (ITT) and infused (primary) patients; PFS, OS and duration of response
+    from the infusion, OS from leukapheresis."""
+    products_toml = ", ".join(f'"{p}"' for p in products)
+    diseases_toml = ", ".join(f'"{d}"' for d in diseases)
+    if design == "randomised":
+        title = (f"Simulated randomised trial: CD19 CAR-T vs standard of care{' with crossover' if crossover else ''}"
+                 f" ({patients} patients, seed {seed})")
+        populations = """
+[[plan.population]]
+name = "ITT"
+label = "Intention to treat: all randomised patients"
+rule = "randomised"
+primary = true
+
+[[plan.population]]
+name = "infused"
+label = "Patients infused with CAR-T"
+rule = "infused"
+"""
+        endpoints = """
+[[plan.endpoint]]
+name = "EFS"
+label = "Event-free survival"
+origin = "randomisation"
+events = ["progression", "relapse", "new_therapy", "death"]
+hsct = "ignore"
+reference = "standard of care"
+time_unit = "months"
+populations = ["ITT"]
+
+[[plan.endpoint]]
+name = "OS"
+label = "Overall survival"
+origin = "randomisation"
+events = ["death"]
+hsct = "ignore"
+reference = "standard of care"
+time_unit = "months"
+populations = ["ITT"]
+"""
+    else:
+        title = f"Simulated single-arm CD19 CAR-T trial ({patients} patients, seed {seed})"
+        populations = """
+[[plan.population]]
+name = "leukapheresed"
+label = "All leukapheresed patients (intention to treat)"
+rule = "leukapheresed"
+
+[[plan.population]]
+name = "infused"
+label = "Patients infused with CAR-T"
+rule = "infused"
+primary = true
+"""
+        endpoints = """
+[[plan.endpoint]]
+name = "PFS"
+label = "Progression-free survival"
+origin = "first infusion"
+events = ["progression", "relapse", "death"]
+hsct = "censor"
+time_unit = "months"
+populations = ["infused"]
+
+[[plan.endpoint]]
+name = "OS"
+label = "Overall survival from infusion"
+origin = "first infusion"
+events = ["death"]
+hsct = "ignore"
+time_unit = "months"
+populations = ["infused"]
+
+[[plan.endpoint]]
+name = "OS from leukapheresis"
+origin = "leukapheresis"
+events = ["death"]
+hsct = "ignore"
+time_unit = "months"
+populations = ["leukapheresed"]
+
+[[plan.endpoint]]
+name = "DOR"
+label = "Duration of response"
+origin = "first response"
+events = ["progression", "relapse", "death"]
+hsct = "censor"
+time_unit = "months"
+populations = ["infused"]
+"""
+    return f"""# Synthetic study written by cartkit.simulate (design {design}, seed {seed}); no real patient data.
+[study]
+id = "simulated-{design}-{patients}-seed-{seed}"
+title = "{title}"
+reference = "synthetic: cartkit.simulate"
+data_cutoff = {data_cutoff.isoformat()}
+
+[plan]
+products = [{products_toml}]
+diseases = [{diseases_toml}]
+crs_system = "astct2019"
+icans_system = "astct2019"
+ctcae_version = "5.0"
+quantile_method = "r7"
+kinetic_analytes = ["car_t_pct_cd3", "car_dna", "il6", "il2r", "il8", "tnfa"]
+kinetics_window = [0, 28]
+
+[plan.response_days]
+lymphoma = [30, 90]
+all = [28]
+
+[plan.survival]
+endpoints = ["pfs", "os"]
+group_by = "diagnosis"
+censor_at_hsct = true
+landmark_day = 180
+time_unit = "months"
+{populations}{endpoints}"""
 
 
 class _TableWriter:

@@ -26,10 +26,10 @@ def frame(table: str, columns: dict[str, object], n: int) -> pl.DataFrame:
         value = columns.get(col.name)
         if value is None:
             out.append(pl.Series(col.name, [None] * n, dtype=dtype) if n else pl.Series(col.name, [], dtype))
-        elif col.dtype == DATE:
-            out.append(pl.Series(col.name, np.asarray(value, dtype=np.int32)).cast(pl.Date))
         elif isinstance(value, pl.Series):
             out.append(value.alias(col.name).cast(dtype))
+        elif col.dtype == DATE:
+            out.append(pl.Series(col.name, np.asarray(value, dtype=np.int32)).cast(pl.Date))
         else:
             arr = np.asarray(value)
             if col.dtype == FLOAT and arr.dtype.kind == "f":
@@ -94,9 +94,31 @@ def patients(c: Chunk) -> pl.DataFrame:
             "marrow_blasts_pct": np.where(is_all, p["blasts"], np.nan),
             "prior_lines": p["prior"],
             "weight_kg": p["weight"],
+            **_milestone_columns(p),
         },
         n,
     )
+
+
+def _days_or_null(values: np.ndarray) -> pl.Series:
+    """Days since 1970 as dates; ``cohort.NEVER`` (not happened) as null."""
+    return pl.Series(np.where(values < cohort.NEVER, values, 0)).set(pl.Series(values >= cohort.NEVER), None).cast(
+        pl.Date)
+
+
+def _milestone_columns(p: dict) -> dict:
+    """Enrolment, leukapheresis, randomisation, arm, never-infused reason, per protocol (simulate/designs.py);
+    absent from the sequential design, whose patients table leaves them empty."""
+    from cartkit.simulate.designs import ARMS, NEVER_INFUSED_REASONS
+
+    if "enrolment" not in p:
+        return {}
+    out = {"enrolment_date": _days_or_null(p["enrolment"]), "leukapheresis_date": _days_or_null(p["leukapheresis"]),
+           "randomisation_date": _days_or_null(p["randomisation"]), "per_protocol": p["per_protocol"],
+           "never_infused_reason": _nullable_strings(NEVER_INFUSED_REASONS, p["never_reason"], p["never_reason"] >= 0)}
+    if (p["arm"] >= 0).any():
+        out["arm"] = _nullable_strings(ARMS, p["arm"], p["arm"] >= 0)
+    return out
 
 
 def infusions(c: Chunk) -> pl.DataFrame:
@@ -332,7 +354,7 @@ UPTAKE = ("decreased", "unchanged", "increased")
 def assessments(c: Chunk) -> pl.DataFrame:
     """PET-CT (lymphoma) and marrow (B-ALL) assessments consistent with the recorded response.
 
-    Lugano 2014 (docs/criteria.md, "Response: Lugano 2014"): CR = Deauville 1-3, no new lesions; PR =
+    Lugano 2014 (criteria.md section 7): CR = Deauville 1-3, no new lesions; PR =
     Deauville 4-5 with decreased uptake; SD = 4-5 unchanged; PD = 4-5 increased and/or
     new lesions. B-ALL (section 8): CR/CRi = marrow blasts < 5%, no circulating blasts
     or extramedullary disease, CR with ANC >= 1.0 and platelets >= 100 x 10^9/L.
@@ -577,11 +599,11 @@ def events(c: Chunk) -> pl.DataFrame:
     order = np.lexsort((kind, date, ep))
     ep, kind, day, date = ep[order], kind[order], day[order], date[order]
     detail = detail.gather(order)
-    return frame(
+    out = frame(
         "events",
         {
             "patient_id": c.patient_ids(ep),
-            "kind": _strings(("progression", "relapse", "hsct", "death", "last_contact"), kind),
+            "kind": _strings(EVENT_KINDS, kind),
             "episode": e["episode"][ep],
             "day": day,
             "date": date,
@@ -589,6 +611,38 @@ def events(c: Chunk) -> pl.DataFrame:
         },
         ep.size,
     )
+    if "pre_progression" in c.pat:  # designs with patients followed outside a CAR-T episode
+        out = pl.concat([out, _patient_events(c)]).sort("patient_id", "date", maintain_order=True)
+    return out
+
+
+EVENT_KINDS = ("progression", "relapse", "hsct", "death", "last_contact", "new_therapy")
+
+
+def _patient_events(c: Chunk) -> pl.DataFrame:
+    """Follow-up outside a CAR-T episode, dated (no episode): progression and new therapy before a
+    crossover infusion or without one; death and last contact of patients never infused."""
+    p = {k: v[c.p0 : c.p1] for k, v in c.pat.items()}
+    n = c.p1 - c.p0
+    rows = np.arange(n)
+    never = ~p["infused"]
+    parts = [
+        (rows[p["pre_progression"] < cohort.NEVER], 0, p["pre_progression"], "treatment failure"),
+        (rows[p["pre_new_therapy"] < cohort.NEVER], 5, p["pre_new_therapy"], "salvage therapy"),
+        (rows[never & p["death_seen"]], 3, p["death_abs"], None),
+        (rows[never], 4, p["obs_end"], None),
+    ]
+    pidx = np.concatenate([r for r, *_ in parts])
+    kind = np.concatenate([np.full(r.size, k) for r, k, *_ in parts])
+    date = np.concatenate([d[r] for r, _, d, _ in parts])
+    detail = pl.concat([pl.repeat(t, r.size, dtype=pl.String, eager=True) for r, _, _, t in parts])
+    causes = _strings(cohort.DEATH_CAUSES, p["death_cause"][pidx])
+    detail = pl.select(pl.when(pl.Series(kind == 3)).then(causes).otherwise(detail)).to_series()
+    order = np.lexsort((kind, date, pidx))
+    pidx, kind, date = pidx[order], kind[order], date[order]
+    detail = detail.gather(order)
+    return frame("events", {"patient_id": c.ids.slice(c.p0, n).gather(pidx), "kind": _strings(EVENT_KINDS, kind),
+                            "date": date, "detail": detail}, pidx.size)
 
 
 def lesions(c: Chunk) -> pl.DataFrame:

@@ -99,6 +99,7 @@ class EndpointPlan:
     hsct: HsctRule = HsctRule.CENSOR
     group_by: str | None = None  # a patients column (or "product"); None: "arm" when the study has arms
     populations: tuple[str, ...] = ()  # the populations it is analysed on; () = every population
+    reference: str | None = None  # the group hazard ratios are relative to (default: analysis/survival_analysis.py)
     time_unit: str = "days"
 
     @property
@@ -152,6 +153,7 @@ def read_endpoints(plan: Any, problems: list[Problem], products: tuple[str, ...]
             end_at_next_infusion=r.get("end_at_next_infusion", "bool", False),
             group_by=r.get("group_by", "str", None),
             populations=r.get("populations", "str_list", ()),
+            reference=r.get("reference", "str", None),
             time_unit=r.get("time_unit", "str", "days", choices=TIME_UNITS),
         )
         hsct_text = r.get("hsct", "str", HsctRule.CENSOR.value, choices=tuple(h.value for h in HsctRule))

@@ -1,0 +1,181 @@
+"""Study designs the simulator writes besides the seed's sequential shape (``cohort.simulate_cohort``).
+
+* ``single-arm``: a pivotal single-arm trial (JULIET, ZUMA-1, ELIANA): every patient enrolled and
+  leukapheresed, one CD19 CAR-T product; ``NEVER_INFUSED_SINGLE_ARM`` of them never infused
+  (JULIET: 167 enrolled, 111 infused; Schuster SJ et al., N Engl J Med 2019;380:45).
+* ``randomised``: CAR-T against standard of care (SOC) in relapsed/refractory large B-cell lymphoma,
+  randomised 1:1 (the shape of ZUMA-7: Locke FL et al., N Engl J Med 2022;386:640). The CAR-T arm is
+  leukapheresed a few days after randomisation and infused after a vein-to-vein time of 3-6 weeks;
+  ``NEVER_INFUSED_CAR_T`` of it is never infused, each with a reason. The SOC arm is never infused
+  with CAR-T; with ``crossover`` a share of SOC patients who fail get CAR-T after failure (an
+  infusion, episode 1, after their SOC progression and new therapy).
+
+Patients who are infused get their CAR-T episode from ``cohort.draw_episodes`` (kinetics,
+toxicity, responses, follow-up), so every table of an infused patient is as in the sequential
+design. Outcomes of patients who are not infused (SOC, never infused) are drawn per patient:
+rates are simulation assumptions in the range those trials report (SOC median EFS ~2 months),
+not estimates. All arrays are per patient (``pat``) or per episode (``eps``), as ``cohort``'s.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cartkit.simulate import cohort
+
+NEVER = cohort.NEVER
+ARMS = ("CAR-T", "standard of care")
+# codes of study.vocabulary "never_infused_reason"
+NEVER_INFUSED_REASONS = ("manufacturing failure", "death", "progression", "withdrawal")
+NEVER_INFUSED_REASON_P = (0.35, 0.25, 0.25, 0.15)
+NEVER_INFUSED_CAR_T = 0.15
+NEVER_INFUSED_SINGLE_ARM = 0.10
+VEIN_TO_VEIN_DAYS = (21, 42)  # leukapheresis to infusion, uniform (whole days)
+RANDOMISATION_TO_LEUKAPHERESIS = (2, 6)
+ENROLMENT_TO_LEUKAPHERESIS = (3, 10)
+# standard of care (salvage chemotherapy, autologous HSCT in responders): fraction cured; mean days from
+# randomisation to failure (progression) of the others; mean days from failure to death
+SOC_CURED = 0.20
+SOC_MEAN_DAYS_TO_FAILURE = 60.0
+MEAN_DAYS_FAILURE_TO_DEATH = cohort.MEAN_SURVIVAL_AFTER_PROGRESSION[False]  # as after CAR-T failure (DLBCL)
+NEW_THERAPY_AFTER_FAILURE = (7, 21)
+CROSSOVER_P = 0.55
+CROSSOVER_DELAY = (28, 60)  # failure to CAR-T infusion
+PER_PROTOCOL_P = 0.92
+_NONE = -1
+
+
+def _uniform_days(rng: np.random.Generator, bounds: tuple[int, int], n: int) -> np.ndarray:
+    return rng.integers(bounds[0], bounds[1] + 1, n).astype(np.int64)
+
+
+def _no_episode_outcomes(rng: np.random.Generator, n: int, start: np.ndarray) -> dict[str, np.ndarray]:
+    """Failure (progression), new therapy and death of patients treated without CAR-T, from ``start``."""
+    cured = rng.random(n) < SOC_CURED
+    failure = start + 1 + np.floor(rng.exponential(SOC_MEAN_DAYS_TO_FAILURE, n)).astype(np.int64)
+    failure = np.where(cured, NEVER, failure)
+    new_therapy = np.where(cured, NEVER, failure + _uniform_days(rng, NEW_THERAPY_AFTER_FAILURE, n))
+    after = failure + 1 + np.floor(rng.exponential(MEAN_DAYS_FAILURE_TO_DEATH, n)).astype(np.int64)
+    other = start + cohort.MIN_NON_RELAPSE_DEATH_DAY + np.floor(
+        rng.exponential(cohort.MEAN_NON_RELAPSE_SURVIVAL, n)).astype(np.int64)
+    death = np.minimum(np.where(cured, NEVER, after), other)
+    cause = np.where(death == other, 4, 0)  # other, disease progression
+    return {"failure": failure, "new_therapy": new_therapy, "death": death, "cause": cause}
+
+
+def _finish(pat: dict, eps: dict, cutoff: int, episode_death: np.ndarray, episode_cause: np.ndarray,
+            infused: np.ndarray, own: dict) -> tuple[dict, dict]:
+    """Patient-level death, observation end and pre-infusion events; episodes' end days."""
+    death_abs = np.where(infused, episode_death, own["death"])
+    cause = np.where(infused, episode_cause, own["cause"])
+    death_abs = np.minimum(death_abs, NEVER)
+    death_seen = (death_abs <= cutoff) & (death_abs <= pat["lost"])
+    obs_end = np.minimum(np.minimum(death_abs, pat["lost"]), cutoff)
+    # follow-up events of the patient outside a CAR-T episode (before a crossover infusion, or never infused)
+    pre_end = np.where(infused, pat["infusion_planned"] - 1, obs_end)
+    pat.update({
+        "death_abs": death_abs, "death_seen": death_seen, "death_cause": cause, "obs_end": obs_end,
+        "last_episode": np.where(infused, 1, 0), "last_infusion": np.where(infused, pat["infusion_planned"], NEVER),
+        "pre_progression": np.where(own["failure"] <= pre_end, own["failure"], NEVER),
+        "pre_new_therapy": np.where(own["new_therapy"] <= pre_end, own["new_therapy"], NEVER),
+        "infused": infused,
+    })
+    eps["end_day"] = obs_end[eps["pidx"]] - eps["infusion"]
+    return pat, eps
+
+
+def _episodes(rng: np.random.Generator, pat: dict, idx: np.ndarray, infusion: np.ndarray, n: int):
+    ep = cohort.draw_episodes(rng, pat, idx, 1, infusion[idx])
+    death = np.full(n, NEVER)
+    cause = np.full(n, 4)
+    death[idx] = ep["infusion"] + ep["death"]
+    cause[idx] = ep["death_cause"]
+    return ep, death, cause
+
+
+def simulate_single_arm(rng: np.random.Generator, n: int, cutoff: int) -> tuple[dict, dict]:
+    """Single-arm trial (module docs): enrolment and leukapheresis for everyone, one product."""
+    pat = cohort.draw_patients(rng, n, cutoff)
+    v2v = _uniform_days(rng, VEIN_TO_VEIN_DAYS, n)
+    leukapheresis = pat["first_infusion"] - v2v
+    enrolment = leukapheresis - _uniform_days(rng, ENROLMENT_TO_LEUKAPHERESIS, n)
+    never = rng.random(n) < NEVER_INFUSED_SINGLE_ARM
+    reason = np.searchsorted(np.cumsum(NEVER_INFUSED_REASON_P)[:-1], rng.random(n))
+    pat.update(_milestones(pat, enrolment, leukapheresis, None, None, never, reason, rng, n))
+    own = _never_infused_outcomes(rng, pat, never, reason, leukapheresis, n)
+    infused = ~never
+    for k in ("failure", "new_therapy"):  # an infused patient's events come from their CAR-T episode
+        own[k] = np.where(infused, NEVER, own[k])
+    idx = np.flatnonzero(infused)
+    eps, death, cause = _episodes(rng, pat, idx, pat["infusion_planned"], n)
+    return _finish(pat, eps, cutoff, death, cause, infused, own)
+
+
+def simulate_randomised(rng: np.random.Generator, n: int, cutoff: int, crossover: bool = False
+                        ) -> tuple[dict, dict]:
+    """CAR-T vs standard of care, 1:1 (module docs); large B-cell lymphoma only."""
+    pat = cohort.draw_patients(rng, n, cutoff)
+    _lymphoma_only(rng, pat, n)
+    arm = (rng.random(n) < 0.5).astype(np.int64)  # 0 CAR-T, 1 standard of care
+    v2v = _uniform_days(rng, VEIN_TO_VEIN_DAYS, n)
+    to_leuka = _uniform_days(rng, RANDOMISATION_TO_LEUKAPHERESIS, n)
+    randomisation = pat["first_infusion"] - v2v - to_leuka
+    car_t = arm == 0
+    leukapheresis = np.where(car_t, randomisation + to_leuka, NEVER)
+    enrolment = randomisation - _uniform_days(rng, (0, 7), n)
+    never = car_t & (rng.random(n) < NEVER_INFUSED_CAR_T)
+    reason = np.searchsorted(np.cumsum(NEVER_INFUSED_REASON_P)[:-1], rng.random(n))
+    pat.update(_milestones(pat, enrolment, leukapheresis, randomisation, arm, never, reason, rng, n))
+    own = _never_infused_outcomes(rng, pat, never, reason, leukapheresis, n)
+    soc = _no_episode_outcomes(rng, n, randomisation)
+    for k in own:
+        own[k] = np.where(car_t, own[k], soc[k])
+    infused = car_t & ~never
+    for k in ("failure", "new_therapy"):  # an infused patient's events come from their CAR-T episode
+        own[k] = np.where(infused, NEVER, own[k])
+    if crossover:  # SOC failures get CAR-T after their failure, when alive and followed long enough
+        planned = soc["failure"] + _uniform_days(rng, CROSSOVER_DELAY, n)
+        cross = (~car_t & (soc["failure"] < NEVER) & (planned < soc["death"]) & (planned <= cutoff - cohort.ACUTE_WINDOW)
+                 & (planned < pat["lost"] - cohort.ACUTE_WINDOW) & (rng.random(n) < CROSSOVER_P))
+        pat["infusion_planned"] = np.where(cross, planned, pat["infusion_planned"])
+        infused = infused | cross
+    idx = np.flatnonzero(infused)
+    eps, death, cause = _episodes(rng, pat, idx, pat["infusion_planned"], n)
+    return _finish(pat, eps, cutoff, death, cause, infused, own)
+
+
+def _lymphoma_only(rng: np.random.Generator, pat: dict, n: int) -> None:
+    was_all = pat["is_all"]
+    pat["is_all"] = np.zeros(n, dtype=bool)
+    pat["age"] = np.where(was_all, np.clip(np.round(rng.normal(57, 12, n)), 18, 85), pat["age"])
+    pat["subtype"] = np.where(was_all, rng.integers(0, 2, n), pat["subtype"])
+    pat["prior"] = np.where(was_all, 1, pat["prior"])
+
+
+def _milestones(pat: dict, enrolment, leukapheresis, randomisation, arm, never, reason, rng, n) -> dict:
+    return {
+        "enrolment": enrolment,
+        "leukapheresis": leukapheresis,
+        "randomisation": randomisation if randomisation is not None else np.full(n, NEVER),
+        "arm": arm if arm is not None else np.full(n, _NONE),
+        "never_reason": np.where(never, reason, _NONE),
+        "per_protocol": ~never & (rng.random(n) < PER_PROTOCOL_P),
+        "infusion_planned": pat["first_infusion"].copy(),
+    }
+
+
+def _never_infused_outcomes(rng: np.random.Generator, pat: dict, never: np.ndarray, reason: np.ndarray,
+                            leukapheresis: np.ndarray, n: int) -> dict[str, np.ndarray]:
+    """Outcomes of patients leukapheresed and never infused, by the reason they were not."""
+    base = _no_episode_outcomes(rng, n, np.minimum(leukapheresis, NEVER // 2))
+    early = np.minimum(leukapheresis, NEVER // 2) + _uniform_days(rng, (3, 20), n)
+    died = never & (reason == 1)
+    progressed = never & (reason == 2)
+    withdrew = never & (reason == 3)
+    failure = np.where(progressed, early, base["failure"])
+    new_therapy = np.where(progressed, early + _uniform_days(rng, NEW_THERAPY_AFTER_FAILURE, n), base["new_therapy"])
+    death = np.where(died, early, np.where(progressed, early + 1 + np.floor(
+        rng.exponential(MEAN_DAYS_FAILURE_TO_DEATH / 2, n)).astype(np.int64), base["death"]))
+    pat["lost"] = np.where(withdrew, early, pat["lost"])  # withdrew consent: no follow-up after
+    cause = np.where(died | progressed, 0, base["cause"])
+    return {"failure": failure, "new_therapy": new_therapy, "death": death, "cause": cause}
