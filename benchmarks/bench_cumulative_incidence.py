@@ -5,7 +5,8 @@ second group) and a competing cause, uniform censoring, all rounded up to whole 
 real follow-up). Reported: seconds for ``cartkit.survival.cumulative_incidence`` (one curve per group
 and Gray's test), for the same curves without the test, and for ``cartkit.survival.kaplan_meier`` of
 the pooled data (the plain baseline: one vectorised pass over the same rows); the ratios
-cumulative_incidence / kaplan_meier (best of 3 each).
+cumulative_incidence / kaplan_meier (best of 3 each). Also ``split_at`` + ``simon_makuch`` for a
+time-dependent HSCT in 30% of the subjects, as a ratio to the same KM.
 
     python benchmarks/bench_cumulative_incidence.py [n]      # default n = 100_000
 """
@@ -30,7 +31,7 @@ def _timed(fn, repeat: int = 3):
 
 
 def main(n: int) -> None:
-    from cartkit.survival import cumulative_incidence, kaplan_meier
+    from cartkit.survival import cumulative_incidence, kaplan_meier, simon_makuch, split_at
 
     rng = np.random.default_rng(2026)
     group = rng.integers(0, 2, n)
@@ -46,6 +47,10 @@ def main(n: int) -> None:
     km, t_km = _timed(lambda: kaplan_meier(time_, event))
     ci, t_ci = _timed(lambda: cumulative_incidence(time_, status, group=group))
     one, t_one = _timed(lambda: cumulative_incidence(time_, status))
+    hsct = np.where(rng.random(n) < 0.3, np.ceil(rng.uniform(20, 400, n)), np.nan)  # a time-dependent HSCT
+    follow = np.maximum(time_, 1.0)
+    split, t_split = _timed(lambda: split_at(follow, event, hsct))
+    _, t_sm = _timed(lambda: simon_makuch(split["start"], split["stop"], split["event"], split["hsct"]))
     rows = {
         "n": n,
         "distinct_times": int(km.table.height),
@@ -55,6 +60,10 @@ def main(n: int) -> None:
         "ratio_2_groups_gray_over_km": t_ci / t_km,
         "ratio_1_group_over_km": t_one / t_km,
         "gray_statistic": ci.test.statistic,
+        "split_at_s": t_split,
+        "split_rows": int(split.height),
+        "simon_makuch_s": t_sm,
+        "ratio_split_plus_simon_makuch_over_km": (t_split + t_sm) / t_km,
     }
     for k, v in rows.items():
         print(f"{k}: {v:.4g}" if isinstance(v, float) else f"{k}: {v}")

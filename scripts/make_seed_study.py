@@ -292,7 +292,7 @@ HAEM = {
 }  # fmt: skip
 HAEM_TERM = {"anc": "neutrophil count decreased", "wbc": "white blood cell decreased",
              "hemoglobin": "anemia", "platelets": "platelet count decreased"}  # fmt: skip
-# CTCAE v4.03 bands [low, high) per grade (criteria.md section 4); grade 1 upper bound = LLN.
+# CTCAE v4.03 bands [low, high) per grade (docs/criteria.md, "CTCAE haematological grades"); grade 1 upper bound = LLN.
 LLN = {"anc": 2.0, "wbc": 4.0, "platelets": 150.0, "hemoglobin": {"male": 130.0, "female": 120.0}}
 BANDS = {
     "anc": {4: (0.0, 0.5), 3: (0.5, 1.0), 2: (1.0, 1.5), 1: (1.5, 2.0)},
@@ -497,7 +497,7 @@ def haem_pattern(pid: str, ep: int) -> tuple[int, int]:
     return (5 if k % 2 else 7), (16 if k % 3 == 0 else 14)
 
 
-# day-14 recovery required by a CR on day 14 (ANC >= 1.0, platelets >= 100; criteria.md section 8)
+# day-14 recovery required by a CR on day 14 (ANC >= 1.0, platelets >= 100; docs/criteria.md, "Response: B-ALL")
 CR_DAY14 = {(p, ep) for ep, d in BALL_RESPONSE.items() for p, r in d.items() if r == "CR"}
 # CRi: P11 (both episodes) keeps ANC < 1.0 on day 14 (resolution day 16); P12 CD22 keeps
 # platelets < 100 on day 14.
@@ -818,6 +818,13 @@ ae_table_terms = [
     "disseminated intravascular coagulation",
     "encephalopathy", "confusion", "dizziness", "aphasia", "somnolence",
 ]
+
+# The published comparison: the same 13 patients' CD19 and CD22 episodes. "auto" runs the paired
+# tests beside the paper's unpaired ones, because every patient received both products.
+[[plan.comparison]]
+by = "product"
+groups = ["CD19 CAR-T", "CD22 CAR-T"]
+paired = "auto"
 
 [plan.response_days]
 lymphoma = [30, 60]

@@ -67,11 +67,14 @@ km_case <- function(id, time, event, conf.type = "log") {
                    std_err = f$std.err * f$surv, lower = f$lower, upper = f$upper,
                    median = unname(c(q$quantile, q$lower, q$upper))))
 }
-hr_case <- function(id, time, event, group, ref = NULL) {
+hr_case <- function(id, time, event, group, ref = NULL, strata = NULL) {
   g <- factor(group); if (!is.null(ref)) g <- relevel(g, ref)
-  f <- coxph(Surv(time, event) ~ g); sm <- summary(f)
-  cases[[id]] <<- list(kind = "hr", data = list(time = time, event = event, group = group, reference = ref),
-    r_call = "summary(coxph(Surv(time, event) ~ factor(group)))  [relevel()ed to reference if given]",
+  f <- if (is.null(strata)) coxph(Surv(time, event) ~ g) else coxph(Surv(time, event) ~ g + strata(strata))
+  sm <- summary(f)
+  cases[[id]] <<- list(kind = "hr", data = list(time = time, event = event, group = group, reference = ref,
+                                                strata = strata),
+    r_call = paste("summary(coxph(Surv(time, event) ~ factor(group)", if (is.null(strata)) "" else "+ strata(s)",
+                   "))  [relevel()ed to reference if given]"),
     r_value = list(hr = unname(sm$conf.int[1, c(1, 3, 4)]), coef = unname(coef(f)), se = unname(sqrt(vcov(f)[1, 1])),
                    p = unname(sm$coefficients[1, 5]), score = unname(sm$sctest[1]), lr = unname(sm$logtest[1])))
 }
@@ -81,6 +84,26 @@ median_case <- function(id, time, event, group, conf.type) {
     r_call = sprintf("summary(survfit(Surv(time, event) ~ group, conf.type = '%s'))$table", conf.type),
     r_value = list(n = unname(tb[, "records"]), events = unname(tb[, "events"]), median = unname(tb[, "median"]),
                    lower = unname(tb[, paste0("0.95LCL")]), upper = unname(tb[, paste0("0.95UCL")])))
+}
+td_case <- function(id, time, event, switch, conf.type = "log") {
+  d <- data.frame(id = seq_along(time), time = time, event = event, sw = switch)
+  b <- tmerge(d[, c("id", "time", "event")], d[, c("id", "time", "event")], id = id, ev = event(time, event))
+  b <- tmerge(b, subset(d, !is.na(sw)), id = id, hsct = tdc(sw))
+  f <- coxph(Surv(tstart, tstop, ev) ~ hsct, data = b); sm <- summary(f)
+  k <- survfit(Surv(tstart, tstop, ev) ~ hsct, data = b, conf.type = conf.type)
+  st <- rep(sub("hsct=", "", names(k$strata)), k$strata)
+  cases[[id]] <<- list(kind = "time_dependent",
+    data = list(time = time, event = event, switch = switch, conf_type = conf.type),
+    r_call = paste("b <- tmerge(d, d, id = id, ev = event(time, event)); b <- tmerge(b, subset(d, !is.na(sw)),",
+                   "id = id, hsct = tdc(sw)); coxph(Surv(tstart, tstop, ev) ~ hsct, data = b);",
+                   sprintf("survfit(Surv(tstart, tstop, ev) ~ hsct, data = b, conf.type = '%s')", conf.type)),
+    r_value = list(split = list(id = b$id - 1, start = b$tstart, stop = b$tstop, event = b$ev, hsct = b$hsct),
+                   cox = list(coef = unname(coef(f)), se = unname(sqrt(vcov(f)[1, 1])), loglik = f$loglik,
+                              hr = unname(sm$conf.int[1, c(1, 3, 4)]), p = unname(sm$coefficients[1, 5]),
+                              score = unname(sm$sctest[1]), lr = unname(sm$logtest[1])),
+                   curve = list(state = as.numeric(st), time = k$time, n_risk = k$n.risk, n_event = k$n.event,
+                                n_censor = k$n.censor, surv = k$surv, std_err = k$std.err * k$surv,
+                                lower = k$lower, upper = k$upper)))
 }
 """
 
@@ -147,12 +170,31 @@ hr_case('hr_lung_sex', lt, le, ls)
 hr_case('hr_lung_sex_ref_male', lt, le, ls, 'male')
 a <- survival::aml; hr_case('hr_aml', a$time, a$status, as.character(a$x))
 v <- survival::veteran; hr_case('hr_veteran_trt', v$time, v$status, v$trt)
+hr_case('hr_veteran_trt_strata_celltype', v$time, v$status, v$trt, strata = as.character(v$celltype))
+hr_case('hr_lung_sex_strata_inst', lt[!is.na(l$inst)], le[!is.na(l$inst)], ls[!is.na(l$inst)], strata = l$inst[!is.na(l$inst)])
 hr_case('hr_few_events', c(3, 5, 7, 9, 11, 13, 4, 6, 8, 10), c(1, 0, 1, 0, 1, 0, 1, 1, 0, 1), rep(c('A', 'B'), c(6, 4)))
 for (ct in c('log', 'log-log', 'plain')) {
   median_case(paste0('median_lung_sex_', ct), lt, le, ls, ct)
   median_case(paste0('median_aml_', ct), a$time, a$status, as.character(a$x), ct)
   median_case(paste0('median_veteran_celltype_', ct), v$time, v$status, as.character(v$celltype), ct)
 }""")
+
+# --- HSCT as a time-dependent covariate: counting-process Cox and the Simon-Makuch curves -------------------
+# survival::jasa (Stanford heart transplant) prepared as in the survival package's "timedep" vignette
+r("""j <- jasa; jt <- pmax(0.5, j$futime); jw <- j$wait.time; i <- which(jw == jt); jw[i] <- jw[i] - 0.5
+td_case('td_jasa', jt, j$fustat, jw)
+td_case('td_jasa_loglog', jt, j$fustat, jw, 'log-log')""")
+# tiny set: switch at 0, switch on the event day (counts before HSCT), switch after follow-up, never
+r("td_case('td_tiny', c(10, 8, 5, 12, 6, 0.5, 9, 7), c(1, 1, 0, 1, 1, 1, 0, 1), c(3, 8, NA, 0, 10, 0, 9, 3))")
+for i in range(3):
+    rng = np.random.default_rng(400 + i)
+    n = [20, 60, 200][i]
+    t = rng.integers(1, [30, 90, 365][i], size=n).astype(float)  # whole days: ties, and switches tied with events
+    e = (rng.random(n) < 0.6).astype(int)
+    sw = np.where(rng.random(n) < 0.4, rng.integers(0, [30, 90, 365][i], size=n), -1).astype(float)
+    SW = "c(" + ", ".join("NA" if v < 0 else repr(float(v)) for v in sw) + ")"
+    for ct in ("log", "log-log") if i == 1 else ("log",):
+        r(f"td_case('td_random{i}_{ct}', {rvec(t)}, {rvec(e)}, {SW}, '{ct}')")
 
 
 def main() -> None:

@@ -389,6 +389,10 @@ def seed_like_results() -> Results:
         "response_rates": rates,
         "adverse_event_incidence": _table2(),
         "comparisons": _comparisons(),
+        "comparison_groups": pl.DataFrame([{
+            "by": "product", "group_a": PRODUCTS[0], "group_b": PRODUCTS[1], "patients_a": 13, "patients_b": 13,
+            "episodes_a": 13, "episodes_b": 13, "n_pairs": 13, "paired": "yes (13 patients in both groups)",
+            "comparison": f"{PRODUCTS[0]} vs {PRODUCTS[1]}"}]),
         "kinetic_curves": curves,
         "kinetic_values": values,
         "kinetic_params": params,
@@ -466,10 +470,12 @@ def restricted_results(product: str = PRODUCTS[0], disease: str = "DLBCL", survi
                                 .filter(pl.col("day") <= pl.col("end_day")).drop("end_day"))
     tables["comparisons"] = None
     tables["grade_compare"] = None
+    tables["comparison_groups"] = None
     tables["study"] = full.tables["study"].with_columns(products=pl.lit(product), diseases=pl.lit(disease),
                                                        n_patients=pl.lit(len(pts)))
     omitted = {"comparisons": "one product only: no product comparison",
-               "grade_compare": "one product only: no product comparison"}
+               "grade_compare": "one product only: no product comparison",
+               "comparison_groups": "one product only: no product comparison"}
     if not survival:
         for name in ("survival_curves", "at_risk", "logrank"):
             tables[name] = None

@@ -89,11 +89,16 @@ def test_adae_keeps_recorded_and_derived_crs_grades_and_onset(exported):
     derived = derive(load_study(SEED))
     adae, _ = _read(exported, "adae")
     crs = adae.filter(pl.col("AEDECOD") == "cytokine release syndrome")
-    want = derived.crs_derived.filter(pl.col("grade") >= 1).select(
-        pl.col("patient_id").alias("USUBJID"), pl.col("episode").cast(pl.Float64).alias("APERIOD"),
-        pl.col("grade").cast(pl.Float64).alias("DTOXGRN"))
-    got = crs.filter(pl.col("DTOXGRN") >= 1).select("USUBJID", "APERIOD", "DTOXGRN")
-    assert got.sort("USUBJID", "APERIOD").equals(want.sort("USUBJID", "APERIOD"))
+    grades = derived.derived_grades.filter(pl.col("toxicity") == "CRS")
+    for system, column in (("ctcae4.03", "DTOXGRN"), ("astct2019", "ASTCTGRN")):
+        want = grades.filter((pl.col("system") == system) & (pl.col("grade") >= 1)).select(
+            pl.col("patient_id").alias("USUBJID"), pl.col("episode").cast(pl.Float64).alias("APERIOD"),
+            pl.col("grade").cast(pl.Float64).alias(column))
+        got = crs.filter(pl.col(column) >= 1).select("USUBJID", "APERIOD", column)
+        assert want.height > 0
+        assert got.sort("USUBJID", "APERIOD").equals(want.sort("USUBJID", "APERIOD")), system
+    # the seed's CRS is recorded under CTCAE v4.03: DTOXGRN is derived under the same system
+    assert set(crs.filter(pl.col("DTOXGRN").is_not_nan())["DGRSYS"]) == {"ctcae4.03"}
     # CDISC relative days: onset day 0 (the infusion) is ASTDY 1, day 3 is ASTDY 4
     rec = crs.filter(pl.col("AETERM") != "")
     assert rec.height > 0 and (rec["ASTDY"] >= 1).all()
@@ -341,3 +346,108 @@ def test_adpc_and_adpp_hold_the_profiles_and_nca_parameters(exported):
     aucint = p1.filter(pl.col("PARAMCD") == "AUCINT")
     assert aucint.select("PPSTINT", "PPENINT").row(0) == ("P0D", "P28D")
     assert got["LAMZHL"] == pytest.approx(np.log(2) / got["LAMZ"], rel=1e-12)
+
+
+def test_adsl_population_flags_follow_the_plan_and_vein_to_vein_time(tmp_path):
+    from cartkit.interop.adam_export import export_adam
+
+    study = tmp_path / "study"
+    shutil.copytree(SEED, study)
+    toml = (study / "study.toml").read_text(encoding="utf-8")
+    toml = toml.replace("[plan.response_days]", '''[[plan.population]]
+name = "enrolled"
+rule = "enrolled"
+primary = true
+
+[[plan.population]]
+name = "CD22 infused"
+label = "Infused with CD22 CAR-T"
+rule = "infused with product"
+product = "CD22 CAR-T"
+
+[plan.response_days]''')
+    (study / "study.toml").write_text(toml, encoding="utf-8")
+    p = pl.read_csv(study / "patients.csv", infer_schema_length=None)
+    inf = pl.read_csv(study / "infusions.csv", try_parse_dates=True)
+    first = inf.filter(pl.col("episode") == 1).select("patient_id", "infusion_date")
+    # leukapheresis 21 days before P1's first infusion, 30 before P2's; none for the others
+    leuk = first.filter(pl.col("patient_id").is_in(["P1", "P2"])).select(
+        "patient_id", leukapheresis_date=pl.col("infusion_date") - pl.duration(days=pl.when(
+            pl.col("patient_id") == "P1").then(21).otherwise(30)))
+    p = p.join(leuk, on="patient_id", how="left")
+    p.write_csv(study / "patients.csv")
+    # P13 never had the CD22 infusion: drop its episode 2 (and what belongs to it)
+    for name in ("infusions", "measurements", "adverse_events", "assessments", "support", "neuro"):
+        f = pl.read_csv(study / f"{name}.csv", infer_schema_length=None)
+        f.filter(~((pl.col("patient_id") == "P13") & (pl.col("episode") == 2))).write_csv(study / f"{name}.csv")
+    ev = pl.read_csv(study / "events.csv", infer_schema_length=None)
+    ev.filter(~((pl.col("patient_id") == "P13") & (pl.col("episode") == 2))).write_csv(study / "events.csv")
+    out = tmp_path / "adam"
+    export_adam(study, out)
+    adsl, meta = _read(out, "adsl")
+    assert {"ITTFL", "SAFFL", "ENROLLFL", "CD22INFL"} <= set(meta.column_names)
+    assert (adsl["ENROLLFL"] == "Y").all() and (adsl["SAFFL"] == "Y").all()
+    cd22 = dict(zip(adsl["USUBJID"].to_list(), adsl["CD22INFL"].to_list(), strict=True))
+    assert cd22["P13"] == "" and cd22["P1"] == "Y" and sum(v == "Y" for v in cd22.values()) == 12
+    assert meta.column_names_to_labels["CD22INFL"] == "Infused with CD22 CAR-T Population Flag"
+    v2v = dict(zip(adsl["USUBJID"].to_list(), adsl["V2VDUR"].to_list(), strict=True))
+    assert v2v["P1"] == 21 and v2v["P2"] == 30 and v2v["P3"] is None
+    assert adsl.filter(pl.col("USUBJID") == "P13")["TRTSEQA"].to_list() == ["CD19 CAR-T"]
+
+
+def test_text_longer_than_xpt_v5_holds_is_cut_there_only_and_said(tmp_path):
+    from cartkit.interop.adam_export import export_adam
+
+    study = tmp_path / "study"
+    shutil.copytree(SEED, study)
+    ev = pl.read_csv(study / "events.csv", infer_schema_length=None)
+    long = "disease progression with " + "é" * 150 + " (autopsy)"  # 185 characters, 335 bytes of UTF-8
+    ev = ev.with_columns(detail=pl.when((pl.col("patient_id") == "P10") & (pl.col("kind") == "death"))
+                         .then(pl.lit(long)).otherwise(pl.col("detail")))
+    ev.write_csv(study / "events.csv")
+    out = tmp_path / "adam"
+    result = export_adam(study, out)
+    assert any("EVNTDESC" in n and "200 bytes" in n for n in result.notes)
+    adtte, meta = _read(out, "adtte")
+    assert meta.variable_storage_width["EVNTDESC"] == 200
+    desc = adtte.filter((pl.col("USUBJID") == "P10") & (pl.col("PARAMCD") == "OS"))["EVNTDESC"][0]
+    assert len(desc.encode()) <= 200 and f"death ({long})".startswith(desc)
+    doc = json.loads((out / "adtte.json").read_text(encoding="utf-8"))
+    i = [c["name"] for c in doc["columns"]].index("EVNTDESC")
+    assert f"death ({long})" in [r[i] for r in doc["rows"]]
+
+
+def test_define_xml_is_valid_define_21_and_describes_every_variable(exported):
+    import xml.etree.ElementTree as ET
+
+    from cartkit.interop.adam_define import schema_problems
+
+    text = (exported / "define.xml").read_text(encoding="utf-8")
+    assert schema_problems(text) == []  # odmlib's Define-XML 2.1 schema (define2-1-0.xsd)
+    # the check can fail: a wrong data type or define version is reported
+    assert schema_problems(text.replace('DataType="text"', 'DataType="bogus"', 1))
+    assert schema_problems(text.replace('def:DefineVersion="2.1.0"', 'def:DefineVersion="2.0"', 1))
+    ns = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1"}
+    root = ET.fromstring(text)
+    mdv = root.find("odm:Study/odm:MetaDataVersion", ns)
+    assert mdv.get(f"{{{ns['def']}}}DefineVersion") == "2.1.0"
+    groups = {g.get("Name"): g for g in mdv.findall("odm:ItemGroupDef", ns)}
+    items = {i.get("OID"): i for i in mdv.findall("odm:ItemDef", ns)}
+    methods = {m.get("OID") for m in mdv.findall("odm:MethodDef", ns)}
+    index = json.loads((exported / "datasets.json").read_text(encoding="utf-8"))
+    assert set(groups) == {d["name"] for d in index["datasets"]}
+    assert groups["ADSL"].find("def:Class", ns).get("Name") == "SUBJECT LEVEL ANALYSIS DATASET"
+    assert groups["ADTTE"].find("def:Class/def:SubClass", ns).get("Name") == "TIME-TO-EVENT"
+    for name, group in groups.items():
+        assert group.find("def:leaf", ns).get(f"{{{'http://www.w3.org/1999/xlink'}}}href") == f"{name.lower()}.xpt"
+        md = json.loads((exported / f"{name.lower()}.metadata.json").read_text(encoding="utf-8"))
+        refs = group.findall("odm:ItemRef", ns)
+        assert [r.get("ItemOID") for r in refs] == [f"IT.{name}.{v['name']}" for v in md["variables"]]
+        for ref, var in zip(refs, md["variables"], strict=True):
+            item = items[ref.get("ItemOID")]
+            assert item.find("odm:Description/odm:TranslatedText", ns).text == var["label"]
+            assert item.find("def:Origin", ns).get("Type") == var["origin"].capitalize()
+            if var["type"] == "text":
+                assert int(item.get("Length")) == var["length"]
+            if var["origin"] == "derived":
+                assert ref.get("MethodOID") in methods

@@ -144,6 +144,7 @@ def test_one_product_study_leaves_comparisons_out(tmp_path):
     toml = (study_dir / "study.toml").read_text()
     toml = toml.replace('products = ["CD19 CAR-T", "CD22 CAR-T"]', 'products = ["CD19 CAR-T"]')
     toml = toml.replace('from_product = "CD22 CAR-T"', 'from_product = "CD19 CAR-T"')
+    toml = toml.replace('[[plan.comparison]]\nby = "product"\ngroups = ["CD19 CAR-T", "CD22 CAR-T"]\npaired = "auto"\n', '')
     (study_dir / "study.toml").write_text(toml)
     study = cartkit.load_study(study_dir)
     results = analyse(study, derive(study))
@@ -151,6 +152,7 @@ def test_one_product_study_leaves_comparisons_out(tmp_path):
     # no product comparison; only expansion by response within the one product
     assert comparisons is None or comparisons["family"].str.starts_with("by response").all()
     assert results.tables["grade_compare"] is None
+    assert "the plan names no comparison" in results.omitted["grade_compare"]
     assert results.tables["adverse_event_incidence"]["product"].unique().to_list() == ["CD19 CAR-T"]
 
 

@@ -113,7 +113,7 @@ def test_summarise_kinetics_by_product():
     })
     groups = pl.DataFrame({"patient_id": params["patient_id"], "episode": params["episode"],
                            "product": ["CD19"] * 8 + ["CD22"] * 2})
-    out = summarise_kinetics(params, groups)
+    out = summarise_kinetics(params, groups, quantile_method="spss")
     assert out.select("product", "measure").rows() == [("CD19", "cmax"), ("CD19", "tmax"), ("CD22", "cmax"),
                                                        ("CD22", "tmax")]
     c = out.row(0, named=True)
@@ -126,3 +126,14 @@ def test_summarise_kinetics_by_product():
     t = out.row(1, named=True)
     assert (t["n"], t["q1"], t["median"], t["q3"], t["min"], t["max"]) == (8, 4.75, 7.0, 14.0, 4.0, 21.0)
     assert np.isclose(out.row(2, named=True)["median"], 5.0)
+
+
+def test_summarise_kinetics_defaults_to_the_plans_quantiles():
+    # called without a plan: R's type 7, the plan's default (docs/plan.md). R:
+    # quantile(c(3.1, 1.2, 5.5, 7.0, 2.2, 9.9, 4.4), c(.25, .5, .75), type = 7) = 2.65 4.40 6.25
+    params = pl.DataFrame({"patient_id": [f"P{i}" for i in range(7)], "episode": [1] * 7, "analyte": ["il6"] * 7,
+                           "cmax": [3.1, 1.2, 5.5, 7.0, 2.2, 9.9, 4.4], "tmax": [4.0] * 7})
+    groups = params.select("patient_id", "episode", pl.lit("CD19").alias("product"))
+    c = summarise_kinetics(params, groups).row(0, named=True)
+    assert (c["q1"], c["median"], c["q3"]) == (pytest.approx(2.65, abs=1e-12), pytest.approx(4.4, abs=1e-12),
+                                               pytest.approx(6.25, abs=1e-12))

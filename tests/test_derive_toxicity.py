@@ -275,3 +275,11 @@ def test_derive_on_empty_optional_tables():
     assert derive_icans(study)["icans_max"].to_list() == [None]
     assert derive_hematologic(study).height == 0
     assert compare_recorded(derive_crs(study), study).height == 0
+
+
+def test_hematologic_grades_default_to_the_plans_ctcae_version(haem_study):
+    from cartkit.derive.toxicity import hematologic_grades_long
+    from cartkit.study.model import Plan
+
+    assert set(hematologic_grades_long(haem_study)["ctcae_version"]) == {Plan().ctcae_version} == {"5.0"}
+    assert set(derive_hematologic(haem_study)["ctcae_version"]) == {"5.0"}

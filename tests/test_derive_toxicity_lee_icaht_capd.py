@@ -218,6 +218,20 @@ def test_icaht_censoring_is_a_parameter(haem_study):
         censor_days(haem_study, ["surgery"])
 
 
+def test_ticaht_is_censored_at_its_own_criteria_files_events(haem_study, monkeypatch):
+    # DEAD: platelets 15 on days 0-20, death on day 14: censored there, 14 days < 20 (ticaht_eha_ebmt2024.toml
+    # censor_at lists death); a T-ICAHT file without censoring events counts days 0-20, 21 days, while
+    # ICAHT (its own file) is still censored at the death
+    import cartkit.derive.toxicity as tox
+
+    assert scores(haem_study)["DEAD"]["days_plt_lt_20"] == 14
+    spec = dict(tox.ticaht_criteria(), censor_at=[])
+    monkeypatch.setattr(tox, "ticaht_criteria", lambda: spec)
+    dead = scores(haem_study)["DEAD"]
+    assert dead["days_plt_lt_20"] == 21 and dead["ticaht_grade"] == 4
+    assert (dead["icaht_censor_day"], dead["icaht_censor_reason"]) == (14, "death")
+
+
 def test_late_icaht_and_ticaht(haem_study):
     s = scores(haem_study)
     assert s["LATE"]["late_icaht_grade"] == 2 and s["LATE"]["late_anc_measurements"] == 2

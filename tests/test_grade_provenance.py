@@ -98,6 +98,28 @@ def test_icans_under_a_system_cartkit_cannot_derive_is_labelled_astct2019(tmp_pa
     folder = seed_copy(tmp_path, drop_terms=("icans",), plan={"icans_system": '"ctcae5.0"'})
     derived = derive(cartkit.load_study(folder))
     assert set(derived.icans["system"]) == {"astct2019"} and set(derived.icans["source"]) == {"derived"}
-    assert any("ICANS grades cannot be derived under ctcae5.0" in n for n in derived.notes)
+    assert any("ICANS grades cannot be derived under CTCAE v5.0" in n for n in derived.notes)
     assert derived.grade_provenance()["ICANS"].alternatives == ()
 
+
+
+def test_grade_compare_table_names_every_system_also_when_mixed():
+    # a toxicity whose recorded rows name two systems is labelled "ctcae4.03; ctcae5.0" in the results
+    df = pl.DataFrame({"toxicity": ["Neutropenia", "CRS", "CRS"], "system": ["ctcae4.03; ctcae5.0", "lee2014", None],
+                       "method": ["Fisher"] * 3, "pvalue": [0.5, 0.1, None], "note": ["", "", ""]})
+    shown = [[c.text for c in row.cells][:2] for row in grade_compare_table(df).rows]
+    assert shown[0] == ["Neutropenia", "CTCAE v4.03; CTCAE v5.0"] and shown[1] == ["CRS", "Lee 2014"]
+    assert "ctcae" not in " ".join(str(x) for row in shown for x in row)
+
+
+def test_adae_has_one_syndrome_row_per_episode_when_derived_under_two_systems(lee):
+    # the Lee 2014 copy derives CRS under Lee 2014 (analysed) and ASTCT 2019 (beside): ADAE keeps one row
+    # per episode, the derived grade in the analysed grade's system and the ASTCT 2019 one beside
+    from cartkit.interop.adam_adae import _syndrome_grades
+
+    study, derived, _ = lee
+    syn = _syndrome_grades(derived).filter(pl.col("term") == CRS)
+    assert syn.height == study.infusions.height
+    p9 = syn.filter((pl.col("patient_id") == "P9") & (pl.col("episode") == 1)).row(0, named=True)
+    assert (p9["_grade"], p9["_system"], p9["DTOXGRN"], p9["DGRSYS"], p9["ASTCTGRN"]) == (
+        2, "lee2014", 2, "lee2014", 3)

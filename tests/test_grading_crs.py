@@ -1,7 +1,7 @@
 """CRS grade: ASTCT 2019, CTCAE v4.03 (vital-sign mapping) and Lee 2014, table-driven.
 
-Expected grades are read off the ASTCT consensus table (Lee 2019; criteria.md sec. 1), the
-CTCAE v4.03 text and Lee 2014 Table 2 (criteria.md sec. 2) with cartkit's documented mapping.
+Expected grades are read off the ASTCT consensus table (Lee 2019; docs/criteria.md "CRS: ASTCT 2019"), the
+CTCAE v4.03 text and Lee 2014 Table 2 (docs/criteria.md "CRS: CTCAE v4.03", "CRS: Lee 2014") with cartkit's documented mapping.
 """
 
 import itertools

@@ -1,6 +1,6 @@
 """CTCAE haematological grades: every threshold at, just below and just above, per version.
 
-Expected grades are written from the CTCAE tables (criteria.md sec. 4), cross-checked with
+Expected grades are written from the CTCAE tables (docs/criteria.md, "CTCAE haematological grades"), cross-checked with
 the boundary rows of pharmaverse admiral's tests/testthat/test-derive_var_atoxgr.R.
 """
 
@@ -9,7 +9,7 @@ import itertools
 import polars as pl
 import pytest
 
-from cartkit.grading import ctcae_grade, ctcae_grade_expr
+from cartkit.grading import ctcae_grade, ctcae_grade_expr, ctcae_term
 
 NEUT = "neutrophil count decreased"
 PLT = "platelet count decreased"
@@ -133,3 +133,22 @@ def test_vectorised_agrees_with_scalar_on_a_grid(version):
         got = df.select(ctcae_grade_expr(term, pl.col("v"), version, lln=pl.col("lln"))).to_series().to_list()
         want = [ctcae_grade(term, v, UNITS[term], version=version, lln=ln) for v, ln in rows]
         assert got == want, term
+
+
+def test_library_defaults_are_the_plans():
+    # called without a plan, the graders use the plan's default version (docs/plan.md: CTCAE v5.0)
+    from cartkit.study.model import Plan
+
+    assert Plan().ctcae_version == "5.0"
+    assert ctcae_term(NEUT).version == "5.0"
+    assert ctcae_term(NEUT).version == ctcae_term(NEUT, Plan().ctcae_version).version
+
+
+def test_unit_spelling_rule_is_the_same_over_a_column():
+    import polars as pl
+
+    from cartkit.study.vocabulary import UNIT_SPELLINGS, canonical_unit, canonical_unit_expr
+
+    written = [w for k in UNIT_SPELLINGS for w in (k, k.upper(), f"  {k} ", k.replace("/", " / "))] + ["furlongs"]
+    got = pl.DataFrame({"u": written}).select(canonical_unit_expr(pl.col("u")))["u"].to_list()
+    assert got == [canonical_unit(w) for w in written]

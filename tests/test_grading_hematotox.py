@@ -1,7 +1,7 @@
 """Early ICAHT (EHA/EBMT 2023), CAR-HEMATOTOX (Rejeski 2021) and EASIX.
 
 Expected values are counted by hand from the day/ANC series written in each case
-(criteria.md secs. 5-6; the criteria files document the boundary choices).
+(docs/criteria.md ICAHT, T-ICAHT and CAR-HEMATOTOX sections; the criteria files document the boundary choices).
 """
 
 import itertools

@@ -1,4 +1,4 @@
-"""Early ICAHT censoring, late ICAHT and early T-ICAHT (EHA/EBMT; criteria.md sec. 5),
+"""Early ICAHT censoring, late ICAHT and early T-ICAHT (EHA/EBMT; docs/criteria.md, ICAHT and T-ICAHT sections),
 and CAPD for children under 12 (ASTCT 2019). Expected values counted by hand."""
 
 import random

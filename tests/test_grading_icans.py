@@ -1,4 +1,4 @@
-"""ICANS grade, ASTCT 2019 (Lee 2019 ICANS table; criteria.md sec. 3), table-driven."""
+"""ICANS grade, ASTCT 2019 (Lee 2019 ICANS table; docs/criteria.md "ICANS: ASTCT 2019"), table-driven."""
 
 import itertools
 

@@ -1,4 +1,4 @@
-"""NCA of one profile against hand-computed textbook values (PKNCA conventions, criteria.md s.9).
+"""NCA of one profile against hand-computed textbook values (PKNCA conventions, docs/criteria.md).
 
 Every expected number is written out from the trapezoid / interpolation
 formulas in the test, or comes from R's lm() (the R call and its printed value

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 from study_edits import EDITS, simulated_study
 
-from cartkit.analysis.results import TABLE_NAMES
+from cartkit.analysis.results import SCHEMAS
 from cartkit.pipeline import run_study
 from cartkit.study.validate import validate_study
 
@@ -37,7 +37,7 @@ def assert_complete_report(out: Path) -> dict:
     assert (out / "index.html").is_file()
     html = (out / "index.html").read_text(encoding="utf-8")
     doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
-    assert set(TABLE_NAMES) <= set(doc["tables"]), set(TABLE_NAMES) - set(doc["tables"])
+    assert set(SCHEMAS) <= set(doc["tables"]), set(SCHEMAS) - set(doc["tables"])
     for name, rows in doc["tables"].items():
         csv = out / "tables" / f"{name}.csv"
         if rows:

@@ -1,4 +1,4 @@
-"""B-ALL CR / CRi / NR and MRD negativity (NCCN ALL; Maude 2014/2018; criteria.md sec. 8)."""
+"""B-ALL CR / CRi / NR and MRD negativity (NCCN ALL; Maude 2014/2018; docs/criteria.md "Response: B-ALL")."""
 
 import itertools
 

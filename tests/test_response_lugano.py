@@ -1,4 +1,4 @@
-"""Lugano 2014 PET and CT response (Cheson 2014 Table 3; criteria.md sec. 7)."""
+"""Lugano 2014 PET and CT response (Cheson 2014 Table 3; docs/criteria.md "Response: Lugano 2014")."""
 
 import itertools
 

@@ -203,7 +203,7 @@ def _worst(t, analyte: str) -> pl.DataFrame:
 
 
 def _ctcae(analyte: str, v: np.ndarray, sex: np.ndarray) -> np.ndarray:
-    """CTCAE v4.03 grade (criteria.md section 4); LLN ANC 2.0, WBC 4.0, PLT 150, Hb 130 M / 120 F g/L."""
+    """CTCAE v4.03 grade (docs/criteria.md, "CTCAE haematological grades"); LLN ANC 2.0, WBC 4.0, PLT 150, Hb 130 M / 120 F g/L."""
     cuts = {
         "anc": [2.0, 1.5, 1.0, 0.5], "wbc": [4.0, 3.0, 2.0, 1.0], "platelets": [150, 75, 50, 25],
     }  # fmt: skip

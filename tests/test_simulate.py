@@ -258,7 +258,7 @@ def test_cytokines_rise_with_expansion_and_crs(raw):
 
 
 def _astct_crs(raw) -> pl.DataFrame:
-    """ASTCT 2019 CRS grade per episode, from temperature and supportive care (criteria.md section 1)."""
+    """ASTCT 2019 CRS grade per episode, from temperature and supportive care (docs/criteria.md, "CRS: ASTCT 2019")."""
     temp = (
         raw["measurements"]
         .filter(pl.col("analyte") == "temperature")

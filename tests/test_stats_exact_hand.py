@@ -108,3 +108,19 @@ def test_adjust_pvalues_all_missing_and_aliases():
     assert np.isnan(out).all()
     # p.adjust(c(0.01, 0.02), "fdr") -> 0.02 0.02
     assert stats.adjust_pvalues([0.01, 0.02], "fdr") == pytest.approx([0.02, 0.02])
+
+
+def test_rank_sum_distribution_rescales_counts_beyond_2_to_800():
+    """N = 900 > 800: the subset counts are rescaled on the way; m = 2 keeps enumeration cheap."""
+    pooled = np.round(np.random.default_rng(5).normal(0, 20, 900))
+    scores, _ = integer_scores(average_ranks(pooled))
+    prob, offset = rank_sum_distribution(scores, 2)
+    i, j = np.triu_indices(scores.size, k=1)
+    sums = scores[i] + scores[j]
+    brute = np.bincount(sums - offset, minlength=prob.size) / sums.size
+    assert prob == pytest.approx(brute, abs=1e-15)
+
+
+def test_signed_rank_note_counts_zeros_not_missing_pairs():
+    r = stats.wilcoxon_signed_rank([1, 2, math.nan, 4, 5, 3], [1, 3, 2, 2, 1, 1], exact=True)
+    assert "1 zero difference(s) dropped" in r.note

@@ -358,3 +358,136 @@ def test_typed_wide_file_reads_patients_as_the_patients_table_does(seed, tmp_pat
     expected = seed.measurements.filter(pl.col("analyte") == "il6").with_columns(
         pl.col("patient_id").str.strip_prefix("P"))
     assert_frame_equal(study.measurements.filter(pl.col("analyte") == "il6"), expected, check_row_order=False)
+
+
+TWO_PLACES = """
+[[wide.measurements]]
+file = "il6.csv"
+patient_id = "Patient"
+episode = "Infusion no."
+columns = [{ pattern = "IL6_d{day}", analyte = "il6", unit = "pg/mL" }]
+
+[[wide.measurements]]
+table = "infusions"
+columns = [{ pattern = "CRP d{day}", analyte = "crp", unit = "mg/L" }]
+"""
+
+
+def test_wide_tables_in_two_places_load_to_the_seed(seed, tmp_path):
+    """IL-6 in a file of its own, CRP (day -5) as extra columns of infusions: one rule for each."""
+    folder = _centre_copy(tmp_path, TWO_PLACES, wide_in="infusions")
+    il6 = pl.read_csv(folder / "infusions.csv", infer_schema=False).select(
+        "Patient No.", "Infusion", pl.col("^IL6_d.*$"))
+    il6.rename({"Patient No.": "Patient", "Infusion": "Infusion no."}).write_csv(folder / "il6.csv")
+    pl.read_csv(folder / "infusions.csv", infer_schema=False).select(
+        pl.exclude("^IL6_d.*$")).write_csv(folder / "infusions.csv")
+    _same_study(seed, load_study(folder))
+    # a bad cell of each is found in its own place
+    _set(folder, "il6.csv", "IL6_d14", 0, "lots")
+    _set(folder, "infusions.csv", "CRP d-5", 1, "-1")
+    found = _located(errors(validate_study(folder)))
+    assert ("il6.csv", 2, "IL6_d14", "lots") in found
+    assert ("infusions.csv", 3, "CRP d-5", -1.0) in found
+
+
+def test_two_wide_rules_for_one_place_are_refused(tmp_path):
+    folder = tmp_path / "study"
+    shutil.copytree(SEED, folder)
+    rule = '[[wide.measurements]]\nfile = "il6.csv"\ncolumns = [{ pattern = "%s{day}", analyte = "il6", unit = "pg/mL" }]\n'
+    with (folder / "study.toml").open("a", encoding="utf-8") as fh:
+        fh.write("\n" + rule % "A" + "\n" + rule % "B")
+    problems = [p for p in errors(validate_study(folder)) if p.file == "study.toml"]
+    # (and il6.csv, which the seed has not, is not found for the first rule)
+    assert [p.column for p in problems] == ["wide.measurements[2]", "wide.measurements[1].file"]
+    assert "the same place as wide.measurements[1]" in problems[0].rule
+
+
+def test_spss_labels_on_a_mapped_numeric_column_keep_its_codes(seed, tmp_path):
+    """A value label on a number (IPI 3 = 'high-intermediate') annotates it, under the centre's own
+    variable name too: the mapping says the variable is our ipi, which holds numbers."""
+    folder = tmp_path / "study"
+    shutil.copytree(SEED, folder)
+    patients = pl.read_csv(folder / "patients.csv", infer_schema_length=None)
+    (folder / "patients.csv").unlink()
+    pyreadstat.write_sav(patients.rename({"ipi": "IPIscore", "sex": "Gender"}).to_pandas(),
+                         str(folder / "patients.sav"),
+                         variable_value_labels={"IPIscore": {3.0: "high-intermediate"},
+                                                "Gender": {"male": "Male", "female": "Female"}})
+    with (folder / "study.toml").open("a", encoding="utf-8") as fh:
+        fh.write('\n[columns.patients]\nipi = "IPIscore"\nsex = "Gender"\n')
+    _same_study(seed, load_study(folder))
+
+
+def test_wide_columns_in_the_measurements_file_itself(seed, tmp_path):
+    """The default place: extra columns of measurements. Rows that give only wide values (one per
+    patient and episode, the long columns empty) are not also read as long rows."""
+    folder = tmp_path / "study"
+    shutil.copytree(SEED, folder)
+    m = _read(folder, "measurements")
+    il6 = _wide(m, "il6", "IL-6 d{day}")
+    pl.concat([m.filter(pl.col("analyte") != "il6"), il6], how="diagonal").write_csv(folder / "measurements.csv")
+    with (folder / "study.toml").open("a", encoding="utf-8") as fh:
+        fh.write('\n[wide.measurements]\ncolumns = [{ pattern = "IL-6 d{day}", analyte = "il6", unit = "pg/mL" }]\n')
+    _same_study(seed, load_study(folder))
+
+
+def test_wide_columns_of_patients_with_one_episode(seed, tmp_path):
+    """Extra columns of patients (one row per patient) need the episode: episode = 1."""
+    folder = tmp_path / "study"
+    shutil.copytree(SEED, folder)
+    m = _read(folder, "measurements")
+    crp = _wide(m.filter(pl.col("episode") == "1"), "crp", "CRP (mg/L) day {day}").drop("episode")
+    m.filter(~((pl.col("analyte") == "crp") & (pl.col("episode") == "2"))).write_csv(folder / "expected.csv")
+    m.filter(pl.col("analyte") != "crp").write_csv(folder / "measurements.csv")
+    _read(folder, "patients").join(crp, on="patient_id", maintain_order="left").write_csv(folder / "patients.csv")
+    with (folder / "study.toml").open("a", encoding="utf-8") as fh:
+        fh.write('\n[wide.measurements]\ntable = "patients"\nepisode = 1\n'
+                 'columns = [{ pattern = "CRP (mg/L) day {day}", analyte = "crp", unit = "mg/L" }]\n')
+    study = load_study(folder)
+    assert_frame_equal(study.patients, seed.patients)
+    expected = seed.measurements.filter(~((pl.col("analyte") == "crp") & (pl.col("episode") == 2)))
+    assert_frame_equal(study.measurements, expected, check_row_order=False)
+
+
+def test_wide_sheet_of_a_workbook_of_its_own(seed, tmp_path):
+    folder = _centre_copy(tmp_path, WIDE_FILE.replace('file = "il6.csv"', 'file = "labs.xlsx"\nsheet = "IL6"'))
+    book = openpyxl.Workbook()
+    book.active.title = "notes"
+    sheet = book.create_sheet("IL6")
+    frame = _read(folder, "il6")
+    sheet.append(frame.columns)
+    for row in frame.iter_rows():
+        sheet.append([None if v is None else float(v) if c.startswith("IL6") else v
+                      for c, v in zip(frame.columns, row, strict=True)])
+    book.save(folder / "labs.xlsx")
+    (folder / "il6.csv").unlink()
+    _same_study(seed, load_study(folder))
+    sheet.cell(row=4, column=4).value = "n.d."  # D4: IL6_d4 of the third row
+    book.save(folder / "labs.xlsx")
+    found = _located(errors(validate_study(folder)))
+    assert found == {("labs.xlsx[IL6]", 4, "IL6_d4", "n.d.")}
+
+
+@pytest.mark.parametrize(("pattern", "header", "day"), [
+    ("IL6_d{day}", "il6_d0", 0), ("IL6_d{day}", "il6_d14", 14), ("IL6_d{day}", "il6_d-1", -1),
+    ("IL6_d{day}", "il6_d+3", 3), ("IL6_d{day}", "il6_d07", 7), ("CRP (mg/L) day {day}", "crp (mg/l) day -5", -5),
+    ("{day} IL-6", "28 il-6", 28), ("IL6[{day}]", "il6[2]", 2),
+    ("IL6_d{day}", "il6_d7_repeat", None), ("IL6_d{day}", "il6_day7", None), ("IL6_d{day}", "il6_d", None),
+    ("IL6_d{day}", "il6_d1.5", None), ("IL6_d{day}", "xil6_d1", None), ("CRP day {day}", "crp day-5", None),
+])
+def test_pattern_syntax(pattern, header, day):
+    """Headers arrive trimmed and lower-case (cartkit.study.readers); a pattern matches the whole header,
+    every character but {day} literally, {day} an optionally signed whole number."""
+    from cartkit.study.column_mapping import WidePattern
+
+    match = WidePattern(pattern, "il6", "pg/mL", "wide.measurements.columns[1]").regex.match(header)
+    assert (None if match is None else int(match.group(1))) == day
+
+
+def test_every_measurement_wide_in_infusions_needs_no_measurements_file(seed, tmp_path):
+    """A study whose measurements are all wide (here IL-6 and CRP in infusions, and nothing else)."""
+    folder = _centre_copy(tmp_path, WIDE_IN_INFUSIONS, wide_in="infusions")
+    (folder / "measurements.csv").unlink()
+    study = load_study(folder)
+    expected = seed.measurements.filter(pl.col("analyte").is_in(["il6", "crp"])).drop("lln")
+    assert_frame_equal(study.measurements.drop("lln", strict=False), expected, check_row_order=False)

@@ -302,6 +302,9 @@ def test_plan_products_and_diseases_must_occur_in_the_data(tmp_path):
         Problem("study.toml", None, "plan.products", "CD30 CAR-T",
                 "product not found in infusions.product (CD19 CAR-T, CD22 CAR-T)"),
         Problem("study.toml", None, "plan.diseases", "MCL", "disease not found in patients.diagnosis (B-ALL, DLBCL)"),
+        # the recorded CD22 episodes are outside the plan: left out of the analysis, and said so
+        Problem("study.toml", None, "plan.products", "CD22 CAR-T", "infusions.product 'CD22 CAR-T' (2 episodes) is "
+                "not in plan.products: those episodes are left out of the analysis", "warning"),
     ]
 
 

@@ -140,3 +140,24 @@ def test_kaplan_meier_with_events_at_time_zero_matches_survfit(case_id):
                          ("std_err", "std_err"), ("lower", "lower"), ("upper", "upper")):
         _close(km.table[ours], want[theirs], msg)
     _close([km.median, *km.median_ci], want["median"], msg)
+
+
+def test_text_status_codes():
+    fit = cumulative_incidence([5, 6, 7, 1, 2], ["relapse", "death", "relapse", "none", "none"], cause="relapse",
+                               censor_code="none")
+    assert fit.table["estimate"].to_list() == pytest.approx([1 / 3, 2 / 3])  # 3 at risk at 5; S(7-) = 1/3 at 7
+
+
+def test_missing_status_is_refused_not_counted_as_competing():
+    with pytest.raises(ValueError, match="missing in rows \\[1\\]"):
+        cumulative_incidence([1, 2, 3], [1, None, 0])
+    with pytest.raises(ValueError, match="missing in rows \\[0\\]"):
+        cumulative_incidence([1, 2, 3], [np.nan, 1.0, 0.0])
+
+
+def test_gray_test_with_a_singular_variance():
+    # R: cuminc(c(5, 6, 7, 1, 2), c(1, 2, 1, 0, 0), c("a", "a", "a", "b", "b"))$Tests gives stat -1, pv 1, df 1:
+    # group b is at risk at no event time, so the score's variance is 0. cartkit: NaN, and says why.
+    test = cumulative_incidence([5, 6, 7, 1, 2], [1, 2, 1, 0, 0], group=list("aaabb")).test
+    assert np.isnan(test.statistic) and np.isnan(test.pvalue) and test.df == 1
+    assert "singular" in test.note

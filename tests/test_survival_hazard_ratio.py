@@ -33,7 +33,7 @@ def test_hazard_ratio_matches_coxph(case_id):
     d, want = case["data"], case["r_value"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FewEventsWarning)
-        r = hazard_ratio(d["time"], d["event"], d["group"], reference=d["reference"])
+        r = hazard_ratio(d["time"], d["event"], d["group"], reference=d["reference"], strata=d.get("strata"))
     got = [r.hr, *r.ci, r.coef, r.se, r.pvalue, r.score.statistic, r.lr.statistic]
     np.testing.assert_allclose(got, _arr([*want["hr"], want["coef"], want["se"], want["p"], want["score"], want["lr"]]),
                                rtol=1e-6, err_msg=f"{case_id}; R: {case['r_call']}")

@@ -1,7 +1,12 @@
 """cartkit: from the records of a CAR-T cell therapy study to its complete analysis.
 
-    >>> import cartkit
-    >>> study = cartkit.load_study("examples/seed-study")      # doctest: +SKIP
+    >>> import tempfile, pathlib, cartkit
+    >>> from cartkit.simulate import simulate_study
+    >>> folder = simulate_study(pathlib.Path(tempfile.mkdtemp()) / "study", patients=12, seed=7)
+    >>> study = cartkit.load_study(folder)                     # or "examples/seed-study"
+    >>> study.patients.height
+    12
+    >>> import shutil; shutil.rmtree(folder.parent)
 
 Imports are lazy so that ``cartkit --help`` and small scripts start fast.
 """

@@ -3,8 +3,14 @@
 Each published key is matched by a pattern to a computation over the results
 and the derived tables. Products and diseases in keys are written as their
 targets and short names (``cd19``, ``cd22``; ``dlbcl``, ``all``), so the same
-registry serves any study of sequential CD19 -> CD22 products reported in the
-seed's shape. A key the registry does not know is reported "not computed".
+registry serves any study whose published.toml uses these keys. A key the
+registry does not know is reported "not computed".
+
+A ``Computed.reason`` says only what the records, the plan and the results show
+(which test the plan's rule picked and what the other test gives, which grading
+system a grade is in). What is true of one study only (which of its values are
+synthetic, what its paper did) is that study's knowledge: the ``note`` of the
+number in its published.toml, shown beside the reason.
 """
 
 from __future__ import annotations
@@ -17,8 +23,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
+from cartkit.analysis.methods import quantile_method_name
 from cartkit.analysis.reproduction import Computed
 from cartkit.analysis.survival_analysis import DAYS_PER_MONTH
+from cartkit.derive import REFERENCE_SYSTEM
+from cartkit.grading.systems import system_label
 
 if TYPE_CHECKING:  # pragma: no cover
     from cartkit.analysis.results import Results
@@ -73,8 +82,7 @@ def _kinetic(ctx: _Context, analyte: str, target: str, measure: str, stat: str) 
     value = _stat(_describe(values, ctx.quantile_method), stat)
     reason = ""
     if stat in ("q1", "q3", "median"):
-        reason = ("quartiles by the plan's definition "
-                  f"({'SPSS weighted average' if ctx.quantile_method == 'spss' else 'R type 7'})")
+        reason = f"quartiles by the plan's definition ({quantile_method_name(ctx.quantile_method)})"
     return Computed(value, reason=reason)
 
 
@@ -86,7 +94,7 @@ def _comparison_p(ctx: _Context, analyte: str, measure: str) -> Computed:
     if row.height == 0:
         return Computed(None)
     r = row.row(0, named=True)
-    reason = "the per-patient values are synthetic (the paper publishes only their summaries)"
+    reason = ""
     if "t-test" in (r["method"] or "") or "t test" in (r["method"] or "").lower():
         from cartkit.stats import mann_whitney
 
@@ -96,8 +104,8 @@ def _comparison_p(ctx: _Context, analyte: str, measure: str) -> Computed:
         a, b = (k.filter(pl.col("product") == p)[col].drop_nulls().to_numpy() for p in
                 (r["product_a"], r["product_b"]))
         alt = mann_whitney(a, b, correct=ctx.study.plan.rank_correction).pvalue
-        reason = (f"both groups pass Shapiro-Wilk, so the plan's rule picks the t test; the paper used the "
-                  f"rank-sum test, which gives {alt:.3f}")
+        reason = (f"both groups pass Shapiro-Wilk, so the plan's rule picks the t test; the Wilcoxon rank-sum "
+                  f"test gives {alt:.3f}")
     return Computed(
         r["pvalue"], text=f"{r['pvalue']:.3f} ({r['method']}); paired: "
         f"{'NA' if r['paired_pvalue'] is None else format(r['paired_pvalue'], '.3f')}",
@@ -119,12 +127,11 @@ def _grade_p(ctx: _Context, toxicity: str) -> Computed:
 
     text = f"{p:.3f} ({r['method']}); Fisher exact {fmt(r['fisher_pvalue'])}, Pearson chi-square {fmt(r['chisq_pvalue'])}"
     reason = ""
-    if toxicity not in ("CRS", "ICANS"):
-        reason = ("the lower haematological grades are synthetic (Table 2 publishes only grade 3/4). ")
     if r["chisq_pvalue"] is not None and abs(r["chisq_pvalue"] - p) > 5e-4:
-        reason += (f"Pearson chi-square gives {r['chisq_pvalue']:.3f}: the paper names chi-square for counts, "
-                   "but with expected counts below 5 cartkit's plan uses the exact test")
-    return Computed(p, text=text, reason=reason.strip())
+        # the plan's rule (stats.choice, Cochran) and what it saw, as the grade comparison reports them
+        reason = (f"Pearson chi-square (no continuity correction) gives {r['chisq_pvalue']:.3f}; the plan's "
+                  f"rule chose {r['method']}: {r['why']}")
+    return Computed(p, text=text, reason=reason)
 
 
 def _table2(ctx: _Context, key: str, target: str, disease: str, what: str) -> Computed:
@@ -160,9 +167,7 @@ def _landmark(ctx: _Context, endpoint: str, disease: str, censoring: str) -> Com
     if row.height == 0 or col not in row.columns:
         return Computed(None)
     value = 100.0 * float(row[col][0])
-    return Computed(value, text=f"{value:.1f}% ({censoring})",
-                    reason="with 6 and 5 patients a Kaplan-Meier estimate can only take values such as "
-                           "66.7% and 20.0%; 67.07% and 20.5% are not attainable")
+    return Computed(value, text=f"{value:.1f}% ({censoring})")
 
 
 def _logrank_p(ctx: _Context, endpoint: str, censoring: str) -> Computed:
@@ -182,9 +187,10 @@ def _os_months(ctx: _Context, disease: str, stat: str) -> Computed:
         return Computed(None)
     frame = tte.join(ctx.study.patients.select("patient_id", pl.col("diagnosis").alias("_dx")), on="patient_id")
     months = frame.filter(pl.col("_dx") == ctx.disease(disease))["os_days"].to_numpy() / DAYS_PER_MONTH
+    origin = ctx.study.plan.survival.from_product
     return Computed(_stat(_describe(months, ctx.quantile_method), stat),
-                    reason="read as the mean +/- SD of follow-up in months (30.4375 days) after the CD22 "
-                           "infusion; the paper does not say what the +/- is")
+                    reason=f"OS follow-up in months of {DAYS_PER_MONTH} days from each patient's first "
+                           f"{origin or 'CAR-T'} infusion")
 
 
 def _infusion_stat(ctx: _Context, column: str, target: str, disease: str | None, stat: str) -> Computed:
@@ -222,16 +228,17 @@ def _crs_range(ctx: _Context, target: str, which: str) -> Computed:
     system = ctx.derived.grade_systems().get("CRS", ctx.study.plan.crs_system)
     recorded = _grade_range(ctx, ctx.derived.crs, target, which, f"{system} as recorded")
     derived = ctx.derived.derived_grades.filter((pl.col("toxicity") == "CRS")
-                                                & (pl.col("system") == "astct2019"))
+                                                & (pl.col("system") == REFERENCE_SYSTEM))
     if recorded.value is None or derived.height == 0:
         return recorded
-    alt = _grade_range(ctx, derived, target, which, "ASTCT 2019 derived from vital signs and supportive care")
+    derived_system = system_label(REFERENCE_SYSTEM)
+    alt = _grade_range(ctx, derived, target, which,
+                       f"{derived_system} derived from vital signs and supportive care")
     reason = (f"the recorded grades ({system}) range "
               f"{_grade_range(ctx, ctx.derived.crs, target, 'min', '').value:.0f}-"
-              f"{_grade_range(ctx, ctx.derived.crs, target, 'max', '').value:.0f} among patients with CRS, and "
-              "Table 2 has grade 0 patients; under ASTCT 2019, fever >= 38 C alone is grade 1, so every "
-              f"febrile patient has CRS: derived {alt.text}")
-    return Computed(recorded.value, text=f"{recorded.text}; ASTCT 2019: {alt.text}", reason=reason)
+              f"{_grade_range(ctx, ctx.derived.crs, target, 'max', '').value:.0f} among patients with CRS; "
+              f"derived {alt.text}")
+    return Computed(recorded.value, text=f"{recorded.text}; {derived_system}: {alt.text}", reason=reason)
 
 
 def _haem_range(ctx: _Context, target: str, which: str) -> Computed:
@@ -239,8 +246,10 @@ def _haem_range(ctx: _Context, target: str, which: str) -> Computed:
     worst = ctx.derived.hematologic.filter(pl.col("toxicity").is_in(list(tox))).group_by(
         "patient_id", "episode").agg(pl.col("grade").max())
     got = _grade_range(ctx, worst, target, which, "worst of WBC, Hb and platelet CTCAE grades per episode")
-    return Computed(got.value, got.text, reason="graded from the blood counts; the paper publishes only the "
-                    "grade 3/4 counts, so the milder grades of the records are not the paper's own")
+    used = ctx.derived.hematologic.filter(pl.col("toxicity").is_in(list(tox)) & pl.col("grade").is_not_null())
+    systems = " and ".join(system_label(s) for s in used["system"].drop_nulls().unique(maintain_order=True))
+    sources = " and ".join(used["source"].drop_nulls().unique(maintain_order=True)) if "source" in used.columns else ""
+    return Computed(got.value, got.text, reason=f"{sources or 'the'} grades ({systems or 'no system named'})")
 
 
 def _count_episodes(ctx: _Context, frame: pl.DataFrame, target: str | None, disease: str | None) -> Computed:

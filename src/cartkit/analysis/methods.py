@@ -8,6 +8,21 @@ import polars as pl
 
 from cartkit.grading.systems import system_citation, system_label
 
+# Quartile definitions (cartkit.stats.describe; Hyndman & Fan 1996, Am Stat 50:361)
+_QUANTILE_NAMES = {
+    "spss": "SPSS weighted average, Hyndman-Fan type 6",
+    "r7": "R type 7",
+}
+
+
+def quantile_method_name(method: str) -> str:
+    """The plan's ``quantile_method`` in words.
+
+    >>> quantile_method_name("r7")
+    'R type 7'
+    """
+    return _QUANTILE_NAMES.get(method, method)
+
 
 def software_versions() -> dict[str, str]:
     import importlib.metadata as md
@@ -74,53 +89,199 @@ def analysed_grades_text(grades: dict) -> str:
     return " ".join(p[:1].upper() + p[1:] for p in parts)
 
 
-def methods_table(plan, facts: dict[str, str], software: dict[str, str],
-                  grades: dict | None = None, provenance=None) -> pl.DataFrame:
-    """``grades``: toxicity -> how the grades analysed were obtained (``Derived.grade_provenance``); a
-    recorded grade is in the system its data name, a derived one in the system it was derived under,
-    whatever the plan's default. ``provenance`` (``cartkit.study.provenance.Provenance``) adds the
-    input files and the plan as run."""
+def _haematological_text(systems: dict[str, str], default: str) -> str:
+    """Each haematological toxicity analysed with the system(s) of its grades, grouped by system."""
+    by_system: dict[str, list[str]] = {}
+    for tox, text in systems.items():
+        if tox not in ("CRS", "ICANS"):
+            by_system.setdefault(text, []).append(tox.lower())
+    if not by_system:
+        return f"haematological toxicity with {_systems_text(None, default)}"
+    return "; ".join(f"{', '.join(toxes)} with {_systems_text(text, default)}" for text, toxes in by_system.items())
+
+
+def test_description(method: str) -> str:
+    """A test's name as the results table gives it, with the conventions the name implies.
+
+    >>> test_description("Wilcoxon rank sum test")
+    'Wilcoxon rank sum test (normal approximation, tie-corrected variance, no continuity correction)'
+    >>> test_description("Wilcoxon signed rank exact test")
+    'Wilcoxon signed rank exact test (exact distribution)'
+    """
+    name = method.replace(" (grade x product)", "").replace(" (paired grades)", "").strip()
+    if "Wilcoxon" in name:
+        if "exact" in name:
+            return f"{name} (exact distribution)"
+        cc = "continuity correction 0.5" if "continuity correction" in name else "no continuity correction"
+        base = name.replace(" with continuity correction", "")
+        return f"{base} (normal approximation, tie-corrected variance, {cc})"
+    if name.startswith("Fisher"):
+        return "Fisher's exact test (Fisher-Freeman-Halton beyond 2 x 2)"
+    return name
+
+
+def _tests_text(methods: list[str | None]) -> str:
+    """'A (3), B (1)': each test that ran and how many comparisons it ran for, most used first."""
+    counts: dict[str, int] = {}
+    for m in methods:
+        if m:
+            key = test_description(m)
+            counts[key] = counts.get(key, 0) + 1
+    return ", ".join(f"{name} ({n})" for name, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def _not_run(results, *names: str) -> str:
+    omitted = getattr(results, "omitted", {}) or {}
+    why = next((omitted[n] for n in names if omitted.get(n)), "")
+    return f"Not run{': ' + why if why else ''}."
+
+
+def _table(results, name: str) -> pl.DataFrame | None:
+    if results is None:
+        return None
+    table = results.tables.get(name) if hasattr(results, "tables") else results.get(name)
+    return table if table is not None and table.height else None
+
+
+def _response_text(results, facts: dict[str, str]) -> str:
+    from cartkit.study.vocabulary import DIAGNOSES
+
+    listing = _table(results, "responses")
+    if listing is None:
+        return _not_run(results, "responses", "response_rates")
+    families = {DIAGNOSES.get(d) for d in listing["diagnosis"].drop_nulls().unique().to_list()}
+    parts = []
+    if "lymphoma" in families:
+        parts.append("Lymphoma: Lugano 2014 (Cheson BD et al., J Clin Oncol 2014;32:3059-3068).")
+    if "all" in families:
+        parts.append("B-ALL: CR (marrow blasts < 5%, no circulating blasts or extramedullary disease, ANC >= "
+                     "1.0 x 10^9/L and platelets >= 100 x 10^9/L), CRi (the same with incomplete count recovery) "
+                     "or NR.")
+    parts.append("Best overall response per infusion")
+    if _table(results, "response_rates") is not None:
+        parts[-1] += ("; ORR = CR + CRi + PR, CR rate = CR + CRi, with exact Clopper-Pearson 95% confidence "
+                      "intervals")
+    parts[-1] += "."
+    sources = listing["source"].drop_nulls().unique().sort().to_list() if "source" in listing.columns else []
+    if sources:
+        parts.append(f"{listing.height} infusion(s) assessed; response source: {', '.join(sources)}.")
+    if facts.get("response_source"):
+        parts.append(facts["response_source"])
+    return " ".join(parts)
+
+
+def _kinetics_text(plan, results) -> str:
+    params = _table(results, "kinetic_params")
+    if params is None:
+        return _not_run(results, "kinetics", "kinetic_params")
+    present = set(params["analyte"].unique().to_list())
+    analytes = [a for a in plan.kinetic_analytes if a in present] + sorted(present - set(plan.kinetic_analytes))
+    text = (f"Peak (Cmax) and day of peak (Tmax, first occurrence) of {', '.join(analytes)} over days "
+            f"{plan.kinetics_window[0]}-{plan.kinetics_window[1]} of each infusion "
+            f"({params.height} analyte-episodes); AUC by linear-up/log-down trapezoids (PKNCA conventions).")
+    ck = _table(results, "ck_model")
+    if ck is not None and "converged" in ck.columns:
+        text += (f" Stein 2019 cellular-kinetic model fitted to each episode's CAR-T curve: "
+                 f"{int(ck['converged'].sum())} of {ck.height} fits converged.")
+    return text
+
+
+def _comparisons_text(results) -> str:
+    comp = _table(results, "comparisons")
+    grades = _table(results, "grade_compare")
+    if comp is None and grades is None:
+        return _not_run(results, "comparisons", "grade_compare")
+    parts = []
+    if comp is not None:
+        for by_response, frame in ((False, comp.filter(~pl.col("family").str.starts_with("by response"))),
+                                   (True, comp.filter(pl.col("family").str.starts_with("by response")))):
+            if frame.height == 0:
+                continue
+            pairs = "; ".join(dict.fromkeys(f"{a} vs {b}" for a, b in frame.select("product_a", "product_b").rows()))
+            what = ("Expansion of responders vs non-responders within each product" if by_response
+                    else f"Measures, {pairs}")
+            text = (f"{what} ({frame.height} comparison(s)): Shapiro-Wilk normality in each group (alpha 0.05), "
+                    "then Student's t test if both are normal, else the Wilcoxon rank-sum (Mann-Whitney) test, "
+                    "exact when both groups have fewer than 50 values and no ties. Tests run: "
+                    f"{_tests_text(frame['method'].to_list())}.")
+            paired = [m for m in frame["paired_method"].to_list() if m] if "paired_method" in frame.columns else []
+            if paired:
+                text += (" The same patients' paired comparison (paired t test or Wilcoxon signed-rank test on "
+                         f"the differences) beside it: {_tests_text(paired)}.")
+            parts.append(text)
+    if grades is not None:
+        by_test: dict[str, list[str]] = {}
+        for tox, system, method in grades.select("toxicity", "system", "method").rows():
+            if method:
+                label = f"{tox} ({system_label(system)})"
+                by_test.setdefault(test_description(method), []).append(label)
+        listed = "; ".join(f"{test}: {', '.join(toxes)}" for test, toxes in by_test.items())
+        text = ("Grades, grade x product tables: Pearson chi-square when Cochran's rule holds (2 x 2: every "
+                "expected count >= 5; larger: at most 20% below 5 and none below 1), else Fisher's exact test. "
+                f"Tests run: {listed}.")
+        paired = [m for m in grades["paired_method"].to_list() if m] if "paired_method" in grades.columns else []
+        if paired:
+            text += f" Paired grades: {_tests_text(paired)}."
+        parts.append(text)
+    return " ".join(parts)
+
+
+_HSCT_RULES = {
+    "exclude HSCT patients": "patients transplanted after the index infusion excluded",
+    "censor at HSCT": "censored at HSCT",
+    "HSCT not censored": "HSCT not censored",
+}
+
+
+def _survival_text(plan, results, facts: dict[str, str]) -> str:
     survival = plan.survival
+    tests = _table(results, "logrank")
+    if results is not None and tests is None:
+        return _not_run(results, "survival", "logrank")
+    origin = (f"each patient's first infusion of {survival.from_product}" if survival.from_product
+              else "each patient's first CAR-T infusion")
+    text = (f"Time zero: {origin}; each patient counts once per endpoint, a later infusion ends PFS follow-up "
+            "(censored) unless progression came first. PFS events: progression, relapse or death; OS events: "
+            f"death; censored at last contact or the data cut-off ({facts.get('cutoff', 'not given')}).")
+    if tests is None:  # no results given: the plan only
+        return text
+    endpoints = ", ".join(dict.fromkeys(tests["endpoint"].to_list()))
+    rules = list(dict.fromkeys(tests["censoring"].to_list()))
+    primary = "censor at HSCT" if survival.censor_at_hsct else "HSCT not censored"
+    hsct = "; ".join(_HSCT_RULES.get(r, r) + (" (primary)" if r == primary else "") for r in rules)
+    text += (f" Endpoints {endpoints}. Allogeneic HSCT handled {len(rules)} way(s): {hsct}. Kaplan-Meier "
+             "estimates with log-transformed 95% CIs (R's survfit default)")
+    if tests["pvalue"].is_not_null().any():
+        text += f", log-rank test between {survival.group_by} groups"
+    landmarks = tests["landmark_day"].drop_nulls().unique().to_list() if "landmark_day" in tests.columns else []
+    if landmarks:
+        text += f", survival at day {', '.join(str(d) for d in sorted(landmarks))}"
+    unit = survival.time_unit if survival.time_unit == "days" else f"months of {30.4375} days"
+    return text + f"; times in {unit}."
+
+
+def methods_table(plan, facts: dict[str, str], software: dict[str, str],
+                  grades: dict | None = None, provenance=None, results=None) -> pl.DataFrame:
+    """The Methods, written from what ran: ``results`` (the ``Results`` being filled, with the tables of
+    the analysis) gives the tests each comparison used, the endpoints and HSCT rules, the analytes,
+    the diseases; the plan gives the conventions they ran under. ``grades``: toxicity -> how the
+    grades analysed were obtained (``Derived.grade_provenance``); a recorded grade is in the system its
+    data name, a derived one in the system it was derived under, whatever the plan's default.
+    ``provenance`` (``cartkit.study.provenance.Provenance``) adds the input files and the plan as run."""
     grades = grades or {}
     systems = {tox: g.system for tox, g in grades.items() if g.systems}
-    haem = "; ".join(dict.fromkeys(s for tox, text in systems.items() if tox not in ("CRS", "ICANS")
-                                   for s in text.split("; ")))
     items = [
         ("Toxicity grading",
          f"CRS graded with {_systems_text(systems.get('CRS'), plan.crs_system)}; ICANS with "
-         f"{_systems_text(systems.get('ICANS'), plan.icans_system)}; haematological toxicity with "
-         f"{_systems_text(haem, 'ctcae' + plan.ctcae_version)} "
-         f"(neutrophils, haemoglobin, platelets, white cells, lymphocytes). {analysed_grades_text(grades)}"),
-        ("Response",
-         "Lymphoma: Lugano 2014 (Cheson BD et al., J Clin Oncol 2014;32:3059-3068). B-ALL: CR (marrow blasts "
-         "< 5%, no circulating blasts or extramedullary disease, ANC >= 1.0 x 10^9/L and platelets >= 100 x "
-         "10^9/L), CRi (the same with incomplete count recovery) or NR. Best overall response per infusion; "
-         "ORR = CR + CRi + PR, CR rate = CR + CRi, with exact Clopper-Pearson 95% confidence intervals. "
-         f"{facts.get('response_source', '')}"),
-        ("Kinetics",
-         f"Peak (Cmax) and day of peak (Tmax, first occurrence) of each analyte over days "
-         f"{plan.kinetics_window[0]}-{plan.kinetics_window[1]}; AUC by linear-up/log-down trapezoids "
-         "(PKNCA conventions)."),
+         f"{_systems_text(systems.get('ICANS'), plan.icans_system)}; "
+         f"{_haematological_text(systems, 'ctcae' + plan.ctcae_version)}. {analysed_grades_text(grades)}"
+         .strip()),
+        ("Response", _response_text(results, facts)),
+        ("Kinetics", _kinetics_text(plan, results)),
         ("Summaries",
-         f"Median (IQR) with {'SPSS weighted-average (Hyndman-Fan type 6)' if plan.quantile_method == 'spss' else 'R type 7'} "
-         "quartiles; mean +/- SD (n-1)."),
-        ("Comparisons between products",
-         "Measures: Shapiro-Wilk normality in each group (alpha 0.05), then Student's t test if both are "
-         "normal, else the Wilcoxon rank-sum (Mann-Whitney) test, as the seed's plan prescribes; the same "
-         "patients' paired comparison (paired t or Wilcoxon signed-rank on the differences) is reported beside "
-         "it. Grades: exact Fisher-Freeman-Halton test on the grade x product table (the published "
-         "P-values for CRS and ICANS come only from the exact test), and Bowker's symmetry test for the paired "
-         "grades."),
-        ("Survival",
-         "Time zero: "
-         + (f"each patient's first infusion of {survival.from_product}" if survival.from_product
-            else "each patient's first CAR-T infusion")
-         + "; each patient counts once per endpoint, a later infusion ends PFS follow-up (censored) unless "
-         "progression came first. PFS events: progression, "
-         "relapse or death; OS events: death; censored at last contact or the data cut-off "
-         f"({facts.get('cutoff', 'not given')}). Allogeneic HSCT handled three ways (patients excluded, "
-         "censored at HSCT, not censored); Kaplan-Meier estimates with log-transformed 95% CIs (R's default), "
-         f"log-rank test between {survival.group_by} groups, survival at day {survival.landmark_day}."),
+         f"Median (IQR) with {quantile_method_name(plan.quantile_method)} quartiles; mean +/- SD (n-1)."),
+        ("Comparisons between products", _comparisons_text(results)),
+        ("Survival", _survival_text(plan, results, facts)),
         ("Significance", f"Two-sided P < {plan.alpha}."),
         ("Software", "; ".join(f"{k} {v}" for k, v in software.items())),
     ]
@@ -136,7 +297,7 @@ def design_warnings(n_patients_paired: int, comparisons: pl.DataFrame | None, lo
     texts = list(extra)
     if n_patients_paired > 0:
         texts.append(
-            f"{n_patients_paired} patients received both products: the unpaired tests (as published) treat "
+            f"{n_patients_paired} patients received both products: the unpaired tests treat "
             "the same patients as independent groups. The paired tests are the appropriate analysis and are "
             "shown beside them."
         )

@@ -1,10 +1,15 @@
-"""Product comparisons: expansion and cytokine peaks and peak days, toxicity grades.
+"""The plan's comparisons: expansion and cytokine peaks and peak days, toxicity grades.
 
-The seed compares the CD19 and CD22 products in the same 13 patients as if
-they were independent groups (rank-sum, chi-square). cartkit runs that
-unpaired analysis, as published, and the paired one (each patient is their
-own control: signed-rank / paired t for measures, Bowker's symmetry test for
-grades), and warns that the paired analysis is the appropriate one.
+Each comparison of ``[[plan.comparison]]`` (``cartkit.study.plan_comparison.Comparison``) sets two
+groups of episodes apart by product, arm, disease or dose level. The seed compares the CD19 and
+CD22 products in the same 13 patients as if they were independent groups (rank-sum, chi-square).
+cartkit runs that unpaired analysis, as published, and, when the comparison is paired (``paired =
+"auto"`` and some patients are in both groups, or ``true``), the paired one (each patient is their
+own control: signed-rank / paired t for measures, Bowker's symmetry test for grades), and warns
+that the paired analysis is the appropriate one.
+
+The functions below take the compared groups' labels in the column ``product`` of their
+``groups`` frame (``compared_groups`` puts the arm, disease or dose level there).
 """
 
 from __future__ import annotations
@@ -35,12 +40,66 @@ def _record_fields(choice) -> tuple[str, float | None, float | None, str]:
     return choice.method, float(statistic) if statistic is not None else math.nan, float(choice.pvalue), choice.why
 
 
+def comparison_frame(study, groups: pl.DataFrame) -> pl.DataFrame:
+    """The analysed episode groups with each patient's arm and each episode's dose level, when the
+    study records them (what a comparison by arm or dose level sets apart)."""
+    patients, infusions = study.patients, study.infusions
+    out = groups
+    if "arm" in patients.columns and "arm" not in out.columns:
+        out = out.join(patients.select("patient_id", "arm"), on="patient_id", how="left")
+    if "dose_level" in infusions.columns and "dose_level" not in out.columns:
+        out = out.join(infusions.select("patient_id", "episode", "dose_level"), on=["patient_id", "episode"],
+                       how="left")
+    return out
+
+
+def compared_groups(groups: pl.DataFrame, comparison) -> pl.DataFrame:
+    """patient_id, episode, product (= the compared group's label) of the comparison's two groups."""
+    column = comparison.column
+    if column not in groups.columns:
+        return pl.DataFrame(schema={"patient_id": pl.String, "episode": pl.Int64, "product": pl.String})
+    return (groups.filter(pl.col(column).cast(pl.String).is_in(list(comparison.pair)))
+            .select("patient_id", "episode", pl.col(column).cast(pl.String).alias("product")))
+
+
+def _paired(comparison) -> bool | None:
+    """True, False, or None for "auto" (paired when some patients are in both groups)."""
+    return None if comparison.paired == "auto" else bool(comparison.paired)
+
+
+_GROUPS_SCHEMA = {"by": pl.String, "group_a": pl.String, "group_b": pl.String, "patients_a": pl.Int64,
+                  "patients_b": pl.Int64, "episodes_a": pl.Int64, "episodes_b": pl.Int64, "n_pairs": pl.Int64,
+                  "paired": pl.String}
+
+
+def comparison_groups(groups: pl.DataFrame, comparison) -> pl.DataFrame:
+    """One row: the comparison's groups with their patients and episodes, the patients in both
+    (``n_pairs``) and whether the comparison is analysed paired ("yes", "no", and why)."""
+    cg = compared_groups(groups, comparison)
+    a, b = comparison.pair
+    pa, pb = (cg.filter(pl.col("product") == g) for g in (a, b))
+    n_pairs = pa.select("patient_id").unique().join(pb.select("patient_id").unique(), on="patient_id").height
+    wanted = _paired(comparison)
+    if wanted is False:
+        paired = "no (paired = false)"
+    elif n_pairs:
+        paired = f"yes ({n_pairs} patients in both groups)" if wanted is None else "yes (paired = true)"
+    else:
+        paired = "no (no patient in both groups)"
+    return pl.DataFrame([{"by": comparison.by, "group_a": a, "group_b": b,
+                          "patients_a": pa["patient_id"].n_unique(), "patients_b": pb["patient_id"].n_unique(),
+                          "episodes_a": pa.height, "episodes_b": pb.height, "n_pairs": n_pairs, "paired": paired}],
+                        schema=_GROUPS_SCHEMA)
+
+
 def compare_measure(
-    values: pl.DataFrame, value_col: str, products: tuple[str, str], quantile_method: str, correct: bool = True
+    values: pl.DataFrame, value_col: str, products: tuple[str, str], quantile_method: str, correct: bool = True,
+    paired: bool | None = None,
 ) -> dict:
     """Unpaired and paired comparison of one per-episode measure between two products.
 
-    ``values``: patient_id, product, <value_col>.
+    ``values``: patient_id, product, <value_col>. ``paired``: False skips the paired test, None or
+    True run it on the patients with both (none: no paired test).
     """
     from cartkit.stats import compare
 
@@ -60,12 +119,12 @@ def compare_measure(
     row.update(method=method, statistic=statistic, pvalue=pvalue, why=why)
     # a patient pairs with themself once: their first episode of each product
     if "episode" in values.columns:
-        a, b = (f.sort("episode").unique("patient_id", keep="first") for f in (a, b))
+        a, b = (f.sort("episode").unique("patient_id", keep="first", maintain_order=True) for f in (a, b))
     pairs = a.select("patient_id", pl.col(value_col).alias("a")).join(
         b.select("patient_id", pl.col(value_col).alias("b")), on="patient_id", how="inner"
     )
     row["n_pairs"] = pairs.height
-    if pairs.height:
+    if pairs.height and paired is not False:
         pa, pb = pairs["a"].to_numpy().astype(float), pairs["b"].to_numpy().astype(float)
         choice = compare(pa, pb, paired=True, correct=correct)
         method, _, pvalue, why = _record_fields(choice)
@@ -74,13 +133,14 @@ def compare_measure(
 
 
 def kinetic_comparisons(
-    kinetics: pl.DataFrame, groups: pl.DataFrame, products: tuple[str, str], analytes, quantile_method: str,
+    kinetics: pl.DataFrame, groups: pl.DataFrame, comparison, analytes, quantile_method: str,
     correct: bool = True,
 ) -> pl.DataFrame:
-    """Peak (Cmax) and peak day (Tmax) of each analyte, product A vs B."""
+    """Peak (Cmax) and peak day (Tmax) of each analyte, group A vs B of the comparison."""
     from cartkit.study.vocabulary import ANALYTES
 
-    per_episode = kinetics.join(groups.select("patient_id", "episode", "product"), on=["patient_id", "episode"])
+    products, paired = comparison.pair, _paired(comparison)
+    per_episode = kinetics.join(compared_groups(groups, comparison), on=["patient_id", "episode"])
     rows = []
     for analyte in analytes:
         frame = per_episode.filter(pl.col("analyte") == analyte)
@@ -92,22 +152,46 @@ def kinetic_comparisons(
         family = _ANALYTE_FAMILY.get(analyte, "cytokine")
         for value_col, what, what_unit in (("cmax", "peak", unit), ("tmax", "peak day", "day")):
             row = compare_measure(frame.select("patient_id", "episode", "product", value_col), value_col,
-                                  products, quantile_method, correct)
+                                  products, quantile_method, correct, paired)
             row.update(family=family, measure=f"{label} {what}", unit=what_unit,
                        key=f"{analyte}.{'peak' if value_col == 'cmax' else 'peak_day'}")
             rows.append(row)
     return pl.DataFrame(rows, schema=_SCHEMA) if rows else pl.DataFrame(schema=_SCHEMA)
 
 
+_GRADE_SCHEMA = {
+    "toxicity": pl.String, "system": pl.String, "group_a": pl.String, "group_b": pl.String, "n_a": pl.Int64,
+    "n_b": pl.Int64, "n_pairs": pl.Int64, "method": pl.String, "pvalue": pl.Float64, "why": pl.String,
+    "fisher_pvalue": pl.Float64, "chisq_pvalue": pl.Float64, "paired_method": pl.String,
+    "paired_pvalue": pl.Float64, "note": pl.String}
+
+
+def grade_comparisons(labelled, groups: pl.DataFrame, comparison) -> pl.DataFrame:
+    """One row per (toxicity, grades, system, note) of ``labelled``: the grades of the comparison's groups."""
+    cg = compared_groups(groups, comparison)
+    rows = []
+    for toxicity, frame, system, note in labelled:
+        row = grade_comparison(frame, cg, comparison.pair, toxicity, system, _paired(comparison))
+        if note:
+            row["note"] = (row["note"] + " " + note).strip()
+        rows.append(row)
+    return pl.DataFrame(rows, schema=_GRADE_SCHEMA)
+
+
 def grade_comparison(grades: pl.DataFrame, groups: pl.DataFrame, products: tuple[str, str], toxicity: str,
-                     system: str) -> dict:
-    """Grade x product: exact Fisher-Freeman-Halton (unpaired, as the seed) and Bowker (paired)."""
+                     system: str, paired: bool | None = None) -> dict:
+    """Grade x product: exact Fisher-Freeman-Halton (unpaired, as the seed) and Bowker (paired, unless
+    ``paired`` is False)."""
     from cartkit.analysis.adverse_events import episode_grades, grade_contingency, grade_distribution
     from cartkit.stats import bowker, chi_square, compare_counts, fisher_exact
 
     dist = grade_distribution(grades, groups, toxicity)
     table = grade_contingency(dist, products)
-    out = {"toxicity": toxicity, "system": system, "method": None, "pvalue": None, "why": None,
+    per_episode = episode_grades(grades, groups)
+    out = {"toxicity": toxicity, "system": system, "group_a": products[0], "group_b": products[1],
+           "n_a": per_episode.filter(pl.col("product") == products[0]).height,
+           "n_b": per_episode.filter(pl.col("product") == products[1]).height, "n_pairs": 0,
+           "method": None, "pvalue": None, "why": None,
            "fisher_pvalue": None, "chisq_pvalue": None, "paired_method": None, "paired_pvalue": None, "note": ""}
     graded = [p for p, row in zip(products, table, strict=True) if sum(row)]
     if table and len(table[0]) >= 2 and len(graded) < 2:
@@ -125,13 +209,15 @@ def grade_comparison(grades: pl.DataFrame, groups: pl.DataFrame, products: tuple
                    chisq_pvalue=float(chi_square(table, correction=False).pvalue))
     else:
         out["note"] = "every episode has the same grade: nothing to compare"
-    per_episode = episode_grades(grades, groups)
     a, b = (
         per_episode.filter(pl.col("product") == product).sort("episode").unique("patient_id", keep="first")
         .select("patient_id", pl.col("grade").alias(side))
         for product, side in ((products[0], "a"), (products[1], "b"))
     )
     pairs = a.join(b, on="patient_id")
+    out["n_pairs"] = pairs.height
+    if paired is False:
+        return out
     levels = sorted(set(pairs["a"].to_list()) | set(pairs["b"].to_list()))
     if len(levels) >= 2 and pairs.height >= 2:
         index = {g: i for i, g in enumerate(levels)}

@@ -6,6 +6,11 @@
 same keys. A computed number *agrees* when it rounds to the published value
 at the published precision (the number of decimals printed, or ``decimals``);
 a p-value printed as 0.000 agrees with anything below 0.0005.
+
+The reason column says why a number differs in two parts: cartkit's own reason
+(``Computed.reason``: what the records, the plan and the results show), then the
+entry's ``note`` (what only that study knows: which of its values are synthetic,
+what its paper did). An agreeing number shows its note.
 """
 
 from __future__ import annotations
@@ -81,6 +86,16 @@ def _fmt(value: float | None, decimals: int) -> str:
     return f"{value:.{max(decimals, 0)}f}" if decimals >= 0 else f"{value:g}"
 
 
+def _why(reason: str, note: str) -> str:
+    """cartkit's reason, then the study's note.
+
+    >>> _why("the plan's rule picks the t test", "The paper used the rank-sum test")
+    "the plan's rule picks the t test. The paper used the rank-sum test"
+    """
+    parts = [part.strip() for part in (reason, note) if part and part.strip()]
+    return ". ".join(p.rstrip(".") if i < len(parts) - 1 else p for i, p in enumerate(parts))
+
+
 def reproduction_table(published: list[dict], computed: dict[str, Computed]) -> pl.DataFrame:
     rows = []
     for entry in published:
@@ -93,17 +108,17 @@ def reproduction_table(published: list[dict], computed: dict[str, Computed]) -> 
         if isinstance(value, str) and got is not None and got.same_category is not None:
             status = "agrees" if got.same_category else "differs"
             computed_text = got.text
-            reason = entry.get("note", "") if got.same_category else (got.reason or entry.get("note", ""))
+            reason = entry.get("note", "") if got.same_category else _why(got.reason, entry.get("note", ""))
         elif got is None or got.value is None or not isinstance(value, int | float) or isinstance(value, bool):
             status, computed_text = "not computed", "" if got is None else got.text
-            reason = entry.get("note", "") if got is None else (got.reason or entry.get("note", ""))
+            reason = entry.get("note", "") if got is None else _why(got.reason, entry.get("note", ""))
             if got is None and not reason:
                 reason = "cartkit does not compute this number from the records"
         else:
             ok = agrees(float(value), float(got.value), decimals)
             status = "agrees" if ok else "differs"
             computed_text = got.text or _fmt(float(got.value), decimals)
-            reason = entry.get("note", "") if ok else (got.reason or entry.get("note", ""))
+            reason = entry.get("note", "") if ok else _why(got.reason, entry.get("note", ""))
             attained = entry.get("attained")
             if not ok and isinstance(attained, int | float) and agrees(float(attained), float(got.value), decimals):
                 reason = (f"the published value is not attainable from patient-level records; the closest "

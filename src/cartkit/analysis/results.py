@@ -3,12 +3,17 @@
 This is the contract between ``cartkit.analysis`` (which fills it from a
 derived study) and ``cartkit.report`` (which draws and writes it). Every
 table is a Polars DataFrame; a section that does not apply to a study (one
-product, no survival data ...) is ``None`` with a reason in ``omitted``.
+product, no survival data ...) is ``None`` with a reason in ``omitted``. Each
+table's columns and dtypes are ``SCHEMAS`` below, checked when the analysis
+stores the table (``Results.store``).
 
 Tables and their columns (all optional columns may be null):
 
 study            one row: id, title, reference, data_cutoff (str), n_patients, n_episodes,
                  products (str, '; '-joined), diseases (str)
+comparison_groups  one row per comparison the plan names ([[plan.comparison]]): by, group_a, group_b,
+                 patients_a/_b, episodes_a/_b, n_pairs (patients in both), paired ("yes (...)" | "no (...)"),
+                 comparison (its label, "CD19 CAR-T vs CD22 CAR-T")
 table1           characteristic, level, group, value (formatted text), n, stat ("median_iqr",
                  "mean_sd", "n_pct"); group is a disease or "All"
 responses        patient_id, diagnosis, episode, product, best_response, response_day,
@@ -23,7 +28,8 @@ table2           section, term, label, product, diagnosis, n, N, pct  (pct 0-100
 comparisons      family (e.g. "kinetics", "cytokine", "toxicity"), measure (e.g. "CAR-T % peak"),
                  unit, summary_a, summary_b (formatted), product_a, product_b, n_a, n_b,
                  method, statistic, pvalue, why (text: why this test), paired_method,
-                 paired_pvalue, published_p (float or null)
+                 paired_pvalue, n_pairs, key, comparison (the plan's comparison, or "responders vs
+                 non-responders, <product>")
 kinetic_curves   product, analyte, day, n, median, q1, q3, mean, sd
 kinetic_values   patient_id, episode, product, diagnosis, analyte, day, value  (per patient lines)
 kinetic_params   patient_id, episode, product, diagnosis, analyte, cmax, tmax, auc_partial,
@@ -42,7 +48,8 @@ swimmer_events   patient_id, kind (response label, "relapse", "progression", "hs
                  "last_contact", "infusion"), day (from first infusion), label
 grade_counts     toxicity ("CRS", "ICANS", "Neutropenia", "Anemia", "Thrombocytopenia",
                  "Leukopenia"), product, grade (int), n
-grade_compare    toxicity, system, method, pvalue, published_p, note
+grade_compare    toxicity, system, group_a, group_b, n_a, n_b (graded episodes), n_pairs, method, pvalue,
+                 why, fisher_pvalue, chisq_pvalue, paired_method, paired_pvalue, note, comparison
 grading_systems  patient_id, episode, product, toxicity, system, grade  (same event, several
                  systems side by side: CTCAE v4.03 recorded vs ASTCT 2019 derived ...)
 disagreements    patient_id, episode, item, recorded, derived, note
@@ -73,37 +80,123 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
 
-TABLE_NAMES: tuple[str, ...] = (
-    "study",
-    "baseline",
-    "responses",
-    "response_rates",
-    "adverse_event_incidence",
-    "comparisons",
-    "kinetic_curves",
-    "kinetic_values",
-    "kinetic_params",
-    "ck_model",
-    "survival_curves",
-    "at_risk",
-    "logrank",
-    "swimmer",
-    "swimmer_events",
-    "grade_counts",
-    "grade_compare",
-    "grading_systems",
-    "disagreements",
-    "antigen_expression",
-    "infusion_products",
-    "toxicity_treatment",
-    "syndrome_course",
-    "syndrome_course_summary",
-    "follow_up",
-    "follow_up_summary",
-    "reproduction",
-    "methods",
-    "warnings",
-)
+# One schema per result table: column -> dtype ("str", "int", "float", "bool", "date"). A table is
+# checked against it when it is stored (``Results.store``): every column listed must be there with
+# its dtype, and no other column, except the optional ones (``?name``) and the per-group columns
+# of a pattern (``landmark_*``). A column with no values at all (dtype Null) passes any dtype.
+_COMPARISON = "comparison:str"
+SCHEMAS: dict[str, str] = {
+    "study": "id:str title:str reference:str data_cutoff:str n_patients:int n_episodes:int products:str "
+             "diseases:str",
+    "comparison_groups": "by:str group_a:str group_b:str patients_a:int patients_b:int episodes_a:int "
+                         f"episodes_b:int n_pairs:int paired:str {_COMPARISON}",
+    "baseline": "characteristic:str level:str group:str value:str n:int stat:str",
+    "responses": "patient_id:str diagnosis:str episode:int product:str best_response:str response_day:int "
+                 "source:str relapse_day:int hsct:bool",
+    "response_rates": "product:str diagnosis:str n:int orr_n:int orr:float orr_lower:float orr_upper:float "
+                      "cr_n:int cr:float cr_lower:float cr_upper:float",
+    "next_study": "group:str responders:int n:int orr:float orr_lower:float orr_upper:float p1_at:str p0:float "
+                  "p1:float design:str r1:int n1:int r:int n_total:int en_p0:float alpha:float power:float "
+                  "single_stage_r:int single_stage_n:int note:str message:str",
+    "adverse_event_incidence": "section:str term:str label:str product:str diagnosis:str n:int N:int pct:float",
+    "grade_counts": "toxicity:str product:str grade:int n:int",
+    "grade_compare": "toxicity:str system:str group_a:str group_b:str n_a:int n_b:int n_pairs:int method:str "
+                     "pvalue:float why:str fisher_pvalue:float chisq_pvalue:float paired_method:str "
+                     f"paired_pvalue:float note:str {_COMPARISON}",
+    "grading_systems": "patient_id:str episode:int product:str toxicity:str system:str grade:int source:str",
+    "disagreements": "patient_id:str episode:int item:str recorded:str derived:str note:str",
+    "kinetic_values": "patient_id:str episode:int product:str diagnosis:str analyte:str day:int value:float",
+    "kinetic_curves": "product:str analyte:str day:int n:int median:float q1:float q3:float mean:float sd:float",
+    "kinetic_params": "patient_id:str episode:int analyte:str cmax:float tmax:float clast:float tlast:float "
+                      "auc_last:float auc_partial:float lambda_z:float half_life:float r2_adj:float n_points:int "
+                      "note:str product:str diagnosis:str",
+    "ck_model": "patient_id:str episode:int product:str diagnosis:str converged:bool reason:str n_points:int "
+                "cmax:float cmax_lower:float cmax_upper:float tmax:float tmax_lower:float tmax_upper:float "
+                "foldx:float foldx_lower:float foldx_upper:float alpha:float alpha_lower:float alpha_upper:float "
+                "analyte:str",
+    "comparisons": "family:str measure:str unit:str summary_a:str summary_b:str product_a:str product_b:str "
+                   "n_a:int n_b:int method:str statistic:float pvalue:float why:str paired_method:str "
+                   f"paired_pvalue:float n_pairs:int key:str {_COMPARISON}",
+    "survival_curves": "endpoint:str censoring:str group:str time:float n_risk:int n_event:int n_censor:int "
+                       "survival:float lower:float upper:float time_unit:str",
+    "at_risk": "endpoint:str censoring:str group:str time:float n_risk:int time_unit:str",
+    "logrank": "endpoint:str censoring:str statistic:float df:int pvalue:float landmark_day:int n:int events:int "
+               "median_followup_*:float landmark_ci_*:str landmark_*:float",
+    "swimmer": "patient_id:str diagnosis:str episode:int product:str start_day:int end_day:int best_response:str",
+    "swimmer_events": "patient_id:str kind:str day:int label:str",
+    "antigen_expression": "patient_id:str diagnosis:str episode:int product:str antigen:str day:int pct:float",
+    "infusion_products": "product:str diagnosis:str characteristic:str label:str unit:str episodes:int n:int "
+                         "missing:int mean:float sd:float median:float q1:float q3:float min:float max:float",
+    "toxicity_treatment": "product:str treatment:str agent:str episodes:int episodes_treated:int patients:int "
+                          "patients_treated:int administrations:int days_given_median:float days_given_min:int "
+                          "days_given_max:int dose_unit:str total_dose_median:float total_dose_min:float "
+                          "total_dose_max:float first_day_median:float first_day_min:int first_day_max:int",
+    "syndrome_course": "patient_id:str episode:int product:str diagnosis:str toxicity:str grade:int onset_day:int "
+                       "duration_days:int system:str source:str",
+    "syndrome_course_summary": "product:str toxicity:str episodes:int graded:int with_event:int onset_n:int "
+                               "onset_median:float onset_min:int onset_max:int duration_n:int "
+                               "duration_median:float duration_min:int duration_max:int systems:str sources:str",
+    "follow_up": "patient_id:str diagnosis:str status:str cause_of_death:str last_known_date:date "
+                 "days_from_first_infusion:int days_before_cutoff:int",
+    "follow_up_summary": "diagnosis:str status:str cause_of_death:str n:int N:int",
+    "methods": "item:str text:str",
+    "warnings": "text:str",
+    "reproduction": "key:str section:str description:str published:str computed:str status:str reason:str",
+}
+
+
+class ResultSchemaError(ValueError):
+    """A result table that does not follow its schema (a bug in cartkit, not in the study)."""
+
+
+def _dtype_ok(kind: str, dtype) -> bool:
+    import polars as pl
+
+    if dtype == pl.Null:
+        return True
+    return {"str": dtype == pl.String, "int": dtype.is_integer(), "float": dtype.is_float(),
+            "bool": dtype == pl.Boolean, "date": dtype == pl.Date}[kind]
+
+
+def parse_schema(spec: str) -> tuple[dict[str, str], set[str], list[tuple[str, str]]]:
+    """(column -> kind, optional columns, [(prefix, kind)] of per-group patterns) of a schema text."""
+    columns: dict[str, str] = {}
+    optional: set[str] = set()
+    patterns: list[tuple[str, str]] = []
+    for item in spec.split():
+        name, kind = item.rsplit(":", 1)
+        if name.endswith("*"):
+            patterns.append((name[:-1], kind))
+            continue
+        if name.startswith("?"):
+            name = name[1:]
+            optional.add(name)
+        columns[name] = kind
+    return columns, optional, patterns
+
+
+def check_table(name: str, table) -> None:
+    """Raise ``ResultSchemaError`` naming the table and column where ``table`` leaves its schema.
+
+    >>> import polars as pl
+    >>> check_table("warnings", pl.DataFrame({"text": ["few events"]}))
+    >>> check_table("warnings", pl.DataFrame({"text": [1]}))
+    Traceback (most recent call last):
+    ...
+    cartkit.analysis.results.ResultSchemaError: result table 'warnings', column 'text': Int64, expected str
+    """
+    if name not in SCHEMAS:
+        raise ResultSchemaError(f"result table '{name}' has no schema (cartkit.analysis.results.SCHEMAS)")
+    columns, optional, patterns = parse_schema(SCHEMAS[name])
+    for column, dtype in table.schema.items():
+        kind = columns.get(column) or next((k for prefix, k in patterns if column.startswith(prefix)), None)
+        if kind is None:
+            raise ResultSchemaError(f"result table '{name}', column '{column}': not in its schema")
+        if not _dtype_ok(kind, dtype):
+            raise ResultSchemaError(f"result table '{name}', column '{column}': {dtype}, expected {kind}")
+    missing = [c for c in columns if c not in table.columns and c not in optional]
+    if missing:
+        raise ResultSchemaError(f"result table '{name}', column '{missing[0]}': missing")
 
 
 @dataclass
@@ -118,3 +211,9 @@ class Results:
 
     def get(self, name: str) -> pl.DataFrame | None:
         return self.tables.get(name)
+
+    def store(self, name: str, table: pl.DataFrame) -> None:
+        """Keep ``table`` as result ``name`` after checking it against its schema (``SCHEMAS``)."""
+        check_table(name, table)
+        self.tables[name] = table
+

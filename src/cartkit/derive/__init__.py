@@ -29,7 +29,7 @@ from cartkit.derive.grade_provenance import GradeProvenance, provenance_of
 if TYPE_CHECKING:  # pragma: no cover
     from cartkit.study.model import Study
 
-__all__ = ["derive", "Derived", "GradeProvenance"]
+__all__ = ["derive", "Derived", "GradeProvenance", "REFERENCE_SYSTEM"]
 
 # the system CRS and ICANS are always derived under beside the plan's: the ASTCT consensus
 # (Lee DW et al., Biol Blood Marrow Transplant 2019;25:625-638), docs/criteria.md
@@ -151,6 +151,7 @@ def derive(study: Study) -> Derived:
     # names (to compare like with like)
     from cartkit.grading.crs import crs_systems
     from cartkit.grading.icans import icans_systems
+    from cartkit.grading.systems import system_label
 
     crs_recorded = _recorded_grades(study, CRS_TERM, plan.crs_system)
     icans_recorded = _recorded_grades(study, ICANS_TERM, plan.icans_system)
@@ -164,8 +165,9 @@ def derive(study: Study) -> Derived:
     for label, planned, main, frames in (("CRS", plan.crs_system, crs_main, crs_d),
                                          ("ICANS", plan.icans_system, icans_main, icans_d)):
         if planned != main and frames[main].height:
-            notes.append(f"{label} grades cannot be derived under {planned} (cartkit has no criteria for it): "
-                         f"the {label} grades derived from the records are {main}.")
+            notes.append(f"{label} grades cannot be derived under {system_label(planned)} (cartkit has no "
+                         f"criteria for it): the {label} grades derived from the records are "
+                         f"{system_label(main)}.")
     # an episode without the recorded AE (grade 0) is in the system the recorded rows are in
     crs = _primary(crs_recorded, crs_d[crs_main], recorded_system(crs_recorded, plan.crs_system), study,
                    "CRS", notes)

@@ -1,7 +1,7 @@
 """Derive stage: kinetic parameters per episode x analyte for a whole study.
 
 ``derive_kinetics(study)`` runs the NCA of ``cartkit.kinetics.nca_table``
-(PKNCA conventions, criteria.md section 9) over ``study.measurements`` for
+(PKNCA conventions, docs/criteria.md) over ``study.measurements`` for
 the plan's kinetic analytes (seed: CAR-T % of CD3+, CAR DNA, IL-6, IL-2R,
 IL-8, TNF-a), using only the samples inside the plan's kinetics window
 (seed: days 0-28, Methods "on day 0, 4, 7, 14, 21 and 28"), so Cmax/Tmax are
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from cartkit.stats.describe import describe
+from cartkit.study.model import Plan
 
 if TYPE_CHECKING:  # pragma: no cover
     from cartkit.study.model import Study
@@ -39,7 +40,7 @@ def kinetics_from_measurements(
     measurements: pl.DataFrame,
     *,
     analytes: Sequence[str] | None,
-    window: tuple[float, float] = (0, 28),
+    window: tuple[float, float] = Plan.kinetics_window,
     auc: str = "linear-up-log-down",
     blq_before_tmax: str = "zero",
     blq_after_tmax: str = "drop",
@@ -110,13 +111,14 @@ def summarise_kinetics(
     *,
     by: Sequence[str] = ("product",),
     measures: Sequence[str] = _SUMMARY_MEASURES,
-    quantile_method: str = "spss",
+    quantile_method: str = Plan.quantile_method,
 ) -> pl.DataFrame:
     """n, median, q1, q3, mean, sd, min, max of each kinetic parameter per group and analyte.
 
     ``params`` is ``derive_kinetics`` output; ``groups`` maps patient_id,
     episode to the ``by`` columns (e.g. ``study.infusions`` for product).
-    Missing values (e.g. no half-life) are left out of n. The number of
+    Missing values (e.g. no half-life) are left out of n. ``quantile_method``
+    defaults to the plan's default (``Plan.quantile_method``: R type 7). The number of
     groups is small (products x analytes x measures), so the loop below is
     over groups, never over measurements.
     """

@@ -32,10 +32,12 @@ from cartkit.grading.hematotox import (
     icaht_frame,
     late_icaht_frame,
     late_ticaht_frame,
+    ticaht_criteria,
     ticaht_frame,
 )
 from cartkit.grading.icans import icans_criteria, icans_grade_expr
 from cartkit.grading.vasopressor import high_dose_vasopressor_frame
+from cartkit.study.model import Plan
 from cartkit.study.vocabulary import UNIT_CONVERSIONS, VOCABULARIES
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -401,7 +403,7 @@ def _coverage_expr(window_end: int) -> pl.Expr:
 
 def hematologic_grades_long(
     study: Study,
-    version: str = "4.03",
+    version: str = Plan.ctcae_version,
     *,
     window: tuple[int, int] = (0, 28),
     lln: Mapping[str, float] | None = None,
@@ -605,16 +607,22 @@ def derive_hematotox_scores(
     Baseline labs: the last pre-infusion values (day < 0) nearest to day -5 (before
     lymphodepletion), analyte by analyte; ``baseline_day`` is the platelet day. Units
     are converted to the paper's (Hb g/dL, CRP mg/dL, creatinine mg/dL) with the
-    vocabulary's factors. ICAHT (early, late) and T-ICAHT are censored at the first
-    event in ``icaht_censor_at`` (default: the criteria file's ``censor_at`` --
+    vocabulary's factors. ICAHT (early, late) and T-ICAHT (early, late) are censored at the
+    first event in ``icaht_censor_at`` (default: each criteria file's ``censor_at`` --
+    ``icaht_eha_ebmt2023.toml`` for ICAHT, ``ticaht_eha_ebmt2024.toml`` for T-ICAHT; both
     progression, relapse, new_therapy, death and the next infusion; see
-    :func:`censor_days`): only days before it count. Early grades are null for an
+    :func:`censor_days`): only days before it count. The ``icaht_censor_day`` and
+    ``icaht_censor_reason`` columns are ICAHT's. Early grades are null for an
     episode without a count in days 0-30 before censoring; late ICAHT is null with
     fewer than two ANC days after day +30, late T-ICAHT with fewer than two platelet
     days in days 31-100.
     """
     censor_at = icaht_criteria()["censor_at"] if icaht_censor_at is None else list(icaht_censor_at)
     censor = censor_days(study, censor_at)
+    # T-ICAHT (early and late) by its own file's censor_at (Rejeski 2024 Table 1 footnote), unless
+    # the caller names the events for every grade
+    t_censor_at = ticaht_criteria()["censor_at"] if icaht_censor_at is None else list(icaht_censor_at)
+    t_censor = censor if t_censor_at == censor_at else censor_days(study, t_censor_at)
     m = _table(study, "measurements")
     anc = m.filter(pl.col("analyte") == "anc").select(*KEYS, "day", "value")
     plt = m.filter(pl.col("analyte") == "platelets").select(*KEYS, "day", "value")
@@ -627,9 +635,9 @@ def derive_hematotox_scores(
     )
     icaht = icaht_frame(anc, KEYS, bridge_days=icaht_bridge_days, censor=censor)
     late = late_icaht_frame(anc, KEYS, censor=censor)
-    ticaht = ticaht_frame(plt, KEYS, bridge_days=icaht_bridge_days, censor=censor, transfusions=transfusions)
+    ticaht = ticaht_frame(plt, KEYS, bridge_days=icaht_bridge_days, censor=t_censor, transfusions=transfusions)
     late_t = late_ticaht_frame(
-        plt, KEYS, bridge_days=icaht_bridge_days, censor=censor, transfusions=transfusions
+        plt, KEYS, bridge_days=icaht_bridge_days, censor=t_censor, transfusions=transfusions
     )
     base = baseline_labs(study, ["platelets", "anc", "hemoglobin", "crp", "ferritin", "ldh", "creatinine"])
     high = hematotox_criteria()["high_risk_at"]
@@ -682,7 +690,7 @@ def derive_hematotox_scores(
 
 def derive_hematologic(
     study: Study,
-    version: str = "4.03",
+    version: str = Plan.ctcae_version,
     *,
     window: tuple[int, int] = (0, 28),
     lln: Mapping[str, float] | None = None,

@@ -20,6 +20,9 @@ prints cut-points for that unit (CTCAE anaemia prints g/dL, mmol/L and g/L, and 
 mmol/L is 99.88 g/L, not 100: converting first would grade 6.2 mmol/L as 2). Other
 units are converted to the canonical unit with the loader's tables. A missing unit,
 or one not accepted for the analyte, raises ValueError.
+
+``version`` defaults to the analysis plan's default (``cartkit.study.model.Plan.ctcae_version``,
+v5.0), so a direct call grades as a new study's plan would.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from typing import TYPE_CHECKING
 
 from cartkit.grading import inputs
 from cartkit.grading.criteria_data import available, load_criteria
-from cartkit.study.vocabulary import UNIT_CONVERSIONS, UNIT_SPELLINGS
+from cartkit.study.model import Plan
+from cartkit.study.vocabulary import UNIT_CONVERSIONS, canonical_unit_expr
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
@@ -74,7 +78,7 @@ def ctcae_versions() -> tuple[str, ...]:
     return available("ctcae")
 
 
-def ctcae_term(term: str, version: str = "4.03") -> CtcaeTerm:
+def ctcae_term(term: str, version: str = Plan.ctcae_version) -> CtcaeTerm:
     """Look up a term (case-insensitive, aliases accepted) in one CTCAE version."""
     data = load_criteria("ctcae", str(version))
     if not isinstance(term, str):
@@ -98,7 +102,7 @@ def to_canonical(analyte: str, value: float, unit: str) -> float:
 
 
 def ctcae_grade(
-    term: str, value: float | None, unit: str, version: str = "4.03", lln: float | None = None
+    term: str, value: float | None, unit: str, version: str = Plan.ctcae_version, lln: float | None = None
 ) -> int | None:
     """CTCAE grade (0-4) of one laboratory value, or None when it cannot be determined.
 
@@ -137,7 +141,7 @@ def ctcae_grade(
 def ctcae_grade_expr(
     term: str,
     value: pl.Expr,
-    version: str = "4.03",
+    version: str = Plan.ctcae_version,
     lln: pl.Expr | None = None,
     unit_original: pl.Expr | None = None,
 ) -> pl.Expr:
@@ -153,14 +157,7 @@ def ctcae_grade_expr(
 
     spec = ctcae_term(term, version)
     if unit_original is not None and spec.printed:
-        # the spelling rule of vocabulary.canonical_unit, over the whole column
-        unit_canon = (
-            unit_original.cast(pl.String)
-            .str.strip_chars()
-            .str.to_lowercase()
-            .str.replace_all(" ", "", literal=True)
-            .replace_strict(UNIT_SPELLINGS, default=None, return_dtype=pl.String)
-        )
+        unit_canon = canonical_unit_expr(unit_original)
         conversions = UNIT_CONVERSIONS[spec.analyte]
         branch = pl.when(pl.lit(False)).then(pl.lit(None, dtype=pl.Int64))
         for printed_unit, cuts in spec.printed:

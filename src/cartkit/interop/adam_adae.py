@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from cartkit.derive import CRS_TERM, ICANS_TERM
+from cartkit.derive import CRS_TERM, ICANS_TERM, REFERENCE_SYSTEM
 from cartkit.interop.adam_adsl import yes
 from cartkit.interop.adam_write import (
     ASSIGNED,
@@ -42,17 +42,24 @@ def cdisc_day(day: pl.Expr) -> pl.Expr:
 
 
 def _syndrome_grades(derived: Derived) -> pl.DataFrame:
-    """patient_id, episode, term, analysed grade/system/source, derived grade/system, onset, duration."""
+    """patient_id, episode, term, analysed grade/system/source, derived grades, onset, duration.
+
+    DTOXGRN is the grade cartkit derives under the analysed grade's system (so the two compare), where
+    cartkit has that system's criteria; ASTCTGRN the grade it derives under ASTCT 2019 (the reference).
+    """
     frames = []
     course = derived.syndrome_course
-    derived_only = derived.toxicity_systems.filter(pl.col("source") == "derived")
+    grades = derived.derived_grades
     for tox, term in SYNDROMES.items():
         primary = (derived.crs if tox == "CRS" else derived.icans).select(
             *KEYS, pl.col("grade").alias("_grade"), pl.col("system").alias("_system"),
             pl.col("source").alias("_source"))
-        own = derived_only.filter(pl.col("toxicity") == tox).select(
-            *KEYS, pl.col("grade").alias("DTOXGRN"), pl.col("system").alias("DGRSYS"))
-        frame = primary.join(own, on=KEYS, how="left")
+        own = grades.filter(pl.col("toxicity") == tox)
+        same = own.select(*KEYS, pl.col("system").alias("_system"), pl.col("grade").alias("DTOXGRN"),
+                          pl.col("system").alias("DGRSYS"))
+        reference = own.filter(pl.col("system") == REFERENCE_SYSTEM).select(*KEYS, pl.col("grade").alias("ASTCTGRN"))
+        frame = (primary.join(same, on=[*KEYS, "_system"], how="left")
+                 .join(reference, on=KEYS, how="left"))
         if course is not None and course.height:
             frame = frame.join(course.filter(pl.col("toxicity") == tox).select(
                 *KEYS, pl.col("onset_day").alias("SYNONSD"), pl.col("duration_days").alias("SYNDURN")),
@@ -69,7 +76,8 @@ def build_adae(study: Study, derived: Derived, adsl: pl.DataFrame) -> AdamDatase
         pl.col("grading_system").alias("_rec_system"), "onset_day", "resolution_day",
         pl.lit(True).alias("_is_recorded"))
     syn = _syndrome_grades(derived)
-    extra = (syn.filter((pl.col("_grade").fill_null(0) >= 1) | (pl.col("DTOXGRN").fill_null(0) >= 1))
+    extra = (syn.filter((pl.col("_grade").fill_null(0) >= 1) | (pl.col("DTOXGRN").fill_null(0) >= 1)
+                        | (pl.col("ASTCTGRN").fill_null(0) >= 1))
              .join(ae.select(*KEYS, "term"), on=[*KEYS, "term"], how="anti")
              .select(*KEYS, "term"))
     rows = pl.concat([ae, extra], how="diagonal_relaxed").join(syn, on=[*KEYS, "term"], how="left")
@@ -92,7 +100,7 @@ def build_adae(study: Study, derived: Derived, adsl: pl.DataFrame) -> AdamDatase
         pl.col("term").alias("AEDECOD"),
         pl.col("_recorded").cast(pl.String).alias("AETOXGR"),
         pl.col("ATOXGRN").cast(pl.String).alias("ATOXGR"), "ATOXGRN", "AGRSYS", "AGRSRC",
-        pl.col("DTOXGRN").cast(pl.Int64), "DGRSYS",
+        pl.col("DTOXGRN").cast(pl.Int64), "DGRSYS", pl.col("ASTCTGRN").cast(pl.Int64),
         (pl.col("infusion_date") + pl.duration(days=pl.col("onset_day"))).alias("ASTDT"),
         (pl.col("infusion_date") + pl.duration(days=pl.col("resolution_day"))).alias("AENDT"),
         cdisc_day(pl.col("onset_day")).alias("ASTDY"), cdisc_day(pl.col("resolution_day")).alias("AENDY"),
@@ -122,10 +130,14 @@ def build_adae(study: Study, derived: Derived, adsl: pl.DataFrame) -> AdamDatase
                  "adverse_events.grading_system, else the plan's crs_system/icans_system; derived grades "
                  "astct2019 (Lee DW et al. BBMT 2019;25:625)"),
         Variable("AGRSRC", "Source of ATOXGR (recorded/derived)", TEXT, DERIVED, "cartkit.derive source"),
-        Variable("DTOXGRN", "Grade Derived by cartkit", INTEGER, DERIVED,
-                 "CRS/ICANS grade derived from vital signs, support and neuro records (cartkit.derive.toxicity, "
+        Variable("DTOXGRN", "Grade Derived by cartkit (AGRSYS)", INTEGER, DERIVED,
+                 "CRS/ICANS grade cartkit derives from vital signs, support and neuro records under the system "
+                 "of ATOXGR (cartkit.derive Derived.derived_grades, criteria/crs_<system>.toml); empty where "
+                 "cartkit has no criteria for that system or the records cannot grade the episode"),
+        Variable("DGRSYS", "Grading System of DTOXGRN", TEXT, DERIVED, "the system DTOXGRN is derived under"),
+        Variable("ASTCTGRN", "Grade Derived by cartkit, ASTCT 2019", INTEGER, DERIVED,
+                 "CRS/ICANS grade derived under ASTCT 2019 (Lee DW et al. BBMT 2019;25:625; "
                  "criteria/crs_astct2019.toml, icans_astct2019.toml); empty where not derivable"),
-        Variable("DGRSYS", "Grading System of DTOXGRN", TEXT, DERIVED, "astct2019"),
         Variable("ASTDT", "Analysis Start Date", DATE, DERIVED, "infusion_date + adverse_events.onset_day"),
         Variable("AENDT", "Analysis End Date", DATE, DERIVED, "infusion_date + adverse_events.resolution_day"),
         Variable("ASTDY", "Analysis Start Relative Day", INTEGER, DERIVED,

@@ -60,7 +60,7 @@ def build_adrs(study: Study, derived: Derived, adsl: pl.DataFrame) -> AdamDatase
          .otherwise(yes(pl.col("mrd_negative")))).alias("MRDNEGFL"),
         pl.lit(None, dtype=pl.Int64).alias("RELAPDY"),
     )
-    b = derived.best_response
+    b = derived.best_response.filter(pl.col("best_response").is_not_null())  # episodes with a response
     bor = b.select(
         *KEYS, pl.lit("BOR").alias("PARAMCD"), pl.lit("Best Overall Response of the Episode").alias("PARAM"),
         pl.col("best_response").alias("AVALC"), pl.lit(None, dtype=pl.String).alias("RECRESP"),

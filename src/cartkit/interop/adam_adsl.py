@@ -36,24 +36,46 @@ def yes(expr: pl.Expr) -> pl.Expr:
     return pl.when(expr.fill_null(False)).then(pl.lit("Y")).otherwise(pl.lit(""))
 
 
+def _flag_name(population: str) -> str:
+    """ADaM flag variable of a plan population: its name in upper-case letters and digits, <= 6, + FL."""
+    import re
+
+    stem = re.sub(r"[^A-Z0-9]", "", population.upper())[:6] or "POP"
+    return (stem if stem[0].isalpha() else "P" + stem[:5]) + "FL"
+
+
 def population_flags(study: Study) -> tuple[pl.DataFrame, list[Variable]]:
     """patient_id and one "Y"/"" column per analysis population, with their variables.
 
-    ITTFL: every patient of the study (enrolled: a row in ``patients``). SAFFL: patients given at
-    least one CAR-T infusion (a row in ``infusions`` with a date). A study's own populations (the
-    plan's ``[[plan.population]]``, when cartkit reads it) are to be added here.
+    Always ITTFL (every patient of the study: enrolled, a row in ``patients``) and SAFFL (patients
+    given at least one CAR-T infusion); then one flag per population of the plan's
+    ``[[plan.population]]`` (``cartkit.analysis.populations.resolve_populations``; the implicit
+    "infused" population when the plan names none), named for the population (``ITT`` -> ITTFL,
+    ``per protocol`` -> PERPROFL). A plan population whose flag is ITTFL or SAFFL replaces the
+    default: the plan says who is in it.
     """
+    from cartkit.analysis.populations import resolve_populations
+
     infused = study.infusions.filter(pl.col("infusion_date").is_not_null()).select("patient_id").unique()
     frame = study.patients.select("patient_id").with_columns(
         ITTFL=pl.lit("Y"),
         SAFFL=yes(pl.col("patient_id").is_in(infused["patient_id"].implode())),
     )
-    variables = [
-        Variable("ITTFL", "Intent-To-Treat Population Flag", TEXT, DERIVED, "every patient in patients"),
-        Variable("SAFFL", "Safety Population Flag", TEXT, DERIVED,
-                 "patients with at least one dated CAR-T infusion (infusions.infusion_date)"),
-    ]
-    return frame, variables
+    variables = {
+        "ITTFL": Variable("ITTFL", "Intent-To-Treat Population Flag", TEXT, DERIVED, "every patient in patients"),
+        "SAFFL": Variable("SAFFL", "Safety Population Flag", TEXT, DERIVED,
+                          "patients with at least one dated CAR-T infusion (infusions.infusion_date)"),
+    }
+    for pop in resolve_populations(study):
+        name = _flag_name(pop.name)
+        frame = frame.with_columns(yes(pl.col("patient_id").is_in(pop.patients["patient_id"].implode())).alias(name))
+        label = f"{pop.label} Population Flag"
+        label = label if len(label) <= 40 else f"{pop.name} Population Flag"[:40]
+        variables[name] = Variable(name, label, TEXT, DERIVED,
+                                   f"[[plan.population]] {pop.name!r}: {pop.rule_text()}"
+                                   + (" (the plan's primary population)" if pop.primary else "")
+                                   + " (cartkit.analysis.populations)")
+    return frame, list(variables.values())
 
 
 def _last_alive(study: Study) -> pl.DataFrame:
@@ -69,6 +91,17 @@ def _last_alive(study: Study) -> pl.DataFrame:
     if cutoff is not None:
         dates = dates.filter(pl.col("date") <= cutoff)
     return dates.group_by("patient_id").agg(pl.col("date").max().alias("LSTALVDT"))
+
+
+# optional patients columns -> ADSL variable, label
+_OPTIONAL = {"arm": "ARM", "enrolment_date": "ENRLDT", "randomisation_date": "RANDDT", "leukapheresis_date": "LEUKDT"}
+
+
+def _vein_to_vein(study: Study) -> pl.DataFrame:
+    """patient_id, V2VDUR: days from leukapheresis to the first infusion (cartkit.analysis.populations)."""
+    from cartkit.analysis.populations import vein_to_vein
+
+    return vein_to_vein(study).select("patient_id", pl.col("vein_to_vein_days").alias("V2VDUR"))
 
 
 def build_adsl(study: Study) -> AdamDataset:
@@ -92,11 +125,13 @@ def build_adsl(study: Study) -> AdamDataset:
             pl.col("age").alias("AGE"), pl.lit("YEARS").alias("AGEU"),
             pl.col("sex").replace_strict(SEX_CODES, default=None).alias("SEX"),
             pl.col("diagnosis").alias("DIAGNOS"),
+            *[pl.col(c).alias(v) for c, v in _OPTIONAL.items()],
         )
         .join(flags, on="patient_id", how="left")
         .join(seq, on="patient_id", how="left")
         .join(death, on="patient_id", how="left")
         .join(_last_alive(study), on="patient_id", how="left")
+        .join(_vein_to_vein(study), on="patient_id", how="left")
         .with_columns(DTHFL=yes(pl.col("DTHDT").is_not_null()),
                       DCUTDT=pl.lit(study.meta.data_cutoff, dtype=pl.Date))
     )
@@ -125,6 +160,13 @@ def build_adsl(study: Study) -> AdamDataset:
         Variable("AGEU", "Age Units", TEXT, ASSIGNED, "YEARS"),
         Variable("SEX", "Sex", TEXT, COLLECTED, "patients.sex (male M, female F)"),
         Variable("DIAGNOS", "Diagnosis", TEXT, COLLECTED, "patients.diagnosis"),
+        Variable("ARM", "Description of Planned Arm", TEXT, COLLECTED, "patients.arm (empty when not given)"),
+        Variable("ENRLDT", "Date of Enrollment", DATE, COLLECTED, "patients.enrolment_date"),
+        Variable("RANDDT", "Date of Randomization", DATE, COLLECTED, "patients.randomisation_date"),
+        Variable("LEUKDT", "Date of Leukapheresis", DATE, COLLECTED, "patients.leukapheresis_date"),
+        Variable("V2VDUR", "Vein-to-Vein Time (Days)", INTEGER, DERIVED,
+                 "first infusion date - leukapheresis_date (cartkit.analysis.populations.vein_to_vein; "
+                 "Locke FL et al. NEJM 2022;386:640)"),
         *flag_vars,
         Variable("TRTSEQA", "Actual Sequence of Treatments", TEXT, DERIVED,
                  "infusions.product of the episodes in order, joined by /"),
@@ -140,8 +182,7 @@ def build_adsl(study: Study) -> AdamDataset:
                  "latest date of any record other than a death, up to the data cut-off"),
         Variable("DCUTDT", "Data Cutoff Date", DATE, ASSIGNED, "study.toml [study] data_cutoff"),
     ]
-    notes = ["Vein-to-vein time is not derived: cartkit's study tables hold no leukapheresis date.",
-             "TRTSEQP (planned sequence) is not given: the study records the treatments given, not a plan "
+    notes = ["TRTSEQP (planned sequence) is not given: the study records the treatments given, not a plan "
              "per patient; TRTSEQA is the actual sequence."]
     return AdamDataset("ADSL", "Subject-Level Analysis Dataset", "one record per subject",
                        frame.sort("USUBJID"), variables, keys=("STUDYID", "USUBJID"), notes=notes)

@@ -5,7 +5,8 @@
 
 The study is loaded (a study with errors raises ``StudyError`` with every located problem, and
 nothing is written) and derived (``cartkit.derive``); each dataset is built from the derived
-tables and written as XPT v5, Dataset-JSON v1.1 and a metadata file (``adam_write``). The folder
+tables and written as XPT v5, Dataset-JSON v1.1 and a metadata file (``adam_write``), with one
+Define-XML 2.1 ``define.xml`` for all of them (``adam_define``, checked against the schema). The folder
 is written by the rule of ``cartkit.report.output_folder`` with its own manifest
 (``.cartkit-adam.json``): ``out`` must be new, empty, or an earlier ADaM export of cartkit that
 holds nothing but its files, unchanged; it is written whole beside ``out`` and swapped into place.
@@ -21,12 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cartkit.report.output_folder import ADAM_EXPORT, check_output_folder, install, manifest_text
-
-DEFINE_XML_NOTE = (
-    "Define-XML 2.1 is not written: no maintained Python library was found that writes it correctly "
-    "(odmlib, the one candidate, is not installed here and was not verified); each dataset's "
-    "<name>.metadata.json holds the variable-level metadata a define.xml would carry (docs/adam.md)."
-)
 
 
 @dataclass
@@ -75,7 +70,7 @@ def export_adam(study_dir: str | Path, out: str | Path) -> AdamExport:
     created = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
-    notes = [DEFINE_XML_NOTE]
+    notes: list[str] = []
     try:
         tmp.chmod(0o755)  # mkdtemp makes 0700; the export is an ordinary folder
         for ds in datasets:
@@ -83,10 +78,15 @@ def export_adam(study_dir: str | Path, out: str | Path) -> AdamExport:
 
             write_dataset(ds, tmp, study_oid=study.meta.id, created=created, version=version)
             notes += [f"{ds.name}: {n}" for n in ds.notes]
+        from cartkit.interop.adam_define import define_xml
+
+        (tmp / "define.xml").write_text(define_xml(datasets, study_oid=study.meta.id, study_name=study.meta.title,
+                                                   created=created, version=version), encoding="utf-8")
         index = {"study": study.meta.id, "generator": f"cartkit {version}", "created": created,
                  "datasets": [{"name": ds.name, "label": ds.label, "records": ds.frame.height,
                                "files": [f"{ds.name.lower()}.xpt", f"{ds.name.lower()}.json",
                                          f"{ds.name.lower()}.metadata.json"]} for ds in datasets],
+                 "define": "define.xml",
                  "notes": notes}
         (tmp / "datasets.json").write_text(json.dumps(index, indent=1, ensure_ascii=False), encoding="utf-8")
         (tmp / ADAM_EXPORT.manifest).write_text(manifest_text(tmp, version, ADAM_EXPORT), encoding="utf-8")

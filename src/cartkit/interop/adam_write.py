@@ -113,15 +113,38 @@ def text_lengths(frame: pl.DataFrame, ds: AdamDataset) -> dict[str, int]:
     return {n: max(int(x), 1) for n, x in zip(text, row, strict=True)}
 
 
-def write_xpt(ds: AdamDataset, path: Path) -> None:
+XPT_TEXT_MAX = 200  # bytes: the longest character variable SAS transport v5 holds
+
+
+def _cut(text: str) -> str:
+    """``text`` cut to XPT_TEXT_MAX bytes of UTF-8 (never inside a character)."""
+    return text.encode("utf-8")[:XPT_TEXT_MAX].decode("utf-8", errors="ignore")
+
+
+def write_xpt(ds: AdamDataset, path: Path) -> list[str]:
+    """Write ``ds`` as SAS transport v5; return notes on values cut to the v5 limit of 200 bytes (the
+    Dataset-JSON file keeps them whole)."""
+    import numpy as np
     import pandas as pd
     import pyreadstat
 
     frame = typed(ds)
+    notes = []
+    for v in ds.variables:
+        if v.type == TEXT:
+            long = frame.filter(pl.col(v.name).str.len_bytes() > XPT_TEXT_MAX).height
+            if long:
+                frame = frame.with_columns(pl.col(v.name).map_elements(_cut, return_dtype=pl.String))
+                notes.append(f"{v.name}: {long} value(s) longer than {XPT_TEXT_MAX} bytes are cut to "
+                             f"{XPT_TEXT_MAX} in {ds.name.lower()}.xpt (the SAS transport v5 limit); "
+                             f"{ds.name.lower()}.json holds them whole")
     pdf = frame.to_pandas()
     for v in ds.variables:
         if v.type == DATE:  # datetime.date objects: pyreadstat writes them as SAS dates (days from 1960)
-            pdf[v.name] = pd.Series(frame[v.name].to_list(), dtype=object)
+            if frame[v.name].null_count() == frame.height:  # all missing: a numeric column, else pyreadstat
+                pdf[v.name] = np.full(frame.height, np.nan)  # would take the empty objects for text
+            else:
+                pdf[v.name] = pd.Series(frame[v.name].to_list(), dtype=object)
         elif v.type == INTEGER:  # SAS has one numeric type
             pdf[v.name] = frame[v.name].cast(pl.Float64).to_numpy()
     pyreadstat.write_xport(
@@ -129,6 +152,7 @@ def write_xpt(ds: AdamDataset, path: Path) -> None:
         column_labels={v.name: v.label for v in ds.variables},
         variable_format={v.name: "DATE9." for v in ds.variables if v.type == DATE},
     )
+    return notes
 
 
 def _json_value(x: object) -> object:
@@ -189,7 +213,7 @@ def metadata(ds: AdamDataset, *, version: str) -> dict:
         "notes": ds.notes,
         "variables": [
             {"name": v.name, "label": v.label, "type": v.type,
-             "length": lengths[v.name] if v.type == TEXT else 8,
+             "length": min(lengths[v.name], XPT_TEXT_MAX) if v.type == TEXT else 8,
              "origin": v.origin, "source": v.source,
              **({"derivation_version": f"cartkit {version}"} if v.origin == DERIVED else {})}
             for v in ds.variables
@@ -200,7 +224,7 @@ def metadata(ds: AdamDataset, *, version: str) -> dict:
 def write_dataset(ds: AdamDataset, folder: Path, *, study_oid: str, created: str, version: str) -> list[str]:
     """Write ``<name>.xpt``, ``<name>.json`` and ``<name>.metadata.json`` (lower-case names) into ``folder``."""
     base = ds.name.lower()
-    write_xpt(ds, folder / f"{base}.xpt")
+    ds.notes.extend(write_xpt(ds, folder / f"{base}.xpt"))
     doc = dataset_json(ds, study_oid=study_oid, created=created, version=version)
     (folder / f"{base}.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     (folder / f"{base}.metadata.json").write_text(

@@ -69,15 +69,19 @@ def _labelled_columns(table: str) -> set[str] | None:
     return {c.name for c in spec.columns if c.dtype in (STR, BOOL)}
 
 
-def apply_value_labels(frame: pl.DataFrame, labels: dict[str, dict], table: str, file: str
-                       ) -> tuple[pl.DataFrame, list[str]]:
-    """``frame`` with the codes of labelled text columns replaced by their labels; notes."""
+def apply_value_labels(frame: pl.DataFrame, labels: dict[str, dict], table: str, file: str,
+                       names: dict[str, str] | None = None) -> tuple[pl.DataFrame, list[str]]:
+    """``frame`` with the codes of labelled text columns replaced by their labels; notes.
+
+    ``names``: the file's variable names (trimmed, lower-case) that study.toml maps to our columns
+    (docs/column-mapping.md), so that a mapped number keeps its codes as our own name would."""
     text_columns = _labelled_columns(table)
     numeric = {c.name for c in TABLES[table].columns} - (text_columns or set()) if table in TABLES else set()
     applied = []
     columns = []
     for s in frame.get_columns():
         name = s.name.strip().lower()
+        name = (names or {}).get(name, name)
         mapping = labels.get(s.name)
         if mapping and name not in numeric:
             codes = _code_text(s)
@@ -88,8 +92,8 @@ def apply_value_labels(frame: pl.DataFrame, labels: dict[str, dict], table: str,
     return pl.DataFrame(columns), notes
 
 
-def _from_pyreadstat(reader, path: Path, table: str, file: str, what: str, **options
-                     ) -> tuple[RawTable | None, list[Problem]]:
+def _from_pyreadstat(reader, path: Path, table: str, file: str, what: str, names: dict[str, str] | None = None,
+                     **options) -> tuple[RawTable | None, list[Problem]]:
     try:
         import pyreadstat  # noqa: F401
     except ImportError:
@@ -99,30 +103,32 @@ def _from_pyreadstat(reader, path: Path, table: str, file: str, what: str, **opt
     except Exception as exc:  # pyreadstat reports unreadable files with its own exception types
         message = str(exc).strip() or type(exc).__name__
         return None, [Problem(file, None, None, None, f"cannot read the {what} file: {message}")]
-    data, notes = apply_value_labels(data, meta.variable_value_labels or {}, table, file)
+    data, notes = apply_value_labels(data, meta.variable_value_labels or {}, table, file, names)
     raw, problems = frame_table(data, table, file)
     raw.notes = notes + raw.notes
     return raw, problems
 
 
-def read_sav(path: Path, table: str, file: str) -> tuple[RawTable | None, list[Problem]]:
-    """One table from an SPSS ``.sav`` (or ``.zsav``) file."""
+def read_sav(path: Path, table: str, file: str, names: dict[str, str] | None = None
+             ) -> tuple[RawTable | None, list[Problem]]:
+    """One table from an SPSS ``.sav`` (or ``.zsav``) file (``names``: see ``apply_value_labels``)."""
     import pyreadstat
 
-    return _from_pyreadstat(pyreadstat.read_sav, path, table, file, "SPSS")
+    return _from_pyreadstat(pyreadstat.read_sav, path, table, file, "SPSS", names)
 
 
-def read_sas(path: Path, table: str, file: str) -> tuple[RawTable | None, list[Problem]]:
+def read_sas(path: Path, table: str, file: str, names: dict[str, str] | None = None
+             ) -> tuple[RawTable | None, list[Problem]]:
     """One table from a SAS ``.sas7bdat`` file (with ``<stem>.sas7bcat`` value formats beside it,
     when present) or a SAS transport ``.xpt`` file."""
     import pyreadstat
 
     if path.suffix.lower() == ".xpt":
-        return _from_pyreadstat(pyreadstat.read_xport, path, table, file, "SAS transport")
+        return _from_pyreadstat(pyreadstat.read_xport, path, table, file, "SAS transport", names)
     catalog = next((p for p in path.parent.iterdir()
                     if p.suffix.lower() == ".sas7bcat" and p.stem.lower() == path.stem.lower()), None)
     options = {"catalog_file": str(catalog)} if catalog is not None else {}
-    return _from_pyreadstat(pyreadstat.read_sas7bdat, path, table, file, "SAS", **options)
+    return _from_pyreadstat(pyreadstat.read_sas7bdat, path, table, file, "SAS", names, **options)
 
 
 # --------------------------------------------------------------------------- writing

@@ -1,9 +1,9 @@
 """CAR-T cellular kinetics and cytokine profiles.
 
 * ``nca`` / ``nca_table``: non-compartmental analysis of one profile / of a
-  long table of profiles (PKNCA conventions, criteria.md section 9).
+  long table of profiles (PKNCA conventions, docs/criteria.md).
 * ``fit_stein`` / ``fit_stein_table``: per-patient fit of the Stein 2019
-  cellular-kinetic model (``model.stein_curve``; criteria.md section 10).
+  cellular-kinetic model (``model.stein_curve``; docs/criteria.md, "Cellular-kinetic model (Stein 2019)").
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Conventions follow the R package PKNCA (Denney W, Duvvuri S, Buckeridge C.
 "Simple, Automatic Noncompartmental Analysis: The PKNCA R Package."
-J Pharmacokinet Pharmacodyn 2015;42:S65; criteria.md section 9):
+J Pharmacokinet Pharmacodyn 2015;42:S65; docs/criteria.md, "Non-compartmental analysis"):
 
 * Cmax is the largest quantifiable value, Tmax the first day it occurs.
 * Clast/Tlast: the last quantifiable (> 0) value and its day.

@@ -1,7 +1,7 @@
 """Per-patient fit of the Stein 2019 cellular-kinetic model of CAR-T expansion.
 
 Model (``cartkit.kinetics.model.stein_curve``; Stein AM et al., CPT
-Pharmacometrics Syst Pharmacol 2019;8:285-295; criteria.md section 10):
+Pharmacometrics Syst Pharmacol 2019;8:285-295; docs/criteria.md, "Cellular-kinetic model"):
 exponential expansion to Tmax, then bi-exponential contraction into a
 persisting memory compartment (fraction FB, slow rate beta).
 

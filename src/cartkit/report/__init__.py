@@ -1,7 +1,12 @@
 """The report: tables, figures and one self-contained HTML page from a ``Results``.
 
+    >>> import tempfile, pathlib
+    >>> from cartkit.analysis import Results
     >>> from cartkit.report import write_report
-    >>> write_report(results, "out")                          # doctest: +SKIP
+    >>> out = write_report(Results(), pathlib.Path(tempfile.mkdtemp()) / "out")   # analyse(...)'s Results
+    >>> sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    ['figures', 'index.html', 'results.json', 'tables']
+    >>> import shutil; shutil.rmtree(out.parent)
 
 Modules: ``style`` (the one figure style), ``figures/`` (one module per figure family),
 ``tables`` (journal-style tables), ``html`` (+ ``templates/``), ``write`` (the folder).

@@ -189,8 +189,15 @@ def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -
         _table_or_note(results, "ck_model", tb.ck_model_table)]))
     sections.append(Section("cytokines", "Figures 6\u20137. Serum cytokines", [
         _figure_block(figures, "fig-6"), _figure_block(figures, "fig-7")]))
-    sections.append(Section("comparisons", "Comparisons between products",
-                            [_table_or_note(results, "comparisons", tb.comparisons_table)]))
+    sections.append(Section("comparisons", "Comparisons between groups", [
+        _table_or_note(results, "comparison_groups", lambda df: tb.plain_table(
+            df.select("comparison", pl.exclude("comparison")), "comparison-groups-table", "The comparisons the plan names: groups, patients and episodes in "
+            "each, and patients in both", {"comparison": "Comparison", "by": "By", "group_a": "Group A",
+                                           "group_b": "Group B", "patients_a": "Patients A",
+                                           "patients_b": "Patients B", "episodes_a": "Episodes A",
+                                           "episodes_b": "Episodes B", "n_pairs": "Patients in both",
+                                           "paired": "Paired analysis"}, csv="comparison_groups.csv")),
+        _table_or_note(results, "comparisons", tb.comparisons_table)]))
     sections.append(Section("grading-systems", "Grading systems side by side",
                             [_table_or_note(results, "grading_systems", tb.grading_systems_table)]))
     sections.append(Section("disagreements", "Recorded vs derived: disagreements", [

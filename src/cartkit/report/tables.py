@@ -151,7 +151,7 @@ def baseline_table(df: pl.DataFrame, group_n: dict[str, int] | None = None) -> T
              "characteristic is recorded for; medians and percentages are of the patients with a value."
              if "n_missing" in used else "",
              abbreviations("DLBCL", "B-ALL", "IQR", "SD_stat")]
-    return Table("table-1-table", "Table 1. Baseline characteristics by disease", header, rows,
+    return Table("table-1-table", "Baseline characteristics by disease", header, rows,
                  [n for n in notes if n])
 
 
@@ -232,15 +232,23 @@ def adverse_events_table(df: pl.DataFrame) -> Table:
             rows.append(Row(cells))
     notes = ["Patients with the event / patients treated (%), by product and disease. CRS and ICANS: "
              "maximum grade per episode.", abbreviations("DLBCL", "B-ALL", "CRS", "ICANS")]
-    return Table("table-2-table", "Table 2. Adverse events by product and disease", header, rows, notes)
+    return Table("table-2-table", "Adverse events by product and disease", header, rows, notes)
 
 
 def grade_compare_table(df: pl.DataFrame) -> Table:
     if "system" in df.columns:  # every code by its name, also several systems in one row ("a; b")
         names = {code: system_name(code) for code in df["system"].drop_nulls().unique().to_list()}
         df = df.with_columns(pl.col("system").replace_strict(names, default=None, return_dtype=pl.String))
-    return plain_table(df, "grade-compare-table", "Comparisons of toxicity grades between products",
-                       {"toxicity": "Toxicity", "system": "Grading system", "method": "Test",
+    caption = "Toxicity grades compared between groups"
+    if "comparison" in df.columns:  # several comparisons: a column first; one: named in the caption
+        names = df["comparison"].unique(maintain_order=True).to_list()
+        if len(names) > 1:
+            df = df.select("comparison", pl.exclude("comparison"))
+        else:
+            df, caption = df.drop("comparison"), f"{caption}: {names[0]}"
+    return plain_table(df, "grade-compare-table", caption,
+                       {"comparison": "Comparison", "toxicity": "Toxicity", "system": "Grading system",
+                        "n_a": "Episodes A", "n_b": "Episodes B", "n_pairs": "Patients in both", "method": "Test",
                         "pvalue": "P", "paired_method": "Paired test", "paired_pvalue": "Paired P",
                         "published_p": "Published P", "note": "Note"},
                        [abbreviations("CRS", "ICANS", "CTCAE", "ASTCT")])
@@ -268,9 +276,15 @@ def comparisons_table(df: pl.DataFrame) -> Table:
               + [Cell("P", cls="num"), Cell("Paired test"), Cell("Paired P", cls="num")]
               + ([Cell("Published P", cls="num")] if has_published else [])]
     rows: list[Row] = []
-    for family in df["family"].unique(maintain_order=True).to_list():
-        rows.append(Row([Cell(str(family)[:1].upper() + str(family)[1:], colspan=len(header[0]))], cls="section"))
-        for r in df.filter(pl.col("family") == family).to_dicts():
+    # one block per comparison and family; a block whose groups are not the header's names them
+    keys = ["comparison", "family"] if "comparison" in df.columns else ["family"]
+    for block in df.select(keys).unique(maintain_order=True).to_dicts():
+        part = df.filter(*(pl.col(k) == v for k, v in block.items()))
+        family = str(block["family"])
+        pa, pb = part["product_a"][0], part["product_b"][0]
+        label = family[:1].upper() + family[1:] + ("" if (pa, pb) == (a, b) else f" ({pa} vs {pb})")
+        rows.append(Row([Cell(label, colspan=len(header[0]))], cls="section"))
+        for r in part.to_dicts():
             unit = r.get("unit") or ""
             measure = str(r["measure"])
             shown_unit = f" ({unit})" if unit and not measure.lower().endswith(unit.lower()) else ""
@@ -285,9 +299,9 @@ def comparisons_table(df: pl.DataFrame) -> Table:
                 + ([Cell(format_p(r.get("published_p")), cls="num")] if has_published else [])))
     notes = ([f"Choice of test (all rows): {whys[0]}."] if one_why and whys[0] else []) + ["Summaries as chosen by the plan: median (IQR) for non-normal data, mean \u00b1 SD otherwise.",
              "P: the unpaired test the plan chose (as in the seed's Methods); paired P: the within-patient "
-             "test for patients treated with both products."
+             "test for the patients in both groups (treated with both products)."
              + (" Published P: the value printed in the source." if has_published else "")]
-    return Table("comparisons-table", "Comparisons between products", header, rows, notes)
+    return Table("comparisons-table", "Expansion and cytokines compared between groups", header, rows, notes)
 
 
 def grading_systems_table(df: pl.DataFrame) -> Table:

@@ -6,9 +6,13 @@ place stays intact until the new one is complete). Which folders may be written 
 earlier report there becomes is ``cartkit.report.output_folder``'s rule: cartkit replaces only
 what it wrote itself (docs/output.md).
 
+    >>> import tempfile, pathlib
+    >>> from cartkit.analysis import Results
     >>> from cartkit.report.write import write_report
-    >>> write_report(results, "out")                          # doctest: +SKIP
-    PosixPath('out')
+    >>> out = write_report(Results(), pathlib.Path(tempfile.mkdtemp()) / "out")   # analyse(...)'s Results
+    >>> sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    ['figures', 'index.html', 'results.json', 'tables']
+    >>> import shutil; shutil.rmtree(out.parent)
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ cyclophosphamide on days -4 to -2, seed Methods), fall to a nadir around day
 severe CRS or high baseline inflammation, the CAR-HEMATOTOX picture of
 Rejeski 2021) keeps a prolonged late cytopenia. Haematological adverse-event
 grades are computed from the very values written, with CTCAE v5.0
-thresholds (criteria.md section 4), so recorded grades and counts agree.
+thresholds (docs/criteria.md, "CTCAE haematological grades"), so recorded grades and counts agree.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ COUNTS = {
 MONOCYTES_MEDIAN = 0.4  # 10^9/L, part of WBC besides ANC and ALC
 COUNT_RESIDUAL_SD_LOG = 0.08
 
-# Baseline chemistry before lymphodepletion (CAR-HEMATOTOX / EASIX inputs, criteria.md
-# section 6): (DLBCL median, B-ALL median, log-SD, loading on inflammation, decimals).
+# Baseline chemistry before lymphodepletion (CAR-HEMATOTOX / EASIX inputs, docs/criteria.md
+# "CAR-HEMATOTOX and EASIX"): (DLBCL median, B-ALL median, log-SD, loading on inflammation, decimals).
 CHEMISTRY = {
     "crp": (10.0, 15.0, 0.9, 0.9, 1),
     "ferritin": (600.0, 900.0, 0.7, 0.7, 0),

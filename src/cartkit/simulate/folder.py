@@ -83,8 +83,13 @@ def simulate_study(
     arm never infused with a reason, the standard-of-care arm never infused; ``crossover=True``
     gives part of its failures CAR-T after failure). Each writes a study.toml whose plan fits it.
 
+        >>> import tempfile, pathlib
         >>> from cartkit.simulate import simulate_study
-        >>> path = simulate_study("/tmp/sim-study", patients=50, seed=1)   # doctest: +SKIP
+        >>> path = simulate_study(pathlib.Path(tempfile.mkdtemp()) / "sim", patients=12, seed=1,
+        ...                       format="csv")
+        >>> (path / "study.toml").is_file(), (path / "patients.csv").is_file()
+        (True, True)
+        >>> import shutil; shutil.rmtree(path.parent)
     """
     if format not in FORMATS:
         raise ValueError(f"format {format!r} is not supported: use one of {', '.join(FORMATS)}")

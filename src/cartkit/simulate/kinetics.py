@@ -20,7 +20,7 @@ from cartkit.kinetics.model import SteinParameters, stein_curve
 KINETIC_DAYS = np.array([0, 4, 7, 14, 21, 28])
 
 # Stein 2019 (CPT Pharmacometrics Syst Pharmacol 8:285, Table 2) between-subject
-# variances on the log scale, as listed in criteria.md section 10; residual error
+# variances on the log scale, as listed in docs/criteria.md, "Cellular-kinetic model (Stein 2019)"; residual error
 # 0.56 on the log scale (used as the SD of the log residual).
 STEIN_BSV_VARIANCE = {"foldx": 2.4, "tmax": 0.38, "cmax": 0.65, "alpha": 0.91, "fb": 0.8, "beta": 0.86}
 STEIN_RESIDUAL_SD_LOG = 0.56

@@ -354,7 +354,7 @@ UPTAKE = ("decreased", "unchanged", "increased")
 def assessments(c: Chunk) -> pl.DataFrame:
     """PET-CT (lymphoma) and marrow (B-ALL) assessments consistent with the recorded response.
 
-    Lugano 2014 (criteria.md section 7): CR = Deauville 1-3, no new lesions; PR =
+    Lugano 2014 (docs/criteria.md, "Response: Lugano 2014"): CR = Deauville 1-3, no new lesions; PR =
     Deauville 4-5 with decreased uptake; SD = 4-5 unchanged; PD = 4-5 increased and/or
     new lesions. B-ALL (section 8): CR/CRi = marrow blasts < 5%, no circulating blasts
     or extramedullary disease, CR with ANC >= 1.0 and platelets >= 100 x 10^9/L.

@@ -3,7 +3,7 @@
 Each episode gets a latent worst CRS grade and ICANS grade (driven by the
 CAR-T expansion, the disease and the product). The daily records are then
 written so that the ASTCT 2019 consensus (Lee DW et al., Biol Blood Marrow
-Transplant 2019;25:625-638; criteria.md sections 1 and 3) gives back exactly
+Transplant 2019;25:625-638; docs/criteria.md, "CRS: ASTCT 2019" and "ICANS: ASTCT 2019") gives back exactly
 that grade:
 
 * CRS: temperature >= 38.0 C on every CRS day (fever present throughout, so a
@@ -141,7 +141,7 @@ def ctcae_fever_grade(temperature: np.ndarray) -> np.ndarray:
     return np.where(over40 >= 2, 4, grade)
 
 
-# Oxygen devices by ASTCT hypoxia level (criteria.md section 1):
+# Oxygen devices by ASTCT hypoxia level (docs/criteria.md, "CRS: ASTCT 2019"):
 # level 2 low-flow nasal cannula <= 6 L/min or blow-by; level 3 high-flow nasal
 # cannula > 6 L/min, facemask, non-rebreather or Venturi; level 4 positive pressure.
 OXYGEN_DEVICES = {
@@ -201,7 +201,7 @@ def _device_code(level: int, i: int) -> int:
     return offset + i + 1
 
 
-# ICANS domains at the peak day, by grade (ASTCT 2019 ICANS table, criteria.md section 3).
+# ICANS domains at the peak day, by grade (ASTCT 2019 ICANS table, docs/criteria.md "ICANS: ASTCT 2019").
 # Each option: (ICE score range or None when unarousable, consciousness, seizure, motor, raised_icp).
 ICANS_PEAK = {
     1: ((7, 9, "normal", "none", "none", "none"), (7, 9, "awakens_spontaneously", "none", "none", "none")),

@@ -149,7 +149,14 @@ def hodges_lehmann(x: object, y: object, paired: bool = False, level: float = 0.
 
         lo_end, hi_end = float(d.min()), float(d.max())
         points = _distinct(walsh)
-        ends_c = (w_stat(lo_end, correct), w_stat(hi_end, correct))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ends_c = (w_stat(lo_end, correct), w_stat(hi_end, correct))
+        if not (np.isfinite(ends_c[0]) and np.isfinite(ends_c[1])):
+            # R: "cannot compute confidence interval when all observations are zero or tied":
+            # conf.int NaN, estimate the midrange
+            return TestResult("Hodges-Lehmann pseudo-median (asymptotic CI)", test.statistic, test.pvalue,
+                              estimate=(lo_end + hi_end) / 2, ci=(float("nan"), float("nan")),
+                              note="all non-zero differences tied: no interval (R returns NaN and the midrange)")
         achieved = alpha
         z_hi, z_lo = float(ndtri(1 - achieved / 2)), float(ndtri(achieved / 2))
         while ends_c[0] - z_hi < 0 or ends_c[1] - z_lo > 0:  # R: double alpha until the range brackets it

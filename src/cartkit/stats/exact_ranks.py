@@ -15,10 +15,9 @@ of R's ``exactRankTests::pperm`` and of ``coin``'s ``distribution = exact(algori
   score at a time by adding a copy of the distribution shifted by s_i;
 * rank sum (two samples): W = sum of the scores of the m observations of x; under the null
   the m positions of x are a random m-subset of the N pooled observations. The joint
-  distribution of (number chosen so far, sum so far) is built one observation at a time,
-  in probabilities (the i-th observation is chosen with probability (m - k) / (N - i)
-  given k chosen among the first i), so nothing overflows at any n. Cost: N x m x S
-  additions for S the largest possible sum, restricted to the states reachable at each step
+  distribution of (number chosen so far, sum so far) is built one observation at a time, as
+  numbers of subsets rescaled before they could overflow. Cost: at most N x m x S additions
+  for S the range of possible sums, restricted to the states reachable at each step
   (benchmarks/bench_exact_ranks.py).
 
 Two-sided p-values are ``P(|T - E T| >= |t - E T|)``, the convention of coin and of
@@ -81,27 +80,33 @@ def rank_sum_distribution(scores: np.ndarray, m: int) -> tuple[np.ndarray, int]:
     # state (k, s): k of the first i scores chosen, their sum s. A sum is stored as its excess over the
     # k smallest scores, e = s - (scores[0] + ... + scores[k-1]); choosing score i (the (k+1)-th chosen)
     # adds scores[i] - scores[k] >= 0 (scores sorted), so the excess never decreases and never exceeds
-    # the final range high - low.
+    # the final range high - low. The table holds numbers of subsets (one addition per state and
+    # step, no multiplication), rescaled by 2^-800 whenever they could exceed 2^800 (counts of subsets
+    # of the first i scores are below 2^i), so nothing overflows at any N.
     width = high - low
-    prob = np.zeros((m + 1, width + 1))
-    prob[0, 0] = 1.0
-    reach = np.zeros(m + 1, dtype=np.int64)  # largest excess held in row k so far
+    counts = np.zeros((m + 1, width + 1))
+    counts[0, 0] = 1.0
+    reach = [0] * (m + 1)  # largest excess held in row k so far
+    values = scores.tolist()
+    bound_log2 = 0
     for i in range(n_all):
-        remaining = n_all - i
-        k_hi = min(i, m)
-        k_lo = max(0, m - remaining)
-        # rows k_lo..k_hi are live; process descending k so row k-1 is read before it is updated
-        for k in range(min(k_hi, m - 1), k_lo - 1, -1):
-            p_choose = (m - k) / remaining
-            shift = int(scores[i] - scores[k])
-            r = int(reach[k])
-            top = min(r + shift, width)
+        k_hi = min(i, m - 1)
+        k_lo = max(0, m - (n_all - i))
+        score = values[i]
+        for k in range(k_hi, k_lo - 1, -1):  # descending: row k is read before this step adds to it
+            shift = score - values[k]
+            top = min(reach[k] + shift, width)
             span = top - shift + 1
             if span > 0:
-                prob[k + 1, shift : top + 1] += p_choose * prob[k, :span]
+                target = counts[k + 1, shift : top + 1]
+                np.add(target, counts[k, :span], out=target)
                 reach[k + 1] = max(reach[k + 1], top)
-            prob[k, : r + 1] *= 1 - p_choose
-    return prob[m], low
+        bound_log2 += 1
+        if bound_log2 >= 800:
+            counts *= 2.0**-800
+            bound_log2 = 0
+    row = counts[m]
+    return row / row.sum(), low
 
 
 def two_sided_pvalue(prob: np.ndarray, offset: int, observed: int, numerator: int, denominator: int) -> float:

@@ -42,7 +42,7 @@ import polars as pl
 
 from cartkit.study.coerce import BOOL_WORDS, MISSING_TOKENS, cast_column, vocabulary_mapping
 from cartkit.study.problems import Problem
-from cartkit.study.readers import READERS, ROW, RawTable
+from cartkit.study.readers import LABELLED_READERS, READERS, ROW, RawTable
 from cartkit.study.schema import BOOL, TABLES
 from cartkit.study.vocabulary import UNIT_CONVERSIONS, canonical_unit
 
@@ -79,8 +79,8 @@ class WidePattern:
 
     @property
     def regex(self) -> re.Pattern[str]:
-        before, after = self.pattern.split(DAY)
-        return re.compile(re.escape(_normal(before)) + _DAY_NUMBER + re.escape(after.strip().lower()) + r"\Z")
+        before, after = self.pattern.split(DAY)  # spaces next to {day} are part of the header
+        return re.compile(re.escape(before.lstrip().lower()) + _DAY_NUMBER + re.escape(after.rstrip().lower()) + r"\Z")
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,12 @@ class WideRule:
     table: str | None = None  # a table whose own file holds the wide columns as extra columns
     patient_id: str = "patient_id"  # header of the patient column of the wide source
     episode: str | int = "episode"  # header of its episode column, or the one episode of every row
+    key: str = "wide.measurements"  # where it is written: "wide.measurements[2]" for the second of several
+
+    @property
+    def place(self) -> tuple:
+        """Where its columns are, ignoring case: two rules may not read the same place."""
+        return tuple((v or "").lower() for v in (self.file, self.sheet, self.host))
 
     @property
     def host(self) -> str | None:
@@ -108,7 +114,7 @@ class ColumnMapping:
 
     columns: dict[str, dict[str, str]] = field(default_factory=dict)  # table -> our column -> header
     values: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)  # table -> column -> code
-    wide: WideRule | None = None
+    wide: tuple[WideRule, ...] = ()  # one or more [wide.measurements] rules, each for one place
 
     def __bool__(self) -> bool:
         return bool(self.columns or self.values or self.wide)
@@ -240,18 +246,34 @@ def _read_values(data: dict[str, Any], terms: tuple[str, ...],
     return wide
 
 
-def _read_wide(data: dict[str, Any], problems: list[Problem]) -> WideRule | None:
-    rule = None
+def _read_wide(data: dict[str, Any], problems: list[Problem]) -> tuple[WideRule, ...]:
+    """``[wide.measurements]`` (one rule), or ``[[wide.measurements]]`` (one rule per place)."""
+    rules: list[WideRule] = []
     for table, entries in data.items():
         key = f"wide.{table}"
         if table not in WIDE_TABLES:
             problems.append(_problem(key, None, f"only {', '.join(WIDE_TABLES)} can be written one column per day"))
             continue
-        if not isinstance(entries, dict):
-            problems.append(_problem(key, entries, "expected a table with columns = [{ pattern = ..., ... }]"))
+        if isinstance(entries, dict):
+            items = [(key, entries)]
+        elif isinstance(entries, list) and entries and all(isinstance(e, dict) for e in entries):
+            items = [(f"{key}[{i}]", e) for i, e in enumerate(entries, start=1)]
+        else:
+            problems.append(_problem(key, None, "expected a table with columns = [{ pattern = ..., ... }], or "
+                                     "[[wide.measurements]] tables, one per file, sheet or table"))
             continue
-        rule = _read_wide_rule(key, entries, problems)
-    return rule
+        places: dict[tuple, str] = {}
+        for where, item in items:
+            rule = _read_wide_rule(where, item, problems)
+            if rule is None:
+                continue
+            if rule.place in places:
+                problems.append(_problem(where, None, f"reads the same place as {places[rule.place]}: give "
+                                         "all the patterns of one file, sheet or table in one rule"))
+                continue
+            places[rule.place] = where
+            rules.append(rule)
+    return tuple(rules)
 
 
 def _text(entries: dict, key: str, name: str, problems: list[Problem]) -> str | None:
@@ -303,7 +325,8 @@ def _read_wide_rule(key: str, entries: dict, problems: list[Problem]) -> WideRul
     patterns = _read_patterns(key, entries.get("columns"), problems)
     if not patterns or len(problems) > before:
         return None  # not read at all rather than read wrongly
-    return WideRule(patterns, file, sheet, table, patient_id, episode.strip() if isinstance(episode, str) else episode)
+    return WideRule(patterns, file, sheet, table, patient_id,
+                    episode.strip() if isinstance(episode, str) else episode, key)
 
 
 def _read_patterns(key: str, columns: object, problems: list[Problem]) -> tuple[WidePattern, ...]:
@@ -358,6 +381,11 @@ def _read_patterns(key: str, columns: object, problems: list[Problem]) -> tuple[
 # --------------------------------------------------------------------------- applying it
 
 
+def raw_names(mapped: dict[str, str] | None) -> dict[str, str]:
+    """The file's header (trimmed, lower-case) -> our column, of one table's ``[columns.<table>]``."""
+    return {_normal(header): ours for ours, header in (mapped or {}).items()}
+
+
 def _text_column(s: pl.Series) -> pl.Series:
     """A column as the text of its cells, trimmed: typed cells as the loader reads them as text
     (``cartkit.study.coerce.cast_column``: a whole float 2.0 is "2")."""
@@ -370,13 +398,13 @@ def _text_column(s: pl.Series) -> pl.Series:
 class _Wide:
     """The long rows made from the wide cells, and where each cell is."""
 
-    frame: pl.DataFrame  # patient_id, episode, day, analyte, value, unit (text); ROW = WIDE_ROW_BASE + i
+    frame: pl.DataFrame  # patient_id, episode, day, analyte, value, unit (text), one row per cell
     file: str  # the wide file (or sheet) as shown to the user
     rows: pl.Series  # the cell's row in that file, by i
     columns: pl.Series  # the cell's header index, by i
     headers: list[str]  # header of each index, as written
     id_headers: dict[str, str]  # patient_id / episode -> their header as written
-    decimal_comma: bool = False
+    start: int = 0  # the first cell's row in the measurements table is WIDE_ROW_BASE + start
 
 
 class MappedStudy:
@@ -389,35 +417,44 @@ class MappedStudy:
         self.sources = sources
         self.headers: dict[tuple[str, str], str] = {}  # (file, our column) -> header as written
         self.missing: set[tuple[str, str]] = set()  # (file, our column) mapped to a header it lacks
-        self.wide: _Wide | None = None
+        self.wides: list[_Wide] = []
         self.wide_file: str | None = None  # the measurements file the wide rows were added to
+        self._cells: tuple[list[int], list[int], list[int]] | None = None  # (wide, row, header) per cell
         self.paths: list[Path] = []  # files read for the wide rule alone (for provenance)
         self.ignored_notes: set[str] = set()
         self.wide_notes: list[str] = []  # notes of a wide file or sheet of its own
         self.placed: set[int] = set()  # ids of problems that name a header as written (not relocated)
 
     def supplies(self, table: str) -> bool:
-        """Whether the wide rule gives ``table`` rows from a file or sheet of its own."""
-        return table == "measurements" and self.mapping.wide is not None and self.mapping.wide.host is None
+        """Whether a wide rule may give ``table`` rows with no file of its own: from a wide file or
+        sheet, or from extra columns of patients or infusions."""
+        return table == "measurements" and any(w.host != "measurements" for w in self.mapping.wide)
 
     def read(self, table: str, source: Any) -> tuple[RawTable | None, list[Problem]]:
         """``table`` read from ``source`` (None: only the wide rule gives it), mapped."""
         problems: list[Problem] = []
         raw = None
-        if source is not None:
+        labelled = source is not None and source.sheet is None and source.refused is None and (
+            source.path.suffix.lower() in LABELLED_READERS and raw_names(self.mapping.columns.get(table)))
+        if labelled:  # value labels are applied as the file is read: by our names, which the mapping gives
+            reader = LABELLED_READERS[source.path.suffix.lower()]
+            raw, problems = reader(source.path, table, source.file, raw_names(self.mapping.columns[table]))
+        elif source is not None:
             raw, problems = source.read()
         if not self.mapping:
             return raw, problems
         if raw is not None:
             raw = self._rename(raw, problems)
             raw = self._recode(raw)
-            wide = self.mapping.wide
-            if wide is not None and wide.host == table:
-                raw = self._take_wide(raw, wide, problems)
-        if self.supplies(table):
-            self._read_wide_source(self.mapping.wide, problems)
-        if table == "measurements" and self.wide is not None:
-            raw = self._add_wide(raw)
+            for wide in self.mapping.wide:
+                if wide.host == table:
+                    raw = self._take_wide(raw, wide, problems)
+        if table == "measurements":
+            for wide in self.mapping.wide:
+                if wide.host is None:
+                    self._read_wide_source(wide, problems)
+            if self.wides:
+                raw = self._add_wide(raw)
         return raw, problems
 
     # ----------------------------------------------------------------- headers and codes
@@ -474,7 +511,7 @@ class MappedStudy:
         from cartkit.study.sources import Source
 
         source = None
-        where = "wide.measurements.file" if wide.file is not None else "wide.measurements.sheet"
+        where = f"{wide.key}.file" if wide.file is not None else f"{wide.key}.sheet"
         if wide.file is not None:
             path = next((p for p in self.folder.iterdir() if p.name.lower() == wide.file.lower()), None)
             if path is None:
@@ -522,7 +559,7 @@ class MappedStudy:
 
     def _take_wide(self, raw: RawTable, wide: WideRule, problems: list[Problem], own_file: bool = False
                    ) -> RawTable:
-        """The wide columns of ``raw`` as long rows (kept in ``self.wide``); ``raw`` without them."""
+        """The wide columns of ``raw`` as long rows (kept in ``self.wides``); ``raw`` without them."""
         frame = raw.frame
         matched: list[tuple[str, WidePattern, int]] = []
         for name in frame.columns:
@@ -546,7 +583,7 @@ class MappedStudy:
             name = _normal(header) if own_file else ours
             if name not in frame.columns:
                 id_problem = True
-                how = f"name it with [wide.measurements] {ours} = \"its header\"" if own_file else (
+                how = f"name it in {wide.key}: {ours} = \"its header\"" if own_file else (
                     f"map it with [columns.{raw.table}]")
                 problems.append(Problem(raw.file, None, header, None,
                                         f"no column for '{ours}' of the wide measurements: {how}"))
@@ -583,13 +620,11 @@ class MappedStudy:
         long = long.filter(value.is_not_null() & ~value.str.to_lowercase().is_in(list(MISSING_TOKENS)))
         if raw.decimal_comma:
             long = long.with_columns(pl.col("value").str.replace(",", ".", literal=True))
-        self.wide = _Wide(
-            frame=long.drop("__cell_row", "__cell_column").with_columns(
-                pl.int_range(WIDE_ROW_BASE, WIDE_ROW_BASE + long.height, dtype=pl.Int64).alias(ROW)),
+        self.wides.append(_Wide(
+            frame=long.drop("__cell_row", "__cell_column"),
             file=raw.file, rows=long["__cell_row"], columns=long["__cell_column"], headers=headers,
             id_headers={ours: raw.headers.get(name, name) for ours, name in ids.items()},
-            decimal_comma=raw.decimal_comma,
-        )
+        ))
         if not own_file:
             # a row of a long table that gives only wide values is not also a long row
             rest = [c for c in kept.columns if c != ROW and c not in ids.values()]
@@ -600,60 +635,73 @@ class MappedStudy:
         return replace(raw, frame=kept)
 
     def _add_wide(self, raw: RawTable | None) -> RawTable:
-        wide = self.wide
+        """The measurements with the long rows of every wide table after the file's own rows."""
+        start = 0
+        for wide in self.wides:
+            wide.start = start
+            start += wide.frame.height
+        cells = pl.concat([w.frame for w in self.wides]).with_columns(
+            pl.int_range(WIDE_ROW_BASE, WIDE_ROW_BASE + start, dtype=pl.Int64).alias(ROW))
         if raw is None:
-            self.wide_file = wide.file
-            frame = wide.frame.select(ROW, *[c for c in wide.frame.columns if c != ROW])
-            return RawTable("measurements", wide.file, frame, decimal_comma=False,
-                            notes=[], headers={})
+            self.wide_file = self.wides[0].file
+            frame = cells.select(ROW, *[c for c in cells.columns if c != ROW])
+            return RawTable("measurements", self.wide_file, frame)
         self.wide_file = raw.file
-        long = raw.frame
         # the wide values have a decimal point (made so above), which a decimal-comma table also reads
-        return replace(raw, frame=pl.concat([long, wide.frame], how="diagonal_relaxed", rechunk=True))
+        return replace(raw, frame=pl.concat([raw.frame, cells], how="diagonal_relaxed", rechunk=True))
 
     # ----------------------------------------------------------------- problems
+
+    def _cell(self, row: int) -> tuple[_Wide, int, int] | None:
+        """(wide table, its row, its header index) of a measurements row made from a wide cell."""
+        if self._cells is None:
+            owner = [k for k, w in enumerate(self.wides) for _ in range(w.frame.height)]
+            rows = [r for w in self.wides for r in w.rows.to_list()]
+            columns = [c for w in self.wides for c in w.columns.to_list()]
+            self._cells = (owner, rows, columns)
+        owner, rows, columns = self._cells
+        i = row - WIDE_ROW_BASE
+        if not 0 <= i < len(rows):
+            return None
+        return self.wides[owner[i]], rows[i], columns[i]
 
     def relocate(self, problems: list[Problem]) -> list[Problem]:
         """Each problem at the column, row and file the user sees (see the module docs)."""
         if not self.mapping:
             return problems
-        rows = columns = None
         seen: set[tuple] = set()
         out = []
         for p in problems:
             if p.row is None and (p.file, p.column) in self.missing and p.rule.startswith("missing"):
                 continue  # said better by the mapping's own "no column for ..." problem
-            wide_cell = (self.wide is not None and p.file == self.wide_file and p.row is not None
-                         and p.row >= WIDE_ROW_BASE)
-            if wide_cell:
-                if rows is None:
-                    rows, columns = self.wide.rows.to_list(), self.wide.columns.to_list()
-                i = p.row - WIDE_ROW_BASE
-                column = self.wide.id_headers.get(p.column, self.wide.headers[columns[i]]) if p.column else None
-                p = replace(p, file=self.wide.file, row=rows[i], column=column)
-                if p.column in self.wide.id_headers.values():  # one row's patient, once for all its cells
+            cell = (self._cell(p.row) if self.wides and p.file == self.wide_file and p.row is not None
+                    and p.row >= WIDE_ROW_BASE else None)
+            if cell is not None:
+                wide, row, header = cell
+                column = wide.id_headers.get(p.column, wide.headers[header]) if p.column else None
+                p = replace(p, file=wide.file, row=row, column=column)
+                if p.column in wide.id_headers.values():  # one row's patient, once for all its cells
                     key = (p.file, p.row, p.column, p.rule, p.severity)
                     if key in seen:
                         continue
                     seen.add(key)
             elif p.column is not None and (p.file, p.column) in self.headers and id(p) not in self.placed:
                 p = replace(p, column=self.headers[(p.file, p.column)])
-            if self.wide is not None and _WIDE_ROW_TEXT.search(p.rule):
-                if rows is None:
-                    rows, columns = self.wide.rows.to_list(), self.wide.columns.to_list()
-                p = replace(p, rule=self._rows_in_text(p.rule, rows, columns, p.file))
+            if self.wides and _WIDE_ROW_TEXT.search(p.rule):
+                p = replace(p, rule=self._rows_in_text(p.rule, p.file))
             out.append(p)
         return out
 
-    def _rows_in_text(self, rule: str, rows: list[int], columns: list[int], file: str) -> str:
+    def _rows_in_text(self, rule: str, file: str) -> str:
         """A rule's "row 1000000000003" (a row made from a wide cell) as the cell: its row and header."""
-        def cell(m: re.Match) -> str:
-            i = int(m.group(1)) - WIDE_ROW_BASE
-            if not 0 <= i < len(rows):
+        def text(m: re.Match) -> str:
+            cell = self._cell(int(m.group(1)))
+            if cell is None:
                 return m.group(0)
-            where = "" if file == self.wide.file else f" of {self.wide.file}"
-            return f"row {rows[i]}{where} (column '{self.wide.headers[columns[i]]}')"
-        return _WIDE_ROW_TEXT.sub(cell, rule)
+            wide, row, header = cell
+            where = "" if file == wide.file else f" of {wide.file}"
+            return f"row {row}{where} (column '{wide.headers[header]}')"
+        return _WIDE_ROW_TEXT.sub(text, rule)
 
     def notes(self, notes: list[str]) -> list[str]:
         """The notes of the load, without "ignored" for a file the wide rule read, with its own notes."""

@@ -1,8 +1,12 @@
 """``load_study``: a study folder -> a typed, validated ``Study``.
 
-    >>> import cartkit
-    >>> study = cartkit.load_study("examples/seed-study")      # doctest: +SKIP
-    >>> study.measurements.filter(analyte="il6")                # doctest: +SKIP
+    >>> import tempfile, pathlib, cartkit
+    >>> from cartkit.simulate import simulate_study
+    >>> folder = simulate_study(pathlib.Path(tempfile.mkdtemp()) / "study", patients=12, seed=7)
+    >>> study = cartkit.load_study(folder)                     # or "examples/seed-study"
+    >>> study.measurements.filter(analyte="il6").height         # IL-6 samples of the 12 patients
+    84
+    >>> import shutil; shutil.rmtree(folder.parent)
 
 A study is a folder holding ``study.toml`` (metadata and the analysis plan)
 and one file per table of ``cartkit.study.schema.TABLES``: ``<table>.csv``,

@@ -66,12 +66,17 @@ class Plan:
 
     products: tuple[str, ...] = ()  # compared products, reference first
     diseases: tuple[str, ...] = ()
-    # the system of recorded CRS/ICANS grades whose adverse-events row names none (``grading_system``)
+    # the grading system per toxicity (docs/plan.md "Grading systems"): CRS and ICANS are derived under
+    # these (ICANS under ASTCT 2019 only), and a recorded grade whose adverse-events row names no
+    # ``grading_system`` is labelled with them
     crs_system: str = "astct2019"
     icans_system: str = "astct2019"
-    ctcae_version: str = "5.0"  # haematological grades derived from the blood counts
+    # haematological grades derived from the blood counts; also the default of cartkit.grading.ctcae
+    ctcae_version: str = "5.0"
     alpha: float = 0.05
-    quantile_method: str = "r7"  # "r7" (R's default quantile type 7) or "spss" (weighted average, type 6)
+    # "r7" (R's default quantile type 7) or "spss" (weighted average, type 6); also the default of
+    # cartkit.derive.kinetics.summarise_kinetics
+    quantile_method: str = "r7"
     kinetic_analytes: tuple[str, ...] = ("car_t_pct_cd3", "car_dna", "il6", "il2r", "il8", "tnfa")
     kinetics_window: tuple[int, int] = (0, 28)
     response_days: dict[str, tuple[int, ...]] = field(default_factory=dict)  # diagnosis family -> days
@@ -102,6 +107,10 @@ class Plan:
         from cartkit.study.plan_endpoint import survival_endpoints
 
         return self.endpoints or survival_endpoints(self.survival)
+    # [[plan.comparison]] (cartkit.study.plan_comparison.ComparisonSpec): what is compared with what;
+    # () = none (the single-arm analysis); None = not stated: a product list of two or more then
+    # compares each product with the first (plan_comparison.effective_comparisons)
+    comparisons: tuple | None = None
 
 
 @dataclass(frozen=True)

@@ -299,6 +299,7 @@ def read_study_toml(folder: Path) -> tuple[StudyConfig, list[Problem]]:
         next_study=_next_study(plan, problems),
         populations=read_populations(plan, problems, products),
         endpoints=read_endpoints(plan, problems, products),
+        comparisons=_comparisons(plan, products, diseases, problems),
     )
     plan.finish()
     column_mapping = read_column_mapping(mapping_tables, plan.data.get("extra_ae_terms"), problems)
@@ -340,6 +341,15 @@ def _lln(plan: _Reader, problems: list[Problem]) -> dict[str, float]:
     reader.finish()
     return out
 
+
+
+def _comparisons(plan: _Reader, products: tuple[str, ...], diseases: tuple[str, ...],
+                 problems: list[Problem]) -> tuple | None:
+    """[[plan.comparison]]: what is compared with what (cartkit.study.plan_comparison, docs/plan.md)."""
+    from cartkit.study.plan_comparison import parse_comparisons
+
+    plan.used.add("comparison")
+    return parse_comparisons(plan.data.get("comparison"), products, diseases, problems)
 
 
 def _next_study(plan: _Reader, problems: list[Problem]) -> NextStudyPlan | None:

@@ -5,9 +5,13 @@ The files are hashed when the study is loaded, right after they are read, so the
 those of the data analysed. ``results.json`` carries ``Provenance.to_json()`` under
 ``"provenance"`` and the Methods list the same files (docs/output.md).
 
+    >>> import tempfile, pathlib
     >>> from cartkit.study.provenance import file_digest
-    >>> file_digest("examples/seed-study/study.toml")              # doctest: +SKIP
-    (2471, '5d0c...')
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "patients.csv"
+    >>> _ = path.write_bytes(b"patient_id\\nP1\\n")
+    >>> file_digest(path)                # size in bytes, SHA-256 (`sha256sum patients.csv`)
+    (14, '9273e36fcd659d6f5a594ea2fe9304bb704b1237a9730ee737d852a9dcc1f357')
+    >>> import shutil; shutil.rmtree(path.parent)
 """
 
 from __future__ import annotations

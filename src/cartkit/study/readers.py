@@ -395,16 +395,22 @@ def read_xlsx(
             wb.close()
 
 
-def read_spss(path: Path, table: str, file: str) -> tuple[RawTable | None, list[Problem]]:
+def read_spss(path: Path, table: str, file: str, names: dict[str, str] | None = None
+              ) -> tuple[RawTable | None, list[Problem]]:
+    """``names``: variable names study.toml maps to our columns (value labels are judged by them)."""
     from cartkit.interop.spss import read_sav
 
-    return read_sav(path, table, file)
+    return read_sav(path, table, file, names)
 
 
-def read_sas(path: Path, table: str, file: str) -> tuple[RawTable | None, list[Problem]]:
+def read_sas(path: Path, table: str, file: str, names: dict[str, str] | None = None
+             ) -> tuple[RawTable | None, list[Problem]]:
     from cartkit.interop.spss import read_sas
 
-    return read_sas(path, table, file)
+    return read_sas(path, table, file, names)
+
+
+LABELLED_READERS = {".sav": read_spss, ".sas7bdat": read_sas, ".xpt": read_sas}  # files with value labels
 
 
 READERS = {".csv": read_csv, ".parquet": read_parquet, ".xlsx": read_xlsx,

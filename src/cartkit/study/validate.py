@@ -41,6 +41,7 @@ from cartkit.study.integrity import (
 )
 from cartkit.study.model import Study
 from cartkit.study.plan import read_study_toml
+from cartkit.study.plan_comparison import comparison_references, effective_comparisons
 from cartkit.study.plan_endpoint import endpoint_references
 from cartkit.study.plan_population import population_references
 from cartkit.study.problems import Problem
@@ -150,6 +151,9 @@ def _check(folder: Path, workbooks: list, today: dt.date) -> tuple[Study | None,
     problems += plan_references(config.plan, typed, absent)
     problems += population_references(config.plan, typed, absent)
     problems += endpoint_references(config.plan, typed, absent)
+    problems += comparison_references(effective_comparisons(config.plan),
+                                      {k: typed[k].frame for k in ("patients", "infusions")}, absent,
+                                      config.plan.products)
     problems += infusion_order(typed["infusions"])
     problems += death_order(typed, index)
     problems += event_before_infusion(typed["events"], index, typed["infusions"], typed["patients"])

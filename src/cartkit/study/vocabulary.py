@@ -325,6 +325,18 @@ VOCABULARIES["ae_term"] = {**{t: t for t in AE_TERMS}, **AE_TERM_ALIASES}
 
 
 def canonical_unit(spelling: str) -> str | None:
-    """Canonical spelling of a unit, or None when the unit is unknown."""
+    """Canonical spelling of a unit, or None when the unit is unknown (case and spaces ignored)."""
     key = spelling.strip().lower().replace(" ", "")
     return UNIT_SPELLINGS.get(key)
+
+
+def canonical_unit_expr(spelling):
+    """:func:`canonical_unit` over a whole column (a Polars expression; null when unknown).
+
+    The same rule, kept beside the scalar one so that the two cannot drift apart
+    (tests/test_grading_ctcae.py checks they agree on every spelling).
+    """
+    import polars as pl
+
+    return (spelling.cast(pl.String).str.strip_chars().str.to_lowercase().str.replace_all(" ", "", literal=True)
+            .replace_strict(UNIT_SPELLINGS, default=None, return_dtype=pl.String))

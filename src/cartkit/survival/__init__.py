@@ -16,6 +16,7 @@ from cartkit.survival.hazard_ratio import FewEventsWarning, HazardRatio, hazard_
 from cartkit.survival.kaplan_meier import KaplanMeier, kaplan_meier, median_survival
 from cartkit.survival.landmark import landmark
 from cartkit.survival.logrank import LogRank, logrank
+from cartkit.survival.time_dependent import SimonMakuch, simon_makuch, split_at, time_dependent_cox
 
 __all__ = [
     "CoxModel",
@@ -25,6 +26,7 @@ __all__ = [
     "HazardRatio",
     "KaplanMeier",
     "LogRank",
+    "SimonMakuch",
     "cox",
     "cumulative_incidence",
     "hazard_ratio",
@@ -33,5 +35,8 @@ __all__ = [
     "logrank",
     "median_followup",
     "median_survival",
+    "simon_makuch",
+    "split_at",
+    "time_dependent_cox",
     "time_to_event",
 ]

@@ -16,6 +16,13 @@ per stratum (every combination of the strata columns, as ``strata(s1, s2)``),
 one set of coefficients; statsmodels' ``PHReg(strata=...)`` agrees with R to
 ~1e-12 there too (tests/test_survival_cox_strata.py), as do the three global tests.
 
+Counting-process data (``entry=``, the start column): each row is an interval (start, stop] at risk with
+the covariates of that interval, as R's ``coxph(Surv(start, stop, event) ~ x)`` (time-dependent
+covariates; ``cartkit.survival.time_dependent.split_at`` builds the rows). A row is at risk at time t
+when start < t <= stop, as R. statsmodels' ``PHReg(entry=)`` counts a row at risk at t = start as well
+(Stata's convention); cartkit passes it the next float above each start, which gives R's risk sets
+exactly (tests/test_survival_time_dependent.py agrees with ``coxph`` on ``survival::jasa`` to 1e-9).
+
 Rows with a missing value in any used column are dropped (R's ``na.omit``); ``n`` says how many were used.
 """
 
@@ -53,6 +60,7 @@ class CoxModel:
     table: pl.DataFrame
     ties: str = "efron"
     strata: tuple[str, ...] = ()
+    entry: str | None = None  # the start column of counting-process rows, if any
 
 
 def _column(data: object, name: str) -> np.ndarray:
@@ -88,8 +96,10 @@ def _strata_codes(data: object, strata: tuple[str, ...]) -> tuple[np.ndarray, np
 
 
 def cox(data: object, duration: str, event: str, covariates: list[str] | tuple[str, ...],
-        level: float = 0.95, strata: str | list[str] | tuple[str, ...] | None = None) -> CoxModel:
-    """Fit a Cox model (Efron ties) to a pandas or Polars DataFrame, stratified by ``strata`` columns if given."""
+        level: float = 0.95, strata: str | list[str] | tuple[str, ...] | None = None,
+        entry: str | None = None) -> CoxModel:
+    """Fit a Cox model (Efron ties) to a pandas or Polars DataFrame, stratified by ``strata`` columns if given;
+    with ``entry`` (a start-time column) on counting-process rows (start, stop]."""
     import polars as pl
     from scipy.stats import chi2, norm
     from statsmodels.duration.hazard_regression import PHReg
@@ -107,9 +117,15 @@ def cox(data: object, duration: str, event: str, covariates: list[str] | tuple[s
         groups, strata_missing = _strata_codes(data, strata)
     else:
         groups, strata_missing = np.zeros(t.size, dtype=np.int64), np.zeros(t.size, dtype=bool)
-    ok = ~(np.isnan(t) | np.isnan(e) | np.isnan(x).any(axis=1) | strata_missing)
-    t, e, x, groups = t[ok], e[ok], x[ok], groups[ok]
+    start = _column(data, entry) if entry is not None else np.zeros(t.size)
+    ok = ~(np.isnan(t) | np.isnan(e) | np.isnan(x).any(axis=1) | strata_missing | np.isnan(start))
+    t, e, x, groups, start = t[ok], e[ok], x[ok], groups[ok], start[ok]
     t, e = survival_data(t, e, "cox")
+    if entry is not None:
+        bad = np.flatnonzero((start < 0) | (start >= t))
+        if bad.size:
+            raise ValueError(f"cox: each interval needs 0 <= {entry} < {duration} (R: 'Stop time must be > start "
+                             f"time'); rows {bad[:5].tolist()} have ({start[bad[:5]].tolist()}, {t[bad[:5]].tolist()}]")
     if e.sum() == 0:
         raise ValueError("cox: no events: the model cannot be fitted")
     constant = [c for c, col in zip(covariates, x.T, strict=True) if np.ptp(col) == 0]
@@ -123,7 +139,9 @@ def cox(data: object, duration: str, event: str, covariates: list[str] | tuple[s
         if absorbed:
             raise ValueError(f"cox: covariate(s) {absorbed} are constant within every stratum of {strata}: their "
                              "effect cannot be estimated (R's coxph gives NA)")
-    model = PHReg(t, x, status=e, ties="efron", strata=groups if strata else None)
+    # entry: the next float above each start, so that a row is at risk on (start, stop] as in R (see module docs)
+    model = PHReg(t, x, status=e, ties="efron", strata=groups if strata else None,
+                  entry=np.nextafter(start, np.inf) if entry is not None else None)
     fit = model.fit(disp=False)
     coef = np.asarray(fit.params, dtype=float)
     cov = np.asarray(fit.cov_params(), dtype=float)
@@ -161,4 +179,4 @@ def cox(data: object, duration: str, event: str, covariates: list[str] | tuple[s
         }
     )
     return CoxModel(covariates, coef, se, np.exp(coef), ci, z, pvalues, (ll0, ll1), tests["wald"], tests["lr"],
-                    tests["score"], int(t.size), int(e.sum()), table, strata=strata)
+                    tests["score"], int(t.size), int(e.sum()), table, strata=strata, entry=entry)

@@ -202,8 +202,12 @@ def cumulative_incidence(time: object, status: object, cause: object = 1, group:
     if np.any(~np.isfinite(t)) or np.any(t < 0):
         bad = t[~np.isfinite(t) | (t < 0)][:3].tolist()
         raise ValueError(f"cumulative_incidence: times must be finite numbers >= 0 (found {bad})")
-    if st.dtype.kind == "f" and np.any(np.isnan(st)):
-        raise ValueError("cumulative_incidence: status has missing values")
+    if st.dtype.kind == "O":  # None, or NaN (the one value not equal to itself)
+        missing = np.equal(st, None) | np.not_equal(st, st)
+    else:
+        missing = np.isnan(st) if st.dtype.kind == "f" else np.zeros(st.size, dtype=bool)
+    if missing.any():  # a missing status would otherwise count as a competing event
+        raise ValueError(f"cumulative_incidence: status is missing in rows {np.flatnonzero(missing)[:5].tolist()}")
     m = np.where(st == censor_code, 0, np.where(st == cause, 1, 2)).astype(np.int64)
     if group is None:
         labels, g = np.array([1]), np.zeros(t.size, dtype=np.int64)

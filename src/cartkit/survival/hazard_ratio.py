@@ -52,8 +52,9 @@ class HazardRatio:
 
 
 def hazard_ratio(time: object, event: object, group: object, reference: object = None, level: float = 0.95,
-                 min_events_per_covariate: int = MIN_EVENTS_PER_COVARIATE) -> HazardRatio:
-    """Cox hazard ratio of the non-reference group vs ``reference`` (two groups).
+                 min_events_per_covariate: int = MIN_EVENTS_PER_COVARIATE, strata: object = None) -> HazardRatio:
+    """Cox hazard ratio of the non-reference group vs ``reference`` (two groups); ``strata`` (one value per
+    subject, e.g. disease) gives each stratum its own baseline hazard, as ``coxph(... ~ group + strata(s))``.
 
     >>> r = hazard_ratio([1, 2, 3, 4, 5, 6, 7, 8], [1, 1, 1, 0, 1, 1, 0, 1], list("aaaabbbb"))
     >>> r.reference, r.group, r.n_events
@@ -87,10 +88,13 @@ def hazard_ratio(time: object, event: object, group: object, reference: object =
         none = TestResult("Wald test", nan, nan, df=1.0, note=warning)
         return HazardRatio(other, ref, nan, (nan, nan), nan, nan, nan, level, int(t.size), total, events, none,
                            none, none, warning)
-    model = cox(pd.DataFrame({"t": t, "e": e, "x": x}), "t", "e", ["x"], level=level)
+    frame = pd.DataFrame({"t": t, "e": e, "x": x})
+    if strata is not None:
+        frame["s"] = group_codes(strata, t.size, "strata", "hazard_ratio")[1]
+    model = cox(frame, "t", "e", ["x"], level=level, strata="s" if strata is not None else None)
     wald = TestResult("Wald test", float(model.z[0] ** 2), float(model.pvalues[0]), df=1.0,
                       estimate=float(model.hr[0]), ci=(float(model.ci[0, 0]), float(model.ci[0, 1])),
-                      note=f"Cox model (Efron ties), {other} vs {ref}")
+                      note=f"Cox model (Efron ties{', stratified' if strata is not None else ''}), {other} vs {ref}")
     return HazardRatio(other, ref, float(model.hr[0]), (float(model.ci[0, 0]), float(model.ci[0, 1])),
                        float(model.coef[0]), float(model.se[0]), float(model.pvalues[0]), level, model.n, total,
                        events, wald, model.score, model.lr, warning)

@@ -1,0 +1,371 @@
+"""The analysis stage as a registry of sections, in report order (like ``report/figures.FIGURES``).
+
+Each ``AnalysisSection`` names the result tables it fills and runs once for the study, or once per
+comparison the plan names (``per = "comparison"``: ``[[plan.comparison]]``,
+``cartkit.study.plan_comparison``). A section returns its tables, or ``Omit(reason)`` for a table it
+cannot build; a per-comparison section's rows of every comparison are stacked into one table with
+a ``comparison`` column. A table that no run of its sections filled is ``None`` in the results,
+with the reasons in ``Results.omitted``. ``analyse`` (``cartkit.analysis``) runs ``SECTIONS``;
+there is no branch on the number of products anywhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cartkit.analysis.results import Results
+    from cartkit.derive import Derived
+    from cartkit.study.model import Study
+    from cartkit.study.plan_comparison import Comparison
+
+
+@dataclass(frozen=True)
+class Omit:
+    """A table a section could not build, and why (shown in the report's "Left out" list)."""
+
+    reason: str
+
+
+@dataclass
+class Context:
+    """What every section reads: the study, its derivations, the plan's groups and comparisons."""
+
+    study: Study
+    derived: Derived
+    results: Results
+    products: tuple[str, ...]
+    diseases: tuple[str, ...]
+    groups: pl.DataFrame  # patient_id, episode, product, diagnosis of the analysed episodes
+    comparable: pl.DataFrame  # groups with arm and dose_level when the study records them
+    comparisons: tuple[Comparison, ...]
+    warnings: list[str] = field(default_factory=list)  # validation's and derivation's, then the sections'
+    pair_notes: list[str] = field(default_factory=list)  # one per comparison of the same patients
+
+    @property
+    def plan(self):
+        return self.study.plan
+
+    @property
+    def tables(self) -> dict[str, pl.DataFrame | None]:
+        return self.results.tables
+
+    def grade_frames(self) -> dict[str, pl.DataFrame]:
+        """toxicity -> per-episode grades: CRS, ICANS, then each haematological toxicity."""
+        frames = {"CRS": self.derived.crs, "ICANS": self.derived.icans}
+        frames.update(self.derived.hematologic_grades())
+        return frames
+
+
+Output = dict[str, "pl.DataFrame | Omit | None"]
+
+
+@dataclass(frozen=True)
+class AnalysisSection:
+    name: str
+    tables: tuple[str, ...]  # the result tables this section fills (several sections may fill one)
+    run: Callable[..., Output]  # (ctx) or, per comparison, (ctx, comparison)
+    per: str = "study"  # "study" | "comparison"
+
+
+NO_COMPARISON = ("the plan names no comparison ([[plan.comparison]]): single-arm analysis, nothing is "
+                 "compared between groups")
+
+
+def run_sections(ctx: Context, sections: tuple[AnalysisSection, ...]) -> None:
+    """Run each section in order and store its tables (``Results.store`` checks each against its
+    schema); a table that no section filled is ``None``, with the reasons in ``Results.omitted``."""
+    results = ctx.results
+    reasons: dict[str, list[str]] = {}
+    filled: set[str] = set()
+    for section in sections:
+        if section.per == "comparison":
+            runs = [(c, section.run(ctx, c)) for c in ctx.comparisons]
+            if not runs:
+                for name in section.tables:
+                    reasons.setdefault(name, []).append(NO_COMPARISON)
+        else:
+            runs = [(None, section.run(ctx))]
+        for name in section.tables:
+            frames = []
+            for comparison, out in runs:
+                value = out.get(name)
+                if isinstance(value, Omit) or value is None:
+                    why = value.reason if isinstance(value, Omit) else f"{section.name}: nothing to report"
+                    reasons.setdefault(name, []).append(f"{comparison.label}: {why}" if comparison else why)
+                    continue
+                if comparison is not None:
+                    value = value.with_columns(pl.lit(comparison.label).alias("comparison"))
+                frames.append(value)
+            if frames:
+                earlier = [results.tables[name]] if name in filled else []
+                results.store(name, pl.concat(earlier + frames, how="vertical_relaxed"))
+                filled.add(name)
+    for name, why in reasons.items():
+        if name not in filled:
+            results.tables[name] = None
+            results.omitted[name] = "; ".join(dict.fromkeys(why))
+
+
+# ---------------------------------------------------------------------------------------- sections
+
+
+def _study(ctx: Context) -> Output:
+    study = ctx.study
+    cutoff = study.meta.data_cutoff
+    return {"study": pl.DataFrame({
+        "id": [study.meta.id], "title": [study.meta.title], "reference": [study.meta.reference],
+        "data_cutoff": [str(cutoff) if cutoff else ""], "n_patients": [study.patients.height],
+        "n_episodes": [study.infusions.height], "products": ["; ".join(ctx.products)],
+        "diseases": ["; ".join(ctx.diseases)],
+    })}
+
+
+def _comparison_groups(ctx: Context, comparison: Comparison) -> Output:
+    from cartkit.analysis.product_comparison import comparison_groups
+
+    row = comparison_groups(ctx.comparable, comparison)
+    if row.height and row["n_pairs"][0] and comparison.paired is not False:
+        a, b, n = comparison.a, comparison.b, row["n_pairs"][0]
+        ctx.pair_notes.append(
+            f"{comparison.label}: {n} patient{'s' if n != 1 else ''} received both {a} and {b}: the unpaired "
+            "tests (as published) treat the same patients as independent groups. The paired tests are the "
+            "appropriate analysis and are shown beside them.")
+    return {"comparison_groups": row}
+
+
+def _baseline(ctx: Context) -> Output:
+    from cartkit.analysis.baseline import baseline_table
+
+    return {"baseline": baseline_table(ctx.study.patients, ctx.diseases, ctx.plan.quantile_method)}
+
+
+def _responses(ctx: Context) -> Output:
+    from cartkit.analysis.responses import response_listing, response_rates
+
+    listing = response_listing(ctx.derived.best_response, ctx.groups, ctx.derived.hsct)
+    return {"responses": listing, "response_rates": response_rates(listing, ctx.products, ctx.diseases)}
+
+
+def _next_study(ctx: Context) -> Output:
+    if ctx.plan.next_study is None:
+        return {"next_study": Omit("the plan asks for no next-study designs ([plan.next_study])")}
+    from cartkit.analysis.next_study import next_study_table
+
+    return {"next_study": next_study_table(ctx.tables["response_rates"], ctx.plan.next_study)}
+
+
+def _adverse_events(ctx: Context) -> Output:
+    from cartkit.analysis.adverse_events import ae_table, grade_distribution
+
+    derived = ctx.derived
+    incidence = ae_table(ctx.study.adverse_events, ctx.groups, derived.crs, derived.icans, ctx.products,
+                         ctx.diseases, ctx.plan.ae_table_terms)
+    counts = pl.concat([grade_distribution(frame, ctx.groups, tox) for tox, frame in ctx.grade_frames().items()])
+    return {"adverse_event_incidence": incidence, "grade_counts": counts}
+
+
+def _grade_comparison(ctx: Context, comparison: Comparison) -> Output:
+    from cartkit.analysis.product_comparison import grade_comparisons
+
+    plan = ctx.plan
+    # each grade is labelled with the system the data record it in (or it was derived under)
+    systems = ctx.derived.grade_systems()
+    fallback = {"CRS": plan.crs_system, "ICANS": plan.icans_system}
+    labelled = [(tox, frame, systems.get(tox) or fallback.get(tox, f"ctcae{plan.ctcae_version}"), "")
+                for tox, frame in ctx.grade_frames().items()]
+    labelled += [(tox, frame, system, "alternative grading system")
+                 for tox, system, frame in ctx.derived.alternative_grades()]
+    return {"grade_compare": grade_comparisons(labelled, ctx.comparable, comparison)}
+
+
+def _grading_systems(ctx: Context) -> Output:
+    systems = ctx.derived.toxicity_systems.join(
+        ctx.groups.select("patient_id", "episode", "product"), on=["patient_id", "episode"], how="inner"
+    ).select("patient_id", "episode", "product", "toxicity", "system", "grade", "source")
+    return {"grading_systems": systems, "disagreements": ctx.derived.disagreements}
+
+
+_NO_KINETICS = "no kinetic measurements (CAR-T %, CAR DNA or cytokines) in the study"
+
+
+def _kinetics(ctx: Context) -> Output:
+    from cartkit.analysis.cellular_kinetics import ck_model_fits
+    from cartkit.analysis.kinetic_summary import kinetic_curves, kinetic_values
+
+    plan, study = ctx.plan, ctx.study
+    values = kinetic_values(study.measurements, ctx.groups, plan.kinetic_analytes, plan.kinetics_window)
+    if not values.height:
+        return dict.fromkeys(("kinetic_values", "kinetic_curves", "kinetic_params", "ck_model"), Omit(_NO_KINETICS))
+    fits, note = ck_model_fits(study.measurements, ctx.groups)
+    if fits is not None:
+        ctx.warnings.append(f"Cellular-kinetic model: {note}.")
+    return {"kinetic_values": values, "kinetic_curves": kinetic_curves(values, plan.quantile_method),
+            "kinetic_params": ctx.derived.kinetics.join(ctx.groups, on=["patient_id", "episode"], how="inner"),
+            "ck_model": fits if fits is not None else Omit(note)}
+
+
+def _kinetic_comparison(ctx: Context, comparison: Comparison) -> Output:
+    from cartkit.analysis.product_comparison import kinetic_comparisons
+
+    if ctx.tables.get("kinetic_values") is None:
+        return {"comparisons": Omit(_NO_KINETICS)}
+    plan = ctx.plan
+    return {"comparisons": kinetic_comparisons(ctx.derived.kinetics, ctx.comparable, comparison, plan.kinetic_analytes,
+                                               plan.quantile_method, plan.rank_correction)}
+
+
+def _responder_comparison(ctx: Context) -> Output:
+    from cartkit.analysis.product_comparison import responder_comparisons
+
+    if ctx.tables.get("kinetic_values") is None:
+        return {"comparisons": Omit(_NO_KINETICS)}
+    plan = ctx.plan
+    by_response = responder_comparisons(ctx.derived.kinetics, ctx.groups, ctx.derived.best_response,
+                                        ("car_t_pct_cd3", "car_dna"), plan.quantile_method, plan.rank_correction)
+    by_response = by_response.filter(pl.col("n_a") >= 2)
+    if not by_response.height:
+        return {"comparisons": Omit("fewer than 2 responders with CAR-T expansion measured in every product")}
+    return {"comparisons": by_response.with_columns(
+        pl.format("responders vs non-responders, {}", pl.col("family").str.strip_prefix("by response, "))
+        .alias("comparison"))}
+
+
+def _survival(ctx: Context) -> Output:
+    from cartkit.analysis.survival_analysis import survival_analysis
+
+    names = ("survival_curves", "at_risk", "logrank")
+    if not ctx.derived.tte:
+        return dict.fromkeys(names, Omit("no follow-up events in the study"))
+    survival = ctx.plan.survival
+    tables = survival_analysis(ctx.derived.tte, survival.group_by, tuple(survival.endpoints), survival.landmark_day,
+                               survival.time_unit)
+    return dict(zip(names, tables, strict=True))
+
+
+def _course(ctx: Context) -> Output:
+    from cartkit.analysis.course import patient_course
+
+    study = ctx.study
+    swimmer, marks = patient_course(study.infusions, study.patients, study.events, ctx.tables["responses"],
+                                    study.meta.data_cutoff)
+    return {"swimmer": swimmer, "swimmer_events": marks}
+
+
+def _nonempty(df: pl.DataFrame | None, why: str) -> pl.DataFrame | Omit:
+    return df if df is not None and df.height else Omit(why)
+
+
+def _antigens(ctx: Context) -> Output:
+    from cartkit.analysis.antigen_expression import antigen_expression
+
+    return {"antigen_expression": _nonempty(
+        antigen_expression(ctx.study.assessments, ctx.groups),
+        "no CD19 or CD22 expression (assessments cd19_pct, cd22_pct) recorded on or before an infusion day")}
+
+
+def _infusion_products(ctx: Context) -> Output:
+    from cartkit.analysis.infusion_products import infusion_products
+
+    return {"infusion_products": _nonempty(
+        infusion_products(ctx.study.infusions, ctx.groups, ctx.products, ctx.diseases, ctx.plan.quantile_method),
+        "no dose, transduction or harvest recorded in the infusions table")}
+
+
+def _toxicity_treatment(ctx: Context) -> Output:
+    from cartkit.analysis.toxicity_treatment import toxicity_treatment
+
+    return {"toxicity_treatment": _nonempty(
+        toxicity_treatment(ctx.study.tables.get("support"), ctx.groups, ctx.products),
+        "no tocilizumab, corticosteroid, anakinra or siltuximab recorded in the support table")}
+
+
+def _syndrome_course(ctx: Context) -> Output:
+    from cartkit.analysis.syndrome_course import syndrome_course_listing, syndrome_course_summary
+
+    course = _nonempty(syndrome_course_listing(ctx.derived.syndrome_course, ctx.groups),
+                       "no CRS or ICANS course derived (no vital signs, neurological assessments or recorded "
+                       "CRS/ICANS adverse events)")
+    if isinstance(course, Omit):
+        return {"syndrome_course": course, "syndrome_course_summary": course}
+    return {"syndrome_course": course,
+            "syndrome_course_summary": _nonempty(syndrome_course_summary(course, ctx.products), "")}
+
+
+def _follow_up(ctx: Context) -> Output:
+    from cartkit.analysis.follow_up import follow_up_listing, follow_up_summary
+
+    study = ctx.study
+    infused = study.infusions.join(ctx.groups.select("patient_id", "episode"), on=["patient_id", "episode"],
+                                   how="semi")
+    listing = _nonempty(follow_up_listing(study.events, infused, study.patients, study.meta.data_cutoff),
+                        "no infused patients in the plan's products and diseases")
+    if isinstance(listing, Omit):
+        return {"follow_up": listing, "follow_up_summary": listing}
+    return {"follow_up": listing, "follow_up_summary": _nonempty(follow_up_summary(listing, ctx.diseases), "")}
+
+
+def _methods(ctx: Context) -> Output:
+    from cartkit.analysis.methods import methods_table
+
+    cutoff = ctx.study.meta.data_cutoff
+    facts = {"cutoff": str(cutoff) if cutoff else "not given", **ctx.derived.facts}
+    return {"methods": methods_table(ctx.plan, facts, ctx.results.software, ctx.derived.grade_provenance(),
+                                     provenance=ctx.results.provenance, results=ctx.results)}
+
+
+def _warnings(ctx: Context) -> Output:
+    from cartkit.analysis.methods import design_warnings
+
+    # the pairs of each comparison are counted, and warned about, by the comparison_groups section
+    return {"warnings": design_warnings(0, ctx.tables.get("comparisons"), ctx.tables.get("logrank"),
+                                        ctx.warnings + ctx.pair_notes)}
+
+
+def _reproduction(ctx: Context) -> Output:
+    from cartkit.analysis.computed_numbers import computed_numbers
+    from cartkit.analysis.reproduction import read_published, reproduction_table
+
+    published = read_published(ctx.study.path)
+    if not published:
+        return {"reproduction": Omit("the study folder has no published.toml")}
+    return {"reproduction": reproduction_table(published, computed_numbers(ctx.study, ctx.derived, ctx.results))}
+
+
+SECTIONS: tuple[AnalysisSection, ...] = (
+    AnalysisSection("study", ("study",), _study),
+    AnalysisSection("compared groups", ("comparison_groups",), _comparison_groups, per="comparison"),
+    AnalysisSection("baseline characteristics", ("baseline",), _baseline),
+    AnalysisSection("responses", ("responses", "response_rates"), _responses),
+    AnalysisSection("next study", ("next_study",), _next_study),
+    AnalysisSection("adverse events", ("adverse_event_incidence", "grade_counts"), _adverse_events),
+    AnalysisSection("toxicity grade comparison", ("grade_compare",), _grade_comparison, per="comparison"),
+    AnalysisSection("grading systems", ("grading_systems", "disagreements"), _grading_systems),
+    AnalysisSection("kinetics", ("kinetic_values", "kinetic_curves", "kinetic_params", "ck_model"), _kinetics),
+    AnalysisSection("kinetic comparison", ("comparisons",), _kinetic_comparison, per="comparison"),
+    AnalysisSection("expansion by response", ("comparisons",), _responder_comparison),
+    AnalysisSection("survival", ("survival_curves", "at_risk", "logrank"), _survival),
+    AnalysisSection("course of each patient", ("swimmer", "swimmer_events"), _course),
+    AnalysisSection("target antigens", ("antigen_expression",), _antigens),
+    AnalysisSection("products as infused", ("infusion_products",), _infusion_products),
+    AnalysisSection("toxicity treatment", ("toxicity_treatment",), _toxicity_treatment),
+    AnalysisSection("CRS and ICANS course", ("syndrome_course", "syndrome_course_summary"), _syndrome_course),
+    AnalysisSection("follow-up", ("follow_up", "follow_up_summary"), _follow_up),
+    AnalysisSection("methods", ("methods",), _methods),
+    AnalysisSection("warnings", ("warnings",), _warnings),
+    AnalysisSection("reproduction", ("reproduction",), _reproduction),
+)
+
+
+def section_tables() -> tuple[str, ...]:
+    """Every result table a section fills, in report order."""
+    return tuple(dict.fromkeys(name for section in SECTIONS for name in section.tables))
+
+
+def describe(sections: tuple[AnalysisSection, ...] = SECTIONS) -> list[dict[str, Any]]:
+    """name, per, tables of each section (for docs and tests)."""
+    return [{"name": s.name, "per": s.per, "tables": list(s.tables)} for s in sections]

@@ -1,0 +1,113 @@
+"""Define-XML 2.1 (``define.xml``) for the ADaM datasets of ``cartkit adam export``, written with
+odmlib (PyPI ``odmlib``, its Define-XML 2.1 object model) and checked against the Define-XML 2.1
+schema odmlib ships (``define2-1-0.xsd``) before it is written; docs/adam.md#define-xml.
+
+Per dataset an ItemGroupDef (Purpose "Analysis", the ADaM class, its keys, ``def:leaf`` pointing at
+the XPT file); per variable an ItemDef with its label, type, length, ``def:Origin`` (Collected,
+Derived or Assigned, with the study column or derivation it comes from) and, for a derived
+variable, a MethodDef (Type "Computation") holding the derivation.
+"""
+
+from __future__ import annotations
+
+from cartkit.interop.adam_write import (
+    ASSIGNED,
+    COLLECTED,
+    DATE,
+    DERIVED,
+    FLOAT,
+    INTEGER,
+    TEXT,
+    AdamDataset,
+    typed,
+)
+from cartkit.interop.adam_write import text_lengths as _text_lengths
+
+DEFINE_VERSION = "2.1.0"
+ADAMIG = ("ADaMIG", "1.1")  # ADaM Implementation Guide version the variable conventions follow
+# Define-XML 2.1 ItemGroupDef def:Class (ADaM dataset classes)
+ADAM_CLASS = {"ADSL": "SUBJECT LEVEL ANALYSIS DATASET", "ADAE": "OCCURRENCE DATA STRUCTURE"}
+BDS = "BASIC DATA STRUCTURE"
+_DATA_TYPE = {TEXT: "text", INTEGER: "integer", FLOAT: "float", DATE: "integer"}
+_ORIGIN = {COLLECTED: "Collected", DERIVED: "Derived", ASSIGNED: "Assigned"}
+
+
+class DefineXmlError(ValueError):
+    """The define.xml odmlib built does not validate against the Define-XML 2.1 schema."""
+
+
+def _text(model, text: str):
+    return model.Description(TranslatedText=[model.TranslatedText(_content=text, lang="en")])
+
+
+def define_xml(datasets: list[AdamDataset], *, study_oid: str, study_name: str, created: str,
+               version: str) -> str:
+    """The define.xml text of ``datasets`` (module docs); raises DefineXmlError if not schema-valid."""
+    import odmlib.define_2_1.model as model
+
+    mdv = model.MetaDataVersion(
+        OID=f"MDV.{study_oid}.ADAM", Name=f"{study_oid} ADaM", Description="ADaM datasets written by cartkit",
+        DefineVersion=DEFINE_VERSION)
+    mdv.Standards = model.Standards(Standard=[model.Standard(
+        OID="STD.ADAMIG", Name=ADAMIG[0], Type="IG", Version=ADAMIG[1], Status="Final")])
+    items, methods = [], []
+    for ds in datasets:
+        frame = typed(ds)
+        lengths = _text_lengths(frame, ds)
+        refs = []
+        for order, v in enumerate(ds.variables, start=1):
+            oid = f"IT.{ds.name}.{v.name}"
+            ref = model.ItemRef(ItemOID=oid, OrderNumber=order, Mandatory="Yes" if v.name in ds.keys else "No")
+            if v.name in ds.keys:
+                ref.KeySequence = ds.keys.index(v.name) + 1
+            origin = model.Origin(Type=_ORIGIN[v.origin])
+            if v.origin == DERIVED:
+                method = f"MT.{ds.name}.{v.name}"
+                ref.MethodOID = method
+                methods.append(model.MethodDef(OID=method, Name=f"Algorithm to derive {ds.name}.{v.name}",
+                                               Type="Computation", Description=_text(model, v.source)))
+                origin.Source = "Sponsor"
+            else:
+                origin.Description = _text(model, v.source)
+            refs.append(ref)
+            item = model.ItemDef(
+                OID=oid, Name=v.name, SASFieldName=v.name, DataType=_DATA_TYPE[v.type],
+                Length=min(lengths[v.name], 200) if v.type == TEXT else 8, Description=_text(model, v.label),
+                Origin=[origin])
+            if v.type == DATE:
+                item.DisplayFormat = "DATE9."
+            items.append(item)
+        leaf_id = f"LF.{ds.name}"
+        group = model.ItemGroupDef(
+            OID=f"IG.{ds.name}", Name=ds.name, SASDatasetName=ds.name,
+            Repeating="No" if ds.name == "ADSL" else "Yes", IsReferenceData="No", Purpose="Analysis",
+            Structure=ds.structure, ArchiveLocationID=leaf_id, StandardOID="STD.ADAMIG",
+            Description=_text(model, ds.label), ItemRef=refs,
+            Class=model.Class(Name=ADAM_CLASS.get(ds.name, BDS), SubClass=[
+                model.SubClass(Name="TIME-TO-EVENT", ParentClass=BDS)] if ds.name == "ADTTE" else []),
+            leaf=model.leaf(ID=leaf_id, href=f"{ds.name.lower()}.xpt", title=model.title(_content=f"{ds.name.lower()}.xpt")))
+        mdv.ItemGroupDef.append(group)
+    mdv.ItemDef = items
+    mdv.MethodDef = methods
+    study = model.Study(OID=f"ST.{study_oid}")
+    study.GlobalVariables = model.GlobalVariables(
+        StudyName=model.StudyName(_content=study_oid), StudyDescription=model.StudyDescription(_content=study_name or study_oid),
+        ProtocolName=model.ProtocolName(_content=study_oid))
+    study.MetaDataVersion = mdv
+    odm = model.ODM(FileType="Snapshot", FileOID=f"DEF.{study_oid}.ADAM", CreationDateTime=created,
+                    ODMVersion="1.3.2", Originator="cartkit", SourceSystem="cartkit", SourceSystemVersion=version,
+                    Context="Other", Study=study)
+    text = odm.to_xml_string(xml_declaration=True)
+    problems = schema_problems(text)
+    if problems:
+        raise DefineXmlError("define.xml does not validate against Define-XML 2.1: " + "; ".join(problems[:5]))
+    return text
+
+
+def schema_problems(text: str) -> list[str]:
+    """Reasons ``text`` is not valid against odmlib's Define-XML 2.1 schema (empty when valid)."""
+    import xmlschema
+    from odmlib.schema_manager import get_schema_path
+
+    schema = xmlschema.XMLSchema(get_schema_path("define", "2.1"))
+    return [str(e.reason or e.message) for e in schema.iter_errors(text)]
