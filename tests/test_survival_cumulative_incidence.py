@@ -161,3 +161,20 @@ def test_gray_test_with_a_singular_variance():
     test = cumulative_incidence([5, 6, 7, 1, 2], [1, 2, 1, 0, 0], group=list("aaabb")).test
     assert np.isnan(test.statistic) and np.isnan(test.pvalue) and test.df == 1
     assert "singular" in test.note
+
+
+def test_kaplan_meier_at_landmarks_with_day_zero_events_matches_summary_survfit():
+    # R: f <- survfit(Surv(c(0,0,0,0,30,45,60,60,90,120,200,365,400), c(1,1,1,0,1,1,1,0,1,0,1,0,0)) ~ 1,
+    #                 conf.type = "log-log"); summary(f, times = c(0, 28, 60, 365))   (print digits = 15)
+    r = {
+        "n_risk": [13, 9, 7, 2], "n_event": [3, 0, 3, 2], "n_censor": [1, 0, 1, 2],
+        "survival": [0.769230769230769, 0.769230769230769, 0.512820512820513, 0.273504273504273],
+        "std_err": [0.116854542355808, 0.116854542355808, 0.143802478521944, 0.148626144369513],
+        "lower": [0.4421414979265564, 0.4421414979265564, 0.2185336395573744, 0.0524396800159264],
+        "upper": [0.919115326239281, 0.919115326239281, 0.745827331988128, 0.565460357390478],
+    }
+    km = kaplan_meier([0, 0, 0, 0, 30, 45, 60, 60, 90, 120, 200, 365, 400], [1, 1, 1, 0, 1, 1, 1, 0, 1, 0, 1, 0, 0],
+                      conf_type="log-log")
+    got = km.at([0, 28, 60, 365])
+    for col, want in r.items():
+        np.testing.assert_allclose(got[col].to_numpy().astype(float), want, rtol=1e-12, err_msg=col)
