@@ -183,7 +183,17 @@ for (ct in c('log', 'log-log', 'plain')) {
 # survival::jasa (Stanford heart transplant) prepared as in the survival package's "timedep" vignette
 r("""j <- jasa; jt <- pmax(0.5, j$futime); jw <- j$wait.time; i <- which(jw == jt); jw[i] <- jw[i] - 0.5
 td_case('td_jasa', jt, j$fustat, jw)
-td_case('td_jasa_loglog', jt, j$fustat, jw, 'log-log')""")
+td_case('td_jasa_loglog', jt, j$fustat, jw, 'log-log')
+d <- data.frame(id = seq_along(jt), time = jt, event = j$fustat, sw = jw, age = j$age, surgery = j$surgery)
+b <- tmerge(d, d, id = id, ev = event(time, event)); b <- tmerge(b, subset(d, !is.na(sw)), id = id, hsct = tdc(sw))
+f <- coxph(Surv(tstart, tstop, ev) ~ hsct + age + surgery, data = b)
+g <- coxph(Surv(tstart, tstop, ev) ~ hsct + age + strata(surgery), data = b)
+cases[['td_jasa_adjusted']] <- list(kind = "time_dependent_adjusted",
+  data = list(time = jt, event = j$fustat, switch = jw, age = j$age, surgery = j$surgery),
+  r_call = paste("coxph(Surv(tstart, tstop, ev) ~ hsct + age + surgery, data = b) and",
+                 "coxph(Surv(tstart, tstop, ev) ~ hsct + age + strata(surgery), data = b) on the tmerge rows"),
+  r_value = list(coef = unname(coef(f)), se = unname(sqrt(diag(vcov(f)))), loglik = f$loglik,
+                 strata_coef = unname(coef(g)), strata_se = unname(sqrt(diag(vcov(g)))), strata_loglik = g$loglik))""")
 # tiny set: switch at 0, switch on the event day (counts before HSCT), switch after follow-up, never
 r("td_case('td_tiny', c(10, 8, 5, 12, 6, 0.5, 9, 7), c(1, 1, 0, 1, 1, 1, 0, 1), c(3, 8, NA, 0, 10, 0, 9, 3))")
 for i in range(3):

@@ -89,3 +89,16 @@ def test_bad_intervals_and_time_zero_are_named():
         cox(pd.DataFrame({"a": [0, 2, 0], "b": [2, 2, 4], "e": [1, 1, 0], "x": [0, 1, 1]}), "b", "e", ["x"], entry="a")
     with pytest.raises(ValueError, match="below stop"):
         simon_makuch([0, 2], [2, 2], [1, 1], [0, 1])
+
+
+def test_adjusted_and_stratified_time_dependent_cox_matches_coxph():
+    case = CASES["td_jasa_adjusted"]
+    d, want = case["data"], case["r_value"]
+    m = time_dependent_cox(d["time"], d["event"], d["switch"], covariates={"age": d["age"], "surgery": d["surgery"]})
+    assert m.covariates == ("hsct", "age", "surgery")
+    _close([*m.coef, *m.se, *m.loglik], [*want["coef"], *want["se"], *want["loglik"]], f"R: {case['r_call']}")
+    s = time_dependent_cox(d["time"], d["event"], d["switch"], covariates={"age": d["age"]}, strata=d["surgery"])
+    _close([*s.coef, *s.se, *s.loglik], [*want["strata_coef"], *want["strata_se"], *want["strata_loglik"]],
+           f"R: {case['r_call']}")
+    with pytest.raises(ValueError, match="one value per patient"):
+        time_dependent_cox(d["time"], d["event"], d["switch"], covariates={"age": d["age"][:-1]})

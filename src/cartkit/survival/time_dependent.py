@@ -80,12 +80,33 @@ def split_at(time: object, event: object, switch_time: object, id: object = None
 
 
 def time_dependent_cox(time: object, event: object, switch_time: object, level: float = 0.95,
-                       name: str = "hsct") -> CoxModel:
-    """Cox model with one binary time-dependent covariate: ``coxph(Surv(tstart, tstop, event) ~ hsct)``."""
+                       name: str = "hsct", covariates: dict | None = None, strata: object = None) -> CoxModel:
+    """Cox model with one binary time-dependent covariate: ``coxph(Surv(tstart, tstop, event) ~ hsct)``.
+
+    ``covariates``: fixed (baseline) covariates, name -> one number per patient, carried to each of the
+    patient's rows (``coxph(Surv(tstart, tstop, event) ~ hsct + age + ...)``); ``strata``: one value per
+    patient (``+ strata(s)``).
+    """
+    import polars as pl
+
     from cartkit.survival.cox import cox
 
     rows = split_at(time, event, switch_time, name=name)
-    return cox(rows, "stop", "event", [name], level=level, entry="start")
+    idx = rows["id"].to_numpy()  # 0..n-1: the patient's position in the input
+    extra = {}
+    for key, values in (covariates or {}).items():
+        if key in rows.columns:
+            raise ValueError(f"time_dependent_cox: covariate name {key!r} is taken by the split rows")
+        v = np.asarray(values, dtype=float).ravel()
+        if v.size != int(idx.max()) + 1:
+            raise ValueError(f"time_dependent_cox: covariate {key!r} needs one value per patient, got {v.size}")
+        extra[key] = v[idx]
+    if strata is not None:
+        _, codes = group_codes(strata, int(idx.max()) + 1, "strata", "time_dependent_cox")
+        extra["_stratum"] = codes[idx]
+    rows = rows.with_columns(**{k: pl.Series(k, v) for k, v in extra.items()})
+    return cox(rows, "stop", "event", [name, *(covariates or {})], level=level, entry="start",
+               strata="_stratum" if strata is not None else None)
 
 
 @dataclass(frozen=True)
