@@ -63,3 +63,14 @@ def test_every_module_imports_without_side_effects(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""  # no warning, no print at import
     assert list(work.iterdir()) == []
+
+
+def test_ci_runs_the_readme_test_command():
+    """README's test command is what .ci/run runs; with the pytest config it includes the doctests."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = [b.strip() for b in readme.split("```bash")[1:3]]
+    test_command = blocks[1].split("```")[0].strip()
+    assert test_command == 'pip install ".[test]" && ruff check . && pytest'
+    ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()
+          if line.strip() and not line.strip().startswith("#")]
+    assert ci[-1] == test_command

@@ -8,8 +8,8 @@ import polars as pl
 import pytest
 from report_fixture import PRODUCTS, seed_like_results
 
+from cartkit.analysis.formatting import format_p
 from cartkit.report import tables as tb
-from cartkit.report.style import format_p
 
 
 def _cells(table: tb.Table) -> list[list[str]]:
@@ -217,6 +217,7 @@ def test_table1_counts_missing_values_per_row():
     assert blocks["Weight, kg"]["range"] == ["60\u201380", "50\u201360", "50\u201380"]  # the 4 with a value
     assert blocks["IPI (lymphoma)"]["Missing, n"] == ["1", "\u2013", "1"]
     assert blocks["Sex, n (%)"]["Missing, n"] == ["1", "0", "1"]
-    assert blocks["Sex, n (%)"]["male"] == ["3/4 (75%)", "2/3 (66.67%)", "5/7 (71.43%)"]
+    # one rule for every table (analysis/formatting.py): percentages to one decimal
+    assert blocks["Sex, n (%)"]["male"] == ["3/4 (75.0%)", "2/3 (66.7%)", "5/7 (71.4%)"]
     assert "Missing, n" not in blocks["Age, years"]
     assert any(n.startswith("Missing: patients with no value") for n in t.footnotes)

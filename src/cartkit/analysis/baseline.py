@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from cartkit.analysis.formatting import fmt_mean_sd, fmt_median_iqr, fmt_n_pct
+from cartkit.analysis.formatting import fmt_mean_sd, fmt_median_iqr, n_pct
 
 _CATEGORICAL = (
     ("sex", "Sex"),
@@ -84,7 +84,7 @@ def baseline_table(patients: pl.DataFrame, diseases: tuple[str, ...], quantile_m
             for level, k in counts.iter_rows():
                 rows.append(
                     {"characteristic": label, "level": str(level), "group": group,
-                     "value": fmt_n_pct(k, known.height), "n": k, "stat": "n_pct"}
+                     "value": n_pct(k, known.height), "n": k, "stat": "n_pct"}
                 )
             add_missing(frame, col, label, group, known.height)
     return pl.DataFrame(

@@ -164,15 +164,6 @@ def new_figure(width: str | float = "double", height: float = 3.0, nrows: int = 
     return fig, ax
 
 
-def format_p(p: float | None) -> str:
-    """P-value as printed in the report: 'P < 0.001' or three decimals, '--' when missing."""
-    if p is None or p != p:
-        return "\u2013"
-    if p < 0.001:
-        return "<0.001"
-    return f"{p:.3f}"
-
-
 _ID_ATTR = re.compile(r'\bid="([^"]+)"')
 _ID_OR_REF = re.compile(r'(\bid="|url\(#|href="#)([^"()]+)("|\))')
 

@@ -2,8 +2,9 @@
 
 Each builder returns a :class:`Table` (plain data: header rows of cells with column
 spans, body rows, footnotes for abbreviations and tests); the HTML template draws it.
-Numbers are formatted here, once: P values to three decimals (``<0.001`` below),
-percentages to one decimal, rates with their exact 95 % CI.
+Numbers are written by ``cartkit.analysis.formatting``, the one rule of the report
+(docs/report-contents.md): estimates to 3 significant digits, percentages to one decimal,
+P values to three decimals (``<0.001`` below), rates with their exact 95 % CI.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from cartkit.analysis.cellular_kinetics import POORLY_IDENTIFIED_RATIO
+from cartkit.analysis.formatting import estimate as estimate_text
+from cartkit.analysis.formatting import format_p, number
+from cartkit.analysis.formatting import median_range as _median_range
+from cartkit.analysis.formatting import n_pct as _n_of
 from cartkit.analysis.patient_order import patient_number
 from cartkit.grading.systems import system_label
 from cartkit.report.figures.labels import unit_text
-from cartkit.report.style import format_p
 
 # key -> (abbreviation, meaning); keys differ where one abbreviation has two meanings (SD)
 ABBREVIATIONS: dict[str, tuple[str, str]] = {
@@ -90,9 +94,7 @@ def text(value: object, column: str = "") -> str:
     if isinstance(value, float):
         if column in ("pvalue", "paired_pvalue", "published_p") or column.endswith("_p"):
             return format_p(value)
-        if value.is_integer() and abs(value) < 1e6:
-            return str(int(value))
-        return f"{value:.3g}" if abs(value) < 1e-2 or abs(value) >= 1e4 else f"{value:.2f}"
+        return number(value)
     return str(value)
 
 
@@ -224,9 +226,7 @@ def adverse_events_table(df: pl.DataFrame) -> Table:
                     cells.append(Cell("\u2013", cls="num"))
                     continue
                 p = r.get("pvalue", p)
-                pct = r["pct"]
-                pct_txt = "\u2013" if pct is None else f"{pct:.1f}"
-                cells.append(Cell(f"{r['n']}/{r['N']} ({pct_txt}%)", cls="num"))
+                cells.append(Cell(_n_of(r["n"], r["N"]), cls="num"))
             if has_p:
                 cells.append(Cell(format_p(p), cls="num"))
             rows.append(Row(cells))
@@ -372,27 +372,6 @@ def reproduction_table(df: pl.DataFrame) -> Table:
     return Table("reproduction-table", "Reproduction: published vs computed", header, rows, notes)
 
 
-_SUPERSCRIPT = str.maketrans("0123456789-", "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079\u207b")
-
-
-def estimate_text(value: object, digits: int = 3) -> str:
-    """A model estimate or confidence limit: ``digits`` significant digits, scientific beyond 10^5.
-
-    Integer parts stay whole below 10^5 (5684, 11.1, 0.112); larger or tiny values are written
-    1.23\u00d710\u2075 so that a poorly identified limit (10^218) stays one short cell; an infinite
-    limit is \u221e; missing is an en dash.
-    """
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "\u2013"
-    v = float(value)  # type: ignore[arg-type]
-    if math.isinf(v):
-        return "\u221e" if v > 0 else "\u2212\u221e"
-    if v == 0 or 1e-3 <= abs(v) < 1e5:
-        return f"{v:.0f}" if abs(v) >= 10 ** digits else f"{v:.{digits}g}"
-    mantissa, exponent = f"{v:.{digits - 1}e}".split("e")
-    return f"{mantissa}\u00d710{str(int(exponent)).translate(_SUPERSCRIPT)}"
-
-
 def ck_model_table(df: pl.DataFrame) -> Table:
     """Stein 2019 model fits: each estimate with its 95% CI in one cell (3 significant digits)."""
 
@@ -425,17 +404,6 @@ def ck_model_table(df: pl.DataFrame) -> Table:
           "what the samples lack (no plan option changes a fit; more sampling days can).")],
         csv="ck_model.csv",
     )
-
-
-def _median_range(median: object, lo: object, hi: object) -> str:
-    """'2 (1\u20133)': a median with its range; an en dash when there is none."""
-    if median is None or (isinstance(median, float) and math.isnan(median)):
-        return "\u2013"
-    return f"{estimate_text(median)} ({estimate_text(lo)}\u2013{estimate_text(hi)})"
-
-
-def _n_of(n: int, total: int) -> str:
-    return f"{n}/{total} ({100 * n / total:.1f}%)" if total else f"{n}/0"
 
 
 def infusion_products_table(df: pl.DataFrame) -> Table:

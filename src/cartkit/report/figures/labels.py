@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from cartkit.report.style import format_p
+from cartkit.analysis.formatting import format_p
 from cartkit.study.vocabulary import ANALYTES
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from cartkit.analysis.formatting import format_p
 from cartkit.analysis.results import Results
 from cartkit.report.figures import NotApplicable
 from cartkit.report.figures.labels import panel_letter
-from cartkit.report.style import SMALL_FONT_PT, format_p, group_colors, new_figure
+from cartkit.report.style import SMALL_FONT_PT, group_colors, new_figure
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes

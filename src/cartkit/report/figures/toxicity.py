@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import polars as pl
 
+from cartkit.analysis.formatting import format_p
 from cartkit.analysis.results import Results
 from cartkit.report.figures import NotApplicable
 from cartkit.report.figures.labels import panel_letter
-from cartkit.report.style import GRADE_COLORS, SMALL_FONT_PT, format_p, new_figure
+from cartkit.report.style import GRADE_COLORS, SMALL_FONT_PT, new_figure
 from cartkit.report.tables import system_name
 
 TOXICITY_ORDER = ("CRS", "ICANS", "Neutropenia", "Anemia", "Thrombocytopenia", "Leukopenia")
