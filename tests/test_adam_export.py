@@ -408,6 +408,7 @@ def test_text_longer_than_xpt_v5_holds_is_cut_there_only_and_said(tmp_path):
     out = tmp_path / "adam"
     result = export_adam(study, out)
     assert any("EVNTDESC" in n and "200 bytes" in n for n in result.notes)
+    assert any("EVNTDESC" in n and "non-ASCII" in n for n in result.notes)
     adtte, meta = _read(out, "adtte")
     assert meta.variable_storage_width["EVNTDESC"] == 200
     desc = adtte.filter((pl.col("USUBJID") == "P10") & (pl.col("PARAMCD") == "OS"))["EVNTDESC"][0]

@@ -51,4 +51,5 @@ def export_command(
     for note in result.notes:
         console.print(f"note: {note}", soft_wrap=True)
     counts = ", ".join(f"{name} {n:,}" for name, n in result.datasets.items())
-    console.print(f"wrote {result.out} ({counts})", soft_wrap=True)
+    console.print(f"wrote {result.out} ({counts}; each as .xpt, .json and .metadata.json; define.xml)",
+                  soft_wrap=True)

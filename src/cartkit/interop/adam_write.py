@@ -132,6 +132,10 @@ def write_xpt(ds: AdamDataset, path: Path) -> list[str]:
     notes = []
     for v in ds.variables:
         if v.type == TEXT:
+            wide = frame.filter(pl.col(v.name).str.len_bytes() != pl.col(v.name).str.len_chars()).height
+            if wide:
+                notes.append(f"{v.name}: {wide} value(s) hold non-ASCII characters, written as UTF-8 in "
+                             f"{ds.name.lower()}.xpt; a submission expects ASCII text")
             long = frame.filter(pl.col(v.name).str.len_bytes() > XPT_TEXT_MAX).height
             if long:
                 frame = frame.with_columns(pl.col(v.name).map_elements(_cut, return_dtype=pl.String))
