@@ -452,3 +452,11 @@ def test_define_xml_is_valid_define_21_and_describes_every_variable(exported):
                 assert int(item.get("Length")) == var["length"]
             if var["origin"] == "derived":
                 assert ref.get("MethodOID") in methods
+            if var["name"].endswith("FL") and var["type"] == "text":
+                assert item.find("odm:CodeListRef", ns).get("CodeListOID") == "CL.Y"
+    # PARAMCD codelists decode to PARAM: ADTTE's PFS is "Progression-Free Survival (days)"
+    lists = {c.get("OID"): c for c in mdv.findall("odm:CodeList", ns)}
+    tte = {i.get("CodedValue"): i.find("odm:Decode/odm:TranslatedText", ns).text
+           for i in lists["CL.ADTTE.PARAMCD"].findall("odm:CodeListItem", ns)}
+    assert tte["PFS"] == "Progression-Free Survival (days)" and set(tte) == set(R_REFERENCE)
+    assert items["IT.ADTTE.PARAMCD"].find("odm:CodeListRef", ns).get("CodeListOID") == "CL.ADTTE.PARAMCD"

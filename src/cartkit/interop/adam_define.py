@@ -5,7 +5,8 @@ schema odmlib ships (``define2-1-0.xsd``) before it is written; docs/adam.md#def
 Per dataset an ItemGroupDef (Purpose "Analysis", the ADaM class, its keys, ``def:leaf`` pointing at
 the XPT file); per variable an ItemDef with its label, type, length, ``def:Origin`` (Collected,
 Derived or Assigned, with the study column or derivation it comes from) and, for a derived
-variable, a MethodDef (Type "Computation") holding the derivation.
+variable, a MethodDef (Type "Computation") holding the derivation; codelists for the flags ("Y")
+and each dataset's PARAMCD (decoded by PARAM).
 """
 
 from __future__ import annotations
@@ -51,9 +52,21 @@ def define_xml(datasets: list[AdamDataset], *, study_oid: str, study_name: str, 
     mdv.Standards = model.Standards(Standard=[model.Standard(
         OID="STD.ADAMIG", Name=ADAMIG[0], Type="IG", Version=ADAMIG[1], Status="Final")])
     items, methods = [], []
+    codelists = [model.CodeList(OID="CL.Y", Name="Yes (flag)", DataType="text",
+                                EnumeratedItem=[model.EnumeratedItem(CodedValue="Y", OrderNumber=1)])]
     for ds in datasets:
         frame = typed(ds)
         lengths = _text_lengths(frame, ds)
+        param_list = None
+        if {"PARAMCD", "PARAM"} <= set(frame.columns) and frame.height:
+            param_list = f"CL.{ds.name}.PARAMCD"
+            pairs = frame.select("PARAMCD", "PARAM").unique(maintain_order=True).sort("PARAMCD").rows()
+            codelists.append(model.CodeList(OID=param_list, Name=f"{ds.name} Parameter Code", DataType="text",
+                                            CodeListItem=[model.CodeListItem(
+                                                CodedValue=code, OrderNumber=i,
+                                                Decode=model.Decode(TranslatedText=[model.TranslatedText(
+                                                    _content=param, lang="en")]))
+                                                for i, (code, param) in enumerate(pairs, start=1)]))
         refs = []
         for order, v in enumerate(ds.variables, start=1):
             oid = f"IT.{ds.name}.{v.name}"
@@ -76,6 +89,10 @@ def define_xml(datasets: list[AdamDataset], *, study_oid: str, study_name: str, 
                 Origin=[origin])
             if v.type == DATE:
                 item.DisplayFormat = "DATE9."
+            if v.type == TEXT and v.name.endswith("FL"):  # ADaM flags: "Y" or empty
+                item.CodeListRef = model.CodeListRef(CodeListOID="CL.Y")
+            elif v.name == "PARAMCD" and param_list is not None:
+                item.CodeListRef = model.CodeListRef(CodeListOID=param_list)
             items.append(item)
         leaf_id = f"LF.{ds.name}"
         group = model.ItemGroupDef(
@@ -88,6 +105,7 @@ def define_xml(datasets: list[AdamDataset], *, study_oid: str, study_name: str, 
             leaf=model.leaf(ID=leaf_id, href=f"{ds.name.lower()}.xpt", title=model.title(_content=f"{ds.name.lower()}.xpt")))
         mdv.ItemGroupDef.append(group)
     mdv.ItemDef = items
+    mdv.CodeList = codelists
     mdv.MethodDef = methods
     study = model.Study(OID=f"ST.{study_oid}")
     study.GlobalVariables = model.GlobalVariables(
