@@ -98,6 +98,11 @@ for cid, (xe, ye) in {"alltied": ([2, 3, 4, 5], [1, 2, 3, 4]), "alltied_zeros": 
         f"{{r <- suppressWarnings(wilcox.test({rvec(xe)}, {rvec(ye)}, paired = TRUE, conf.int = TRUE)); "
         "c(r$estimate, r$conf.int, r$statistic, r$p.value)}")
 
+# no ties, n >= 50 per group forced exact (R: pwilcox; cartkit: the shift algorithm)
+rng = np.random.default_rng(1397)
+xl, yl = rng.normal(0, 1, 60).tolist(), rng.normal(0.3, 1, 75).tolist()  # continuous: no ties
+add("mw_untied_large_exact", "mw_exact", dict(x=xl, y=yl), f"wilcox.test({rvec(xl)}, {rvec(yl)}, exact = TRUE)$p.value")
+
 # --- McNemar exact, symmetry reference for 2 x 2 -----------------------------------------------------------
 for cid, t in (("a", [[59, 6], [16, 80]]), ("b", [[1, 1], [7, 12]]), ("c", [[10, 0], [4, 3]]), ("d", [[5, 3], [3, 2]])):
     (a, b), (c, d) = t

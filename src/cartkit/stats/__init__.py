@@ -8,6 +8,16 @@ stays light.
     >>> from cartkit.stats import fisher_exact
     >>> round(fisher_exact([[11, 1, 1], [13, 0, 0]]).pvalue, 3)   # seed Table 2, ICANS
     0.48
+
+Issue 13 added the paired exact methods, effect sizes with CIs and multiplicity adjustment
+(docs/statistics.md: each method, its convention and its R reference):
+
+    >>> from cartkit.stats import adjust_pvalues, sign_test, wilcoxon_signed_rank
+    >>> cd19, cd22 = [2, 3, 3, 4, 4, 3, 2, 3, 2, 3, 2, 3, 4], [2, 2, 3, 3, 2, 2, 2, 2, 3, 2, 2, 2, 2]
+    >>> sign_test(cd19, cd22).pvalue, wilcoxon_signed_rank(cd19, cd22, exact=True).pvalue  # seed neutropenia
+    (0.0390625, 0.03125)
+    >>> adjust_pvalues([0.01, 0.04, 0.03], "holm").round(3).tolist()
+    [0.03, 0.06, 0.06]
 """
 
 from __future__ import annotations

@@ -122,9 +122,17 @@ def mann_whitney(x: object, y: object, correct: bool = True, exact: bool | None 
     ties = _tie_sizes(pooled)
     has_ties = bool(np.any(ties > 1))
     use_exact = (m < _EXACT_LIMIT and n < _EXACT_LIMIT) if exact is None else exact
-    if use_exact and not has_ties:
+    if use_exact and not has_ties and m < _EXACT_LIMIT and n < _EXACT_LIMIT:
         p = _exact_two_sided(_rank_sum_counts(m, n), w, m * n / 2)
         return TestResult("Wilcoxon rank sum exact test", w, p, note="exact")
+    if exact is True and not has_ties:  # large samples forced exact: the same distribution, by the shift algorithm
+        from cartkit.stats.exact_ranks import integer_scores, rank_sum_distribution, two_sided_pvalue
+
+        scores, _ = integer_scores(ranks)
+        chosen = scores[:m] if m <= n else scores[m:]
+        prob, offset = rank_sum_distribution(scores, chosen.size)
+        p = two_sided_pvalue(prob, offset, int(chosen.sum()), chosen.size * int(scores.sum()), m + n)
+        return TestResult("Wilcoxon rank sum exact test", w, p, note="exact (shift algorithm)")
     if exact is True:  # ties: the exact conditional distribution given the mid-ranks
         from cartkit.stats.exact_ranks import integer_scores, rank_sum_distribution, two_sided_pvalue
 
@@ -151,7 +159,8 @@ def wilcoxon_signed_rank(x: object, y: object, correct: bool = True, exact: bool
     """Wilcoxon signed-rank test on paired x, y (R ``wilcox.test(x, y, paired=TRUE, ...)``).
 
     Pairs with a missing value are dropped. ``statistic`` is R's V (sum of ranks of the
-    positive differences). Zero differences: ``zero_method="wilcoxon"`` drops them before
+    positive differences; with ``"pratt"`` the ranks are those among all |differences|, zeros
+    included). Zero differences: ``zero_method="wilcoxon"`` drops them before
     ranking (R's default, the only rule of ``wilcox.test``); ``"pratt"`` ranks them and then
     drops their ranks (coin's default). ``exact=True`` gives the exact conditional
     distribution given the ranks whatever the ties and zeros (see the module docs);
