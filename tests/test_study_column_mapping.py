@@ -491,3 +491,21 @@ def test_every_measurement_wide_in_infusions_needs_no_measurements_file(seed, tm
     study = load_study(folder)
     expected = seed.measurements.filter(pl.col("analyte").is_in(["il6", "crp"])).drop("lln")
     assert_frame_equal(study.measurements.drop("lln", strict=False), expected, check_row_order=False)
+
+
+def test_sas_transport_infusions_with_own_names(seed, tmp_path):
+    folder = tmp_path / "study"
+    shutil.copytree(SEED, folder)
+    infusions = pl.read_csv(folder / "infusions.csv", infer_schema_length=None, try_parse_dates=True)
+    (folder / "infusions.csv").unlink()
+    df = infusions.rename({"patient_id": "PATNO", "episode": "INFNO", "infusion_date": "INFDT"}).to_pandas()
+    pyreadstat.write_xport(df, str(folder / "infusions.xpt"), file_format_version=8, table_name="INF")
+    with (folder / "study.toml").open("a", encoding="utf-8") as fh:
+        fh.write('\n[columns.infusions]\npatient_id = "PATNO"\nepisode = "INFNO"\ninfusion_date = "INFDT"\n')
+    _same_study(seed, load_study(folder))
+    frame = pl.read_csv(SEED / "infusions.csv", infer_schema_length=None, try_parse_dates=True)
+    pyreadstat.write_xport(frame.rename({"patient_id": "PATNO", "episode": "INFNO", "infusion_date": "INFDT"})
+                           .with_columns(pl.when(pl.int_range(pl.len()) == 2).then(0).otherwise(pl.col("INFNO"))
+                                         .alias("INFNO")).to_pandas(),
+                           str(folder / "infusions.xpt"), file_format_version=8, table_name="INF")
+    assert ("infusions.xpt", 3, "INFNO") in {(p.file, p.row, p.column) for p in errors(validate_study(folder))}
