@@ -509,3 +509,14 @@ def test_sas_transport_infusions_with_own_names(seed, tmp_path):
                                          .alias("INFNO")).to_pandas(),
                            str(folder / "infusions.xpt"), file_format_version=8, table_name="INF")
     assert ("infusions.xpt", 3, "INFNO") in {(p.file, p.row, p.column) for p in errors(validate_study(folder))}
+
+
+def test_a_wide_cell_that_repeats_a_long_row_names_the_long_file(tmp_path):
+    folder = _centre_copy(tmp_path, WIDE_FILE)
+    m = _read(folder, "measurements")
+    first = _read(SEED, "measurements").filter(pl.col("analyte") == "il6").head(1)  # P1, episode 1, day 0
+    pl.concat([m, first]).write_csv(folder / "measurements.csv")
+    line = m.height + 2  # the header is line 1
+    dups = [p for p in validate_study(folder) if p.rule.startswith("duplicate key")]
+    assert [(p.file, p.row, p.column) for p in dups] == [("il6.csv", 2, "IL6_d0")]
+    assert f"same as row {line} of measurements.csv" in dups[0].rule

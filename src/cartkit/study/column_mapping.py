@@ -57,7 +57,7 @@ _DAY_NUMBER = r"([+-]?\d+)"
 # row numbers given to the long rows made from wide cells: far above any real row, so that every
 # problem at one of them is known to come from a wide cell (and is put back where that cell is)
 WIDE_ROW_BASE = 10**12
-_WIDE_ROW_TEXT = re.compile(r"\brow (\d{13,})\b")
+_ROW_TEXT = re.compile(r"\brow (\d+)\b")  # a row named in a rule's text: "same as row 12"
 _COLUMN_NAMES = {name for t in TABLES.values() for name in t.column_names}
 # a [values.<key>] key is a table name or a column name, never both (tested)
 assert not _COLUMN_NAMES & set(TABLES)
@@ -687,21 +687,29 @@ class MappedStudy:
                     seen.add(key)
             elif p.column is not None and (p.file, p.column) in self.headers and id(p) not in self.placed:
                 p = replace(p, column=self.headers[(p.file, p.column)])
-            if self.wides and _WIDE_ROW_TEXT.search(p.rule):
-                p = replace(p, rule=self._rows_in_text(p.rule, p.file))
+            if self.wides and p.rule != (rule := self._rows_in_text(p.rule, p.file)):
+                p = replace(p, rule=rule)
             out.append(p)
         return out
 
     def _rows_in_text(self, rule: str, file: str) -> str:
-        """A rule's "row 1000000000003" (a row made from a wide cell) as the cell: its row and header."""
+        """The rows a rule's text names, for a problem now at ``file``: a row made from a wide cell
+        ("row 1000000000003") as the cell, its row and header; a row of the measurements file, in a
+        problem moved to a wide file, with the measurements file's name."""
+        if "row " not in rule:
+            return rule
+
         def text(m: re.Match) -> str:
-            cell = self._cell(int(m.group(1)))
+            number = int(m.group(1))
+            if number < WIDE_ROW_BASE:
+                return m.group(0) if file == self.wide_file else f"{m.group(0)} of {self.wide_file}"
+            cell = self._cell(number)
             if cell is None:
                 return m.group(0)
             wide, row, header = cell
             where = "" if file == wide.file else f" of {wide.file}"
             return f"row {row}{where} (column '{wide.headers[header]}')"
-        return _WIDE_ROW_TEXT.sub(text, rule)
+        return _ROW_TEXT.sub(text, rule)
 
     def notes(self, notes: list[str]) -> list[str]:
         """The notes of the load, without "ignored" for a file the wide rule read, with its own notes."""
