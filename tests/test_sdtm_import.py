@@ -462,15 +462,20 @@ def test_rs_codes_and_bad_rows_are_located(tmp_path):
         {**base, "USUBJID": "S1-002", "RSSTRESC": "PMR", "RSEVAL": "INDEPENDENT ASSESSOR",
          "RSDTC": "2020-10-01"},  # line 7
         {**base, "USUBJID": "S1-002", "RSSTRESC": "PMD", "RSDTC": "2020-10-01"},  # line 8: episode 2, day 30
+        {**base, "USUBJID": "S1-003", "RSSTRESC": "PMR", "RSDTC": "2020-10-01"},  # line 9: no EX, no day 0
     ]
     _write_csv(sdtm, "rs", rows)
+    dm = pl.read_csv(sdtm / "dm.csv", infer_schema=False)
+    pl.concat([dm, pl.DataFrame([{"STUDYID": "S1", "USUBJID": "S1-003", "AGE": "61", "AGEU": "YEARS", "SEX": "F",
+                                  "RFSTDTC": ""}])]).write_csv(sdtm / "dm.csv")
     with pytest.raises(StudyError) as info:
         import_sdtm(sdtm, tmp_path / "study", diagnosis="DLBCL", target="CD19")
     bad = errors(info.value.problems)
     assert [(p.file, p.row, p.column, p.value) for p in bad] == [("rs.csv", 5, "RSSTRESC", "CRR")]
     assert not (tmp_path / "study").exists()
     warned = {(p.row, p.column) for p in info.value.problems if p.severity == "warning"}
-    assert warned == {(6, "RSCAT"), (7, "RSEVAL")}
+    # the subject with no CAR-T infusion in EX has no day 0: its response is left out, as its LB or AE rows are
+    assert warned == {(6, "RSCAT"), (7, "RSEVAL"), (9, "USUBJID")}
     pl.DataFrame(rows[:3] + rows[4:]).write_csv(sdtm / "rs.csv")
     out = tmp_path / "study"
     import_sdtm(sdtm, out, diagnosis="DLBCL", target="CD19")
