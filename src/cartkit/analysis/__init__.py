@@ -25,13 +25,17 @@ __all__ = ["analyse", "Results"]
 def analyse(study: Study, derived: Derived) -> Results:
     from cartkit.analysis.adverse_events import plan_groups
     from cartkit.analysis.methods import software_versions
+    from cartkit.analysis.populations import KEY, primary_population, resolve_populations
     from cartkit.analysis.product_comparison import comparison_frame
     from cartkit.analysis.sections import SECTIONS, Context, run_sections
     from cartkit.study.plan_comparison import COMPARE_BY, effective_comparisons, expand_comparisons
     from cartkit.study.problems import report_lines
     from cartkit.study.provenance import study_provenance
 
+    populations = resolve_populations(study)
+    primary = primary_population(populations)
     products, diseases, groups = plan_groups(study)
+    groups = groups.join(primary.episodes.select(KEY), on=KEY, how="semi")  # the sections' default population
     comparable = comparison_frame(study, groups)
     available = {by: tuple(comparable[column].drop_nulls().cast(pl.String).unique(maintain_order=True).to_list())
                  if column in comparable.columns else () for by, (_, column) in COMPARE_BY.items()}
@@ -41,6 +45,6 @@ def analyse(study: Study, derived: Derived) -> Results:
         study, products=list(products), diseases=list(diseases),
         comparisons=[{"by": c.by, "groups": list(c.pair), "paired": c.paired} for c in comparisons]))
     ctx = Context(study, derived, results, products, diseases, groups, comparable, comparisons,
-                  warnings=report_lines(study.warnings) + list(derived.notes))  # validation's warnings first
+                  population=primary, populations=tuple(populations), warnings=report_lines(study.warnings) + list(derived.notes))  # validation's warnings first
     run_sections(ctx, SECTIONS)
     return results

@@ -68,6 +68,8 @@ follow_up        patient_id, diagnosis, status ("died", "alive at cut-off", "los
 follow_up_summary  diagnosis (or "All"), status, cause_of_death, n, N
 reproduction     key, section, description, published (text), computed (text), status
                  ("agrees" | "differs" | "not computed"), reason
+cross_reference  id (a report section or figure id), label (the publication's number for it: "Table 1");
+                 from published.toml [cross_reference]
 methods          item, text     (Methods written from what actually ran)
 warnings         text
 """
@@ -141,6 +143,7 @@ SCHEMAS: dict[str, str] = {
     "follow_up_summary": "diagnosis:str status:str cause_of_death:str n:int N:int",
     "methods": "item:str text:str",
     "warnings": "text:str",
+    "cross_reference": "id:str label:str",
     "reproduction": "key:str section:str description:str published:str computed:str status:str reason:str",
 }
 
@@ -208,6 +211,9 @@ class Results:
     software: dict[str, str] = field(default_factory=dict)
     # input files (size, SHA-256), cartkit version and plan as run (cartkit.study.provenance.Provenance)
     provenance: Any = None
+    # table -> the population it is on: {"population": name, "description": "infused (infused; N = 13)",
+    # "n": patients} (cartkit.analysis.populations); tables about the study as a whole have none
+    populations: dict[str, dict] = field(default_factory=dict)
 
     def get(self, name: str) -> pl.DataFrame | None:
         return self.tables.get(name)

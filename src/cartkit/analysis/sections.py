@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 if TYPE_CHECKING:  # pragma: no cover
+    from cartkit.analysis.populations import Population
     from cartkit.analysis.results import Results
     from cartkit.derive import Derived
     from cartkit.study.model import Study
@@ -43,6 +44,8 @@ class Context:
     groups: pl.DataFrame  # patient_id, episode, product, diagnosis of the analysed episodes
     comparable: pl.DataFrame  # groups with arm and dose_level when the study records them
     comparisons: tuple[Comparison, ...]
+    population: Population | None = None  # the population the sections run on (the plan's primary)
+    populations: tuple[Population, ...] = ()
     warnings: list[str] = field(default_factory=list)  # validation's and derivation's, then the sections'
     pair_notes: list[str] = field(default_factory=list)  # one per comparison of the same patients
 
@@ -53,6 +56,13 @@ class Context:
     @property
     def tables(self) -> dict[str, pl.DataFrame | None]:
         return self.results.tables
+
+    def population_patients(self) -> pl.DataFrame:
+        """The patients table, restricted to the analysis population (all patients without one)."""
+        patients = self.study.patients
+        if self.population is None:
+            return patients
+        return patients.join(self.population.patients.select("patient_id"), on="patient_id", how="semi")
 
     def grade_frames(self) -> dict[str, pl.DataFrame]:
         """toxicity -> per-episode grades: CRS, ICANS, then each haematological toxicity."""
@@ -70,6 +80,9 @@ class AnalysisSection:
     tables: tuple[str, ...]  # the result tables this section fills (several sections may fill one)
     run: Callable[..., Output]  # (ctx) or, per comparison, (ctx, comparison)
     per: str = "study"  # "study" | "comparison"
+    # the tables are on the analysis population (the plan's primary, ``Context.population``) and say so
+    # (``Results.populations``); False: about the study or the run as a whole, or on their own populations
+    on_population: bool = True
 
 
 NO_COMPARISON = ("the plan names no comparison ([[plan.comparison]]): single-arm analysis, nothing is "
@@ -105,6 +118,10 @@ def run_sections(ctx: Context, sections: tuple[AnalysisSection, ...]) -> None:
                 earlier = [results.tables[name]] if name in filled else []
                 results.store(name, pl.concat(earlier + frames, how="vertical_relaxed"))
                 filled.add(name)
+                if section.on_population and ctx.population is not None:
+                    pop = ctx.population
+                    results.populations[name] = {"population": pop.name, "description": pop.describe(),
+                                                 "n": pop.n}
     for name, why in reasons.items():
         if name not in filled:
             results.tables[name] = None
@@ -141,7 +158,7 @@ def _comparison_groups(ctx: Context, comparison: Comparison) -> Output:
 def _baseline(ctx: Context) -> Output:
     from cartkit.analysis.baseline import baseline_table
 
-    return {"baseline": baseline_table(ctx.study.patients, ctx.diseases, ctx.plan.quantile_method)}
+    return {"baseline": baseline_table(ctx.population_patients(), ctx.diseases, ctx.plan.quantile_method)}
 
 
 def _responses(ctx: Context) -> Output:
@@ -251,7 +268,12 @@ def _course(ctx: Context) -> Output:
     from cartkit.analysis.course import patient_course
 
     study = ctx.study
-    swimmer, marks = patient_course(study.infusions, study.patients, study.events, ctx.tables["responses"],
+    infusions = study.infusions.join(ctx.groups.select("patient_id", "episode"), on=["patient_id", "episode"],
+                                     how="semi")
+    if not infusions.height:
+        return dict.fromkeys(("swimmer", "swimmer_events"), Omit("no infused patients in the analysis population"))
+    patients = study.patients.join(infusions.select("patient_id"), on="patient_id", how="semi")
+    swimmer, marks = patient_course(infusions, patients, study.events, ctx.tables["responses"],
                                     study.meta.data_cutoff)
     return {"swimmer": swimmer, "swimmer_events": marks}
 
@@ -326,6 +348,24 @@ def _warnings(ctx: Context) -> Output:
                                         ctx.warnings + ctx.pair_notes)}
 
 
+def _cross_reference(ctx: Context) -> Output:
+    """published.toml ``[cross_reference]``: report section or figure id -> the publication's label."""
+    import tomllib
+    from pathlib import Path
+
+    path = Path(ctx.study.path) / "published.toml"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+        return {"cross_reference": Omit(f"published.toml could not be read: {exc}")}
+    table = data.get("cross_reference")
+    if not isinstance(table, dict) or not table:
+        return {"cross_reference": Omit("no [cross_reference] of the publication's table and figure numbers "
+                                        "(published.toml)")}
+    rows = [(str(k), str(v)) for k, v in table.items() if isinstance(v, str)]
+    return {"cross_reference": pl.DataFrame(rows, schema={"id": pl.String, "label": pl.String}, orient="row")}
+
+
 def _reproduction(ctx: Context) -> Output:
     from cartkit.analysis.computed_numbers import computed_numbers
     from cartkit.analysis.reproduction import read_published, reproduction_table
@@ -337,7 +377,7 @@ def _reproduction(ctx: Context) -> Output:
 
 
 SECTIONS: tuple[AnalysisSection, ...] = (
-    AnalysisSection("study", ("study",), _study),
+    AnalysisSection("study", ("study",), _study, on_population=False),
     AnalysisSection("compared groups", ("comparison_groups",), _comparison_groups, per="comparison"),
     AnalysisSection("baseline characteristics", ("baseline",), _baseline),
     AnalysisSection("responses", ("responses", "response_rates"), _responses),
@@ -348,16 +388,18 @@ SECTIONS: tuple[AnalysisSection, ...] = (
     AnalysisSection("kinetics", ("kinetic_values", "kinetic_curves", "kinetic_params", "ck_model"), _kinetics),
     AnalysisSection("kinetic comparison", ("comparisons",), _kinetic_comparison, per="comparison"),
     AnalysisSection("expansion by response", ("comparisons",), _responder_comparison),
-    AnalysisSection("survival", ("survival_curves", "at_risk", "logrank"), _survival),
+    # survival is on the populations its endpoints name ([[plan.endpoint]], analysis/survival_analysis.py)
+    AnalysisSection("survival", ("survival_curves", "at_risk", "logrank"), _survival, on_population=False),
     AnalysisSection("course of each patient", ("swimmer", "swimmer_events"), _course),
     AnalysisSection("target antigens", ("antigen_expression",), _antigens),
     AnalysisSection("products as infused", ("infusion_products",), _infusion_products),
     AnalysisSection("toxicity treatment", ("toxicity_treatment",), _toxicity_treatment),
     AnalysisSection("CRS and ICANS course", ("syndrome_course", "syndrome_course_summary"), _syndrome_course),
     AnalysisSection("follow-up", ("follow_up", "follow_up_summary"), _follow_up),
-    AnalysisSection("methods", ("methods",), _methods),
-    AnalysisSection("warnings", ("warnings",), _warnings),
-    AnalysisSection("reproduction", ("reproduction",), _reproduction),
+    AnalysisSection("methods", ("methods",), _methods, on_population=False),
+    AnalysisSection("warnings", ("warnings",), _warnings, on_population=False),
+    AnalysisSection("reproduction", ("reproduction",), _reproduction, on_population=False),
+    AnalysisSection("cross-reference", ("cross_reference",), _cross_reference, on_population=False),
 )
 
 

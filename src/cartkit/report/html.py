@@ -66,15 +66,21 @@ def _table_or_note(results: Results, name: str, build) -> Block:
     df = results.get(name)
     if df is None or df.height == 0:
         return Block("omitted", text=omission(results, name), id=f"{name.replace('_', '-')}-omitted")
-    return Block("table", table=build(df))
+    table = build(df)
+    population = results.populations.get(name)
+    if population:  # every table on a population says which, with its N
+        table.footnotes.append(f"Population: {population['description']}.")
+    return Block("table", table=table)
 
 
 def _figure_block(figures: dict[str, RenderedFigure | str], fig_id: str) -> Block:
     fig = figures.get(fig_id)
     if isinstance(fig, RenderedFigure):
         return Block("figure", figure=fig)
-    return Block("omitted", text=f"{fig_id.replace('fig-', 'Figure ').upper().replace('FIGURE', 'Figure')}: "
-                 f"{fig or 'not drawn'}", id=f"{fig_id}-omitted")
+    from cartkit.report.figures import FIGURES
+
+    title = next((spec.title for spec in FIGURES if spec.id == fig_id), fig_id)
+    return Block("omitted", text=f"{title}: {fig or 'not drawn'}", id=f"{fig_id}-omitted")
 
 
 def _group_n(results: Results) -> dict[str, int]:
@@ -137,9 +143,9 @@ def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -
     if results.get("populations") is not None:  # every analysed study has them; a hand-built Results may not
         sections.append(Section("populations", "Analysis populations", _population_blocks(results)))
 
-    sections.append(Section("baseline", "Table 1. Baseline characteristics",
+    sections.append(Section("baseline", "Baseline characteristics",
                             [_table_or_note(results, "baseline", lambda df: tb.baseline_table(df, _group_n(results)))]))
-    sections.append(Section("antigens", "Figure 1. Target antigens before each product",
+    sections.append(Section("antigens", "Target antigens before each product",
                             [_figure_block(figures, "fig-1")]))
     sections.append(Section("infusions", "CAR-T products as infused",
                             [_table_or_note(results, "infusion_products", tb.infusion_products_table)]))
@@ -157,7 +163,7 @@ def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -
                                                 "ORR (docs/design.md)", csv="next_study.csv")),
             Block("paragraphs", items=[(g, m) for g, m in next_study.select("group", "message").unique(
                 maintain_order=True).iter_rows()])]))
-    sections.append(Section("fig-2", "Figure 2. Clinical course, responses and survival", [
+    sections.append(Section("fig-2", "Clinical course, responses and survival", [
         _figure_block(figures, "fig-2a"), _figure_block(figures, "fig-2bc"), _figure_block(figures, "fig-2d"),
         Block("heading", text="Log-rank tests", id="logrank"),
         _table_or_note(results, "logrank", tb.logrank_table),
@@ -172,22 +178,22 @@ def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -
         _table_or_note(results, "follow_up_summary", tb.follow_up_summary_table),
         _table_or_note(results, "follow_up", tb.follow_up_listing_table),
     ]))
-    sections.append(Section("adverse-events", "Table 2. Adverse events", [
+    sections.append(Section("adverse-events", "Adverse events by product and disease", [
         _table_or_note(results, "adverse_event_incidence", tb.adverse_events_table),
         Block("heading", text="Toxicity grade comparisons", id="grade-compare"),
         _table_or_note(results, "grade_compare", tb.grade_compare_table),
     ]))
-    sections.append(Section("toxicity-grades", "Figure 5. Toxicity grades", [_figure_block(figures, "fig-5")]))
+    sections.append(Section("toxicity-grades", "Toxicity grades", [_figure_block(figures, "fig-5")]))
     sections.append(Section("toxicity-course", "CRS and ICANS: onset, duration and treatment", [
         _table_or_note(results, "syndrome_course_summary", tb.syndrome_course_table),
         Block("heading", text="Tocilizumab and corticosteroids", id="toxicity-treatment"),
         _table_or_note(results, "toxicity_treatment", tb.toxicity_treatment_table),
     ]))
-    sections.append(Section("kinetics", "Figures 3\u20134. CAR-T expansion", [
+    sections.append(Section("kinetics", "CAR-T expansion", [
         _figure_block(figures, "fig-3"), _figure_block(figures, "fig-4")]))
     sections.append(Section("ck-model", "Cellular-kinetic model (Stein 2019) fits", [
         _table_or_note(results, "ck_model", tb.ck_model_table)]))
-    sections.append(Section("cytokines", "Figures 6\u20137. Serum cytokines", [
+    sections.append(Section("cytokines", "Serum cytokines", [
         _figure_block(figures, "fig-6"), _figure_block(figures, "fig-7")]))
     sections.append(Section("comparisons", "Comparisons between groups", [
         _table_or_note(results, "comparison_groups", lambda df: tb.plain_table(
@@ -225,6 +231,24 @@ def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -
     if notes:
         warn_blocks += [Block("heading", text="Left out of this report", id="omitted"), Block("list", items=notes)]
     sections.append(Section("warnings", "Warnings", warn_blocks))
+    return _cross_referenced(results, sections)
+
+
+def cross_references(results: Results) -> dict[str, str]:
+    """Report section or figure id -> the publication's label ("Table 1"), from published.toml."""
+    table = results.get("cross_reference")
+    return {} if table is None else dict(table.select("id", "label").iter_rows())
+
+
+def _cross_referenced(results: Results, sections: list[Section]) -> list[Section]:
+    """Each heading and figure title the publication numbers gets that number beside it."""
+    labels = cross_references(results)
+    for section in sections:
+        if section.id in labels:
+            section.title = f"{section.title} ({labels[section.id]} in the publication)"
+        for block in section.blocks:
+            if block.figure is not None and block.figure.id in labels:
+                block.figure.title = f"{block.figure.title} ({labels[block.figure.id]} in the publication)"
     return sections
 
 

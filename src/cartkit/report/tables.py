@@ -119,7 +119,7 @@ def plain_table(df: pl.DataFrame, id: str, caption: str, labels: dict[str, str] 
 
 
 def baseline_table(df: pl.DataFrame, group_n: dict[str, int] | None = None) -> Table:
-    """Table 1: baseline characteristics, one column per disease then 'All'."""
+    """Baseline characteristics, one column per disease then 'All'."""
     groups = df["group"].unique(maintain_order=True).to_list()
     groups = [g for g in groups if g != "All"] + (["All"] if "All" in groups else [])
     group_n = group_n or {}
@@ -203,7 +203,7 @@ def response_rates_table(df: pl.DataFrame) -> Table:
 
 
 def adverse_events_table(df: pl.DataFrame) -> Table:
-    """Table 2: adverse events by product x disease as n/N (%), CRS and ICANS grades."""
+    """Adverse events by product x disease as n/N (%), CRS and ICANS grades."""
     cols = df.select("product", "diagnosis").unique(maintain_order=True).to_dicts()
     products = list(dict.fromkeys(c["product"] for c in cols))
     has_p = "pvalue" in df.columns
@@ -486,7 +486,7 @@ def syndrome_course_table(df: pl.DataFrame) -> Table:
              "are not filled in). Derived: daily grades from vital signs, supportive care and neurological "
              "assessments; recorded: the adverse event's onset and resolution days, used where no daily grade "
              "can be derived. Episodes with the syndrome are counted among the episodes that could be graded; "
-             "these grades can differ from the recorded grades of Table 2.", abbreviations("CRS", "ICANS", "ASTCT")]
+             "these grades can differ from the recorded grades of the adverse-events table.", abbreviations("CRS", "ICANS", "ASTCT")]
     return Table("syndrome-course-table", "CRS and ICANS onset and duration by product", header, rows, notes)
 
 

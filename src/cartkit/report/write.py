@@ -121,6 +121,7 @@ def results_json(results: Results, figures: dict[str, RenderedFigure | str]) -> 
         "generator": f"cartkit {cartkit.__version__}",
         "tables": "@TABLES@",
         "omitted": dict(results.omitted),
+        "populations": dict(results.populations),  # table -> the analysis population it is on, with N
         "software": dict(results.software),
         "provenance": results.provenance.to_json() if results.provenance is not None else None,
         "figures": {fid: ({"title": f.title, "caption": f.caption.strip(),
