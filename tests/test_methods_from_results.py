@@ -139,3 +139,28 @@ def test_the_seed_notes_explain_its_differences_beside_cartkits_reason(seed):
                    "test gives 0.064. The paper used the exact Mann-Whitney rank-sum test")
     assert "Not a possible Kaplan-Meier value with 6 patients" in rep["survival.os.dlbcl.day180"]["reason"]
     assert rep["ae.haem.cd22.grade_min"]["reason"].startswith("recorded grades (CTCAE v4.03). Table 2 publishes")
+
+
+def test_methods_name_each_comparison_with_its_own_groups(tmp_path):
+    """Three products, each against the first: Methods give each comparison's patients and pairs
+    (hand count: P1-P7 received CD19 CAR-T then the third product, P8-P13 CD19 then CD22 CAR-T)."""
+    third = "CD19/CD22 CAR-T"
+    folder = tmp_path / "study"
+    shutil.copytree(SEED, folder)
+    infusions = pl.read_csv(folder / "infusions.csv", infer_schema_length=0)
+    renamed = pl.col("patient_id").is_in([f"P{i}" for i in range(1, 8)]) & (pl.col("episode") == "2")
+    infusions.with_columns(pl.when(renamed).then(pl.lit(third)).otherwise(pl.col("product")).alias("product")
+                           ).write_csv(folder / "infusions.csv")
+    toml = (folder / "study.toml").read_text()
+    seed_comparison = '[[plan.comparison]]\nby = "product"\ngroups = ["CD19 CAR-T", "CD22 CAR-T"]\npaired = "auto"\n'
+    assert seed_comparison in toml
+    toml = toml.replace(seed_comparison, '[[plan.comparison]]\nby = "product"\nreference = "CD19 CAR-T"\n')
+    toml = toml.replace('products = ["CD19 CAR-T", "CD22 CAR-T"]',
+                        f'products = ["CD19 CAR-T", "CD22 CAR-T", "{third}"]')
+    (folder / "study.toml").write_text(toml)
+    comparisons = _methods(_run(folder))["Comparisons between products"]
+    assert comparisons.startswith(
+        "Groups compared: CD19 CAR-T vs CD22 CAR-T (by product): 13 patients (13 episodes) vs 6 (6); paired "
+        f"tests: yes (6 patients in both groups); CD19 CAR-T vs {third} (by product): 13 patients (13 "
+        "episodes) vs 7 (7); paired tests: yes (7 patients in both groups).")
+    assert f"Measures, CD19 CAR-T vs CD22 CAR-T; CD19 CAR-T vs {third} (24 comparison(s))" in comparisons

@@ -192,12 +192,27 @@ def _comparisons_text(results) -> str:
     if comp is None and grades is None:
         return _not_run(results, "comparisons", "grade_compare")
     parts = []
+    groups = _table(results, "comparison_groups")
+    if groups is not None:
+        described = []
+        for r in groups.iter_rows(named=True):
+            text = (f"{r.get('comparison') or str(r.get('group_a')) + ' vs ' + str(r.get('group_b'))} "
+                    f"(by {r.get('by', 'product')}): {r.get('patients_a')} patients ({r.get('episodes_a')} "
+                    f"episodes) vs {r.get('patients_b')} ({r.get('episodes_b')})")
+            if r.get("paired"):
+                text += f"; paired tests: {r['paired']}"
+            described.append(text)
+        parts.append(f"Groups compared: {'; '.join(described)}.")
     if comp is not None:
         for by_response, frame in ((False, comp.filter(~pl.col("family").str.starts_with("by response"))),
                                    (True, comp.filter(pl.col("family").str.starts_with("by response")))):
             if frame.height == 0:
                 continue
-            pairs = "; ".join(dict.fromkeys(f"{a} vs {b}" for a, b in frame.select("product_a", "product_b").rows()))
+            if "comparison" in frame.columns and frame["comparison"].is_not_null().all():
+                pairs = "; ".join(dict.fromkeys(frame["comparison"].to_list()))
+            else:
+                pairs = "; ".join(dict.fromkeys(f"{a} vs {b}" for a, b in
+                                                frame.select("product_a", "product_b").rows()))
             what = ("Expansion of responders vs non-responders within each product" if by_response
                     else f"Measures, {pairs}")
             text = (f"{what} ({frame.height} comparison(s)): Shapiro-Wilk normality in each group (alpha 0.05), "
