@@ -5,6 +5,7 @@ follows its schema or is left out with a reason (no section silently missing).""
 from __future__ import annotations
 
 import json
+from html import unescape
 from pathlib import Path
 
 import polars as pl
@@ -133,6 +134,6 @@ def test_simulated_studies_run_end_to_end_with_every_omission_explained(tmp_path
     doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
     for name, rows in doc["tables"].items():
         assert rows is not None or doc["omitted"].get(name), f"{name} silently missing"
-    html = (out / "index.html").read_text(encoding="utf-8")
+    html = unescape((out / "index.html").read_text(encoding="utf-8"))
     for reason in set(doc["omitted"].values()):
         assert reason.split(":")[0] in html
