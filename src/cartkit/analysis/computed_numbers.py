@@ -28,6 +28,7 @@ from cartkit.analysis.reproduction import Computed
 from cartkit.analysis.survival_analysis import DAYS_PER_MONTH
 from cartkit.derive import REFERENCE_SYSTEM
 from cartkit.grading.systems import system_label
+from cartkit.study.plan_endpoint import HsctRule
 
 if TYPE_CHECKING:  # pragma: no cover
     from cartkit.analysis.results import Results
@@ -182,7 +183,7 @@ def _logrank_p(ctx: _Context, endpoint: str, censoring: str) -> Computed:
 
 
 def _os_months(ctx: _Context, disease: str, stat: str) -> Computed:
-    tte = ctx.derived.tte.get("HSCT not censored") if ctx.derived.tte else None
+    tte = ctx.derived.tte.get(HsctRule.IGNORE.label) if ctx.derived.tte else None
     if tte is None:
         return Computed(None)
     frame = tte.join(ctx.study.patients.select("patient_id", pl.col("diagnosis").alias("_dx")), on="patient_id")
@@ -355,9 +356,9 @@ _PATTERNS: list[tuple[str, Callable[..., Computed]]] = [
     (r"response\.(?P<target>cd\d+)\.(?P<disease>[a-z-]+)\.(?P<response>[a-z_]+)\.n",
      lambda c, m: _response_count(c, m["target"], m["disease"], m["response"])),
     (r"survival\.(?P<endpoint>pfs|os)\.(?P<disease>[a-z-]+)\.day180",
-     lambda c, m: _landmark(c, m["endpoint"], m["disease"], "exclude HSCT patients")),
+     lambda c, m: _landmark(c, m["endpoint"], m["disease"], HsctRule.EXCLUDE.label)),
     (r"survival\.(?P<endpoint>pfs|os)\.logrank\.p",
-     lambda c, m: _logrank_p(c, m["endpoint"], "exclude HSCT patients")),
+     lambda c, m: _logrank_p(c, m["endpoint"], HsctRule.EXCLUDE.label)),
     (r"survival\.os\.(?P<disease>[a-z-]+)\.months\.(?P<stat>mean|sd|median)",
      lambda c, m: _os_months(c, m["disease"], m["stat"])),
     (r"infusion\.(?P<column>dose|transduction|harvest)\.(?P<target>cd\d+)(\.(?P<disease>[a-z-]+))?\.(?P<stat>mean|sd)",

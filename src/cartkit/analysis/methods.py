@@ -7,6 +7,7 @@ import platform
 import polars as pl
 
 from cartkit.grading.systems import system_citation, system_label
+from cartkit.study.plan_endpoint import HsctRule
 
 # Quartile definitions (cartkit.stats.describe; Hyndman & Fan 1996, Am Stat 50:361)
 _QUANTILE_NAMES = {
@@ -242,9 +243,10 @@ def _comparisons_text(results) -> str:
 
 
 _HSCT_RULES = {
-    "exclude HSCT patients": "patients transplanted after the index infusion excluded",
-    "censor at HSCT": "censored at HSCT",
-    "HSCT not censored": "HSCT not censored",
+    HsctRule.EXCLUDE.label: "patients transplanted after the index infusion excluded",
+    HsctRule.CENSOR.label: "censored at HSCT",
+    HsctRule.IGNORE.label: HsctRule.IGNORE.label,
+    HsctRule.COMPETING.label: "HSCT a competing event",
 }
 
 
@@ -262,7 +264,7 @@ def _survival_text(plan, results, facts: dict[str, str]) -> str:
         return text
     endpoints = ", ".join(dict.fromkeys(tests["endpoint"].to_list()))
     rules = list(dict.fromkeys(tests["censoring"].to_list()))
-    primary = "censor at HSCT" if survival.censor_at_hsct else "HSCT not censored"
+    primary = (HsctRule.CENSOR if survival.censor_at_hsct else HsctRule.IGNORE).label
     hsct = "; ".join(_HSCT_RULES.get(r, r) + (" (primary)" if r == primary else "") for r in rules)
     text += (f" Endpoints {endpoints}. Allogeneic HSCT handled {len(rules)} way(s): {hsct}. Kaplan-Meier "
              "estimates with log-transformed 95% CIs (R's survfit default)")

@@ -36,7 +36,7 @@ kinetic_params   patient_id, episode, product, diagnosis, analyte, cmax, tmax, a
                  half_life, ...
 ck_model         patient_id, episode, product, diagnosis, analyte, converged, reason, n_points, and
                  cmax, tmax, foldx, alpha each with _lower/_upper (Stein 2019 model fits)
-survival_curves  endpoint ("PFS"|"OS"), censoring ("censor at HSCT"|"HSCT not censored"),
+survival_curves  endpoint ("PFS"|"OS"), censoring (an HsctRule label, study/plan_endpoint.py),
                  group, time (days), n_risk, n_event, n_censor, survival, lower, upper
                  (one row at time 0 with survival 1 per group first)
 at_risk          endpoint, censoring, group, time (tick, days), n_risk
@@ -72,6 +72,19 @@ cross_reference  id (a report section or figure id), label (the publication's nu
                  from published.toml [cross_reference]
 methods          item, text     (Methods written from what actually ran)
 warnings         text
+populations      population, label, rule, primary, arm ("All" first, then each arm), n, n_infused,
+                 n_never_infused, n_episodes  ([[plan.population]]; one population is primary)
+never_infused    arm, never_infused_reason ("not given" when empty), n
+vein_to_vein     patient_id, episode, product, leukapheresis_date, infusion_date, vein_to_vein_days
+endpoint_times   population, endpoint, patient_id, episode, group, origin_date, date, days, event,
+                 status (0 censored, 1 event, 2 competing HSCT), reason  ([[plan.endpoint]])
+endpoint_curves  population, endpoint, censoring, group, time, n_risk, n_event, n_censor, survival,
+                 lower, upper, time_unit  (a row at time 0 first per group)
+endpoint_summary population, population_n, primary, endpoint, label, origin, censoring, group, n,
+                 events, median, median_lower, median_upper (NaN: not reached), time_unit
+endpoint_tests   population, population_n, primary, endpoint, origin, censoring, group_by, n, events,
+                 logrank_statistic, logrank_df, logrank_pvalue, comparison ("<group> vs <reference>"),
+                 reference, hr, hr_lower, hr_upper, hr_pvalue (Cox, Efron ties, Wald), note
 """
 
 from __future__ import annotations
@@ -124,6 +137,22 @@ SCHEMAS: dict[str, str] = {
     "at_risk": "endpoint:str censoring:str group:str time:float n_risk:int time_unit:str",
     "logrank": "endpoint:str censoring:str statistic:float df:int pvalue:float landmark_day:int n:int events:int "
                "median_followup_*:float landmark_ci_*:str landmark_*:float",
+    # [[plan.population]] (analysis/populations.py) and [[plan.endpoint]] (analysis/survival_analysis.py)
+    "populations": "population:str label:str rule:str primary:bool arm:str n:int n_infused:int n_never_infused:int "
+                   "n_episodes:int",
+    "never_infused": "arm:str never_infused_reason:str n:int",
+    "vein_to_vein": "patient_id:str episode:int product:str leukapheresis_date:date infusion_date:date "
+                    "vein_to_vein_days:int",
+    "endpoint_times": "population:str endpoint:str patient_id:str episode:int group:str origin_date:date date:date "
+                      "days:int event:bool status:int reason:str",
+    "endpoint_curves": "population:str endpoint:str censoring:str group:str time:float n_risk:int n_event:int "
+                       "n_censor:int survival:float lower:float upper:float time_unit:str",
+    "endpoint_summary": "population:str population_n:int primary:bool endpoint:str label:str origin:str "
+                        "censoring:str group:str n:int events:int median:float median_lower:float "
+                        "median_upper:float time_unit:str",
+    "endpoint_tests": "population:str population_n:int primary:bool endpoint:str origin:str censoring:str "
+                      "group_by:str n:int events:int logrank_statistic:float logrank_df:int logrank_pvalue:float "
+                      "comparison:str reference:str hr:float hr_lower:float hr_upper:float hr_pvalue:float note:str",
     "swimmer": "patient_id:str diagnosis:str episode:int product:str start_day:int end_day:int best_response:str",
     "swimmer_events": "patient_id:str kind:str day:int label:str",
     "antigen_expression": "patient_id:str diagnosis:str episode:int product:str antigen:str day:int pct:float",

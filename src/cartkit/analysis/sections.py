@@ -264,6 +264,36 @@ def _survival(ctx: Context) -> Output:
     return dict(zip(names, tables, strict=True))
 
 
+def _populations(ctx: Context) -> Output:
+    """The plan's populations (analysis/populations.py): rule, primary, N by arm; who was never infused, why."""
+    from cartkit.analysis.populations import population_tables, resolve_populations
+
+    tables = population_tables(ctx.study, list(ctx.populations) or resolve_populations(ctx.study))
+    return {"populations": tables["populations"],
+            "never_infused": _nonempty(tables["never_infused"], "every patient was infused"),
+            "vein_to_vein": _nonempty(tables["vein_to_vein"], "no leukapheresis_date in the patients table")}
+
+
+_ENDPOINT_TABLES = ("endpoint_times", "endpoint_curves", "endpoint_summary", "endpoint_tests")
+
+
+def _endpoints(ctx: Context) -> Output:
+    """Each [[plan.endpoint]] on each population it names: KM medians, log-rank and Cox HR by arm."""
+    from cartkit.analysis.populations import resolve_populations
+    from cartkit.analysis.survival_analysis import endpoint_analysis
+
+    if not ctx.plan.endpoints:
+        return dict.fromkeys(_ENDPOINT_TABLES, Omit("the plan names no [[plan.endpoint]]: survival follows "
+                                                    "[plan.survival]"))
+    if ctx.study.events.height == 0:
+        return dict.fromkeys(_ENDPOINT_TABLES, Omit("no follow-up events in the study"))
+    populations = list(ctx.populations) or resolve_populations(ctx.study)
+    tables, notes = endpoint_analysis(ctx.study, populations, ctx.derived.assessments)
+    ctx.warnings.extend(f"Endpoints: {n}" for n in notes)
+    return {name: tables[name] if tables[name] is not None else Omit("no patient has an endpoint's time origin")
+            for name in _ENDPOINT_TABLES}
+
+
 def _course(ctx: Context) -> Output:
     from cartkit.analysis.course import patient_course
 
@@ -390,6 +420,9 @@ SECTIONS: tuple[AnalysisSection, ...] = (
     AnalysisSection("expansion by response", ("comparisons",), _responder_comparison),
     # survival is on the populations its endpoints name ([[plan.endpoint]], analysis/survival_analysis.py)
     AnalysisSection("survival", ("survival_curves", "at_risk", "logrank"), _survival, on_population=False),
+    AnalysisSection("analysis populations", ("populations", "never_infused", "vein_to_vein"), _populations,
+                    on_population=False),
+    AnalysisSection("time-to-event endpoints", _ENDPOINT_TABLES, _endpoints, on_population=False),
     AnalysisSection("course of each patient", ("swimmer", "swimmer_events"), _course),
     AnalysisSection("target antigens", ("antigen_expression",), _antigens),
     AnalysisSection("products as infused", ("infusion_products",), _infusion_products),

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
+from cartkit.study.plan_endpoint import HsctRule
+
 if TYPE_CHECKING:  # pragma: no cover
     from cartkit.study.model import Study
-
-CENSORING_RULES = ("exclude HSCT patients", "censor at HSCT", "HSCT not censored")
 
 _CURVE_SCHEMA = {
     "endpoint": pl.String, "censoring": pl.String, "group": pl.String, "time": pl.Float64,
@@ -108,7 +108,7 @@ def survival_analysis(
                 landmark[f"landmark_{group}"] = float(km.survival_at(landmark_day / scale))
             # median follow-up by reverse Kaplan-Meier (Schemper & Smith 1996) of these patients' observed
             # time: follow-up does not end at a transplant, so it comes from the uncensored OS times
-            observed = tte.get("HSCT not censored", frame)
+            observed = tte.get(HsctRule.IGNORE.label, frame)
             seen = data.select("patient_id", "episode").join(
                 observed.select("patient_id", "episode", "os_days", "os_event"), on=["patient_id", "episode"],
                 how="left")
@@ -202,7 +202,6 @@ def endpoint_analysis(study: Study, populations: list, assessments: pl.DataFrame
     A competing HSCT (``hsct = "competing"``) is a censoring in these cause-specific estimates; patients
     without the endpoint's origin (no randomisation date, never infused ...) are left out, and a note says
     how many of the population that was."""
-    from cartkit.study.plan_endpoint import HsctRule
     from cartkit.survival import cox, kaplan_meier, logrank
     from cartkit.survival.events import endpoint_times
 

@@ -140,6 +140,7 @@ def derive(study: Study) -> Derived:
     from cartkit.derive.kinetics import derive_kinetics
     from cartkit.derive.response import derive_responses
     from cartkit.derive.toxicity import compare_recorded, derive_crs, derive_hematologic, derive_icans
+    from cartkit.study.plan_endpoint import HsctRule
     from cartkit.survival.events import time_to_event
 
     plan = study.plan
@@ -217,8 +218,6 @@ def derive(study: Study) -> Derived:
     hsct = pl.DataFrame(schema={"patient_id": pl.String, "episode": pl.Int64})
     if study.events.height:
         base_kwargs = dict(from_product=survival.from_product, cutoff=study.meta.data_cutoff)
-        censored = time_to_event(study, censor_at_hsct=True, **base_kwargs)
-        ignored = time_to_event(study, censor_at_hsct=False, **base_kwargs)
         hsct = _hsct_after(study, study.infusions)  # per episode, for the response listing
         group_col = survival.group_by
         attach = study.patients.select("patient_id", group_col) if group_col != "product" else None
@@ -226,17 +225,12 @@ def derive(study: Study) -> Derived:
         def with_group(frame: pl.DataFrame) -> pl.DataFrame:
             return frame.join(attach, on="patient_id", how="left") if attach is not None else frame
 
-        # "exclude HSCT patients" leaves out everyone transplanted after the index infusion, also after a
-        # later infusion (censor at HSCT censors those too); ``hsct`` (HSCT before the next infusion)
-        # is what the response listing shows for an episode
-        excluded = ignored.join(_hsct_after(study, ignored, before_next_infusion=False),
-                                on=["patient_id", "episode"], how="anti")
-        tte = {
-            "exclude HSCT patients": with_group(excluded),
-            "censor at HSCT": with_group(censored),
-            "HSCT not censored": with_group(ignored),
-        }
-        primary = "censor at HSCT" if survival.censor_at_hsct else "HSCT not censored"
+        # the three readings of the seed's HSCT wording (one enum: study/plan_endpoint.HsctRule); "exclude"
+        # leaves out everyone transplanted after the index infusion, also after a later infusion; ``hsct``
+        # (HSCT before the next infusion) is what the response listing shows for an episode
+        tte = {rule.label: with_group(time_to_event(study, hsct=rule, **base_kwargs))
+               for rule in (HsctRule.EXCLUDE, HsctRule.CENSOR, HsctRule.IGNORE)}
+        primary = (HsctRule.CENSOR if survival.censor_at_hsct else HsctRule.IGNORE).label
         tte = {primary: tte[primary], **{k: v for k, v in tte.items() if k != primary}}
 
     return Derived(

@@ -29,12 +29,14 @@ from cartkit.interop.adam_write import (
     AdamDataset,
     Variable,
 )
+from cartkit.study.plan_endpoint import HsctRule
 
 if TYPE_CHECKING:  # pragma: no cover
     from cartkit.derive import Derived
     from cartkit.study.model import Study
 
-RULE_SUFFIX = {"HSCT not censored": "NC", "censor at HSCT": "CH", "exclude HSCT patients": "XH"}
+RULE_SUFFIX = {HsctRule.IGNORE.label: "NC", HsctRule.CENSOR.label: "CH", HsctRule.EXCLUDE.label: "XH",
+               HsctRule.COMPETING.label: "CE"}
 ENDPOINT_NAMES = {"pfs": "Progression-Free Survival", "os": "Overall Survival", "efs": "Event-Free Survival",
                   "dor": "Duration of Response", "rfs": "Relapse-Free Survival"}
 # the reason text of cartkit.survival.events: "<events|censored>: <what> <YYYY-MM-DD>[ (<detail>)]"

@@ -38,7 +38,7 @@ Everything is computed with Polars joins over whole tables (no per-patient loop)
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -49,7 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
 
     from cartkit.study.model import Study
-    from cartkit.study.plan_endpoint import EndpointPlan
+    from cartkit.study.plan_endpoint import EndpointPlan, HsctRule
 
 PFS_EVENT_KINDS = ("progression", "relapse")
 KEY = ("patient_id", "episode")
@@ -66,11 +66,12 @@ def _reason(prefix: object, kind: object, date: object, detail: object) -> pl.Ex
 
 
 def time_to_event(study: Study, from_product: str | None = None, censor_at_hsct: bool = True,
-                  cutoff: dt.date | None = None) -> pl.DataFrame:
+                  cutoff: dt.date | None = None, hsct: HsctRule | None = None) -> pl.DataFrame:
     """PFS and OS per patient from the index infusion, with the record behind each end point (module docs).
 
     ``[plan.survival]`` as two endpoints (``cartkit.study.plan_endpoint.survival_endpoints``) run by
-    ``endpoint_times``: PFS ended at the next infusion, both under the HSCT rule of ``censor_at_hsct``.
+    ``endpoint_times``: PFS ended at the next infusion, both under the HSCT rule ``hsct`` (by default
+    ``censor`` or ``ignore`` as ``censor_at_hsct`` says).
 
     Columns: patient_id, episode, product, infusion_date, pfs_date, pfs_days, pfs_event, pfs_reason,
     os_date, os_days, os_event, os_reason.
@@ -85,6 +86,8 @@ def time_to_event(study: Study, from_product: str | None = None, censor_at_hsct:
         raise ValueError("time_to_event: the study has no infusions")
     out = None
     for endpoint in survival_endpoints(SurvivalPlan(from_product=from_product, censor_at_hsct=censor_at_hsct)):
+        if hsct is not None:
+            endpoint = replace(endpoint, hsct=hsct)
         name = endpoint.name.lower()
         t = endpoint_times(study, endpoint, cutoff=cutoff).select(
             *KEY, "product", pl.col("origin_date").alias("infusion_date"),

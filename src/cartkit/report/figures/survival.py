@@ -17,6 +17,7 @@ from cartkit.analysis.results import Results
 from cartkit.report.figures import NotApplicable
 from cartkit.report.figures.labels import panel_letter
 from cartkit.report.style import SMALL_FONT_PT, group_colors, new_figure
+from cartkit.study.plan_endpoint import HsctRule
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -92,7 +93,7 @@ def survival_figure(results: Results, return_layout: bool = False):
         raise NotApplicable("survival figure needs the survival_curves and at_risk tables")
     logrank = results.get("logrank")
     endpoints = _order(curves["endpoint"].unique(maintain_order=True).to_list(), ["PFS", "OS"])
-    censorings = _order(curves["censoring"].unique(maintain_order=True).to_list(), ["censor at HSCT"])
+    censorings = _order(curves["censoring"].unique(maintain_order=True).to_list(), [HsctRule.CENSOR.label])
     groups = _order(curves["group"].unique(maintain_order=True).to_list(), [])
     colors = group_colors(groups)
     nrow, ncol = len(censorings), len(endpoints)
