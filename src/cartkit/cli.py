@@ -300,9 +300,17 @@ def redcap_export(
 
 @redcap_app.command("import")
 def redcap_import(
-    records: Path = typer.Argument(..., help="REDCap export CSV (raw or label values, field names as headers)."),
-    out_dir: Path = typer.Argument(..., help="Study folder to write (new or empty)."),
-    dictionary: Path = typer.Option(..., "--dictionary", "-d", help="The project's data dictionary CSV."),
+    records: Path | None = typer.Argument(None, help="REDCap export CSV (raw or label values, field names as "
+                                          "headers); left out with --url."),
+    out_dir: Path | None = typer.Argument(None, help="Study folder to write (new or empty)."),
+    dictionary: Path | None = typer.Option(None, "--dictionary", "-d", help="The project's data dictionary CSV "
+                                           "(with a records file; --url fetches it)."),
+    url: str | None = typer.Option(None, "--url", help="Read the records and the data dictionary through the "
+                                   "project's API (https://.../api/; needs PyCap: pip install 'cartkit\\[redcap]')."),
+    token_file: Path | None = typer.Option(None, "--token-file", help="With --url: a file holding the API token "
+                                           "(else the environment variable CARTKIT_REDCAP_TOKEN). There is no "
+                                           "token option: a token on the command line stays in the shell "
+                                           "history and shows in the process list."),
     study_toml: Path | None = typer.Option(None, "--study-toml", help="study.toml (plan) to give the study."),
     mapping: Path | None = typer.Option(None, "--mapping", help="Mapping file for a project not built from "
                                         "`cartkit redcap dictionary` (its field names and choice labels)."),
@@ -310,26 +318,57 @@ def redcap_import(
                                     "every problem to OUT_DIR/redcap-import-problems.csv."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
-    """Import a REDCap export as a cartkit study folder that validates; nothing is written when a value
-    cannot be mapped (unless --keep-going)."""
+    """Import a REDCap export (RECORDS.csv --dictionary DICT.csv OUT_DIR, or --url URL OUT_DIR through the API)
+    as a cartkit study folder that validates; nothing is written when a value cannot be mapped (unless
+    --keep-going)."""
     from cartkit.interop.redcap_import import RedcapImportError, import_records
 
+    if url is not None:
+        if out_dir is not None:
+            _fail("with --url give only OUT_DIR: the records come from the API", debug)
+        if dictionary is not None:
+            _fail("with --url the data dictionary comes from the API: leave out --dictionary", debug)
+        if records is None:
+            _fail("give OUT_DIR, the study folder to write", debug)
+        out_dir, records = records, None
+    elif token_file is not None:
+        _fail("--token-file goes with --url", debug)
+    elif records is None or out_dir is None:
+        _fail("give RECORDS.csv and OUT_DIR (or --url URL OUT_DIR)", debug)
+    elif dictionary is None:
+        _fail("give the project's data dictionary: --dictionary DICT.csv", debug)
+    source = url if url is not None else str(records)
     try:
-        result = import_records(records, dictionary, out_dir, keep_going=keep_going, study_toml=study_toml,
-                                mapping=mapping)
+        if url is not None:
+            from cartkit.interop.redcap_api import RedcapApiError, import_from_api, read_token
+
+            try:
+                result = import_from_api(url, read_token(token_file), out_dir, keep_going=keep_going,
+                                         study_toml=study_toml, mapping=mapping)
+            except RedcapApiError as exc:
+                from rich.markup import escape
+
+                _fail(escape(str(exc)), debug, exc)  # '[redcap]', '[Errno 111]' are text, not markup
+                return
+        else:
+            result = import_records(records, dictionary, out_dir, keep_going=keep_going, study_toml=study_toml,
+                                    mapping=mapping)
     except RedcapImportError as exc:
         if debug:
             raise
         _console().print(_problem_table(exc.problems))
-        _console(stderr=True).print(f"[bold red]error:[/] {records}: nothing written to {out_dir}; fix the "
+        _console(stderr=True).print(f"[bold red]error:[/] {source}: nothing written to {out_dir}; fix the "
                                     "values in REDCap (or pass --keep-going)", soft_wrap=True)
         raise typer.Exit(code=1) from None
     except Exception as exc:  # noqa: BLE001
-        _fail(f"could not import {records}: {exc}", debug, exc)
+        _fail(f"could not import {source}: {exc}", debug, exc)
         return
     console = _console()
     if result.problems:
-        console.print(_problem_table([p.problem(records.name) for p in result.problems]))
+        from cartkit.interop.redcap_api import RECORDS_FILE
+
+        name = records.name if records is not None else RECORDS_FILE
+        console.print(_problem_table([p.problem(name) for p in result.problems]))
     left = f"; {len(result.left_out)} record(s) with errors left out: {', '.join(result.left_out)}" \
         if result.left_out else ""
     console.print(f"[green]wrote {result.records} record(s) to {out_dir}[/]{left}", soft_wrap=True)
