@@ -6,7 +6,8 @@ API's ``format=csv``), with raw values (choice codes, 1/0) or labels ("male", "Y
 (``redcap_repeat_instrument``, ``redcap_repeat_instance``); checkbox fields as one
 ``field___code`` column per choice (1/0 or Checked/Unchecked); ``<form>_complete``,
 ``<form>_timestamp`` and ``redcap_*`` columns are bookkeeping and not imported. The
-header must hold field names (REDCap's "raw" headers, the API default), not field labels.
+header holds field names (REDCap's "raw" headers, the API default) or field labels
+(``redcap_labels``: the header is renamed to field names through the dictionary first).
 
 Each REDCap row becomes one row of the table of its instrument: a repeating instrument's
 row (``redcap_repeat_instrument`` = the table's form) is one row of a serial table; a
@@ -36,6 +37,7 @@ import polars as pl
 
 from cartkit.interop.redcap_dictionary import FIELD_COLUMNS, Dictionary, Field, field_name, read_dictionary
 from cartkit.interop.redcap_export import EVENT_NAME, REPEAT_INSTANCE, REPEAT_INSTRUMENT
+from cartkit.interop.redcap_labels import relabel_file
 from cartkit.interop.redcap_mapping import (
     Mapping,
     apply_to_columns,
@@ -340,6 +342,7 @@ def _import(records: Path, dictionary: str | Path, out: Path, keep_going: bool, 
                 for p in dict_problems]
     if dictionary_obj is None:
         raise RedcapImportError(problems, file)
+    project_dictionary = dictionary_obj  # the project's own field names: a label header names them
     mapping_obj = None
     if mapping is not None:
         mapping_obj, map_problems = read_mapping(mapping, dictionary_obj)
@@ -349,7 +352,14 @@ def _import(records: Path, dictionary: str | Path, out: Path, keep_going: bool, 
             raise RedcapImportError(problems, file)
         dictionary_obj = apply_to_dictionary(dictionary_obj, mapping_obj)
         names.update(mapping_obj.fields)
-    raw, read_problems = read_csv(records, "redcap", file)
+    with tempfile.TemporaryDirectory(prefix="cartkit-redcap-") as tmp:  # private: patient data
+        relabelled = Path(tmp) / file
+        rewritten, label_problems = relabel_file(records, project_dictionary, relabelled)
+        if label_problems:
+            problems += [RecordProblem(1, None, None, None, None, header, None, f"column {n}: {rule}")
+                         for n, header, rule in label_problems]
+            raise RedcapImportError(problems, file)
+        raw, read_problems = read_csv(relabelled if rewritten else records, "redcap", file)
     problems += [RecordProblem(p.row, None, None, None, None, p.column, p.value, p.rule, p.severity)
                  for p in read_problems]
     if raw is None:
