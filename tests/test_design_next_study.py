@@ -60,5 +60,6 @@ def test_next_study_section_for_the_seed(tmp_path):
     assert any("42% to 99.6%" in text for _, text in paragraphs.items)
     # without the plan table there is no section
     plain = analyse(load_study(SEED), derive(load_study(SEED)))
-    assert "next_study" not in plain.tables
+    assert plain.get("next_study") is None
+    assert "next_study" in plain.omitted  # a section that does not apply says why (the analysis registry)
     assert "next-study" not in {s.id for s in build_sections(plain, {})}
