@@ -26,8 +26,17 @@ def test_best_overall_response(responses, expected):
 
 
 def test_unknown_response_raises():
+    # (VGPR was the unknown label here before IMWG 2016 joined; CRu, of the 1999 lymphoma criteria, is not one)
     with pytest.raises(ValueError, match="not one of"):
-        bor_label("VGPR")
+        bor_label("CRu")
+
+
+def test_imwg_labels_rank_in_table2_order():
+    # Kumar 2016 Table 2: sCR > CR > VGPR > PR > MR > SD > PD; ORR counts PR or better, not MR
+    assert best_overall_response(["MR", "VGPR", "PR"]) == "VGPR"
+    assert best_overall_response(["CR", "sCR"]) == "sCR"
+    assert best_overall_response(["SD", "MR"]) == "MR"
+    assert response_rates(["sCR", "VGPR", "MR", "PD"]).orr_n == 2
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,9 @@
   response derived from the inputs when they exist (PET-CT: Deauville + uptake + new
   lesions -> Lugano PET; CT: target lesions of the ``lesions`` table -> Lugano CT;
   marrow: blasts, circulating blasts, extramedullary disease, ANC, platelets -> B-ALL
-  CR/CRi/NR). Both are kept; ``response`` is the recorded one when present (it is what
+  CR/CRi/NR; multiple myeloma patients (diagnosis family "myeloma"): the IMWG 2016 response from
+  the M-protein and FLC measurements and the myeloma assessment columns, confirmed by the next
+  assessment, :func:`imwg_from_study`). Both are kept; ``response`` is the recorded one when present (it is what
   the study reported), else the derived one, and ``source`` says which. Every
   disagreement is listed.
 * Best overall response per episode (order CR > CRi > PR > SD > NR = PD, Lugano PET
@@ -26,7 +28,10 @@ import polars as pl
 
 from cartkit.response.b_all import all_response_expr, mrd_negative_expr
 from cartkit.response.best_response import bor_criteria, bor_label_expr, bor_rank_expr
+from cartkit.response.imwg import INPUTS as IMWG_INPUTS
+from cartkit.response.imwg import imwg_responses
 from cartkit.response.lugano import lugano_criteria, lugano_pet_expr
+from cartkit.study.vocabulary import ANALYTES, DIAGNOSES
 
 if TYPE_CHECKING:  # pragma: no cover
     from cartkit.study.model import Study
@@ -120,6 +125,43 @@ def lugano_ct_from_lesions(lesions: pl.DataFrame, new_lesions: pl.DataFrame | No
     ).sort([*KEYS, "day"])
 
 
+def myeloma_patients(study: Study) -> pl.DataFrame:
+    """patient_id of the patients whose diagnosis belongs to the "myeloma" family (IMWG 2016)."""
+    myeloma = [d for d, family in DIAGNOSES.items() if family == "myeloma"]
+    return study.tables["patients"].filter(pl.col("diagnosis").is_in(myeloma)).select("patient_id").unique()
+
+
+def imwg_from_study(study: Study, *, confirm: bool | None = None) -> pl.DataFrame:
+    """IMWG 2016 response at the assessment days of every myeloma patient (:func:`imwg_responses`).
+
+    Inputs per day: the myeloma measurements analytes (serum/urine M-protein, kappa/lambda FLC, in
+    their canonical units; the last value of a day when measured more than once) and the
+    assessment columns (immunofixation, marrow plasma cells, clonality, plasmacytoma SPD, new
+    lesions, MRD; the first non-empty value of a day over its assessment rows). Baseline values may
+    come from any row on or before day 0; responses are given on the days of assessment rows.
+    """
+    who = myeloma_patients(study)
+    a = study.tables["assessments"].join(who, on="patient_id", how="semi").filter(pl.col("day").is_not_null())
+    cols = [c for c in IMWG_INPUTS if c in a.columns]
+    per_day = a.group_by([*KEYS, "day"]).agg([pl.col(c).drop_nulls().first() for c in cols])
+    analytes = [code for code, an in ANALYTES.items() if an.group == "myeloma"]
+    m = study.tables.get("measurements")
+    if m is not None and m.height:
+        labs = (
+            m.join(who, on="patient_id", how="semi")
+            .filter(pl.col("analyte").is_in(analytes) & pl.col("day").is_not_null() & pl.col("value").is_not_null())
+            .sort([*KEYS, "day", "time"], nulls_last=False)
+            .group_by([*KEYS, "day"], maintain_order=True)
+            .agg([pl.col("value").filter(pl.col("analyte") == code).last().alias(code) for code in analytes])
+        )
+        per_day = per_day.join(labs, on=[*KEYS, "day"], how="full", coalesce=True)
+    days = a.select(*KEYS, "day").unique()
+    per_day = per_day.filter(pl.col("day") <= 0).vstack(
+        per_day.join(days, on=[*KEYS, "day"], how="semi").filter(pl.col("day") > 0).select(per_day.columns)
+    )
+    return imwg_responses(per_day, confirm=confirm)
+
+
 def assessment_responses(study: Study, *, mrd_cutoff_pct: float | None = None) -> pl.DataFrame:
     """Recorded and derived response at every assessment row.
 
@@ -143,7 +185,22 @@ def assessment_responses(study: Study, *, mrd_cutoff_pct: float | None = None) -
         )
         .otherwise(pl.lit(None, dtype=pl.String))
     )
-    out = a.with_columns(derived=derived)
+    out = a.with_columns(derived=derived, _imwg_mrd=pl.lit(None, dtype=pl.Boolean))
+    if study.tables["patients"]["diagnosis"].is_in([d for d, f in DIAGNOSES.items() if f == "myeloma"]).any():
+        imwg = imwg_from_study(study).select(
+            *KEYS, "day", pl.col("imwg_response"), pl.col("mrd_negative").alias("_mrd_imwg")
+        )
+        myeloma = myeloma_patients(study).with_columns(_myeloma=pl.lit(True))
+        out = (
+            out.join(myeloma, on="patient_id", how="left")
+            .join(imwg, on=[*KEYS, "day"], how="left")
+            .with_columns(
+                derived=pl.when(pl.col("_myeloma").fill_null(False))
+                .then(pl.col("imwg_response"))
+                .otherwise(pl.col("derived")),
+                _imwg_mrd=pl.col("_mrd_imwg"),
+            )
+        )
     if lesions is not None and lesions.height:
         new = a.filter(pl.col("method") == "ct").select(*KEYS, "day", "new_lesions")
         ct = lugano_ct_from_lesions(lesions, new).with_columns(method=pl.lit("ct"))
@@ -161,7 +218,7 @@ def assessment_responses(study: Study, *, mrd_cutoff_pct: float | None = None) -
         .then(pl.lit("derived"))
         .otherwise(None)
         .alias("source"),
-        mrd_negative_expr(pl.col("mrd_pct"), mrd_cutoff_pct).alias("mrd_negative"),
+        pl.coalesce(mrd_negative_expr(pl.col("mrd_pct"), mrd_cutoff_pct), pl.col("_imwg_mrd")).alias("mrd_negative"),
     ).sort(ASSESSMENT_KEY)
 
 

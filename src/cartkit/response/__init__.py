@@ -1,5 +1,5 @@
-"""Response assessment: Lugano 2014 (lymphoma), B-ALL CR/CRi/NR and MRD, best overall
-response, ORR and CR rate, relapse after CR/CRi.
+"""Response assessment: Lugano 2014 (lymphoma), B-ALL CR/CRi/NR and MRD, IMWG 2016 (multiple
+myeloma), best overall response, ORR and CR rate, relapse after CR/CRi.
 
 Rules are data in ``cartkit/response/criteria/*.toml`` (sources cited there); the scalar
 functions and the vectorised ``*_expr`` versions used by ``cartkit.derive`` share them.
@@ -21,6 +21,7 @@ from cartkit.response.best_response import (
     relapse_day,
     response_rates,
 )
+from cartkit.response.imwg import imwg_best_response, imwg_responses
 from cartkit.response.lugano import lugano_ct, lugano_pet, lugano_pet_expr
 
 __all__ = [
@@ -31,6 +32,8 @@ __all__ = [
     "bor_label",
     "bor_label_expr",
     "bor_rank_expr",
+    "imwg_best_response",
+    "imwg_responses",
     "lugano_ct",
     "lugano_pet",
     "lugano_pet_expr",

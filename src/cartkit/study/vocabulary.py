@@ -9,7 +9,9 @@ not listed for its analyte is rejected at load ("unknown or mismatched unit").
 Conversion factors: counts 1 x 10^9/L = 1 x 10^3/uL = 1000 cells/uL;
 haemoglobin 1 g/dL = 10 g/L, 1 mmol/L (Hb monomer) = 16.11 g/L; CRP 1 mg/dL =
 10 mg/L; creatinine 1 mg/dL = 88.42 umol/L; bilirubin 1 mg/dL = 17.1 umol/L;
-temperature F -> C = (F - 32) * 5/9.
+temperature F -> C = (F - 32) * 5/9; myeloma (IMWG 2016, docs/criteria.md): serum
+M-protein 1 g/dL = 10 g/L, urine M-protein 1 g/24 h = 1000 mg/24 h, free light chains
+1 mg/dL = 10 mg/L.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ class Analyte:
     code: str
     label: str
     unit: str
-    group: str  # "kinetics", "cytokine", "haematology", "chemistry", "vital"
+    group: str  # "kinetics", "cytokine", "haematology", "chemistry", "vital", "myeloma"
     min: float = 0.0
     max: float | None = None
 
@@ -64,6 +66,13 @@ ANALYTES: dict[str, Analyte] = {
         Analyte("heart_rate", "Heart rate", "bpm", "vital", 0, 300),
         Analyte("spo2", "Oxygen saturation", "%", "vital", 0, 100),
         Analyte("resp_rate", "Respiratory rate", "/min", "vital", 0, 100),
+        # multiple myeloma response (IMWG 2016, Kumar 2016 Table 2): M-protein by serum and 24-h urine
+        # electrophoresis, serum free light chains (kappa and lambda; the involved one is read from the
+        # baseline ratio, cartkit.response.imwg)
+        Analyte("serum_m_protein", "Serum M-protein (SPEP)", "g/dL", "myeloma", 0, 20),
+        Analyte("urine_m_protein", "Urine M-protein (24-h UPEP)", "mg/24h", "myeloma", 0, 100000),
+        Analyte("flc_kappa", "Serum free light chain kappa", "mg/L", "myeloma", 0, 100000),
+        Analyte("flc_lambda", "Serum free light chain lambda", "mg/L", "myeloma", 0, 100000),
     )
 }
 
@@ -86,6 +95,16 @@ ANALYTE_ALIASES: dict[str, str] = {
     "hb": "hemoglobin",
     "haemoglobin": "hemoglobin",
     "temp": "temperature",
+    "m-protein": "serum_m_protein",
+    "m protein": "serum_m_protein",
+    "serum m-protein": "serum_m_protein",
+    "spep m-protein": "serum_m_protein",
+    "urine m-protein": "urine_m_protein",
+    "upep m-protein": "urine_m_protein",
+    "kappa flc": "flc_kappa",
+    "free kappa": "flc_kappa",
+    "lambda flc": "flc_lambda",
+    "free lambda": "flc_lambda",
     "hr": "heart_rate",
 }
 
@@ -139,6 +158,12 @@ UNIT_SPELLINGS: dict[str, str] = {
     "/min": "/min",
     "breaths/min": "/min",
     "beats/min": "bpm",
+    "mg/24h": "mg/24h",
+    "mg/day": "mg/24h",
+    "mg/d": "mg/24h",
+    "g/24h": "g/24h",
+    "g/day": "g/24h",
+    "g/d": "g/24h",
 }
 
 # (analyte group or code) -> {alternative unit: (factor, offset)}: canonical = value * factor + offset
@@ -173,9 +198,14 @@ UNIT_CONVERSIONS: dict[str, dict[str, tuple[float, float]]] = {
     "heart_rate": {"bpm": (1.0, 0.0)},
     "spo2": {"%": (1.0, 0.0)},
     "resp_rate": {"/min": (1.0, 0.0)},
+    "serum_m_protein": {"g/dL": (1.0, 0.0), "g/L": (0.1, 0.0)},
+    "urine_m_protein": {"mg/24h": (1.0, 0.0), "g/24h": (1000.0, 0.0)},
+    "flc_kappa": {"mg/L": (1.0, 0.0), "mg/dL": (10.0, 0.0)},
+    "flc_lambda": {"mg/L": (1.0, 0.0), "mg/dL": (10.0, 0.0)},
 }
 
-# Response frameworks by diagnosis: Lugano 2014 for lymphoma, CR/CRi/NR for B-ALL.
+# Response frameworks by diagnosis: Lugano 2014 for lymphoma, CR/CRi/NR for B-ALL, IMWG 2016 for
+# multiple myeloma (family "myeloma").
 DIAGNOSES: dict[str, str] = {
     "DLBCL": "lymphoma",
     "PMBCL": "lymphoma",
@@ -185,12 +215,14 @@ DIAGNOSES: dict[str, str] = {
     "MCL": "lymphoma",
     "MZL": "lymphoma",
     "B-ALL": "all",
+    "MM": "myeloma",
 }
 
 # name -> canonical values. Matching is case-insensitive; aliases map to canonical.
 VOCABULARIES: dict[str, dict[str, str]] = {
     "sex": {"male": "male", "m": "male", "female": "female", "f": "female"},
-    "diagnosis": {**{d.lower(): d for d in DIAGNOSES}, "all": "B-ALL", "b all": "B-ALL"},
+    "diagnosis": {**{d.lower(): d for d in DIAGNOSES}, "all": "B-ALL", "b all": "B-ALL",
+                  "multiple myeloma": "MM", "myeloma": "MM"},
     "stage": {s.lower(): s for s in ("I", "II", "III", "IV", "IE", "IIE", "IIIE", "IVE")},
     "disease_status": {"refractory": "refractory", "relapse": "relapsed", "relapsed": "relapsed"},
     "target": {t.lower(): t for t in ("CD19", "CD22", "CD19/CD22", "CD20", "CD19/CD20", "BCMA", "CD7")},
@@ -233,12 +265,17 @@ VOCABULARIES: dict[str, dict[str, str]] = {
     "seizure": {k: k for k in ("none", "resolving", "prolonged")},
     "motor": {k: k for k in ("none", "deep_focal_weakness")},
     "raised_icp": {k: k for k in ("none", "focal_edema", "diffuse_edema")},
-    "assessment_method": {k: k for k in ("pet_ct", "ct", "marrow", "clinical")},
+    # imwg: a multiple myeloma response assessment (M-protein, FLC, immunofixation, marrow, imaging)
+    "assessment_method": {k: k for k in ("pet_ct", "ct", "marrow", "clinical", "imwg")},
     "uptake": {k: k for k in ("decreased", "unchanged", "increased")},
     "response": {
         **{r.lower(): r for r in ("CR", "CRi", "PR", "SD", "PD", "NR", "CMR", "PMR", "NMR", "PMD", "relapse")},
         "cri": "CRi",
+        # IMWG 2016 (Kumar 2016 Table 2); NE = not evaluable (SDTM RSSTRESC)
+        **{r.lower(): r for r in ("sCR", "VGPR", "MR", "NE")},
     },
+    "ife": {"negative": "negative", "neg": "negative", "positive": "positive", "pos": "positive"},
+    "mrd_result": {"negative": "negative", "neg": "negative", "positive": "positive", "pos": "positive"},
     "grading_system": {
         k.lower(): k for k in ("ctcae4.03", "ctcae5.0", "ctcae6.0", "astct2019", "lee2014")
     },
