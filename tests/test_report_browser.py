@@ -29,10 +29,10 @@ CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium"), shut
                              shutil.which("google-chrome")) if p and Path(p).exists()), None)
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync")
-SECTION_IDS = ("toc", "summary", "plan", "baseline", "responses", "response-rates", "fig-2", "adverse-events",
+SECTION_IDS = ("toc", "summary", "plan", "baseline", "responses", "response-rates", "course-response-survival", "adverse-events",
                "grade-compare", "toxicity-grades", "kinetics", "cytokines", "comparisons", "grading-systems",
                "disagreements", "reproduction", "methods", "warnings")
-FIGURE_IDS = ("fig-2a", "fig-2bc", "fig-2d", "fig-3", "fig-4", "fig-5", "fig-6", "fig-7")
+FIGURE_IDS = ("patient-course", "best-response", "survival-curves", "car-t-kinetics", "expansion-peaks", "toxicity-grade-bars", "cytokine-kinetics", "cytokine-peaks")
 CONSOLE_LINE = re.compile(r":CONSOLE[:(]|Uncaught|console\.(error|warn)", re.IGNORECASE)
 
 if CHROMIUM is None:  # pragma: no cover - depends on the machine

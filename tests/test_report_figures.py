@@ -114,24 +114,24 @@ def test_every_figure_uses_print_legible_fonts_and_journal_widths(drawn):
 
 
 def test_axes_have_labels_with_units(drawn):
-    fig3 = drawn["fig-3"]
+    fig3 = drawn["car-t-kinetics"]
     ylabels = {ax.get_ylabel() for ax in fig3.axes}
     assert "CAR-T cells (% of CD3\u207a)" in ylabels
     assert "CAR DNA (copies/\u00b5g)" in ylabels
     assert {ax.get_xlabel() for ax in fig3.axes} == {"Days after infusion"}
-    fig7 = drawn["fig-7"]
+    fig7 = drawn["cytokine-peaks"]
     assert "Peak IL-6 (pg/mL)" in {ax.get_ylabel() for ax in fig7.axes}
     assert "Day of peak (days after infusion)" in {ax.get_ylabel() for ax in fig7.axes}
 
 
 def test_inline_svg_ids_are_prefixed_and_disjoint(drawn):
-    a = svg_text(drawn["fig-3"], "fig-3")
-    b = svg_text(drawn["fig-6"], "fig-6")
+    a = svg_text(drawn["car-t-kinetics"], "car-t-kinetics")
+    b = svg_text(drawn["cytokine-kinetics"], "cytokine-kinetics")
     assert a.startswith("<svg") and b.startswith("<svg")
     ids_a = set(re.findall(r'\bid="([^"]+)"', a))
     ids_b = set(re.findall(r'\bid="([^"]+)"', b))
     assert ids_a and ids_b and not ids_a & ids_b
-    assert all(i.startswith("fig-3-") for i in ids_a)
+    assert all(i.startswith("car-t-kinetics-") for i in ids_a)
     assert set(re.findall(r"url\(#([^)]+)\)", a)) <= ids_a
     assert "<text" in a  # text stays text (svg.fonttype none): no glyph defs to collide
 
@@ -157,7 +157,7 @@ def test_swimmer_declines_a_registry_sized_study():
 
 def test_curve_figure_draws_medians_from_the_table(drawn):
     curves = seed_like_results().tables["kinetic_curves"]
-    ax = drawn["fig-3"].axes[0]  # A: CAR-T %, first product
+    ax = drawn["car-t-kinetics"].axes[0]  # A: CAR-T %, first product
     median_line = next(line for line in ax.get_lines() if line.get_label() == "Median")
     expected = curves.filter((pl.col("analyte") == "car_t_pct_cd3") & (pl.col("product") == PRODUCTS[0])
                              ).sort("day")
@@ -210,9 +210,9 @@ def test_labels_with_dollar_signs_are_drawn_as_plain_text():
             except NotApplicable:
                 continue
             svg = svg_text(fig, spec.id)
-            if spec.id == "fig-2a":  # PNG text goes through the same parser: once is enough
+            if spec.id == "patient-course":  # PNG text goes through the same parser: once is enough
                 assert png_bytes(fig)[:8] == b"\x89PNG\r\n\x1a\n"
-        if spec.id == "fig-2a":  # the swimmer plot names every patient
+        if spec.id == "patient-course":  # the swimmer plot names every patient
             assert "$x^2$" in svg and "$\\frac{$" in svg
-        if spec.id == "fig-4":  # product names label the x axis (split over lines)
+        if spec.id == "expansion-peaks":  # product names label the x axis (split over lines)
             assert "$\\frac{$" in svg

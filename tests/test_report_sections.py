@@ -53,7 +53,7 @@ def test_new_sections_say_why_they_are_empty():
                  "follow_up_summary", "follow_up"):
         results.tables[name] = None
     results.omitted["toxicity_treatment"] = "no tocilizumab or corticosteroid recorded"
-    html = render_html(results, {"fig-1": "no CD19 or CD22 expression recorded before an infusion"})
+    html = render_html(results, {"antigen-expression": "no CD19 or CD22 expression recorded before an infusion"})
     assert "no tocilizumab or corticosteroid recorded" in _section_text(html, "toxicity-course")
     assert "no CD19 or CD22 expression recorded" in _section_text(html, "antigens")
     assert 'id="infusion-products-omitted"' in html
@@ -65,15 +65,15 @@ def test_figure_1_is_drawn_only_when_antigen_data_exist():
     from cartkit.report.write import draw_figures
 
     full = seed_like_results()
-    spec = next(s for s in FIGURES if s.id == "fig-1")
+    spec = next(s for s in FIGURES if s.id == "antigen-expression")
     assert spec.needs == ("antigen_expression",)
     only = Results(tables={"study": full.tables["study"], "antigen_expression": full.tables["antigen_expression"]})
     rendered, files = draw_figures(only)
-    assert list(files) == ["fig-1"]
-    assert "CD19" in files["fig-1"][1] and "CD22" in files["fig-1"][1]
+    assert list(files) == ["antigen-expression"]
+    assert "CD19" in files["antigen-expression"][1] and "CD22" in files["antigen-expression"][1]
     rendered, files = draw_figures(Results(tables={"study": full.tables["study"]},
                                            omitted={"antigen_expression": "no CD19 or CD22 recorded"}))
-    assert files == {} and rendered["fig-1"] == "no CD19 or CD22 recorded"
+    assert files == {} and rendered["antigen-expression"] == "no CD19 or CD22 recorded"
 
 
 def test_figure_1_dots_are_the_recorded_percentages():

@@ -63,8 +63,8 @@ def test_changing_one_car_t_value_changes_its_table_figure_and_numbers(tmp_path)
 
     # the figures that draw CAR-T % change; the ones that do not draw it stay byte-identical
     fig = {d: {f: (tmp_path / d / "figures" / f"{f}.svg").read_text(encoding="utf-8")
-               for f in ("fig-3", "fig-4", "fig-6", "fig-7")} for d in ("before", "after")}
-    assert fig["after"]["fig-3"] != fig["before"]["fig-3"]
-    assert fig["after"]["fig-4"] != fig["before"]["fig-4"]
-    assert fig["after"]["fig-6"] == fig["before"]["fig-6"]
-    assert fig["after"]["fig-7"] == fig["before"]["fig-7"]
+               for f in ("car-t-kinetics", "expansion-peaks", "cytokine-kinetics", "cytokine-peaks")} for d in ("before", "after")}
+    assert fig["after"]["car-t-kinetics"] != fig["before"]["car-t-kinetics"]
+    assert fig["after"]["expansion-peaks"] != fig["before"]["expansion-peaks"]
+    assert fig["after"]["cytokine-kinetics"] == fig["before"]["cytokine-kinetics"]
+    assert fig["after"]["cytokine-peaks"] == fig["before"]["cytokine-peaks"]

@@ -25,10 +25,12 @@ from cartkit.report import write_report
 from cartkit.report.figures import FIGURES
 
 SECTION_IDS = ("toc", "summary", "plan", "baseline", "antigens", "infusions", "responses", "response-rates",
-               "fig-2", "follow-up", "adverse-events", "grade-compare", "toxicity-grades", "toxicity-course",
+               "course-response-survival", "follow-up", "adverse-events", "grade-compare", "toxicity-grades",
+               "toxicity-course",
                "toxicity-treatment", "kinetics", "cytokines", "comparisons", "grading-systems", "disagreements",
                "reproduction", "methods", "warnings")
-FIGURE_IDS = ("fig-1", "fig-2a", "fig-2bc", "fig-2d", "fig-3", "fig-4", "fig-5", "fig-6", "fig-7")
+FIGURE_IDS = ("antigen-expression", "patient-course", "best-response", "survival-curves", "car-t-kinetics",
+              "expansion-peaks", "toxicity-grade-bars", "cytokine-kinetics", "cytokine-peaks")
 
 
 def _parse(path: Path) -> PageIds:
@@ -73,8 +75,11 @@ def test_svg_ids_unique_and_references_resolve(full_report):
     refs = set(re.findall(r"url\(#([^)]+)\)", html)) | set(re.findall(r'href="#([^"]+)"', html))
     assert refs <= set(ids), sorted(refs - set(ids))[:5]
     # matplotlib ids are prefixed with their own figure's id
+    from cartkit.report.figures import FIGURES
+
+    figure_ids = tuple(f"{spec.id}-" for spec in FIGURES)
     for ref in re.findall(r"url\(#([^)]+)\)", html):
-        assert ref.startswith("fig-"), ref
+        assert ref.startswith(figure_ids), ref
 
 
 def _png_dpi(path: Path) -> float:
@@ -120,7 +125,7 @@ def test_results_json_has_the_numbers(full_report):
     assert len(doc["tables"]["reproduction"]) == 5
     assert doc["tables"]["kinetic_params"][0]["half_life"] is None  # null column stays null
     assert set(doc["figures"]) == set(FIGURE_IDS)
-    assert doc["figures"]["fig-2d"]["files"] == ["figures/fig-2d.png", "figures/fig-2d.svg"]
+    assert doc["figures"]["survival-curves"]["files"] == ["figures/survival-curves.png", "figures/survival-curves.svg"]
 
 
 def test_results_json_nan_and_dates():
@@ -132,7 +137,7 @@ def test_results_json_nan_and_dates():
     results.tables["comparisons"] = seed_like_results().tables["comparisons"].with_columns(
         pvalue=pl.when(pl.col("measure") == "CAR-T % peak").then(float("nan")).otherwise(pl.col("pvalue")))
     results.tables["study"] = results.tables["study"].with_columns(data_cutoff=pl.lit(dt.date(2020, 8, 31)))
-    text = results_json(results, {"fig-2d": "not drawn here"})
+    text = results_json(results, {"survival-curves": "not drawn here"})
     doc = json.loads(text)
     row = next(r for r in doc["tables"]["comparisons"] if r["measure"] == "CAR-T % peak")
     assert row["pvalue"] is None
@@ -154,25 +159,25 @@ def test_one_product_one_disease_no_survival(tmp_path):
     for sid in SECTION_IDS:
         assert sid in page.ids, sid
     # drawn: what one product / one disease still has
-    for fid in ("fig-2a", "fig-2bc", "fig-3", "fig-5", "fig-6"):
+    for fid in ("patient-course", "best-response", "car-t-kinetics", "toxicity-grade-bars", "cytokine-kinetics"):
         assert fid in page.figures_with_svg, fid
     # left out, with the analysis stage's reason
-    for fid in ("fig-2d", "fig-4", "fig-7"):
+    for fid in ("survival-curves", "expansion-peaks", "cytokine-peaks"):
         assert fid not in page.ids and f"{fid}-omitted" in page.ids, fid
     assert "no survival data: the study has no follow-up events" in html
     assert "one product only: no product comparison" in html
-    assert not (out / "figures" / "fig-2d.png").exists()
+    assert not (out / "figures" / "survival-curves.png").exists()
     assert not (out / "tables" / "comparisons.csv").exists()
     doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert doc["tables"]["survival_curves"] is None
     assert doc["omitted"]["survival_curves"].startswith("no survival data")
-    assert doc["figures"]["fig-2d"] == {"omitted": "no survival data: the study has no follow-up events"}
+    assert doc["figures"]["survival-curves"] == {"omitted": "no survival data: the study has no follow-up events"}
 
 
 def test_one_group_survival_without_logrank(tmp_path):
     out = write_report(restricted_results(survival=True), tmp_path / "one-group")
     page = _parse(out / "index.html")
-    assert "fig-2d" in page.figures_with_svg
+    assert "survival-curves" in page.figures_with_svg
     assert "logrank-omitted" in page.ids
     assert "one group only: no log-rank test" in (out / "index.html").read_text(encoding="utf-8")
 
@@ -204,7 +209,7 @@ def test_failure_leaves_no_partial_report_and_keeps_the_old_one(tmp_path, monkey
     def broken(results):
         raise RuntimeError("drawing failed")
 
-    bad = tuple(f if f.id != "fig-2bc" else type(f)(f.id, f.title, f.caption, f.needs, broken)
+    bad = tuple(f if f.id != "best-response" else type(f)(f.id, f.title, f.caption, f.needs, broken)
                 for f in figures_pkg.FIGURES)
     monkeypatch.setattr(figures_pkg, "FIGURES", bad)
     with pytest.raises(RuntimeError, match="drawing failed"):

@@ -2,7 +2,7 @@
 
 The page is self-contained: styles from ``templates/report.css`` are inlined, figures
 are inline SVG (text as text, system fonts), and nothing is loaded from the network.
-Every section has an ``id`` (``baseline``, ``fig-2a`` ...) that the table of contents
+Every section has an ``id`` (``baseline``, ``patient-course`` ...) that the table of contents
 links to and that tests look for.
 """
 
@@ -146,7 +146,7 @@ def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -
     sections.append(Section("baseline", "Baseline characteristics",
                             [_table_or_note(results, "baseline", lambda df: tb.baseline_table(df, _group_n(results)))]))
     sections.append(Section("antigens", "Target antigens before each product",
-                            [_figure_block(figures, "fig-1")]))
+                            [_figure_block(figures, "antigen-expression")]))
     sections.append(Section("infusions", "CAR-T products as infused",
                             [_table_or_note(results, "infusion_products", tb.infusion_products_table)]))
     sections.append(Section("responses", "Responses", [
@@ -163,8 +163,8 @@ def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -
                                                 "ORR (docs/design.md)", csv="next_study.csv")),
             Block("paragraphs", items=[(g, m) for g, m in next_study.select("group", "message").unique(
                 maintain_order=True).iter_rows()])]))
-    sections.append(Section("fig-2", "Clinical course, responses and survival", [
-        _figure_block(figures, "fig-2a"), _figure_block(figures, "fig-2bc"), _figure_block(figures, "fig-2d"),
+    sections.append(Section("course-response-survival", "Clinical course, responses and survival", [
+        _figure_block(figures, "patient-course"), _figure_block(figures, "best-response"), _figure_block(figures, "survival-curves"),
         Block("heading", text="Log-rank tests", id="logrank"),
         _table_or_note(results, "logrank", tb.logrank_table),
     ]))
@@ -183,18 +183,18 @@ def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -
         Block("heading", text="Toxicity grade comparisons", id="grade-compare"),
         _table_or_note(results, "grade_compare", tb.grade_compare_table),
     ]))
-    sections.append(Section("toxicity-grades", "Toxicity grades", [_figure_block(figures, "fig-5")]))
+    sections.append(Section("toxicity-grades", "Toxicity grades", [_figure_block(figures, "toxicity-grade-bars")]))
     sections.append(Section("toxicity-course", "CRS and ICANS: onset, duration and treatment", [
         _table_or_note(results, "syndrome_course_summary", tb.syndrome_course_table),
         Block("heading", text="Tocilizumab and corticosteroids", id="toxicity-treatment"),
         _table_or_note(results, "toxicity_treatment", tb.toxicity_treatment_table),
     ]))
     sections.append(Section("kinetics", "CAR-T expansion", [
-        _figure_block(figures, "fig-3"), _figure_block(figures, "fig-4")]))
+        _figure_block(figures, "car-t-kinetics"), _figure_block(figures, "expansion-peaks")]))
     sections.append(Section("ck-model", "Cellular-kinetic model (Stein 2019) fits", [
         _table_or_note(results, "ck_model", tb.ck_model_table)]))
     sections.append(Section("cytokines", "Serum cytokines", [
-        _figure_block(figures, "fig-6"), _figure_block(figures, "fig-7")]))
+        _figure_block(figures, "cytokine-kinetics"), _figure_block(figures, "cytokine-peaks")]))
     sections.append(Section("comparisons", "Comparisons between groups", [
         _table_or_note(results, "comparison_groups", lambda df: tb.plain_table(
             df.select("comparison", pl.exclude("comparison")), "comparison-groups-table", "The comparisons the plan names: groups, patients and episodes in "

@@ -1,7 +1,7 @@
 """The report's figures: one module per figure family, one registry in report order.
 
-Each entry names the figure id used in the HTML (``id="fig-2a"``) and as file name
-(``figures/fig-2a.png``/``.svg``), the tables it needs, and the function that draws it
+Each entry names the figure id used in the HTML (``id="patient-course"``) and as file name
+(``figures/patient-course.png``/``.svg``), the tables it needs, and the function that draws it
 from a :class:`~cartkit.analysis.results.Results`. A figure whose tables are missing is
 left out with the reason from ``results.omitted``.
 """
@@ -87,38 +87,38 @@ def _cyto_peaks(results):
 
 
 FIGURES: tuple[FigureSpec, ...] = (
-    FigureSpec("fig-1", "CD19 and CD22 on the malignant cells before each product",
+    FigureSpec("antigen-expression", "CD19 and CD22 on the malignant cells before each product",
                "Percentage of malignant cells expressing each antigen (flow cytometry) at the last assessment "
                "on or before the day of each infusion; one dot per patient, grey lines join the same patient, "
                "black bars are medians.",
                ("antigen_expression",), _antigen),
-    FigureSpec("fig-2a", "Course of every patient",
+    FigureSpec("patient-course", "Course of every patient",
                "Swimmer plot: one lane per patient, one bar per CAR-T episode (coloured by product) from its "
                "infusion to the next infusion or last follow-up; circles mark the best response of each episode.",
                ("swimmer",), _swimmer),
-    FigureSpec("fig-2bc", "Best response by product and disease",
+    FigureSpec("best-response", "Best response by product and disease",
                "Patients by best response (stacked), per product, one panel per disease; ORR with exact "
                "(Clopper-Pearson) 95% CI above each bar.",
                ("responses",), _response),
-    FigureSpec("fig-2d", "Progression-free and overall survival by disease",
+    FigureSpec("survival-curves", "Progression-free and overall survival by disease",
                "Kaplan-Meier estimates from the infusion; vertical ticks mark censored observations; numbers at "
                "risk below each panel at the tick times; log-rank P.",
                ("survival_curves", "at_risk"), _survival),
-    FigureSpec("fig-3", "CAR-T cells and CAR DNA in peripheral blood",
+    FigureSpec("car-t-kinetics", "CAR-T cells and CAR DNA in peripheral blood",
                "Median (line) and interquartile range (band) by product; thin grey lines are individual "
                "patients. CAR-T cells by flow cytometry (% of CD3+), CAR DNA by qPCR (copies/\u00b5g DNA).",
                ("kinetic_curves",), _kin_curves),
-    FigureSpec("fig-4", "Expansion peak and day of peak by product",
+    FigureSpec("expansion-peaks", "Expansion peak and day of peak by product",
                "One dot per patient per product; grey lines join the same patient; black bars are medians. "
                "P: unpaired test chosen by the plan; paired P: within-patient test.",
                ("kinetic_params",), _kin_peaks, min_products=2),
-    FigureSpec("fig-5", "CRS, ICANS and haematological toxicity grades by product",
+    FigureSpec("toxicity-grade-bars", "CRS, ICANS and haematological toxicity grades by product",
                "Episodes by maximum grade (stacked, grade 0 at the bottom); P values of the grade comparisons.",
                ("grade_counts",), _toxicity),
-    FigureSpec("fig-6", "Serum cytokines after infusion",
+    FigureSpec("cytokine-kinetics", "Serum cytokines after infusion",
                "Median (line) and interquartile range (band) by product; thin grey lines are individual patients.",
                ("kinetic_curves",), _cyto_curves),
-    FigureSpec("fig-7", "Cytokine peaks and days of peak by product",
+    FigureSpec("cytokine-peaks", "Cytokine peaks and days of peak by product",
                "One dot per patient per product; grey lines join the same patient; black bars are medians.",
                ("kinetic_params",), _cyto_peaks, min_products=2),
 )
