@@ -172,12 +172,20 @@ def study_toml(
     patients: int, seed: int, data_cutoff: dt.date, products: list[str], diseases: list[str]
 ) -> str:
     """The study metadata and analysis plan; the plan names only products and diseases present."""
+    return _study_toml(f"seed {seed}", f"simulated-{patients}-seed-{seed}",
+                       f"Simulated sequential CD19 then CD22 CAR-T cohort ({patients} patients, seed {seed})",
+                       data_cutoff, products, diseases, survival_origin='from_product = "CD19 CAR-T"\n')
+
+
+def _study_toml(written_by: str, study_id: str, title: str, data_cutoff: dt.date, products: list[str],
+                diseases: list[str], survival_origin: str = "", extra: str = "") -> str:
+    """The [study] table and the plan every simulated design shares; ``extra`` follows (populations ...)."""
     products_toml = ", ".join(f'"{p}"' for p in products)
     diseases_toml = ", ".join(f'"{d}"' for d in diseases)
-    return f"""# Synthetic study written by cartkit.simulate (seed {seed}); no real patient data.
+    return f"""# Synthetic study written by cartkit.simulate ({written_by}); no real patient data.
 [study]
-id = "simulated-{patients}-seed-{seed}"
-title = "Simulated sequential CD19 then CD22 CAR-T cohort ({patients} patients, seed {seed})"
+id = "{study_id}"
+title = "{title}"
 reference = "synthetic: cartkit.simulate"
 data_cutoff = {data_cutoff.isoformat()}
 
@@ -196,13 +204,12 @@ lymphoma = [30, 90]
 all = [28]
 
 [plan.survival]
-from_product = "CD19 CAR-T"
-endpoints = ["pfs", "os"]
+{survival_origin}endpoints = ["pfs", "os"]
 group_by = "diagnosis"
 censor_at_hsct = true
 landmark_day = 180
 time_unit = "months"
-"""
+{extra}"""
 
 
 def design_study_toml(design: str, patients: int, seed: int, data_cutoff: dt.date, products: list[str],
@@ -214,8 +221,6 @@ def design_study_toml(design: str, patients: int, seed: int, data_cutoff: dt.dat
     the standard-of-care arm's responses are not simulated) and OS from randomisation, by arm.
     Single-arm: the leukapheresed (ITT) and infused (primary) patients; PFS, OS and duration of response
     from the infusion, OS from leukapheresis."""
-    products_toml = ", ".join(f'"{p}"' for p in products)
-    diseases_toml = ", ".join(f'"{d}"' for d in diseases)
     if design == "randomised":
         title = (f"Simulated randomised trial: CD19 CAR-T vs standard of care{' with crossover' if crossover else ''}"
                  f" ({patients} patients, seed {seed})")
@@ -302,34 +307,8 @@ hsct = "censor"
 time_unit = "months"
 populations = ["infused"]
 """
-    return f"""# Synthetic study written by cartkit.simulate (design {design}, seed {seed}); no real patient data.
-[study]
-id = "simulated-{design}-{patients}-seed-{seed}"
-title = "{title}"
-reference = "synthetic: cartkit.simulate"
-data_cutoff = {data_cutoff.isoformat()}
-
-[plan]
-products = [{products_toml}]
-diseases = [{diseases_toml}]
-crs_system = "astct2019"
-icans_system = "astct2019"
-ctcae_version = "5.0"
-quantile_method = "r7"
-kinetic_analytes = ["car_t_pct_cd3", "car_dna", "il6", "il2r", "il8", "tnfa"]
-kinetics_window = [0, 28]
-
-[plan.response_days]
-lymphoma = [30, 90]
-all = [28]
-
-[plan.survival]
-endpoints = ["pfs", "os"]
-group_by = "diagnosis"
-censor_at_hsct = true
-landmark_day = 180
-time_unit = "months"
-{populations}{endpoints}"""
+    return _study_toml(f"design {design}, seed {seed}", f"simulated-{design}-{patients}-seed-{seed}", title,
+                       data_cutoff, products, diseases, extra=populations + endpoints)
 
 
 class _TableWriter:
