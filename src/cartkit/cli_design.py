@@ -222,7 +222,8 @@ def from_study(
     diagnosis: list[str] = typer.Option([], "--diagnosis", help="Only this diagnosis (repeatable)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
-    """Propose next-study designs from the study's observed response rates and their exact 95 % CIs."""
+    """Propose next-study designs from the study's observed response rates and their exact CIs (plan level)."""
+    from cartkit.analysis.formatting import confidence_label
     from cartkit.analysis.next_study import next_study_proposals, observed_response_rates
     from cartkit.derive import derive
     from cartkit.study.load import load_study
@@ -241,11 +242,12 @@ def from_study(
         fail(f"could not read {study_dir}: {type(exc).__name__}: {exc}", debug, exc)
     proposals = _run(lambda: next_study_proposals(rates, p0=p0, delta=delta, alpha=alpha, beta=beta,
                                                   criterion=criterion, products=tuple(product),
-                                                  diagnoses=tuple(diagnosis)))
+                                                  diagnoses=tuple(diagnosis), level=study.plan.confidence_level))
     if not proposals:
         _bad_input("no product x diagnosis matches --product/--diagnosis: nothing to plan from")
-    console.print(_table("Observed overall response (exact 95% CI, as in the report)",
-                         ["group", "responders / n", "ORR", "95% CI"],
+    ci = confidence_label(study.plan.confidence_level)  # the plan's 1 - alpha, as in the report
+    console.print(_table(f"Observed overall response (exact {ci} CI, as in the report)",
+                         ["group", "responders / n", "ORR", f"{ci} CI"],
                          [[p.label, f"{p.responders}/{p.n}", f"{p.rate:.1%}", f"{p.lower:.1%} - {p.upper:.1%}"]
                           for p in proposals]))
     rows, notes = [], []

@@ -43,7 +43,8 @@ def analyse(study: Study, derived: Derived) -> Results:
     comparisons = expand_comparisons(effective_comparisons(study.plan), available)
     results = Results(software=software_versions(), provenance=study_provenance(
         study, products=list(products), diseases=list(diseases),
-        comparisons=[{"by": c.by, "groups": list(c.pair), "paired": c.paired} for c in comparisons]))
+        comparisons=[{"by": c.by, "groups": list(c.pair), "paired": c.paired} for c in comparisons]),
+        confidence_level=study.plan.confidence_level)
     ctx = Context(study, derived, results, products, diseases, groups, comparable, comparisons,
                   population=primary, populations=tuple(populations), warnings=report_lines(study.warnings) + list(derived.notes))  # validation's warnings first
     run_sections(ctx, SECTIONS)

@@ -57,7 +57,8 @@ N_STARTS = 4
 
 
 def ck_model_fits(measurements: pl.DataFrame, groups: pl.DataFrame, analyte: str = "car_dna",
-                  max_episodes: int = 100) -> tuple[pl.DataFrame | None, str]:
+                  max_episodes: int = 100, level: float = 0.95) -> tuple[pl.DataFrame | None, str]:
+    from cartkit.analysis.formatting import confidence_label
     from cartkit.kinetics.stein_fit import fit_stein_table
 
     data = measurements.filter((pl.col("analyte") == analyte) & (pl.col("day") >= 0)).join(
@@ -72,7 +73,7 @@ def ck_model_fits(measurements: pl.DataFrame, groups: pl.DataFrame, analyte: str
         data = data.join(episodes, on=["patient_id", "episode"], how="semi")
         note += f"; fitted in a reproducible sample of {max_episodes} episodes"
     blq = "blq" if "blq" in data.columns else None
-    fits = fit_stein_table(data, by=("patient_id", "episode"), blq=blq, fixed=FIXED, n_starts=N_STARTS)
+    fits = fit_stein_table(data, by=("patient_id", "episode"), blq=blq, fixed=FIXED, n_starts=N_STARTS, level=level)
     fits = fits.join(groups.select("patient_id", "episode", "product", "diagnosis"), on=["patient_id", "episode"],
                      how="left")
     keep = ["patient_id", "episode", "product", "diagnosis", "converged", "reason", "n_points"]
@@ -91,7 +92,8 @@ def ck_model_fits(measurements: pl.DataFrame, groups: pl.DataFrame, analyte: str
         flagged = pl.concat_list([w.otherwise(None) for w in wide]).list.drop_nulls().list.join(", ")
         fits = fits.with_columns(
             pl.when(pl.col("converged") & (flagged != ""))
-            .then(pl.format(f"poorly identified (95% CI > {POORLY_IDENTIFIED_RATIO:g}-fold): {{}}", flagged))
+            .then(pl.format(f"poorly identified ({confidence_label(level)} CI > {POORLY_IDENTIFIED_RATIO:g}-fold): {{}}",
+                            flagged))
             .otherwise(pl.col("reason")).alias("reason")
         )
     # patients in their natural order (P2 before P10)

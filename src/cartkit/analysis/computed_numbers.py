@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
+from cartkit.analysis.formatting import confidence_label
 from cartkit.analysis.methods import quantile_method_name
 from cartkit.analysis.reproduction import Computed
 from cartkit.analysis.survival_analysis import DAYS_PER_MONTH
@@ -298,7 +299,8 @@ def _rate_pct(ctx: _Context, target: str, disease: str, what: str) -> Computed:
         return Computed(None)
     r = row.row(0, named=True)
     value = 100.0 * r[what]
-    return Computed(value, text=f"{value:.2f}% (95% CI {100 * r[what + '_lower']:.1f}-{100 * r[what + '_upper']:.1f})")
+    ci = confidence_label(ctx.study.plan.confidence_level)
+    return Computed(value, text=f"{value:.2f}% ({ci} CI {100 * r[what + '_lower']:.1f}-{100 * r[what + '_upper']:.1f})")
 
 
 def _deaths_from(ctx: _Context, pattern: str) -> Computed:

@@ -84,6 +84,15 @@ def format_p(p: float | None) -> str:
     return f"{p:.3f}"
 
 
+def confidence_label(level: float) -> str:
+    """A confidence level as the report prints it before "CI" (``Plan.confidence_level``, 1 - alpha).
+
+    >>> confidence_label(0.95), confidence_label(0.9), confidence_label(0.975)
+    ('95%', '90%', '97.5%')
+    """
+    return f"{round(100 * level, 6):g}%"
+
+
 def median_range(median: object, lo: object, hi: object) -> str:
     """``2 (1–3)``: a median with its range; an en dash when there is none.
 

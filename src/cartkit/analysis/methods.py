@@ -6,6 +6,7 @@ import platform
 
 import polars as pl
 
+from cartkit.analysis.formatting import confidence_label
 from cartkit.grading.systems import system_citation, system_label
 from cartkit.study.plan_endpoint import HsctRule
 
@@ -144,7 +145,12 @@ def _table(results, name: str) -> pl.DataFrame | None:
     return table if table is not None and table.height else None
 
 
-def _response_text(results, facts: dict[str, str]) -> str:
+def _level(plan) -> str:
+    """The plan's confidence level as printed ("95%"): every CI of the analysis is at 1 - alpha."""
+    return confidence_label(plan.confidence_level)
+
+
+def _response_text(plan, results, facts: dict[str, str]) -> str:
     from cartkit.study.vocabulary import DIAGNOSES
 
     listing = _table(results, "responses")
@@ -160,8 +166,8 @@ def _response_text(results, facts: dict[str, str]) -> str:
                      "or NR.")
     parts.append("Best overall response per infusion")
     if _table(results, "response_rates") is not None:
-        parts[-1] += ("; ORR = CR + CRi + PR, CR rate = CR + CRi, with exact Clopper-Pearson 95% confidence "
-                      "intervals")
+        parts[-1] += ("; ORR = CR + CRi + PR, CR rate = CR + CRi, with exact Clopper-Pearson "
+                      f"{_level(plan)} confidence intervals")
     parts[-1] += "."
     sources = listing["source"].drop_nulls().unique().sort().to_list() if "source" in listing.columns else []
     if sources:
@@ -187,7 +193,7 @@ def _kinetics_text(plan, results) -> str:
     return text
 
 
-def _comparisons_text(results) -> str:
+def _comparisons_text(plan, results) -> str:
     comp = _table(results, "comparisons")
     grades = _table(results, "grade_compare")
     if comp is None and grades is None:
@@ -216,7 +222,8 @@ def _comparisons_text(results) -> str:
                                                 frame.select("product_a", "product_b").rows()))
             what = ("Expansion of responders vs non-responders within each product" if by_response
                     else f"Measures, {pairs}")
-            text = (f"{what} ({frame.height} comparison(s)): Shapiro-Wilk normality in each group (alpha 0.05), "
+            text = (f"{what} ({frame.height} comparison(s)): Shapiro-Wilk normality in each group "
+                    f"(alpha {plan.normality_alpha:g}), "
                     "then Student's t test if both are normal, else the Wilcoxon rank-sum (Mann-Whitney) test, "
                     "exact when both groups have fewer than 50 values and no ties. Tests run: "
                     f"{_tests_text(frame['method'].to_list())}.")
@@ -267,7 +274,7 @@ def _survival_text(plan, results, facts: dict[str, str]) -> str:
     primary = (HsctRule.CENSOR if survival.censor_at_hsct else HsctRule.IGNORE).label
     hsct = "; ".join(_HSCT_RULES.get(r, r) + (" (primary)" if r == primary else "") for r in rules)
     text += (f" Endpoints {endpoints}. Allogeneic HSCT handled {len(rules)} way(s): {hsct}. Kaplan-Meier "
-             "estimates with log-transformed 95% CIs (R's survfit default)")
+             f"estimates with log-transformed {_level(plan)} CIs (R's survfit default)")
     if tests["pvalue"].is_not_null().any():
         text += f", log-rank test between {survival.group_by} groups"
     landmarks = tests["landmark_day"].drop_nulls().unique().to_list() if "landmark_day" in tests.columns else []
@@ -293,13 +300,14 @@ def methods_table(plan, facts: dict[str, str], software: dict[str, str],
          f"{_systems_text(systems.get('ICANS'), plan.icans_system)}; "
          f"{_haematological_text(systems, 'ctcae' + plan.ctcae_version)}. {analysed_grades_text(grades)}"
          .strip()),
-        ("Response", _response_text(results, facts)),
+        ("Response", _response_text(plan, results, facts)),
         ("Kinetics", _kinetics_text(plan, results)),
         ("Summaries",
          f"Median (IQR) with {quantile_method_name(plan.quantile_method)} quartiles; mean +/- SD (n-1)."),
-        ("Comparisons between products", _comparisons_text(results)),
+        ("Comparisons between products", _comparisons_text(plan, results)),
         ("Survival", _survival_text(plan, results, facts)),
-        ("Significance", f"Two-sided P < {plan.alpha}."),
+        ("Significance", f"Two-sided P < {plan.alpha:g}; every confidence interval at {_level(plan)} "
+                         "(1 - alpha)."),
         ("Software", "; ".join(f"{k} {v}" for k, v in software.items())),
     ]
     if provenance is not None:  # cartkit.study.provenance: the exact inputs and the plan as run

@@ -24,12 +24,12 @@ def observed_response_rates(study: Study, derived: Derived) -> pl.DataFrame:
 
     products, diseases, groups = plan_groups(study)
     listing = response_listing(derived.best_response, groups, derived.hsct)
-    return response_rates(listing, products, diseases)
+    return response_rates(listing, products, diseases, study.plan.confidence_level)
 
 
 def next_study_proposals(rates: pl.DataFrame, p0: float | None = None, delta: float = 0.20, alpha: float = 0.05,
                          beta: float = 0.20, criterion: str = "optimal", products: tuple[str, ...] = (),
-                         diagnoses: tuple[str, ...] = ()) -> list[Proposal]:
+                         diagnoses: tuple[str, ...] = (), level: float = 0.95) -> list[Proposal]:
     """One proposal per product x diagnosis row of ``rates`` (the pooled "All" row only when it is the one)."""
     from cartkit.design import propose_next_study
 
@@ -43,16 +43,16 @@ def next_study_proposals(rates: pl.DataFrame, p0: float | None = None, delta: fl
     return [
         propose_next_study(f"{row['product']}, {row['diagnosis']}", int(row["orr_n"]), int(row["n"]),
                            lower=float(row["orr_lower"]), upper=float(row["orr_upper"]), p0=p0, delta=delta,
-                           alpha=alpha, beta=beta, criterion=criterion)
+                           alpha=alpha, beta=beta, criterion=criterion, level=level)
         for row in rows.iter_rows(named=True)
     ]
 
 
-def next_study_table(rates: pl.DataFrame, options) -> pl.DataFrame:
+def next_study_table(rates: pl.DataFrame, options, level: float = 0.95) -> pl.DataFrame:
     """The report's "Next study" table from ``[plan.next_study]`` (a ``NextStudyPlan``): one row per group
     and planning value of p1, with the design (or the reason there is none) and the group's message."""
     proposals = next_study_proposals(rates, p0=options.p0, delta=options.delta, alpha=options.alpha,
-                                     beta=options.beta, criterion=options.criterion)
+                                     beta=options.beta, criterion=options.criterion, level=level)
     rows = []
     for p in proposals:
         for s in p.scenarios:

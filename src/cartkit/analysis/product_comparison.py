@@ -94,12 +94,13 @@ def comparison_groups(groups: pl.DataFrame, comparison) -> pl.DataFrame:
 
 def compare_measure(
     values: pl.DataFrame, value_col: str, products: tuple[str, str], quantile_method: str, correct: bool = True,
-    paired: bool | None = None,
+    paired: bool | None = None, normality_alpha: float = 0.05,
 ) -> dict:
     """Unpaired and paired comparison of one per-episode measure between two products.
 
     ``values``: patient_id, product, <value_col>. ``paired``: False skips the paired test, None or
-    True run it on the patients with both (none: no paired test).
+    True run it on the patients with both (none: no paired test). ``normality_alpha``: the level of the
+    Shapiro-Wilk pre-test (the plan's ``normality_alpha``).
     """
     from cartkit.stats import compare
 
@@ -115,7 +116,7 @@ def compare_measure(
         "paired_method": None, "paired_pvalue": None, "n_pairs": 0,
     }
     # a comparison the data cannot support is a row saying why ("all values identical" ...), not an error
-    method, statistic, pvalue, why = _record_fields(compare(xa, xb, paired=False, correct=correct))
+    method, statistic, pvalue, why = _record_fields(compare(xa, xb, paired=False, alpha=normality_alpha, correct=correct))
     row.update(method=method, statistic=statistic, pvalue=pvalue, why=why)
     # a patient pairs with themself once: their first episode of each product
     if "episode" in values.columns:
@@ -126,7 +127,7 @@ def compare_measure(
     row["n_pairs"] = pairs.height
     if pairs.height and paired is not False:
         pa, pb = pairs["a"].to_numpy().astype(float), pairs["b"].to_numpy().astype(float)
-        choice = compare(pa, pb, paired=True, correct=correct)
+        choice = compare(pa, pb, paired=True, alpha=normality_alpha, correct=correct)
         method, _, pvalue, why = _record_fields(choice)
         row.update(paired_method=method if pvalue is not None else f"{method}: {why}", paired_pvalue=pvalue)
     return row
@@ -134,7 +135,7 @@ def compare_measure(
 
 def kinetic_comparisons(
     kinetics: pl.DataFrame, groups: pl.DataFrame, comparison, analytes, quantile_method: str,
-    correct: bool = True,
+    correct: bool = True, normality_alpha: float = 0.05,
 ) -> pl.DataFrame:
     """Peak (Cmax) and peak day (Tmax) of each analyte, group A vs B of the comparison."""
     from cartkit.study.vocabulary import ANALYTES
@@ -152,7 +153,7 @@ def kinetic_comparisons(
         family = _ANALYTE_FAMILY.get(analyte, "cytokine")
         for value_col, what, what_unit in (("cmax", "peak", unit), ("tmax", "peak day", "day")):
             row = compare_measure(frame.select("patient_id", "episode", "product", value_col), value_col,
-                                  products, quantile_method, correct, paired)
+                                  products, quantile_method, correct, paired, normality_alpha)
             row.update(family=family, measure=f"{label} {what}", unit=what_unit,
                        key=f"{analyte}.{'peak' if value_col == 'cmax' else 'peak_day'}")
             rows.append(row)
@@ -239,7 +240,7 @@ def grade_comparison(grades: pl.DataFrame, groups: pl.DataFrame, products: tuple
 
 def responder_comparisons(
     kinetics: pl.DataFrame, groups: pl.DataFrame, best_response: pl.DataFrame, analytes, quantile_method: str,
-    correct: bool = True,
+    correct: bool = True, normality_alpha: float = 0.05,
 ) -> pl.DataFrame:
     """Expansion (Cmax, AUC0-28d) of responders (CR, CRi, PR) vs non-responders, within each product.
 
@@ -271,7 +272,7 @@ def responder_comparisons(
                     continue
                 values = frame.select("patient_id", pl.col("group").alias("product"), value_col)
                 row = compare_measure(values, value_col, ("responders", "non-responders"), quantile_method,
-                                      correct)
+                                      correct, normality_alpha=normality_alpha)
                 row.update(family=f"by response, {product}", measure=f"{label} {what}", unit=what_unit,
                            key=f"{analyte}.{value_col}.by_response.{product}")
                 rows.append(row)

@@ -2,7 +2,7 @@
 
 ORR counts CR, CRi and PR (Lugano 2014: CMR and PMR); the CR rate counts CR and
 CRi, as the seed reports B-ALL responses as "CR/CRi". Confidence intervals are
-Clopper-Pearson (exact, as R's ``binom.test``).
+Clopper-Pearson (exact, as R's ``binom.test``) at the plan's confidence level, 1 - alpha.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ def response_listing(best: pl.DataFrame, groups: pl.DataFrame, hsct: pl.DataFram
     ).sort(patient_number(), "patient_id", "episode")
 
 
-def response_rates(listing: pl.DataFrame, products, diseases) -> pl.DataFrame:
+def response_rates(listing: pl.DataFrame, products, diseases, level: float = 0.95) -> pl.DataFrame:
+    """ORR and CR rate per product x disease (and "All") with exact CIs at ``level`` (the plan's 1 - alpha)."""
     from cartkit.stats import binomial_ci
 
     rows = []
@@ -43,8 +44,8 @@ def response_rates(listing: pl.DataFrame, products, diseases) -> pl.DataFrame:
                 continue
             orr_n = int(frame["best_response"].is_in(list(RESPONDERS)).sum())
             cr_n = int(frame["best_response"].is_in(list(COMPLETE)).sum())
-            orr_lo, orr_hi = binomial_ci(orr_n, n)
-            cr_lo, cr_hi = binomial_ci(cr_n, n)
+            orr_lo, orr_hi = binomial_ci(orr_n, n, level=level)
+            cr_lo, cr_hi = binomial_ci(cr_n, n, level=level)
             rows.append((product, disease, n, orr_n, orr_n / n, orr_lo, orr_hi, cr_n, cr_n / n, cr_lo, cr_hi))
     return pl.DataFrame(
         rows,

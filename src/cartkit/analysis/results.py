@@ -19,7 +19,7 @@ table1           characteristic, level, group, value (formatted text), n, stat (
 responses        patient_id, diagnosis, episode, product, best_response, response_day,
                  source ("recorded" | "derived"), relapse_day, hsct (bool)
 response_rates   product, diagnosis, n, orr_n, orr, orr_lower, orr_upper, cr_n, cr, cr_lower, cr_upper
-                 (rates as proportions 0-1; Clopper-Pearson 95% CI)
+                 (rates as proportions 0-1; Clopper-Pearson CI at Results.confidence_level)
 next_study       (only with [plan.next_study]) group, responders, n, orr, orr_lower, orr_upper, p1_at,
                  p0, p1, design, r1, n1, r, n_total, en_p0, alpha, power, single_stage_r,
                  single_stage_n, note, message  (Simon designs planned from the observed ORR)
@@ -243,6 +243,8 @@ class Results:
     # table -> the population it is on: {"population": name, "description": "infused (infused; N = 13)",
     # "n": patients} (cartkit.analysis.populations); tables about the study as a whole have none
     populations: dict[str, dict] = field(default_factory=dict)
+    # the level of every confidence interval in the tables: the plan's 1 - alpha (Plan.confidence_level)
+    confidence_level: float = 0.95
 
     def get(self, name: str) -> pl.DataFrame | None:
         return self.tables.get(name)

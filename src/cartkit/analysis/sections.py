@@ -165,7 +165,8 @@ def _responses(ctx: Context) -> Output:
     from cartkit.analysis.responses import response_listing, response_rates
 
     listing = response_listing(ctx.derived.best_response, ctx.groups, ctx.derived.hsct)
-    return {"responses": listing, "response_rates": response_rates(listing, ctx.products, ctx.diseases)}
+    return {"responses": listing, "response_rates": response_rates(listing, ctx.products, ctx.diseases,
+                                                                       ctx.plan.confidence_level)}
 
 
 def _next_study(ctx: Context) -> Output:
@@ -173,7 +174,8 @@ def _next_study(ctx: Context) -> Output:
         return {"next_study": Omit("the plan asks for no next-study designs ([plan.next_study])")}
     from cartkit.analysis.next_study import next_study_table
 
-    return {"next_study": next_study_table(ctx.tables["response_rates"], ctx.plan.next_study)}
+    return {"next_study": next_study_table(ctx.tables["response_rates"], ctx.plan.next_study,
+                                                 ctx.plan.confidence_level)}
 
 
 def _adverse_events(ctx: Context) -> Output:
@@ -218,7 +220,7 @@ def _kinetics(ctx: Context) -> Output:
     values = kinetic_values(study.measurements, ctx.groups, plan.kinetic_analytes, plan.kinetics_window)
     if not values.height:
         return dict.fromkeys(("kinetic_values", "kinetic_curves", "kinetic_params", "ck_model"), Omit(_NO_KINETICS))
-    fits, note = ck_model_fits(study.measurements, ctx.groups)
+    fits, note = ck_model_fits(study.measurements, ctx.groups, level=plan.confidence_level)
     if fits is not None:
         ctx.warnings.append(f"Cellular-kinetic model: {note}.")
     return {"kinetic_values": values, "kinetic_curves": kinetic_curves(values, plan.quantile_method),
@@ -233,7 +235,8 @@ def _kinetic_comparison(ctx: Context, comparison: Comparison) -> Output:
         return {"comparisons": Omit(_NO_KINETICS)}
     plan = ctx.plan
     return {"comparisons": kinetic_comparisons(ctx.derived.kinetics, ctx.comparable, comparison, plan.kinetic_analytes,
-                                               plan.quantile_method, plan.rank_correction)}
+                                               plan.quantile_method, plan.rank_correction,
+                                               normality_alpha=plan.normality_alpha)}
 
 
 def _responder_comparison(ctx: Context) -> Output:
@@ -243,7 +246,8 @@ def _responder_comparison(ctx: Context) -> Output:
         return {"comparisons": Omit(_NO_KINETICS)}
     plan = ctx.plan
     by_response = responder_comparisons(ctx.derived.kinetics, ctx.groups, ctx.derived.best_response,
-                                        ("car_t_pct_cd3", "car_dna"), plan.quantile_method, plan.rank_correction)
+                                        ("car_t_pct_cd3", "car_dna"), plan.quantile_method, plan.rank_correction,
+                                        normality_alpha=plan.normality_alpha)
     by_response = by_response.filter(pl.col("n_a") >= 2)
     if not by_response.height:
         return {"comparisons": Omit("fewer than 2 responders with CAR-T expansion measured in every product")}
@@ -260,7 +264,7 @@ def _survival(ctx: Context) -> Output:
         return dict.fromkeys(names, Omit("no follow-up events in the study"))
     survival = ctx.plan.survival
     tables = survival_analysis(ctx.derived.tte, survival.group_by, tuple(survival.endpoints), survival.landmark_day,
-                               survival.time_unit)
+                               survival.time_unit, level=ctx.plan.confidence_level)
     return dict(zip(names, tables, strict=True))
 
 
@@ -288,7 +292,8 @@ def _endpoints(ctx: Context) -> Output:
     if ctx.study.events.height == 0:
         return dict.fromkeys(_ENDPOINT_TABLES, Omit("no follow-up events in the study"))
     populations = list(ctx.populations) or resolve_populations(ctx.study)
-    tables, notes = endpoint_analysis(ctx.study, populations, ctx.derived.assessments)
+    tables, notes = endpoint_analysis(ctx.study, populations, ctx.derived.assessments,
+                                      level=ctx.plan.confidence_level)
     ctx.warnings.extend(f"Endpoints: {n}" for n in notes)
     return {name: tables[name] if tables[name] is not None else Omit("no patient has an endpoint's time origin")
             for name in _ENDPOINT_TABLES}

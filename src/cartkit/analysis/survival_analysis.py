@@ -52,9 +52,11 @@ def at_risk_ticks(max_time: float, n_ticks: int = 6, unit: str = "days") -> list
 
 def survival_analysis(
     tte: dict[str, pl.DataFrame], group_col: str, endpoints: tuple[str, ...], landmark_day: int,
-    time_unit: str = "days",
+    time_unit: str = "days", level: float = 0.95,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Curves, at-risk table and log-rank/landmark table for every endpoint x censoring rule.
+
+    Confidence intervals (curves, landmark, follow-up) are at ``level``, the plan's 1 - alpha.
 
     ``tte``: censoring rule -> frame with group_col, pfs_days, pfs_event, os_days, os_event.
     Curves, at-risk ticks and median follow-up are reported in the plan's ``time_unit`` (days, or
@@ -80,7 +82,7 @@ def survival_analysis(
                 days = g[tcol].to_numpy().astype(float)
                 time = days / scale
                 event = g[ecol].to_numpy().astype(bool)
-                km = kaplan_meier(time, event)
+                km = kaplan_meier(time, event, level=level)
                 table = km.table
                 start = pl.DataFrame(
                     {"time": [0.0], "n_risk": [len(time)], "n_event": [0], "n_censor": [0], "survival": [1.0],
@@ -113,7 +115,7 @@ def survival_analysis(
                 observed.select("patient_id", "episode", "os_days", "os_event"), on=["patient_id", "episode"],
                 how="left")
             follow = median_followup(seen["os_days"].to_numpy().astype(float) / scale,
-                                     seen["os_event"].to_numpy().astype(bool))
+                                     seen["os_event"].to_numpy().astype(bool), level=level)
             row = {"endpoint": endpoint.upper(), "censoring": censoring, "statistic": None, "df": None,
                    "pvalue": None, "landmark_day": landmark_day, "n": data.height,
                    "events": int(data[ecol].sum()), f"median_followup_{time_unit}": float(follow.median)}
@@ -122,9 +124,9 @@ def survival_analysis(
                               data[group_col].to_numpy())
                 row.update(statistic=float(res.statistic), df=int(res.df), pvalue=float(res.pvalue))
             row.update(landmark)
-            # the landmark's 95% CI (log scale, as R's summary(survfit(...), times = day))
+            # the landmark's CI at the plan's level (log scale, as R's summary(survfit(...), times = day))
             at_day = landmark_survival(data[tcol].to_numpy().astype(float), data[ecol].to_numpy().astype(bool),
-                                       data[group_col].cast(pl.String).to_numpy(), landmark_day)
+                                       data[group_col].cast(pl.String).to_numpy(), landmark_day, level=level)
             for g, lo, hi in at_day.select("group", "lower", "upper").iter_rows():
                 row[f"landmark_ci_{g}"] = f"{100 * lo:.1f}-{100 * hi:.1f}%" if lo == lo and hi == hi else None
             tests.append(row)
@@ -192,7 +194,7 @@ def _reference(study: Study, group_col: str, groups: list[str], asked: str | Non
     return share["arm"][0] if share.height else groups[0]
 
 
-def endpoint_analysis(study: Study, populations: list, assessments: pl.DataFrame | None
+def endpoint_analysis(study: Study, populations: list, assessments: pl.DataFrame | None, level: float = 0.95
                       ) -> tuple[dict[str, pl.DataFrame | None], list[str]]:
     """Every ``[[plan.endpoint]]`` on every population it names (all by default): Kaplan-Meier curves and
     medians per group, the log-rank test and the Cox hazard ratio (Efron ties) of each group against the
@@ -201,7 +203,8 @@ def endpoint_analysis(study: Study, populations: list, assessments: pl.DataFrame
 
     A competing HSCT (``hsct = "competing"``) is a censoring in these cause-specific estimates; patients
     without the endpoint's origin (no randomisation date, never infused ...) are left out, and a note says
-    how many of the population that was."""
+    how many of the population that was. Confidence intervals are at ``level``, the plan's 1 - alpha."""
+    from cartkit.analysis.formatting import confidence_label
     from cartkit.survival import cox, kaplan_meier, logrank
     from cartkit.survival.events import endpoint_times
 
@@ -244,7 +247,7 @@ def endpoint_analysis(study: Study, populations: list, assessments: pl.DataFrame
             e_all = data["event"].to_numpy().astype(bool)
             for group in groups:
                 mask = (data["group"] == group).to_numpy()
-                km = kaplan_meier(t_all[mask], e_all[mask])
+                km = kaplan_meier(t_all[mask], e_all[mask], level=level)
                 body = km.table.select(
                     pl.col("time").cast(pl.Float64), pl.col("n_risk").cast(pl.Int64), pl.col("n_event").cast(pl.Int64),
                     pl.col("n_censor").cast(pl.Int64), pl.col("survival").cast(pl.Float64),
@@ -275,7 +278,7 @@ def endpoint_analysis(study: Study, populations: list, assessments: pl.DataFrame
             design = pl.DataFrame({"time": t_all, "event": e_all.astype(float)}).with_columns(
                 [pl.Series(f"__g{i}", (data["group"] == g).cast(pl.Float64)) for i, g in enumerate(others)])
             try:
-                fit = cox(design, "time", "event", [f"__g{i}" for i in range(len(others))])
+                fit = cox(design, "time", "event", [f"__g{i}" for i in range(len(others))], level=level)
             except ValueError as exc:  # no events in a group's risk set, a constant covariate ...
                 tests.append({**row, "comparison": None, "reference": reference, "note": f"Cox model: {exc}"})
                 continue
@@ -283,7 +286,7 @@ def endpoint_analysis(study: Study, populations: list, assessments: pl.DataFrame
                 tests.append({**row, "comparison": f"{g} vs {reference}", "reference": reference,
                               "hr": float(fit.hr[i]), "hr_lower": float(fit.ci[i, 0]), "hr_upper": float(fit.ci[i, 1]),
                               "hr_pvalue": float(fit.pvalues[i]),
-                              "note": "Cox proportional hazards, Efron ties; Wald 95% CI"})
+                              "note": f"Cox proportional hazards, Efron ties; Wald {confidence_label(level)} CI"})
     out = {
         "endpoint_times": pl.concat(times) if times else None,
         "endpoint_curves": pl.concat(curves) if curves else None,

@@ -373,6 +373,7 @@ def fit_stein_table(
     fixed: Mapping[str, float] | None = None,
     n_starts: int = 12,
     seed: int = 2019,
+    level: float = 0.95,
 ) -> pl.DataFrame:
     """``fit_stein`` for every profile of a long table, carrying on past profiles that fail.
 
@@ -392,7 +393,7 @@ def fit_stein_table(
     for keys, sub in df.select(cols).sort([*by, day]).group_by(by, maintain_order=True):
         flags = sub[blq].fill_null(False).to_numpy() if blq else None
         fit = fit_stein(sub[day].to_numpy(), sub[value].fill_null(np.nan).to_numpy(), blq=flags,
-                        fixed=fixed, n_starts=n_starts, seed=seed)
+                        fixed=fixed, n_starts=n_starts, seed=seed, level=level)
         row = dict(zip(by, keys, strict=True))
         row.update(converged=fit.converged, reason=fit.reason, problems=list(fit.problems),
                    at_bound=list(fit.at_bound), n_points=fit.n_points, sigma=fit.sigma)

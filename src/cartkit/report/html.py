@@ -130,6 +130,8 @@ def _population_blocks(results: Results) -> list[Block]:
 def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -> list[Section]:
     """All sections of the page, in reading order; missing parts become omission notes."""
     sections: list[Section] = []
+    level = results.confidence_level  # every CI at the plan's 1 - alpha
+    ci = tb.confidence_label(level)
     study_items = _study_items(results)
     sections.append(Section("summary", "Study summary", [Block("dl", items=study_items)] if study_items else
                             [Block("omitted", text=omission(results, "study"))]))
@@ -151,28 +153,28 @@ def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -
                             [_table_or_note(results, "infusion_products", tb.infusion_products_table)]))
     sections.append(Section("responses", "Responses", [
         _table_or_note(results, "responses", tb.response_table),
-        Block("heading", text="Response rates with exact 95% confidence intervals", id="response-rates"),
-        _table_or_note(results, "response_rates", tb.response_rates_table),
+        Block("heading", text=f"Response rates with exact {ci} confidence intervals", id="response-rates"),
+        _table_or_note(results, "response_rates", lambda df: tb.response_rates_table(df, level)),
     ]))
     next_study = results.get("next_study")
     if next_study is not None:  # only when the plan asks: [plan.next_study]
         sections.append(Section("next-study", "Next study: designs from the observed response rates", [
             Block("table", table=tb.plain_table(next_study.drop("message"), "next-study-table",
                                                 "Simon two-stage designs (stop if <= r1 of n1, promising if > r "
-                                                "of n) planned at the lower exact 95% CI limit and at the observed "
+                                                f"of n) planned at the lower exact {ci} CI limit and at the observed "
                                                 "ORR (docs/design.md)", csv="next_study.csv")),
             Block("paragraphs", items=[(g, m) for g, m in next_study.select("group", "message").unique(
                 maintain_order=True).iter_rows()])]))
     sections.append(Section("course-response-survival", "Clinical course, responses and survival", [
         _figure_block(figures, "patient-course"), _figure_block(figures, "best-response"), _figure_block(figures, "survival-curves"),
         Block("heading", text="Log-rank tests", id="logrank"),
-        _table_or_note(results, "logrank", tb.logrank_table),
+        _table_or_note(results, "logrank", lambda df: tb.logrank_table(df, level)),
     ]))
     if results.get("endpoint_summary") is not None:  # [[plan.endpoint]]; else omitted["endpoints"] says why
         sections.append(Section("endpoints", "Time-to-event endpoints by population", [
-            _table_or_note(results, "endpoint_summary", tb.endpoint_summary_table),
+            _table_or_note(results, "endpoint_summary", lambda df: tb.endpoint_summary_table(df, level)),
             Block("heading", text="Log-rank tests and Cox hazard ratios", id="endpoint-tests"),
-            _table_or_note(results, "endpoint_tests", tb.endpoint_tests_table),
+            _table_or_note(results, "endpoint_tests", lambda df: tb.endpoint_tests_table(df, level)),
         ]))
     sections.append(Section("follow-up", "Status at the end of follow-up", [
         _table_or_note(results, "follow_up_summary", tb.follow_up_summary_table),
@@ -192,7 +194,7 @@ def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -
     sections.append(Section("kinetics", "CAR-T expansion", [
         _figure_block(figures, "car-t-kinetics"), _figure_block(figures, "expansion-peaks")]))
     sections.append(Section("ck-model", "Cellular-kinetic model (Stein 2019) fits", [
-        _table_or_note(results, "ck_model", tb.ck_model_table)]))
+        _table_or_note(results, "ck_model", lambda df: tb.ck_model_table(df, level))]))
     sections.append(Section("cytokines", "Serum cytokines", [
         _figure_block(figures, "cytokine-kinetics"), _figure_block(figures, "cytokine-peaks")]))
     sections.append(Section("comparisons", "Comparisons between groups", [

@@ -4,7 +4,8 @@ Each builder returns a :class:`Table` (plain data: header rows of cells with col
 spans, body rows, footnotes for abbreviations and tests); the HTML template draws it.
 Numbers are written by ``cartkit.analysis.formatting``, the one rule of the report
 (docs/report-contents.md): estimates to 3 significant digits, percentages to one decimal,
-P values to three decimals (``<0.001`` below), rates with their exact 95 % CI.
+P values to three decimals (``<0.001`` below), rates with their exact CI. Every CI is at the plan's
+confidence level, 1 - alpha (``Results.confidence_level``), which the builders take as ``level``.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from cartkit.analysis.cellular_kinetics import POORLY_IDENTIFIED_RATIO
+from cartkit.analysis.formatting import confidence_label, format_p, number
 from cartkit.analysis.formatting import estimate as estimate_text
-from cartkit.analysis.formatting import format_p, number
 from cartkit.analysis.formatting import median_range as _median_range
 from cartkit.analysis.formatting import n_pct as _n_of
 from cartkit.analysis.patient_order import patient_number
@@ -190,14 +191,15 @@ def _rate(n: int, p: float, lo: float, hi: float) -> str:
     return f"{n} ({100 * p:.1f}%) [{100 * lo:.1f}\u2013{100 * hi:.1f}]"
 
 
-def response_rates_table(df: pl.DataFrame) -> Table:
+def response_rates_table(df: pl.DataFrame, level: float = 0.95) -> Table:
+    ci = confidence_label(level)
     header = [[Cell("Product"), Cell("Disease"), Cell("n", cls="num"),
-               Cell("ORR, n (%) [95% CI]", cls="num"), Cell("CR, n (%) [95% CI]", cls="num")]]
+               Cell(f"ORR, n (%) [{ci} CI]", cls="num"), Cell(f"CR, n (%) [{ci} CI]", cls="num")]]
     rows = [Row([Cell(r["product"]), Cell(r["diagnosis"]), Cell(str(r["n"]), cls="num"),
                  Cell(_rate(r["orr_n"], r["orr"], r["orr_lower"], r["orr_upper"]), cls="num"),
                  Cell(_rate(r["cr_n"], r["cr"], r["cr_lower"], r["cr_upper"]), cls="num")])
             for r in df.to_dicts()]
-    notes = ["ORR: CR, CRi or PR. 95% CI: exact (Clopper-Pearson) binomial interval.",
+    notes = [f"ORR: CR, CRi or PR. {ci} CI: exact (Clopper-Pearson) binomial interval.",
              abbreviations("ORR", "CR", "CRi", "PR", "CI")]
     return Table("response-rates-table", "Response rates by product and disease", header, rows, notes)
 
@@ -329,7 +331,7 @@ def grading_systems_table(df: pl.DataFrame) -> Table:
     return Table("grading-systems-table", "Grading systems side by side", header, rows, notes)
 
 
-def logrank_table(df: pl.DataFrame) -> Table:
+def logrank_table(df: pl.DataFrame, level: float = 0.95) -> Table:
     """Log-rank tests per endpoint and censoring rule, with landmark survival per group."""
     groups = [c.removeprefix("landmark_") for c in df.columns
               if c.startswith("landmark_") and c != "landmark_day" and not c.startswith("landmark_ci_")]
@@ -350,7 +352,7 @@ def logrank_table(df: pl.DataFrame) -> Table:
                         + [Cell("\u2013" if v is None else f"{100 * v:.1f}%" + (f" ({ci})" if ci else ""), cls="num")
                            for v, ci in zip(land, land_ci, strict=True)] + follow))
     notes = ["Log-rank test between groups; landmark columns: Kaplan-Meier survival at the landmark day "
-             "(95% CI, log scale as R's survfit); "
+             f"({confidence_label(level)} CI, log scale as R's survfit); "
              "median follow-up by the reverse Kaplan-Meier method.",
              "PFS, progression-free survival; OS, overall survival; HSCT, haematopoietic stem cell transplantation."]
     return Table("logrank-table", "Log-rank tests and landmark survival", header, rows, notes)
@@ -372,8 +374,9 @@ def reproduction_table(df: pl.DataFrame) -> Table:
     return Table("reproduction-table", "Reproduction: published vs computed", header, rows, notes)
 
 
-def ck_model_table(df: pl.DataFrame) -> Table:
-    """Stein 2019 model fits: each estimate with its 95% CI in one cell (3 significant digits)."""
+def ck_model_table(df: pl.DataFrame, level: float = 0.95) -> Table:
+    """Stein 2019 model fits: each estimate with its CI (at ``level``) in one cell (3 significant digits)."""
+    ci = confidence_label(level)
 
     def est(p: str) -> pl.Expr:
         cols = [c for c in (p, f"{p}_lower", f"{p}_upper") if c in df.columns]
@@ -392,13 +395,13 @@ def ck_model_table(df: pl.DataFrame) -> Table:
     )
     return plain_table(
         shown, "ck-model-table",
-        "Per-episode fits of the Stein 2019 cellular-kinetic model to CAR DNA (qPCR), estimate (95% CI): "
+        f"Per-episode fits of the Stein 2019 cellular-kinetic model to CAR DNA (qPCR), estimate ({ci} CI): "
         "Cmax (copies/\u00b5g), Tmax (days), FOLDX (fold expansion from infusion to peak) and alpha (/day, "
         "fast contraction); beta and FB fixed at the model's typical values (days 0-28 cannot identify "
         "persistence).",
         {"patient_id": "Patient", "episode": "Episode", "product": "Product", "fit": "Fit", "cmax": "Cmax",
          "tmax": "Tmax", "foldx": "FOLDX", "alpha": "alpha"},
-        [("Poorly identified: the samples fit a very wide range of values of that parameter (95% CI more "
+        [(f"Poorly identified: the samples fit a very wide range of values of that parameter ({ci} CI more "
           f"than {POORLY_IDENTIFIED_RATIO:g}-fold); read the estimate as not determined. \u221e: the samples set no upper limit. "
           "Limits are printed to 3 significant digits (1.20\u00d710\u2075 = 120,000). A fit that failed says "
           "what the samples lack (no plan option changes a fit; more sampling days can).")],
@@ -529,8 +532,9 @@ def populations_table(df: pl.DataFrame) -> Table:
                        csv="populations.csv")
 
 
-def endpoint_summary_table(df: pl.DataFrame) -> Table:
-    """Per endpoint, population and group: N, events and median (95% CI) in the endpoint's time unit."""
+def endpoint_summary_table(df: pl.DataFrame, level: float = 0.95) -> Table:
+    """Per endpoint, population and group: N, events and median (CI at ``level``) in the endpoint's time unit."""
+    ci = confidence_label(level)
     shown = df.select(
         pl.format("{} (N = {})", "population", "population_n").alias("population"), "endpoint", "label",
         "origin", "censoring", "group", "n", "events",
@@ -539,19 +543,21 @@ def endpoint_summary_table(df: pl.DataFrame) -> Table:
                       pl.when(pl.col("median_upper").is_nan()).then(pl.lit("NR"))
                       .otherwise(pl.col("median_upper").round(1).cast(pl.String)), "time_unit")).alias("median"))
     return plain_table(shown, "endpoint-summary-table",
-                       "Kaplan-Meier median (95% CI) of each endpoint, on each population it is analysed on",
+                       f"Kaplan-Meier median ({ci} CI) of each endpoint, on each population it is analysed on",
                        {"population": "Population", "endpoint": "Endpoint", "label": "", "origin": "Time origin",
                         "censoring": "HSCT", "group": "Group", "n": "N", "events": "Events",
-                        "median": "Median (95% CI)"}, csv="endpoint_summary.csv")
+                        "median": f"Median ({ci} CI)"}, csv="endpoint_summary.csv")
 
 
-def endpoint_tests_table(df: pl.DataFrame) -> Table:
-    """Log-rank test and Cox hazard ratio (95% CI) of each group against the reference."""
+def endpoint_tests_table(df: pl.DataFrame, level: float = 0.95) -> Table:
+    """Log-rank test and Cox hazard ratio (CI at ``level``) of each group against the reference."""
+    ci = confidence_label(level)
     shown = df.select(
         pl.format("{} (N = {})", "population", "population_n").alias("population"), "endpoint", "origin", "n",
         "events", "logrank_statistic", "logrank_pvalue", "comparison", "hr", "hr_lower", "hr_upper", "hr_pvalue",
         "note")
-    return plain_table(shown, "endpoint-tests-table", "Log-rank tests and Cox hazard ratios (Efron ties, Wald CI)",
+    return plain_table(shown, "endpoint-tests-table",
+                       f"Log-rank tests and Cox hazard ratios (Efron ties, Wald {ci} CI)",
                        {"population": "Population", "endpoint": "Endpoint", "origin": "Time origin", "n": "N",
                         "events": "Events", "logrank_statistic": "Log-rank chi-square", "logrank_pvalue": "P",
                         "comparison": "Hazard ratio of", "hr": "HR", "hr_lower": "lower", "hr_upper": "upper",

@@ -91,7 +91,7 @@ def draw_figures(results: Results, progress: Callable[[str], None] | None = None
             continue
         files[fid] = out
         spec = specs[fid]
-        rendered[fid] = RenderedFigure(fid, spec.title, " " + spec.caption, inline_svg(out[1]))
+        rendered[fid] = RenderedFigure(fid, spec.title, " " + spec.caption_for(results), inline_svg(out[1]))
     return {spec.id: rendered[spec.id] for spec in FIGURES if spec.id in rendered}, files
 
 

@@ -1,12 +1,14 @@
-"""The seed's analysis plan as code: which test a comparison gets, and why.
+"""Which test a comparison gets, and why: the rule every comparison of the analysis follows.
 
-Seed, Statistical Analysis: "Chi-square test was used for counting data. T test
-was used for the measurement data conforming to normal distribution, and rank
-sum test was used for the measurement data not conforming to normal
-distribution ... P < 0.05 was considered statistically significant."
+The rule is the usual one of clinical papers that compare two groups (the seed's Statistical
+Analysis, for one: "Chi-square test was used for counting data. T test was used for the
+measurement data conforming to normal distribution, and rank sum test was used for the
+measurement data not conforming to normal distribution"); docs/plan.md gives the plan keys that
+set its levels.
 
 * ``compare(x, y, paired=False)``: Shapiro-Wilk on each group (on the
-  differences when paired) at ``alpha``; all normal -> t test (Student's
+  differences when paired) at ``alpha``, the plan's ``normality_alpha``
+  (default 0.05); all normal -> t test (Student's
   pooled test unpaired, as SPSS's "equal variances assumed" row; the paired t
   test when paired), otherwise the rank test (Mann-Whitney / Wilcoxon
   signed-rank). A group too small to test normality (n < 3) counts as not

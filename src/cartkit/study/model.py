@@ -73,7 +73,12 @@ class Plan:
     icans_system: str = "astct2019"
     # haematological grades derived from the blood counts; also the default of cartkit.grading.ctcae
     ctcae_version: str = "5.0"
+    # two-sided significance level; every confidence interval the analysis prints is at 1 - alpha
+    # (``confidence_level``): binomial, Kaplan-Meier, Cox, kinetic-model and comparison CIs alike
     alpha: float = 0.05
+    # level of the Shapiro-Wilk normality pre-test that chooses the t test or the rank test
+    # (cartkit.stats.choice.compare); 0.05 as the seed and SPSS practice
+    normality_alpha: float = 0.05
     # "r7" (R's default quantile type 7) or "spss" (weighted average, type 6); also the default of
     # cartkit.derive.kinetics.summarise_kinetics
     quantile_method: str = "r7"
@@ -95,6 +100,15 @@ class Plan:
     # [[plan.population]] (study/plan_population.py) and [[plan.endpoint]] (study/plan_endpoint.py)
     populations: tuple[PopulationPlan, ...] = ()
     endpoints: tuple[EndpointPlan, ...] = ()
+
+    @property
+    def confidence_level(self) -> float:
+        """The level of every confidence interval the analysis prints: 1 - ``alpha`` (docs/plan.md).
+
+        >>> Plan(alpha=0.10).confidence_level
+        0.9
+        """
+        return 1.0 - self.alpha
 
     def analysis_populations(self) -> tuple[PopulationPlan, ...]:
         """The populations the analysis runs on: the plan's, or the one implicit "infused" population."""

@@ -233,6 +233,10 @@ def read_study_toml(folder: Path) -> tuple[StudyConfig, list[Problem]]:
     if not 0 < alpha < 1:
         problems.append(Problem(STUDY_TOML, None, "plan.alpha", alpha, "must be between 0 and 1"))
         alpha = 0.05
+    normality_alpha = plan.get("normality_alpha", "float", Plan.normality_alpha)
+    if not 0 < normality_alpha < 1:
+        problems.append(Problem(STUDY_TOML, None, "plan.normality_alpha", normality_alpha, "must be between 0 and 1"))
+        normality_alpha = Plan.normality_alpha
     window = plan.get("kinetics_window", "int_pair", Plan().kinetics_window)
     if window[0] > window[1]:
         problems.append(Problem(STUDY_TOML, None, "plan.kinetics_window", list(window), "first day after last day"))
@@ -287,6 +291,7 @@ def read_study_toml(folder: Path) -> tuple[StudyConfig, list[Problem]]:
         icans_system=plan.get("icans_system", "str", Plan.icans_system, choices=ICANS_SYSTEMS),
         ctcae_version=plan.get("ctcae_version", "version", Plan.ctcae_version, choices=CTCAE_VERSIONS),
         alpha=alpha,
+        normality_alpha=normality_alpha,
         quantile_method=plan.get("quantile_method", "str", Plan.quantile_method, choices=QUANTILE_METHODS),
         kinetic_analytes=analytes,
         kinetics_window=window,

@@ -31,6 +31,12 @@ class FigureSpec:
     draw: Callable[[Results], Figure]
     min_products: int = 1
 
+    def caption_for(self, results: Results) -> str:
+        """The caption with ``{ci}`` the plan's confidence level ("95%": ``Results.confidence_level``)."""
+        from cartkit.analysis.formatting import confidence_label
+
+        return self.caption.replace("{ci}", confidence_label(getattr(results, "confidence_level", 0.95)))
+
 
 def _antigen(results):
     from cartkit.report.figures.antigen import antigen_figure
@@ -98,7 +104,7 @@ FIGURES: tuple[FigureSpec, ...] = (
                ("swimmer",), _swimmer),
     FigureSpec("best-response", "Best response by product and disease",
                "Patients by best response (stacked), per product, one panel per disease; ORR with exact "
-               "(Clopper-Pearson) 95% CI above each bar.",
+               "(Clopper-Pearson) {ci} CI above each bar.",
                ("responses",), _response),
     FigureSpec("survival-curves", "Progression-free and overall survival by disease",
                "Kaplan-Meier estimates from the infusion; vertical ticks mark censored observations; numbers at "
