@@ -187,7 +187,8 @@ def test_car_t_episodes_and_day_zero_from_ex(tmp_path):
         ("S1-001", 1, 4, "anc", 0.4, "10^9/L", 1.8, None),
         ("S1-001", 1, -1, "crp", 80.0, "mg/L", None, None),
         ("S1-002", 2, 9, "platelets", 40.0, "10^9/L", 150.0, "08:30")]
-    assert m["blq"].to_list() == [False, False, False] and m["lloq"].is_null().all()
+    # blq is true only below the LLOQ, empty otherwise (as a study folder writes it)
+    assert m["blq"].to_list() == [None, None, None] and m["lloq"].is_null().all()
     ae = pl.read_csv(out / "adverse_events.csv").sort("patient_id")
     assert ae.select("patient_id", "episode", "term", "grade", "onset_day", "resolution_day").rows() == [
         ("S1-001", 1, "cytokine release syndrome", 2, 1, 5),
@@ -342,7 +343,7 @@ def test_below_lloq_results_are_kept_as_blq(tmp_path):
     import_sdtm(sdtm, out, diagnosis="DLBCL", target="CD19")
     assert errors(validate_study(out)) == []
     il6 = pl.read_csv(out / "measurements.csv").filter(pl.col("analyte") == "il6").sort("day")
-    assert il6.select("day", "value", "blq", "lloq").rows() == [(1, None, True, 1.5), (3, 250.0, False, None)]
+    assert il6.select("day", "value", "blq", "lloq").rows() == [(1, None, True, 1.5), (3, 250.0, None, None)]
 
 
 def test_car_t_products_named_with_car_t_option(tmp_path):

@@ -18,9 +18,10 @@ and then renamed into place: ``out_study`` must not exist or be an empty folder.
 
 from __future__ import annotations
 
-import os
+import re
 import shutil
 import tempfile
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,7 +38,8 @@ from cartkit.study.vocabulary import (
     canonical_unit,
 )
 
-DOMAINS = ("dm", "ex", "lb", "vs", "ae", "ds", "rs")
+DOMAINS = ("ts", "dm", "suppdm", "mh", "suppmh", "ex", "suppex", "lb", "vs", "pc", "ae", "suppae", "cm", "pr", "supppr",
+           "qs", "fa", "rs", "tr", "tu", "ds", "dd", "ce")
 
 # EXTRT of a CAR-T product: the INN stem "-leucel" (tisagenlecleucel, axicabtagene ciloleucel,
 # lisocabtagene maraleucel, brexucabtagene autoleucel, idecabtagene vicleucel, ciltacabtagene
@@ -51,7 +53,10 @@ LB_ANALYTES: dict[str, str] = {
     "ALT": "alt", "AST": "ast", "FIBRINO": "fibrinogen", "DDIMER": "d_dimer",
     "IL6": "il6", "INTLK6": "il6", "IL2SR": "il2r", "IL8": "il8", "INTLK8": "il8",
     "TNFA": "tnfa", "TNF": "tnfa", "IFNG": "ifng", "IL10": "il10", "INTLK10": "il10",
+    "KAPLCF": "flc_kappa", "LAMLCF": "flc_lambda",
 }
+# PCTESTCD -> cartkit analyte (sdtm_codes.PC_ANALYTES: cartkit's codes, no CDISC term exists)
+PC_ANALYTES: dict[str, str] = {"CARDNA": "car_dna", "CARTPCT": "car_t_pct_cd3"}
 # VSTESTCD (codelist VSTESTCD) -> cartkit analyte
 VS_ANALYTES: dict[str, str] = {
     "TEMP": "temperature", "SYSBP": "sbp", "DIABP": "dbp", "MAP": "map", "PULSE": "heart_rate",
@@ -151,20 +156,88 @@ def _patients(dm: Domain, diagnosis: str, out: _Problems) -> pl.DataFrame:
     bad_sex = f.filter(~pl.col("__sex").is_in(list(SEX)))
     if bad_sex.height:
         out.rows(dm, bad_sex, "SEX", "SEX", "SEX must be M or F (patients.sex is male or female)")
+    arm = _text("ARM") if dm.has("ARM") else pl.lit(None, dtype=pl.String)
     return f.unique("USUBJID", keep="first", maintain_order=True).select(
+        RECORD,
+        arm=arm,
+        enrolment_date=_date("RFICDTC") if dm.has("RFICDTC") else pl.lit(None, dtype=pl.Date),
         patient_id=pl.col("USUBJID"),
         age=pl.col("__age") * pl.col("__ageu").replace_strict(AGE_UNITS, default=None, return_dtype=pl.Float64),
         sex=pl.col("__sex").replace_strict(SEX, default=None),
-        diagnosis=pl.lit(diagnosis),
+        diagnosis=pl.lit(diagnosis, dtype=pl.String),
         __reference=(_date("RFSTDTC") if dm.has("RFSTDTC") else pl.lit(None, dtype=pl.Date)),
         __rfxstdtc=(_date("RFXSTDTC") if dm.has("RFXSTDTC") else pl.lit(None, dtype=pl.Date)),
     )
 
 
+def _patient_details(domains: dict[str, Domain], patients: pl.DataFrame, out: _Problems) -> pl.DataFrame:
+    """MH's primary diagnosis (and SUPPMH subtype, stage, status), SUPPDM's IPI, prior lines, baseline
+    marrow blasts, per-protocol flag and never-infused reason, VS's baseline weight."""
+    from cartkit.interop import sdtm_codes as C
+    from cartkit.interop.sdtm_supp import supp_columns
+
+    dm = domains["dm"]
+    f = supp_columns(domains.get("suppdm"), dm, patients.with_columns(USUBJID=pl.col("patient_id")),
+                     ("IPI", "NPRIORTX", "BMBLAST", "NINFRSN", "PPROTFL"), out)
+    reasons = VOCABULARIES["never_infused_reason"]
+    f = f.with_columns(ipi=pl.col("IPI").cast(pl.Float64, strict=False).cast(pl.Int64),
+                       prior_lines=pl.col("NPRIORTX").cast(pl.Float64, strict=False).cast(pl.Int64),
+                       marrow_blasts_pct=pl.col("BMBLAST").cast(pl.Float64, strict=False),
+                       never_infused_reason=pl.col("NINFRSN").str.to_lowercase().replace_strict(reasons, default=None),
+                       per_protocol=pl.col("PPROTFL").str.to_uppercase().replace_strict(
+                           {"Y": True, "N": False}, default=None, return_dtype=pl.Boolean))
+    f = f.drop("USUBJID", "IPI", "NPRIORTX", "BMBLAST", "NINFRSN", "PPROTFL")
+    f = f.with_columns(subtype=pl.lit(None, dtype=pl.String), stage=pl.lit(None, dtype=pl.String),
+                       disease_status=pl.lit(None, dtype=pl.String))
+    mh = domains.get("mh")
+    if mh is not None and _require(mh, ("USUBJID", "MHCAT"), out):
+        rows = mh.frame.filter(_text("MHCAT").str.to_uppercase() == C.PRIMARY_DIAGNOSIS).with_columns(
+            USUBJID=_text("USUBJID"))
+        rows = rows.filter(pl.col("USUBJID").is_in(patients["patient_id"].implode()))
+        names = {**{k.lower(): k for k in DIAGNOSES}, **{v.lower(): k for k, v in C.DIAGNOSIS_TERMS.items()},
+                 **VOCABULARIES["diagnosis"]}
+        term = pl.coalesce(*[_text(c) for c in ("MHDECOD", "MHTERM") if mh.has(c)]) if (
+            mh.has("MHDECOD") or mh.has("MHTERM")) else pl.lit(None, dtype=pl.String)
+        rows = rows.with_columns(__term=term, __diag=term.str.to_lowercase().replace_strict(names, default=None))
+        unknown = rows.filter(pl.col("__diag").is_null())
+        if unknown.height:
+            out.rows(mh, unknown, "MHDECOD", "__term", "primary diagnosis cartkit does not know (one of "
+                     + ", ".join(f"{k} ({v})" for k, v in C.DIAGNOSIS_TERMS.items()) + ")")
+        rows = rows.filter(pl.col("__diag").is_not_null()).unique("USUBJID", keep="first", maintain_order=True)
+        rows = supp_columns(domains.get("suppmh"), mh, rows, ("MHSUBTYP", "MHSTAGE", "MHDISST"), out)
+        stage = VOCABULARIES["stage"]
+        status = VOCABULARIES["disease_status"]
+        rows = rows.select(patient_id="USUBJID", __diag="__diag", __subtype="MHSUBTYP",
+                           __stage=pl.col("MHSTAGE").str.to_lowercase().replace_strict(stage, default=None),
+                           __status=pl.col("MHDISST").str.to_lowercase().replace_strict(status, default=None))
+        f = f.join(rows, on="patient_id", how="left").with_columns(
+            diagnosis=pl.coalesce("__diag", "diagnosis"), subtype="__subtype", stage="__stage",
+            disease_status="__status").drop("__diag", "__subtype", "__stage", "__status")
+    no_diag = f.filter(pl.col("diagnosis").is_null())
+    if no_diag.height:
+        out.rows(dm, no_diag.rename({"patient_id": "USUBJID"}), "USUBJID", "USUBJID",
+                 "no primary diagnosis in MH (MHCAT PRIMARY DIAGNOSIS) and no --diagnosis given")
+    weight = pl.lit(None, dtype=pl.Float64).alias("weight_kg")
+    vs = domains.get("vs")
+    if vs is not None and vs.has("VSTESTCD") and vs.has("VSSTRESN") and vs.has("USUBJID"):
+        w = vs.frame.filter(_text("VSTESTCD").str.to_uppercase() == "WEIGHT").with_columns(
+            patient_id=_text("USUBJID"), __w=_num("VSSTRESN"),
+            __unit=_text("VSSTRESU").str.to_lowercase() if vs.has("VSSTRESU") else pl.lit("kg"),
+            __bl=(_text("VSBLFL").str.to_uppercase() == "Y").fill_null(False) if vs.has("VSBLFL") else pl.lit(False))
+        w = w.filter(pl.col("__bl") & (pl.col("__unit") == "kg") & pl.col("__w").is_not_null()).unique(
+            "patient_id", keep="first", maintain_order=True)
+        f = f.join(w.select("patient_id", __w="__w"), on="patient_id", how="left").with_columns(
+            weight_kg=pl.col("__w")).drop("__w")
+    else:
+        f = f.with_columns(weight)
+    return f
+
+
 def _with_dates(dom: Domain, frame: pl.DataFrame, dtc: str, dy: str, patients: pl.DataFrame) -> pl.DataFrame:
     """``__date`` from the --DTC date, or from --DY and DM.RFSTDTC where the date is missing."""
     date = _date(dtc) if dom.has(dtc) else pl.lit(None, dtype=pl.Date)
-    frame = frame.with_columns(__date=date)
+    rft = dtc[:2] + "RFTDTC"  # the date of the reference time point: the infusion the row is counted from
+    frame = frame.with_columns(__date=date, __rft=_date(rft) if rft in frame.columns else pl.lit(None, dtype=pl.Date))
     if dom.has(dy):
         ref = patients.select(USUBJID=pl.col("patient_id"), __reference=pl.col("__reference"))
         frame = frame.join(ref, on="USUBJID", how="left", maintain_order="left").with_columns(
@@ -216,13 +289,41 @@ def _infusions(ex: Domain, patients: pl.DataFrame, target: str, car_t: tuple[str
     if f.filter(dose.is_not_null() & pl.col("__dose").is_null()).height:
         notes.append("EXDOSE is kept as infusions.dose_1e6_per_kg only where EXDOSU is 10^6 cells/kg")
     return f.select(
+        RECORD,
         patient_id=pl.col("USUBJID"),
         episode=pl.int_range(1, pl.len() + 1).over("USUBJID").cast(pl.Int64),
         product=pl.col("__trt"),
-        target=pl.lit(target),
+        target=pl.lit(target, dtype=pl.String),
         infusion_date=pl.col("__date"),
         dose_1e6_per_kg=pl.col("__dose"),
     )
+
+
+def _infusion_details(domains: dict[str, Domain], infusions: pl.DataFrame, out: _Problems) -> pl.DataFrame:
+    """SUPPEX: the CAR target, transduction, harvest, lymphodepletion, bridging therapy, dose level."""
+    from cartkit.interop.sdtm_supp import supp_columns
+
+    ex = domains["ex"]
+    rows = infusions.join(ex.frame.select(RECORD, *[c for c in ("EXSEQ",) if ex.has(c)]), on=RECORD, how="left")
+    f = supp_columns(domains.get("suppex"), ex, rows.with_columns(USUBJID=pl.col("patient_id")),
+                     ("CARTGT", "TRANSPCT", "HARVEST", "LDREGIM", "BRIDGTX", "DOSELVL"), out)
+    targets = VOCABULARIES["target"]
+    f = f.with_columns(__tgt=pl.col("CARTGT").str.to_lowercase().replace_strict(targets, default=None))
+    bad = f.filter(pl.col("CARTGT").is_not_null() & pl.col("__tgt").is_null())
+    if bad.height:
+        out.rows(ex, bad, "QVAL", "CARTGT", "CAR target (SUPPEX CARTGT) cartkit does not "
+                 f"know: one of {', '.join(sorted(set(targets.values())))}")
+    f = f.with_columns(target=pl.coalesce("__tgt", "target"),
+                       transduction_pct=pl.col("TRANSPCT").cast(pl.Float64, strict=False),
+                       harvest_1e6_per_kg=pl.col("HARVEST").cast(pl.Float64, strict=False),
+                       lymphodepletion=pl.col("LDREGIM"), bridging_therapy=pl.col("BRIDGTX"),
+                       dose_level=pl.col("DOSELVL"))
+    no_target = f.filter(pl.col("target").is_null())
+    if no_target.height:
+        out.rows(ex, no_target, "EXTRT", "product", "no CAR target: SUPPEX has no CARTGT for this infusion and no "
+                 "--target was given")
+    return f.select(RECORD, "patient_id", "episode", "product", "target", "infusion_date", "dose_1e6_per_kg",
+                    "transduction_pct", "harvest_1e6_per_kg", "lymphodepletion", "bridging_therapy", "dose_level")
 
 
 def _place(frame: pl.DataFrame, infusions: pl.DataFrame) -> pl.DataFrame:
@@ -230,14 +331,23 @@ def _place(frame: pl.DataFrame, infusions: pl.DataFrame) -> pl.DataFrame:
     first episode for a row before any infusion)."""
     inf = infusions.select(USUBJID="patient_id", episode="episode", __inf="infusion_date").sort("__inf")
     dated = frame.filter(pl.col("__date").is_not_null()).sort("__date")
+    by_ref = None
+    if "__rft" in dated.columns:  # --RFTDTC names the infusion: that episode, whatever the date
+        ref = inf.select("USUBJID", __ref_ep="episode", __rft="__inf").unique(["USUBJID", "__rft"])
+        dated = dated.join(ref, on=["USUBJID", "__rft"], how="left")
+        by_ref = dated.filter(pl.col("__ref_ep").is_not_null()).with_columns(
+            episode=pl.col("__ref_ep"), __inf=pl.col("__rft")).drop("__ref_ep")
+        dated = dated.filter(pl.col("__ref_ep").is_null()).drop("__ref_ep").sort("__date")
     placed = dated.join_asof(inf, left_on="__date", right_on="__inf", by="USUBJID", strategy="backward",
                              check_sortedness=False)  # both sorted on the date just above
     first = inf.filter(pl.col("episode") == 1).select("USUBJID", __first="__inf")
     placed = placed.join(first, on="USUBJID", how="left").with_columns(
         episode=pl.col("episode").fill_null(pl.when(pl.col("__first").is_not_null()).then(1)),
         __inf=pl.coalesce("__inf", "__first"),
-    )
-    return placed.with_columns(day=(pl.col("__date") - pl.col("__inf")).dt.total_days()).drop("__first")
+    ).drop("__first")
+    if by_ref is not None and by_ref.height:
+        placed = pl.concat([placed, by_ref.select(placed.columns)], how="vertical_relaxed")
+    return placed.with_columns(day=(pl.col("__date") - pl.col("__inf")).dt.total_days())
 
 
 def _out_of_range(dom: Domain, placed: pl.DataFrame, out: _Problems, what: str, date_var: str) -> pl.DataFrame:
@@ -282,8 +392,8 @@ def _findings(dom: Domain, prefix: str, codes: dict[str, str], patients: pl.Data
              if dom.has(f"{p}STRESC") else pl.lit(None, dtype=pl.Float64))
     lloq = _num(f"{p}LLOQ") if dom.has(f"{p}LLOQ") else pl.lit(None, dtype=pl.Float64)
     f = f.with_columns(__lloq=pl.coalesce(lloq, below)).with_columns(
-        __blq=pl.col("__value").is_null() & below.is_not_null())
-    f = f.filter(pl.col("__value").is_not_null() | pl.col("__blq"))  # not done: nothing to place
+        __blq=pl.when(pl.col("__value").is_null() & below.is_not_null()).then(True))
+    f = f.filter(pl.col("__value").is_not_null() | pl.col("__blq").fill_null(False))  # not done: nothing to place
     spellings = {u: canonical_unit(u) for u in f["__unit_text"].drop_nulls().unique().to_list()}
     f = f.with_columns(__unit=pl.col("__unit_text").replace_strict(spellings, default=None, return_dtype=pl.String))
     pairs = f.select("__analyte", "__unit").unique()
@@ -316,10 +426,20 @@ def _findings(dom: Domain, prefix: str, codes: dict[str, str], patients: pl.Data
 
 
 def _adverse_events(ae: Domain, patients: pl.DataFrame, infusions: pl.DataFrame, out: _Problems,
-                    notes: list[str]) -> tuple[pl.DataFrame, list[str]]:
+                    notes: list[str], suppae: Domain | None = None) -> tuple[pl.DataFrame, list[str]]:
+    from cartkit.interop import sdtm_codes as C
+    from cartkit.interop.sdtm_supp import supp_columns
+
     if not _require(ae, ("USUBJID", "AEDECOD"), out):
         return pl.DataFrame(), []
     f = _missing_usubjid(ae, out)
+    systems = {v.upper(): k for k, v in C.GRADING_SYSTEMS.items()} | {k.upper(): k for k in C.GRADING_SYSTEMS}
+    f = supp_columns(suppae, ae, f, ("AETOXGRS",), out).with_columns(
+        __system=pl.col("AETOXGRS").str.to_uppercase().replace_strict(systems, default=None))
+    bad_system = f.filter(pl.col("AETOXGRS").is_not_null() & pl.col("__system").is_null())
+    if bad_system.height:
+        out.rows(ae, bad_system, "AETOXGRS", "AETOXGRS", "grading system (SUPPAE AETOXGRS) cartkit does not know: "
+                 "one of " + ", ".join(C.GRADING_SYSTEMS.values()) + "; left empty", WARNING)
     f = _unknown_subjects(ae, f, patients["patient_id"], out)
     f = _with_dates(ae, f, "AESTDTC", "AESTDY", patients)
     end = _with_dates(ae, f.select(RECORD, "USUBJID", *[c for c in ("AEENDTC", "AEENDY") if c in f.columns]),
@@ -353,8 +473,10 @@ def _adverse_events(ae: Domain, patients: pl.DataFrame, infusions: pl.DataFrame,
         out.rows(ae, undated, "AESTDTC", "AESTDTC" if ae.has("AESTDTC") else None,
                  "no complete start date: counted in episode 1 with no onset day", WARNING)
     placed = _place(f, infusions)
+    ref = infusions.select(USUBJID="patient_id", __rft="infusion_date", __ref_ep="episode")
     undated = undated.join(infusions.filter(pl.col("episode") == 1).select(USUBJID="patient_id", episode="episode"),
-                           on="USUBJID", how="left").with_columns(day=pl.lit(None, dtype=pl.Int64))
+                           on="USUBJID", how="left").join(ref, on=["USUBJID", "__rft"], how="left").with_columns(
+        episode=pl.coalesce("__ref_ep", "episode"), day=pl.lit(None, dtype=pl.Int64)).drop("__ref_ep")
     placed = pl.concat([placed.drop("__inf"), undated], how="diagonal_relaxed")
     placed = _out_of_range(ae, placed.with_columns(day=pl.col("day").fill_null(0)), out, "adverse event",
                            "AESTDTC") \
@@ -371,61 +493,151 @@ def _adverse_events(ae: Domain, patients: pl.DataFrame, infusions: pl.DataFrame,
         grade=pl.col("__grade").max().cast(pl.Int64),
         onset_day=pl.col("__onset").min().cast(pl.Int64),
         resolution_day=pl.col("__resolution").max().cast(pl.Int64),
+        grading_system=pl.col("__system").drop_nulls().first(),
     ).rename({"USUBJID": "patient_id", "__term": "term"})
     known = set(vocab.values())
     extra = sorted(set(events["term"].to_list()) - known)
     return events.select("patient_id", pl.col("episode").cast(pl.Int64), "term", "grade",
-                         grading_system=pl.lit(None, dtype=pl.String), onset_day="onset_day",
+                         grading_system="grading_system", onset_day="onset_day",
                          resolution_day="resolution_day"), extra
 
 
-def _events(dm: Domain, ds: Domain | None, patients: pl.DataFrame, infusions: pl.DataFrame,
+def _event_rows(dom: Domain, frame: pl.DataFrame, kind: str | pl.Expr, detail: pl.Expr, dtc: str, dy: str,
+                patients: pl.DataFrame, out: _Problems, what: str) -> pl.DataFrame:
+    """Dated event rows (USUBJID, kind, __date, __rft, detail) of ``frame``; undated ones are errors."""
+    f = _unknown_subjects(dom, frame, patients["patient_id"], out)
+    f = _with_dates(dom, f, dtc, dy, patients)
+    undated = f.filter(pl.col("__date").is_null())
+    if undated.height:
+        out.rows(dom, undated, dtc, dtc if dom.has(dtc) else None, f"{what} with no complete date ({dtc})")
+    return f.filter(pl.col("__date").is_not_null()).select(
+        "USUBJID", RECORD, kind=kind if isinstance(kind, pl.Expr) else pl.lit(kind), __date="__date", __rft="__rft",
+        detail=detail)
+
+
+def _events(domains: dict[str, Domain], patients: pl.DataFrame, infusions: pl.DataFrame, more: list[pl.DataFrame],
             out: _Problems) -> pl.DataFrame:
-    deaths = []
+    """Death (DS DSDECOD DEATH, DM.DTHDTC; DD PRCDTH its cause), progression and relapse (CE), end of
+    participation (DM.RFPENDTC) and the event rows ``more`` (HSCT from PR, new therapy from CM), each
+    placed in its episode (--RFTDTC, else the latest infusion on or before its date)."""
+    from cartkit.interop import sdtm_codes as C
+
+    dm = domains["dm"]
+    parts = list(more)
+    cause = pl.DataFrame(schema={"USUBJID": pl.String, "__cause": pl.String})
+    dd = domains.get("dd")
+    if dd is not None and _require(dd, ("USUBJID", "DDTESTCD", "DDORRES"), out):
+        cause = dd.frame.filter(_text("DDTESTCD").str.to_uppercase() == "PRCDTH").select(
+            USUBJID=_text("USUBJID"), __cause=_text("DDORRES")).drop_nulls().unique("USUBJID", keep="first")
+    ds = domains.get("ds")
     if ds is not None and _require(ds, ("USUBJID", "DSDECOD"), out):
         f = _missing_usubjid(ds, out)
         f = f.filter(_text("DSDECOD").str.to_uppercase() == "DEATH")
-        f = _unknown_subjects(ds, f, patients["patient_id"], out)
-        f = _with_dates(ds, f, "DSSTDTC", "DSSTDY", patients)
-        undated = f.filter(pl.col("__date").is_null())
-        if undated.height:
-            out.rows(ds, undated, "DSSTDTC", "DSSTDTC" if ds.has("DSSTDTC") else None,
-                     "death with no complete date (DSSTDTC)")
-        deaths.append(f.filter(pl.col("__date").is_not_null()).select(patient_id="USUBJID", date="__date"))
+        term = _text("DSTERM") if ds.has("DSTERM") else pl.lit(None, dtype=pl.String)
+        f = f.with_columns(__term=pl.when(term.str.to_uppercase() != "DEATH").then(term))
+        f = f.join(cause, on="USUBJID", how="left")
+        parts.append(_event_rows(ds, f, "death", pl.coalesce("__cause", "__term"), "DSSTDTC", "DSSTDY", patients, out,
+                                 "death"))
     if dm.has("DTHDTC"):
         f = dm.frame.with_columns(USUBJID=_text("USUBJID"), __date=_date("DTHDTC")).filter(
-            pl.col("USUBJID").is_not_null() & pl.col("__date").is_not_null())
-        deaths.append(f.select(patient_id="USUBJID", date="__date"))
-    death = (pl.concat(deaths).sort("date").unique("patient_id", keep="first", maintain_order=True)
-             if deaths else pl.DataFrame(schema={"patient_id": pl.String, "date": pl.Date}))
-    treated = infusions.select("patient_id").unique()
-    death = death.join(treated, on="patient_id", how="semi").with_columns(kind=pl.lit("death"),
-                                                                          detail=pl.lit(None, dtype=pl.String))
-    last = pl.DataFrame(schema={"patient_id": pl.String, "date": pl.Date, "kind": pl.String, "detail": pl.String})
+            pl.col("USUBJID").is_not_null() & pl.col("__date").is_not_null()).join(cause, on="USUBJID", how="left")
+        parts.append(f.select("USUBJID", RECORD, kind=pl.lit("death"), __date="__date",
+                              __rft=pl.lit(None, dtype=pl.Date), detail="__cause"))
+    ce = domains.get("ce")
+    if ce is not None and _require(ce, ("USUBJID", "CEDECOD"), out):
+        f = _missing_usubjid(ce, out)
+        kinds = {v: k for k, v in C.CE_EVENTS.items()}
+        f = f.with_columns(__kind=_text("CEDECOD").str.to_uppercase().replace_strict(kinds, default=None))
+        f = f.filter(pl.col("__kind").is_not_null())
+        term = _text("CETERM") if ce.has("CETERM") else pl.lit(None, dtype=pl.String)
+        parts.append(_event_rows(ce, f, pl.col("__kind"), pl.when(term.str.to_uppercase() != _text("CEDECOD")
+                                                                  .str.to_uppercase()).then(term),
+                                 "CESTDTC", "CESTDY", patients, out, "clinical event"))
+    events = pl.concat([p.select("USUBJID", RECORD, "kind", "__date", "__rft", "detail") for p in parts],
+                       how="vertical_relaxed") if parts else pl.DataFrame(
+        schema={"USUBJID": pl.String, RECORD: pl.Int64, "kind": pl.String, "__date": pl.Date, "__rft": pl.Date,
+                "detail": pl.String})
+    treated = infusions.select(USUBJID="patient_id").unique()
+    events = events.join(treated, on="USUBJID", how="semi")
+    # one death per subject: the earliest (DS and DM.DTHDTC name the same death)
+    death = events.filter(pl.col("kind") == "death").sort("__date", pl.col("detail").is_null()).unique(
+        "USUBJID", keep="first", maintain_order=True)
+    events = pl.concat([events.filter(pl.col("kind") != "death"), death])
     if dm.has("RFPENDTC"):
-        last = dm.frame.select(patient_id=_text("USUBJID"), date=_date("RFPENDTC")).drop_nulls()
-        last = last.join(treated, on="patient_id", how="semi").join(death, on="patient_id", how="anti")
-        last = last.with_columns(kind=pl.lit("last_contact"), detail=pl.lit("RFPENDTC (end of participation)"))
-    return pl.concat([death.select("patient_id", "kind", "date", "detail"),
-                      last.select("patient_id", "kind", "date", "detail")]).sort("patient_id", "kind")
+        last = dm.frame.select("__record", USUBJID=_text("USUBJID"), __date=_date("RFPENDTC")).drop_nulls()
+        last = last.join(treated, on="USUBJID", how="semi").join(death.select("USUBJID"), on="USUBJID", how="anti")
+        events = pl.concat([events, last.select("USUBJID", RECORD, kind=pl.lit("last_contact"), __date="__date",
+                                                __rft=pl.lit(None, dtype=pl.Date), detail=pl.lit(None, dtype=pl.String))])
+    events = events.unique(["USUBJID", "kind", "__date"], keep="first", maintain_order=True)
+    placed = _place(events, infusions)
+    return placed.sort("USUBJID", "kind", "__date").select(
+        patient_id="USUBJID", kind="kind", episode=pl.col("episode").cast(pl.Int64), day=pl.col("day").cast(pl.Int64),
+        date="__date", detail="detail")
 
 
 def _toml_text(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
 
 
-def _study_toml(study_id: str, products: list[str], diagnosis: str, notes: list[str], extra_terms: list[str],
-                source: str) -> str:
+_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
+
+
+def plan_text(study_toml: Path) -> str:
+    """The ``[plan]`` tables (``[plan]``, ``[plan.survival]``, ``[[plan.comparison]]`` ...) of a
+    study.toml, verbatim with their comments: the analysis plan travels beside SDTM, not in it."""
+    text = study_toml.read_text(encoding="utf-8")
+    tomllib.loads(text)  # a broken file is refused before anything is taken from it
+    out: list[str] = []
+    keeping = False
+    for line in text.splitlines(keepends=True):
+        m = _HEADER.match(line)
+        if m:
+            keeping = m.group(1).strip().strip('"').split(".")[0].strip().strip('"') == "plan"
+        if keeping:
+            out.append(line)
+    if not out:
+        raise ValueError(f"{study_toml} has no [plan] table")
+    return "".join(out)
+
+
+def _trial_summary(ts: Domain | None) -> dict[str, str]:
+    """TS parameters read: TITLE (study title) and DCUTDTC (data cutoff date, YYYY-MM-DD)."""
+    if ts is None or not (ts.has("TSPARMCD") and ts.has("TSVAL")):
+        return {}
+    rows = ts.frame.select(k=_text("TSPARMCD").str.to_uppercase(), v=_text("TSVAL")).drop_nulls()
+    found = {k: v for k, v in rows.unique("k", keep="first", maintain_order=True).iter_rows()}
+    out = {}
+    if "TITLE" in found:
+        out["title"] = found["TITLE"]
+    cutoff = found.get("DCUTDTC", "")
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", cutoff):
+        out["data_cutoff"] = cutoff
+    return out
+
+
+def _study_toml(study_id: str, products: list[str], diagnoses: list[str], notes: list[str], extra_terms: list[str],
+                source: str, summary: dict[str, str] | None = None, plan: str | None = None) -> str:
+    summary = summary or {}
     lines = [
         "# Written by cartkit sdtm import (docs/sdtm.md).",
         "[study]",
         f"id = {_toml_text(study_id)}",
-        f"title = {_toml_text('Imported from SDTM: ' + study_id)}",
+        f"title = {_toml_text(summary.get('title', 'Imported from SDTM: ' + study_id))}",
+        *([f"data_cutoff = {summary['data_cutoff']}"] if "data_cutoff" in summary else []),
         f"description = {_toml_text('Imported from the SDTM datasets in ' + source + '. ' + '. '.join(notes) + '.')}",
         "",
+    ]
+    if plan is not None:
+        lines.append("# The analysis plan, from the study.toml given to the importer (--plan)")
+        lines.append(plan.rstrip("\n"))
+        if extra_terms:
+            lines.append("# AEDECOD terms not in cartkit's adverse-event vocabulary: add them to [plan] extra_ae_terms: "
+                         + ", ".join(extra_terms))
+        return "\n".join(lines) + "\n"
+    lines += [
         "[plan]",
         "products = [" + ", ".join(_toml_text(p) for p in products) + "]",
-        f"diseases = [{_toml_text(diagnosis)}]",
+        "diseases = [" + ", ".join(_toml_text(d) for d in diagnoses) + "]",
     ]
     if extra_terms:
         lines.append("# AEDECOD terms that are not in cartkit's adverse-event vocabulary")
@@ -433,58 +645,114 @@ def _study_toml(study_id: str, products: list[str], diagnosis: str, notes: list[
     return "\n".join(lines) + "\n"
 
 
-def _check_target(out: Path) -> None:
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise StudyError([Problem(str(out), None, None, None,
-                                  "the output study folder exists and is not empty: choose a new folder "
-                                  "(cartkit never writes into a folder it did not make)")])
+def _write(out: Path, src: Path, files: dict[str, pl.DataFrame], toml: str) -> None:
+    """Write the study whole beside ``out`` and swap it into place by the rule of
+    ``cartkit.report.output_folder`` (its own manifest ``.cartkit-study.json``): ``out`` must be new,
+    empty, or a study this importer wrote earlier that holds nothing but its files, unchanged."""
+    import cartkit
+    from cartkit.report.output_folder import IMPORTED_STUDY, check_output_folder, install, manifest_text
 
-
-def _write_atomically(out: Path, files: dict[str, pl.DataFrame], toml: str) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    target = check_output_folder(out, study_folder=src, kind=IMPORTED_STUDY).path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
     try:
+        tmp.chmod(0o755)
         for name, frame in files.items():
             neutralise_formulas(frame).write_csv(tmp / f"{name}.csv")
         (tmp / "study.toml").write_text(toml, encoding="utf-8")
-        _check_target(out)
-        if out.exists():
-            out.rmdir()  # empty (checked): rename needs the name free
-        os.rename(tmp, out)
+        (tmp / IMPORTED_STUDY.manifest).write_text(manifest_text(tmp, cartkit.__version__, IMPORTED_STUDY),
+                                                   encoding="utf-8")
+        install(tmp, out, study_folder=src, kind=IMPORTED_STUDY)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 
-def import_sdtm(sdtm_dir: str | Path, out_study: str | Path, *, diagnosis: str, target: str,
-                car_t: tuple[str, ...] | None = None, rs_basis: str = "pet_ct",
-                rs_evaluator: str = "INVESTIGATOR") -> ImportResult:
-    """Import the SDTM datasets of ``sdtm_dir`` into the new study folder ``out_study``.
+def _folder_problem(out: Path, src: Path) -> None:
+    from cartkit.report.output_folder import IMPORTED_STUDY, OutputFolderError, check_output_folder
 
-    ``diagnosis`` (patients.diagnosis of every subject) and ``target`` (infusions.target) are
-    required: SDTM has no single variable cartkit could read them from (MH, TS INDIC are free text).
+    try:
+        check_output_folder(out, study_folder=src, kind=IMPORTED_STUDY)
+    except OutputFolderError as exc:
+        raise StudyError([Problem(str(out), None, None, None, str(exc))]) from None
+
+
+def _empty(table: str) -> pl.DataFrame:
+    from cartkit.study.schema import TABLES
+
+    types = {"str": pl.String, "int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean, "date": pl.Date}
+    return pl.DataFrame(schema={c.name: types[c.dtype] for c in TABLES[table].columns})
+
+
+def _placed_support(dom: Domain, rows: pl.DataFrame, dtc: str, dy: str, patients: pl.DataFrame,
+                    infusions: pl.DataFrame, out: _Problems) -> pl.DataFrame:
+    cols = ("kind", "agent", "dose", "dose_unit", "o2_device", "o2_flow_l_min", "fio2_pct")
+    if not rows.height:
+        return _empty("support")
+    f = _unknown_subjects(dom, _missing_usubjid(Domain(dom.name, dom.file, rows, dom.csv), out), patients["patient_id"],
+                          out)
+    f = _with_dates(dom, f, dtc, dy, patients)
+    undated = f.filter(pl.col("__date").is_null())
+    if undated.height:
+        out.rows(dom, undated, dtc, dtc if dom.has(dtc) else None, "supportive care with no complete date: "
+                 "cannot be placed", WARNING)
+    placed = _out_of_range(dom, _place(f, infusions), out, "supportive care", dtc).sort(RECORD)
+    key = ["USUBJID", "episode", "day", "kind", "agent"]
+    dup = placed.filter(~pl.struct(key).is_first_distinct())
+    if dup.height:
+        out.rows(dom, dup, dtc, None, "a second row of the same agent on the same day: the first one is kept", WARNING)
+    placed = placed.filter(pl.struct(key).is_first_distinct())
+    return placed.select(pl.col("USUBJID").alias("patient_id"), pl.col("episode").cast(pl.Int64),
+                         pl.col("day").cast(pl.Int64), pl.col("__date").alias("date"), *cols)
+
+
+def import_sdtm(sdtm_dir: str | Path, out_study: str | Path, *, diagnosis: str | None = None,
+                target: str | None = None, car_t: tuple[str, ...] | None = None, rs_basis: str = "pet_ct",
+                rs_evaluator: str = "INVESTIGATOR", plan: str | Path | None = None) -> ImportResult:
+    """Import the SDTM datasets of ``sdtm_dir`` into the study folder ``out_study``.
+
+    ``diagnosis`` (patients.diagnosis) and ``target`` (infusions.target) are used where SDTM does
+    not say: MH's primary diagnosis (MHCAT "PRIMARY DIAGNOSIS") and SUPPEX's CAR target (QNAM
+    CARTGT) come first; a subject or infusion left without one is an error.
     ``car_t``: EXTRT values that are CAR-T products (default: :data:`CAR_T_PATTERN`).
     ``rs_basis``: which Lugano 2014 response of an RS date is the assessment's, "pet_ct" (FDG-avid
     lymphoma, the default) or "ct"; ``rs_evaluator``: the RSEVAL whose responses are read
-    (:mod:`cartkit.interop.sdtm_rs`).
+    (:mod:`cartkit.interop.sdtm_rs`). ``plan``: a study.toml whose ``[plan]`` tables the new study
+    takes verbatim (SDTM holds data, not the analysis plan); without it the plan names the products
+    and diagnoses only.
     Raises ``StudyError`` with every located problem when there is any error; nothing is written then.
     """
+    from cartkit.interop.sdtm_care import cm_rows, pr_rows
+    from cartkit.interop.sdtm_neuro import neuro_rows
+    from cartkit.interop.sdtm_rs import rs_assessments
+    from cartkit.interop.sdtm_supp import supp_columns
+    from cartkit.interop.sdtm_tumor import tr_rows
+
     src, out = Path(sdtm_dir), Path(out_study)
     problems = _Problems()
     notes: list[str] = []
-    diag = VOCABULARIES["diagnosis"].get(str(diagnosis).strip().lower())
-    if diag is None:
-        problems.whole("--diagnosis", None, f"unknown diagnosis {diagnosis!r}; one of {', '.join(DIAGNOSES)}")
-    tgt = VOCABULARIES["target"].get(str(target).strip().lower())
-    if tgt is None:
-        problems.whole("--target", None, f"unknown target {target!r}; one of "
-                       f"{', '.join(sorted(set(VOCABULARIES['target'].values())))}")
+    diag = tgt = None
+    if diagnosis is not None:
+        diag = VOCABULARIES["diagnosis"].get(str(diagnosis).strip().lower())
+        if diag is None:
+            problems.whole("--diagnosis", None, f"unknown diagnosis {diagnosis!r}; one of {', '.join(DIAGNOSES)}")
+    if target is not None:
+        tgt = VOCABULARIES["target"].get(str(target).strip().lower())
+        if tgt is None:
+            problems.whole("--target", None, f"unknown target {target!r}; one of "
+                           f"{', '.join(sorted(set(VOCABULARIES['target'].values())))}")
     if not src.is_dir():
         raise StudyError([Problem(str(src), None, None, None, "not a folder of SDTM datasets")])
     if out.resolve().is_relative_to(src.resolve()):
         raise StudyError([Problem(str(out), None, None, None, "the study folder would be inside the SDTM folder, "
                                   "which cartkit only reads: write it elsewhere")])
-    _check_target(out)
+    _folder_problem(out, src)
+    plan_tables = None
+    if plan is not None:
+        try:
+            plan_tables = plan_text(Path(plan))
+        except (OSError, ValueError) as exc:
+            problems.whole(str(plan), None, f"cannot take the plan from it: {exc}")
     domains, read_problems = read_sdtm_folder(src, DOMAINS)
     problems.items += read_problems
     for needed in ("dm", "ex"):
@@ -502,34 +770,82 @@ def import_sdtm(sdtm_dir: str | Path, out_study: str | Path, *, diagnosis: str, 
         if not errors(problems.items):
             problems.whole(domains["ex"].file, "EXTRT", "no dated exposure in EX: no episode can be built")
         raise StudyError(problems.items)
+    infusions = _infusion_details(domains, infusions, problems)
+    patients = _patient_details(domains, patients, problems)
     parts = []
-    for name, prefix, codes in (("lb", "LB", LB_ANALYTES), ("vs", "VS", VS_ANALYTES)):
+    for name, prefix, codes in (("lb", "LB", LB_ANALYTES), ("vs", "VS", VS_ANALYTES), ("pc", "PC", PC_ANALYTES)):
         if name in domains:
             part = _findings(domains[name], prefix, codes, patients, infusions, problems)
             if part.height:
                 parts.append(part)
-    measurements = pl.concat(parts) if parts else pl.DataFrame(schema={
-        "patient_id": pl.String, "episode": pl.Int64, "day": pl.Int64, "date": pl.Date, "time": pl.String,
-        "analyte": pl.String, "value": pl.Float64, "unit": pl.String, "blq": pl.Boolean, "lloq": pl.Float64,
-        "lln": pl.Float64})
+    measurements = pl.concat(parts) if parts else _empty("measurements").drop("day", "date").with_columns(
+        day=pl.lit(None, dtype=pl.Int64), date=pl.lit(None, dtype=pl.Date))
     extra: list[str] = []
+    adverse = pl.DataFrame()
     if "ae" in domains:
-        adverse, extra = _adverse_events(domains["ae"], patients, infusions, problems, notes)
-    else:
-        adverse = pl.DataFrame()
+        adverse, extra = _adverse_events(domains["ae"], patients, infusions, problems, notes, domains.get("suppae"))
     if adverse.is_empty():
-        adverse = pl.DataFrame(schema={"patient_id": pl.String, "episode": pl.Int64, "term": pl.String,
-                                       "grade": pl.Int64, "grading_system": pl.String, "onset_day": pl.Int64,
-                                       "resolution_day": pl.Int64})
-    events = _events(dm, domains.get("ds"), patients, infusions, problems)
-    assessments = pl.DataFrame(schema={"patient_id": pl.String, "episode": pl.Int64, "day": pl.Int64,
-                                       "method": pl.String, "response": pl.String})
+        adverse = _empty("adverse_events")
+    support_parts: list[pl.DataFrame] = []
+    more_events: list[pl.DataFrame] = []
+    if "cm" in domains and _require(domains["cm"], ("USUBJID", "CMTRT"), problems):
+        cm = domains["cm"]
+        sup, new = cm_rows(cm, problems)
+        support_parts.append(_placed_support(cm, sup, "CMSTDTC", "CMSTDY", patients, infusions, problems))
+        if new.height:
+            more_events.append(_event_rows(cm, _missing_usubjid(Domain(cm.name, cm.file, new, cm.csv), problems),
+                                           "new_therapy", pl.col("detail"), "CMSTDTC", "CMSTDY", patients, problems,
+                                           "new therapy"))
+    if "pr" in domains and _require(domains["pr"], ("USUBJID", "PRTRT"), problems):
+        pr = domains["pr"]
+        fio2 = supp_columns(domains.get("supppr"), pr, pr.frame.with_columns(USUBJID=_text("USUBJID")), ("PRFIO2",),
+                            problems) if "supppr" in domains else None
+        sup, hsct, leuk = pr_rows(pr, fio2, problems)
+        support_parts.append(_placed_support(pr, sup, "PRSTDTC", "PRSTDY", patients, infusions, problems))
+        if hsct.height:
+            more_events.append(_event_rows(pr, _missing_usubjid(Domain(pr.name, pr.file, hsct, pr.csv), problems),
+                                           "hsct", pl.col("detail"), "PRSTDTC", "PRSTDY", patients, problems, "HSCT"))
+        if leuk.height:
+            leuk = _with_dates(pr, leuk.with_columns(USUBJID=_text("USUBJID")), "PRSTDTC", "PRSTDY", patients)
+            first = leuk.filter(pl.col("__date").is_not_null()).group_by("USUBJID").agg(__leuk=pl.col("__date").min())
+            patients = patients.join(first.rename({"USUBJID": "patient_id"}), on="patient_id", how="left").rename(
+                {"__leuk": "leukapheresis_date"})
+    if "leukapheresis_date" not in patients.columns:
+        patients = patients.with_columns(leukapheresis_date=pl.lit(None, dtype=pl.Date))
+    randomised = pl.lit(None, dtype=pl.Date)
+    if "ds" in domains and domains["ds"].has("DSDECOD") and domains["ds"].has("USUBJID"):
+        ds = domains["ds"]
+        r = _with_dates(ds, ds.frame.filter(_text("DSDECOD").str.to_uppercase() == "RANDOMIZED").with_columns(
+            USUBJID=_text("USUBJID")), "DSSTDTC", "DSSTDY", patients)
+        r = r.group_by("USUBJID").agg(__rand=pl.col("__date").min()).rename({"USUBJID": "patient_id"})
+        patients = patients.join(r, on="patient_id", how="left").rename({"__rand": "randomisation_date"})
+    else:
+        patients = patients.with_columns(randomisation_date=randomised)
+    support = pl.concat([p for p in support_parts if p.height], how="vertical_relaxed") if any(
+        p.height for p in support_parts) else _empty("support")
+    neuro = neuro_rows(domains.get("qs"), domains.get("fa"), patients, infusions, problems)
+    if neuro.is_empty():
+        neuro = _empty("neuro")
+    lesions, spd = (tr_rows(domains["tr"], patients, infusions, problems) if "tr" in domains
+                    else (pl.DataFrame(), pl.DataFrame()))
+    if lesions.is_empty():
+        lesions = _empty("lesions")
+    events = _events(domains, patients, infusions, more_events, problems)
+    assessments = _empty("assessments").select("patient_id", "episode", "day", "method", "response")
     if "rs" in domains:
-        from cartkit.interop.sdtm_rs import rs_assessments
-
         assessments, progression = rs_assessments(domains["rs"], patients, infusions, problems, notes,
-                                                  basis=rs_basis, evaluator=rs_evaluator)
-        events = pl.concat([events, progression]).sort("patient_id", "kind", "date")
+                                                  basis=rs_basis, evaluator=rs_evaluator,
+                                                  extra=spd if spd.height else None)
+        # RS's first PD is a progression event only where CE gives none for that subject and episode
+        given = events.filter(pl.col("kind").is_in(["progression", "relapse"])).select("patient_id", "episode")
+        progression = progression.join(given, on=["patient_id", "episode"], how="anti")
+        if progression.height:
+            placed = progression.with_columns(day=pl.lit(None, dtype=pl.Int64))
+            inf = infusions.select("patient_id", "episode", "infusion_date")
+            placed = placed.join(inf, on=["patient_id", "episode"], how="left").with_columns(
+                day=(pl.col("date") - pl.col("infusion_date")).dt.total_days()).drop("infusion_date")
+            events = pl.concat([events, placed.select(events.columns)], how="vertical_relaxed").sort(
+                "patient_id", "kind", "date")
     if errors(problems.items):
         raise StudyError(problems.items)
     untreated = patients.join(infusions.select("patient_id").unique(), on="patient_id", how="anti")
@@ -541,19 +857,33 @@ def import_sdtm(sdtm_dir: str | Path, out_study: str | Path, *, diagnosis: str, 
         ids = dm.frame["STUDYID"].cast(pl.String).drop_nulls().unique().to_list()
         study_id = ids[0] if len(ids) == 1 else study_id
     products = infusions["product"].unique(maintain_order=True).to_list()
-    notes.append(f"the diagnosis {diag} (patients.diagnosis) and the target {tgt} (infusions.target) are the "
-                 "importer's --diagnosis and --target, not SDTM data")
+    diagnoses = patients["diagnosis"].unique(maintain_order=True).to_list()
+    if diag is not None:
+        notes.append(f"the diagnosis {diag} (patients.diagnosis) is the importer's --diagnosis where MH gives none")
+    if tgt is not None:
+        notes.append(f"the target {tgt} (infusions.target) is the importer's --target where SUPPEX gives none")
     notes = [n[0].upper() + n[1:] for n in notes]
-    toml = _study_toml(study_id, products, diag, notes, extra, src.name)
+    toml = _study_toml(study_id, products, diagnoses, notes, extra, src.name, _trial_summary(domains.get("ts")),
+                       plan_tables)
     files = {
-        "patients": patients.select("patient_id", "age", "sex", "diagnosis"),
-        "infusions": infusions,
+        "patients": patients.select([c.name for c in _schema("patients").columns]),
+        "infusions": infusions.drop(RECORD),
         "measurements": measurements,
         "adverse_events": adverse,
         "events": events,
         "assessments": assessments,
+        "support": support,
+        "neuro": neuro,
+        "lesions": lesions,
     }
-    _write_atomically(out, files, toml)
+    files = {k: v for k, v in files.items() if v.height or k in ("patients", "infusions", "measurements",
+                                                                   "adverse_events", "events", "assessments")}
+    _write(out, src, files, toml)
     counts = {name: frame.height for name, frame in files.items()}
     return ImportResult(out, counts, problems.items, notes)
 
+
+def _schema(table: str):
+    from cartkit.study.schema import TABLES
+
+    return TABLES[table]

@@ -19,7 +19,7 @@ import polars as pl
 from cartkit.study.problems import Problem
 
 RECORD = "__record"
-SUFFIXES = (".xpt", ".parquet", ".csv", ".json")
+SUFFIXES = (".xpt", ".parquet", ".csv", ".json", ".ndjson", ".dsjc")
 
 
 @dataclass
@@ -53,9 +53,40 @@ _JSON_TYPES = {
 }
 
 
+def _decompressed(data: bytes) -> bytes:
+    """A compressed Dataset-JSON file (``.dsjc``): deflate with a zlib or gzip header, or raw deflate."""
+    import zlib
+
+    for wbits in (47, -15):  # 47: zlib or gzip header, detected; -15: raw deflate
+        try:
+            return zlib.decompress(data, wbits)
+        except zlib.error:
+            continue
+    raise ValueError("not a compressed Dataset-JSON file (no zlib, gzip or deflate stream)")
+
+
+def _document(text: str) -> dict:
+    """The Dataset-JSON document of ``text``: one JSON object, or NDJSON (Dataset-JSON v1.1's
+    line form: the metadata object on the first line, then one array of values per row)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        lines = [line for line in text.splitlines() if line.strip()]
+        if not lines:
+            raise
+        head = json.loads(lines[0])
+        if not isinstance(head, dict):
+            raise ValueError("not Dataset-NDJSON: the first line is not the metadata object") from None
+        return {**head, "rows": [json.loads(line) for line in lines[1:]]}
+
+
 def _read_dataset_json(path: Path) -> pl.DataFrame:
-    """Dataset-JSON v1.1: top-level ``columns`` (name, dataType) and ``rows`` (lists of values)."""
-    doc = json.loads(path.read_text(encoding="utf-8-sig"))
+    """Dataset-JSON v1.1: top-level ``columns`` (name, dataType) and ``rows`` (lists of values); the
+    NDJSON form (``.ndjson``) and the compressed form (``.dsjc``) of either."""
+    data = path.read_bytes()
+    if path.suffix.lower() == ".dsjc":
+        data = _decompressed(data)
+    doc = _document(data.decode("utf-8-sig"))
     if not isinstance(doc, dict) or not isinstance(doc.get("columns"), list) or not isinstance(
             doc.get("rows"), list):
         raise ValueError("not a Dataset-JSON v1.1 file (expected top-level 'columns' and 'rows')")
@@ -76,7 +107,7 @@ def read_domain(path: Path) -> Domain:
         frame = pl.read_parquet(path)
     elif suffix == ".csv":
         frame = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
-    elif suffix == ".json":
+    elif suffix in (".json", ".ndjson", ".dsjc"):
         frame = _read_dataset_json(path)
     else:
         raise ValueError(f"not an SDTM dataset file this importer reads ({', '.join(SUFFIXES)})")

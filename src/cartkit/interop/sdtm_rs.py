@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import polars as pl
 
+from cartkit.interop.sdtm_codes import METHODS, RS_INPUTS
 from cartkit.interop.sdtm_read import RECORD, Domain
 from cartkit.response.best_response import bor_label_expr
 from cartkit.study.problems import WARNING
+from cartkit.study.vocabulary import VOCABULARIES
 
 # RSSTRESC -> (assessments.method, assessments.response). None: the method is RSMETHOD's.
 RS_LUGANO_CODES: dict[str, tuple[str | None, str]] = {
@@ -41,11 +43,15 @@ RS_LUGANO_CODES: dict[str, tuple[str | None, str]] = {
 }
 NOT_EVALUABLE = ("NE", "ND")
 BASES = {"pet_ct": ("pet_ct", "ct"), "ct": ("ct", "pet_ct")}
+METHOD_OF = {v: k for k, v in METHODS.items()}  # RSMETHOD -> assessments.method
+RS_INPUT_COLUMNS = (*RS_INPUTS, "spd_mm2")
 
 
 def rs_assessments(rs: Domain, patients: pl.DataFrame, infusions: pl.DataFrame, out, notes: list[str], *,
-                   basis: str = "pet_ct", evaluator: str = "INVESTIGATOR") -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(assessments, progression events) from RS; ``out`` collects the located problems."""
+                   basis: str = "pet_ct", evaluator: str = "INVESTIGATOR",
+                   extra: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(assessments, progression events) from RS; ``out`` collects the located problems. ``extra``: more
+    assessment columns by USUBJID, __date, __method (TR's SPD), joined to RS's."""
     from cartkit.interop.sdtm_import import (
         _missing_usubjid,
         _out_of_range,
@@ -58,26 +64,35 @@ def rs_assessments(rs: Domain, patients: pl.DataFrame, infusions: pl.DataFrame, 
 
     empty_a = pl.DataFrame(schema={"patient_id": pl.String, "episode": pl.Int64, "day": pl.Int64,
                                    "method": pl.String, "response": pl.String})
-    empty_e = pl.DataFrame(schema={"patient_id": pl.String, "kind": pl.String, "date": pl.Date, "detail": pl.String})
+    empty_e = pl.DataFrame(schema={"patient_id": pl.String, "kind": pl.String, "episode": pl.Int64, "date": pl.Date,
+                                   "detail": pl.String})
     if basis not in BASES:
         out.whole("basis", None, f"response basis {basis!r} is not one of {', '.join(BASES)}")
         return empty_a, empty_e
     if not _require(rs, ("USUBJID", "RSTESTCD", "RSCAT", "RSSTRESC"), out):
         return empty_a, empty_e
-    f = rs.frame.filter(_text("RSTESTCD").str.to_uppercase() == "OVRLRESP")
-    other = f.filter(~_text("RSCAT").str.to_uppercase().str.contains("LUGANO").fill_null(False))
-    if other.height:
-        out.rows(rs, other, "RSCAT", "RSCAT", "overall response under criteria other than Lugano 2014: not "
-                 "imported (cartkit reads RS under Lugano 2014)", WARNING)
-    f = f.filter(_text("RSCAT").str.to_uppercase().str.contains("LUGANO").fill_null(False))
+    frame = rs.frame.with_columns(__tcd=_text("RSTESTCD").str.to_uppercase(),
+                                  __cat=_text("RSCAT").str.to_uppercase().fill_null(""))
     if rs.has("RSEVAL"):
         who = _text("RSEVAL").str.to_uppercase()
-        others = f.filter(who.is_not_null() & (who != evaluator.upper()))
+        others = frame.filter(who.is_not_null() & (who != evaluator.upper()))
         if others.height:
-            out.rows(rs, others, "RSEVAL", "RSEVAL", f"response by another evaluator than {evaluator}: not "
-                     "imported (assessments.response is the investigator's)", WARNING)
-        f = f.filter(who.is_null() | (who == evaluator.upper()))
-    if not f.height:
+            out.rows(rs, others.filter(pl.col("__tcd") == "OVRLRESP"), "RSEVAL", "RSEVAL", f"response by another "
+                     f"evaluator than {evaluator}: not imported (assessments.response is the investigator's)", WARNING)
+        frame = frame.filter(who.is_null() | (who == evaluator.upper()))
+    method_text = _text("RSMETHOD").str.to_uppercase() if rs.has("RSMETHOD") else pl.lit(None, dtype=pl.String)
+    frame = frame.with_columns(__rsmethod=method_text.replace_strict(METHOD_OF, default=None))
+    f = frame.filter(pl.col("__tcd") == "OVRLRESP")
+    lugano = pl.col("__cat").str.contains("LUGANO")
+    family = pl.col("__cat").str.contains("B-ALL") | pl.col("__cat").str.contains("IMWG")
+    other = f.filter(~lugano & ~family)
+    if other.height:
+        out.rows(rs, other, "RSCAT", "RSCAT", "overall response under criteria other than Lugano 2014, the B-ALL "
+                 "criteria or IMWG 2016: not imported", WARNING)
+    byvocab = f.filter(family)
+    f = f.filter(lugano)
+    components = _inputs(rs, frame, patients, out)
+    if not f.height and not byvocab.height and components is None:
         return empty_a, empty_e
     f = _missing_usubjid(Domain(rs.name, rs.file, f, rs.csv), out)
     f = _unknown_subjects(rs, f, patients["patient_id"], out)
@@ -92,7 +107,6 @@ def rs_assessments(rs: Domain, patients: pl.DataFrame, infusions: pl.DataFrame, 
         out.rows(rs, unknown, "RSSTRESC", "RSSTRESC", "not a Lugano 2014 overall response code ("
                  + ", ".join(RS_LUGANO_CODES) + ", or NE/ND)")
     f = f.filter(pl.col("__code").is_in(list(RS_LUGANO_CODES)))
-    method_text = _text("RSMETHOD").str.to_uppercase() if rs.has("RSMETHOD") else pl.lit(None, dtype=pl.String)
     code_method = {k: m for k, (m, _r) in RS_LUGANO_CODES.items() if m is not None}
     f = f.with_columns(
         __method=pl.col("__code").replace_strict(code_method, default=None, return_dtype=pl.String).fill_null(
@@ -127,16 +141,113 @@ def rs_assessments(rs: Domain, patients: pl.DataFrame, infusions: pl.DataFrame, 
                  WARNING)
         notes.append(f"{differ.height} RS responses differ from the {used_name} response of the same date; "
                      f"the {used_name} response is the assessment's response (Lugano 2014)")
-    placed = _out_of_range(rs, _place(used, infusions), out, "response", "RSDTC")
-    assessments = placed.sort("USUBJID", "__date").select(
-        patient_id=pl.col("USUBJID"), episode=pl.col("episode").cast(pl.Int64), day=pl.col("day").cast(pl.Int64),
-        method=pl.col("__method"), response=pl.col("__response"))
-    prog = placed.filter((pl.col("__label") == "PD") & (pl.col("day") >= 1)).sort("__date").unique(
-        ["USUBJID", "episode"], keep="first", maintain_order=True)
-    events = prog.select(patient_id=pl.col("USUBJID"), kind=pl.lit("progression"), date=pl.col("__date"),
+    resp = pl.concat([used.select("USUBJID", RECORD, "__date", "__rft", "__method", "__response", "__code", "__label")
+                      .with_columns(__lugano=pl.lit(True)),
+                      _by_vocabulary(rs, byvocab, patients, out).with_columns(__lugano=pl.lit(False))],
+                     how="vertical_relaxed")
+    keys = ["USUBJID", "__date", "__method"]
+    for part in (components, extra):
+        if part is not None and part.height:
+            resp = resp.join(part.rename({"__rft": "__rft_in", RECORD: "__rec_in"}), on=keys, how="full",
+                             coalesce=True).with_columns(__rft=pl.coalesce("__rft", "__rft_in"),
+                                                         **{RECORD: pl.coalesce(RECORD, "__rec_in")}).drop(
+                "__rft_in", "__rec_in")
+    placed = _out_of_range(rs, _place(resp, infusions), out, "response", "RSDTC")
+    columns = [c for c in RS_INPUT_COLUMNS if c in placed.columns]
+    assessments = placed.sort("USUBJID", "__date", "__method").select(
+        pl.col("USUBJID").alias("patient_id"), pl.col("episode").cast(pl.Int64), pl.col("day").cast(pl.Int64),
+        pl.col("__method").alias("method"), pl.col("__response").alias("response"), *columns)
+    prog = placed.filter((pl.col("__label") == "PD") & (pl.col("day") >= 1) & pl.col("__lugano").fill_null(False)).sort(
+        "__date").unique(["USUBJID", "episode"], keep="first", maintain_order=True)
+    events = prog.select(patient_id=pl.col("USUBJID"), kind=pl.lit("progression"), episode=pl.col("episode"),
+                         date=pl.col("__date"),
                          detail=pl.format("RS OVRLRESP {} ({}, row {})", "__code", pl.lit(rs.file),
-                                                   pl.col(RECORD) + (1 if rs.csv else 0)))
+                                          pl.col(RECORD) + (1 if rs.csv else 0)))
     notes.append(f"assessments are RS's overall responses under Lugano 2014 (evaluator {evaluator}), one per "
-                 f"date, the {'PET-CT' if order[0] == 'pet_ct' else 'CT'} response where it is evaluable; the first "
-                 "PD or PMD after day 0 of an episode is a progression event")
+                 f"date, the {'PET-CT' if order[0] == 'pet_ct' else 'CT'} response where it is evaluable, and "
+                 "under the B-ALL criteria or IMWG 2016 (RSCAT); the first PD or PMD after day 0 of an episode is a "
+                 "progression event where CE gives none")
     return assessments, events
+
+
+def _by_vocabulary(rs: Domain, f: pl.DataFrame, patients: pl.DataFrame, out) -> pl.DataFrame:
+    """OVRLRESP rows under the B-ALL criteria or IMWG 2016: RSSTRESC is a cartkit response label."""
+    from cartkit.interop.sdtm_import import _missing_usubjid, _text, _unknown_subjects, _with_dates
+
+    schema = {"USUBJID": pl.String, RECORD: pl.Int64, "__date": pl.Date, "__rft": pl.Date, "__method": pl.String,
+              "__response": pl.String, "__code": pl.String, "__label": pl.String}
+    if not f.height:
+        return pl.DataFrame(schema=schema)
+    f = _missing_usubjid(Domain(rs.name, rs.file, f, rs.csv), out)
+    f = _unknown_subjects(rs, f, patients["patient_id"], out)
+    labels = VOCABULARIES["response"]
+    f = f.with_columns(__code=_text("RSSTRESC"))
+    f = f.with_columns(__response=pl.col("__code").str.to_lowercase().replace_strict(labels, default=None))
+    not_eval = f.filter(pl.col("__code").is_null() | pl.col("__code").str.to_uppercase().is_in(list(NOT_EVALUABLE)))
+    if not_eval.height:
+        out.rows(rs, not_eval, "RSSTRESC", "RSSTRESC", "not evaluable or not done (NE, ND or empty): no "
+                 "response at this assessment", WARNING)
+    f = f.filter(pl.col("__code").is_not_null() & ~pl.col("__code").str.to_uppercase().is_in(list(NOT_EVALUABLE)))
+    bad = f.filter(pl.col("__response").is_null())
+    if bad.height:
+        out.rows(rs, bad, "RSSTRESC", "RSSTRESC", "not a response cartkit knows ("
+                 + ", ".join(sorted(set(labels.values()))) + ")")
+    f = f.filter(pl.col("__response").is_not_null()).with_columns(__method=pl.coalesce(
+        "__rsmethod", pl.when(pl.col("__cat").str.contains("IMWG")).then(pl.lit("imwg")).otherwise(pl.lit("marrow"))),
+        __label=bor_label_expr(pl.col("__response")))
+    f = _with_dates(rs, f, "RSDTC", "RSDY", patients)
+    undated = f.filter(pl.col("__date").is_null())
+    if undated.height:
+        out.rows(rs, undated, "RSDTC", "RSDTC" if rs.has("RSDTC") else None,
+                 "response with no complete date (RSDTC) nor study day (RSDY): cannot be placed", WARNING)
+    f = f.filter(pl.col("__date").is_not_null()).sort("USUBJID", "__date", RECORD)
+    dup = f.filter(~pl.struct("USUBJID", "__date", "__method").is_first_distinct())
+    if dup.height:
+        out.rows(rs, dup, "RSSTRESC", "RSSTRESC", "a second overall response by the same method on the same date: "
+                 "the first one is kept", WARNING)
+    f = f.filter(pl.struct("USUBJID", "__date", "__method").is_first_distinct())
+    return f.select([pl.col(c).cast(t) for c, t in schema.items()])
+
+
+def _inputs(rs: Domain, frame: pl.DataFrame, patients: pl.DataFrame, out) -> pl.DataFrame | None:
+    """The assessment inputs (RS_INPUTS codes: Deauville score, marrow blasts ...) by subject, date and
+    method, one column each; None when RS has none."""
+    from cartkit.interop.sdtm_import import _missing_usubjid, _num, _text, _unknown_subjects, _with_dates
+
+    codes = {cd: (col, kind) for col, (cd, _t, kind) in RS_INPUTS.items()}
+    f = frame.filter(pl.col("__tcd").is_in(list(codes)))
+    if not f.height:
+        return None
+    f = _missing_usubjid(Domain(rs.name, rs.file, f, rs.csv), out)
+    f = _unknown_subjects(rs, f, patients["patient_id"], out)
+    no_method = f.filter(pl.col("__rsmethod").is_null())
+    if no_method.height:
+        out.rows(rs, no_method, "RSMETHOD", "RSMETHOD" if rs.has("RSMETHOD") else None, "an assessment input with no "
+                 "RSMETHOD cartkit knows (" + ", ".join(METHODS.values()) + "): not read", WARNING)
+    f = _with_dates(rs, f.filter(pl.col("__rsmethod").is_not_null()), "RSDTC", "RSDY", patients).filter(
+        pl.col("__date").is_not_null())
+    stresn = _num("RSSTRESN") if rs.has("RSSTRESN") else pl.lit(None, dtype=pl.Float64)
+    text = _text("RSSTRESC")
+    f = f.with_columns(__num=pl.coalesce(stresn, text.cast(pl.Float64, strict=False)), __txt=text)
+    keys = ["USUBJID", "__date", "__method"]
+    f = f.rename({"__rsmethod": "__method"})
+    base = f.group_by(keys, maintain_order=True).agg(__rft=pl.col("__rft").first(), **{RECORD: pl.col(RECORD).min()})
+    for cd, (col, kind) in codes.items():
+        part = f.filter(pl.col("__tcd") == cd)
+        if not part.height:
+            continue
+        if kind in ("int", "float"):
+            value = pl.col("__num").cast(pl.Int64 if kind == "int" else pl.Float64, strict=False)
+        elif kind == "flag":
+            value = pl.col("__txt").str.to_uppercase().replace_strict({"Y": True, "N": False}, default=None,
+                                                                       return_dtype=pl.Boolean)
+        else:
+            value = pl.col("__txt").str.to_lowercase()
+        part = part.with_columns(__v=value)
+        bad = part.filter(pl.col("__v").is_null())
+        if bad.height:
+            wanted = "a number" if kind in ("int", "float") else "Y or N" if kind == "flag" else "a value"
+            out.rows(rs, bad, "RSSTRESC", "__txt", f"{cd} ({col}) is not {wanted}: not read", WARNING)
+        part = part.filter(pl.col("__v").is_not_null()).unique(keys, keep="first", maintain_order=True)
+        base = base.join(part.select(*keys, pl.col("__v").alias(col)), on=keys, how="left")
+    return base

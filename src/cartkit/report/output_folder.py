@@ -19,7 +19,9 @@ study's input files, is refused even with ``force``. docs/output.md states the r
 
 The same rule, with its own manifest (``FolderKind``), guards the study folder ``cartkit simulate``
 writes (``SIMULATED_STUDY``, used by ``cartkit.simulate.folder``) and the ADaM folder ``cartkit adam
-export`` writes (``ADAM_EXPORT``, ``.cartkit-adam.json``): only a folder whose manifest is valid and
+export`` writes (``ADAM_EXPORT``, ``.cartkit-adam.json``), the SDTM folder ``cartkit sdtm export`` writes
+(``SDTM_EXPORT``, ``.cartkit-sdtm.json``) and the study folder ``cartkit sdtm import`` writes
+(``IMPORTED_STUDY``, ``.cartkit-study.json``): only a folder whose manifest is valid and
 whose listed files are unchanged is replaced.
 """
 
@@ -67,6 +69,12 @@ SIMULATED_STUDY = FolderKind(SIMULATE_MANIFEST, "cartkit_simulate", "a study sim
 ADAM_MANIFEST = ".cartkit-adam.json"
 # the ADaM datasets of ``cartkit adam export`` (cartkit.interop.adam_export, docs/adam.md)
 ADAM_EXPORT = FolderKind(ADAM_MANIFEST, "cartkit_adam", "an ADaM export by cartkit", "", {}, None)
+SDTM_MANIFEST = ".cartkit-sdtm.json"
+# the SDTM datasets of ``cartkit sdtm export`` (cartkit.interop.sdtm_export, docs/sdtm.md)
+SDTM_EXPORT = FolderKind(SDTM_MANIFEST, "cartkit_sdtm", "an SDTM export by cartkit", "", {}, None)
+STUDY_MANIFEST = ".cartkit-study.json"
+# the study folder ``cartkit sdtm import`` writes (cartkit.interop.sdtm_import, docs/sdtm.md)
+IMPORTED_STUDY = FolderKind(STUDY_MANIFEST, "cartkit_study", "a study imported by cartkit", "", {}, None)
 
 
 class OutputFolderError(ValueError):

@@ -1,0 +1,152 @@
+"""The SDTM terms cartkit writes (``sdtm export``) and reads (``sdtm import``): one table, both ways.
+
+Where CDISC controlled terminology has a term, it is used (LBTESTCD, VSTESTCD, MHCAT
+"PRIMARY DIAGNOSIS", DSDECOD "DEATH" / "RANDOMIZED", DDTESTCD "PRCDTH", TRTESTCD "LDIAM" /
+"LPERP", TUTESTCD "TUMIDENT", RSTESTCD "OVRLRESP"). Where it has none (CAR transgene copies, the
+ICE and CAPD totals, the ICANS domains, the grading system of an AE, the response inputs of an
+assessment), the code is cartkit's own, listed here and in docs/sdtm.md, and a sponsor's SDTM using
+other codes needs them mapped. Codes are <= 8 characters and start with a letter (SDTMIG 3.3,
+section 2.5 and the SAS transport v5 limit).
+"""
+
+from __future__ import annotations
+
+# patients.diagnosis -> MH.MHDECOD of the MHCAT "PRIMARY DIAGNOSIS" record (WHO 2016 names)
+DIAGNOSIS_TERMS: dict[str, str] = {
+    "DLBCL": "DIFFUSE LARGE B-CELL LYMPHOMA",
+    "PMBCL": "PRIMARY MEDIASTINAL LARGE B-CELL LYMPHOMA",
+    "HGBCL": "HIGH-GRADE B-CELL LYMPHOMA",
+    "tFL": "TRANSFORMED FOLLICULAR LYMPHOMA",
+    "FL": "FOLLICULAR LYMPHOMA",
+    "MCL": "MANTLE CELL LYMPHOMA",
+    "MZL": "MARGINAL ZONE LYMPHOMA",
+    "B-ALL": "B-CELL ACUTE LYMPHOBLASTIC LEUKEMIA",
+    "MM": "PLASMA CELL MYELOMA",
+}
+PRIMARY_DIAGNOSIS = "PRIMARY DIAGNOSIS"
+
+# Supplemental qualifiers: (domain, QNAM) -> (QLABEL, cartkit table.column)
+SUPP: dict[tuple[str, str], tuple[str, str]] = {
+    ("DM", "IPI"): ("International Prognostic Index", "patients.ipi"),
+    ("DM", "NPRIORTX"): ("Number of Prior Therapy Lines", "patients.prior_lines"),
+    ("DM", "BMBLAST"): ("Baseline Bone Marrow Blasts (%)", "patients.marrow_blasts_pct"),
+    ("DM", "NINFRSN"): ("Reason Never Infused", "patients.never_infused_reason"),
+    ("DM", "PPROTFL"): ("Per-Protocol Set Flag", "patients.per_protocol"),
+    ("MH", "MHSUBTYP"): ("Disease Subtype", "patients.subtype"),
+    ("MH", "MHSTAGE"): ("Ann Arbor Stage", "patients.stage"),
+    ("MH", "MHDISST"): ("Disease Status", "patients.disease_status"),
+    ("EX", "CARTGT"): ("CAR Target Antigen", "infusions.target"),
+    ("EX", "TRANSPCT"): ("CAR Transduction Efficiency (%)", "infusions.transduction_pct"),
+    ("EX", "HARVEST"): ("CAR-T Cells Harvested (10^6/kg)", "infusions.harvest_1e6_per_kg"),
+    ("EX", "LDREGIM"): ("Lymphodepletion Regimen", "infusions.lymphodepletion"),
+    ("EX", "BRIDGTX"): ("Bridging Therapy", "infusions.bridging_therapy"),
+    ("EX", "DOSELVL"): ("Dose Level", "infusions.dose_level"),
+    ("AE", "AETOXGRS"): ("Toxicity Grading System", "adverse_events.grading_system"),
+    ("PR", "PRFIO2"): ("Fraction of Inspired Oxygen (%)", "support.fio2_pct"),
+}
+
+# adverse_events.grading_system <-> SUPPAE.QVAL of AETOXGRS
+GRADING_SYSTEMS: dict[str, str] = {
+    "ctcae4.03": "CTCAE V4.03", "ctcae5.0": "CTCAE V5.0", "ctcae6.0": "CTCAE V6.0",
+    "astct2019": "ASTCT 2019", "lee2014": "LEE 2014",
+}
+
+# measurements.analyte -> PCTESTCD (PC: CAR-T kinetics in whole blood; no CDISC term exists)
+PC_ANALYTES: dict[str, tuple[str, str]] = {
+    "car_dna": ("CARDNA", "CAR Transgene DNA Copies"),
+    "car_t_pct_cd3": ("CARTPCT", "CAR-T Cells, % of CD3+ T Cells"),
+}
+# measurements.analyte -> (LBTESTCD, LBTEST, LBCAT) written; the import reads these and the
+# other spellings of sdtm_import.LB_ANALYTES
+LB_TESTS: dict[str, tuple[str, str, str]] = {
+    "wbc": ("WBC", "Leukocytes", "HEMATOLOGY"),
+    "anc": ("NEUT", "Neutrophils", "HEMATOLOGY"),
+    "alc": ("LYM", "Lymphocytes", "HEMATOLOGY"),
+    "platelets": ("PLAT", "Platelets", "HEMATOLOGY"),
+    "hemoglobin": ("HGB", "Hemoglobin", "HEMATOLOGY"),
+    "crp": ("CRP", "C Reactive Protein", "CHEMISTRY"),
+    "ferritin": ("FERRITIN", "Ferritin", "CHEMISTRY"),
+    "ldh": ("LDH", "Lactate Dehydrogenase", "CHEMISTRY"),
+    "creatinine": ("CREAT", "Creatinine", "CHEMISTRY"),
+    "bilirubin": ("BILI", "Bilirubin", "CHEMISTRY"),
+    "alt": ("ALT", "Alanine Aminotransferase", "CHEMISTRY"),
+    "ast": ("AST", "Aspartate Aminotransferase", "CHEMISTRY"),
+    "fibrinogen": ("FIBRINO", "Fibrinogen", "COAGULATION"),
+    "d_dimer": ("DDIMER", "D-Dimer", "COAGULATION"),
+    "il6": ("IL6", "Interleukin 6", "CYTOKINES"),
+    "il2r": ("IL2SR", "Interleukin 2 Soluble Receptor", "CYTOKINES"),
+    "il8": ("IL8", "Interleukin 8", "CYTOKINES"),
+    "tnfa": ("TNFA", "Tumor Necrosis Factor Alpha", "CYTOKINES"),
+    "ifng": ("IFNG", "Interferon Gamma", "CYTOKINES"),
+    "il10": ("IL10", "Interleukin 10", "CYTOKINES"),
+    "flc_kappa": ("KAPLCF", "Kappa Light Chain, Free", "CHEMISTRY"),
+    "flc_lambda": ("LAMLCF", "Lambda Light Chain, Free", "CHEMISTRY"),
+}
+VS_TESTS: dict[str, tuple[str, str]] = {
+    "temperature": ("TEMP", "Temperature"), "sbp": ("SYSBP", "Systolic Blood Pressure"),
+    "dbp": ("DIABP", "Diastolic Blood Pressure"), "map": ("MAP", "Mean Arterial Pressure"),
+    "heart_rate": ("HR", "Heart Rate"), "spo2": ("OXYSAT", "Oxygen Saturation"),
+    "resp_rate": ("RESP", "Respiratory Rate"),
+}
+# canonical unit -> the CDISC UNIT spelling written (sdtm import reads both)
+UNITS_OUT: dict[str, str] = {"bpm": "beats/min", "/min": "breaths/min"}
+
+# support.kind -> (domain, --DECOD / --SCAT written). Drugs are CM (CMSCAT the kind), procedures PR.
+SUPPORT_CM_CAT = "SUPPORTIVE CARE"
+SUPPORT_PR: dict[str, str] = {"oxygen": "OXYGEN THERAPY", "platelet_transfusion": "PLATELET TRANSFUSION"}
+# events.kind written to PR / CE / CM (death goes to DS and DD, last_contact to DM.RFPENDTC)
+HSCT_DECOD = "HEMATOPOIETIC STEM CELL TRANSPLANTATION"
+LEUKAPHERESIS_DECOD = "LEUKAPHERESIS"
+CE_EVENTS: dict[str, str] = {"progression": "DISEASE PROGRESSION", "relapse": "DISEASE RELAPSE"}
+CE_CAT = "DISEASE EVENT"
+NEW_THERAPY_CAT = "SUBSEQUENT ANTICANCER THERAPY"
+
+# neuro: totals in QS (QSCAT, QSTESTCD, QSTEST), ICANS domains in FA (FATESTCD, FATEST)
+QS_SCORES: dict[str, tuple[str, str, str]] = {
+    "ice_score": ("IMMUNE EFFECTOR CELL-ASSOCIATED ENCEPHALOPATHY", "ICETOT", "ICE Total Score"),
+    "capd_score": ("CORNELL ASSESSMENT OF PEDIATRIC DELIRIUM", "CAPDTOT", "CAPD Total Score"),
+}
+FA_OBJECT = "IMMUNE EFFECTOR CELL-ASSOCIATED NEUROTOXICITY SYNDROME"
+FA_DOMAINS: dict[str, tuple[str, str]] = {
+    "consciousness": ("LOC", "Level of Consciousness"),
+    "seizure": ("SEIZURE", "Seizure"),
+    "motor": ("MOTORFND", "Motor Findings"),
+    "raised_icp": ("ICP", "Elevated Intracranial Pressure"),
+}
+
+# assessments.method <-> RS.RSMETHOD
+METHODS: dict[str, str] = {
+    "pet_ct": "PET-CT", "ct": "CT SCAN", "marrow": "BONE MARROW EXAMINATION",
+    "clinical": "CLINICAL EVALUATION", "imwg": "IMWG RESPONSE ASSESSMENT",
+}
+# diagnosis family -> RS.RSCAT of its responses (docs/criteria.md names the criteria)
+RS_CATEGORIES: dict[str, str] = {
+    "lymphoma": "LUGANO CLASSIFICATION 2014",
+    "all": "B-ALL RESPONSE CRITERIA",
+    "myeloma": "IMWG 2016",
+}
+# assessments column -> (RSTESTCD, RSTEST, kind): the inputs of an assessment, RS records beside
+# OVRLRESP with the same RSDTC and RSMETHOD. kind: "int" / "float" in RSSTRESN, "flag" Y/N and
+# "text" in RSSTRESC. spd_mm2 is TR (TRTESTCD SPD), lesions TU/TR.
+RS_INPUTS: dict[str, tuple[str, str, str]] = {
+    "deauville": ("DEAUVILL", "Deauville 5-Point Scale Score", "int"),
+    "uptake_vs_baseline": ("FDGUPTK", "FDG Uptake Compared to Baseline", "text"),
+    "new_lesions": ("NEWLIND", "New Lesion Indicator", "flag"),
+    "marrow_blasts_pct": ("BMBLAST", "Bone Marrow Blasts (%)", "float"),
+    "circulating_blasts": ("PBBLAST", "Circulating Blasts Present", "flag"),
+    "extramedullary": ("EMDIND", "Extramedullary Disease Present", "flag"),
+    "anc": ("NEUT", "Neutrophils at Assessment (10^9/L)", "float"),
+    "platelets": ("PLAT", "Platelets at Assessment (10^9/L)", "float"),
+    "mrd_pct": ("MRDPCT", "Minimal Residual Disease (%)", "float"),
+    "cd19_pct": ("CD19PCT", "CD19+ Malignant Cells (%)", "float"),
+    "cd22_pct": ("CD22PCT", "CD22+ Malignant Cells (%)", "float"),
+    "serum_ife": ("SIFE", "Serum Immunofixation", "text"),
+    "urine_ife": ("UIFE", "Urine Immunofixation", "text"),
+    "marrow_pc_pct": ("BMPC", "Bone Marrow Plasma Cells (%)", "float"),
+    "clonal_pc": ("CLONPC", "Clonal Plasma Cells Present", "flag"),
+    "plasmacytoma_spd_mm2": ("PLSPD", "Plasmacytoma SPD (mm2)", "float"),
+    "mrd_result": ("MRDRES", "MRD Result", "text"),
+    "mrd_sensitivity": ("MRDSENS", "MRD Assay Sensitivity", "float"),
+}
+SPD_TESTCD = "SPD"
+LESION_TESTS = {"ldi_mm": ("LDIAM", "Longest Diameter"), "sdi_mm": ("LPERP", "Longest Perpendicular")}

@@ -1,0 +1,194 @@
+"""cartkit sdtm export: the seed as SDTM, and back: seed -> export -> import -> the same study (docs/sdtm.md).
+
+What cannot survive SDTM is named here exactly: the study's free-text description and reference
+(SDTM's TS carries the title and the data cutoff only), the published.toml beside the seed (the
+paper's numbers, not study data) and the analysis plan, which travels beside SDTM (``--plan``).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from cartkit.interop.sdtm_export import export_sdtm
+from cartkit.interop.sdtm_import import import_sdtm
+from cartkit.report.output_folder import OutputFolderError
+from cartkit.study.load import load_study
+from cartkit.study.problems import errors
+from cartkit.study.schema import TABLES
+from cartkit.study.validate import validate_study
+
+SEED = Path(__file__).resolve().parents[1] / "examples" / "seed-study"
+DOMAINS = {"TS", "DM", "SUPPDM", "MH", "SUPPMH", "EX", "SUPPEX", "LB", "VS", "PC", "AE", "SUPPAE", "CM", "PR", "QS",
+           "FA", "RS", "DS", "DD", "CE"}
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("sdtm") / "seed-sdtm"
+    result = export_sdtm(SEED, out)
+    assert set(result.datasets) == DOMAINS and result.notes == []
+    return out
+
+
+@pytest.fixture(scope="module")
+def reimported(exported, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("back") / "seed-back"
+    result = import_sdtm(exported / "xpt", out, plan=SEED / "study.toml")
+    assert errors(result.problems) == [] and result.problems == []
+    return out
+
+
+def _table(study, name: str) -> pl.DataFrame:
+    t = TABLES[name]
+    frame = getattr(study, name)
+    cols = [c.name for c in t.columns if c.name in frame.columns]
+    key = [k for k in t.key if k in cols]
+    return frame.select(cols).sort(key, nulls_last=True)
+
+
+def test_seed_round_trip_gives_the_same_study_table_by_table(reimported):
+    assert errors(validate_study(reimported)) == []
+    seed, back = load_study(SEED), load_study(reimported)
+    for name in TABLES:
+        assert_frame_equal(_table(seed, name), _table(back, name), check_dtypes=True)
+    # the study metadata: title and data cutoff travel in TS; description and reference do not
+    assert back.meta.title == seed.meta.title and back.meta.data_cutoff == seed.meta.data_cutoff
+    assert back.meta.reference in ("", None) and seed.meta.reference
+    assert back.plan == seed.plan  # the plan came beside SDTM (--plan), verbatim
+
+
+def test_dataset_json_folder_imports_to_the_same_study(exported, reimported, tmp_path):
+    out = tmp_path / "from-json"
+    import_sdtm(exported / "json", out, plan=SEED / "study.toml")
+    for name in ("patients", "infusions", "measurements", "adverse_events", "events", "assessments", "support",
+                 "neuro"):
+        assert (out / f"{name}.csv").read_bytes() == (reimported / f"{name}.csv").read_bytes(), name
+
+
+def test_export_files_are_sdtm_xpt_v5_and_dataset_json(exported):
+    import pyreadstat
+
+    index = json.loads((exported / "datasets.json").read_text())
+    for entry in index["datasets"]:
+        df, meta = pyreadstat.read_xport(str(exported / entry["files"][0]))
+        assert len(df) == entry["records"]
+        assert all(len(c) <= 8 for c in df.columns) and all(len(lab) <= 40 for lab in meta.column_labels)
+        doc = json.loads((exported / entry["files"][1]).read_text())
+        assert doc["datasetJSONVersion"] == "1.1.0" and doc["records"] == entry["records"]
+        assert [c["name"] for c in doc["columns"]] == list(df.columns)
+    dm, _ = pyreadstat.read_xport(str(exported / "xpt" / "dm.xpt"))
+    p1 = dm[dm["USUBJID"] == "P1"].iloc[0]
+    assert (p1["RFSTDTC"], p1["AGE"], p1["SEX"]) == ("2017-08-28", 56.0, "M")
+    lb, _ = pyreadstat.read_xport(str(exported / "xpt" / "lb.xpt"))
+    # P1's neutrophils 7 days before the CD22 infusion: study day counted from the first infusion (no day 0),
+    # and LBRFTDTC naming the infusion (episode 2) the value belongs to
+    row = lb[(lb["USUBJID"] == "P1") & (lb["LBTESTCD"] == "NEUT") & (lb["LBDTC"] == "2019-07-31")].iloc[0]
+    assert (row["LBRFTDTC"], row["LBDY"], row["LBSTRESU"]) == ("2019-08-05", 703.0, "10^9/L")
+    suppae, _ = pyreadstat.read_xport(str(exported / "xpt" / "suppae.xpt"))
+    assert set(suppae["QVAL"]) == {"CTCAE V4.03", "ASTCT 2019"} and set(suppae["QNAM"]) == {"AETOXGRS"}
+    ce, _ = pyreadstat.read_xport(str(exported / "xpt" / "ce.xpt"))
+    assert sorted(set(ce["CEDECOD"])) == ["DISEASE PROGRESSION", "DISEASE RELAPSE"]
+
+
+def test_export_folder_rule_never_deletes_foreign_files(tmp_path):
+    out = tmp_path / "sdtm"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(OutputFolderError, match="not empty"):
+        export_sdtm(SEED, out)
+    assert (out / "notes.txt").read_text() == "mine"
+    fresh = tmp_path / "fresh"
+    export_sdtm(SEED, fresh)
+    export_sdtm(SEED, fresh)  # an unchanged earlier export is replaced whole
+    (fresh / "xpt" / "extra.csv").write_text("x")
+    with pytest.raises(OutputFolderError, match="did not write"):
+        export_sdtm(SEED, fresh)
+    assert (fresh / "xpt" / "extra.csv").exists()
+
+
+def test_reimport_replaces_only_a_study_it_wrote(exported, tmp_path):
+    out = tmp_path / "study"
+    import_sdtm(exported / "xpt", out)
+    import_sdtm(exported / "xpt", out)  # its own earlier import: replaced
+    (out / "my-notes.txt").write_text("keep")
+    from cartkit.study.problems import StudyError
+
+    with pytest.raises(StudyError, match="did not write"):
+        import_sdtm(exported / "xpt", out)
+    assert (out / "my-notes.txt").read_text() == "keep"
+
+
+@pytest.mark.slow
+def test_seed_round_trip_gives_the_same_report_numbers(reimported):
+    from cartkit.analysis import analyse
+    from cartkit.derive import derive
+
+    def results(folder):
+        study = load_study(folder)
+        return analyse(study, derive(study))
+
+    seed, back = results(SEED), results(reimported)
+    # the reproduction appendix compares with the paper's published.toml, which is not study data
+    assert set(seed.tables) == set(back.tables)
+    not_sdtm = {"cross_reference", "reproduction"}
+    assert {k for k, v in back.tables.items() if v is None} - {k for k, v in seed.tables.items() if v is None} \
+        == not_sdtm
+    for name, table in seed.tables.items():
+        other = back.tables[name]
+        if name in not_sdtm or table is None:
+            continue
+        if name == "methods":  # the provenance line names the input files, which differ
+            keep = ~pl.col("text").str.starts_with("Analysed with cartkit")
+            table, other = table.filter(keep), other.filter(keep)
+        if name == "study":
+            table, other = table.drop("reference"), other.drop("reference")
+        assert_frame_equal(table, other, check_row_order=False, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def test_cli_sdtm_export_and_import(tmp_path):
+    from typer.testing import CliRunner
+
+    from cartkit.cli import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["sdtm", "export", str(SEED), str(tmp_path / "sdtm")])
+    assert res.exit_code == 0, res.output
+    assert "wrote" in res.output and (tmp_path / "sdtm" / "xpt" / "dm.xpt").exists()
+    res = runner.invoke(app, ["sdtm", "import", str(tmp_path / "sdtm" / "xpt"), str(tmp_path / "study"),
+                              "--rs-basis", "ct", "--plan", str(SEED / "study.toml")])
+    assert res.exit_code == 0, res.output
+    assert errors(validate_study(tmp_path / "study")) == []
+    res = runner.invoke(app, ["sdtm", "import", str(tmp_path / "sdtm" / "xpt"), str(tmp_path / "s2"),
+                              "--rs-basis", "mri"])
+    assert res.exit_code == 1 and "--rs-basis mri" in res.output
+    shutil.rmtree(tmp_path / "sdtm")
+
+
+def test_compressed_dataset_json_dsjc_and_ndjson_read_like_json(exported, reimported, tmp_path):
+    import zlib
+
+    folder = tmp_path / "dsjc"
+    folder.mkdir()
+    for i, path in enumerate(sorted((exported / "json").glob("*.json"))):
+        doc = json.loads(path.read_text())
+        if i % 2:  # NDJSON (metadata line, then one line per row), zlib-compressed
+            head = {k: v for k, v in doc.items() if k != "rows"}
+            text = "\n".join([json.dumps(head), *(json.dumps(r) for r in doc["rows"])])
+        else:
+            text = json.dumps(doc)
+        (folder / f"{path.stem}.dsjc").write_bytes(zlib.compress(text.encode()))
+    out = tmp_path / "study"
+    import_sdtm(folder, out, plan=SEED / "study.toml")
+    for name in ("patients", "measurements", "adverse_events", "events", "assessments", "support", "neuro"):
+        assert (out / f"{name}.csv").read_bytes() == (reimported / f"{name}.csv").read_bytes(), name
+    (folder / "lb.dsjc").write_bytes(b"not compressed")
+    from cartkit.study.problems import StudyError
+
+    with pytest.raises(StudyError, match="lb.dsjc.*not a compressed Dataset-JSON"):
+        import_sdtm(folder, tmp_path / "bad")
