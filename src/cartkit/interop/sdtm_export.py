@@ -44,7 +44,7 @@ def build_domains(study) -> tuple[list, list[str]]:
     out = [D.ts(study, sid), D.dm(study, sid), D.suppdm(study, sid), *D.mh(study, sid), *D.ex(study, sid), D.lb(study, sid),
            D.vs(study, sid), D.pc(study, sid), *D.ae(study, sid), D.cm(study, sid), *D.pr(study, sid),
            D.qs(study, sid), D.fa(study, sid), D.rs(study, sid), *D.tu_tr(study, sid), *D.ds_dd(study, sid),
-           D.ce(study, sid)]
+           D.ce(study, sid), D.ss(study, sid)]
     notes = []
     written = set(C.LB_TESTS) | set(C.VS_TESTS) | set(C.PC_ANALYTES)
     left = study.measurements.filter(~pl.col("analyte").is_in(sorted(written)))

@@ -493,3 +493,15 @@ def ts(study: Study, study_id: str) -> AdamDataset:
                  Variable("TSPARM", "Trial Summary Parameter", TEXT, COLLECTED),
                  Variable("TSVAL", "Parameter Value", TEXT, COLLECTED)]
     return AdamDataset("TS", "Trial Summary", "SDTM TS", f, variables, keys=("STUDYID", "TSPARMCD", "TSSEQ"))
+
+
+def ss(study: Study, study_id: str) -> AdamDataset | None:
+    """Subject status: each last contact (events kind last_contact) as SSTESTCD SURVSTAT = ALIVE on its date."""
+    e = study.events.filter((pl.col("kind") == "last_contact") & pl.col("date").is_not_null())
+    if e.is_empty():
+        return None
+    e = _timed(_seq(e, "SS", ["date"]), study, "SS")
+    return _dataset("SS", "Subject Status", e.select(
+        USUBJID=pl.col("patient_id"), SSSEQ="SSSEQ", SSTESTCD=pl.lit("SURVSTAT"), SSTEST=pl.lit("Survival Status"),
+        SSORRES=pl.lit("ALIVE"), SSSTRESC=pl.lit("ALIVE"), SSDTC="SSDTC", SSDY="SSDY", SSTPTREF="SSTPTREF",
+        SSRFTDTC="SSRFTDTC"), study_id, ("STUDYID", "USUBJID", "SSTESTCD", "SSDTC"))

@@ -39,7 +39,7 @@ from cartkit.study.vocabulary import (
 )
 
 DOMAINS = ("ts", "dm", "suppdm", "mh", "suppmh", "ex", "suppex", "lb", "vs", "pc", "ae", "suppae", "cm", "pr", "supppr",
-           "qs", "fa", "rs", "tr", "tu", "ds", "dd", "ce")
+           "qs", "fa", "rs", "tr", "tu", "ds", "dd", "ce", "ss")
 
 # EXTRT of a CAR-T product: the INN stem "-leucel" (tisagenlecleucel, axicabtagene ciloleucel,
 # lisocabtagene maraleucel, brexucabtagene autoleucel, idecabtagene vicleucel, ciltacabtagene
@@ -203,6 +203,8 @@ def _patient_details(domains: dict[str, Domain], patients: pl.DataFrame, out: _P
         if unknown.height:
             out.rows(mh, unknown, "MHDECOD", "__term", "primary diagnosis cartkit does not know (one of "
                      + ", ".join(f"{k} ({v})" for k, v in C.DIAGNOSIS_TERMS.items()) + ")")
+        f = f.join(unknown.select(__bad_mh="USUBJID").unique(), left_on="patient_id", right_on="__bad_mh", how="left",
+                   coalesce=False).with_columns(__bad_mh=pl.col("__bad_mh").is_not_null())
         rows = rows.filter(pl.col("__diag").is_not_null()).unique("USUBJID", keep="first", maintain_order=True)
         rows = supp_columns(domains.get("suppmh"), mh, rows, ("MHSUBTYP", "MHSTAGE", "MHDISST"), out)
         stage = VOCABULARIES["stage"]
@@ -213,7 +215,10 @@ def _patient_details(domains: dict[str, Domain], patients: pl.DataFrame, out: _P
         f = f.join(rows, on="patient_id", how="left").with_columns(
             diagnosis=pl.coalesce("__diag", "diagnosis"), subtype="__subtype", stage="__stage",
             disease_status="__status").drop("__diag", "__subtype", "__stage", "__status")
-    no_diag = f.filter(pl.col("diagnosis").is_null())
+    if "__bad_mh" not in f.columns:
+        f = f.with_columns(__bad_mh=pl.lit(False))
+    no_diag = f.filter(pl.col("diagnosis").is_null() & ~pl.col("__bad_mh"))  # an unknown MH term is its own error
+    f = f.drop("__bad_mh")
     if no_diag.height:
         out.rows(dm, no_diag.rename({"patient_id": "USUBJID"}), "USUBJID", "USUBJID",
                  "no primary diagnosis in MH (MHCAT PRIMARY DIAGNOSIS) and no --diagnosis given")
@@ -471,7 +476,8 @@ def _adverse_events(ae: Domain, patients: pl.DataFrame, infusions: pl.DataFrame,
     undated = f.filter(pl.col("__date").is_null())
     if undated.height:
         out.rows(ae, undated, "AESTDTC", "AESTDTC" if ae.has("AESTDTC") else None,
-                 "no complete start date: counted in episode 1 with no onset day", WARNING)
+                 "no complete start date: counted in the episode AERFTDTC names (else episode 1) with no onset day",
+                 WARNING)
     placed = _place(f, infusions)
     ref = infusions.select(USUBJID="patient_id", __rft="infusion_date", __ref_ep="episode")
     undated = undated.join(infusions.filter(pl.col("episode") == 1).select(USUBJID="patient_id", episode="episode"),
@@ -515,8 +521,19 @@ def _event_rows(dom: Domain, frame: pl.DataFrame, kind: str | pl.Expr, detail: p
         detail=detail)
 
 
+def _kept_subjects(patients: pl.DataFrame, infusions: pl.DataFrame) -> pl.DataFrame:
+    """patient_id of the subjects the study keeps: those with a CAR-T infusion, and those never infused
+    who were assigned an arm (DM.ARM other than the SDTM "Screen Failure" / "Not Assigned") or have a
+    never-infused reason (SUPPDM NINFRSN): a randomised trial's intention-to-treat population."""
+    screened_out = ["SCREEN FAILURE", "NOT ASSIGNED", "SCRNFAIL", "NOTASSGN"]
+    arm = pl.col("arm").str.to_uppercase()
+    assigned = patients.filter((pl.col("arm").is_not_null() & ~arm.is_in(screened_out))
+                               | pl.col("never_infused_reason").is_not_null()).select("patient_id")
+    return pl.concat([infusions.select("patient_id"), assigned]).unique(maintain_order=True)
+
+
 def _events(domains: dict[str, Domain], patients: pl.DataFrame, infusions: pl.DataFrame, more: list[pl.DataFrame],
-            out: _Problems) -> pl.DataFrame:
+            out: _Problems, kept: pl.DataFrame) -> pl.DataFrame:
     """Death (DS DSDECOD DEATH, DM.DTHDTC; DD PRCDTH its cause), progression and relapse (CE), end of
     participation (DM.RFPENDTC) and the event rows ``more`` (HSCT from PR, new therapy from CM), each
     placed in its episode (--RFTDTC, else the latest infusion on or before its date)."""
@@ -557,13 +574,20 @@ def _events(domains: dict[str, Domain], patients: pl.DataFrame, infusions: pl.Da
                        how="vertical_relaxed") if parts else pl.DataFrame(
         schema={"USUBJID": pl.String, RECORD: pl.Int64, "kind": pl.String, "__date": pl.Date, "__rft": pl.Date,
                 "detail": pl.String})
-    treated = infusions.select(USUBJID="patient_id").unique()
+    treated = kept.select(USUBJID="patient_id")
     events = events.join(treated, on="USUBJID", how="semi")
     # one death per subject: the earliest (DS and DM.DTHDTC name the same death)
     death = events.filter(pl.col("kind") == "death").sort("__date", pl.col("detail").is_null()).unique(
         "USUBJID", keep="first", maintain_order=True)
     events = pl.concat([events.filter(pl.col("kind") != "death"), death])
-    if dm.has("RFPENDTC"):
+    ss = domains.get("ss")
+    if ss is not None and _require(ss, ("USUBJID", "SSTESTCD", "SSSTRESC"), out):
+        f = _missing_usubjid(ss, out).filter((_text("SSTESTCD").str.to_uppercase() == "SURVSTAT")
+                                             & (_text("SSSTRESC").str.to_uppercase() == "ALIVE"))
+        alive = _event_rows(ss, f, "last_contact", pl.lit(None, dtype=pl.String), "SSDTC", "SSDY", patients, out,
+                            "survival status")
+        events = pl.concat([events, alive.join(treated, on="USUBJID", how="semi")])
+    elif dm.has("RFPENDTC"):
         last = dm.frame.select("__record", USUBJID=_text("USUBJID"), __date=_date("RFPENDTC")).drop_nulls()
         last = last.join(treated, on="USUBJID", how="semi").join(death.select("USUBJID"), on="USUBJID", how="anti")
         events = pl.concat([events, last.select("USUBJID", RECORD, kind=pl.lit("last_contact"), __date="__date",
@@ -772,6 +796,7 @@ def import_sdtm(sdtm_dir: str | Path, out_study: str | Path, *, diagnosis: str |
         raise StudyError(problems.items)
     infusions = _infusion_details(domains, infusions, problems)
     patients = _patient_details(domains, patients, problems)
+    kept = _kept_subjects(patients, infusions)
     parts = []
     for name, prefix, codes in (("lb", "LB", LB_ANALYTES), ("vs", "VS", VS_ANALYTES), ("pc", "PC", PC_ANALYTES)):
         if name in domains:
@@ -830,7 +855,7 @@ def import_sdtm(sdtm_dir: str | Path, out_study: str | Path, *, diagnosis: str |
                     else (pl.DataFrame(), pl.DataFrame()))
     if lesions.is_empty():
         lesions = _empty("lesions")
-    events = _events(domains, patients, infusions, more_events, problems)
+    events = _events(domains, patients, infusions, more_events, problems, kept)
     assessments = _empty("assessments").select("patient_id", "episode", "day", "method", "response")
     if "rs" in domains:
         assessments, progression = rs_assessments(domains["rs"], patients, infusions, problems, notes,
@@ -848,10 +873,15 @@ def import_sdtm(sdtm_dir: str | Path, out_study: str | Path, *, diagnosis: str |
                 "patient_id", "kind", "date")
     if errors(problems.items):
         raise StudyError(problems.items)
-    untreated = patients.join(infusions.select("patient_id").unique(), on="patient_id", how="anti")
+    untreated = patients.join(kept, on="patient_id", how="anti")
     if untreated.height:
-        notes.append(f"{untreated.height} DM subjects with no exposure in EX (screen failures) are left out")
-    patients = patients.join(infusions.select("patient_id").unique(), on="patient_id", how="semi")
+        notes.append(f"{untreated.height} DM subjects with no CAR-T exposure in EX, no arm (or ARM Screen Failure / "
+                     "Not Assigned) and no never-infused reason (screen failures) are left out")
+    kept_untreated = kept.join(infusions.select("patient_id").unique(), on="patient_id", how="anti")
+    if kept_untreated.height:
+        notes.append(f"{kept_untreated.height} subjects with an arm but no CAR-T infusion (randomised, never infused) "
+                     "are kept, with their events")
+    patients = patients.join(kept, on="patient_id", how="semi")
     study_id = "sdtm-import"
     if dm.has("STUDYID"):
         ids = dm.frame["STUDYID"].cast(pl.String).drop_nulls().unique().to_list()

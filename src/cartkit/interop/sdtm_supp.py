@@ -63,7 +63,8 @@ def supp_columns(supp: Domain | None, parent: Domain, frame: pl.DataFrame, qnams
             continue
         lost = keyed.filter(pl.col("__parent").is_null())
         if lost.height:
-            out.rows(supp, lost, "IDVARVAL", "__idval", f"no {parent.name.upper()} record of this subject "
+            out.rows(supp, lost, "IDVARVAL" if idvar else "USUBJID", "__idval" if idvar else "USUBJID",
+                     f"no {parent.name.upper()} record of this subject "
                      f"has {idvar or 'USUBJID'} = this value: the qualifier is not read", WARNING)
         pieces.append(keyed.filter(pl.col("__parent").is_not_null()).select("__parent", "__q", "__v"))
     if not pieces:
