@@ -460,3 +460,29 @@ def test_define_xml_is_valid_define_21_and_describes_every_variable(exported):
            for i in lists["CL.ADTTE.PARAMCD"].findall("odm:CodeListItem", ns)}
     assert tte["PFS"] == "Progression-Free Survival (days)" and set(tte) == set(R_REFERENCE)
     assert items["IT.ADTTE.PARAMCD"].find("odm:CodeListRef", ns).get("CodeListOID") == "CL.ADTTE.PARAMCD"
+
+
+def test_define_xml_codelists_carry_their_nci_codes(exported):
+    """The CDISC codelists in define.xml name their NCI Thesaurus codes (def:Alias nci:ExtCodeID):
+    NY C66742 (Y C49488), SEX C66731 (M C20197, F C16576), AGEU C66781 (YEARS C29848), and the
+    values in the data are terms of their codelist."""
+    import xml.etree.ElementTree as ET
+
+    import pyreadstat
+
+    ns = {"odm": "http://www.cdisc.org/ns/odm/v1.3"}
+    root = ET.parse(exported / "define.xml").getroot()
+    lists = {c.get("OID"): c for c in root.iter(f"{{{ns['odm']}}}CodeList")}
+
+    def codes(oid):
+        cl = lists[oid]
+        return (cl.find("odm:Alias", ns).get("Name"),
+                {e.get("CodedValue"): e.find("odm:Alias", ns).get("Name") for e in cl.findall("odm:EnumeratedItem", ns)})
+
+    assert codes("CL.Y") == ("C66742", {"Y": "C49488"})
+    assert codes("CL.SEX") == ("C66731", {"M": "C20197", "F": "C16576", "U": "C17998"})
+    assert codes("CL.AGEU") == ("C66781", {"YEARS": "C29848"})
+    items = {i.get("OID"): i for i in root.iter(f"{{{ns['odm']}}}ItemDef")}
+    assert items["IT.ADSL.SEX"].find("odm:CodeListRef", ns).get("CodeListOID") == "CL.SEX"
+    adsl, _ = pyreadstat.read_xport(str(exported / "adsl.xpt"))
+    assert set(adsl["SEX"]) <= {"M", "F", "U"} and set(adsl["AGEU"]) == {"YEARS"}

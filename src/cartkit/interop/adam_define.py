@@ -31,6 +31,15 @@ ADAM_CLASS = {"ADSL": "SUBJECT LEVEL ANALYSIS DATASET", "ADAE": "OCCURRENCE DATA
 BDS = "BASIC DATA STRUCTURE"
 _DATA_TYPE = {TEXT: "text", INTEGER: "integer", FLOAT: "float", DATE: "integer"}
 _ORIGIN = {COLLECTED: "Collected", DERIVED: "Derived", ASSIGNED: "Assigned"}
+# CDISC controlled terminology the export uses, with the NCI Thesaurus codes of the codelists and
+# their terms (def:Alias Context "nci:ExtCodeID", Define-XML 2.1 section 5.3.4): codelist OID ->
+# (name, NCI code, {value: NCI code}, variables using it). NY (C66742) holds Y (C49488) and N; ADaM
+# flags use "Y" only. SEX (C66731): M C20197, F C16576, U C17998. AGEU (C66781): YEARS C29848.
+NCI_CODELISTS: dict[str, tuple[str, str, dict[str, str], tuple[str, ...]]] = {
+    "CL.SEX": ("Sex", "C66731", {"M": "C20197", "F": "C16576", "U": "C17998"}, ("SEX",)),
+    "CL.AGEU": ("Age Unit", "C66781", {"YEARS": "C29848"}, ("AGEU",)),
+}
+NY_CODELIST, Y_TERM = "C66742", "C49488"
 
 
 class DefineXmlError(ValueError):
@@ -52,8 +61,21 @@ def define_xml(datasets: list[AdamDataset], *, study_oid: str, study_name: str, 
     mdv.Standards = model.Standards(Standard=[model.Standard(
         OID="STD.ADAMIG", Name=ADAMIG[0], Type="IG", Version=ADAMIG[1], Status="Final")])
     items, methods = [], []
-    codelists = [model.CodeList(OID="CL.Y", Name="Yes (flag)", DataType="text",
-                                EnumeratedItem=[model.EnumeratedItem(CodedValue="Y", OrderNumber=1)])]
+    nci = "nci:ExtCodeID"
+    codelists = [model.CodeList(OID="CL.Y", Name="No Yes Response (Y)", DataType="text",
+                                Alias=[model.Alias(Context=nci, Name=NY_CODELIST)],
+                                EnumeratedItem=[model.EnumeratedItem(CodedValue="Y", OrderNumber=1,
+                                                                     Alias=[model.Alias(Context=nci, Name=Y_TERM)])])]
+    used = {v.name for ds in datasets for v in ds.variables}
+    by_variable = {}
+    for oid, (name, code, terms, variables) in NCI_CODELISTS.items():
+        if not used & set(variables):
+            continue
+        codelists.append(model.CodeList(
+            OID=oid, Name=name, DataType="text", Alias=[model.Alias(Context=nci, Name=code)],
+            EnumeratedItem=[model.EnumeratedItem(CodedValue=value, OrderNumber=i, Alias=[model.Alias(
+                Context=nci, Name=term)]) for i, (value, term) in enumerate(terms.items(), start=1)]))
+        by_variable.update(dict.fromkeys(variables, oid))
     for ds in datasets:
         frame = typed(ds)
         lengths = _text_lengths(frame, ds)
@@ -93,6 +115,8 @@ def define_xml(datasets: list[AdamDataset], *, study_oid: str, study_name: str, 
                 item.CodeListRef = model.CodeListRef(CodeListOID="CL.Y")
             elif v.name == "PARAMCD" and param_list is not None:
                 item.CodeListRef = model.CodeListRef(CodeListOID=param_list)
+            elif v.name in by_variable:
+                item.CodeListRef = model.CodeListRef(CodeListOID=by_variable[v.name])
             items.append(item)
         leaf_id = f"LF.{ds.name}"
         group = model.ItemGroupDef(
