@@ -3,9 +3,11 @@
 Simulates a study (default 100,000 patients, Parquet), then times
 ``cartkit.load_study`` (read + every validation rule + unit conversion +
 day/date derivation) against ``polars.read_parquet`` of the same files, and
-records the peak memory of the load (ru_maxrss of a child process).
+records the peak memory of the load (ru_maxrss of a child process). The two are run in fresh
+processes, alternating, for ``--rounds`` rounds; the medians are the result (the machine is shared,
+so a single round says little).
 
-    python benchmarks/bench_load.py [--patients 100000]
+    python benchmarks/bench_load.py [--patients 100000] [--rounds 3] [--study DIR]
 
 Writes benchmarks/results/load.json.
 """
@@ -45,18 +47,32 @@ def _run(what: str, folder: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _median(runs: list[dict]) -> dict:
+    """The median of each measure over the rounds (time and memory each on their own)."""
+    import statistics
+
+    return {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--patients", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; the medians are kept")
+    parser.add_argument("--study", type=Path, default=None,
+                        help="an existing simulated study of --patients patients (else one is simulated)")
     args = parser.parse_args()
     from cartkit.simulate import simulate_study
 
     with tempfile.TemporaryDirectory(prefix="cartkit-load-") as tmp:
-        folder = simulate_study(Path(tmp) / "study", patients=args.patients, seed=1, format="parquet")
-        plain = _run("plain", folder)
-        cartkit = _run("cartkit", folder)
+        folder = args.study or simulate_study(Path(tmp) / "study", patients=args.patients, seed=1,
+                                              format="parquet")
+        rounds = [(_run("plain", folder), _run("cartkit", folder)) for _ in range(args.rounds)]
+    plain = _median([p for p, _ in rounds])
+    cartkit = _median([c for _, c in rounds])
     result = {
         "patients": args.patients,
+        "rounds": args.rounds,
+        "round_time_ratios": [round(c["seconds"] / p["seconds"], 1) for p, c in rounds],
         "rows": cartkit["rows"],
         "load_study_seconds": round(cartkit["seconds"], 2),
         "read_parquet_seconds": round(plain["seconds"], 2),

@@ -85,9 +85,13 @@ class TypedTable:
     failed: dict[str, pl.Series] = field(default_factory=dict)
     present: set[str] = field(default_factory=set)  # schema columns the file had
     date_given: pl.Series | None = None  # rows whose date the file gave (not derived from day)
+    # per-row lookups of the table's patient and episode (cartkit.study.episodes), computed once; valid
+    # while the rows and the patient_id and episode columns stay as they are
+    lookups: dict[str, object] = field(default_factory=dict)
 
     def keep_rows(self, keep: pl.Series) -> None:
         """Keep only the rows where ``keep`` holds (the frame and the ``failed`` masks alike)."""
+        self.lookups.clear()
         self.frame = self.frame.filter(keep)
         self.failed = {name: mask.filter(keep) for name, mask in self.failed.items()}
         if self.date_given is not None:
@@ -115,7 +119,27 @@ def display(s: pl.Series) -> pl.Series:
     return s.cast(pl.String, strict=False)
 
 
-def _clean_text(s: pl.Series) -> pl.Series:
+# a text column with at most this share of distinct values is cleaned by its distinct values: a
+# registry's patient ids, analytes and units repeat over millions of rows
+_FEW_DISTINCT = 0.25
+
+
+def _clean_text(s: pl.Series, keep: dict | None = None) -> pl.Series:
+    """Trimmed text, the missing spellings null. When the column is already clean (the usual case)
+    it is returned as it is, without a copy; that is decided on its distinct values, which are then
+    left in ``keep["distinct"]`` (when given) for the vocabulary check."""
+    if len(s) > 1000:
+        distinct = s.unique()
+        if len(distinct) <= _FEW_DISTINCT * len(s):
+            trimmed = distinct.str.strip_chars()
+            missing = trimmed.is_in(_MISSING_SPELLINGS).fill_null(False)
+            if not missing.any() and (trimmed == distinct).fill_null(True).all():
+                if keep is not None:
+                    keep["distinct"] = distinct.drop_nulls()
+                return s
+            cleaned = trimmed.set(missing, None) if missing.any() else trimmed
+            return s.replace_strict(distinct.drop_nulls(), cleaned.filter(distinct.is_not_null()), default=None,
+                                    return_dtype=pl.String).alias(s.name)
     t = s.str.strip_chars()
     missing = t.is_in(_MISSING_SPELLINGS).fill_null(False)
     return t.set(missing, None) if missing.any() else t
@@ -131,18 +155,23 @@ def _numbers(s: pl.Series, decimal_comma: bool) -> tuple[pl.Series, pl.Series]:
         return t.cast(pl.Float64, strict=False), given
     if s.dtype.is_numeric():
         f = s.cast(pl.Float64, strict=False)
+        if s.dtype.is_integer():
+            return f, f.is_not_null()
         return f, f.is_not_null() & ~f.is_nan()  # NaN is how pandas writes a missing number
     if s.dtype == pl.Boolean:
         return s.cast(pl.Float64), s.is_not_null()
     return pl.repeat(None, len(s), dtype=pl.Float64, eager=True).alias(s.name), s.is_not_null()
 
 
-def cast_column(s: pl.Series, dtype: str, decimal_comma: bool = False) -> tuple[pl.Series, pl.Series]:
-    """(typed column, given mask): a cell failed where it was given but the typed value is null."""
+def cast_column(s: pl.Series, dtype: str, decimal_comma: bool = False,
+                keep: dict | None = None) -> tuple[pl.Series, pl.Series]:
+    """(typed column, given mask): a cell failed where it was given but the typed value is null.
+
+    ``keep``, when given, may receive the column's distinct values (``keep["distinct"]``)."""
     name = s.name
     if dtype == STR:
         if s.dtype == pl.String:
-            t = _clean_text(s)
+            t = _clean_text(s, keep)
         elif s.dtype.is_float():
             f = s.cast(pl.Float64)
             whole = f.is_finite() & (f.round(0) == f) & (f.abs() < _MAX_EXACT_INT)
@@ -153,6 +182,11 @@ def cast_column(s: pl.Series, dtype: str, decimal_comma: bool = False) -> tuple[
         else:
             t = s.cast(pl.String, strict=False)
         return t.alias(name), t.is_not_null()
+    if dtype == INT and s.dtype.is_integer():  # a typed integer column (Parquet): no round trip via floats
+        out = s.cast(pl.Int64, strict=False)
+        given = s.is_not_null()
+        inexact = given & (out.abs() >= _MAX_EXACT_INT).fill_null(True)  # as the float path: |x| < 2**53
+        return (out.set(inexact, None) if inexact.any() else out).alias(name), given
     if dtype in (INT, FLOAT):
         f, given = _numbers(s, decimal_comma)
         ok = f.is_finite().fill_null(False)
@@ -160,7 +194,7 @@ def cast_column(s: pl.Series, dtype: str, decimal_comma: bool = False) -> tuple[
             ok = ok & (f.round(0) == f).fill_null(False) & (f.abs() < _MAX_EXACT_INT).fill_null(False)
             out = f.set(~ok, None).cast(pl.Int64, strict=False)
         else:
-            out = f.set(~ok, None)
+            out = f.set(~ok, None) if (~ok & f.is_not_null()).any() else f  # NaN and infinities -> null
         return out.alias(name), given
     if dtype == BOOL:
         if s.dtype == pl.Boolean:
@@ -257,12 +291,13 @@ def coerce_table(
             typed.append(pl.repeat(None, frame.height, dtype=POLARS_TYPES[col.dtype], eager=True).alias(col.name))
             continue
         source = frame[col.name]
-        values, given = cast_column(source, col.dtype, raw.decimal_comma)
+        keep: dict = {}
+        values, given = cast_column(source, col.dtype, raw.decimal_comma, keep)
         bad = given & values.is_null()
         if bad.any():
             problems += _report(frame, bad, raw.file, col.name, display(source), _RULES[col.dtype])
         if col.vocabulary is not None:
-            values, unknown = _canonical(values, col, extra_ae_terms)
+            values, unknown = _canonical(values, col, extra_ae_terms, keep.get("distinct"))
             if unknown.any():
                 problems += _report(frame, unknown, raw.file, col.name, display(source), _vocab_rule(col, extra_ae_terms))
             bad = bad | unknown
@@ -301,10 +336,12 @@ def _report(frame: pl.DataFrame, mask: pl.Series, file: str, column: str, values
     return [Problem(file, r, column, v, rule) for r, v in zip(rows, shown, strict=True)]
 
 
-def _canonical(values: pl.Series, col: Column, extra_ae_terms: tuple[str, ...]) -> tuple[pl.Series, pl.Series]:
+def _canonical(values: pl.Series, col: Column, extra_ae_terms: tuple[str, ...],
+               distinct: pl.Series | None = None) -> tuple[pl.Series, pl.Series]:
     mapping = vocabulary_mapping(col.vocabulary, extra_ae_terms)
     # map the distinct values (few), then the column only when some value is not yet canonical
-    distinct = values.drop_nulls().unique()
+    if distinct is None:
+        distinct = values.drop_nulls().unique()
     canon = distinct.str.to_lowercase().replace_strict(mapping, default=None, return_dtype=pl.String)
     if canon.is_null().any():
         unknown = values.is_in(distinct.filter(canon.is_null()).implode()).fill_null(False)

@@ -20,84 +20,89 @@ from cartkit.study.readers import ROW
 
 
 def derive_days(tt: TypedTable, index: EpisodeIndex) -> list[Problem]:
-    """Fill ``day`` and ``date`` of a day table (or of ``events``) in place; return the problems."""
+    """Fill ``day`` and ``date`` of a day table (or of ``events``) in place; return the problems.
+
+    The masks and the filled columns are computed in one pass over the table; a problem's message
+    is built only for the rows it names."""
     table = tt.table
     if not (table.day_or_date or table.name == "events"):
         return []
     day_col = table.column("day")
     frame = tt.frame
-    _, infusion_date = index.infusion(frame["patient_id"], frame["episode"])
+    _, infusion_date = index.table_infusion(tt)
     # only derive from days inside the schema's range (others are already reported, and
     # a day of 10**15 must not overflow the date arithmetic)
     f = frame.select(ROW, "patient_id", "episode", "day", "date").with_columns(
         infusion_date=infusion_date,
         __failed=_failed(tt, "day") | _failed(tt, "date"),
     )
-    f = f.with_columns(
-        __day_from_date=(pl.col("date") - pl.col("infusion_date")).dt.total_days(),
-        __date_from_day=pl.when(pl.col("day").is_between(day_col.min, day_col.max)).then(
-            pl.col("infusion_date") + pl.duration(days=pl.col("day"))
-        ),
-    )
-    problems: list[Problem] = []
+    day_from_date = (pl.col("date") - pl.col("infusion_date")).dt.total_days()
+    date_from_day = pl.when(pl.col("day").is_between(day_col.min, day_col.max)).then(
+        pl.col("infusion_date") + pl.duration(days=pl.col("day")))
     has_day = "day" in tt.present
     has_date = "date" in tt.present
+    missing = pl.lit(False)
+    missing_column = "day" if has_day else "date"
     if table.name == "events":
         if has_date or {"episode", "day"} <= tt.present:
-            missing = pl.col("date").is_null() & (pl.col("episode").is_null() | pl.col("day").is_null())
-            problems += problems_at(
-                f, missing & ~pl.col("__failed") & ~_failed(tt, "episode"), tt.file, "date", pl.lit(None),
-                "needs a date, or an episode and a day",
-            )
+            missing = (pl.col("date").is_null() & (pl.col("episode").is_null() | pl.col("day").is_null())
+                       & ~pl.col("__failed") & ~_failed(tt, "episode"))
+            missing_column = "date"
     elif has_day or has_date:
-        missing = pl.col("date").is_null() & pl.col("day").is_null()
-        problems += problems_at(
-            f, missing & ~pl.col("__failed"), tt.file, "day" if has_day else "date", pl.lit(None),
-            "needs a day or a date",
-        )
-
+        missing = pl.col("date").is_null() & pl.col("day").is_null() & ~pl.col("__failed")
     both = pl.col("day").is_not_null() & pl.col("date").is_not_null() & pl.col("infusion_date").is_not_null()
-    disagree = both & (pl.col("__day_from_date") != pl.col("day"))
-    problems += problems_at(
-        f,
-        disagree,
-        tt.file,
-        "date",
-        pl.col("date").cast(pl.String),
-        pl.format(
-            "day and date disagree: the date is day {} of episode {} (infused {}) but day is {}",
-            pl.col("__day_from_date"),
-            pl.col("episode"),
-            pl.col("infusion_date").cast(pl.String),
-            pl.col("day"),
-        ),
-        kind="day and date disagree",
-    )
-    derived = pl.col("day").is_null() & pl.col("__day_from_date").is_not_null()
-    f = f.with_columns(
-        __outside=derived & ~pl.col("__day_from_date").is_between(day_col.min, day_col.max)
-    )
-    problems += problems_at(
-        f,
-        pl.col("__outside"),
-        tt.file,
-        "date",
-        pl.col("date").cast(pl.String),
-        pl.format(
-            "{}; the date is day {} of episode {} (infused {})",
-            pl.lit(range_rule(day_col.min, day_col.max, "day out of range")),
-            pl.col("__day_from_date"),
-            pl.col("episode"),
-            pl.col("infusion_date").cast(pl.String),
-        ),
-        kind="day out of range",
-    )
+    derived = pl.col("day").is_null() & day_from_date.is_not_null()
+    outside = derived & ~day_from_date.is_between(day_col.min, day_col.max)
+    masks = f.lazy().select(
+        __missing=missing.fill_null(False),
+        __disagree=(both & (day_from_date != pl.col("day"))).fill_null(False),
+        __outside=outside.fill_null(False),
+        day=pl.coalesce("day", pl.when(~outside).then(day_from_date)),
+        date=pl.coalesce("date", date_from_day),
+    ).collect()
+    f = f.with_columns(masks["__missing"], masks["__disagree"], masks["__outside"])
+
+    problems: list[Problem] = []
+    if masks["__missing"].any():
+        message = "needs a date, or an episode and a day" if missing_column == "date" and table.name == "events" \
+            else "needs a day or a date"
+        problems += problems_at(f, pl.col("__missing"), tt.file, missing_column, pl.lit(None), message)
+    if masks["__disagree"].any():
+        problems += problems_at(
+            f.filter(pl.col("__disagree")).with_columns(__day_from_date=day_from_date),
+            pl.lit(True),
+            tt.file,
+            "date",
+            pl.col("date").cast(pl.String),
+            pl.format(
+                "day and date disagree: the date is day {} of episode {} (infused {}) but day is {}",
+                pl.col("__day_from_date"),
+                pl.col("episode"),
+                pl.col("infusion_date").cast(pl.String),
+                pl.col("day"),
+            ),
+            kind="day and date disagree",
+        )
+    if masks["__outside"].any():
+        problems += problems_at(
+            f.filter(pl.col("__outside")).with_columns(__day_from_date=day_from_date),
+            pl.lit(True),
+            tt.file,
+            "date",
+            pl.col("date").cast(pl.String),
+            pl.format(
+                "{}; the date is day {} of episode {} (infused {})",
+                pl.lit(range_rule(day_col.min, day_col.max, "day out of range")),
+                pl.col("__day_from_date"),
+                pl.col("episode"),
+                pl.col("infusion_date").cast(pl.String),
+            ),
+            kind="day out of range",
+        )
     tt.date_given = frame["date"].is_not_null()
-    filled = f.select(
-        day=pl.coalesce("day", pl.when(~pl.col("__outside")).then(pl.col("__day_from_date"))),
-        date=pl.coalesce("date", "__date_from_day"),
-    )
-    tt.frame = frame.with_columns(filled["day"], filled["date"])
+    filled = [masks[c] for c in ("day", "date") if masks[c].null_count() != frame[c].null_count()]
+    if filled:  # a column the rows give in full is kept as it is
+        tt.frame = frame.with_columns(filled)
     return problems
 
 
@@ -113,17 +118,25 @@ _CLOCK = r"^\s*(\d{1,2}):(\d{2})(?::\d{2})?\s*$"
 
 def clock_times(tt: TypedTable) -> list[Problem]:
     """Normalise an optional ``time`` column to HH:MM ("8:00" and "08:00" are the same time, and the
-    same key); anything else is a problem."""
-    if "time" not in tt.frame.columns:
+    same key); anything else is a problem. Each distinct time is parsed once."""
+    if "time" not in tt.frame.columns or tt.frame["time"].null_count() == tt.frame.height:
         return []
+    distinct = tt.frame["time"].drop_nulls().unique().to_frame("time")
     parts = pl.col("time").str.extract_groups(_CLOCK)
     hour = parts.struct.field("1").cast(pl.Int64, strict=False)
     minute = parts.struct.field("2").cast(pl.Int64, strict=False)
-    valid = hour.is_between(0, 23) & minute.is_between(0, 59)
-    bad = pl.col("time").is_not_null() & ~valid.fill_null(False)
+    valid = (hour.is_between(0, 23) & minute.is_between(0, 59)).fill_null(False)
+    distinct = distinct.with_columns(
+        __valid=valid,
+        __clock=pl.when(valid).then(pl.format("{}:{}", hour.cast(pl.String).str.zfill(2),
+                                              minute.cast(pl.String).str.zfill(2))).otherwise(pl.col("time")),
+    )
+    if distinct["__valid"].all() and (distinct["__clock"] == distinct["time"]).all():
+        return []  # already HH:MM everywhere
+    invalid = distinct.filter(~pl.col("__valid"))["time"]
+    bad = pl.col("time").is_in(invalid.implode()).fill_null(False)
     problems = problems_at(tt.frame, bad, tt.file, "time", "time", "unparseable clock time: expected HH:MM (24 h)")
     tt.frame = tt.frame.with_columns(
-        pl.when(valid).then(pl.format("{}:{}", hour.cast(pl.String).str.zfill(2), minute.cast(pl.String).str.zfill(2)))
-        .otherwise(pl.col("time")).alias("time")
+        pl.col("time").replace_strict(distinct["time"], distinct["__clock"], default=None, return_dtype=pl.String)
     )
     return problems

@@ -5,13 +5,23 @@ an unknown id becomes null); a ``(patient, episode)`` pair becomes one Int64
 key; the infusions' keys are sorted once, and tens of millions of measurement
 rows find their infusion by ``search_sorted``. When ``infusions`` repeats a
 ``(patient_id, episode)`` (reported as a duplicate key), the first row wins.
+
+A table's codes and infusion lookup are computed once and kept on its ``TypedTable``
+(``table_codes``, ``table_infusion``): the validation passes ask for them several times
+per table, and on a registry each lookup is a pass over tens of millions of rows.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import polars as pl
 
+if TYPE_CHECKING:  # pragma: no cover
+    from cartkit.study.coerce import TypedTable
+
 _EPISODE_SPAN = 2**31  # episodes 1 .. 2**31 - 1 fit in the key beside a 32-bit patient code
+_DENSE_SLOTS = 50_000_000  # at most this many (patient, episode) slots in the direct lookup table
 
 
 class EpisodeIndex:
@@ -24,6 +34,16 @@ class EpisodeIndex:
         keyed = keyed.drop_nulls("__key").unique("__key", keep="first", maintain_order=True).sort("__key")
         self._keys = keyed["__key"]
         self._dates = keyed["infusion_date"]
+        # with few episodes per patient (the usual case) a row finds its infusion by one gather from a
+        # table with a slot per (patient, episode) instead of a binary search
+        self._dense: tuple[int, pl.Series, pl.Series] | None = None
+        width = int((keyed["__key"] % _EPISODE_SPAN).max() or 0) + 1
+        if len(keyed) and self.n_patients * width <= _DENSE_SLOTS:
+            slot = (keyed["__key"] // _EPISODE_SPAN) * width + (keyed["__key"] % _EPISODE_SPAN)
+            size = self.n_patients * width
+            known = pl.repeat(False, size, dtype=pl.Boolean, eager=True).scatter(slot, True)
+            dates = pl.repeat(None, size, dtype=pl.Date, eager=True).scatter(slot, keyed["infusion_date"])
+            self._dense = (width, known, dates)
 
     def patient_code(self, patient_id: pl.Series) -> pl.Series:
         """Integer code of each id; null for an id not in ``patients``."""
@@ -33,7 +53,9 @@ class EpisodeIndex:
         return self.patient_code(patient_id).is_not_null()
 
     def episode_key(self, patient_id: pl.Series, episode: pl.Series) -> pl.Series:
-        code = self.patient_code(patient_id)
+        return self._key(self.patient_code(patient_id), episode)
+
+    def _key(self, code: pl.Series, episode: pl.Series) -> pl.Series:
         frame = pl.DataFrame({"c": code, "e": episode.cast(pl.Int64)})
         return frame.select(
             pl.when(pl.col("e").is_between(1, _EPISODE_SPAN - 1))
@@ -43,7 +65,17 @@ class EpisodeIndex:
 
     def infusion(self, patient_id: pl.Series, episode: pl.Series) -> tuple[pl.Series, pl.Series]:
         """(found, infusion_date) of each row's (patient_id, episode)."""
-        query = self.episode_key(patient_id, episode)
+        return self._infusion(self.patient_code(patient_id), episode)
+
+    def _infusion(self, code: pl.Series, episode: pl.Series) -> tuple[pl.Series, pl.Series]:
+        if self._dense is not None:
+            width, known, dates = self._dense
+            e = episode.cast(pl.Int64)
+            slot = pl.DataFrame({"c": code, "e": e}).select(
+                pl.when(pl.col("e").is_between(1, width - 1)).then(pl.col("c") * width + pl.col("e"))
+            ).to_series()
+            return known.gather(slot).fill_null(False), dates.gather(slot)
+        query = self._key(code, episode)
         if self._keys.is_empty():
             return pl.repeat(False, len(query), eager=True), pl.repeat(None, len(query), dtype=pl.Date, eager=True)
         position = self._keys.search_sorted(query.fill_null(-1)).clip(0, len(self._keys) - 1)
@@ -53,9 +85,33 @@ class EpisodeIndex:
 
     def per_patient(self, patient_id: pl.Series, values: pl.DataFrame) -> pl.Series:
         """For each row, ``values["value"]`` of its patient (``values`` has one row per ``patient_id``)."""
+        return self._per_code(self.patient_code(patient_id), values)
+
+    def _per_code(self, code: pl.Series, values: pl.DataFrame) -> pl.Series:
         codes = self.patient_code(values["patient_id"])
         keep = codes.is_not_null()
         slots = pl.repeat(None, self.n_patients, dtype=values["value"].dtype, eager=True)
         if keep.any():
             slots = slots.scatter(codes.filter(keep), values["value"].filter(keep))
-        return slots.gather(self.patient_code(patient_id))
+        return slots.gather(code)
+
+    # ---- the same lookups for a whole table, computed once per table (kept in ``tt.lookups``)
+
+    def table_codes(self, tt: TypedTable) -> pl.Series:
+        """``patient_code`` of the table's ``patient_id`` column."""
+        if "codes" not in tt.lookups:
+            tt.lookups["codes"] = self.patient_code(tt.frame["patient_id"])
+        return tt.lookups["codes"]
+
+    def table_known(self, tt: TypedTable) -> pl.Series:
+        return self.table_codes(tt).is_not_null()
+
+    def table_infusion(self, tt: TypedTable) -> tuple[pl.Series, pl.Series]:
+        """``infusion`` of the table's ``(patient_id, episode)`` columns."""
+        if "infusion" not in tt.lookups:
+            tt.lookups["infusion"] = self._infusion(self.table_codes(tt), tt.frame["episode"])
+        return tt.lookups["infusion"]
+
+    def table_per_patient(self, tt: TypedTable, values: pl.DataFrame) -> pl.Series:
+        """``per_patient`` for each row of the table."""
+        return self._per_code(self.table_codes(tt), values)

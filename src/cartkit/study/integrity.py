@@ -44,11 +44,10 @@ def duplicate_keys(tt: TypedTable) -> list[Problem]:
     # rows missing a required key cell (or a day/date that could not be derived) are reported
     # already; an empty optional key cell (time, agent) is a value of the key
     needed = [k for k in keys if tt.table.column(k).required or k in ("day", "date")]
-    complete = f.select(pl.all_horizontal([pl.col(k).is_not_null() for k in needed])).to_series()
-    if not complete.all():
-        f = f.filter(complete)
+    if any(f[k].null_count() for k in needed):
+        f = f.filter(pl.all_horizontal([pl.col(k).is_not_null() for k in needed]))
     # hash the keys, find repeated hashes by sorting, then compare the real keys of those rows only
-    hashes = f.select(pl.struct(keys).hash(seed=0)).to_series()
+    hashes = f.select(keys).hash_rows(seed=0)
     ordered = hashes.sort()
     repeated = ordered.filter((ordered == ordered.shift(1)).fill_null(False))
     if repeated.is_empty():
@@ -84,12 +83,12 @@ def orphans(tables: dict[str, TypedTable], index: EpisodeIndex) -> list[Problem]
         if name == "patients":
             continue
         f = tt.frame
-        known = index.patient_known(f["patient_id"])
+        known = index.table_known(tt)
         unknown = f["patient_id"].is_not_null() & ~known
         problems += problems_at(f, unknown, tt.file, "patient_id", "patient_id", "unknown patient: not in patients")
         if name == "infusions" or "episode" not in f.columns or "infusions" not in tables:
             continue
-        found, _ = index.infusion(f["patient_id"], f["episode"])
+        found, _ = index.table_infusion(tt)
         # a patient with an infusion row whose episode could not be read: which episode that row is
         # cannot be known, so the patient's rows are not orphans of it (its own problem says why)
         orphan = f["episode"].is_not_null() & known & ~found & ~f["patient_id"].is_in(unsure.implode())
@@ -146,9 +145,10 @@ def plan_references(plan: Plan, tables: dict[str, TypedTable], absent: set[str] 
 
 def infusion_order(tt: TypedTable) -> list[Problem]:
     f = tt.frame.filter(pl.col("patient_id").is_not_null() & pl.col("episode").is_not_null())
+    same = pl.col("patient_id") == pl.col("patient_id").shift(1)  # sorted: the patient's previous row
     f = f.sort("patient_id", "episode", ROW).with_columns(
-        __prev_date=pl.col("infusion_date").shift(1).over("patient_id"),
-        __prev_episode=pl.col("episode").shift(1).over("patient_id"),
+        __prev_date=pl.when(same).then(pl.col("infusion_date").shift(1)),
+        __prev_episode=pl.when(same).then(pl.col("episode").shift(1)),
     )
     bad = (pl.col("infusion_date") <= pl.col("__prev_date")) & (pl.col("episode") != pl.col("__prev_episode"))
     return problems_at(
@@ -207,7 +207,7 @@ def death_order(tables: dict[str, TypedTable], index: EpisodeIndex) -> list[Prob
             column = "infusion_date" if name == "infusions" else "date"
             if column not in tt.table.column_names:  # an extra column the file keeps as text is not a date
                 continue
-            g = tt.frame.with_columns(__death=index.per_patient(tt.frame["patient_id"], death))
+            g = tt.frame.with_columns(__death=index.table_per_patient(tt, death))
             after = (pl.col(column) > pl.col("__death")).fill_null(False)
             if name == "events":
                 after = after & (pl.col("kind") != "death").fill_null(True)
@@ -247,7 +247,7 @@ def after_cutoff(tables: dict[str, TypedTable], index: EpisodeIndex, cutoff: dt.
                     kind=f"a day after the data cut-off {cutoff.isoformat()}",
                 )
         elif name == "adverse_events":
-            _, infused = index.infusion(f["patient_id"], f["episode"])
+            _, infused = index.table_infusion(tt)
             g = f.with_columns(__onset=pl.lit(infused) + pl.duration(days=pl.col("onset_day")))
             problems += problems_at(
                 g, (pl.col("__onset") > cutoff).fill_null(False), tt.file, "onset_day", "onset_day",
@@ -271,10 +271,10 @@ def event_before_infusion(events: TypedTable, index: EpisodeIndex, infusions: Ty
     if patients is not None:
         dated = patients.frame.filter(pl.col("patient_id").is_not_null()).select(
             "patient_id", value=pl.min_horizontal(*MILESTONES))
-        milestone = index.per_patient(e["patient_id"], dated.unique("patient_id", keep="first"))
-    _, infused = index.infusion(e["patient_id"], e["episode"])
+        milestone = index.table_per_patient(events, dated.unique("patient_id", keep="first"))
+    _, infused = index.table_infusion(events)
     g = e.with_columns(
-        __first=index.per_patient(e["patient_id"], first),
+        __first=index.table_per_patient(events, first),
         __milestone=milestone if milestone is not None else pl.lit(None, dtype=pl.Date),
         __infused=infused,
     ).with_columns(__start=pl.min_horizontal("__first", "__milestone"))

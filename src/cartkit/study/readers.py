@@ -91,6 +91,8 @@ def _frame(named: dict[str, pl.Series], rows: pl.Series, text: bool = True) -> p
     if not values:
         return frame.clear()
     dtypes = frame.dtypes
+    if not text and any(frame.to_series(i).null_count() == 0 for i in values):
+        return frame  # a column with no null cell: no row is without a value
     empty = frame.select(
         pl.all_horizontal(
             [

@@ -118,12 +118,13 @@ def convert_units(tt: TypedTable) -> tuple[list[Problem], list[str]]:
     analyte_code = f["analyte"].cast(pl.Enum(list(ANALYTES))).to_physical().cast(pl.Int64)
     pair = analyte_code * max(len(units), 1) + f["unit"].cast(pl.Enum(units)).to_physical().cast(pl.Int64)
     table = _pair_table(units)
-    status = pl.Series(table["status"], dtype=pl.Int8).gather(pair)
+    counts = pair.drop_nulls().value_counts(sort=False, name="n")  # the pairs present, with their rows
     accepted = pl.Series([", ".join(UNIT_CONVERSIONS.get(a, {})) for a in ANALYTES], dtype=pl.String)
     canonical = pl.Series([a.unit for a in ANALYTES.values()], dtype=pl.String)
 
     problems: list[Problem] = []
-    if (status != _OK).any():
+    if any(table["status"][code] != _OK for code in counts[pair.name].to_list()):
+        status = pl.Series(table["status"], dtype=pl.Int8).gather(pair)
         bad = f.with_columns(__status=status, __accepted=accepted.gather(analyte_code)).filter(
             pl.col("__status") != _OK
         )
@@ -136,7 +137,6 @@ def convert_units(tt: TypedTable) -> tuple[list[Problem], list[str]]:
                 pl.format(template, "unit", "analyte", "__accepted"),
             )
 
-    counts = pair.drop_nulls().value_counts(sort=False, name="n")
     labels = pl.Series(table["converted"], dtype=pl.String).gather(counts[pair.name])
     converted = sorted(
         (label, n) for label, n in zip(labels.to_list(), counts["n"].to_list(), strict=True) if label is not None
@@ -147,28 +147,52 @@ def convert_units(tt: TypedTable) -> tuple[list[Problem], list[str]]:
         total = sum(n for _, n in converted)
         notes.append(f"{tt.file}: converted {total} value(s) to canonical units ({detail})")
 
-    factor = pl.Series(table["factor"], dtype=pl.Float64).gather(pair)
-    offset = pl.Series(table["offset"], dtype=pl.Float64).gather(pair)
+    factors = pl.Series(table["factor"], dtype=pl.Float64)
+    offsets = pl.Series(table["offset"], dtype=pl.Float64)
+    factor = factors.gather(pair)
     known = factor.is_not_null()
-
-    def to_canonical(column: str) -> pl.Expr:
-        return pl.when(known).then(pl.col(column) * factor + offset).otherwise(pl.col(column))
-
     given = f["value"]
-    f = f.with_columns(
-        unit_original=pl.col("unit"),
-        value=to_canonical("value"),
-        lloq=to_canonical("lloq"),
-        lln=to_canonical("lln"),
-        unit=pl.when(known).then(canonical.gather(analyte_code)).otherwise(pl.col("unit")),
+    # a registry written in the canonical units throughout (the usual case) is kept as it is: a pair
+    # present in the rows changes nothing when its factor is 1, its offset 0 and its unit is spelt
+    # canonically
+    present = counts[pair.name].to_list()
+    spelt = [units[code % max(len(units), 1)] if units else None for code in present]
+    names = list(ANALYTES)
+    changes = any(
+        table["status"][code] == _OK and (
+            factors[code] != 1 or offsets[code] != 0 or spelt[i] != ANALYTES[names[code // max(len(units), 1)]].unit)
+        for i, code in enumerate(present) if code is not None
     )
-    lo = pl.Series([a.min for a in ANALYTES.values()], dtype=pl.Float64).gather(analyte_code)
-    hi = pl.Series([a.max for a in ANALYTES.values()], dtype=pl.Float64).gather(analyte_code)
-    # bounds hold in the canonical unit: rows whose unit is unknown or wrong are not compared
-    impossible = f.select(
-        (known & ((pl.col("value") < lo) | (pl.col("value") > hi))).fill_null(False)
-    ).to_series()
-    if impossible.any():
+    if changes:
+        offset = offsets.gather(pair)
+
+        def to_canonical(column: str) -> pl.Expr:
+            return pl.when(known).then(pl.col(column) * factor + offset).otherwise(pl.col(column))
+
+        f = f.with_columns(
+            unit_original=pl.col("unit"),
+            value=to_canonical("value"),
+            lloq=to_canonical("lloq"),
+            lln=to_canonical("lln"),
+            unit=pl.when(known).then(canonical.gather(analyte_code)).otherwise(pl.col("unit")),
+        )
+    else:
+        f = f.with_columns(unit_original=pl.col("unit"))
+    # bounds hold in the canonical unit: rows whose unit is unknown or wrong are not compared. Each
+    # analyte's smallest and largest value are compared first; the rows only when one is outside.
+    lows = pl.Series([a.min for a in ANALYTES.values()], dtype=pl.Float64)
+    highs = pl.Series([a.max for a in ANALYTES.values()], dtype=pl.Float64)
+    span = f.select(__a=analyte_code, __v=pl.when(known).then(pl.col("value"))).group_by("__a").agg(
+        __lo=pl.col("__v").min(), __hi=pl.col("__v").max()).drop_nulls("__a")
+    outside = span.select(((pl.col("__lo") < pl.lit(lows).gather(pl.col("__a")))
+                           | (pl.col("__hi") > pl.lit(highs).gather(pl.col("__a")))).fill_null(False).any()).item()
+    if outside:
+        lo = lows.gather(analyte_code)
+        hi = highs.gather(analyte_code)
+        impossible = f.select(
+            (known & ((pl.col("value") < lo) | (pl.col("value") > hi))).fill_null(False)
+        ).to_series()
+    if outside and impossible.any():
         bad = f.with_columns(__given=given, __min=lo, __max=hi).filter(impossible)
         bounds = (
             pl.when(pl.col("__max").is_not_null())
