@@ -85,6 +85,10 @@ def simulate(
         False, "--overwrite",
         help="Replace a study cartkit simulated earlier in OUT_DIR (only while it holds nothing but the "
              "files simulate wrote, unchanged; any other folder is refused)."),
+    shards: int = typer.Option(
+        1, "--shards", min=1,
+        help="Write the patients in this many shards (OUT_DIR/shards/NNNNN/, each with every table of its "
+             "patients); cartkit run streams them one at a time (docs/scale.md)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
     """Write a synthetic, valid CAR-T study of any size.
@@ -102,6 +106,8 @@ def simulate(
         _fail(f"--design must be one of {', '.join(DESIGNS)}, not {design!r}", debug)
     if crossover and design != "randomised":
         _fail("--crossover applies to --design randomised only", debug)
+    if shards > patients:
+        _fail(f"--shards {shards}: at most one shard per patient ({patients})", debug)
     try:  # before the simulation: one line, at once
         target = check_output_folder(out_dir, kind=SIMULATED_STUDY)
     except OutputFolderError as exc:
@@ -121,7 +127,7 @@ def simulate(
                 bar.update(task, description=f"writing {table}", completed=done, total=total)
 
             path = simulate_study(out_dir, patients=patients, seed=seed, format=fmt, progress=progress,
-                                  design=design, crossover=crossover)
+                                  design=design, crossover=crossover, shards=shards)
     except Exception as exc:  # noqa: BLE001
         _fail(f"simulation failed: {exc}", debug, exc)
         return
@@ -138,6 +144,10 @@ def run(
              "same-named files (index.html, results.json, tables/*.csv, figures/*); nothing else is deleted."),
     spss: bool = typer.Option(False, "--spss", help="Also write the derived per-episode tables as "
                               "OUT/spss/*.sav, with variable and value labels."),
+    engine: str = typer.Option("local", "--engine", help="local (in this process; a sharded study shard by "
+                               "shard) or spark (needs cartkit[spark] and Java; docs/scale.md)."),
+    master: str = typer.Option(None, "--master", help="Spark master URL for --engine spark "
+                               "(spark://host:7077, yarn, local[4]; default local[*])."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
     """Load, derive, analyse and write the report (OUT/index.html, tables, figures, results.json).
@@ -147,10 +157,15 @@ def run(
     """
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from cartkit.engine import ENGINES
     from cartkit.pipeline import run_study
     from cartkit.report.output_folder import OutputFolderError, check_output_folder
     from cartkit.study.problems import StudyError, summary
 
+    if engine not in ENGINES:
+        _fail(f"--engine {engine}: use one of {', '.join(ENGINES)}", debug)
+    if master is not None and engine != "spark":
+        _fail("--master applies to --engine spark only", debug)
     try:  # before the progress display and the analysis: one line, at once
         check_output_folder(out, study_folder=study_dir, force=force)
     except OutputFolderError as exc:
@@ -165,7 +180,7 @@ def run(
             def step(name: str) -> None:
                 progress.update(task, description=name)
 
-            index = run_study(study_dir, out, progress=step, force=force, spss=spss)
+            index = run_study(study_dir, out, progress=step, force=force, spss=spss, engine=engine, master=master)
     except OutputFolderError as exc:  # the folder changed while the analysis ran
         _fail(str(exc), debug, exc)
         return

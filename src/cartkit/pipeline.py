@@ -7,28 +7,27 @@ from pathlib import Path
 
 
 def run_study(study_dir: str | Path, out: str | Path, progress: Callable[[str], None] | None = None,
-              force: bool = False, spss: bool = False) -> Path:
+              force: bool = False, spss: bool = False, engine: str = "local", master: str | None = None) -> Path:
     """Run the whole analysis of a study folder and write the report; returns OUT/index.html.
 
     ``out`` is checked first, before the study is loaded: a folder the report may not be written
     to raises ``cartkit.report.output_folder.OutputFolderError`` (a ValueError) at once.
     ``force`` writes the report into a non-empty folder beside what is there (docs/output.md).
     ``spss`` also writes the derived per-episode tables as OUT/spss/*.sav (docs/template.md).
+    A sharded study folder is loaded, validated and derived shard by shard; ``engine="spark"`` runs
+    that on Spark (``master``), started only then (cartkit.engine, docs/scale.md).
     """
     from cartkit.analysis import analyse
-    from cartkit.derive import derive
+    from cartkit.engine import derive_study
     from cartkit.report.output_folder import check_output_folder
     from cartkit.report.write import write_report
-    from cartkit.study.load import load_study
 
     check_output_folder(out, study_folder=study_dir, force=force)
     say = progress or (lambda _name: None)
     say("loading and validating the study")
-    study = load_study(study_dir)
+    study, derived = derive_study(study_dir, engine=engine, master=master, progress=say)
     # an input table linked from elsewhere may not be inside --out either; still before the analysis
     check_output_folder(out, study_folder=study_dir, inputs=[f.path for f in study.inputs], force=force)
-    say("deriving grades, responses, kinetics and event times")
-    derived = derive(study)
     say("running the analysis plan")
     results = analyse(study, derived)
     say("writing the report")

@@ -55,6 +55,7 @@ def simulate_study(
     progress: Callable[[str, int, int], None] | None = None,
     design: str = "sequential",
     crossover: bool = False,
+    shards: int = 1,
 ) -> Path:
     """Write a synthetic, valid CAR-T study of ``patients`` patients to ``out_dir``; return its path.
 
@@ -83,6 +84,12 @@ def simulate_study(
     arm never infused with a reason, the standard-of-care arm never infused; ``crossover=True``
     gives part of its failures CAR-T after failure). Each writes a study.toml whose plan fits it.
 
+    ``shards`` > 1 writes a sharded study (docs/scale.md): ``study.toml`` and, for each of ``shards``
+    contiguous ranges of patients, a folder ``shards/NNNNN`` holding the tables of those patients
+    only; ``cartkit run`` then loads, validates and derives it shard by shard. The rows are the
+    rows of the unsharded study of the same seed and size (with ``unit_variety``, the rows written
+    in alternative units are drawn per shard).
+
         >>> import tempfile, pathlib
         >>> from cartkit.simulate import simulate_study
         >>> path = simulate_study(pathlib.Path(tempfile.mkdtemp()) / "sim", patients=12, seed=1,
@@ -103,12 +110,16 @@ def simulate_study(
         raise ValueError(f"design {design!r} is not known: use one of {', '.join(DESIGNS)}")
     if crossover and design != "randomised":
         raise ValueError("crossover applies to the randomised design only")
+    if isinstance(shards, bool) or not isinstance(shards, (int, np.integer)) or not 1 <= shards <= patients:
+        raise ValueError(f"shards={shards!r}: the number of shards must be an integer from 1 to the number "
+                         "of patients")
     out = check_output_folder(out_dir, kind=SIMULATED_STUDY).path
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
         tmp.chmod(0o755)  # mkdtemp makes 0700; the study is an ordinary folder
-        _write_study(tmp, patients, seed, format, unit_variety, data_cutoff, progress, design, crossover)
+        _write_study(tmp, patients, seed, format, unit_variety, data_cutoff, progress, design, crossover,
+                     int(shards))
         (tmp / SIMULATED_STUDY.manifest).write_text(
             manifest_text(tmp, _version(), SIMULATED_STUDY), encoding="utf-8")
         install(tmp, out_dir, kind=SIMULATED_STUDY)
@@ -126,7 +137,7 @@ def _version() -> str:
 
 def _write_study(out: Path, patients: int, seed: int, format: str, unit_variety: bool,
                  data_cutoff: dt.date, progress: Callable[[str, int, int], None] | None,
-                 design: str = "sequential", crossover: bool = False) -> None:
+                 design: str = "sequential", crossover: bool = False, shards: int = 1) -> None:
     """Simulate the cohort and write study.toml and its tables into the (new, empty) ``out``."""
     patients = int(patients)
     cutoff = (data_cutoff - _EPOCH).days
@@ -140,23 +151,33 @@ def _write_study(out: Path, patients: int, seed: int, format: str, unit_variety:
     width = max(4, len(str(patients)))
     ids = pl.Series(np.arange(1, patients + 1)).cast(pl.String).str.zfill(width)
     ids = ("SIM-" + ids).alias("patient_id")
-    bounds = list(range(0, patients, CHUNK_PATIENTS)) + [patients]
-    total = len(_BUILDERS) * (len(bounds) - 1)
+    # each shard a contiguous range of patients, written in chunks of at most CHUNK_PATIENTS
+    edges = [round(k * patients / shards) for k in range(shards + 1)]
+    layout = []
+    for k in range(shards):
+        cuts = sorted({edges[k], edges[k + 1], *range(edges[k] - edges[k] % CHUNK_PATIENTS + CHUNK_PATIENTS,
+                                                      edges[k + 1], CHUNK_PATIENTS)})
+        folder = out if shards == 1 else out / "shards" / f"{k:05d}"
+        layout.append((folder, list(zip(cuts[:-1], cuts[1:], strict=True))))
+    total = len(_BUILDERS) * sum(len(chunks) for _, chunks in layout)
     done = 0
-    for table_index, (name, build) in enumerate(_BUILDERS.items()):
-        with _TableWriter(out / f"{name}.{format}", format) as writer:
-            for chunk_index, (p0, p1) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
-                chunk = tables.Chunk(pat, eps, ids, p0, p1)
-                if name == "measurements" and unit_variety:
-                    unit_rng = np.random.default_rng([seed, table_index, chunk_index])
-                    df = build(chunk, unit_rng)
-                else:
-                    df = build(chunk)
-                writer.write(df)
-                del df, chunk
-                done += 1
-                if progress is not None:
-                    progress(name, done, total)
+    for shard, (folder, chunks) in enumerate(layout):
+        folder.mkdir(parents=True, exist_ok=True)
+        for table_index, (name, build) in enumerate(_BUILDERS.items()):
+            with _TableWriter(folder / f"{name}.{format}", format) as writer:
+                for chunk_index, (p0, p1) in enumerate(chunks):
+                    chunk = tables.Chunk(pat, eps, ids, p0, p1)
+                    if name == "measurements" and unit_variety:
+                        key = [seed, table_index, chunk_index] if shards == 1 else [seed, table_index, shard,
+                                                                                      chunk_index]
+                        df = build(chunk, np.random.default_rng(key))
+                    else:
+                        df = build(chunk)
+                    writer.write(df)
+                    del df, chunk
+                    done += 1
+                    if progress is not None:
+                        progress(name, done, total)
     products = [cohort.PRODUCTS[k] for k in (0, 1) if (eps["episode"] == k + 1).any()]
     diseases = [
         d for d, present in (("DLBCL", (~pat["is_all"]).any()), ("B-ALL", pat["is_all"].any())) if present

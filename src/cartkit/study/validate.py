@@ -16,6 +16,7 @@ cut-off.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -40,7 +41,7 @@ from cartkit.study.integrity import (
     plan_references,
 )
 from cartkit.study.model import Study
-from cartkit.study.plan import read_study_toml
+from cartkit.study.plan import STUDY_TOML, read_study_toml
 from cartkit.study.plan_comparison import comparison_references, effective_comparisons
 from cartkit.study.plan_endpoint import endpoint_references
 from cartkit.study.plan_population import population_references
@@ -79,12 +80,50 @@ def empty_table(table: Table) -> pl.DataFrame:
     return pl.DataFrame(schema={ROW: pl.Int64, **{c.name: POLARS_TYPES[c.dtype] for c in table.columns}})
 
 
-def _check(folder: Path, workbooks: list, today: dt.date) -> tuple[Study | None, list[Problem]]:
-    config, problems = read_study_toml(folder)
-    sources, found, notes, opened = locate_tables(folder, config)
+def check_shard(folder: Path, shard: Path, config, today: dt.date | None = None
+                ) -> tuple[Study | None, list[Problem]]:
+    """One patient shard of a sharded study (cartkit.engine.shards): the tables of the folder ``shard``
+    checked and loaded under the study's ``config`` (read once from ``folder``/study.toml), with every
+    rule that holds within a shard; the rules about the plan and the data as a whole (the plan's
+    products, diseases, populations, endpoints and comparisons occur in the data) are left to the
+    caller, who checks them once on the shards' patients and infusions (``plan_problems``)."""
+    workbooks: list = []
+    try:
+        return _check(folder, workbooks, today or dt.date.today(), shard=shard, config=(config, []))
+    except Exception as exc:  # the last line of defence: a problem, never a traceback
+        rule = f"internal error while checking the study: {type(exc).__name__}: {exc}"
+        return None, [Problem(str(shard), None, None, None, rule)]
+    finally:
+        for wb in workbooks:
+            wb.close()
+
+
+def plan_problems(config, typed: dict[str, TypedTable], absent: set[str] = frozenset()) -> list[Problem]:
+    """The plan's references to the data: products, diseases, populations, endpoints, comparisons."""
+    problems = plan_references(config.plan, typed, absent)
+    problems += population_references(config.plan, typed, absent)
+    problems += endpoint_references(config.plan, typed, absent)
+    problems += comparison_references(effective_comparisons(config.plan),
+                                      {k: typed[k].frame for k in ("patients", "infusions")}, absent,
+                                      config.plan.products)
+    return problems
+
+
+def _check(folder: Path, workbooks: list, today: dt.date, shard: Path | None = None,
+           config: tuple | None = None) -> tuple[Study | None, list[Problem]]:
+    config, problems = config if config is not None else read_study_toml(folder)
+    problems = list(problems)
+    tables_folder = shard if shard is not None else folder
+    sources, found, notes, opened = locate_tables(tables_folder, config)
+    if shard is not None:  # problems and notes name a shard's files by their path in the study folder
+        prefix = shard.relative_to(folder).as_posix() + "/"
+        for source in sources.values():
+            source.file = prefix + source.file
+        found = [replace(p, file=prefix + p.file) if p.file != STUDY_TOML else p for p in found]
+        notes = [prefix + n for n in notes]
     workbooks.extend(opened)
     problems += found
-    mapped = MappedStudy(config.column_mapping, folder, sources)  # the centre's headers and codes
+    mapped = MappedStudy(config.column_mapping, tables_folder, sources)  # the centre's headers and codes
 
     typed: dict[str, TypedTable] = {}
     absent: set[str] = set()  # tables missing or unreadable: their dependants are not also orphans
@@ -95,7 +134,7 @@ def _check(folder: Path, workbooks: list, today: dt.date) -> tuple[Study | None,
             if table.required:
                 problems.append(
                     Problem(
-                        name,
+                        name if shard is None else f"{shard.relative_to(folder).as_posix()}/{name}",
                         None,
                         None,
                         None,
@@ -148,12 +187,8 @@ def _check(folder: Path, workbooks: list, today: dt.date) -> tuple[Study | None,
                     parent == "infusions" and "episode" not in typed[parent].present):
                 absent.add(parent)
     problems += orphans({k: v for k, v in typed.items() if k not in absent}, index)
-    problems += plan_references(config.plan, typed, absent)
-    problems += population_references(config.plan, typed, absent)
-    problems += endpoint_references(config.plan, typed, absent)
-    problems += comparison_references(effective_comparisons(config.plan),
-                                      {k: typed[k].frame for k in ("patients", "infusions")}, absent,
-                                      config.plan.products)
+    if shard is None:
+        problems += plan_problems(config, typed, absent)
     problems += infusion_order(typed["infusions"])
     problems += death_order(typed, index)
     problems += event_before_infusion(typed["events"], index, typed["infusions"], typed["patients"])

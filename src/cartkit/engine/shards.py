@@ -1,0 +1,274 @@
+"""A study in patient shards, streamed through load, validate and derive one shard at a time.
+
+A sharded study folder (written by ``cartkit simulate --shards N``, docs/scale.md) holds
+``study.toml`` and, in ``shards/``, one folder per shard, each holding the tables of its patients
+as an ordinary study folder does (``shards/00000/measurements.parquet`` ...). Every row of a
+patient is in that patient's shard.
+
+``shard_frames`` checks and loads one shard (``cartkit.study.validate.check_shard``: every rule
+that holds within a shard), derives it (``cartkit.derive.derive``, the one implementation of every
+derivation) and returns what the analysis needs as named frames: the derived per-episode tables,
+the tables the analysis reads (patients, infusions, events, assessments, adverse events, support,
+lesions) and the kinetic measurements, with the shard's problems, notes and input files. Only
+those frames stay in memory; the shard's measurements and neuro rows are dropped after deriving.
+``gather`` checks what holds across shards (a patient in one shard only; the plan's products,
+diseases, populations, endpoints and comparisons occur in the data), raises ``StudyError`` with
+every problem of every shard, and builds the ``Study`` and ``Derived`` the analysis runs on.
+
+The same two functions run the Spark engine (``cartkit.engine.spark``): ``shard_frames`` on the
+executors, ``gather`` on the driver.
+
+At registry size the kinetic figures and the Stein model fits use a reproducible sample of the
+episodes (``KINETIC_SAMPLE_EPISODES``, chosen by a hash of patient id and episode, so that it does
+not depend on how the patients are split into shards); every other table uses every patient.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import polars as pl
+
+SHARDS = "shards"
+# tables the analysis reads besides the derived ones (cartkit.analysis); measurements are kept for
+# the kinetic analytes only, neuro not at all (the derivations have used them)
+ANALYSIS_TABLES = ("patients", "infusions", "events", "assessments", "adverse_events", "support", "lesions")
+# at most about this many episodes' kinetic measurements are kept for the kinetic figures and model fits
+KINETIC_SAMPLE_EPISODES = 50_000
+_SAMPLE_SCALE = 1_000_000
+_SAMPLE_SEED = 2019
+
+_PROBLEM_SCHEMA = {"file": pl.String, "row": pl.Int64, "column": pl.String, "value": pl.String,
+                   "rule": pl.String, "severity": pl.String, "kind": pl.String}
+
+
+def shard_folders(folder: str | Path) -> list[Path]:
+    """The shard folders of a sharded study, in name order (empty for an ordinary study folder)."""
+    root = Path(folder) / SHARDS
+    if not root.is_dir() or (Path(folder) / SHARDS).is_symlink():
+        return []
+    return sorted((p for p in root.iterdir() if p.is_dir() and not p.is_symlink()), key=lambda p: p.name)
+
+
+def is_sharded(folder: str | Path) -> bool:
+    return bool(shard_folders(folder))
+
+
+def kinetic_fraction(folder: str | Path, shards: Iterable[Path] | None = None,
+                     episodes: int = KINETIC_SAMPLE_EPISODES) -> float:
+    """The share of episodes whose kinetic measurements are kept: 1 when the study has at most
+    ``episodes`` infusions (counted from the Parquet metadata of the infusions tables, without
+    reading them), else ``episodes`` / the number of infusions."""
+    import pyarrow.parquet as pq
+
+    total = 0
+    for shard in shards if shards is not None else shard_folders(folder):
+        files = [p for p in shard.iterdir() if p.name.lower() == "infusions.parquet"]
+        if not files:
+            return 1.0  # not Parquet: every episode is kept
+        try:
+            total += pq.ParquetFile(files[0]).metadata.num_rows
+        except Exception:  # unreadable: its shard's check says so
+            return 1.0
+    return 1.0 if total <= episodes else episodes / total
+
+
+def _sampled(frame: pl.DataFrame, fraction: float) -> pl.Expr:
+    if fraction >= 1:
+        return pl.lit(True)
+    h = pl.struct(pl.col("patient_id"), pl.col("episode")).hash(seed=_SAMPLE_SEED)
+    return (h % _SAMPLE_SCALE) < int(round(fraction * _SAMPLE_SCALE))
+
+
+def kinetic_rows(measurements: pl.DataFrame, plan, fraction: float = 1.0) -> pl.DataFrame:
+    """The measurements the analysis reads (cartkit.analysis.kinetic_summary, cellular_kinetics): the
+    plan's kinetic analytes within its window and CAR DNA from day 0, of the sampled episodes."""
+    lo, hi = plan.kinetics_window
+    wanted = (pl.col("analyte").is_in(list(plan.kinetic_analytes)) & pl.col("day").is_between(lo, hi)) | (
+        (pl.col("analyte") == "car_dna") & (pl.col("day") >= 0))
+    return measurements.filter(wanted.fill_null(False) & _sampled(measurements, fraction))
+
+
+# --------------------------------------------------------------------------- one shard
+
+
+def _problem_frame(problems) -> pl.DataFrame:
+    return pl.DataFrame(
+        [(p.file, p.row, p.column, None if p.value is None else str(p.value), p.rule, p.severity, p.kind)
+         for p in problems], schema=_PROBLEM_SCHEMA, orient="row")
+
+
+def _problems(frame: pl.DataFrame) -> list:
+    from cartkit.study.problems import Problem
+
+    return [Problem(*row) for row in frame.iter_rows()]
+
+
+def _text(items: Iterable[str]) -> pl.DataFrame:
+    return pl.DataFrame({"text": list(items)}, schema={"text": pl.String})
+
+
+def derived_frames(derived) -> dict[str, pl.DataFrame]:
+    """A ``Derived`` as named frames (``derived.<field>``, ``derived.tte.<rule>``, notes and facts as
+    text frames), the form shards hand over (in process or as Arrow from Spark executors)."""
+    frames: dict[str, pl.DataFrame] = {}
+    for f in dataclasses.fields(derived):
+        value = getattr(derived, f.name)
+        if isinstance(value, pl.DataFrame):
+            frames[f"derived.{f.name}"] = value
+        elif f.name == "tte":
+            for rule, frame in value.items():
+                frames[f"derived.tte.{rule}"] = frame
+        elif f.name == "notes":
+            frames["derived.notes"] = _text(value)
+        elif f.name == "facts":
+            frames["derived.facts"] = pl.DataFrame({"key": list(value), "text": list(value.values())},
+                                                   schema={"key": pl.String, "text": pl.String})
+        elif value is not None:  # pragma: no cover - a new field must be handed over too
+            raise TypeError(f"Derived.{f.name}: cannot hand over a {type(value).__name__} between shards")
+    return frames
+
+
+def shard_frames(folder: str | Path, shard: str | Path, config, today: dt.date | None = None,
+                 fraction: float = 1.0) -> dict[str, pl.DataFrame]:
+    """Check, load and derive one shard; what the analysis needs from it, as named frames."""
+    from cartkit.derive import derive
+    from cartkit.study.problems import errors
+    from cartkit.study.validate import check_shard
+
+    folder, shard = Path(folder), Path(shard)
+    study, problems = check_shard(folder, shard, config, today)
+    frames = {"problems": _problem_frame(problems)}
+    if study is None or errors(problems):
+        return frames
+    frames.update(derived_frames(derive(study)))
+    for name in ANALYSIS_TABLES:
+        frames[f"table.{name}"] = study.tables[name]
+    frames["table.measurements"] = kinetic_rows(study.tables["measurements"], study.plan, fraction)
+    frames["table.neuro"] = study.tables["neuro"].clear()
+    frames["notes"] = _text(study.notes)
+    frames["inputs"] = pl.DataFrame(
+        [(f.file, str(f.path), f.bytes, f.sha256) for f in study.inputs],
+        schema={"file": pl.String, "path": pl.String, "bytes": pl.Int64, "sha256": pl.String}, orient="row")
+    frames["shard"] = pl.DataFrame({"shard": [shard.relative_to(folder).as_posix()],
+                                    "patients": [study.tables["patients"].height],
+                                    "episodes": [study.tables["infusions"].height]})
+    return frames
+
+
+# --------------------------------------------------------------------------- all shards
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    frames = [f for f in frames if f is not None]
+    if len(frames) == 1:
+        return frames[0]
+    return pl.concat(frames, how="diagonal_relaxed")
+
+
+def _patients_in_two_shards(parts: list[dict[str, pl.DataFrame]]) -> list:
+    from cartkit.study.problems import Problem
+
+    seen = pl.concat([part["table.patients"].select("patient_id").with_columns(
+        __shard=pl.lit(part["shard"]["shard"][0])) for part in parts if "table.patients" in part])
+    repeated = seen.filter(pl.col("patient_id").is_duplicated() & pl.col("patient_id").is_not_null())
+    if repeated.is_empty():
+        return []
+    first = repeated.group_by("patient_id", maintain_order=True).agg(pl.col("__shard").first().alias("__first"))
+    later = repeated.join(first, on="patient_id").filter(pl.col("__shard") != pl.col("__first"))
+    return [Problem(f"{s}/patients", None, "patient_id", pid,
+                    f"patient also in shard {f}: all of a patient's rows belong to one shard",
+                    kind="patient in more than one shard")
+            for pid, s, f in later.select("patient_id", "__shard", "__first").iter_rows()]
+
+
+def gather(folder: str | Path, config, parts: list[dict[str, pl.DataFrame]], fraction: float = 1.0):
+    """(Study, Derived) of the whole study from its shards' frames; ``StudyError`` listing every
+    problem of every shard when there is any error."""
+    from cartkit.derive import Derived
+    from cartkit.study.coerce import TypedTable
+    from cartkit.study.model import Study
+    from cartkit.study.problems import StudyError, errors, warnings
+    from cartkit.study.provenance import STUDY_FILES, InputFile, input_files
+    from cartkit.study.schema import TABLES
+    from cartkit.study.validate import plan_problems
+
+    folder = Path(folder)
+    problems = [p for part in parts for p in _problems(part["problems"])]
+    clean = [part for part in parts if "shard" in part]
+    if not errors(problems) and clean:
+        problems += _patients_in_two_shards(clean)
+        typed = {name: TypedTable(TABLES[name], name, _concat([p[f"table.{name}"] for p in clean]),
+                                  present=set(TABLES[name].column_names)) for name in ("patients", "infusions")}
+        problems += plan_problems(config, typed)
+    if errors(problems) or not clean:
+        raise StudyError(problems)
+
+    tables = {name: _concat([p[f"table.{name}"] for p in clean]) for name in (*ANALYSIS_TABLES, "measurements",
+                                                                              "neuro")}
+    derived_fields = {}
+    for f in dataclasses.fields(Derived):
+        if f.name == "tte":
+            rules = _unique(k.split(".", 2)[2] for p in clean for k in p if k.startswith("derived.tte."))
+            derived_fields["tte"] = {rule: _concat([p[f"derived.tte.{rule}"] for p in clean]) for rule in rules}
+        elif f.name == "notes":
+            derived_fields["notes"] = _unique(t for p in clean for t in p["derived.notes"]["text"])
+        elif f.name == "facts":
+            facts: dict[str, list[str]] = {}
+            for p in clean:
+                for key, text in p["derived.facts"].iter_rows():
+                    facts.setdefault(key, []).append(text)
+            derived_fields["facts"] = {k: " ".join(_unique(v)) for k, v in facts.items()}
+        else:
+            present = [p[f"derived.{f.name}"] for p in clean if f"derived.{f.name}" in p]
+            derived_fields[f.name] = _concat(present) if present else None
+    derived = Derived(**derived_fields)
+
+    shards = _concat([p["shard"] for p in clean])
+    notes = _unique(t for p in clean for t in p["notes"]["text"])
+    notes.append(f"Read in {shards.height} patient shards ({int(shards['patients'].sum()):,} patients, "
+                 f"{int(shards['episodes'].sum()):,} infusions), each loaded, validated and derived on its own "
+                 "(docs/scale.md).")
+    if fraction < 1:
+        sampled = tables["measurements"].select("patient_id", "episode").unique().height
+        notes.append(f"The kinetic curves and model fits use the measurements of a reproducible sample of "
+                     f"{sampled:,} of {int(shards['episodes'].sum()):,} infusions (a hash of patient id and "
+                     "episode); the kinetic parameters of every infusion are in the derived tables.")
+    study_files = list(input_files(folder, []))  # study.toml (and published.toml) once
+    seen = {f.file for f in study_files}
+    inputs = study_files + [InputFile(file, Path(path), size, digest)
+                            for p in clean for file, path, size, digest in p["inputs"].iter_rows()
+                            if file not in seen and file not in STUDY_FILES]
+    study = Study(path=folder, meta=config.meta, plan=config.plan, tables=tables, notes=notes,
+                  inputs=tuple(inputs))
+    study.warnings = warnings(problems)
+    return study, derived
+
+
+def run_shards(folder: str | Path, progress: Callable[[str], None] | None = None,
+               today: dt.date | None = None):
+    """(Study, Derived) of a sharded study, its shards loaded, validated and derived one at a time in
+    this process; ``StudyError`` with every problem of every shard (and of study.toml)."""
+    from cartkit.study.plan import read_study_toml
+    from cartkit.study.problems import StudyError, errors
+
+    folder = Path(folder)
+    config, toml_problems = read_study_toml(folder)
+    if errors(toml_problems):
+        raise StudyError(toml_problems)
+    shards = shard_folders(folder)
+    fraction = kinetic_fraction(folder, shards)
+    parts = []
+    for i, shard in enumerate(shards, start=1):
+        if progress is not None:
+            progress(f"shard {i} of {len(shards)}: loading, validating and deriving")
+        parts.append(shard_frames(folder, shard, config, today, fraction))
+    parts[0]["problems"] = pl.concat([_problem_frame(toml_problems), parts[0]["problems"]])
+    return gather(folder, config, parts, fraction)

@@ -1,0 +1,126 @@
+"""A sharded study (issue 16, target 3): simulate writes it, run streams it shard by shard, and the
+derived tables are those of the unsharded study, table by table."""
+
+from __future__ import annotations
+
+import shutil
+
+import polars as pl
+import pytest
+
+import cartkit
+from cartkit.derive import derive
+from cartkit.engine import derive_study
+from cartkit.engine.shards import derived_frames, is_sharded, kinetic_rows, run_shards, shard_folders
+from cartkit.simulate import simulate_study
+from cartkit.study.problems import StudyError
+
+
+def assert_same_derived(expected, actual) -> None:
+    """Every derived table equal, rows in any order (shards are gathered in shard order)."""
+    want, got = derived_frames(expected), derived_frames(actual)
+    assert set(want) == set(got)
+    for name, frame in want.items():
+        other = got[name]
+        assert frame.columns == other.columns, name
+        assert frame.schema == other.schema, name
+        keys = frame.columns
+        assert frame.sort(keys, nulls_last=True).equals(other.sort(keys, nulls_last=True)), name
+
+
+@pytest.fixture(scope="module")
+def studies(tmp_path_factory):
+    base = tmp_path_factory.mktemp("shards")
+    whole = simulate_study(base / "whole", patients=600, seed=3)
+    sharded = simulate_study(base / "sharded", patients=600, seed=3, shards=3)
+    return whole, sharded
+
+
+def test_simulate_writes_three_shards_of_the_same_rows(studies):
+    whole, sharded = studies
+    assert not is_sharded(whole) and is_sharded(sharded)
+    shards = shard_folders(sharded)
+    assert [s.name for s in shards] == ["00000", "00001", "00002"]
+    for table in ("patients", "measurements", "adverse_events"):
+        parts = [pl.read_parquet(s / f"{table}.parquet") for s in shards]
+        assert [p.height > 0 for p in parts] == [True] * 3
+        ids = [set(p["patient_id"]) for p in parts]
+        assert not (ids[0] & ids[1]) and not (ids[1] & ids[2])
+        assert pl.concat(parts).equals(pl.read_parquet(whole / f"{table}.parquet"))
+    assert (sharded / ".cartkit-simulate.json").is_file()  # written through the output-folder manifest
+
+
+def test_sharded_derive_equals_unsharded_derive_table_by_table(studies):
+    whole, sharded = studies
+    study = cartkit.load_study(whole)
+    expected = derive(study)
+    gathered, derived = run_shards(sharded)
+    assert_same_derived(expected, derived)
+    for name in ("patients", "infusions", "events", "assessments", "adverse_events", "support"):
+        assert gathered.tables[name].equals(study.tables[name]), name
+    # the analysis reads the kinetic analytes only (every episode here: fewer than the sample size)
+    assert gathered.tables["measurements"].equals(kinetic_rows(study.tables["measurements"], study.plan))
+    assert gathered.tables["neuro"].height == 0
+    assert any("3 patient shards" in n for n in gathered.notes)
+    assert [f.file for f in gathered.inputs][:1] == ["study.toml"]
+    assert "shards/00002/measurements.parquet" in {f.file for f in gathered.inputs}
+
+
+def test_derive_study_runs_a_sharded_folder_by_shards(studies):
+    _, sharded = studies
+    study, derived = derive_study(sharded)
+    assert study.tables["patients"].height == 600
+
+
+def test_kinetic_sample_is_reproducible_and_independent_of_sharding(studies):
+    whole, sharded = studies
+    study = cartkit.load_study(whole)
+    sample = kinetic_rows(study.tables["measurements"], study.plan, fraction=0.25)
+    episodes = sample.select("patient_id", "episode").unique()
+    assert 0.15 * 745 < episodes.height < 0.35 * 745
+    parts = [kinetic_rows(cartkit.load_study(whole).tables["measurements"].filter(
+        pl.col("patient_id").is_in(list(ids))), study.plan, fraction=0.25)
+        for ids in (study.tables["patients"]["patient_id"][:250], study.tables["patients"]["patient_id"][250:])]
+    assert pl.concat(parts).sort(sample.columns).equals(sample.sort(sample.columns))
+
+
+def test_problems_of_every_shard_are_located_in_their_shard_files(studies, tmp_path):
+    _, sharded = studies
+    bad = tmp_path / "bad"
+    shutil.copytree(sharded, bad)
+    # shard 1: an impossible value; shard 2: a measurement of a patient who is not in its patients
+    m = pl.read_parquet(bad / "shards/00001/measurements.parquet")
+    m = m.with_columns(pl.when(pl.int_range(pl.len()) == 4).then(-5.0).otherwise(pl.col("value")).alias("value"))
+    m.write_parquet(bad / "shards/00001/measurements.parquet")
+    m2 = pl.read_parquet(bad / "shards/00002/measurements.parquet")
+    m2.with_columns(pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("NOBODY")).otherwise(pl.col("patient_id"))
+                    .alias("patient_id")).write_parquet(bad / "shards/00002/measurements.parquet")
+    with pytest.raises(StudyError) as err:
+        run_shards(bad)
+    problems = [p for p in err.value.problems if p.is_error]
+    assert any(p.file == "shards/00001/measurements.parquet" and p.row == 5 and p.column == "value"
+               for p in problems)
+    assert any(p.file == "shards/00002/measurements.parquet" and p.row == 1 and p.column == "patient_id"
+               and p.value == "NOBODY" for p in problems)
+    assert not any(p.file.startswith("shards/00000") for p in problems)
+
+
+def test_patient_in_two_shards_is_an_error(studies, tmp_path):
+    _, sharded = studies
+    bad = tmp_path / "twice"
+    shutil.copytree(sharded, bad)
+    for table in ("patients", "infusions"):
+        first = pl.read_parquet(bad / f"shards/00000/{table}.parquet")
+        one = first.filter(pl.col("patient_id") == first["patient_id"][0])
+        other = pl.read_parquet(bad / f"shards/00002/{table}.parquet")
+        pl.concat([other, one]).write_parquet(bad / f"shards/00002/{table}.parquet")
+    with pytest.raises(StudyError) as err:
+        run_shards(bad)
+    twice = [p for p in err.value.problems if p.kind == "patient in more than one shard"]
+    assert len(twice) == 1
+    assert twice[0].file == "shards/00002/patients" and "shard shards/00000" in twice[0].rule
+
+
+def test_simulate_refuses_more_shards_than_patients(tmp_path):
+    with pytest.raises(ValueError, match="shards"):
+        simulate_study(tmp_path / "x", patients=3, shards=4)
