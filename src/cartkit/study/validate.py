@@ -115,7 +115,9 @@ def _check(folder: Path, workbooks: list, today: dt.date, shard: Path | None = N
     problems = list(problems)
     tables_folder = shard if shard is not None else folder
     sources, found, notes, opened = locate_tables(tables_folder, config)
-    if shard is not None:  # problems and notes name a shard's files by their path in the study folder
+    if shard is not None and shard.resolve() == folder.resolve():
+        shard = folder  # the whole folder as one shard: its files named as they are
+    if shard is not None and shard != folder:  # problems and notes name a shard's files by their path
         prefix = shard.relative_to(folder).as_posix() + "/"
         for source in sources.values():
             source.file = prefix + source.file
@@ -134,7 +136,7 @@ def _check(folder: Path, workbooks: list, today: dt.date, shard: Path | None = N
             if table.required:
                 problems.append(
                     Problem(
-                        name if shard is None else f"{shard.relative_to(folder).as_posix()}/{name}",
+                        name if shard is None or shard == folder else f"{shard.relative_to(folder).as_posix()}/{name}",
                         None,
                         None,
                         None,
