@@ -169,6 +169,15 @@ def _response_text(plan, results, facts: dict[str, str]) -> str:
         parts[-1] += ("; ORR = CR + CRi + PR, CR rate = CR + CRi, with exact Clopper-Pearson "
                       f"{_level(plan)} confidence intervals")
     parts[-1] += "."
+    planned = _table(results, "planned_response_rates")
+    if planned is not None:
+        from cartkit.analysis.response_days import FAMILY_NAMES
+
+        days = "; ".join(f"{FAMILY_NAMES.get(family, family)} day {', '.join(str(d) for d in sorted(set(ds)))}"
+                         for family, ds in plan.response_days.items() if ds)
+        parts.append(f"Response at the planned assessment days ({days}; [plan.response_days]): the assessment "
+                     f"nearest each day within +/- {plan.response_window} days; an episode not assessed in the "
+                     "window counts as not responding. The best response is taken over every assessment.")
     sources = listing["source"].drop_nulls().unique().sort().to_list() if "source" in listing.columns else []
     if sources:
         parts.append(f"{listing.height} infusion(s) assessed; response source: {', '.join(sources)}.")

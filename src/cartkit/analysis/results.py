@@ -20,6 +20,11 @@ responses        patient_id, diagnosis, episode, product, best_response, respons
                  source ("recorded" | "derived"), relapse_day, hsct (bool)
 response_rates   product, diagnosis, n, orr_n, orr, orr_lower, orr_upper, cr_n, cr, cr_lower, cr_upper
                  (rates as proportions 0-1; Clopper-Pearson CI at Results.confidence_level)
+planned_responses  (only with [plan.response_days]) patient_id, diagnosis, episode, product, planned_day,
+                 assessment_day, response (the assessment nearest the planned day within +/- response_window;
+                 null: not assessed)
+planned_response_rates  product, diagnosis, planned_day, n, assessed, orr_n, orr, orr_lower, orr_upper, cr_n,
+                 cr, cr_lower, cr_upper (not assessed counts as not responding; Clopper-Pearson CIs)
 next_study       (only with [plan.next_study]) group, responders, n, orr, orr_lower, orr_upper, p1_at,
                  p0, p1, design, r1, n1, r, n_total, en_p0, alpha, power, single_stage_r,
                  single_stage_n, note, message  (Simon designs planned from the observed ORR)
@@ -110,6 +115,10 @@ SCHEMAS: dict[str, str] = {
                  "source:str relapse_day:int hsct:bool",
     "response_rates": "product:str diagnosis:str n:int orr_n:int orr:float orr_lower:float orr_upper:float "
                       "cr_n:int cr:float cr_lower:float cr_upper:float",
+    "planned_responses": "patient_id:str diagnosis:str episode:int product:str planned_day:int assessment_day:int "
+                         "response:str",
+    "planned_response_rates": "product:str diagnosis:str planned_day:int n:int assessed:int orr_n:int orr:float "
+                              "orr_lower:float orr_upper:float cr_n:int cr:float cr_lower:float cr_upper:float",
     "next_study": "group:str responders:int n:int orr:float orr_lower:float orr_upper:float p1_at:str p0:float "
                   "p1:float design:str r1:int n1:int r:int n_total:int en_p0:float alpha:float power:float "
                   "single_stage_r:int single_stage_n:int note:str message:str",

@@ -169,6 +169,24 @@ def _responses(ctx: Context) -> Output:
                                                                        ctx.plan.confidence_level)}
 
 
+def _planned_responses(ctx: Context) -> Output:
+    """The response at each planned assessment day ([plan.response_days], analysis/response_days.py)."""
+    from cartkit.analysis.response_days import response_at_days, response_day_rates
+
+    names = ("planned_responses", "planned_response_rates")
+    plan = ctx.plan
+    if not plan.response_days:
+        return dict.fromkeys(names, Omit("the plan states no response assessment days ([plan.response_days])"))
+    listing, notes = response_at_days(ctx.derived.assessments, ctx.groups, plan.response_days, plan.response_window)
+    ctx.warnings.extend(f"Responses at the planned days: {n}" for n in notes)
+    if not listing.height:
+        why = "no analysed episode is of a disease family [plan.response_days] names"
+        return dict.fromkeys(names, Omit(why))
+    return {"planned_responses": listing,
+            "planned_response_rates": response_day_rates(listing, plan.confidence_level, ctx.products,
+                                                         ctx.diseases)}
+
+
 def _next_study(ctx: Context) -> Output:
     if ctx.plan.next_study is None:
         return {"next_study": Omit("the plan asks for no next-study designs ([plan.next_study])")}
@@ -416,6 +434,8 @@ SECTIONS: tuple[AnalysisSection, ...] = (
     AnalysisSection("compared groups", ("comparison_groups",), _comparison_groups, per="comparison"),
     AnalysisSection("baseline characteristics", ("baseline",), _baseline),
     AnalysisSection("responses", ("responses", "response_rates"), _responses),
+    AnalysisSection("responses at the planned days", ("planned_responses", "planned_response_rates"),
+                    _planned_responses),
     AnalysisSection("next study", ("next_study",), _next_study),
     AnalysisSection("adverse events", ("adverse_event_incidence", "grade_counts"), _adverse_events),
     AnalysisSection("toxicity grade comparison", ("grade_compare",), _grade_comparison, per="comparison"),

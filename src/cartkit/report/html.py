@@ -155,6 +155,9 @@ def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -
         _table_or_note(results, "responses", tb.response_table),
         Block("heading", text=f"Response rates with exact {ci} confidence intervals", id="response-rates"),
         _table_or_note(results, "response_rates", lambda df: tb.response_rates_table(df, level)),
+        *([Block("heading", text="Response at the planned assessment days", id="planned-responses"),
+           _table_or_note(results, "planned_response_rates", lambda df: tb.planned_response_rates_table(df, level))]
+          if results.get("planned_response_rates") is not None else []),  # only with [plan.response_days]
     ]))
     next_study = results.get("next_study")
     if next_study is not None:  # only when the plan asks: [plan.next_study]

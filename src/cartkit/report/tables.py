@@ -204,6 +204,24 @@ def response_rates_table(df: pl.DataFrame, level: float = 0.95) -> Table:
     return Table("response-rates-table", "Response rates by product and disease", header, rows, notes)
 
 
+def planned_response_rates_table(df: pl.DataFrame, level: float = 0.95) -> Table:
+    """ORR and CR rate at each planned assessment day ([plan.response_days]), with exact CIs at ``level``."""
+    ci = confidence_label(level)
+    header = [[Cell("Product"), Cell("Disease"), Cell("Day", cls="num"), Cell("n", cls="num"),
+               Cell("Assessed", cls="num"), Cell(f"ORR, n (%) [{ci} CI]", cls="num"),
+               Cell(f"CR, n (%) [{ci} CI]", cls="num")]]
+    rows = [Row([Cell(r["product"]), Cell(r["diagnosis"]), Cell(str(r["planned_day"]), cls="num"),
+                 Cell(str(r["n"]), cls="num"), Cell(str(r["assessed"]), cls="num"),
+                 Cell(_rate(r["orr_n"], r["orr"], r["orr_lower"], r["orr_upper"]), cls="num"),
+                 Cell(_rate(r["cr_n"], r["cr"], r["cr_lower"], r["cr_upper"]), cls="num")])
+            for r in df.to_dicts()]
+    notes = ["Response at each planned assessment day: the assessment nearest the day within the plan's window "
+             "(docs/plan.md, [plan.response_days]); an episode not assessed in the window counts as not "
+             f"responding. {ci} CI: exact (Clopper-Pearson) binomial interval.",
+             abbreviations("ORR", "CR", "CI")]
+    return Table("planned-response-rates-table", "Response at the planned assessment days", header, rows, notes)
+
+
 def adverse_events_table(df: pl.DataFrame) -> Table:
     """Adverse events by product x disease as n/N (%), CRS and ICANS grades."""
     cols = df.select("product", "diagnosis").unique(maintain_order=True).to_dicts()

@@ -84,7 +84,10 @@ class Plan:
     quantile_method: str = "r7"
     kinetic_analytes: tuple[str, ...] = ("car_t_pct_cd3", "car_dna", "il6", "il2r", "il8", "tnfa")
     kinetics_window: tuple[int, int] = (0, 28)
-    response_days: dict[str, tuple[int, ...]] = field(default_factory=dict)  # diagnosis family -> days
+    # [plan.response_days]: disease family -> the protocol's response assessment days after infusion; each gets
+    # the response nearest to it within +/- response_window days (cartkit.analysis.response_days)
+    response_days: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    response_window: int = 7
     survival: SurvivalPlan = field(default_factory=SurvivalPlan)
     extra_ae_terms: tuple[str, ...] = ()
     # AE terms the adverse-event table reports, in this order, including terms no patient had

@@ -258,6 +258,10 @@ def read_study_toml(folder: Path) -> tuple[StudyConfig, list[Problem]]:
             continue
         response_days[key] = rd.get(key, "int_list", ())
     rd.finish()
+    response_window = plan.get("response_window", "int", Plan.response_window)
+    if response_window < 0:
+        problems.append(Problem(STUDY_TOML, None, "plan.response_window", response_window, "must be >= 0"))
+        response_window = Plan.response_window
 
     sv = _Reader(plan.table("survival"), "plan.survival", problems)
     from_product = sv.get("from_product", "str", None)
@@ -296,6 +300,7 @@ def read_study_toml(folder: Path) -> tuple[StudyConfig, list[Problem]]:
         kinetic_analytes=analytes,
         kinetics_window=window,
         response_days=response_days,
+        response_window=response_window,
         survival=survival,
         extra_ae_terms=plan.get("extra_ae_terms", "str_list", ()),
         ae_table_terms=_ae_table_terms(plan, problems),
