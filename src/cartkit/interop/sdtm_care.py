@@ -110,3 +110,51 @@ def pr_rows(pr: Domain, fio2: pl.DataFrame | None, out) -> tuple[pl.DataFrame, p
         .then(pl.col("__trt")))
     leuk = f.filter(name == C.LEUKAPHERESIS_DECOD)
     return support, hsct, leuk
+
+
+# Lymphodepleting agents of the CAR-T labels (tisagenlecleucel: fludarabine 25 mg/m2 + cyclophosphamide
+# 250 mg/m2 daily for 3 days, or bendamustine 90 mg/m2 for 2 days; axicabtagene ciloleucel: fludarabine
+# 30 mg/m2 + cyclophosphamide 500 mg/m2 on days -5 to -3), as EXTRT or CMDECOD / CMTRT.
+LYMPHODEPLETION_AGENTS = ("FLUDARABINE", "CYCLOPHOSPHAMIDE", "BENDAMUSTINE")
+LYMPHODEPLETION_WINDOW = 14  # days before an infusion a lymphodepleting dose belongs to it
+
+
+def lymphodepletion_text(rows: pl.DataFrame, infusions: pl.DataFrame) -> pl.DataFrame:
+    """patient_id, episode, lymphodepletion ("FLUDARABINE 30 mg/m2 + CYCLOPHOSPHAMIDE 400 mg/m2, days -4 to
+    -2") from dated rows (USUBJID, __agent, __dose, __dosu, __date) of lymphodepleting agents given in the
+    LYMPHODEPLETION_WINDOW days before an infusion."""
+    if not rows.height:
+        return pl.DataFrame(schema={"patient_id": pl.String, "episode": pl.Int64, "lymphodepletion": pl.String})
+    inf = infusions.select(USUBJID="patient_id", episode="episode", __inf="infusion_date").sort("__inf")
+    f = rows.filter(pl.col("__date").is_not_null()).sort("__date").join_asof(
+        inf, left_on="__date", right_on="__inf", by="USUBJID", strategy="forward", check_sortedness=False)
+    f = f.with_columns(__day=(pl.col("__date") - pl.col("__inf")).dt.total_days()).filter(
+        pl.col("__day").is_between(-LYMPHODEPLETION_WINDOW, -1))
+    dose = pl.when(pl.col("__dose").is_not_null()).then(pl.format(
+        " {} {}", pl.col("__dose").round(6).cast(pl.String).str.replace(r"\.0$", ""), pl.col("__dosu").fill_null("")
+    ).str.strip_chars_end()).otherwise(pl.lit(""))
+    agents = f.sort("__date", "__agent").group_by("USUBJID", "episode", "__agent", maintain_order=True).agg(
+        __text=(pl.col("__agent") + dose).first(), __first=pl.col("__day").min())
+    days = f.group_by("USUBJID", "episode").agg(__lo=pl.col("__day").min(), __hi=pl.col("__day").max())
+    text = agents.sort("__first", "__agent").group_by("USUBJID", "episode", maintain_order=True).agg(
+        __agents=pl.col("__text").str.join(" + ")).join(days, on=["USUBJID", "episode"])
+    return text.select(patient_id="USUBJID", episode=pl.col("episode").cast(pl.Int64), lymphodepletion=pl.format(
+        "{}, {}", "__agents", pl.when(pl.col("__lo") == pl.col("__hi")).then(pl.format("day {}", "__lo"))
+        .otherwise(pl.format("days {} to {}", "__lo", "__hi"))))
+
+
+def prior_lines(cm: Domain) -> pl.DataFrame:
+    """USUBJID, prior_lines from CM rows whose CMCAT names prior therapy ("PRIOR CANCER THERAPY" ...): the
+    number of distinct CMGRPID (one group per line of therapy), else of distinct start dates, else of
+    distinct CMTRT."""
+    if not (cm.has("USUBJID") and cm.has("CMCAT")):
+        return pl.DataFrame(schema={"USUBJID": pl.String, "prior_lines": pl.Int64})
+    f = cm.frame.filter(_text("CMCAT").str.to_uppercase().str.contains("PRIOR").fill_null(False))
+    if cm.has("CMGRPID") and f["CMGRPID"].drop_nulls().len():
+        line = _text("CMGRPID")
+    elif cm.has("CMSTDTC") and f["CMSTDTC"].drop_nulls().len():
+        line = _text("CMSTDTC")
+    else:
+        line = _text("CMTRT")
+    return f.with_columns(USUBJID=_text("USUBJID"), __line=line).filter(pl.col("__line").is_not_null()).group_by(
+        "USUBJID").agg(prior_lines=pl.col("__line").n_unique().cast(pl.Int64))

@@ -71,6 +71,7 @@ SEX = {"M": "male", "F": "female"}
 DOSE_UNITS = {"10^6/kg", "10^6cells/kg", "10*6/kg", "10*6cells/kg", "x10^6/kg", "x10^6cells/kg", "10e6/kg",
               "10e6cells/kg"}
 DAY_MIN, DAY_MAX = -60, 3650  # the schema's day range (cartkit.study.schema._DAY)
+MAX_SUPPORT_DAYS = 120  # a CM / PR support record longer than this is kept on its start day only
 
 
 @dataclass
@@ -708,6 +709,45 @@ def _empty(table: str) -> pl.DataFrame:
     return pl.DataFrame(schema={c.name: types[c.dtype] for c in TABLES[table].columns})
 
 
+def _from_cm_and_ex(domains: dict[str, Domain], patients: pl.DataFrame, infusions: pl.DataFrame, out: _Problems,
+                    notes: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Where SUPPEX / SUPPDM do not say: infusions.lymphodepletion from the fludarabine, cyclophosphamide or
+    bendamustine of EX and CM in the 14 days before the infusion, and patients.prior_lines from CM's prior
+    therapies (sdtm_care)."""
+    from cartkit.interop.sdtm_care import LYMPHODEPLETION_AGENTS, lymphodepletion_text, prior_lines
+
+    rows = []
+    for name, p in (("ex", "EX"), ("cm", "CM")):
+        dom = domains.get(name)
+        if dom is None or not dom.has("USUBJID") or not dom.has(f"{p}TRT"):
+            continue
+        agent = pl.coalesce(*[_text(c) for c in (f"{p}DECOD", f"{p}TRT") if dom.has(c)]).str.to_uppercase()
+        f = dom.frame.with_columns(USUBJID=_text("USUBJID"), __agent=agent).filter(
+            pl.col("__agent").is_in(list(LYMPHODEPLETION_AGENTS)))
+        if not f.height:
+            continue
+        f = _with_dates(dom, f, f"{p}STDTC", f"{p}STDY", patients)
+        rows.append(f.select("USUBJID", "__agent", "__date",
+                             __dose=_num(f"{p}DOSE") if dom.has(f"{p}DOSE") else pl.lit(None, dtype=pl.Float64),
+                             __dosu=_text(f"{p}DOSU") if dom.has(f"{p}DOSU") else pl.lit(None, dtype=pl.String)))
+    if rows:
+        ld = lymphodepletion_text(pl.concat(rows), infusions)
+        infusions = infusions.join(ld.rename({"lymphodepletion": "__ld"}), on=["patient_id", "episode"],
+                                   how="left").with_columns(lymphodepletion=pl.coalesce("lymphodepletion", "__ld")
+                                                            ).drop("__ld")
+        if ld.height:
+            notes.append("infusions.lymphodepletion is composed from the fludarabine, cyclophosphamide or "
+                         "bendamustine doses in EX/CM in the 14 days before each infusion where SUPPEX has no LDREGIM")
+    if "cm" in domains:
+        lines = prior_lines(domains["cm"])
+        if lines.height:
+            patients = patients.join(lines.rename({"USUBJID": "patient_id", "prior_lines": "__pl"}), on="patient_id",
+                                     how="left").with_columns(prior_lines=pl.coalesce("prior_lines", "__pl")).drop("__pl")
+            notes.append("patients.prior_lines counts CM's prior-therapy lines (CMCAT PRIOR ..., by CMGRPID) where "
+                         "SUPPDM has no NPRIORTX")
+    return infusions, patients
+
+
 def _placed_support(dom: Domain, rows: pl.DataFrame, dtc: str, dy: str, patients: pl.DataFrame,
                     infusions: pl.DataFrame, out: _Problems) -> pl.DataFrame:
     cols = ("kind", "agent", "dose", "dose_unit", "o2_device", "o2_flow_l_min", "fio2_pct")
@@ -720,6 +760,18 @@ def _placed_support(dom: Domain, rows: pl.DataFrame, dtc: str, dy: str, patients
     if undated.height:
         out.rows(dom, undated, dtc, dtc if dom.has(dtc) else None, "supportive care with no complete date: "
                  "cannot be placed", WARNING)
+    # a record from --STDTC to --ENDTC is given on each day of it (support is a day-by-day table: the
+    # ASTCT CRS grade asks whether vasopressors or oxygen were needed on a day); at most MAX_SUPPORT_DAYS
+    end_col = dtc.replace("STDTC", "ENDTC")
+    end = _date(end_col) if end_col in f.columns else pl.lit(None, dtype=pl.Date)
+    f = f.with_columns(__end=end).with_columns(__end=pl.when(
+        (pl.col("__end") > pl.col("__date")) & ((pl.col("__end") - pl.col("__date")).dt.total_days()
+                                               < MAX_SUPPORT_DAYS)).then(pl.col("__end")).otherwise(pl.col("__date")))
+    long = f.filter(pl.col("__date").is_not_null() & (pl.col("__end") > pl.col("__date")))
+    if long.height:
+        days = long.with_columns(__date=pl.date_ranges("__date", "__end", interval="1d")).explode("__date")
+        f = pl.concat([f.filter(~(pl.col("__date").is_not_null() & (pl.col("__end") > pl.col("__date")))), days])
+    f = f.drop("__end")
     placed = _out_of_range(dom, _place(f, infusions), out, "supportive care", dtc).sort(RECORD)
     key = ["USUBJID", "episode", "day", "kind", "agent"]
     dup = placed.filter(~pl.struct(key).is_first_distinct())
@@ -846,12 +898,13 @@ def import_sdtm(sdtm_dir: str | Path, out_study: str | Path, *, diagnosis: str |
         patients = patients.join(r, on="patient_id", how="left").rename({"__rand": "randomisation_date"})
     else:
         patients = patients.with_columns(randomisation_date=randomised)
+    infusions, patients = _from_cm_and_ex(domains, patients, infusions, problems, notes)
     support = pl.concat([p for p in support_parts if p.height], how="vertical_relaxed") if any(
         p.height for p in support_parts) else _empty("support")
     neuro = neuro_rows(domains.get("qs"), domains.get("fa"), patients, infusions, problems)
     if neuro.is_empty():
         neuro = _empty("neuro")
-    lesions, spd = (tr_rows(domains["tr"], patients, infusions, problems) if "tr" in domains
+    lesions, spd = (tr_rows(domains["tr"], patients, infusions, problems, notes, rs_evaluator) if "tr" in domains
                     else (pl.DataFrame(), pl.DataFrame()))
     if lesions.is_empty():
         lesions = _empty("lesions")

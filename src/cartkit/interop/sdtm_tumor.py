@@ -19,8 +19,10 @@ from cartkit.study.problems import WARNING
 _MM = {"mm": 1.0, "cm": 10.0}
 
 
-def tr_rows(tr: Domain, patients: pl.DataFrame, infusions: pl.DataFrame, out) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(lesions, SPD by USUBJID, __date, __method)."""
+def tr_rows(tr: Domain, patients: pl.DataFrame, infusions: pl.DataFrame, out, notes: list[str] | None = None,
+            evaluator: str = "INVESTIGATOR") -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(lesions, SPD by USUBJID, __date, __method). Only ``evaluator``'s rows (TREVAL; rows without
+    TREVAL count as that evaluator's) are read, as for RS."""
     from cartkit.interop.sdtm_import import (
         _missing_usubjid,
         _num,
@@ -39,6 +41,13 @@ def tr_rows(tr: Domain, patients: pl.DataFrame, infusions: pl.DataFrame, out) ->
     codes = {cd: col for col, (cd, _t) in C.LESION_TESTS.items()}
     f = tr.frame.with_columns(__cd=_text("TRTESTCD").str.to_uppercase()).filter(
         pl.col("__cd").is_in([*codes, C.SPD_TESTCD]))
+    if tr.has("TREVAL"):
+        who = _text("TREVAL").str.to_uppercase()
+        others = f.filter(who.is_not_null() & (who != evaluator.upper()))
+        if others.height and notes is not None:
+            notes.append(f"{others.height} TR lesion measurements by another evaluator than {evaluator} (TREVAL) are "
+                         "not imported")
+        f = f.filter(who.is_null() | (who == evaluator.upper()))
     if not f.height:
         return empty
     f = _missing_usubjid(Domain(tr.name, tr.file, f, tr.csv), out)
