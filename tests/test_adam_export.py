@@ -486,3 +486,31 @@ def test_define_xml_codelists_carry_their_nci_codes(exported):
     assert items["IT.ADSL.SEX"].find("odm:CodeListRef", ns).get("CodeListOID") == "CL.SEX"
     adsl, _ = pyreadstat.read_xport(str(exported / "adsl.xpt"))
     assert set(adsl["SEX"]) <= {"M", "F", "U"} and set(adsl["AGEU"]) == {"YEARS"}
+
+
+def test_define_xml_value_level_metadata_per_paramcd(exported):
+    """AVAL of each BDS dataset has value-level metadata: one ItemDef per PARAMCD in the data, chosen by a
+    WhereClauseDef "PARAMCD EQ code" (Define-XML 2.1 section 5.3.6), its description naming the PARAM."""
+    import xml.etree.ElementTree as ET
+
+    import pyreadstat
+
+    odm, dfn = "{http://www.cdisc.org/ns/odm/v1.3}", "{http://www.cdisc.org/ns/def/v2.1}"
+    root = ET.parse(exported / "define.xml").getroot()
+    items = {i.get("OID"): i for i in root.iter(f"{odm}ItemDef")}
+    wheres = {w.get("OID"): w for w in root.iter(f"{dfn}WhereClauseDef")}
+    lists = {v.get("OID"): v for v in root.iter(f"{dfn}ValueListDef")}
+    for name in ("ADLB", "ADTTE", "ADPP"):
+        frame, _ = pyreadstat.read_xport(str(exported / f"{name.lower()}.xpt"))
+        params = dict(zip(frame["PARAMCD"], frame["PARAM"], strict=True))
+        aval = items[f"IT.{name}.AVAL"]
+        assert aval.find(f"{dfn}ValueListRef").get("ValueListOID") == f"VL.{name}.AVAL"
+        chosen = {}
+        for ref in lists[f"VL.{name}.AVAL"].findall(f"{odm}ItemRef"):
+            check = wheres[ref.find(f"{dfn}WhereClauseRef").get("WhereClauseOID")].find(f"{odm}RangeCheck")
+            assert (check.get("Comparator"), check.get(f"{dfn}ItemOID")) == ("EQ", f"IT.{name}.PARAMCD")
+            code = check.find(f"{odm}CheckValue").text
+            text = items[ref.get("ItemOID")].find(f"{odm}Description/{odm}TranslatedText").text
+            chosen[code] = text
+        assert set(chosen) == set(params)
+        assert all(params[c] in t and f"({c})" in t for c, t in chosen.items())

@@ -42,6 +42,36 @@ NCI_CODELISTS: dict[str, tuple[str, str, dict[str, str], tuple[str, ...]]] = {
 NY_CODELIST, Y_TERM = "C66742", "C49488"
 
 
+# Value-level metadata (Define-XML 2.1 section 5.3.6): per PARAMCD, the analysis value's own ItemDef
+# (its parameter's name in the description), selected by a WhereClauseDef PARAMCD EQ code.
+VLM_VARIABLES = ("AVAL",)
+
+
+def _value_level(model, ds: AdamDataset, v, item, ref, pairs: list[tuple[str, str]]):
+    """(ValueListDef, WhereClauseDefs, ItemDefs) of ``v`` (AVAL) in ``ds``, one per PARAMCD of ``pairs``."""
+    import re
+
+    refs, wheres, defs = [], [], []
+    for order, (code, param) in enumerate(pairs, start=1):
+        key = re.sub(r"[^A-Za-z0-9_]", "_", code)
+        where = f"WC.{ds.name}.PARAMCD.{key}"
+        wheres.append(model.WhereClauseDef(OID=where, RangeCheck=[model.RangeCheck(
+            Comparator="EQ", SoftHard="Soft", ItemOID=f"IT.{ds.name}.PARAMCD",
+            CheckValue=[model.CheckValue(_content=code)])]))
+        oid = f"IT.{ds.name}.{v.name}.{key}"
+        vref = model.ItemRef(ItemOID=oid, OrderNumber=order, Mandatory="No",
+                             WhereClauseRef=[model.WhereClauseRef(WhereClauseOID=where)])
+        if ref.MethodOID:
+            vref.MethodOID = ref.MethodOID
+        refs.append(vref)
+        defs.append(model.ItemDef(OID=oid, Name=v.name, SASFieldName=v.name, DataType=item.DataType,
+                                  Length=item.Length, Description=_text(model, f"{v.label} of {param} ({code})"),
+                                  Origin=item.Origin))
+    vl = f"VL.{ds.name}.{v.name}"
+    item.ValueListRef = model.ValueListRef(ValueListOID=vl)
+    return model.ValueListDef(OID=vl, ItemRef=refs), wheres, defs
+
+
 class DefineXmlError(ValueError):
     """The define.xml odmlib built does not validate against the Define-XML 2.1 schema."""
 
@@ -60,7 +90,7 @@ def define_xml(datasets: list[AdamDataset], *, study_oid: str, study_name: str, 
         DefineVersion=DEFINE_VERSION)
     mdv.Standards = model.Standards(Standard=[model.Standard(
         OID="STD.ADAMIG", Name=ADAMIG[0], Type="IG", Version=ADAMIG[1], Status="Final")])
-    items, methods = [], []
+    items, methods, value_lists, where_clauses = [], [], [], []
     nci = "nci:ExtCodeID"
     codelists = [model.CodeList(OID="CL.Y", Name="No Yes Response (Y)", DataType="text",
                                 Alias=[model.Alias(Context=nci, Name=NY_CODELIST)],
@@ -117,6 +147,11 @@ def define_xml(datasets: list[AdamDataset], *, study_oid: str, study_name: str, 
                 item.CodeListRef = model.CodeListRef(CodeListOID=param_list)
             elif v.name in by_variable:
                 item.CodeListRef = model.CodeListRef(CodeListOID=by_variable[v.name])
+            if v.name in VLM_VARIABLES and param_list is not None:
+                vlm = _value_level(model, ds, v, item, ref, pairs)
+                value_lists.append(vlm[0])
+                where_clauses.extend(vlm[1])
+                items.extend(vlm[2])
             items.append(item)
         leaf_id = f"LF.{ds.name}"
         group = model.ItemGroupDef(
@@ -128,6 +163,8 @@ def define_xml(datasets: list[AdamDataset], *, study_oid: str, study_name: str, 
                 model.SubClass(Name="TIME-TO-EVENT", ParentClass=BDS)] if ds.name == "ADTTE" else []),
             leaf=model.leaf(ID=leaf_id, href=f"{ds.name.lower()}.xpt", title=model.title(_content=f"{ds.name.lower()}.xpt")))
         mdv.ItemGroupDef.append(group)
+    mdv.ValueListDef = value_lists
+    mdv.WhereClauseDef = where_clauses
     mdv.ItemDef = items
     mdv.CodeList = codelists
     mdv.MethodDef = methods
