@@ -1,7 +1,10 @@
 """``import_sdtm(sdtm_dir, out_study)``: SDTM datasets -> a cartkit study folder (docs/sdtm.md).
 
-Domains read: DM -> patients, EX -> infusions, LB and VS -> measurements, AE -> adverse_events,
-DS (and DM.DTHDTC) -> events, RS -> assessments and progression events (interop/sdtm_rs.py). The mapping, variable by variable, is in docs/sdtm.md.
+Domains read: DM, SUPPDM, MH, SUPPMH -> patients; EX, SUPPEX -> infusions; LB, VS, PC ->
+measurements; AE, SUPPAE -> adverse_events; CM, PR, SUPPPR -> support (interop/sdtm_care.py);
+QS, FA -> neuro (sdtm_neuro.py); RS, TR, TU -> assessments and lesions (sdtm_rs.py,
+sdtm_tumor.py); DS, DD, CE, SS, PR, CM and DM.RFPENDTC -> events; TS -> the title and data cutoff.
+The mapping, variable by variable, is in docs/sdtm.md; the terms are sdtm_codes.py's.
 
 Day 0 is the CAR-T infusion of each episode. The episodes of a subject are its CAR-T
 administrations in EX in date order (EXTRT naming a CAR-T product: ``car_t`` names them, or
@@ -9,11 +12,13 @@ by default the "-leucel" / "CAR-T" pattern of ``CAR_T_PATTERN``). A study with n
 administration at all (a drug study such as the CDISC pilot) gets one episode per subject whose
 day 0 is the first exposure in EX, and the study description says so. Dates are read from the
 --DTC variables; SDTM study days (--DY, which have no day 0) are used only where a date is
-missing, converted once here (:func:`sdtm_day_to_date`).
+missing, converted once here (:func:`sdtm_day_to_date`). A row's episode is the infusion its
+--RFTDTC names, else the latest infusion on or before its date.
 
 Every problem is located (SDTM file, row, variable) and all are listed at once; on any error no
-study is written. The study folder is written whole into a temporary folder beside ``out_study``
-and then renamed into place: ``out_study`` must not exist or be an empty folder.
+study is written. The study folder is written whole beside ``out_study`` and swapped into place by
+the rule of ``cartkit.report.output_folder`` (manifest ``.cartkit-study.json``): ``out_study`` must
+be new, empty, or a study this importer wrote there earlier, unchanged.
 """
 
 from __future__ import annotations
