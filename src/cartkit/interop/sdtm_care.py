@@ -3,7 +3,8 @@
 CM (medications): a row is supportive care when CMSCAT names a cartkit support kind (as
 ``sdtm export`` writes: VASOPRESSOR, TOCILIZUMAB, STEROID ...), or else when its CMDECOD / CMTRT
 is one of the agents of :data:`SUPPORT_AGENTS` (vasopressors with their dose, tocilizumab,
-corticosteroids, antipyretics, anakinra, siltuximab). CMCAT "SUBSEQUENT ANTICANCER THERAPY" is a
+corticosteroids, antipyretics, anakinra, siltuximab); a row given by a local route (CMROUTE one of
+:data:`LOCAL_ROUTES`, such as a topical hydrocortisone) is not support. CMCAT "SUBSEQUENT ANTICANCER THERAPY" is a
 ``new_therapy`` event. Other CM rows (concomitant medications, prior therapies) are not support.
 
 PR (procedures): PRDECOD "OXYGEN THERAPY" is support of kind oxygen (PRSCAT the device, PRDOSE
@@ -36,6 +37,10 @@ SUPPORT_AGENTS: dict[str, str] = {
     "SILTUXIMAB": "siltuximab",
 }
 OXYGEN_DECOD = "OXYGEN THERAPY"
+# CMROUTE of a local application (CDISC ROUTE codelist terms): a topical hydrocortisone or an inhaled
+# corticosteroid is not the systemic treatment the CRS / ICANS grading and the analysis count.
+LOCAL_ROUTES = ("TOPICAL", "CUTANEOUS", "OPHTHALMIC", "TRANSDERMAL", "NASAL", "OTIC", "RESPIRATORY (INHALATION)",
+                "INHALATION", "VAGINAL", "DENTAL", "INTRA-ARTICULAR", "INTRAOCULAR")
 
 
 def _text(col: str) -> pl.Expr:
@@ -61,7 +66,9 @@ def cm_rows(cm: Domain, out) -> tuple[pl.DataFrame, pl.DataFrame]:
         __scat=_opt(cm, "CMSCAT").str.to_lowercase(), __dose=_opt(cm, "CMDOSE", pl.Float64),
         __dosu=_opt(cm, "CMDOSU"))
     by_name = pl.coalesce("__decod", "__trt").str.to_uppercase().replace_strict(SUPPORT_AGENTS, default=None)
-    f = f.with_columns(__kind=pl.coalesce(pl.col("__scat").replace_strict(kinds, default=None), by_name))
+    local = _opt(cm, "CMROUTE").str.to_uppercase().is_in(list(LOCAL_ROUTES)).fill_null(False)
+    f = f.with_columns(__kind=pl.when(~local).then(pl.coalesce(pl.col("__scat").replace_strict(kinds, default=None),
+                                                                by_name)))
     support = f.filter(pl.col("__kind").is_not_null() & (pl.col("__cat").fill_null("") != C.NEW_THERAPY_CAT))
     support = support.with_columns(kind=pl.col("__kind"), agent=pl.col("__trt").str.to_lowercase(),
                                    dose=pl.col("__dose"), dose_unit=pl.col("__dosu"),

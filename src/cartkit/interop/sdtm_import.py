@@ -206,11 +206,13 @@ def _patient_details(domains: dict[str, Domain], patients: pl.DataFrame, out: _P
             mh.has("MHDECOD") or mh.has("MHTERM")) else pl.lit(None, dtype=pl.String)
         rows = rows.with_columns(__term=term, __diag=term.str.to_lowercase().replace_strict(names, default=None))
         unknown = rows.filter(pl.col("__diag").is_null())
+        given = f["diagnosis"].drop_nulls().len() > 0  # --diagnosis: an unknown MH term falls back to it
         if unknown.height:
             out.rows(mh, unknown, "MHDECOD", "__term", "primary diagnosis cartkit does not know (one of "
-                     + ", ".join(f"{k} ({v})" for k, v in C.DIAGNOSIS_TERMS.items()) + ")")
+                     + ", ".join(f"{k} ({v})" for k, v in C.DIAGNOSIS_TERMS.items()) + ")"
+                     + ("; --diagnosis is used" if given else ""), WARNING if given else "error")
         f = f.join(unknown.select(__bad_mh="USUBJID").unique(), left_on="patient_id", right_on="__bad_mh", how="left",
-                   coalesce=False).with_columns(__bad_mh=pl.col("__bad_mh").is_not_null())
+                   coalesce=False).with_columns(__bad_mh=pl.col("__bad_mh").is_not_null() & pl.lit(not given))
         rows = rows.filter(pl.col("__diag").is_not_null()).unique("USUBJID", keep="first", maintain_order=True)
         rows = supp_columns(domains.get("suppmh"), mh, rows, ("MHSUBTYP", "MHSTAGE", "MHDISST"), out)
         stage = VOCABULARIES["stage"]
