@@ -328,3 +328,26 @@ def test_doubtful_sdtm_rows_are_located_warnings(exported, tmp_path):
     result = import_sdtm(sdtm, tmp_path / "study", plan=SEED / "study.toml")
     found = {(p.file, p.row, p.column) for p in result.problems}
     assert found == {("qs.json", qs_row, "QSSTRESN"), ("ae.json", 1, "AETOXGRS"), ("fa.json", fa_row, "FASTRESC")}
+
+
+def test_sdtm_define_xml_is_valid_define_21_tabulation(exported):
+    import xml.etree.ElementTree as ET
+
+    from cartkit.interop.adam_define import schema_problems
+
+    text = (exported / "define.xml").read_text(encoding="utf-8")
+    assert schema_problems(text) == []
+    odm, dfn = "{http://www.cdisc.org/ns/odm/v1.3}", "{http://www.cdisc.org/ns/def/v2.1}"
+    root = ET.fromstring(text)
+    groups = {g.get("Name"): g for g in root.iter(f"{odm}ItemGroupDef")}
+    assert set(groups) == DOMAINS
+    assert {g.get("Purpose") for g in groups.values()} == {"Tabulation"}
+    classes = {n: g.find(f"{dfn}Class").get("Name") for n, g in groups.items()}
+    assert (classes["DM"], classes["EX"], classes["AE"], classes["LB"], classes["FA"], classes["SUPPAE"],
+            classes["TS"]) == ("SPECIAL PURPOSE", "INTERVENTIONS", "EVENTS", "FINDINGS", "FINDINGS ABOUT",
+                               "RELATIONSHIP", "TRIAL DESIGN")
+    for name, g in groups.items():
+        href = g.find(f"{dfn}leaf").get("{http://www.w3.org/1999/xlink}href")
+        assert href == f"xpt/{name.lower()}.xpt" and (exported / href).exists()
+    std = next(root.iter(f"{dfn}Standard"))
+    assert (std.get("Name"), std.get("Version")) == ("SDTMIG", "3.3")

@@ -29,6 +29,15 @@ ADAMIG = ("ADaMIG", "1.1")  # ADaM Implementation Guide version the variable con
 # Define-XML 2.1 ItemGroupDef def:Class (ADaM dataset classes)
 ADAM_CLASS = {"ADSL": "SUBJECT LEVEL ANALYSIS DATASET", "ADAE": "OCCURRENCE DATA STRUCTURE"}
 BDS = "BASIC DATA STRUCTURE"
+SDTMIG = ("SDTMIG", "3.3")
+# SDTM dataset classes (Define-XML 2.1 def:Class for Purpose "Tabulation"; SDTM v1.7 observation classes)
+SDTM_CLASS = {
+    **dict.fromkeys(("DM", "SE", "SV"), "SPECIAL PURPOSE"),
+    **dict.fromkeys(("EX", "CM", "PR", "EC", "AG"), "INTERVENTIONS"),
+    **dict.fromkeys(("AE", "DS", "CE", "MH"), "EVENTS"),
+    **dict.fromkeys(("LB", "VS", "PC", "PP", "QS", "RS", "TR", "TU", "DD", "SS", "MB", "EG"), "FINDINGS"),
+    "FA": "FINDINGS ABOUT", "TS": "TRIAL DESIGN",
+}
 _DATA_TYPE = {TEXT: "text", INTEGER: "integer", FLOAT: "float", DATE: "integer"}
 _ORIGIN = {COLLECTED: "Collected", DERIVED: "Derived", ASSIGNED: "Assigned"}
 # CDISC controlled terminology the export uses, with the NCI Thesaurus codes of the codelists and
@@ -81,15 +90,20 @@ def _text(model, text: str):
 
 
 def define_xml(datasets: list[AdamDataset], *, study_oid: str, study_name: str, created: str,
-               version: str) -> str:
-    """The define.xml text of ``datasets`` (module docs); raises DefineXmlError if not schema-valid."""
+               version: str, tabulation: bool = False, folder: str = "") -> str:
+    """The define.xml text of ``datasets`` (module docs); raises DefineXmlError if not schema-valid.
+    ``tabulation``: SDTM datasets (Purpose "Tabulation", SDTMIG 3.3, the SDTM observation classes) instead
+    of ADaM; ``folder``: where the XPT files are, relative to define.xml ("xpt/")."""
     import odmlib.define_2_1.model as model
 
+    kind = "SDTM" if tabulation else "ADAM"
+    ig = SDTMIG if tabulation else ADAMIG
     mdv = model.MetaDataVersion(
-        OID=f"MDV.{study_oid}.ADAM", Name=f"{study_oid} ADaM", Description="ADaM datasets written by cartkit",
-        DefineVersion=DEFINE_VERSION)
+        OID=f"MDV.{study_oid}.{kind}", Name=f"{study_oid} {'SDTM' if tabulation else 'ADaM'}",
+        Description=f"{'SDTM' if tabulation else 'ADaM'} datasets written by cartkit", DefineVersion=DEFINE_VERSION)
+    std = f"STD.{ig[0].upper()}"
     mdv.Standards = model.Standards(Standard=[model.Standard(
-        OID="STD.ADAMIG", Name=ADAMIG[0], Type="IG", Version=ADAMIG[1], Status="Final")])
+        OID=std, Name=ig[0], Type="IG", Version=ig[1], Status="Final")])
     items, methods, value_lists, where_clauses = [], [], [], []
     nci = "nci:ExtCodeID"
     codelists = [model.CodeList(OID="CL.Y", Name="No Yes Response (Y)", DataType="text",
@@ -156,12 +170,14 @@ def define_xml(datasets: list[AdamDataset], *, study_oid: str, study_name: str, 
         leaf_id = f"LF.{ds.name}"
         group = model.ItemGroupDef(
             OID=f"IG.{ds.name}", Name=ds.name, SASDatasetName=ds.name,
-            Repeating="No" if ds.name == "ADSL" else "Yes", IsReferenceData="No", Purpose="Analysis",
-            Structure=ds.structure, ArchiveLocationID=leaf_id, StandardOID="STD.ADAMIG",
+            Repeating="No" if ds.name in ("ADSL", "DM") else "Yes",
+            IsReferenceData="Yes" if ds.name == "TS" else "No", Purpose="Tabulation" if tabulation else "Analysis",
+            Structure=ds.structure, ArchiveLocationID=leaf_id, StandardOID=std,
             Description=_text(model, ds.label), ItemRef=refs,
-            Class=model.Class(Name=ADAM_CLASS.get(ds.name, BDS), SubClass=[
+            Class=model.Class(Name=_class(ds.name, tabulation), SubClass=[
                 model.SubClass(Name="TIME-TO-EVENT", ParentClass=BDS)] if ds.name == "ADTTE" else []),
-            leaf=model.leaf(ID=leaf_id, href=f"{ds.name.lower()}.xpt", title=model.title(_content=f"{ds.name.lower()}.xpt")))
+            leaf=model.leaf(ID=leaf_id, href=f"{folder}{ds.name.lower()}.xpt",
+                            title=model.title(_content=f"{ds.name.lower()}.xpt")))
         mdv.ItemGroupDef.append(group)
     mdv.ValueListDef = value_lists
     mdv.WhereClauseDef = where_clauses
@@ -173,7 +189,7 @@ def define_xml(datasets: list[AdamDataset], *, study_oid: str, study_name: str, 
         StudyName=model.StudyName(_content=study_oid), StudyDescription=model.StudyDescription(_content=study_name or study_oid),
         ProtocolName=model.ProtocolName(_content=study_oid))
     study.MetaDataVersion = mdv
-    odm = model.ODM(FileType="Snapshot", FileOID=f"DEF.{study_oid}.ADAM", CreationDateTime=created,
+    odm = model.ODM(FileType="Snapshot", FileOID=f"DEF.{study_oid}.{kind}", CreationDateTime=created,
                     ODMVersion="1.3.2", Originator="cartkit", SourceSystem="cartkit", SourceSystemVersion=version,
                     Context="Other", Study=study)
     text = odm.to_xml_string(xml_declaration=True)
@@ -181,6 +197,12 @@ def define_xml(datasets: list[AdamDataset], *, study_oid: str, study_name: str, 
     if problems:
         raise DefineXmlError("define.xml does not validate against Define-XML 2.1: " + "; ".join(problems[:5]))
     return text
+
+
+def _class(name: str, tabulation: bool) -> str:
+    if not tabulation:
+        return ADAM_CLASS.get(name, BDS)
+    return "RELATIONSHIP" if name.startswith("SUPP") else SDTM_CLASS.get(name, "FINDINGS")
 
 
 def schema_problems(text: str) -> list[str]:

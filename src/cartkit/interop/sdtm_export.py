@@ -6,8 +6,9 @@
 The study is loaded (a study with errors raises ``StudyError`` with every located problem, and
 nothing is written); each domain (:mod:`cartkit.interop.sdtm_export_domains`) is written as SAS
 transport v5 in ``out/xpt/<domain>.xpt`` and as Dataset-JSON v1.1 in ``out/json/<domain>.json``
-(the writers of :mod:`cartkit.interop.adam_write`), with ``out/metadata/<domain>.metadata.json``
-and an index ``datasets.json``. ``cartkit sdtm import out/xpt`` (or ``out/json``) reads it back.
+(the writers of :mod:`cartkit.interop.adam_write`), with ``out/metadata/<domain>.metadata.json``,
+a Define-XML 2.1 ``out/define.xml`` (Purpose Tabulation, SDTMIG 3.3; :mod:`cartkit.interop.adam_define`,
+schema-checked) and an index ``datasets.json``. ``cartkit sdtm import out/xpt`` (or ``out/json``) reads it back.
 
 The folder follows the rule of ``cartkit.report.output_folder`` with its own manifest
 (``.cartkit-sdtm.json``): ``out`` must be new, empty, or an earlier SDTM export of cartkit that
@@ -86,12 +87,17 @@ def export_sdtm(study_dir: str | Path, out: str | Path) -> SdtmExport:
             (tmp / "json" / f"{base}.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
             (tmp / "metadata" / f"{base}.metadata.json").write_text(
                 json.dumps(metadata(ds, version=version), indent=1, ensure_ascii=False), encoding="utf-8")
+        from cartkit.interop.adam_define import define_xml
+
+        (tmp / "define.xml").write_text(define_xml(datasets, study_oid=study.meta.id, study_name=study.meta.title,
+                                                   created=created, version=version, tabulation=True, folder="xpt/"),
+                                        encoding="utf-8")
         index = {"study": study.meta.id, "generator": f"cartkit {version}", "created": created,
                  "standard": "SDTM (SDTMIG 3.3 domains); codes cartkit chose are listed in docs/sdtm.md",
                  "datasets": [{"name": ds.name, "label": ds.label, "records": ds.frame.height,
                                "files": [f"xpt/{ds.name.lower()}.xpt", f"json/{ds.name.lower()}.json",
                                          f"metadata/{ds.name.lower()}.metadata.json"]} for ds in datasets],
-                 "notes": notes}
+                 "define": "define.xml", "notes": notes}
         (tmp / "datasets.json").write_text(json.dumps(index, indent=1, ensure_ascii=False), encoding="utf-8")
         (tmp / SDTM_EXPORT.manifest).write_text(manifest_text(tmp, version, SDTM_EXPORT), encoding="utf-8")
         install(tmp, out, study_folder=study_dir, inputs=inputs, kind=SDTM_EXPORT)
