@@ -377,7 +377,7 @@ def test_adverse_event_resolves_before_onset(tmp_path):
          Problem("study.toml", None, "plan.kinetics_window", [0], "expected a list of two integers [first, last]")),
         ("all = [14]", "ball = [14]",
          Problem("study.toml", None, "plan.response_days.ball", [14],
-                 "unknown disease family 'ball': expected one of all, lymphoma, myeloma")),
+                 "unknown disease family 'ball': expected one of all, cll, lymphoma, myeloma")),
         ('id = "mini"', 'id = "mini"\nsponsor = "x"',
          Problem("study.toml", None, "study.sponsor", "x", "unknown key 'study.sponsor'")),
         ("data_cutoff = 2020-08-31", 'data_cutoff = "31/08/2020"',

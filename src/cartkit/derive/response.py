@@ -6,7 +6,8 @@
   marrow: blasts, circulating blasts, extramedullary disease, ANC, platelets -> B-ALL
   CR/CRi/NR; multiple myeloma patients (diagnosis family "myeloma"): the IMWG 2016 response from
   the M-protein and FLC measurements and the myeloma assessment columns, confirmed by the next
-  assessment, :func:`imwg_from_study`). Both are kept; ``response`` is the recorded one when present (it is what
+  assessment, :func:`imwg_from_study`); CLL patients (family "cll"): the iwCLL 2018 response from
+  nodes, spleen, liver, marrow and the same day's blood counts (:func:`iwcll_from_study`). Both are kept; ``response`` is the recorded one when present (it is what
   the study reported), else the derived one, and ``source`` says which. Every
   disagreement is listed.
 * Best overall response per episode (order CR > CRi > PR > SD > NR = PD, Lugano PET
@@ -30,6 +31,8 @@ from cartkit.response.b_all import all_response_expr, mrd_negative_expr
 from cartkit.response.best_response import bor_criteria, bor_label_expr, bor_rank_expr
 from cartkit.response.imwg import INPUTS as IMWG_INPUTS
 from cartkit.response.imwg import imwg_responses
+from cartkit.response.iwcll import INPUTS as IWCLL_INPUTS
+from cartkit.response.iwcll import iwcll_responses
 from cartkit.response.lugano import lugano_criteria, lugano_pet_expr
 from cartkit.study.vocabulary import ANALYTES, DIAGNOSES
 
@@ -125,10 +128,55 @@ def lugano_ct_from_lesions(lesions: pl.DataFrame, new_lesions: pl.DataFrame | No
     ).sort([*KEYS, "day"])
 
 
+def family_patients(study: Study, family: str) -> pl.DataFrame:
+    """patient_id of the patients whose diagnosis belongs to ``family`` (vocabulary.DIAGNOSES)."""
+    codes = [d for d, f in DIAGNOSES.items() if f == family]
+    return study.tables["patients"].filter(pl.col("diagnosis").is_in(codes)).select("patient_id").unique()
+
+
 def myeloma_patients(study: Study) -> pl.DataFrame:
     """patient_id of the patients whose diagnosis belongs to the "myeloma" family (IMWG 2016)."""
-    myeloma = [d for d, family in DIAGNOSES.items() if family == "myeloma"]
-    return study.tables["patients"].filter(pl.col("diagnosis").is_in(myeloma)).select("patient_id").unique()
+    return family_patients(study, "myeloma")
+
+
+def _has_family(study: Study, family: str) -> bool:
+    return bool(study.tables["patients"]["diagnosis"].is_in([d for d, f in DIAGNOSES.items() if f == family]).any())
+
+
+def iwcll_from_study(study: Study) -> pl.DataFrame:
+    """iwCLL 2018 response at the assessment days of every CLL patient (:func:`iwcll_responses`).
+
+    Inputs per day: the assessment columns (nodes, spleen, liver, symptoms, marrow, MRD, anc and
+    platelets; the first non-empty value of a day over its assessment rows) and the blood counts of
+    the measurements (alc, platelets, anc, hemoglobin in their canonical units; the last value of
+    the day); an assessment's own anc/platelets win over the measurements. Baseline values may come
+    from any row on or before day 0; responses are given on the days of assessment rows.
+    """
+    who = family_patients(study, "cll")
+    a = study.tables["assessments"].join(who, on="patient_id", how="semi").filter(pl.col("day").is_not_null())
+    cols = [c for c in IWCLL_INPUTS if c in a.columns]
+    per_day = a.group_by([*KEYS, "day"]).agg([pl.col(c).drop_nulls().first() for c in cols])
+    counts = ["alc", "platelets", "anc", "hemoglobin"]
+    m = study.tables.get("measurements")
+    if m is not None and m.height:
+        labs = (
+            m.join(who, on="patient_id", how="semi")
+            .filter(pl.col("analyte").is_in(counts) & pl.col("day").is_not_null() & pl.col("value").is_not_null())
+            .sort([*KEYS, "day", "time"], nulls_last=False)
+            .group_by([*KEYS, "day"], maintain_order=True)
+            .agg([pl.col("value").filter(pl.col("analyte") == code).last().alias(f"_lab_{code}") for code in counts])
+        )
+        per_day = per_day.join(labs, on=[*KEYS, "day"], how="full", coalesce=True).with_columns(
+            [
+                (pl.coalesce(code, f"_lab_{code}") if code in per_day.columns else pl.col(f"_lab_{code}")).alias(code)
+                for code in counts
+            ]
+        ).drop([f"_lab_{code}" for code in counts])
+    days = a.select(*KEYS, "day").unique()
+    per_day = per_day.filter(pl.col("day") <= 0).vstack(
+        per_day.join(days, on=[*KEYS, "day"], how="semi").filter(pl.col("day") > 0).select(per_day.columns)
+    )
+    return iwcll_responses(per_day)
 
 
 def imwg_from_study(study: Study, *, confirm: bool | None = None) -> pl.DataFrame:
@@ -186,7 +234,7 @@ def assessment_responses(study: Study, *, mrd_cutoff_pct: float | None = None) -
         .otherwise(pl.lit(None, dtype=pl.String))
     )
     out = a.with_columns(derived=derived, _imwg_mrd=pl.lit(None, dtype=pl.Boolean))
-    if study.tables["patients"]["diagnosis"].is_in([d for d, f in DIAGNOSES.items() if f == "myeloma"]).any():
+    if _has_family(study, "myeloma"):
         imwg = imwg_from_study(study).select(
             *KEYS, "day", pl.col("imwg_response"), pl.col("mrd_negative").alias("_mrd_imwg")
         )
@@ -199,6 +247,19 @@ def assessment_responses(study: Study, *, mrd_cutoff_pct: float | None = None) -
                 .then(pl.col("imwg_response"))
                 .otherwise(pl.col("derived")),
                 _imwg_mrd=pl.col("_mrd_imwg"),
+            )
+        )
+    if _has_family(study, "cll"):
+        cll = iwcll_from_study(study).select(*KEYS, "day", "iwcll_response", pl.col("umrd").alias("_umrd"))
+        flag = family_patients(study, "cll").with_columns(_cll=pl.lit(True))
+        out = (
+            out.join(flag, on="patient_id", how="left")
+            .join(cll, on=[*KEYS, "day"], how="left")
+            .with_columns(
+                derived=pl.when(pl.col("_cll").fill_null(False))
+                .then(pl.col("iwcll_response"))
+                .otherwise(pl.col("derived")),
+                _imwg_mrd=pl.when(pl.col("_cll").fill_null(False)).then(pl.col("_umrd")).otherwise(pl.col("_imwg_mrd")),
             )
         )
     if lesions is not None and lesions.height:

@@ -36,11 +36,13 @@ def criteria_by_family() -> dict[str, str]:
     """Diagnosis family -> the response criteria cartkit derives under, with their source."""
     from cartkit.response.b_all import b_all_criteria
     from cartkit.response.imwg import imwg_criteria
+    from cartkit.response.iwcll import iwcll_criteria
     from cartkit.response.lugano import lugano_criteria
 
     return {"lymphoma": f"Lugano 2014: {lugano_criteria()['source']}",
             "all": f"B-ALL CR/CRi/NR: {b_all_criteria()['source']}",
-            "myeloma": f"IMWG 2016: {imwg_criteria()['source']}"}
+            "myeloma": f"IMWG 2016: {imwg_criteria()['source']}",
+            "cll": f"iwCLL 2018: {iwcll_criteria()['source']}"}
 
 
 def build_adrs(study: Study, derived: Derived, adsl: pl.DataFrame) -> AdamDataset:

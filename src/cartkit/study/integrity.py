@@ -413,3 +413,47 @@ def milestones_after_cutoff(patients: TypedTable, cutoff: dt.date) -> list[Probl
                                 column, pl.col(column).cast(pl.String),
                                 f"after the data cut-off {cutoff.isoformat()}")
     return problems
+
+
+# --------------------------------------------------------------------------- disease-specific response inputs
+
+# assessment methods that belong to one diagnosis family (docs/criteria.md): an imwg or iwcll row of a
+# patient of another family would be left out of the response silently
+_METHOD_FAMILY = {"imwg": ("myeloma", "IMWG 2016"), "iwcll": ("cll", "iwCLL 2018")}
+
+
+def response_inputs(assessments: TypedTable, patients: TypedTable) -> list[Problem]:
+    """Assessment rows that cannot be what they say: a disease-specific method (``imwg``, ``iwcll``)
+    for a patient of another diagnosis family, and nodes whose SPD is larger than six nodes of the
+    largest one's diameter could give (iwCLL 2018 measures up to six nodes)."""
+    from cartkit.study.vocabulary import DIAGNOSES
+
+    a = assessments.frame
+    needed = {"patient_id", "method"}
+    if not needed <= set(a.columns) or "diagnosis" not in patients.frame.columns:
+        return []
+    dx = patients.frame.select("patient_id", pl.col("diagnosis").alias("__dx")).unique("patient_id")
+    f = a.join(dx, on="patient_id", how="left").with_columns(
+        __family=pl.col("__dx").replace_strict(DIAGNOSES, default=None)
+    )
+    problems: list[Problem] = []
+    for method, (family, criteria) in _METHOD_FAMILY.items():
+        problems += problems_at(
+            f,
+            ((pl.col("method") == method) & pl.col("__dx").is_not_null() & (pl.col("__family") != family)).fill_null(
+                False),
+            assessments.file, "method", "method",
+            pl.format("method {} ({}) is for diagnosis family '{}', but patient {} has diagnosis {}",
+                      pl.lit(method), pl.lit(criteria), pl.lit(family), "patient_id", "__dx"),
+            kind=f"{method} assessment of a patient of another diagnosis",
+        )
+    if {"spd_mm2", "node_max_ldi_mm"} <= set(a.columns):
+        problems += problems_at(
+            f,
+            (pl.col("spd_mm2") > 6 * pl.col("node_max_ldi_mm") ** 2).fill_null(False),
+            assessments.file, "spd_mm2", "spd_mm2",
+            pl.format("larger than six nodes of the largest node's diameter can give (6 x {}^2 mm^2)",
+                      "node_max_ldi_mm"),
+            kind="node SPD larger than the largest node allows",
+        )
+    return problems

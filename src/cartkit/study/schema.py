@@ -214,6 +214,15 @@ ASSESSMENTS = Table(
                description="soft-tissue plasmacytomas, sum of products of diameters; 0 = none (myeloma)"),
         Column("mrd_result", STR, vocabulary="mrd_result", description="myeloma MRD by NGS or NGF"),
         Column("mrd_sensitivity", FLOAT, min=1e-8, max=1e-2, description="MRD assay sensitivity, e.g. 1e-5"),
+        # CLL, iwCLL 2018 (Hallek 2018 Table 4; lymphocytes, haemoglobin, platelets and neutrophils are
+        # measurements analytes of the same day, or the anc/platelets columns above; nodes' SPD is spd_mm2)
+        Column("node_max_ldi_mm", FLOAT, min=0, max=500,
+               description="longest diameter of the largest lymph node, mm (CLL)"),
+        Column("spleen_cm", FLOAT, min=0, max=50, description="spleen craniocaudal length, cm (CLL; normal < 13)"),
+        Column("liver_cm", FLOAT, min=0, max=40, description="liver below the costal margin, cm; 0 = normal (CLL)"),
+        Column("constitutional_symptoms", BOOL, description="disease-related B symptoms, fatigue (CLL)"),
+        Column("marrow_cll_pct", FLOAT, min=0, max=100, description="marrow CLL cells, % of nucleated cells (CLL)"),
+        Column("marrow_nodules", BOOL, description="B-lymphoid nodules in the marrow biopsy (CLL)"),
     ),
     key=("patient_id", "episode", "day", "method"),
     day_or_date=True,

@@ -39,6 +39,7 @@ from cartkit.study.integrity import (
     never_infused,
     orphans,
     plan_references,
+    response_inputs,
 )
 from cartkit.study.model import Study
 from cartkit.study.plan import STUDY_TOML, read_study_toml
@@ -204,6 +205,7 @@ def _check(folder: Path, workbooks: list, today: dt.date, shard: Path | None = N
         if "patients" not in absent:
             problems += milestones_after_cutoff(typed["patients"], config.meta.data_cutoff)
     problems += adverse_event_order(typed["adverse_events"])
+    problems += response_inputs(typed["assessments"], typed["patients"])
 
     tables = {name: tt.frame.drop(ROW) for name, tt in typed.items()}
     paths = [s.path for s in sources.values()] + mapped.paths

@@ -91,6 +91,8 @@ ANALYTE_ALIASES: dict[str, str] = {
     "il-10": "il10",
     "neutrophils": "anc",
     "lymphocytes": "alc",
+    "absolute lymphocyte count": "alc",
+    "lymphocyte count": "alc",
     "plt": "platelets",
     "hb": "hemoglobin",
     "haemoglobin": "hemoglobin",
@@ -216,13 +218,16 @@ DIAGNOSES: dict[str, str] = {
     "MZL": "lymphoma",
     "B-ALL": "all",
     "MM": "myeloma",
+    # chronic lymphocytic leukaemia: iwCLL 2018 (Hallek 2018, family "cll", cartkit.response.iwcll)
+    "CLL": "cll",
 }
 
 # name -> canonical values. Matching is case-insensitive; aliases map to canonical.
 VOCABULARIES: dict[str, dict[str, str]] = {
     "sex": {"male": "male", "m": "male", "female": "female", "f": "female"},
     "diagnosis": {**{d.lower(): d for d in DIAGNOSES}, "all": "B-ALL", "b all": "B-ALL",
-                  "multiple myeloma": "MM", "myeloma": "MM"},
+                  "multiple myeloma": "MM", "myeloma": "MM",
+                  "chronic lymphocytic leukemia": "CLL", "chronic lymphocytic leukaemia": "CLL"},
     "stage": {s.lower(): s for s in ("I", "II", "III", "IV", "IE", "IIE", "IIIE", "IVE")},
     "disease_status": {"refractory": "refractory", "relapse": "relapsed", "relapsed": "relapsed"},
     "target": {t.lower(): t for t in ("CD19", "CD22", "CD19/CD22", "CD20", "CD19/CD20", "BCMA", "CD7")},
@@ -265,14 +270,17 @@ VOCABULARIES: dict[str, dict[str, str]] = {
     "seizure": {k: k for k in ("none", "resolving", "prolonged")},
     "motor": {k: k for k in ("none", "deep_focal_weakness")},
     "raised_icp": {k: k for k in ("none", "focal_edema", "diffuse_edema")},
-    # imwg: a multiple myeloma response assessment (M-protein, FLC, immunofixation, marrow, imaging)
-    "assessment_method": {k: k for k in ("pet_ct", "ct", "marrow", "clinical", "imwg")},
+    # imwg: a multiple myeloma response assessment (M-protein, FLC, immunofixation, marrow, imaging);
+    # iwcll: a CLL response assessment (nodes, spleen, liver, blood counts, marrow; iwCLL 2018)
+    "assessment_method": {k: k for k in ("pet_ct", "ct", "marrow", "clinical", "imwg", "iwcll")},
     "uptake": {k: k for k in ("decreased", "unchanged", "increased")},
     "response": {
         **{r.lower(): r for r in ("CR", "CRi", "PR", "SD", "PD", "NR", "CMR", "PMR", "NMR", "PMD", "relapse")},
         "cri": "CRi",
         # IMWG 2016 (Kumar 2016 Table 2); NE = not evaluable (SDTM RSSTRESC)
         **{r.lower(): r for r in ("sCR", "VGPR", "MR", "NE")},
+        # CLL: nodular PR (iwCLL 2008, recorded only; cartkit derives CR, CRi, PR, SD, PD by iwCLL 2018)
+        "npr": "nPR",
     },
     "ife": {"negative": "negative", "neg": "negative", "positive": "positive", "pos": "positive"},
     "mrd_result": {"negative": "negative", "neg": "negative", "positive": "positive", "pos": "positive"},
