@@ -34,11 +34,11 @@ def responses(*rows: dict) -> list[str | None]:
 # Abnormal: group A nodes, liver/spleen, lymphocytes; group B platelets, haemoglobin.
 B0 = {"node_max_ldi_mm": 40.0, "spd_mm2": 3000.0, "spleen_cm": 18.0, "liver_cm": 4.0, "alc": 80.0,
       "platelets": 80.0, "hemoglobin": 100.0, "anc": 2.0, "marrow_cll_pct": 60.0, "marrow_nodules": False,
-      "constitutional_symptoms": True}
+      "b_symptoms": True}
 # every CR criterion of Table 4 met (and neutrophils >= 1.5, section 5)
 CR = {"node_max_ldi_mm": 10.0, "spd_mm2": 100.0, "spleen_cm": 12.0, "liver_cm": 0.0, "alc": 1.0,
       "platelets": 150.0, "hemoglobin": 120.0, "anc": 2.0, "marrow_cll_pct": 0.0, "marrow_nodules": False,
-      "constitutional_symptoms": False}
+      "b_symptoms": False}
 # PR-level visit: nodes SPD -50% (LDi 25), ALC -50%, spleen and liver unchanged, platelets >= 100
 PR = {"node_max_ldi_mm": 25.0, "spd_mm2": 1500.0, "spleen_cm": 18.0, "liver_cm": 4.0, "alc": 40.0,
       "platelets": 120.0, "hemoglobin": 100.0, "anc": 2.0}
@@ -57,7 +57,7 @@ CASES = [
     # liver, CR "liver size normal" (0 cm below the costal margin)
     ("liver 1 cm -> PR", [B0, {**CR, "liver_cm": 1.0}], "PR"),
     # constitutional symptoms, CR "None"; PR "Any"
-    ("symptoms -> PR", [B0, {**CR, "constitutional_symptoms": True}], "PR"),
+    ("symptoms -> PR", [B0, {**CR, "b_symptoms": True}], "PR"),
     # circulating lymphocyte count, CR "Normal" (< 4 x 10^9/L, section 5): 3.9 CR, 4.0 PR
     ("ALC 3.9 -> CR", [B0, {**CR, "alc": 3.9}], "CR"),
     ("ALC 4.0 -> PR", [B0, {**CR, "alc": 4.0}], "PR"),
@@ -152,9 +152,9 @@ CASES += [
     ("marrow 60 -> 90% -> PD", [B0, {**SDV, "marrow_cll_pct": 90.0}], "PD"),
     ("marrow 60 -> 89% -> SD", [B0, {**SDV, "marrow_cll_pct": 89.0}], "SD"),
     # constitutional symptoms "Any" under PD: symptoms alone do not define PD
-    ("symptoms alone -> SD", [B0, {**SDV, "constitutional_symptoms": True}], "SD"),
+    ("symptoms alone -> SD", [B0, {**SDV, "b_symptoms": True}], "SD"),
     # nothing measured at the visit: not evaluable
-    ("nothing measured -> None", [B0, {"constitutional_symptoms": False}], None),
+    ("nothing measured -> None", [B0, {"b_symptoms": False}], None),
 ]
 
 # --- non-measurable disease: no group A parameter abnormal at baseline (nodes 10 mm, spleen 12,
@@ -233,7 +233,7 @@ def test_derive_responses_hooks_cll_to_iwcll_with_measured_counts_and_lists_disa
             a(30, node_max_ldi_mm=20.0, spd_mm2=1200.0, spleen_cm=12.0, liver_cm=0.0, response="PR"),
             # every criterion normal, marrow clear, but haemoglobin 100 g/L: CRi; recorded CR
             a(90, node_max_ldi_mm=10.0, spd_mm2=100.0, spleen_cm=11.0, liver_cm=0.0, marrow_cll_pct=0.0,
-              marrow_nodules=False, constitutional_symptoms=False, mrd_pct=0.001, response="CR"),
+              marrow_nodules=False, b_symptoms=False, mrd_pct=0.001, response="CR"),
         ],
         measurements=[
             m(-5, "alc", 80.0), m(-5, "platelets", 70.0), m(-5, "hemoglobin", 95.0), m(-5, "anc", 2.0),
@@ -273,7 +273,7 @@ def test_cll_study_validates_with_located_problems(tmp_path):
     row = {"patient_id": "P3", "episode": 1, "method": "iwcll"}
     tables["assessments"] += [
         {**row, "day": -3, "node_max_ldi_mm": 40, "spd_mm2": 3000, "spleen_cm": 18, "liver_cm": 0,
-         "marrow_cll_pct": 70, "constitutional_symptoms": "yes"},
+         "marrow_cll_pct": 70, "b_symptoms": "yes"},
         {**row, "day": 30, "node_max_ldi_mm": 20, "spd_mm2": 1200, "spleen_cm": 14, "response": "PR"},
     ]
     tables["measurements"] += [

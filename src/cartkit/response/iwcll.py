@@ -26,7 +26,7 @@ every episode in one vectorised pass:
   (the latest MRD test so far).
 
 Input columns (missing ones are taken as not measured): patient_id, episode, day, node_max_ldi_mm,
-spd_mm2 (nodes), new_lesions, spleen_cm, liver_cm (below the costal margin), constitutional_symptoms,
+spd_mm2 (nodes), new_lesions, spleen_cm, liver_cm (below the costal margin), b_symptoms,
 alc, platelets, anc (10^9/L), hemoglobin (g/L), marrow_cll_pct, marrow_nodules, mrd_pct,
 mrd_result, mrd_sensitivity.
 
@@ -55,7 +55,7 @@ INPUTS: dict[str, pl.DataType] = {
     "new_lesions": pl.Boolean(),
     "spleen_cm": pl.Float64(),
     "liver_cm": pl.Float64(),
-    "constitutional_symptoms": pl.Boolean(),
+    "b_symptoms": pl.Boolean(),
     "alc": pl.Float64(),
     "platelets": pl.Float64(),
     "anc": pl.Float64(),
@@ -131,7 +131,7 @@ def iwcll_responses(assessments: pl.DataFrame, *, first_response_day: int = 1) -
         ab_plt=_true(_c("platelets_0") < pl_["cr_min_10e9_l"]),
         ab_hb=_true(_c("hemoglobin_0") < hb["cr_min_g_l"]),
         ab_anc=_true(_c("anc_0") < ne["cr_min_10e9_l"]) & pl.lit(bool(ne["include"])),
-        sym_0=_true(_c("constitutional_symptoms_0")),
+        sym_0=_true(_c("b_symptoms_0")),
     ).with_columns(ab_organ=_c("ab_spleen") | _c("ab_liver"))
     seq = df.join(base, on=KEYS, how="inner").filter(
         (pl.col("day") >= first_response_day) | (pl.col("day") == pl.col("_bday"))
@@ -174,7 +174,7 @@ def iwcll_responses(assessments: pl.DataFrame, *, first_response_day: int = 1) -
     cr_liver = normal_or_unchanged("liver_cm", _c("liver_cm") <= 0, "ab_liver")
     cr_alc = normal_or_unchanged("alc", _c("alc") < ly["cr_max_10e9_l"], "ab_alc")
     cr_sym = (
-        normal_or_unchanged("constitutional_symptoms", ~_c("constitutional_symptoms"), "sym_0")
+        normal_or_unchanged("b_symptoms", ~_c("b_symptoms"), "sym_0")
         if c["symptoms"]["cr_requires_none"] else pl.lit(True)
     )
     nodes_better = _c("ab_nodes") & (down("spd_mm2", "spd_mm2_0", nd["pr_min_spd_decrease"]) | _true(

@@ -220,7 +220,7 @@ ASSESSMENTS = Table(
                description="longest diameter of the largest lymph node, mm (CLL)"),
         Column("spleen_cm", FLOAT, min=0, max=50, description="spleen craniocaudal length, cm (CLL; normal < 13)"),
         Column("liver_cm", FLOAT, min=0, max=40, description="liver below the costal margin, cm; 0 = normal (CLL)"),
-        Column("constitutional_symptoms", BOOL, description="disease-related B symptoms, fatigue (CLL)"),
+        Column("b_symptoms", BOOL, description="disease-related constitutional (B) symptoms: weight loss, fever, night sweats, fatigue (CLL)"),
         Column("marrow_cll_pct", FLOAT, min=0, max=100, description="marrow CLL cells, % of nucleated cells (CLL)"),
         Column("marrow_nodules", BOOL, description="B-lymphoid nodules in the marrow biopsy (CLL)"),
     ),
