@@ -164,10 +164,13 @@ def _response_text(plan, results, facts: dict[str, str]) -> str:
         parts.append("B-ALL: CR (marrow blasts < 5%, no circulating blasts or extramedullary disease, ANC >= "
                      "1.0 x 10^9/L and platelets >= 100 x 10^9/L), CRi (the same with incomplete count recovery) "
                      "or NR.")
+    from cartkit.analysis.responses import response_methods
+
+    disease_parts, rates_text = response_methods(families, _table(results, "response_rates") is not None)
+    parts += disease_parts
     parts.append("Best overall response per infusion")
-    if _table(results, "response_rates") is not None:
-        parts[-1] += ("; ORR = CR + CRi + PR, CR rate = CR + CRi, with exact Clopper-Pearson "
-                      f"{_level(plan)} confidence intervals")
+    if rates_text:
+        parts[-1] += f"; {rates_text}; with exact Clopper-Pearson {_level(plan)} confidence intervals"
     parts[-1] += "."
     planned = _table(results, "planned_response_rates")
     if planned is not None:

@@ -25,6 +25,8 @@ planned_responses  (only with [plan.response_days]) patient_id, diagnosis, episo
                  null: not assessed)
 planned_response_rates  product, diagnosis, planned_day, n, assessed, orr_n, orr, orr_lower, orr_upper, cr_n,
                  cr, cr_lower, cr_upper (not assessed counts as not responding; Clopper-Pearson CIs)
+disease_responses  (myeloma and CLL patients only) criteria ("IMWG 2016" | "iwCLL 2018"), product, diagnosis,
+                 category (sCR ... PD, "not evaluable", the MRD-negative CR row), n, N (episodes)
 next_study       (only with [plan.next_study]) group, responders, n, orr, orr_lower, orr_upper, p1_at,
                  p0, p1, design, r1, n1, r, n_total, en_p0, alpha, power, single_stage_r,
                  single_stage_n, note, message  (Simon designs planned from the observed ORR)
@@ -119,6 +121,7 @@ SCHEMAS: dict[str, str] = {
                          "response:str",
     "planned_response_rates": "product:str diagnosis:str planned_day:int n:int assessed:int orr_n:int orr:float "
                               "orr_lower:float orr_upper:float cr_n:int cr:float cr_lower:float cr_upper:float",
+    "disease_responses": "criteria:str product:str diagnosis:str category:str n:int N:int",
     "next_study": "group:str responders:int n:int orr:float orr_lower:float orr_upper:float p1_at:str p0:float "
                   "p1:float design:str r1:int n1:int r:int n_total:int en_p0:float alpha:float power:float "
                   "single_stage_r:int single_stage_n:int note:str message:str",

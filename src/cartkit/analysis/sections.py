@@ -162,11 +162,14 @@ def _baseline(ctx: Context) -> Output:
 
 
 def _responses(ctx: Context) -> Output:
-    from cartkit.analysis.responses import response_listing, response_rates
+    from cartkit.analysis.responses import disease_responses, response_listing, response_rates
 
     listing = response_listing(ctx.derived.best_response, ctx.groups, ctx.derived.hsct)
+    by_disease = disease_responses(listing, ctx.derived.best_response)
     return {"responses": listing, "response_rates": response_rates(listing, ctx.products, ctx.diseases,
-                                                                       ctx.plan.confidence_level)}
+                                                                       ctx.plan.confidence_level),
+            "disease_responses": by_disease if by_disease is not None else Omit(
+                "the study has no multiple myeloma (IMWG 2016) or CLL (iwCLL 2018) patients")}
 
 
 def _planned_responses(ctx: Context) -> Output:
@@ -433,7 +436,7 @@ SECTIONS: tuple[AnalysisSection, ...] = (
     AnalysisSection("study", ("study",), _study, on_population=False),
     AnalysisSection("compared groups", ("comparison_groups",), _comparison_groups, per="comparison"),
     AnalysisSection("baseline characteristics", ("baseline",), _baseline),
-    AnalysisSection("responses", ("responses", "response_rates"), _responses),
+    AnalysisSection("responses", ("responses", "response_rates", "disease_responses"), _responses),
     AnalysisSection("responses at the planned days", ("planned_responses", "planned_response_rates"),
                     _planned_responses),
     AnalysisSection("next study", ("next_study",), _next_study),

@@ -318,6 +318,15 @@ def _events_on_episodes(study: Study, kinds: tuple[str, ...]) -> pl.DataFrame:
     return given
 
 
+def _criteria_named(study: Study) -> str:
+    """'Lugano 2014, B-ALL CR/CRi criteria' (the seed's families), or the criteria of the families present."""
+    present = [f for f in ("lymphoma", "all", "myeloma", "cll") if _has_family(study, f)]
+    if set(present) <= {"lymphoma", "all"}:
+        return "Lugano 2014, B-ALL CR/CRi criteria"
+    names = {"lymphoma": "Lugano 2014", "all": "B-ALL CR/CRi", "myeloma": "IMWG 2016", "cll": "iwCLL 2018"}
+    return ", ".join(names[f] for f in present) + " criteria"
+
+
 def _agreement_class(response: pl.Expr) -> pl.Expr:
     """What two responses must share to agree: the BOR label, all failures (NR, PD, PMD,
     relapse) being one class -- a recorded "relapse" and a derived "NR" after CR agree."""
@@ -339,7 +348,8 @@ def derive_responses(
     response was reached), source (of that assessment), relapse_day (first failure
     after CR/CRi, from assessments or relapse/progression events), relapse_source
     ("assessment" | "event"), mrd_negative (any MRD-negative assessment; null when no
-    MRD was measured).
+    MRD was measured), mrd_negative_cr (a complete response, sCR/CR/CRi, with MRD negative
+    at the same assessment; null when no MRD was measured).
     """
     spec = bor_criteria()
     assessed = assessment_responses(study, mrd_cutoff_pct=mrd_cutoff_pct)
@@ -378,12 +388,20 @@ def derive_responses(
         .then(pl.col("mrd_negative").any())
         .alias("mrd_negative")
     )
+    # MRD-negative CR: an assessment after the infusion whose response is complete (sCR, CR, CRi) with MRD
+    # negative at it (myeloma: IMWG's 10^-5, the latest test carried; CLL: uMRD at 10^-4; B-ALL: < 0.01%)
+    mrd_cr = with_resp.group_by(KEYS).agg(
+        pl.when(pl.col("mrd_negative").is_not_null().any())
+        .then((pl.col("label").is_in(spec["complete"]) & pl.col("mrd_negative").fill_null(False)).any())
+        .alias("mrd_negative_cr")
+    )
     episodes = study.tables["infusions"].select(KEYS).unique(maintain_order=True)
     out = (
         episodes.join(best, on=KEYS, how="left")
         .join(relapse_assess, on=KEYS, how="left")
         .join(relapse_event, on=KEYS, how="left")
         .join(mrd, on=KEYS, how="left")
+        .join(mrd_cr, on=KEYS, how="left")
         .with_columns(relapse_day=pl.min_horizontal("relapse_assessment_day", "relapse_event_day"))
         .with_columns(
             relapse_source=pl.when(pl.col("relapse_day").is_null())
@@ -393,7 +411,8 @@ def derive_responses(
             .otherwise(pl.lit("event"))
         )
         .select(
-            *KEYS, "best_response", "response_day", "source", "relapse_day", "relapse_source", "mrd_negative"
+            *KEYS, "best_response", "response_day", "source", "relapse_day", "relapse_source", "mrd_negative",
+            "mrd_negative_cr",
         )
         .sort(KEYS)
     )
@@ -421,7 +440,7 @@ def derive_responses(
             "recorded, cartkit derives the response beside them and lists every disagreement."
         )
     elif n.get("derived") and not n.get("recorded"):
-        note = "Responses are derived from the assessment inputs (Lugano 2014, B-ALL CR/CRi criteria)."
+        note = f"Responses are derived from the assessment inputs ({_criteria_named(study)})."
     elif n:
         note = (
             f"Responses: {n.get('recorded', 0)} assessments use the recorded response, "

@@ -151,14 +151,22 @@ def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -
                             [_figure_block(figures, "antigen-expression")]))
     sections.append(Section("infusions", "CAR-T products as infused",
                             [_table_or_note(results, "infusion_products", tb.infusion_products_table)]))
-    sections.append(Section("responses", "Responses", [
+    response_blocks = [
         _table_or_note(results, "responses", tb.response_table),
         Block("heading", text=f"Response rates with exact {ci} confidence intervals", id="response-rates"),
         _table_or_note(results, "response_rates", lambda df: tb.response_rates_table(df, level)),
         *([Block("heading", text="Response at the planned assessment days", id="planned-responses"),
            _table_or_note(results, "planned_response_rates", lambda df: tb.planned_response_rates_table(df, level))]
           if results.get("planned_response_rates") is not None else []),  # only with [plan.response_days]
-    ]))
+    ]
+    by_disease = results.get("disease_responses")  # myeloma (IMWG 2016) and CLL (iwCLL 2018) only
+    if by_disease is not None and by_disease.height:
+        population = results.populations.get("disease_responses")
+        for table in tb.disease_response_tables(by_disease):
+            if population:
+                table.footnotes.append(f"Population: {population['description']}.")
+            response_blocks.append(Block("table", table=table))
+    sections.append(Section("responses", "Responses", response_blocks))
     next_study = results.get("next_study")
     if next_study is not None:  # only when the plan asks: [plan.next_study]
         sections.append(Section("next-study", "Next study: designs from the observed response rates", [

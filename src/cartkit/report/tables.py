@@ -23,11 +23,21 @@ from cartkit.analysis.formatting import n_pct as _n_of
 from cartkit.analysis.patient_order import patient_number
 from cartkit.grading.systems import system_label
 from cartkit.report.figures.labels import unit_text
+from cartkit.response.best_response import orr_text
 
 # key -> (abbreviation, meaning); keys differ where one abbreviation has two meanings (SD)
 ABBREVIATIONS: dict[str, tuple[str, str]] = {
     "DLBCL": ("DLBCL", "diffuse large B-cell lymphoma"),
     "B-ALL": ("B-ALL", "B-cell acute lymphoblastic leukaemia"),
+    "MM": ("MM", "multiple myeloma"),
+    "CLL": ("CLL", "chronic lymphocytic leukaemia"),
+    "IMWG": ("IMWG", "International Myeloma Working Group"),
+    "iwCLL": ("iwCLL", "International Workshop on Chronic Lymphocytic Leukemia"),
+    "sCR": ("sCR", "stringent complete response"),
+    "VGPR": ("VGPR", "very good partial response"),
+    "MR": ("MR", "minimal response"),
+    "nPR": ("nPR", "nodular partial response"),
+    "MRD": ("MRD", "minimal residual disease"),
     "CR": ("CR", "complete response"),
     "CRi": ("CRi", "CR with incomplete count recovery"),
     "PR": ("PR", "partial response"),
@@ -183,8 +193,19 @@ def response_table(df: pl.DataFrame) -> Table:
     _, cap_note = _capped(rows, total, "patients", "responses.csv")
     notes = cap_note + ["\u1d48 Derived by cartkit from the response assessments; others as recorded.",
                         "Relapse day counted from that episode's infusion.",
-                        abbreviations("CR", "CRi", "PR", "SD", "PD", "NR", "HSCT")]
+                        abbreviations(*_response_abbreviations(df), "HSCT")]
     return Table("responses-table", "Best response per patient and product", header, rows, notes)
+
+
+def _response_abbreviations(df: pl.DataFrame) -> list[str]:
+    """CR, CRi, PR, SD, PD, NR, and the myeloma / CLL categories when such patients are listed."""
+    keys = ["CR", "CRi", "PR", "SD", "PD", "NR"]
+    families = _families(df["diagnosis"])
+    if "myeloma" in families:
+        keys[1:1] = ["sCR", "VGPR", "MR"]
+    if "cll" in families:
+        keys.append("nPR")
+    return keys
 
 
 def _rate(n: int, p: float, lo: float, hi: float) -> str:
@@ -199,8 +220,11 @@ def response_rates_table(df: pl.DataFrame, level: float = 0.95) -> Table:
                  Cell(_rate(r["orr_n"], r["orr"], r["orr_lower"], r["orr_upper"]), cls="num"),
                  Cell(_rate(r["cr_n"], r["cr"], r["cr_lower"], r["cr_upper"]), cls="num")])
             for r in df.to_dicts()]
-    notes = [f"ORR: CR, CRi or PR. {ci} CI: exact (Clopper-Pearson) binomial interval.",
-             abbreviations("ORR", "CR", "CRi", "PR", "CI")]
+    families = _families(df["diagnosis"])
+    orr, cr = orr_text(families)
+    keys = dict.fromkeys(k for f in families for k in _ORR_ABBREVIATIONS[f])
+    notes = [f"{orr}. {cr}. A pooled row counts each patient by the criteria of their own disease. {ci} CI: "
+             "exact (Clopper-Pearson) binomial interval.", abbreviations("ORR", *keys, "CI")]
     return Table("response-rates-table", "Response rates by product and disease", header, rows, notes)
 
 
@@ -220,6 +244,50 @@ def planned_response_rates_table(df: pl.DataFrame, level: float = 0.95) -> Table
              f"responding. {ci} CI: exact (Clopper-Pearson) binomial interval.",
              abbreviations("ORR", "CR", "CI")]
     return Table("planned-response-rates-table", "Response at the planned assessment days", header, rows, notes)
+
+
+_ORR_ABBREVIATIONS = {"lymphoma": ("CR", "PR"), "all": ("CR", "CRi"), "myeloma": ("sCR", "CR", "VGPR", "PR"),
+                      "cll": ("CR", "CRi", "nPR", "PR")}
+
+
+def _families(diagnoses: pl.Series) -> list[str]:
+    """The diagnosis families of a column of diagnoses, in the report's order (lymphoma, B-ALL, MM, CLL)."""
+    from cartkit.response.best_response import FAMILY_NAMES
+    from cartkit.study.vocabulary import DIAGNOSES
+
+    present = {DIAGNOSES.get(d) for d in diagnoses.drop_nulls().to_list()}
+    return [f for f in FAMILY_NAMES if f in present]
+
+
+def disease_response_tables(df: pl.DataFrame) -> list[Table]:
+    """One table per criteria (IMWG 2016, iwCLL 2018): best overall response categories by product and
+    disease as n/N (%), with the MRD-negative CR row."""
+    out = []
+    for criteria, g in df.group_by("criteria", maintain_order=True):
+        cols = g.select("product", "diagnosis").unique(maintain_order=True).to_dicts()
+        header = [[Cell("Best overall response")] + [Cell(f"{c['product']}, {c['diagnosis']}", cls="num")
+                                                      for c in cols]]
+        lookup = {(r["category"], r["product"], r["diagnosis"]): r for r in g.to_dicts()}
+        rows = []
+        for category in g["category"].unique(maintain_order=True).to_list():
+            cells = [Cell(category, cls="indent" if category.startswith(("MRD", "CR/CRi with")) else "")]
+            for c in cols:
+                r = lookup.get((category, c["product"], c["diagnosis"]))
+                cells.append(Cell(_n_of(r["n"], r["N"]) if r else "\u2013", cls="num"))
+            rows.append(Row(cells))
+        if criteria[0] == "IMWG 2016":
+            ident, caption = "myeloma-responses-table", "Multiple myeloma: best overall response (IMWG 2016)"
+            notes = ["Kumar S et al., Lancet Oncol 2016;17:e328, Table 2: each category confirmed by two "
+                     "consecutive assessments; MRD-negative CR: CR or sCR with MRD negative at 10^-5 or deeper. "
+                     "Episodes (%) by product.",
+                     abbreviations("MM", "IMWG", "sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "MRD")]
+        else:
+            ident, caption = "cll-responses-table", "CLL: best overall response (iwCLL 2018)"
+            notes = ["Hallek M et al., Blood 2018;131:2745, Table 4; undetectable MRD: fewer than 1 CLL cell in "
+                     "10^4 leukocytes. Episodes (%) by product.",
+                     abbreviations("CLL", "iwCLL", "CR", "CRi", "nPR", "PR", "SD", "PD", "MRD")]
+        out.append(Table(ident, caption, header, rows, notes))
+    return out
 
 
 def adverse_events_table(df: pl.DataFrame) -> Table:

@@ -106,3 +106,37 @@ def bor_rank_expr(label: pl.Expr) -> pl.Expr:
     import polars as pl
 
     return label.replace_strict(bor_criteria()["rank"], default=None, return_dtype=pl.Int64)
+
+
+def orr_definitions() -> dict[str, dict[str, Any]]:
+    """Diagnosis family -> its ORR and CR-rate definition (criteria, responders, complete, texts)."""
+    return bor_criteria()["orr"]
+
+
+def orr_membership() -> pl.DataFrame:
+    """family, best_response, responder, complete: one row per (family, BOR label) the family counts."""
+    import polars as pl
+
+    rows = []
+    for family, d in orr_definitions().items():
+        for label in dict.fromkeys([*d["responders"], *d["complete"]]):
+            rows.append((family, label, label in d["responders"], label in d["complete"]))
+    return pl.DataFrame(rows, schema={"family": pl.String, "best_response": pl.String, "responder": pl.Boolean,
+                                      "complete": pl.Boolean}, orient="row")
+
+
+def orr_text(families) -> tuple[str, str]:
+    """('ORR: ...', 'CR rate: ...') naming each family's definition, in the order given.
+
+        >>> orr_text(["lymphoma", "myeloma"])[0]
+        'ORR: lymphoma (Lugano 2014) CR + PR; multiple myeloma (IMWG 2016) PR or better (sCR + CR + VGPR + PR)'
+    """
+    d = orr_definitions()
+    fams = [f for f in families if f in d]
+    orr = "; ".join(f"{FAMILY_NAMES[f]} ({d[f]['criteria']}) {d[f]['orr_text']}" for f in fams)
+    cr = "; ".join(f"{FAMILY_NAMES[f]} {d[f]['cr_text']}" for f in fams)
+    return f"ORR: {orr}", f"CR rate: {cr}"
+
+
+# how the report names a diagnosis family
+FAMILY_NAMES = {"lymphoma": "lymphoma", "all": "B-ALL", "myeloma": "multiple myeloma", "cll": "CLL"}
