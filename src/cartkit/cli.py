@@ -81,6 +81,10 @@ def simulate(
              "infused) or randomised (CAR-T vs standard of care; about 15 percent of the CAR-T arm never infused)."),
     crossover: bool = typer.Option(
         False, "--crossover", help="randomised design: part of the standard-of-care failures get CAR-T after failure."),
+    disease: str = typer.Option(
+        None, "--disease",
+        help="myeloma (BCMA CAR-T; M-protein, free light chains, IMWG 2016) or CLL (CD19 CAR-T; nodes, spleen, "
+             "lymphocytes, iwCLL 2018): a single-arm trial of that disease. Default: the DLBCL / B-ALL mix."),
     overwrite: bool = typer.Option(
         False, "--overwrite",
         help="Replace a study cartkit simulated earlier in OUT_DIR (only while it holds nothing but the "
@@ -108,6 +112,12 @@ def simulate(
         _fail("--crossover applies to --design randomised only", debug)
     if shards > patients:
         _fail(f"--shards {shards}: at most one shard per patient ({patients})", debug)
+    from cartkit.simulate.folder import DISEASES
+
+    if disease is not None and disease.lower() not in {d.lower() for d in DISEASES}:
+        _fail(f"--disease must be one of {', '.join(DISEASES)}, not {disease!r}", debug)
+    if disease is not None and design == "randomised":
+        _fail("--disease gives a single-arm trial: leave out --design randomised", debug)
     try:  # before the simulation: one line, at once
         target = check_output_folder(out_dir, kind=SIMULATED_STUDY)
     except OutputFolderError as exc:
@@ -127,7 +137,7 @@ def simulate(
                 bar.update(task, description=f"writing {table}", completed=done, total=total)
 
             path = simulate_study(out_dir, patients=patients, seed=seed, format=fmt, progress=progress,
-                                  design=design, crossover=crossover, shards=shards)
+                                  design=design, crossover=crossover, shards=shards, disease=disease)
     except Exception as exc:  # noqa: BLE001
         _fail(f"simulation failed: {exc}", debug, exc)
         return

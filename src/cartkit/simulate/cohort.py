@@ -20,8 +20,8 @@ import numpy as np
 from cartkit.simulate import counts, kinetics, toxicity
 
 ALL_FRACTION = 0.45
-PRODUCTS = ("CD19 CAR-T", "CD22 CAR-T")
-TARGETS = ("CD19", "CD22")
+PRODUCTS = ("CD19 CAR-T", "CD22 CAR-T", "BCMA CAR-T")  # BCMA: the myeloma cohort (simulate/myeloma.py)
+TARGETS = ("CD19", "CD22", "BCMA")
 LYMPHODEPLETION = "Flu 30 mg/m2 + Cy 400 mg/m2, d-4 to d-2"  # seed Methods
 
 # Response categories. Lymphoma (Lugano 2014): CR PR SD PD; B-ALL: CR CRi NR.
@@ -57,6 +57,8 @@ PROGRESSION_DETAILS = (
     "CD19-negative relapse",
     "CD19-positive relapse",
     "relapse",
+    "progressive disease (IMWG 2016)",
+    "progressive disease (iwCLL 2018)",
 )
 NEVER = np.iinfo(np.int64).max // 4
 

@@ -84,8 +84,15 @@ def _finish(pat: dict, eps: dict, cutoff: int, episode_death: np.ndarray, episod
     return pat, eps
 
 
-def _episodes(rng: np.random.Generator, pat: dict, idx: np.ndarray, infusion: np.ndarray, n: int):
+def _episodes(rng: np.random.Generator, pat: dict, idx: np.ndarray, infusion: np.ndarray, n: int,
+              disease: str | None = None):
     ep = cohort.draw_episodes(rng, pat, idx, 1, infusion[idx])
+    if disease is not None:  # the disease's own response course replaces the generic one
+        _, product, subtype, _, _ = DISEASES[disease]
+        disease_module(disease).apply(rng, ep)
+        ep["product_code"] = np.full(idx.size, product)
+        pat["subtype"] = np.full(n, subtype)
+        pat["subtype"][idx] = subtype + ep["subtype_code"]
     death = np.full(n, NEVER)
     cause = np.full(n, 4)
     death[idx] = ep["infusion"] + ep["death"]
@@ -93,9 +100,15 @@ def _episodes(rng: np.random.Generator, pat: dict, idx: np.ndarray, infusion: np
     return ep, death, cause
 
 
-def simulate_single_arm(rng: np.random.Generator, n: int, cutoff: int) -> tuple[dict, dict]:
-    """Single-arm trial (module docs): enrolment and leukapheresis for everyone, one product."""
+def simulate_single_arm(rng: np.random.Generator, n: int, cutoff: int, disease: str | None = None
+                        ) -> tuple[dict, dict]:
+    """Single-arm trial (module docs): enrolment and leukapheresis for everyone, one product.
+
+    ``disease`` "myeloma" (a BCMA CAR-T product, simulate/myeloma.py) or "CLL" (CD19 CAR-T,
+    simulate/cll.py) gives a cohort of that disease; None the lymphoma/B-ALL mix."""
     pat = cohort.draw_patients(rng, n, cutoff)
+    if disease is not None:
+        _disease_patients(rng, pat, n, disease)
     v2v = _uniform_days(rng, VEIN_TO_VEIN_DAYS, n)
     leukapheresis = pat["first_infusion"] - v2v
     enrolment = leukapheresis - _uniform_days(rng, ENROLMENT_TO_LEUKAPHERESIS, n)
@@ -107,8 +120,29 @@ def simulate_single_arm(rng: np.random.Generator, n: int, cutoff: int) -> tuple[
     for k in ("failure", "new_therapy"):  # an infused patient's events come from their CAR-T episode
         own[k] = np.where(infused, NEVER, own[k])
     idx = np.flatnonzero(infused)
-    eps, death, cause = _episodes(rng, pat, idx, pat["infusion_planned"], n)
+    eps, death, cause = _episodes(rng, pat, idx, pat["infusion_planned"], n, disease)
     return _finish(pat, eps, cutoff, death, cause, infused, own)
+
+
+# disease cohorts: diagnosis code (simulate/tables.py DIAGNOSES), product code (cohort.PRODUCTS), first
+# subtype code (tables.SUBTYPES), the module that draws the disease course; ages and prior lines are
+# simulation assumptions in the range of KarMMa / CARTITUDE-1 (median 61-63 years, 5-6 prior lines) and
+# TRANSCEND CLL 004 (median 65 years, 5 prior lines)
+DISEASES = {"myeloma": (2, 2, 5, 61.0, 5.0), "CLL": (3, 0, 8, 65.0, 4.0)}
+
+
+def disease_module(disease: str):
+    from cartkit.simulate import cll, myeloma
+
+    return myeloma if disease == "myeloma" else cll
+
+
+def _disease_patients(rng: np.random.Generator, pat: dict, n: int, disease: str) -> None:
+    dx, _, _, age, prior = DISEASES[disease]
+    pat["is_all"] = np.zeros(n, dtype=bool)
+    pat["dx"] = np.full(n, dx)
+    pat["age"] = np.clip(np.round(rng.normal(age, 9, n)), 35, 85)
+    pat["prior"] = 1 + rng.poisson(prior - 1, n)
 
 
 def simulate_randomised(rng: np.random.Generator, n: int, cutoff: int, crossover: bool = False

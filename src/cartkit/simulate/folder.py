@@ -24,6 +24,8 @@ from cartkit.simulate import cohort, designs, tables
 
 FORMATS = ("parquet", "csv")
 DESIGNS = ("sequential", "single-arm", "randomised")
+# disease cohorts (simulate/myeloma.py, simulate/cll.py): single-arm trials of one product
+DISEASES = ("myeloma", "CLL")
 DEFAULT_CUTOFF = dt.date(2025, 12, 31)
 # Patients per written chunk. Fixed (not tuned to memory) so that the bytes written for a
 # seed never depend on the machine; the only randomness drawn per chunk is the choice of
@@ -56,6 +58,7 @@ def simulate_study(
     design: str = "sequential",
     crossover: bool = False,
     shards: int = 1,
+    disease: str | None = None,
 ) -> Path:
     """Write a synthetic, valid CAR-T study of ``patients`` patients to ``out_dir``; return its path.
 
@@ -90,6 +93,11 @@ def simulate_study(
     rows of the unsharded study of the same seed and size (with ``unit_variety``, the rows written
     in alternative units are drawn per shard).
 
+    ``disease`` ``"myeloma"`` (a BCMA CAR-T product; M-protein and free light chains, IMWG 2016
+    responses) or ``"CLL"`` (CD19 CAR-T; nodes, spleen, lymphocytes, iwCLL 2018 responses) writes a
+    single-arm trial of that disease (``design`` "sequential" or "single-arm"); None the lymphoma and
+    B-ALL mix above.
+
         >>> import tempfile, pathlib
         >>> from cartkit.simulate import simulate_study
         >>> path = simulate_study(pathlib.Path(tempfile.mkdtemp()) / "sim", patients=12, seed=1,
@@ -113,13 +121,20 @@ def simulate_study(
     if isinstance(shards, bool) or not isinstance(shards, (int, np.integer)) or not 1 <= shards <= patients:
         raise ValueError(f"shards={shards!r}: the number of shards must be an integer from 1 to the number "
                          "of patients")
+    if disease is not None:
+        disease = {d.lower(): d for d in DISEASES}.get(str(disease).lower())
+        if disease is None:
+            raise ValueError(f"disease must be one of {', '.join(DISEASES)}")
+        if design == "randomised":
+            raise ValueError("a disease cohort is a single-arm trial: use design 'single-arm'")
+        design = "single-arm"
     out = check_output_folder(out_dir, kind=SIMULATED_STUDY).path
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
         tmp.chmod(0o755)  # mkdtemp makes 0700; the study is an ordinary folder
         _write_study(tmp, patients, seed, format, unit_variety, data_cutoff, progress, design, crossover,
-                     int(shards))
+                     int(shards), disease)
         (tmp / SIMULATED_STUDY.manifest).write_text(
             manifest_text(tmp, _version(), SIMULATED_STUDY), encoding="utf-8")
         install(tmp, out_dir, kind=SIMULATED_STUDY)
@@ -137,7 +152,8 @@ def _version() -> str:
 
 def _write_study(out: Path, patients: int, seed: int, format: str, unit_variety: bool,
                  data_cutoff: dt.date, progress: Callable[[str, int, int], None] | None,
-                 design: str = "sequential", crossover: bool = False, shards: int = 1) -> None:
+                 design: str = "sequential", crossover: bool = False, shards: int = 1,
+                 disease: str | None = None) -> None:
     """Simulate the cohort and write study.toml and its tables into the (new, empty) ``out``."""
     patients = int(patients)
     cutoff = (data_cutoff - _EPOCH).days
@@ -145,7 +161,7 @@ def _write_study(out: Path, patients: int, seed: int, format: str, unit_variety:
     if design == "sequential":
         pat, eps = cohort.simulate_cohort(rng, patients, cutoff)
     elif design == "single-arm":
-        pat, eps = designs.simulate_single_arm(rng, patients, cutoff)
+        pat, eps = designs.simulate_single_arm(rng, patients, cutoff, disease)
     else:
         pat, eps = designs.simulate_randomised(rng, patients, cutoff, crossover)
     width = max(4, len(str(patients)))
@@ -182,10 +198,13 @@ def _write_study(out: Path, patients: int, seed: int, format: str, unit_variety:
     diseases = [
         d for d, present in (("DLBCL", (~pat["is_all"]).any()), ("B-ALL", pat["is_all"].any())) if present
     ]
+    if disease is not None:  # one product, one diagnosis
+        dx, product = designs.DISEASES[disease][:2]
+        products, diseases = [cohort.PRODUCTS[product]], [tables.DIAGNOSES[dx]]
     if design == "sequential":
         toml = study_toml(patients, seed, data_cutoff, products, diseases)
     else:
-        toml = design_study_toml(design, patients, seed, data_cutoff, products, diseases, crossover)
+        toml = design_study_toml(design, patients, seed, data_cutoff, products, diseases, crossover, disease)
     (out / "study.toml").write_text(toml, encoding="utf-8")
 
 
@@ -234,7 +253,7 @@ time_unit = "months"
 
 
 def design_study_toml(design: str, patients: int, seed: int, data_cutoff: dt.date, products: list[str],
-                      diseases: list[str], crossover: bool = False) -> str:
+                      diseases: list[str], crossover: bool = False, disease: str | None = None) -> str:
     """study.toml of the single-arm and randomised designs: their populations and endpoints (docs/plan.md).
 
     Randomised: intention to treat (all randomised, primary) and the infused patients; EFS (progression,
@@ -279,7 +298,9 @@ time_unit = "months"
 populations = ["ITT"]
 """
     else:
-        title = f"Simulated single-arm CD19 CAR-T trial ({patients} patients, seed {seed})"
+        title = f"Simulated single-arm {products[0] if disease else 'CD19 CAR-T'} trial" + (
+            f" in {'multiple myeloma' if disease == 'myeloma' else disease}" if disease else "") + (
+            f" ({patients} patients, seed {seed})")
         populations = """
 [[plan.population]]
 name = "leukapheresed"

@@ -8,6 +8,8 @@ dtypes ``load_study`` produces. Rows after a patient's observation end
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 
@@ -72,7 +74,9 @@ def _slice(d, a, b):
 
 # --------------------------------------------------------------------------- patients, infusions
 
-SUBTYPES = ("GCB", "non-GCB", "common B", "common B (Ph+)", "pro-B")
+SUBTYPES = ("GCB", "non-GCB", "common B", "common B (Ph+)", "pro-B", "IgG", "IgA", "light chain",
+            "IGHV unmutated", "IGHV mutated")
+DIAGNOSES = ("DLBCL", "B-ALL", "MM", "CLL")  # codes: patients' "dx" (disease cohorts, simulate/designs.py)
 STAGES = ("I", "II", "III", "IV")
 
 
@@ -80,17 +84,19 @@ def patients(c: Chunk) -> pl.DataFrame:
     p = {k: v[c.p0 : c.p1] for k, v in c.pat.items()}
     n = c.p1 - c.p0
     is_all = p["is_all"]
+    dx = p["dx"] if "dx" in p else is_all.astype(np.int64)
+    other = dx >= 2  # myeloma, CLL: no Ann Arbor stage or IPI
     return frame(
         "patients",
         {
             "patient_id": c.ids.slice(c.p0, n),
             "age": p["age"],
             "sex": _strings(("female", "male"), p["male"].astype(np.int64)),
-            "diagnosis": _strings(("DLBCL", "B-ALL"), is_all.astype(np.int64)),
+            "diagnosis": _strings(DIAGNOSES, dx),
             "subtype": _strings(SUBTYPES, p["subtype"]),
-            "stage": _nullable_strings(STAGES, p["stage"], ~is_all),
+            "stage": _nullable_strings(STAGES, p["stage"], ~is_all & ~other),
             "disease_status": _strings(("relapsed", "refractory"), p["refractory"].astype(np.int64)),
-            "ipi": pl.Series(p["ipi"]).set(pl.Series(is_all), None),
+            "ipi": pl.Series(p["ipi"]).set(pl.Series(is_all | other), None),
             "marrow_blasts_pct": np.where(is_all, p["blasts"], np.nan),
             "prior_lines": p["prior"],
             "weight_kg": p["weight"],
@@ -124,7 +130,7 @@ def _milestone_columns(p: dict) -> dict:
 def infusions(c: Chunk) -> pl.DataFrame:
     e = c.e
     rows = np.arange(c.ne)
-    cd22 = e["cd22"].astype(np.int64)
+    cd22 = e["product_code"] if "product_code" in e else e["cd22"].astype(np.int64)
     return frame(
         "infusions",
         {
@@ -175,6 +181,27 @@ def _measurement_blocks(c: Chunk):
         yield code, counts.COUNT_DAYS, e["counts"][code], None
     for code in counts.CHEMISTRY:
         yield code, np.array([counts.BASELINE_DAY]), e["chemistry"][code][:, None], None
+    yield from _disease_blocks(e)
+
+
+def _disease_blocks(e: dict):
+    """Myeloma: M-protein and free light chains on the IMWG assessment days (urine at baseline for all,
+    later only where it is followed); CLL: blood counts on the iwCLL assessment days after the count
+    grid. NaN: not measured (no row)."""
+    if "myeloma" in e:
+        mm = e["myeloma"]
+        days, seen = mm["days"], mm["scheduled"]
+        urine = seen & (mm["urine_followed"][:, None] | (days[None, :] <= 0))
+        yield "serum_m_protein", days, np.where(seen, mm["serum"], np.nan), None
+        yield "urine_m_protein", days, np.where(urine, mm["urine"], np.nan), None
+        yield "flc_kappa", days, np.where(seen, mm["kappa"], np.nan), None
+        yield "flc_lambda", days, np.where(seen, mm["lambda"], np.nan), None
+    if "cll" in e:
+        cl = e["cll"]
+        days = cl["days"]
+        keep = cl["scheduled"] & (days[None, :] > counts.COUNT_DAYS[-1])
+        for code in ("alc", "platelets", "hemoglobin", "anc"):
+            yield code, days, np.where(keep, cl[code], np.nan), None
 
 
 def measurements(c: Chunk, rng: np.random.Generator | None = None) -> pl.DataFrame:
@@ -187,6 +214,8 @@ def measurements(c: Chunk, rng: np.random.Generator | None = None) -> pl.DataFra
     for i, (code, days, values, lloq) in enumerate(_measurement_blocks(c)):
         codes.append(code)
         observed = days[None, :] <= e["end_day"][:, None]
+        if lloq is None:  # NaN: not measured (a quantified analyte's NaN is below its LLOQ)
+            observed &= ~np.isnan(values)
         r, j = np.nonzero(observed)
         v = values[r, j]
         parts["ep"].append(r)
@@ -360,6 +389,10 @@ def assessments(c: Chunk) -> pl.DataFrame:
     or extramedullary disease, CR with ANC >= 1.0 and platelets >= 100 x 10^9/L.
     """
     e = c.e
+    if "myeloma" in e:
+        return _myeloma_assessments(c)
+    if "cll" in e:
+        return _cll_assessments(c)
     u = e["assess"]
     is_all = e["is_all"]
     end = e["end_day"]
@@ -444,6 +477,112 @@ def assessments(c: Chunk) -> pl.DataFrame:
         frames.append(frame("assessments", cols, k))
     out = pl.concat(frames)
     return out.sort(["patient_id", "episode", "day"], maintain_order=True) if n else out
+
+
+def _grid_rows(c: Chunk, block: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(episode rows, day columns) of a disease's assessment grid seen before the observation end."""
+    seen = block["scheduled"] & (block["days"][None, :] <= c.e["end_day"][:, None])
+    return np.nonzero(seen)
+
+
+def _nullable(values: np.ndarray, present: np.ndarray, dtype=pl.Boolean) -> pl.Series:
+    return pl.Series(values).cast(dtype).set(pl.Series(~present), None)
+
+
+def _recorded(a: pl.DataFrame, labs: pl.DataFrame, diagnosis: str, better: np.ndarray) -> pl.DataFrame:
+    """``a`` with the response cartkit derives from the values written (IMWG 2016 / iwCLL 2018), a few
+    recorded one category better (``better``), none at baseline."""
+    from cartkit.derive.response import imwg_from_study, iwcll_from_study
+    from cartkit.study.model import Plan, Study, StudyMeta
+
+    patients = a.select("patient_id").unique().with_columns(diagnosis=pl.lit(diagnosis))
+    study = Study(Path("."), StudyMeta("simulated"), Plan(), {"patients": patients, "assessments": a,
+                                                                "measurements": labs})
+    if diagnosis == "MM":
+        derived = imwg_from_study(study).select("patient_id", "episode", "day", pl.col("imwg_response").alias("_r"))
+        order = ["sCR", "CR", "VGPR", "PR", "MR", "SD", "PD"]
+    else:
+        derived = iwcll_from_study(study).select("patient_id", "episode", "day", pl.col("iwcll_response").alias("_r"))
+        order = ["CR", "CRi", "PR", "SD", "PD"]
+    one_better = {b: order[max(i - 1, 0)] for i, b in enumerate(order) if b != "PD"}
+    out = a.with_columns(_better=pl.Series(better)).join(derived, on=["patient_id", "episode", "day"], how="left")
+    recorded = pl.when(pl.col("_better")).then(pl.col("_r").replace(one_better)).otherwise(pl.col("_r"))
+    return out.with_columns(response=pl.when(pl.col("day") > 0).then(recorded)).select(a.columns)
+
+
+def _labs(c: Chunk, r: np.ndarray, day: np.ndarray, values: dict[str, np.ndarray]) -> pl.DataFrame:
+    """Long (patient_id, episode, day, time, analyte, value) rows of the measured (non-NaN) values."""
+    frames = []
+    for code, v in values.items():
+        keep = ~np.isnan(v)
+        frames.append(pl.DataFrame({
+            "patient_id": c.patient_ids(r[keep]), "episode": pl.Series(c.e["episode"][r[keep]], dtype=pl.Int64),
+            "day": pl.Series(day[keep], dtype=pl.Int64), "time": pl.Series([None] * int(keep.sum()), dtype=pl.String),
+            "analyte": pl.Series([code] * int(keep.sum()), dtype=pl.String),
+            "value": pl.Series(v[keep], dtype=pl.Float64),
+        }))
+    return pl.concat(frames)
+
+
+def _myeloma_assessments(c: Chunk) -> pl.DataFrame:
+    """IMWG assessments (simulate/myeloma.py) with the immunofixation, marrow, plasmacytoma and MRD
+    columns; the recorded response is the derived one (``_recorded``)."""
+    e = c.e
+    mm = e["myeloma"]
+    r, j = _grid_rows(c, mm)
+    day = mm["days"][j]
+    k = r.size
+    marrow = mm["marrow"][r, j]
+    mrd = mm["mrd_days"][r, j]
+    cols = {
+        "patient_id": c.patient_ids(r), "episode": e["episode"][r], "day": day, "date": e["infusion"][r] + day,
+        "method": _strings(("imwg",), np.zeros(k, dtype=np.int64)),
+        "serum_ife": _strings(("positive", "negative"), mm["ife_negative"][r, j].astype(np.int64)),
+        "urine_ife": _strings(("positive", "negative"), mm["ife_negative"][r, j].astype(np.int64)),
+        "marrow_pc_pct": marrow,
+        "clonal_pc": _nullable(mm["clonal"][r, j] == 1, ~np.isnan(marrow)),
+        "plasmacytoma_spd_mm2": mm["plasmacytoma"][r, j],
+        "new_lesions": mm["new_lesions"][r, j],
+        "mrd_result": _nullable_strings(("positive", "negative"), mm["mrd_negative"][r, j].astype(np.int64), mrd),
+        "mrd_sensitivity": np.where(mrd, mm["mrd_sensitivity"][r], np.nan),
+    }
+    a = frame("assessments", cols, k)
+    if not k:
+        return a
+    urine = mm["urine_followed"][r] | (day <= 0)
+    labs = _labs(c, r, day, {"serum_m_protein": mm["serum"][r, j],
+                             "urine_m_protein": np.where(urine, mm["urine"][r, j], np.nan),
+                             "flc_kappa": mm["kappa"][r, j], "flc_lambda": mm["lambda"][r, j]})
+    return _recorded(a, labs, "MM", mm["recorded_better"][r, j])
+
+
+def _cll_assessments(c: Chunk) -> pl.DataFrame:
+    """iwCLL assessments (simulate/cll.py): nodes, spleen, liver, symptoms, marrow and MRD; blood counts
+    are measurements (the grid's up to day 0, then the assessment days'); the recorded response is the
+    derived one (``_recorded``)."""
+    e = c.e
+    cl = e["cll"]
+    r, j = _grid_rows(c, cl)
+    day = cl["days"][j]
+    k = r.size
+    marrow = cl["marrow"][r, j]
+    cols = {
+        "patient_id": c.patient_ids(r), "episode": e["episode"][r], "day": day, "date": e["infusion"][r] + day,
+        "method": _strings(("iwcll",), np.zeros(k, dtype=np.int64)),
+        "node_max_ldi_mm": cl["ldi"][r, j], "spd_mm2": cl["spd"][r, j], "spleen_cm": cl["spleen"][r, j],
+        "liver_cm": cl["liver"][r, j], "b_symptoms": cl["symptoms"][r, j],
+        "marrow_cll_pct": marrow, "marrow_nodules": _nullable(cl["nodules"][r, j], ~np.isnan(marrow)),
+        "mrd_pct": cl["mrd_pct"][r, j], "new_lesions": cl["new_lesions"][r, j],
+    }
+    a = frame("assessments", cols, k)
+    if not k:
+        return a
+    codes = ("alc", "platelets", "hemoglobin", "anc")
+    keep = day > counts.COUNT_DAYS[-1]
+    labs = [_labs(c, r[keep], day[keep], {code: cl[code][r, j][keep] for code in codes})]
+    gr, gj = np.nonzero((counts.COUNT_DAYS[None, :] <= 0) & (counts.COUNT_DAYS[None, :] <= e["end_day"][:, None]))
+    labs.append(_labs(c, gr, counts.COUNT_DAYS[gj], {code: e["counts"][code][gr, gj] for code in codes}))
+    return _recorded(a, pl.concat(labs), "CLL", cl["recorded_better"][r, j])
 
 
 # --------------------------------------------------------------------------- adverse events
