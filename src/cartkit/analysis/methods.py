@@ -296,6 +296,105 @@ def _survival_text(plan, results, facts: dict[str, str]) -> str:
     return text + f"; times in {unit}."
 
 
+# what each table on the primary population is, in the Methods' words (in report order)
+_POPULATION_TABLES = {"baseline": "baseline characteristics", "responses": "responses",
+                      "adverse_event_incidence": "adverse events", "kinetic_values": "kinetics",
+                      "comparisons": "comparisons between groups", "swimmer": "each patient's course",
+                      "follow_up": "follow-up"}
+
+
+def _and_list(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _populations_text(plan, results) -> str | None:
+    """The analysis populations (``[[plan.population]]``) from the results: which is primary, each rule and N
+    (by arm), who was never infused, and what is on which population. None without a populations table."""
+    pops = _table(results, "populations")
+    if pops is None:
+        return None
+    described = []
+    for row in pops.filter(pl.col("arm") == "All").iter_rows(named=True):
+        arms = pops.filter((pl.col("population") == row["population"]) & (pl.col("arm") != "All"))
+        by_arm = ", ".join(f"{a} {n}" for a, n in arms.select("arm", "n").iter_rows())
+        text = f"{row['population']} ({row['rule']}; N = {row['n']}{': ' + by_arm if by_arm else ''}"
+        text += (f"; {row['n_infused']} infused, {row['n_never_infused']} never infused)"
+                 if row["n_never_infused"] else f"; all {row['n_infused']} infused)")
+        described.append((row["primary"], text))
+    primary = [t for p, t in described if p]
+    others = [t for p, t in described if not p]
+    parts = [f"Primary population: {primary[0] if primary else 'none'}."]
+    if others:
+        parts.append(f"Other population{'s' if len(others) > 1 else ''}: {'; '.join(others)}.")
+    on_primary = [words for name, words in _POPULATION_TABLES.items() if name in (results.populations or {})]
+    if on_primary:
+        survival = ("each time-to-event endpoint on the populations it names ([[plan.endpoint]])" if plan.endpoints
+                    else "survival ([plan.survival]) on every patient with its time origin")
+        parts.append(f"{_and_list(on_primary).capitalize()} are on the primary population (its infusions for "
+                     f"what is about an infusion); {survival}.")
+    return " ".join(parts)
+
+
+_ORIGIN_WORDS = {"enrolment": "enrolment (patients.enrolment_date)",
+                 "leukapheresis": "leukapheresis (patients.leukapheresis_date)",
+                 "randomisation": "randomisation (patients.randomisation_date)",
+                 "first infusion": "each patient's first CAR-T infusion",
+                 "each infusion": "each CAR-T infusion (one row per infusion)",
+                 "first response": "the first response (CR, CRi or PR)",
+                 "first complete response": "the first complete response (CR or CRi)"}
+_HSCT_WORDS = {HsctRule.CENSOR: "censored on the day of the transplant",
+               HsctRule.IGNORE: "not censored (follow-up goes on)",
+               HsctRule.EXCLUDE: "patients transplanted after the origin are left out",
+               HsctRule.COMPETING: "a competing event (the Kaplan-Meier, log-rank and Cox estimates are "
+                                   "cause-specific)"}
+
+
+def _or_list(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _endpoints_text(plan, results, facts: dict[str, str]) -> str | None:
+    """Each ``[[plan.endpoint]]``: origin, events, end dates, HSCT rule, populations and tests (from the results).
+    None when the plan names no endpoint (``[plan.survival]`` is then the Survival item)."""
+    if not plan.endpoints:
+        return None
+    summary = _table(results, "endpoint_summary")
+    tests = _table(results, "endpoint_tests")
+    parts = []
+    for e in plan.endpoints:
+        origin = (f"the patient's first infusion of {e.product}" if e.origin == "infusion of product"
+                  else _ORIGIN_WORDS.get(e.origin, e.origin))
+        text = f"{e.name}{f' ({e.label})' if e.label and e.label != e.name else ''}: from {origin} to the first "
+        text += _or_list([k.replace("_", " ") for k in e.events])
+        if e.no_response_by_day is not None:
+            when = "on day 0" if e.no_response_event_at == "origin" else f"on day {e.no_response_by_day}"
+            text += (f"; no response (CR, CRi or PR) within {e.no_response_by_day} days of the origin is an event, "
+                     f"dated {when}")
+        ends = [k.replace("_", " ") for k in e.censor_at] + (["the next CAR-T infusion"] if e.end_at_next_infusion
+                                                              else [])
+        if ends:
+            text += f"; censored at {_or_list(ends)} if earlier"
+        text += (f"; otherwise censored at the last record, capped at the data cut-off "
+                 f"({facts.get('cutoff', 'not given')}); allogeneic HSCT after the origin: {_HSCT_WORDS[e.hsct]}")
+        rows = summary.filter(pl.col("endpoint") == e.name) if summary is not None else None
+        if rows is None or rows.height == 0:
+            parts.append(text + ". Not analysed: no patient of its populations has the time origin.")
+            continue
+        on = rows.select("population", "population_n").unique(maintain_order=True)
+        text += f". On {', '.join(f'{p} (N = {n})' for p, n in on.iter_rows())}"
+        compared = tests.filter((pl.col("endpoint") == e.name) & pl.col("hr").is_not_null()) if tests is not None \
+            else None
+        if compared is not None and compared.height:
+            r = compared.row(0, named=True)
+            text += (f", by {r['group_by']}: Kaplan-Meier medians, the log-rank test and the Cox hazard ratio "
+                     f"(Efron ties, Wald {_level(plan)} CI) of each group against {r['reference']}")
+        else:
+            text += ": Kaplan-Meier medians"
+        unit = e.time_unit if e.time_unit == "days" else f"months of {30.4375} days"
+        parts.append(text + f"; times in {unit}.")
+    return " ".join(parts)
+
+
 def methods_table(plan, facts: dict[str, str], software: dict[str, str],
                   grades: dict | None = None, provenance=None, results=None) -> pl.DataFrame:
     """The Methods, written from what ran: ``results`` (the ``Results`` being filled, with the tables of
@@ -307,6 +406,7 @@ def methods_table(plan, facts: dict[str, str], software: dict[str, str],
     grades = grades or {}
     systems = {tox: g.system for tox, g in grades.items() if g.systems}
     items = [
+        ("Analysis populations", _populations_text(plan, results)),
         ("Toxicity grading",
          f"CRS graded with {_systems_text(systems.get('CRS'), plan.crs_system)}; ICANS with "
          f"{_systems_text(systems.get('ICANS'), plan.icans_system)}; "
@@ -318,10 +418,12 @@ def methods_table(plan, facts: dict[str, str], software: dict[str, str],
          f"Median (IQR) with {quantile_method_name(plan.quantile_method)} quartiles; mean +/- SD (n-1)."),
         ("Comparisons between products", _comparisons_text(plan, results)),
         ("Survival", _survival_text(plan, results, facts)),
+        ("Time-to-event endpoints", _endpoints_text(plan, results, facts)),
         ("Significance", f"Two-sided P < {plan.alpha:g}; every confidence interval at {_level(plan)} "
                          "(1 - alpha)."),
         ("Software", "; ".join(f"{k} {v}" for k, v in software.items())),
     ]
+    items = [(item, text) for item, text in items if text is not None]  # None: not part of this analysis
     if provenance is not None:  # cartkit.study.provenance: the exact inputs and the plan as run
         from cartkit.study.provenance import methods_text
 
