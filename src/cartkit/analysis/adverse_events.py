@@ -4,6 +4,10 @@ A patient counts once per term and episode. Haematological terms are counted
 at CTCAE grade >= 3, as the seed's Table 2 reports them ("grade 3/4");
 every other term at any grade >= 1. CRS and ICANS are reported as the
 distribution of each episode's maximum grade 0-5 (no event = grade 0).
+
+When the adverse events are coded in MedDRA (``meddra_pt``/``meddra_soc`` columns,
+cartkit.study.meddra), the rows are the system organ classes and, under each, its preferred
+terms, each counted at any grade and at grade >= 3 (docs/criteria.md "Adverse events in MedDRA").
 """
 
 from __future__ import annotations
@@ -96,12 +100,18 @@ def ae_table(
     ``crs``/``icans``: patient_id, episode, grade (the episode maximum under the plan's system).
     ``terms``: the rows to report in order; empty = every recorded term, in the seed's order.
     """
+    from cartkit.study.meddra import is_coded
+
     denominators = _denominators(groups)
     cells = pl.DataFrame(
         [(p, d) for p in products for d in diseases], schema={"product": pl.String, "diagnosis": pl.String},
         orient="row",
     ).join(denominators, on=["product", "diagnosis"], how="left").with_columns(pl.col("N").fill_null(0))
 
+    if is_coded(adverse_events):
+        term_rows = meddra_rows(adverse_events, groups, cells)
+        return _with_pct(pl.concat([term_rows, *_syndrome_rows(groups, crs, icans, cells)],
+                                   how="diagonal_relaxed"), _SCHEMA | _MEDDRA_SCHEMA)
     recorded = sorted(set(adverse_events["term"].to_list()) - set(GRADED_SYNDROMES))
     wanted = list(terms) if terms else [t for t in TERM_ROWS if t in recorded]
     wanted += [t for t in recorded if t not in wanted and not terms]
@@ -126,20 +136,103 @@ def ae_table(
         .join(counted, on=["term", "product", "diagnosis"], how="left")
         .with_columns(pl.col("n").fill_null(0))
     )
-    grade_rows = [
+    out = pl.concat(
+        [term_rows.sort("order").select("section", "term", "label", "product", "diagnosis", "n", "N"),
+         *_syndrome_rows(groups, crs, icans, cells)],
+        how="vertical_relaxed",
+    )
+    return _with_pct(out, _SCHEMA)
+
+
+def _with_pct(out: pl.DataFrame, schema: dict) -> pl.DataFrame:
+    def pct(n: str) -> pl.Expr:
+        return pl.when(pl.col("N") > 0).then(100.0 * pl.col(n) / pl.col("N")).otherwise(None)
+
+    out = out.with_columns(pct("n").alias("pct"))
+    if "n_grade3" in out.columns:
+        out = out.with_columns(pct("n_grade3").alias("pct_grade3"))
+    return out.select([c for c in schema if c in out.columns])
+
+
+def _syndrome_rows(groups: pl.DataFrame, crs, icans, cells: pl.DataFrame) -> list[pl.DataFrame]:
+    return [
         _grade_rows(name, section, grades, groups, cells) for name, section, grades in
         (("CRS", "Cytokine release syndrome (CRS)", crs),
          ("ICANS", "Immune effector cell-associated neurotoxicity syndrome (ICANS)", icans))
         if grades is not None
     ]
-    out = pl.concat(
-        [term_rows.sort("order").select("section", "term", "label", "product", "diagnosis", "n", "N"),
-         *grade_rows],
-        how="vertical_relaxed",
+
+
+# the columns a MedDRA-coded table adds (optional columns of the result schema)
+_MEDDRA_SCHEMA = {"level": pl.String, "soc_code": pl.String, "pt_code": pl.String, "n_grade3": pl.Int64,
+                  "pct_grade3": pl.Float64}
+NOT_CODED = "Not coded in MedDRA"
+SERIOUS_GRADE = 3  # "grade >= 3" columns: CTCAE grades 3-5 (severe, life-threatening, fatal)
+
+
+def _named(adverse_events: pl.DataFrame, name: str, code: str) -> pl.Expr:
+    """A MedDRA term's label: its name as the data give it (the first spelling of its code), else its code."""
+    first_name = pl.col(name).drop_nulls().first().over(pl.coalesce(code, pl.col(name).str.to_lowercase()))
+    return pl.coalesce(first_name, pl.col(name), pl.lit("MedDRA ") + pl.col(code))
+
+
+def meddra_rows(adverse_events: pl.DataFrame, groups: pl.DataFrame, cells: pl.DataFrame) -> pl.DataFrame:
+    """The SOC and PT rows of a MedDRA-coded table: section (the SOC), term and label (the SOC on its own
+    row, level "soc"; the PT on the rows under it, level "pt"), soc_code, pt_code, product, diagnosis,
+    n (episodes with the event at any grade), n_grade3 (at grade >= 3), N.
+
+    A patient episode counts once per PT and once per SOC however many of its terms fall there. SOCs,
+    and the PTs within each, are ordered by the number of episodes with them (all groups), then by name.
+    Rows with no MedDRA coding are counted under "Not coded in MedDRA" by their term; CRS and ICANS
+    rows are left to the grade rows (their maximum grade per episode).
+    """
+    ae = (
+        adverse_events.filter(~pl.col("term").is_in(list(GRADED_SYNDROMES)))
+        .with_columns(
+            soc=_named(adverse_events, "meddra_soc", "meddra_soc_code").fill_null(NOT_CODED),
+            pt=_named(adverse_events, "meddra_pt", "meddra_pt_code"),
+        )
+        .with_columns(pt=pl.coalesce("pt", _term_label(pl.col("term"))))
+        .join(groups, on=["patient_id", "episode"], how="inner")
     )
-    return out.with_columns(
-        pl.when(pl.col("N") > 0).then(100.0 * pl.col("n") / pl.col("N")).otherwise(None).alias("pct")
-    ).select(list(_SCHEMA))
+    episode = pl.struct("patient_id", "episode")
+
+    def counted(keys: list[str]) -> pl.DataFrame:
+        return ae.group_by(*keys, "product", "diagnosis").agg(
+            n=episode.n_unique().cast(pl.Int64),
+            n_grade3=episode.filter(pl.col("grade") >= SERIOUS_GRADE).n_unique().cast(pl.Int64))
+
+    def spec(keys: list[str], code: str) -> pl.DataFrame:
+        return ae.group_by(keys).agg(pl.col(code).drop_nulls().first(), total=episode.n_unique())
+
+    socs = spec(["soc"], "meddra_soc_code").rename({"meddra_soc_code": "soc_code", "total": "soc_total"})
+    pts = spec(["soc", "pt"], "meddra_pt_code").rename({"meddra_pt_code": "pt_code"})
+    soc_rows = (
+        socs.join(cells, how="cross").join(counted(["soc"]), on=["soc", "product", "diagnosis"], how="left")
+        .with_columns(level=pl.lit("soc"), term=pl.col("soc"), pt_code=pl.lit(None, pl.String),
+                      total=pl.col("soc_total"), _pt_rank=pl.lit(0))
+    )
+    pt_rows = (
+        pts.join(socs, on="soc").join(cells, how="cross")
+        .join(counted(["soc", "pt"]), on=["soc", "pt", "product", "diagnosis"], how="left")
+        .with_columns(level=pl.lit("pt"), term=pl.col("pt"), _pt_rank=pl.lit(1))
+    )
+    rows = pl.concat([soc_rows.drop("pt", strict=False), pt_rows.drop("pt")], how="diagonal_relaxed")
+    return (
+        rows.with_columns(pl.col("n", "n_grade3").fill_null(0), section=pl.col("soc"), label=pl.col("term"),
+                          _not_coded=pl.col("soc") == NOT_CODED)
+        .sort(["_not_coded", "soc_total", "soc", "_pt_rank", "total", "term"],
+              descending=[False, True, False, False, True, False])
+        .select("section", "term", "label", "product", "diagnosis", "n", "N", "level", "soc_code", "pt_code",
+                "n_grade3")
+    )
+
+
+def _term_label(term: pl.Expr) -> pl.Expr:
+    """The short list's label of a term, else the term with a capital first letter."""
+    capitalised = term.str.slice(0, 1).str.to_uppercase() + term.str.slice(1)
+    return term.replace_strict({t: row[1] for t, row in TERM_ROWS.items()}, default=capitalised,
+                               return_dtype=pl.String)
 
 
 def episode_grades(grades: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame:

@@ -31,7 +31,9 @@ next_study       (only with [plan.next_study]) group, responders, n, orr, orr_lo
                  p0, p1, design, r1, n1, r, n_total, en_p0, alpha, power, single_stage_r,
                  single_stage_n, note, message  (Simon designs planned from the observed ORR)
 table2           section, term, label, product, diagnosis, n, N, pct  (pct 0-100); CRS/ICANS
-                 grade rows have section "CRS"/"ICANS" and term "grade 0".."grade 5"
+                 grade rows have section "CRS"/"ICANS" and term "grade 0".."grade 5". MedDRA-coded
+                 (adverse_event_incidence): section is the SOC, level "soc" (the SOC's own row) or "pt",
+                 soc_code, pt_code, n_grade3, pct_grade3 (grade >= 3) besides n, pct (any grade)
 comparisons      family (e.g. "kinetics", "cytokine", "toxicity"), measure (e.g. "CAR-T % peak"),
                  unit, summary_a, summary_b (formatted), product_a, product_b, n_a, n_b,
                  method, statistic, pvalue, why (text: why this test), paired_method,
@@ -125,7 +127,8 @@ SCHEMAS: dict[str, str] = {
     "next_study": "group:str responders:int n:int orr:float orr_lower:float orr_upper:float p1_at:str p0:float "
                   "p1:float design:str r1:int n1:int r:int n_total:int en_p0:float alpha:float power:float "
                   "single_stage_r:int single_stage_n:int note:str message:str",
-    "adverse_event_incidence": "section:str term:str label:str product:str diagnosis:str n:int N:int pct:float",
+    "adverse_event_incidence": "section:str term:str label:str product:str diagnosis:str n:int N:int pct:float "
+                               "?level:str ?soc_code:str ?pt_code:str ?n_grade3:int ?pct_grade3:float",
     "grade_counts": "toxicity:str product:str grade:int n:int",
     "grade_compare": "toxicity:str system:str group_a:str group_b:str n_a:int n_b:int n_pairs:int method:str "
                      "pvalue:float why:str fisher_pvalue:float chisq_pvalue:float paired_method:str "

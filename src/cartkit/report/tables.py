@@ -292,6 +292,8 @@ def disease_response_tables(df: pl.DataFrame) -> list[Table]:
 
 def adverse_events_table(df: pl.DataFrame) -> Table:
     """Adverse events by product x disease as n/N (%), CRS and ICANS grades."""
+    if "level" in df.columns:  # coded in MedDRA
+        return meddra_adverse_events_table(df)
     cols = df.select("product", "diagnosis").unique(maintain_order=True).to_dicts()
     products = list(dict.fromkeys(c["product"] for c in cols))
     has_p = "pvalue" in df.columns
@@ -321,6 +323,48 @@ def adverse_events_table(df: pl.DataFrame) -> Table:
     notes = ["Patients with the event / patients treated (%), by product and disease. CRS and ICANS: "
              "maximum grade per episode.", abbreviations("DLBCL", "B-ALL", "CRS", "ICANS")]
     return Table("table-2-table", "Adverse events by product and disease", header, rows, notes)
+
+
+def meddra_adverse_events_table(df: pl.DataFrame) -> Table:
+    """A MedDRA-coded adverse-event table: each system organ class with the episodes that had any of its
+    preferred terms, then its preferred terms, as n/N (%) at any grade and at grade >= 3 by product and
+    disease; CRS and ICANS grades below as in :func:`adverse_events_table`."""
+    coded = df.filter(pl.col("level").is_not_null())
+    cols = df.select("product", "diagnosis").unique(maintain_order=True).to_dicts()
+    products = list(dict.fromkeys(c["product"] for c in cols))
+    header = [
+        [Cell("System organ class / preferred term", rowspan=3)]
+        + [Cell(p, colspan=2 * sum(1 for c in cols if c["product"] == p)) for p in products],
+        [Cell(c["diagnosis"], colspan=2) for c in cols],
+        [Cell(t, cls="num") for _ in cols for t in ("Any grade", "Grade \u2265 3")],
+    ]
+    lookup = {(r["level"], r["section"], r["term"], r["product"], r["diagnosis"]): r for r in coded.to_dicts()}
+    rows: list[Row] = []
+    for level, section, term in coded.select("level", "section", "term").unique(maintain_order=True).iter_rows():
+        cells = [Cell(term, cls="indent" if level == "pt" else "")]
+        for c in cols:
+            r = lookup.get((level, section, term, c["product"], c["diagnosis"]))
+            cells += ([Cell(_n_of(r["n"], r["N"]), cls="num"), Cell(_n_of(r["n_grade3"], r["N"]), cls="num")]
+                      if r is not None else [Cell("\u2013", cls="num")] * 2)
+        rows.append(Row(cells, cls="soc" if level == "soc" else ""))
+    graded = df.filter(pl.col("level").is_null())
+    for section in graded["section"].unique(maintain_order=True).to_list():
+        rows.append(Row([Cell(section, colspan=1 + 2 * len(cols))], cls="section"))
+        block = graded.filter(pl.col("section") == section)
+        for label in block["label"].unique(maintain_order=True).to_list():
+            cells = [Cell(label, cls="indent")]
+            for c in cols:
+                r = block.filter((pl.col("label") == label) & (pl.col("product") == c["product"])
+                                 & (pl.col("diagnosis") == c["diagnosis"]))
+                cells.append(Cell(_n_of(r["n"][0], r["N"][0]) if r.height else "\u2013", colspan=2, cls="num"))
+            rows.append(Row(cells))
+    notes = ["Episodes with the event / episodes treated (%), by product and disease, coded in MedDRA as the "
+             "study's data give it (preferred term under its primary system organ class); an episode counts "
+             "once per preferred term and once per system organ class. Grade \u2265 3: CTCAE grade 3-5. "
+             "CRS and ICANS: maximum grade per episode.",
+             abbreviations("CRS", "ICANS", "CTCAE")]
+    return Table("table-2-table", "Adverse events by MedDRA system organ class and preferred term", header, rows,
+                 notes)
 
 
 def grade_compare_table(df: pl.DataFrame) -> Table:

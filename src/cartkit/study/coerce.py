@@ -297,7 +297,12 @@ def coerce_table(
         if bad.any():
             problems += _report(frame, bad, raw.file, col.name, display(source), _RULES[col.dtype])
         if col.vocabulary is not None:
+            as_given = values
             values, unknown = _canonical(values, col, extra_ae_terms, keep.get("distinct"))
+            coded = _coded_rows(frame, col)
+            if coded is not None and (unknown & coded).any():  # a coded row keeps its own term as given
+                values = values.zip_with(~(unknown & coded), as_given)
+                unknown = unknown & ~coded
             if unknown.any():
                 problems += _report(frame, unknown, raw.file, col.name, display(source), _vocab_rule(col, extra_ae_terms))
             bad = bad | unknown
@@ -353,11 +358,21 @@ def _canonical(values: pl.Series, col: Column, extra_ae_terms: tuple[str, ...],
     return out.alias(values.name), unknown
 
 
+def _coded_rows(frame: pl.DataFrame, col: Column) -> pl.Series | None:
+    """Rows where one of ``col.open_if`` is given (the row is coded in another dictionary), or None."""
+    present = [c for c in col.open_if if c in frame.columns]
+    if not present:
+        return None
+    given = [cast_column(frame[c], STR)[1] for c in present]
+    return pl.DataFrame(given).select(pl.any_horizontal(pl.all())).to_series()
+
+
 def _vocab_rule(col: Column, extra_ae_terms: tuple[str, ...]) -> str:
     """Every allowed value, in full; for adverse-event terms, how to add one."""
     allowed = ", ".join(sorted(set(vocabulary_mapping(col.vocabulary, extra_ae_terms).values())))
     rule = f"unknown {col.vocabulary} value; allowed: {allowed}"
     if col.vocabulary == "ae_term":
         rule += ('. To use another term, add it to the [plan] of study.toml: extra_ae_terms = ["your term"] '
-                 "(names are matched ignoring case)")
+                 "(names are matched ignoring case), or code the row in MedDRA (meddra_pt or meddra_pt_code, "
+                 "with meddra_soc or meddra_soc_code): a coded row may carry any term")
     return rule

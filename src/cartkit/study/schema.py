@@ -44,6 +44,9 @@ class Column:
     min: float | None = None
     max: float | None = None
     description: str = ""
+    # the vocabulary is not enforced on a row where one of these columns is given: the row is coded
+    # in a dictionary of its own (adverse_events.term on a MedDRA-coded row, docs/criteria.md "MedDRA")
+    open_if: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -245,14 +248,22 @@ LESIONS = Table(
 
 ADVERSE_EVENTS = Table(
     "adverse_events",
-    "One adverse event term per episode with its worst grade (seed Table 2).",
+    "One adverse event term per episode with its worst grade (seed Table 2). The term is from cartkit's "
+    "short list (or the plan's extra_ae_terms), or any term on a row coded in MedDRA.",
     (
         *_EPISODE_KEY,
-        Column("term", STR, required=True, vocabulary="ae_term"),
+        Column("term", STR, required=True, vocabulary="ae_term", open_if=("meddra_pt", "meddra_pt_code"),
+               description="adverse event term; any term (the verbatim or reported term) on a MedDRA-coded row"),
         Column("grade", INT, required=True, min=0, max=5),
         Column("grading_system", STR, vocabulary="grading_system", description="system of the recorded grade"),
         Column("onset_day", INT, min=-60, max=3650),
         Column("resolution_day", INT, min=-60, max=3650),
+        # MedDRA coding as the user's data give it (MedDRA is licensed: no dictionary ships; the coding
+        # is checked for consistency, study/meddra.py, docs/criteria.md "Adverse events in MedDRA")
+        Column("meddra_pt", STR, description="MedDRA preferred term (name)"),
+        Column("meddra_pt_code", STR, description="MedDRA preferred term code (8 digits)"),
+        Column("meddra_soc", STR, description="MedDRA primary system organ class (name)"),
+        Column("meddra_soc_code", STR, description="MedDRA primary system organ class code (8 digits)"),
     ),
     key=("patient_id", "episode", "term"),
 )

@@ -41,6 +41,7 @@ from cartkit.study.integrity import (
     plan_references,
     response_inputs,
 )
+from cartkit.study.meddra import meddra_problems
 from cartkit.study.model import Study
 from cartkit.study.plan import STUDY_TOML, read_study_toml
 from cartkit.study.plan_comparison import comparison_references, effective_comparisons
@@ -206,6 +207,7 @@ def _check(folder: Path, workbooks: list, today: dt.date, shard: Path | None = N
             problems += milestones_after_cutoff(typed["patients"], config.meta.data_cutoff)
     problems += adverse_event_order(typed["adverse_events"])
     problems += response_inputs(typed["assessments"], typed["patients"])
+    problems += meddra_problems(typed["adverse_events"])
 
     tables = {name: tt.frame.drop(ROW) for name, tt in typed.items()}
     paths = [s.path for s in sources.values()] + mapped.paths
