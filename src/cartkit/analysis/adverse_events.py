@@ -222,7 +222,7 @@ def meddra_rows(adverse_events: pl.DataFrame, groups: pl.DataFrame, cells: pl.Da
         rows.with_columns(pl.col("n", "n_grade3").fill_null(0), section=pl.col("soc"), label=pl.col("term"),
                           _not_coded=pl.col("soc") == NOT_CODED)
         .sort(["_not_coded", "soc_total", "soc", "_pt_rank", "total", "term"],
-              descending=[False, True, False, False, True, False])
+              descending=[False, True, False, False, True, False], maintain_order=True)
         .select("section", "term", "label", "product", "diagnosis", "n", "N", "level", "soc_code", "pt_code",
                 "n_grade3")
     )
