@@ -403,6 +403,8 @@ def methods_table(plan, facts: dict[str, str], software: dict[str, str],
     grades analysed were obtained (``Derived.grade_provenance``); a recorded grade is in the system its
     data name, a derived one in the system it was derived under, whatever the plan's default.
     ``provenance`` (``cartkit.study.provenance.Provenance``) adds the input files and the plan as run."""
+    from cartkit.analysis.toxicity_methods import further_toxicity_methods
+
     grades = grades or {}
     systems = {tox: g.system for tox, g in grades.items() if g.systems}
     items = [
@@ -412,6 +414,7 @@ def methods_table(plan, facts: dict[str, str], software: dict[str, str],
          f"{_systems_text(systems.get('ICANS'), plan.icans_system)}; "
          f"{_haematological_text(systems, 'ctcae' + plan.ctcae_version)}. {analysed_grades_text(grades)}"
          .strip()),
+        *further_toxicity_methods(results),  # IEC-HS, infections, late effects (analysis/toxicity_methods.py)
         ("Response", _response_text(plan, results, facts)),
         ("Kinetics", _kinetics_text(plan, results)),
         ("Summaries",

@@ -55,6 +55,9 @@ swimmer          patient_id, diagnosis, episode, product, start_day, end_day  (d
                  patient's first infusion), best_response
 swimmer_events   patient_id, kind (response label, "relapse", "progression", "hsct", "death",
                  "last_contact", "infusion"), day (from first infusion), label
+iec_hs_summary   product, diagnosis, episodes, graded, n_any (IEC-HS grade >= 1), n_grade3, onset_median,
+                 onset_min, onset_max, sources (ASTCT 2023; recorded, else derived)
+iec_hs           patient_id, episode, product, diagnosis, grade, onset_day, features (at onset), system, source
 grade_counts     toxicity ("CRS", "ICANS", "Neutropenia", "Anemia", "Thrombocytopenia",
                  "Leukopenia"), product, grade (int), n
 grade_compare    toxicity, system, group_a, group_b, n_a, n_b (graded episodes), n_pairs, method, pvalue,
@@ -130,6 +133,11 @@ SCHEMAS: dict[str, str] = {
     "adverse_event_incidence": "section:str term:str label:str product:str diagnosis:str n:int N:int pct:float "
                                "?level:str ?soc_code:str ?pt_code:str ?n_grade3:int ?pct_grade3:float",
     "grade_counts": "toxicity:str product:str grade:int n:int",
+    # IEC-HS (analysis/iec_hs.py, derive/iec_hs.py)
+    "iec_hs_summary": "product:str diagnosis:str episodes:int graded:int n_any:int n_grade3:int onset_median:float "
+                      "onset_min:int onset_max:int sources:str",
+    "iec_hs": "patient_id:str episode:int product:str diagnosis:str grade:int onset_day:int features:str system:str "
+              "source:str",
     "grade_compare": "toxicity:str system:str group_a:str group_b:str n_a:int n_b:int n_pairs:int method:str "
                      "pvalue:float why:str fisher_pvalue:float chisq_pvalue:float paired_method:str "
                      f"paired_pvalue:float note:str {_COMPARISON}",

@@ -209,6 +209,20 @@ def _adverse_events(ctx: Context) -> Output:
     return {"adverse_event_incidence": incidence, "grade_counts": counts}
 
 
+def _iec_hs(ctx: Context) -> Output:
+    """IEC-HS (ASTCT 2023; analysis/iec_hs.py): recorded, or derived from ferritin and the other features."""
+    from cartkit.analysis.iec_hs import iec_hs_listing, iec_hs_summary
+
+    grades = ctx.derived.iec_hs
+    if grades is None or not grades["grade"].is_not_null().any():
+        why = Omit("no IEC-HS recorded (adverse event iec-hs) and none derivable: no ferritin with a reference "
+                   "(the measurement's uln, or a baseline on or before day 0) after infusion")
+        return {"iec_hs_summary": why, "iec_hs": why}
+    listing = iec_hs_listing(grades, ctx.groups)
+    return {"iec_hs_summary": iec_hs_summary(grades, ctx.groups, ctx.products, ctx.diseases),
+            "iec_hs": listing if listing.height else Omit("no episode with IEC-HS (grade >= 1)")}
+
+
 def _grade_comparison(ctx: Context, comparison: Comparison) -> Output:
     from cartkit.analysis.product_comparison import grade_comparisons
 
@@ -441,6 +455,7 @@ SECTIONS: tuple[AnalysisSection, ...] = (
                     _planned_responses),
     AnalysisSection("next study", ("next_study",), _next_study),
     AnalysisSection("adverse events", ("adverse_event_incidence", "grade_counts"), _adverse_events),
+    AnalysisSection("IEC-HS", ("iec_hs_summary", "iec_hs"), _iec_hs),
     AnalysisSection("toxicity grade comparison", ("grade_compare",), _grade_comparison, per="comparison"),
     AnalysisSection("grading systems", ("grading_systems", "disagreements"), _grading_systems),
     AnalysisSection("kinetics", ("kinetic_values", "kinetic_curves", "kinetic_params", "ck_model"), _kinetics),

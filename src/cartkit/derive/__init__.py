@@ -71,6 +71,9 @@ class Derived:
     # the daily grades of derive.toxicity under the analysed grades' system (or the recorded AE's onset
     # and resolution where none derive)
     syndrome_course: pl.DataFrame | None = None
+    # IEC-HS per episode (derive/iec_hs.py): patient_id, episode, grade, onset_day, features, system,
+    # source -- recorded where the study records it, else derived (ASTCT 2023)
+    iec_hs: pl.DataFrame | None = None
 
     def hematologic_grades(self) -> dict[str, pl.DataFrame]:
         """Toxicity label -> patient_id, episode, grade."""
@@ -204,6 +207,13 @@ def derive(study: Study) -> Derived:
          "hematologic": _hematologic_as_recorded(study, hem, version, plan.lln)}, study
     )
 
+    # --- IEC-HS (ASTCT 2023, Hines 2023): derived beside recorded, disagreements listed with the others
+    from cartkit.derive.iec_hs import derive_iec_hs
+
+    iec_hs, _iec_hs_derived, iec_hs_disagreements = derive_iec_hs(study)
+    if iec_hs_disagreements.height:
+        disagreements = pl.concat([disagreements, iec_hs_disagreements], how="vertical_relaxed")
+
     # --- responses
     responses = derive_responses(study)
     best = responses.best
@@ -237,7 +247,7 @@ def derive(study: Study) -> Derived:
         crs=crs, icans=icans, toxicity_systems=toxicity_systems, hematologic=hematologic,
         best_response=best, assessments=responses.assessments, kinetics=kinetics, tte=tte, hsct=hsct,
         disagreements=disagreements, notes=notes, facts=facts, derived_grades=derived_grades,
-        syndrome_course=_syndrome_course(derived_crs[crs_main], derived_icans[icans_main]),
+        syndrome_course=_syndrome_course(derived_crs[crs_main], derived_icans[icans_main]), iec_hs=iec_hs,
     )
 
 

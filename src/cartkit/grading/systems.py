@@ -19,6 +19,9 @@ SYSTEMS: dict[str, tuple[str, str]] = {
     "astct2019": ("ASTCT 2019",
                   "ASTCT consensus 2019 (Lee DW et al., Biol Blood Marrow Transplant 2019;25:625-638)"),
     "lee2014": ("Lee 2014", "Lee 2014 (Lee DW et al., Blood 2014;124:188-195)"),
+    # IEC-HS only (grading/iec_hs.py)
+    "astct2023": ("ASTCT 2023 (IEC-HS)",
+                  "ASTCT consensus 2023 on IEC-HS (Hines MR et al., Transplant Cell Ther 2023;29:438)"),
 }
 SYSTEM_NAMES: dict[str, str] = {code: names[0] for code, names in SYSTEMS.items()}
 

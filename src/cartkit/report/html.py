@@ -73,6 +73,20 @@ def _table_or_note(results: Results, name: str, build) -> Block:
     return Block("table", table=table)
 
 
+def _further_toxicities(results: Results) -> list[Block]:
+    """The blocks of the toxicities beyond CRS and ICANS (report/toxicity_tables.py) the results hold."""
+    from cartkit.report import toxicity_tables as tt
+
+    blocks: list[Block] = []
+    for heading, anchor, parts in tt.SECTION_PARTS:
+        present = [(name, build) for name, build in parts if results.get(name) is not None]
+        if not present:
+            continue
+        blocks.append(Block("heading", text=heading, id=anchor))
+        blocks += [_table_or_note(results, name, build) for name, build in present]
+    return blocks
+
+
 def _figure_block(figures: dict[str, RenderedFigure | str], fig_id: str) -> Block:
     fig = figures.get(fig_id)
     if isinstance(fig, RenderedFigure):
@@ -196,6 +210,9 @@ def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -
         Block("heading", text="Toxicity grade comparisons", id="grade-compare"),
         _table_or_note(results, "grade_compare", tb.grade_compare_table),
     ]))
+    further = _further_toxicities(results)
+    if further:  # IEC-HS, infections, hypogammaglobulinaemia, late effects: only when the study has them
+        sections.append(Section("further-toxicities", "IEC-HS, infections and late effects", further))
     sections.append(Section("toxicity-grades", "Toxicity grades", [_figure_block(figures, "toxicity-grade-bars")]))
     sections.append(Section("toxicity-course", "CRS and ICANS: onset, duration and treatment", [
         _table_or_note(results, "syndrome_course_summary", tb.syndrome_course_table),

@@ -144,6 +144,8 @@ MEASUREMENTS = Table(
         Column("lloq", FLOAT, min=0, description="lower limit of quantification, in the row's unit"),
         Column("lln", FLOAT, min=0, description="the laboratory's lower limit of normal, in the row's unit "
                "(CTCAE grade 1 of blood counts starts below it)"),
+        Column("uln", FLOAT, min=0, description="the laboratory's upper limit of normal, in the row's unit "
+               "(IEC-HS ferritin and transaminase thresholds are multiples of it)"),
     ),
     key=("patient_id", "episode", "analyte", "day", "time"),
     day_or_date=True,

@@ -112,7 +112,7 @@ def _pair_table(units: list[str]) -> dict[str, list]:
 
 
 def convert_units(tt: TypedTable) -> tuple[list[Problem], list[str]]:
-    """Convert ``value``, ``lloq`` and ``lln`` to canonical units in place; check analyte bounds."""
+    """Convert ``value``, ``lloq``, ``lln`` and ``uln`` to canonical units in place; check analyte bounds."""
     f = tt.frame
     units = f["unit"].drop_nulls().unique().sort().to_list()
     analyte_code = f["analyte"].cast(pl.Enum(list(ANALYTES))).to_physical().cast(pl.Int64)
@@ -174,6 +174,7 @@ def convert_units(tt: TypedTable) -> tuple[list[Problem], list[str]]:
             value=to_canonical("value"),
             lloq=to_canonical("lloq"),
             lln=to_canonical("lln"),
+            uln=to_canonical("uln"),
             unit=pl.when(known).then(canonical.gather(analyte_code)).otherwise(pl.col("unit")),
         )
     else:

@@ -11,7 +11,7 @@ haemoglobin 1 g/dL = 10 g/L, 1 mmol/L (Hb monomer) = 16.11 g/L; CRP 1 mg/dL =
 10 mg/L; creatinine 1 mg/dL = 88.42 umol/L; bilirubin 1 mg/dL = 17.1 umol/L;
 temperature F -> C = (F - 32) * 5/9; myeloma (IMWG 2016, docs/criteria.md): serum
 M-protein 1 g/dL = 10 g/L, urine M-protein 1 g/24 h = 1000 mg/24 h, free light chains
-1 mg/dL = 10 mg/L.
+1 mg/dL = 10 mg/L; IgG 1 g/L = 100 mg/dL.
 """
 
 from __future__ import annotations
@@ -58,6 +58,8 @@ ANALYTES: dict[str, Analyte] = {
         Analyte("ast", "Aspartate aminotransferase", "U/L", "chemistry"),
         Analyte("fibrinogen", "Fibrinogen", "g/L", "chemistry"),
         Analyte("d_dimer", "D-dimer", "mg/L", "chemistry"),
+        # serum IgG (hypogammaglobulinaemia after CD19/BCMA CAR-T; docs/criteria.md "Hypogammaglobulinaemia")
+        Analyte("igg", "Immunoglobulin G", "mg/dL", "chemistry", 0, 10000),
         # vital signs (drive CRS grading)
         Analyte("temperature", "Body temperature", "C", "vital", 25, 45),
         Analyte("sbp", "Systolic blood pressure", "mmHg", "vital", 0, 300),
@@ -108,6 +110,8 @@ ANALYTE_ALIASES: dict[str, str] = {
     "lambda flc": "flc_lambda",
     "free lambda": "flc_lambda",
     "hr": "heart_rate",
+    "immunoglobulin g": "igg",
+    "serum igg": "igg",
 }
 
 # unit spelling (lower-case, spaces removed) -> canonical unit spelling.
@@ -193,6 +197,7 @@ UNIT_CONVERSIONS: dict[str, dict[str, tuple[float, float]]] = {
     "ast": {"U/L": (1.0, 0.0)},
     "fibrinogen": {"g/L": (1.0, 0.0), "mg/dL": (0.01, 0.0)},
     "d_dimer": {"mg/L": (1.0, 0.0), "ug/L": (0.001, 0.0)},
+    "igg": {"mg/dL": (1.0, 0.0), "g/L": (100.0, 0.0)},
     "temperature": {"C": (1.0, 0.0), "F": (5.0 / 9.0, -32.0 * 5.0 / 9.0)},
     "sbp": {"mmHg": (1.0, 0.0)},
     "dbp": {"mmHg": (1.0, 0.0)},
@@ -246,6 +251,12 @@ VOCABULARIES: dict[str, dict[str, str]] = {
             "siltuximab",
             # a platelet transfusion (T-ICAHT: a count within 7 days of one is not recovery)
             "platelet_transfusion",
+            # blood products for a coagulopathy (IEC-HS grade 3, docs/criteria.md "IEC-HS: ASTCT 2023")
+            "cryoprecipitate",
+            "fibrinogen_concentrate",
+            "plasma",
+            # immunoglobulin replacement (IVIG or SCIG; docs/criteria.md "Hypogammaglobulinaemia")
+            "immunoglobulin",
         )
     },
     "o2_device": {
@@ -285,7 +296,7 @@ VOCABULARIES: dict[str, dict[str, str]] = {
     "ife": {"negative": "negative", "neg": "negative", "positive": "positive", "pos": "positive"},
     "mrd_result": {"negative": "negative", "neg": "negative", "positive": "positive", "pos": "positive"},
     "grading_system": {
-        k.lower(): k for k in ("ctcae4.03", "ctcae5.0", "ctcae6.0", "astct2019", "lee2014")
+        k.lower(): k for k in ("ctcae4.03", "ctcae5.0", "ctcae6.0", "astct2019", "lee2014", "astct2023")
     },
     "event_kind": {
         k: k for k in ("progression", "relapse", "hsct", "death", "last_contact", "new_therapy")
@@ -343,6 +354,8 @@ AE_TERMS: tuple[str, ...] = (
     "sepsis",
     "invasive fungal infection",
     "hlh",
+    # immune effector cell-associated HLH-like syndrome (Hines MR et al., Transplant Cell Ther 2023)
+    "iec-hs",
     "cytokine release syndrome",
     "icans",
 )
@@ -365,6 +378,8 @@ AE_TERM_ALIASES: dict[str, str] = {
     "crs": "cytokine release syndrome",
     "immune effector cell-associated neurotoxicity syndrome": "icans",
     "oedema": "edema",
+    "immune effector cell-associated hlh-like syndrome": "iec-hs",
+    "iechs": "iec-hs",
 }
 VOCABULARIES["ae_term"] = {**{t: t for t in AE_TERMS}, **AE_TERM_ALIASES}
 
