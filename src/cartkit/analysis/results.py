@@ -58,6 +58,15 @@ swimmer_events   patient_id, kind (response label, "relapse", "progression", "hs
 iec_hs_summary   product, diagnosis, episodes, graded, n_any (IEC-HS grade >= 1), n_grade3, onset_median,
                  onset_min, onset_max, sources (ASTCT 2023; recorded, else derived)
 iec_hs           patient_id, episode, product, diagnosis, grade, onset_day, features (at onset), system, source
+infection_density  product, diagnosis, window ("early" | "late"), first_day, last_day, episodes, patient_days
+                 (at risk), infections, episodes_with_infection, density (per 100 patient-days; Hill 2018)
+infections_by_type product, diagnosis, organism_class, site, infections, episodes, grade3
+hypogammaglobulinaemia product, diagnosis, episodes, igg_measured, n_low (IgG nadir < threshold),
+                 n_replacement (immunoglobulin given), nadir_median/_min/_max (mg/dL), threshold_mg_dl
+neurotoxicities  product, diagnosis, event (MNT, cranial nerve palsy), n, N, n_grade3, onset_median/_min/_max
+second_malignancies  patient_id, diagnosis, kind (second_malignancy | t_cell_malignancy), day (from first
+                 infusion), detail, products
+second_malignancy_summary  diagnosis, kind, n (patients), N (infused), day_median/_min/_max
 grade_counts     toxicity ("CRS", "ICANS", "Neutropenia", "Anemia", "Thrombocytopenia",
                  "Leukopenia"), product, grade (int), n
 grade_compare    toxicity, system, group_a, group_b, n_a, n_b (graded episodes), n_pairs, method, pvalue,
@@ -138,6 +147,18 @@ SCHEMAS: dict[str, str] = {
                       "onset_min:int onset_max:int sources:str",
     "iec_hs": "patient_id:str episode:int product:str diagnosis:str grade:int onset_day:int features:str system:str "
               "source:str",
+    # infections, hypogammaglobulinaemia, late effects (analysis/infections.py, hypogammaglobulinaemia.py,
+    # late_effects.py)
+    "infection_density": "product:str diagnosis:str window:str first_day:int last_day:int episodes:int "
+                         "patient_days:int infections:int episodes_with_infection:int density:float",
+    "infections_by_type": "product:str diagnosis:str organism_class:str site:str infections:int episodes:int "
+                          "grade3:int",
+    "hypogammaglobulinaemia": "product:str diagnosis:str episodes:int igg_measured:int n_low:int n_replacement:int "
+                              "nadir_median:float nadir_min:float nadir_max:float threshold_mg_dl:float",
+    "neurotoxicities": "product:str diagnosis:str event:str n:int N:int n_grade3:int onset_median:float "
+                       "onset_min:int onset_max:int",
+    "second_malignancies": "patient_id:str diagnosis:str kind:str day:int detail:str products:str",
+    "second_malignancy_summary": "diagnosis:str kind:str n:int N:int day_median:float day_min:int day_max:int",
     "grade_compare": "toxicity:str system:str group_a:str group_b:str n_a:int n_b:int n_pairs:int method:str "
                      "pvalue:float why:str fisher_pvalue:float chisq_pvalue:float paired_method:str "
                      f"paired_pvalue:float note:str {_COMPARISON}",

@@ -223,6 +223,58 @@ def _iec_hs(ctx: Context) -> Output:
             "iec_hs": listing if listing.height else Omit("no episode with IEC-HS (grade >= 1)")}
 
 
+def _infections(ctx: Context) -> Output:
+    """Infections by organism class and site; density per 100 patient-days at risk (analysis/infections.py)."""
+    from cartkit.analysis.infections import episode_windows, infection_density, infections_by_type
+
+    study, plan = ctx.study, ctx.plan
+    infections = study.tables.get("infections")
+    if infections is None or not infections.height:
+        why = Omit("no infections table in the study")
+        return {"infection_density": why, "infections_by_type": why}
+    infused = study.infusions.join(ctx.groups.select("patient_id", "episode"), on=["patient_id", "episode"],
+                                   how="semi")
+    windows = {"early": plan.infection_early, "late": plan.infection_late}
+    at_risk = episode_windows(infused, study.events, study.meta.data_cutoff, windows)
+    by_type = infections_by_type(infections, ctx.groups)
+    return {"infection_density": infection_density(infections, at_risk, ctx.groups, ctx.products, ctx.diseases),
+            "infections_by_type": by_type if by_type.height else Omit("no infection in the analysed episodes")}
+
+
+def _hypogammaglobulinaemia(ctx: Context) -> Output:
+    from cartkit.analysis.hypogammaglobulinaemia import igg_episodes, igg_summary
+
+    study, threshold = ctx.study, ctx.plan.igg_below_mg_dl
+    episodes = igg_episodes(study.measurements, study.tables.get("support"), threshold)
+    if not episodes.height:
+        return {"hypogammaglobulinaemia": Omit("no IgG measured (analyte igg) and no immunoglobulin replacement "
+                                               "(support kind immunoglobulin) recorded")}
+    return {"hypogammaglobulinaemia": igg_summary(episodes, ctx.groups, ctx.products, ctx.diseases, threshold)}
+
+
+def _late_effects(ctx: Context) -> Output:
+    from cartkit.analysis.late_effects import (
+        malignancy_summary,
+        named_neurotoxicities,
+        neurotoxicity_summary,
+        second_malignancies,
+    )
+
+    study = ctx.study
+    listing = named_neurotoxicities(study.adverse_events, ctx.groups)
+    out: Output = {"neurotoxicities": (neurotoxicity_summary(listing, ctx.groups, ctx.products, ctx.diseases)
+                                       if listing.height else
+                                       Omit("no movement and neurocognitive toxicity or cranial nerve palsy recorded"))}
+    infused = study.infusions.join(ctx.groups.select("patient_id", "episode"), on=["patient_id", "episode"],
+                                   how="semi")
+    spm = second_malignancies(study.events, infused, study.patients)
+    none = Omit("no second primary malignancy (events second_malignancy, t_cell_malignancy) recorded")
+    out["second_malignancies"] = spm if spm.height else none
+    out["second_malignancy_summary"] = (malignancy_summary(spm, infused, study.patients, ctx.diseases)
+                                        if spm.height else none)
+    return out
+
+
 def _grade_comparison(ctx: Context, comparison: Comparison) -> Output:
     from cartkit.analysis.product_comparison import grade_comparisons
 
@@ -456,6 +508,10 @@ SECTIONS: tuple[AnalysisSection, ...] = (
     AnalysisSection("next study", ("next_study",), _next_study),
     AnalysisSection("adverse events", ("adverse_event_incidence", "grade_counts"), _adverse_events),
     AnalysisSection("IEC-HS", ("iec_hs_summary", "iec_hs"), _iec_hs),
+    AnalysisSection("infections", ("infection_density", "infections_by_type"), _infections),
+    AnalysisSection("hypogammaglobulinaemia", ("hypogammaglobulinaemia",), _hypogammaglobulinaemia),
+    AnalysisSection("late effects", ("neurotoxicities", "second_malignancies", "second_malignancy_summary"),
+                    _late_effects),
     AnalysisSection("toxicity grade comparison", ("grade_compare",), _grade_comparison, per="comparison"),
     AnalysisSection("grading systems", ("grading_systems", "disagreements"), _grading_systems),
     AnalysisSection("kinetics", ("kinetic_values", "kinetic_curves", "kinetic_params", "ck_model"), _kinetics),

@@ -93,6 +93,7 @@ PREFIXES = {
     "assessments": "asm",
     "lesions": "les",
     "adverse_events": "ae",
+    "infections": "ifx",
     "events": "ev",
 }
 REPEATING_FORMS = tuple(t for t in TABLES if t != "patients")

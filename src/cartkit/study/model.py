@@ -99,6 +99,12 @@ class Plan:
     # Lower limits of normal by analyte (canonical units) for CTCAE grade 1 where a measurement row
     # carries no ``lln`` of its own; without either, grade 0-1 cannot be told apart.
     lln: dict[str, float] = field(default_factory=dict)
+    # infection density windows, days after infusion (Hill JA et al., Blood 2018;131:121 used 0-28 and
+    # 29-90; docs/criteria.md "Infections") and the IgG below which a patient has hypogammaglobulinaemia,
+    # mg/dL (400: Hayden PJ et al., Ann Oncol 2022;33:259, EBMT/EHA CAR-T best practice; docs/criteria.md)
+    infection_early: tuple[int, int] = (0, 30)
+    infection_late: tuple[int, int] = (31, 180)
+    igg_below_mg_dl: float = 400.0
     next_study: NextStudyPlan | None = None  # [plan.next_study]: propose designs for the next study
     # [[plan.population]] (study/plan_population.py) and [[plan.endpoint]] (study/plan_endpoint.py)
     populations: tuple[PopulationPlan, ...] = ()

@@ -240,6 +240,19 @@ def read_study_toml(folder: Path) -> tuple[StudyConfig, list[Problem]]:
     window = plan.get("kinetics_window", "int_pair", Plan().kinetics_window)
     if window[0] > window[1]:
         problems.append(Problem(STUDY_TOML, None, "plan.kinetics_window", list(window), "first day after last day"))
+    infection_windows = {}
+    for key in ("infection_early", "infection_late"):
+        days = plan.get(key, "int_pair", getattr(Plan, key))
+        if days[0] > days[1] or days[0] < 0:
+            problems.append(Problem(STUDY_TOML, None, f"plan.{key}", list(days),
+                                    "days after infusion: 0 <= first <= last"))
+        infection_windows[key] = tuple(days)
+    if infection_windows["infection_late"][0] <= infection_windows["infection_early"][1]:
+        problems.append(Problem(STUDY_TOML, None, "plan.infection_late", list(infection_windows["infection_late"]),
+                                "the late window starts after the early one ends"))
+    igg_below = plan.get("igg_below_mg_dl", "float", Plan.igg_below_mg_dl)
+    if not igg_below > 0:
+        problems.append(Problem(STUDY_TOML, None, "plan.igg_below_mg_dl", igg_below, "must be > 0"))
     response_days: dict[str, tuple[int, ...]] = {}
     rd = _Reader(plan.table("response_days"), "plan.response_days", problems)
     families = tuple(sorted(set(DIAGNOSES.values())))
@@ -306,6 +319,9 @@ def read_study_toml(folder: Path) -> tuple[StudyConfig, list[Problem]]:
         ae_table_terms=_ae_table_terms(plan, problems),
         rank_correction=plan.get("rank_correction", "bool", Plan.rank_correction),
         lln=_lln(plan, problems),
+        infection_early=infection_windows["infection_early"],
+        infection_late=infection_windows["infection_late"],
+        igg_below_mg_dl=float(igg_below),
         next_study=_next_study(plan, problems),
         populations=read_populations(plan, problems, products),
         endpoints=read_endpoints(plan, problems, products),

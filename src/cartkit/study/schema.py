@@ -248,6 +248,25 @@ LESIONS = Table(
     day_or_date=True,
 )
 
+INFECTIONS = Table(
+    "infections",
+    "Infections after CAR-T, one per row: onset day, organism class and site, severity (Hill JA et al., Blood "
+    "2018;131:121; docs/criteria.md \"Infections\").",
+    (
+        *_EPISODE_KEY,
+        *_DAY,
+        Column("organism_class", STR, required=True, vocabulary="organism_class",
+               description="bacterial, viral, fungal or other (other: parasitic, or no organism identified)"),
+        Column("organism", STR, description="the organism as reported, e.g. 'Escherichia coli', 'CMV'"),
+        Column("site", STR, required=True, vocabulary="infection_site"),
+        Column("grade", INT, min=1, max=5, description="severity: CTCAE grade of the infection, 1-5"),
+        Column("grading_system", STR, vocabulary="grading_system", description="system of the grade"),
+    ),
+    key=("patient_id", "episode", "day", "organism_class", "site", "organism"),
+    required=False,
+    day_or_date=True,
+)
+
 ADVERSE_EVENTS = Table(
     "adverse_events",
     "One adverse event term per episode with its worst grade (seed Table 2). The term is from cartkit's "
@@ -272,19 +291,22 @@ ADVERSE_EVENTS = Table(
 
 EVENTS = Table(
     "events",
-    "Follow-up events: progression, relapse, HSCT, death, last contact. Give date, or episode and day.",
+    "Follow-up events: progression, relapse, HSCT, death, last contact, second primary malignancies. Give date, "
+    "or episode and day.",
     (
         Column("patient_id", STR, required=True),
         Column("kind", STR, required=True, vocabulary="event_kind"),
         Column("episode", INT, min=1, description="episode the day is counted from"),
         Column("day", INT, min=-60, max=36500),
         Column("date", DATE),
-        Column("detail", STR, description="free text: cause of death, HSCT type, CD19-negative relapse ..."),
+        Column("detail", STR, description="free text: cause of death, HSCT type, CD19-negative relapse, the type "
+               "of a second primary malignancy ..."),
     ),
     key=("patient_id", "kind", "date"),
 )
 
 TABLES: dict[str, Table] = {
     t.name: t
-    for t in (PATIENTS, INFUSIONS, MEASUREMENTS, SUPPORT, NEURO, ASSESSMENTS, LESIONS, ADVERSE_EVENTS, EVENTS)
+    for t in (PATIENTS, INFUSIONS, MEASUREMENTS, SUPPORT, NEURO, ASSESSMENTS, LESIONS, ADVERSE_EVENTS, INFECTIONS,
+              EVENTS)
 }

@@ -299,7 +299,27 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         k.lower(): k for k in ("ctcae4.03", "ctcae5.0", "ctcae6.0", "astct2019", "lee2014", "astct2023")
     },
     "event_kind": {
-        k: k for k in ("progression", "relapse", "hsct", "death", "last_contact", "new_therapy")
+        **{k: k for k in ("progression", "relapse", "hsct", "death", "last_contact", "new_therapy",
+                          # second primary malignancies after CAR-T, T-cell malignancies apart (FDA class-wide
+                          # boxed warning on T-cell malignancies after BCMA/CD19 CAR-T, 2024; docs/criteria.md)
+                          "second_malignancy", "t_cell_malignancy")},
+        "second primary malignancy": "second_malignancy",
+        "spm": "second_malignancy",
+        "t-cell malignancy": "t_cell_malignancy",
+    },
+    # infections (Hill JA et al., Blood 2018;131:121: bacterial, viral, fungal; other: parasitic, or no
+    # organism identified)
+    "organism_class": {
+        **{k: k for k in ("bacterial", "viral", "fungal", "other")},
+        "bacteria": "bacterial", "virus": "viral", "fungus": "fungal", "parasitic": "other",
+        "unknown": "other", "not identified": "other",
+    },
+    "infection_site": {
+        **{k: k for k in ("bloodstream", "respiratory", "gastrointestinal", "urinary", "skin_soft_tissue",
+                          "central_nervous_system", "disseminated", "other")},
+        "blood": "bloodstream", "bacteraemia": "bloodstream", "bacteremia": "bloodstream",
+        "lung": "respiratory", "pneumonia": "respiratory", "gi": "gastrointestinal", "urine": "urinary",
+        "uti": "urinary", "skin": "skin_soft_tissue", "cns": "central_nervous_system",
     },
     # why an enrolled (leukapheresed, randomised) patient was never infused: the reasons CAR-T trials
     # report in their CONSORT diagrams (e.g. ZUMA-7, Locke FL et al., N Engl J Med 2022;386:640;
@@ -356,6 +376,10 @@ AE_TERMS: tuple[str, ...] = (
     "hlh",
     # immune effector cell-associated HLH-like syndrome (Hines MR et al., Transplant Cell Ther 2023)
     "iec-hs",
+    # after BCMA CAR-T (cilta-cel: Cohen AD et al., Blood Cancer J 2022;12:32): movement and neurocognitive
+    # toxicity (parkinsonism) and cranial nerve palsy, named events with their onset day
+    "movement and neurocognitive toxicity",
+    "cranial nerve palsy",
     "cytokine release syndrome",
     "icans",
 )
@@ -379,6 +403,11 @@ AE_TERM_ALIASES: dict[str, str] = {
     "immune effector cell-associated neurotoxicity syndrome": "icans",
     "oedema": "edema",
     "immune effector cell-associated hlh-like syndrome": "iec-hs",
+    "mnt": "movement and neurocognitive toxicity",
+    "parkinsonism": "movement and neurocognitive toxicity",
+    "facial nerve palsy": "cranial nerve palsy",
+    "facial paralysis": "cranial nerve palsy",
+    "cranial neuropathy": "cranial nerve palsy",
     "iechs": "iec-hs",
 }
 VOCABULARIES["ae_term"] = {**{t: t for t in AE_TERMS}, **AE_TERM_ALIASES}
