@@ -92,7 +92,7 @@ def test_dictionary_choices_validation_and_bounds():
     assert rows["sex"]["Choices, Calculations, OR Slider Labels"] == "1, male | 2, female"
     analytes = parse_choices(rows["lab_analyte"]["Choices, Calculations, OR Slider Labels"])
     # 29 analytes, then the 4 of multiple myeloma (IMWG 2016) appended, so earlier codes keep their numbers
-    assert list(analytes.values()) == list(ANALYTES) and list(analytes) == [str(i) for i in range(1, 34)]
+    assert list(analytes.values()) == list(ANALYTES) and list(analytes) == [str(i) for i in range(1, len(ANALYTES) + 1)]
     assert analytes["30"] == "serum_m_protein" and analytes["1"] == "car_t_pct_cd3"
     assert rows["asm_response"]["Choices, Calculations, OR Slider Labels"].startswith("1, CR | 2, CRi | 3, PR")
     assert rows["lab_day"]["Text Validation Type OR Show Slider Number"] == "integer"

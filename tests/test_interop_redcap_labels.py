@@ -12,6 +12,7 @@ import pytest
 
 from cartkit.interop.redcap_dictionary import read_dictionary
 from cartkit.interop.redcap_import import IMPORT_PROBLEMS_CSV, RedcapImportError, import_records
+from cartkit.study.schema import TABLES
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "redcap-study"
@@ -69,17 +70,17 @@ def test_label_header_export_imports_as_the_field_name_export(tmp_path, spaces):
 
 
 def test_a_shared_label_the_header_holds_fewer_times_than_the_fields_is_a_located_problem(tmp_path):
-    # six serial instruments label their day "Day"; without the events' one, which is which is unknown
+    # every serial instrument labels its day "Day"; without the events' one, which is which is unknown
     labelled = _label_headers(EXAMPLE / "records.csv", tmp_path / "records.csv", drop="ev_day")
     header = next(csv.reader(io.StringIO(labelled.read_text(encoding="utf-8"))))
     days = [i + 1 for i, h in enumerate(header) if h == "Day"]
-    assert len(days) == 5
+    assert len(days) == sum("day" in t.column_names for t in TABLES.values()) - 1
     with pytest.raises(RedcapImportError) as info:
         import_records(labelled, EXAMPLE / "dictionary.csv", tmp_path / "study")
     located = [p for p in info.value.record_problems if p.field == "Day"]
     assert [p.rule.split(":")[0] for p in located] == [f"column {n}" for n in days]
-    assert all(p.line == 1 and p.severity == "error" and "lab_day, sup_day, neu_day, asm_day, les_day, ev_day"
-               in p.rule and "found 5 time(s)" in p.rule for p in located)
+    assert all(p.line == 1 and p.severity == "error" and "lab_day, sup_day, neu_day, asm_day, les_day, ifx_day, ev_day"
+               in p.rule and f"found {len(days)} time(s)" in p.rule for p in located)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["records.csv"]
 
 

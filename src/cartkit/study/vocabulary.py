@@ -58,8 +58,6 @@ ANALYTES: dict[str, Analyte] = {
         Analyte("ast", "Aspartate aminotransferase", "U/L", "chemistry"),
         Analyte("fibrinogen", "Fibrinogen", "g/L", "chemistry"),
         Analyte("d_dimer", "D-dimer", "mg/L", "chemistry"),
-        # serum IgG (hypogammaglobulinaemia after CD19/BCMA CAR-T; docs/criteria.md "Hypogammaglobulinaemia")
-        Analyte("igg", "Immunoglobulin G", "mg/dL", "chemistry", 0, 10000),
         # vital signs (drive CRS grading)
         Analyte("temperature", "Body temperature", "C", "vital", 25, 45),
         Analyte("sbp", "Systolic blood pressure", "mmHg", "vital", 0, 300),
@@ -75,6 +73,9 @@ ANALYTES: dict[str, Analyte] = {
         Analyte("urine_m_protein", "Urine M-protein (24-h UPEP)", "mg/24h", "myeloma", 0, 100000),
         Analyte("flc_kappa", "Serum free light chain kappa", "mg/L", "myeloma", 0, 100000),
         Analyte("flc_lambda", "Serum free light chain lambda", "mg/L", "myeloma", 0, 100000),
+        # serum IgG (hypogammaglobulinaemia after CD19/BCMA CAR-T; docs/criteria.md "Hypogammaglobulinaemia");
+        # new analytes go last: REDCap choice codes are their positions
+        Analyte("igg", "Immunoglobulin G", "mg/dL", "chemistry", 0, 10000),
     )
 }
 
@@ -374,14 +375,15 @@ AE_TERMS: tuple[str, ...] = (
     "sepsis",
     "invasive fungal infection",
     "hlh",
+    "cytokine release syndrome",
+    "icans",
+    # new terms go last (REDCap choice codes are their positions):
     # immune effector cell-associated HLH-like syndrome (Hines MR et al., Transplant Cell Ther 2023)
     "iec-hs",
     # after BCMA CAR-T (cilta-cel: Cohen AD et al., Blood Cancer J 2022;12:32): movement and neurocognitive
     # toxicity (parkinsonism) and cranial nerve palsy, named events with their onset day
     "movement and neurocognitive toxicity",
     "cranial nerve palsy",
-    "cytokine release syndrome",
-    "icans",
 )
 AE_TERM_ALIASES: dict[str, str] = {
     "temperature >= 38c": "fever",
