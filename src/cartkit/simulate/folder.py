@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 
 from cartkit.report.output_folder import SIMULATED_STUDY, check_output_folder, install, manifest_text
-from cartkit.simulate import cohort, designs, tables
+from cartkit.simulate import cohort, designs, late_toxicity, tables
 
 FORMATS = ("parquet", "csv")
 DESIGNS = ("sequential", "single-arm", "randomised")
@@ -33,15 +33,18 @@ DEFAULT_CUTOFF = dt.date(2025, 12, 31)
 CHUNK_PATIENTS = 20_000
 _EPOCH = dt.date(1970, 1, 1)
 
+# IEC-HS, infections, IgG and immunoglobulin replacement come from simulate/late_toxicity.py, which adds
+# its rows to the measurements, support and adverse events and writes the infections table
 _BUILDERS = {
     "patients": tables.patients,
     "infusions": tables.infusions,
-    "measurements": tables.measurements,
-    "support": tables.support,
+    "measurements": late_toxicity.measurements,
+    "support": late_toxicity.support,
     "neuro": tables.neuro,
     "assessments": tables.assessments,
     "lesions": tables.lesions,
-    "adverse_events": tables.adverse_events,
+    "adverse_events": late_toxicity.adverse_events,
+    "infections": late_toxicity.infections,
     "events": tables.events,
 }
 
