@@ -48,7 +48,7 @@ SUPP: dict[tuple[str, str], tuple[str, str]] = {
 # adverse_events.grading_system <-> SUPPAE.QVAL of AETOXGRS
 GRADING_SYSTEMS: dict[str, str] = {
     "ctcae4.03": "CTCAE V4.03", "ctcae5.0": "CTCAE V5.0", "ctcae6.0": "CTCAE V6.0",
-    "astct2019": "ASTCT 2019", "lee2014": "LEE 2014",
+    "astct2019": "ASTCT 2019", "lee2014": "LEE 2014", "astct2023": "ASTCT 2023",
 }
 
 # measurements.analyte -> PCTESTCD (PC: CAR-T kinetics in whole blood; no CDISC term exists)
@@ -81,6 +81,7 @@ LB_TESTS: dict[str, tuple[str, str, str]] = {
     "il10": ("IL10", "Interleukin 10", "CYTOKINES"),
     "flc_kappa": ("KAPLCF", "Kappa Light Chain, Free", "CHEMISTRY"),
     "flc_lambda": ("LAMLCF", "Lambda Light Chain, Free", "CHEMISTRY"),
+    "igg": ("IGG", "Immunoglobulin G", "IMMUNOLOGY"),
 }
 VS_TESTS: dict[str, tuple[str, str]] = {
     "temperature": ("TEMP", "Temperature"), "sbp": ("SYSBP", "Systolic Blood Pressure"),

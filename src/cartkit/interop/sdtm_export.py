@@ -53,6 +53,10 @@ def build_domains(study) -> tuple[list, list[str]]:
         names = ", ".join(sorted(set(left["analyte"].to_list())))
         notes.append(f"{left.height} measurements of analytes with no SDTM test code here ({names}) are not "
                      "written (LB would need LBSPEC to tell serum from urine M-protein)")
+    infections = study.tables.get("infections")
+    if infections is not None and infections.height:  # no SDTM domain mapped yet (MB/MI, or AE with AECAT)
+        notes.append(f"{infections.height} rows of the infections table are not written: no SDTM domain is mapped "
+                     "for them yet (the adverse event 'infection' rows are written to AE)")
     return [d for d in out if d is not None], notes
 
 

@@ -58,7 +58,7 @@ LB_ANALYTES: dict[str, str] = {
     "ALT": "alt", "AST": "ast", "FIBRINO": "fibrinogen", "DDIMER": "d_dimer",
     "IL6": "il6", "INTLK6": "il6", "IL2SR": "il2r", "IL8": "il8", "INTLK8": "il8",
     "TNFA": "tnfa", "TNF": "tnfa", "IFNG": "ifng", "IL10": "il10", "INTLK10": "il10",
-    "KAPLCF": "flc_kappa", "LAMLCF": "flc_lambda",
+    "KAPLCF": "flc_kappa", "LAMLCF": "flc_lambda", "IGG": "igg",
 }
 # PCTESTCD -> cartkit analyte (sdtm_codes.PC_ANALYTES: cartkit's codes, no CDISC term exists)
 PC_ANALYTES: dict[str, str] = {"CARDNA": "car_dna", "CARTPCT": "car_t_pct_cd3"}
@@ -397,6 +397,7 @@ def _findings(dom: Domain, prefix: str, codes: dict[str, str], patients: pl.Data
         __value=_num(f"{p}STRESN"),
         __unit_text=_text(f"{p}STRESU"),
         __lln=_num(f"{p}STNRLO") if dom.has(f"{p}STNRLO") else pl.lit(None, dtype=pl.Float64),
+        __uln=_num(f"{p}STNRHI") if dom.has(f"{p}STNRHI") else pl.lit(None, dtype=pl.Float64),
         __time=_time(f"{p}DTC") if dom.has(f"{p}DTC") else pl.lit(None, dtype=pl.String),
     )
     # Below the limit of quantification: no numeric result, and a character result "<x" (x the LLOQ)
@@ -435,6 +436,7 @@ def _findings(dom: Domain, prefix: str, codes: dict[str, str], patients: pl.Data
         patient_id=pl.col("USUBJID"), episode=pl.col("episode").cast(pl.Int64), day=pl.col("day").cast(pl.Int64),
         date=pl.col("__date"), time=pl.col("__time"), analyte=pl.col("__analyte"), value=pl.col("__value"),
         unit=pl.col("__unit"), blq=pl.col("__blq"), lloq=pl.col("__lloq"), lln=pl.col("__lln"),
+        uln=pl.col("__uln"),
     )
 
 

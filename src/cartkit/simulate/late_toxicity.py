@@ -116,7 +116,7 @@ def support(c: tables.Chunk) -> pl.DataFrame:
     for k in range(7):
         day = first + 28 * k
         g = np.flatnonzero((first > 0) & (day <= np.minimum(e["end_day"], 180)))
-        rows.append((g, day[g], {"kind": "immunoglobulin", "agent": "IVIG", "dose": np.round(0.4 * weight[g], 1),
+        rows.append((g, day[g], {"kind": "immunoglobulin", "agent": "intravenous immunoglobulin", "dose": np.round(0.4 * weight[g], 1),
                                  "dose_unit": "g"}))
     return _merged(base, _frame("support", c, rows))
 
