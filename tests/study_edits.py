@@ -45,7 +45,7 @@ EDITS = ("one_patient", "one_product", "one_disease", "identical_peaks", "identi
          "death_at_last_contact")
 COUNTS = ("anc", "alc", "wbc", "hemoglobin", "platelets")
 TABLE_FILES = ("patients", "infusions", "measurements", "support", "neuro", "assessments", "lesions",
-               "adverse_events", "events")
+               "adverse_events", "infections", "events")
 KINETIC_ANALYTES = ("car_t_pct_cd3", "car_dna", "il6", "il2r", "il8", "tnfa")
 DATA_CUTOFF_LINE = re.compile(r"^data_cutoff = (\S+)$", re.M)
 
