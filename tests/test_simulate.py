@@ -451,11 +451,12 @@ def test_bad_arguments_raise_clear_errors(tmp_path, kwargs, message):
 def test_never_mixes_formats_in_one_folder_and_reports_progress(tmp_path):
     calls = []
     simulate_study(tmp_path / "s", patients=5, seed=1, format="csv", progress=lambda *a: calls.append(a))
-    assert calls[-1] == ("events", 9, 9) and len(calls) == 9
+    n = len(TABLES)  # one file per table of the schema
+    assert calls[-1] == ("events", n, n) and len(calls) == n
     simulate_study(tmp_path / "s", patients=5, seed=2, format="csv")  # an earlier simulated study: replaced
     # replaced whole in the other format: one version of each table (docs/output.md)
     simulate_study(tmp_path / "s", patients=5, seed=1, format="parquet")
-    assert not list((tmp_path / "s").glob("*.csv")) and len(list((tmp_path / "s").glob("*.parquet"))) == 9
+    assert not list((tmp_path / "s").glob("*.csv")) and len(list((tmp_path / "s").glob("*.parquet"))) == n
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "patients.csv").write_text("patient_id\nP1\n")
     with pytest.raises(ValueError, match="not a study simulated by cartkit"):

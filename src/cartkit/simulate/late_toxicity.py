@@ -16,8 +16,9 @@ simulated study exercises the report's "IEC-HS, infections and late effects" sec
   it by day 90 (days 30, 90, 180 measured while followed); immunoglobulin replacement (IVIG 0.4 g/kg)
   the day after the first value below 400 mg/dL, then every 28 days to day 180.
 
-The extra rows are drawn from their own generator, seeded by the chunk and its episodes' infusion
-days, so that the rows the cohort generator writes keep their values.
+The extra rows are drawn from their own numbers, one per episode (a hash of the patient, the episode
+and its infusion day), so that the rows the cohort generator writes keep their values and chunked
+writing gives the same tables.
 """
 
 from __future__ import annotations
@@ -43,15 +44,31 @@ SITE_P = {"bacterial": [0.40, 0.25, 0.20, 0.10, 0.05], "viral": [0.20, 0.70, 0.0
           "fungal": [0.20, 0.80, 0.0, 0.0, 0.0], "other": [0.0, 0.40, 0.0, 0.60, 0.0]}
 
 
-def _rng(c: tables.Chunk) -> np.random.Generator:
-    return np.random.default_rng([14, c.p0, int(np.asarray(c.e["infusion"], dtype=np.int64).sum()) % 2**31])
+_DRAWS = ("iec", "cryo", "alt", "late", "late_day", "early_class", "late_class", "early_site", "late_site",
+          "late_grade", "igg", "nadir", "jitter", "ferr")
+
+
+def _uniform(key: np.ndarray, stream: int) -> np.ndarray:
+    """A uniform [0, 1) number per key and stream (SplitMix64 finaliser): the same for an episode however
+    the patients are chunked, and independent of the cohort generator's draws."""
+    with np.errstate(over="ignore"):
+        z = key * np.uint64(0x9E3779B97F4A7C15) + np.uint64(stream + 1) * np.uint64(0xBF58476D1CE4E5B9)
+        z ^= z >> np.uint64(30)
+        z *= np.uint64(0xBF58476D1CE4E5B9)
+        z ^= z >> np.uint64(27)
+        z *= np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+    return (z >> np.uint64(11)).astype(np.float64) / 2.0**53
 
 
 def _draws(c: tables.Chunk) -> dict[str, np.ndarray]:
-    """Every draw of the chunk at once, in a fixed order (each builder reads the ones it needs)."""
-    rng, n = _rng(c), c.ne
-    return {k: rng.random(n) for k in ("iec", "cryo", "alt", "late", "late_day", "early_class", "late_class",
-                                        "early_site", "late_site", "late_grade", "igg", "nadir", "jitter", "ferr")}
+    """Every draw of the chunk's episodes, keyed by patient index, episode and infusion day (so a seed's
+    draws follow its cohort and do not depend on the chunk)."""
+    e = c.e
+    key = (np.asarray(e["pidx"], dtype=np.uint64) << np.uint64(24)) ^ (np.asarray(e["episode"], dtype=np.uint64)
+                                                                      << np.uint64(20)) \
+        ^ np.asarray(e["infusion"], dtype=np.int64).astype(np.uint64)
+    return {name: _uniform(key, i) for i, name in enumerate(_DRAWS)}
 
 
 def _iec_hs(c: tables.Chunk, u: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
