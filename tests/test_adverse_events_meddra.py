@@ -131,3 +131,11 @@ def test_report_table_shows_each_soc_then_its_pts_at_any_grade_and_grade_3(incid
     assert first[1:] == ["0/7 (0.0%)", "0/7 (0.0%)", "1/6 (16.7%)", "1/6 (16.7%)",
                          "0/7 (0.0%)", "0/7 (0.0%)", "2/6 (33.3%)", "1/6 (16.7%)"]
     assert table.rows[0].cls == "soc" and table.rows[1].cells[0].cls == "indent"
+
+
+def test_ae_table_terms_of_the_plan_are_said_to_be_unused_with_meddra(tmp_path):
+    # the seed's plan lists ae_table_terms (its Table 2 rows): with MedDRA coding they do not apply
+    study = cartkit.load_study(_study(tmp_path, ROWS))
+    assert study.plan.ae_table_terms
+    warnings = analyse(study, derive(study)).tables["warnings"]["text"].to_list()
+    assert any("plan.ae_table_terms" in w and "MedDRA" in w for w in warnings)

@@ -201,10 +201,15 @@ def _next_study(ctx: Context) -> Output:
 
 def _adverse_events(ctx: Context) -> Output:
     from cartkit.analysis.adverse_events import ae_table, grade_distribution
+    from cartkit.study.meddra import is_coded
 
     derived = ctx.derived
     incidence = ae_table(ctx.study.adverse_events, ctx.groups, derived.crs, derived.icans, ctx.products,
                          ctx.diseases, ctx.plan.ae_table_terms)
+    if ctx.plan.ae_table_terms and is_coded(ctx.study.adverse_events):
+        ctx.warnings.append("Adverse events: the study codes its adverse events in MedDRA, so the table is by "
+                            "system organ class and preferred term; plan.ae_table_terms (the short list's rows) "
+                            "is not used.")
     counts = pl.concat([grade_distribution(frame, ctx.groups, tox) for tox, frame in ctx.grade_frames().items()])
     return {"adverse_event_incidence": incidence, "grade_counts": counts}
 
