@@ -45,10 +45,14 @@ def test_validate_missing_folder_is_one_readable_message(tmp_path):
 
 def test_run_seed_writes_report(tmp_path):
     out = tmp_path / "report"
-    result = runner.invoke(app, ["run", str(SEED), "--out", str(out)])
+    result = runner.invoke(app, ["run", str(SEED), "--out", str(out), "--png"])
     assert result.exit_code == 0, result.output
     assert (out / "index.html").exists()
     assert (out / "results.json").exists()
+    # --png writes a PNG beside every SVG (without it only the SVGs: tests/test_report_write.py)
+    svgs = sorted(p.stem for p in (out / "figures").glob("*.svg"))
+    assert "survival-curves" in svgs
+    assert sorted(p.stem for p in (out / "figures").glob("*.png")) == svgs
 
 
 def test_run_broken_study_exits_1_without_traceback(tmp_path):

@@ -136,6 +136,37 @@ def test_inline_svg_ids_are_prefixed_and_disjoint(drawn):
     assert "<text" in a  # text stays text (svg.fonttype none): no glyph defs to collide
 
 
+def test_svg_is_byte_identical_from_draw_to_draw():
+    """Clip-path and marker ids come from a fixed salt (the figure id), not a random one: the same
+    figure drawn again gives the same bytes, so reports can be compared and diffed (issue 16)."""
+    results = seed_like_results()
+    spec = next(s for s in FIGURES if s.id == "antigen-expression")
+    svgs = []
+    for _ in range(2):
+        with figure_style():
+            svgs.append(svg_text(spec.draw(results), spec.id))
+    assert re.search(r'clip-path="url\(#antigen-expression-p\d+\)"', svgs[0])
+    assert svgs[0] == svgs[1]
+
+
+def test_svg_ids_do_not_depend_on_last_bit_layout_noise():
+    """The survival figure's constrained layout moves axes by a last-bit amount from run to run;
+    matplotlib named clip paths by a hash of the exact coordinates, so the report's bytes changed.
+    The names are numbered in document order instead."""
+    from matplotlib.figure import Figure
+
+    def svg(left: float) -> str:
+        with figure_style():
+            fig = Figure(figsize=(3.5, 2.5))
+            ax = fig.add_axes((left, 0.15, 0.8, 0.75))
+            ax.plot([0, 1, 2], [1, 0.5, 0.25], marker="o")
+            return svg_text(fig, "noise")
+
+    a, b = svg(0.15), svg(0.15 + 2e-16)
+    assert re.search(r'clip-path="url\(#noise-p[0-9a-f]+\)"', a)
+    assert a == b
+
+
 def test_peak_figures_need_two_products():
     results = restricted_results()
     from cartkit.report.figures.kinetics import kinetics_peaks_figure

@@ -91,7 +91,7 @@ def _png_dpi(path: Path) -> float:
     return ppm_x * 0.0254
 
 
-def test_every_table_csv_and_figure_png_svg_written(full_report):
+def test_every_table_csv_and_figure_svg_written_png_only_when_asked(full_report):
     out, _ = full_report
     results = seed_like_results()
     for name, df in results.tables.items():
@@ -101,10 +101,10 @@ def test_every_table_csv_and_figure_png_svg_written(full_report):
         assert back.shape == df.shape, name
         assert back.columns == df.columns
     for spec in FIGURES:
-        png, svg = out / "figures" / f"{spec.id}.png", out / "figures" / f"{spec.id}.svg"
-        assert round(_png_dpi(png)) == 200, spec.id
-        root = ET.parse(svg).getroot()
+        root = ET.parse(out / "figures" / f"{spec.id}.svg").getroot()
         assert root.tag.endswith("svg")
+    # PNGs are opt-in (write_report(png=True), cartkit run --png): the page uses the SVGs
+    assert sorted(p.name for p in (out / "figures").iterdir()) == sorted(f"{spec.id}.svg" for spec in FIGURES)
     # nothing else beside the report's own files
     assert sorted(p.name for p in out.iterdir()) == [".cartkit-report.json", "figures", "index.html",
                                                      "results.json", "tables"]
@@ -125,7 +125,22 @@ def test_results_json_has_the_numbers(full_report):
     assert len(doc["tables"]["reproduction"]) == 5
     assert doc["tables"]["kinetic_params"][0]["half_life"] is None  # null column stays null
     assert set(doc["figures"]) == set(FIGURE_IDS)
-    assert doc["figures"]["survival-curves"]["files"] == ["figures/survival-curves.png", "figures/survival-curves.svg"]
+    assert doc["figures"]["survival-curves"]["files"] == ["figures/survival-curves.svg"]
+
+
+def test_png_written_beside_the_svg_when_asked(tmp_path):
+    out = write_report(restricted_results(), tmp_path / "with-png", png=True)
+    doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    drawn = [fid for fid, f in doc["figures"].items() if "files" in f]
+    assert "patient-course" in drawn
+    for fid in drawn:
+        assert doc["figures"][fid]["files"] == [f"figures/{fid}.png", f"figures/{fid}.svg"]
+        assert round(_png_dpi(out / "figures" / f"{fid}.png")) == 200, fid
+        assert ET.parse(out / "figures" / f"{fid}.svg").getroot().tag.endswith("svg")
+    assert sorted(p.name for p in (out / "figures").iterdir()) == sorted(
+        f"{fid}.{ext}" for fid in drawn for ext in ("png", "svg"))
+    manifest = json.loads((out / ".cartkit-report.json").read_text(encoding="utf-8"))
+    assert f"figures/{drawn[0]}.png" in json.dumps(manifest)
 
 
 def test_results_json_nan_and_dates():
@@ -166,7 +181,7 @@ def test_one_product_one_disease_no_survival(tmp_path):
         assert fid not in page.ids and f"{fid}-omitted" in page.ids, fid
     assert "no survival data: the study has no follow-up events" in html
     assert "one product only: no product comparison" in html
-    assert not (out / "figures" / "survival-curves.png").exists()
+    assert not (out / "figures" / "survival-curves.svg").exists()
     assert not (out / "tables" / "comparisons.csv").exists()
     doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert doc["tables"]["survival_curves"] is None

@@ -158,6 +158,8 @@ def run(
                                "shard) or spark (needs cartkit[spark] and Java; docs/scale.md)."),
     master: str = typer.Option(None, "--master", help="Spark master URL for --engine spark "
                                "(spark://host:7077, yarn, local[4]; default local[*])."),
+    png: bool = typer.Option(False, "--png", help="Also write every figure as a 200-dpi PNG "
+                             "(OUT/figures/<id>.png) beside its SVG; takes about twice as long."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
     """Load, derive, analyse and write the report (OUT/index.html, tables, figures, results.json).
@@ -190,7 +192,8 @@ def run(
             def step(name: str) -> None:
                 progress.update(task, description=name)
 
-            index = run_study(study_dir, out, progress=step, force=force, spss=spss, engine=engine, master=master)
+            index = run_study(study_dir, out, progress=step, force=force, spss=spss, engine=engine,
+                              master=master, png=png)
     except OutputFolderError as exc:  # the folder changed while the analysis ran
         _fail(str(exc), debug, exc)
         return

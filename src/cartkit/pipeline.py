@@ -7,7 +7,8 @@ from pathlib import Path
 
 
 def run_study(study_dir: str | Path, out: str | Path, progress: Callable[[str], None] | None = None,
-              force: bool = False, spss: bool = False, engine: str = "local", master: str | None = None) -> Path:
+              force: bool = False, spss: bool = False, engine: str = "local", master: str | None = None,
+              png: bool = False) -> Path:
     """Run the whole analysis of a study folder and write the report; returns OUT/index.html.
 
     ``out`` is checked first, before the study is loaded: a folder the report may not be written
@@ -16,6 +17,7 @@ def run_study(study_dir: str | Path, out: str | Path, progress: Callable[[str], 
     ``spss`` also writes the derived per-episode tables as OUT/spss/*.sav (docs/template.md).
     A sharded study folder is loaded, validated and derived shard by shard; ``engine="spark"`` runs
     that on Spark (``master``), started only then (cartkit.engine, docs/scale.md).
+    ``png`` also writes every figure as a 200-dpi OUT/figures/<id>.png beside its SVG (docs/output.md).
     """
     from cartkit.analysis import analyse
     from cartkit.engine import derive_study
@@ -36,4 +38,5 @@ def run_study(study_dir: str | Path, out: str | Path, progress: Callable[[str], 
         from cartkit.interop.spss import episode_tables
 
         spss_tables = episode_tables(study, derived)
-    return Path(write_report(results, out, progress=say, force=force, spss_tables=spss_tables)) / "index.html"
+    return Path(write_report(results, out, progress=say, force=force, spss_tables=spss_tables,
+                             png=png)) / "index.html"

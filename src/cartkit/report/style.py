@@ -166,6 +166,9 @@ def new_figure(width: str | float = "double", height: float = 3.0, nrows: int = 
 
 _ID_ATTR = re.compile(r'\bid="([^"]+)"')
 _ID_OR_REF = re.compile(r'(\bid="|url\(#|href="#)([^"()]+)("|\))')
+# matplotlib's own ids of clip paths, markers and hatches: a type letter and 10 hex digits of a
+# hash of the object (backend_svg._make_id)
+_HASHED_ID = re.compile(r"([a-z])[0-9a-f]{10}")
 
 
 def svg_text(fig: Figure, prefix: str) -> str:
@@ -175,6 +178,12 @@ def svg_text(fig: Figure, prefix: str) -> str:
     HTML page duplicate ids make a later figure reuse an earlier figure's clip path.
     Every ``id`` and every reference to it (``url(#..)``, ``href="#.."``) is prefixed
     with the figure's id, so many inline SVGs can share one document.
+
+    matplotlib names a clip path by a hash of its rectangle's exact coordinates, and the
+    constrained layout of a figure with nested grids (the survival figure) moves axes by a
+    last-bit amount from run to run (it visits the grids in a set, ordered by memory address),
+    so those names changed between runs of the same report. They are numbered instead, in the
+    order they first appear (``survival-curves-p3``): the same figure is the same bytes.
     """
     _matplotlib()
     import matplotlib
@@ -188,13 +197,17 @@ def svg_text(fig: Figure, prefix: str) -> str:
     svg = buf.getvalue()
     start = svg.find("<svg")
     svg = svg[start:]
-    ids = set(_ID_ATTR.findall(svg))
+    ids: dict[str, str] = {}
+    for name in _ID_ATTR.findall(svg):  # document order: defs are written in drawing order
+        hashed = _HASHED_ID.fullmatch(name)
+        ids.setdefault(name, f"{hashed.group(1)}{len(ids) + 1}" if hashed else name)
     if ids:
         # one pass over the text; a match is rewritten only when it names an id of this SVG
         # (a regex alternation of every id was a tenth of the report's SVG time)
         def prefixed(m: re.Match) -> str:
             head, name, tail = m.group(1, 2, 3)
-            return f"{head}{prefix}-{name}{tail}" if name in ids else m.group(0)
+            new = ids.get(name)
+            return m.group(0) if new is None else f"{head}{prefix}-{new}{tail}"
 
         svg = _ID_OR_REF.sub(prefixed, svg)
     return svg

@@ -1,4 +1,4 @@
-"""Write a report folder from a Results: index.html, tables/*.csv, figures/*.png|svg, results.json.
+"""Write a report folder from a Results: index.html, tables/*.csv, figures/*.svg (and *.png), results.json.
 
 Everything is written into a temporary sibling folder first and moved into place at the
 end, so a failure never leaves a half-written report (and an earlier report at the same
@@ -40,9 +40,11 @@ def _products(results: Results, needs: tuple[str, ...]) -> int | None:
     return None
 
 
-def _draw_one(spec, results: Results) -> tuple[str, tuple[bytes, str] | str]:
-    """One figure spec: (id, (PNG bytes, SVG text)), or (id, why it does not apply).
+def _draw_one(spec, results: Results, png: bool = False) -> tuple[str, tuple[bytes | None, str] | str]:
+    """One figure spec: (id, (PNG bytes or None, SVG text)), or (id, why it does not apply).
 
+    The PNG (200 dpi) is made only when ``png`` is true: it is drawn from the same layout as the
+    SVG, but rasterising costs about as much as the SVG itself, and the report page uses the SVG.
     Drawn in the caller's process: library code starts no worker processes (a spawned pool re-ran
     an unguarded caller's script in every worker and never finished; issue 9 item 5).
     """
@@ -55,13 +57,13 @@ def _draw_one(spec, results: Results) -> tuple[str, tuple[bytes, str] | str]:
         except NotApplicable as exc:
             return spec.id, str(exc)
         svg = svg_text(fig, spec.id)
-        return spec.id, (png_bytes(fig), svg)
+        return spec.id, (png_bytes(fig) if png else None, svg)
 
 
-def draw_figures(results: Results, progress: Callable[[str], None] | None = None
-                 ) -> tuple[dict[str, RenderedFigure | str], dict[str, tuple[bytes, str]]]:
+def draw_figures(results: Results, progress: Callable[[str], None] | None = None, png: bool = False
+                 ) -> tuple[dict[str, RenderedFigure | str], dict[str, tuple[bytes | None, str]]]:
     """Draw every figure that applies. Returns (id -> rendered figure or omission reason,
-    id -> (PNG bytes, SVG text)), in FIGURES order."""
+    id -> (PNG bytes, or None unless ``png``, SVG text)), in FIGURES order."""
     from cartkit.report.figures import FIGURES
     from cartkit.report.html import omission
 
@@ -82,8 +84,8 @@ def draw_figures(results: Results, progress: Callable[[str], None] | None = None
     for spec in specs:
         if progress:
             progress(f"figure {spec.id}")
-        drawn.append(_draw_one(spec, results))
-    files: dict[str, tuple[bytes, str]] = {}
+        drawn.append(_draw_one(spec, results, png))
+    files: dict[str, tuple[bytes | None, str]] = {}
     specs = {spec.id: spec for spec in FIGURES}
     for fid, out in drawn:
         if isinstance(out, str):
@@ -93,6 +95,11 @@ def draw_figures(results: Results, progress: Callable[[str], None] | None = None
         spec = specs[fid]
         rendered[fid] = RenderedFigure(fid, spec.title, " " + spec.caption_for(results), inline_svg(out[1]))
     return {spec.id: rendered[spec.id] for spec in FIGURES if spec.id in rendered}, files
+
+
+def _figure_files(fid: str, png: bool) -> tuple[str, ...]:
+    """The files of one figure in the report folder: the SVG, and the PNG when it was asked for."""
+    return (f"figures/{fid}.png", f"figures/{fid}.svg") if png else (f"figures/{fid}.svg",)
 
 
 JSON_MAX_ROWS = 50_000  # larger tables (per-measurement rows of a registry) are referenced, not inlined
@@ -113,8 +120,9 @@ def _table_json(df: pl.DataFrame | None, name: str) -> str:
     return df.with_columns(pl.col(c).fill_nan(None) for c in floats).write_json()
 
 
-def results_json(results: Results, figures: dict[str, RenderedFigure | str]) -> str:
-    """Every table as a list of records (NaN -> null, dates -> ISO text), omissions, software."""
+def results_json(results: Results, figures: dict[str, RenderedFigure | str], png: bool = False) -> str:
+    """Every table as a list of records (NaN -> null, dates -> ISO text), omissions, software;
+    each drawn figure with its files (the PNG only if ``png``: it was written too)."""
     import cartkit
 
     doc = {
@@ -125,7 +133,7 @@ def results_json(results: Results, figures: dict[str, RenderedFigure | str]) -> 
         "software": dict(results.software),
         "provenance": results.provenance.to_json() if results.provenance is not None else None,
         "figures": {fid: ({"title": f.title, "caption": f.caption.strip(),
-                           "files": [f"figures/{fid}.png", f"figures/{fid}.svg"]}
+                           "files": list(_figure_files(fid, png))}
                           if isinstance(f, RenderedFigure) else {"omitted": f})
                     for fid, f in figures.items()},
     }
@@ -144,7 +152,8 @@ def _guarded(results: Results, force: bool) -> dict:
 
 
 def write_report(results: Results, out_dir: str | Path, progress: Callable[[str], None] | None = None,
-                 force: bool = False, spss_tables: dict[str, pl.DataFrame] | None = None) -> Path:
+                 force: bool = False, spss_tables: dict[str, pl.DataFrame] | None = None,
+                 png: bool = False) -> Path:
     """Write the report of ``results`` to ``out_dir`` (created if missing) and return its path.
 
     ``progress``, if given, is called with a short step name before each step.
@@ -154,6 +163,8 @@ def write_report(results: Results, out_dir: str | Path, progress: Callable[[str]
     what is there, replacing only same-named files. ``out_dir`` may never be, contain or be inside
     the study folder of ``results`` (docs/output.md). ``spss_tables`` (name -> frame) are also
     written as ``spss/<name>.sav`` with variable and value labels (``cartkit.interop.spss``).
+    Every figure is written as ``figures/<id>.svg``; ``png`` also writes ``figures/<id>.png``
+    (200 dpi), which about doubles the time the figures take (docs/output.md).
     """
     import cartkit
 
@@ -163,7 +174,7 @@ def write_report(results: Results, out_dir: str | Path, progress: Callable[[str]
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
         tmp.chmod(0o755)  # mkdtemp makes 0700; the report is an ordinary folder
-        figures, files = draw_figures(results, progress)
+        figures, files = draw_figures(results, progress, png=png)
         if progress:
             progress("tables")
         (tmp / "tables").mkdir()
@@ -176,13 +187,14 @@ def write_report(results: Results, out_dir: str | Path, progress: Callable[[str]
             (tmp / "spss").mkdir()
             write_episode_tables(spss_tables, tmp / "spss")
         (tmp / "figures").mkdir()
-        for fid, (png, svg) in files.items():
-            (tmp / "figures" / f"{fid}.png").write_bytes(png)
+        for fid, (png_data, svg) in files.items():
+            if png_data is not None:
+                (tmp / "figures" / f"{fid}.png").write_bytes(png_data)
             (tmp / "figures" / f"{fid}.svg").write_text(
                 '<?xml version="1.0" encoding="utf-8" standalone="no"?>\n' + svg, encoding="utf-8")
         if progress:
             progress("results.json")
-        (tmp / "results.json").write_text(results_json(results, figures), encoding="utf-8")
+        (tmp / "results.json").write_text(results_json(results, figures, png), encoding="utf-8")
         if progress:
             progress("index.html")
         (tmp / "index.html").write_text(render_html(results, figures), encoding="utf-8")

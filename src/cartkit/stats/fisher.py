@@ -157,14 +157,17 @@ def _merge(node: np.ndarray, value: np.ndarray, count: np.ndarray) -> tuple[np.n
     """Merge partial tables at the same node with equal log weight (to 1e-9), adding their counts."""
     import polars as pl
 
+    # maintain_order: Polars' hash group-by returns groups in a random order and "first" from any
+    # of the merged rows; the sums downstream then differ in the last bits from run to run (the
+    # seed report's CRS P value did). In input order the result is the same bytes every time.
     key = np.round(value * _MERGE_DIGITS).astype(np.int64)
     low, span = int(key.min()), int(key.max() - key.min()) + 1
     if span * (int(node.max()) + 1) < 2**62:  # one int64 key: a faster hash group-by
         frame = pl.DataFrame({"k": node * span + (key - low), "node": node, "value": value, "n": count})
-        merged = frame.group_by("k").agg(pl.col("node").first(), pl.col("value").first(), pl.col("n").sum())
+        merged = frame.group_by("k", maintain_order=True).agg(pl.col("node").first(), pl.col("value").first(), pl.col("n").sum())
     else:
         frame = pl.DataFrame({"node": node, "key": key, "value": value, "n": count})
-        merged = frame.group_by("node", "key").agg(pl.col("value").first(), pl.col("n").sum())
+        merged = frame.group_by("node", "key", maintain_order=True).agg(pl.col("value").first(), pl.col("n").sum())
     return merged["node"].to_numpy(), merged["value"].to_numpy(), merged["n"].to_numpy()
 
 
