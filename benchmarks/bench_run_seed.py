@@ -106,8 +106,8 @@ def main() -> None:
             run, run_cpu = _timed([sys.executable, "-m", "cartkit.cli", "run", "examples/seed-study",
                                    "--out", str(tmp / f"report-{i}")])
             baseline_after, baseline_after_cpu = _timed([sys.executable, "-c", BASELINE])
-            run_png = _wall([sys.executable, "-m", "cartkit.cli", "run", "examples/seed-study", "--png",
-                             "--out", str(tmp / f"report-png-{i}")])
+            run_png, run_png_cpu = _timed([sys.executable, "-m", "cartkit.cli", "run", "examples/seed-study",
+                                           "--png", "--out", str(tmp / f"report-png-{i}")])
             help_ = _wall([sys.executable, "-m", "cartkit.cli", "--help"])
             base_cpu = subprocess.run([sys.executable, "-c", BASELINE_CPU], check=True, capture_output=True,
                                       text=True, cwd=ROOT, env=_env())
@@ -123,6 +123,8 @@ def main() -> None:
                            "run_over_baseline_cpu_ratio": round(run_cpu / base_cpu_s, 2),
                            "cartkit_run_seed_png_seconds": round(run_png, 3),
                            "run_png_over_baseline_ratio": round(run_png / base, 2),
+                           "cartkit_run_seed_png_cpu_seconds": round(run_png_cpu, 3),
+                           "run_png_over_baseline_cpu_ratio": round(run_png_cpu / base_cpu_s, 2),
                            "cartkit_help_seconds": round(help_, 3),
                            "stages_seconds": {k: round(v, 3) for k, v in inproc["stages"].items()},
                            "baseline_import_cpu_seconds": round(float(base_cpu.stdout), 3),
@@ -145,6 +147,8 @@ def main() -> None:
         "run_over_baseline_cpu_ratio_median": med("run_over_baseline_cpu_ratio"),
         "cartkit_run_seed_png_seconds_median": med("cartkit_run_seed_png_seconds"),
         "run_png_over_baseline_ratio_median": med("run_png_over_baseline_ratio"),
+        "cartkit_run_seed_png_cpu_seconds_median": med("cartkit_run_seed_png_cpu_seconds"),
+        "run_png_over_baseline_cpu_ratio_median": med("run_png_over_baseline_cpu_ratio"),
         "cartkit_help_seconds_median": med("cartkit_help_seconds"),
         "stages_seconds_median": {k: round(statistics.median(r["stages_seconds"][k] for r in rounds), 3)
                                   for k in rounds[0]["stages_seconds"]},
