@@ -1,8 +1,8 @@
 """The report's figures: one module per figure family, one registry in report order.
 
 Each entry names the figure id used in the HTML (``id="patient-course"``) and as file name
-(``figures/patient-course.png``/``.svg``), the tables it needs, and the function that draws it
-from a :class:`~cartkit.analysis.results.Results`. A figure whose tables are missing is
+(``figures/patient-course.svg``, and ``.png`` when asked for), the tables it needs, and the
+function that draws it from a :class:`~cartkit.analysis.results.Results`. A figure whose tables are missing is
 left out with the reason from ``results.omitted``.
 """
 
