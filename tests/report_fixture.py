@@ -147,7 +147,7 @@ def _comparisons() -> pl.DataFrame:
             "family": family, "measure": measure, "unit": unit,
             "summary_a": "7 (7, 7)" if is_day else "2.36 (2.06, 5.24)",
             "summary_b": "14 (7, 14)" if is_day else "2.24 (2.04, 9.28)",
-            "product_a": PRODUCTS[0], "product_b": PRODUCTS[1], "n_a": 13, "n_b": 13,
+            "group_a": PRODUCTS[0], "group_b": PRODUCTS[1], "n_a": 13, "n_b": 13,
             "method": "Wilcoxon rank-sum (exact)", "statistic": 60.5, "pvalue": p,
             "why": "Shapiro-Wilk P < 0.05 in at least one product: rank test (seed Methods)",
             "paired_method": "Wilcoxon signed-rank (exact)", "paired_pvalue": pp, "published_p": pub,

@@ -172,7 +172,7 @@ def test_each_product_against_the_reference_has_its_own_n_and_pairs(three_produc
     assert any(w.startswith(f"CD19 CAR-T vs {THIRD}: 7 patients received both") for w in warnings)
     assert not any("13 patients received both" in w for w in warnings)
     peaks = results.tables["comparisons"].filter(pl.col("key") == "car_t_pct_cd3.peak")
-    assert peaks.select("comparison", "product_b", "n_b", "n_pairs").rows() == [
+    assert peaks.select("comparison", "group_b", "n_b", "n_pairs").rows() == [
         ("CD19 CAR-T vs CD22 CAR-T", "CD22 CAR-T", 6, 6), (f"CD19 CAR-T vs {THIRD}", THIRD, 7, 7)]
     crs = results.tables["grade_compare"].filter((pl.col("toxicity") == "CRS")
                                                  & ~pl.col("note").str.contains("alternative grading system"))
@@ -193,4 +193,4 @@ def test_a_disease_comparison_is_unpaired(tmp_path):
         7, 6, 14, 12, 0)
     assert row["paired"] == "no (no patient in both groups)"
     peak = results.tables["comparisons"].filter(pl.col("key") == "car_t_pct_cd3.peak").row(0, named=True)
-    assert (peak["product_a"], peak["n_a"], peak["n_b"], peak["paired_pvalue"]) == ("DLBCL", 14, 12, None)
+    assert (peak["group_a"], peak["n_a"], peak["n_b"], peak["paired_pvalue"]) == ("DLBCL", 14, 12, None)

@@ -233,7 +233,7 @@ def test_labels_with_dollar_signs_are_drawn_as_plain_text():
             continue
         df = df.with_columns(pl.col("patient_id").replace(ids)) if "patient_id" in df.columns else df
         results.tables[name] = df.with_columns(pl.col(c).replace(products) for c in
-                                               ("product", "product_b") if c in df.columns)
+                                               ("product", "group_b") if c in df.columns)
     for spec in FIGURES:
         with figure_style():
             try:

@@ -6,6 +6,12 @@ targets and short names (``cd19``, ``cd22``; ``dlbcl``, ``all``), so the same
 registry serves any study whose published.toml uses these keys. A key the
 registry does not know is reported "not computed".
 
+A comparison's number (``kinetics.car_dna.peak.p``, ``toxicity.crs.grades.p``) is read from the row of
+the comparison it is about. With one ``[[plan.comparison]]`` the plain key means that one; with several,
+the key names the groups compared, ``kinetics.car_dna.peak.cd19_vs_cd22.p`` (a product by its target,
+another group by its name in lower-case letters and digits: ``dlbcl_vs_ball``), and a key that names
+none is "not computed" with the comparisons it could mean, never silently the first.
+
 A ``Computed.reason`` says only what the records, the plan and the results show
 (which test the plan's rule picked and what the other test gives, which grading
 system a grade is in). What is true of one study only (which of its values are
@@ -88,23 +94,57 @@ def _kinetic(ctx: _Context, analyte: str, target: str, measure: str, stat: str) 
     return Computed(value, reason=reason)
 
 
-def _comparison_p(ctx: _Context, analyte: str, measure: str) -> Computed:
+def _short(ctx: _Context, group: object) -> str:
+    """A compared group as keys write it: a product by its target ("cd19"), else lower-case letters and digits."""
+    target = {p: t for t, p in ctx.product_of_target.items()}.get(group)
+    return target or re.sub(r"[^a-z0-9]", "", str(group).lower())
+
+
+def _one_comparison(ctx: _Context, rows: pl.DataFrame, pair: str | None) -> tuple[dict | None, str]:
+    """The row of one comparison among ``rows`` (one per comparison the plan names): the one ``pair``
+    ("cd19_vs_cd22") names, else the only one; with several and no ``pair``, none and why."""
+    if rows.height == 0:
+        return None, ""
+    if pair is not None:
+        a, b = pair.split("_vs_", 1)
+        hits = [r for r in rows.iter_rows(named=True) if (_short(ctx, r["group_a"]), _short(ctx, r["group_b"])) == (a, b)]
+        if not hits:
+            return None, f"no comparison of {a} with {b} in the results"
+        return hits[0], ""
+    labels = list(dict.fromkeys(rows["comparison"].to_list())) if "comparison" in rows.columns else []
+    if len(labels) > 1:
+        first = rows.row(0, named=True)
+        example = f"{_short(ctx, first['group_a'])}_vs_{_short(ctx, first['group_b'])}"
+        return None, (f"{len(labels)} comparisons give this number ({'; '.join(labels)}): the key names one, "
+                      f"e.g. ...{example}.p")
+    return rows.row(0, named=True), ""
+
+
+def _compared_by(ctx: _Context, comparison: str | None) -> str:
+    groups = ctx.results.get("comparison_groups")
+    if groups is None or comparison is None:
+        return "product"
+    row = groups.filter(pl.col("comparison") == comparison)
+    return row["by"][0] if row.height else "product"
+
+
+def _comparison_p(ctx: _Context, analyte: str, measure: str, pair: str | None = None) -> Computed:
     comp = ctx.results.get("comparisons")
     if comp is None:
         return Computed(None)
-    row = comp.filter(pl.col("key") == f"{analyte}.{measure}")
-    if row.height == 0:
-        return Computed(None)
-    r = row.row(0, named=True)
+    r, why = _one_comparison(ctx, comp.filter(pl.col("key") == f"{analyte}.{measure}"), pair)
+    if r is None:
+        return Computed(None, reason=why)
     reason = ""
-    if "t-test" in (r["method"] or "") or "t test" in (r["method"] or "").lower():
+    t_test = "t-test" in (r["method"] or "") or "t test" in (r["method"] or "").lower()
+    if t_test and _compared_by(ctx, r.get("comparison")) == "product":
         from cartkit.stats import mann_whitney
 
         k = ctx.derived.kinetics.join(ctx.episodes.select("patient_id", "episode", "product"),
                                       on=["patient_id", "episode"]).filter(pl.col("analyte") == analyte)
         col = "cmax" if measure == "peak" else "tmax"
         a, b = (k.filter(pl.col("product") == p)[col].drop_nulls().to_numpy() for p in
-                (r["product_a"], r["product_b"]))
+                (r["group_a"], r["group_b"]))
         alt = mann_whitney(a, b, correct=ctx.study.plan.rank_correction).pvalue
         reason = (f"both groups pass Shapiro-Wilk, so the plan's rule picks the t test; the Wilcoxon rank-sum "
                   f"test gives {alt:.3f}")
@@ -115,14 +155,14 @@ def _comparison_p(ctx: _Context, analyte: str, measure: str) -> Computed:
     )
 
 
-def _grade_p(ctx: _Context, toxicity: str) -> Computed:
+def _grade_p(ctx: _Context, toxicity: str, pair: str | None = None) -> Computed:
     gc = ctx.results.get("grade_compare")
     if gc is None:
         return Computed(None)
-    row = gc.filter((pl.col("toxicity") == toxicity) & ~pl.col("note").str.contains("alternative"))
-    if row.height == 0 or row["pvalue"][0] is None:
-        return Computed(None)
-    r = row.row(0, named=True)
+    r, why = _one_comparison(ctx, gc.filter((pl.col("toxicity") == toxicity)
+                                            & ~pl.col("note").fill_null("").str.contains("alternative")), pair)
+    if r is None or r["pvalue"] is None:
+        return Computed(None, reason=why)
     p = float(r["pvalue"])
     def fmt(x: float | None) -> str:
         return "NA" if x is None else f"{x:.3f}"
@@ -348,11 +388,12 @@ _TERM_KEYS = {
 _PATTERNS: list[tuple[str, Callable[..., Computed]]] = [
     (r"kinetics\.(?P<analyte>[a-z0-9_]+)\.(?P<target>cd\d+)\.(?P<measure>peak_day|peak)\.(?P<stat>median|q1|q3|mean|sd)",
      lambda c, m: _kinetic(c, m["analyte"], m["target"], m["measure"], m["stat"])),
-    (r"kinetics\.(?P<analyte>[a-z0-9_]+)\.(?P<measure>peak_day|peak)\.p",
-     lambda c, m: _comparison_p(c, m["analyte"], m["measure"])),
-    (r"toxicity\.(?P<tox>crs|icans|wbc|hb|plt)\.grades\.p",
+    # a comparison P; with several [[plan.comparison]] the key names one: kinetics.car_dna.peak.cd19_vs_cd22.p
+    (r"kinetics\.(?P<analyte>[a-z0-9_]+)\.(?P<measure>peak_day|peak)(\.(?P<pair>[a-z0-9]+_vs_[a-z0-9]+))?\.p",
+     lambda c, m: _comparison_p(c, m["analyte"], m["measure"], m["pair"])),
+    (r"toxicity\.(?P<tox>crs|icans|wbc|hb|plt)\.grades(\.(?P<pair>[a-z0-9]+_vs_[a-z0-9]+))?\.p",
      lambda c, m: _grade_p(c, {"crs": "CRS", "icans": "ICANS", "wbc": "Leukopenia", "hb": "Anemia",
-                               "plt": "Thrombocytopenia"}[m["tox"]])),
+                               "plt": "Thrombocytopenia"}[m["tox"]], m["pair"])),
     (r"table2\.(?P<term>[a-z_0-9]+)\.(?P<target>cd\d+)\.(?P<disease>[a-z-]+)\.(?P<what>n|pct)",
      lambda c, m: _table2(c, m["term"], m["target"], m["disease"], m["what"])),
     (r"response\.(?P<target>cd\d+)\.(?P<disease>[a-z-]+)\.(?P<response>[a-z_]+)\.n",

@@ -231,7 +231,7 @@ def _comparisons_text(plan, results) -> str:
                 pairs = "; ".join(dict.fromkeys(frame["comparison"].to_list()))
             else:
                 pairs = "; ".join(dict.fromkeys(f"{a} vs {b}" for a, b in
-                                                frame.select("product_a", "product_b").rows()))
+                                                frame.select("group_a", "group_b").rows()))
             what = ("Expansion of responders vs non-responders within each product" if by_response
                     else f"Measures, {pairs}")
             text = (f"{what} ({frame.height} comparison(s)): Shapiro-Wilk normality in each group "

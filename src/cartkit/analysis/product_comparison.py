@@ -22,7 +22,7 @@ from cartkit.analysis.formatting import fmt_median_iqr
 
 _SCHEMA = {
     "family": pl.String, "measure": pl.String, "unit": pl.String, "summary_a": pl.String,
-    "summary_b": pl.String, "product_a": pl.String, "product_b": pl.String, "n_a": pl.Int64,
+    "summary_b": pl.String, "group_a": pl.String, "group_b": pl.String, "n_a": pl.Int64,
     "n_b": pl.Int64, "method": pl.String, "statistic": pl.Float64, "pvalue": pl.Float64, "why": pl.String,
     "paired_method": pl.String, "paired_pvalue": pl.Float64, "n_pairs": pl.Int64, "key": pl.String,
 }
@@ -111,7 +111,7 @@ def compare_measure(
     row = {
         "summary_a": fmt_median_iqr(xa, quantile_method) if xa.size else "NA",
         "summary_b": fmt_median_iqr(xb, quantile_method) if xb.size else "NA",
-        "product_a": a_name, "product_b": b_name, "n_a": int(xa.size), "n_b": int(xb.size),
+        "group_a": a_name, "group_b": b_name, "n_a": int(xa.size), "n_b": int(xb.size),
         "method": None, "statistic": None, "pvalue": None, "why": None,
         "paired_method": None, "paired_pvalue": None, "n_pairs": 0,
     }

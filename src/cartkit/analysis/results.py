@@ -35,7 +35,7 @@ table2           section, term, label, product, diagnosis, n, N, pct  (pct 0-100
                  (adverse_event_incidence): section is the SOC, level "soc" (the SOC's own row) or "pt",
                  soc_code, pt_code, n_grade3, pct_grade3 (grade >= 3) besides n, pct (any grade)
 comparisons      family (e.g. "kinetics", "cytokine", "toxicity"), measure (e.g. "CAR-T % peak"),
-                 unit, summary_a, summary_b (formatted), product_a, product_b, n_a, n_b,
+                 unit, summary_a, summary_b (formatted), group_a, group_b, n_a, n_b,
                  method, statistic, pvalue, why (text: why this test), paired_method,
                  paired_pvalue, n_pairs, key, comparison (the plan's comparison, or "responders vs
                  non-responders, <product>")
@@ -173,7 +173,7 @@ SCHEMAS: dict[str, str] = {
                 "cmax:float cmax_lower:float cmax_upper:float tmax:float tmax_lower:float tmax_upper:float "
                 "foldx:float foldx_lower:float foldx_upper:float alpha:float alpha_lower:float alpha_upper:float "
                 "analyte:str",
-    "comparisons": "family:str measure:str unit:str summary_a:str summary_b:str product_a:str product_b:str "
+    "comparisons": "family:str measure:str unit:str summary_a:str summary_b:str group_a:str group_b:str "
                    "n_a:int n_b:int method:str statistic:float pvalue:float why:str paired_method:str "
                    f"paired_pvalue:float n_pairs:int key:str {_COMPARISON}",
     "survival_curves": "endpoint:str censoring:str group:str time:float n_risk:int n_event:int n_censor:int "

@@ -97,16 +97,6 @@ def _figure_block(figures: dict[str, RenderedFigure | str], fig_id: str) -> Bloc
     return Block("omitted", text=f"{title}: {fig or 'not drawn'}", id=f"{fig_id}-omitted")
 
 
-def _group_n(results: Results) -> dict[str, int]:
-    resp = results.get("responses")
-    if resp is None or resp.height == 0:
-        return {}
-    counts = resp.group_by("diagnosis").agg(pl.col("patient_id").n_unique())
-    out = {r["diagnosis"]: r["patient_id"] for r in counts.to_dicts()}
-    out["All"] = resp["patient_id"].n_unique()
-    return out
-
-
 def _study_items(results: Results) -> list[tuple[str, str]]:
     study = results.get("study")
     items: list[tuple[str, str]] = []
@@ -160,7 +150,7 @@ def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -
         sections.append(Section("populations", "Analysis populations", _population_blocks(results)))
 
     sections.append(Section("baseline", "Baseline characteristics",
-                            [_table_or_note(results, "baseline", lambda df: tb.baseline_table(df, _group_n(results)))]))
+                            [_table_or_note(results, "baseline", tb.baseline_table)]))
     sections.append(Section("antigens", "Target antigens before each product",
                             [_figure_block(figures, "antigen-expression")]))
     sections.append(Section("infusions", "CAR-T products as infused",

@@ -129,11 +129,13 @@ def plain_table(df: pl.DataFrame, id: str, caption: str, labels: dict[str, str] 
     return Table(id, caption, header, rows, cap_note + (footnotes or []))
 
 
-def baseline_table(df: pl.DataFrame, group_n: dict[str, int] | None = None) -> Table:
-    """Baseline characteristics, one column per disease then 'All'."""
+def baseline_table(df: pl.DataFrame) -> Table:
+    """Baseline characteristics, one column per disease then 'All'; each header's n is the table's own
+    "Patients" row of that column (the patients of the population the table is on, infused or not)."""
     groups = df["group"].unique(maintain_order=True).to_list()
     groups = [g for g in groups if g != "All"] + (["All"] if "All" in groups else [])
-    group_n = group_n or {}
+    counted = df.filter((pl.col("characteristic") == "Patients") & (pl.col("stat") == "n"))
+    group_n = dict(counted.select("group", "n").iter_rows())
     header = [[Cell("Characteristic")] + [
         Cell(f"{g} (n = {group_n[g]})" if g in group_n else g, cls="num") for g in groups]]
     rows: list[Row] = []
@@ -389,7 +391,7 @@ def grade_compare_table(df: pl.DataFrame) -> Table:
 def comparisons_table(df: pl.DataFrame) -> Table:
     """The comparisons: summaries per product, test and why, P, paired P, published P."""
     first = df.to_dicts()[0]
-    a, b = first.get("product_a") or "A", first.get("product_b") or "B"
+    a, b = first.get("group_a") or "A", first.get("group_b") or "B"
     whys = df["why"].unique().to_list() if "why" in df.columns else [None]
     one_why = len(whys) == 1
     n_a = df["n_a"].unique().to_list() if "n_a" in df.columns else [None]
@@ -413,7 +415,7 @@ def comparisons_table(df: pl.DataFrame) -> Table:
     for block in df.select(keys).unique(maintain_order=True).to_dicts():
         part = df.filter(*(pl.col(k) == v for k, v in block.items()))
         family = str(block["family"])
-        pa, pb = part["product_a"][0], part["product_b"][0]
+        pa, pb = part["group_a"][0], part["group_b"][0]
         label = family[:1].upper() + family[1:] + ("" if (pa, pb) == (a, b) else f" ({pa} vs {pb})")
         rows.append(Row([Cell(label, colspan=len(header[0]))], cls="section"))
         for r in part.to_dicts():
