@@ -467,7 +467,7 @@ def _adverse_events(ae: Domain, patients: pl.DataFrame, infusions: pl.DataFrame,
     toxgr = _num("AETOXGR") if ae.has("AETOXGR") else pl.lit(None, dtype=pl.Float64)
     sev = (_text("AESEV").str.to_uppercase().replace_strict(SEVERITY_GRADES, default=None, return_dtype=pl.Float64)
            if ae.has("AESEV") else pl.lit(None, dtype=pl.Float64))
-    f = f.with_columns(__term=_text("AEDECOD").str.to_lowercase(), __toxgr=toxgr, __sev=sev)
+    f = f.with_columns(__term=_text("AEDECOD").str.to_lowercase(), __toxgr=toxgr, __sev=sev, **_meddra(ae))
     if f["__toxgr"].is_null().all() and f["__sev"].is_not_null().any():
         notes.append("AE grades are AETOXGR; where it is empty, AESEV (MILD 1, MODERATE 2, SEVERE 3: the "
                      "CTCAE general grade definitions)")
@@ -510,12 +510,33 @@ def _adverse_events(ae: Domain, patients: pl.DataFrame, infusions: pl.DataFrame,
         onset_day=pl.col("__onset").min().cast(pl.Int64),
         resolution_day=pl.col("__resolution").max().cast(pl.Int64),
         grading_system=pl.col("__system").drop_nulls().first(),
+        **{c: pl.col(f"__{c}").drop_nulls().first() for c in _MEDDRA},
     ).rename({"USUBJID": "patient_id", "__term": "term"})
     known = set(vocab.values())
-    extra = sorted(set(events["term"].to_list()) - known)
-    return events.select("patient_id", pl.col("episode").cast(pl.Int64), "term", "grade",
-                         grading_system="grading_system", onset_day="onset_day",
-                         resolution_day="resolution_day"), extra
+    extra = sorted(set(events.filter(pl.col("meddra_soc").is_null() & pl.col("meddra_soc_code").is_null())
+                       ["term"].to_list()) - known)  # a MedDRA-coded row may carry any term
+    return events.select("patient_id", pl.col("episode").cast(pl.Int64), "term", "grade", "grading_system",
+                         "onset_day", "resolution_day", *_MEDDRA), extra
+
+
+# adverse_events MedDRA columns (docs/criteria.md "Adverse events in MedDRA") <- AE variables: the PT is
+# AEDECOD (AEPTCD), the primary SOC AEBODSYS (AEBDSYCD), else AESOC (AESOCCD); a row without a SOC is
+# not MedDRA-coded
+_MEDDRA = ("meddra_pt", "meddra_pt_code", "meddra_soc", "meddra_soc_code")
+
+
+def _meddra(ae: Domain) -> dict[str, pl.Expr]:
+    def code(col: str) -> pl.Expr:  # XPT and Parquet give codes as numbers: 10037660.0 -> "10037660"
+        return _text(col).str.replace(r"\.0+$", "") if ae.has(col) else pl.lit(None, dtype=pl.String)
+
+    def text(col: str) -> pl.Expr:
+        return _text(col) if ae.has(col) else pl.lit(None, dtype=pl.String)
+
+    soc = pl.coalesce(text("AEBODSYS"), text("AESOC"))
+    soc_code = pl.coalesce(code("AEBDSYCD"), code("AESOCCD"))
+    coded = soc.is_not_null() | soc_code.is_not_null()
+    return {"__meddra_pt": pl.when(coded).then(text("AEDECOD")), "__meddra_pt_code": pl.when(coded).then(code("AEPTCD")),
+            "__meddra_soc": soc, "__meddra_soc_code": soc_code}
 
 
 def _event_rows(dom: Domain, frame: pl.DataFrame, kind: str | pl.Expr, detail: pl.Expr, dtc: str, dy: str,
