@@ -310,6 +310,24 @@ def _ck_model() -> pl.DataFrame:
     })
 
 
+_ENDPOINTS: dict[str, pl.DataFrame] = {}
+
+
+def _endpoint_tables() -> dict[str, pl.DataFrame]:
+    """The recommended endpoint analysis (log-log KM, HR, cumulative incidence with HSCT competing, HSCT as a
+    time-dependent covariate) of the hand-built study of tests/survival_report_data.py, computed once."""
+    if not _ENDPOINTS:
+        from survival_report_data import hand_rows, hand_study
+
+        from cartkit.analysis.populations import resolve_populations
+        from cartkit.analysis.survival_analysis import endpoint_analysis
+
+        study, assessments = hand_study(hand_rows())
+        tables, _ = endpoint_analysis(study, resolve_populations(study), assessments, conf_type="log-log")
+        _ENDPOINTS.update(tables)
+    return dict(_ENDPOINTS)
+
+
 def _clinical_details() -> dict[str, pl.DataFrame]:
     """Figure 1 antigens, infused products, CRS/ICANS timing and treatment, follow-up status (typed in)."""
     ball = [p for p in PATIENTS if DIAGNOSIS[p] == "B-ALL"]
@@ -437,6 +455,7 @@ def seed_like_results() -> Results:
                                          "(primary) and not censored (sensitivity); log-rank test."},
         ]),
         **_clinical_details(),
+        **_endpoint_tables(),
         "warnings": pl.DataFrame({"text": [
             "CD19 and CD22 episodes are in the same patients: paired tests are shown beside the "
             "unpaired tests the seed used.",

@@ -7,6 +7,7 @@ import platform
 import polars as pl
 
 from cartkit.analysis.formatting import confidence_label
+from cartkit.analysis.survival_analysis import survival_methods_text
 from cartkit.grading.systems import system_citation, system_label
 from cartkit.study.plan_endpoint import HsctRule
 
@@ -422,6 +423,7 @@ def methods_table(plan, facts: dict[str, str], software: dict[str, str],
         ("Comparisons between products", _comparisons_text(plan, results)),
         ("Survival", _survival_text(plan, results, facts)),
         ("Time-to-event endpoints", _endpoints_text(plan, results, facts)),
+        ("Survival conventions", survival_methods_text(plan, results)),  # analysis/survival_analysis.py
         ("Significance", f"Two-sided P < {plan.alpha:g}; every confidence interval at {_level(plan)} "
                          "(1 - alpha)."),
         ("Software", "; ".join(f"{k} {v}" for k, v in software.items())),

@@ -102,10 +102,23 @@ endpoint_times   population, endpoint, patient_id, episode, group, origin_date, 
 endpoint_curves  population, endpoint, censoring, group, time, n_risk, n_event, n_censor, survival,
                  lower, upper, time_unit  (a row at time 0 first per group)
 endpoint_summary population, population_n, primary, endpoint, label, origin, censoring, group, n,
-                 events, median, median_lower, median_upper (NaN: not reached), time_unit
+                 events, median, median_lower, median_upper (NaN: not reached), time_unit, conf_type
 endpoint_tests   population, population_n, primary, endpoint, origin, censoring, group_by, n, events,
                  logrank_statistic, logrank_df, logrank_pvalue, comparison ("<group> vs <reference>"),
-                 reference, hr, hr_lower, hr_upper, hr_pvalue (Cox, Efron ties, Wald), note
+                 reference, hr, hr_lower, hr_upper, hr_pvalue (Cox, Efron ties, Wald), warning (under 10
+                 events per covariate), note
+endpoint_cif     (endpoints with hsct = "competing") population, population_n, primary, endpoint, cause,
+                 competing, group, day, time, time_unit, n, events, competing_events, estimate, variance,
+                 lower, upper  (Aalen-Johansen cumulative incidence at the endpoint's timepoints)
+endpoint_cif_tests  population, population_n, primary, endpoint, cause, competing, n, events, statistic,
+                 df, pvalue, note  (Gray's test between groups)
+endpoint_cif_curves  population, endpoint, curve (the cause or a competing event), cause (bool), group,
+                 time, estimate, lower, upper, time_unit  (a row at time 0 first per group)
+endpoint_hsct_cox   population, population_n, primary, endpoint, n, events, n_hsct, events_after_hsct,
+                 left_out, hr, hr_lower, hr_upper, hr_pvalue, score_statistic, score_pvalue (Mantel-Byar),
+                 warning, note  (HSCT as a time-dependent covariate)
+endpoint_simon_makuch  population, endpoint, state ("no HSCT" | "HSCT"), time, n_risk, n_event, n_censor,
+                 survival, lower, upper, time_unit, conf_type
 """
 
 from __future__ import annotations
@@ -193,10 +206,24 @@ SCHEMAS: dict[str, str] = {
                        "n_censor:int survival:float lower:float upper:float time_unit:str",
     "endpoint_summary": "population:str population_n:int primary:bool endpoint:str label:str origin:str "
                         "censoring:str group:str n:int events:int median:float median_lower:float "
-                        "median_upper:float time_unit:str",
+                        "median_upper:float time_unit:str conf_type:str",
     "endpoint_tests": "population:str population_n:int primary:bool endpoint:str origin:str censoring:str "
                       "group_by:str n:int events:int logrank_statistic:float logrank_df:int logrank_pvalue:float "
-                      "comparison:str reference:str hr:float hr_lower:float hr_upper:float hr_pvalue:float note:str",
+                      "comparison:str reference:str hr:float hr_lower:float hr_upper:float hr_pvalue:float warning:str "
+                      "note:str",
+    # HSCT as a competing event and as a time-dependent covariate (analysis/hsct_survival.py)
+    "endpoint_cif": "population:str population_n:int primary:bool endpoint:str cause:str competing:str group:str "
+                    "day:int time:float time_unit:str n:int events:int competing_events:int estimate:float "
+                    "variance:float lower:float upper:float",
+    "endpoint_cif_tests": "population:str population_n:int primary:bool endpoint:str cause:str competing:str n:int "
+                          "events:int statistic:float df:int pvalue:float note:str",
+    "endpoint_cif_curves": "population:str endpoint:str curve:str cause:bool group:str time:float estimate:float "
+                           "lower:float upper:float time_unit:str",
+    "endpoint_hsct_cox": "population:str population_n:int primary:bool endpoint:str n:int events:int n_hsct:int "
+                         "events_after_hsct:int left_out:int hr:float hr_lower:float hr_upper:float hr_pvalue:float "
+                         "score_statistic:float score_pvalue:float warning:str note:str",
+    "endpoint_simon_makuch": "population:str endpoint:str state:str time:float n_risk:int n_event:int n_censor:int "
+                             "survival:float lower:float upper:float time_unit:str conf_type:str",
     "swimmer": "patient_id:str diagnosis:str episode:int product:str start_day:int end_day:int best_response:str",
     "swimmer_events": "patient_id:str kind:str day:int label:str",
     "antigen_expression": "patient_id:str diagnosis:str episode:int product:str antigen:str day:int pct:float",

@@ -370,25 +370,43 @@ def _populations(ctx: Context) -> Output:
             "vein_to_vein": _nonempty(tables["vein_to_vein"], "no leukapheresis_date in the patients table")}
 
 
-_ENDPOINT_TABLES = ("endpoint_times", "endpoint_curves", "endpoint_summary", "endpoint_tests")
+_ENDPOINT_TABLES = ("endpoint_times", "endpoint_curves", "endpoint_summary", "endpoint_tests", "endpoint_cif",
+                    "endpoint_cif_tests", "endpoint_cif_curves", "endpoint_hsct_cox", "endpoint_simon_makuch")
+_NO_TABLE = {  # why an endpoint table can be empty when endpoints ran
+    "endpoint_cif": "no endpoint has HSCT as a competing event (hsct = \"competing\")",
+    "endpoint_cif_tests": "no endpoint has HSCT as a competing event (hsct = \"competing\")",
+    "endpoint_cif_curves": "no endpoint has HSCT as a competing event (hsct = \"competing\")",
+    "endpoint_hsct_cox": "no allogeneic HSCT after an endpoint's origin",
+    "endpoint_simon_makuch": "no allogeneic HSCT after an endpoint's origin with a Cox model to draw",
+}
 
 
 def _endpoints(ctx: Context) -> Output:
-    """Each [[plan.endpoint]] on each population it names: KM medians, log-rank and Cox HR by arm."""
+    """Each endpoint on each population it names: KM medians, log-rank and Cox HR by arm; HSCT as a competing
+    event and as a time-dependent covariate (analysis/survival_analysis.py, analysis/hsct_survival.py)."""
     from cartkit.analysis.populations import resolve_populations
-    from cartkit.analysis.survival_analysis import endpoint_analysis
+    from cartkit.analysis.survival_analysis import analysed_endpoints, endpoint_analysis, survival_conventions
 
-    if not ctx.plan.endpoints:
+    conventions = survival_conventions(ctx.plan)
+    endpoints = analysed_endpoints(ctx.plan, conventions)
+    if not endpoints:
         return dict.fromkeys(_ENDPOINT_TABLES, Omit("the plan names no [[plan.endpoint]]: survival follows "
                                                     "[plan.survival]"))
     if ctx.study.events.height == 0:
         return dict.fromkeys(_ENDPOINT_TABLES, Omit("no follow-up events in the study"))
     populations = list(ctx.populations) or resolve_populations(ctx.study)
-    tables, notes = endpoint_analysis(ctx.study, populations, ctx.derived.assessments,
-                                      level=ctx.plan.confidence_level)
+    tables, notes = endpoint_analysis(ctx.study, populations, ctx.derived.assessments, endpoints=endpoints,
+                                      conf_type=conventions.conf_type, level=conventions.level,
+                                      timepoints=(ctx.plan.survival.landmark_day,))
     ctx.warnings.extend(f"Endpoints: {n}" for n in notes)
-    return {name: tables[name] if tables[name] is not None else Omit("no patient has an endpoint's time origin")
-            for name in _ENDPOINT_TABLES}
+    for name in ("endpoint_tests", "endpoint_hsct_cox"):
+        if tables[name] is not None:
+            for r in tables[name].filter(pl.col("warning").is_not_null()).to_dicts():
+                what = "HSCT (time-dependent)" if name == "endpoint_hsct_cox" else r.get("comparison") or "groups"
+                ctx.warnings.append(f"Endpoints: {r['endpoint']} on {r['population']}, hazard ratio of {what}: "
+                                    f"{r['warning']}.")
+    return {name: tables[name] if tables[name] is not None else
+            Omit(_NO_TABLE.get(name, "no patient has an endpoint's time origin")) for name in _ENDPOINT_TABLES}
 
 
 def _course(ctx: Context) -> Output:

@@ -13,11 +13,13 @@ allo-HSCT") admits more than one reading:
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
+from cartkit.analysis.formatting import confidence_label
 from cartkit.study.plan_endpoint import HsctRule
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -138,19 +140,85 @@ def survival_analysis(
 
 # --------------------------------------------------------------------------- endpoints x populations
 
+RECOMMENDED = "recommended"
+AS_PUBLISHED = "as published"
+
+
+@dataclass(frozen=True)
+class SurvivalConventions:
+    """How the endpoint analysis runs (docs/survival.md): ``analysis`` "recommended" (cartkit's default for
+    new studies) or "as published"; Kaplan-Meier ``conf_type``; confidence ``level``."""
+
+    analysis: str
+    conf_type: str
+    level: float
+
+    @property
+    def recommended(self) -> bool:
+        return self.analysis == RECOMMENDED
+
+
+def survival_conventions(plan) -> SurvivalConventions:
+    """The one place the survival analysis reads which analysis the plan asks for and at what level.
+
+    Recommended: log-log Kaplan-Meier CIs (they stay inside (0, 1) and cover better at small n; Borgan &
+    Liestol 1990); as published: R's default log CIs, which the seed's numbers were computed with. The seed's
+    own ``[plan.survival]`` tables (``survival_analysis``) keep the log CIs in every case.
+    """
+    analysis = getattr(plan, "analysis", RECOMMENDED)  # issue 13: the plan option chooses; default recommended
+    analysis = AS_PUBLISHED if str(analysis).replace("_", " ").lower() == AS_PUBLISHED else RECOMMENDED
+    level = getattr(plan, "confidence_level", None)
+    level = float(level) if level is not None else 1.0 - float(plan.alpha)
+    return SurvivalConventions(analysis, "log-log" if analysis == RECOMMENDED else "log", level)
+
+
+def analysed_endpoints(plan, conventions: SurvivalConventions) -> tuple:
+    """The endpoints the endpoint analysis runs: the plan's ``[[plan.endpoint]]`` as written; without them,
+    in the recommended analysis, ``[plan.survival]``'s PFS and OS translated with the recommended HSCT
+    handling (PFS: HSCT a competing event, so that relapse/progression gets its cumulative incidence with
+    HSCT and non-relapse death competing; OS: not censored at HSCT, which enters as a time-dependent
+    covariate), reported at ``landmark_day``; in the as-published analysis none (the ``[plan.survival]``
+    tables are the analysis)."""
+    from cartkit.study.plan_endpoint import survival_endpoints
+
+    if plan.endpoints:
+        return tuple(plan.endpoints)
+    if not conventions.recommended:
+        return ()
+    day = (plan.survival.landmark_day,)
+    return tuple(replace(e, hsct=HsctRule.COMPETING if e.name == "PFS" else HsctRule.IGNORE, timepoints=day)
+                 for e in survival_endpoints(plan.survival))
+
+
 _ENDPOINT_CURVE_SCHEMA = {"population": pl.String, **_CURVE_SCHEMA, "time_unit": pl.String}
 _SUMMARY_SCHEMA = {
     "population": pl.String, "population_n": pl.Int64, "primary": pl.Boolean, "endpoint": pl.String,
     "label": pl.String, "origin": pl.String, "censoring": pl.String, "group": pl.String, "n": pl.Int64,
     "events": pl.Int64, "median": pl.Float64, "median_lower": pl.Float64, "median_upper": pl.Float64,
-    "time_unit": pl.String,
+    "time_unit": pl.String, "conf_type": pl.String,
 }
 _TEST_SCHEMA = {
     "population": pl.String, "population_n": pl.Int64, "primary": pl.Boolean, "endpoint": pl.String,
     "origin": pl.String, "censoring": pl.String, "group_by": pl.String, "n": pl.Int64, "events": pl.Int64,
     "logrank_statistic": pl.Float64, "logrank_df": pl.Int64, "logrank_pvalue": pl.Float64,
     "comparison": pl.String, "reference": pl.String, "hr": pl.Float64, "hr_lower": pl.Float64,
-    "hr_upper": pl.Float64, "hr_pvalue": pl.Float64, "note": pl.String,
+    "hr_upper": pl.Float64, "hr_pvalue": pl.Float64, "warning": pl.String, "note": pl.String,
+}
+_BASE_SCHEMA = {"population": pl.String, "population_n": pl.Int64, "primary": pl.Boolean, "endpoint": pl.String}
+_CIF_SCHEMA = {
+    **_BASE_SCHEMA, "cause": pl.String, "competing": pl.String, "group": pl.String, "day": pl.Int64,
+    "time": pl.Float64, "time_unit": pl.String, "n": pl.Int64, "events": pl.Int64, "competing_events": pl.Int64,
+    "estimate": pl.Float64, "variance": pl.Float64, "lower": pl.Float64, "upper": pl.Float64,
+}
+_CIF_TEST_SCHEMA = {
+    **_BASE_SCHEMA, "cause": pl.String, "competing": pl.String, "n": pl.Int64, "events": pl.Int64,
+    "statistic": pl.Float64, "df": pl.Int64, "pvalue": pl.Float64, "note": pl.String,
+}
+_HSCT_COX_SCHEMA = {
+    **_BASE_SCHEMA, "n": pl.Int64, "events": pl.Int64, "n_hsct": pl.Int64, "events_after_hsct": pl.Int64,
+    "left_out": pl.Int64, "hr": pl.Float64, "hr_lower": pl.Float64, "hr_upper": pl.Float64,
+    "hr_pvalue": pl.Float64, "score_statistic": pl.Float64, "score_pvalue": pl.Float64, "warning": pl.String,
+    "note": pl.String,
 }
 _TIMES_SCHEMA = {
     "population": pl.String, "endpoint": pl.String, "patient_id": pl.String, "episode": pl.Int64,
@@ -194,24 +262,37 @@ def _reference(study: Study, group_col: str, groups: list[str], asked: str | Non
     return share["arm"][0] if share.height else groups[0]
 
 
-def endpoint_analysis(study: Study, populations: list, assessments: pl.DataFrame | None, level: float = 0.95
-                      ) -> tuple[dict[str, pl.DataFrame | None], list[str]]:
-    """Every ``[[plan.endpoint]]`` on every population it names (all by default): Kaplan-Meier curves and
-    medians per group, the log-rank test and the Cox hazard ratio (Efron ties) of each group against the
-    reference, by arm when the study has arms (``group_by`` otherwise). Returns the tables
-    ``endpoint_times``, ``endpoint_curves``, ``endpoint_summary``, ``endpoint_tests`` and notes.
+def endpoint_analysis(study: Study, populations: list, assessments: pl.DataFrame | None,
+                      endpoints: tuple | None = None, conf_type: str = "log", level: float = 0.95,
+                      timepoints: tuple[int, ...] = (180,)) -> tuple[dict[str, pl.DataFrame | None], list[str]]:
+    """Every endpoint (``endpoints``; default the plan's ``[[plan.endpoint]]``) on every population it names
+    (all by default), restricted to its ``diseases``: Kaplan-Meier curves and medians per group (``conf_type``
+    CIs at ``level``), the log-rank test and the Cox hazard ratio (Efron ties) of each group against the
+    reference, by arm when the study has arms (``group_by`` otherwise), with a warning under 10 events per
+    covariate. Returns the tables ``endpoint_times``, ``endpoint_curves``, ``endpoint_summary``,
+    ``endpoint_tests``, ``endpoint_cif``, ``endpoint_cif_tests``, ``endpoint_cif_curves``,
+    ``endpoint_hsct_cox``, ``endpoint_simon_makuch`` and notes.
 
-    A competing HSCT (``hsct = "competing"``) is a censoring in these cause-specific estimates; patients
-    without the endpoint's origin (no randomisation date, never infused ...) are left out, and a note says
-    how many of the population that was. Confidence intervals are at ``level``, the plan's 1 - alpha."""
-    from cartkit.analysis.formatting import confidence_label
+    A competing HSCT (``hsct = "competing"``) is a censoring in the Kaplan-Meier (cause-specific) estimates,
+    and the endpoint also gets its cumulative incidence with HSCT and death competing, at the endpoint's
+    ``timepoints`` (days; ``timepoints`` here when it names none), and Gray's test between groups
+    (analysis/hsct_survival.py). Every endpoint with a transplant after its origin gets HSCT as a
+    time-dependent covariate (Cox, Simon-Makuch). Patients without the endpoint's origin (no randomisation
+    date, never infused ...) are left out, and a note says how many of the population that was."""
+    from cartkit.analysis import hsct_survival as hs
     from cartkit.survival import cox, kaplan_meier, logrank
     from cartkit.survival.events import endpoint_times
+    from cartkit.survival.hazard_ratio import MIN_EVENTS_PER_COVARIATE
 
     responses = response_dates(study, assessments)
     times, curves, summary, tests, notes = [], [], [], [], []
-    for endpoint in study.plan.endpoints:
+    cif, cif_tests, cif_curves, hsct_cox, sm_curves = [], [], [], [], []
+    for endpoint in (study.plan.endpoints if endpoints is None else endpoints):
         tte = endpoint_times(study, endpoint, responses)
+        followed = tte if endpoint.hsct == HsctRule.IGNORE else endpoint_times(
+            study, replace(endpoint, hsct=HsctRule.IGNORE), responses)
+        switch = hs.hsct_days(study, followed)
+        followed = followed.with_columns(__switch=switch)
         group_col = _group_column(study, endpoint)
         if group_col is None:
             tte = tte.with_columns(group=pl.lit("All"))
@@ -220,7 +301,11 @@ def endpoint_analysis(study: Study, populations: list, assessments: pl.DataFrame
         else:
             tte = tte.join(study.patients.select("patient_id", pl.col(group_col).cast(pl.String).alias("group")),
                            on="patient_id", how="left")
+        if endpoint.diseases:
+            tte = tte.join(study.patients.filter(pl.col("diagnosis").is_in(list(endpoint.diseases))).select(
+                "patient_id"), on="patient_id", how="semi")
         scale = DAYS_PER_MONTH if endpoint.time_unit == "months" else 1.0
+        days = endpoint.timepoints or tuple(timepoints)
         wanted = set(endpoint.populations)
         for pop in populations:
             if wanted and pop.name not in wanted:
@@ -228,26 +313,30 @@ def endpoint_analysis(study: Study, populations: list, assessments: pl.DataFrame
             data = tte.join(pop.patients, on="patient_id", how="semi")
             if endpoint.origin in _INFUSION_ORIGINS:
                 data = data.join(pop.episodes.select("patient_id", "episode"), on=["patient_id", "episode"], how="semi")
-            left_out = pop.n - data["patient_id"].n_unique()
+            eligible = pop.patients if not endpoint.diseases else pop.patients.join(
+                study.patients.filter(pl.col("diagnosis").is_in(list(endpoint.diseases))).select("patient_id"),
+                on="patient_id", how="semi")
+            where = pop.describe() + (f", {' and '.join(endpoint.diseases)} only" if endpoint.diseases else "")
+            left_out = eligible["patient_id"].n_unique() - data["patient_id"].n_unique()
             if left_out:
                 why = f"without a time origin ({_origin_text(endpoint)})"
                 if endpoint.hsct == HsctRule.EXCLUDE:
                     why += " or transplanted after it (exclude HSCT patients)"
-                notes.append(f"{endpoint.name} on {pop.describe()}: {left_out} patient(s) {why} left out.")
+                notes.append(f"{endpoint.name} on {where}: {left_out} patient(s) {why} left out.")
             data = data.drop_nulls(["days", "group"])
             times.append(data.select(pl.lit(pop.name).alias("population"), pl.lit(endpoint.name).alias("endpoint"),
                                      "patient_id", "episode", "group", "origin_date", "date", "days", "event",
                                      "status", "reason"))
             base = {"population": pop.name, "population_n": pop.n, "primary": pop.primary, "endpoint": endpoint.name}
             if data.height == 0:
-                notes.append(f"{endpoint.name} on {pop.describe()}: no patient has the time origin; not analysed.")
+                notes.append(f"{endpoint.name} on {where}: no patient has the time origin; not analysed.")
                 continue
             groups = sorted(data["group"].unique().to_list())
             t_all = data["days"].to_numpy().astype(float) / scale
             e_all = data["event"].to_numpy().astype(bool)
             for group in groups:
                 mask = (data["group"] == group).to_numpy()
-                km = kaplan_meier(t_all[mask], e_all[mask], level=level)
+                km = kaplan_meier(t_all[mask], e_all[mask], conf_type=conf_type, level=level)
                 body = km.table.select(
                     pl.col("time").cast(pl.Float64), pl.col("n_risk").cast(pl.Int64), pl.col("n_event").cast(pl.Int64),
                     pl.col("n_censor").cast(pl.Int64), pl.col("survival").cast(pl.Float64),
@@ -262,7 +351,21 @@ def endpoint_analysis(study: Study, populations: list, assessments: pl.DataFrame
                                 "censoring": endpoint.hsct.label, "group": str(group), "n": int(mask.sum()),
                                 "events": int(e_all[mask].sum()), "median": float(km.median),
                                 "median_lower": float(km.median_ci[0]), "median_upper": float(km.median_ci[1]),
-                                "time_unit": endpoint.time_unit})
+                                "time_unit": endpoint.time_unit, "conf_type": conf_type})
+            if endpoint.hsct == HsctRule.COMPETING:
+                rows, test, frame = hs.cumulative_incidence_tables(data, endpoint, base, scale, days, level)
+                cif.extend(rows)
+                cif_tests.append(test)
+                cif_curves.append(frame)
+            if endpoint.hsct != HsctRule.EXCLUDE:
+                units = data.select("patient_id", "origin_date")
+                past = units.join(followed, on=["patient_id", "origin_date"], how="left", maintain_order="left")
+                row, frame = hs.time_dependent_tables(past.drop_nulls("days"), past.drop_nulls("days")["__switch"],
+                                                      endpoint, base, scale, conf_type, level)
+                if row["n_hsct"]:
+                    hsct_cox.append(row)
+                    if frame is not None:
+                        sm_curves.append(frame)
             row = {**base, "origin": _origin_text(endpoint), "censoring": endpoint.hsct.label,
                    "group_by": group_col, "n": data.height, "events": int(e_all.sum()), "note": None}
             if len(groups) < 2:
@@ -275,6 +378,15 @@ def endpoint_analysis(study: Study, populations: list, assessments: pl.DataFrame
             row.update(logrank_statistic=float(lr.statistic), logrank_df=int(lr.df), logrank_pvalue=float(lr.pvalue))
             reference = _reference(study, group_col, groups, endpoint.reference)
             others = [g for g in groups if g != reference]
+            per_covariate = e_all.sum() / len(others)
+            if per_covariate < MIN_EVENTS_PER_COVARIATE:
+                row["warning"] = (f"{int(e_all.sum())} events for {len(others)} covariate(s), fewer than "
+                                  f"{MIN_EVENTS_PER_COVARIATE} per covariate: the hazard ratio and its CI are unreliable")
+            empty = [g for g in groups if not e_all[(data["group"] == g).to_numpy()].any()]
+            if empty:
+                tests.append({**row, "comparison": None, "reference": reference,
+                              "note": f"no events in {empty[0]}: hazard ratio not estimable (infinite)"})
+                continue
             design = pl.DataFrame({"time": t_all, "event": e_all.astype(float)}).with_columns(
                 [pl.Series(f"__g{i}", (data["group"] == g).cast(pl.Float64)) for i, g in enumerate(others)])
             try:
@@ -292,9 +404,71 @@ def endpoint_analysis(study: Study, populations: list, assessments: pl.DataFrame
         "endpoint_curves": pl.concat(curves) if curves else None,
         "endpoint_summary": pl.DataFrame(summary, schema=_SUMMARY_SCHEMA) if summary else None,
         "endpoint_tests": pl.DataFrame(tests, schema=_TEST_SCHEMA) if tests else None,
+        "endpoint_cif": pl.DataFrame(cif, schema=_CIF_SCHEMA) if cif else None,
+        "endpoint_cif_tests": pl.DataFrame(cif_tests, schema=_CIF_TEST_SCHEMA) if cif_tests else None,
+        "endpoint_cif_curves": pl.concat(cif_curves) if cif_curves else None,
+        "endpoint_hsct_cox": pl.DataFrame(hsct_cox, schema=_HSCT_COX_SCHEMA) if hsct_cox else None,
+        "endpoint_simon_makuch": pl.concat(sm_curves) if sm_curves else None,
     }
     return out, notes
 
 
 def _origin_text(endpoint) -> str:
     return f"infusion of {endpoint.product}" if endpoint.product else endpoint.origin
+
+
+def _results_table(results, name: str) -> pl.DataFrame | None:
+    if results is None:
+        return None
+    table = results.tables.get(name) if hasattr(results, "tables") else results.get(name)
+    return table if table is not None and table.height else None
+
+
+def survival_methods_text(plan, results=None) -> str:
+    """Methods for the survival conventions as run (docs/survival.md): CI type and level, medians, hazard
+    ratios and the few-events rule, HSCT as a competing event (Aalen-Johansen, Gray's test) and as a
+    time-dependent covariate (counting-process Cox, Mantel-Byar, Simon-Makuch), EFS with no response at day 0."""
+    from cartkit.survival.hazard_ratio import MIN_EVENTS_PER_COVARIATE
+
+    conventions = survival_conventions(plan)
+    level = confidence_label(conventions.level)
+    summary = _results_table(results, "endpoint_summary")
+    if results is not None and summary is None:
+        why = (getattr(results, "omitted", {}) or {}).get("endpoint_summary")
+        return (f"{'Recommended' if conventions.recommended else 'As-published'} endpoint analysis not run"
+                f"{': ' + why if why else ''}. The [plan.survival] tables use Kaplan-Meier {level} CIs on the log "
+                "scale (R's survfit default), as published.")
+    if conventions.recommended:
+        parts = [f"Recommended analysis (cartkit's default; the plan can ask for the as published one): Kaplan-Meier "
+                 f"{level} CIs on the log-log scale (Borgan & Liestol 1990: inside (0, 1) and better coverage at "
+                 "small n); the as published [plan.survival] tables keep the log-scale CIs (R's survfit default) "
+                 "with which the published numbers were computed."]
+    else:
+        parts = [f"As published: Kaplan-Meier {level} CIs on the log scale (R's survfit default)."]
+    parts.append("Median survival with its CI by R's quantile(survfit) rule (the CI from the pointwise limits); "
+                 f"Cox hazard ratios of each group against the reference (Efron ties) with Wald {level} CIs, "
+                 "and the log-rank test; a hazard ratio from fewer than "
+                 f"{MIN_EVENTS_PER_COVARIATE} events per covariate is reported with a warning (Peduzzi et al. 1995).")
+    endpoints = analysed_endpoints(plan, conventions)
+    competing = [e for e in endpoints if e.hsct == HsctRule.COMPETING]
+    if competing:
+        from cartkit.analysis.hsct_survival import cause_labels
+
+        causes = "; ".join(f"{e.name}: {cause_labels(e)[1]} (competing: "
+                           f"{', '.join(v for k, v in cause_labels(e).items() if k != 1)})" for e in competing)
+        parts.append("Allogeneic HSCT as a competing event: cumulative incidence by the Aalen-Johansen estimator "
+                     f"({causes}), variance as R's cmprsk::cuminc, {level} CIs on the log(-log) scale; Gray's "
+                     "test (rho = 0) between groups; the Kaplan-Meier estimates of these endpoints are "
+                     "cause-specific (censored at HSCT).")
+    if endpoints and any(e.hsct != HsctRule.EXCLUDE for e in endpoints):
+        parts.append("HSCT as a time-dependent covariate (0 before, 1 from the day of transplant; an event on "
+                     "that day counts before it), on each endpoint followed past HSCT: counting-process Cox model "
+                     f"(R coxph(Surv(start, stop, event) ~ hsct), Efron ties, Wald {level} CI), the Mantel-Byar "
+                     "(score) test, and Simon-Makuch curves; patients with follow-up 0 have no time at risk and "
+                     "are left out of it.")
+    no_response = [e for e in endpoints if e.no_response_by_day is not None]
+    for e in no_response:
+        at = "day 0" if e.no_response_event_at == "origin" else f"day {e.no_response_by_day}"
+        parts.append(f"{e.title}: no response by day {e.no_response_by_day} counts as an event at {at}"
+                     + (f" ({', '.join(e.diseases)} only)" if e.diseases else "") + ".")
+    return " ".join(parts)

@@ -131,6 +131,30 @@ def _population_blocks(results: Results) -> list[Block]:
     return blocks
 
 
+def _endpoint_blocks(results: Results, figures: dict[str, RenderedFigure | str], level: float = 0.95) -> list[Block]:
+    """Endpoints: medians, log-rank and HR between groups; HSCT as a competing event (cumulative incidence,
+    Gray's test) and as a time-dependent covariate (Cox, Simon-Makuch), each when it ran."""
+    blocks = []
+    summary = results.get("endpoint_summary")
+    if summary is not None and "conf_type" in summary.columns and "log-log" in summary["conf_type"].to_list():
+        blocks.append(Block("text", text="Recommended analysis (docs/survival.md): Kaplan-Meier CIs on the log-log "
+                                         "scale, hazard ratios with CIs, HSCT as a competing event and as a "
+                                         "time-dependent covariate; the as-published tables keep the log-scale CIs."))
+    blocks += [_table_or_note(results, "endpoint_summary", lambda df: tb.endpoint_summary_table(df, level)),
+               Block("heading", text="Log-rank tests and Cox hazard ratios", id="endpoint-tests"),
+               _table_or_note(results, "endpoint_tests", lambda df: tb.endpoint_tests_table(df, level))]
+    if results.get("endpoint_cif") is not None:
+        blocks += [Block("heading", text="HSCT as a competing event", id="endpoint-cif"),
+                   Block("table", table=tb.endpoint_cif_table(results.get("endpoint_cif"),
+                                                              results.get("endpoint_cif_tests"), level)),
+                   _figure_block(figures, "cumulative-incidence")]
+    if results.get("endpoint_hsct_cox") is not None:
+        blocks += [Block("heading", text="HSCT as a time-dependent covariate", id="endpoint-hsct"),
+                   _table_or_note(results, "endpoint_hsct_cox", lambda df: tb.endpoint_hsct_cox_table(df, level)),
+                   _figure_block(figures, "simon-makuch")]
+    return blocks
+
+
 def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -> list[Section]:
     """All sections of the page, in reading order; missing parts become omission notes."""
     sections: list[Section] = []
@@ -186,11 +210,8 @@ def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -
         _table_or_note(results, "logrank", lambda df: tb.logrank_table(df, level)),
     ]))
     if results.get("endpoint_summary") is not None:  # [[plan.endpoint]]; else omitted["endpoints"] says why
-        sections.append(Section("endpoints", "Time-to-event endpoints by population", [
-            _table_or_note(results, "endpoint_summary", lambda df: tb.endpoint_summary_table(df, level)),
-            Block("heading", text="Log-rank tests and Cox hazard ratios", id="endpoint-tests"),
-            _table_or_note(results, "endpoint_tests", lambda df: tb.endpoint_tests_table(df, level)),
-        ]))
+        sections.append(Section("endpoints", "Time-to-event endpoints by population", _endpoint_blocks(results,
+                                                                                                       figures, level)))
     sections.append(Section("follow-up", "Status at the end of follow-up", [
         _table_or_note(results, "follow_up_summary", tb.follow_up_summary_table),
         _table_or_note(results, "follow_up", tb.follow_up_listing_table),

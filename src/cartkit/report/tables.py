@@ -664,6 +664,24 @@ def populations_table(df: pl.DataFrame) -> Table:
                        csv="populations.csv")
 
 
+_CONF_WORDS = {"log": "log scale, R's survfit default", "log-log": "log-log scale", "plain": "plain scale"}
+
+
+def _time(value: object) -> str:
+    return "\u2013" if value is None or value != value else f"{value:.1f}"
+
+
+def _estimate_ci(est: object, lo: object, hi: object, scale: float = 1.0, digits: int = 2) -> str:
+    """"0.22 (0.04-1.28)"; a dash for a missing estimate; NR for a limit not reached."""
+    if est is None or est != est:
+        return "\u2013"
+
+    def one(v: object) -> str:
+        return "NR" if v is None or v != v else f"{v * scale:.{digits}f}"
+
+    return f"{est * scale:.{digits}f} ({one(lo)}\u2013{one(hi)})"
+
+
 def endpoint_summary_table(df: pl.DataFrame, level: float = 0.95) -> Table:
     """Per endpoint, population and group: N, events and median (CI at ``level``) in the endpoint's time unit."""
     ci = confidence_label(level)
@@ -671,26 +689,98 @@ def endpoint_summary_table(df: pl.DataFrame, level: float = 0.95) -> Table:
         pl.format("{} (N = {})", "population", "population_n").alias("population"), "endpoint", "label",
         "origin", "censoring", "group", "n", "events",
         pl.when(pl.col("median").is_nan()).then(pl.lit("not reached")).otherwise(
-            pl.format("{} ({}-{}) {}", pl.col("median").round(1), pl.col("median_lower").round(1),
+            pl.format("{} ({}-{}) {}", pl.col("median").round(1),
+                      pl.when(pl.col("median_lower").is_nan()).then(pl.lit("NR"))
+                      .otherwise(pl.col("median_lower").round(1).cast(pl.String)),
                       pl.when(pl.col("median_upper").is_nan()).then(pl.lit("NR"))
                       .otherwise(pl.col("median_upper").round(1).cast(pl.String)), "time_unit")).alias("median"))
+    conf = df["conf_type"].drop_nulls().unique().to_list() if "conf_type" in df.columns else []
+    notes = [f"Kaplan-Meier median with its {ci} CI ({_CONF_WORDS.get(conf[0], conf[0])} pointwise limits, R's "
+             "quantile(survfit)); NR: the limit is not reached."] if len(conf) == 1 else []
     return plain_table(shown, "endpoint-summary-table",
                        f"Kaplan-Meier median ({ci} CI) of each endpoint, on each population it is analysed on",
                        {"population": "Population", "endpoint": "Endpoint", "label": "", "origin": "Time origin",
                         "censoring": "HSCT", "group": "Group", "n": "N", "events": "Events",
-                        "median": f"Median ({ci} CI)"}, csv="endpoint_summary.csv")
+                        "median": f"Median ({ci} CI)"}, notes, csv="endpoint_summary.csv")
 
 
 def endpoint_tests_table(df: pl.DataFrame, level: float = 0.95) -> Table:
-    """Log-rank test and Cox hazard ratio (CI at ``level``) of each group against the reference."""
+    """Log-rank test and Cox hazard ratio (CI at ``level``) of each group against the reference, few-events
+    warnings."""
     ci = confidence_label(level)
-    shown = df.select(
-        pl.format("{} (N = {})", "population", "population_n").alias("population"), "endpoint", "origin", "n",
-        "events", "logrank_statistic", "logrank_pvalue", "comparison", "hr", "hr_lower", "hr_upper", "hr_pvalue",
-        "note")
-    return plain_table(shown, "endpoint-tests-table",
-                       f"Log-rank tests and Cox hazard ratios (Efron ties, Wald {ci} CI)",
-                       {"population": "Population", "endpoint": "Endpoint", "origin": "Time origin", "n": "N",
-                        "events": "Events", "logrank_statistic": "Log-rank chi-square", "logrank_pvalue": "P",
-                        "comparison": "Hazard ratio of", "hr": "HR", "hr_lower": "lower", "hr_upper": "upper",
-                        "hr_pvalue": "P (Wald)", "note": "Note"}, csv="endpoint_tests.csv")
+    header = [[Cell("Population"), Cell("Endpoint"), Cell("HSCT"), Cell("N", cls="num"), Cell("Events", cls="num"),
+               Cell("Log-rank \u03c7\u00b2", cls="num"), Cell("P", cls="num"), Cell("Hazard ratio of"),
+               Cell(f"HR ({ci} CI)", cls="num"), Cell("P (Wald)", cls="num"), Cell("Note")]]
+    rows, warned = [], []
+    for r in df.to_dicts():
+        note = r.get("note") or ""
+        if r.get("warning"):
+            warned.append(r["warning"])
+            note = "few events (see below)" + (f"; {note}" if note else "")
+        stat = r.get("logrank_statistic")
+        rows.append(Row([Cell(f"{r['population']} (N = {r['population_n']})"), Cell(text(r["endpoint"])),
+                         Cell(text(r.get("censoring"))), Cell(text(r["n"]), cls="num"),
+                         Cell(text(r["events"]), cls="num"),
+                         Cell("\u2013" if stat is None else f"{stat:.2f}", cls="num"),
+                         Cell(format_p(r.get("logrank_pvalue")), cls="num"), Cell(text(r.get("comparison"))),
+                         Cell(_estimate_ci(r.get("hr"), r.get("hr_lower"), r.get("hr_upper")), cls="num"),
+                         Cell(format_p(r.get("hr_pvalue")), cls="num"), Cell(note)]))
+    notes = [f"Cox proportional hazards, Efron ties; Wald {ci} CI and P; the log-rank test between all groups."]
+    notes += [f"Few events: {w}." for w in dict.fromkeys(warned)]
+    return Table("endpoint-tests-table", f"Log-rank tests and Cox hazard ratios ({ci} CI) between groups", header, rows,
+                 notes)
+
+
+def endpoint_cif_table(df: pl.DataFrame, tests: pl.DataFrame | None = None, level: float = 0.95) -> Table:
+    """Cumulative incidence (CI at ``level``) of the cause at each timepoint per group, Gray's test per endpoint."""
+    ci = confidence_label(level)
+    header = [[Cell("Population"), Cell("Endpoint"), Cell("Cumulative incidence of"), Cell("Group"),
+               Cell("N", cls="num"), Cell("Events", cls="num"), Cell("Competing events", cls="num"),
+               Cell("Day", cls="num"), Cell(f"Estimate, % ({ci} CI)", cls="num"), Cell("Gray's test P", cls="num")]]
+    gray = {}
+    if tests is not None:
+        gray = {(r["population"], r["endpoint"]): r for r in tests.to_dicts()}
+    rows, competing = [], []
+    for r in df.to_dicts():
+        g = gray.get((r["population"], r["endpoint"]), {})
+        p = format_p(g.get("pvalue")) if g.get("pvalue") is not None else "\u2013"
+        if g.get("statistic") is not None:
+            p += f" (\u03c7\u00b2 {g['statistic']:.2f}, {g['df']} df)"
+        competing.append(f"{r['endpoint']}: {r['competing']}")
+        rows.append(Row([Cell(f"{r['population']} (N = {r['population_n']})"), Cell(r["endpoint"]), Cell(r["cause"]),
+                         Cell(r["group"]), Cell(text(r["n"]), cls="num"), Cell(text(r["events"]), cls="num"),
+                         Cell(text(r["competing_events"]), cls="num"), Cell(text(r["day"]), cls="num"),
+                         Cell(_estimate_ci(r["estimate"], r["lower"], r["upper"], 100.0, 1), cls="num"),
+                         Cell(p, cls="num")]))
+    notes = ["Aalen-Johansen cumulative incidence with the other events competing (R cmprsk::cuminc and "
+             "timepoints): variance as cuminc, CI on the log(-log) scale; Gray's test of the subdistribution "
+             "hazards between groups (rho = 0)."]
+    notes += [f"Competing events, {c}." for c in dict.fromkeys(competing)]
+    return Table("endpoint-cif-table", "Cumulative incidence with HSCT and death as competing events", header,
+                 rows, notes + [abbreviations("HSCT", "CI")])
+
+
+def endpoint_hsct_cox_table(df: pl.DataFrame, level: float = 0.95) -> Table:
+    """HSCT as a time-dependent covariate: Cox HR (CI), Wald P, Mantel-Byar (score) test."""
+    header = [[Cell("Population"), Cell("Endpoint"), Cell("N", cls="num"), Cell("Events", cls="num"),
+               Cell("Transplanted", cls="num"), Cell("Events after HSCT", cls="num"), Cell(f"HR of HSCT ({confidence_label(level)} CI)", cls="num"),
+               Cell("P (Wald)", cls="num"), Cell("Mantel-Byar P", cls="num"), Cell("Note")]]
+    rows, warned = [], []
+    for r in df.to_dicts():
+        note = r.get("note") or ""
+        if r.get("warning"):
+            warned.append(r["warning"])
+            note = "few events (see below)" + (f"; {note}" if note else "")
+        rows.append(Row([Cell(f"{r['population']} (N = {r['population_n']})"), Cell(r["endpoint"]),
+                         Cell(text(r["n"]), cls="num"), Cell(text(r["events"]), cls="num"),
+                         Cell(text(r["n_hsct"]), cls="num"), Cell(text(r["events_after_hsct"]), cls="num"),
+                         Cell(_estimate_ci(r.get("hr"), r.get("hr_lower"), r.get("hr_upper")), cls="num"),
+                         Cell(format_p(r.get("hr_pvalue")), cls="num"), Cell(format_p(r.get("score_pvalue")), cls="num"),
+                         Cell(note)]))
+    notes = ["Allogeneic HSCT as a covariate switching from 0 to 1 on the day of transplant (counting-process Cox "
+             "model, R coxph(Surv(start, stop, event) ~ hsct), Efron ties, Wald CI); the endpoint is followed "
+             "past the transplant. Mantel-Byar: the model's score test (the log-rank test with time-dependent "
+             "membership). An event on the day of HSCT counts before it."]
+    notes += [f"Few events: {w}." for w in dict.fromkeys(warned)]
+    return Table("endpoint-hsct-cox-table", "HSCT as a time-dependent covariate", header, rows,
+                 notes + [abbreviations("HSCT", "CI")])

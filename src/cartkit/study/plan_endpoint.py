@@ -101,6 +101,11 @@ class EndpointPlan:
     populations: tuple[str, ...] = ()  # the populations it is analysed on; () = every population
     reference: str | None = None  # the group hazard ratios are relative to (default: analysis/survival_analysis.py)
     time_unit: str = "days"
+    # days from the origin at which the recommended analysis reports the cumulative incidence (and the
+    # curves); () = [plan.survival].landmark_day (analysis/survival_analysis.py, docs/survival.md)
+    timepoints: tuple[int, ...] = ()
+    # the diagnoses (patients.diagnosis) the endpoint applies to, e.g. EFS for B-ALL; () = every patient
+    diseases: tuple[str, ...] = ()
 
     @property
     def title(self) -> str:
@@ -155,6 +160,8 @@ def read_endpoints(plan: Any, problems: list[Problem], products: tuple[str, ...]
             populations=r.get("populations", "str_list", ()),
             reference=r.get("reference", "str", None),
             time_unit=r.get("time_unit", "str", "days", choices=TIME_UNITS),
+            timepoints=r.get("timepoints", "int_list", ()),
+            diseases=r.get("diseases", "str_list", ()),
         )
         hsct_text = r.get("hsct", "str", HsctRule.CENSOR.value, choices=tuple(h.value for h in HsctRule))
         r.finish()
@@ -197,6 +204,9 @@ def read_endpoints(plan: Any, problems: list[Problem], products: tuple[str, ...]
             bad("no_response_by_day", day, "must be a day >= 1 after the origin")
         if day is not None and origin in (FIRST_RESPONSE, FIRST_COMPLETE_RESPONSE):
             bad("no_response_by_day", day, "an endpoint from the first response has no 'no response' event")
+        for tp in fields["timepoints"]:
+            if tp < 1:
+                bad("timepoints", tp, "a timepoint is a day >= 1 after the origin")
         if len(problems) > n_before:
             continue
         out.append(EndpointPlan(name=name, origin=origin, events=tuple(events), hsct=HsctRule(hsct_text),
@@ -229,6 +239,12 @@ def endpoint_references(plan: Plan, tables: dict[str, TypedTable], absent: set[s
             if ep.group_by not in tables["patients"].frame.columns:
                 problems.append(Problem(STUDY_TOML, None, f"{where}.group_by", ep.group_by,
                                         "not a column of the patients table (or \"product\")"))
+        if ep.diseases and "patients" not in absent and "diagnosis" in tables["patients"].frame.columns:
+            known = set(tables["patients"].frame["diagnosis"].drop_nulls().unique().to_list())
+            for disease in ep.diseases:
+                if disease not in known:
+                    problems.append(Problem(STUDY_TOML, None, f"{where}.diseases", disease,
+                                            f"no patient has this diagnosis ({', '.join(sorted(known))})"))
         for name in ep.populations:
             if name not in population_names:
                 problems.append(Problem(STUDY_TOML, None, f"{where}.populations", name,

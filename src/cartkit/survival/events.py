@@ -176,7 +176,8 @@ def endpoint_times(study: Study, endpoint: EndpointPlan, responses: pl.DataFrame
 
     Columns: patient_id, episode (the origin's infusion or response episode; null for a milestone),
     product, origin_date, date, days, event (bool), status (0 censored, 1 event, 2 competing HSCT),
-    reason (the record behind the end point, as ``time_to_event``). ``responses`` (patient_id, episode,
+    kind (what ended follow-up: the event kind - "death", "relapse", "no response by day 28" ... - or the
+    censoring: "HSCT", "last contact" ...), reason (the record behind the end point, as ``time_to_event``). ``responses`` (patient_id, episode,
     date, response as best-response labels) feeds the first-response origins and "no response by day N".
     """
     import polars as pl
@@ -276,7 +277,7 @@ def endpoint_times(study: Study, endpoint: EndpointPlan, responses: pl.DataFrame
     return out.select(
         "patient_id", "episode", "product", "origin_date", "date",
         (pl.col("date") - pl.col("origin_date")).dt.total_days().cast(pl.Int64).alias("days"),
-        (pl.col("status") == 1).alias("event"), "status",
+        (pl.col("status") == 1).alias("event"), "status", "kind",
         _reason(pl.col("prefix"), pl.col("kind"), pl.col("date"), pl.col("detail")).alias("reason"),
     ).sort("patient_id", "origin_date", "episode", nulls_last=True)
 

@@ -62,6 +62,18 @@ def _survival(results):
     return survival_figure(results)
 
 
+def _cumulative_incidence(results):
+    from cartkit.report.figures.cumulative_incidence import cumulative_incidence_figure
+
+    return cumulative_incidence_figure(results)
+
+
+def _simon_makuch(results):
+    from cartkit.report.figures.simon_makuch import simon_makuch_figure
+
+    return simon_makuch_figure(results)
+
+
 def _kin_curves(results):
     from cartkit.report.figures.kinetics import kinetics_curves_figure
 
@@ -110,6 +122,16 @@ FIGURES: tuple[FigureSpec, ...] = (
                "Kaplan-Meier estimates from the infusion; vertical ticks mark censored observations; numbers at "
                "risk below each panel at the tick times; log-rank P.",
                ("survival_curves", "at_risk"), _survival),
+    FigureSpec("cumulative-incidence", "Cumulative incidence with HSCT and death as competing events",
+               "Aalen-Johansen cumulative incidence of each endpoint's events other than death (relapse, "
+               "progression ...), solid, with allogeneic HSCT (dashed) and death without such an event (dotted) "
+               "as competing events, by group; Gray's test P.",
+               ("endpoint_cif_curves",), _cumulative_incidence),
+    FigureSpec("simon-makuch", "Survival by HSCT as a time-dependent state (Simon-Makuch)",
+               "Simon-Makuch estimates: patients are at risk on the no-HSCT curve until their transplant and on "
+               "the HSCT curve after it; vertical ticks mark censorings and, on the no-HSCT curve, moves to HSCT; "
+               "Mantel-Byar P of the time-dependent Cox model.",
+               ("endpoint_simon_makuch",), _simon_makuch),
     FigureSpec("car-t-kinetics", "CAR-T cells and CAR DNA in peripheral blood",
                "Median (line) and interquartile range (band) by product; thin grey lines are individual "
                "patients. CAR-T cells by flow cytometry (% of CD3+), CAR DNA by qPCR (copies/\u00b5g DNA).",
