@@ -7,6 +7,8 @@ Two studies, each endpoint's per-patient data stored with R's results (``jsonlit
 * ``seed``: the seed study's recommended PFS (HSCT a competing event) and OS (HSCT not censored) from the
   CD22 CAR-T infusion, by diagnosis, in months (the per-patient days and status are cartkit's
   ``endpoint_times`` on examples/seed-study; tests/test_survival_per_patient.py checks those by hand);
+* ``seed_published``: the seed's as-published ``[plan.survival]`` tables (PFS and OS under each HSCT reading,
+  derive's time-to-event rows): Kaplan-Meier medians with log CIs (``conf.type = "log"``), log-rank and Cox;
 * ``hand``: the 120-patient study of tests/survival_report_data.py (EFS for B-ALL with no CR by day 28 an
   event at day 0; PFS and OS by diagnosis), whose per-patient data are derived there by plain rules.
 
@@ -37,12 +39,17 @@ R_SCRIPT = r"""
 suppressMessages({library(survival); library(cmprsk); library(jsonlite)})
 input <- fromJSON(commandArgs(TRUE)[1], simplifyVector = TRUE)
 num <- function(x) { x <- as.numeric(x); x[is.na(x)] <- NaN; x }
-analyse <- function(d, scale, ref, days, competing) {
+analyse <- function(d, scale, ref, days, competing, conf_type = "log-log") {
   t <- d$days / scale; e <- d$event; g <- factor(d$group)
   out <- list()
-  f <- survfit(Surv(t, e) ~ g, conf.type = "log-log"); q <- quantile(f, 0.5)
+  f <- survfit(Surv(t, e) ~ g, conf.type = conf_type); q <- quantile(f, 0.5)
   out$median <- list(group = levels(g), median = num(q$quantile), lower = num(q$lower), upper = num(q$upper),
-                     r_call = "quantile(survfit(Surv(t, e) ~ g, conf.type = 'log-log'), 0.5)")
+                     r_call = sprintf("quantile(survfit(Surv(t, e) ~ g, conf.type = '%s'), 0.5)", conf_type))
+  if (is.null(d$days_followed)) return(c(out, list(tests = {
+    sd <- survdiff(Surv(t, e) ~ g); gg <- relevel(g, ref); cx <- summary(coxph(Surv(t, e) ~ gg))
+    list(chisq = sd$chisq, p = pchisq(sd$chisq, nlevels(g) - 1, lower.tail = FALSE),
+         hr = unname(cx$conf.int[1, c(1, 3, 4)]), p_wald = unname(cx$coefficients[1, 5]),
+         r_call = "survdiff(Surv(t, e) ~ g); summary(coxph(Surv(t, e) ~ relevel(g, ref)))")})))
   if (nlevels(g) > 1) {
     sd <- survdiff(Surv(t, e) ~ g)
     gg <- relevel(g, ref); cx <- summary(coxph(Surv(t, e) ~ gg))
@@ -91,6 +98,11 @@ for (sname in names(input)) {
   s <- input[[sname]]; res$studies[[sname]] <- list(endpoints = list())
   for (ename in names(s$endpoints)) {
     ep <- s$endpoints[[ename]]
+    if (!is.null(ep$conf_type)) {  # the as-published [plan.survival] tables: KM (log CIs) and Cox only
+      d <- as.data.frame(ep$data[c("group", "days", "event")])
+      res$studies[[sname]]$endpoints[[ename]] <- analyse(d, ep$scale, ep$reference, NULL, FALSE, ep$conf_type)
+      next
+    }
     d <- as.data.frame(ep$data[c("group", "days", "status", "event", "days_followed", "event_followed")])
     sw <- ep$data$switch
     d$switch <- if (is.list(sw)) as.numeric(sapply(sw, function(x) if (is.null(x)) NA else x)) else as.numeric(sw)
@@ -129,6 +141,24 @@ def _seed_input() -> dict:
     return out
 
 
+def _seed_published_input() -> dict:
+    """The seed's as-published [plan.survival] tables: PFS and OS under each HSCT reading (derive's tte)."""
+    from cartkit.derive import derive
+    from cartkit.study.load import load_study
+
+    study = load_study(HERE.parent / "examples" / "seed-study")
+    out = {}
+    for rule, frame in derive(study).tte.items():
+        for endpoint in ("pfs", "os"):
+            data = frame.drop_nulls([f"{endpoint}_days", "diagnosis"]).sort("patient_id")
+            out[f"{endpoint.upper()}|{rule}"] = {
+                "scale": 30.4375, "reference": "B-ALL", "conf_type": "log",
+                "data": {"patient_id": data["patient_id"].to_list(), "group": data["diagnosis"].to_list(),
+                         "days": data[f"{endpoint}_days"].to_list(),
+                         "event": data[f"{endpoint}_event"].cast(int).to_list()}}
+    return out
+
+
 def _hand_input() -> tuple[dict, dict]:
     from survival_report_data import DAYS_PER_MONTH, ENDPOINTS, endpoint_data, hand_rows
 
@@ -144,7 +174,8 @@ def _hand_input() -> tuple[dict, dict]:
 
 def main() -> None:
     rows, hand = _hand_input()
-    given = {"seed": {"endpoints": _seed_input()}, "hand": {"endpoints": hand}}
+    given = {"seed": {"endpoints": _seed_input()}, "hand": {"endpoints": hand},
+             "seed_published": {"endpoints": _seed_published_input()}}
     with tempfile.TemporaryDirectory() as tmp:
         script, inp, out = Path(tmp) / "report.R", Path(tmp) / "in.json", Path(tmp) / "out.json"
         script.write_text(R_SCRIPT)

@@ -236,3 +236,33 @@ def test_simulated_b_all_efs_runs_through_the_report(tmp_path):
         pl.col("diagnosis") == "B-ALL").height
     for fid in ("cumulative-incidence", "simon-makuch"):
         assert (out / "figures" / f"{fid}.svg").is_file(), fid
+
+
+def test_seed_as_published_logrank_table_has_medians_and_hazard_ratios_as_r():
+    """The as-published [plan.survival] table keeps its log-scale CIs and gains each group's median (95% CI) and
+    the Cox hazard ratio (95% CI) with the few-events warning; R on derive's rows (seed_published)."""
+    from cartkit.analysis.survival_analysis import survival_analysis
+    from cartkit.derive import derive
+    from cartkit.report.tables import logrank_table
+    from cartkit.study.load import load_study
+
+    study = load_study(SEED)
+    plan = study.plan.survival
+    _, _, tests = survival_analysis(derive(study).tte, plan.group_by, tuple(plan.endpoints), plan.landmark_day,
+                                    plan.time_unit)
+    for key, ep in REF["studies"]["seed_published"]["endpoints"].items():
+        endpoint, rule = key.split("|")
+        row = tests.filter((pl.col("endpoint") == endpoint) & (pl.col("censoring") == rule)).row(0, named=True)
+        r = ep["r"]  # quantile(survfit(Surv(t, e) ~ g, conf.type = 'log'), 0.5); summary(coxph(...))
+        for i, g in enumerate(r["median"]["group"]):
+            _approx([row[f"km_median_{g}"], row[f"km_median_lower_{g}"], row[f"km_median_upper_{g}"]],
+                    [r["median"]["median"][i], r["median"]["lower"][i], r["median"]["upper"][i]])
+        _approx([row["statistic"], row["pvalue"]], [r["tests"]["chisq"], r["tests"]["p"]])
+        _approx([row["hr"], row["hr_lower"], row["hr_upper"], row["hr_pvalue"]], [*r["tests"]["hr"],
+                                                                                  r["tests"]["p_wald"]])
+        assert row["hr_comparison"] == "DLBCL vs B-ALL" and row["hr_warning"].startswith("only 6 events")
+    table = logrank_table(tests)
+    assert "Hazard ratio (95% CI)" in [c.text for c in table.header[0]]
+    first = [c.text for c in table.rows[0].cells]
+    assert "0.22 (0.04\u20131.28), DLBCL vs B-ALL*" in first and "1.7 (0.7\u2013NR)" in first
+    assert any(n.startswith("* Few events: only 6 events") for n in table.footnotes)

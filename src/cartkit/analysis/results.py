@@ -50,7 +50,9 @@ survival_curves  endpoint ("PFS"|"OS"), censoring (an HsctRule label, study/plan
                  (one row at time 0 with survival 1 per group first)
 at_risk          endpoint, censoring, group, time (tick, days), n_risk
 logrank          endpoint, censoring, statistic, df, pvalue, landmark_day, and per group
-                 landmark survival in columns "landmark_<group>"
+                 landmark survival in columns "landmark_<group>", the Kaplan-Meier median and its 95% CI
+                 ("km_median_<group>", "km_median_lower_<group>", "km_median_upper_<group>"); with two
+                 groups the Cox hazard ratio hr, hr_lower, hr_upper, hr_pvalue, hr_comparison, hr_warning
 swimmer          patient_id, diagnosis, episode, product, start_day, end_day  (days from the
                  patient's first infusion), best_response
 swimmer_events   patient_id, kind (response label, "relapse", "progression", "hsct", "death",
@@ -193,7 +195,8 @@ SCHEMAS: dict[str, str] = {
                        "survival:float lower:float upper:float time_unit:str",
     "at_risk": "endpoint:str censoring:str group:str time:float n_risk:int time_unit:str",
     "logrank": "endpoint:str censoring:str statistic:float df:int pvalue:float landmark_day:int n:int events:int "
-               "median_followup_*:float landmark_ci_*:str landmark_*:float",
+               "?hr:float ?hr_lower:float ?hr_upper:float ?hr_pvalue:float ?hr_comparison:str ?hr_warning:str "
+               "median_followup_*:float landmark_ci_*:str landmark_*:float km_median_*:float",
     # [[plan.population]] (analysis/populations.py) and [[plan.endpoint]] (analysis/survival_analysis.py)
     "populations": "population:str label:str rule:str primary:bool arm:str n:int n_infused:int n_never_infused:int "
                    "n_episodes:int",

@@ -110,6 +110,10 @@ def survival_analysis(
                     "time": ticks, "n_risk": n_risk, "time_unit": time_unit,
                 }))
                 landmark[f"landmark_{group}"] = float(km.survival_at(landmark_day / scale))
+                # the median with its CI (log scale, as these tables' curves): quantile(survfit(...), 0.5)
+                landmark[f"km_median_{group}"] = float(km.median)
+                landmark[f"km_median_lower_{group}"] = float(km.median_ci[0])
+                landmark[f"km_median_upper_{group}"] = float(km.median_ci[1])
             # median follow-up by reverse Kaplan-Meier (Schemper & Smith 1996) of these patients' observed
             # time: follow-up does not end at a transplant, so it comes from the uncensored OS times
             observed = tte.get(HsctRule.IGNORE.label, frame)
@@ -125,6 +129,11 @@ def survival_analysis(
                 res = logrank(data[tcol].to_numpy().astype(float), data[ecol].to_numpy().astype(bool),
                               data[group_col].to_numpy())
                 row.update(statistic=float(res.statistic), df=int(res.df), pvalue=float(res.pvalue))
+                if len(groups) == 2:
+                    row.update(_two_group_hazard_ratio(data[tcol].to_numpy().astype(float) / scale,
+                                                       data[ecol].to_numpy().astype(bool),
+                                                       data[group_col].cast(pl.String).to_numpy(), str(groups[0]),
+                                                       level))
             row.update(landmark)
             # the landmark's CI at the plan's level (log scale, as R's summary(survfit(...), times = day))
             at_day = landmark_survival(data[tcol].to_numpy().astype(float), data[ecol].to_numpy().astype(bool),
@@ -136,6 +145,23 @@ def survival_analysis(
     at_risk_df = pl.concat(at_risk) if at_risk else None
     tests_df = pl.DataFrame(tests) if tests else None
     return curves_df, at_risk_df, tests_df
+
+
+def _two_group_hazard_ratio(time: np.ndarray, event: np.ndarray, group: np.ndarray, reference: str,
+                            level: float = 0.95) -> dict:
+    """hr, hr_lower, hr_upper, hr_pvalue (Cox, Efron ties, Wald CI at ``level``), hr_comparison and hr_warning (fewer than
+    10 events, or a group without events) of the other group against ``reference``: summary(coxph(...))."""
+    import warnings
+
+    from cartkit.survival.hazard_ratio import FewEventsWarning, hazard_ratio
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FewEventsWarning)  # the warning is kept in the row and shown
+        res = hazard_ratio(time, event, group, reference=reference, level=level)
+    nan = res.hr != res.hr
+    return {"hr": None if nan else res.hr, "hr_lower": None if nan else res.ci[0],
+            "hr_upper": None if nan else res.ci[1], "hr_pvalue": None if nan else res.pvalue,
+            "hr_comparison": f"{res.group} vs {res.reference}", "hr_warning": res.warning or None}
 
 
 # --------------------------------------------------------------------------- endpoints x populations

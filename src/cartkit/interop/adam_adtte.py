@@ -1,9 +1,18 @@
 """ADTTE: one record per patient and time-to-event parameter (docs/adam.md#adtte).
 
-The times are those of ``cartkit.derive`` (``Derived.tte``, built by ``cartkit.survival.events``
-from the plan's ``[plan.survival]``): time zero is the index infusion, AVAL the days to the event
-or censoring, CNSR 0 for an event and 1 for a censoring. The plan's primary HSCT rule gives the
-parameters named for the endpoint (PFS, OS, ...); the other rules cartkit reports are parameters
+With ``[[plan.endpoint]]`` the parameters are the plan's endpoints (``cartkit.survival.events.endpoint_times``,
+the times the report analyses): PARAMCD the endpoint's name (upper case, 8 characters), STARTDT its time
+origin (enrolment, randomisation, an infusion, the first response ...), one record per unit of analysis
+(per infusion with origin "each infusion", APERIOD the episode), AVAL the days to the event or censoring,
+CNSR 0 for an event and 1 otherwise; under ``hsct = "competing"`` an HSCT that ends follow-up is CNSR 1
+with CMPEVFL "Y" (a competing event, not a censoring: the cumulative incidence counts it as such), and
+HSCTRULE says the endpoint's rule. Patients the endpoint does not apply to (its ``diseases``, no time
+origin) have no record.
+
+Without ``[[plan.endpoint]]`` the times are those of ``cartkit.derive`` (``Derived.tte``, built by
+``cartkit.survival.events`` from the plan's ``[plan.survival]``): time zero is the index infusion, AVAL the
+days to the event or censoring, CNSR 0 for an event and 1 for a censoring. The plan's primary HSCT rule
+gives the parameters named for the endpoint (PFS, OS, ...); the other rules cartkit reports are parameters
 with a suffix: ``NC`` HSCT not censored, ``CH`` censored at HSCT, ``XH`` HSCT patients excluded.
 
 Each end point is traced to its record: SRCDOM is the cartkit table (EVENTS, INFUSIONS) or ADSL
@@ -40,7 +49,7 @@ RULE_SUFFIX = {HsctRule.IGNORE.label: "NC", HsctRule.CENSOR.label: "CH", HsctRul
 ENDPOINT_NAMES = {"pfs": "Progression-Free Survival", "os": "Overall Survival", "efs": "Event-Free Survival",
                   "dor": "Duration of Response", "rfs": "Relapse-Free Survival"}
 # the reason text of cartkit.survival.events: "<events|censored>: <what> <YYYY-MM-DD>[ (<detail>)]"
-_REASON = re.compile(r"^(events|censored): (.+?) (\d{4}-\d{2}-\d{2})(?: \((.*)\))?$")
+_REASON = re.compile(r"^(events|censored|competing event): (.+?) (\d{4}-\d{2}-\d{2})(?: \((.*)\))?$")
 _KIND_OF = {"HSCT": "hsct", "last contact": "last_contact", "new therapy": "new_therapy"}
 
 
@@ -89,7 +98,91 @@ def _trace(rows: pl.DataFrame, study: Study) -> pl.DataFrame:
     )
 
 
+def _paramcd(name: str, taken: set[str]) -> str:
+    """The endpoint's name as a PARAMCD: letters and digits, upper case, at most 8, unique."""
+    base = re.sub(r"[^A-Z0-9]", "", name.upper())[:8] or "TTE"
+    code, i = base, 1
+    while code in taken:
+        i += 1
+        code = f"{base[: 8 - len(str(i))]}{i}"
+    taken.add(code)
+    return code
+
+
+def _endpoint_adtte(study: Study, derived: Derived, adsl: pl.DataFrame) -> AdamDataset:
+    """ADTTE from the plan's [[plan.endpoint]] (module docs)."""
+    from cartkit.analysis.survival_analysis import _group_column, response_dates
+    from cartkit.survival.events import endpoint_times
+
+    responses = response_dates(study, derived.assessments)
+    parts, taken = [], set()
+    for ep in study.plan.endpoints:
+        rows = endpoint_times(study, ep, responses)
+        if ep.diseases:
+            rows = rows.join(study.patients.filter(pl.col("diagnosis").is_in(list(ep.diseases))).select("patient_id"),
+                             on="patient_id", how="semi")
+        group = _group_column(study, ep)
+        if group is None:
+            rows = rows.with_columns(AGRPVAR=pl.lit(None, dtype=pl.String), AGRPVAL=pl.lit(None, dtype=pl.String))
+        elif group == "product":
+            rows = rows.with_columns(AGRPVAR=pl.lit(group), AGRPVAL=pl.col("product"))
+        else:
+            rows = rows.join(study.patients.select("patient_id", pl.col(group).cast(pl.String).alias("AGRPVAL")),
+                             on="patient_id", how="left").with_columns(AGRPVAR=pl.lit(group))
+        label = ENDPOINT_NAMES.get(ep.name.lower(), ep.title)
+        parts.append(rows.select(
+            "patient_id", "episode", "product", pl.col("origin_date").alias("infusion_date"),
+            pl.lit(_paramcd(ep.name, taken)).alias("PARAMCD"), pl.lit(f"{label} (days)").alias("PARAM"),
+            pl.lit(ep.hsct.label).alias("HSCTRULE"), pl.col("days").cast(pl.Float64).alias("AVAL"),
+            pl.when(pl.col("event")).then(0).otherwise(1).cast(pl.Int64).alias("CNSR"),
+            pl.when(pl.col("status") == 2).then(pl.lit("Y")).otherwise(pl.lit(None, dtype=pl.String)).alias("CMPEVFL"),
+            pl.col("date").alias("ADT"), pl.col("reason").cast(pl.String).alias("_reason"),
+            pl.lit(ep.origin if not ep.product else f"infusion of {ep.product}").alias("STARTREF"),
+            "AGRPVAR", "AGRPVAL"))
+    rows = _trace(pl.concat(parts), study)
+    frame = rows.sort("PARAMCD", "patient_id", "episode", nulls_last=True).select(
+        pl.lit(study.meta.id).alias("STUDYID"), pl.col("patient_id").alias("USUBJID"),
+        "PARAMCD", "PARAM", "HSCTRULE", pl.col("episode").alias("APERIOD"), pl.col("product").alias("TRTA"),
+        pl.col("infusion_date").alias("STARTDT"), "STARTREF", "ADT", "AVAL", pl.lit("DAYS").alias("AVALU"), "CNSR",
+        "CMPEVFL", "EVNTDESC", "SRCDOM", "SRCVAR", "SRCSEQ", "AGRPVAR", "AGRPVAL",
+    ).join(adsl.select("USUBJID", "SAFFL", "ITTFL"), on="USUBJID", how="left")
+    src = "cartkit.survival.events.endpoint_times ([[plan.endpoint]])"
+    variables = [
+        Variable("STUDYID", "Study Identifier", TEXT, ASSIGNED, "study.toml [study] id"),
+        Variable("USUBJID", "Unique Subject Identifier", TEXT, COLLECTED, "patients.patient_id"),
+        Variable("PARAMCD", "Parameter Code", TEXT, ASSIGNED, "[[plan.endpoint]] name"),
+        Variable("PARAM", "Parameter", TEXT, ASSIGNED, "[[plan.endpoint]] label"),
+        Variable("HSCTRULE", "Handling of Allogeneic HSCT", TEXT, ASSIGNED, "[[plan.endpoint]] hsct"),
+        Variable("APERIOD", "Period of the Origin Infusion", INTEGER, COLLECTED, "infusions.episode (null for a "
+                 "milestone origin)"),
+        Variable("TRTA", "Actual Treatment (Origin Infusion)", TEXT, COLLECTED, "infusions.product"),
+        Variable("STARTDT", "Time-to-Event Origin Date", DATE, DERIVED, f"[[plan.endpoint]] origin; {src}"),
+        Variable("STARTREF", "Time-to-Event Origin", TEXT, ASSIGNED, "[[plan.endpoint]] origin"),
+        Variable("ADT", "Analysis Date (Event or Censoring)", DATE, DERIVED, src),
+        Variable("AVAL", "Analysis Value (Days)", FLOAT, DERIVED, f"ADT - STARTDT in days; {src}"),
+        Variable("AVALU", "Analysis Value Unit", TEXT, ASSIGNED, "DAYS"),
+        Variable("CNSR", "Censor (0 = Event, 1 = Censored)", INTEGER, DERIVED, src),
+        Variable("CMPEVFL", "Competing Event Flag", TEXT, DERIVED, "Y: follow-up ended by HSCT as a competing "
+                 "event (hsct = \"competing\"; CNSR 1)"),
+        Variable("EVNTDESC", "Event or Censoring Description", TEXT, DERIVED, "the end point's record"),
+        Variable("SRCDOM", "Source Data", TEXT, DERIVED, "cartkit table of the end point's record, or ADSL"),
+        Variable("SRCVAR", "Source Variable", TEXT, DERIVED, "date column of that record"),
+        Variable("SRCSEQ", "Source Sequence Number", INTEGER, DERIVED,
+                 "row of the record in that table as loaded (1 = first data row)"),
+        Variable("AGRPVAR", "Comparison Grouping Variable", TEXT, ASSIGNED, "[[plan.endpoint]] group_by (or arm)"),
+        Variable("AGRPVAL", "Comparison Group", TEXT, COLLECTED, "patients.<group_by> (or the origin's product)"),
+        Variable("SAFFL", "Safety Population Flag", TEXT, DERIVED, "ADSL.SAFFL"),
+        Variable("ITTFL", "Intent-To-Treat Population Flag", TEXT, DERIVED, "ADSL.ITTFL"),
+    ]
+    notes = [f"Parameters: the plan's {len(study.plan.endpoints)} [[plan.endpoint]] endpoint(s)."]
+    return AdamDataset("ADTTE", "Time-to-Event Analysis Dataset", "one record per subject per parameter (per "
+                       "infusion for an 'each infusion' origin)", frame, variables,
+                       keys=("STUDYID", "USUBJID", "PARAMCD", "APERIOD"), notes=notes)
+
+
 def build_adtte(study: Study, derived: Derived, adsl: pl.DataFrame) -> AdamDataset:
+    if study.plan.endpoints and study.events.height:
+        return _endpoint_adtte(study, derived, adsl)
     survival = study.plan.survival
     parts = []
     rules = list(derived.tte)

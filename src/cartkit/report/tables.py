@@ -470,23 +470,44 @@ def logrank_table(df: pl.DataFrame, level: float = 0.95) -> Table:
     follow_cols = [c for c in df.columns if c.startswith("median_followup_")]
     days = df["landmark_day"].drop_nulls().unique().to_list() if "landmark_day" in df.columns else []
     day_txt = f"day {text(days[0])}" if len(days) == 1 else "landmark day"
+    medians = [g for g in groups if f"km_median_{g}" in df.columns]
+    unit = follow_cols[0].removeprefix("median_followup_") if follow_cols else ""
+    has_hr = "hr_comparison" in df.columns
     header = [[Cell("Endpoint"), Cell("Censoring"), Cell("\u03c7\u00b2", cls="num"), Cell("df", cls="num"),
                Cell("P", cls="num")] + [Cell(f"{g}, {day_txt}", cls="num") for g in groups]
+              + [Cell(f"Median ({confidence_label(level)} CI), {g}" + (f", {unit}" if unit else ""), cls="num")
+                 for g in medians]
+              + ([Cell(f"Hazard ratio ({confidence_label(level)} CI)", cls="num")] if has_hr else [])
               + [Cell(f"Median follow-up, {c.removeprefix('median_followup_')}", cls="num") for c in follow_cols]]
-    rows = []
+    rows, warned = [], []
     for r in df.to_dicts():
         land = [r.get(f"landmark_{g}") for g in groups]
         land_ci = [r.get(f"landmark_ci_{g}") for g in groups]
         follow = [Cell("\u2013" if r.get(c) is None else f"{r[c]:.1f}", cls="num") for c in follow_cols]
+        med = [Cell(_median_ci(r.get(f"km_median_{g}"), r.get(f"km_median_lower_{g}"), r.get(f"km_median_upper_{g}")),
+                    cls="num") for g in medians]
+        hr = []
+        if has_hr:
+            shown = _estimate_ci(r.get("hr"), r.get("hr_lower"), r.get("hr_upper"))
+            if r.get("hr_comparison") and shown != "\u2013":
+                shown = f"{shown}, {r['hr_comparison']}"
+            if r.get("hr_warning"):
+                warned.append(r["hr_warning"])
+                shown += "*"
+            hr = [Cell(shown, cls="num")]
         rows.append(Row([Cell(text(r.get("endpoint"))), Cell(text(r.get("censoring"))),
                          Cell(f"{r['statistic']:.2f}" if r.get("statistic") is not None else "\u2013", cls="num"),
                          Cell(text(r.get("df")), cls="num"), Cell(format_p(r.get("pvalue")), cls="num")]
                         + [Cell("\u2013" if v is None else f"{100 * v:.1f}%" + (f" ({ci})" if ci else ""), cls="num")
-                           for v, ci in zip(land, land_ci, strict=True)] + follow))
+                           for v, ci in zip(land, land_ci, strict=True)] + med + hr + follow))
     notes = ["Log-rank test between groups; landmark columns: Kaplan-Meier survival at the landmark day "
              f"({confidence_label(level)} CI, log scale as R's survfit); "
-             "median follow-up by the reverse Kaplan-Meier method.",
+             "median follow-up by the reverse Kaplan-Meier method."
+             + (f" Medians with {confidence_label(level)} CIs on the log scale (R's quantile(survfit)); NR: limit "
+                "not reached." if medians else "")
+             + (f" Hazard ratio: Cox model, Efron ties, Wald {confidence_label(level)} CI." if has_hr else ""),
              "PFS, progression-free survival; OS, overall survival; HSCT, haematopoietic stem cell transplantation."]
+    notes += [f"* Few events: {w}." for w in dict.fromkeys(warned)]
     return Table("logrank-table", "Log-rank tests and landmark survival", header, rows, notes)
 
 
@@ -680,6 +701,15 @@ def _estimate_ci(est: object, lo: object, hi: object, scale: float = 1.0, digits
         return "NR" if v is None or v != v else f"{v * scale:.{digits}f}"
 
     return f"{est * scale:.{digits}f} ({one(lo)}\u2013{one(hi)})"
+
+
+def _median_ci(median: object, lo: object, hi: object) -> str:
+    """"1.7 (0.7-NR)"; "not reached (3.0-NR)" when the median is not reached (NaN) but its lower limit is."""
+    if median is not None and median == median:
+        return _estimate_ci(median, lo, hi, digits=1)
+    if lo is None or lo != lo:
+        return "not reached"
+    return f"not reached ({lo:.1f}\u2013{'NR' if hi is None or hi != hi else f'{hi:.1f}'})"
 
 
 def endpoint_summary_table(df: pl.DataFrame, level: float = 0.95) -> Table:
