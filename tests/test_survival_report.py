@@ -173,20 +173,26 @@ def test_seed_report_shows_the_recommended_survival_with_its_warnings():
     methods = dict(results.get("methods").iter_rows())
     text = methods["Survival conventions"]
     for words in ("log-log", "Aalen-Johansen", "Gray's test", "time-dependent", "Simon-Makuch", "10 events",
-                  "as published", "95%"):
+                  "As published", "95%"):
         assert words in text, words
 
 
-def test_as_published_keeps_log_cis_and_runs_no_translated_endpoints():
+def test_as_published_primary_still_runs_both_analyses_and_says_so():
+    """plan.analysis names the primary analysis; both run: the [plan.survival] tables (log CIs, as published)
+    and the recommended endpoints (log-log CIs); Methods say which is primary; the level is 1 - alpha."""
+    from cartkit.analysis.survival_analysis import survival_methods_text
     from cartkit.study.load import load_study
 
     plan = load_study(SEED).plan
-    assert survival_conventions(plan).conf_type == "log-log"
+    assert survival_conventions(plan).primary == "recommended"  # no plan.analysis: cartkit's default
     published = SimpleNamespace(**{k: getattr(plan, k) for k in ("alpha", "endpoints", "survival")},
-                                analysis=AS_PUBLISHED)
+                                confidence_level=0.95, analysis="as_published")
     conventions = survival_conventions(published)
-    assert (conventions.conf_type, conventions.recommended) == ("log", False)
-    assert analysed_endpoints(published, conventions) == ()  # the [plan.survival] tables are the analysis
+    assert (conventions.primary, conventions.conf_type, conventions.recommended_primary) == (
+        AS_PUBLISHED, "log-log", False)
+    assert [e.name for e in analysed_endpoints(published, conventions)] == ["PFS", "OS"]
+    assert "the plan names the as published analysis primary" in survival_methods_text(published)
+    assert "the recommended analysis is primary" in survival_methods_text(plan)
     assert survival_conventions(SimpleNamespace(alpha=0.1)).level == pytest.approx(0.9)
 
 

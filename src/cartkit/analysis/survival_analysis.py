@@ -172,45 +172,45 @@ AS_PUBLISHED = "as published"
 
 @dataclass(frozen=True)
 class SurvivalConventions:
-    """How the endpoint analysis runs (docs/survival.md): ``analysis`` "recommended" (cartkit's default for
-    new studies) or "as published"; Kaplan-Meier ``conf_type``; confidence ``level``."""
+    """How the survival analyses run (docs/survival.md): ``primary``, the analysis the plan names primary
+    ("recommended", cartkit's default, or "as published"; the report shows both); the Kaplan-Meier
+    ``conf_type`` of the recommended (endpoint) tables; the confidence ``level``."""
 
-    analysis: str
+    primary: str
     conf_type: str
     level: float
 
     @property
-    def recommended(self) -> bool:
-        return self.analysis == RECOMMENDED
+    def recommended_primary(self) -> bool:
+        return self.primary == RECOMMENDED
 
 
 def survival_conventions(plan) -> SurvivalConventions:
-    """The one place the survival analysis reads which analysis the plan asks for and at what level.
+    """The one place the survival analysis reads which analysis is primary and at what level.
 
-    Recommended: log-log Kaplan-Meier CIs (they stay inside (0, 1) and cover better at small n; Borgan &
-    Liestol 1990); as published: R's default log CIs, which the seed's numbers were computed with. The seed's
-    own ``[plan.survival]`` tables (``survival_analysis``) keep the log CIs in every case.
+    Both analyses run and the report shows both: the as-published ``[plan.survival]`` tables
+    (``survival_analysis``: R's default log-scale Kaplan-Meier CIs, with which the seed's numbers were
+    computed) and the recommended endpoint tables (``endpoint_analysis``: log-log CIs, which stay inside
+    (0, 1) and cover better at small n, Borgan & Liestol 1990; hazard ratios; HSCT as a competing event and as
+    a time-dependent covariate). ``plan.analysis`` ("recommended" or "as_published", docs/plan.md) says
+    which one is primary; the level is ``plan.confidence_level`` (1 - alpha).
     """
-    analysis = getattr(plan, "analysis", RECOMMENDED)  # issue 13: the plan option chooses; default recommended
-    analysis = AS_PUBLISHED if str(analysis).replace("_", " ").lower() == AS_PUBLISHED else RECOMMENDED
+    named = str(getattr(plan, "analysis", RECOMMENDED) or RECOMMENDED).replace("_", " ").lower()
     level = getattr(plan, "confidence_level", None)
     level = float(level) if level is not None else 1.0 - float(plan.alpha)
-    return SurvivalConventions(analysis, "log-log" if analysis == RECOMMENDED else "log", level)
+    return SurvivalConventions(AS_PUBLISHED if named == AS_PUBLISHED else RECOMMENDED, "log-log", level)
 
 
-def analysed_endpoints(plan, conventions: SurvivalConventions) -> tuple:
-    """The endpoints the endpoint analysis runs: the plan's ``[[plan.endpoint]]`` as written; without them,
-    in the recommended analysis, ``[plan.survival]``'s PFS and OS translated with the recommended HSCT
-    handling (PFS: HSCT a competing event, so that relapse/progression gets its cumulative incidence with
-    HSCT and non-relapse death competing; OS: not censored at HSCT, which enters as a time-dependent
-    covariate), reported at ``landmark_day``; in the as-published analysis none (the ``[plan.survival]``
-    tables are the analysis)."""
+def analysed_endpoints(plan, conventions: SurvivalConventions | None = None) -> tuple:
+    """The endpoints of the recommended analysis: the plan's ``[[plan.endpoint]]`` as written; without them,
+    ``[plan.survival]``'s PFS and OS translated with the recommended HSCT handling (PFS: HSCT a competing
+    event, so that relapse/progression gets its cumulative incidence with HSCT and non-relapse death
+    competing; OS: not censored at HSCT, which enters as a time-dependent covariate), reported at
+    ``landmark_day``. (``conventions`` is accepted for symmetry with the section; both analyses always run.)"""
     from cartkit.study.plan_endpoint import survival_endpoints
 
     if plan.endpoints:
         return tuple(plan.endpoints)
-    if not conventions.recommended:
-        return ()
     day = (plan.survival.landmark_day,)
     return tuple(replace(e, hsct=HsctRule.COMPETING if e.name == "PFS" else HsctRule.IGNORE, timepoints=day)
                  for e in survival_endpoints(plan.survival))
@@ -461,16 +461,14 @@ def survival_methods_text(plan, results=None) -> str:
     summary = _results_table(results, "endpoint_summary")
     if results is not None and summary is None:
         why = (getattr(results, "omitted", {}) or {}).get("endpoint_summary")
-        return (f"{'Recommended' if conventions.recommended else 'As-published'} endpoint analysis not run"
-                f"{': ' + why if why else ''}. The [plan.survival] tables use Kaplan-Meier {level} CIs on the log "
-                "scale (R's survfit default), as published.")
-    if conventions.recommended:
-        parts = [f"Recommended analysis (cartkit's default; the plan can ask for the as published one): Kaplan-Meier "
-                 f"{level} CIs on the log-log scale (Borgan & Liestol 1990: inside (0, 1) and better coverage at "
-                 "small n); the as published [plan.survival] tables keep the log-scale CIs (R's survfit default) "
-                 "with which the published numbers were computed."]
-    else:
-        parts = [f"As published: Kaplan-Meier {level} CIs on the log scale (R's survfit default)."]
+        return (f"Recommended endpoint analysis not run{': ' + why if why else ''}. The [plan.survival] tables "
+                f"use Kaplan-Meier {level} CIs on the log scale (R's survfit default), as published.")
+    which = ("the recommended analysis is primary (cartkit's default)" if conventions.recommended_primary else
+             "the plan names the as published analysis primary")
+    parts = [f"Two survival analyses, both reported ({which}). As published: the [plan.survival] tables with "
+             f"Kaplan-Meier {level} CIs on the log scale (R's survfit default), with which the published numbers "
+             f"were computed. Recommended: Kaplan-Meier {level} CIs on the log-log scale (Borgan & Liestol 1990: "
+             "inside (0, 1) and better coverage at small n)."]
     parts.append("Median survival with its CI by R's quantile(survfit) rule (the CI from the pointwise limits); "
                  f"Cox hazard ratios of each group against the reference (Efron ties) with Wald {level} CIs, "
                  "and the log-rank test; a hazard ratio from fewer than "
