@@ -18,7 +18,6 @@ return plain row dicts and frames that ``endpoint_analysis`` concatenates into t
 
 from __future__ import annotations
 
-import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -163,27 +162,27 @@ def time_dependent_tables(followed: pl.DataFrame, switch: pl.Series, endpoint: E
     if e.sum() < MIN_EVENTS_PER_COVARIATE:
         row["warning"] = (f"only {int(e.sum())} events for 1 covariate (fewer than {MIN_EVENTS_PER_COVARIATE}): "
                           "the hazard ratio and its CI are unreliable")
-    from statsmodels.tools.sm_exceptions import (
-        ConvergenceWarning,  # imported first: it sets an "always" filter
-    )
-
     rows = split_at(t, e, sw)
-    try:
-        with warnings.catch_warnings():
-            # no events in one state: the estimate runs off to infinity (R's coxph warns too); checked below
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            warnings.simplefilter("ignore", RuntimeWarning)  # exp overflow of that estimate
-            fit = time_dependent_cox(t, e, sw, level=level)
-    except (ValueError, np.linalg.LinAlgError) as exc:
-        row["note"] = "; ".join(x for x in (row["note"], f"Cox model: {exc}") if x)
+    switched = ~np.isnan(sw) & (sw < t)
+    if not (e & switched).any() or not (e & ~switched).any():
+        # no events in one state: no finite estimate (R's coxph coefficient runs off to infinity and it warns);
+        # the score (Mantel-Byar) test at 0 is still defined, and fitting would only iterate to the limit
+        from cartkit.survival.cox import cox_score_test
+
+        test = cox_score_test(rows, "stop", "event", ["hsct"], entry="start")
+        state = "after" if not (e & switched).any() else "before"
+        row.update(score_statistic=float(test.statistic), score_pvalue=float(test.pvalue))
+        row["note"] = "; ".join(x for x in (row["note"], f"no events {state} HSCT: hazard ratio not estimable")
+                                if x)
     else:
-        if np.isfinite(fit.hr[0]) and np.all(np.isfinite(fit.ci[0])) and fit.se[0] < 1e3:
-            row.update(hr=float(fit.hr[0]), hr_lower=float(fit.ci[0, 0]), hr_upper=float(fit.ci[0, 1]),
-                       hr_pvalue=float(fit.pvalues[0]))
+        try:
+            fit = time_dependent_cox(t, e, sw, level=level)
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            row["note"] = "; ".join(x for x in (row["note"], f"Cox model: {exc}") if x)
         else:
-            row["note"] = "; ".join(x for x in (row["note"], "no events in one state: hazard ratio not estimable")
-                                    if x)
-        row.update(score_statistic=float(fit.score.statistic), score_pvalue=float(fit.score.pvalue))
+            row.update(hr=float(fit.hr[0]), hr_lower=float(fit.ci[0, 0]), hr_upper=float(fit.ci[0, 1]),
+                       hr_pvalue=float(fit.pvalues[0]), score_statistic=float(fit.score.statistic),
+                       score_pvalue=float(fit.score.pvalue))
     sm = simon_makuch(rows["start"], rows["stop"], rows["event"], rows["hsct"], conf_type=conf_type, level=level)
     state = {0: "no HSCT", 1: "HSCT"}
     body = sm.table.select(pl.col("state").replace_strict(state, return_dtype=pl.String), "time", "n_risk",

@@ -95,9 +95,17 @@ def _strata_codes(data: object, strata: tuple[str, ...]) -> tuple[np.ndarray, np
     return codes, missing
 
 
+def cox_score_test(data: object, duration: str, event: str, covariates: list[str] | tuple[str, ...],
+                   strata: str | list[str] | tuple[str, ...] | None = None, entry: str | None = None) -> TestResult:
+    """The score (log-rank) test of ``cox`` at beta = 0 (R's ``summary(coxph(...))$sctest``) without fitting the
+    model: for a model with no finite maximum (no events in one state of a time-dependent covariate, where
+    the Newton iterations only run off), whose score test is still defined (the Mantel-Byar test)."""
+    return cox(data, duration, event, covariates, strata=strata, entry=entry, _score_only=True)
+
+
 def cox(data: object, duration: str, event: str, covariates: list[str] | tuple[str, ...],
         level: float = 0.95, strata: str | list[str] | tuple[str, ...] | None = None,
-        entry: str | None = None) -> CoxModel:
+        entry: str | None = None, _score_only: bool = False) -> CoxModel:
     """Fit a Cox model (Efron ties) to a pandas or Polars DataFrame, stratified by ``strata`` columns if given;
     with ``entry`` (a start-time column) on counting-process rows (start, stop]."""
     import polars as pl
@@ -142,6 +150,11 @@ def cox(data: object, duration: str, event: str, covariates: list[str] | tuple[s
     # entry: the next float above each start, so that a row is at risk on (start, stop] as in R (see module docs)
     model = PHReg(t, x, status=e, ties="efron", strata=groups if strata else None,
                   entry=np.nextafter(start, np.inf) if entry is not None else None)
+    k = len(covariates)
+    if _score_only:
+        u0 = np.asarray(model.score(np.zeros(k)), dtype=float)
+        stat = float(u0 @ np.linalg.solve(-np.asarray(model.hessian(np.zeros(k)), dtype=float), u0))
+        return TestResult("Score (logrank) test", stat, float(chi2.sf(stat, k)), df=float(k))
     fit = model.fit(disp=False)
     coef = np.asarray(fit.params, dtype=float)
     cov = np.asarray(fit.cov_params(), dtype=float)
@@ -150,7 +163,6 @@ def cox(data: object, duration: str, event: str, covariates: list[str] | tuple[s
     pvalues = 2 * norm.sf(np.abs(z))
     q = float(norm.ppf(1 - (1 - level) / 2))
     ci = np.exp(np.column_stack([coef - q * se, coef + q * se]))
-    k = len(covariates)
     ll0 = float(model.loglike(np.zeros(k)))
     ll1 = float(fit.llf)
     wald_stat = float(coef @ np.linalg.solve(cov, coef))
