@@ -178,3 +178,13 @@ def test_kaplan_meier_at_landmarks_with_day_zero_events_matches_summary_survfit(
     got = km.at([0, 28, 60, 365])
     for col, want in r.items():
         np.testing.assert_allclose(got[col].to_numpy().astype(float), want, rtol=1e-12, err_msg=col)
+
+
+def test_no_events_at_all_gives_no_gray_statistic():
+    """Every subject censored: no jump to estimate, and Gray's test has no information (singular variance:
+    NaN with the note; R's cuminc stops: 'NAs in foreign function call'), instead of an IndexError."""
+    from cartkit.survival import cumulative_incidence
+
+    fit = cumulative_incidence([1, 2, 3, 4], [0, 0, 0, 0], group=list("aabb"))
+    assert fit.table.height == 0 and fit.estimate_at(2, "a") == 0.0
+    assert fit.test.statistic != fit.test.statistic and "singular" in fit.test.note

@@ -272,3 +272,17 @@ def test_seed_as_published_logrank_table_has_medians_and_hazard_ratios_as_r():
     first = [c.text for c in table.rows[0].cells]
     assert "0.22 (0.04\u20131.28), DLBCL vs B-ALL*" in first and "1.7 (0.7\u2013NR)" in first
     assert any(n.startswith("* Few events: only 6 events") for n in table.footnotes)
+
+
+def test_competing_endpoint_without_any_event_has_zero_incidence_and_no_curves():
+    """All censored (only last contacts recorded): the cumulative incidence is 0 at every timepoint, Gray's
+    test has nothing to test, and there is no curve to draw (the report says why, no crash)."""
+    rows = {**REF["hand_rows"], "events": [e for e in REF["hand_rows"]["events"] if e["kind"] == "last_contact"]}
+    study, assessments = hand_study(rows)
+    pfs = next(e for e in study.plan.endpoints if e.name == "PFS")
+    tables, _ = endpoint_analysis(study, resolve_populations(study), assessments, endpoints=(pfs,),
+                                  conf_type="log-log")
+    assert tables["endpoint_cif"]["estimate"].to_list() == [0.0, 0.0]
+    assert tables["endpoint_cif_tests"]["pvalue"].to_list() == [None]
+    assert tables["endpoint_cif_curves"] is None and tables["endpoint_hsct_cox"] is None
+    assert tables["endpoint_tests"]["note"].to_list() == ["no events: no comparison"]

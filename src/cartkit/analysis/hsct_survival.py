@@ -62,7 +62,7 @@ def competing_status(data: pl.DataFrame, endpoint: EndpointPlan) -> np.ndarray:
 
 
 def cumulative_incidence_tables(data: pl.DataFrame, endpoint: EndpointPlan, base: dict, scale: float,
-                                days: tuple[int, ...], level: float) -> tuple[list[dict], dict, pl.DataFrame]:
+                                days: tuple[int, ...], level: float) -> tuple[list[dict], dict, pl.DataFrame | None]:
     """The cause's cumulative incidence at ``days`` per group with its CI (rows), Gray's test (one row),
     and the curves of the cause and of each competing event per group (for the figure)."""
     from cartkit.survival import cumulative_incidence
@@ -116,6 +116,8 @@ def cumulative_incidence_tables(data: pl.DataFrame, endpoint: EndpointPlan, base
         curves.append(pl.concat([start, body, end]).with_columns(
             population=pl.lit(base["population"]), endpoint=pl.lit(base["endpoint"]), curve=pl.lit(label),
             cause=pl.lit(code == CAUSE), time_unit=pl.lit(endpoint.time_unit)))
+    if not curves:  # no event of any kind yet: nothing to draw
+        return rows, test, None
     curve_frame = pl.concat(curves).select("population", "endpoint", "curve", "cause", "group", "time", "estimate",
                                            "lower", "upper", "time_unit")
     return rows, test, curve_frame

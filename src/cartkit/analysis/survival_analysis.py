@@ -382,7 +382,8 @@ def endpoint_analysis(study: Study, populations: list, assessments: pl.DataFrame
                 rows, test, frame = hs.cumulative_incidence_tables(data, endpoint, base, scale, days, level)
                 cif.extend(rows)
                 cif_tests.append(test)
-                cif_curves.append(frame)
+                if frame is not None:
+                    cif_curves.append(frame)
             if endpoint.hsct != HsctRule.EXCLUDE:
                 units = data.select("patient_id", "origin_date")
                 past = units.join(followed, on=["patient_id", "origin_date"], how="left", maintain_order="left")

@@ -143,15 +143,16 @@ def _endpoint_blocks(results: Results, figures: dict[str, RenderedFigure | str],
     blocks += [_table_or_note(results, "endpoint_summary", lambda df: tb.endpoint_summary_table(df, level)),
                Block("heading", text="Log-rank tests and Cox hazard ratios", id="endpoint-tests"),
                _table_or_note(results, "endpoint_tests", lambda df: tb.endpoint_tests_table(df, level))]
-    if results.get("endpoint_cif") is not None:
-        blocks += [Block("heading", text="HSCT as a competing event", id="endpoint-cif"),
-                   Block("table", table=tb.endpoint_cif_table(results.get("endpoint_cif"),
-                                                              results.get("endpoint_cif_tests"), level)),
-                   _figure_block(figures, "cumulative-incidence")]
-    if results.get("endpoint_hsct_cox") is not None:
-        blocks += [Block("heading", text="HSCT as a time-dependent covariate", id="endpoint-hsct"),
-                   _table_or_note(results, "endpoint_hsct_cox", lambda df: tb.endpoint_hsct_cox_table(df, level)),
-                   _figure_block(figures, "simon-makuch")]
+    if summary is None:  # no endpoint analysis: one note, and the figures' omission notes
+        return [_table_or_note(results, "endpoint_summary", lambda df: tb.endpoint_summary_table(df, level)),
+                _figure_block(figures, "cumulative-incidence"), _figure_block(figures, "simon-makuch")]
+    tests = results.get("endpoint_cif_tests")
+    blocks += [Block("heading", text="HSCT as a competing event", id="endpoint-cif"),
+               _table_or_note(results, "endpoint_cif", lambda df: tb.endpoint_cif_table(df, tests, level)),
+               _figure_block(figures, "cumulative-incidence"),
+               Block("heading", text="HSCT as a time-dependent covariate", id="endpoint-hsct"),
+               _table_or_note(results, "endpoint_hsct_cox", lambda df: tb.endpoint_hsct_cox_table(df, level)),
+               _figure_block(figures, "simon-makuch")]
     return blocks
 
 
@@ -209,9 +210,9 @@ def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -
         Block("heading", text="Log-rank tests", id="logrank"),
         _table_or_note(results, "logrank", lambda df: tb.logrank_table(df, level)),
     ]))
-    if results.get("endpoint_summary") is not None:  # [[plan.endpoint]]; else omitted["endpoints"] says why
-        sections.append(Section("endpoints", "Time-to-event endpoints by population", _endpoint_blocks(results,
-                                                                                                       figures, level)))
+    # the recommended survival analysis ([[plan.endpoint]] or [plan.survival] translated); else why not
+    sections.append(Section("endpoints", "Time-to-event endpoints by population", _endpoint_blocks(results, figures,
+                                                                                                   level)))
     sections.append(Section("follow-up", "Status at the end of follow-up", [
         _table_or_note(results, "follow_up_summary", tb.follow_up_summary_table),
         _table_or_note(results, "follow_up", tb.follow_up_listing_table),

@@ -139,6 +139,8 @@ def _gray_stratum(m_t: int, k: int, ti: np.ndarray, gi: np.ndarray, n: np.ndarra
     r = np.cumsum(cnt[::-1], axis=0)[::-1]  # at risk per group at each time
     # only times with an event matter (others change nothing in crst)
     ev = (e1.sum(axis=1) + e2.sum(axis=1)) > 0
+    if not ev.any():  # no event in this stratum: it adds nothing to the score or its variance
+        return np.zeros(k - 1), np.zeros((k - 1, k - 1))
     r, e1, e2 = r[ev], e1[ev], e2[ev]
     pos = r > 0
     with np.errstate(divide="ignore", invalid="ignore"):
