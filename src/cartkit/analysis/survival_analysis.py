@@ -464,9 +464,9 @@ def survival_methods_text(plan, results=None) -> str:
         why = (getattr(results, "omitted", {}) or {}).get("endpoint_summary")
         return (f"Recommended endpoint analysis not run{': ' + why if why else ''}. The [plan.survival] tables "
                 f"use Kaplan-Meier {level} CIs on the log scale (R's survfit default), as published.")
-    which = ("the recommended analysis is primary (cartkit's default)" if conventions.recommended_primary else
+    which = ("the recommended analysis is primary, cartkit's default" if conventions.recommended_primary else
              "the plan names the as published analysis primary")
-    parts = [f"Two survival analyses, both reported ({which}). As published: the [plan.survival] tables with "
+    parts = [f"Two survival analyses, both reported; {which}. As published: the [plan.survival] tables with "
              f"Kaplan-Meier {level} CIs on the log scale (R's survfit default), with which the published numbers "
              f"were computed. Recommended: Kaplan-Meier {level} CIs on the log-log scale (Borgan & Liestol 1990: "
              "inside (0, 1) and better coverage at small n)."]
