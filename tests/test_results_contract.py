@@ -68,8 +68,8 @@ def test_the_seed_follows_the_contract():
     results = analyse(study, derive(study))
     assert_contract(results)
     # the seed's plan asks for no next-study designs; its [plan.survival] runs as published and, translated
-    # with the recommended HSCT handling, as endpoints (analysis/survival_analysis.py); every patient was infused, and no leukapheresis date is recorded; it has no myeloma
-    # or CLL patients (disease_responses: IMWG 2016 / iwCLL 2018 tables), nor any IEC-HS, infection, IgG,
+    # with the recommended HSCT handling, as endpoints (analysis/survival_analysis.py); every patient was
+    # infused, and no leukapheresis date is recorded; it has no myeloma or CLL patients (disease_responses: IMWG 2016 / iwCLL 2018 tables), nor any IEC-HS, infection, IgG,
     # MNT/cranial nerve palsy or second malignancy data
     assert set(results.omitted) == {"next_study", "never_infused", "vein_to_vein", "disease_responses",
                                     "iec_hs_summary", "iec_hs", "infection_density", "infections_by_type",
