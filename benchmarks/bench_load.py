@@ -28,6 +28,7 @@ import resource, sys, time, json
 from pathlib import Path
 import polars as pl
 what, folder = sys.argv[1], Path(sys.argv[2])
+before = resource.getrusage(resource.RUSAGE_SELF)
 start = time.perf_counter()
 if what == "cartkit":
     import cartkit
@@ -36,7 +37,8 @@ if what == "cartkit":
 else:
     rows = sum(pl.read_parquet(p).height for p in sorted(folder.glob("*.parquet")))
 elapsed = time.perf_counter() - start
-print(json.dumps({"seconds": elapsed, "rows": rows,
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"seconds": elapsed, "rows": rows, "cpu_seconds": usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime,
                   "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -77,6 +79,12 @@ def main() -> None:
         "load_study_seconds": round(cartkit["seconds"], 2),
         "read_parquet_seconds": round(plain["seconds"], 2),
         "time_ratio": round(cartkit["seconds"] / plain["seconds"], 1),
+        # CPU time (user + system, all threads) of each child: less sensitive to the other work on
+        # the shared machine than the wall time
+        "load_study_cpu_seconds": round(cartkit["cpu_seconds"], 2),
+        "read_parquet_cpu_seconds": round(plain["cpu_seconds"], 2),
+        "cpu_ratio": round(cartkit["cpu_seconds"] / plain["cpu_seconds"], 1),
+        "load_average": round(__import__("os").getloadavg()[0], 1),
         "load_study_peak_mib": round(cartkit["peak_mib"]),
         "read_parquet_peak_mib": round(plain["peak_mib"]),
         "memory_ratio": round(cartkit["peak_mib"] / plain["peak_mib"], 1),

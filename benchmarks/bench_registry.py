@@ -1,0 +1,89 @@
+"""A registry in patient shards: `cartkit simulate --shards` then `cartkit run`, time and peak memory.
+
+    python benchmarks/bench_registry.py --patients 100000 [--shard-patients 20000] [--keep DIR]
+
+Simulates a sharded study (the same number of patients per shard at every size, so that the
+memory a shard needs does not grow with the registry), then runs `cartkit run` on it in a fresh
+process under `/usr/bin/time -v` and records the wall time and the peak resident memory (the
+"Maximum resident set size" it reports; `resource.getrusage` of the child where /usr/bin/time is
+missing). Each size is one entry of benchmarks/results/registry.json, so the sizes can be run
+apart (the 10^6 run takes long); the time ratio to the 100,000-patient entry is computed when both
+are there (issue 16, target 3: at most 12x, and a peak under 8 GiB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "registry.json"
+CLI = [sys.executable, "-c", "from cartkit.cli import app; app()"]
+
+
+def _timed(args: list[str]) -> dict:
+    """Wall seconds and peak RSS (MiB) of a child process."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    time_bin = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
+    start = time.perf_counter()
+    if time_bin:
+        out = subprocess.run([time_bin, "-v", *args], env=env, capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+        if out.returncode != 0:
+            raise SystemExit(f"failed: {' '.join(args)}\n{out.stdout[-2000:]}\n{out.stderr[-4000:]}")
+        peak_kib = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", out.stderr).group(1))
+        source = "/usr/bin/time -v"
+    else:
+        subprocess.run(args, env=env, check=True, capture_output=True)
+        seconds = time.perf_counter() - start
+        peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        source = "resource.getrusage(RUSAGE_CHILDREN)"
+    return {"seconds": round(seconds, 1), "peak_mib": round(peak_kib / 1024), "peak_from": source}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--patients", type=int, default=100_000)
+    parser.add_argument("--shard-patients", type=int, default=20_000)
+    parser.add_argument("--keep", type=Path, default=None, help="simulate into (or reuse) this folder")
+    args = parser.parse_args()
+    shards = max(1, -(-args.patients // args.shard_patients))
+    with tempfile.TemporaryDirectory(prefix="cartkit-registry-") as tmp:
+        study = args.keep or Path(tmp) / "study"
+        simulated = None
+        if not (study / "study.toml").is_file():
+            simulated = _timed([*CLI, "simulate", str(study), "--patients", str(args.patients), "--seed", "1",
+                                "--shards", str(shards)])
+        run = _timed([*CLI, "run", str(study), "--out", str(Path(tmp) / "report")])
+        rows = None
+        try:
+            import polars as pl
+
+            rows = sum(pl.scan_parquet(p).select(pl.len()).collect().item()
+                       for p in study.glob("shards/*/*.parquet"))
+        except Exception:  # noqa: BLE001 - the row count is for the record only
+            pass
+    entry = {"patients": args.patients, "shards": shards, "rows": rows, "simulate": simulated, "run": run,
+             "load_average": round(os.getloadavg()[0], 1)}
+    results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    results[str(args.patients)] = entry
+    small, large = results.get("100000"), results.get("1000000")
+    if small and large:
+        results["time_ratio_1e6_to_1e5"] = round(large["run"]["seconds"] / small["run"]["seconds"], 1)
+        results["peak_1e6_under_8_gib"] = large["run"]["peak_mib"] < 8 * 1024
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(entry, indent=2))
+
+
+if __name__ == "__main__":
+    main()
