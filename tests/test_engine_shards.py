@@ -20,6 +20,10 @@ def assert_same_derived(expected, actual) -> None:
     """Every derived table equal, rows in any order (shards are gathered in shard order)."""
     want, got = derived_frames(expected), derived_frames(actual)
     assert set(want) == set(got)
+    # the sharded run adds how it read the study (shards, kinetic sample) to the report's notes
+    registry = ("Read in ", "The kinetic curves and model fits use")
+    got["derived.notes"] = got["derived.notes"].filter(~pl.col("text").str.starts_with(registry[0])
+                                                       & ~pl.col("text").str.starts_with(registry[1]))
     for name, frame in want.items():
         other = got[name]
         assert frame.columns == other.columns, name
@@ -124,3 +128,31 @@ def test_patient_in_two_shards_is_an_error(studies, tmp_path):
 def test_simulate_refuses_more_shards_than_patients(tmp_path):
     with pytest.raises(ValueError, match="shards"):
         simulate_study(tmp_path / "x", patients=3, shards=4)
+
+
+def test_cli_simulates_shards_and_runs_them(tmp_path):
+    from typer.testing import CliRunner
+
+    from cartkit.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["simulate", str(tmp_path / "reg"), "-n", "40", "--shards", "2"])
+    assert result.exit_code == 0, result.output
+    assert [s.name for s in shard_folders(tmp_path / "reg")] == ["00000", "00001"]
+    bad = runner.invoke(app, ["run", str(tmp_path / "reg"), "--out", str(tmp_path / "o"), "--engine", "nope"])
+    assert bad.exit_code != 0 and "--engine nope" in bad.output
+    bad = runner.invoke(app, ["run", str(tmp_path / "reg"), "--out", str(tmp_path / "o"), "--master", "local[2]"])
+    assert bad.exit_code != 0 and "--master applies to --engine spark only" in bad.output
+    too_many = runner.invoke(app, ["simulate", str(tmp_path / "few"), "-n", "2", "--shards", "3"])
+    assert too_many.exit_code != 0 and "at most one shard per patient" in too_many.output
+
+
+@pytest.mark.slow
+def test_run_writes_the_report_of_a_sharded_study(tmp_path):
+    from cartkit.pipeline import run_study
+
+    folder = simulate_study(tmp_path / "reg", patients=60, seed=5, shards=3)
+    index = run_study(folder, tmp_path / "report")
+    html = index.read_text(encoding="utf-8")
+    assert "Read in 3 patient shards (60 patients" in html  # in the report's notes
+    assert (tmp_path / "report" / "tables" / "responses.csv").is_file()

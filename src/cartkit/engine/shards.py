@@ -229,18 +229,20 @@ def gather(folder: str | Path, config, parts: list[dict[str, pl.DataFrame]], fra
         else:
             present = [p[f"derived.{f.name}"] for p in clean if f"derived.{f.name}" in p]
             derived_fields[f.name] = _concat(present) if present else None
-    derived = Derived(**derived_fields)
-
     shards = _concat([p["shard"] for p in clean])
     notes = _unique(t for p in clean for t in p["notes"]["text"])
-    notes.append(f"Read in {shards.height} patient shards ({int(shards['patients'].sum()):,} patients, "
+    registry: list[str] = []  # how the study was read: in the report's notes (derived.notes) and study.notes
+    registry.append(f"Read in {shards.height} patient shards ({int(shards['patients'].sum()):,} patients, "
                  f"{int(shards['episodes'].sum()):,} infusions), each loaded, validated and derived on its own "
                  "(docs/scale.md).")
     if fraction < 1:
         sampled = tables["measurements"].select("patient_id", "episode").unique().height
-        notes.append(f"The kinetic curves and model fits use the measurements of a reproducible sample of "
+        registry.append(f"The kinetic curves and model fits use the measurements of a reproducible sample of "
                      f"{sampled:,} of {int(shards['episodes'].sum()):,} infusions (a hash of patient id and "
                      "episode); the kinetic parameters of every infusion are in the derived tables.")
+    notes += registry
+    derived_fields["notes"] = derived_fields["notes"] + registry
+    derived = Derived(**derived_fields)
     study_files = list(input_files(folder, []))  # study.toml (and published.toml) once
     seen = {f.file for f in study_files}
     inputs = study_files + [InputFile(file, Path(path), size, digest)
