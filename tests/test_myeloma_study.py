@@ -120,3 +120,18 @@ def test_simulate_disease_arguments(tmp_path):
         simulate_study(tmp_path / "y", patients=5, disease="myeloma", design="randomised")
     result = CliRunner().invoke(app, ["simulate", str(tmp_path / "z"), "--disease", "AML"])
     assert result.exit_code != 0 and "--disease must be one of myeloma, CLL" in result.output
+
+
+def test_response_disagreements_are_listed_with_the_grade_ones():
+    # derived beside recorded, every disagreement listed: the example records a few IMWG responses one
+    # category better than the values give; they reach Derived.disagreements (the report's table)
+    import cartkit
+    from cartkit.derive import derive
+    from cartkit.derive.response import derive_responses
+
+    study = cartkit.load_study(EXAMPLE)
+    listed = derive(study).disagreements.filter(pl.col("item").str.starts_with("response day"))
+    expected = derive_responses(study).disagreements
+    assert listed.height == expected.height > 0
+    assert listed.sort("patient_id", "item").rows() == expected.sort("patient_id", "item").rows()
+    assert set(listed["item"].str.extract(r"\((\w+)\)").to_list()) == {"imwg"}

@@ -218,6 +218,9 @@ def derive(study: Study) -> Derived:
     responses = derive_responses(study)
     best = responses.best
     facts["response_source"] = responses.source_note
+    # recorded vs derived responses (Lugano, B-ALL, IMWG, iwCLL) are listed with the grade disagreements
+    if responses.disagreements.height:
+        disagreements = pl.concat([disagreements, responses.disagreements.select(disagreements.columns)])
 
     # --- kinetics
     kinetics = derive_kinetics(study, analytes=plan.kinetic_analytes, window=plan.kinetics_window)
