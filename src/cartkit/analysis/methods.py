@@ -436,15 +436,10 @@ def methods_table(plan, facts: dict[str, str], software: dict[str, str],
     return pl.DataFrame(items, schema={"item": pl.String, "text": pl.String}, orient="row")
 
 
-def design_warnings(n_patients_paired: int, comparisons: pl.DataFrame | None, logrank: pl.DataFrame | None,
-                    extra: list[str]) -> pl.DataFrame:
+def design_warnings(logrank: pl.DataFrame | None, extra: list[str]) -> pl.DataFrame:
+    """The warnings table: ``extra`` (validation's, derivation's, the sections' and each comparison's pair
+    note, counted per comparison by the comparison_groups section), then few events in a survival analysis."""
     texts = list(extra)
-    if n_patients_paired > 0:
-        texts.append(
-            f"{n_patients_paired} patients received both products: the unpaired tests treat "
-            "the same patients as independent groups. The paired tests are the appropriate analysis and are "
-            "shown beside them."
-        )
     if logrank is not None and "events" in logrank.columns:
         few = logrank.filter(pl.col("events") < 10)
         if few.height:

@@ -489,8 +489,7 @@ def _warnings(ctx: Context) -> Output:
     from cartkit.analysis.methods import design_warnings
 
     # the pairs of each comparison are counted, and warned about, by the comparison_groups section
-    return {"warnings": design_warnings(0, ctx.tables.get("comparisons"), ctx.tables.get("logrank"),
-                                        ctx.warnings + ctx.pair_notes)}
+    return {"warnings": design_warnings(ctx.tables.get("logrank"), ctx.warnings + ctx.pair_notes)}
 
 
 def _cross_reference(ctx: Context) -> Output:

@@ -166,7 +166,7 @@ def baseline_table(df: pl.DataFrame) -> Table:
              "characteristic is recorded for; medians and percentages are of the patients with a value."
              if "n_missing" in used else "",
              abbreviations("DLBCL", "B-ALL", "IQR", "SD_stat")]
-    return Table("table-1-table", "Baseline characteristics by disease", header, rows,
+    return Table("baseline-table", "Baseline characteristics by disease", header, rows,
                  [n for n in notes if n])
 
 
@@ -324,7 +324,7 @@ def adverse_events_table(df: pl.DataFrame) -> Table:
             rows.append(Row(cells))
     notes = ["Patients with the event / patients treated (%), by product and disease. CRS and ICANS: "
              "maximum grade per episode.", abbreviations("DLBCL", "B-ALL", "CRS", "ICANS")]
-    return Table("table-2-table", "Adverse events by product and disease", header, rows, notes)
+    return Table("adverse-events-table", "Adverse events by product and disease", header, rows, notes)
 
 
 def meddra_adverse_events_table(df: pl.DataFrame) -> Table:
@@ -439,26 +439,34 @@ def comparisons_table(df: pl.DataFrame) -> Table:
 
 
 def grading_systems_table(df: pl.DataFrame) -> Table:
-    """Same events graded by several systems side by side; rows that differ are marked."""
-    systems = df["system"].unique(maintain_order=True).to_list()
-    wide = df.pivot(on="system", index=["patient_id", "episode", "product", "toxicity"], values="grade",
-                    aggregate_function="first")
+    """Same events graded by several systems side by side, one column per system and source (a recorded
+    and a derived grade in the same system are two columns); rows that differ are marked."""
+    if "source" not in df.columns:
+        df = df.with_columns(source=pl.lit(None, dtype=pl.String))
+    keyed = df.with_columns(_column=pl.format("{} | {}", pl.col("system"), pl.col("source").fill_null("")))
+    columns = keyed.select("_column", "system", "source").unique("_column", maintain_order=True).rows()
+    order = {system: i for i, system in enumerate(dict.fromkeys(system for _, system, _ in columns))}
+    columns.sort(key=lambda c: (order[c[1]], c[2] != "recorded"))  # each system together, recorded first
+    names = [c for c, _, _ in columns]
+    wide = keyed.pivot(on="_column", index=["patient_id", "episode", "product", "toxicity"], values="grade",
+                       aggregate_function="first")
     wide = wide.with_columns(_k=patient_number()).sort(
         "toxicity", "episode", "_k", "patient_id")
     header = [[Cell("Patient"), Cell("Product"), Cell("Toxicity")]
-              + [Cell(system_name(s), cls="num") for s in systems]]
-    differ = (pl.concat_list(systems).list.drop_nulls().list.n_unique() > 1) if systems else pl.lit(False)
+              + [Cell(system_name(system) + (f" ({source})" if source else ""), cls="num")
+                 for _, system, source in columns]]
+    differ = (pl.concat_list(names).list.drop_nulls().list.n_unique() > 1) if names else pl.lit(False)
     wide = wide.with_columns(_differs=differ)
     total = wide.height
     n_differ = int(wide["_differs"].sum())
     if total > MAX_ROWS:  # long table: the episodes where the systems disagree first
         wide = wide.sort("_differs", descending=True, maintain_order=True).head(MAX_ROWS)
     rows = [Row([Cell(r["patient_id"]), Cell(r["product"]), Cell(r["toxicity"])]
-                + [Cell(text(r.get(s)), cls="num") for s in systems], cls="differs" if r["_differs"] else "")
+                + [Cell(text(r.get(c)), cls="num") for c in names], cls="differs" if r["_differs"] else "")
             for r in wide.to_dicts()]
     _, cap_note = _capped(rows, total, "episodes (those where the systems differ first)", "grading_systems.csv")
-    notes = cap_note + [f"Rows in bold ({n_differ} of {total}): the grading systems give different grades "
-                        "for the same episode.",
+    notes = cap_note + [f"Rows in bold ({n_differ} of {total}): the grading systems (or the recorded and the "
+                        "derived grade) give different grades for the same episode.",
              abbreviations("CRS", "ICANS", "CTCAE", "ASTCT")]
     return Table("grading-systems-table", "Grading systems side by side", header, rows, notes)
 
