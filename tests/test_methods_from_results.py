@@ -131,8 +131,12 @@ def test_the_seed_notes_explain_its_differences_beside_cartkits_reason(seed):
     assert Counter(r["status"] for r in rep.values()) == {"agrees": 508, "differs": 22, "not computed": 37}
     hb = rep["toxicity.hb.grades.p"]["reason"]
     # cartkit's reason: the test the plan's rule chose for this table, and why
-    assert hb.startswith("Pearson chi-square (no continuity correction) gives 0.234; the plan's rule chose "
-                         "Pearson's Chi-squared test with Yates' continuity correction")
+    assert hb.startswith("the published value is not attainable from patient-level records; the closest "
+                         "attainable, 0.427, is what the records give. Pearson chi-square (no continuity correction) "
+                         "gives 0.234; the plan's rule chose Pearson's Chi-squared test with Yates' continuity "
+                         "correction")
+    # the seed's note names the test that ran (the Yates chi-square), not Fisher's (issue 13 review)
+    assert "0.427 by the Yates-corrected chi-square" in hb and "Fisher 0.428" not in hb
     assert "The lower haematological grades are synthetic" in hb  # the seed's note
     il8 = rep["kinetics.il8.peak.p"]["reason"]
     assert il8 == ("both groups pass Shapiro-Wilk, so the plan's rule picks the t test; the Wilcoxon rank-sum "

@@ -7,6 +7,7 @@ import platform
 import polars as pl
 
 from cartkit.analysis.formatting import confidence_label
+from cartkit.analysis.recommended_comparison import methods_text as recommended_methods_text
 from cartkit.analysis.survival_analysis import survival_methods_text
 from cartkit.grading.systems import system_citation, system_label
 from cartkit.study.plan_endpoint import HsctRule
@@ -421,6 +422,7 @@ def methods_table(plan, facts: dict[str, str], software: dict[str, str],
         ("Summaries",
          f"Median (IQR) with {quantile_method_name(plan.quantile_method)} quartiles; mean +/- SD (n-1)."),
         ("Comparisons between products", _comparisons_text(plan, results)),
+        ("Recommended analysis", recommended_methods_text(plan, results)),
         ("Survival", _survival_text(plan, results, facts)),
         ("Time-to-event endpoints", _endpoints_text(plan, results, facts)),
         ("Survival conventions", survival_methods_text(plan, results)),  # analysis/survival_analysis.py

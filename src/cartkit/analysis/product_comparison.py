@@ -164,7 +164,7 @@ _GRADE_SCHEMA = {
     "toxicity": pl.String, "system": pl.String, "group_a": pl.String, "group_b": pl.String, "n_a": pl.Int64,
     "n_b": pl.Int64, "n_pairs": pl.Int64, "method": pl.String, "pvalue": pl.Float64, "why": pl.String,
     "fisher_pvalue": pl.Float64, "chisq_pvalue": pl.Float64, "paired_method": pl.String,
-    "paired_pvalue": pl.Float64, "note": pl.String}
+    "paired_statistic": pl.Float64, "paired_df": pl.Float64, "paired_pvalue": pl.Float64, "note": pl.String}
 
 
 def grade_comparisons(labelled, groups: pl.DataFrame, comparison) -> pl.DataFrame:
@@ -193,7 +193,8 @@ def grade_comparison(grades: pl.DataFrame, groups: pl.DataFrame, products: tuple
            "n_a": per_episode.filter(pl.col("product") == products[0]).height,
            "n_b": per_episode.filter(pl.col("product") == products[1]).height, "n_pairs": 0,
            "method": None, "pvalue": None, "why": None,
-           "fisher_pvalue": None, "chisq_pvalue": None, "paired_method": None, "paired_pvalue": None, "note": ""}
+           "fisher_pvalue": None, "chisq_pvalue": None, "paired_method": None, "paired_pvalue": None, "paired_statistic": None,
+           "paired_df": None, "note": ""}
     graded = [p for p, row in zip(products, table, strict=True) if sum(row)]
     if table and len(table[0]) >= 2 and len(graded) < 2:
         # e.g. no blood counts after one product: its grades are all undetermined
@@ -234,7 +235,8 @@ def grade_comparison(grades: pl.DataFrame, groups: pl.DataFrame, products: tuple
                 out["note"] = (out["note"] + " paired test not computable: " + (res.note or
                                "every patient has the same grade with both products")).strip()
             else:
-                out.update(paired_method="Bowker symmetry test (paired grades)", paired_pvalue=float(res.pvalue))
+                out.update(paired_method="Bowker symmetry test (paired grades)", paired_pvalue=float(res.pvalue),
+                           paired_statistic=float(res.statistic), paired_df=float(res.df))
     return out
 
 

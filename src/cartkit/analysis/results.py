@@ -72,7 +72,16 @@ second_malignancy_summary  diagnosis, kind, n (patients), N (infused), day_media
 grade_counts     toxicity ("CRS", "ICANS", "Neutropenia", "Anemia", "Thrombocytopenia",
                  "Leukopenia"), product, grade (int), n
 grade_compare    toxicity, system, group_a, group_b, n_a, n_b (graded episodes), n_pairs, method, pvalue,
-                 why, fisher_pvalue, chisq_pvalue, paired_method, paired_pvalue, note, comparison
+                 why, fisher_pvalue, chisq_pvalue, paired_method, paired_pvalue, paired_statistic, paired_df
+                 (Bowker's X^2 and its df), note, comparison
+recommended_comparisons  one row per measure, toxicity, response rate (per disease) and adverse event of
+                 each comparison: table ("measures" | "grades" | "responses" | "adverse events"), family,
+                 measure, unit, key, group_a/_b, n_a/_b, n_pairs, paired, summary_a/_b, method, statistic,
+                 pvalue, convention, effect, estimate, lower, upper, ci_method, level, also_method/_pvalue,
+                 sensitivity_method/_statistic/_pvalue, p_adjusted, adjust_method, adjust_family,
+                 family_size, published_method, published_pvalue, published_p_adjusted, primary
+                 ("recommended" | "as published": plan.analysis), differs (the conclusions at alpha
+                 differ), reason, note, comparison  (analysis/recommended_comparison.py)
 grading_systems  patient_id, episode, product, toxicity, system, grade  (same event, several
                  systems side by side: CTCAE v4.03 recorded vs ASTCT 2019 derived ...)
 disagreements    patient_id, episode, item, recorded, derived, note
@@ -176,7 +185,7 @@ SCHEMAS: dict[str, str] = {
     "second_malignancy_summary": "diagnosis:str kind:str n:int N:int day_median:float day_min:int day_max:int",
     "grade_compare": "toxicity:str system:str group_a:str group_b:str n_a:int n_b:int n_pairs:int method:str "
                      "pvalue:float why:str fisher_pvalue:float chisq_pvalue:float paired_method:str "
-                     f"paired_pvalue:float note:str {_COMPARISON}",
+                     f"paired_pvalue:float ?paired_statistic:float ?paired_df:float note:str {_COMPARISON}",
     "grading_systems": "patient_id:str episode:int product:str toxicity:str system:str grade:int source:str",
     "disagreements": "patient_id:str episode:int item:str recorded:str derived:str note:str",
     "kinetic_values": "patient_id:str episode:int product:str diagnosis:str analyte:str day:int value:float",
@@ -191,6 +200,15 @@ SCHEMAS: dict[str, str] = {
     "comparisons": "family:str measure:str unit:str summary_a:str summary_b:str group_a:str group_b:str "
                    "n_a:int n_b:int method:str statistic:float pvalue:float why:str paired_method:str "
                    f"paired_pvalue:float n_pairs:int key:str {_COMPARISON}",
+    # the recommended analysis beside the one as published (analysis/recommended_comparison.py)
+    "recommended_comparisons": "table:str family:str measure:str unit:str key:str group_a:str group_b:str "
+                               "n_a:int n_b:int n_pairs:int paired:bool summary_a:str summary_b:str method:str "
+                               "statistic:float pvalue:float convention:str effect:str estimate:float "
+                               "lower:float upper:float ci_method:str level:float also_method:str "
+                               "also_pvalue:float sensitivity_method:str sensitivity_statistic:float "
+                               "sensitivity_pvalue:float p_adjusted:float adjust_method:str adjust_family:str "
+                               "family_size:int published_method:str published_pvalue:float "
+                               f"published_p_adjusted:float primary:str differs:bool reason:str note:str {_COMPARISON}",
     "survival_curves": "endpoint:str censoring:str group:str time:float n_risk:int n_event:int n_censor:int "
                        "survival:float lower:float upper:float time_unit:str",
     "at_risk": "endpoint:str censoring:str group:str time:float n_risk:int time_unit:str",

@@ -280,9 +280,8 @@ def _late_effects(ctx: Context) -> Output:
     return out
 
 
-def _grade_comparison(ctx: Context, comparison: Comparison) -> Output:
-    from cartkit.analysis.product_comparison import grade_comparisons
-
+def _labelled_grades(ctx: Context) -> list[tuple[str, pl.DataFrame, str, str]]:
+    """(toxicity, grades, system, note) of each toxicity, then of each alternative grading system."""
     plan = ctx.plan
     # each grade is labelled with the system the data record it in (or it was derived under)
     systems = ctx.derived.grade_systems()
@@ -291,7 +290,43 @@ def _grade_comparison(ctx: Context, comparison: Comparison) -> Output:
                 for tox, frame in ctx.grade_frames().items()]
     labelled += [(tox, frame, system, "alternative grading system")
                  for tox, system, frame in ctx.derived.alternative_grades()]
-    return {"grade_compare": grade_comparisons(labelled, ctx.comparable, comparison)}
+    return labelled
+
+
+def _grade_comparison(ctx: Context, comparison: Comparison) -> Output:
+    from cartkit.analysis.product_comparison import grade_comparisons
+
+    return {"grade_compare": grade_comparisons(_labelled_grades(ctx), ctx.comparable, comparison)}
+
+
+def _recommended(ctx: Context, comparison: Comparison) -> Output:
+    """The recommended analysis of the comparison beside the one as published (analysis/recommended_comparison.py)."""
+    from cartkit.analysis import recommended_comparison as rc
+    from cartkit.analysis.product_comparison import compared_groups
+
+    plan = ctx.plan
+    level = rc.confidence_level(plan)
+    cg = compared_groups(ctx.comparable, comparison)
+    a, b = comparison.pair
+    both = cg.group_by("patient_id").agg(pl.col("product").n_unique().alias("k")).filter(pl.col("k") == 2).height
+    paired = comparison.paired is not False and both > 0
+
+    def published(name: str) -> pl.DataFrame | None:
+        table = ctx.tables.get(name)
+        return None if table is None else table.filter(pl.col("comparison") == comparison.label)
+
+    rows = []
+    if ctx.tables.get("kinetic_values") is not None:
+        rows += rc.measure_rows(ctx.derived.kinetics, cg, comparison, plan.kinetic_analytes, plan.quantile_method,
+                                level, paired, published("comparisons"))
+    rows += rc.grade_rows(_labelled_grades(ctx), ctx.comparable, comparison, level, paired, published("grade_compare"))
+    if ctx.tables.get("responses") is not None:
+        rows += rc.response_rows(ctx.tables["responses"], cg, comparison, ctx.diseases, level, paired)
+    rows += rc.adverse_event_rows(ctx.study.adverse_events, ctx.tables.get("adverse_event_incidence"), cg,
+                                  comparison, level, paired)
+    if not rows:
+        return {"recommended_comparisons": Omit(f"nothing to compare between {a} and {b}")}
+    return {"recommended_comparisons": rc.finish(rows, plan)}
 
 
 def _grading_systems(ctx: Context) -> Output:
@@ -539,6 +574,7 @@ SECTIONS: tuple[AnalysisSection, ...] = (
     AnalysisSection("kinetics", ("kinetic_values", "kinetic_curves", "kinetic_params", "ck_model"), _kinetics),
     AnalysisSection("kinetic comparison", ("comparisons",), _kinetic_comparison, per="comparison"),
     AnalysisSection("expansion by response", ("comparisons",), _responder_comparison),
+    AnalysisSection("recommended analysis", ("recommended_comparisons",), _recommended, per="comparison"),
     # survival is on the populations its endpoints name ([[plan.endpoint]], analysis/survival_analysis.py)
     AnalysisSection("survival", ("survival_curves", "at_risk", "logrank"), _survival, on_population=False),
     AnalysisSection("analysis populations", ("populations", "never_infused", "vein_to_vein"), _populations,

@@ -16,6 +16,7 @@ import polars as pl
 
 from cartkit.analysis.results import Results
 from cartkit.report import tables as tb
+from cartkit.report.comparison_tables import recommended_table
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -237,6 +238,15 @@ def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -
         _table_or_note(results, "ck_model", lambda df: tb.ck_model_table(df, level))]))
     sections.append(Section("cytokines", "Serum cytokines", [
         _figure_block(figures, "cytokine-kinetics"), _figure_block(figures, "cytokine-peaks")]))
+    # the recommended analysis first, the one as published beside it (report/comparison_tables.py); a
+    # hand-built Results without it (neither table nor reason) shows the as-published table only
+    recommended = ([Block("heading", text="Two analyses: recommended first, as published beside it",
+                          id="recommended-comparisons"),
+                    _table_or_note(results, "recommended_comparisons", lambda df: recommended_table(df, level)),
+                    Block("heading", text="As published: expansion and cytokines by the plan's rule",
+                          id="as-published")]
+                   if results.get("recommended_comparisons") is not None
+                   or "recommended_comparisons" in results.omitted else [])
     sections.append(Section("comparisons", "Comparisons between groups", [
         _table_or_note(results, "comparison_groups", lambda df: tb.plain_table(
             df.select("comparison", pl.exclude("comparison")), "comparison-groups-table", "The comparisons the plan names: groups, patients and episodes in "
@@ -245,6 +255,7 @@ def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -
                                            "patients_b": "Patients B", "episodes_a": "Episodes A",
                                            "episodes_b": "Episodes B", "n_pairs": "Patients in both",
                                            "paired": "Paired analysis"}, csv="comparison_groups.csv")),
+        *recommended,
         _table_or_note(results, "comparisons", tb.comparisons_table)]))
     sections.append(Section("grading-systems", "Grading systems side by side",
                             [_table_or_note(results, "grading_systems", tb.grading_systems_table)]))

@@ -218,15 +218,25 @@ def response_rates_table(df: pl.DataFrame, level: float = 0.95) -> Table:
     ci = confidence_label(level)
     header = [[Cell("Product"), Cell("Disease"), Cell("n", cls="num"),
                Cell(f"ORR, n (%) [{ci} CI]", cls="num"), Cell(f"CR, n (%) [{ci} CI]", cls="num")]]
-    rows = [Row([Cell(r["product"]), Cell(r["diagnosis"]), Cell(str(r["n"]), cls="num"),
+    families = _families(df["diagnosis"])
+    mixed = len(families) > 1 and "All" in df["diagnosis"].to_list()  # "All" pools different criteria
+    rows = [Row([Cell(r["product"]), Cell("All (pooled, mixed criteria)\u2020" if mixed and r["diagnosis"] == "All"
+                                          else r["diagnosis"]), Cell(str(r["n"]), cls="num"),
                  Cell(_rate(r["orr_n"], r["orr"], r["orr_lower"], r["orr_upper"]), cls="num"),
                  Cell(_rate(r["cr_n"], r["cr"], r["cr_lower"], r["cr_upper"]), cls="num")])
             for r in df.to_dicts()]
-    families = _families(df["diagnosis"])
     orr, cr = orr_text(families)
     keys = dict.fromkeys(k for f in families for k in _ORR_ABBREVIATIONS[f])
     notes = [f"{orr}. {cr}. A pooled row counts each patient by the criteria of their own disease. {ci} CI: "
              "exact (Clopper-Pearson) binomial interval.", abbreviations("ORR", *keys, "CI")]
+    if mixed:  # a pooled rate over diseases with different response criteria (issue 13 review)
+        from cartkit.response.best_response import FAMILY_NAMES
+
+        listed = ", ".join(FAMILY_NAMES[f] for f in families)
+        example = " (Lugano ORR counts PR; B-ALL counts CR/CRi)" if {"lymphoma", "all"} <= set(families) else ""
+        notes.insert(0, f"\u2020 All pools diseases whose responses follow different criteria ({listed}): an ORR or "
+                        f"CR means something different in each{example}, so the pooled rate is descriptive only. "
+                        "Read and compare the rates per disease.")
     return Table("response-rates-table", "Response rates by product and disease", header, rows, notes)
 
 
@@ -383,9 +393,14 @@ def grade_compare_table(df: pl.DataFrame) -> Table:
     return plain_table(df, "grade-compare-table", caption,
                        {"comparison": "Comparison", "toxicity": "Toxicity", "system": "Grading system",
                         "n_a": "Episodes A", "n_b": "Episodes B", "n_pairs": "Patients in both", "method": "Test",
-                        "pvalue": "P", "paired_method": "Paired test", "paired_pvalue": "Paired P",
-                        "published_p": "Published P", "note": "Note"},
-                       [abbreviations("CRS", "ICANS", "CTCAE", "ASTCT")])
+                        "pvalue": "P", "paired_method": "Paired test", "paired_statistic": "Paired \u03c7\u00b2",
+                        "paired_df": "df", "paired_pvalue": "Paired P", "published_p": "Published P",
+                        "note": "Note"},
+                       ["Paired test: Bowker's chi-square test of symmetry of the patients' grades after both "
+                        "products (\u03c7\u00b2 and its degrees of freedom, one per pair of grades with discordant "
+                        "patients); the recommended analysis compares the paired grades by the exact sign and "
+                        "signed-rank tests (recommended-comparisons table).",
+                        abbreviations("CRS", "ICANS", "CTCAE", "ASTCT")])
 
 
 def comparisons_table(df: pl.DataFrame) -> Table:
@@ -431,7 +446,8 @@ def comparisons_table(df: pl.DataFrame) -> Table:
                 + [Cell(format_p(r.get("pvalue")), cls="num"), Cell(text(r.get("paired_method")), cls="test"),
                    Cell(format_p(r.get("paired_pvalue")), cls="num")]
                 + ([Cell(format_p(r.get("published_p")), cls="num")] if has_published else [])))
-    notes = ([f"Choice of test (all rows): {whys[0]}."] if one_why and whys[0] else []) + ["Summaries as chosen by the plan: median (IQR) for non-normal data, mean \u00b1 SD otherwise.",
+    notes = ([f"Choice of test (all rows): {whys[0]}."] if one_why and whys[0] else []) + [
+             "Summaries: median (IQR) in every row, also where the t test ran.",
              "P: the unpaired test the plan chose (as in the seed's Methods); paired P: the within-patient "
              "test for the patients in both groups (treated with both products)."
              + (" Published P: the value printed in the source." if has_published else "")]

@@ -96,6 +96,14 @@ class Plan:
     # Continuity correction in the normal approximation of rank tests: R's wilcox.test applies it,
     # SPSS's asymptotic Mann-Whitney / Wilcoxon P-values do not (the seed used SPSS).
     rank_correction: bool = True
+    # Which of the two analyses of a comparison is primary (docs/plan.md "Two analyses"): "recommended"
+    # (paired exact tests, effect sizes with CIs, adjusted P; analysis/recommended_comparison.py) or
+    # "as_published" (the seed's unpaired plan rule); the report shows both, recommended first.
+    analysis: str = "recommended"
+    # R's p.adjust method over each family of the recommended P values ("none": no adjustment) and the
+    # families: "table" (one per table of one comparison) or "comparison" (every table of a comparison)
+    p_adjust: str = "holm"
+    p_adjust_family: str = "table"
     # Lower limits of normal by analyte (canonical units) for CTCAE grade 1 where a measurement row
     # carries no ``lln`` of its own; without either, grade 0-1 cannot be told apart.
     lln: dict[str, float] = field(default_factory=dict)

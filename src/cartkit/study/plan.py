@@ -31,6 +31,10 @@ CTCAE_VERSIONS = ("4.03", "5.0", "6.0")
 QUANTILE_METHODS = ("spss", "r7")
 ENDPOINTS = ("pfs", "os")
 TIME_UNITS = ("days", "months")
+# the two analyses of a comparison and the multiplicity adjustment of the recommended one (docs/plan.md)
+ANALYSES = ("recommended", "as_published")
+P_ADJUST_METHODS = ("holm", "hochberg", "bonferroni", "bh", "by", "none")
+P_ADJUST_FAMILIES = ("table", "comparison")
 
 
 @dataclass
@@ -318,6 +322,9 @@ def read_study_toml(folder: Path) -> tuple[StudyConfig, list[Problem]]:
         extra_ae_terms=plan.get("extra_ae_terms", "str_list", ()),
         ae_table_terms=_ae_table_terms(plan, problems),
         rank_correction=plan.get("rank_correction", "bool", Plan.rank_correction),
+        analysis=plan.get("analysis", "str", Plan.analysis, choices=ANALYSES),
+        p_adjust=plan.get("p_adjust", "str", Plan.p_adjust, choices=P_ADJUST_METHODS),
+        p_adjust_family=plan.get("p_adjust_family", "str", Plan.p_adjust_family, choices=P_ADJUST_FAMILIES),
         lln=_lln(plan, problems),
         infection_early=infection_windows["infection_early"],
         infection_late=infection_windows["infection_late"],
