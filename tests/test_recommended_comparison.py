@@ -253,3 +253,9 @@ def test_one_disease_family_keeps_the_pooled_row_unmarked(seed):
     table = tb.response_rates_table(rates)
     assert [r.cells[1].text for r in table.rows] == ["DLBCL", "All", "DLBCL", "All"]
     assert not any("pools" in n for n in table.footnotes)
+
+
+def test_the_pair_warning_names_the_primary_analysis(seed):
+    warnings = " ".join(seed[1].tables["warnings"]["text"].to_list())
+    assert "13 patients received both CD19 CAR-T and CD22 CAR-T" in warnings
+    assert 'the plan keeps the analysis as published primary (analysis = "as_published")' in warnings

@@ -151,7 +151,11 @@ def _comparison_groups(ctx: Context, comparison: Comparison) -> Output:
         ctx.pair_notes.append(
             f"{comparison.label}: {n} patient{'s' if n != 1 else ''} received both {a} and {b}: the unpaired "
             "tests (as published) treat the same patients as independent groups. The paired tests are the "
-            "appropriate analysis and are shown beside them.")
+            "appropriate analysis: " + ("they are the primary one (plan: analysis = \"recommended\"), the "
+                                        "unpaired tests are shown beside them." if ctx.plan.analysis == "recommended"
+                                        else "the plan keeps the analysis as published primary (analysis = "
+                                        "\"as_published\"); the recommended paired analysis is shown first, "
+                                        "beside it."))
     return {"comparison_groups": row}
 
 

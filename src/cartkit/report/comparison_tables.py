@@ -75,14 +75,30 @@ def _also_text(r: dict) -> str:
     for method, p in ((r.get("also_method"), r.get("also_pvalue")),
                       (r.get("sensitivity_method"), r.get("sensitivity_pvalue"))):
         if method and not _missing(p):
-            parts.append(f"{_short_test(method)} P = {format_p(p)}".replace("= <", "< "))
+            parts.append(f"{_short_test(method).removeprefix('exact ')} {format_p(p)}")
     return "; ".join(parts) or "\u2013"
+
+
+def _differs_text(r: dict, alpha_text: str) -> str:
+    """Short: which analysis alone has P below alpha, and what made the difference (the CSV has the sentence)."""
+    if not r.get("differs"):
+        return ""
+    pub, raw, adj = r.get("published_pvalue"), r.get("pvalue"), r.get("p_adjusted")
+    only = "as published only" if (pub is not None and pub < (r.get("_alpha") or 0)) else "recommended only"
+    why = []
+    if r.get("paired") and (raw < r["_alpha"]) != (pub < r["_alpha"]):
+        why.append("pairing")
+    if adj is not None and (raw < r["_alpha"]) != (adj < r["_alpha"]):
+        why.append(str(r.get("adjust_method") or "").capitalize() or "adjustment")
+    return f"P < {alpha_text} {only}" + (f" ({', '.join(why)})" if why else "")
 
 
 def recommended_table(df: pl.DataFrame, level: float = 0.95) -> Table:
     """The recommended analysis first, the one as published beside it, reasons where they differ; ``level``
-    is the plan's confidence level (an interval at another level, as R widens one with ties, says so)."""
+    is the plan's confidence level (an interval at another level, as R widens one with ties, says so) and
+    1 - level the alpha the conclusions are read at."""
     nominal = level
+    alpha = round(1 - level, 10)
     primary = df["primary"][0] if "primary" in df.columns and df.height else "recommended"
     method = df["adjust_method"].drop_nulls()[0] if df["adjust_method"].drop_nulls().len() else "none"
     adjusted = "P, none" if method == "none" else f"{method.capitalize()} P"
@@ -93,7 +109,7 @@ def recommended_table(df: pl.DataFrame, level: float = 0.95) -> Table:
         [Cell("Measure"), Cell("A", cls="num"), Cell("B", cls="num"), Cell("Pairs", cls="num"), Cell("Test"),
          Cell(f"Estimate ({confidence_label(level)} CI)", cls="num"), Cell("P", cls="num"), Cell(adjusted, cls="num"),
          Cell("Beside it"), Cell("Test"), Cell("P", cls="num"), Cell(adjusted, cls="num"),
-         Cell("Where the conclusions differ")],
+         Cell("Conclusions differ")],
     ]
     width = 13
     rows: list[Row] = []
@@ -108,7 +124,8 @@ def recommended_table(df: pl.DataFrame, level: float = 0.95) -> Table:
         for r in part.to_dicts():
             unit = r.get("unit") or ""
             measure = str(r["measure"]) + (f" ({unit})" if unit and r.get("table") == "measures" else "")
-            note = r.get("reason") or ""
+            r["_alpha"] = alpha
+            note = _differs_text(r, f"{alpha:g}")
             if r.get("note") and _missing(r.get("pvalue")):
                 note = (note + " " + str(r["note"])).strip()
             rows.append(Row([
@@ -135,13 +152,16 @@ def recommended_table(df: pl.DataFrame, level: float = 0.95) -> Table:
         "GMR, geometric mean ratio A / B (cytokine peaks, log-normal; its log-scale t test beside it); share A "
         "higher, % of the patients whose grade changed with the higher grade after A (sign test, "
         "Clopper-Pearson CI); RD, risk difference A \u2212 B in percentage points (Newcombe).",
-        "Beside it: for grades the exact signed-rank test and, as sensitivity, the exact test of symmetry "
-        "(Bowker's statistic with its exact conditional distribution).",
         ("No adjustment for multiplicity." if method == "none" else
          f"{method.capitalize()} P: adjusted within each family ({df['adjust_family'][0].split(' (', 1)[-1].rstrip(')')}); "
          "the P as published are adjusted over the same family for comparison."),
         f"Rows in bold ({n_differ} of {df.height}): the two analyses reach different conclusions at the plan's "
-        "alpha (the recommended one after adjustment).",
+        f"alpha ({alpha:g}; the recommended P after adjustment): P < {alpha:g} as published only or in the "
+        "recommended analysis only, because of the pairing (the paired P alone already differs) or of the "
+        "adjustment; the sentence is in tables/recommended_comparisons.csv (reason).",
+        "Beside it: signed-rank and symmetry, the exact signed-rank test and, as sensitivity, the exact test of "
+        "symmetry (Bowker's statistic with its exact conditional distribution) for grades; log-scale t, the t "
+        "test of the geometric-mean ratio.",
         "Responses are compared per disease only: the response criteria differ between diseases (Lugano ORR "
         "counts PR, B-ALL CR/CRi).",
         abbreviations("CI", "IQR", "ORR", "CR", "CRi", "PR"),
