@@ -234,7 +234,7 @@ def response_rates_table(df: pl.DataFrame, level: float = 0.95) -> Table:
 
         listed = ", ".join(FAMILY_NAMES[f] for f in families)
         example = " (Lugano ORR counts PR; B-ALL counts CR/CRi)" if {"lymphoma", "all"} <= set(families) else ""
-        notes.insert(0, f"\u2020 All pools diseases whose responses follow different criteria ({listed}): an ORR or "
+        notes.insert(1, f"\u2020 All pools diseases whose responses follow different criteria ({listed}): an ORR or "
                         f"CR means something different in each{example}, so the pooled rate is descriptive only. "
                         "Read and compare the rates per disease.")
     return Table("response-rates-table", "Response rates by product and disease", header, rows, notes)
