@@ -742,7 +742,9 @@ def endpoint_summary_table(df: pl.DataFrame, level: float = 0.95) -> Table:
     shown = df.select(
         pl.format("{} (N = {})", "population", "population_n").alias("population"), "endpoint", "label",
         "origin", "censoring", "group", "n", "events",
-        pl.when(pl.col("median").is_nan()).then(pl.lit("not reached")).otherwise(
+        pl.when(pl.col("median").is_nan() & pl.col("median_lower").is_nan()).then(pl.lit("not reached"))
+        .when(pl.col("median").is_nan()).then(pl.format("not reached ({}-NR)", pl.col("median_lower").round(1)))
+        .otherwise(
             pl.format("{} ({}-{}) {}", pl.col("median").round(1),
                       pl.when(pl.col("median_lower").is_nan()).then(pl.lit("NR"))
                       .otherwise(pl.col("median_lower").round(1).cast(pl.String)),
