@@ -386,13 +386,15 @@ def adverse_event_rows(adverse_events: pl.DataFrame, incidence: pl.DataFrame | N
     had = (adverse_events.join(minimum, on="term").filter(pl.col("grade") >= pl.col("min_grade"))
            .select("patient_id", "episode", "term").unique())
     # one column of flags per term over the compared episodes, in cg's row order
-    wide = (cg.select("patient_id", "episode").with_row_index("_row")
-            .join(had, on=["patient_id", "episode"], how="left")
-            .group_by("_row").agg(pl.col("term").drop_nulls()).sort("_row"))
+    index = {key: i for i, key in enumerate(cg.select("patient_id", "episode").iter_rows())}
+    flags = {t: np.zeros(cg.height, dtype=bool) for t in terms["term"].to_list()}
+    for patient, episode, term in had.iter_rows():
+        if (patient, episode) in index:
+            flags[term][index[(patient, episode)]] = True
     pairing = Pairing(cg, a, b)
     rows = []
     for term, label in terms.iter_rows():
-        events = wide["term"].list.contains(term).to_numpy()
+        events = flags[term]
         row = _blank("adverse events", "adverse event", label, "", f"ae.{term}", a, b)
         row.update(rate_row(events, pairing, paired, level))
         if row.get("pvalue") is not None or row.get("estimate") is not None:
@@ -402,29 +404,29 @@ def adverse_event_rows(adverse_events: pl.DataFrame, incidence: pl.DataFrame | N
 
 # ----------------------------------------------------------------------------------- multiplicity
 
-def adjust(frame: pl.DataFrame, method: str, family: str) -> pl.DataFrame:
-    """Adjusted P beside the raw, recommended and as published, within each family (module docs)."""
+def adjust_rows(rows: list[dict], method: str, family: str) -> list[dict]:
+    """Adjusted P beside the raw, recommended and as published, within each family (module docs); in place."""
     from cartkit.stats import adjust_pvalues
 
-    keys = ["table"] if family == "table" else []
     label = {"table": "each table of the comparison", "comparison": "the whole comparison"}[family]
-    out = []
-    for _, part in (frame.group_by(keys, maintain_order=True) if keys else [((), frame)]):
-        p = part["pvalue"].fill_null(math.nan).to_numpy()
-        q = part["published_pvalue"].fill_null(math.nan).to_numpy()
+    families: dict[str, list[dict]] = {}
+    for r in rows:
+        families.setdefault(r["table"] if family == "table" else "all tables", []).append(r)
+    for name, part in families.items():
+        p = np.array([math.nan if r.get("pvalue") is None else r["pvalue"] for r in part], dtype=float)
+        q = np.array([math.nan if r.get("published_pvalue") is None else r["published_pvalue"] for r in part],
+                     dtype=float)
+        adjusted, published = (p, q) if method == "none" else (adjust_pvalues(p, method), adjust_pvalues(q, method))
         size = int(np.sum(~np.isnan(p)))
-        if method == "none":
-            adjusted, published = p, q
-        else:
-            adjusted, published = adjust_pvalues(p, method), adjust_pvalues(q, method)
-        name = part["table"][0] if keys else "all tables"
-        out.append(part.with_columns(
-            pl.Series("p_adjusted", adjusted, dtype=pl.Float64).fill_nan(None),
-            pl.Series("published_p_adjusted", published, dtype=pl.Float64).fill_nan(None),
-            pl.lit(method).alias("adjust_method"),
-            pl.lit(f"{name} ({label})").alias("adjust_family"),
-            pl.lit(size, dtype=pl.Int64).alias("family_size")))
-    return pl.concat(out, how="vertical_relaxed") if out else frame
+        for r, x, y in zip(part, adjusted.tolist(), published.tolist(), strict=True):
+            r.update(p_adjusted=None if math.isnan(x) else x, published_p_adjusted=None if math.isnan(y) else y,
+                     adjust_method=method, adjust_family=f"{name} ({label})", family_size=size)
+    return rows
+
+
+def adjust(frame: pl.DataFrame, method: str, family: str) -> pl.DataFrame:
+    """``adjust_rows`` on a frame of the result table's columns."""
+    return pl.DataFrame(adjust_rows(frame.to_dicts(), method, family), schema=frame.schema)
 
 
 def _reason(r: dict, alpha: float) -> tuple[bool, str]:
@@ -454,12 +456,10 @@ def _reason(r: dict, alpha: float) -> tuple[bool, str]:
 
 def finish(rows: list[dict], plan) -> pl.DataFrame:
     """The rows as the result table: adjusted within the plan's families, primary named, reasons given."""
-    frame = pl.DataFrame(rows, schema=SCHEMA) if rows else pl.DataFrame(schema=SCHEMA)
-    if frame.height == 0:
-        return frame
-    frame = adjust(frame, plan.p_adjust, plan.p_adjust_family)
+    if not rows:
+        return pl.DataFrame(schema=SCHEMA)
+    records = adjust_rows([{**dict.fromkeys(SCHEMA), **r} for r in rows], plan.p_adjust, plan.p_adjust_family)
     primary = "recommended" if plan.analysis == "recommended" else "as published"
-    records = frame.to_dicts()
     for r in records:
         r["primary"] = primary
         r["differs"], r["reason"] = _reason(r, plan.alpha)
