@@ -185,15 +185,17 @@ def test_as_published_primary_still_runs_both_analyses_and_says_so():
     from cartkit.study.load import load_study
 
     plan = load_study(SEED).plan
-    assert survival_conventions(plan).primary == "recommended"  # no plan.analysis: cartkit's default
-    published = SimpleNamespace(**{k: getattr(plan, k) for k in ("alpha", "endpoints", "survival")},
-                                confidence_level=0.95, analysis="as_published")
-    conventions = survival_conventions(published)
+    assert plan.analysis == "as_published"  # the seed's study.toml (docs/plan.md "Two analyses")
+    conventions = survival_conventions(plan)
     assert (conventions.primary, conventions.conf_type, conventions.recommended_primary) == (
         AS_PUBLISHED, "log-log", False)
-    assert [e.name for e in analysed_endpoints(published, conventions)] == ["PFS", "OS"]
-    assert "the plan names the as published analysis primary" in survival_methods_text(published)
-    assert "the recommended analysis is primary" in survival_methods_text(plan)
+    assert [e.name for e in analysed_endpoints(plan, conventions)] == ["PFS", "OS"]
+    assert "the plan names the as published analysis primary" in survival_methods_text(plan)
+    recommended = SimpleNamespace(**{k: getattr(plan, k) for k in ("alpha", "endpoints", "survival")},
+                                  confidence_level=0.95, analysis="recommended")
+    assert survival_conventions(recommended).recommended_primary
+    assert survival_conventions(SimpleNamespace(alpha=0.05)).primary == "recommended"  # no key: the default
+    assert "the recommended analysis is primary" in survival_methods_text(recommended)
     assert survival_conventions(SimpleNamespace(alpha=0.1)).level == pytest.approx(0.9)
 
 
