@@ -374,9 +374,7 @@ def redcap_import(
                 result = import_from_api(url, read_token(token_file), out_dir, keep_going=keep_going,
                                          study_toml=study_toml, mapping=mapping)
             except RedcapApiError as exc:
-                from rich.markup import escape
-
-                _fail(escape(str(exc)), debug, exc)  # '[redcap]', '[Errno 111]' are text, not markup
+                _fail(str(exc), debug, exc)  # '[redcap]', '[Errno 111]': fail() prints them as text
                 return
         else:
             result = import_records(records, dictionary, out_dir, keep_going=keep_going, study_toml=study_toml,

@@ -18,7 +18,10 @@ def fail(message: str, debug: bool, exc: BaseException | None = None, code: int 
     """One ``error:`` line on stderr and exit ``code`` (``exc`` re-raised instead under --debug)."""
     if debug and exc is not None:
         raise exc
-    console(stderr=True).print(f"[bold red]error:[/] {message}", soft_wrap=True)  # one line, unwrapped
+    from rich.markup import escape
+
+    # the message is text: a bracketed '[redcap]' or '[Errno 2]' is printed, not read as Rich markup
+    console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)  # one line, unwrapped
     raise typer.Exit(code=code)
 
 

@@ -15,9 +15,13 @@ the study has one; other files of the study folder are not.
 * ``sav``: ``<table>.sav`` with variable and value labels (``cartkit.interop.spss.write_sav``).
 
 Optional tables with no rows are not written (a folder without them loads the same). The output
-folder is never the study folder, inside it or around it; an existing one is replaced only when it
-is empty or a converted study cartkit wrote (its ``.cartkit-convert.json`` lists every file in it).
-Everything is written to a temporary sibling folder first and moved into place at the end.
+folder is never the study folder, inside it or around it, nor holds one of its input files; an
+existing one is replaced only when it is empty or a converted study cartkit wrote, unchanged: the
+rule of ``cartkit.report.output_folder`` with its own manifest (``CONVERTED_STUDY``,
+``.cartkit-convert.json``: every file with its size and SHA-256). A file the user put there or
+changed since is kept and the conversion refused; the old files are deleted one by one from the
+manifest's list, never recursively. Everything is written to a temporary sibling folder first and
+moved into place at the end.
 """
 
 from __future__ import annotations
@@ -29,8 +33,18 @@ from pathlib import Path
 
 import polars as pl
 
+from cartkit.report.output_folder import (
+    FolderKind,
+    OutputFolderError,
+    check_output_folder,
+    install,
+    manifest_text,
+)
+
 FORMATS = ("csv", "xlsx", "parquet", "sav")
 MARKER = ".cartkit-convert.json"
+# the folder cartkit convert writes, replaced only by its manifest (cartkit.report.output_folder)
+CONVERTED_STUDY = FolderKind(MARKER, "cartkit_convert", "a study converted by cartkit", "", {}, None)
 WORKBOOK = "study.xlsx"
 
 
@@ -38,23 +52,22 @@ class ConvertError(ValueError):
     """The conversion was refused (where it would write, or the format); nothing was written."""
 
 
-def _check_out(src: Path, out: Path) -> None:
+def _check_out(src: Path, out: Path, inputs: tuple = ()) -> None:
     if out == src or out.is_relative_to(src) or src.is_relative_to(out):
         raise ConvertError(f"{out}: the converted study must go outside the study folder {src} "
                            "(cartkit only reads a study folder)")
-    if out.exists() and not out.is_dir():
-        raise ConvertError(f"{out} exists and is not a folder")
-    if out.is_dir():
-        entries = {p.name for p in out.iterdir()}
-        if not entries:
-            return
-        try:
-            listed = set(json.loads((out / MARKER).read_text(encoding="utf-8"))["files"])
-        except (OSError, ValueError, KeyError, TypeError):
-            listed = None
-        if listed is None or entries - listed - {MARKER}:
-            raise ConvertError(f"{out} is not empty and is not a study cartkit converted; choose an empty "
-                               "or new folder (cartkit never replaces files it did not write)")
+    try:
+        check_output_folder(out, study_folder=src, inputs=inputs, kind=CONVERTED_STUDY)
+    except OutputFolderError as exc:
+        raise ConvertError(str(exc)) from exc
+
+
+def _manifest(folder: Path, src: Path, fmt: str) -> str:
+    """The folder's manifest (files with size and SHA-256), with where it was converted from."""
+    import cartkit
+
+    doc = json.loads(manifest_text(folder, cartkit.__version__, CONVERTED_STUDY))
+    return json.dumps({**doc, "source": str(src), "format": fmt}, indent=1)
 
 
 def _written_frame(name: str, frame: pl.DataFrame) -> pl.DataFrame:
@@ -79,6 +92,8 @@ def convert_study(study_dir: str | Path, out_dir: str | Path, to: str) -> Path:
     out = Path(out_dir).resolve()
     _check_out(src, out)
     study = load_study(src)
+    inputs = tuple(f.path for f in study.inputs)
+    _check_out(src, out, inputs)
     try:
         toml = relocated_study_toml((src / "study.toml").read_text(encoding="utf-8-sig"),
                                     workbook=WORKBOOK if fmt == "xlsx" else None)
@@ -107,17 +122,11 @@ def convert_study(study_dir: str | Path, out_dir: str | Path, to: str) -> Path:
                 from cartkit.interop.spss import write_sav
 
                 write_sav(frame, tmp / f"{name}.sav", table=name, file_label=f"{study.meta.id}: {name}")
-        files = sorted(p.name for p in tmp.iterdir())
-        (tmp / MARKER).write_text(json.dumps({"generator": "cartkit convert", "source": str(src), "format": fmt,
-                                              "files": files}, indent=1), encoding="utf-8")
-        old = None
-        if out.exists():
-            _check_out(src, out)  # still empty or ours
-            old = out.parent / f".{out.name}.old-{tmp.name.rsplit('-', 1)[-1]}"
-            out.rename(old)
-        tmp.rename(out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        (tmp / MARKER).write_text(_manifest(tmp, src, fmt), encoding="utf-8")
+        try:  # checked again just before the move: a file added meanwhile is kept
+            install(tmp, out, study_folder=src, inputs=inputs, kind=CONVERTED_STUDY)
+        except OutputFolderError as exc:
+            raise ConvertError(str(exc)) from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

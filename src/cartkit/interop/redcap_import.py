@@ -21,7 +21,12 @@ REDCap: record, event, instrument, instance, field and value (``RecordProblem``)
 Nothing is written when there is an error, unless ``keep_going``: then the records
 (patients) with errors are left out, the others written, and every problem listed in
 ``IMPORT_PROBLEMS_CSV`` in the study folder. The folder is written atomically (a sibling
-temporary folder renamed into place) and never into a folder cartkit did not write.
+temporary folder renamed into place) and never into a folder cartkit did not write: an existing one
+is replaced only when it is empty or a study this import wrote, unchanged, by the rule of
+``cartkit.report.output_folder`` with its own manifest (``REDCAP_STUDY``, ``.cartkit-redcap-import``:
+every file with its size and SHA-256, and the records file it came from). A file the user put
+there or changed since is kept and the import refused; the old files are deleted one by one from
+the manifest's list, never recursively.
 """
 
 from __future__ import annotations
@@ -45,6 +50,13 @@ from cartkit.interop.redcap_mapping import (
     read_mapping,
     value_expr,
 )
+from cartkit.report.output_folder import (
+    FolderKind,
+    OutputFolderError,
+    check_output_folder,
+    install,
+    manifest_text,
+)
 from cartkit.study.atomic_file import default_mode
 from cartkit.study.problems import ERROR, WARNING, Problem, StudyError
 from cartkit.study.readers import ROW, read_csv
@@ -52,9 +64,10 @@ from cartkit.study.schema import FLOAT, TABLES
 from cartkit.study.spreadsheet_safety import neutralise_formulas
 from cartkit.study.validate import check_study
 
-MARKER = ".cartkit-redcap-import"
+MARKER = ".cartkit-redcap-import"  # the manifest of the study folder an import wrote
 IMPORT_PROBLEMS_CSV = "redcap-import-problems.csv"
-STUDY_FILES = {"study.toml", MARKER, IMPORT_PROBLEMS_CSV, *(f"{t}.csv" for t in TABLES)}
+REDCAP_STUDY = FolderKind(MARKER, "cartkit_redcap_import", "a study imported from REDCap by cartkit", "", {},
+                          None)
 _CHECKED = {"1": True, "checked": True, "0": False, "unchecked": False, "": False}
 _YES_NO = {"1": "true", "0": "false", "yes": "true", "no": "false", "true": "true", "false": "false"}
 _REDCAP_COLUMN = re.compile(r"^redcap_")  # event, repeat, data access group, survey identifier ...
@@ -168,13 +181,20 @@ def _decode(frame: pl.DataFrame, f: Field) -> tuple[pl.Expr | None, list[tuple[p
 
 
 def _target_ok(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise FileExistsError(f"{out} exists and is not a folder")
-    if out.is_dir():
-        names = {p.name for p in out.iterdir()}
-        if names and (MARKER not in names or not names <= STUDY_FILES):
-            raise FileExistsError(f"{out} is not empty and is not a study cartkit imported from REDCap "
-                                  "(or holds other files); choose an empty or new folder")
+    """``out`` is new, empty or a study this import wrote, unchanged (module docs); else ``FileExistsError``."""
+    try:
+        check_output_folder(out, kind=REDCAP_STUDY)
+    except OutputFolderError as exc:
+        raise FileExistsError(str(exc)) from exc
+
+
+def _manifest(folder: Path, source: str) -> str:
+    import json
+
+    import cartkit
+
+    doc = json.loads(manifest_text(folder, cartkit.__version__, REDCAP_STUDY))
+    return json.dumps({**doc, "source": source}, indent=1)
 
 
 def _minimal_toml(study_id: str) -> str:
@@ -405,9 +425,9 @@ def _import(records: Path, dictionary: str | Path, out: Path, keep_going: bool, 
                 raise RedcapImportError(problems, file)
             left_out |= {p.record for p in pending}
             tables = {t: f.filter(~pl.col("__record__").is_in(sorted(left_out))) for t, f in tables.items()}
-        (stage / MARKER).write_text(f"written by cartkit redcap import from {file}\n", encoding="utf-8")
         if problems:
             write_import_problems(problems, file, stage / IMPORT_PROBLEMS_CSV)
+        (stage / MARKER).write_text(_manifest(stage, file), encoding="utf-8")
         _move_into_place(stage, out)
     finally:
         if stage.exists():
@@ -421,17 +441,9 @@ def errors_of(problems: list[RecordProblem]) -> list[RecordProblem]:
 
 
 def _move_into_place(stage: Path, out: Path) -> None:
-    _target_ok(out)  # again: the folder may have changed while the import ran
-    if out.is_dir():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-        os.replace(out, old / out.name)
-        try:
-            os.replace(stage, out)
-        except BaseException:
-            os.replace(old / out.name, out)
-            raise
-        shutil.rmtree(old)  # only cartkit's own files (checked by _target_ok)
-    else:
-        os.replace(stage, out)
-
-
+    """The finished study in ``stage`` into ``out``, checked again just before the move (a file added while
+    the import ran is kept): whole by one rename; an earlier import's files deleted from its manifest."""
+    try:
+        install(stage, out, kind=REDCAP_STUDY)
+    except OutputFolderError as exc:
+        raise FileExistsError(str(exc)) from exc

@@ -4,7 +4,7 @@ All draws are vectorised over patients (or episodes) with one
 ``numpy.random.Generator``; the order of draws is fixed, so a seed and a
 cohort size fix every value. Dates are integer days since 1970-01-01.
 
-The shape follows the seed study (Zhu et al.; ../../../shared/seed-paper.md):
+The shape follows the seed study (Zhu et al. 2021; examples/seed-study, its PROVENANCE.md and published.toml):
 DLBCL (~55%) and B-ALL (~45%) patients get a CD19 CAR-T product; those who do
 not respond or who progress/relapse may get a CD22 CAR-T product after
 bridging. Response probabilities are simulation assumptions in the range of
