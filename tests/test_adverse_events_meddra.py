@@ -125,6 +125,7 @@ def test_report_table_shows_each_soc_then_its_pts_at_any_grade_and_grade_3(incid
     table = adverse_events_table(incidence)
     texts = [[c.text for c in r.cells] for r in table.rows]
     assert table.caption.startswith("Adverse events by MedDRA system organ class")
+    assert table.id == "adverse-events-table"  # the id the short-list table has (one of them is shown)
     first = texts[0]
     assert first[0] == BLOOD
     # columns: CD19 DLBCL, CD19 B-ALL, CD22 DLBCL, CD22 B-ALL, each any grade then grade >= 3

@@ -375,7 +375,7 @@ def meddra_adverse_events_table(df: pl.DataFrame) -> Table:
              "once per preferred term and once per system organ class. Grade \u2265 3: CTCAE grade 3-5. "
              "CRS and ICANS: maximum grade per episode.",
              abbreviations("CRS", "ICANS", "CTCAE")]
-    return Table("table-2-table", "Adverse events by MedDRA system organ class and preferred term", header, rows,
+    return Table("adverse-events-table", "Adverse events by MedDRA system organ class and preferred term", header, rows,
                  notes)
 
 
