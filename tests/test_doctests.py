@@ -70,7 +70,7 @@ def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     blocks = [b.strip() for b in readme.split("```bash")[1:3]]
     test_command = blocks[1].split("```")[0].strip()
-    assert test_command == 'pip install ".[test]" && ruff check . && pytest'
+    assert test_command == 'pip install ".[test,spark]" && ruff check . && pytest'
     ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()
           if line.strip() and not line.strip().startswith("#")]
     assert ci[-1] == test_command
