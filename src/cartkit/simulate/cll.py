@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from cartkit.simulate.disease_outcomes import disease_outcomes
+
 NEVER = np.iinfo(np.int64).max // 4
 DAYS = np.array([-7, 30, 90, 180, 270, 365, 545, 730])
 MARROW_DAYS = (-7, 90, 365)
@@ -138,24 +140,7 @@ def apply(rng: np.random.Generator, ep: dict) -> None:
     counts["wbc"][:, :2] = np.round(counts["wbc"][:, :2] + extra, 2)
     ep["subtype_code"] = (rng.random(n) < 0.4).astype(np.int64)
     ep["symptoms0"] = symptoms0
-    _outcomes(rng, ep, labels, prog)
+    disease_outcomes(rng, ep, labels, prog, other_death_mean=5000.0,
+                     survival_after_progression=MEAN_SURVIVAL_AFTER_PROGRESSION,
+                     infection_death_p=INFECTION_DEATH_P, progression_detail=6)
 
-
-def _outcomes(rng: np.random.Generator, ep: dict, labels: np.ndarray, prog: np.ndarray) -> None:
-    n = labels.shape[0]
-    early = np.where(ep["crs_death_day"] > 0, ep["crs_death_day"], NEVER)
-    infection = np.where(rng.random(n) < INFECTION_DEATH_P, rng.integers(20, 300, n), NEVER)
-    other = 100 + np.floor(rng.exponential(5000.0, n)).astype(np.int64)
-    after_prog = np.where(prog < NEVER, prog + 30 + np.floor(rng.exponential(MEAN_SURVIVAL_AFTER_PROGRESSION, n)),
-                          NEVER).astype(np.int64)
-    death = other.copy()
-    cause = np.full(n, 4)
-    for day, c in ((after_prog, 0), (infection, 2), (early, 1)):
-        cause = np.where(day < death, c, cause)
-        death = np.minimum(death, day)
-    prog = np.where(prog < death, prog, NEVER)
-    ep.update({
-        "best": labels, "r30": labels, "r90": labels, "prog": prog, "prog_kind": np.zeros(n, dtype=np.int64),
-        "prog_detail": np.full(n, 6), "hsct": np.zeros(n, dtype=bool), "hsct_day": np.full(n, NEVER),
-        "death": death, "death_cause": cause,
-    })
