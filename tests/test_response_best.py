@@ -36,7 +36,7 @@ def test_imwg_labels_rank_in_table2_order():
     assert best_overall_response(["MR", "VGPR", "PR"]) == "VGPR"
     assert best_overall_response(["CR", "sCR"]) == "sCR"
     assert best_overall_response(["SD", "MR"]) == "MR"
-    assert response_rates(["sCR", "VGPR", "MR", "PD"]).orr_n == 2
+    assert response_rates(["sCR", "VGPR", "MR", "PD"], "myeloma").orr_n == 2
 
 
 @pytest.mark.parametrize(
@@ -56,11 +56,31 @@ def test_relapse_day(days, responses, expected):
 
 def test_response_rates_hand_counted():
     best = ["CR", "CRi", "PR", "SD", "PD", None, "CMR", "PMR"]
-    r = response_rates(best)
-    # responders CR, CRi, PR, CMR, PMR = 5 of 8; complete CR, CRi, CMR = 3 of 8
+    disease = ["B-ALL", "B-ALL", "DLBCL", "DLBCL", "B-ALL", "DLBCL", "DLBCL", "lymphoma"]
+    r = response_rates(best, disease)
+    # responders B-ALL CR, CRi; lymphoma PR, CMR, PMR = 5 of 8; complete CR, CRi (B-ALL), CMR = 3 of 8
     assert (r.n, r.orr_n, r.cr_n) == (8, 5, 3)
     assert r.orr == pytest.approx(5 / 8) and r.cr == pytest.approx(3 / 8)
-    strict = response_rates(best, cr_includes_cri=False)
+    strict = response_rates(best, disease, cr_includes_cri=False)
     assert strict.cr_n == 2
     with pytest.raises(ValueError):
-        response_rates([])
+        response_rates([], "B-ALL")
+    with pytest.raises(ValueError, match="diseases"):
+        response_rates(["CR"], ["B-ALL", "DLBCL"])
+    with pytest.raises(ValueError, match="neither a family"):
+        response_rates(["CR"], "AML")
+
+
+def test_response_rates_each_disease_by_its_own_rule():
+    # best_response.toml [orr]: B-ALL (Maude 2018) CR + CRi, so a recorded B-ALL PR is no response;
+    # myeloma (IMWG 2016, Kumar 2016 Table 2) PR or better, so VGPR is; CLL (iwCLL 2018) counts nPR;
+    # lymphoma (Lugano 2014) CR + PR. CR rate: B-ALL CR + CRi, myeloma sCR + CR, lymphoma CR.
+    assert response_rates(["PR"], "B-ALL").orr_n == 0
+    assert response_rates(["PR"], "all").orr_n == 0
+    assert response_rates(["VGPR"], "MM").orr_n == 1
+    assert response_rates(["VGPR"], "MM").cr_n == 0
+    assert response_rates(["nPR"], "CLL").orr_n == 1
+    assert response_rates(["MR"], "myeloma").orr_n == 0
+    r = response_rates(["PR", "VGPR", "PR", "sCR", "CRi"], ["B-ALL", "MM", "DLBCL", "MM", "B-ALL"])
+    # responders: MM VGPR, DLBCL PR, MM sCR, B-ALL CRi = 4 of 5; complete: MM sCR, B-ALL CRi = 2
+    assert (r.n, r.orr_n, r.cr_n) == (5, 4, 2)

@@ -98,5 +98,5 @@ def test_best_overall_response_per_subject_by_hand(study):
     # ORR (PR or better, IMWG) over the 23 subjects: all but the four with PD only (1015, 1097, 1115,
     # 1146) -> 19/23; CR or better: sCR 1028, 1034, 1118, 1130, 1133, 1153 and CR 1082, 1203, 1302,
     # 1363 -> 10/23
-    rates = response_rates([b for b, _ in best.values()], cr_includes_cri=True)
+    rates = response_rates([b for b, _ in best.values()], "myeloma", cr_includes_cri=True)
     assert (rates.n, rates.orr_n, rates.cr_n) == (23, 19, 10)

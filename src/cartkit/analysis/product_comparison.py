@@ -244,22 +244,26 @@ def responder_comparisons(
     kinetics: pl.DataFrame, groups: pl.DataFrame, best_response: pl.DataFrame, analytes, quantile_method: str,
     correct: bool = True, normality_alpha: float = 0.05,
 ) -> pl.DataFrame:
-    """Expansion (Cmax, AUC0-28d) of responders (CR, CRi, PR) vs non-responders, within each product.
+    """Expansion (Cmax, AUC0-28d) of responders vs non-responders, within each product; a responder by the
+    ORR rule of the patient's own disease (``best_response.toml`` [orr]: lymphoma CR + PR, B-ALL CR + CRi,
+    myeloma PR or better, CLL CR + CRi + nPR + PR), so a recorded B-ALL PR is a non-responder.
 
     Approved CAR-T labels report expansion by response; with different patients in the two groups
     the comparison is unpaired only.
     """
-    from cartkit.analysis.responses import RESPONDERS
+    from cartkit.analysis.responses import with_response_flags
     from cartkit.study.vocabulary import ANALYTES
 
-    labelled = (
-        kinetics.join(groups.select("patient_id", "episode", "product"), on=["patient_id", "episode"])
-        .join(best_response.select("patient_id", "episode", "best_response"), on=["patient_id", "episode"])
+    keys = ["patient_id", "episode"]
+    flagged = with_response_flags(
+        groups.select(*keys, "product", "diagnosis")
+        .join(best_response.select(*keys, "best_response"), on=keys)
         .filter(pl.col("best_response").is_not_null())
-        .with_columns(
-            pl.when(pl.col("best_response").is_in(list(RESPONDERS))).then(pl.lit("responders"))
-            .otherwise(pl.lit("non-responders")).alias("group")
-        )
+    )
+    labelled = kinetics.join(
+        flagged.select(*keys, "product", pl.when(pl.col("responder")).then(pl.lit("responders"))
+                       .otherwise(pl.lit("non-responders")).alias("group")),
+        on=keys,
     )
     rows = []
     for product in labelled["product"].unique(maintain_order=True).to_list():

@@ -14,7 +14,8 @@ Rules (one place; docs/plan.md "Responses at the planned days"):
 * an episode with no assessment in a window is "not assessed" at that day and counts in the
   denominator as not responding (intention to treat over the analysed episodes, as the best
   response's rates do), whatever the reason: death, a new therapy, follow-up not yet that long;
-* responders and complete responses by ``response/criteria/best_response.toml`` (Lugano PET labels
+* responders and complete responses by the ORR / CR-rate rule of the episode's own disease
+  (``response/criteria/best_response.toml`` [orr]: a B-ALL PR is not a response; Lugano PET labels
   as their radiological ones: CMR counts as CR);
 * a post-infusion assessment with a response that is in no window is listed in a warning (patient,
   episode, day): it still counts in the best response, which is taken over every assessment.
@@ -25,13 +26,14 @@ from __future__ import annotations
 import polars as pl
 
 from cartkit.analysis.patient_order import patient_number
+from cartkit.analysis.responses import with_response_flags
 from cartkit.response.best_response import bor_criteria, bor_label_expr
 from cartkit.study.vocabulary import DIAGNOSES
 
 KEYS = ["patient_id", "episode"]
 _SHOWN = 10  # located off-day assessments listed per family in the warning, then "... and N more"
 # the disease families of [plan.response_days] (study.vocabulary.DIAGNOSES) as the report names them
-FAMILY_NAMES = {"lymphoma": "lymphoma", "all": "B-ALL", "myeloma": "myeloma"}
+FAMILY_NAMES = {"lymphoma": "lymphoma", "all": "B-ALL", "myeloma": "myeloma", "cll": "CLL"}
 
 LISTING_SCHEMA = {"patient_id": pl.String, "diagnosis": pl.String, "episode": pl.Int64, "product": pl.String,
                   "planned_day": pl.Int64, "assessment_day": pl.Int64, "response": pl.String}
@@ -95,14 +97,14 @@ def response_day_rates(listing: pl.DataFrame, level: float = 0.95, products: tup
     ``products`` and ``diseases`` (the plan's), then of the listing."""
     from cartkit.stats import binomial_ci
 
-    spec = bor_criteria()
     order = {"product": {p: i for i, p in enumerate(products)}, "diagnosis": {d: i for i, d in enumerate(diseases)}}
     listing = listing.sort([pl.col(c).replace_strict(o, default=len(o), return_dtype=pl.Int64)
                             for c, o in order.items()], maintain_order=True)
-    counts = listing.group_by("product", "diagnosis", "planned_day", maintain_order=True).agg(
-        n=pl.len(), assessed=pl.col("response").is_not_null().sum().cast(pl.Int64),
-        orr_n=pl.col("response").is_in(spec["responders"]).sum().cast(pl.Int64),
-        cr_n=pl.col("response").is_in(spec["complete"]).sum().cast(pl.Int64))
+    # responder / complete by the ORR and CR-rate rule of each episode's own disease ([orr] of best_response.toml)
+    flagged = with_response_flags(listing.rename({"response": "best_response"}))
+    counts = flagged.group_by("product", "diagnosis", "planned_day", maintain_order=True).agg(
+        n=pl.len(), assessed=pl.col("best_response").is_not_null().sum().cast(pl.Int64),
+        orr_n=pl.col("responder").sum().cast(pl.Int64), cr_n=pl.col("complete").sum().cast(pl.Int64))
     rows = []
     for r in counts.iter_rows(named=True):
         n = r["n"]

@@ -16,11 +16,6 @@ from cartkit.analysis.patient_order import patient_number
 from cartkit.response.best_response import FAMILY_NAMES, orr_definitions, orr_membership, orr_text
 from cartkit.study.vocabulary import DIAGNOSES
 
-# every label some disease counts as a response (the responder / non-responder split of the expansion
-# comparisons, which pool diseases); Lugano's PET labels CMR and PMR are responses too
-RESPONDERS = tuple(dict.fromkeys(
-    [r for d in orr_definitions().values() for r in d["responders"]] + ["CMR", "PMR"]))
-
 
 def response_listing(best: pl.DataFrame, groups: pl.DataFrame, hsct: pl.DataFrame) -> pl.DataFrame:
     """patient_id, diagnosis, episode, product, best_response, response_day, source, relapse_day, hsct."""

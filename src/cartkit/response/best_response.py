@@ -7,8 +7,8 @@ PET labels mapped CMR->CR, PMR->PR, NMR->SD, PMD->PD for BOR).
     'CR'
     >>> relapse_day([14, 28, 90], ["CR", "CR", "NR"])
     90
-    >>> response_rates(["CR", "PR", "SD", "CRi"]).orr
-    0.75
+    >>> response_rates(["CR", "PR", "SD", "CRi"], "B-ALL").orr
+    0.5
 """
 
 from __future__ import annotations
@@ -76,20 +76,40 @@ class ResponseRates:
     cr_includes_cri: bool
 
 
-def response_rates(best: Sequence[str | None], *, cr_includes_cri: bool = True) -> ResponseRates:
-    """ORR (CR + CRi + PR) and CR rate over episodes' best responses.
+def orr_family(disease: str) -> str:
+    """The ``[orr]`` family of a disease family or diagnosis ("all" or "B-ALL" -> "all"); ValueError if neither."""
+    from cartkit.study.vocabulary import DIAGNOSES
 
-    Episodes without a best response (None) are in the denominator as non-responders
-    (intention to treat); drop them first for an evaluable-patient analysis.
+    family = DIAGNOSES.get(disease, disease)
+    if family not in orr_definitions():
+        raise ValueError(f"disease {disease!r} is neither a family {sorted(orr_definitions())} nor a diagnosis "
+                         f"{sorted(DIAGNOSES)}")
+    return family
+
+
+def response_rates(best: Sequence[str | None], disease: str | Sequence[str], *,
+                   cr_includes_cri: bool = True) -> ResponseRates:
+    """ORR and CR rate over episodes' best responses, each counted by its own disease's rule
+    (``[orr.<family>]`` of the criteria file: lymphoma CR + PR, B-ALL CR + CRi, myeloma PR or better,
+    CLL CR + CRi + nPR + PR).
+
+    ``disease`` is one disease family or diagnosis for every episode, or one per episode. Episodes
+    without a best response (None) are in the denominator as non-responders (intention to treat);
+    drop them first for an evaluable-patient analysis. ``cr_includes_cri=False`` leaves CRi out of
+    the CR rate.
     """
-    spec = bor_criteria()
     labels = [None if b is None else bor_label(b) for b in best]
     n = len(labels)
-    complete = set(spec["complete"]) if cr_includes_cri else {"CR"}
-    orr_n = sum(1 for b in labels if b in spec["responders"])
-    cr_n = sum(1 for b in labels if b in complete)
     if n == 0:
         raise ValueError("response_rates needs at least one episode")
+    diseases = [disease] * n if isinstance(disease, str) else list(disease)
+    if len(diseases) != n:
+        raise ValueError(f"response_rates: {n} best responses but {len(diseases)} diseases")
+    defs = orr_definitions()
+    rules = [defs[orr_family(d)] for d in diseases]
+    orr_n = sum(1 for b, d in zip(labels, rules, strict=True) if b in d["responders"])
+    cr_n = sum(1 for b, d in zip(labels, rules, strict=True)
+               if b in d["complete"] and (cr_includes_cri or b != "CRi"))
     return ResponseRates(n, orr_n, orr_n / n, cr_n, cr_n / n, cr_includes_cri)
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 
 from cartkit.report.output_folder import SIMULATED_STUDY, check_output_folder, install, manifest_text
-from cartkit.simulate import cohort, designs, late_toxicity, tables
+from cartkit.simulate import cll, cohort, designs, late_toxicity, myeloma, tables
 
 FORMATS = ("parquet", "csv")
 DESIGNS = ("sequential", "single-arm", "randomised")
@@ -220,6 +220,11 @@ def study_toml(
                        data_cutoff, products, diseases, survival_origin='from_product = "CD19 CAR-T"\n')
 
 
+def _days(days) -> str:
+    """The simulator's post-infusion response assessment days (myeloma.DAYS, cll.DAYS) as a TOML list body."""
+    return ", ".join(str(int(d)) for d in days if d > 0)
+
+
 def _study_toml(written_by: str, study_id: str, title: str, data_cutoff: dt.date, products: list[str],
                 diseases: list[str], survival_origin: str = "", extra: str = "") -> str:
     """The [study] table and the plan every simulated design shares; ``extra`` follows (populations ...)."""
@@ -245,6 +250,8 @@ kinetics_window = [0, 28]
 [plan.response_days]
 lymphoma = [30, 90]
 all = [28]
+myeloma = [{_days(myeloma.DAYS)}]
+cll = [{_days(cll.DAYS)}]
 
 [plan.survival]
 {survival_origin}endpoints = ["pfs", "os"]
