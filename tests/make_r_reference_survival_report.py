@@ -32,8 +32,6 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "r_reference_survival_report.json"
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent / "src"))
 
 R_SCRIPT = r"""
 suppressMessages({library(survival); library(cmprsk); library(jsonlite)})
@@ -192,4 +190,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    # run as a script: the study data module beside it and this checkout's cartkit (never at import: pytest
+    # collects this file for its doctests and must keep the installed cartkit)
+    sys.path.insert(0, str(HERE))
+    sys.path.insert(0, str(HERE.parent / "src"))
     main()
