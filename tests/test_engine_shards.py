@@ -20,10 +20,12 @@ def assert_same_derived(expected, actual) -> None:
     """Every derived table equal, rows in any order (shards are gathered in shard order)."""
     want, got = derived_frames(expected), derived_frames(actual)
     assert set(want) == set(got)
-    # the sharded run adds how it read the study (shards, kinetic sample) to the report's notes
+    # a sharded run adds how it read the study (shards, kinetic sample) to the report's notes; the default
+    # engine on a sharded folder says so too, the Spark gather does not yet (an open item): compare the rest
     registry = ("Read in ", "The kinetic curves and model fits use")
-    got["derived.notes"] = got["derived.notes"].filter(~pl.col("text").str.starts_with(registry[0])
-                                                       & ~pl.col("text").str.starts_with(registry[1]))
+    for frames in (want, got):
+        frames["derived.notes"] = frames["derived.notes"].filter(~pl.col("text").str.starts_with(registry[0])
+                                                                 & ~pl.col("text").str.starts_with(registry[1]))
     for name, frame in want.items():
         other = got[name]
         assert frame.columns == other.columns, name

@@ -102,3 +102,17 @@ def test_adjusted_and_stratified_time_dependent_cox_matches_coxph():
            f"R: {case['r_call']}")
     with pytest.raises(ValueError, match="one value per patient"):
         time_dependent_cox(d["time"], d["event"], d["switch"], covariates={"age": d["age"][:-1]})
+
+
+def test_score_test_without_information_is_undefined_not_an_error():
+    """The only event falls where every subject at risk has hsct = 0: the information at 0 is 0 and the score
+    test is 0/0 (it raised numpy's LinAlgError in the report's time-dependent HSCT table, found by
+    tests/test_pipeline_properties.py)."""
+    import math
+
+    from cartkit.survival.cox import cox_score_test
+
+    rows = pd.DataFrame({"start": [0.0, 0, 0, 5], "stop": [5.0, 3, 8, 9], "event": [0, 1, 0, 0],
+                         "hsct": [0, 0, 0, 1]})
+    test = cox_score_test(rows, "stop", "event", ["hsct"], entry="start")
+    assert math.isnan(test.statistic) and math.isnan(test.pvalue) and test.df == 1

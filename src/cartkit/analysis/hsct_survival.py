@@ -171,11 +171,15 @@ def time_dependent_tables(followed: pl.DataFrame, switch: pl.Series, endpoint: E
         # the score (Mantel-Byar) test at 0 is still defined, and fitting would only iterate to the limit
         from cartkit.survival.cox import cox_score_test
 
-        test = cox_score_test(rows, "stop", "event", ["hsct"], entry="start")
         state = "after" if not (e & switched).any() else "before"
-        row.update(score_statistic=float(test.statistic), score_pvalue=float(test.pvalue))
-        row["note"] = "; ".join(x for x in (row["note"], f"no events {state} HSCT: hazard ratio not estimable")
-                                if x)
+        note = f"no events {state} HSCT: hazard ratio not estimable"
+        try:
+            test = cox_score_test(rows, "stop", "event", ["hsct"], entry="start")
+        except ValueError as exc:  # no events at all
+            note = f"{note}; score test: {exc}"
+        else:
+            row.update(score_statistic=float(test.statistic), score_pvalue=float(test.pvalue))
+        row["note"] = "; ".join(x for x in (row["note"], note) if x)
     else:
         try:
             fit = time_dependent_cox(t, e, sw, level=level)

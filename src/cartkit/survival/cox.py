@@ -153,7 +153,11 @@ def cox(data: object, duration: str, event: str, covariates: list[str] | tuple[s
     k = len(covariates)
     if _score_only:
         u0 = np.asarray(model.score(np.zeros(k)), dtype=float)
-        stat = float(u0 @ np.linalg.solve(-np.asarray(model.hessian(np.zeros(k)), dtype=float), u0))
+        info0 = -np.asarray(model.hessian(np.zeros(k)), dtype=float)
+        if not (np.all(np.isfinite(info0)) and np.all(np.isfinite(u0))) or np.linalg.matrix_rank(info0) < k:
+            # no information at beta = 0 (no event with both covariate levels at risk): the test is undefined
+            return TestResult("Score (logrank) test", float("nan"), float("nan"), df=float(k))
+        stat = float(u0 @ np.linalg.solve(info0, u0))
         return TestResult("Score (logrank) test", stat, float(chi2.sf(stat, k)), df=float(k))
     fit = model.fit(disp=False)
     coef = np.asarray(fit.params, dtype=float)
