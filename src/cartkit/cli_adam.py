@@ -30,26 +30,10 @@ def export_command(
 ) -> None:
     """Load and derive the study, then write its ADaM datasets (<name>.xpt, <name>.json, <name>.metadata.json)."""
     from cartkit.cli_messages import console as _console
-    from cartkit.cli_messages import fail as _fail
-    from cartkit.cli_messages import fail_with_problems
+    from cartkit.cli_messages import run_export
     from cartkit.interop.adam_export import export_adam
-    from cartkit.report.output_folder import OutputFolderError
-    from cartkit.study.problems import StudyError, summary
 
-    try:
-        result = export_adam(study_dir, out)
-    except OutputFolderError as exc:
-        _fail(str(exc), debug, exc)
-        return
-    except StudyError as exc:
-        fail_with_problems(exc.problems, f"{study_dir}: {summary(exc.problems)}; nothing was written", debug, exc)
-        return
-    except Exception as exc:  # noqa: BLE001 - the CLI turns anything into one readable message
-        _fail(f"could not export {study_dir}: {type(exc).__name__}: {exc}", debug, exc)
-        return
+    result, counts = run_export(export_adam, study_dir, out, debug)
     console = _console()
-    for note in result.notes:
-        console.print(f"note: {note}", soft_wrap=True)
-    counts = ", ".join(f"{name} {n:,}" for name, n in result.datasets.items())
     console.print(f"wrote {result.out} ({counts}; each as .xpt, .json and .metadata.json; define.xml)",
                   soft_wrap=True)

@@ -3,6 +3,8 @@ table and that line; never a traceback unless --debug. Shared by cli.py and its 
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import typer
 
 _SHOWN_GROUPS = 200
@@ -14,7 +16,7 @@ def console(stderr: bool = False):
     return Console(stderr=stderr, highlight=False)
 
 
-def fail(message: str, debug: bool, exc: BaseException | None = None, code: int = 1) -> None:
+def fail(message: str, debug: bool, exc: BaseException | None = None, code: int = 1) -> NoReturn:
     """One ``error:`` line on stderr and exit ``code`` (``exc`` re-raised instead under --debug)."""
     if debug and exc is not None:
         raise exc
@@ -57,3 +59,23 @@ def problem_table(problems):
     if len(groups) > _SHOWN_GROUPS:
         table.caption = f"... and {len(groups) - _SHOWN_GROUPS:,} more kinds: write them all with --problems-csv"
     return table
+
+
+def run_export(export, study_dir, out, debug: bool):
+    """``export(study_dir, out)`` (the ADaM or SDTM export) with its failures as one readable message each;
+    prints the export's notes and returns ``(result, "NAME rows, ...")`` for the command's closing line."""
+    from cartkit.report.output_folder import OutputFolderError
+    from cartkit.study.problems import StudyError, summary
+
+    try:
+        result = export(study_dir, out)
+    except OutputFolderError as exc:
+        fail(str(exc), debug, exc)
+    except StudyError as exc:
+        fail_with_problems(exc.problems, f"{study_dir}: {summary(exc.problems)}; nothing was written", debug, exc)
+    except Exception as exc:  # noqa: BLE001 - the CLI turns anything into one readable message
+        fail(f"could not export {study_dir}: {type(exc).__name__}: {exc}", debug, exc)
+    out_console = console()
+    for note in result.notes:
+        out_console.print(f"note: {note}", soft_wrap=True)
+    return result, ", ".join(f"{name} {n:,}" for name, n in result.datasets.items())

@@ -78,26 +78,10 @@ def export_command(
     """Write the study as SDTM: OUT/xpt/<domain>.xpt (SAS transport v5), OUT/json/<domain>.json (Dataset-JSON
     v1.1) and OUT/metadata/<domain>.metadata.json."""
     from cartkit.cli_messages import console as _console
-    from cartkit.cli_messages import fail as _fail
-    from cartkit.cli_messages import fail_with_problems
+    from cartkit.cli_messages import run_export
     from cartkit.interop.sdtm_export import export_sdtm
-    from cartkit.report.output_folder import OutputFolderError
-    from cartkit.study.problems import StudyError, summary
 
-    try:
-        result = export_sdtm(study_dir, out)
-    except OutputFolderError as exc:
-        _fail(str(exc), debug, exc)
-        return
-    except StudyError as exc:
-        fail_with_problems(exc.problems, f"{study_dir}: {summary(exc.problems)}; nothing was written", debug, exc)
-        return
-    except Exception as exc:  # noqa: BLE001 - the CLI turns anything into one readable message
-        _fail(f"could not export {study_dir}: {type(exc).__name__}: {exc}", debug, exc)
-        return
+    result, counts = run_export(export_sdtm, study_dir, out, debug)
     console = _console()
-    for note in result.notes:
-        console.print(f"note: {note}", soft_wrap=True)
-    counts = ", ".join(f"{name} {n:,}" for name, n in result.datasets.items())
     console.print(f"wrote {result.out} ({counts}); read it back with: cartkit sdtm import {result.out}/xpt STUDY",
                   soft_wrap=True)
