@@ -129,9 +129,15 @@ CASES += [
     ("marrow 40 -> 20.5: SD", [{"marrow_pc_pct": 40.0}, {"marrow_pc_pct": 20.5}], "SD"),
     # marrow PD: absolute increase >= 10% (nadir 20 -> 30)
     ("marrow PD +10%", [{"marrow_pc_pct": 40.0}, {"marrow_pc_pct": 20.0}, {"marrow_pc_pct": 30.0}], ["PR", "PD"]),
-    # --- soft-tissue plasmacytoma present at baseline (SPD 1000 mm^2): PR also needs >= 50% smaller
-    ("plasmacytoma 40% smaller -> MR", [{S: 2.0, "plasmacytoma_spd_mm2": 1000.0},
-                                        {S: 0.5, "plasmacytoma_spd_mm2": 600.0}], "MR"),
+    # --- soft-tissue plasmacytoma present at baseline (SPD 1000 mm^2): PR also needs >= 50% smaller;
+    # so does MR in 2016 (Kumar 2016 Table 2 as transcribed in Curr Oncol 2023;30:2322 Table 1: "If soft
+    # tissue plasmacytoma is present, then >50% reduction in size is also required")
+    ("plasmacytoma 40% smaller, serum -75% -> SD", [{S: 2.0, "plasmacytoma_spd_mm2": 1000.0},
+                                                    {S: 0.5, "plasmacytoma_spd_mm2": 600.0}], "SD"),
+    ("MR: serum -30%, plasmacytoma -50%", [{S: 2.0, "plasmacytoma_spd_mm2": 1000.0},
+                                           {S: 1.4, "plasmacytoma_spd_mm2": 500.0}], "MR"),
+    ("MR: serum -30%, plasmacytoma -49% -> SD", [{S: 2.0, "plasmacytoma_spd_mm2": 1000.0},
+                                                 {S: 1.4, "plasmacytoma_spd_mm2": 510.0}], "SD"),
     ("plasmacytoma 50% smaller -> PR", [{S: 2.0, "plasmacytoma_spd_mm2": 1000.0},
                                         {S: 0.5, "plasmacytoma_spd_mm2": 500.0}], "PR"),
     # PD: >= 50% increase from the nadir SPD (400 -> 600)
