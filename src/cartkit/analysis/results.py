@@ -118,6 +118,13 @@ endpoint_tests   population, population_n, primary, endpoint, origin, censoring,
                  logrank_statistic, logrank_df, logrank_pvalue, comparison ("<group> vs <reference>"),
                  reference, hr, hr_lower, hr_upper, hr_pvalue (Cox, Efron ties, Wald), warning (under 10
                  events per covariate), note
+mrd_landmark_status  ([plan.mrd_landmark], analysis/mrd_landmark.py) patient_id, episode, product, diagnosis,
+                 landmark_day, mrd_status (MRD-negative | MRD-positive | not evaluable), group (as analysed),
+                 first_negative_day, included, reason (why left out), time (from the landmark), event, time_unit
+mrd_landmark     diagnosis, landmark_day, endpoint, group, n_at_landmark, n, events, median, median_lower,
+                 median_upper, time_unit, conf_type, mrd_rule, logrank_statistic, logrank_df, logrank_pvalue, note
+mrd_landmark_curves  diagnosis, group, time (from the landmark), n_risk, n_event, n_censor, survival, lower,
+                 upper, time_unit;  mrd_landmark_at_risk  diagnosis, group, time, n_risk, time_unit
 endpoint_cif     (endpoints with hsct = "competing") population, population_n, primary, endpoint, cause,
                  competing, group, day, time, time_unit, n, events, competing_events, estimate, variance,
                  lower, upper  (Aalen-Johansen cumulative incidence at the endpoint's timepoints)
@@ -225,6 +232,15 @@ SCHEMAS: dict[str, str] = {
                       "days:int event:bool status:int reason:str",
     "endpoint_curves": "population:str endpoint:str censoring:str group:str time:float n_risk:int n_event:int "
                        "n_censor:int survival:float lower:float upper:float time_unit:str",
+    "mrd_landmark_status": "patient_id:str episode:int product:str diagnosis:str landmark_day:int mrd_status:str "
+                           "group:str first_negative_day:int included:bool reason:str time:float event:bool "
+                           "time_unit:str",
+    "mrd_landmark": "diagnosis:str landmark_day:int endpoint:str group:str n_at_landmark:int n:int events:int "
+                    "median:float median_lower:float median_upper:float time_unit:str conf_type:str mrd_rule:str "
+                    "logrank_statistic:float logrank_df:int logrank_pvalue:float note:str",
+    "mrd_landmark_curves": "diagnosis:str group:str time:float n_risk:int n_event:int n_censor:int survival:float "
+                           "lower:float upper:float time_unit:str",
+    "mrd_landmark_at_risk": "diagnosis:str group:str time:float n_risk:int time_unit:str",
     "endpoint_summary": "population:str population_n:int primary:bool endpoint:str label:str origin:str "
                         "censoring:str group:str n:int events:int median:float median_lower:float "
                         "median_upper:float time_unit:str conf_type:str",

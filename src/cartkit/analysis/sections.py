@@ -399,6 +399,14 @@ def _survival(ctx: Context) -> Output:
     return dict(zip(names, tables, strict=True))
 
 
+def _mrd_landmark(ctx: Context) -> Output:
+    """PFS by MRD status at the plan's landmark ([plan.mrd_landmark], analysis/mrd_landmark.py)."""
+    from cartkit.analysis.mrd_landmark import MRD_TABLES, mrd_landmark_section
+
+    out = mrd_landmark_section(ctx.study, ctx.derived, ctx.groups, ctx.plan)
+    return dict.fromkeys(MRD_TABLES, Omit(out)) if isinstance(out, str) else out
+
+
 def _populations(ctx: Context) -> Output:
     """The plan's populations (analysis/populations.py): rule, primary, N by arm; who was never infused, why."""
     from cartkit.analysis.populations import population_tables, resolve_populations
@@ -581,6 +589,8 @@ SECTIONS: tuple[AnalysisSection, ...] = (
     AnalysisSection("recommended analysis", ("recommended_comparisons",), _recommended, per="comparison"),
     # survival is on the populations its endpoints name ([[plan.endpoint]], analysis/survival_analysis.py)
     AnalysisSection("survival", ("survival_curves", "at_risk", "logrank"), _survival, on_population=False),
+    AnalysisSection("PFS by MRD status", ("mrd_landmark_status", "mrd_landmark", "mrd_landmark_curves",
+                                         "mrd_landmark_at_risk"), _mrd_landmark),
     AnalysisSection("analysis populations", ("populations", "never_infused", "vein_to_vein"), _populations,
                     on_population=False),
     AnalysisSection("time-to-event endpoints", _ENDPOINT_TABLES, _endpoints, on_population=False),

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
 
     from cartkit.study.plan_endpoint import EndpointPlan
+    from cartkit.study.plan_mrd import MrdLandmarkPlan
     from cartkit.study.plan_population import PopulationPlan
 
 
@@ -114,6 +115,8 @@ class Plan:
     infection_late: tuple[int, int] = (31, 180)
     igg_below_mg_dl: float = 400.0
     next_study: NextStudyPlan | None = None  # [plan.next_study]: propose designs for the next study
+    # [plan.mrd_landmark] (study/plan_mrd.py): PFS by MRD status at a landmark; absent = not analysed
+    mrd_landmark: MrdLandmarkPlan | None = None
     # [[plan.population]] (study/plan_population.py) and [[plan.endpoint]] (study/plan_endpoint.py)
     populations: tuple[PopulationPlan, ...] = ()
     endpoints: tuple[EndpointPlan, ...] = ()

@@ -17,6 +17,7 @@ from cartkit.study.column_mapping import MAPPING_TABLES, ColumnMapping, read_col
 from cartkit.study.links import refused_link
 from cartkit.study.model import NextStudyPlan, Plan, StudyMeta, SurvivalPlan
 from cartkit.study.plan_endpoint import read_endpoints
+from cartkit.study.plan_mrd import read_mrd_landmark
 from cartkit.study.plan_population import read_populations
 from cartkit.study.problems import Problem
 from cartkit.study.schema import PATIENTS, TABLES
@@ -330,6 +331,7 @@ def read_study_toml(folder: Path) -> tuple[StudyConfig, list[Problem]]:
         infection_late=infection_windows["infection_late"],
         igg_below_mg_dl=float(igg_below),
         next_study=_next_study(plan, problems),
+        mrd_landmark=read_mrd_landmark(plan, problems),
         populations=read_populations(plan, problems, products),
         endpoints=read_endpoints(plan, problems, products),
         comparisons=_comparisons(plan, products, diseases, problems),
