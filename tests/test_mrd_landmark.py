@@ -113,3 +113,25 @@ def test_plan_reads_the_landmark_and_locates_bad_values(tmp_path):
     toml.write_text('[study]\nid = "x"\n[plan]\n')
     config, problems = read_study_toml(tmp_path)
     assert problems == [] and config.plan.mrd_landmark is None
+
+
+def test_figure_draws_both_groups_with_numbers_at_risk_on_the_ticks():
+    from cartkit.analysis.results import Results
+    from cartkit.report.figures.pfs_by_mrd import SHORT, pfs_by_mrd_figure
+    from cartkit.report.style import figure_style, svg_text
+
+    out = mrd_landmark_tables(TIMES, ASSESSMENTS, GROUPS, MrdLandmarkPlan(day=90))
+    results = Results()
+    for name, table in out.items():
+        results.store(name, table)
+    with figure_style():
+        fig, layout = pfs_by_mrd_figure(results, return_layout=True)
+        svg = svg_text(fig, "pfs-by-mrd")
+    panel = layout["MM"]
+    assert set(panel["label_x"]) == {SHORT[NEGATIVE], SHORT[POOLED]}
+    for xs in panel["label_x"].values():
+        assert xs == panel["ticks"][: len(xs)]
+    at_risk = out["mrd_landmark_at_risk"].filter(pl.col("time") == 0)
+    assert sorted(int(n) for n in at_risk["n_risk"]) == sorted(int(panel["label_text"][g][0]) for g in panel["label_text"])
+    p = out["mrd_landmark"]["logrank_pvalue"][0]
+    assert f"Log-rank P = {p:.3f}" in svg and "from the landmark (day 90)" in svg

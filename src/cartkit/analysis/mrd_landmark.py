@@ -196,14 +196,3 @@ def mrd_landmark_section(study, derived, groups: pl.DataFrame, plan) -> dict[str
     return mrd_landmark_tables(times, derived.assessments, groups, spec, time_unit=endpoint.time_unit,
                                conf_type=conventions.conf_type, level=conventions.level)
 
-
-def mrd_landmark_methods(spec: MrdLandmarkPlan, level_label: str) -> str:
-    """The Methods paragraph of the analysis as run."""
-    ne = ("pooled with MRD-positive" if spec.not_evaluable == "positive" else "left out")
-    return (f"{spec.endpoint} by MRD status: landmark analysis at day {spec.day} after the infusion (Anderson "
-            "1983). MRD status from the tests on days 1 to the landmark: MRD-negative if any was negative by the "
-            "disease's rule (IMWG 2016: sensitivity 10^-5 or better; iwCLL 2018: below 10^-4; B-ALL: below "
-            f"0.01%), MRD-positive otherwise; patients with no MRD test by then are not evaluable ({ne}). "
-            f"Patients whose {spec.endpoint} ended on or before the landmark are left out; {spec.endpoint} is "
-            f"counted from the landmark. Kaplan-Meier medians with {level_label} CIs (log-log), log-rank test.")
-

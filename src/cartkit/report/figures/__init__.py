@@ -62,6 +62,12 @@ def _survival(results):
     return survival_figure(results)
 
 
+def _pfs_by_mrd(results):
+    from cartkit.report.figures.pfs_by_mrd import pfs_by_mrd_figure
+
+    return pfs_by_mrd_figure(results)
+
+
 def _cumulative_incidence(results):
     from cartkit.report.figures.cumulative_incidence import cumulative_incidence_figure
 
@@ -122,6 +128,12 @@ FIGURES: tuple[FigureSpec, ...] = (
                "Kaplan-Meier estimates from the infusion; vertical ticks mark censored observations; numbers at "
                "risk below each panel at the tick times; log-rank P.",
                ("survival_curves", "at_risk"), _survival),
+    FigureSpec("pfs-by-mrd", "Progression-free survival by MRD status at the landmark",
+               "Kaplan-Meier estimates counted from the landmark day ([plan.mrd_landmark]) in patients free of "
+               "progression then, by MRD status from the tests done by the landmark (each disease's own MRD "
+               "rule): MRD-neg, negative; MRD-pos, positive; NE, not evaluable (no MRD test by the landmark); "
+               "vertical ticks mark censored observations; numbers at risk below; log-rank P.",
+               ("mrd_landmark_curves", "mrd_landmark_at_risk"), _pfs_by_mrd),
     FigureSpec("cumulative-incidence", "Cumulative incidence with HSCT and death as competing events",
                "Aalen-Johansen cumulative incidence of each endpoint's events other than death (relapse, "
                "progression ...), solid, with allogeneic HSCT (dashed) and death without such an event (dotted) "
