@@ -5,7 +5,8 @@ case names the row of the table (or the legend / section 5 text where Table 4 ha
 
 Units: nodes mm (largest LDi) and mm^2 (SPD), spleen cm (normal < 13), liver cm below the costal
 margin (0 = normal), counts 10^9/L, haemoglobin g/L (Table 4's g/dL x 10), marrow CLL cells %.
-Day 0 is the baseline; one visit every 30 days.
+Day 0 is the baseline; one visit every 30 days. The boundary cases read each assessment alone
+(``iwcll_raw``); the 2-month duration of a response (section 5) has its own tests below.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 from study_rows import make_study
 
 from cartkit.derive.response import derive_responses
-from cartkit.response.iwcll import iwcll_best_response, iwcll_responses
+from cartkit.response.iwcll import iwcll_best_response, iwcll_criteria, iwcll_responses
 
 
 def visits(*rows: dict, patient: str = "p") -> pl.DataFrame:
@@ -25,8 +26,15 @@ def visits(*rows: dict, patient: str = "p") -> pl.DataFrame:
     )
 
 
-def responses(*rows: dict) -> list[str | None]:
-    return iwcll_responses(visits(*rows))["iwcll_response"].to_list()
+def responses(*rows: dict, **kw) -> list[str | None]:
+    """Each assessment's own category (``iwcll_raw``)."""
+    return iwcll_responses(visits(*rows), **kw)["iwcll_raw"].to_list()
+
+
+def with_keys(**tables: dict) -> dict:
+    """The criteria file with some keys replaced (a study's own reading)."""
+    c = iwcll_criteria()
+    return {**c, **{t: {**c[t], **keys} for t, keys in tables.items()}}
 
 
 # Baseline: bulky nodes (largest 40 mm, SPD 3000 mm^2), spleen 18 cm (5 cm beyond 13), liver 4 cm,
@@ -64,7 +72,11 @@ CASES = [
     # marrow, CR "Normocellular, no CLL cells, no B-lymphoid nodules"; PR "presence of CLL cells, or
     # of B-lymphoid nodules, or not done"
     ("marrow 5% CLL -> PR", [B0, {**CR, "marrow_cll_pct": 5.0}], "PR"),
-    ("marrow nodules -> PR", [B0, {**CR, "marrow_nodules": True}], "PR"),
+    # B-lymphoid nodules in an otherwise CLL-free marrow with every other CR criterion: the nodular PR
+    # (nPR, 2008; [npr] derive = true; 2018's Table 4 lists nodules under PR: test_npr_...)
+    ("marrow nodules -> nPR", [B0, {**CR, "marrow_nodules": True}], "nPR"),
+    ("marrow nodules + 5% CLL -> PR", [B0, {**CR, "marrow_nodules": True, "marrow_cll_pct": 5.0}], "PR"),
+    ("marrow nodules + platelets 99 -> PR", [B0, {**CR, "marrow_nodules": True, "platelets": 99.0}], "PR"),
     ("marrow not done -> PR", [B0, {k: v for k, v in CR.items() if not k.startswith("marrow")}], "PR"),
     # CRi (section 5): every CR criterion including the marrow, with a count below its CR threshold.
     # platelets CR ">= 100 x 10^9/L": 100 CR, 99 CRi
@@ -203,7 +215,7 @@ def test_undetectable_mrd_at_10e4_and_best_response():
         {**CR, "mrd_result": "negative", "mrd_sensitivity": 1e-4},
         {**CR, "mrd_result": "negative", "mrd_sensitivity": 1e-3},   # an assay too coarse for 10^-4
     ]
-    r = iwcll_responses(visits(*rows))
+    r = iwcll_responses(visits(*rows), require_duration=False)
     assert r["iwcll_response"].to_list() == ["PR", "CR", "CR", "CR", "CR"]
     assert r["umrd"].to_list() == [False, True, False, True, False]
     assert r["umrd_cr"].to_list() == [False, True, False, True, False]
@@ -212,7 +224,8 @@ def test_undetectable_mrd_at_10e4_and_best_response():
         "patient_id": "p", "episode": 1, "best_response": "CR", "response_day": 60, "umrd_cr": True
     }
     # CR > CRi > PR > SD > PD: a CRi before a PD is the best
-    r = iwcll_responses(visits(B0, {**CR, "platelets": 50.0}, {**SDV, "alc": 200.0}, patient="q"))
+    r = iwcll_responses(visits(B0, {**CR, "platelets": 50.0}, {**SDV, "alc": 200.0}, patient="q"),
+                        require_duration=False)
     assert iwcll_best_response(r)["best_response"].to_list() == ["CRi"]
 
 
@@ -234,16 +247,22 @@ def test_derive_responses_hooks_cll_to_iwcll_with_measured_counts_and_lists_disa
             # every criterion normal, marrow clear, but haemoglobin 100 g/L: CRi; recorded CR
             a(90, node_max_ldi_mm=10.0, spd_mm2=100.0, spleen_cm=11.0, liver_cm=0.0, marrow_cll_pct=0.0,
               marrow_nodules=False, b_symptoms=False, mrd_pct=0.001, response="CR"),
+            # the same 60 days later: it confirms day 90's CRi (section 5, at least 2 months); itself
+            # unconfirmed (no later assessment), derived null
+            a(150, node_max_ldi_mm=10.0, spd_mm2=100.0, spleen_cm=11.0, liver_cm=0.0, b_symptoms=False,
+              response="CR"),
         ],
         measurements=[
             m(-5, "alc", 80.0), m(-5, "platelets", 70.0), m(-5, "hemoglobin", 95.0), m(-5, "anc", 2.0),
             m(30, "alc", 20.0), m(30, "platelets", 110.0), m(30, "hemoglobin", 100.0), m(30, "anc", 1.8),
             m(90, "alc", 1.2), m(90, "platelets", 160.0), m(90, "hemoglobin", 100.0), m(90, "anc", 2.1),
+            m(150, "alc", 1.1), m(150, "platelets", 170.0), m(150, "hemoglobin", 102.0), m(150, "anc", 2.2),
         ],
     )
     d = derive_responses(study)
-    assert d.assessments["derived"].to_list() == [None, "PR", "CRi"]
-    assert d.assessments["mrd_negative"].to_list() == [None, None, True]
+    # day 30's PR lasted to day 90 (>= 60 days, at least PR throughout); day 90's CRi to day 150
+    assert d.assessments["derived"].to_list() == [None, "PR", "CRi", None]
+    assert d.assessments["mrd_negative"].to_list() == [None, None, True, True]
     assert d.disagreements.select("item", "recorded", "derived").rows() == [("response day 90 (iwcll)", "CR", "CRi")]
     assert d.best.row(0, named=True)["best_response"] == "CR"      # the recorded one where given
 
@@ -257,6 +276,7 @@ def test_cll_diagnosis_vocabulary_and_adrs_criteria():
     assert DIAGNOSES["CLL"] == "cll"
     assert VOCABULARIES["assessment_method"]["iwcll"] == "iwcll"
     assert VOCABULARIES["response"]["npr"] == "nPR"
+    assert VOCABULARIES["response"]["pr-l"] == "PR-L"
     assert criteria_by_family()["cll"].startswith("iwCLL 2018: Hallek M et al. Blood 2018")
 
 
@@ -274,7 +294,8 @@ def test_cll_study_validates_with_located_problems(tmp_path):
     tables["assessments"] += [
         {**row, "day": -3, "node_max_ldi_mm": 40, "spd_mm2": 3000, "spleen_cm": 18, "liver_cm": 0,
          "marrow_cll_pct": 70, "b_symptoms": "yes"},
-        {**row, "day": 30, "node_max_ldi_mm": 20, "spd_mm2": 1200, "spleen_cm": 14, "response": "PR"},
+        {**row, "day": 30, "node_max_ldi_mm": 20, "spd_mm2": 1200, "spleen_cm": 14, "response": "PR",
+         "richter_transformation": "no"},
     ]
     tables["measurements"] += [
         {"patient_id": "P3", "episode": 1, "day": -3, "analyte": "Absolute lymphocyte count", "value": 80000,
@@ -286,9 +307,13 @@ def test_cll_study_validates_with_located_problems(tmp_path):
     study, problems = check_study(write_study(tmp_path / "ok", tables))
     assert problems == []
     assert study.tables["patients"].filter(pl.col("patient_id") == "P3")["diagnosis"].to_list() == ["CLL"]
-    d = derive_responses(study)
+    from cartkit.derive.response import iwcll_from_study
+
     # nodes -60%, spleen enlargement 5 -> 1 cm (-80%), ALC 80 -> 20 (cells/uL converted), platelets >= 100
-    assert d.assessments.filter(pl.col("patient_id") == "P3")["derived"].to_list() == [None, "PR"]
+    assert iwcll_from_study(study).filter(pl.col("patient_id") == "P3")["iwcll_raw"].to_list() == ["PR"]
+    # ... but no assessment 2 months later confirms it (section 5): not (yet) a response
+    d = derive_responses(study)
+    assert d.assessments.filter(pl.col("patient_id") == "P3")["derived"].to_list() == [None, None]
 
     bad = base_tables()
     bad["patients"], bad["infusions"] = tables["patients"], tables["infusions"]
@@ -297,12 +322,113 @@ def test_cll_study_validates_with_located_problems(tmp_path):
         {**row, "day": 60, "spleen_cm": 60},                                        # beyond 50 cm
         {**row, "day": 90, "node_max_ldi_mm": 10, "spd_mm2": 700},                  # > 6 x 10^2
         {"patient_id": "P1", "episode": 1, "day": 60, "method": "iwcll", "spleen_cm": 12},  # a DLBCL patient
+        {**row, "day": 120, "richter_transformation": "maybe"},                     # not a yes/no
     ]
     _, problems = check_study(write_study(tmp_path / "bad", bad))
     located = {(p.file, p.row, p.column, p.value) for p in problems}
     assert ("assessments.csv", 6, "spleen_cm", "60") in located
     assert ("assessments.csv", 7, "spd_mm2", 700.0) in located
     assert ("assessments.csv", 8, "method", "iwcll") in located
+    assert ("assessments.csv", 9, "richter_transformation", "maybe") in located
     rules = {p.column: p.rule for p in problems}
     assert rules["method"] == "method iwcll (iwCLL 2018) is for diagnosis family 'cll', but patient P1 has diagnosis DLBCL"
-    assert len(problems) == 3
+    assert len(problems) == 4
+
+
+# --- Richter transformation (section 5, PD: "transformation to a more aggressive histology (eg,
+# Richter syndrome)"; not a row of Table 4)
+def test_richter_transformation_is_pd_and_persists():
+    r = iwcll_responses(visits(B0, PR, {**PR, "richter_transformation": True}, PR, CR), require_duration=False)
+    assert r["iwcll_response"].to_list() == ["PR", "PD", "PD", "PD"]
+    assert r["iwcll_pd_reason"].to_list() == [None, "Richter transformation", "Richter transformation",
+                                              "Richter transformation"]
+    # recorded false (or not recorded) is no transformation; one documented at baseline is the disease
+    # treated, not a progression
+    assert responses(B0, {**PR, "richter_transformation": False}) == ["PR"]
+    assert responses({**B0, "richter_transformation": True}, PR) == ["PR"]
+    # it joins the other reasons
+    r = iwcll_responses(visits(B0, {**SDV, "alc": 130.0, "richter_transformation": True}))
+    assert r["iwcll_pd_reason"].to_list() == ["lymphocyte count, Richter transformation"]
+
+
+# --- nPR (2008 nodular PR); 2018's Table 4 PR marrow: "Presence of CLL cells, or of B-lymphoid
+# nodules, or not done"
+def test_npr_derived_or_folded_into_pr():
+    nodular = {**CR, "marrow_nodules": True}
+    assert responses(B0, nodular) == ["nPR"]
+    assert responses(B0, nodular, criteria=with_keys(npr={"derive": False})) == ["PR"]
+    # non-measurable disease (no group A parameter abnormal) still reaches nPR, as it reaches CR
+    assert responses(N0, nodular) == ["nPR"]
+    assert responses(N0, nodular, criteria=with_keys(npr={"derive": False})) == [None]
+
+
+# --- PR-L (PR with lymphocytosis, B-cell receptor inhibitors; [pr_l] derive)
+BCRI = with_keys(pr_l={"derive": True})
+
+
+def test_pr_with_lymphocytosis():
+    # nodes -50% and platelets >= 100 with the lymphocyte count up: PR-L when derived
+    lymphocytosis = {**PR, "alc": 90.0}
+    assert responses(B0, lymphocytosis, criteria=BCRI) == ["PR-L"]
+    # by default (CAR-T) a lymphocyte count not halved leaves one group A parameter improved: SD
+    assert responses(B0, lymphocytosis) == ["SD"]
+    # a lymphocyte rise of >= 50% to >= 5 x 10^9/L is PD by default, not under BCR inhibitors
+    assert responses(B0, {**PR, "alc": 120.0}) == ["PD"]
+    assert responses(B0, {**PR, "alc": 120.0}, criteria=BCRI) == ["PR-L"]
+    # the ALC halved: an ordinary PR either way
+    assert responses(B0, PR, criteria=BCRI) == ["PR"]
+    # PR-L still needs another group A parameter improved and group B
+    assert responses(B0, {**SDV, "alc": 90.0, "platelets": 120.0}, criteria=BCRI) == ["SD"]
+    assert responses(B0, {**lymphocytosis, "platelets": 80.0}, criteria=BCRI) == ["SD"]
+    # other PD criteria stand
+    assert responses(B0, {**lymphocytosis, "new_lesions": True}, criteria=BCRI) == ["PD"]
+
+
+def test_pr_l_ranks_below_pr_and_is_not_counted_in_the_cll_orr():
+    from cartkit.response.best_response import best_overall_response, response_rates
+
+    assert best_overall_response(["PR-L", "SD"]) == "PR-L"
+    assert best_overall_response(["PR-L", "PR"]) == "PR"
+    assert response_rates(["PR-L"], "CLL").orr_n == 0
+    assert response_rates(["nPR"], "CLL").orr_n == 1
+
+
+# --- Duration: CR and PR must last at least 2 months (section 5; [duration] min_days = 60)
+def at(*days_rows: tuple[int, dict]) -> pl.DataFrame:
+    return pl.DataFrame([{"patient_id": "p", "episode": 1, "day": d, **r} for d, r in days_rows],
+                        infer_schema_length=None)
+
+
+def lasting(*days_rows: tuple[int, dict], **kw) -> list[str | None]:
+    return iwcll_responses(at(*days_rows), **kw)["iwcll_response"].to_list()
+
+
+def test_response_must_last_two_months():
+    # confirmed 60 days later (the boundary), not 59
+    assert lasting((0, B0), (30, CR), (90, CR)) == ["CR", None]
+    assert lasting((0, B0), (30, CR), (89, CR)) == [None, None]
+    # the worst category from the response to its confirmation is what lasted: CR then CRi -> CRi
+    assert lasting((0, B0), (30, CR), (60, {**CR, "platelets": 99.0}), (90, CR)) == ["CRi", None, None]
+    # an SD or PD before the confirming assessment: the response did not last (SD); PD stands. (SD
+    # here: nodes still -50% but the lymphocytes back at baseline, one group A parameter improved;
+    # PD: the lymphocytes up >= 50% over baseline.)
+    assert lasting((0, B0), (30, PR), (60, {**PR, "alc": 80.0}), (90, PR)) == ["SD", "SD", None]
+    assert lasting((0, B0), (30, PR), (60, {**PR, "alc": 130.0}), (90, PR)) == ["SD", "PD", None]
+    # a not-evaluable assessment in between neither confirms nor breaks it
+    assert lasting((0, B0), (30, PR), (60, {"b_symptoms": False}), (90, PR)) == ["PR", None, None]
+    # SD and PD need no confirmation
+    assert lasting((0, B0), (30, SDV)) == ["SD"]
+    # the duration is a key of the file
+    assert lasting((0, B0), (30, CR), (80, CR), criteria=with_keys(duration={"min_days": 50})) == ["CR", None]
+    assert lasting((0, B0), (30, CR), criteria=with_keys(duration={"require": False})) == ["CR"]
+    # uMRD CR counts the lasting CR only
+    r = iwcll_responses(at((0, B0), (30, {**CR, "mrd_pct": 0.001}), (90, CR)))
+    assert r["umrd_cr"].to_list() == [True, False]
+
+
+def test_best_response_counts_lasting_responses_only():
+    # a CR at day 30 followed by PD at day 60 is not a response; the best is the PR that lasted
+    r = iwcll_responses(at((0, B0), (30, CR), (60, {**SDV, "alc": 130.0})))
+    assert iwcll_best_response(r)["best_response"].to_list() == ["PD"]
+    r = iwcll_responses(at((0, B0), (30, PR), (95, PR), (120, CR)))
+    assert iwcll_best_response(r).row(0, named=True)["best_response"] == "PR"

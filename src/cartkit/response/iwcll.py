@@ -13,13 +13,20 @@ every episode in one vectorised pass:
 * PD: any one group A criterion (nodes or organs up >= 50% from the nadir, new nodes,
   lymphocytes up >= 50% over baseline to >= 5 x 10^9/L) or group B criterion (platelets down >=
   50%, haemoglobin down >= 20 g/L from baseline while the marrow holds CLL cells; marrow CLL cells
-  up >= 50% on successive biopsies).
+  up >= 50% on successive biopsies), or a histologically documented Richter transformation
+  (``richter_transformation``, section 5; it persists: every later assessment is PD too).
 * CR: every criterion met (nodes < 1.5 cm, spleen < 13 cm, liver normal, no symptoms, lymphocytes
   < 4, platelets >= 100, haemoglobin >= 110 g/L, neutrophils >= 1.5, marrow without CLL cells or
-  nodules). CRi: the same with a count below its CR threshold.
+  nodules). CRi: the same with a count below its CR threshold. nPR (``[npr] derive``): every CR
+  criterion with B-lymphoid nodules in an otherwise CLL-free marrow (the 2008 nodular PR).
 * PR: at least 2 abnormal group A parameters improved (>= 50% down, or normal) and 1 group B
   parameter (at or above its CR threshold or >= 50% up) when one was abnormal; when only one
-  parameter of group A was abnormal, one suffices. Else SD.
+  parameter of group A was abnormal, one suffices. Else SD. PR-L (``[pr_l] derive``, studies of
+  B-cell receptor inhibitors): PR in everything but the lymphocyte count, whose rise is then not PD.
+* Duration (``[duration]``, "at least 2 months"): a CR, CRi, nPR, PR or PR-L holds only when an
+  assessment at least ``min_days`` later confirms it; the category kept is the worst one from the
+  assessment to that confirming one (SD when a PD or SD lies between), null when no assessment came
+  late enough. ``iwcll_raw`` keeps each assessment alone.
 * Non-measurable disease (no group A parameter abnormal at baseline): CR, CRi, PD or null (not
   evaluable); so is an assessment where nothing was measured.
 * Undetectable MRD (uMRD4): mrd_pct < 0.01% or a negative mrd_result at a sensitivity <= 10^-4
@@ -28,18 +35,21 @@ every episode in one vectorised pass:
 Input columns (missing ones are taken as not measured): patient_id, episode, day, node_max_ldi_mm,
 spd_mm2 (nodes), new_lesions, spleen_cm, liver_cm (below the costal margin), b_symptoms,
 alc, platelets, anc (10^9/L), hemoglobin (g/L), marrow_cll_pct, marrow_nodules, mrd_pct,
-mrd_result, mrd_sensitivity.
+mrd_result, mrd_sensitivity, richter_transformation.
 
     >>> import polars as pl
     >>> a = pl.DataFrame({"patient_id": ["p"] * 2, "episode": [1] * 2, "day": [0, 30],
     ...                   "node_max_ldi_mm": [40.0, 20.0], "spd_mm2": [3000.0, 1200.0],
     ...                   "alc": [80.0, 30.0], "platelets": [80.0, 130.0]})
-    >>> iwcll_responses(a)["iwcll_response"].to_list()   # nodes -60%, ALC -62.5%, platelets >= 100
+    >>> iwcll_responses(a)["iwcll_raw"].to_list()   # nodes -60%, ALC -62.5%, platelets >= 100
     ['PR']
+    >>> iwcll_responses(a)["iwcll_response"].to_list()   # not confirmed >= 2 months later
+    [None]
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -65,12 +75,13 @@ INPUTS: dict[str, pl.DataType] = {
     "mrd_pct": pl.Float64(),
     "mrd_result": pl.String(),
     "mrd_sensitivity": pl.Float64(),
+    "richter_transformation": pl.Boolean(),
 }
 # a marrow (and an MRD test) is not repeated at every visit: the latest one is carried forward
 _CARRIED = ("marrow_cll_pct", "marrow_nodules", "umrd")
 OUT_SCHEMA = {
     "patient_id": pl.String, "episode": pl.Int64, "day": pl.Int64, "iwcll_response": pl.String,
-    "iwcll_pd_reason": pl.String, "iwcll_measurable": pl.Boolean, "umrd": pl.Boolean, "umrd_cr": pl.Boolean,
+    "iwcll_raw": pl.String, "iwcll_pd_reason": pl.String, "iwcll_measurable": pl.Boolean, "umrd": pl.Boolean, "umrd_cr": pl.Boolean,
 }
 
 
@@ -78,9 +89,9 @@ def iwcll_criteria() -> dict[str, Any]:
     return read_criteria_file(CRITERIA)
 
 
-def iwcll_rank() -> dict[str, int]:
+def iwcll_rank(criteria: Mapping[str, Any] | None = None) -> dict[str, int]:
     """Category -> rank (1 = CR, best) in the order of the criteria file."""
-    return {c: i + 1 for i, c in enumerate(iwcll_criteria()["categories"])}
+    return {c: i + 1 for i, c in enumerate((criteria or iwcll_criteria())["categories"])}
 
 
 def _c(name: str) -> pl.Expr:
@@ -91,15 +102,24 @@ def _true(e: pl.Expr) -> pl.Expr:
     return e.fill_null(False)
 
 
-def iwcll_responses(assessments: pl.DataFrame, *, first_response_day: int = 1) -> pl.DataFrame:
+def iwcll_responses(
+    assessments: pl.DataFrame,
+    *,
+    first_response_day: int = 1,
+    require_duration: bool | None = None,
+    criteria: Mapping[str, Any] | None = None,
+) -> pl.DataFrame:
     """iwCLL 2018 response at each assessment on or after ``first_response_day``.
 
-    Returns patient_id, episode, day, iwcll_response (CR, CRi, PR, SD, PD or null when not
-    evaluable), iwcll_pd_reason, iwcll_measurable (a group A parameter abnormal at baseline),
-    umrd (undetectable MRD at 10^-4, the latest test so far; null before any) and umrd_cr
-    (CR or CRi with uMRD).
+    Returns patient_id, episode, day, iwcll_response (CR, CRi, nPR, PR, PR-L, SD, PD, or null when
+    not evaluable or not yet confirmed), iwcll_raw (the assessment alone), iwcll_pd_reason,
+    iwcll_measurable (a group A parameter abnormal at baseline), umrd (undetectable MRD at 10^-4,
+    the latest test so far; null before any) and umrd_cr (CR or CRi with uMRD).
+
+    ``require_duration`` overrides ``[duration] require``; ``criteria`` replaces the criteria file
+    (a study's own reading, e.g. with ``[pr_l] derive = true``).
     """
-    c = iwcll_criteria()
+    c = criteria or iwcll_criteria()
     nd, og, ly, pl_, hb, ne, mw = (
         c[k] for k in ("nodes", "organs", "lymphocytes", "platelets", "hemoglobin", "neutrophils", "marrow")
     )
@@ -116,7 +136,7 @@ def iwcll_responses(assessments: pl.DataFrame, *, first_response_day: int = 1) -
         raise ValueError(f"organs.spleen_measure must be 'enlargement' or 'length', not {og['spleen_measure']!r}")
     df = df.with_columns(spleen_size=pl.when(_c("spleen_cm").is_not_null()).then(spleen_size))
 
-    base_cols = [n for n in (*INPUTS, "spleen_size") if n != "new_lesions"]
+    base_cols = [n for n in (*INPUTS, "spleen_size") if n not in ("new_lesions", "richter_transformation")]
     base = (
         df.filter(pl.col("day") <= 0)
         .group_by(KEYS)
@@ -153,6 +173,10 @@ def iwcll_responses(assessments: pl.DataFrame, *, first_response_day: int = 1) -
         spd_nadir=_c("spd_mm2").cum_min().forward_fill().shift(1).over(KEYS),
         spleen_nadir=_c("spleen_size").cum_min().forward_fill().shift(1).over(KEYS),
         liver_nadir=_c("liver_cm").cum_min().forward_fill().shift(1).over(KEYS),
+        # a histological transformation persists (section 5: Richter transformation is PD); one
+        # documented at baseline is the disease treated, not a progression
+        richter=_true(pl.when(pl.col("day") != pl.col("_bday")).then(_c("richter_transformation")))
+        .cast(pl.Int8).cum_max().over(KEYS).cast(pl.Boolean),
     ).with_columns([_c(n).forward_fill().over(KEYS).alias(n) for n in _CARRIED])
     seq = seq.filter(pl.col("day") >= first_response_day)
     if seq.height == 0:
@@ -214,7 +238,10 @@ def iwcll_responses(assessments: pl.DataFrame, *, first_response_day: int = 1) -
     pd_new = _true(_c("new_lesions"))
     pd_spleen = up("spleen_size", "spleen_nadir", og["pd_min_increase"])
     pd_liver = up("liver_cm", "liver_nadir", og["pd_min_increase"])
-    pd_alc = up("alc", "alc_0", ly["pd_min_increase"]) & _true(_c("alc") >= ly["pd_min_10e9_l"])
+    pr_l = bool(c["pr_l"]["derive"])
+    # with PR-L derived (B-cell receptor inhibitors) a lymphocytosis alone is not PD (section 5)
+    pd_alc = (up("alc", "alc_0", ly["pd_min_increase"]) & _true(_c("alc") >= ly["pd_min_10e9_l"])
+              & pl.lit(not pr_l))
     pd_plt = down("platelets", "platelets_0", pl_["pd_min_decrease"]) & infiltrated
     pd_hb = _true(_c("hemoglobin") <= _c("hemoglobin_0") - hb["pd_min_decrease_g_l"]) & infiltrated
     pd_marrow = up("marrow_now", "marrow_prev", mw["pd_min_increase"])
@@ -228,6 +255,7 @@ def iwcll_responses(assessments: pl.DataFrame, *, first_response_day: int = 1) -
             pl.when(pd_plt).then(pl.lit("platelets")),
             pl.when(pd_hb).then(pl.lit("haemoglobin")),
             pl.when(pd_marrow).then(pl.lit("marrow")),
+            pl.when(_c("richter")).then(pl.lit("Richter transformation")),
         ],
         separator=", ",
         ignore_nulls=True,
@@ -239,10 +267,18 @@ def iwcll_responses(assessments: pl.DataFrame, *, first_response_day: int = 1) -
     cr_a = cr_nodes & cr_spleen & cr_liver & cr_alc & cr_sym
     need_a = pl.min_horizontal(n_a, pl.lit(c["pr"]["min_group_a"]))
     need_b = pl.min_horizontal(n_b, pl.lit(c["pr"]["min_group_b"]))
+    # nPR: every CR criterion but B-lymphoid nodules in a marrow otherwise free of CLL cells
+    nodular = _true(_c("marrow_cll_pct") <= mw["cr_max_cll_pct"]) & _true(_c("marrow_nodules"))
+    npr = cr_a & nodular & cr_plt & cr_hb & cr_anc & pl.lit(bool(c["npr"]["derive"]))
+    # PR-L: PR with the lymphocyte count counted as improved although it is not
+    pr_l_met = (
+        pl.lit(pr_l) & _c("ab_alc") & ~alc_better & (better_a >= 1)
+        & (better_a + 1 >= need_a) & (better_b >= need_b)
+    )
     seq = seq.with_columns(
         iwcll_pd_reason=pl.when(reasons != "").then(reasons),
         iwcll_measurable=n_a > 0,
-        iwcll_response=pl.when(reasons != "")
+        iwcll_raw=pl.when(reasons != "")
         .then(pl.lit("PD"))
         .when(~measured)
         .then(pl.lit(None, dtype=pl.String))
@@ -250,22 +286,78 @@ def iwcll_responses(assessments: pl.DataFrame, *, first_response_day: int = 1) -
         .then(pl.lit("CR"))
         .when(cr_a & cr_marrow & low_count)
         .then(pl.lit("CRi"))
+        .when(npr)
+        .then(pl.lit("nPR"))
         .when(n_a == 0)
         .then(pl.lit(None, dtype=pl.String))
         .when((better_a >= need_a) & (better_b >= need_b))
         .then(pl.lit("PR"))
+        .when(pr_l_met)
+        .then(pl.lit("PR-L"))
         .otherwise(pl.lit("SD")),
     )
+    duration = c["duration"]
+    required = duration["require"] if require_duration is None else require_duration
+    seq = seq.with_columns(
+        iwcll_response=_lasting(seq, c, int(duration["min_days"])) if required else _c("iwcll_raw")
+    )
     return seq.select(
-        *KEYS, "day", "iwcll_response", "iwcll_pd_reason", "iwcll_measurable", "umrd",
-        (_c("iwcll_response").is_in(["CR", "CRi"]) & _true(_c("umrd"))).alias("umrd_cr"),
+        *KEYS, "day", "iwcll_response", "iwcll_raw", "iwcll_pd_reason", "iwcll_measurable", "umrd",
+        (_true(_c("iwcll_response").is_in(["CR", "CRi"])) & _true(_c("umrd"))).alias("umrd_cr"),
     ).sort([*KEYS, "day"])
+
+
+RESPONSES = ("CR", "CRi", "nPR", "PR", "PR-L")  # the categories that must last (section 5)
+
+
+def _lasting(seq: pl.DataFrame, criteria: Mapping[str, Any], min_days: int) -> pl.Series:
+    """The response of each row of ``seq`` (sorted by episode and day) that lasted ``min_days``.
+
+    A response category at day d holds when a later evaluated assessment at day >= d + min_days
+    exists; what holds is the worst category from d to the first such assessment (SD when that is
+    SD or PD: the response did not last). No such assessment: null (not confirmed). SD and PD are
+    kept as they are; not evaluable stays null.
+    """
+    rank = iwcll_rank(criteria)
+    worst_response = max(rank[r] for r in RESPONSES)
+    rows = seq.select(*KEYS, "day", "iwcll_raw").with_row_index("_i")
+    ev = rows.filter(pl.col("iwcll_raw").is_not_null()).with_columns(
+        _rank=pl.col("iwcll_raw").replace_strict(rank, return_dtype=pl.Int64)
+    )
+    ask = ev.filter(pl.col("iwcll_raw").is_in(RESPONSES)).with_columns(_target=pl.col("day") + min_days)
+    later = ev.select(*KEYS, pl.col("day").alias("_until"))
+    until = ask.sort("_target").join_asof(
+        later.sort("_until"), left_on="_target", right_on="_until", by=KEYS, strategy="forward",
+        check_sortedness=False,
+    )
+    window = (
+        until.drop_nulls("_until")
+        .select("_i", *KEYS, pl.col("day").alias("_from"), "_until")
+        .join(ev.select(*KEYS, "day", pl.col("_rank").alias("_r")), on=KEYS, how="inner")
+        .filter(pl.col("day").is_between(pl.col("_from"), pl.col("_until")))
+        .group_by("_i")
+        .agg(pl.col("_r").max().alias("_worst"))
+    )
+    label = {v: k for k, v in rank.items()}
+    held = window.with_columns(
+        _held=pl.when(pl.col("_worst") <= worst_response)
+        .then(pl.col("_worst").replace_strict(label, return_dtype=pl.String))
+        .otherwise(pl.lit("SD"))
+    )
+    out = rows.join(held.select("_i", "_held"), on="_i", how="left").sort("_i")
+    return (
+        out.select(
+            pl.when(pl.col("iwcll_raw").is_in(RESPONSES)).then(pl.col("_held")).otherwise(pl.col("iwcll_raw"))
+        )
+        .to_series()
+        .alias("iwcll_response")
+    )
 
 
 def iwcll_best_response(responses: pl.DataFrame) -> pl.DataFrame:
     """Best overall response per episode from :func:`iwcll_responses`: patient_id, episode,
-    best_response (CR > CRi > PR > SD > PD), response_day (first day reached), umrd_cr (any CR/CRi
-    with undetectable MRD)."""
+    best_response (CR > CRi > nPR > PR > PR-L > SD > PD, each lasting as ``[duration]`` asks),
+    response_day (first day reached), umrd_cr (any CR/CRi with undetectable MRD)."""
     rank = iwcll_rank()
     r = responses.filter(pl.col("iwcll_response").is_not_null()).with_columns(
         _r=pl.col("iwcll_response").replace_strict(rank, return_dtype=pl.Int64)

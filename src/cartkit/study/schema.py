@@ -228,6 +228,8 @@ ASSESSMENTS = Table(
         Column("b_symptoms", BOOL, description="disease-related constitutional (B) symptoms: weight loss, fever, night sweats, fatigue (CLL)"),
         Column("marrow_cll_pct", FLOAT, min=0, max=100, description="marrow CLL cells, % of nucleated cells (CLL)"),
         Column("marrow_nodules", BOOL, description="B-lymphoid nodules in the marrow biopsy (CLL)"),
+        Column("richter_transformation", BOOL,
+               description="Richter transformation documented by histology at this assessment (CLL; PD)"),
     ),
     key=("patient_id", "episode", "day", "method"),
     day_or_date=True,

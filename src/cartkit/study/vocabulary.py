@@ -291,8 +291,10 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "cri": "CRi",
         # IMWG 2016 (Kumar 2016 Table 2); NE = not evaluable (SDTM RSSTRESC)
         **{r.lower(): r for r in ("sCR", "VGPR", "MR", "NE")},
-        # CLL: nodular PR (iwCLL 2008, recorded only; cartkit derives CR, CRi, PR, SD, PD by iwCLL 2018)
+        # CLL (iwCLL 2018, cartkit.response.iwcll): nodular PR (the 2008 nPR) and PR with lymphocytosis
+        # (PR-L, B-cell receptor inhibitors)
         "npr": "nPR",
+        "pr-l": "PR-L", "prl": "PR-L", "pr_l": "PR-L",
     },
     "ife": {"negative": "negative", "neg": "negative", "positive": "positive", "pos": "positive"},
     "mrd_result": {"negative": "negative", "neg": "negative", "positive": "positive", "pos": "positive"},
