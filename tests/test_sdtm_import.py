@@ -65,9 +65,11 @@ def test_pharmaversesdtm_imports_to_a_study_that_validates(pilot_study):
         "wbc", "platelets", "alc", "hemoglobin", "alt", "ast", "bilirubin", "creatinine",
         "temperature", "sbp", "dbp", "heart_rate"}
     ae = pl.read_csv(pilot_study / "adverse_events.csv")
-    # AESEV graded (the pilot has no AETOXGR): 01-701-1015's DIARRHOEA is MILD -> grade 1
-    row = ae.filter((pl.col("patient_id") == "01-701-1015") & (pl.col("term") == "diarrhoea")).row(0, named=True)
+    # AESEV graded (the pilot has no AETOXGR): 01-701-1015's DIARRHOEA is MILD -> grade 1. The pilot is coded
+    # in MedDRA (AEBODSYS), so the term is the reported AETERM as given and the PT (AEDECOD) is meddra_pt
+    row = ae.filter((pl.col("patient_id") == "01-701-1015") & (pl.col("term") == "DIARRHOEA")).row(0, named=True)
     assert row["grade"] == 1 and row["onset_day"] == 7  # AESTDTC 2014-01-09, AESTDY 8
+    assert (row["meddra_pt"], row["meddra_soc"]) == ("DIARRHOEA", "GASTROINTESTINAL DISORDERS")
     events = pl.read_csv(pilot_study / "events.csv")
     assert events.filter(pl.col("kind") == "death").height == 3  # DS DSDECOD DEATH: 3 subjects
 

@@ -89,11 +89,37 @@ def _text(model, text: str):
     return model.Description(TranslatedText=[model.TranslatedText(_content=text, lang="en")])
 
 
+def _dictionary_codelists(model, datasets: list[AdamDataset], versions: dict[str, str]):
+    """(codelists, {(dictionary, type): OID}) for the external dictionaries the variables name (MedDRA):
+    one CodeList per dictionary and data type (names text, MedDRA codes integer) holding a
+    def:ExternalCodeList with the Dictionary and, where the study states it, the Version (Define-XML 2.1
+    section 5.3.4; ODM 1.3.2 ExternalCodeList). The study's own terms are not listed: MedDRA is licensed."""
+    out, oids = [], {}
+    for ds in datasets:
+        for v in ds.variables:
+            if not v.dictionary:
+                continue
+            data_type = _DATA_TYPE[v.type]
+            key = (v.dictionary, data_type)
+            if key in oids:
+                continue
+            oid = f"CL.{v.dictionary.upper()}" + ("" if data_type == "text" else f".{data_type.upper()}")
+            ext = model.ExternalCodeList(Dictionary=v.dictionary)
+            if versions.get(v.dictionary):
+                ext.Version = versions[v.dictionary]
+            out.append(model.CodeList(OID=oid, Name=v.dictionary + ("" if data_type == "text" else " codes"),
+                                      DataType=data_type, ExternalCodeList=ext))
+            oids[key] = oid
+    return out, oids
+
+
 def define_xml(datasets: list[AdamDataset], *, study_oid: str, study_name: str, created: str,
-               version: str, tabulation: bool = False, folder: str = "") -> str:
+               version: str, tabulation: bool = False, folder: str = "",
+               dictionary_versions: dict[str, str] | None = None) -> str:
     """The define.xml text of ``datasets`` (module docs); raises DefineXmlError if not schema-valid.
     ``tabulation``: SDTM datasets (Purpose "Tabulation", SDTMIG 3.3, the SDTM observation classes) instead
-    of ADaM; ``folder``: where the XPT files are, relative to define.xml ("xpt/")."""
+    of ADaM; ``folder``: where the XPT files are, relative to define.xml ("xpt/"); ``dictionary_versions``:
+    the version of each external dictionary ({"MedDRA": "26.0"}; study.toml ``[study] meddra_version``)."""
     import odmlib.define_2_1.model as model
 
     kind = "SDTM" if tabulation else "ADAM"
@@ -120,6 +146,8 @@ def define_xml(datasets: list[AdamDataset], *, study_oid: str, study_name: str, 
             EnumeratedItem=[model.EnumeratedItem(CodedValue=value, OrderNumber=i, Alias=[model.Alias(
                 Context=nci, Name=term)]) for i, (value, term) in enumerate(terms.items(), start=1)]))
         by_variable.update(dict.fromkeys(variables, oid))
+    external, external_oid = _dictionary_codelists(model, datasets, dictionary_versions or {})
+    codelists += external
     for ds in datasets:
         frame = typed(ds)
         lengths = _text_lengths(frame, ds)
@@ -159,6 +187,8 @@ def define_xml(datasets: list[AdamDataset], *, study_oid: str, study_name: str, 
                 item.CodeListRef = model.CodeListRef(CodeListOID="CL.Y")
             elif v.name == "PARAMCD" and param_list is not None:
                 item.CodeListRef = model.CodeListRef(CodeListOID=param_list)
+            elif v.dictionary:
+                item.CodeListRef = model.CodeListRef(CodeListOID=external_oid[(v.dictionary, _DATA_TYPE[v.type])])
             elif v.name in by_variable:
                 item.CodeListRef = model.CodeListRef(CodeListOID=by_variable[v.name])
             if v.name in VLM_VARIABLES and param_list is not None:

@@ -44,6 +44,9 @@ class Variable:
     type: str  # TEXT | INTEGER | FLOAT | DATE
     origin: str = DERIVED  # COLLECTED | DERIVED | ASSIGNED
     source: str = ""  # the study column it comes from, or how it is derived (with the criteria's source)
+    # an external dictionary the values come from ("MedDRA"): define.xml gives the variable a
+    # def:ExternalCodeList codelist of that dictionary (interop/adam_define.py)
+    dictionary: str = ""
 
 
 @dataclass
@@ -219,6 +222,7 @@ def metadata(ds: AdamDataset, *, version: str) -> dict:
             {"name": v.name, "label": v.label, "type": v.type,
              "length": min(lengths[v.name], XPT_TEXT_MAX) if v.type == TEXT else 8,
              "origin": v.origin, "source": v.source,
+             **({"dictionary": v.dictionary} if v.dictionary else {}),
              **({"derivation_version": f"cartkit {version}"} if v.origin == DERIVED else {})}
             for v in ds.variables
         ],

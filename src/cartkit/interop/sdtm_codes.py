@@ -42,8 +42,25 @@ SUPP: dict[tuple[str, str], tuple[str, str]] = {
     ("EX", "BRIDGTX"): ("Bridging Therapy", "infusions.bridging_therapy"),
     ("EX", "DOSELVL"): ("Dose Level", "infusions.dose_level"),
     ("AE", "AETOXGRS"): ("Toxicity Grading System", "adverse_events.grading_system"),
+    ("AE", "INFORGCL"): ("Infection Organism Class", "infections.organism_class"),
+    ("AE", "INFORG"): ("Infection Organism", "infections.organism"),
+    ("AE", "INFSITE"): ("Infection Site", "infections.site"),
     ("PR", "PRFIO2"): ("Fraction of Inspired Oxygen (%)", "support.fio2_pct"),
 }
+
+# AE records beside the adverse_events rows, told apart by AECAT (SDTMIG 3.3 AE: "--CAT ... a category
+# of related records"): each row of the infections table (Hill JA et al., Blood 2018;131:121) with its
+# organism class, organism and site in SUPPAE (INFORGCL, INFORG, INFSITE: cartkit's QNAMs), and each
+# second primary malignancy of the events table (an untoward medical occurrence after treatment, so an
+# adverse event, ICH E2A; not CE, which SDTMIG 3.3 keeps for events "that would not be classified as
+# adverse events"). The adverse_events rows carry no AECAT.
+INFECTION_CAT = "INFECTION"
+INFECTION_DECOD = "Infection"  # AEDECOD of an infection record: the short-list term (no MedDRA coding)
+SPM_CAT = "SECOND PRIMARY MALIGNANCY"
+# events.kind -> AEDECOD of its AE record (the short-list wording; a T-cell malignancy apart, as the
+# FDA's 2024 class-wide boxed warning on T-cell malignancies after CAR-T asks)
+SPM_EVENTS: dict[str, str] = {"second_malignancy": "Second primary malignancy",
+                              "t_cell_malignancy": "T-cell malignancy"}
 
 # adverse_events.grading_system <-> SUPPAE.QVAL of AETOXGRS
 GRADING_SYSTEMS: dict[str, str] = {
@@ -82,7 +99,13 @@ LB_TESTS: dict[str, tuple[str, str, str]] = {
     "flc_kappa": ("KAPLCF", "Kappa Light Chain, Free", "CHEMISTRY"),
     "flc_lambda": ("LAMLCF", "Lambda Light Chain, Free", "CHEMISTRY"),
     "igg": ("IGG", "Immunoglobulin G", "IMMUNOLOGY"),
+    # myeloma M-protein by electrophoresis (IMWG 2016): one test code, the specimen tells serum from urine
+    "serum_m_protein": ("MPROTEIN", "M-Protein", "CHEMISTRY"),
+    "urine_m_protein": ("MPROTEIN", "M-Protein", "URINALYSIS"),
 }
+# LBSPEC of a measurement (CDISC SPECTYPE terms); the others are BLOOD. sdtm import reads MPROTEIN with
+# LBSPEC URINE as urine_m_protein, any other specimen as serum_m_protein
+LB_SPECIMENS: dict[str, str] = {"serum_m_protein": "SERUM", "urine_m_protein": "URINE"}
 VS_TESTS: dict[str, tuple[str, str]] = {
     "temperature": ("TEMP", "Temperature"), "sbp": ("SYSBP", "Systolic Blood Pressure"),
     "dbp": ("DIABP", "Diastolic Blood Pressure"), "map": ("MAP", "Mean Arterial Pressure"),

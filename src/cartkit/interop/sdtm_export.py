@@ -53,11 +53,13 @@ def build_domains(study) -> tuple[list, list[str]]:
         names = ", ".join(sorted(set(left["analyte"].to_list())))
         notes.append(f"{left.height} measurements of analytes with no SDTM test code here ({names}) are not "
                      "written (LB would need LBSPEC to tell serum from urine M-protein)")
-    infections = study.tables.get("infections")
-    if infections is not None and infections.height:  # no SDTM domain mapped yet (MB/MI, or AE with AECAT)
-        notes.append(f"{infections.height} rows of the infections table are not written: no SDTM domain is mapped "
-                     "for them yet (the adverse event 'infection' rows are written to AE)")
     return [d for d in out if d is not None], notes
+
+
+def _dictionary_versions(study) -> dict[str, str]:
+    """The external dictionaries' versions the study states: MedDRA from study.toml [study] meddra_version."""
+    version = getattr(study.meta, "meddra_version", "")
+    return {"MedDRA": version} if version else {}
 
 
 def _version() -> str:
@@ -94,7 +96,8 @@ def export_sdtm(study_dir: str | Path, out: str | Path) -> SdtmExport:
         from cartkit.interop.adam_define import define_xml
 
         (tmp / "define.xml").write_text(define_xml(datasets, study_oid=study.meta.id, study_name=study.meta.title,
-                                                   created=created, version=version, tabulation=True, folder="xpt/"),
+                                                   created=created, version=version, tabulation=True, folder="xpt/",
+                                                   dictionary_versions=_dictionary_versions(study)),
                                         encoding="utf-8")
         index = {"study": study.meta.id, "generator": f"cartkit {version}", "created": created,
                  "standard": "SDTM (SDTMIG 3.3 domains); codes cartkit chose are listed in docs/sdtm.md",

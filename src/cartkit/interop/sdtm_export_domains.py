@@ -52,6 +52,11 @@ _SUFFIX = {
     "DOSE": ("Dose", FLOAT), "DOSU": ("Dose Units", TEXT), "ROUTE": ("Route of Administration", TEXT),
     "STDTC": ("Start Date/Time", TEXT), "ENDTC": ("End Date/Time", TEXT), "STDY": ("Study Day of Start", INTEGER),
     "ENDY": ("Study Day of End", INTEGER), "TOXGR": ("Standard Toxicity Grade", TEXT), "LNKID": ("Link ID", TEXT),
+    # MedDRA coding of AE (SDTMIG 3.3 AE): the preferred term's code, the body system / SOC used for the
+    # analysis and the primary SOC (both cartkit's one SOC per PT), with their codes
+    "PTCD": ("Preferred Term Code", INTEGER), "BODSYS": ("Body System or Organ Class", TEXT),
+    "BDSYCD": ("Body System or Organ Class Code", INTEGER), "SOC": ("Primary System Organ Class", TEXT),
+    "SOCCD": ("Primary System Organ Class Code", INTEGER),
 }
 _NUMERIC_COMMON = {"AGE": FLOAT}
 
@@ -248,7 +253,8 @@ def _tests(mapping: dict[str, tuple]) -> pl.DataFrame:
 
 def lb(study: Study, study_id: str) -> AdamDataset | None:
     return _findings(study, "LB", "Laboratory Test Results", study.measurements, _tests(C.LB_TESTS), study_id,
-                     {"LBCAT": pl.col("__cat"), "LBSPEC": pl.lit("BLOOD")})
+                     {"LBCAT": pl.col("__cat"), "LBSPEC": pl.col("analyte").replace_strict(
+                         C.LB_SPECIMENS, default="BLOOD")})
 
 
 def pc(study: Study, study_id: str) -> AdamDataset | None:
@@ -276,23 +282,104 @@ def vs(study: Study, study_id: str) -> AdamDataset | None:
     return _dataset("VS", "Vital Signs", rows.select(order), study_id, ("STUDYID", "USUBJID", "VSTESTCD", "VSDTC"))
 
 
-def ae(study: Study, study_id: str) -> tuple[AdamDataset | None, AdamDataset | None]:
+# AE variables of MedDRA coding (SDTMIG 3.3 AE): the names text, the codes numbers (Num in SDTMIG 3.3)
+MEDDRA_AE = {"AEDECOD": TEXT, "AEPTCD": INTEGER, "AEBODSYS": TEXT, "AEBDSYCD": INTEGER, "AESOC": TEXT,
+             "AESOCCD": INTEGER}
+
+MEDDRA_SOURCES = {
+    "AEDECOD": "MedDRA preferred term (adverse_events.meddra_pt) on coded rows; on the others cartkit's short-list "
+               "term (adverse_events.term), the infection and second-malignancy records their category's term",
+    "AEPTCD": "adverse_events.meddra_pt_code", "AEBODSYS": "adverse_events.meddra_soc (the primary SOC)",
+    "AEBDSYCD": "adverse_events.meddra_soc_code", "AESOC": "adverse_events.meddra_soc",
+    "AESOCCD": "adverse_events.meddra_soc_code"}
+
+
+def _ae_table_rows(study: Study) -> pl.DataFrame:
+    """The adverse_events rows as AE records: a MedDRA-coded row gives AETERM its reported term (as the
+    study gives it), AEDECOD its preferred term (the term where only the PT code is given, since AEDECOD
+    is required) with AEPTCD, and AEBODSYS/AEBDSYCD and AESOC/AESOCCD its primary SOC (cartkit keeps one
+    SOC per PT, the primary one, study/meddra.py). An uncoded row gives both AETERM and AEDECOD the
+    short-list term (capitalised): that list is the study's dictionary, and a short-list term is what the
+    analysis counts (docs/sdtm.md "MedDRA")."""
     a = study.adverse_events
-    if a.is_empty():
-        return None, None
-    a = a.join(_episode_refs(study), on=["patient_id", "episode"], how="left").with_columns(
+    for c in ("meddra_pt", "meddra_pt_code", "meddra_soc", "meddra_soc_code"):
+        if c not in a.columns:
+            a = a.with_columns(pl.lit(None, dtype=pl.String).alias(c))
+    a = a.join(_episode_refs(study), on=["patient_id", "episode"], how="left")
+    coded = pl.any_horizontal(pl.col(c).is_not_null() for c in ("meddra_pt", "meddra_pt_code", "meddra_soc",
+                                                                 "meddra_soc_code"))
+    short = pl.col("term").str.slice(0, 1).str.to_uppercase() + pl.col("term").str.slice(1)
+    code = {c: pl.col(c).cast(pl.Int64, strict=False) for c in ("meddra_pt_code", "meddra_soc_code")}
+    return a.select(
+        "patient_id", "episode", __order=pl.lit(0), __term=pl.when(coded).then(pl.col("term")).otherwise(short),
+        __decod=pl.when(coded).then(pl.coalesce("meddra_pt", "term")).otherwise(short),
+        __ptcd=code["meddra_pt_code"], __soc=pl.col("meddra_soc"), __soccd=code["meddra_soc_code"],
+        __cat=pl.lit(None, dtype=pl.String), __grade=pl.col("grade").cast(pl.String),
         __start=pl.col("__inf") + pl.duration(days=pl.col("onset_day")),
-        __end=pl.col("__inf") + pl.duration(days=pl.col("resolution_day"))).drop("__inf")
-    a = _seq(a, "AE", ["episode", "term"])
+        __end=pl.col("__inf") + pl.duration(days=pl.col("resolution_day")), __system=pl.col("grading_system"))
+
+
+def _infection_rows(study: Study) -> pl.DataFrame | None:
+    """The infections table as AE records with AECAT INFECTION (sdtm_codes.INFECTION_CAT): AETERM says
+    what the row says ("Bacterial infection, bloodstream (Escherichia coli)"), SUPPAE the organism class,
+    organism and site, which the importer reads back."""
+    f = study.tables.get("infections")
+    if f is None or not f.height:
+        return None
+    site = pl.col("site").str.replace_all("_", " ")
+    cls = pl.col("organism_class")
+    term = pl.concat_str([cls.str.slice(0, 1).str.to_uppercase() + cls.str.slice(1), pl.lit(" infection, "), site,
+                          pl.when(pl.col("organism").is_not_null()).then(
+                              pl.concat_str([pl.lit(" ("), pl.col("organism"), pl.lit(")")])).otherwise(pl.lit(""))])
+    return f.select("patient_id", "episode", __order=pl.lit(1), __term=term, __decod=pl.lit(C.INFECTION_DECOD),
+                    __cat=pl.lit(C.INFECTION_CAT), __grade=pl.col("grade").cast(pl.String), __start=pl.col("date"),
+                    __system=pl.col("grading_system"), __orgcl=cls.str.to_uppercase(), __org=pl.col("organism"),
+                    __site=site.str.to_uppercase())
+
+
+def _spm_rows(study: Study) -> pl.DataFrame | None:
+    """Second primary malignancies (events kind second_malignancy, t_cell_malignancy) as AE records with
+    AECAT SECOND PRIMARY MALIGNANCY; AETERM the event's detail (its type), else AEDECOD. No grade: the
+    events table records none."""
+    e = study.events.filter(pl.col("kind").is_in(list(C.SPM_EVENTS)))
+    if not e.height:
+        return None
+    decod = pl.col("kind").replace_strict(C.SPM_EVENTS)
+    return e.select("patient_id", "episode", __order=pl.lit(2), __term=pl.coalesce("detail", decod), __decod=decod,
+                    __cat=pl.lit(C.SPM_CAT), __grade=pl.lit(None, dtype=pl.String), __start=pl.col("date"))
+
+
+def ae(study: Study, study_id: str) -> tuple[AdamDataset | None, AdamDataset | None]:
+    """AE: the adverse_events rows, the infections (AECAT INFECTION) and the second primary malignancies
+    (AECAT SECOND PRIMARY MALIGNANCY); SUPPAE the grading system of AETOXGR and the infections' organism
+    class, organism and site."""
+    parts = [p for p in (_ae_table_rows(study), _infection_rows(study), _spm_rows(study))
+             if p is not None and p.height]
+    if not parts:
+        return None, None
+    a = pl.concat(parts, how="diagonal_relaxed")
+    for c, dtype in (("__end", pl.Date), ("__system", pl.String), ("__orgcl", pl.String), ("__org", pl.String),
+                     ("__site", pl.String), ("__ptcd", pl.Int64), ("__soc", pl.String), ("__soccd", pl.Int64)):
+        if c not in a.columns:
+            a = a.with_columns(pl.lit(None, dtype=dtype).alias(c))
+    a = _seq(a, "AE", ["episode", "__order", "__start", "__term"])
     a = _timed(a, study, "AE", date="__start", dtc="STDTC", dy="STDY")
-    term = pl.col("term").str.slice(0, 1).str.to_uppercase() + pl.col("term").str.slice(1)
-    f = a.select(USUBJID=pl.col("patient_id"), AESEQ="AESEQ", AETERM=term, AEDECOD=term,
-                 AETOXGR=pl.col("grade").cast(pl.String), AESTDTC="AESTDTC", AEENDTC=_iso(pl.col("__end")),
-                 AESTDY="AESTDY", AEENDY=_study_day(pl.col("__end"), pl.col("__rf")), AETPTREF="AETPTREF",
-                 AERFTDTC="AERFTDTC")
-    supp = _supp("AE", _long(a, {"AETOXGRS": pl.col("grading_system").replace_strict(
-        C.GRADING_SYSTEMS, default=None)}, "AESEQ"), "AESEQ", study_id)
-    return _dataset("AE", "Adverse Events", f, study_id, ("STUDYID", "USUBJID", "AEDECOD", "AESTDTC")), supp
+    coded = a["__soc"].is_not_null().any() or a["__soccd"].is_not_null().any() or a["__ptcd"].is_not_null().any()
+    meddra = {"AEPTCD": pl.col("__ptcd"), "AEBODSYS": pl.col("__soc"), "AEBDSYCD": pl.col("__soccd"),
+              "AESOC": pl.col("__soc"), "AESOCCD": pl.col("__soccd")} if coded else {}
+    category = {"AECAT": pl.col("__cat")} if a["__cat"].is_not_null().any() else {}
+    f = a.select(USUBJID=pl.col("patient_id"), AESEQ="AESEQ", AETERM="__term", AEDECOD="__decod", **meddra,
+                 **category, AETOXGR="__grade", AESTDTC="AESTDTC", AEENDTC=_iso(pl.col("__end")), AESTDY="AESTDY",
+                 AEENDY=_study_day(pl.col("__end"), pl.col("__rf")), AETPTREF="AETPTREF", AERFTDTC="AERFTDTC")
+    supp = _supp("AE", _long(a, {
+        "AETOXGRS": pl.col("__system").replace_strict(C.GRADING_SYSTEMS, default=None),
+        "INFORGCL": pl.col("__orgcl"), "INFORG": pl.col("__org"), "INFSITE": pl.col("__site")}, "AESEQ"),
+        "AESEQ", study_id)
+    ds = _dataset("AE", "Adverse Events", f, study_id, ("STUDYID", "USUBJID", "AEDECOD", "AESTDTC"))
+    if coded:  # the MedDRA variables name their dictionary (define.xml: def:ExternalCodeList MedDRA)
+        ds.variables = [Variable(v.name, v.label, MEDDRA_AE[v.name], v.origin, MEDDRA_SOURCES[v.name],
+                                 dictionary="MedDRA") if v.name in MEDDRA_AE else v for v in ds.variables]
+    return ds, supp
 
 
 def cm(study: Study, study_id: str) -> AdamDataset | None:

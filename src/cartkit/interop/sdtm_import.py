@@ -59,6 +59,7 @@ LB_ANALYTES: dict[str, str] = {
     "IL6": "il6", "INTLK6": "il6", "IL2SR": "il2r", "IL8": "il8", "INTLK8": "il8",
     "TNFA": "tnfa", "TNF": "tnfa", "IFNG": "ifng", "IL10": "il10", "INTLK10": "il10",
     "KAPLCF": "flc_kappa", "LAMLCF": "flc_lambda", "IGG": "igg",
+    "MPROTEIN": "serum_m_protein",  # urine_m_protein where LBSPEC is URINE (sdtm_codes.LB_SPECIMENS)
 }
 # PCTESTCD -> cartkit analyte (sdtm_codes.PC_ANALYTES: cartkit's codes, no CDISC term exists)
 PC_ANALYTES: dict[str, str] = {"CARDNA": "car_dna", "CARTPCT": "car_t_pct_cd3"}
@@ -392,8 +393,12 @@ def _findings(dom: Domain, prefix: str, codes: dict[str, str], patients: pl.Data
     if no_date.height:
         out.rows(dom, no_date, f"{p}DTC", f"{p}DTC" if dom.has(f"{p}DTC") else None,
                  f"no complete date ({p}DTC) nor study day ({p}DY): the value cannot be placed", WARNING)
+    analyte = pl.col("__code").replace_strict(codes, default=None)
+    if p == "LB" and dom.has("LBSPEC"):  # M-protein: the specimen tells serum from urine
+        urine = (pl.col("__code") == "MPROTEIN") & _text("LBSPEC").str.to_uppercase().str.contains("URINE")
+        analyte = pl.when(urine.fill_null(False)).then(pl.lit("urine_m_protein")).otherwise(analyte)
     f = f.with_columns(
-        __analyte=pl.col("__code").replace_strict(codes, default=None),
+        __analyte=analyte,
         __value=_num(f"{p}STRESN"),
         __unit_text=_text(f"{p}STRESU"),
         __lln=_num(f"{p}STNRLO") if dom.has(f"{p}STNRLO") else pl.lit(None, dtype=pl.Float64),
@@ -440,17 +445,37 @@ def _findings(dom: Domain, prefix: str, codes: dict[str, str], patients: pl.Data
     )
 
 
+@dataclass
+class _AeRecords:
+    adverse_events: pl.DataFrame
+    extra_terms: list[str]
+    infections: pl.DataFrame  # AECAT INFECTION records (interop/sdtm_infections.py)
+    malignancies: pl.DataFrame  # AECAT SECOND PRIMARY MALIGNANCY records, as event rows for _events
+
+
 def _adverse_events(ae: Domain, patients: pl.DataFrame, infusions: pl.DataFrame, out: _Problems,
-                    notes: list[str], suppae: Domain | None = None) -> tuple[pl.DataFrame, list[str]]:
+                    notes: list[str], suppae: Domain | None = None) -> _AeRecords:
     from cartkit.interop import sdtm_codes as C
+    from cartkit.interop.sdtm_infections import INFECTION_QNAMS, infection_rows, is_infection
     from cartkit.interop.sdtm_supp import supp_columns
 
     if not _require(ae, ("USUBJID", "AEDECOD"), out):
-        return pl.DataFrame(), []
+        return _AeRecords(pl.DataFrame(), [], _empty("infections"), pl.DataFrame())
     f = _missing_usubjid(ae, out)
     systems = {v.upper(): k for k, v in C.GRADING_SYSTEMS.items()} | {k.upper(): k for k in C.GRADING_SYSTEMS}
-    f = supp_columns(suppae, ae, f, ("AETOXGRS",), out).with_columns(
-        __system=pl.col("AETOXGRS").str.to_uppercase().replace_strict(systems, default=None))
+    f = supp_columns(suppae, ae, f, ("AETOXGRS", *INFECTION_QNAMS), out).with_columns(
+        __system=pl.col("AETOXGRS").str.to_uppercase().replace_strict(systems, default=None),
+        __cat=_text("AECAT").str.to_uppercase() if ae.has("AECAT") else pl.lit(None, dtype=pl.String))
+    # second primary malignancies (AECAT SECOND PRIMARY MALIGNANCY, as sdtm export writes them) are events
+    spm = f.filter(pl.col("__cat") == C.SPM_CAT)
+    f = f.filter(pl.col("__cat").fill_null("") != C.SPM_CAT)
+    malignancies = pl.DataFrame()
+    if spm.height:
+        kinds = {v.upper(): k for k, v in C.SPM_EVENTS.items()}
+        decod, term = _text("AEDECOD"), _text("AETERM") if ae.has("AETERM") else pl.lit(None, dtype=pl.String)
+        spm = spm.with_columns(__kind=decod.str.to_uppercase().replace_strict(kinds, default="second_malignancy"))
+        malignancies = _event_rows(ae, spm, pl.col("__kind"), pl.when(term.str.to_uppercase() != decod.str.to_uppercase())
+                                   .then(term), "AESTDTC", "AESTDY", patients, out, "second primary malignancy")
     bad_system = f.filter(pl.col("AETOXGRS").is_not_null() & pl.col("__system").is_null())
     if bad_system.height:
         out.rows(ae, bad_system, "AETOXGRS", "AETOXGRS", "grading system (SUPPAE AETOXGRS) cartkit does not know: "
@@ -467,11 +492,18 @@ def _adverse_events(ae: Domain, patients: pl.DataFrame, infusions: pl.DataFrame,
     toxgr = _num("AETOXGR") if ae.has("AETOXGR") else pl.lit(None, dtype=pl.Float64)
     sev = (_text("AESEV").str.to_uppercase().replace_strict(SEVERITY_GRADES, default=None, return_dtype=pl.Float64)
            if ae.has("AESEV") else pl.lit(None, dtype=pl.Float64))
-    f = f.with_columns(__term=_text("AEDECOD").str.to_lowercase(), __toxgr=toxgr, __sev=sev, **_meddra(ae))
+    f = f.with_columns(__toxgr=toxgr, __sev=sev, **_meddra(ae)).with_columns(__term=_ae_term(ae))
     if f["__toxgr"].is_null().all() and f["__sev"].is_not_null().any():
         notes.append("AE grades are AETOXGR; where it is empty, AESEV (MILD 1, MODERATE 2, SEVERE 3: the "
                      "CTCAE general grade definitions)")
     f = f.with_columns(__grade=pl.coalesce("__toxgr", "__sev"))
+    infections = f.filter(is_infection(f))
+    f = f.filter(~is_infection(f))
+    loose = f.filter(pl.col("__cat") == C.INFECTION_CAT)
+    if loose.height:
+        notes.append(f"{loose.height} AE records of category INFECTION without SUPPAE INFORGCL and INFSITE (organism "
+                     "class and site) are read as adverse events, not as rows of the infections table")
+    infections = infection_rows(ae, infections, infusions, out)
     no_term = f.filter(pl.col("__term").is_null())
     if no_term.height:
         out.rows(ae, no_term, "AEDECOD", None, "AEDECOD is empty: the event has no term")
@@ -504,7 +536,10 @@ def _adverse_events(ae: Domain, patients: pl.DataFrame, infusions: pl.DataFrame,
                                                       & (pl.col("__resolution") >= pl.col("__onset").fill_null(DAY_MIN)))
                                  .then(pl.col("__resolution")))
     vocab = VOCABULARIES["ae_term"]
-    placed = placed.with_columns(__term=pl.col("__term").replace(vocab))
+    # a term cartkit knows becomes its short-list spelling (as the study loader would make it: two spellings
+    # of one term are one row); a MedDRA-coded row's other reported terms stay as given
+    placed = placed.with_columns(__term=pl.col("__term").str.to_lowercase().replace_strict(
+        vocab, default=pl.col("__term")))
     events = placed.group_by("USUBJID", "episode", "__term", maintain_order=True).agg(
         grade=pl.col("__grade").max().cast(pl.Int64),
         onset_day=pl.col("__onset").min().cast(pl.Int64),
@@ -515,14 +550,25 @@ def _adverse_events(ae: Domain, patients: pl.DataFrame, infusions: pl.DataFrame,
     known = set(vocab.values())
     extra = sorted(set(events.filter(pl.col("meddra_soc").is_null() & pl.col("meddra_soc_code").is_null())
                        ["term"].to_list()) - known)  # a MedDRA-coded row may carry any term
-    return events.select("patient_id", pl.col("episode").cast(pl.Int64), "term", "grade", "grading_system",
-                         "onset_day", "resolution_day", *_MEDDRA), extra
+    events = events.select("patient_id", pl.col("episode").cast(pl.Int64), "term", "grade", "grading_system",
+                           "onset_day", "resolution_day", *_MEDDRA)
+    return _AeRecords(events, extra, infections, malignancies)
 
 
 # adverse_events MedDRA columns (docs/criteria.md "Adverse events in MedDRA") <- AE variables: the PT is
 # AEDECOD (AEPTCD), the primary SOC AEBODSYS (AEBDSYCD), else AESOC (AESOCCD); a row without a SOC is
 # not MedDRA-coded
 _MEDDRA = ("meddra_pt", "meddra_pt_code", "meddra_soc", "meddra_soc_code")
+
+
+def _ae_term(ae: Domain) -> pl.Expr:
+    """adverse_events.term of an AE record: on a MedDRA-coded row (``__meddra_soc`` or its code given) the
+    reported term AETERM as given (else AEDECOD), since AEDECOD is the PT, read into meddra_pt; on an
+    uncoded row AEDECOD, the study's standardised term, lower-cased (cartkit's short-list spelling)."""
+    decod = _text("AEDECOD")
+    reported = pl.coalesce(_text("AETERM"), decod) if ae.has("AETERM") else decod
+    coded = pl.col("__meddra_soc").is_not_null() | pl.col("__meddra_soc_code").is_not_null()
+    return pl.when(coded).then(reported).otherwise(decod.str.to_lowercase())
 
 
 def _meddra(ae: Domain) -> dict[str, pl.Expr]:
@@ -889,12 +935,16 @@ def import_sdtm(sdtm_dir: str | Path, out_study: str | Path, *, diagnosis: str |
         day=pl.lit(None, dtype=pl.Int64), date=pl.lit(None, dtype=pl.Date))
     extra: list[str] = []
     adverse = pl.DataFrame()
+    infections = _empty("infections")
+    more_events: list[pl.DataFrame] = []
     if "ae" in domains:
-        adverse, extra = _adverse_events(domains["ae"], patients, infusions, problems, notes, domains.get("suppae"))
+        records = _adverse_events(domains["ae"], patients, infusions, problems, notes, domains.get("suppae"))
+        adverse, extra, infections = records.adverse_events, records.extra_terms, records.infections
+        if records.malignancies.height:
+            more_events.append(records.malignancies)
     if adverse.is_empty():
         adverse = _empty("adverse_events")
     support_parts: list[pl.DataFrame] = []
-    more_events: list[pl.DataFrame] = []
     if "cm" in domains and _require(domains["cm"], ("USUBJID", "CMTRT"), problems):
         cm = domains["cm"]
         sup, new = cm_rows(cm, problems)
@@ -988,6 +1038,7 @@ def import_sdtm(sdtm_dir: str | Path, out_study: str | Path, *, diagnosis: str |
         "support": support,
         "neuro": neuro,
         "lesions": lesions,
+        "infections": infections,
     }
     files = {k: v for k, v in files.items() if v.height or k in ("patients", "infusions", "measurements",
                                                                    "adverse_events", "events", "assessments")}

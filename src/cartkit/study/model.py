@@ -154,6 +154,9 @@ class StudyMeta:
     reference: str = ""
     data_cutoff: dt.date | None = None
     description: str = ""
+    # the MedDRA version the adverse events are coded in (e.g. "26.0"); "" = not stated. Written to
+    # define.xml's MedDRA ExternalCodeList (interop/adam_define.py); cartkit ships no dictionary
+    meddra_version: str = ""
 
 
 @dataclass

@@ -202,6 +202,7 @@ def read_study_toml(folder: Path) -> tuple[StudyConfig, list[Problem]]:
         reference=study.get("reference", "str", ""),
         data_cutoff=study.get("data_cutoff", "date", None),
         description=study.get("description", "str", ""),
+        meddra_version=study.get("meddra_version", "str", ""),
     )
     study.finish()
 
