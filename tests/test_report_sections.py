@@ -77,19 +77,21 @@ def test_figure_1_is_drawn_only_when_antigen_data_exist():
 
 
 def test_figure_1_dots_are_the_recorded_percentages():
-    from matplotlib.collections import PathCollection
+    """Read back from the SVG of cartkit's own writer (tests/svg_figure.py): a dot per recorded value."""
+    from svg_figure import panels, parse, points
 
     from cartkit.report.figures.antigen import antigen_figure
-    from cartkit.report.style import figure_style
 
     results = seed_like_results()
     data = results.tables["antigen_expression"]
-    with figure_style():
-        fig = antigen_figure(results)
-    assert [ax.get_title(loc="left") for ax in fig.axes] == ["A   CD19 (n = 6 patients)", "B   CD22 (n = 6 patients)"]
-    for ax, antigen in zip(fig.axes, ("CD19", "CD22"), strict=True):
-        dots = [c for c in ax.collections if isinstance(c, PathCollection)]
-        assert len(dots) == 2  # one set per product
-        for product, coll in zip(("CD19 CAR-T", "CD22 CAR-T"), dots, strict=True):
+    root = parse(antigen_figure(results).svg("antigen-expression"))
+    ps = panels(root)
+    assert [p.title() for p in ps] == ["A   CD19 (n = 6 patients)", "B   CD22 (n = 6 patients)"]
+    for p, antigen in zip(ps, ("CD19", "CD22"), strict=True):
+        dots = p.find("dot")
+        fills = sorted({d.get("fill") for d in dots})
+        assert len(fills) == 2  # one colour per product
+        for product, fill in zip(("CD19 CAR-T", "CD22 CAR-T"), ("#0072B2", "#D55E00"), strict=True):
             want = data.filter((pl.col("antigen") == antigen) & (pl.col("product") == product))
-            assert sorted(coll.get_offsets()[:, 1].tolist()) == sorted(want["pct"].to_list())
+            got = [p.y_data(points(d)[0][1]) for d in dots if d.get("fill") == fill]
+            assert sorted(round(v, 2) for v in got) == sorted(want["pct"].to_list())

@@ -185,6 +185,8 @@ def svg_text(fig: Figure, prefix: str) -> str:
     so those names changed between runs of the same report. They are numbered instead, in the
     order they first appear (``survival-curves-p3``): the same figure is the same bytes.
     """
+    if hasattr(fig, "marks"):  # a figure of cartkit's own writer (report/svg): its ids are prefixed already
+        return fig.svg(prefix)
     _matplotlib()
     import matplotlib
 
@@ -214,6 +216,10 @@ def svg_text(fig: Figure, prefix: str) -> str:
 
 
 def png_bytes(fig: Figure) -> bytes:
+    if hasattr(fig, "marks"):  # cartkit's own writer: the same marks as its SVG, rasterised
+        from cartkit.report.svg.png import png_bytes as svg_png
+
+        return svg_png(fig)
     import matplotlib
 
     _matplotlib()

@@ -44,11 +44,23 @@ def _draw_one(spec, results: Results, png: bool = False) -> tuple[str, tuple[byt
     """One figure spec: (id, (PNG bytes or None, SVG text)), or (id, why it does not apply).
 
     The PNG (200 dpi) is made only when ``png`` is true: it is drawn from the same layout as the
-    SVG, but rasterising costs about as much as the SVG itself, and the report page uses the SVG.
+    SVG (for figures of cartkit's own writer, its laid-out marks rasterised by matplotlib), but rasterising costs about as much as the SVG itself, and the report page uses the SVG.
     Drawn in the caller's process: library code starts no worker processes (a spawned pool re-ran
     an unguarded caller's script in every worker and never finished; issue 9 item 5).
     """
     from cartkit.report.figures import NotApplicable
+
+    if spec.engine == "svg":  # cartkit's own writer: no matplotlib unless a PNG is asked for
+        try:
+            fig = spec.draw(results)
+        except NotApplicable as exc:
+            return spec.id, str(exc)
+        svg = fig.svg(spec.id, spec.title, spec.caption_for(results).strip())
+        if not png:
+            return spec.id, (None, svg)
+        from cartkit.report.svg.png import png_bytes as svg_png
+
+        return spec.id, (svg_png(fig), svg)
     from cartkit.report.style import figure_style, png_bytes, svg_text
 
     with figure_style():

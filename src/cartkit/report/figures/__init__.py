@@ -3,7 +3,8 @@
 Each entry names the figure id used in the HTML (``id="patient-course"``) and as file name
 (``figures/patient-course.svg``, and ``.png`` when asked for), the tables it needs, and the
 function that draws it from a :class:`~cartkit.analysis.results.Results`. A figure whose tables are missing is
-left out with the reason from ``results.omitted``.
+left out with the reason from ``results.omitted``. Ported kinds (``engine="svg"``) are drawn by cartkit's
+own SVG writer (``cartkit.report.svg``, issue 16 target 1); the others still by matplotlib.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ class FigureSpec:
     needs: tuple[str, ...]
     draw: Callable[[Results], Figure]
     min_products: int = 1
+    # "svg": drawn by cartkit's own writer (report/svg; a ``cartkit.report.svg.Figure``, no matplotlib);
+    # "matplotlib": a matplotlib Figure, drawn inside ``style.figure_style``
+    engine: str = "matplotlib"
 
     def caption_for(self, results: Results) -> str:
         """The caption with ``{ci}`` the plan's confidence level ("95%": ``Results.confidence_level``)."""
@@ -115,7 +119,7 @@ FIGURES: tuple[FigureSpec, ...] = (
                "Percentage of malignant cells expressing each antigen (flow cytometry) at the last assessment "
                "on or before the day of each infusion; one dot per patient, grey lines join the same patient, "
                "black bars are medians.",
-               ("antigen_expression",), _antigen),
+               ("antigen_expression",), _antigen, engine="svg"),
     FigureSpec("patient-course", "Course of every patient",
                "Swimmer plot: one lane per patient, one bar per CAR-T episode (coloured by product) from its "
                "infusion to the next infusion or last follow-up; circles mark the best response of each episode.",

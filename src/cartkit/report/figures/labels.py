@@ -55,8 +55,13 @@ def analyte_axis_label(code: str) -> str:
     return f"{analyte_name(code)} ({unit_text(unit)})" if unit else analyte_name(code)
 
 
+def panel_title(letter: str, title: str = "") -> str:
+    """'A   CAR-T cells': the panel letter and its title, as every figure writes them."""
+    return f"{letter}   {title}" if title else letter
+
+
 def panel_letter(ax: Axes, letter: str, title: str = "") -> None:
-    ax.set_title(f"{letter}   {title}" if title else letter, loc="left")
+    ax.set_title(panel_title(letter, title), loc="left")
 
 
 def _measure_parts(measure: str) -> tuple[str | None, str]:

@@ -1,0 +1,171 @@
+"""cartkit's own SVG figure writer (report/svg) and the figures drawn with it, read back from the SVG.
+
+Each ported figure kind is drawn for the seed study and for a simulated study, parsed with
+xml.etree (well-formed), and checked to carry its data: the number of dots, bars, steps and marks
+against the tables, drawn positions mapped back through the panel's axis to the table's values,
+tick labels where their values are, legend entries. The writer's own parts (nice ticks, log
+decades, text widths against matplotlib's font rendering, escaping) are checked directly.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import polars as pl
+import pytest
+from svg_figure import legend_labels, panels, parse, points, tick_pairs
+
+import cartkit
+from cartkit.report.figures import FIGURES, NotApplicable
+from cartkit.report.svg import Figure, text_width
+from cartkit.report.svg.scales import Scale, nice_step
+
+SEED = Path(__file__).resolve().parents[1] / "examples" / "seed-study"
+SPECS = {spec.id: spec for spec in FIGURES}
+
+
+def _results(folder):
+    from cartkit.analysis import analyse
+    from cartkit.derive import derive
+
+    study = cartkit.load_study(folder)
+    return analyse(study, derive(study))
+
+
+@pytest.fixture(scope="module")
+def seed():
+    return _results(SEED)
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory):
+    from cartkit.simulate import simulate_study
+
+    folder = simulate_study(tmp_path_factory.mktemp("sim") / "study", patients=80, seed=5, format="parquet")
+    return _results(folder)
+
+
+@pytest.fixture(params=["seed", "simulated"])
+def results(request):
+    return request.getfixturevalue(request.param)
+
+
+def _svg(results, fid: str):
+    spec = SPECS[fid]
+    assert spec.engine == "svg", fid
+    fig = spec.draw(results)
+    assert isinstance(fig, Figure)
+    text = fig.svg(fid, spec.title, spec.caption_for(results))
+    return text, parse(text)
+
+
+def _close(a: float, b: float, tol: float = 0.02) -> bool:
+    return abs(a - b) <= tol * max(1.0, abs(b))
+
+
+# ------------------------------------------------------------------------------------------ the writer
+
+def test_nice_linear_ticks():
+    assert Scale(0, 105).ticks()[:2] == ([0.0, 25.0, 50.0, 75.0, 100.0], ["0", "25", "50", "75", "100"])
+    assert Scale(-0.02, 1.05).ticks()[1] == ["0", "0.25", "0.50", "0.75", "1.00"]  # 1.07 / 5 > 0.2
+    assert Scale(0, 1.0).ticks()[1] == ["0", "0.2", "0.4", "0.6", "0.8", "1.0"]
+    assert Scale(0, 7.25).ticks(integer=True)[1] == ["0", "2", "4", "6"]
+    assert Scale(0, 3.5).ticks(integer=True)[1] == ["0", "1", "2", "3"]
+    assert nice_step(1.0) == 0.2 and nice_step(10) == 2 and nice_step(1.2) == 0.25 and nice_step(70) == 20
+
+
+def test_log_ticks_are_decades_with_minor_ticks():
+    major, labels, minor = Scale(0.05, 2000, log=True).ticks()
+    assert major == [0.1, 1.0, 10.0, 100.0, 1000.0]
+    assert labels == ["0.1", "1", "10", "100", "1000"]
+    assert 0.2 in minor and 2000.0 in minor and 0.05 in minor and 0.1 not in minor
+    # symmetric log: 0 is a labelled tick, decades from the linear threshold up
+    major, labels, _ = Scale(0, 5e5, log=True, linthresh=10.0).ticks()
+    assert labels == ["0", "10", "100", "1000", "10000", "10\u2075"]
+    s = Scale(0, 1000, log=True, linthresh=10.0)
+    assert s.fraction(0) == 0 and s.fraction(1000) == 1
+    assert math.isclose(s.fraction(10), 0.5 / 2.5) and math.isclose(s.fraction(100), 1.5 / 2.5)
+
+
+def test_text_widths_match_matplotlibs_rendering_of_dejavu_sans():
+    """The advance-width table gives the width matplotlib's Agg renderer measures for the same text."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure as MplFigure
+
+    fig = MplFigure(dpi=72)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    for text, bold in (("CAR-T cells (% of CD3\u207a)", False), ("A   Progression-free survival", True),
+                       ("Days after infusion", False), ("0.001", False)):
+        t = fig.text(0, 0, text, fontsize=10, family="DejaVu Sans", fontweight="bold" if bold else "normal")
+        measured = t.get_window_extent(renderer).width  # points at 72 dpi
+        # the ink box leaves out the side bearings of the first and last glyph (up to 0.2 em)
+        assert abs(text_width(text, 10, bold) - measured) <= 0.02 * measured + 2.0, (text, measured)
+
+
+def test_text_is_escaped_and_the_document_is_well_formed():
+    fig = Figure("single", 2.0)
+    ax = fig.axes[0][0]
+    ax.line([0, 1], [0, 1], "#000000")
+    ax.title = 'A   <script>alert("x")</script> & "q"\x07'
+    ax.xlabel = "]]> <!-- x -->"
+    text = fig.svg("t-1", title="T <b>", desc="D & E")
+    root = parse(text)
+    assert not [e for e in root.iter() if e.tag.endswith("script")]
+    assert "<script>" not in text and "&lt;script&gt;" in text
+    (p,) = panels(root)
+    assert p.title() == 'A   <script>alert("x")</script> & "q"'
+    assert root.find("{http://www.w3.org/2000/svg}title").text == "T <b>"
+    assert root.get("aria-labelledby") == "t-1-title t-1-desc"
+    # every id is the figure's prefix and a number or name; references resolve
+    ids = [e.get("id") for e in root.iter() if e.get("id")]
+    assert ids and all(i.startswith("t-1-") for i in ids) and len(ids) == len(set(ids))
+    refs = [e.get("clip-path")[5:-1] for e in root.iter() if e.get("clip-path")]
+    assert refs and set(refs) <= set(ids)
+
+
+def test_same_figure_same_bytes(seed):
+    a = _svg(seed, "antigen-expression")[0]
+    b = _svg(seed, "antigen-expression")[0]
+    assert a == b
+
+
+def test_png_of_an_svg_figure_is_a_200_dpi_raster_of_its_size(seed):
+    from cartkit.report.svg.png import png_bytes
+
+    fig = SPECS["antigen-expression"].draw(seed)
+    data = png_bytes(fig)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    w, h = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert (w, h) == (round(fig.width_in * 200), round(fig.height_in * 200))
+
+
+# ----------------------------------------------------------------------------------- figure kinds
+
+def test_antigen_dots_are_the_recorded_percentages(results):
+    data = results.get("antigen_expression")
+    if data is None or data.height == 0:
+        with pytest.raises(NotApplicable):
+            SPECS["antigen-expression"].draw(results)
+        return
+    _, root = _svg(results, "antigen-expression")
+    antigens = data["antigen"].unique(maintain_order=True).to_list()
+    ps = panels(root)
+    assert len(ps) == len(antigens)
+    for p, antigen in zip(ps, antigens, strict=True):
+        sel = data.filter(pl.col("antigen") == antigen)
+        assert p.title().endswith(f"{antigen} (n = {sel['patient_id'].n_unique()} patients)")
+        dots = p.find("dot")
+        assert len(dots) == sel.height
+        got = sorted(round(p.y_data(points(d)[0][1]), 1) for d in dots)
+        assert got == sorted(round(v, 1) for v in sel["pct"].to_list())
+        # patients with both products are joined by one line each
+        both = sel.group_by("patient_id").len().filter(pl.col("len") == 2).height
+        assert len(p.find("same-patient")) == both
+        assert [t for _, t in tick_pairs(p, "y")] == ["0", "25", "50", "75", "100"]
+        for pos, label in tick_pairs(p, "y"):
+            assert _close(p.y_data(pos), float(label), 1e-3)
+        ticks = [t for _, t in tick_pairs(p, "x")]
+        assert ticks == [q.replace(" ", "\n", 1) for q in sel["product"].unique(maintain_order=True).to_list()] \
+            or sorted(ticks) == sorted(q.replace(" ", "\n", 1) for q in sel["product"].unique().to_list())
+    assert legend_labels(root) == []
