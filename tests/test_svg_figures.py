@@ -169,3 +169,37 @@ def test_antigen_dots_are_the_recorded_percentages(results):
         assert ticks == [q.replace(" ", "\n", 1) for q in sel["product"].unique(maintain_order=True).to_list()] \
             or sorted(ticks) == sorted(q.replace(" ", "\n", 1) for q in sel["product"].unique().to_list())
     assert legend_labels(root) == []
+
+
+def test_response_bars_stack_the_patients_by_best_response(results):
+    resp = results.get("responses").with_columns(pl.col("best_response").fill_null("NE"))
+    rates = results.get("response_rates")
+    _, root = _svg(results, "best-response")
+    diseases = resp["diagnosis"].unique(maintain_order=True).to_list()
+    products = resp["product"].unique(maintain_order=True).to_list()
+    ps = panels(root)
+    assert [p.title().split("   ", 1)[1] for p in ps] == diseases
+    counts = resp.group_by("diagnosis", "product", "best_response").len()
+    for p, d in zip(ps, diseases, strict=True):
+        want = counts.filter(pl.col("diagnosis") == d)
+        bars = p.find("bar")
+        assert len(bars) == want.height
+        got = []
+        for bar in bars:
+            ys = [y for _, y in p.data(bar)]
+            xs = [x for x, _ in p.data(bar)]
+            product = products[round(sum(xs) / len(xs))]
+            label = next(c[len("response-"):] for c in bar.get("class").split() if c.startswith("response-"))
+            got.append((product, label, round(max(ys) - min(ys), 2)))  # points are written to 0.01 pt
+        assert sorted(got) == sorted((r["product"], r["best_response"], float(r["len"])) for r in want.to_dicts())
+        assert sorted(int(t) for t in p.texts("count")) == sorted(want["len"].to_list())
+        if rates is not None:
+            orr = [t for t in p.texts("orr") if t.startswith("ORR")]
+            expect = [f"ORR {100 * r['orr']:.0f}%" for r in rates.filter(pl.col("diagnosis") == d).to_dicts()
+                      if r["product"] in products]
+            assert sorted(orr) == sorted(expect)
+        for pos, label in tick_pairs(p, "y"):
+            assert _close(p.y_data(pos), float(label), 1e-3) and float(label) == int(label)
+    present = set(resp["best_response"].to_list())
+    assert set(legend_labels(root)) == present
+

@@ -127,7 +127,7 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("best-response", "Best response by product and disease",
                "Patients by best response (stacked), per product, one panel per disease; ORR with exact "
                "(Clopper-Pearson) {ci} CI above each bar.",
-               ("responses",), _response),
+               ("responses",), _response, engine="svg"),
     FigureSpec("survival-curves", "Progression-free and overall survival by disease",
                "Kaplan-Meier estimates from the infusion; vertical ticks mark censored observations; numbers at "
                "risk below each panel at the tick times; log-rank P.",
