@@ -20,10 +20,6 @@ from cartkit.report.style import figure_style, svg_text
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-def _texts_at(fig, ax) -> list[tuple[float, str]]:
-    return [(t.get_position()[0], t.get_text()) for t in ax.texts]
-
-
 def test_at_risk_numbers_sit_on_the_curve_ticks():
     results = seed_like_results()
     at_risk = results.tables["at_risk"]
@@ -59,10 +55,16 @@ def test_at_risk_alignment_holds_for_three_groups_and_uneven_ticks():
     assert lay["xlim_curve"] == lay["xlim_at_risk"]
     for g in "ABC":
         assert lay["label_x"][g] == lay["ticks"]
-    # the drawn texts are where the layout says: x in data units of the shared axis
-    ax_risk = fig.axes[1]
-    drawn = sorted(x for x, txt in _texts_at(fig, ax_risk) if txt == "1")
-    assert drawn == [400.0, 400.0, 400.0]
+    # the drawn texts are where the layout says: at the x of the curve's own ticks, in the SVG
+    from svg_figure import panels, parse, tick_pairs
+
+    (panel,) = panels(parse(fig.svg("t")))
+    ticks = dict((label, pos) for pos, label in tick_pairs(panel, "x"))
+    assert sorted(ticks) == ["0", "100", "250", "400"]
+    cells = [(float(e.get("x")), e.text) for e in panel.find("rows-cell")]
+    assert len(cells) == 12
+    assert sorted(x for x, txt in cells if txt == "1") == [ticks["400"]] * 3
+    assert sorted(round(panel.x_data(x), 1) for x, txt in cells if txt == "5") == [0.0] * 3
 
 
 def test_paired_lines_join_the_same_patient():
@@ -150,7 +152,7 @@ def test_svg_is_byte_identical_from_draw_to_draw():
     figure drawn again gives the same bytes, so reports can be compared and diffed (issue 16).
     Checked on a figure still drawn by matplotlib and on one of cartkit's own writer."""
     results = seed_like_results()
-    for fid, clip in (("survival-curves", r"survival-curves-p\d+"), ("antigen-expression", r"antigen-expression-clip\d+")):
+    for fid, clip in (("patient-course", r"patient-course-p\d+"), ("survival-curves", r"survival-curves-clip\d+")):
         spec = next(s for s in FIGURES if s.id == fid)
         svgs = []
         for _ in range(2):

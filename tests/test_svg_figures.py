@@ -203,3 +203,50 @@ def test_response_bars_stack_the_patients_by_best_response(results):
     present = set(resp["best_response"].to_list())
     assert set(legend_labels(root)) == present
 
+
+def _step_points(panel, el) -> list[tuple[float, float]]:
+    """(time, value) of a step curve's vertices where it lands on each value (every other vertex)."""
+    pts = panel.data(el)
+    return pts[0::2]
+
+
+def test_km_curves_are_the_computed_survival_with_censor_marks_and_numbers_at_risk(results):
+    from cartkit.report.style import group_colors
+
+    curves, at_risk, logrank = results.get("survival_curves"), results.get("at_risk"), results.get("logrank")
+    _, root = _svg(results, "survival-curves")
+    groups = curves["group"].unique(maintain_order=True).to_list()
+    colors = group_colors(groups)
+    ps = panels(root)
+    assert len(ps) == curves.select("endpoint", "censoring").unique().height
+    for p in ps:
+        endpoint, cens = p.title().split("   ", 1)[1].split(", ", 1)
+        sel = (pl.col("endpoint") == endpoint) & (pl.col("censoring") == cens)
+        panel_curves = curves.filter(sel)
+        steps = p.find("km-curve")
+        assert len(steps) == panel_curves["group"].n_unique()
+        for g in groups:
+            c = panel_curves.filter(pl.col("group") == g).sort("time")
+            if c.height == 0:
+                continue
+            (el,) = [e for e in steps if e.get("stroke") == colors[g]]
+            got = _step_points(p, el)
+            assert len(points(el)) == 2 * c.height - 1  # one riser and one tread per row
+            for (t, s), row in zip(got, c.iter_rows(named=True), strict=True):
+                assert abs(t - row["time"]) <= 0.01 * (p.xlim[1] - p.xlim[0]) / 100
+                assert abs(s - row["survival"]) < 1e-3  # 0.01 pt in a panel ~100 pt high
+            marks = [e for e in p.find("censor") if e.get("stroke") == colors[g]]
+            assert len(marks) == c.filter(pl.col("n_censor") > 0).height
+            risk = at_risk.filter(sel & (pl.col("group") == g)).sort("time")
+            cells = [e for e in p.find("rows-cell") if e.get("fill") == colors[g]]
+            assert [e.text for e in cells] == [str(n) for n in risk["n_risk"].to_list()]
+            ticks = {round(pos, 2) for pos, _ in tick_pairs(p, "x")}
+            assert {round(float(e.get("x")), 2) for e in cells} <= ticks
+        assert [t for _, t in tick_pairs(p, "y")] == ["0", "25", "50", "75", "100"]
+        assert sorted(p.texts("rows-label")) == sorted(panel_curves["group"].unique().to_list()) or \
+            sorted(p.texts("rows-label")) == sorted(groups)
+        if logrank is not None:
+            lr = logrank.filter(sel)
+            if lr.height and lr["pvalue"][0] is not None:
+                assert p.texts("pvalue")[0].startswith("Log-rank P")
+        assert set(p.texts("legend-label")) == set(panel_curves["group"].unique().to_list())

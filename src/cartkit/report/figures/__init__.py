@@ -131,13 +131,13 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("survival-curves", "Progression-free and overall survival by disease",
                "Kaplan-Meier estimates from the infusion; vertical ticks mark censored observations; numbers at "
                "risk below each panel at the tick times; log-rank P.",
-               ("survival_curves", "at_risk"), _survival),
+               ("survival_curves", "at_risk"), _survival, engine="svg"),
     FigureSpec("pfs-by-mrd", "Progression-free survival by MRD status at the landmark",
                "Kaplan-Meier estimates counted from the landmark day ([plan.mrd_landmark]) in patients free of "
                "progression then, by MRD status from the tests done by the landmark (each disease's own MRD "
                "rule): MRD-neg, negative; MRD-pos, positive; NE, not evaluable (no MRD test by the landmark); "
                "vertical ticks mark censored observations; numbers at risk below; log-rank P.",
-               ("mrd_landmark_curves", "mrd_landmark_at_risk"), _pfs_by_mrd),
+               ("mrd_landmark_curves", "mrd_landmark_at_risk"), _pfs_by_mrd, engine="svg"),
     FigureSpec("cumulative-incidence", "Cumulative incidence with HSCT and death as competing events",
                "Aalen-Johansen cumulative incidence of each endpoint's events other than death (relapse, "
                "progression ...), solid, with allogeneic HSCT (dashed) and death without such an event (dotted) "

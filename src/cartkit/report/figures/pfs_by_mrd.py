@@ -3,6 +3,7 @@
 One panel per disease: Kaplan-Meier of the MRD-negative and the other patients, counted from the
 landmark day, with censoring ticks, numbers at risk and the log-rank P, drawn by the survival figure's
 panel code (``draw_km_panel``) from the ``mrd_landmark_curves`` and ``mrd_landmark_at_risk`` tables.
+Drawn by cartkit's own SVG writer (report/svg).
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import polars as pl
 from cartkit.analysis.mrd_landmark import NEGATIVE, POOLED, POSITIVE
 from cartkit.analysis.results import Results
 from cartkit.report.figures import NotApplicable
-from cartkit.report.figures.labels import panel_letter
+from cartkit.report.figures.labels import panel_title
 from cartkit.report.figures.survival import draw_km_panel
-from cartkit.report.style import new_figure, response_color
+from cartkit.report.style import response_color
+from cartkit.report.svg import Figure
 
 # short labels that fit the at-risk rows of a single-column panel (the caption spells out NE)
 SHORT = {NEGATIVE: "MRD-neg", POSITIVE: "MRD-pos", POOLED: "MRD-pos/NE"}
@@ -32,22 +34,20 @@ def pfs_by_mrd_figure(results: Results, return_layout: bool = False):
     # MRD-negative in the good colour of the response palette, the others in the PD one (report/style.py)
     colors = {g: response_color("CR") if g == SHORT[NEGATIVE] else response_color("PD") for g in groups}
     risk_h = 0.11 * (len(groups) + 1)
-    fig, _ = new_figure("double" if len(diseases) > 1 else "single", 2.3 + risk_h + 0.2, axes=False)
-    grid = fig.add_gridspec(1, len(diseases))
+    fig = Figure("double" if len(diseases) > 1 else "single", 2.3 + risk_h + 0.2, ncols=len(diseases))
     layout = {}
     for c, disease in enumerate(diseases):
-        cell = grid[0, c].subgridspec(2, 1, height_ratios=[2.3, risk_h + 0.05])
-        ax = fig.add_subplot(cell[0])
-        ax_risk = fig.add_subplot(cell[1], sharex=ax)
+        ax = fig.axes[0][c]
         rows = summary.filter(pl.col("diagnosis") == disease)
         first = rows.row(0, named=True)
         present = [g for g in groups if g in rows["group"].to_list()]
-        layout[disease] = draw_km_panel(ax, ax_risk, curves.filter(pl.col("diagnosis") == disease),
+        layout[disease] = draw_km_panel(ax, curves.filter(pl.col("diagnosis") == disease),
                                         at_risk.filter(pl.col("diagnosis") == disease), present, colors,
                                         {"pvalue": first["logrank_pvalue"]})
-        ax.set_xlabel(f"{first['time_unit'].capitalize()} from the landmark (day {first['landmark_day']})")
-        ax.set_ylabel(f"{first['endpoint']} (%)")
-        panel_letter(ax, "ABCDEFGH"[c], f"{disease} ({first['mrd_rule']})")
+        ax.xlabel = f"{first['time_unit'].capitalize()} from the landmark (day {first['landmark_day']})"
+        ax.ylabel = f"{first['endpoint']} (%)"
+        ax.name = "ABCDEFGH"[c]
+        ax.title = panel_title(ax.name, f"{disease} ({first['mrd_rule']})")
     if return_layout:
         return fig, layout
     return fig
