@@ -161,7 +161,9 @@ def derive(study: Study) -> Derived:
     icans_recorded = _recorded_grades(study, ICANS_TERM, plan.icans_system)
     crs_sys = _systems_to_derive(plan.crs_system, crs_recorded, crs_systems())
     icans_sys = _systems_to_derive(plan.icans_system, icans_recorded, icans_systems())
-    derived_crs = {system: derive_crs(study, system=system) for system in crs_sys}
+    # the note on days without a temperature is given once, for the analysed system
+    derived_crs = {system: derive_crs(study, system=system, notes=notes if system == crs_sys[0] else None)
+                   for system in crs_sys}
     derived_icans = {system: derive_icans(study, system=system) for system in icans_sys}
     crs_d = {system: _derived_grades(frame, "crs_max", system) for system, frame in derived_crs.items()}
     icans_d = {system: _derived_grades(frame, "icans_max", system) for system, frame in derived_icans.items()}

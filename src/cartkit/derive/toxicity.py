@@ -92,9 +92,17 @@ def crs_daily(
 
     Columns: patient_id, episode, day, temperature_max, sbp_min, fever, treated,
     hypotension, hypoxia, fio2_pct, high_dose_vasopressor, ne_equivalent_ug_min,
-    has_vitals, crs_grade.
+    has_vitals, crs_grade, crs_grade_low, crs_grade_high.
 
-    * fever: highest temperature of the day >= ``fever_c``.
+    * fever: highest temperature of the day >= ``fever_c``; null (not assessed) on a day
+      without a temperature -- a missing temperature is not an afebrile one.
+    * crs_grade: the grade the day's records decide (null when they do not: a day without
+      a temperature whose grade would differ with fever, a lee2014 day without the
+      vasopressor dose). crs_grade_low / crs_grade_high: the lowest and highest grade the
+      day can have. A day without a temperature counts from what is recorded: afebrile
+      at the least, febrile at the most -- except a day whose only records are
+      fever-masking drugs (nothing that could show CRS was measured: an antipyretic
+      premedication), which is its afebrile grade. Other undetermined days span 0-4.
     * hypotension: "vasopressors" when two or more distinct vasopressor agents (kind
       "vasopressor", vasopressin excluded) are given that day; "vasopressor" when one
       (with or without vasopressin) or vasopressin alone; "fluids" when the lowest
@@ -194,12 +202,13 @@ def crs_daily(
         pl.col("n_vasopressors").fill_null(0),
         pl.col("vasopressin").fill_null(False),
         pl.col("masking_today").fill_null(False),
-        fever=(pl.col("temperature_max") >= fever_c).fill_null(False),
+        # null when no temperature was taken that day: not assessed, not afebrile
+        fever=pl.col("temperature_max") >= fever_c,
         has_vitals=pl.col("temperature_max").is_not_null() | pl.col("sbp_min").is_not_null(),
     ).with_columns(
         treated=(
             pl.col("masking_today").cum_max().over(KEYS, order_by="day")
-            & pl.col("fever").cum_max().over(KEYS, order_by="day")
+            & pl.col("fever").fill_null(False).cum_max().over(KEYS, order_by="day")
         ),
         hypotension=pl.when(pl.col("n_vasopressors") >= 2)
         .then(pl.lit("vasopressors"))
@@ -212,9 +221,9 @@ def crs_daily(
         .replace_strict(dict(enumerate(hypoxia_order)), default=None, return_dtype=pl.String)
         .fill_null("none"),
     )
-    days = days.with_columns(
-        crs_grade=crs_grade_expr(
-            pl.col("fever"),
+    def grade(fever: pl.Expr) -> pl.Expr:
+        return crs_grade_expr(
+            fever,
             pl.col("hypotension"),
             pl.col("hypoxia"),
             system,
@@ -222,6 +231,20 @@ def crs_daily(
             high_dose_vasopressor=pl.col("high_dose_vasopressor"),
             fio2_pct=pl.col("fio2_pct"),
         )
+
+    # a day without a temperature could still show CRS when a blood pressure was taken or
+    # hypotension or hypoxia support was given; with fever-masking drugs alone it could not
+    could_show = pl.col("sbp_min").is_not_null() | (pl.col("hypotension") != "none") | (pl.col("hypoxia") != "none")
+    afebrile, febrile = grade(pl.lit(False)), grade(pl.lit(True))
+    days = days.with_columns(crs_grade=grade(pl.col("fever"))).with_columns(
+        crs_grade_low=pl.coalesce(
+            "crs_grade", pl.when(pl.col("fever").is_null()).then(afebrile), pl.lit(0, dtype=pl.Int64)
+        ),
+        crs_grade_high=pl.coalesce(
+            "crs_grade",
+            pl.when(pl.col("fever").is_null()).then(pl.when(could_show).then(febrile).otherwise(afebrile)),
+            pl.lit(4, dtype=pl.Int64),
+        ),
     )
     return days.select(
         *KEYS,
@@ -237,6 +260,8 @@ def crs_daily(
         "ne_equivalent_ug_min",
         "has_vitals",
         "crs_grade",
+        "crs_grade_low",
+        "crs_grade_high",
     )
 
 
@@ -301,7 +326,9 @@ def _with_recorded_fallback(
     ).sort(KEYS)
 
 
-def derive_crs(study: Study, system: str = "astct2019", **kwargs) -> pl.DataFrame:
+def derive_crs(
+    study: Study, system: str = "astct2019", *, notes: list[str] | None = None, **kwargs
+) -> pl.DataFrame:
     """Maximum CRS grade per episode with onset day and duration.
 
     Columns: patient_id, episode, crs_max, crs_onset_day, crs_duration_days, system,
@@ -310,19 +337,60 @@ def derive_crs(study: Study, system: str = "astct2019", **kwargs) -> pl.DataFram
     with vitals and no CRS day is grade 0. Without vitals it is null -- unless the
     investigator recorded a "cytokine release syndrome" adverse event, which is then
     used as is (source "recorded", system = its recorded grading system). Duration
-    counts the days graded >= 1 (days between records are not filled in). A max that
-    depends on an undetermined day (lee2014 without vasopressor dose) is null.
-    Keyword arguments go to :func:`crs_daily`.
+    counts the days graded >= 1 (days between records are not filled in). The max is the
+    highest grade the days surely reach (``crs_grade_low``); it is null when an undetermined
+    day could reach higher (``crs_grade_high``): a day without a temperature whose grade
+    would be higher with fever, or a lee2014 day without the vasopressor dose.
+    ``notes``: where given, a located note lists the days without a temperature that leave
+    an episode's grade undetermined. Keyword arguments go to :func:`crs_daily`.
     """
     daily = crs_daily(study, system, **kwargs)
     summary = _episode_summary(daily, "crs_grade", "crs", pl.col("has_vitals"))
-    summary = summary.with_columns(
-        pl.when(pl.col("crs_undetermined_days") & (pl.col("crs_max") < 4))
+    bounds = daily.group_by(KEYS).agg(
+        pl.col("crs_grade_low").max().alias("_low"), pl.col("crs_grade_high").max().alias("_high")
+    )
+    summary = summary.join(bounds, on=KEYS, how="left").with_columns(
+        pl.when(pl.col("crs_max").is_null())
         .then(None)
-        .otherwise(pl.col("crs_max"))
+        .when(pl.col("_high") > pl.col("_low"))
+        .then(None)
+        .otherwise(pl.col("_low"))
         .alias("crs_max")
     )
-    return _with_recorded_fallback(summary.drop("crs_undetermined_days"), study, CRS_TERM, "crs", system)
+    if notes is not None:
+        note = missing_temperature_note(daily, summary, system)
+        if note:
+            notes.append(note)
+    return _with_recorded_fallback(summary.drop("crs_undetermined_days", "_low", "_high"), study, CRS_TERM, "crs",
+                                   system)
+
+
+def missing_temperature_note(daily: pl.DataFrame, summary: pl.DataFrame, system: str, *, shown: int = 10) -> str:
+    """The located note on days without a temperature (fever not assessed) that decide an episode's
+    CRS grade: patient, episode, day, the grade without and with fever. '' when there are none."""
+    from cartkit.grading.systems import system_label
+
+    lows = summary.select(*KEYS, pl.col("_low").alias("_episode_low"))
+    deciding = (
+        daily.filter(pl.col("fever").is_null())
+        .join(lows, on=KEYS, how="inner")
+        .filter(pl.col("crs_grade_high") > pl.col("_episode_low"))
+        .sort([*KEYS, "day"])
+    )
+    if not deciding.height:
+        return ""
+    n_episodes = deciding.select(KEYS).unique().height
+    located = [
+        f"{r['patient_id']} episode {r['episode']} day {r['day']} (grade {r['crs_grade_low']} afebrile, "
+        f"up to {r['crs_grade_high']} with fever)"
+        for r in deciding.head(shown).iter_rows(named=True)
+    ]
+    more = f"; and {deciding.height - shown} more" if deciding.height > shown else ""
+    return (
+        f"CRS ({system_label(system)}): no temperature was recorded on {deciding.height} day(s) whose grade "
+        f"depends on it (fever not assessed, not taken as absent), so the derived CRS grade of {n_episodes} "
+        f"episode(s) is undetermined: " + "; ".join(located) + more + "."
+    )
 
 
 # ------------------------------------------------------------------------- ICANS
