@@ -6,7 +6,7 @@ censoring, times rounded up to whole days (so there are many ties, as in real
 follow-up data). Reported: seconds for cartkit and lifelines and the ratio
 lifelines / cartkit (> 1: cartkit faster), plus the largest difference between
 their answers (survival curve, log-rank statistic, Cox coefficients) as a check.
-cartkit's Cox is statsmodels' PHReg (Efron ties), lifelines' CoxPHFitter uses Efron too.
+cartkit's Cox is its own Newton-Raphson fit (Efron ties, R's coxph), lifelines' CoxPHFitter uses Efron too.
 
     python benchmarks/bench_survival.py [n]      # default n = 1_000_000
 """

@@ -67,8 +67,8 @@ def test_special_functions_are_the_scipy_stats_distributions():
 def test_intervals_and_km_limits_do_not_import_scipy_stats():
     """Binomial and Kaplan-Meier limits use scipy.special only (issue 16: scipy.stats costs ~0.5 s to import).
 
-    The seed's whole analysis does import scipy.stats since its survival tables carry Cox hazard ratios:
-    statsmodels' PHReg pulls it in (about 1.2 s of imports); see benchmarks/README.md.
+    The Cox models do not import it either (cartkit's own fit, no statsmodels): see
+    tests/test_survival_cox_against_r.py::test_cox_imports_neither_statsmodels_nor_scipy_stats.
     """
     code = (
         "import sys, numpy as np\n"

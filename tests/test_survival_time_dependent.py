@@ -67,7 +67,7 @@ def test_simon_makuch_matches_survfit_on_the_split_rows(case_id):
 
 def test_the_start_of_an_interval_is_not_at_risk():
     # R's (start, stop]: patient 1's HSCT interval starts on day 3, the day patient 2 dies; before the fix the
-    # statsmodels convention (at risk from start inclusive) put patient 1 in both risk sets on day 3.
+    # Stata / statsmodels convention (at risk from start inclusive) put patient 1 in both risk sets on day 3.
     rows = pd.DataFrame({"start": [0, 3, 0, 0], "stop": [3, 10, 3, 8], "event": [0, 1, 1, 1], "hsct": [0, 1, 0, 0]})
     sm = simon_makuch(rows["start"], rows["stop"], rows["event"], rows["hsct"])
     day3 = sm.table.filter((sm.table["state"] == 0) & (sm.table["time"] == 3))

@@ -32,7 +32,7 @@ def software_versions() -> dict[str, str]:
     import importlib.metadata as md
 
     versions = {"python": platform.python_version()}
-    for pkg in ("cartkit", "polars", "numpy", "scipy", "statsmodels", "matplotlib"):
+    for pkg in ("cartkit", "polars", "numpy", "scipy", "matplotlib"):
         try:
             versions[pkg] = md.version(pkg)
         except md.PackageNotFoundError:

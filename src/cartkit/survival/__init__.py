@@ -4,7 +4,8 @@
     >>> kaplan_meier([1, 2, 3, 4, 5, 6], [1, 1, 1, 0, 1, 1]).median   # S = 0.5 on [3, 5): midpoint, as R
     4.0
 
-SciPy, statsmodels and Polars are imported inside the functions that need them.
+SciPy and Polars are imported inside the functions that need them; the Cox model is cartkit's own
+(``cartkit.survival.cox``, checked against R's ``coxph``).
 """
 
 from __future__ import annotations

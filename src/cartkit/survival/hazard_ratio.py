@@ -60,8 +60,6 @@ def hazard_ratio(time: object, event: object, group: object, reference: object =
     >>> r.reference, r.group, r.n_events
     ('a', 'b', 6)
     """
-    import pandas as pd
-
     t, e = survival_data(time, event, "hazard_ratio")
     labels, codes = group_codes(group, t.size, "group", "hazard_ratio")
     labels = [x.item() if hasattr(x, "item") else x for x in labels]
@@ -88,10 +86,15 @@ def hazard_ratio(time: object, event: object, group: object, reference: object =
         none = TestResult("Wald test", nan, nan, df=1.0, note=warning)
         return HazardRatio(other, ref, nan, (nan, nan), nan, nan, nan, level, int(t.size), total, events, none,
                            none, none, warning)
-    frame = pd.DataFrame({"t": t, "e": e, "x": x})
+    frame = {"t": t, "e": e, "x": x}
     if strata is not None:
-        frame["s"] = group_codes(strata, t.size, "strata", "hazard_ratio")[1]
+        import polars as pl
+
+        frame["s"] = pl.Series("s", group_codes(strata, t.size, "strata", "hazard_ratio")[1])
     model = cox(frame, "t", "e", ["x"], level=level, strata="s" if strata is not None else None)
+    if model.warning:  # not converged, or a coefficient that may be infinite (R's coxph warnings)
+        warning = "; ".join(w for w in (warning, model.warning) if w)
+        warnings.warn(f"hazard_ratio: {model.warning}", FewEventsWarning, stacklevel=2)
     wald = TestResult("Wald test", float(model.z[0] ** 2), float(model.pvalues[0]), df=1.0,
                       estimate=float(model.hr[0]), ci=(float(model.ci[0, 0]), float(model.ci[0, 1])),
                       note=f"Cox model (Efron ties{', stratified' if strata is not None else ''}), {other} vs {ref}")
