@@ -184,7 +184,8 @@ def grade_comparison(grades: pl.DataFrame, groups: pl.DataFrame, products: tuple
     """Grade x product: exact Fisher-Freeman-Halton (unpaired, as the seed) and Bowker (paired, unless
     ``paired`` is False)."""
     from cartkit.analysis.adverse_events import episode_grades, grade_contingency, grade_distribution
-    from cartkit.stats import bowker, chi_square, compare_counts, fisher_exact
+    from cartkit.stats import bowker, chi_square, compare_counts
+    from cartkit.stats.fisher import fisher_exact_pvalue
 
     dist = grade_distribution(grades, groups, toxicity)
     table = grade_contingency(dist, products)
@@ -205,9 +206,10 @@ def grade_comparison(grades: pl.DataFrame, groups: pl.DataFrame, products: tuple
         total = sum(map(sum, table))
         out.update(method=f"{choice.method} (grade x product)", pvalue=float(choice.pvalue), why=choice.why,
                    # both tests side by side (the seed printed both); the exact one only where it is
-                   # cheap or chosen: with thousands of episodes chi-square is what any plan uses
+                   # cheap or chosen: with thousands of episodes chi-square is what any plan uses; only its
+                   # P is shown (fisher_exact would also solve a 2 x 2 table's conditional odds ratio and CI)
                    fisher_pvalue=float(choice.pvalue) if exact_chosen else
-                   (float(fisher_exact(table).pvalue) if total <= 1000 else None),
+                   (float(fisher_exact_pvalue(table)) if total <= 1000 else None),
                    chisq_pvalue=float(chi_square(table, correction=False).pvalue))
     else:
         out["note"] = "every episode has the same grade: nothing to compare"
