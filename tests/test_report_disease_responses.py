@@ -118,3 +118,22 @@ def test_derive_wires_mrd_negative_cr_for_myeloma():
     best = derive_responses(study).best
     assert best.select("patient_id", "best_response", "mrd_negative_cr").rows() == [
         ("M1", "CR", True), ("M2", "CR", False)]
+
+
+def test_cll_table_lists_a_recorded_pr_l_and_names_the_two_month_duration():
+    # PR-L (PR with lymphocytosis) ranks below PR and is not a CLL responder (best_response.toml);
+    # where a study has it, the CLL table shows it, so that the categories add up to N
+    rows = [("CLL", "CD19", "PR"), ("CLL", "CD19", "PR-L"), ("CLL", "CD19", "SD")]
+    best = listing(rows).select("patient_id", "episode").with_columns(mrd_negative_cr=pl.lit(None, pl.Boolean))
+    cll = disease_responses(listing(rows), best)
+    assert cll.select("category", "n").rows()[:4] == [("CR", 0), ("CRi", 0), ("PR", 1), ("PR-L", 1)]
+    counted = cll.filter(~pl.col("category").str.starts_with("CR/CRi with"))
+    assert counted["n"].sum() == 3 == cll["N"][0]
+    rate = response_rates(listing(rows), ["CD19"], ["CLL"]).row(0, named=True)
+    assert (rate["n"], rate["orr_n"]) == (3, 1)
+    note = disease_response_tables(cll)[0].footnotes
+    assert "a derived response counts when it lasts at least 2 months (confirmed at an assessment 60 days or " \
+           "more later)" in note[0]
+    assert "PR-L, partial response with lymphocytosis" in note[1]
+    # the Methods say the same
+    assert "lasts at least 2 months" in response_methods({"cll"}, False)[0][0]

@@ -432,3 +432,26 @@ def test_best_response_counts_lasting_responses_only():
     assert iwcll_best_response(r)["best_response"].to_list() == ["PD"]
     r = iwcll_responses(at((0, B0), (30, PR), (95, PR), (120, CR)))
     assert iwcll_best_response(r).row(0, named=True)["best_response"] == "PR"
+
+
+def test_richter_transformation_reaches_the_derived_responses_and_best_response():
+    # the assessments column through derive: PR at day 30 lasting to day 90, Richter transformation by
+    # biopsy at day 120 -> PD; best response PR (section 5: transformation is PD)
+    def a(day, **kw):
+        return dict(patient_id="R1", episode=1, day=day, method="iwcll", **kw)
+
+    def m(day, alc, plt):
+        return [dict(patient_id="R1", episode=1, day=day, analyte="alc", value=alc, unit="10^9/L"),
+                dict(patient_id="R1", episode=1, day=day, analyte="platelets", value=plt, unit="10^9/L")]
+
+    nodes = dict(node_max_ldi_mm=20.0, spd_mm2=1200.0, spleen_cm=12.0, liver_cm=0.0)
+    study = make_study(
+        patients=[dict(patient_id="R1", age=70.0, sex="female", diagnosis="CLL")],
+        infusions=[dict(patient_id="R1", episode=1, product="CD19 CAR-T", target="CD19")],
+        assessments=[a(-5, node_max_ldi_mm=40.0, spd_mm2=3000.0, spleen_cm=12.0, liver_cm=0.0),
+                     a(30, **nodes), a(90, **nodes), a(120, **nodes, richter_transformation=True)],
+        measurements=[*m(-5, 80.0, 70.0), *m(30, 20.0, 110.0), *m(90, 20.0, 115.0), *m(120, 20.0, 112.0)],
+    )
+    d = derive_responses(study)
+    assert d.assessments["derived"].to_list() == [None, "PR", None, "PD"]
+    assert d.best.row(0, named=True)["best_response"] == "PR"

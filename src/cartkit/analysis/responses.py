@@ -74,7 +74,7 @@ def response_rates(listing: pl.DataFrame, products, diseases, level: float = 0.9
 # categories of the disease-specific response tables, best first, and the MRD row each adds
 DISEASE_CATEGORIES = {
     "myeloma": (("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD"), "MRD-negative CR (10^-5)"),
-    "cll": (("CR", "CRi", "nPR", "PR", "SD", "PD"), "CR/CRi with undetectable MRD (10^-4)"),
+    "cll": (("CR", "CRi", "nPR", "PR", "PR-L", "SD", "PD"), "CR/CRi with undetectable MRD (10^-4)"),
 }
 
 
@@ -99,14 +99,26 @@ def disease_responses(listing: pl.DataFrame, best: pl.DataFrame) -> pl.DataFrame
         n_total = g.height
         counts = dict(g.group_by("best_response").len().iter_rows())
         for cat in categories:
-            if cat == "nPR" and not counts.get(cat):
-                continue  # nPR only where the study records it
+            if cat in ("nPR", "PR-L") and not counts.get(cat):
+                continue  # nPR and PR-L only where a study has them
             rows.append((defs[family]["criteria"], product, diagnosis, cat, counts.get(cat, 0), n_total))
         rows.append((defs[family]["criteria"], product, diagnosis, "not evaluable", counts.get(None, 0), n_total))
         rows.append((defs[family]["criteria"], product, diagnosis, mrd_label,
                      int(g["mrd_negative_cr"].fill_null(False).sum()), n_total))
     return pl.DataFrame(rows, schema={"criteria": pl.String, "product": pl.String, "diagnosis": pl.String,
                                       "category": pl.String, "n": pl.Int64, "N": pl.Int64}, orient="row")
+
+
+def iwcll_duration_text() -> str:
+    """'a derived response counts when it lasts at least 2 months (confirmed at an assessment N days or
+    more later); ' from the iwCLL criteria file's [duration], '' when it is not required."""
+    from cartkit.response.iwcll import iwcll_criteria
+
+    duration = iwcll_criteria()["duration"]
+    if not duration["require"]:
+        return ""
+    return (f"a derived response counts when it lasts at least 2 months (confirmed at an assessment "
+            f"{duration['min_days']} days or more later); ")
 
 
 def response_methods(families, with_rates: bool) -> tuple[list[str], str]:
@@ -122,10 +134,11 @@ def response_methods(families, with_rates: bool) -> tuple[list[str], str]:
             "10^-5 or deeper.")
     if "cll" in families:
         parts.append(
-            "CLL: iwCLL 2018 (Hallek M et al., Blood 2018;131:2745-2760, Table 4): CR, CRi, PR, SD and PD from "
-            "lymph nodes, liver and spleen, lymphocyte count (group A) and platelets, haemoglobin, neutrophils "
-            "and marrow (group B); PR needs two improved group A parameters and one group B parameter, PD any "
-            "one criterion; undetectable MRD below 10^-4.")
+            "CLL: iwCLL 2018 (Hallek M et al., Blood 2018;131:2745-2760, Table 4): CR, CRi, nPR, PR, SD and PD "
+            "from lymph nodes, liver and spleen, lymphocyte count (group A) and platelets, haemoglobin, "
+            "neutrophils and marrow (group B); PR needs two improved group A parameters and one group B "
+            "parameter, PD any one criterion or a Richter transformation; " + iwcll_duration_text()
+            + "undetectable MRD below 10^-4.")
     if not with_rates:
         return parts, ""
     orr, cr = orr_text([f for f in FAMILY_NAMES if f in families])

@@ -21,6 +21,7 @@ from cartkit.analysis.formatting import estimate as estimate_text
 from cartkit.analysis.formatting import median_range as _median_range
 from cartkit.analysis.formatting import n_pct as _n_of
 from cartkit.analysis.patient_order import patient_number
+from cartkit.analysis.responses import iwcll_duration_text
 from cartkit.grading.systems import system_label
 from cartkit.report.figures.labels import unit_text
 from cartkit.response.best_response import orr_text
@@ -37,6 +38,7 @@ ABBREVIATIONS: dict[str, tuple[str, str]] = {
     "VGPR": ("VGPR", "very good partial response"),
     "MR": ("MR", "minimal response"),
     "nPR": ("nPR", "nodular partial response"),
+    "PR-L": ("PR-L", "partial response with lymphocytosis"),
     "MRD": ("MRD", "minimal residual disease"),
     "CR": ("CR", "complete response"),
     "CRi": ("CRi", "CR with incomplete count recovery"),
@@ -207,6 +209,8 @@ def _response_abbreviations(df: pl.DataFrame) -> list[str]:
         keys[1:1] = ["sCR", "VGPR", "MR"]
     if "cll" in families:
         keys.append("nPR")
+        if "PR-L" in df["best_response"].cast(pl.String).to_list():
+            keys.append("PR-L")
     return keys
 
 
@@ -295,9 +299,10 @@ def disease_response_tables(df: pl.DataFrame) -> list[Table]:
                      abbreviations("MM", "IMWG", "sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "MRD")]
         else:
             ident, caption = "cll-responses-table", "CLL: best overall response (iwCLL 2018)"
-            notes = ["Hallek M et al., Blood 2018;131:2745, Table 4; undetectable MRD: fewer than 1 CLL cell in "
-                     "10^4 leukocytes. Episodes (%) by product.",
-                     abbreviations("CLL", "iwCLL", "CR", "CRi", "nPR", "PR", "SD", "PD", "MRD")]
+            pr_l = ("PR-L",) if "PR-L" in g["category"].to_list() else ()
+            notes = ["Hallek M et al., Blood 2018;131:2745, Table 4; " + iwcll_duration_text()
+                     + "undetectable MRD: fewer than 1 CLL cell in 10^4 leukocytes. Episodes (%) by product.",
+                     abbreviations("CLL", "iwCLL", "CR", "CRi", "nPR", "PR", *pr_l, "SD", "PD", "MRD")]
         out.append(Table(ident, caption, header, rows, notes))
     return out
 
