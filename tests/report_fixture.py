@@ -391,6 +391,21 @@ def _clinical_details() -> dict[str, pl.DataFrame]:
             "follow_up_summary": follow_summary}
 
 
+def _mrd_landmark() -> dict[str, pl.DataFrame]:
+    """PFS by MRD status at day 28 for the B-ALL patients (analysis/mrd_landmark.py on 8 hand-made rows)."""
+    from cartkit.analysis.mrd_landmark import mrd_landmark_tables
+    from cartkit.study.plan_mrd import MrdLandmarkPlan
+
+    ids = [f"P{i}" for i in range(7, 15)]
+    times = pl.DataFrame({"patient_id": ids, "episode": [1] * 8, "days": [20, 60, 90, 150, 200, 300, 365, 400],
+                          "status": [1, 1, 0, 1, 1, 0, 1, 0]})
+    mrd = pl.DataFrame({"patient_id": ids, "episode": [1] * 8, "day": [14] * 8,
+                        "mrd_negative": [False, False, True, False, True, True, False, True]})
+    groups = times.select("patient_id", "episode", pl.lit(PRODUCTS[0]).alias("product"),
+                          pl.lit("B-ALL").alias("diagnosis"))
+    return mrd_landmark_tables(times, mrd, groups, MrdLandmarkPlan(day=28))
+
+
 def seed_like_results() -> Results:
     """A full Results: two products, two diseases, survival, every table present."""
     responses, rates, swimmer, events = _responses()
@@ -456,6 +471,7 @@ def seed_like_results() -> Results:
         ]),
         **_clinical_details(),
         **_endpoint_tables(),
+        **_mrd_landmark(),
         "warnings": pl.DataFrame({"text": [
             "CD19 and CD22 episodes are in the same patients: paired tests are shown beside the "
             "unpaired tests the seed used.",

@@ -184,6 +184,14 @@ def test_seed_study_with_dollar_signs_in_patient_ids_writes_every_figure_and_the
         df = pl.read_csv(csv, infer_schema_length=0)
         if "patient_id" in df.columns:
             df.with_columns(pl.col("patient_id").replace(rename)).write_csv(csv)
+    # MRD by flow at the day-14 marrow of the B-ALL episodes (< 0.01% in the CRs, the seed records none) gives
+    # PFS by MRD status at a day-28 landmark, whose figure is one of FIGURES
+    marrow = pl.read_csv(study / "assessments.csv", infer_schema_length=0)
+    marrow.with_columns(mrd_pct=pl.when((pl.col("method") == "marrow") & (pl.col("day") == "14")).then(
+        pl.when(pl.col("response") == "CR").then(pl.lit("0.001")).otherwise(pl.lit("1.5")))).write_csv(
+        study / "assessments.csv")
+    with (study / "study.toml").open("a", encoding="utf-8") as f:
+        f.write("\n[plan.mrd_landmark]\nday = 28\n")
     out = tmp_path / "out"
     run_study(study, out)
     for spec in FIGURES:

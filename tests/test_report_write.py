@@ -29,7 +29,8 @@ SECTION_IDS = ("toc", "summary", "plan", "baseline", "antigens", "infusions", "r
                "toxicity-course",
                "toxicity-treatment", "kinetics", "cytokines", "comparisons", "grading-systems", "disagreements",
                "reproduction", "methods", "warnings")
-FIGURE_IDS = ("antigen-expression", "patient-course", "best-response", "survival-curves", "cumulative-incidence",
+FIGURE_IDS = ("antigen-expression", "patient-course", "best-response", "survival-curves", "pfs-by-mrd",
+              "cumulative-incidence",
               "simon-makuch", "car-t-kinetics",
               "expansion-peaks", "toxicity-grade-bars", "cytokine-kinetics", "cytokine-peaks")
 

@@ -214,13 +214,13 @@ def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -
     # the recommended survival analysis ([[plan.endpoint]] or [plan.survival] translated); else why not
     sections.append(Section("endpoints", "Time-to-event endpoints by population", _endpoint_blocks(results, figures,
                                                                                                    level)))
-    if results.get("mrd_landmark") is not None:  # only when the plan asks: [plan.mrd_landmark]
-        from cartkit.report.mrd_landmark_table import mrd_landmark_table
+    # [plan.mrd_landmark] (analysis/mrd_landmark.py); without it, the section says why not
+    from cartkit.report.mrd_landmark_table import mrd_landmark_table
 
-        sections.append(Section("pfs-by-mrd-status", "PFS by MRD status (landmark analysis)", [
-            _table_or_note(results, "mrd_landmark",
-                           lambda df: mrd_landmark_table(df, results.get("mrd_landmark_status"), level)),
-            _figure_block(figures, "pfs-by-mrd")]))
+    sections.append(Section("pfs-by-mrd-status", "PFS by MRD status (landmark analysis)", [
+        _table_or_note(results, "mrd_landmark",
+                       lambda df: mrd_landmark_table(df, results.get("mrd_landmark_status"), level)),
+        _figure_block(figures, "pfs-by-mrd")]))
     sections.append(Section("follow-up", "Status at the end of follow-up", [
         _table_or_note(results, "follow_up_summary", tb.follow_up_summary_table),
         _table_or_note(results, "follow_up", tb.follow_up_listing_table),

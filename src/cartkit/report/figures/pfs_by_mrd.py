@@ -25,7 +25,7 @@ SHORT = {NEGATIVE: "MRD-neg", POSITIVE: "MRD-pos", POOLED: "MRD-pos/NE"}
 def pfs_by_mrd_figure(results: Results, return_layout: bool = False):
     curves, at_risk = results.get("mrd_landmark_curves"), results.get("mrd_landmark_at_risk")
     summary = results.get("mrd_landmark")
-    if curves is None or at_risk is None or summary is None:
+    if curves is None or at_risk is None or summary is None or not summary.height:
         raise NotApplicable("PFS by MRD figure needs the mrd_landmark tables ([plan.mrd_landmark])")
     diseases = summary["diagnosis"].unique(maintain_order=True).to_list()
     short = pl.col("group").replace(SHORT)
