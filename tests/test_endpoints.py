@@ -25,6 +25,7 @@ def _study() -> Study:
     (death before infusion); A1 a B-ALL patient infused twice, with responses."""
     patients = pl.DataFrame({
         "patient_id": ["R1", "R2", "R3", "A1"],
+        "diagnosis": ["DLBCL", "DLBCL", "DLBCL", "B-ALL"],
         "arm": ["CAR-T", "SOC", "CAR-T", None],
         "randomisation_date": [D(2019, 1, 1), D(2019, 1, 5), D(2019, 2, 1), None],
         "leukapheresis_date": [D(2019, 1, 4), None, D(2019, 2, 3), D(2019, 3, 1)],

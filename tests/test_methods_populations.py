@@ -97,11 +97,12 @@ hsct = "exclude"
     _, methods = _methods(folder)
     text = methods["Time-to-event endpoints"]
     assert text.startswith(
-        "EFS: from each patient's first CAR-T infusion to the first relapse or death; no response (CR, CRi or PR) "
-        "within 28 days of the origin is an event, dated on day 0; censored at new therapy or the next CAR-T "
+        "EFS: from each patient's first CAR-T infusion to the first relapse or death; no response (by the ORR rule "
+        "of the patient's own disease) within 28 days of the origin is an event, dated on day 0; censored at new therapy or the next CAR-T "
         "infusion if earlier; otherwise censored at the last record, capped at the data cut-off (2020-08-31); "
         "allogeneic HSCT after the origin: a competing event (the Kaplan-Meier, log-rank and Cox estimates are "
         "cause-specific). On infused (N = 13): Kaplan-Meier medians; times in days.")
-    assert ("DOR (Duration of response): from the first response (CR, CRi or PR) to the first progression, "
+    assert ("DOR (Duration of response): from the first response (by the ORR rule of the patient's own disease) to "
+            "the first progression, "
             "relapse or death;") in text
     assert "allogeneic HSCT after the origin: patients transplanted after the origin are left out" in text

@@ -191,12 +191,20 @@ def _table2(ctx: _Context, key: str, target: str, disease: str, what: str) -> Co
 
 
 def _response_count(ctx: _Context, target: str, disease: str, response: str) -> Computed:
+    """Episodes of ``target`` x ``disease`` with a best response ``response``: "orr" (responders) and "cr_cri"
+    (complete responses) by the ORR / CR-rate rule of the disease (best_response.toml ``[orr]``), any other name
+    one best-response category of the criteria file (Lugano PET labels as their radiological ones)."""
+    from cartkit.analysis.responses import with_response_flags
+    from cartkit.response.best_response import bor_label_expr
+
     listing = ctx.results.get("responses")
     frame = listing.filter((pl.col("product") == ctx.product(target)) & (pl.col("diagnosis") == ctx.disease(disease)))
-    wanted = {"orr": ("CR", "CRi", "PR", "CMR", "PMR"), "cr_cri": ("CR", "CRi", "CMR")}.get(
-        response.lower(), (response,))
-    normalised = {w.lower() for w in wanted}
-    n = int(frame["best_response"].str.to_lowercase().is_in(list(normalised)).sum())
+    rule = {"orr": "responder", "cr_cri": "complete"}.get(response.lower())
+    if rule is not None:
+        n = int(with_response_flags(frame)[rule].sum())
+    else:
+        labels = bor_label_expr(pl.col("best_response")).str.to_lowercase()
+        n = int(frame.select((labels == response.lower()).fill_null(False).sum()).item())
     return Computed(float(n), text=f"{n}/{frame.height}")
 
 

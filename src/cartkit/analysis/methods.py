@@ -176,7 +176,7 @@ def _response_text(plan, results, facts: dict[str, str]) -> str:
     parts[-1] += "."
     planned = _table(results, "planned_response_rates")
     if planned is not None:
-        from cartkit.analysis.response_days import FAMILY_NAMES
+        from cartkit.response.best_response import FAMILY_NAMES
 
         days = "; ".join(f"{FAMILY_NAMES.get(family, family)} day {', '.join(str(d) for d in sorted(set(ds)))}"
                          for family, ds in plan.response_days.items() if ds)
@@ -342,8 +342,9 @@ _ORIGIN_WORDS = {"enrolment": "enrolment (patients.enrolment_date)",
                  "randomisation": "randomisation (patients.randomisation_date)",
                  "first infusion": "each patient's first CAR-T infusion",
                  "each infusion": "each CAR-T infusion (one row per infusion)",
-                 "first response": "the first response (CR, CRi or PR)",
-                 "first complete response": "the first complete response (CR or CRi)"}
+                 "first response": "the first response (by the ORR rule of the patient's own disease)",
+                 "first complete response": "the first complete response (by the CR-rate rule of the patient's own "
+                                            "disease)"}
 _HSCT_WORDS = {HsctRule.CENSOR: "censored on the day of the transplant",
                HsctRule.IGNORE: "not censored (follow-up goes on)",
                HsctRule.EXCLUDE: "patients transplanted after the origin are left out",
@@ -370,7 +371,7 @@ def _endpoints_text(plan, results, facts: dict[str, str]) -> str | None:
         text += _or_list([k.replace("_", " ") for k in e.events])
         if e.no_response_by_day is not None:
             when = "on day 0" if e.no_response_event_at == "origin" else f"on day {e.no_response_by_day}"
-            text += (f"; no response (CR, CRi or PR) within {e.no_response_by_day} days of the origin is an event, "
+            text += (f"; no response (by the ORR rule of the patient's own disease) within {e.no_response_by_day} days of the origin is an event, "
                      f"dated {when}")
         ends = [k.replace("_", " ") for k in e.censor_at] + (["the next CAR-T infusion"] if e.end_at_next_infusion
                                                               else [])

@@ -32,8 +32,6 @@ from cartkit.study.vocabulary import DIAGNOSES
 
 KEYS = ["patient_id", "episode"]
 _SHOWN = 10  # located off-day assessments listed per family in the warning, then "... and N more"
-# the disease families of [plan.response_days] (study.vocabulary.DIAGNOSES) as the report names them
-FAMILY_NAMES = {"lymphoma": "lymphoma", "all": "B-ALL", "myeloma": "myeloma", "cll": "CLL"}
 
 LISTING_SCHEMA = {"patient_id": pl.String, "diagnosis": pl.String, "episode": pl.Int64, "product": pl.String,
                   "planned_day": pl.Int64, "assessment_day": pl.Int64, "response": pl.String}

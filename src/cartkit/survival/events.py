@@ -135,13 +135,10 @@ def _origins(study: Study, endpoint: EndpointPlan, inf: pl.DataFrame, responses:
         org = study.patients.select("patient_id", origin_date=pl.col(pe.ORIGIN_COLUMNS[origin])).drop_nulls(
             "origin_date").select("patient_id", none_int.alias("episode"), none_str.alias("product"), "origin_date")
     elif origin in (pe.FIRST_RESPONSE, pe.FIRST_COMPLETE_RESPONSE):
-        from cartkit.response.best_response import bor_criteria
-
-        spec = bor_criteria()
-        labels = spec["responders"] if origin == pe.FIRST_RESPONSE else spec["complete"]
         given = responses if responses is not None else pl.DataFrame(
             schema={"patient_id": pl.String, "episode": pl.Int64, "date": pl.Date, "response": pl.String})
-        org = given.filter(pl.col("response").is_in(labels)).join(
+        which = "responder" if origin == pe.FIRST_RESPONSE else "complete"
+        org = _by_own_rule(given, study.patients, which).join(
             inf.select("patient_id", "episode", "product"), on=["patient_id", "episode"], how="left"
         ).sort("patient_id", "date", "episode").unique("patient_id", keep="first", maintain_order=True).select(
             "patient_id", "episode", "product", pl.col("date").alias("origin_date"))
@@ -256,7 +253,7 @@ def endpoint_times(study: Study, endpoint: EndpointPlan, responses: pl.DataFrame
         on_or_after).otherwise(after)
     cand = [rows(pairs.filter(is_event), pl.col("kind"), 1, 0, "events: ", detail=pl.col("detail"))]
     if endpoint.no_response_by_day is not None:
-        cand.append(_no_response(org, pairs.filter(is_event), follow, responses, endpoint, rows))
+        cand.append(_no_response(study, org, pairs.filter(is_event), follow, responses, endpoint, rows))
     if hsct in (HsctRule.CENSOR, HsctRule.COMPETING):
         status, prefix = (0, "censored: ") if hsct == HsctRule.CENSOR else (2, "competing event: ")
         cand.append(rows(pairs.filter((pl.col("kind") == "hsct") & on_or_after), pl.lit("HSCT"), status, 1, prefix,
@@ -282,19 +279,18 @@ def endpoint_times(study: Study, endpoint: EndpointPlan, responses: pl.DataFrame
     ).sort("patient_id", "origin_date", "episode", nulls_last=True)
 
 
-def _no_response(org: pl.DataFrame, events: pl.DataFrame, follow: pl.DataFrame, responses: pl.DataFrame | None,
-                 endpoint: EndpointPlan, rows) -> pl.DataFrame:
-    """"No response by day N" events: no responder label (best_response.toml) within N days of the origin, with
-    follow-up to day N or an event before it; dated at the origin or on day N (``no_response_event_at``)."""
+def _no_response(study: Study, org: pl.DataFrame, events: pl.DataFrame, follow: pl.DataFrame,
+                 responses: pl.DataFrame | None, endpoint: EndpointPlan, rows) -> pl.DataFrame:
+    """"No response by day N" events: no response by the ORR rule of the patient's own disease
+    (best_response.toml ``[orr]``) within N days of the origin, with follow-up to day N or an event before it;
+    dated at the origin or on day N (``no_response_event_at``)."""
     import polars as pl
-
-    from cartkit.response.best_response import bor_criteria
 
     day = int(endpoint.no_response_by_day)
     by = pl.col("origin_date") + pl.duration(days=day)
     responded = pl.DataFrame(schema={_UNIT: pl.Int64})
     if responses is not None and responses.height:
-        hits = org.join(responses.filter(pl.col("response").is_in(bor_criteria()["responders"])), on="patient_id")
+        hits = org.join(_by_own_rule(responses, study.patients, "responder"), on="patient_id")
         responded = hits.filter((pl.col("date") > pl.col("origin_date")) & (pl.col("date") <= by)).select(
             _UNIT).unique()
     failed_early = events.filter(pl.col("date") < by).select(_UNIT).unique()
@@ -303,3 +299,24 @@ def _no_response(org: pl.DataFrame, events: pl.DataFrame, follow: pl.DataFrame, 
     failures = org.join(evaluable, on=_UNIT, how="semi").join(responded, on=_UNIT, how="anti")
     date = pl.col("origin_date") if endpoint.no_response_event_at == "origin" else by
     return rows(failures, pl.lit(f"no response by day {day}"), 1, 0, "events: ", date=date)
+
+
+def _by_own_rule(responses: pl.DataFrame, patients: pl.DataFrame | None, which: str) -> pl.DataFrame:
+    """The rows of ``responses`` (patient_id, ..., response as best-response labels) that are a response
+    (``which`` "responder") or a complete response ("complete") by the ``[orr]`` rule of the patient's own
+    disease (best_response.toml: lymphoma CR + PR, B-ALL CR + CRi, myeloma PR or better, CLL CR + CRi + nPR +
+    PR; complete: lymphoma CR, B-ALL CR + CRi, myeloma sCR + CR, CLL CR + CRi). A B-ALL PR is not a response; a
+    patient whose diagnosis is of no family with an [orr] rule has none."""
+    import polars as pl
+
+    from cartkit.response.best_response import orr_membership
+    from cartkit.study.vocabulary import DIAGNOSES
+
+    if patients is None or "diagnosis" not in patients.columns:
+        return responses.clear()
+    family = patients.select("patient_id", pl.col("diagnosis").replace_strict(
+        DIAGNOSES, default=None, return_dtype=pl.String).alias("__family"))
+    flags = orr_membership().filter(pl.col(which)).select(pl.col("family").alias("__family"),
+                                                          pl.col("best_response").alias("response"))
+    return responses.join(family, on="patient_id", how="inner").join(
+        flags, on=["__family", "response"], how="semi").drop("__family")
