@@ -300,6 +300,8 @@ def _survival_text(plan, results, facts: dict[str, str]) -> str:
 
 # what each table on the primary population is, in the Methods' words (in report order)
 _POPULATION_TABLES = {"baseline": "baseline characteristics", "responses": "responses",
+                      "population_response_rates": "response rates by intention to treat (the never infused as "
+                                                   "non-responders)",
                       "adverse_event_incidence": "adverse events", "kinetic_values": "kinetics",
                       "comparisons": "comparisons between groups", "swimmer": "each patient's course",
                       "follow_up": "follow-up"}
@@ -328,12 +330,21 @@ def _populations_text(plan, results) -> str | None:
     parts = [f"Primary population: {primary[0] if primary else 'none'}."]
     if others:
         parts.append(f"Other population{'s' if len(others) > 1 else ''}: {'; '.join(others)}.")
-    on_primary = [words for name, words in _POPULATION_TABLES.items() if name in (results.populations or {})]
-    if on_primary:
+    on = [(words, results.populations[name]) for name, words in _POPULATION_TABLES.items()
+          if name in (results.populations or {})]
+    if on:
         survival = ("each time-to-event endpoint on the populations it names ([[plan.endpoint]])" if plan.endpoints
                     else "survival ([plan.survival]) on every patient with its time origin")
-        parts.append(f"{_and_list(on_primary).capitalize()} are on the primary population (its infusions for "
-                     f"what is about an infusion); {survival}.")
+        names = pops.filter(pl.col("primary"))["population"].to_list()
+        if all(entry["population"] in names for _, entry in on):
+            parts.append(f"{_and_list([w for w, _ in on]).capitalize()} are on the primary population (its infusions "
+                         f"for what is about an infusion); {survival}.")
+        else:  # each table on the set it counted (analysis/populations.py counted_set)
+            by_set: dict[str, list[str]] = {}
+            for words, entry in on:
+                by_set.setdefault(entry["description"], []).append(words)
+            sets = "; ".join(f"{_and_list(words)} on {where}" for where, words in by_set.items())
+            parts.append(f"{sets[0].upper()}{sets[1:]}; {survival}.")
     return " ".join(parts)
 
 

@@ -183,3 +183,54 @@ def population_tables(study: Study, populations: list[Population]) -> dict[str, 
     return {"populations": populations_table(study, populations),
             "never_infused": never if never.height else None,
             "vein_to_vein": v2v if v2v.height else None}
+
+
+# ------------------------------------------------------------------ the set each table is on, with its N
+
+SAFETY = "safety set"
+
+
+def counted_set(patient_ids: pl.Series, populations: list[Population], primary: Population,
+                safety: bool = False) -> dict[str, object]:
+    """The population entry (``Results.populations``: population, description, n) of a table that counted
+    the patients ``patient_ids``: N is theirs, not the plan's label. A plan population with exactly these
+    patients names them (the primary first: ``"infused (infused; N = 13)"``); otherwise they are the infused
+    patients of the primary population (``"infused patients of ITT (N = 21)"``). ``safety``: the table is a
+    toxicity table, on the safety set (the infused patients); said so when that is not the primary population
+    itself (``"safety set = infused (infused; N = 21)"``)."""
+    ids = set(patient_ids.drop_nulls().unique().to_list())
+    match = next((p for p in [primary, *[q for q in populations if q is not primary]]
+                  if set(p.patients["patient_id"].to_list()) == ids), None)
+    if match is not None:
+        name, description = match.name, match.describe()
+    else:
+        name, description = f"infused ({primary.name})", f"infused patients of {primary.name} (N = {len(ids)})"
+    if safety and match is not primary:
+        name, description = SAFETY, f"{SAFETY} = {description}"
+    return {"population": name, "description": description, "n": len(ids)}
+
+
+def with_never_infused(populations: list[Population], infused_ids: pl.DataFrame) -> list[Population]:
+    """The populations with patients who were never infused (intention to treat: all randomised, enrolled,
+    leukapheresed), primary first; ``infused_ids`` (patient_id) are the infused patients."""
+    out = [p for p in populations if p.patients.join(infused_ids, on="patient_id", how="anti").height]
+    return sorted(out, key=lambda p: not p.primary)
+
+
+def control_arm(study: Study, arms: list[str]) -> str | None:
+    """The control arm among ``arms`` (two or more): the ``reference`` an endpoint of the plan names
+    ([[plan.endpoint]]), else the arm with the smallest share of infused patients (the never-infused
+    standard-of-care arm of a CAR-T vs standard-of-care trial, as the endpoints' default reference,
+    analysis/survival_analysis.py); None with one arm or when every arm has the same share."""
+    if len(arms) < 2:
+        return None
+    named = [e.reference for e in study.plan.endpoints if e.reference in arms]
+    if named:
+        return named[0]
+    infused = study.infusions.select("patient_id").unique().with_columns(__inf=pl.lit(1.0))
+    share = study.patients.select("patient_id", pl.col("arm").cast(pl.String)).filter(pl.col("arm").is_in(arms)).join(
+        infused, on="patient_id", how="left").group_by("arm").agg(pl.col("__inf").fill_null(0.0).mean()).sort(
+        "__inf", "arm")
+    if share.height < 2 or share["__inf"][0] == share["__inf"][1]:
+        return None
+    return share["arm"][0]

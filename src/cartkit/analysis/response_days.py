@@ -13,7 +13,13 @@ Rules (one place; docs/plan.md "Responses at the planned days"):
   near two planned days counts for the nearer (the earlier on a tie), so windows never share one;
 * an episode with no assessment in a window is "not assessed" at that day and counts in the
   denominator as not responding (intention to treat over the analysed episodes, as the best
-  response's rates do), whatever the reason: death, a new therapy, follow-up not yet that long;
+  response's rates do): death, progression or relapse, a new therapy or the next CAR-T infusion
+  before the window closed, loss to follow-up;
+* except when its follow-up has not reached the day: no assessment in the window, the patient's last
+  record (capped at the data cut-off) before the window's last day (``d + response_window``) and no
+  death, progression, relapse, new therapy or next infusion by then. Such an episode is not evaluable
+  at that day: left out of the day's denominator and counted (``follow_up_reached`` false in the
+  listing, ``not_reached`` in the rates);
 * responders and complete responses by the ORR / CR-rate rule of the episode's own disease
   (``response/criteria/best_response.toml`` [orr]: a B-ALL PR is not a response; Lugano PET labels
   as their radiological ones: CMR counts as CR);
@@ -34,7 +40,35 @@ KEYS = ["patient_id", "episode"]
 _SHOWN = 10  # located off-day assessments listed per family in the warning, then "... and N more"
 
 LISTING_SCHEMA = {"patient_id": pl.String, "diagnosis": pl.String, "episode": pl.Int64, "product": pl.String,
-                  "planned_day": pl.Int64, "assessment_day": pl.Int64, "response": pl.String}
+                  "planned_day": pl.Int64, "assessment_day": pl.Int64, "response": pl.String,
+                  "follow_up_reached": pl.Boolean}
+# what ends an episode's chance of a response at a later planned day (a failure: not responding, evaluable)
+FAILURE_KINDS = ("death", "progression", "relapse", "new_therapy")
+
+
+def episode_follow_up(infusions: pl.DataFrame, events: pl.DataFrame, cutoff) -> pl.DataFrame:
+    """patient_id, episode, followed_to (days from the infusion to the patient's last record: an event or an
+    infusion, capped at the data cut-off ``cutoff``), failure_day (days to the first death on or after the
+    infusion, progression, relapse or new therapy after it, or the next infusion; null if none by the cut-off)."""
+    inf = infusions.select(*KEYS, "infusion_date").sort(KEYS).with_columns(
+        next_date=pl.col("infusion_date").shift(-1).over("patient_id"))
+    ev = events.select("patient_id", "kind", "date").drop_nulls("date")
+    if cutoff is not None:
+        ev = ev.filter(pl.col("date") <= cutoff)
+    records = pl.concat([events.select("patient_id", "date").drop_nulls("date"),
+                         infusions.select("patient_id", pl.col("infusion_date").alias("date"))])
+    last = records.group_by("patient_id").agg(last=pl.col("date").max())
+    if cutoff is not None:
+        last = last.with_columns(pl.min_horizontal("last", pl.lit(cutoff, dtype=pl.Date)).alias("last"))
+    fails = inf.join(ev.filter(pl.col("kind").is_in(FAILURE_KINDS)), on="patient_id", how="inner").filter(
+        pl.when(pl.col("kind") == "death").then(pl.col("date") >= pl.col("infusion_date"))
+        .otherwise(pl.col("date") > pl.col("infusion_date"))).group_by(KEYS).agg(fail=pl.col("date").min())
+    out = inf.join(last, on="patient_id", how="left").join(fails, on=KEYS, how="left")
+    if cutoff is not None:
+        out = out.with_columns(next_date=pl.when(pl.col("next_date") <= cutoff).then(pl.col("next_date")))
+    return out.select(
+        *KEYS, followed_to=(pl.col("last") - pl.col("infusion_date")).dt.total_days().cast(pl.Int64),
+        failure_day=(pl.min_horizontal("fail", "next_date") - pl.col("infusion_date")).dt.total_days().cast(pl.Int64))
 
 
 def _planned(groups: pl.DataFrame, response_days: dict[str, tuple[int, ...]]) -> pl.DataFrame:
@@ -47,9 +81,11 @@ def _planned(groups: pl.DataFrame, response_days: dict[str, tuple[int, ...]]) ->
 
 
 def response_at_days(assessments: pl.DataFrame, groups: pl.DataFrame, response_days: dict[str, tuple[int, ...]],
-                     window: int) -> tuple[pl.DataFrame, list[str]]:
+                     window: int, follow_up: pl.DataFrame | None = None) -> tuple[pl.DataFrame, list[str]]:
     """The per-episode listing (patient_id, diagnosis, episode, product, planned_day, assessment_day,
-    response; null when not assessed) and the warnings on assessments off the planned days."""
+    response; null when not assessed; follow_up_reached, false when not assessed and the follow-up had not
+    reached the day, module docs) and the warnings on assessments off the planned days. ``follow_up``
+    (``episode_follow_up``) gives each episode's follow-up; without it every day counts as reached."""
     planned = _planned(groups, response_days)
     if planned.height == 0:
         return pl.DataFrame(schema=LISTING_SCHEMA), []
@@ -69,6 +105,13 @@ def response_at_days(assessments: pl.DataFrame, groups: pl.DataFrame, response_d
     listing = planned.join(chosen.select(*KEYS, "planned_day", pl.col("day").alias("assessment_day"),
                                          pl.col("label").alias("response")),
                            on=[*KEYS, "planned_day"], how="left")
+    if follow_up is not None:
+        listing = listing.join(follow_up.select(*KEYS, "followed_to", "failure_day"), on=KEYS, how="left")
+        open_window = (pl.col("followed_to").is_not_null() & (pl.col("followed_to") < pl.col("planned_day") + window)
+                       & pl.col("failure_day").is_null())
+        listing = listing.with_columns(follow_up_reached=~(pl.col("response").is_null() & open_window))
+    else:
+        listing = listing.with_columns(follow_up_reached=pl.lit(True))
     listing = listing.select(list(LISTING_SCHEMA)).sort(patient_number(), "patient_id", "episode", "planned_day")
     off = nearest.filter(pl.col("distance") > window).unique([*KEYS, "day"]).sort(
         "family", patient_number(), "patient_id", "episode", "day")
@@ -90,9 +133,10 @@ def _off_day_warnings(off: pl.DataFrame, response_days: dict[str, tuple[int, ...
 
 def response_day_rates(listing: pl.DataFrame, level: float = 0.95, products: tuple[str, ...] = (),
                        diseases: tuple[str, ...] = ()) -> pl.DataFrame:
-    """Per product x diagnosis x planned day: n episodes, assessed, ORR and CR rate (not assessed counts as not
-    responding) with exact Clopper-Pearson CIs at ``level`` (the plan's 1 - alpha); in the order of
-    ``products`` and ``diseases`` (the plan's), then of the listing."""
+    """Per product x diagnosis x planned day: n evaluable episodes, assessed, ORR and CR rate (not assessed
+    counts as not responding; an episode whose follow-up had not reached the day is left out of n and
+    counted in not_reached) with exact Clopper-Pearson CIs at ``level`` (the plan's 1 - alpha); in the
+    order of ``products`` and ``diseases`` (the plan's), then of the listing."""
     from cartkit.stats import binomial_ci
 
     order = {"product": {p: i for i, p in enumerate(products)}, "diagnosis": {d: i for i, d in enumerate(diseases)}}
@@ -100,11 +144,15 @@ def response_day_rates(listing: pl.DataFrame, level: float = 0.95, products: tup
                             for c, o in order.items()], maintain_order=True)
     # responder / complete by the ORR and CR-rate rule of each episode's own disease ([orr] of best_response.toml)
     flagged = with_response_flags(listing.rename({"response": "best_response"}))
+    if "follow_up_reached" not in flagged.columns:
+        flagged = flagged.with_columns(follow_up_reached=pl.lit(True))
+    reached = pl.col("follow_up_reached").fill_null(True)
     counts = flagged.group_by("product", "diagnosis", "planned_day", maintain_order=True).agg(
-        n=pl.len(), assessed=pl.col("best_response").is_not_null().sum().cast(pl.Int64),
-        orr_n=pl.col("responder").sum().cast(pl.Int64), cr_n=pl.col("complete").sum().cast(pl.Int64))
+        n=reached.sum().cast(pl.Int64), assessed=pl.col("best_response").is_not_null().sum().cast(pl.Int64),
+        orr_n=pl.col("responder").sum().cast(pl.Int64), cr_n=pl.col("complete").sum().cast(pl.Int64),
+        not_reached=(~reached).sum().cast(pl.Int64))
     rows = []
-    for r in counts.iter_rows(named=True):
+    for r in counts.filter(pl.col("n") > 0).iter_rows(named=True):
         n = r["n"]
         orr_lo, orr_hi = binomial_ci(r["orr_n"], n, level=level)
         cr_lo, cr_hi = binomial_ci(r["cr_n"], n, level=level)
@@ -113,5 +161,5 @@ def response_day_rates(listing: pl.DataFrame, level: float = 0.95, products: tup
     schema = {"product": pl.String, "diagnosis": pl.String, "planned_day": pl.Int64, "n": pl.Int64,
               "assessed": pl.Int64, "orr_n": pl.Int64, "orr": pl.Float64, "orr_lower": pl.Float64,
               "orr_upper": pl.Float64, "cr_n": pl.Int64, "cr": pl.Float64, "cr_lower": pl.Float64,
-              "cr_upper": pl.Float64}
+              "cr_upper": pl.Float64, "not_reached": pl.Int64}
     return pl.DataFrame(rows, schema=schema).select(list(schema))

@@ -143,3 +143,92 @@ def response_methods(families, with_rates: bool) -> tuple[list[str], str]:
         return parts, ""
     orr, cr = orr_text([f for f in FAMILY_NAMES if f in families])
     return parts, f"{orr}; {cr}"
+
+
+# ------------------------------------------------------------------ response rates on a population (ITT)
+
+POPULATION_RATES_SCHEMA = {
+    "population": pl.String, "group_by": pl.String, "group": pl.String, "diagnosis": pl.String,
+    "planned_day": pl.Int64, "n": pl.Int64, "n_infused": pl.Int64, "n_never_infused": pl.Int64,
+    "not_reached": pl.Int64, "orr_n": pl.Int64, "orr": pl.Float64, "orr_lower": pl.Float64, "orr_upper": pl.Float64,
+    "cr_n": pl.Int64, "cr": pl.Float64, "cr_lower": pl.Float64, "cr_upper": pl.Float64, "note": pl.String}
+
+
+def not_recorded_note(arm: str, crossed: int) -> str:
+    """Why a control arm has no response rate: the data model records responses after a CAR-T infusion only."""
+    also = (f"; the {crossed} patient{'s' if crossed != 1 else ''} of the arm infused with CAR-T later (crossover) "
+            "are not counted: a response to CAR-T is not a response to the arm's treatment" if crossed else "")
+    return (f"{arm}: responses to the arm's own treatment are not recorded (the assessments table records the "
+            f"responses after a CAR-T infusion, by episode), so its rates are not estimated{also}")
+
+
+def population_response_rates(population, patients: pl.DataFrame, listing: pl.DataFrame,
+                              planned: pl.DataFrame | None, products, diseases, control: str | None,
+                              level: float = 0.95) -> pl.DataFrame:
+    """ORR and CR rate on a population with patients never infused (intention to treat), one patient one unit.
+
+    Every patient of ``population`` (a ``populations.Population``) with a diagnosis of ``diseases`` is in the
+    denominator of their group: their arm when the population's patients have one (``group_by`` "arm"), else
+    the plan's one product ("product"), else all together ("all"). A patient's response is the best response
+    of their first analysed infusion (``listing``: the ``responses`` table); a patient never infused (or with
+    no analysed infusion) is a non-responder. ``control`` (an arm, ``populations.control_arm``) gets N and no
+    rate: the data model records no response to its own treatment (``not_recorded_note``). Responders and
+    complete responses by the ORR / CR-rate rule of each patient's own disease (best_response.toml [orr]).
+
+    ``planned`` (the ``planned_responses`` listing, with ``follow_up_reached``) adds one row per planned day
+    of the disease's family (``planned_day``; null = the best overall response): the response at that day of
+    the first infusion; never infused: a non-responder; follow-up not reached at the cut-off: left out of
+    n, counted in ``not_reached``. Rows by group, diagnosis (then "All", pooled) and day, with exact
+    Clopper-Pearson CIs at ``level``."""
+    from cartkit.stats import binomial_ci
+
+    members = patients.join(population.patients.select("patient_id"), on="patient_id", how="semi").filter(
+        pl.col("diagnosis").is_in(list(diseases)))
+    has_arm = "arm" in members.columns and members["arm"].is_not_null().any()
+    if has_arm:
+        group_by, group = "arm", pl.col("arm").cast(pl.String).fill_null("no arm")
+    elif len(products) == 1:
+        group_by, group = "product", pl.lit(products[0])
+    else:
+        group_by, group = "all", pl.lit("All")
+    units = members.select("patient_id", "diagnosis", group.alias("group"))
+    first = listing.join(units.select("patient_id"), on="patient_id", how="semi").sort("patient_id", "episode").unique(
+        "patient_id", keep="first", maintain_order=True)
+    units = units.join(first.select("patient_id", "episode", "best_response"), on="patient_id", how="left").with_columns(
+        infused=pl.col("episode").is_not_null())
+    frames = [units.with_columns(planned_day=pl.lit(None, dtype=pl.Int64), reached=pl.lit(True))]
+    if planned is not None and planned.height:
+        days = planned.join(units.filter(pl.col("infused")).select("patient_id", "episode"),
+                            on=["patient_id", "episode"], how="semi")
+        per_day = days.select("diagnosis", "planned_day").unique()
+        at_day = units.drop("best_response").join(per_day, on="diagnosis", how="inner").join(
+            days.select("patient_id", "episode", "planned_day", pl.col("response").alias("best_response"),
+                        pl.col("follow_up_reached").alias("reached")),
+            on=["patient_id", "episode", "planned_day"], how="left").with_columns(pl.col("reached").fill_null(True))
+        frames.append(at_day.select(frames[0].columns))
+    flagged = with_response_flags(pl.concat(frames, how="vertical_relaxed"))
+    rows = []
+    group_order = list(dict.fromkeys(sorted(flagged["group"].unique().to_list(), key=lambda g: (g == control, g))))
+    for g in group_order:
+        for disease in [*[d for d in diseases if d in flagged["diagnosis"].to_list()], "All"]:
+            frame = flagged.filter((pl.col("group") == g) & ((pl.col("diagnosis") == disease) | (disease == "All")))
+            for (day,), at in frame.group_by("planned_day", maintain_order=True):
+                counted = at.filter(pl.col("reached"))
+                n = counted.height
+                if n == 0 or (disease == "All" and day is not None):
+                    continue
+                n_inf = int(counted["infused"].sum())
+                row = {"population": population.name, "group_by": group_by, "group": g, "diagnosis": disease,
+                       "planned_day": day, "n": n, "n_infused": n_inf, "n_never_infused": n - n_inf,
+                       "not_reached": at.height - n, "note": None}
+                if g == control:
+                    row["note"] = not_recorded_note(g, n_inf)
+                else:
+                    orr_n, cr_n = int(counted["responder"].sum()), int(counted["complete"].sum())
+                    (orr_lo, orr_hi), (cr_lo, cr_hi) = binomial_ci(orr_n, n, level=level), binomial_ci(cr_n, n,
+                                                                                                       level=level)
+                    row.update(orr_n=orr_n, orr=orr_n / n, orr_lower=orr_lo, orr_upper=orr_hi, cr_n=cr_n, cr=cr_n / n,
+                               cr_lower=cr_lo, cr_upper=cr_hi)
+                rows.append(row)
+    out = pl.DataFrame(rows, schema=POPULATION_RATES_SCHEMA) if rows else pl.DataFrame(schema=POPULATION_RATES_SCHEMA)
+    return out.sort(pl.col("planned_day").is_not_null(), "planned_day", maintain_order=True)

@@ -22,9 +22,14 @@ response_rates   product, diagnosis, n, orr_n, orr, orr_lower, orr_upper, cr_n, 
                  (rates as proportions 0-1; Clopper-Pearson CI at Results.confidence_level)
 planned_responses  (only with [plan.response_days]) patient_id, diagnosis, episode, product, planned_day,
                  assessment_day, response (the assessment nearest the planned day within +/- response_window;
-                 null: not assessed)
+                 null: not assessed), follow_up_reached (false: not assessed, follow-up had not reached the day)
 planned_response_rates  product, diagnosis, planned_day, n, assessed, orr_n, orr, orr_lower, orr_upper, cr_n,
-                 cr, cr_lower, cr_upper (not assessed counts as not responding; Clopper-Pearson CIs)
+                 cr, cr_lower, cr_upper, not_reached (not assessed counts as not responding; follow-up not
+                 reached at the day: left out of n, counted in not_reached; Clopper-Pearson CIs)
+population_response_rates  (populations with patients never infused: ITT) population, group_by ("arm" |
+                 "product" | "all"), group, diagnosis, planned_day (null: best overall response), n,
+                 n_infused, n_never_infused (non-responders), not_reached, orr_n, orr, orr_lower, orr_upper,
+                 cr_n, cr, cr_lower, cr_upper, note (a control arm: why no rate)
 disease_responses  (myeloma and CLL patients only) criteria ("IMWG 2016" | "iwCLL 2018"), product, diagnosis,
                  category (sCR ... PD, "not evaluable", the MRD-negative CR row), n, N (episodes)
 next_study       (only with [plan.next_study]) group, responders, n, orr, orr_lower, orr_upper, p1_at,
@@ -163,9 +168,15 @@ SCHEMAS: dict[str, str] = {
     "response_rates": "product:str diagnosis:str n:int orr_n:int orr:float orr_lower:float orr_upper:float "
                       "cr_n:int cr:float cr_lower:float cr_upper:float",
     "planned_responses": "patient_id:str diagnosis:str episode:int product:str planned_day:int assessment_day:int "
-                         "response:str",
+                         "response:str ?follow_up_reached:bool",
     "planned_response_rates": "product:str diagnosis:str planned_day:int n:int assessed:int orr_n:int orr:float "
-                              "orr_lower:float orr_upper:float cr_n:int cr:float cr_lower:float cr_upper:float",
+                              "orr_lower:float orr_upper:float cr_n:int cr:float cr_lower:float cr_upper:float "
+                              "?not_reached:int",
+    # response rates on a population with patients never infused (ITT; analysis/responses.py)
+    "population_response_rates": "population:str group_by:str group:str diagnosis:str planned_day:int n:int "
+                                 "n_infused:int n_never_infused:int not_reached:int orr_n:int orr:float "
+                                 "orr_lower:float orr_upper:float cr_n:int cr:float cr_lower:float cr_upper:float "
+                                 "note:str",
     "disease_responses": "criteria:str product:str diagnosis:str category:str n:int N:int",
     "next_study": "group:str responders:int n:int orr:float orr_lower:float orr_upper:float p1_at:str p0:float "
                   "p1:float design:str r1:int n1:int r:int n_total:int en_p0:float alpha:float power:float "

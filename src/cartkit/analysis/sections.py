@@ -48,6 +48,8 @@ class Context:
     populations: tuple[Population, ...] = ()
     warnings: list[str] = field(default_factory=list)  # validation's and derivation's, then the sections'
     pair_notes: list[str] = field(default_factory=list)  # one per comparison of the same patients
+    # table -> the set it is on, when a section says so itself (``counts = "own"``)
+    table_sets: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def plan(self):
@@ -63,6 +65,17 @@ class Context:
         if self.population is None:
             return patients
         return patients.join(self.population.patients.select("patient_id"), on="patient_id", how="semi")
+
+    def counted(self, counts: str) -> dict[str, Any]:
+        """The set a table is on, with its N (``Results.populations``), from what it counted
+        (``AnalysisSection.counts``): the primary population's patients, or its analysed infusions (``groups``),
+        named as the plan population with those patients or as the infused patients of the primary
+        (analysis/populations.py ``counted_set``); "safety": a toxicity table, on the safety set."""
+        from cartkit.analysis.populations import counted_set
+
+        ids = self.population_patients()["patient_id"] if counts == "patients" else self.groups["patient_id"]
+        return counted_set(ids, list(self.populations) or [self.population], self.population,
+                           safety=counts == "safety")
 
     def grade_frames(self) -> dict[str, pl.DataFrame]:
         """toxicity -> per-episode grades: CRS, ICANS, then each haematological toxicity."""
@@ -80,9 +93,14 @@ class AnalysisSection:
     tables: tuple[str, ...]  # the result tables this section fills (several sections may fill one)
     run: Callable[..., Output]  # (ctx) or, per comparison, (ctx, comparison)
     per: str = "study"  # "study" | "comparison"
-    # the tables are on the analysis population (the plan's primary, ``Context.population``) and say so
-    # (``Results.populations``); False: about the study or the run as a whole, or on their own populations
+    # the tables are on the analysis population (the plan's primary, ``Context.population``) and say which set
+    # of it, with its N (``Results.populations``); False: about the study or the run as a whole, or on their
+    # own populations (survival endpoints)
     on_population: bool = True
+    # what the tables count (``Context.counted``): "infused" (the primary population's analysed infusions,
+    # ``Context.groups``), "safety" (the same, as the safety set of a toxicity table), "patients" (the primary
+    # population's patients); a table the section describes itself (``Context.table_sets``) keeps that
+    counts: str = "infused"
 
 
 NO_COMPARISON = ("the plan names no comparison ([[plan.comparison]]): single-arm analysis, nothing is "
@@ -118,10 +136,10 @@ def run_sections(ctx: Context, sections: tuple[AnalysisSection, ...]) -> None:
                 earlier = [results.tables[name]] if name in filled else []
                 results.store(name, pl.concat(earlier + frames, how="vertical_relaxed"))
                 filled.add(name)
-                if section.on_population and ctx.population is not None:
-                    pop = ctx.population
-                    results.populations[name] = {"population": pop.name, "description": pop.describe(),
-                                                 "n": pop.n}
+                if name in ctx.table_sets:
+                    results.populations[name] = ctx.table_sets.pop(name)
+                elif section.on_population and ctx.population is not None:
+                    results.populations[name] = ctx.counted(section.counts)
     for name, why in reasons.items():
         if name not in filled:
             results.tables[name] = None
@@ -178,20 +196,66 @@ def _responses(ctx: Context) -> Output:
 
 def _planned_responses(ctx: Context) -> Output:
     """The response at each planned assessment day ([plan.response_days], analysis/response_days.py)."""
-    from cartkit.analysis.response_days import response_at_days, response_day_rates
+    from cartkit.analysis.response_days import episode_follow_up, response_at_days, response_day_rates
 
     names = ("planned_responses", "planned_response_rates")
     plan = ctx.plan
     if not plan.response_days:
         return dict.fromkeys(names, Omit("the plan states no response assessment days ([plan.response_days])"))
-    listing, notes = response_at_days(ctx.derived.assessments, ctx.groups, plan.response_days, plan.response_window)
+    study = ctx.study
+    follow_up = episode_follow_up(study.infusions, study.events, study.meta.data_cutoff)
+    listing, notes = response_at_days(ctx.derived.assessments, ctx.groups, plan.response_days, plan.response_window,
+                                      follow_up)
     ctx.warnings.extend(f"Responses at the planned days: {n}" for n in notes)
     if not listing.height:
         why = "no analysed episode is of a disease family [plan.response_days] names"
         return dict.fromkeys(names, Omit(why))
-    return {"planned_responses": listing,
-            "planned_response_rates": response_day_rates(listing, plan.confidence_level, ctx.products,
-                                                         ctx.diseases)}
+    rates = response_day_rates(listing, plan.confidence_level, ctx.products, ctx.diseases)
+    short = listing.filter(~pl.col("follow_up_reached")).group_by("diagnosis", "planned_day", maintain_order=True).len()
+    if short.height:
+        ctx.warnings.append("Responses at the planned days: follow-up had not reached the day at the data cut-off "
+                            "(not assessed, no death, progression, relapse, new therapy or next infusion; left out of "
+                            "the day's denominator, not counted as not responding): " + "; ".join(
+                                f"{d} day {day}: {n} episode{'s' if n != 1 else ''}"
+                                for d, day, n in short.sort("diagnosis", "planned_day").iter_rows()) + ".")
+    return {"planned_responses": listing, "planned_response_rates": rates}
+
+
+def _population_responses(ctx: Context) -> Output:
+    """Response rates on each population with patients never infused (intention to treat): every patient of it
+    in the denominator of their arm, the never infused as non-responders (analysis/responses.py)."""
+    from cartkit.analysis.populations import control_arm, with_never_infused
+    from cartkit.analysis.responses import population_response_rates
+
+    name = "population_response_rates"
+    infused_ids = ctx.groups.select("patient_id").unique()
+    populations = with_never_infused(list(ctx.populations) or [ctx.population], infused_ids)
+    if not populations:
+        return {name: Omit("every patient of the analysis populations has an analysed infusion: the response "
+                           "rates by product are on them")}
+    listing = ctx.tables.get("responses")
+    if listing is None:
+        return {name: Omit("no responses table")}
+    patients = ctx.study.patients
+    arms = (patients["arm"].drop_nulls().cast(pl.String).unique().sort().to_list()
+            if "arm" in patients.columns else [])
+    control = control_arm(ctx.study, arms)
+    frames = [population_response_rates(p, patients, listing, ctx.tables.get("planned_responses"), ctx.products,
+                                        ctx.diseases, control, ctx.plan.confidence_level) for p in populations]
+    table = pl.concat(frames, how="vertical_relaxed")
+    if not table.height:
+        return {name: Omit("no patient of the intention-to-treat populations has a diagnosis the plan analyses")}
+    described = [f"{p.name} ({p.rule_text()}; N = {_counted_n(table, p.name)})" for p in populations]
+    ctx.table_sets[name] = {"population": populations[0].name, "description": "; ".join(described),
+                            "n": _counted_n(table, populations[0].name)}
+    return {name: table}
+
+
+def _counted_n(table: pl.DataFrame, population: str) -> int:
+    """The patients a population's response rates counted: n of its best-response rows over every diagnosis."""
+    rows = table.filter((pl.col("population") == population) & pl.col("planned_day").is_null()
+                        & (pl.col("diagnosis") == "All"))
+    return int(rows["n"].sum())
 
 
 def _next_study(ctx: Context) -> Output:
@@ -570,19 +634,21 @@ def _reproduction(ctx: Context) -> Output:
 SECTIONS: tuple[AnalysisSection, ...] = (
     AnalysisSection("study", ("study",), _study, on_population=False),
     AnalysisSection("compared groups", ("comparison_groups",), _comparison_groups, per="comparison"),
-    AnalysisSection("baseline characteristics", ("baseline",), _baseline),
+    AnalysisSection("baseline characteristics", ("baseline",), _baseline, counts="patients"),
     AnalysisSection("responses", ("responses", "response_rates", "disease_responses"), _responses),
     AnalysisSection("responses at the planned days", ("planned_responses", "planned_response_rates"),
                     _planned_responses),
+    # on each population with patients never infused (ITT), which the section names with the N it counted
+    AnalysisSection("responses by intention to treat", ("population_response_rates",), _population_responses),
     AnalysisSection("next study", ("next_study",), _next_study),
-    AnalysisSection("adverse events", ("adverse_event_incidence", "grade_counts"), _adverse_events),
-    AnalysisSection("IEC-HS", ("iec_hs_summary", "iec_hs"), _iec_hs),
-    AnalysisSection("infections", ("infection_density", "infections_by_type"), _infections),
-    AnalysisSection("hypogammaglobulinaemia", ("hypogammaglobulinaemia",), _hypogammaglobulinaemia),
+    AnalysisSection("adverse events", ("adverse_event_incidence", "grade_counts"), _adverse_events, counts="safety"),
+    AnalysisSection("IEC-HS", ("iec_hs_summary", "iec_hs"), _iec_hs, counts="safety"),
+    AnalysisSection("infections", ("infection_density", "infections_by_type"), _infections, counts="safety"),
+    AnalysisSection("hypogammaglobulinaemia", ("hypogammaglobulinaemia",), _hypogammaglobulinaemia, counts="safety"),
     AnalysisSection("late effects", ("neurotoxicities", "second_malignancies", "second_malignancy_summary"),
-                    _late_effects),
-    AnalysisSection("toxicity grade comparison", ("grade_compare",), _grade_comparison, per="comparison"),
-    AnalysisSection("grading systems", ("grading_systems", "disagreements"), _grading_systems),
+                    _late_effects, counts="safety"),
+    AnalysisSection("toxicity grade comparison", ("grade_compare",), _grade_comparison, per="comparison", counts="safety"),
+    AnalysisSection("grading systems", ("grading_systems", "disagreements"), _grading_systems, counts="safety"),
     AnalysisSection("kinetics", ("kinetic_values", "kinetic_curves", "kinetic_params", "ck_model"), _kinetics),
     AnalysisSection("kinetic comparison", ("comparisons",), _kinetic_comparison, per="comparison"),
     AnalysisSection("expansion by response", ("comparisons",), _responder_comparison),
@@ -597,8 +663,8 @@ SECTIONS: tuple[AnalysisSection, ...] = (
     AnalysisSection("course of each patient", ("swimmer", "swimmer_events"), _course),
     AnalysisSection("target antigens", ("antigen_expression",), _antigens),
     AnalysisSection("products as infused", ("infusion_products",), _infusion_products),
-    AnalysisSection("toxicity treatment", ("toxicity_treatment",), _toxicity_treatment),
-    AnalysisSection("CRS and ICANS course", ("syndrome_course", "syndrome_course_summary"), _syndrome_course),
+    AnalysisSection("toxicity treatment", ("toxicity_treatment",), _toxicity_treatment, counts="safety"),
+    AnalysisSection("CRS and ICANS course", ("syndrome_course", "syndrome_course_summary"), _syndrome_course, counts="safety"),
     AnalysisSection("follow-up", ("follow_up", "follow_up_summary"), _follow_up),
     AnalysisSection("methods", ("methods",), _methods, on_population=False),
     AnalysisSection("warnings", ("warnings",), _warnings, on_population=False),

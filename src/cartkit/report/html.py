@@ -132,6 +132,18 @@ def _population_blocks(results: Results) -> list[Block]:
     return blocks
 
 
+def _population_response_blocks(results: Results, level: float) -> list[Block]:
+    """The response rates on each population with patients never infused (intention to treat), each table
+    naming its population with the N it counted."""
+    df = results.get("population_response_rates")
+    if df is None or not df.height:
+        return []
+    pops = results.get("populations")
+    rules = {} if pops is None else dict(pops.filter(pl.col("arm") == "All").select("population", "rule").iter_rows())
+    return [Block("heading", text="Response rates by intention to treat", id="population-response-rates"),
+            *[Block("table", table=t) for t in tb.population_response_rates_tables(df, rules, level)]]
+
+
 def _endpoint_blocks(results: Results, figures: dict[str, RenderedFigure | str], level: float = 0.95) -> list[Block]:
     """Endpoints: medians, log-rank and HR between groups; HSCT as a competing event (cumulative incidence,
     Gray's test) and as a time-dependent covariate (Cox, Simon-Makuch), each when it ran."""
@@ -183,6 +195,7 @@ def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -
                             [_table_or_note(results, "infusion_products", tb.infusion_products_table)]))
     response_blocks = [
         _table_or_note(results, "responses", tb.response_table),
+        *_population_response_blocks(results, level),  # only on a population with patients never infused (ITT)
         Block("heading", text=f"Response rates with exact {ci} confidence intervals", id="response-rates"),
         _table_or_note(results, "response_rates", lambda df: tb.response_rates_table(df, level)),
         *([Block("heading", text="Response at the planned assessment days", id="planned-responses"),

@@ -11,6 +11,7 @@ confidence level, 1 - alpha (``Results.confidence_level``), which the builders t
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -259,7 +260,65 @@ def planned_response_rates_table(df: pl.DataFrame, level: float = 0.95) -> Table
              "(docs/plan.md, [plan.response_days]); an episode not assessed in the window counts as not "
              f"responding. {ci} CI: exact (Clopper-Pearson) binomial interval.",
              abbreviations("ORR", "CR", "CI")]
+    short = int(df["not_reached"].sum()) if "not_reached" in df.columns else 0
+    if short:  # follow-up not reached at the cut-off: not evaluable, out of n (analysis/response_days.py)
+        days = "; ".join(f"{r['diagnosis']} day {r['planned_day']}: {r['not_reached']}"
+                         for r in df.filter(pl.col("not_reached") > 0).to_dicts())
+        notes.insert(1, f"Not evaluable, left out of n: {short} episode-day(s) whose follow-up had not reached the "
+                        f"day at the data cut-off, not assessed and with no failure before it ({days}).")
     return Table("planned-response-rates-table", "Response at the planned assessment days", header, rows, notes)
+
+
+_GROUP_HEADS = {"arm": "Arm", "product": "Product", "all": "Patients"}
+
+
+def population_response_rates_tables(df: pl.DataFrame, rules: dict[str, str], level: float = 0.95) -> list[Table]:
+    """The response rates on each population with patients never infused (intention to treat), one table per
+    population: best overall response and each planned day by group (arm) and disease, n with the never
+    infused in it; a control arm's row says why it has no rate. ``rules``: population -> its rule's words."""
+    ci = confidence_label(level)
+    out = []
+    for (population,), g in df.group_by("population", maintain_order=True):
+        head = _GROUP_HEADS.get(g["group_by"][0], "Group")
+        header = [[Cell(head), Cell("Disease"), Cell("Response"), Cell("n", cls="num"),
+                   Cell("Never infused", cls="num"), Cell(f"ORR, n (%) [{ci} CI]", cls="num"),
+                   Cell(f"CR, n (%) [{ci} CI]", cls="num")]]
+        families = _families(g["diagnosis"])
+        rows = []
+        for r in g.to_dicts():
+            rated = r["orr_n"] is not None
+            rows.append(Row([
+                Cell(r["group"]), Cell(r["diagnosis"]),
+                Cell("best overall" if r["planned_day"] is None else f"day {r['planned_day']}"),
+                Cell(str(r["n"]), cls="num"), Cell(str(r["n_never_infused"]), cls="num"),
+                Cell(_rate(r["orr_n"], r["orr"], r["orr_lower"], r["orr_upper"]) if rated else "not recorded*",
+                     cls="num"),
+                Cell(_rate(r["cr_n"], r["cr"], r["cr_lower"], r["cr_upper"]) if rated else "not recorded*",
+                     cls="num")]))
+        orr, cr = orr_text(families)
+        never = g.filter(pl.col("planned_day").is_null() & (pl.col("diagnosis") == "All"))
+        n_never = int(never.filter(pl.col("orr_n").is_not_null())["n_never_infused"].sum())  # of the rated groups
+        notes = [f"Intention to treat: every patient of the population is in n of their {head.lower()}; a patient's "
+                 "response is the best response of their first CAR-T infusion (at a planned day: the response at "
+                 f"that day, docs/plan.md). {n_never} patient(s) never infused (manufacturing failure, death, "
+                 "progression, withdrawal, or no analysed infusion) have no response and count as non-responders. "
+                 f"{orr}. {cr}. {ci} CI: exact (Clopper-Pearson) binomial interval."]
+        notes += [f"* {n}." for n in g["note"].drop_nulls().unique(maintain_order=True).to_list()]
+        short = int(g["not_reached"].sum())
+        if short:
+            notes.append(f"Not evaluable, left out of n: {short} patient-day(s) whose follow-up had not reached the "
+                         "planned day at the data cut-off.")
+        by_group = ", ".join(f"{a} {n}" for a, n in never.select("group", "n").iter_rows())
+        notes.append(abbreviations("ORR", *dict.fromkeys(k for f in families for k in _ORR_ABBREVIATIONS[f]), "CI"))
+        notes.append(f"Population: {population} ({rules.get(population, population)}; N = {int(never['n'].sum())}"
+                     f"{': ' + by_group if head != 'Patients' else ''}).")
+        out.append(Table(f"population-response-rates-{_slug(population)}", f"Response rates on {population} "
+                         "(intention to treat)", header, rows, notes))
+    return out
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "population"
 
 
 _ORR_ABBREVIATIONS = {"lymphoma": ("CR", "PR"), "all": ("CR", "CRi"), "myeloma": ("sCR", "CR", "VGPR", "PR"),
