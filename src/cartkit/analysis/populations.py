@@ -195,7 +195,8 @@ def counted_set(patient_ids: pl.Series, populations: list[Population], primary: 
     """The population entry (``Results.populations``: population, description, n) of a table that counted
     the patients ``patient_ids``: N is theirs, not the plan's label. A plan population with exactly these
     patients names them (the primary first: ``"infused (infused; N = 13)"``); otherwise they are the infused
-    patients of the primary population (``"infused patients of ITT (N = 21)"``). ``safety``: the table is a
+    patients of the primary population (``"infused patients of ITT (N = 21)"``; "... with the plan's products
+    and diseases" when some of its infused patients are not analysed). ``safety``: the table is a
     toxicity table, on the safety set (the infused patients); said so when that is not the primary population
     itself (``"safety set = infused (infused; N = 21)"``)."""
     ids = set(patient_ids.drop_nulls().unique().to_list())
@@ -204,7 +205,9 @@ def counted_set(patient_ids: pl.Series, populations: list[Population], primary: 
     if match is not None:
         name, description = match.name, match.describe()
     else:
-        name, description = f"infused ({primary.name})", f"infused patients of {primary.name} (N = {len(ids)})"
+        infused = set(primary.episodes["patient_id"].to_list())
+        some = "" if ids == infused else " with the plan's products and diseases"
+        name, description = f"infused ({primary.name})", f"infused patients of {primary.name}{some} (N = {len(ids)})"
     if safety and match is not primary:
         name, description = SAFETY, f"{SAFETY} = {description}"
     return {"population": name, "description": description, "n": len(ids)}
