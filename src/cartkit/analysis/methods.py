@@ -182,13 +182,21 @@ def _response_text(plan, results, facts: dict[str, str]) -> str:
                          for family, ds in plan.response_days.items() if ds)
         parts.append(f"Response at the planned assessment days ({days}; [plan.response_days]): the assessment "
                      f"nearest each day within +/- {plan.response_window} days; an episode not assessed in the "
-                     "window counts as not responding. The best response is taken over every assessment.")
+                     "window counts as not responding" + _not_reached_text(planned) + ". The best response is taken "
+                     "over every assessment.")
     sources = listing["source"].drop_nulls().unique().sort().to_list() if "source" in listing.columns else []
     if sources:
         parts.append(f"{listing.height} infusion(s) assessed; response source: {', '.join(sources)}.")
     if facts.get("response_source"):
         parts.append(facts["response_source"])
     return " ".join(parts)
+
+
+def _not_reached_text(planned) -> str:
+    """The planned days' episodes whose follow-up had not reached the day (analysis/response_days.py), if any."""
+    short = int(planned["not_reached"].sum()) if "not_reached" in planned.columns else 0
+    return (f", except {short} episode-day(s) whose follow-up had not reached the day at the data cut-off (not "
+            "evaluable: left out of that day's n)" if short else "")
 
 
 def _kinetics_text(plan, results) -> str:
