@@ -68,23 +68,21 @@ def test_at_risk_alignment_holds_for_three_groups_and_uneven_ticks():
 
 
 def test_paired_lines_join_the_same_patient():
-    from matplotlib.collections import LineCollection
+    from svg_figure import panels, parse
 
     from cartkit.report.figures.kinetics import draw_paired, product_colors
+    from cartkit.report.svg import Figure
 
     params = pl.DataFrame({"patient_id": ["P1", "P2", "P1", "P2", "P3"],
                            "product": [PRODUCTS[0], PRODUCTS[0], PRODUCTS[1], PRODUCTS[1], PRODUCTS[1]],
                            "cmax": [1.0, 5.0, 3.0, 2.0, 9.0]})
-    with figure_style():
-        from cartkit.report.style import new_figure
-
-        fig, axes = new_figure("single", 2.0)
-        draw_paired(axes[0][0], params, list(PRODUCTS), "cmax", product_colors(list(PRODUCTS)))
-    lines = [c for c in axes[0][0].collections if isinstance(c, LineCollection)
-             and c.get_label() == "same patient"]
-    assert len(lines) == 1
-    segs = sorted(tuple(s[:, 1]) for s in lines[0].get_segments())
+    fig = Figure("single", 2.0)
+    draw_paired(fig.axes[0][0], params, list(PRODUCTS), "cmax", product_colors(list(PRODUCTS)))
+    (panel,) = panels(parse(fig.svg("t")))
+    lines = panel.find("same-patient")
+    segs = sorted(tuple(round(y, 2) for _, y in panel.data(e)) for e in lines)
     assert segs == [(1.0, 3.0), (5.0, 2.0)]  # P3 has one product only: a dot, no line
+    assert len(panel.find("dot")) == 5
 
 
 def test_comparison_lookup_reads_measure_text_and_optional_columns():
@@ -128,14 +126,17 @@ def test_every_figure_uses_print_legible_fonts_and_journal_widths(drawn):
 
 
 def test_axes_have_labels_with_units(drawn):
-    fig3 = drawn["car-t-kinetics"]
-    ylabels = {ax.get_ylabel() for ax in fig3.axes}
+    from svg_figure import panels, parse
+
+    def labels(fid: str, cls: str) -> set[str]:
+        return {"\n".join(p.texts(cls)) for p in panels(parse(svg_text(drawn[fid], fid)))}
+
+    ylabels = labels("car-t-kinetics", "ylabel")
     assert "CAR-T cells (% of CD3\u207a)" in ylabels
     assert "CAR DNA (copies/\u00b5g)" in ylabels
-    assert {ax.get_xlabel() for ax in fig3.axes} == {"Days after infusion"}
-    fig7 = drawn["cytokine-peaks"]
-    assert "Peak IL-6 (pg/mL)" in {ax.get_ylabel() for ax in fig7.axes}
-    assert "Day of peak (days after infusion)" in {ax.get_ylabel() for ax in fig7.axes}
+    assert labels("car-t-kinetics", "xlabel") == {"Days after infusion"}
+    assert "Peak IL-6 (pg/mL)" in labels("cytokine-peaks", "ylabel")
+    assert "Day of peak (days after infusion)" in labels("cytokine-peaks", "ylabel")
 
 
 def test_inline_svg_ids_are_prefixed_and_disjoint(drawn):
@@ -155,7 +156,7 @@ def test_svg_is_byte_identical_from_draw_to_draw():
     figure drawn again gives the same bytes, so reports can be compared and diffed (issue 16).
     Checked on a figure still drawn by matplotlib and on one of cartkit's own writer."""
     results = seed_like_results()
-    for fid, clip in (("patient-course", r"patient-course-p\d+"), ("survival-curves", r"survival-curves-clip\d+")):
+    for fid, clip in (("patient-course", r"patient-course-p\d+"), ("car-t-kinetics", r"car-t-kinetics-clip\d+")):
         spec = next(s for s in FIGURES if s.id == fid)
         svgs = []
         for _ in range(2):
@@ -203,36 +204,37 @@ def test_swimmer_declines_a_registry_sized_study():
 
 
 def test_curve_figure_draws_medians_from_the_table(drawn):
+    from svg_figure import panels, parse
+
     curves = seed_like_results().tables["kinetic_curves"]
-    ax = drawn["car-t-kinetics"].axes[0]  # A: CAR-T %, first product
-    median_line = next(line for line in ax.get_lines() if line.get_label() == "Median")
+    panel = panels(parse(svg_text(drawn["car-t-kinetics"], "car-t-kinetics")))[0]  # A: CAR-T %, first product
+    (median,) = panel.find("median")
+    got = panel.data(median)
     expected = curves.filter((pl.col("analyte") == "car_t_pct_cd3") & (pl.col("product") == PRODUCTS[0])
                              ).sort("day")
-    assert np.allclose(median_line.get_xdata(), expected["day"].to_numpy())
-    assert np.allclose(median_line.get_ydata(), expected["median"].to_numpy())
+    assert np.allclose([x for x, _ in got], expected["day"].to_numpy(), atol=0.01)
+    assert np.allclose([y for _, y in got], expected["median"].to_numpy(), rtol=2e-3, atol=1e-3)
 
 
 def test_large_studies_draw_a_thinned_sample_but_medians_of_everyone():
-    from matplotlib.collections import LineCollection
+    from svg_figure import panels, parse
 
     from cartkit.report.figures.kinetics import MAX_DRAWN, draw_paired, product_colors
-    from cartkit.report.style import new_figure
+    from cartkit.report.svg import Figure
 
     n = 3 * MAX_DRAWN + 1
     ids = [f"P{i}" for i in range(n)]
     a = np.arange(n, dtype=float)
     params = pl.DataFrame({"patient_id": ids * 2, "product": [PRODUCTS[0]] * n + [PRODUCTS[1]] * n,
                            "cmax": np.concatenate([a, a + 1.0])})
-    with figure_style():
-        fig, axes = new_figure("single", 2.0)
-        ax = axes[0][0]
-        draw_paired(ax, params, list(PRODUCTS), "cmax", product_colors(list(PRODUCTS)))
-    lines = next(c for c in ax.collections if isinstance(c, LineCollection) and c.get_label() == "same patient")
+    fig = Figure("single", 2.0)
+    draw_paired(fig.axes[0][0], params, list(PRODUCTS), "cmax", product_colors(list(PRODUCTS)))
+    (panel,) = panels(parse(fig.svg("t")))
     step = -(-n // MAX_DRAWN)  # ceil(901 / 300) = 4 -> patients 0, 4, ..., 900: 226 drawn
-    assert len(lines.get_segments()) == len(range(0, n, step)) <= MAX_DRAWN
-    assert f"{len(range(0, n, step))} of {n} patients drawn" in [t.get_text() for t in ax.texts]
-    medians = sorted(seg[0][1] for c in ax.collections if isinstance(c, LineCollection)
-                     and c.get_label() != "same patient" for seg in c.get_segments())
+    assert len(panel.find("same-patient")) == len(range(0, n, step)) <= MAX_DRAWN
+    assert len(panel.find("dot")) == 2 * len(range(0, n, step))
+    assert panel.texts("thinned") == [f"{len(range(0, n, step))} of {n} patients drawn"]
+    medians = sorted(round(panel.data(e)[0][1], 0) for e in panel.find("median"))
     assert medians == [np.median(a), np.median(a) + 1.0]  # 450 and 451: everyone, not the sample
 
 

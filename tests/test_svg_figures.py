@@ -60,6 +60,24 @@ def _svg(results, fid: str):
     return text, parse(text)
 
 
+SUPERSCRIPTS = "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079"
+
+
+def _is_decade(label: str) -> bool:
+    """'0.1', '1', '1000' or '10' with a superscript exponent ('10\u2075')."""
+    if label.startswith("10") and label[2:] and set(label[2:]) <= set(SUPERSCRIPTS):
+        return True
+    v = float(label)
+    return v > 0 and abs(math.log10(v) - round(math.log10(v))) < 1e-9
+
+
+def _tick_value(label: str) -> float:
+    if label.startswith("10") and label[2:] and set(label[2:]) <= set(SUPERSCRIPTS):
+        exp = label[2:].translate(str.maketrans(SUPERSCRIPTS, "-0123456789"))
+        return 10.0 ** int(exp)
+    return float(label.replace("\u2212", "-"))
+
+
 def _close(a: float, b: float, tol: float = 0.02) -> bool:
     return abs(a - b) <= tol * max(1.0, abs(b))
 
@@ -250,3 +268,83 @@ def test_km_curves_are_the_computed_survival_with_censor_marks_and_numbers_at_ri
             if lr.height and lr["pvalue"][0] is not None:
                 assert p.texts("pvalue")[0].startswith("Log-rank P")
         assert set(p.texts("legend-label")) == set(panel_curves["group"].unique().to_list())
+
+
+@pytest.mark.parametrize("fid", ["car-t-kinetics", "cytokine-kinetics"])
+def test_kinetic_curves_carry_medians_bands_and_every_patient(results, fid):
+    from cartkit.report.figures.kinetics import CYTOKINE_ANALYTES, KINETIC_ANALYTES
+    from cartkit.report.figures.labels import analyte_name
+
+    curves, values = results.get("kinetic_curves"), results.get("kinetic_values")
+    wanted = KINETIC_ANALYTES if fid == "car-t-kinetics" else CYTOKINE_ANALYTES
+    if curves is None or not set(wanted) & set(curves["analyte"].to_list()):
+        with pytest.raises(NotApplicable):
+            SPECS[fid].draw(results)
+        return
+    _, root = _svg(results, fid)
+    names = {analyte_name(a): a for a in wanted}
+    products = curves["product"].unique(maintain_order=True).to_list()
+    ps = panels(root)
+    assert len(ps) == len(products) * len(set(wanted) & set(curves["analyte"].to_list()))
+    for p in ps:
+        name, product = p.title().split("   ", 1)[1].split("\n")
+        analyte = names[name]
+        cur = curves.filter((pl.col("analyte") == analyte) & (pl.col("product") == product)).sort("day")
+        (median,) = p.find("median")
+        got = p.data(median)
+        assert len(got) == cur.height == len(p.find("median-marker"))
+        for (day, _), (_, py), row in zip(got, points(median), cur.iter_rows(named=True), strict=True):
+            assert abs(day - row["day"]) < 0.01
+            # drawn where the median is on this axis, to the 0.01 pt coordinates are written with
+            assert abs(p.y_pixel(row["median"]) - py) <= 0.02, (row, py)  # plot box and point both rounded
+        assert len(p.find("iqr")) == 1
+        if values is not None:
+            n = values.filter((pl.col("analyte") == analyte) & (pl.col("product") == product)) \
+                .select("patient_id", "episode").unique().height
+            # a patient line may be split by a missing day: count distinct first points instead of elements
+            assert len(p.find("patient")) >= min(n, 300)
+        # a log-like axis where the values span more than two decades, labelled at decades
+        vals = curves.filter(pl.col("analyte") == analyte)["q3"].drop_nulls().to_list()
+        if values is not None:
+            vals += values.filter(pl.col("analyte") == analyte)["value"].drop_nulls().to_list()
+        pos = [v for v in vals if v > 0]
+        if pos and max(pos) / min(pos) > 100:
+            assert p.yscale == "symlog"
+            labels = [t for _, t in tick_pairs(p, "y")]
+            assert labels[0] == "0" and all(_is_decade(t) for t in labels[1:]), labels
+            assert p.find("ytick-minor")
+        for y, label in tick_pairs(p, "y"):
+            assert abs(p.y_pixel(_tick_value(label)) - y) <= 0.02, label
+    labels = legend_labels(root)
+    assert labels == [x for q in products for x in (f"{q}: median", f"{q}: IQR")] + ["Individual patients"]
+
+
+@pytest.mark.parametrize("fid", ["expansion-peaks", "cytokine-peaks"])
+def test_peak_dot_plots_have_a_dot_per_patient_and_product(results, fid):
+    from cartkit.report.figures.kinetics import CYTOKINE_ANALYTES, KINETIC_ANALYTES
+    from cartkit.report.figures.labels import analyte_name
+
+    params = results.get("kinetic_params")
+    wanted = KINETIC_ANALYTES if fid == "expansion-peaks" else CYTOKINE_ANALYTES
+    if params is None or params["product"].n_unique() < 2 or not set(wanted) & set(params["analyte"].to_list()):
+        with pytest.raises(NotApplicable):
+            SPECS[fid].draw(results)
+        return
+    _, root = _svg(results, fid)
+    names = {analyte_name(a): a for a in wanted}
+    for p in panels(root):
+        name, what = p.title().split("   ", 1)[1].split("\n")
+        param = "cmax" if what == "peak" else "tmax"
+        sel = params.filter(pl.col("analyte") == names[name])
+        wide = sel.pivot(on="product", index="patient_id", values=param, aggregate_function="first")
+        products = [q for q in params["product"].unique(maintain_order=True).to_list() if q in wide.columns]
+        finite = [v for q in products for v in wide[q].to_list() if v is not None and v == v]
+        dots = p.find("dot")
+        assert len(dots) == len(finite)
+        got = sorted(-points(d)[0][1] for d in dots)  # pixels grow downwards
+        for a, b in zip(got, sorted(finite), strict=True):
+            assert abs(-a - p.y_pixel(b)) <= 0.02, (a, b)
+        both = wide.filter(pl.all_horizontal(pl.col(q).is_not_null() & pl.col(q).is_not_nan() for q in products))
+        assert len(p.find("same-patient")) == both.height
+        assert len(p.find("median")) == len(products)
+        assert [t for _, t in tick_pairs(p, "x")] == [q.replace(" ", "\n", 1) for q in products]

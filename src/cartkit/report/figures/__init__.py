@@ -151,18 +151,18 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("car-t-kinetics", "CAR-T cells and CAR DNA in peripheral blood",
                "Median (line) and interquartile range (band) by product; thin grey lines are individual "
                "patients. CAR-T cells by flow cytometry (% of CD3+), CAR DNA by qPCR (copies/\u00b5g DNA).",
-               ("kinetic_curves",), _kin_curves),
+               ("kinetic_curves",), _kin_curves, engine="svg"),
     FigureSpec("expansion-peaks", "Expansion peak and day of peak by product",
                "One dot per patient per product; grey lines join the same patient; black bars are medians. "
                "P: unpaired test chosen by the plan; paired P: within-patient test.",
-               ("kinetic_params",), _kin_peaks, min_products=2),
+               ("kinetic_params",), _kin_peaks, min_products=2, engine="svg"),
     FigureSpec("toxicity-grade-bars", "CRS, ICANS and haematological toxicity grades by product",
                "Episodes by maximum grade (stacked, grade 0 at the bottom); P values of the grade comparisons.",
                ("grade_counts",), _toxicity),
     FigureSpec("cytokine-kinetics", "Serum cytokines after infusion",
                "Median (line) and interquartile range (band) by product; thin grey lines are individual patients.",
-               ("kinetic_curves",), _cyto_curves),
+               ("kinetic_curves",), _cyto_curves, engine="svg"),
     FigureSpec("cytokine-peaks", "Cytokine peaks and days of peak by product",
                "One dot per patient per product; grey lines join the same patient; black bars are medians.",
-               ("kinetic_params",), _cyto_peaks, min_products=2),
+               ("kinetic_params",), _cyto_peaks, min_products=2, engine="svg"),
 )

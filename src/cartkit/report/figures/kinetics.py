@@ -3,11 +3,13 @@
 Curves: per product, every patient's values as thin grey lines, the median as a line
 with markers and the interquartile range as a band (from ``kinetic_curves``). Analytes
 spanning more than two orders of magnitude are drawn on a symmetric-log axis (values
-of 0 at day 0 stay on the plot).
+of 0 at day 0 stay on the plot: linear up to the decade below the 10th centile, log decades above,
+with minor ticks).
 
 Comparisons: for each analyte, peak (cmax) and day of peak (tmax) by product as paired
 dot plots: one dot per patient per product, a line joins the same patient's products,
 a black bar marks the median; the P values of the comparisons table are written on top.
+Drawn by cartkit's own SVG writer (report/svg).
 """
 
 from __future__ import annotations
@@ -22,22 +24,27 @@ from cartkit.report.figures.labels import (
     analyte_name,
     comparison_for,
     p_note,
-    panel_letter,
+    panel_title,
 )
-from cartkit.report.style import GREY, SMALL_FONT_PT, new_figure, product_colors
+from cartkit.report.figures.paired_dots import MAX_DRAWN, draw_paired, thin
+from cartkit.report.style import GREY, SMALL_FONT_PT, product_colors
+from cartkit.report.svg import Axes, Entry, Figure, Legend
+
+__all__ = ["MAX_DRAWN", "draw_paired", "product_colors"]
 
 KINETIC_ANALYTES = ("car_t_pct_cd3", "car_dna")
 CYTOKINE_ANALYTES = ("il6", "il2r", "il8", "tnfa", "ifng", "il10")
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
-def _scale(ax, values: np.ndarray) -> None:
-    """Symmetric-log y when positive values span > 2 decades; linear otherwise."""
+def _scale(ax: Axes, values: np.ndarray) -> bool:
+    """Symmetric-log y when positive values span > 2 decades (True); linear otherwise (False)."""
     pos = values[np.isfinite(values) & (values > 0)]
     if pos.size and pos.max() / pos.min() > 100:
-        linthresh = float(10 ** np.floor(np.log10(np.quantile(pos, 0.1))))
-        ax.set_yscale("symlog", linthresh=linthresh, linscale=0.5)
-        ax.set_ylim(bottom=0)
+        ax.ylog = True
+        ax.ylinthresh = float(10 ** np.floor(np.log10(np.quantile(pos, 0.1))))
+        return True
+    return False
 
 
 def _present(table: pl.DataFrame | None, analytes: tuple[str, ...]) -> list[str]:
@@ -47,25 +54,8 @@ def _present(table: pl.DataFrame | None, analytes: tuple[str, ...]) -> list[str]
     return [a for a in analytes if a in have]
 
 
-# Beyond this many patients, individual lines and dots are drawn for every k-th patient only
-# (medians, IQR bands and statistics always use everyone): 100,000 lines would make an
-# unreadable figure and a page-sized SVG. The panel then says how many are drawn.
-MAX_DRAWN = 300
-
-
-def _thin(ax, n: int) -> int:
-    """Step k so that at most MAX_DRAWN of n patients are drawn; notes the thinning on the panel."""
-    step = max(1, -(-n // MAX_DRAWN))
-    if step > 1:
-        ax.text(0.98, 0.02, f"{len(range(0, n, step))} of {n} patients drawn", transform=ax.transAxes,
-                ha="right", va="bottom", fontsize=SMALL_FONT_PT, color=GREY)
-    return step
-
-
-def _patient_lines(ax, values: pl.DataFrame) -> None:
-    """Every patient-episode's course as one thin grey line (one LineCollection, any number of patients)."""
-    from matplotlib.collections import LineCollection
-
+def _patient_lines(ax: Axes, values: pl.DataFrame) -> None:
+    """Every patient-episode's course as one thin grey line; a missing day leaves a gap in that line."""
     if values.height == 0:
         return
     wide = values.pivot(on="day", index=["patient_id", "episode"], values="value", aggregate_function="first",
@@ -73,14 +63,13 @@ def _patient_lines(ax, values: pl.DataFrame) -> None:
     days = np.array([float(c) for c in wide.columns[2:]])
     order = np.argsort(days)
     mat = wide.select(wide.columns[2:]).to_numpy().astype(float)[:, order]
-    mat = mat[::_thin(ax, mat.shape[0])]
-    days = days[order]
-    # one polyline per row, as one (rows, days, 2) array; a missing day leaves a gap in that line
-    segments = np.stack([np.broadcast_to(days, mat.shape), mat], axis=-1)
-    ax.add_collection(LineCollection(segments, colors=GREY, linewidths=0.4, alpha=0.6, zorder=1))
+    mat = mat[::thin(ax, mat.shape[0])]
+    days = days[order].tolist()
+    for row in mat:
+        ax.line(days, row, GREY, width=0.4, opacity=0.6, z=1, cls="patient")
 
 
-def _curves_figure(results: Results, analytes: list[str], by: str):
+def _curves_figure(results: Results, analytes: list[str], by: str) -> Figure:
     """Panels: rows by analyte ('analyte') or by product ('product')."""
     curves = results.get("kinetic_curves")
     values = results.get("kinetic_values")
@@ -92,44 +81,43 @@ def _curves_figure(results: Results, analytes: list[str], by: str):
         cells = [[(a, p) for a in analytes] for p in products]
     nrow, ncol = len(cells), len(cells[0])
     width = 7.0 if ncol > 1 else 3.5
-    fig, axes = new_figure(width, 1.9 * nrow + 0.2, nrows=nrow, ncols=ncol)
+    fig = Figure(width, 1.9 * nrow + 0.2, nrows=nrow, ncols=ncol)
     letters = iter(LETTERS)
     for r, row in enumerate(cells):
         for c, (analyte, product) in enumerate(row):
-            ax = axes[r][c]
+            ax = fig.axes[r][c]
             cur = curves.filter((pl.col("analyte") == analyte) & (pl.col("product") == product)).sort("day")
-            all_vals = curves.filter(pl.col("analyte") == analyte)["q3"].to_numpy()
+            all_vals = curves.filter(pl.col("analyte") == analyte)["q3"].to_numpy().astype(float)
             if values is not None:
                 v = values.filter((pl.col("analyte") == analyte) & (pl.col("product") == product))
                 _patient_lines(ax, v)
                 all_vals = np.concatenate([all_vals, values.filter(pl.col("analyte") == analyte)["value"]
-                                           .to_numpy()])
-            d = cur["day"].to_numpy()
-            ax.fill_between(d, cur["q1"].to_numpy(), cur["q3"].to_numpy(), color=pcol[product], alpha=0.25,
-                            lw=0, label="IQR")
-            ax.plot(d, cur["median"].to_numpy(), color=pcol[product], marker="o", ms=3, label="Median")
-            _scale(ax, all_vals)
+                                           .to_numpy().astype(float)])
+            d = cur["day"].to_numpy().astype(float)
+            ax.band(d, cur["q1"].to_numpy().astype(float), cur["q3"].to_numpy().astype(float), pcol[product],
+                    opacity=0.25, cls="iqr")
+            med = cur["median"].to_numpy().astype(float)
+            ax.line(d, med, pcol[product], width=1.2, z=2, cls="median")
+            ax.markers(d, med, "o", pcol[product], size=3, z=2.5, cls="median-marker")
+            log = _scale(ax, all_vals)
             finite = all_vals[np.isfinite(all_vals)]
-            if ax.get_yscale() == "linear" and finite.size:
-                ax.set_ylim(0, float(finite.max()) * 1.05 or 1.0)
-            elif finite.size:
-                ax.set_ylim(0, float(finite.max()) * 1.5)
+            if finite.size:
+                top = float(finite.max()) * (1.5 if log else 1.05)
+                ax.ylim = (0, top or 1.0)
             ax.set_xticks(sorted(set(d.tolist())))
-            ax.set_xlabel("Days after infusion")
-            ax.set_ylabel(analyte_axis_label(analyte))
-            panel_letter(ax, next(letters), f"{analyte_name(analyte)}\n{product}")
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-
-    handles = [h for p in products for h in (
-        Line2D([], [], color=pcol[p], marker="o", ms=3, label=f"{p}: median"),
-        Patch(color=pcol[p], alpha=0.25, lw=0, label=f"{p}: IQR"))]
-    handles.append(Line2D([], [], color=GREY, lw=0.6, label="Individual patients"))
-    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 5))
+            ax.xlabel = "Days after infusion"
+            ax.ylabel = analyte_axis_label(analyte)
+            ax.name = next(letters)
+            ax.title = panel_title(ax.name, f"{analyte_name(analyte)}\n{product}")
+    entries = [e for p in products for e in (
+        Entry(f"{p}: median", "line", pcol[p], width=1.2, marker="o", marker_size=3),
+        Entry(f"{p}: IQR", "patch", pcol[p], opacity=0.25))]
+    entries.append(Entry("Individual patients", "line", GREY, width=0.6))
+    fig.set_legend(Legend(entries, ncol=min(len(entries), 5)), loc="bottom")
     return fig
 
 
-def kinetics_curves_figure(results: Results):
+def kinetics_curves_figure(results: Results) -> Figure:
     """Fig 3: CAR-T % and CAR DNA over days by product (rows: analyte, columns: product)."""
     analytes = _present(results.get("kinetic_curves"), KINETIC_ANALYTES)
     if not analytes:
@@ -137,7 +125,7 @@ def kinetics_curves_figure(results: Results):
     return _curves_figure(results, analytes, by="analyte")
 
 
-def cytokine_curves_figure(results: Results):
+def cytokine_curves_figure(results: Results) -> Figure:
     """Fig 6: cytokines over days (rows: product, columns: cytokine)."""
     analytes = _present(results.get("kinetic_curves"), CYTOKINE_ANALYTES)
     if not analytes:
@@ -145,33 +133,7 @@ def cytokine_curves_figure(results: Results):
     return _curves_figure(results, analytes, by="product")
 
 
-def draw_paired(ax, params: pl.DataFrame, products: list[str], column: str, colors: dict[str, str]) -> None:
-    """Dots per patient per product, lines joining the same patient, median bars."""
-    wide = params.pivot(on="product", index="patient_id", values=column, aggregate_function="first")
-    present = [p for p in products if p in wide.columns]
-    full = wide.select(present).to_numpy().astype(float)
-    mat = full[::_thin(ax, full.shape[0])]
-    n = mat.shape[0]
-    # deterministic spread so equal values (days) stay visible
-    jitter = ((np.arange(n) % 5) - 2) * 0.05
-    xs = np.arange(len(present))[None, :] + jitter[:, None]
-    both = np.isfinite(mat).all(axis=1)
-    if len(present) > 1 and both.any():
-        from matplotlib.collections import LineCollection
-
-        segments = np.stack([xs[both], mat[both]], axis=-1)  # (patients, products, 2)
-        ax.add_collection(LineCollection(segments, colors=GREY, linewidths=0.5, alpha=0.7, zorder=1,
-                                         label="same patient"))
-    for j, p in enumerate(present):
-        ax.scatter(xs[:, j], mat[:, j], s=12, color=colors[p], edgecolor="white", lw=0.3, zorder=2)
-        col = full[:, j][np.isfinite(full[:, j])]  # median of everyone, drawn or not
-        if col.size:
-            ax.hlines(np.median(col), j - 0.25, j + 0.25, color="black", lw=1.4, zorder=3)
-    ax.set_xticks(range(len(present)), [p.replace(" ", "\n", 1) for p in present])
-    ax.set_xlim(-0.5, len(present) - 0.5)
-
-
-def _peaks_figure(results: Results, analytes: list[str], two_rows: bool):
+def _peaks_figure(results: Results, analytes: list[str], two_rows: bool) -> Figure:
     params = results.get("kinetic_params")
     comparisons = results.get("comparisons")
     products = params["product"].unique(maintain_order=True).to_list()
@@ -183,35 +145,40 @@ def _peaks_figure(results: Results, analytes: list[str], two_rows: bool):
     cells = ([("cmax", a) for a in analytes], [("tmax", a) for a in analytes]) if two_rows else \
         ([x for a in analytes for x in (("cmax", a), ("tmax", a))],)
     nrow, ncol = len(cells), len(cells[0])
-    fig, axes = new_figure(7.0, 2.3 * nrow + 0.2, nrows=nrow, ncols=ncol)
+    fig = Figure(7.0, 2.3 * nrow + 0.2, nrows=nrow, ncols=ncol)
     letters = iter(LETTERS)
     for r, row in enumerate(cells):
         for c, (param, analyte) in enumerate(row):
-            ax = axes[r][c]
+            ax = fig.axes[r][c]
             sel = params.filter(pl.col("analyte") == analyte)
             draw_paired(ax, sel, products, param, pcol)
+            vals = sel[param].to_numpy().astype(float)
+            log = False
             if param == "cmax":
-                _scale(ax, sel["cmax"].to_numpy().astype(float))
-                ax.set_ylabel(f"Peak {analyte_axis_label(analyte)}")
+                log = _scale(ax, vals)
+                ax.ylabel = f"Peak {analyte_axis_label(analyte)}"
                 title = f"{analyte_name(analyte)}\npeak"
             else:
-                ax.set_ylabel("Day of peak (days after infusion)")
+                ax.ylabel = "Day of peak (days after infusion)"
                 title = f"{analyte_name(analyte)}\nday of peak"
-                ax.set_yticks(sorted(set(schedule) | set(sel["tmax"].drop_nulls().to_list())))
-            if ax.get_yscale() == "linear":
-                ax.set_ylim(bottom=0)
-            ymin, ymax = ax.get_ylim()
-            ax.set_ylim(ymin, ymax + (ymax - ymin) * 0.25 if ax.get_yscale() == "linear" else ymax * 4)
+                ticks = sorted(set(schedule) | set(sel["tmax"].drop_nulls().to_list()))
+                ax.set_yticks(ticks)
+                vals = np.concatenate([vals, np.asarray(ticks, dtype=float)])
+            finite = vals[np.isfinite(vals)]
+            top = float(finite.max()) if finite.size else 1.0
+            # room above the dots for the P values: a quarter more on a linear axis, 4x on a log one
+            ax.ylim = (0, (top * 4 if log else top * 1.05 * 1.25) or 1.0)
             note = p_note(comparison_for(comparisons, analyte, param))
             if note:
-                ax.text(0.5, 0.98, note.replace("; ", "\n"), transform=ax.transAxes, ha="center", va="top",
-                        fontsize=SMALL_FONT_PT)
-            ax.yaxis.label.set_size(SMALL_FONT_PT)
-            panel_letter(ax, next(letters), title)
+                ax.text(0.5, 0.98, note.replace("; ", "\n"), va="top", size=SMALL_FONT_PT, xcoord="axes",
+                        ycoord="axes", cls="pvalue")
+            ax.ylabel_size = SMALL_FONT_PT
+            ax.name = next(letters)
+            ax.title = panel_title(ax.name, title)
     return fig
 
 
-def kinetics_peaks_figure(results: Results):
+def kinetics_peaks_figure(results: Results) -> Figure:
     """Fig 4: CAR-T % and CAR DNA peak and peak day, CD19 vs CD22 (paired dots)."""
     analytes = _present(results.get("kinetic_params"), KINETIC_ANALYTES)
     if not analytes:
@@ -219,7 +186,7 @@ def kinetics_peaks_figure(results: Results):
     return _peaks_figure(results, analytes, two_rows=False)
 
 
-def cytokine_peaks_figure(results: Results):
+def cytokine_peaks_figure(results: Results) -> Figure:
     """Fig 7: cytokine peaks (top row) and peak days (bottom row) by product."""
     analytes = _present(results.get("kinetic_params"), CYTOKINE_ANALYTES)
     if not analytes:
