@@ -89,6 +89,12 @@ def _text(model, text: str):
     return model.Description(TranslatedText=[model.TranslatedText(_content=text, lang="en")])
 
 
+def dictionary_versions(study) -> dict[str, str]:
+    """The external dictionaries' versions the study states: MedDRA from study.toml [study] meddra_version."""
+    version = getattr(study.meta, "meddra_version", "")
+    return {"MedDRA": version} if version else {}
+
+
 def _dictionary_codelists(model, datasets: list[AdamDataset], versions: dict[str, str]):
     """(codelists, {(dictionary, type): OID}) for the external dictionaries the variables name (MedDRA):
     one CodeList per dictionary and data type (names text, MedDRA codes integer) holding a

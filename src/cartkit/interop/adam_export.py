@@ -78,10 +78,11 @@ def export_adam(study_dir: str | Path, out: str | Path) -> AdamExport:
 
             write_dataset(ds, tmp, study_oid=study.meta.id, created=created, version=version)
             notes += [f"{ds.name}: {n}" for n in ds.notes]
-        from cartkit.interop.adam_define import define_xml
+        from cartkit.interop.adam_define import define_xml, dictionary_versions
 
         (tmp / "define.xml").write_text(define_xml(datasets, study_oid=study.meta.id, study_name=study.meta.title,
-                                                   created=created, version=version), encoding="utf-8")
+                                                   created=created, version=version,
+                                                   dictionary_versions=dictionary_versions(study)), encoding="utf-8")
         index = {"study": study.meta.id, "generator": f"cartkit {version}", "created": created,
                  "datasets": [{"name": ds.name, "label": ds.label, "records": ds.frame.height,
                                "files": [f"{ds.name.lower()}.xpt", f"{ds.name.lower()}.json",

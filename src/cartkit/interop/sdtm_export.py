@@ -56,12 +56,6 @@ def build_domains(study) -> tuple[list, list[str]]:
     return [d for d in out if d is not None], notes
 
 
-def _dictionary_versions(study) -> dict[str, str]:
-    """The external dictionaries' versions the study states: MedDRA from study.toml [study] meddra_version."""
-    version = getattr(study.meta, "meddra_version", "")
-    return {"MedDRA": version} if version else {}
-
-
 def _version() -> str:
     import cartkit
 
@@ -93,11 +87,11 @@ def export_sdtm(study_dir: str | Path, out: str | Path) -> SdtmExport:
             (tmp / "json" / f"{base}.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
             (tmp / "metadata" / f"{base}.metadata.json").write_text(
                 json.dumps(metadata(ds, version=version), indent=1, ensure_ascii=False), encoding="utf-8")
-        from cartkit.interop.adam_define import define_xml
+        from cartkit.interop.adam_define import define_xml, dictionary_versions
 
         (tmp / "define.xml").write_text(define_xml(datasets, study_oid=study.meta.id, study_name=study.meta.title,
                                                    created=created, version=version, tabulation=True, folder="xpt/",
-                                                   dictionary_versions=_dictionary_versions(study)),
+                                                   dictionary_versions=dictionary_versions(study)),
                                         encoding="utf-8")
         index = {"study": study.meta.id, "generator": f"cartkit {version}", "created": created,
                  "standard": "SDTM (SDTMIG 3.3 domains); codes cartkit chose are listed in docs/sdtm.md",
