@@ -220,11 +220,15 @@ def with_never_infused(populations: list[Population], infused_ids: pl.DataFrame)
     return sorted(out, key=lambda p: not p.primary)
 
 
-def control_arm(study: Study, arms: list[str]) -> str | None:
-    """The control arm among ``arms`` (two or more): the ``reference`` an endpoint of the plan names
-    ([[plan.endpoint]]), else the arm with the smallest share of infused patients (the never-infused
-    standard-of-care arm of a CAR-T vs standard-of-care trial, as the endpoints' default reference,
-    analysis/survival_analysis.py); None with one arm or when every arm has the same share."""
+def control_arm(study: Study, arms: list[str], asked: str | None = None) -> str | None:
+    """The control arm among ``arms`` (two or more), the one rule for every table by arm (the ITT response
+    rates, the endpoints' hazard ratios, analysis/survival_analysis.py): ``asked`` (an endpoint's own
+    ``reference``) when it is one of them; else the ``reference`` an endpoint of the plan names
+    ([[plan.endpoint]]); else the arm with the smallest share of infused patients (the never-infused
+    standard-of-care arm of a CAR-T vs standard-of-care trial). None with one arm or when the two arms
+    with the smallest shares have the same share (no arm is the control by the data)."""
+    if asked is not None and asked in arms:
+        return asked
     if len(arms) < 2:
         return None
     named = [e.reference for e in study.plan.endpoints if e.reference in arms]

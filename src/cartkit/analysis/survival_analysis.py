@@ -275,17 +275,15 @@ def _group_column(study: Study, endpoint) -> str | None:
 
 
 def _reference(study: Study, group_col: str, groups: list[str], asked: str | None) -> str:
-    """The group hazard ratios are relative to: the endpoint's ``reference``; by default the arm with the
-    smallest share of infused patients (the control arm of a CAR-T vs standard-of-care trial), else the first."""
-    if asked is not None and asked in groups:
-        return asked
-    if group_col != "arm":
-        return groups[0]
-    infused = study.infusions.select("patient_id").unique().with_columns(__inf=pl.lit(1))
-    share = study.patients.select("patient_id", pl.col("arm").cast(pl.String)).join(
-        infused, on="patient_id", how="left").group_by("arm").agg(pl.col("__inf").fill_null(0).mean())
-    share = share.filter(pl.col("arm").is_in(groups)).sort("__inf", "arm")
-    return share["arm"][0] if share.height else groups[0]
+    """The group hazard ratios are relative to: by arm, the control arm (the endpoint's ``reference``, else
+    the plan's, else the arm with the smallest share of infused patients: ``populations.control_arm``, the
+    rule the ITT response rates use too); otherwise the endpoint's ``reference`` when it is a group; else the
+    first group."""
+    from cartkit.analysis.populations import control_arm
+
+    if group_col == "arm":
+        return control_arm(study, groups, asked) or groups[0]
+    return asked if asked is not None and asked in groups else groups[0]
 
 
 def endpoint_analysis(study: Study, populations: list, assessments: pl.DataFrame | None,
