@@ -27,7 +27,8 @@ MIN_EVENTS_PER_COVARIATE = 10  # Peduzzi et al. 1995 (see module docstring)
 
 
 class FewEventsWarning(UserWarning):
-    """A Cox model with fewer events per covariate than the rule of thumb (10)."""
+    """A Cox model with fewer events per covariate than the rule of thumb (10), or one R's ``coxph`` warns
+    about (no convergence; a coefficient that may be infinite: ``CoxModel.warning``)."""
 
 
 @dataclass(frozen=True)
