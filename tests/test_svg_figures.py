@@ -348,3 +348,84 @@ def test_peak_dot_plots_have_a_dot_per_patient_and_product(results, fid):
         assert len(p.find("same-patient")) == both.height
         assert len(p.find("median")) == len(products)
         assert [t for _, t in tick_pairs(p, "x")] == [q.replace(" ", "\n", 1) for q in products]
+
+
+def test_toxicity_bars_stack_the_episodes_by_grade(results):
+    counts = results.get("grade_counts")
+    if "system" in counts.columns:
+        primary = counts.group_by("toxicity", maintain_order=True).agg(pl.col("system").first().alias("_p"))
+        counts = counts.join(primary, on="toxicity").filter(pl.col("system") == pl.col("_p"))
+    products = counts["product"].unique(maintain_order=True).to_list()
+    _, root = _svg(results, "toxicity-grade-bars")
+    ps = panels(root)
+    assert len(ps) == counts["toxicity"].n_unique()
+    for p in ps:
+        tox = p.title().split("   ", 1)[1]
+        want = counts.filter((pl.col("toxicity") == tox) & (pl.col("n") > 0)).group_by("product", "grade") \
+            .agg(pl.col("n").sum())
+        got = []
+        for bar in p.find("bar"):
+            xs, ys = zip(*p.data(bar), strict=True)
+            grade = next(int(c[6:]) for c in bar.get("class").split() if c.startswith("grade-"))
+            height = max(ys) - min(ys)
+            assert abs(height - round(height)) < 0.05  # whole episodes, to the 0.01 pt of the coordinates
+            got.append((products[round(sum(xs) / len(xs))], grade, round(height)))
+        assert sorted(got) == sorted((r["product"], int(r["grade"]), int(r["n"])) for r in want.to_dicts())
+        assert sorted(int(t) for t in p.texts("count")) == sorted(want["n"].to_list())
+    grades = sorted(int(g) for g in counts["grade"].unique().to_list())
+    assert legend_labels(root) == [f"Grade {g}" for g in grades]
+
+
+def test_cumulative_incidence_steps_are_the_aalen_johansen_estimates(results):
+    curves = results.get("endpoint_cif_curves")
+    if curves is None or curves.height == 0:
+        pytest.skip("no competing-risk curves in these results")
+    from cartkit.report.style import group_colors
+
+    groups = curves["group"].unique(maintain_order=True).to_list()
+    colors = group_colors(groups)
+    _, root = _svg(results, "cumulative-incidence")
+    ps = panels(root)
+    assert len(ps) == curves.select("population", "endpoint").unique().height
+    for p in ps:
+        endpoint, population = p.title().split("   ", 1)[1].split(" (Gray")[0].split(", ", 1)
+        panel = curves.filter((pl.col("population") == population) & (pl.col("endpoint") == endpoint))
+        steps = p.find("cif-curve")
+        assert len(steps) == panel.select("curve", "group").unique().height
+        drawn = {(e.get("stroke"), e.get("stroke-dasharray")): e for e in steps}
+        kinds = panel.sort("cause", descending=True, maintain_order=True)["curve"].unique(maintain_order=True).to_list()
+        for k, kind in enumerate(kinds):
+            for g in groups:
+                c = panel.filter((pl.col("curve") == kind) & (pl.col("group") == g)).sort("time", maintain_order=True)
+                if c.height == 0:
+                    continue
+                el = next(e for (stroke, dash), e in drawn.items() if stroke == colors[g] and (dash is None) == (k == 0)
+                          and len(points(e)) == 2 * c.height - 1)
+                for (_, py), v in zip(points(el)[0::2], c["estimate"].to_list(), strict=True):
+                    assert abs(p.y_pixel(100 * v) - py) <= 0.02
+        assert len(p.texts("legend-label")) == len(steps)
+
+
+def test_simon_makuch_steps_and_censor_marks(results):
+    curves = results.get("endpoint_simon_makuch")
+    if curves is None or curves.height == 0:
+        pytest.skip("no Simon-Makuch curves in these results")
+    from cartkit.report.figures.simon_makuch import STATES
+    from cartkit.report.style import group_colors
+
+    colors = group_colors(list(STATES))
+    _, root = _svg(results, "simon-makuch")
+    for p in panels(root):
+        endpoint, population = p.title().split("   ", 1)[1].split(" (Mantel")[0].split(", ", 1)
+        panel = curves.filter((pl.col("population") == population) & (pl.col("endpoint") == endpoint))
+        for state in STATES:
+            c = panel.filter(pl.col("state") == state).sort("time", maintain_order=True)
+            els = [e for e in p.find("sm-curve") if e.get("stroke") == colors[state]]
+            assert len(els) == (1 if c.height else 0)
+            if not c.height:
+                continue
+            for (_, py), v in zip(points(els[0])[0::2], c["survival"].to_list(), strict=True):
+                assert abs(p.y_pixel(100 * v) - py) <= 0.02
+            marks = [e for e in p.find("censor") if e.get("stroke") == colors[state]]
+            assert len(marks) == c.filter(pl.col("n_censor") > 0).height
+        assert set(p.texts("legend-label")) == set(panel["state"].unique().to_list())

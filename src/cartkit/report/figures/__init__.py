@@ -142,12 +142,12 @@ FIGURES: tuple[FigureSpec, ...] = (
                "Aalen-Johansen cumulative incidence of each endpoint's events other than death (relapse, "
                "progression ...), solid, with allogeneic HSCT (dashed) and death without such an event (dotted) "
                "as competing events, by group; Gray's test P.",
-               ("endpoint_cif_curves",), _cumulative_incidence),
+               ("endpoint_cif_curves",), _cumulative_incidence, engine="svg"),
     FigureSpec("simon-makuch", "Survival by HSCT as a time-dependent state (Simon-Makuch)",
                "Simon-Makuch estimates: patients are at risk on the no-HSCT curve until their transplant and on "
                "the HSCT curve after it; vertical ticks mark censorings and, on the no-HSCT curve, moves to HSCT; "
                "Mantel-Byar P of the time-dependent Cox model.",
-               ("endpoint_simon_makuch",), _simon_makuch),
+               ("endpoint_simon_makuch",), _simon_makuch, engine="svg"),
     FigureSpec("car-t-kinetics", "CAR-T cells and CAR DNA in peripheral blood",
                "Median (line) and interquartile range (band) by product; thin grey lines are individual "
                "patients. CAR-T cells by flow cytometry (% of CD3+), CAR DNA by qPCR (copies/\u00b5g DNA).",
@@ -158,7 +158,7 @@ FIGURES: tuple[FigureSpec, ...] = (
                ("kinetic_params",), _kin_peaks, min_products=2, engine="svg"),
     FigureSpec("toxicity-grade-bars", "CRS, ICANS and haematological toxicity grades by product",
                "Episodes by maximum grade (stacked, grade 0 at the bottom); P values of the grade comparisons.",
-               ("grade_counts",), _toxicity),
+               ("grade_counts",), _toxicity, engine="svg"),
     FigureSpec("cytokine-kinetics", "Serum cytokines after infusion",
                "Median (line) and interquartile range (band) by product; thin grey lines are individual patients.",
                ("kinetic_curves",), _cyto_curves, engine="svg"),

@@ -283,11 +283,14 @@ class Axes:
 
     def text(self, x: float, y: float, text: str, ha: str = "center", va: str = "center", size: float = FONT_PT,
              color: str = "#000000", bold: bool = False, xcoord: str = "data", ycoord: str = "data",
-             z: float = 4.0, cls: str = "label") -> None:
-        """A text at (x, y); ``xcoord``/``ycoord`` 'axes' place it in fractions of the panel (0-1)."""
+             z: float = 4.0, cls: str = "label", fit: bool = False) -> None:
+        """A text at (x, y); ``xcoord``/``ycoord`` 'axes' place it in fractions of the panel (0-1).
+
+        ``fit``: a line wider than the panel is broken after its '; ' separators (P-value notes).
+        """
         self.items.append(_Item("text", [float(x)], [float(y)],
                                 {"text": str(text), "ha": ha, "va": va, "size": size, "color": color, "bold": bold,
-                                 "cls": cls}, xcoord, ycoord, z=z))
+                                 "cls": cls, "fit": fit}, xcoord, ycoord, z=z))
 
     # ---- limits and layout inputs
     def data_bounds(self, axis: str) -> tuple[float, float] | None:
@@ -552,7 +555,11 @@ class Figure:
             st = it.style
             x = px(it.xs[0]) if it.xcoord == "data" else x0 + it.xs[0] * w
             y = py(it.ys[0]) if it.ycoord == "data" else y1 - it.ys[0] * h
-            out.extend(_text_marks(x, y, st["text"], st["ha"], st["va"], st["size"], st["color"], st["bold"],
+            text = st["text"]
+            if st.get("fit"):
+                room = {"left": x1 - x, "right": x - x0, "center": 2 * min(x - x0, x1 - x)}[st["ha"]]
+                text = _fit(text, room, st["size"], st["bold"])
+            out.extend(_text_marks(x, y, text, st["ha"], st["va"], st["size"], st["color"], st["bold"],
                                    st["cls"]))
         if ax.rows_below is not None:
             header, rows = ax.rows_below
@@ -576,6 +583,25 @@ class Figure:
         from cartkit.report.svg.write_svg import svg_document
 
         return svg_document(self, prefix, title, desc)
+
+
+def _fit(text: str, room: float, size: float, bold: bool) -> str:
+    """Lines wider than ``room`` points broken after '; ' (as many parts per line as fit)."""
+    out = []
+    for line in text.split("\n"):
+        if text_width(line, size, bold) <= room or "; " not in line:
+            out.append(line)
+            continue
+        cur = ""
+        for part in line.split("; "):
+            trial = f"{cur}; {part}" if cur else part
+            if cur and text_width(trial, size, bold) > room:
+                out.append(cur + ";")
+                cur = part
+            else:
+                cur = trial
+        out.append(cur)
+    return "\n".join(out)
 
 
 def _inside(sc: Scale, v: float) -> bool:
