@@ -353,3 +353,19 @@ def test_sdtm_define_xml_is_valid_define_21_tabulation(exported):
         assert href == f"xpt/{name.lower()}.xpt" and (exported / href).exists()
     std = next(root.iter(f"{dfn}Standard"))
     assert (std.get("Name"), std.get("Version")) == ("SDTMIG", "3.3")
+
+
+def test_every_analyte_has_an_sdtm_test_code():
+    """Every measurements analyte is written to LB, VS or PC (interop/sdtm_codes.py) and read back by its code:
+    an analyte added to the vocabulary without one would be left out of the SDTM export (with a note)."""
+    from cartkit.interop import sdtm_codes as C
+    from cartkit.interop.sdtm_import import LB_ANALYTES, PC_ANALYTES, VS_ANALYTES
+    from cartkit.study.vocabulary import ANALYTES
+
+    written = {**{a: v[0] for a, v in C.LB_TESTS.items()}, **{a: v[0] for a, v in C.VS_TESTS.items()},
+               **{a: v[0] for a, v in C.PC_ANALYTES.items()}}
+    assert set(ANALYTES) <= set(written)
+    read = {**LB_ANALYTES, **VS_ANALYTES, **PC_ANALYTES}
+    for analyte, code in written.items():  # M-protein: one code, the specimen tells serum from urine
+        assert read[code] == analyte or C.LB_SPECIMENS.get(analyte) == "URINE", analyte
+

@@ -86,7 +86,7 @@ def test_ae_records_follow_sdtmig_33(round_trip):
     assert spm.select("USUBJID", "AETERM", "AEDECOD", "AETOXGR").rows() == [
         ("P4", "myelodysplastic syndrome", "Second primary malignancy", ""),
         ("P7", "T-cell malignancy", "T-cell malignancy", "")]
-    iec = ae.filter(pl.col("AEDECOD") == "Iec-hs")
+    iec = ae.filter(pl.col("AEDECOD") == "IEC-HS")
     supp = _dataset_json(sdtm / "json" / "suppae.json")
     grading = supp.filter(pl.col("QNAM") == "AETOXGRS").join(
         iec.select("USUBJID", IDVARVAL=pl.col("AESEQ").cast(pl.String)), on=["USUBJID", "IDVARVAL"])
@@ -221,3 +221,24 @@ def test_pharmaversesdtm_ae_keeps_its_meddra_coding_through_import_and_export(tm
     assert want.filter(pl.col("AETERM") == "anorexia")["AEDECOD"].unique().to_list() == ["DECREASED APPETITE"]
     assert want.height == 818  # distinct (subject, term) records: each becomes one AE record
     assert_frame_equal(want.sort(cols), got.sort(cols))
+
+
+def test_sponsor_immunoglobulin_by_drug_name_is_support(round_trip, tmp_path):
+    """A sponsor's CM row of IVIG with no cartkit CMSCAT, by its WHODrug name (ATC J06BA), is immunoglobulin
+    replacement (support kind immunoglobulin) on each of its days."""
+    import json
+
+    _study, sdtm, _back = round_trip
+    folder = tmp_path / "sdtm"
+    shutil.copytree(sdtm / "json", folder)
+    cm = json.loads((folder / "cm.json").read_text())
+    names = [c["name"] for c in cm["columns"]]
+    scat, trt = names.index("CMSCAT"), names.index("CMTRT")
+    for r in cm["rows"]:
+        if r[scat] == "IMMUNOGLOBULIN":
+            r[scat], r[trt] = "", "IMMUNOGLOBULIN HUMAN NORMAL"
+    (folder / "cm.json").write_text(json.dumps(cm))
+    import_sdtm(folder, tmp_path / "back", plan=SEED / "study.toml")
+    ig = load_study(tmp_path / "back").support.filter(pl.col("kind") == "immunoglobulin")
+    assert ig.select("patient_id", "day", "agent", "dose", "dose_unit").sort("day").rows() == [
+        ("P1", 60, "immunoglobulin human normal", 0.4, "g/kg"), ("P1", 88, "immunoglobulin human normal", 0.4, "g/kg")]

@@ -14,14 +14,11 @@ holds nothing but its files, unchanged; it is written whole beside ``out`` and s
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cartkit.report.output_folder import ADAM_EXPORT, check_output_folder, install, manifest_text
+from cartkit.report.output_folder import ADAM_EXPORT
 
 
 @dataclass
@@ -49,37 +46,20 @@ def build_datasets(study, derived) -> list:
     return out
 
 
-def _version() -> str:
-    import cartkit
-
-    return cartkit.__version__
-
-
 def export_adam(study_dir: str | Path, out: str | Path) -> AdamExport:
     """Write the ADaM datasets of the study folder ``study_dir`` into the new folder ``out``."""
     from cartkit.derive import derive
-    from cartkit.study.load import load_study
+    from cartkit.interop.adam_define import define_xml, dictionary_versions
+    from cartkit.interop.adam_write import write_dataset
+    from cartkit.interop.export_folder import export_folder
 
-    check_output_folder(out, study_folder=study_dir, kind=ADAM_EXPORT)
-    study = load_study(study_dir)
-    inputs = [f.path for f in study.inputs]
-    target = check_output_folder(out, study_folder=study_dir, inputs=inputs, kind=ADAM_EXPORT).path
-    derived = derive(study)
-    datasets = build_datasets(study, derived)
-    version = _version()
-    created = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
-    notes: list[str] = []
-    try:
-        tmp.chmod(0o755)  # mkdtemp makes 0700; the export is an ordinary folder
+    with export_folder(study_dir, out, ADAM_EXPORT) as run:
+        study, tmp, version, created = run.study, run.tmp, run.version, run.created
+        datasets = build_datasets(study, derive(study))
+        notes: list[str] = []
         for ds in datasets:
-            from cartkit.interop.adam_write import write_dataset
-
             write_dataset(ds, tmp, study_oid=study.meta.id, created=created, version=version)
             notes += [f"{ds.name}: {n}" for n in ds.notes]
-        from cartkit.interop.adam_define import define_xml, dictionary_versions
-
         (tmp / "define.xml").write_text(define_xml(datasets, study_oid=study.meta.id, study_name=study.meta.title,
                                                    created=created, version=version,
                                                    dictionary_versions=dictionary_versions(study)), encoding="utf-8")
@@ -90,9 +70,4 @@ def export_adam(study_dir: str | Path, out: str | Path) -> AdamExport:
                  "define": "define.xml",
                  "notes": notes}
         (tmp / "datasets.json").write_text(json.dumps(index, indent=1, ensure_ascii=False), encoding="utf-8")
-        (tmp / ADAM_EXPORT.manifest).write_text(manifest_text(tmp, version, ADAM_EXPORT), encoding="utf-8")
-        install(tmp, out, study_folder=study_dir, inputs=inputs, kind=ADAM_EXPORT)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return AdamExport(Path(out), {ds.name: ds.frame.height for ds in datasets}, notes)

@@ -3,7 +3,7 @@
 CM (medications): a row is supportive care when CMSCAT names a cartkit support kind (as
 ``sdtm export`` writes: VASOPRESSOR, TOCILIZUMAB, STEROID ...), or else when its CMDECOD / CMTRT
 is one of the agents of :data:`SUPPORT_AGENTS` (vasopressors with their dose, tocilizumab,
-corticosteroids, antipyretics, anakinra, siltuximab); a row given by a local route (CMROUTE one of
+corticosteroids, antipyretics, anakinra, siltuximab, immunoglobulin replacement); a row given by a local route (CMROUTE one of
 :data:`LOCAL_ROUTES`, such as a topical hydrocortisone) is not support. CMCAT "SUBSEQUENT ANTICANCER THERAPY" is a
 ``new_therapy`` event. Other CM rows (concomitant medications, prior therapies) are not support.
 
@@ -35,6 +35,11 @@ SUPPORT_AGENTS: dict[str, str] = {
     **dict.fromkeys(("ACETAMINOPHEN", "PARACETAMOL", "IBUPROFEN", "METAMIZOLE"), "antipyretic"),
     "ANAKINRA": "anakinra",
     "SILTUXIMAB": "siltuximab",
+    # immunoglobulin replacement for hypogammaglobulinaemia (WHO ATC J06BA, immunoglobulins, normal human:
+    # the WHODrug names and the usual abbreviations)
+    **dict.fromkeys(("IMMUNOGLOBULIN HUMAN NORMAL", "IMMUNOGLOBULINS, NORMAL HUMAN", "HUMAN NORMAL IMMUNOGLOBULIN",
+                     "IMMUNOGLOBULIN G HUMAN", "IMMUNOGLOBULIN", "IMMUNOGLOBULINS", "INTRAVENOUS IMMUNOGLOBULIN",
+                     "SUBCUTANEOUS IMMUNOGLOBULIN", "IVIG", "SCIG"), "immunoglobulin"),
 }
 OXYGEN_DECOD = "OXYGEN THERAPY"
 # CMROUTE of a local application (CDISC ROUTE codelist terms): a topical hydrocortisone or an inhaled

@@ -62,6 +62,10 @@ SPM_CAT = "SECOND PRIMARY MALIGNANCY"
 SPM_EVENTS: dict[str, str] = {"second_malignancy": "Second primary malignancy",
                               "t_cell_malignancy": "T-cell malignancy"}
 
+# AETERM / AEDECOD of an uncoded adverse_events row: the short-list term with its first letter upper case
+# ("Cytokine release syndrome"), the abbreviations upper case; sdtm import lower-cases them back
+AE_ABBREVIATIONS: dict[str, str] = {"icans": "ICANS", "iec-hs": "IEC-HS", "hlh": "HLH"}
+
 # adverse_events.grading_system <-> SUPPAE.QVAL of AETOXGRS
 GRADING_SYSTEMS: dict[str, str] = {
     "ctcae4.03": "CTCAE V4.03", "ctcae5.0": "CTCAE V5.0", "ctcae6.0": "CTCAE V6.0",

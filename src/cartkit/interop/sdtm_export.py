@@ -17,16 +17,13 @@ holds nothing but its files, unchanged; it is written whole beside ``out`` and s
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
-from cartkit.report.output_folder import SDTM_EXPORT, check_output_folder, install, manifest_text
+from cartkit.report.output_folder import SDTM_EXPORT
 
 
 @dataclass
@@ -51,33 +48,20 @@ def build_domains(study) -> tuple[list, list[str]]:
     left = study.measurements.filter(~pl.col("analyte").is_in(sorted(written)))
     if left.height:
         names = ", ".join(sorted(set(left["analyte"].to_list())))
-        notes.append(f"{left.height} measurements of analytes with no SDTM test code here ({names}) are not "
-                     "written (LB would need LBSPEC to tell serum from urine M-protein)")
+        notes.append(f"{left.height} measurements of analytes with no SDTM test code ({names}) are not written "
+                     "(interop/sdtm_codes.py maps each analyte to its LB, VS or PC test)")
     return [d for d in out if d is not None], notes
-
-
-def _version() -> str:
-    import cartkit
-
-    return cartkit.__version__
 
 
 def export_sdtm(study_dir: str | Path, out: str | Path) -> SdtmExport:
     """Write the SDTM datasets of the study folder ``study_dir`` into the new folder ``out``."""
+    from cartkit.interop.adam_define import define_xml, dictionary_versions
     from cartkit.interop.adam_write import dataset_json, metadata, write_xpt
-    from cartkit.study.load import load_study
+    from cartkit.interop.export_folder import export_folder
 
-    check_output_folder(out, study_folder=study_dir, kind=SDTM_EXPORT)
-    study = load_study(study_dir)
-    inputs = [f.path for f in study.inputs]
-    target = check_output_folder(out, study_folder=study_dir, inputs=inputs, kind=SDTM_EXPORT).path
-    datasets, notes = build_domains(study)
-    version = _version()
-    created = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
-    try:
-        tmp.chmod(0o755)  # mkdtemp makes 0700; the export is an ordinary folder
+    with export_folder(study_dir, out, SDTM_EXPORT) as run:
+        study, tmp, version, created = run.study, run.tmp, run.version, run.created
+        datasets, notes = build_domains(study)
         for sub in ("xpt", "json", "metadata"):
             (tmp / sub).mkdir()
         for ds in datasets:
@@ -87,8 +71,6 @@ def export_sdtm(study_dir: str | Path, out: str | Path) -> SdtmExport:
             (tmp / "json" / f"{base}.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
             (tmp / "metadata" / f"{base}.metadata.json").write_text(
                 json.dumps(metadata(ds, version=version), indent=1, ensure_ascii=False), encoding="utf-8")
-        from cartkit.interop.adam_define import define_xml, dictionary_versions
-
         (tmp / "define.xml").write_text(define_xml(datasets, study_oid=study.meta.id, study_name=study.meta.title,
                                                    created=created, version=version, tabulation=True, folder="xpt/",
                                                    dictionary_versions=dictionary_versions(study)),
@@ -100,9 +82,4 @@ def export_sdtm(study_dir: str | Path, out: str | Path) -> SdtmExport:
                                          f"metadata/{ds.name.lower()}.metadata.json"]} for ds in datasets],
                  "define": "define.xml", "notes": notes}
         (tmp / "datasets.json").write_text(json.dumps(index, indent=1, ensure_ascii=False), encoding="utf-8")
-        (tmp / SDTM_EXPORT.manifest).write_text(manifest_text(tmp, version, SDTM_EXPORT), encoding="utf-8")
-        install(tmp, out, study_folder=study_dir, inputs=inputs, kind=SDTM_EXPORT)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return SdtmExport(Path(out), {ds.name: ds.frame.height for ds in datasets}, notes)

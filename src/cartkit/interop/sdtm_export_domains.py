@@ -299,7 +299,7 @@ def _ae_table_rows(study: Study) -> pl.DataFrame:
     study gives it), AEDECOD its preferred term (the term where only the PT code is given, since AEDECOD
     is required) with AEPTCD, and AEBODSYS/AEBDSYCD and AESOC/AESOCCD its primary SOC (cartkit keeps one
     SOC per PT, the primary one, study/meddra.py). An uncoded row gives both AETERM and AEDECOD the
-    short-list term (capitalised): that list is the study's dictionary, and a short-list term is what the
+    short-list term (capitalised, abbreviations upper case: ICANS, IEC-HS): that list is the study's dictionary, and a short-list term is what the
     analysis counts (docs/sdtm.md "MedDRA")."""
     a = study.adverse_events
     for c in ("meddra_pt", "meddra_pt_code", "meddra_soc", "meddra_soc_code"):
@@ -308,7 +308,8 @@ def _ae_table_rows(study: Study) -> pl.DataFrame:
     a = a.join(_episode_refs(study), on=["patient_id", "episode"], how="left")
     coded = pl.any_horizontal(pl.col(c).is_not_null() for c in ("meddra_pt", "meddra_pt_code", "meddra_soc",
                                                                  "meddra_soc_code"))
-    short = pl.col("term").str.slice(0, 1).str.to_uppercase() + pl.col("term").str.slice(1)
+    short = pl.col("term").replace_strict(C.AE_ABBREVIATIONS, default=(
+        pl.col("term").str.slice(0, 1).str.to_uppercase() + pl.col("term").str.slice(1)))
     code = {c: pl.col(c).cast(pl.Int64, strict=False) for c in ("meddra_pt_code", "meddra_soc_code")}
     return a.select(
         "patient_id", "episode", __order=pl.lit(0), __term=pl.when(coded).then(pl.col("term")).otherwise(short),

@@ -267,6 +267,21 @@ def _unknown_subjects(dom: Domain, frame: pl.DataFrame, known: pl.Series, out: _
     return frame.filter(pl.col("USUBJID").is_in(known.implode()))
 
 
+def _dated_rows(dom: Domain, frame: pl.DataFrame, prefix: str, patients: pl.DataFrame, out: _Problems,
+                what: str) -> pl.DataFrame:
+    """The rows of ``frame`` (of ``dom``) that name a known subject and have a date (``__date`` from
+    --DTC, else --DY), ``__rft`` set: a row with no USUBJID or a subject not in DM is an error, a row
+    with no date a warning ("the <what> cannot be placed")."""
+    f = _missing_usubjid(Domain(dom.name, dom.file, frame, dom.csv), out)
+    f = _unknown_subjects(dom, f, patients["patient_id"], out)
+    f = _with_dates(dom, f, f"{prefix}DTC", f"{prefix}DY", patients)
+    undated = f.filter(pl.col("__date").is_null())
+    if undated.height:
+        out.rows(dom, undated, f"{prefix}DTC", f"{prefix}DTC" if dom.has(f"{prefix}DTC") else None,
+                 f"no complete date nor study day: the {what} cannot be placed", WARNING)
+    return f.filter(pl.col("__date").is_not_null())
+
+
 def _infusions(ex: Domain, patients: pl.DataFrame, target: str, car_t: tuple[str, ...] | None,
                out: _Problems, notes: list[str]) -> pl.DataFrame:
     if not _require(ex, ("USUBJID", "EXTRT"), out):

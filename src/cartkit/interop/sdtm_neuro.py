@@ -24,16 +24,7 @@ _LIMITS = {"ice_score": (0, 10), "capd_score": (0, 32)}
 
 def neuro_rows(qs: Domain | None, fa: Domain | None, patients: pl.DataFrame, infusions: pl.DataFrame,
                out) -> pl.DataFrame:
-    from cartkit.interop.sdtm_import import (
-        _missing_usubjid,
-        _num,
-        _out_of_range,
-        _place,
-        _require,
-        _text,
-        _unknown_subjects,
-        _with_dates,
-    )
+    from cartkit.interop.sdtm_import import _dated_rows, _num, _out_of_range, _place, _require, _text
 
     keys = ["USUBJID", "episode", "day"]
     parts: list[pl.DataFrame] = []
@@ -45,13 +36,7 @@ def neuro_rows(qs: Domain | None, fa: Domain | None, patients: pl.DataFrame, inf
             pl.col("__cd").is_in(list(codes)))
         if not f.height:
             continue
-        f = _missing_usubjid(Domain(dom.name, dom.file, f, dom.csv), out)
-        f = _unknown_subjects(dom, f, patients["patient_id"], out)
-        f = _with_dates(dom, f, f"{p}DTC", f"{p}DY", patients)
-        undated = f.filter(pl.col("__date").is_null())
-        if undated.height:
-            out.rows(dom, undated, f"{p}DTC", f"{p}DTC" if dom.has(f"{p}DTC") else None,
-                     "no complete date nor study day: the assessment cannot be placed", WARNING)
+        f = _dated_rows(dom, f, p, patients, out, "assessment")
         placed = _out_of_range(dom, _place(f, infusions), out, "assessment", f"{p}DTC")
         placed = placed.with_columns(__col=pl.col("__cd").replace_strict(codes))
         if p == "QS":

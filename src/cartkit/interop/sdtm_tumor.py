@@ -23,16 +23,7 @@ def tr_rows(tr: Domain, patients: pl.DataFrame, infusions: pl.DataFrame, out, no
             evaluator: str = "INVESTIGATOR") -> tuple[pl.DataFrame, pl.DataFrame]:
     """(lesions, SPD by USUBJID, __date, __method). Only ``evaluator``'s rows (TREVAL; rows without
     TREVAL count as that evaluator's) are read, as for RS."""
-    from cartkit.interop.sdtm_import import (
-        _missing_usubjid,
-        _num,
-        _out_of_range,
-        _place,
-        _require,
-        _text,
-        _unknown_subjects,
-        _with_dates,
-    )
+    from cartkit.interop.sdtm_import import _dated_rows, _num, _out_of_range, _place, _require, _text
     from cartkit.interop.sdtm_rs import METHOD_OF
 
     empty = pl.DataFrame(), pl.DataFrame()
@@ -50,15 +41,9 @@ def tr_rows(tr: Domain, patients: pl.DataFrame, infusions: pl.DataFrame, out, no
         f = f.filter(who.is_null() | (who == evaluator.upper()))
     if not f.height:
         return empty
-    f = _missing_usubjid(Domain(tr.name, tr.file, f, tr.csv), out)
-    f = _unknown_subjects(tr, f, patients["patient_id"], out)
-    f = _with_dates(tr, f, "TRDTC", "TRDY", patients)
-    undated = f.filter(pl.col("__date").is_null())
-    if undated.height:
-        out.rows(tr, undated, "TRDTC", "TRDTC" if tr.has("TRDTC") else None,
-                 "no complete date nor study day: the measurement cannot be placed", WARNING)
+    f = _dated_rows(tr, f, "TR", patients, out, "measurement")
     unit = _text("TRSTRESU").str.to_lowercase() if tr.has("TRSTRESU") else pl.lit("mm")
-    f = f.filter(pl.col("__date").is_not_null()).with_columns(__v=_num("TRSTRESN"), __u=unit)
+    f = f.with_columns(__v=_num("TRSTRESN"), __u=unit)
     spd = f.filter(pl.col("__cd") == C.SPD_TESTCD).with_columns(
         __method=(_text("TRMETHOD").str.to_uppercase().replace_strict(METHOD_OF, default=None)
                   if tr.has("TRMETHOD") else pl.lit(None, dtype=pl.String)))
