@@ -57,6 +57,11 @@ def test_adae_carries_the_meddra_coding_of_each_coded_row(exported):
     anemia = adae.filter((pl.col("USUBJID") == "P2") & (pl.col("AEDECOD") == "anemia")).row(0, named=True)
     assert anemia["AEBODSYS"] == "" and anemia["AEPTCD"] is None
     assert adae.select(pl.struct("USUBJID", "AESEQ").is_unique().all()).item()  # the key
+    # CRS records cartkit adds (derived >= 1, none recorded) take the coding the study gives CRS (P4's row)
+    added = adae.filter((pl.col("AETERM") == "") & (pl.col("DTOXGRN") >= 1))
+    assert added.height == 5
+    assert added.select("AEDECOD", "AEPTCD", "AEBODSYS").unique().rows() == [
+        ("Cytokine release syndrome", 10052015.0, "Immune system disorders")]
 
 
 def test_adae_has_one_record_per_infection_and_malignancy(exported):

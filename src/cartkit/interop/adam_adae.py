@@ -145,6 +145,10 @@ def build_adae(study: Study, derived: Derived, adsl: pl.DataFrame) -> AdamDatase
                         | (pl.col("ASTCTGRN").fill_null(0) >= 1))
              .join(ae.select(*KEYS, "term"), on=[*KEYS, "term"], how="anti")
              .select(*KEYS, "term", pl.lit(0).alias("_order")))
+    # an added CRS/ICANS/IEC-HS record takes the MedDRA coding the study gives that term elsewhere (its first
+    # coded row), so the syndrome's records share one PT and SOC
+    coding = a.filter(coded).group_by("term", maintain_order=True).agg(pl.col(c).first() for c in MEDDRA)
+    extra = extra.join(coding, on="term", how="left").with_columns(_decod=pl.col("meddra_pt"))
     rows = pl.concat([ae, extra], how="diagonal_relaxed").join(syn, on=[*KEYS, "term"], how="left")
     others = [p for p in (_infections(study), _malignancies(study)) if p is not None]
     rows = pl.concat([rows, *others], how="diagonal_relaxed")
