@@ -7,4 +7,5 @@ import polars as pl
 
 def patient_number() -> pl.Expr:
     """The trailing number of ``patient_id`` as Int64 (null when it has none): sort by it, then by the id."""
-    return pl.col("patient_id").str.extract(r"(\d+)$").cast(pl.Int64, strict=False)
+    # a cast to text first: a sharded study holds ids as categories (cartkit.engine.shards.compact)
+    return pl.col("patient_id").cast(pl.String).str.extract(r"(\d+)$").cast(pl.Int64, strict=False)

@@ -369,7 +369,14 @@ class Results:
         return self.tables.get(name)
 
     def store(self, name: str, table: pl.DataFrame) -> None:
-        """Keep ``table`` as result ``name`` after checking it against its schema (``SCHEMAS``)."""
+        """Keep ``table`` as result ``name`` after checking it against its schema (``SCHEMAS``).
+        Text held as categories (a sharded study's gathered tables, cartkit.engine.shards.compact) is
+        stored as text, so a result has the same schema however the study was read."""
+        import polars as pl
+
+        categories = [c for c, t in table.schema.items() if isinstance(t, pl.Categorical | pl.Enum)]
+        if categories:
+            table = table.with_columns(pl.col(categories).cast(pl.String))
         check_table(name, table)
         self.tables[name] = table
 

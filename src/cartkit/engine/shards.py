@@ -41,6 +41,13 @@ KINETIC_SAMPLE_EPISODES = 50_000
 _SAMPLE_SCALE = 1_000_000
 _SAMPLE_SEED = 2019
 
+# integer columns kept 64-bit when compacting: durations in days, which the analysis sums over patients
+_WIDE_INTEGERS = ("_days",)
+# long, repeated text the analysis only lists (never joins on, compares or parses), held as categories
+# when compacting; every other text column stays text, as the analysis's joins and parsing expect
+CATEGORY_COLUMNS = {"derived.kinetics": ("note",), "derived.tte.": ("pfs_reason", "os_reason"),
+                    "table.infusions": ("lymphodepletion",)}
+
 _PROBLEM_SCHEMA = {"file": pl.String, "row": pl.Int64, "column": pl.String, "value": pl.String,
                    "rule": pl.String, "severity": pl.String, "kind": pl.String}
 
@@ -90,6 +97,27 @@ def kinetic_rows(measurements: pl.DataFrame, plan, fraction: float = 1.0) -> pl.
     wanted = (pl.col("analyte").is_in(list(plan.kinetic_analytes)) & pl.col("day").is_between(lo, hi)) | (
         (pl.col("analyte") == "car_dna") & (pl.col("day") >= 0))
     return measurements.filter(wanted.fill_null(False) & _sampled(measurements, fraction))
+
+
+def compact(frame: pl.DataFrame, name: str = "") -> pl.DataFrame:
+    """``frame`` (the frame ``name`` a shard hands over) in narrower storage with the same values:
+    64-bit integers whose values fit as ``pl.Int32`` (except durations, ``*_days``, which the analysis
+    sums over patients), and the text columns of ``CATEGORY_COLUMNS`` as ``pl.Categorical`` (one
+    global dictionary, so shards concatenate; results store them as text again,
+    cartkit.analysis.results). Floats, dates and booleans are kept: no statistic is computed in lower
+    precision. At registry size the gathered tables are most of a run's memory (docs/scale.md)."""
+    ints = [n for n, t in frame.schema.items() if t == pl.Int64 and not n.endswith(_WIDE_INTEGERS)]
+    fits = set(ints)
+    if ints and frame.height:
+        bounds = frame.select([pl.col(n).min().alias(f"lo.{n}") for n in ints]
+                              + [pl.col(n).max().alias(f"hi.{n}") for n in ints]).row(0, named=True)
+        fits = {n for n in ints if (bounds[f"lo.{n}"] is None or bounds[f"lo.{n}"] >= -(2**31))
+                and (bounds[f"hi.{n}"] is None or bounds[f"hi.{n}"] < 2**31)}
+    labels = {c for key, columns in CATEGORY_COLUMNS.items() if name == key or (key.endswith(".")
+              and name.startswith(key)) for c in columns}
+    casts = [pl.col(n).cast(pl.Categorical) for n, t in frame.schema.items() if t == pl.String and n in labels]
+    casts += [pl.col(n).cast(pl.Int32) for n in ints if n in fits]
+    return frame.with_columns(casts) if casts else frame
 
 
 # --------------------------------------------------------------------------- one shard
@@ -144,11 +172,14 @@ def shard_frames(folder: str | Path, shard: str | Path, config, today: dt.date |
     frames = {"problems": _problem_frame(problems)}
     if study is None or errors(problems):
         return frames
-    frames.update(derived_frames(derive(study)))
+    # what the analysis receives, compacted (``compact``); the shard's full tables go when this returns
+    text = ("derived.notes", "derived.facts")
+    frames.update({name: frame if name in text else compact(frame, name)
+                   for name, frame in derived_frames(derive(study)).items()})
     for name in ANALYSIS_TABLES:
-        frames[f"table.{name}"] = study.tables[name]
-    frames["table.measurements"] = kinetic_rows(study.tables["measurements"], study.plan, fraction)
-    frames["table.neuro"] = study.tables["neuro"].clear()
+        frames[f"table.{name}"] = compact(study.tables[name], f"table.{name}")
+    frames["table.measurements"] = compact(kinetic_rows(study.tables["measurements"], study.plan, fraction))
+    frames["table.neuro"] = compact(study.tables["neuro"].clear())
     frames["notes"] = _text(study.notes)
     frames["inputs"] = pl.DataFrame(
         [(f.file, str(f.path), f.bytes, f.sha256) for f in study.inputs],
@@ -189,9 +220,12 @@ def _patients_in_two_shards(parts: list[dict[str, pl.DataFrame]]) -> list:
             for pid, s, f in later.select("patient_id", "__shard", "__first").iter_rows()]
 
 
-def gather(folder: str | Path, config, parts: list[dict[str, pl.DataFrame]], fraction: float = 1.0):
+def gather(folder: str | Path, config, parts: list[dict[str, pl.DataFrame]], fraction: float = 1.0,
+           sharded: bool = True):
     """(Study, Derived) of the whole study from its shards' frames; ``StudyError`` listing every
-    problem of every shard when there is any error."""
+    problem of every shard when there is any error. ``sharded``: the study folder is in patient shards
+    (the notes say how many were read); False for an ordinary folder handed over as one part (the
+    Spark engine), whose notes are then those of the default engine."""
     from cartkit.derive import Derived
     from cartkit.study.coerce import TypedTable
     from cartkit.study.model import Study
@@ -232,9 +266,10 @@ def gather(folder: str | Path, config, parts: list[dict[str, pl.DataFrame]], fra
     shards = _concat([p["shard"] for p in clean])
     notes = _unique(t for p in clean for t in p["notes"]["text"])
     registry: list[str] = []  # how the study was read: in the report's notes (derived.notes) and study.notes
-    registry.append(f"Read in {shards.height} patient shards ({int(shards['patients'].sum()):,} patients, "
-                 f"{int(shards['episodes'].sum()):,} infusions), each loaded, validated and derived on its own "
-                 "(docs/scale.md).")
+    if sharded:
+        registry.append(f"Read in {shards.height} patient shards ({int(shards['patients'].sum()):,} patients, "
+                        f"{int(shards['episodes'].sum()):,} infusions), each loaded, validated and derived on its "
+                        "own (docs/scale.md).")
     if fraction < 1:
         sampled = tables["measurements"].select("patient_id", "episode").unique().height
         registry.append(f"The kinetic curves and model fits use the measurements of a reproducible sample of "

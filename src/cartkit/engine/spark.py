@@ -101,4 +101,4 @@ def run_on_spark(study_dir: str | Path, master: str | None = None,
     ordered = [parts[p] for p in paths]
     ordered[0]["problems"] = pl.concat([_problem_frame(toml_problems), ordered[0]["problems"]])
     say("gathering the derived tables")
-    return gather(folder, config, ordered, fraction)
+    return gather(folder, config, ordered, fraction, sharded=bool(shards))
