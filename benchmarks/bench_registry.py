@@ -30,24 +30,36 @@ RESULTS = ROOT / "benchmarks" / "results" / "registry.json"
 CLI = [sys.executable, "-c", "from cartkit.cli import app; app()"]
 
 
+def parse_time_v(text: str) -> dict:
+    """Wall and CPU seconds and peak RSS (MiB) from the report of ``/usr/bin/time -v``."""
+    def field(label: str) -> str:
+        return re.search(rf"{re.escape(label)}: (\S+)", text).group(1)
+
+    wall = 0.0
+    for part in field("Elapsed (wall clock) time (h:mm:ss or m:ss)").split(":"):
+        wall = wall * 60 + float(part)
+    cpu = float(field("User time (seconds)")) + float(field("System time (seconds)"))
+    return {"seconds": round(wall, 1), "cpu_seconds": round(cpu, 1),
+            "peak_mib": round(int(field("Maximum resident set size (kbytes)")) / 1024),
+            "peak_from": "/usr/bin/time -v"}
+
+
 def _timed(args: list[str]) -> dict:
-    """Wall seconds and peak RSS (MiB) of a child process."""
+    """Wall and CPU seconds and peak RSS (MiB) of a child process, and the load average at its end."""
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     time_bin = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
     start = time.perf_counter()
     if time_bin:
         out = subprocess.run([time_bin, "-v", *args], env=env, capture_output=True, text=True)
-        seconds = time.perf_counter() - start
         if out.returncode != 0:
             raise SystemExit(f"failed: {' '.join(args)}\n{out.stdout[-2000:]}\n{out.stderr[-4000:]}")
-        peak_kib = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", out.stderr).group(1))
-        source = "/usr/bin/time -v"
-    else:
-        subprocess.run(args, env=env, check=True, capture_output=True)
-        seconds = time.perf_counter() - start
-        peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        source = "resource.getrusage(RUSAGE_CHILDREN)"
-    return {"seconds": round(seconds, 1), "peak_mib": round(peak_kib / 1024), "peak_from": source}
+        return {**parse_time_v(out.stderr), "load_average": round(os.getloadavg()[0], 1)}
+    subprocess.run(args, env=env, check=True, capture_output=True)
+    seconds = time.perf_counter() - start
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"seconds": round(seconds, 1), "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
+            "peak_mib": round(usage.ru_maxrss / 1024), "peak_from": "resource.getrusage(RUSAGE_CHILDREN)",
+            "load_average": round(os.getloadavg()[0], 1)}
 
 
 def main() -> None:
@@ -77,7 +89,7 @@ def main() -> None:
     results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
     results[str(args.patients)] = entry
     small, large = results.get("100000"), results.get("1000000")
-    if small and large:
+    if small and large and small.get("run") and large.get("run"):
         results["time_ratio_1e6_to_1e5"] = round(large["run"]["seconds"] / small["run"]["seconds"], 1)
         results["peak_1e6_under_8_gib"] = large["run"]["peak_mib"] < 8 * 1024
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
