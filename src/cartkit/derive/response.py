@@ -233,7 +233,7 @@ def assessment_responses(study: Study, *, mrd_cutoff_pct: float | None = None) -
         )
         .otherwise(pl.lit(None, dtype=pl.String))
     )
-    out = a.with_columns(derived=derived, _imwg_mrd=pl.lit(None, dtype=pl.Boolean))
+    out = a.with_columns(derived=derived, _imwg_mrd=pl.lit(None, dtype=pl.Boolean), _own_mrd=pl.lit(False))
     if _has_family(study, "myeloma"):
         imwg = imwg_from_study(study).select(
             *KEYS, "day", pl.col("imwg_response"), pl.col("mrd_negative").alias("_mrd_imwg")
@@ -247,6 +247,7 @@ def assessment_responses(study: Study, *, mrd_cutoff_pct: float | None = None) -
                 .then(pl.col("imwg_response"))
                 .otherwise(pl.col("derived")),
                 _imwg_mrd=pl.col("_mrd_imwg"),
+                _own_mrd=pl.col("_own_mrd") | pl.col("_myeloma").fill_null(False),
             )
         )
     if _has_family(study, "cll"):
@@ -260,6 +261,7 @@ def assessment_responses(study: Study, *, mrd_cutoff_pct: float | None = None) -
                 .then(pl.col("iwcll_response"))
                 .otherwise(pl.col("derived")),
                 _imwg_mrd=pl.when(pl.col("_cll").fill_null(False)).then(pl.col("_umrd")).otherwise(pl.col("_imwg_mrd")),
+                _own_mrd=pl.col("_own_mrd") | pl.col("_cll").fill_null(False),
             )
         )
     if lesions is not None and lesions.height:
@@ -279,7 +281,13 @@ def assessment_responses(study: Study, *, mrd_cutoff_pct: float | None = None) -
         .then(pl.lit("derived"))
         .otherwise(None)
         .alias("source"),
-        pl.coalesce(mrd_negative_expr(pl.col("mrd_pct"), mrd_cutoff_pct), pl.col("_imwg_mrd")).alias("mrd_negative"),
+        # myeloma (IMWG 2016: no clonal plasma cells at 10^-5 or better) and CLL (iwCLL 2018 uMRD4) keep their own
+        # rule; the B-ALL cutoff (mrd_pct < 0.01%) is for the others. It must not be applied to a myeloma mrd_pct:
+        # 0.005% is 5 x 10^-5, MRD-positive at IMWG's 10^-5 (tests/test_mrd_rule_by_disease.py)
+        pl.when(pl.col("_own_mrd"))
+        .then(pl.col("_imwg_mrd"))
+        .otherwise(pl.coalesce(mrd_negative_expr(pl.col("mrd_pct"), mrd_cutoff_pct), pl.col("_imwg_mrd")))
+        .alias("mrd_negative"),
     ).sort(ASSESSMENT_KEY)
 
 
