@@ -110,9 +110,10 @@ def crs_daily(
     * hypoxia: the most intensive oxygen support of the day (device table and the
       > 6 L/min nasal-cannula rule of the ASTCT criteria file); no oxygen row = "none".
     * treated (fever no longer required, ASTCT): antipyretic, tocilizumab, steroid (or
-      anakinra/siltuximab) given on or before that day in the episode AND fever already
-      seen on or before that day in the episode (the waiver is for "patients who have
-      CRS"; prophylaxis before any fever does not waive it). On a waived, afebrile day
+      anakinra/siltuximab) given on or before that day in the episode, on a day when a
+      fever had already been seen in the episode (the waiver is for "patients who have
+      CRS then receive" the therapy; prophylaxis before any fever does not waive it, even
+      after a later fever). On a waived, afebrile day
       only hypotension and hypoxia grade (no fever, neither -> 0). A limitation: the
       waiver lasts to the end of the episode's records, so a late hypotension of
       another cause (sepsis) would be graded as CRS -- such days show up as a
@@ -206,10 +207,12 @@ def crs_daily(
         fever=pl.col("temperature_max") >= fever_c,
         has_vitals=pl.col("temperature_max").is_not_null() | pl.col("sbp_min").is_not_null(),
     ).with_columns(
+        # a masking drug given on or after the first fever (ASTCT: "patients who have CRS then receive"):
+        # a premedication before any fever does not waive it (tests/test_derive_crs_premedication_waiver.py)
         treated=(
-            pl.col("masking_today").cum_max().over(KEYS, order_by="day")
+            pl.col("masking_today")
             & pl.col("fever").fill_null(False).cum_max().over(KEYS, order_by="day")
-        ),
+        ).cum_max().over(KEYS, order_by="day"),
         hypotension=pl.when(pl.col("n_vasopressors") >= 2)
         .then(pl.lit("vasopressors"))
         .when((pl.col("n_vasopressors") == 1) | pl.col("vasopressin"))
