@@ -145,13 +145,14 @@ FA_DOMAINS: dict[str, tuple[str, str]] = {
 # assessments.method <-> RS.RSMETHOD
 METHODS: dict[str, str] = {
     "pet_ct": "PET-CT", "ct": "CT SCAN", "marrow": "BONE MARROW EXAMINATION",
-    "clinical": "CLINICAL EVALUATION", "imwg": "IMWG RESPONSE ASSESSMENT",
+    "clinical": "CLINICAL EVALUATION", "imwg": "IMWG RESPONSE ASSESSMENT", "iwcll": "IWCLL RESPONSE ASSESSMENT",
 }
 # diagnosis family -> RS.RSCAT of its responses (docs/criteria.md names the criteria)
 RS_CATEGORIES: dict[str, str] = {
     "lymphoma": "LUGANO CLASSIFICATION 2014",
     "all": "B-ALL RESPONSE CRITERIA",
     "myeloma": "IMWG 2016",
+    "cll": "IWCLL 2018",
 }
 # assessments column -> (RSTESTCD, RSTEST, kind): the inputs of an assessment, RS records beside
 # OVRLRESP with the same RSDTC and RSMETHOD. kind: "int" / "float" in RSSTRESN, "flag" Y/N and
@@ -175,6 +176,14 @@ RS_INPUTS: dict[str, tuple[str, str, str]] = {
     "plasmacytoma_spd_mm2": ("PLSPD", "Plasmacytoma SPD (mm2)", "float"),
     "mrd_result": ("MRDRES", "MRD Result", "text"),
     "mrd_sensitivity": ("MRDSENS", "MRD Assay Sensitivity", "float"),
+    # CLL, iwCLL 2018 (Hallek M et al., Blood 2018;131:2745, Table 4 groups A and B)
+    "node_max_ldi_mm": ("NODELDI", "Largest Lymph Node Longest Diameter (mm)", "float"),
+    "spleen_cm": ("SPLEENCM", "Spleen Craniocaudal Length (cm)", "float"),
+    "liver_cm": ("LIVERCM", "Liver Below Costal Margin (cm)", "float"),
+    "b_symptoms": ("BSYMPT", "Constitutional (B) Symptoms Present", "flag"),
+    "marrow_cll_pct": ("BMCLL", "Bone Marrow CLL Cells (%)", "float"),
+    "marrow_nodules": ("BMNODUL", "Bone Marrow B-Lymphoid Nodules Present", "flag"),
+    "richter_transformation": ("RICHTER", "Richter Transformation Documented", "flag"),
 }
 SPD_TESTCD = "SPD"
 LESION_TESTS = {"ldi_mm": ("LDIAM", "Longest Diameter"), "sdi_mm": ("LPERP", "Longest Perpendicular")}

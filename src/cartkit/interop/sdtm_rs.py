@@ -84,11 +84,12 @@ def rs_assessments(rs: Domain, patients: pl.DataFrame, infusions: pl.DataFrame, 
     frame = frame.with_columns(__rsmethod=method_text.replace_strict(METHOD_OF, default=None))
     f = frame.filter(pl.col("__tcd") == "OVRLRESP")
     lugano = pl.col("__cat").str.contains("LUGANO")
-    family = pl.col("__cat").str.contains("B-ALL") | pl.col("__cat").str.contains("IMWG")
+    family = pl.col("__cat").str.contains("B-ALL") | pl.col("__cat").str.contains("IMWG") | pl.col("__cat").str.contains(
+        "IWCLL")
     other = f.filter(~lugano & ~family)
     if other.height:
         out.rows(rs, other, "RSCAT", "RSCAT", "overall response under criteria other than Lugano 2014, the B-ALL "
-                 "criteria or IMWG 2016: not imported", WARNING)
+                 "criteria, IMWG 2016 or iwCLL 2018: not imported", WARNING)
     byvocab = f.filter(family)
     f = f.filter(lugano)
     components = _inputs(rs, frame, patients, out)
@@ -165,13 +166,13 @@ def rs_assessments(rs: Domain, patients: pl.DataFrame, infusions: pl.DataFrame, 
                                           pl.col(RECORD) + (1 if rs.csv else 0)))
     notes.append(f"assessments are RS's overall responses under Lugano 2014 (evaluator {evaluator}), one per "
                  f"date, the {'PET-CT' if order[0] == 'pet_ct' else 'CT'} response where it is evaluable, and "
-                 "under the B-ALL criteria or IMWG 2016 (RSCAT); the first PD or PMD after day 0 of an episode is a "
+                 "under the B-ALL criteria, IMWG 2016 or iwCLL 2018 (RSCAT); the first PD or PMD after day 0 of an episode is a "
                  "progression event where CE gives none")
     return assessments, events
 
 
 def _by_vocabulary(rs: Domain, f: pl.DataFrame, patients: pl.DataFrame, out) -> pl.DataFrame:
-    """OVRLRESP rows under the B-ALL criteria or IMWG 2016: RSSTRESC is a cartkit response label."""
+    """OVRLRESP rows under the B-ALL criteria, IMWG 2016 or iwCLL 2018: RSSTRESC is a cartkit response label."""
     from cartkit.interop.sdtm_import import _missing_usubjid, _text, _unknown_subjects, _with_dates
 
     schema = {"USUBJID": pl.String, RECORD: pl.Int64, "__date": pl.Date, "__rft": pl.Date, "__method": pl.String,
@@ -193,7 +194,8 @@ def _by_vocabulary(rs: Domain, f: pl.DataFrame, patients: pl.DataFrame, out) -> 
         out.rows(rs, bad, "RSSTRESC", "RSSTRESC", "not a response cartkit knows ("
                  + ", ".join(sorted(set(labels.values()))) + ")")
     f = f.filter(pl.col("__response").is_not_null()).with_columns(__method=pl.coalesce(
-        "__rsmethod", pl.when(pl.col("__cat").str.contains("IMWG")).then(pl.lit("imwg")).otherwise(pl.lit("marrow"))),
+        "__rsmethod", pl.when(pl.col("__cat").str.contains("IMWG")).then(pl.lit("imwg"))
+        .when(pl.col("__cat").str.contains("IWCLL")).then(pl.lit("iwcll")).otherwise(pl.lit("marrow"))),
         __label=bor_label_expr(pl.col("__response")))
     f = _with_dates(rs, f, "RSDTC", "RSDY", patients)
     undated = f.filter(pl.col("__date").is_null())
