@@ -114,7 +114,8 @@ def iwcll_responses(
     Returns patient_id, episode, day, iwcll_response (CR, CRi, nPR, PR, PR-L, SD, PD, or null when
     not evaluable or not yet confirmed), iwcll_raw (the assessment alone), iwcll_pd_reason,
     iwcll_measurable (a group A parameter abnormal at baseline), umrd (undetectable MRD at 10^-4,
-    the latest test so far; null before any) and umrd_cr (CR or CRi with uMRD).
+    the latest test after the infusion so far, a baseline result not carried; null before any) and
+    umrd_cr (CR or CRi with uMRD).
 
     ``require_duration`` overrides ``[duration] require``; ``criteria`` replaces the criteria file
     (a study's own reading, e.g. with ``[pr_l] derive = true``).
@@ -160,8 +161,12 @@ def iwcll_responses(
         [pl.when(pl.col("day") == pl.col("_bday")).then(_c(f"{n}_0")).otherwise(_c(n)).alias(n) for n in base_cols]
     ).sort([*KEYS, "day"])
     mrd = c["mrd"]
+    # the latest post-infusion test (carried to later visits below); a baseline (pre-infusion) result is not
+    # carried into the response assessments (tests/test_iwcll_baseline_mrd_not_carried.py)
     seq = seq.with_columns(
-        umrd=pl.when(_c("mrd_pct").is_not_null())
+        umrd=pl.when(pl.col("day") == pl.col("_bday"))
+        .then(pl.lit(None, dtype=pl.Boolean))
+        .when(_c("mrd_pct").is_not_null())
         .then(_c("mrd_pct") < mrd["undetectable_below_pct"])
         .when(_c("mrd_result").is_not_null())
         .then((_c("mrd_result") == "negative") & _true(_c("mrd_sensitivity") <= mrd["max_sensitivity"]))
