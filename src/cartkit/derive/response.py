@@ -355,8 +355,8 @@ def derive_responses(
     (null when no assessment has a response), response_day (first day the best
     response was reached), source (of that assessment), relapse_day (first failure
     after CR/CRi, from assessments or relapse/progression events), relapse_source
-    ("assessment" | "event"), mrd_negative (any MRD-negative assessment; null when no
-    MRD was measured), mrd_negative_cr (a complete response, sCR/CR/CRi, with MRD negative
+    ("assessment" | "event"), mrd_negative (any MRD-negative assessment on or after
+    ``first_response_day``; null when no MRD was measured then), mrd_negative_cr (a complete response, sCR/CR/CRi, with MRD negative
     at the same assessment; null when no MRD was measured).
     """
     spec = bor_criteria()
@@ -391,7 +391,8 @@ def derive_responses(
         .group_by(KEYS)
         .agg(pl.col("event_day").min().alias("relapse_event_day"))
     )
-    mrd = assessed.group_by(KEYS).agg(
+    # after the infusion, as the best response (a baseline MRD is the disease's, not the response's)
+    mrd = assessed.filter(pl.col("day") >= first_response_day).group_by(KEYS).agg(
         pl.when(pl.col("mrd_negative").is_not_null().any())
         .then(pl.col("mrd_negative").any())
         .alias("mrd_negative")
