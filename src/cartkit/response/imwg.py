@@ -146,6 +146,11 @@ def imwg_responses(
         marrow_now=_col("marrow_pc_pct"),
         plasm_now=_col("plasmacytoma_spd_mm2"),
     ).with_columns(
+        # a screening (baseline) MRD result is not carried into the response assessments
+        # (tests/test_imwg_baseline_mrd_not_carried.py); the baseline marrow is (nadirs, CR)
+        [pl.when(pl.col("day") == pl.col("baseline_day")).then(None).otherwise(_col(n)).alias(n)
+         for n in ("mrd_result", "mrd_sensitivity")]
+    ).with_columns(
         [_col(n).forward_fill().over(KEYS).alias(n) for n in _CARRIED]
     )
     # nadir = the lowest value before this assessment, baseline included (marrow and plasmacytoma:
