@@ -120,7 +120,7 @@ def apply(rng: np.random.Generator, ep: dict) -> None:
     scheduled = idx <= stop[:, None]
 
     ep["cll"] = {
-        "days": DAYS, "scheduled": scheduled, "ldi": np.round(ldi), "spd": np.round(spd),
+        "scheduled": scheduled, "ldi": np.round(ldi), "spd": np.round(spd),
         "spleen": np.round(spleen, 1), "liver": np.round(liver, 1), "alc": np.round(alc, 2),
         "platelets": np.round(plt), "hemoglobin": np.round(hb), "anc": np.round(anc, 2),
         "marrow": marrow, "nodules": nodules, "symptoms": symptoms, "mrd_pct": mrd_pct,

@@ -110,9 +110,11 @@ def draw_patients(rng: np.random.Generator, n: int, cutoff: int) -> dict[str, np
 
 
 def draw_episodes(
-    rng: np.random.Generator, pat: dict[str, np.ndarray], pidx: np.ndarray, number: int, infusion: np.ndarray
+    rng: np.random.Generator, pat: dict[str, np.ndarray], pidx: np.ndarray, number: int, infusion: np.ndarray,
+    bcma: bool = False,
 ) -> dict[str, np.ndarray]:
-    """Everything that happens in one CAR-T episode for the patients ``pidx``."""
+    """Everything that happens in one CAR-T episode for the patients ``pidx``; ``bcma``: a BCMA product, with
+    its own expansion and sampling days (simulate/kinetics.py); the draws are the same in number and order."""
     n = pidx.shape[0]
     cd22 = np.full(n, number == 2)
     is_all = pat["is_all"][pidx]
@@ -131,11 +133,11 @@ def draw_episodes(
         "harvest": harvest,
         "inflammation": infl,
     }
-    car = kinetics.draw_car_parameters(rng, dose, cd22)
+    car = kinetics.draw_car_parameters(rng, dose, cd22, bcma=bcma)
     ep.update({f"car_{k}": v for k, v in car.items()})
     tox = toxicity.draw_crs_icans(rng, car["cmax_z"], car["tmax"], is_all, cd22, infl)
     ep.update(tox)
-    curves = kinetics.car_curves(rng, car)
+    curves = kinetics.car_curves(rng, car, kinetics.BCMA_KINETIC_DAYS if bcma else kinetics.KINETIC_DAYS)
     ep["kinetics"] = {"car_t_pct_cd3": curves["car_t_pct_cd3"], "car_dna": curves["car_dna"]}
     ep["cytokines"] = kinetics.cytokine_curves(rng, curves["relative"], tox["crs_grade"])
     course = toxicity.daily_course(tox)

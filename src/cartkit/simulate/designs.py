@@ -86,7 +86,7 @@ def _finish(pat: dict, eps: dict, cutoff: int, episode_death: np.ndarray, episod
 
 def _episodes(rng: np.random.Generator, pat: dict, idx: np.ndarray, infusion: np.ndarray, n: int,
               disease: str | None = None):
-    ep = cohort.draw_episodes(rng, pat, idx, 1, infusion[idx])
+    ep = cohort.draw_episodes(rng, pat, idx, 1, infusion[idx], bcma=disease == "myeloma")
     if disease is not None:  # the disease's own response course replaces the generic one
         _, product, subtype, _, _ = DISEASES[disease]
         disease_module(disease).apply(rng, ep)

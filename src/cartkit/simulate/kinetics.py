@@ -30,6 +30,24 @@ STEIN_RESIDUAL_SD_LOG = 0.56
 # the sampled 0-28 day window; FB stays a fraction.
 CD22_TMAX_FACTOR = 1.5
 TMAX_RANGE = (2.0, 28.0)
+
+# BCMA products (the myeloma cohort, simulate/myeloma.py) have their own typical values; the CD19 values of
+# Stein 2019 (tisagenlecleucel) peak earlier and lower and contract faster than BCMA CAR-T:
+# * Cmax: ciltacabtagene autoleucel, CARTITUDE-1 (Berdeja JG et al., Lancet 2021;398:314; transgene PK of
+#   the phase 1b/2 cohort, N = 97, in the product's pharmacology summary): mean 48,692 (SD 27,174) copies/ug
+#   genomic DNA, i.e. a CV of 56% and a geometric mean of about 42,500 (mean / sqrt(1 + CV^2)), the typical
+#   value here;
+# * Tmax: median 12.71 days (range 8.73-329.77) for cilta-cel; a median of 11 days for idecabtagene
+#   vicleucel in KarMMa (Munshi NC et al., N Engl J Med 2021;384:705): typical 12 days;
+# * contraction: cilta-cel transgene half-life 23.5 (SD 24.2) days after the peak: alpha = ln 2 / 23.5;
+# * approximated: FOLDX, the persistence phase (beta, FB) and every between-subject variance are Stein 2019's
+#   (no BCMA estimates were at hand; beta and FB are also what the report's model fit fixes), so the shape
+#   is tisagenlecleucel's with BCMA's peak, timing and decline.
+BCMA_TYPICAL = {"cmax": 42_500.0, "tmax": 12.0, "alpha": 0.6931471805599453 / 23.5}
+# BCMA trials sample transgene densely in the first month and then monthly (KarMMa, CARTITUDE-1 schedules,
+# approximated): days 0, 4, 7, 11, 14, 21, 28, 56 and 90. The CD19 cohorts keep the seed's days.
+BCMA_KINETIC_DAYS = np.array([0, 4, 7, 11, 14, 21, 28, 56, 90])
+BCMA_TMAX_RANGE = (2.0, 60.0)
 FOLDX_RANGE = (10.0, 1e7)
 FB_MAX = 0.5
 DOSE_EXPONENT = 0.3  # Cmax ~ (dose / 2e6 per kg) ** 0.3
@@ -58,17 +76,22 @@ CYTOKINE_RESIDUAL_SD_LOG = 0.25
 
 
 def draw_car_parameters(
-    rng: np.random.Generator, dose: np.ndarray, cd22: np.ndarray
+    rng: np.random.Generator, dose: np.ndarray, cd22: np.ndarray, bcma: bool = False
 ) -> dict[str, np.ndarray]:
-    """Individual Stein 2019 parameters: typical value * exp(eta), eta ~ N(0, omega^2)."""
+    """Individual Stein 2019 parameters: typical value * exp(eta), eta ~ N(0, omega^2).
+
+    ``bcma``: the episodes are of a BCMA product, with ``BCMA_TYPICAL`` values; the draws are the same
+    (same number, same order), so a CD19 cohort's values do not depend on this option."""
     n = dose.shape[0]
     typical = SteinParameters()
+    if bcma:
+        typical = SteinParameters(**{**typical.__dict__, **BCMA_TYPICAL})
     eta = {name: rng.standard_normal(n) * np.sqrt(var) for name, var in STEIN_BSV_VARIANCE.items()}
     cmax = typical.cmax * np.exp(eta["cmax"]) * (dose / TYPICAL_DOSE_1E6_PER_KG) ** DOSE_EXPONENT
     tmax = typical.tmax * np.exp(eta["tmax"]) * np.where(cd22, CD22_TMAX_FACTOR, 1.0)
     return {
         "cmax": cmax,
-        "tmax": np.clip(tmax, *TMAX_RANGE),
+        "tmax": np.clip(tmax, *(BCMA_TMAX_RANGE if bcma else TMAX_RANGE)),
         "foldx": np.clip(typical.foldx * np.exp(eta["foldx"]), *FOLDX_RANGE),
         "alpha": typical.alpha * np.exp(eta["alpha"]),
         "beta": typical.beta * np.exp(eta["beta"]),
@@ -78,13 +101,21 @@ def draw_car_parameters(
     }
 
 
-def car_curves(rng: np.random.Generator, p: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """True and observed CAR DNA and CAR-T % on ``KINETIC_DAYS`` (arrays episodes x days).
+def kinetic_days(values: np.ndarray) -> np.ndarray:
+    """The sampling days of an episodes x days array of ``car_curves`` or ``cytokine_curves``: the BCMA
+    schedule or the CD19 one, told apart by their number of days."""
+    return BCMA_KINETIC_DAYS if values.shape[1] == BCMA_KINETIC_DAYS.size else KINETIC_DAYS
+
+
+def car_curves(rng: np.random.Generator, p: dict[str, np.ndarray], days: np.ndarray = KINETIC_DAYS
+               ) -> dict[str, np.ndarray]:
+    """True and observed CAR DNA and CAR-T % on ``days`` (``KINETIC_DAYS``, or ``BCMA_KINETIC_DAYS``;
+    arrays episodes x days).
 
     Observed values below the LLOQ are NaN (written as blq); values are rounded
     as a laboratory reports them.
     """
-    t = KINETIC_DAYS[None, :]
+    t = days[None, :]
     true = stein_curve(
         t,
         p["cmax"][:, None],
@@ -108,7 +139,7 @@ def car_curves(rng: np.random.Generator, p: dict[str, np.ndarray]) -> dict[str, 
 def cytokine_curves(
     rng: np.random.Generator, relative: np.ndarray, crs_grade: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """Cytokines on ``KINETIC_DAYS``: log level = log baseline + gain * C(t)/Cmax + noise."""
+    """Cytokines on the days of ``relative`` (its CAR curve's): log level = log baseline + gain * C(t)/Cmax + noise."""
     out = {}
     n = relative.shape[0]
     for code, (median, sd, gain0, gain_per_grade, decimals) in CYTOKINES.items():

@@ -125,7 +125,7 @@ def apply(rng: np.random.Generator, ep: dict) -> None:
     scheduled = np.arange(DAYS.size)[None, :] <= stop[:, None]
 
     ep["myeloma"] = {
-        "days": DAYS, "scheduled": scheduled, "serum": serum, "urine": urine_v,
+        "scheduled": scheduled, "serum": serum, "urine": urine_v,
         "urine_followed": urine, "kappa": kap, "lambda": lam, "ife_negative": ife_negative,
         "marrow": marrow, "clonal": clonal, "plasmacytoma": plasm, "has_plasmacytoma": plasm0 > 0,
         "new_lesions": new_lesions, "mrd_days": mrd_days, "mrd_negative": mrd_neg[:, None] & mrd_days,

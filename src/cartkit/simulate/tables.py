@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from cartkit.simulate import cohort, counts, kinetics, toxicity
+from cartkit.simulate import cll, cohort, counts, kinetics, myeloma, toxicity
 from cartkit.study.schema import BOOL, DATE, FLOAT, INT, STR, TABLES
 from cartkit.study.vocabulary import UNIT_CONVERSIONS
 
@@ -172,9 +172,9 @@ def _measurement_blocks(c: Chunk):
     e = c.e
     for code in ("car_t_pct_cd3", "car_dna"):
         lloq = kinetics.CAR_T_PCT_LLOQ if code == "car_t_pct_cd3" else kinetics.CAR_DNA_LLOQ
-        yield code, kinetics.KINETIC_DAYS, e["kinetics"][code], lloq
+        yield code, kinetics.kinetic_days(e["kinetics"][code]), e["kinetics"][code], lloq
     for code in kinetics.CYTOKINES:
-        yield code, kinetics.KINETIC_DAYS, e["cytokines"][code], None
+        yield code, kinetics.kinetic_days(e["cytokines"][code]), e["cytokines"][code], None
     for code in ("temperature", "sbp"):
         yield code, toxicity.VITAL_DAYS, e["vitals"][code], None
     for code in ("wbc", "anc", "alc", "platelets", "hemoglobin"):
@@ -190,7 +190,7 @@ def _disease_blocks(e: dict):
     grid. NaN: not measured (no row)."""
     if "myeloma" in e:
         mm = e["myeloma"]
-        days, seen = mm["days"], mm["scheduled"]
+        days, seen = myeloma.DAYS, mm["scheduled"]
         urine = seen & (mm["urine_followed"][:, None] | (days[None, :] <= 0))
         yield "serum_m_protein", days, np.where(seen, mm["serum"], np.nan), None
         yield "urine_m_protein", days, np.where(urine, mm["urine"], np.nan), None
@@ -198,7 +198,7 @@ def _disease_blocks(e: dict):
         yield "flc_lambda", days, np.where(seen, mm["lambda"], np.nan), None
     if "cll" in e:
         cl = e["cll"]
-        days = cl["days"]
+        days = cll.DAYS
         keep = cl["scheduled"] & (days[None, :] > counts.COUNT_DAYS[-1])
         for code in ("alc", "platelets", "hemoglobin", "anc"):
             yield code, days, np.where(keep, cl[code], np.nan), None
@@ -479,9 +479,10 @@ def assessments(c: Chunk) -> pl.DataFrame:
     return out.sort(["patient_id", "episode", "day"], maintain_order=True) if n else out
 
 
-def _grid_rows(c: Chunk, block: dict) -> tuple[np.ndarray, np.ndarray]:
-    """(episode rows, day columns) of a disease's assessment grid seen before the observation end."""
-    seen = block["scheduled"] & (block["days"][None, :] <= c.e["end_day"][:, None])
+def _grid_rows(c: Chunk, block: dict, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(episode rows, day columns) of a disease's assessment grid (``days``: the module's ``DAYS``, not a
+    per-episode array, so it is not cut by the chunk) seen before the observation end."""
+    seen = block["scheduled"] & (days[None, :] <= c.e["end_day"][:, None])
     return np.nonzero(seen)
 
 
@@ -529,8 +530,8 @@ def _myeloma_assessments(c: Chunk) -> pl.DataFrame:
     columns; the recorded response is the derived one (``_recorded``)."""
     e = c.e
     mm = e["myeloma"]
-    r, j = _grid_rows(c, mm)
-    day = mm["days"][j]
+    r, j = _grid_rows(c, mm, myeloma.DAYS)
+    day = myeloma.DAYS[j]
     k = r.size
     marrow = mm["marrow"][r, j]
     mrd = mm["mrd_days"][r, j]
@@ -562,8 +563,8 @@ def _cll_assessments(c: Chunk) -> pl.DataFrame:
     derived one (``_recorded``)."""
     e = c.e
     cl = e["cll"]
-    r, j = _grid_rows(c, cl)
-    day = cl["days"][j]
+    r, j = _grid_rows(c, cl, cll.DAYS)
+    day = cll.DAYS[j]
     k = r.size
     marrow = cl["marrow"][r, j]
     cols = {
