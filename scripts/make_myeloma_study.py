@@ -34,9 +34,15 @@ never infused (with the reason). Per infused patient: CAR-T kinetics, cytokines,
 supportive care behind the recorded ASTCT 2019 CRS and ICANS grades, blood counts, serum and urine
 M-protein and serum free light chains over time, IMWG 2016 assessments (immunofixation, marrow
 plasma cells, clonality, plasmacytomas, MRD by NGS at 10^-5 or 10^-6) with the recorded responses,
-progression, death and last contact. The shapes (response depth, M-protein half-life, MRD
-negativity, progression and survival) and the trials they follow are described in
-`src/cartkit/simulate/myeloma.py`.
+progression, death and last contact, infections (Hill 2018's early and late densities) and IgG. The
+shapes (response depth, M-protein half-life, MRD negativity, progression and survival) and the trials
+they follow are described in `src/cartkit/simulate/myeloma.py`; the BCMA CAR kinetics (peak, timing
+and decline in the range of CARTITUDE-1 and KarMMa, sampled to day 90) in
+`src/cartkit/simulate/kinetics.py`.
+
+The plan (study.toml) asks for PFS by MRD status at a day-180 landmark (`[plan.mrd_landmark]`,
+docs/survival.md): MRD by NGS at 10^-5 (IMWG 2016) from the tests done by then, PFS counted from the
+landmark in the patients free of progression at it.
 
 The recorded IMWG response of each assessment is the one cartkit derives from the values, except a
 few recorded one category better, so that the report lists derived-vs-recorded disagreements.

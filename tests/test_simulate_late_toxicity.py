@@ -61,3 +61,22 @@ def test_the_cohort_tables_keep_their_rows():
         with_extra = getattr(late_toxicity, name)(chunk)
         assert with_extra.filter(~added).equals(base), name
         assert with_extra.filter(added).height > 0 or name == "adverse_events"
+
+
+def test_simulated_infection_densities_are_in_hill_2018s_range(simulated):
+    # Hill JA et al., Blood 2018;131:121: 1.19 infections per 100 days at risk in days 0-28 (23% of patients,
+    # the first a median of 6 days after the infusion) and 0.67 in days 29-90 (simulate/late_toxicity.py)
+    from cartkit.analysis.infections import episode_windows, infection_density
+
+    study, _, _ = simulated
+    groups = study.infusions.select("patient_id", "episode", "product").join(
+        study.patients.select("patient_id", "diagnosis"), on="patient_id")
+    windows = episode_windows(study.infusions, study.events, study.meta.data_cutoff, {"early": (0, 28),
+                                                                                       "late": (29, 90)})
+    d = infection_density(study.infections, windows, groups, ("CD19 CAR-T", "CD22 CAR-T"), ("DLBCL", "B-ALL"))
+    pooled = d.group_by("window").agg(pl.col("infections").sum(), pl.col("patient_days").sum())
+    density = {w: 100 * n / days for w, n, days in pooled.select("window", "infections", "patient_days").rows()}
+    assert 0.7 <= density["early"] <= 1.8, density
+    assert 0.3 <= density["late"] <= 1.1, density
+    first = study.infections.filter(pl.col("day") <= 28).group_by("patient_id", "episode").agg(pl.col("day").min())
+    assert first["day"].median() <= 9

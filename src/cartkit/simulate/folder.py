@@ -359,8 +359,20 @@ hsct = "censor"
 time_unit = "months"
 populations = ["infused"]
 """
+    if disease is not None:  # myeloma and CLL record MRD: PFS by MRD status at six months (docs/survival.md)
+        endpoints += MRD_LANDMARK
     return _study_toml(f"design {design}, seed {seed}", f"simulated-{design}-{patients}-seed-{seed}", title,
                        data_cutoff, products, diseases, extra=populations + endpoints)
+
+
+# the disease cohorts' PFS by MRD status ([plan.mrd_landmark], study/plan_mrd.py): the landmark at six months
+# (myeloma MRD is tested on days 28 and 168 by then, CLL MRD at its assessments: simulate/myeloma.py, cll.py)
+MRD_LANDMARK = """
+[plan.mrd_landmark]
+day = 180
+endpoint = "PFS"
+not_evaluable = "positive"
+"""
 
 
 class _TableWriter:

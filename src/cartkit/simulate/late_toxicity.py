@@ -9,9 +9,20 @@ simulated study exercises the report's "IEC-HS, infections and late effects" sec
   the next day (grade 2), with cryoprecipitate in 30% (grade 3); recorded as adverse event ``iec-hs``
   with that grade, so that recorded and derived grades agree.
 * **Infections**: the episode's early infection of ``cohort`` (its onset and grade; grade 5 when the
-  patient died of it) and, in 25% of the episodes followed past day 30 (30% in B-ALL), one late
-  infection between day 31 and 180. Organism classes follow Hill JA et al. (Blood 2018;131:121):
-  bacterial infections dominate early and viral ones late; sites by class.
+  patient died of it), further early ones (below) and, in 25% of the episodes followed past day 30 (30% in
+  B-ALL), one late infection between day 31 and 180. Organism classes follow Hill JA et al. (Blood
+  2018;131:121): bacterial infections dominate early and viral ones late; sites by class.
+  Early density (days 0-30): Hill 2018 found 43 infections in 30 of 133 patients (23%) within 28 days of
+  CD19 CAR-T, 1.19 infections per 100 days at risk, the first a median of 6 days after the infusion, more in
+  B-ALL. The cohort's own early infection (6% of the episodes, 15% in B-ALL) is far below that, so
+  ``EARLY_EXTRA_P`` more episodes get one (23% in all, 30% in B-ALL) and ``EARLY_SECOND_P`` of the infected a
+  second (1.4 infections per infected patient, as Hill's 43/30), on a day drawn with a median of about 6.
+  BCMA CAR-T in myeloma has as many or more (infections in 54% of 52 patients within 100 days of
+  standard-of-care ide-cel, mostly bacterial and severe in the first 30 days: Logue JM et al., Blood Adv
+  2022;6:6109); the myeloma cohort takes Hill's overall numbers. From day 29 to 90 Hill found 0.67 per 100
+  days at risk: ``LATE_EXTRA_P`` of the episodes followed past day 30 get one more infection on days 31-90.
+  These infections are rows of the infections table only: the adverse-event table keeps the cohort's one
+  "infection" row per episode.
 * **IgG**: a baseline (day -5) around 700 mg/dL, falling with B-cell aplasia to a nadir of 35-85% of
   it by day 90 (days 30, 90, 180 measured while followed); immunoglobulin replacement (IVIG 0.4 g/kg)
   the day after the first value below 400 mg/dL, then every 28 days to day 180.
@@ -44,8 +55,24 @@ SITE_P = {"bacterial": [0.40, 0.25, 0.20, 0.10, 0.05], "viral": [0.20, 0.70, 0.0
           "fungal": [0.20, 0.80, 0.0, 0.0, 0.0], "other": [0.0, 0.40, 0.0, 0.60, 0.0]}
 
 
+# further early infections (module docs): the chance an episode without the cohort's early infection gets one
+# (so that 23% have one, 30% in B-ALL: Hill 2018), the chance of a second, and the mean day (exponential from day
+# 1, median about 6: Hill's first infection a median of 6 days after the infusion), up to day 30
+EARLY_EXTRA_P = ((0.23 - 0.06) / 0.94, (0.30 - 0.15) / 0.85)  # not B-ALL, B-ALL
+EARLY_SECOND_P = 0.43
+EARLY_MEAN_DAY = 7.5
+EARLY_LAST_DAY = 30
+# Hill 2018's density from day 29 to 90 was 0.67 per 100 days at risk; the late infection above (25-30% of the
+# episodes, spread over days 31-180) gives about a third of it there, so LATE_EXTRA_P of the episodes followed
+# past day 30 get one more on a day of 31-90
+LATE_EXTRA_P = 0.2
+LATE_EXTRA_DAYS = (31, 90)
+
 _DRAWS = ("iec", "cryo", "alt", "late", "late_day", "early_class", "late_class", "early_site", "late_site",
-          "late_grade", "igg", "nadir", "jitter", "ferr")
+          "late_grade", "igg", "nadir", "jitter", "ferr",
+          # appended: the earlier streams keep their numbers
+          "extra", "extra_day", "extra_class", "extra_site", "extra_grade", "second", "second_day", "second_class",
+          "second_site", "second_grade", "late2", "late2_day", "late2_class", "late2_site", "late2_grade")
 
 
 def _uniform(key: np.ndarray, stream: int) -> np.ndarray:
@@ -162,10 +189,25 @@ def infections(c: tables.Chunk) -> pl.DataFrame:
     is_all = c.pat["is_all"][e["pidx"]]
     late = (end >= 31) & (u["late"] < np.where(is_all, LATE_INFECTION_P[1], LATE_INFECTION_P[0]))
     late_day = 31 + np.floor(u["late_day"] * (np.minimum(end, 180) - 31 + 1)).astype(np.int64)
+    # further early infections (module docs): one more for EARLY_EXTRA_P of the episodes without the cohort's,
+    # a second for EARLY_SECOND_P of the infected; each on a day seen (and before a death), grade 2-3
+    first_day = _early_day(u["extra_day"])
+    extra = ~early & (u["extra"] < np.where(is_all, EARLY_EXTRA_P[1], EARLY_EXTRA_P[0])) & _seen(first_day, e, end)
+    second_day = _early_day(u["second_day"])
+    second = (early | extra) & (u["second"] < EARLY_SECOND_P) & _seen(second_day, e, end)
+    lo, hi = LATE_EXTRA_DAYS
+    late2_day = lo + np.floor(u["late2_day"] * (np.minimum(end, hi) - lo + 1)).astype(np.int64)
+    late2 = (end >= lo) & (u["late2"] < LATE_EXTRA_P) & _seen(late2_day, e, end)
     parts = []
     for mask, day, grade, cls_u, site_u, probs in (
         (early, early_day, np.where(died, 5, e["infection_grade"]), u["early_class"], u["early_site"], EARLY_P),
+        (extra, first_day, 2 + (u["extra_grade"] < 0.35).astype(np.int64), u["extra_class"], u["extra_site"],
+         EARLY_P),
+        (second, second_day, 2 + (u["second_grade"] < 0.35).astype(np.int64), u["second_class"], u["second_site"],
+         EARLY_P),
         (late, late_day, 2 + (u["late_grade"] < 0.3).astype(np.int64), u["late_class"], u["late_site"], LATE_P),
+        (late2, late2_day, 2 + (u["late2_grade"] < 0.3).astype(np.int64), u["late2_class"], u["late2_site"],
+         LATE_P),
     ):
         r = np.flatnonzero(mask)
         cls = np.searchsorted(np.cumsum(probs), cls_u[r], side="right").clip(0, len(CLASSES) - 1)
@@ -174,14 +216,30 @@ def infections(c: tables.Chunk) -> pl.DataFrame:
             sel = cls == i
             site[sel] = np.searchsorted(np.cumsum(SITE_P[name]), site_u[r][sel], side="right").clip(0, len(SITES) - 1)
         parts.append((r, day[r], cls, site, grade[r]))
-    r = np.concatenate([p[0] for p in parts])
-    order = np.lexsort((np.concatenate([p[1] for p in parts]), r))
-    r, day, cls, site, grade = (np.concatenate([p[i] for p in parts])[order] for i in range(5))
+    r, day, cls, site, grade = (np.concatenate([p[i] for p in parts]) for i in range(5))
+    order = np.lexsort((site, cls, day, r))  # by episode, day, class, site (stable: the first drawn first)
+    r, day, cls, site, grade = (a[order] for a in (r, day, cls, site, grade))
+    # two infections of an episode on one day of the same class and site are one infection (the table's key)
+    keep = np.ones(r.size, dtype=bool)
+    if r.size:
+        key = np.stack([r, day, cls, site])
+        keep[1:] = (key[:, 1:] != key[:, :-1]).any(axis=0)
+        r, day, cls, site, grade = (a[keep] for a in (r, day, cls, site, grade))
     return tables.frame("infections", {
         "patient_id": c.patient_ids(r), "episode": e["episode"][r], "day": day, "date": e["infusion"][r] + day,
         "organism_class": tables._strings(CLASSES, cls),
         "site": tables._strings(SITES, site), "grade": grade, "grading_system": pl.Series(["ctcae5.0"] * r.size),
     }, r.size)
+
+
+def _early_day(u: np.ndarray) -> np.ndarray:
+    """Day 1-30 from a uniform number: exponential with mean EARLY_MEAN_DAY - 1 from day 1 (median ~6)."""
+    return np.minimum(1 + np.floor(-np.log1p(-u) * (EARLY_MEAN_DAY - 1)), EARLY_LAST_DAY).astype(np.int64)
+
+
+def _seen(day: np.ndarray, e: dict, end: np.ndarray) -> np.ndarray:
+    """The day is observed: on or before the observation end, and before a death."""
+    return (day <= end) & (day < e["death"])
 
 
 def _frame(table: str, c: tables.Chunk, rows) -> pl.DataFrame:

@@ -10,8 +10,10 @@ al., N Engl J Med 2021;384:705, ORR 73%, CR/sCR 33%; CARTITUDE-1, Berdeja JG et 
 * the M-protein falls towards its nadir with a half-life of about three weeks (IgG), the FLC within
   days; depth by the best response drawn from an expansion-linked latent scale (higher Cmax, better);
 * CR/sCR: immunofixation negative from day 56-84, marrow plasma cells < 5%, a normal FLC ratio and
-  no clonal plasma cells for sCR; MRD (NGS, 10^-5 or 10^-6) on days 28, 168 and 365;
-* progression at an assessment (earlier for shallower responses): the M-protein (or the FLC
+  no clonal plasma cells for sCR; MRD (NGS, 10^-5 or 10^-6) on days 28, 168 and 365, negative from day 28
+  or, in about a third, from day 168;
+* CAR kinetics of a BCMA product (simulate/kinetics.py ``BCMA_TYPICAL``, sampled to day 90);
+* progression at an assessment (earlier for shallower responses, later for the MRD-negative): the M-protein (or the FLC
   difference) rises well beyond the IMWG thresholds from its nadir, confirmed at the next
   assessment, after which assessments stop (next therapy).
 
@@ -44,6 +46,13 @@ MEAN_SURVIVAL_AFTER_PROGRESSION = 420.0
 INFECTION_DEATH_P = 0.04            # BCMA CAR-T: infections are the main non-relapse deaths
 SUBTYPES = ("IgG", "IgA", "light chain")
 RECORDED_BETTER_P = 0.03
+# share of the MRD-negative patients first MRD-negative at day 168, not 28 (simulation assumption: responses
+# deepen after CAR-T, and CARTITUDE-1 reported MRD negativity reached over the first months)
+LATE_MRD_NEGATIVE_P = 0.35
+# MRD negativity predicts longer PFS beyond the response category: a meta-analysis of myeloma studies found a
+# PFS hazard ratio of about 0.4 for MRD-negative against MRD-positive patients (Munshi NC et al., JAMA Oncol
+# 2017;3:28-35); the mean time to progression of an MRD-negative patient is that of their category / 0.4
+MRD_NEGATIVE_PROGRESSION_FACTOR = 2.5
 
 
 def apply(rng: np.random.Generator, ep: dict) -> None:
@@ -70,7 +79,11 @@ def apply(rng: np.random.Generator, ep: dict) -> None:
     hi = np.array([NADIR_FRACTION[c][1] for c in CATEGORIES])[best]
     f = lo + (hi - lo) * rng.random(n)
     # progression: at the first assessment on or after a drawn day (PD: the first assessment)
-    mean = np.array([MEAN_PROGRESSION_DAYS[c] for c in CATEGORIES])[best]
+    complete = (labels == "sCR") | (labels == "CR")
+    mrd_neg = np.where(complete, rng.random(n) < 0.85, np.where(labels == "VGPR", rng.random(n) < 0.3, False))
+    # MRD-negative patients progress later than others of the same response (module docs, Munshi 2017)
+    mean = np.array([MEAN_PROGRESSION_DAYS[c] for c in CATEGORIES])[best] * np.where(
+        mrd_neg, MRD_NEGATIVE_PROGRESSION_FACTOR, 1.0)
     durable = rng.random(n) < np.array([DURABLE_P[c] for c in CATEGORIES])[best]
     drawn = np.where(labels == "PD", 28, 56 + np.floor(rng.exponential(1.0, n) * mean)).astype(np.int64)
     k_prog = np.searchsorted(DAYS, drawn)  # index into DAYS (len(DAYS): beyond the schedule)
@@ -96,7 +109,6 @@ def apply(rng: np.random.Generator, ep: dict) -> None:
     dflc = np.where(after, nadir_d * 1.6 + 250.0 * steps, dflc)
     # uninvolved chain recovers from suppression; at CR/sCR the ratio normalises (sCR) or nearly (CR)
     uninv = uninv0[:, None] * (1.0 + 1.2 * (1 - decay))
-    complete = (labels == "sCR") | (labels == "CR")
     ratio_cr = np.where(labels == "sCR", rng.uniform(0.6, 1.4, n), rng.uniform(1.8, 2.6, n))
     involved = uninv + dflc
     involved = np.where(complete[:, None] & ~after & (DAYS[None, :] >= 56), uninv * ratio_cr[:, None], involved)
@@ -117,7 +129,6 @@ def apply(rng: np.random.Generator, ep: dict) -> None:
                      0.0)
     plasm = np.where(np.isin(DAYS, IMAGING_DAYS)[None, :] | after, np.round(plasm), np.nan)
     new_lesions = after & (rng.random(n) < 0.3)[:, None]
-    mrd_neg = np.where(complete, rng.random(n) < 0.85, np.where(labels == "VGPR", rng.random(n) < 0.3, False))
     mrd_days = np.isin(DAYS, MRD_DAYS)[None, :] & ~after & (np.isin(labels, ("sCR", "CR", "VGPR"))[:, None])
     mrd_sens = np.where(rng.random(n) < 0.5, 1e-5, 1e-6)
     # assessments stop after the confirming one (the next therapy starts)
@@ -135,4 +146,9 @@ def apply(rng: np.random.Generator, ep: dict) -> None:
     disease_outcomes(rng, ep, labels, prog, other_death_mean=6000.0,
                      survival_after_progression=MEAN_SURVIVAL_AFTER_PROGRESSION,
                      infection_death_p=INFECTION_DEATH_P, progression_detail=5)
+    # MRD negativity deepens: LATE_MRD_NEGATIVE_P of the MRD-negative are still positive at day 28 and negative
+    # from day 168 (drawn after the outcomes, so that these keep their draws)
+    late = rng.random(n) < LATE_MRD_NEGATIVE_P
+    mm = ep["myeloma"]
+    mm["mrd_negative"] = mm["mrd_negative"] & ~(late[:, None] & (DAYS[None, :] < 168))
 
