@@ -225,3 +225,20 @@ def test_table1_counts_missing_values_per_row():
     assert blocks["Sex, n (%)"]["male"] == ["3/4 (75.0%)", "2/3 (66.7%)", "5/7 (71.4%)"]
     assert "Missing, n" not in blocks["Age, years"]
     assert any(n.startswith("Missing: patients with no value") for n in t.footnotes)
+
+
+@pytest.mark.parametrize(("days", "says"), [
+    ([0, 4, 7, 14, 21, 28], "sampling to day 28 cannot identify the persistence phase"),
+    ([0, 4, 7, 14, 28, 90], "the samples reach day 90, but the persistence phase is not estimated per episode"),
+])
+def test_stein_fit_note_names_the_last_sampling_day(days, says):
+    # a BCMA study sampled to day 90 is not told that its sampling cannot identify persistence
+    from cartkit.analysis.cellular_kinetics import ck_model_fits
+
+    m = pl.DataFrame([{"patient_id": "P1", "episode": 1, "day": d, "analyte": "car_dna", "value": v}
+                      for d, v in zip(days, [1.0, 900.0, 5000.0, 2000.0, 400.0, 60.0], strict=True)])
+    groups = pl.DataFrame({"patient_id": ["P1"], "episode": [1], "product": ["BCMA CAR-T"],
+                           "diagnosis": ["multiple myeloma"]})
+    _, note = ck_model_fits(m, groups)
+    assert note.startswith("beta and FB fixed at Stein 2019 typical values")
+    assert says in note

@@ -2,7 +2,8 @@
 
 Stein AM et al., CPT Pharmacometrics Syst Pharmacol 2019;8:285-295. With samples
 only to day 28 the persistence phase (beta, FB) cannot be identified, so they are
-fixed at the paper's typical values and said so; expansion (FOLDX, Tmax), Cmax and
+fixed at the paper's typical values and said so (with the study's last sampling day:
+a study sampled to day 90 is told the parameters are fixed, not that it cannot identify them); expansion (FOLDX, Tmax), Cmax and
 the fast contraction (alpha) are estimated per episode with their 95% CIs. A
 profile the data cannot support is listed with its reason, never dropped.
 Each fit is many optimiser runs, so very large studies fit a fixed,
@@ -66,8 +67,11 @@ def ck_model_fits(measurements: pl.DataFrame, groups: pl.DataFrame, analyte: str
     episodes = data.select("patient_id", "episode").unique().sort("patient_id", "episode")
     if episodes.height == 0:
         return None, f"no {analyte} measurements after infusion"
-    note = (f"beta and FB fixed at Stein 2019 typical values ({FIXED['beta']}/day, {FIXED['fb']}): "
-            "sampling to day 28 cannot identify the persistence phase")
+    last_day = int(data.get_column("day").max())
+    why = (f"sampling to day {last_day} cannot identify the persistence phase" if last_day <= 28 else
+           f"the samples reach day {last_day}, but the persistence phase is not estimated per episode, "
+           "so that every episode is fitted with the same model")
+    note = f"beta and FB fixed at Stein 2019 typical values ({FIXED['beta']}/day, {FIXED['fb']}): {why}"
     if episodes.height > max_episodes:
         episodes = episodes.sample(n=max_episodes, seed=2019).sort("patient_id", "episode")
         data = data.join(episodes, on=["patient_id", "episode"], how="semi")
