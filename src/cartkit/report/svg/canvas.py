@@ -84,7 +84,7 @@ class Poly:
 
 @dataclass
 class Marker:
-    shape: str  # "o" circle, "v" "^" ">" triangles, "*" star, "x" X, "+" plus, "|" censor tick, "_" bar
+    shape: str  # "o" circle, "v" "^" ">" triangles, "*" star, "D" diamond, "x" X, "+" plus, "|" censor tick, "_" bar
     points: list[tuple[float, float]]
     size: float = 4.0  # diameter in points
     fill: str = "#000000"
@@ -92,6 +92,7 @@ class Marker:
     width: float = 0.5
     clip: int | None = None
     cls: str = ""
+    gid: str = ""  # the markers are written in a group with this id (prefixed), so a kind can be found
 
 
 @dataclass
@@ -226,6 +227,7 @@ class Axes:
     xlabel: str = ""
     ylabel: str = ""
     ylabel_size: float = FONT_PT
+    ytick_len: float = TICK_LEN  # 0: labels without tick marks (patient lanes)
     title: str = ""
     legend: Legend | None = None
     rows_below: tuple[str, list[tuple[str, str, list[tuple[float, str]]]]] | None = None
@@ -273,24 +275,32 @@ class Axes:
                                  "cls": cls}, z=z))
 
     def markers(self, xs: Sequence[float], ys: Sequence[float], shape: str, color: str, size: float = 4.0,
-                edge: str | None = None, width: float = 0.5, z: float = 3.0, cls: str = "marker") -> None:
+                edge: str | None = None, width: float = 0.5, z: float = 3.0, cls: str = "marker",
+                gid: str = "") -> None:
         pts = [(float(x), float(y)) for x, y in zip(xs, ys, strict=True)]
         pts = [(x, y) for x, y in pts if x == x and y == y]
         if pts:
             self.items.append(_Item("marker", [p[0] for p in pts], [p[1] for p in pts],
                                     {"shape": shape, "fill": color, "size": size, "stroke": edge, "width": width,
-                                     "cls": cls}, z=z))
+                                     "cls": cls, "gid": gid}, z=z))
+
+    def hline(self, y: float, color: str, width: float = 0.5, dash: str | None = None, z: float = 1.8,
+              cls: str = "hline") -> None:
+        """A horizontal line across the whole panel at data y."""
+        self.items.append(_Item("poly", [0.0, 1.0], [float(y), float(y)],
+                                {"stroke": color, "width": width, "dash": dash, "opacity": 1.0, "cls": cls},
+                                xcoord="axes", z=z))
 
     def text(self, x: float, y: float, text: str, ha: str = "center", va: str = "center", size: float = FONT_PT,
              color: str = "#000000", bold: bool = False, xcoord: str = "data", ycoord: str = "data",
-             z: float = 4.0, cls: str = "label", fit: bool = False) -> None:
+             z: float = 4.0, cls: str = "label", fit: bool = False, rotate: float = 0.0) -> None:
         """A text at (x, y); ``xcoord``/``ycoord`` 'axes' place it in fractions of the panel (0-1).
 
         ``fit``: a line wider than the panel is broken after its '; ' separators (P-value notes).
         """
         self.items.append(_Item("text", [float(x)], [float(y)],
                                 {"text": str(text), "ha": ha, "va": va, "size": size, "color": color, "bold": bold,
-                                 "cls": cls, "fit": fit}, xcoord, ycoord, z=z))
+                                 "cls": cls, "fit": fit, "rotate": rotate}, xcoord, ycoord, z=z))
 
     # ---- limits and layout inputs
     def data_bounds(self, axis: str) -> tuple[float, float] | None:
@@ -351,7 +361,7 @@ def _margins(ax: Axes) -> _Margins:
     ymaj, ylab, _ = ax.tick_values("y")
     xmaj, xlab, _ = ax.tick_values("x")
     ytw = max((text_width(t, FONT_PT) for t in ylab), default=0.0)
-    left = PAD + TICK_LEN + TICK_PAD + ytw
+    left = PAD + ax.ytick_len + TICK_PAD + ytw
     if ax.ylabel:
         left += block_size(ax.ylabel, ax.ylabel_size)[1] + TICK_PAD + 1
     xth = max((block_size(t, FONT_PT)[1] for t in xlab), default=0.0)
@@ -365,6 +375,11 @@ def _margins(ax: Axes) -> _Margins:
         left = max(left, label_w + PAD)
     top = PAD + (block_size(ax.title, TITLE_PT, True)[1] + PAD if ax.title else 0.0)
     right = PAD + (text_width(xlab[-1].split("\n")[0], FONT_PT) / 2 if xlab else 0.0)
+    for it in ax.items:  # texts placed right of the panel (axes x >= 1) need room there
+        if it.kind == "text" and it.xcoord == "axes" and it.xs[0] >= 1:
+            st = it.style
+            w, h = block_size(st["text"], st["size"], st["bold"])
+            right = max(right, PAD + (h if st.get("rotate") else w) + 2)
     return _Margins(left, right, top, bottom)
 
 
@@ -509,7 +524,8 @@ class Figure:
                                     st.get("cls", "")))
             else:
                 out.append(Marker(st["shape"], list(zip(fx, fy, strict=True)), st["size"], st["fill"],
-                                  st.get("stroke"), st.get("width", 0.5), clip_no, st.get("cls", "")))
+                                  st.get("stroke"), st.get("width", 0.5), clip_no, st.get("cls", ""),
+                                  f"{prefix}-{st['gid']}" if st.get("gid") else ""))
         out.append(Group("", "", {}, end=True))
         # axes: spines, ticks, labels
         out.append(Poly([(x0, y0), (x0, y1), (x1, y1)], "#000000", AXIS_WIDTH, cls="spine"))
@@ -529,9 +545,10 @@ class Figure:
             if not _inside(ys_, v):
                 continue
             y = py(v)
-            out.append(Poly([(x0, y), (x0 - TICK_LEN, y)], "#000000", AXIS_WIDTH, cls="ytick"))
-            out.extend(_text_marks(x0 - TICK_LEN - TICK_PAD, y, t, "right", "center", FONT_PT, "#000000", False,
-                                   "yticklabel"))
+            out.append(Poly([(x0, y), (x0 - ax.ytick_len, y)], "#000000", AXIS_WIDTH if ax.ytick_len else 0,
+                            cls="ytick"))
+            out.extend(_text_marks(x0 - ax.ytick_len - TICK_PAD, y, t, "right", "center", FONT_PT, "#000000",
+                                   False, "yticklabel"))
             ytw = max(ytw, text_width(t, FONT_PT))
         for v in ymin:
             if _inside(ys_, v):
@@ -543,7 +560,7 @@ class Figure:
                                    "xlabel"))
             below += block_size(ax.xlabel, FONT_PT)[1] + PAD
         if ax.ylabel:
-            lx = x0 - TICK_LEN - TICK_PAD - ytw - TICK_PAD - 1
+            lx = x0 - ax.ytick_len - TICK_PAD - ytw - TICK_PAD - 1
             out.extend(_text_marks(lx, (y0 + y1) / 2, ax.ylabel, "center", "bottom", ax.ylabel_size, "#000000",
                                    False, "ylabel", rotate=-90))
         if ax.title:
@@ -560,12 +577,11 @@ class Figure:
                 room = {"left": x1 - x, "right": x - x0, "center": 2 * min(x - x0, x1 - x)}[st["ha"]]
                 text = _fit(text, room, st["size"], st["bold"])
             out.extend(_text_marks(x, y, text, st["ha"], st["va"], st["size"], st["color"], st["bold"],
-                                   st["cls"]))
+                                   st["cls"], st.get("rotate", 0.0)))
         if ax.rows_below is not None:
             header, rows = ax.rows_below
             pitch = LINE_PITCH * SMALL_PT
-            out.append(Text(x0 - TICK_LEN, below + _CAP * SMALL_PT, header, SMALL_PT, True, cls="rows-header",
-                            anchor="end" if False else "start"))
+            out.append(Text(x0 - TICK_LEN, below + _CAP * SMALL_PT, header, SMALL_PT, True, cls="rows-header"))
             for i, (label, color, cells) in enumerate(rows):
                 base = below + (i + 1) * pitch + _CAP * SMALL_PT
                 out.append(Text(x0 - PAD, base, label, SMALL_PT, False, color, "end", cls="rows-label"))

@@ -32,7 +32,6 @@ def png_bytes(fig, dpi: int = PNG_DPI) -> bytes:
     ax.set_xlim(0, W)
     ax.set_ylim(H, 0)
     ax.set_axis_off()
-    lw_scale = 1.0  # widths are in points already
     families = FONT_FAMILY.split(",")[0]  # DejaVu Sans, bundled with matplotlib
     clips: list = []
     clip = None
@@ -54,7 +53,7 @@ def png_bytes(fig, dpi: int = PNG_DPI) -> bytes:
             if mk.dash in DASHES:
                 dash = (0, tuple(p * max(mk.width, 0.5) for p in DASHES[mk.dash]))
             if mk.fill is None:
-                art = LineCollection([mk.points], colors=mk.stroke, linewidths=mk.width * lw_scale,
+                art = LineCollection([mk.points], colors=mk.stroke, linewidths=mk.width,
                                      alpha=mk.opacity, linestyles=dash or "solid")
                 ax.add_collection(art)
             else:

@@ -56,6 +56,8 @@ def marker_shape(shape: str, x: float, y: float, r: float) -> tuple[str, list[tu
         return "polygon", [(x - 0.8 * r, y - r), (x - 0.8 * r, y + r), (x + r, y)]
     if shape == "*":
         return "polygon", star_points(x, y, r)
+    if shape == "D":
+        return "polygon", [(x, y - r), (x + 0.8 * r, y), (x, y + r), (x - 0.8 * r, y)]
     if shape == "x":
         q = 0.8 * r
         return "path", f"M{_f(x - q)},{_f(y - q)}L{_f(x + q)},{_f(y + q)}M{_f(x - q)},{_f(y + q)}L{_f(x + q)},{_f(y - q)}"
@@ -145,7 +147,11 @@ def svg_document(fig, prefix: str, title: str = "", desc: str = "") -> str:
         elif isinstance(mk, Text):
             out.append(_text(mk))
         elif isinstance(mk, Marker):
+            if mk.gid:
+                out.append(f'<g id="{_escape(mk.gid)}">')
             out.extend(_marker(mk))
+            if mk.gid:
+                out.append("</g>")
         elif mk.end:
             out.append("</g>")
         else:
