@@ -429,3 +429,43 @@ def test_simon_makuch_steps_and_censor_marks(results):
             marks = [e for e in p.find("censor") if e.get("stroke") == colors[state]]
             assert len(marks) == c.filter(pl.col("n_censor") > 0).height
         assert set(p.texts("legend-label")) == set(panel["state"].unique().to_list())
+
+
+def test_swimmer_lanes_and_marks_are_every_episode_and_event(results):
+    from svg_figure import NS
+
+    from cartkit.report.figures.swimmer import EVENT_MARKS, MAX_PATIENTS
+
+    lanes, events = results.get("swimmer"), results.get("swimmer_events")
+    if lanes["patient_id"].n_unique() > MAX_PATIENTS:
+        with pytest.raises(NotApplicable):
+            SPECS["patient-course"].draw(results)
+        return
+    _, root = _svg(results, "patient-course")
+    (p,) = panels(root)
+    patients = [t for _, t in tick_pairs(p, "y")]
+    assert sorted(patients) == sorted(lanes["patient_id"].unique().to_list())
+    ypos = {label: pos for pos, label in tick_pairs(p, "y")}
+    bars = p.find("lane")
+    assert len(bars) == lanes.height
+    got = sorted((round(min(x for x, _ in p.data(b))), round(max(x for x, _ in p.data(b)))) for b in bars)
+    assert got == sorted(zip(lanes["start_day"].to_list(), lanes["end_day"].to_list(), strict=True))
+    for b in bars:  # each lane on its patient's row
+        cy = sum(y for _, y in points(b)) / 4
+        assert min(abs(cy - y) for y in ypos.values()) < 0.05
+    dead = set(events.filter(pl.col("kind") == "death")["patient_id"].to_list())
+    for kind in EVENT_MARKS:
+        sel = events.filter((pl.col("kind") == kind) & pl.col("patient_id").is_in(patients))
+        if kind == "last_contact":
+            sel = sel.filter(~pl.col("patient_id").is_in(list(dead)))
+        g = root.find(f".//{NS}g[@id='patient-course-swimmer-{kind.replace('_', '-')}']")
+        assert (g is None) == (sel.height == 0), kind
+        if g is not None:
+            assert len(list(g)) == sel.height, kind
+    best = set(lanes["best_response"].drop_nulls().to_list())
+    responses = events.filter(pl.col("kind").is_in(list(best)) & ~pl.col("kind").is_in(list(EVENT_MARKS)))
+    assert len(p.find("response")) == responses.height
+    labels = legend_labels(root)
+    assert labels[:lanes["product"].n_unique()] == lanes["product"].unique(maintain_order=True).to_list()
+    assert set(responses["kind"].to_list()) <= set(labels)
+    assert set(lanes["diagnosis"].to_list()) == set(p.texts("disease"))

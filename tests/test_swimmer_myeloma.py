@@ -5,14 +5,13 @@ who are alive."""
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 
 import polars as pl
 
 from cartkit.analysis.results import Results
 from cartkit.report.figures.swimmer import swimmer_figure
-from cartkit.report.style import figure_style, svg_text
+from cartkit.report.style import svg_text
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
 IMWG = ["sCR", "CR", "VGPR", "PR", "MR", "SD", "PD"]
@@ -38,8 +37,7 @@ def _results() -> Results:
 
 
 def _svg() -> ET.Element:
-    with figure_style():
-        text = svg_text(swimmer_figure(_results()), "patient-course")
+    text = svg_text(swimmer_figure(_results()), "patient-course")
     return ET.fromstring(text)
 
 
@@ -48,13 +46,17 @@ def _group(root: ET.Element, name: str) -> ET.Element | None:
 
 
 def _marks(root: ET.Element, name: str) -> list[tuple[float, float, str]]:
-    """(x, y, fill) of each marker of the group ``name``."""
+    """(x, y, colour) of each marker of the group ``name`` (cartkit's own SVG writer, report/svg: one
+    <circle>, <polygon> or stroked <path> per marker; the colour is its fill, or a stroked shape's stroke)."""
+    from svg_figure import center
+
     g = _group(root, name)
     assert g is not None, name
     out = []
-    for use in g.iter("{http://www.w3.org/2000/svg}use"):
-        fill = re.search(r"fill: (#[0-9a-f]{6})", use.get("style", ""))
-        out.append((float(use.get("x")), float(use.get("y")), fill.group(1) if fill else ""))
+    for mark in g:
+        x, y = center(mark)
+        colour = mark.get("fill") if mark.get("fill") not in (None, "none") else mark.get("stroke")
+        out.append((round(x, 2), round(y, 2), colour.lower()))
     return out
 
 
@@ -87,7 +89,6 @@ def test_mrd_negative_progression_death_and_alive_marks():
 def test_without_the_mrd_analysis_no_mrd_mark():
     results = _results()
     del results.tables["mrd_landmark_status"]
-    with figure_style():
-        root = ET.fromstring(svg_text(swimmer_figure(results), "patient-course"))
+    root = ET.fromstring(svg_text(swimmer_figure(results), "patient-course"))
     assert _group(root, "swimmer-mrd-negative") is None
     assert _group(root, "swimmer-response-VGPR") is not None

@@ -123,7 +123,7 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("patient-course", "Course of every patient",
                "Swimmer plot: one lane per patient, one bar per CAR-T episode (coloured by product) from its "
                "infusion to the next infusion or last follow-up; circles mark the best response of each episode.",
-               ("swimmer",), _swimmer),
+               ("swimmer",), _swimmer, engine="svg"),
     FigureSpec("best-response", "Best response by product and disease",
                "Patients by best response (stacked), per product, one panel per disease; ORR with exact "
                "(Clopper-Pearson) {ci} CI above each bar.",

@@ -7,7 +7,8 @@ VGPR, PR, MR, SD, PD for myeloma, IMWG 2016), the first MRD-negative result (a w
 diamond, when the PFS-by-MRD analysis ran: ``mrd_landmark_status``), relapse/progression,
 allo-HSCT, death, and an arrow for a patient alive at last contact (never for a patient who
 died). Days are counted from the patient's first infusion. Each marker kind is an SVG group
-with its own id (``patient-course-swimmer-response-sCR`` ...), so the drawing can be checked.
+with its own id (``patient-course-swimmer-response-sCR`` ...), so the drawing can be checked. Drawn
+by cartkit's own SVG writer (report/svg).
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from cartkit.analysis.patient_order import patient_number
 from cartkit.analysis.results import Results
 from cartkit.report.figures import NotApplicable
 from cartkit.report.style import (
+    GREY,
     OKABE_ITO,
     RESPONSE_ORDER,
     SMALL_FONT_PT,
-    new_figure,
     product_colors,
     response_color,
 )
+from cartkit.report.svg import Entry, Figure, Legend
 
 # IMWG 2016 and iwCLL 2018 categories the shared palette (report/style.py) does not colour: between the
 # neighbouring categories' colours, so that sCR > CR > VGPR > PR > MR > SD > PD reads as an order
@@ -57,15 +59,16 @@ EVENT_MARKS: dict[str, tuple[str, str, str]] = {
     "relapse": ("v", OKABE_ITO["vermillion"], "Relapse"),
     "progression": ("v", OKABE_ITO["black"], "Progression"),
     "hsct": ("*", OKABE_ITO["blue"], "Allo-HSCT"),
-    "death": ("X", OKABE_ITO["black"], "Death"),
+    "death": ("x", OKABE_ITO["black"], "Death"),
     "last_contact": (">", "#8C8C8C", "Alive at last contact"),
 }
 
 
 MAX_PATIENTS = 120  # beyond this a lane per patient is no longer legible at print size
+LANE = 0.55  # height of an episode's bar, in lanes
 
 
-def swimmer_figure(results: Results):
+def swimmer_figure(results: Results) -> Figure:
     lanes = results.get("swimmer")
     if lanes is None or lanes.height == 0:
         raise NotApplicable("swimmer figure needs the swimmer table")
@@ -74,9 +77,6 @@ def swimmer_figure(results: Results):
         raise NotApplicable(f"{n_patients} patients: too many for one lane each (at most {MAX_PATIENTS}); "
                             "the courses are in tables/swimmer.csv and tables/swimmer_events.csv")
     events = results.get("swimmer_events")
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-
     patients = lanes.select("patient_id", "diagnosis").unique(subset="patient_id", maintain_order=True)
     diseases = patients["diagnosis"].unique(maintain_order=True).to_list()
     # order: disease blocks in order of appearance; within, patient ids in natural order (P2 < P10)
@@ -89,15 +89,14 @@ def swimmer_figure(results: Results):
     products = lanes["product"].unique(maintain_order=True).to_list()
     pcol = product_colors(products)
 
-    fig, axes = new_figure("double", 0.9 + 0.2 * len(order))
-    ax = axes[0][0]
+    fig = Figure("double", 0.9 + 0.2 * len(order))
+    ax = fig.axes[0][0]
     lanes_y = lanes.with_columns(y=pl.col("patient_id").replace_strict(ypos, return_dtype=pl.Int64))
     for product in products:
         seg = lanes_y.filter(pl.col("product") == product)
-        ax.barh(seg["y"].to_numpy(), (seg["end_day"] - seg["start_day"]).to_numpy(),
-                left=seg["start_day"].to_numpy(), height=0.55, color=pcol[product], alpha=0.45,
-                label=product, lw=0)
-    handles = [Patch(color=pcol[p], alpha=0.45, label=p) for p in products]
+        for y, a, b in zip(seg["y"].to_list(), seg["start_day"].to_list(), seg["end_day"].to_list(), strict=True):
+            ax.rect(a, y - LANE / 2, b, y + LANE / 2, pcol[product], edge=None, opacity=0.45, z=1, cls="lane")
+    entries = [Entry(p, "patch", pcol[p], opacity=0.45) for p in products]
     if events is not None and events.height:
         ev = events.filter(pl.col("patient_id").is_in(order)).with_columns(
             y=pl.col("patient_id").replace_strict(ypos, return_dtype=pl.Int64))
@@ -105,17 +104,17 @@ def swimmer_figure(results: Results):
         responses = ev.filter(pl.col("kind").is_in(list(best)) & ~pl.col("kind").is_in(list(EVENT_MARKS)))
         for r in _response_order(set(responses["kind"].to_list())):
             sel = responses.filter(pl.col("kind") == r)
-            ax.plot(sel["day"].to_numpy(), sel["y"].to_numpy(), ls="none", marker="o", ms=5,
-                    mfc=_response_color(r), mec="black", mew=0.5, zorder=3, gid=f"swimmer-response-{r}")
-            handles.append(Line2D([], [], ls="none", marker="o", ms=5, mfc=_response_color(r), mec="black",
-                                  mew=0.5, label=r))
+            ax.markers(sel["day"].to_list(), sel["y"].to_list(), "o", _response_color(r), size=5, edge="#000000",
+                       width=0.5, z=3, cls="response", gid=f"swimmer-response-{r}")
+            entries.append(Entry(r, "marker", marker="o", marker_fill=_response_color(r), marker_stroke="#000000",
+                                 marker_size=5))
         mrd = _mrd_negative_marks(results, lanes, ypos)
         if mrd is not None and mrd.height:
             marker, fill, label = MRD_MARK
-            ax.plot(mrd["day"].to_numpy(), mrd["y"].to_numpy(), ls="none", marker=marker, ms=4, mfc=fill,
-                    mec="black", mew=0.6, zorder=5, gid="swimmer-mrd-negative")
-            handles.append(Line2D([], [], ls="none", marker=marker, ms=4, mfc=fill, mec="black", mew=0.6,
-                                  label=label))
+            ax.markers(mrd["day"].to_list(), mrd["y"].to_list(), marker, fill, size=4, edge="#000000", width=0.6,
+                       z=5, cls="mrd-negative", gid="swimmer-mrd-negative")
+            entries.append(Entry(label, "marker", marker=marker, marker_fill=fill, marker_stroke="#000000",
+                                 marker_size=4))
         dead = set(ev.filter(pl.col("kind") == "death")["patient_id"].to_list())
         for kind, (marker, color, label) in EVENT_MARKS.items():
             sel = ev.filter(pl.col("kind") == kind)
@@ -124,26 +123,26 @@ def swimmer_figure(results: Results):
             if sel.height == 0:
                 continue
             ms = 8 if marker == "*" else 5
-            ax.plot(sel["day"].to_numpy(), sel["y"].to_numpy(), ls="none", marker=marker, ms=ms,
-                    color=color, mec="white" if marker == "X" else color, mew=0.3, zorder=4,
-                    gid=f"swimmer-{kind.replace('_', '-')}")
-            handles.append(Line2D([], [], ls="none", marker=marker, ms=ms, color=color, label=label))
+            ax.markers(sel["day"].to_list(), sel["y"].to_list(), marker, color, size=ms, z=4,
+                       cls=f"event {kind.replace('_', '-')}", gid=f"swimmer-{kind.replace('_', '-')}")
+            entries.append(Entry(label, "marker", marker=marker, marker_fill=color, marker_size=ms))
     ax.set_yticks(range(len(order)), order)
-    ax.set_ylim(len(order) - 0.5, -0.5)
-    ax.set_xlim(left=0)
-    ax.set_xlabel("Days from first CAR-T infusion")
-    ax.set_ylabel("Patient")
-    ax.tick_params(axis="y", length=0)
+    ax.ytick_len = 0
+    ax.ylim = (len(order) - 0.5, -0.5)
+    xmax = float(max(lanes["end_day"].max() or 0, (events["day"].max() or 0) if events is not None and events.height else 0))
+    ax.xlim = (0, xmax * 1.05 or 1.0)
+    ax.xlabel = "Days from first CAR-T infusion"
+    ax.ylabel = "Patient"
     # disease blocks: a separating line and the disease name at the right of the block
     blocks = patients.group_by("diagnosis", maintain_order=True).agg(first=pl.col("_d").len())
     start = 0
     for d, n in zip(blocks["diagnosis"].to_list(), blocks["first"].to_list(), strict=True):
         if start:
-            ax.axhline(start - 0.5, color="#8C8C8C", lw=0.5, ls=":")
-        ax.text(1.005, 1 - (start + n / 2) / len(order), d, transform=ax.transAxes, rotation=-90,
-                va="center", ha="left", fontsize=SMALL_FONT_PT, fontweight="bold")
+            ax.hline(start - 0.5, GREY, width=0.5, dash=":", cls="block")
+        ax.text(1.005, 1 - (start + n / 2) / len(order), d, ha="center", va="bottom", size=SMALL_FONT_PT, bold=True,
+                xcoord="axes", ycoord="axes", rotate=90, cls="disease")
         start += n
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.03, 1.0), fontsize=SMALL_FONT_PT)
+    fig.set_legend(Legend(entries, loc="upper left"), loc="right")
     return fig
 
 
