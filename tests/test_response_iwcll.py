@@ -311,9 +311,10 @@ def test_cll_study_validates_with_located_problems(tmp_path):
 
     # nodes -60%, spleen enlargement 5 -> 1 cm (-80%), ALC 80 -> 20 (cells/uL converted), platelets >= 100
     assert iwcll_from_study(study).filter(pl.col("patient_id") == "P3")["iwcll_raw"].to_list() == ["PR"]
-    # ... but no assessment 2 months later confirms it (section 5): not (yet) a response
+    # ... but no assessment 2 months later confirms it (section 5): not a response, SD ([duration]
+    # unconfirmed = "SD": no lasting CR/PR and no PD)
     d = derive_responses(study)
-    assert d.assessments.filter(pl.col("patient_id") == "P3")["derived"].to_list() == [None, None]
+    assert d.assessments.filter(pl.col("patient_id") == "P3")["derived"].to_list() == [None, "SD"]
 
     bad = base_tables()
     bad["patients"], bad["infusions"] = tables["patients"], tables["infusions"]
@@ -405,15 +406,22 @@ def lasting(*days_rows: tuple[int, dict], **kw) -> list[str | None]:
 
 def test_response_must_last_two_months():
     # confirmed 60 days later (the boundary), not 59
+    # a response no assessment 60 days later confirms counts as SD ([duration] unconfirmed = "SD":
+    # section 5, SD = no CR/PR achieved and no PD), or not evaluable when the file says so; after a
+    # response that lasted, a not yet confirmed one stays null
     assert lasting((0, B0), (30, CR), (90, CR)) == ["CR", None]
-    assert lasting((0, B0), (30, CR), (89, CR)) == [None, None]
+    assert lasting((0, B0), (30, CR), (89, CR)) == ["SD", "SD"]
+    ne = with_keys(duration={"unconfirmed": "not evaluable"})
+    assert lasting((0, B0), (30, CR), (89, CR), criteria=ne) == [None, None]
+    with pytest.raises(ValueError, match="unconfirmed"):
+        lasting((0, B0), (30, CR), criteria=with_keys(duration={"unconfirmed": "PR"}))
     # the worst category from the response to its confirmation is what lasted: CR then CRi -> CRi
     assert lasting((0, B0), (30, CR), (60, {**CR, "platelets": 99.0}), (90, CR)) == ["CRi", None, None]
     # an SD or PD before the confirming assessment: the response did not last (SD); PD stands. (SD
     # here: nodes still -50% but the lymphocytes back at baseline, one group A parameter improved;
     # PD: the lymphocytes up >= 50% over baseline.)
-    assert lasting((0, B0), (30, PR), (60, {**PR, "alc": 80.0}), (90, PR)) == ["SD", "SD", None]
-    assert lasting((0, B0), (30, PR), (60, {**PR, "alc": 130.0}), (90, PR)) == ["SD", "PD", None]
+    assert lasting((0, B0), (30, PR), (60, {**PR, "alc": 80.0}), (90, PR)) == ["SD", "SD", "SD"]
+    assert lasting((0, B0), (30, PR), (60, {**PR, "alc": 130.0}), (90, PR)) == ["SD", "PD", "SD"]
     # a not-evaluable assessment in between neither confirms nor breaks it
     assert lasting((0, B0), (30, PR), (60, {"b_symptoms": False}), (90, PR)) == ["PR", None, None]
     # SD and PD need no confirmation
@@ -430,6 +438,8 @@ def test_best_response_counts_lasting_responses_only():
     # a CR at day 30 followed by PD at day 60 is not a response; the best is the PR that lasted
     r = iwcll_responses(at((0, B0), (30, CR), (60, {**SDV, "alc": 130.0})))
     assert iwcll_best_response(r)["best_response"].to_list() == ["PD"]
+    # (PD followed: the unconfirmed CR is null, not SD, since SD means no PD was exhibited)
+    assert r["iwcll_response"].to_list() == [None, "PD"]
     r = iwcll_responses(at((0, B0), (30, PR), (95, PR), (120, CR)))
     assert iwcll_best_response(r).row(0, named=True)["best_response"] == "PR"
 

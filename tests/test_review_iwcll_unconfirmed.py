@@ -5,12 +5,12 @@ evaluable. iwCLL 2018 (Hallek M et al. Blood 2018;131:2745, section 5, stable di
 achieved a CR or a PR, and who have not exhibited PD, will be considered to have stable disease" - the
 unconfirmed responder is SD (a non-responder, as now, but evaluable). Expected best response SD; got none.
 The current null is asserted by tests/test_response_iwcll.py::test_response_must_last_two_months (a choice
-documented in 02d775c), so this is left for the lead to decide: strict xfail, not fixed here."""
+documented in 02d775c), so this was left for the lead to decide. Decided: SD, as the criteria file's
+[duration] unconfirmed = "SD" (a parameter; "not evaluable" keeps the earlier behaviour)."""
 
 from __future__ import annotations
 
 import polars as pl
-import pytest
 
 from cartkit.response.iwcll import iwcll_best_response, iwcll_responses
 
@@ -22,8 +22,6 @@ CR = {"node_max_ldi_mm": 10.0, "spd_mm2": 100.0, "spleen_cm": 12.0, "liver_cm": 
       "b_symptoms": False}
 
 
-@pytest.mark.xfail(strict=True, reason="review: an unconfirmed iwCLL CR/PR (no assessment >= 60 days later) is "
-                   "null, so an evaluated patient without PD has no best response (not evaluable) instead of SD")
 def test_unconfirmed_response_without_pd_is_stable_disease():
     a = pl.DataFrame([{"patient_id": "p", "episode": 1, "day": d, **r} for d, r in ((0, B0), (30, CR), (89, CR))],
                      infer_schema_length=None)

@@ -320,8 +320,10 @@ def _lasting(seq: pl.DataFrame, criteria: Mapping[str, Any], min_days: int) -> p
 
     A response category at day d holds when a later evaluated assessment at day >= d + min_days
     exists; what holds is the worst category from d to the first such assessment (SD when that is
-    SD or PD: the response did not last). No such assessment: null (not confirmed). SD and PD are
-    kept as they are; not evaluable stays null.
+    SD or PD: the response did not last). No such assessment: null when an earlier response of the
+    episode lasted (not yet confirmed) or a PD follows, else ``[duration] unconfirmed`` ("SD", the default: not
+    achieved and no PD; "not evaluable": null). SD and PD are kept as they are; not evaluable stays
+    null.
     """
     rank = iwcll_rank(criteria)
     worst_response = max(rank[r] for r in RESPONSES)
@@ -343,6 +345,9 @@ def _lasting(seq: pl.DataFrame, criteria: Mapping[str, Any], min_days: int) -> p
         .group_by("_i")
         .agg(pl.col("_r").max().alias("_worst"))
     )
+    unconfirmed = criteria["duration"].get("unconfirmed", "SD")
+    if unconfirmed not in ("SD", "not evaluable"):
+        raise ValueError(f'iwCLL [duration] unconfirmed must be "SD" or "not evaluable", not {unconfirmed!r}')
     label = {v: k for k, v in rank.items()}
     held = window.with_columns(
         _held=pl.when(pl.col("_worst") <= worst_response)
@@ -350,6 +355,18 @@ def _lasting(seq: pl.DataFrame, criteria: Mapping[str, Any], min_days: int) -> p
         .otherwise(pl.lit("SD"))
     )
     out = rows.join(held.select("_i", "_held"), on="_i", how="left").sort("_i")
+    if unconfirmed == "SD":
+        # only while no earlier response of the episode has lasted: the last visits of a patient whose
+        # response was confirmed stay null (not yet confirmed), not SD (which would read as a loss)
+        lasted = (pl.col("iwcll_raw").is_in(RESPONSES) & pl.col("_held").is_in(RESPONSES)).fill_null(False)
+        # and only while no PD follows (SD is "not exhibited PD"; the PD visit then decides)
+        pd_later = (pl.col("iwcll_raw") == "PD").fill_null(False).cast(pl.Int8).cum_max(reverse=True)
+        out = out.with_columns(
+            _lasted=lasted.cast(pl.Int8).cum_max().over(KEYS).cast(pl.Boolean),
+            _pd_later=pd_later.over(KEYS).cast(pl.Boolean),
+        ).with_columns(
+            _held=pl.when(pl.col("_held").is_null() & ~pl.col("_lasted") & ~pl.col("_pd_later"))
+            .then(pl.lit("SD")).otherwise(pl.col("_held")))
     return (
         out.select(
             pl.when(pl.col("iwcll_raw").is_in(RESPONSES)).then(pl.col("_held")).otherwise(pl.col("iwcll_raw"))
