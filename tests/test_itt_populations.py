@@ -61,17 +61,28 @@ def test_itt_response_rate_counts_every_randomised_patient_of_the_arm(rct):
     assert by_product["n"] == len(infused)
 
 
-def test_the_control_arm_has_its_n_and_no_rate(rct):
+def test_the_control_arm_is_counted_by_its_own_treatment(rct):
     study, results = rct
     soc = _arm(study, SOC)
     crossed = soc & set(study.infusions["patient_id"].to_list())
     assert crossed  # with crossover some standard-of-care patients got CAR-T after failure
     rows = results.get("population_response_rates").filter(pl.col("group") == SOC)
     assert rows.height and set(rows["n"].to_list()) == {len(soc)}
-    assert rows["orr_n"].is_null().all() and rows["orr"].is_null().all()
     assert set(rows["n_infused"].to_list()) == {len(crossed)}
-    note = rows["note"][0]
-    assert "not recorded" in note and f"the {len(crossed)} patients of the arm infused with CAR-T later" in note
+    best = rows.filter(pl.col("planned_day").is_null())
+    # by hand: each SOC patient's best episode-0 (standard-of-care) response, CR or PR responders
+    own = study.assessments.filter((pl.col("episode") == 0) & (pl.col("day") >= 1))
+    rank = {"CR": 0, "PR": 1, "SD": 2, "PD": 3}
+    per = {}
+    for pid, r in own.select("patient_id", "response").iter_rows():
+        per[pid] = min(per.get(pid, 9), rank[r])
+    assert set(per) <= soc
+    assert set(best["orr_n"].to_list()) == {sum(v <= 1 for v in per.values())}
+    assert set(best["cr_n"].to_list()) == {sum(v == 0 for v in per.values())}
+    note = best["note"][0]
+    assert "own treatment" in note and f"the {len(crossed)} patients of the arm infused with CAR-T later" in note
+    planned = rows.filter(pl.col("planned_day").is_not_null())  # planned days count from a CAR-T infusion
+    assert planned.height and planned["orr_n"].is_null().all()
 
 
 def test_planned_days_on_itt_count_the_never_infused(rct):

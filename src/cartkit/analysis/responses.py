@@ -154,25 +154,56 @@ POPULATION_RATES_SCHEMA = {
     "cr_n": pl.Int64, "cr": pl.Float64, "cr_lower": pl.Float64, "cr_upper": pl.Float64, "note": pl.String}
 
 
+def randomised_treatment_best(assessments: pl.DataFrame | None) -> pl.DataFrame:
+    """patient_id, best_response of each patient's randomised treatment before any CAR-T infusion (assessments
+    episode 0, the standard-of-care arm's responses, dated from randomisation; docs/plan.md "Responses to
+    standard of care"): the best of the assessments after randomisation (day >= 1), by the best-response order
+    of best_response.toml, as a CAR-T episode's best overall response."""
+    from cartkit.response.best_response import bor_label_expr, bor_rank_expr
+
+    empty = pl.DataFrame(schema={"patient_id": pl.String, "best_response": pl.String})
+    if assessments is None or not assessments.height:
+        return empty
+    ranked = assessments.filter((pl.col("episode") == 0) & (pl.col("day") >= 1) & pl.col("response").is_not_null()
+                                ).with_columns(label=bor_label_expr(pl.col("response"))).with_columns(
+        rank=bor_rank_expr(pl.col("label"))).filter(pl.col("rank").is_not_null())
+    if not ranked.height:
+        return empty
+    return ranked.sort("patient_id", "rank", "day").unique("patient_id", keep="first", maintain_order=True).select(
+        "patient_id", pl.col("label").alias("best_response"))
+
+
+def randomised_treatment_note(arm: str, crossed: int) -> str:
+    """How a control arm's rate counts its patients: the response to the arm's own treatment (episode 0)."""
+    also = (f"; the {crossed} patient{'s' if crossed != 1 else ''} of the arm infused with CAR-T later (crossover) "
+            "count by their response before crossover: a response after the CAR-T infusion belongs to the CAR-T "
+            "episode, not to the arm's treatment" if crossed else "")
+    return (f"{arm}: the response to the arm's own treatment (assessments episode 0, dated from randomisation); a "
+            f"patient with none counts as a non-responder{also}")
+
+
 def not_recorded_note(arm: str, crossed: int) -> str:
     """Why a control arm has no response rate: the data model records responses after a CAR-T infusion only."""
     also = (f"; the {crossed} patient{'s' if crossed != 1 else ''} of the arm infused with CAR-T later (crossover) "
             "are not counted: a response to CAR-T is not a response to the arm's treatment" if crossed else "")
-    return (f"{arm}: responses to the arm's own treatment are not recorded (the assessments table records the "
-            f"responses after a CAR-T infusion, by episode), so its rates are not estimated{also}")
+    return (f"{arm}: responses to the arm's own treatment are not recorded (assessments of episode 0, dated from "
+            f"randomisation), so its rates are not estimated{also}")
 
 
 def population_response_rates(population, patients: pl.DataFrame, listing: pl.DataFrame,
                               planned: pl.DataFrame | None, products, diseases, control: str | None,
-                              level: float = 0.95) -> pl.DataFrame:
+                              level: float = 0.95, control_best: pl.DataFrame | None = None) -> pl.DataFrame:
     """ORR and CR rate on a population with patients never infused (intention to treat), one patient one unit.
 
     Every patient of ``population`` (a ``populations.Population``) with a diagnosis of ``diseases`` is in the
     denominator of their group: their arm when the population's patients have one (``group_by`` "arm"), else
     the plan's one product ("product"), else all together ("all"). A patient's response is the best response
     of their first analysed infusion (``listing``: the ``responses`` table); a patient never infused (or with
-    no analysed infusion) is a non-responder. ``control`` (an arm, ``populations.control_arm``) gets N and no
-    rate: the data model records no response to its own treatment (``not_recorded_note``). Responders and
+    no analysed infusion) is a non-responder. ``control`` (an arm, ``populations.control_arm``) is counted by
+    the response to its own treatment, ``control_best`` (``randomised_treatment_best``: assessments episode 0,
+    before any crossover; a patient without one is a non-responder); when no patient of the arm has one, it
+    gets N and no rate (``not_recorded_note``), and its planned days never have a rate (they count from a
+    CAR-T infusion). Responders and
     complete responses by the ORR / CR-rate rule of each patient's own disease (best_response.toml [orr]).
 
     ``planned`` (the ``planned_responses`` listing, with ``follow_up_reached``) adds one row per planned day
@@ -196,6 +227,13 @@ def population_response_rates(population, patients: pl.DataFrame, listing: pl.Da
         "patient_id", keep="first", maintain_order=True)
     units = units.join(first.select("patient_id", "episode", "best_response"), on="patient_id", how="left").with_columns(
         infused=pl.col("episode").is_not_null())
+    own = (control_best.join(units.filter(pl.col("group") == control).select("patient_id"), on="patient_id",
+                             how="semi") if control_best is not None and control is not None else None)
+    control_rated = own is not None and own.height > 0
+    if control_rated:  # the control arm by its own treatment's response, not by a later CAR-T infusion's
+        units = units.join(own.rename({"best_response": "__own"}), on="patient_id", how="left").with_columns(
+            best_response=pl.when(pl.col("group") == control).then(pl.col("__own")).otherwise("best_response")
+        ).drop("__own")
     frames = [units.with_columns(planned_day=pl.lit(None, dtype=pl.Int64), reached=pl.lit(True))]
     if planned is not None and planned.height:
         days = planned.join(units.filter(pl.col("infused")).select("patient_id", "episode"),
@@ -221,14 +259,61 @@ def population_response_rates(population, patients: pl.DataFrame, listing: pl.Da
                 row = {"population": population.name, "group_by": group_by, "group": g, "diagnosis": disease,
                        "planned_day": day, "n": n, "n_infused": n_inf, "n_never_infused": n - n_inf,
                        "not_reached": at.height - n, "note": None}
+                if g == control and (not control_rated or day is not None):
+                    row["note"] = (not_recorded_note(g, n_inf) if not control_rated else
+                                   f"{g}: the planned days count from a CAR-T infusion; the arm's own response is "
+                                   "its best overall response")
+                    rows.append(row)
+                    continue
                 if g == control:
-                    row["note"] = not_recorded_note(g, n_inf)
-                else:
-                    orr_n, cr_n = int(counted["responder"].sum()), int(counted["complete"].sum())
-                    (orr_lo, orr_hi), (cr_lo, cr_hi) = binomial_ci(orr_n, n, level=level), binomial_ci(cr_n, n,
-                                                                                                       level=level)
-                    row.update(orr_n=orr_n, orr=orr_n / n, orr_lower=orr_lo, orr_upper=orr_hi, cr_n=cr_n, cr=cr_n / n,
-                               cr_lower=cr_lo, cr_upper=cr_hi)
+                    row["note"] = randomised_treatment_note(g, n_inf)
+                orr_n, cr_n = int(counted["responder"].sum()), int(counted["complete"].sum())
+                (orr_lo, orr_hi), (cr_lo, cr_hi) = binomial_ci(orr_n, n, level=level), binomial_ci(cr_n, n, level=level)
+                row.update(orr_n=orr_n, orr=orr_n / n, orr_lower=orr_lo, orr_upper=orr_hi, cr_n=cr_n, cr=cr_n / n,
+                           cr_lower=cr_lo, cr_upper=cr_hi)
                 rows.append(row)
     out = pl.DataFrame(rows, schema=POPULATION_RATES_SCHEMA) if rows else pl.DataFrame(schema=POPULATION_RATES_SCHEMA)
     return out.sort(pl.col("planned_day").is_not_null(), "planned_day", maintain_order=True)
+
+
+POPULATION_TESTS_SCHEMA = {
+    "population": pl.String, "diagnosis": pl.String, "measure": pl.String, "comparison": pl.String,
+    "reference": pl.String, "n_a": pl.Int64, "x_a": pl.Int64, "n_b": pl.Int64, "x_b": pl.Int64,
+    "difference": pl.Float64, "difference_lower": pl.Float64, "difference_upper": pl.Float64,
+    "interval": pl.String, "method": pl.String, "pvalue": pl.Float64}
+
+
+def population_response_tests(rates: pl.DataFrame, control: str | None, analysis: str = "recommended",
+                              level: float = 0.95) -> pl.DataFrame:
+    """ORR and CR rate of each arm against the control arm on each intention-to-treat population, from the
+    best-overall rows of ``population_response_rates`` (``rates``; by arm, each disease and "All"): the
+    difference A - control with Newcombe's hybrid score interval (method 10) at ``level``, and P by the plan's
+    test (``analysis``, docs/plan.md): "recommended" Fisher's exact test (R ``fisher.test``); "as_published"
+    the seed's rule for counts (Yates chi-square when Cochran's rule holds, else Fisher). Empty without a rated
+    control arm."""
+    from cartkit.analysis.recommended_comparison import _counts_test
+    from cartkit.stats import risk_difference
+    from cartkit.stats.fisher import fisher_exact_pvalue
+
+    rows = []
+    best = rates.filter(pl.col("planned_day").is_null() & (pl.col("group_by") == "arm") & pl.col("orr_n").is_not_null())
+    for (population, diagnosis), g in best.group_by("population", "diagnosis", maintain_order=True):
+        ref = g.filter(pl.col("group") == control)
+        if control is None or not ref.height:
+            continue
+        r = ref.row(0, named=True)
+        for a in g.filter(pl.col("group") != control).to_dicts():
+            for measure, col in (("ORR", "orr_n"), ("CR rate", "cr_n")):
+                x1, n1, x2, n2 = a[col], a["n"], r[col], r["n"]
+                table = [[x1, n1 - x1], [x2, n2 - x2]]
+                if analysis == "as_published" and 0 < x1 + x2 < n1 + n2:
+                    method, p = _counts_test(table)
+                else:
+                    method, p = "Fisher's Exact Test for Count Data", float(fisher_exact_pvalue(table))
+                rd = risk_difference(x1, n1, x2, n2, level)
+                rows.append({"population": population, "diagnosis": diagnosis, "measure": measure,
+                             "comparison": f"{a['group']} vs {control}", "reference": control, "n_a": n1, "x_a": x1,
+                             "n_b": n2, "x_b": x2, "difference": float(rd.estimate),
+                             "difference_lower": float(rd.ci[0]), "difference_upper": float(rd.ci[1]),
+                             "interval": "Newcombe hybrid score (method 10)", "method": method, "pvalue": p})
+    return pl.DataFrame(rows, schema=POPULATION_TESTS_SCHEMA) if rows else pl.DataFrame(schema=POPULATION_TESTS_SCHEMA)

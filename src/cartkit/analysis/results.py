@@ -29,7 +29,11 @@ planned_response_rates  product, diagnosis, planned_day, n, assessed, orr_n, orr
 population_response_rates  (populations with patients never infused: ITT) population, group_by ("arm" |
                  "product" | "all"), group, diagnosis, planned_day (null: best overall response), n,
                  n_infused, n_never_infused (non-responders), not_reached, orr_n, orr, orr_lower, orr_upper,
-                 cr_n, cr, cr_lower, cr_upper, note (a control arm: why no rate)
+                 cr_n, cr, cr_lower, cr_upper, note (a control arm: how it is counted, or why no rate)
+population_response_tests  (a control arm with responses to its own treatment) population, diagnosis, measure
+                 ("ORR" | "CR rate"), comparison ("A vs control"), reference, n_a, x_a, n_b, x_b, difference
+                 (A - control), difference_lower, difference_upper (Newcombe), interval, method, pvalue
+                 (plan.analysis: Fisher exact; as_published: the seed's counts rule)
 disease_responses  (myeloma and CLL patients only) criteria ("IMWG 2016" | "iwCLL 2018"), product, diagnosis,
                  category (sCR ... PD, "not evaluable", the MRD-negative CR row), n, N (episodes)
 next_study       (only with [plan.next_study]) group, responders, n, orr, orr_lower, orr_upper, p1_at,
@@ -177,6 +181,9 @@ SCHEMAS: dict[str, str] = {
                                  "n_infused:int n_never_infused:int not_reached:int orr_n:int orr:float "
                                  "orr_lower:float orr_upper:float cr_n:int cr:float cr_lower:float cr_upper:float "
                                  "note:str",
+    "population_response_tests": "population:str diagnosis:str measure:str comparison:str reference:str n_a:int "
+                                 "x_a:int n_b:int x_b:int difference:float difference_lower:float "
+                                 "difference_upper:float interval:str method:str pvalue:float",
     "disease_responses": "criteria:str product:str diagnosis:str category:str n:int N:int",
     "next_study": "group:str responders:int n:int orr:float orr_lower:float orr_upper:float p1_at:str p0:float "
                   "p1:float design:str r1:int n1:int r:int n_total:int en_p0:float alpha:float power:float "

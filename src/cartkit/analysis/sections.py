@@ -225,30 +225,43 @@ def _population_responses(ctx: Context) -> Output:
     """Response rates on each population with patients never infused (intention to treat): every patient of it
     in the denominator of their arm, the never infused as non-responders (analysis/responses.py)."""
     from cartkit.analysis.populations import control_arm, with_never_infused
-    from cartkit.analysis.responses import population_response_rates
+    from cartkit.analysis.responses import (
+        population_response_rates,
+        population_response_tests,
+        randomised_treatment_best,
+    )
 
     name = "population_response_rates"
     infused_ids = ctx.groups.select("patient_id").unique()
     populations = with_never_infused(list(ctx.populations) or [ctx.population], infused_ids)
+    tests = "population_response_tests"
     if not populations:
-        return {name: Omit("every patient of the analysis populations has an analysed infusion: the response "
-                           "rates by product are on them")}
+        why = Omit("every patient of the analysis populations has an analysed infusion: the response rates by "
+                   "product are on them")
+        return {name: why, tests: why}
     listing = ctx.tables.get("responses")
     if listing is None:
-        return {name: Omit("no responses table")}
+        return {name: Omit("no responses table"), tests: Omit("no responses table")}
     patients = ctx.study.patients
     arms = (patients["arm"].drop_nulls().cast(pl.String).unique().sort().to_list()
             if "arm" in patients.columns else [])
     control = control_arm(ctx.study, arms)
+    own = randomised_treatment_best(ctx.derived.assessments)  # the control arm's responses (assessments episode 0)
     frames = [population_response_rates(p, patients, listing, ctx.tables.get("planned_responses"), ctx.products,
-                                        ctx.diseases, control, ctx.plan.confidence_level) for p in populations]
+                                        ctx.diseases, control, ctx.plan.confidence_level, own) for p in populations]
     table = pl.concat(frames, how="vertical_relaxed")
     if not table.height:
-        return {name: Omit("no patient of the intention-to-treat populations has a diagnosis the plan analyses")}
+        why = Omit("no patient of the intention-to-treat populations has a diagnosis the plan analyses")
+        return {name: why, tests: why}
     described = [f"{p.name} ({p.rule_text()}; N = {_counted_n(table, p.name)})" for p in populations]
     ctx.table_sets[name] = {"population": populations[0].name, "description": "; ".join(described),
                             "n": _counted_n(table, populations[0].name)}
-    return {name: table}
+    compared = population_response_tests(table, control, ctx.plan.analysis, ctx.plan.confidence_level)
+    if compared.height:
+        ctx.table_sets[tests] = ctx.table_sets[name]
+    return {name: table, tests: compared if compared.height else Omit(
+        "no control arm with recorded responses to its own treatment (assessments episode 0): the arms' response "
+        "rates are not compared")}
 
 
 def _counted_n(table: pl.DataFrame, population: str) -> int:
@@ -639,7 +652,8 @@ SECTIONS: tuple[AnalysisSection, ...] = (
     AnalysisSection("responses at the planned days", ("planned_responses", "planned_response_rates"),
                     _planned_responses),
     # on each population with patients never infused (ITT), which the section names with the N it counted
-    AnalysisSection("responses by intention to treat", ("population_response_rates",), _population_responses),
+    AnalysisSection("responses by intention to treat", ("population_response_rates", "population_response_tests"),
+                    _population_responses),
     AnalysisSection("next study", ("next_study",), _next_study),
     AnalysisSection("adverse events", ("adverse_event_incidence", "grade_counts"), _adverse_events, counts="safety"),
     AnalysisSection("IEC-HS", ("iec_hs_summary", "iec_hs"), _iec_hs, counts="safety"),

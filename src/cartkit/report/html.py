@@ -140,8 +140,11 @@ def _population_response_blocks(results: Results, level: float) -> list[Block]:
         return []
     pops = results.get("populations")
     rules = {} if pops is None else dict(pops.filter(pl.col("arm") == "All").select("population", "rule").iter_rows())
+    tests = results.get("population_response_tests")
+    compared = [Block("table", table=tb.population_response_tests_table(tests, level))] if tests is not None and \
+        tests.height else []
     return [Block("heading", text="Response rates by intention to treat", id="population-response-rates"),
-            *[Block("table", table=t) for t in tb.population_response_rates_tables(df, rules, level)]]
+            *[Block("table", table=t) for t in tb.population_response_rates_tables(df, rules, level)], *compared]
 
 
 def _endpoint_blocks(results: Results, figures: dict[str, RenderedFigure | str], level: float = 0.95) -> list[Block]:

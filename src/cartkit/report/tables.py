@@ -277,6 +277,10 @@ def population_response_rates_tables(df: pl.DataFrame, rules: dict[str, str], le
     population: best overall response and each planned day by group (arm) and disease, n with the never
     infused in it; a control arm's row says why it has no rate. ``rules``: population -> its rule's words."""
     ci = confidence_label(level)
+
+    def unrated(r: dict) -> str:
+        return "not recorded*" if "not recorded" in (r["note"] or "") else "not estimated*"
+
     out = []
     for (population,), g in df.group_by("population", maintain_order=True):
         head = _GROUP_HEADS.get(g["group_by"][0], "Group")
@@ -291,16 +295,19 @@ def population_response_rates_tables(df: pl.DataFrame, rules: dict[str, str], le
                 Cell(r["group"]), Cell(r["diagnosis"]),
                 Cell("best overall" if r["planned_day"] is None else f"day {r['planned_day']}"),
                 Cell(str(r["n"]), cls="num"), Cell(str(r["n_never_infused"]), cls="num"),
-                Cell(_rate(r["orr_n"], r["orr"], r["orr_lower"], r["orr_upper"]) if rated else "not recorded*",
+                Cell(_rate(r["orr_n"], r["orr"], r["orr_lower"], r["orr_upper"]) if rated else unrated(r),
                      cls="num"),
-                Cell(_rate(r["cr_n"], r["cr"], r["cr_lower"], r["cr_upper"]) if rated else "not recorded*",
+                Cell(_rate(r["cr_n"], r["cr"], r["cr_lower"], r["cr_upper"]) if rated else unrated(r),
                      cls="num")]))
         orr, cr = orr_text(families)
         never = g.filter(pl.col("planned_day").is_null() & (pl.col("diagnosis") == "All"))
-        n_never = int(never.filter(pl.col("orr_n").is_not_null())["n_never_infused"].sum())  # of the rated groups
+        # of the groups rated by CAR-T responses (a control arm rated by its own treatment has a note)
+        n_never = int(never.filter(pl.col("orr_n").is_not_null() & pl.col("note").is_null())["n_never_infused"].sum())
+        control = " (a control arm's: the best response to its own treatment, *)" if g.filter(
+            pl.col("orr_n").is_not_null() & pl.col("note").is_not_null()).height else ""
         notes = [f"Intention to treat: every patient of the population is in n of their {head.lower()}; a patient's "
-                 "response is the best response of their first CAR-T infusion (at a planned day: the response at "
-                 f"that day, docs/plan.md). {n_never} patient(s) never infused (manufacturing failure, death, "
+                 f"response is the best response of their first CAR-T infusion{control} (at a planned day: the "
+                 f"response at that day, docs/plan.md). {n_never} patient(s) never infused (manufacturing failure, death, "
                  "progression, withdrawal, or no analysed infusion) have no response and count as non-responders. "
                  f"{orr}. {cr}. {ci} CI: exact (Clopper-Pearson) binomial interval."]
         notes += [f"* {n}." for n in g["note"].drop_nulls().unique(maintain_order=True).to_list()]
@@ -315,6 +322,29 @@ def population_response_rates_tables(df: pl.DataFrame, rules: dict[str, str], le
         out.append(Table(f"population-response-rates-{_slug(population)}", f"Response rates on {population} "
                          "(intention to treat)", header, rows, notes))
     return out
+
+
+def population_response_tests_table(df: pl.DataFrame, level: float = 0.95) -> Table:
+    """ORR and CR rate of each arm against the control arm on the intention-to-treat populations: counts,
+    the difference with its CI and P (analysis/responses.py ``population_response_tests``)."""
+    ci = confidence_label(level)
+    header = [[Cell("Population"), Cell("Disease"), Cell("Measure"), Cell("Comparison"), Cell("A, n/N", cls="num"),
+               Cell("Control, n/N", cls="num"), Cell(f"Difference, % [{ci} CI]", cls="num"), Cell("P", cls="num")]]
+    rows = [Row([Cell(r["population"]), Cell(r["diagnosis"]), Cell(r["measure"]), Cell(r["comparison"]),
+                 Cell(f"{r['x_a']}/{r['n_a']}", cls="num"), Cell(f"{r['x_b']}/{r['n_b']}", cls="num"),
+                 Cell(f"{100 * r['difference']:.1f} [{100 * r['difference_lower']:.1f}, "
+                      f"{100 * r['difference_upper']:.1f}]", cls="num"),
+                 Cell(format_p(r["pvalue"]), cls="num")]) for r in df.to_dicts()]
+    methods = ", ".join(df["method"].unique(maintain_order=True).to_list())
+    notes = [f"Intention to treat, every randomised patient in the denominator of their arm (table above). Difference: "
+             f"A - control, {ci} CI by Newcombe's hybrid score interval (method 10). P: {methods} (the plan's "
+             "analysis, docs/plan.md). The control arm is counted by the response to its own treatment (assessments "
+             "episode 0), never by a CAR-T infusion after crossover."]
+    for (population,), g in df.filter(pl.col("diagnosis") == "All").group_by("population", maintain_order=True):
+        r = g.row(0, named=True)
+        notes.append(f"Population: {population} (N = {r['n_a'] + r['n_b']}: {r['comparison'].split(' vs ')[0]} "
+                     f"{r['n_a']}, {r['reference']} {r['n_b']}).")
+    return Table("population-response-tests", "Response rates by arm (intention to treat)", header, rows, notes)
 
 
 def _slug(name: str) -> str:

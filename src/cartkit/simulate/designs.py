@@ -8,7 +8,11 @@
   leukapheresed a few days after randomisation and infused after a vein-to-vein time of 3-6 weeks;
   ``NEVER_INFUSED_CAR_T`` of it is never infused, each with a reason. The SOC arm is never infused
   with CAR-T; with ``crossover`` a share of SOC patients who fail get CAR-T after failure (an
-  infusion, episode 1, after their SOC progression and new therapy).
+  infusion, episode 1, after their SOC progression and new therapy). Each SOC patient's response to SOC
+  is one PET-CT assessment of the randomised treatment (assessments episode 0, dated from randomisation),
+  before any crossover: on ``SOC_ASSESSMENT_DAY``, or PD on the day of an earlier failure; the cured are
+  CR, and the others' CR / PR / SD are drawn so that the expected ORR and CR rate of the arm are ZUMA-7's
+  SOC rates (ORR 50%, CR 32%; Locke FL et al., N Engl J Med 2022;386:640, Table 2).
 
 Patients who are infused get their CAR-T episode from ``cohort.draw_episodes`` (kinetics,
 toxicity, responses, follow-up), so every table of an infused patient is as in the sequential
@@ -42,6 +46,10 @@ NEW_THERAPY_AFTER_FAILURE = (7, 21)
 CROSSOVER_P = 0.55
 CROSSOVER_DELAY = (28, 60)  # failure to CAR-T infusion
 PER_PROTOCOL_P = 0.92
+# SOC response (ZUMA-7 SOC arm, Locke 2022 Table 2: ORR 50%, CR 32%), assessed after salvage chemotherapy
+SOC_ORR, SOC_CR = 0.50, 0.32
+SOC_ASSESSMENT_DAY = 50  # days from randomisation
+SOC_RESPONSES = ("CR", "PR", "SD", "PD")
 _NONE = -1
 
 
@@ -173,9 +181,34 @@ def simulate_randomised(rng: np.random.Generator, n: int, cutoff: int, crossover
                  & (planned < pat["lost"] - cohort.ACUTE_WINDOW) & (rng.random(n) < CROSSOVER_P))
         pat["infusion_planned"] = np.where(cross, planned, pat["infusion_planned"])
         infused = infused | cross
+    _soc_responses(rng, pat, soc, ~car_t, infused & ~car_t, cutoff)
     idx = np.flatnonzero(infused)
     eps, death, cause = _episodes(rng, pat, idx, pat["infusion_planned"], n)
     return _finish(pat, eps, cutoff, death, cause, infused, own)
+
+
+def _soc_responses(rng: np.random.Generator, pat: dict, soc: dict, in_soc: np.ndarray, crossed: np.ndarray,
+                   cutoff: int) -> None:
+    """``pat["soc_response"]`` (code of SOC_RESPONSES, -1: none) on ``pat["soc_response_day"]`` (module docs):
+    PD at a failure before SOC_ASSESSMENT_DAY, CR when cured, else CR / PR / SD with the probabilities that
+    give the expected ORR SOC_ORR and CR rate SOC_CR; seen only when the patient is alive and followed then
+    (and, ``crossed`` over to CAR-T, not yet infused)."""
+    day = pat["randomisation"] + SOC_ASSESSMENT_DAY
+    early = soc["failure"] <= day
+    cured = soc["failure"] >= NEVER
+    p_early = 1.0 - np.exp(-SOC_ASSESSMENT_DAY / SOC_MEAN_DAYS_TO_FAILURE)  # exponential failure time
+    late = (1.0 - SOC_CURED) * (1.0 - p_early)  # expected share failing after the assessment
+    p_cr = (SOC_CR - SOC_CURED) / late
+    p_pr = (SOC_ORR - SOC_CR) / late
+    # a child stream (``Generator.spawn`` does not advance ``rng``): every other draw of the design is as before
+    u = rng.spawn(1)[0].random(pat["randomisation"].size)
+    drawn = np.where(u < p_cr, 0, np.where(u < p_cr + p_pr, 1, 2))
+    response = np.where(early, 3, np.where(cured, 0, drawn))
+    day = np.where(early, soc["failure"], day)
+    seen = in_soc & (day < soc["death"]) & (day <= cutoff) & (day < pat["lost"])
+    seen &= ~crossed | (day < pat["infusion_planned"])  # before the crossover infusion
+    pat["soc_response"] = np.where(seen, response, _NONE)
+    pat["soc_response_day"] = np.where(seen, day, NEVER)
 
 
 def _lymphoma_only(rng: np.random.Generator, pat: dict, n: int) -> None:

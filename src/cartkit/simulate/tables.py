@@ -397,7 +397,6 @@ def assessments(c: Chunk) -> pl.DataFrame:
     is_all = e["is_all"]
     end = e["end_day"]
     prog = e["prog"]
-    n = c.ne
     lym = ~is_all
     # baseline SPD (mm2) per episode, lognormal around 3000
     spd0 = np.round(3000.0 * np.exp(0.8 * (u[:, 0] - 0.5) * 3.4))
@@ -475,8 +474,31 @@ def assessments(c: Chunk) -> pl.DataFrame:
                 cols["cd19_pct"] = np.where(nr & ~second, np.round(80 + 20 * ua[:, 6], 1), np.nan)
                 cols["cd22_pct"] = np.where(nr & second, np.round(60 + 40 * ua[:, 6], 1), np.nan)
         frames.append(frame("assessments", cols, k))
+    if "soc_response" in c.pat:
+        frames.append(_soc_assessments(c))
     out = pl.concat(frames)
-    return out.sort(["patient_id", "episode", "day"], maintain_order=True) if n else out
+    return out.sort(["patient_id", "episode", "day"], maintain_order=True) if out.height else out
+
+
+def _soc_assessments(c: Chunk) -> pl.DataFrame:
+    """The standard-of-care arm's response (simulate/designs.py ``_soc_responses``): one PET-CT of the
+    randomised treatment, episode 0, its day from randomisation; Deauville and uptake as Lugano 2014 reads
+    the recorded response (CR Deauville 2; PR 4 decreased; SD 4 unchanged; PD 5 increased)."""
+    from cartkit.simulate.designs import SOC_RESPONSES
+
+    code = c.pat["soc_response"][c.p0 : c.p1]
+    r = np.flatnonzero(code >= 0)
+    code = code[r]
+    date = c.pat["soc_response_day"][c.p0 : c.p1][r]
+    return frame("assessments", {
+        "patient_id": c.ids.slice(c.p0, c.p1 - c.p0).gather(r), "episode": np.zeros(r.size, dtype=np.int64),
+        "day": date - c.pat["randomisation"][c.p0 : c.p1][r], "date": date,
+        "method": _strings(("pet_ct",), np.zeros(r.size, dtype=np.int64)),
+        "response": _strings(SOC_RESPONSES, code),
+        "deauville": np.select([code == 0, code == 3], [2, 5], 4),
+        "uptake_vs_baseline": _strings(UPTAKE, np.select([code <= 1, code == 2], [0, 1], 2)),
+        "new_lesions": code == 3,
+    }, r.size)
 
 
 def _grid_rows(c: Chunk, block: dict, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -4,7 +4,9 @@ Patients get integer codes (an ``Enum`` of the ``patients.patient_id`` values:
 an unknown id becomes null); a ``(patient, episode)`` pair becomes one Int64
 key; the infusions' keys are sorted once, and tens of millions of measurement
 rows find their infusion by ``search_sorted``. When ``infusions`` repeats a
-``(patient_id, episode)`` (reported as a duplicate key), the first row wins.
+``(patient_id, episode)`` (reported as a duplicate key), the first row wins. Episode 0 (only ``assessments``
+allow it: the randomised treatment before any CAR-T infusion) is found for a patient with a
+``randomisation_date``, which is its day 0.
 
 A table's codes and infusion lookup are computed once and kept on its ``TypedTable``
 (``table_codes``, ``table_infusion``): the validation passes ask for them several times
@@ -20,7 +22,7 @@ import polars as pl
 if TYPE_CHECKING:  # pragma: no cover
     from cartkit.study.coerce import TypedTable
 
-_EPISODE_SPAN = 2**31  # episodes 1 .. 2**31 - 1 fit in the key beside a 32-bit patient code
+_EPISODE_SPAN = 2**31  # episodes 0 .. 2**31 - 1 fit in the key beside a 32-bit patient code
 _DENSE_SLOTS = 50_000_000  # at most this many (patient, episode) slots in the direct lookup table
 
 
@@ -30,6 +32,11 @@ class EpisodeIndex:
         self.patients = pl.Enum(ids.to_list())
         self.n_patients = len(ids)
         inf = infusions.select("patient_id", "episode", "infusion_date")
+        if "randomisation_date" in patients.columns:  # episode 0: the randomised treatment, from randomisation
+            randomised = patients.filter(pl.col("randomisation_date").is_not_null()).select(
+                "patient_id", episode=pl.lit(0, dtype=inf["episode"].dtype),
+                infusion_date=pl.col("randomisation_date").cast(pl.Date))
+            inf = pl.concat([inf, randomised], how="vertical_relaxed")
         keyed = inf.with_columns(__key=self.episode_key(inf["patient_id"], inf["episode"]))
         keyed = keyed.drop_nulls("__key").unique("__key", keep="first", maintain_order=True).sort("__key")
         self._keys = keyed["__key"]
@@ -58,7 +65,7 @@ class EpisodeIndex:
     def _key(self, code: pl.Series, episode: pl.Series) -> pl.Series:
         frame = pl.DataFrame({"c": code, "e": episode.cast(pl.Int64)})
         return frame.select(
-            pl.when(pl.col("e").is_between(1, _EPISODE_SPAN - 1))
+            pl.when(pl.col("e").is_between(0, _EPISODE_SPAN - 1))
             .then(pl.col("c") * _EPISODE_SPAN + pl.col("e"))
             .alias("key")
         ).to_series()
@@ -72,7 +79,7 @@ class EpisodeIndex:
             width, known, dates = self._dense
             e = episode.cast(pl.Int64)
             slot = pl.DataFrame({"c": code, "e": e}).select(
-                pl.when(pl.col("e").is_between(1, width - 1)).then(pl.col("c") * width + pl.col("e"))
+                pl.when(pl.col("e").is_between(0, width - 1)).then(pl.col("c") * width + pl.col("e"))
             ).to_series()
             return known.gather(slot).fill_null(False), dates.gather(slot)
         query = self._key(code, episode)
@@ -109,7 +116,14 @@ class EpisodeIndex:
     def table_infusion(self, tt: TypedTable) -> tuple[pl.Series, pl.Series]:
         """``infusion`` of the table's ``(patient_id, episode)`` columns."""
         if "infusion" not in tt.lookups:
-            tt.lookups["infusion"] = self._infusion(self.table_codes(tt), tt.frame["episode"])
+            episode = tt.frame["episode"]
+            found, dates = self._infusion(self.table_codes(tt), episode)
+            lowest = tt.table.column("episode").min if "episode" in tt.table.column_names else None
+            first = episode.min() if lowest is not None and lowest > 0 else None
+            if first is not None and first <= 0:  # episode 0 is found in assessments only
+                zero = (episode == 0).fill_null(False)
+                found, dates = found & ~zero, dates.set(zero, None)
+            tt.lookups["infusion"] = (found, dates)
         return tt.lookups["infusion"]
 
     def table_per_patient(self, tt: TypedTable, values: pl.DataFrame) -> pl.Series:

@@ -92,15 +92,25 @@ def orphans(tables: dict[str, TypedTable], index: EpisodeIndex) -> list[Problem]
         # a patient with an infusion row whose episode could not be read: which episode that row is
         # cannot be known, so the patient's rows are not orphans of it (its own problem says why)
         orphan = f["episode"].is_not_null() & known & ~found & ~f["patient_id"].is_in(unsure.implode())
+        # episode 0 is the randomised treatment, dated from randomisation (assessments only)
+        zero = (f["episode"] == 0).fill_null(False) if name == "assessments" else pl.repeat(False, f.height,
+                                                                                             eager=True)
         problems += problems_at(
             f,
-            orphan,
+            orphan & ~zero,
             tt.file,
             "episode",
             "episode",
             pl.format("unknown episode: no infusion of patient {} episode {} in infusions", "patient_id", "episode"),
             kind="unknown episode: no such infusion in infusions",
         )
+        if name == "assessments" and (orphan & zero).any():
+            problems += problems_at(
+                f, orphan & zero, tt.file, "episode", "episode",
+                pl.format("episode 0 is a response to the randomised treatment, dated from randomisation: patient {} "
+                          "has no randomisation_date in patients", "patient_id"),
+                kind="randomised-treatment assessment without a randomisation date",
+            )
     return problems
 
 
@@ -456,4 +466,37 @@ def response_inputs(assessments: TypedTable, patients: TypedTable) -> list[Probl
                       "node_max_ldi_mm"),
             kind="node SPD larger than the largest node allows",
         )
+    return problems
+
+
+def randomised_treatment_assessments(assessments: TypedTable, patients: TypedTable,
+                                     infusions: TypedTable | None) -> list[Problem]:
+    """Episode-0 assessments (the response to the randomised treatment, e.g. standard of care, dated from
+    randomisation; docs/plan.md "Responses to standard of care") that cannot be counted: the patient has a
+    randomisation date but no arm (the response belongs to the arm), or the assessment is on or after the
+    patient's first CAR-T infusion (after crossover a response belongs to the CAR-T episode)."""
+    a = assessments.frame
+    if "episode" not in a.columns or not (a["episode"] == 0).any() or "patient_id" not in patients.frame.columns:
+        return []
+    p = _with_first_infusion(patients, infusions)
+    arm = p["arm"] if "arm" in p.columns else pl.repeat(None, p.height, dtype=pl.String, eager=True)
+    randomised = p["randomisation_date"] if "randomisation_date" in p.columns else pl.repeat(
+        None, p.height, dtype=pl.Date, eager=True)
+    info = p.select("patient_id", "__first_infusion").with_columns(__arm=arm, __randomised=randomised).unique(
+        "patient_id")
+    f = a.filter(pl.col("episode") == 0).join(info, on="patient_id", how="left")
+    problems = problems_at(  # without a randomisation date the row is already an orphan (``orphans``)
+        f, pl.col("__arm").is_null() & pl.col("__randomised").is_not_null(), assessments.file, "episode", "patient_id",
+        pl.format("episode 0 is a response to the randomised treatment, counted in the patient's arm: patient {} "
+                  "has no arm in patients", "patient_id"),
+        kind="randomised-treatment assessment of a patient without an arm",
+    )
+    problems += problems_at(
+        f, (pl.col("date") >= pl.col("__first_infusion")).fill_null(False), assessments.file, "date",
+        pl.col("date").cast(pl.String),
+        pl.format("episode 0 (the randomised treatment) on or after the patient's first CAR-T infusion ({}): after "
+                  "crossover a response belongs to the CAR-T episode; give it that episode and its day from the "
+                  "infusion", pl.col("__first_infusion").cast(pl.String)),
+        kind="randomised-treatment assessment after the CAR-T infusion",
+    )
     return problems

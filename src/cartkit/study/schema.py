@@ -192,10 +192,17 @@ NEURO = Table(
 
 ASSESSMENTS = Table(
     "assessments",
-    "Response assessments: inputs to Lugano / B-ALL criteria and/or the recorded response.",
+    "Response assessments: inputs to Lugano / B-ALL criteria and/or the recorded response. Episode 0 is the "
+    "patient's randomised treatment before any CAR-T infusion (the standard-of-care arm of a randomised trial), "
+    "its day 0 the patients.randomisation_date (docs/plan.md \"Responses to standard of care\").",
     (
-        *_EPISODE_KEY,
-        *_DAY,
+        _EPISODE_KEY[0],
+        Column("episode", INT, required=True, min=0,
+               description="1 for the first CAR-T infusion, 2 for the next; 0 for the randomised treatment "
+               "before any CAR-T infusion (standard of care), dated from randomisation"),
+        Column("day", INT, min=-60, max=3650, description="days from this episode's infusion (day 0); episode 0: "
+               "days from randomisation"),
+        _DAY[1],
         Column("method", STR, required=True, vocabulary="assessment_method"),
         Column("response", STR, vocabulary="response", description="investigator-recorded response"),
         Column("deauville", INT, min=1, max=5),

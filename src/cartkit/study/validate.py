@@ -39,6 +39,7 @@ from cartkit.study.integrity import (
     never_infused,
     orphans,
     plan_references,
+    randomised_treatment_assessments,
     response_inputs,
 )
 from cartkit.study.meddra import meddra_problems
@@ -207,6 +208,9 @@ def _check(folder: Path, workbooks: list, today: dt.date, shard: Path | None = N
             problems += milestones_after_cutoff(typed["patients"], config.meta.data_cutoff)
     problems += adverse_event_order(typed["adverse_events"])
     problems += response_inputs(typed["assessments"], typed["patients"])
+    if "patients" not in absent:
+        problems += randomised_treatment_assessments(typed["assessments"], typed["patients"],
+                                                     None if "infusions" in absent else typed["infusions"])
     problems += meddra_problems(typed["adverse_events"])
 
     tables = {name: tt.frame.drop(ROW) for name, tt in typed.items()}
