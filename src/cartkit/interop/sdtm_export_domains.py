@@ -486,6 +486,12 @@ def rs(study: Study, study_id: str) -> AdamDataset | None:
     if f.is_empty():
         return None
     f = _timed(_seq(f, "RS", ["date", "__method", "__cd"]), study, "RS")
+    if (f["episode"] == 0).any():  # the randomised treatment (episode 0): its reference is randomisation
+        rand = study.patients.select("patient_id", __rand=pl.col("randomisation_date"))
+        zero = pl.col("episode") == 0
+        f = f.join(rand, on="patient_id", how="left").with_columns(
+            RSTPTREF=pl.when(zero).then(pl.lit("RANDOMISATION")).otherwise("RSTPTREF"),
+            RSRFTDTC=pl.when(zero).then(_iso(pl.col("__rand"))).otherwise("RSRFTDTC"))
     out = f.select(USUBJID=pl.col("patient_id"), RSSEQ="RSSEQ", RSTESTCD="__cd", RSTEST="__test", RSCAT="__rscat",
                    RSORRES="__c", RSSTRESC="__c", RSSTRESN="__n", RSMETHOD="__method", RSEVAL=pl.lit("INVESTIGATOR"),
                    RSDTC="RSDTC", RSDY="RSDY", RSTPTREF="RSTPTREF", RSRFTDTC="RSRFTDTC")

@@ -153,12 +153,31 @@ def rs_assessments(rs: Domain, patients: pl.DataFrame, infusions: pl.DataFrame, 
                              coalesce=True).with_columns(__rft=pl.coalesce("__rft", "__rft_in"),
                                                          **{RECORD: pl.coalesce(RECORD, "__rec_in")}).drop(
                 "__rft_in", "__rec_in")
-    placed = _out_of_range(rs, _place(resp, infusions), out, "response", "RSDTC")
+    # a response to the randomised treatment (assessments episode 0, day 0 = randomisation; docs/plan.md
+    # "Responses to standard of care") is exported with RSRFTDTC the randomisation date: episode 0 again
+    rand = (patients.select(USUBJID="patient_id", __rand=pl.col("randomisation_date")).drop_nulls("__rand")
+            if "randomisation_date" in patients.columns else None)
+    own = None
+    if rand is not None and rand.height and "__rft" in resp.columns:
+        inf_dates = infusions.select(USUBJID="patient_id", __rft="infusion_date", __is_inf=pl.lit(True))
+        resp = resp.join(rand, on="USUBJID", how="left").join(inf_dates.unique(["USUBJID", "__rft"]),
+                                                              on=["USUBJID", "__rft"], how="left")
+        at_rand = (pl.col("__rft") == pl.col("__rand")).fill_null(False) & pl.col("__is_inf").is_null()
+        own = resp.filter(at_rand).with_columns(episode=pl.lit(0, dtype=pl.Int64), __inf=pl.col("__rand"),
+                                                day=(pl.col("__date") - pl.col("__rand")).dt.total_days())
+        resp = resp.filter(~at_rand).drop("__rand", "__is_inf")
+        own = own.drop("__rand", "__is_inf")
+    placed = _place(resp, infusions)
+    if own is not None and own.height:
+        placed = pl.concat([placed, own.select(placed.columns)], how="vertical_relaxed")
+    placed = _out_of_range(rs, placed, out, "response", "RSDTC")
     columns = [c for c in RS_INPUT_COLUMNS if c in placed.columns]
     assessments = placed.sort("USUBJID", "__date", "__method").select(
         pl.col("USUBJID").alias("patient_id"), pl.col("episode").cast(pl.Int64), pl.col("day").cast(pl.Int64),
         pl.col("__method").alias("method"), pl.col("__response").alias("response"), *columns)
-    prog = placed.filter((pl.col("__label") == "PD") & (pl.col("day") >= 1) & pl.col("__lugano").fill_null(False)).sort(
+    # a PD on the randomised treatment (episode 0) is no CAR-T episode's progression: the treatment failure is CE's
+    prog = placed.filter((pl.col("__label") == "PD") & (pl.col("day") >= 1) & pl.col("__lugano").fill_null(False)
+                         & (pl.col("episode") >= 1)).sort(
         "__date").unique(["USUBJID", "episode"], keep="first", maintain_order=True)
     events = prog.select(patient_id=pl.col("USUBJID"), kind=pl.lit("progression"), episode=pl.col("episode"),
                          date=pl.col("__date"),
