@@ -182,6 +182,18 @@ def randomised_treatment_note(arm: str, crossed: int) -> str:
             f"patient with none counts as a non-responder{also}")
 
 
+def _meant_to_be_infused(units: pl.DataFrame, members: pl.DataFrame, arm: str) -> bool:
+    """Whether ``arm`` is a CAR-T arm: every patient of it was infused, or one never infused has a
+    ``never_infused_reason`` (why a patient meant for CAR-T was not infused; a standard-of-care patient has
+    none, study/integrity.py ``never_infused``)."""
+    never = units.filter((pl.col("group") == arm) & ~pl.col("infused")).select("patient_id")
+    if not never.height:
+        return True
+    if "never_infused_reason" not in members.columns:
+        return False
+    return members.join(never, on="patient_id", how="semi")["never_infused_reason"].is_not_null().any()
+
+
 def not_recorded_note(arm: str, crossed: int) -> str:
     """Why a control arm has no response rate: the data model records responses after a CAR-T infusion only."""
     also = (f"; the {crossed} patient{'s' if crossed != 1 else ''} of the arm infused with CAR-T later (crossover) "
@@ -203,7 +215,8 @@ def population_response_rates(population, patients: pl.DataFrame, listing: pl.Da
     the response to its own treatment, ``control_best`` (``randomised_treatment_best``: assessments episode 0,
     before any crossover; a patient without one is a non-responder); when no patient of the arm has one, it
     gets N and no rate (``not_recorded_note``), and its planned days never have a rate (they count from a
-    CAR-T infusion). Responders and
+    CAR-T infusion). A control arm without them that was meant to be infused (``_meant_to_be_infused``: a
+    CAR-T dose arm) is counted as any other arm, by its first infusions. Responders and
     complete responses by the ORR / CR-rate rule of each patient's own disease (best_response.toml [orr]).
 
     ``planned`` (the ``planned_responses`` listing, with ``follow_up_reached``) adds one row per planned day
@@ -230,6 +243,8 @@ def population_response_rates(population, patients: pl.DataFrame, listing: pl.Da
     own = (control_best.join(units.filter(pl.col("group") == control).select("patient_id"), on="patient_id",
                              how="semi") if control_best is not None and control is not None else None)
     control_rated = own is not None and own.height > 0
+    if control is not None and not control_rated and _meant_to_be_infused(units, members, control):
+        control = None  # a CAR-T arm (e.g. a dose level): its responses are its infusions'
     if control_rated:  # the control arm by its own treatment's response, not by a later CAR-T infusion's
         units = units.join(own.rename({"best_response": "__own"}), on="patient_id", how="left").with_columns(
             best_response=pl.when(pl.col("group") == control).then(pl.col("__own")).otherwise("best_response")
