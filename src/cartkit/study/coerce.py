@@ -88,6 +88,9 @@ class TypedTable:
     # per-row lookups of the table's patient and episode (cartkit.study.episodes), computed once; valid
     # while the rows and the patient_id and episode columns stay as they are
     lookups: dict[str, object] = field(default_factory=dict)
+    # the distinct values of text columns that cleaning left as they were (found while cleaning; still
+    # every value after rows are dropped); a step that rewrites such a column drops its entry
+    distinct: dict[str, pl.Series] = field(default_factory=dict)
 
     def keep_rows(self, keep: pl.Series) -> None:
         """Keep only the rows where ``keep`` holds (the frame and the ``failed`` masks alike)."""
@@ -286,6 +289,7 @@ def coerce_table(
         notes.append(f"{raw.file}: extra column(s) kept as given: {', '.join(extras)}")
     typed: list[pl.Series] = [frame[ROW]]
     failed: dict[str, pl.Series] = {}
+    distinct: dict[str, pl.Series] = {}
     for col in table.columns:
         if col.name not in present:
             typed.append(pl.repeat(None, frame.height, dtype=POLARS_TYPES[col.dtype], eager=True).alias(col.name))
@@ -324,6 +328,8 @@ def coerce_table(
                 problems += _report(frame, empty, raw.file, col.name, None, "required value is empty")
         failed[col.name] = bad
         typed.append(values)
+        if "distinct" in keep and col.vocabulary is None:
+            distinct[col.name] = keep["distinct"]
     if table.one_of:
         none = ~pl.DataFrame(typed).select(pl.any_horizontal(pl.col(table.one_of).is_not_null())).to_series()
         if none.any():
@@ -331,7 +337,7 @@ def coerce_table(
                 frame, none, raw.file, table.one_of[0], None, f"give at least one of {', '.join(table.one_of)}"
             )
     out = pl.DataFrame(typed).hstack([frame[c] for c in extras])
-    return TypedTable(table, raw.file, out, failed, present), problems, notes
+    return TypedTable(table, raw.file, out, failed, present, distinct=distinct), problems, notes
 
 
 def _report(frame: pl.DataFrame, mask: pl.Series, file: str, column: str, values: pl.Series | None,

@@ -136,6 +136,7 @@ def clock_times(tt: TypedTable) -> list[Problem]:
     invalid = distinct.filter(~pl.col("__valid"))["time"]
     bad = pl.col("time").is_in(invalid.implode()).fill_null(False)
     problems = problems_at(tt.frame, bad, tt.file, "time", "time", "unparseable clock time: expected HH:MM (24 h)")
+    tt.distinct.pop("time", None)  # rewritten
     tt.frame = tt.frame.with_columns(
         pl.col("time").replace_strict(distinct["time"], distinct["__clock"], default=None, return_dtype=pl.String)
     )

@@ -111,21 +111,34 @@ def _pair_table(units: list[str]) -> dict[str, list]:
     return table
 
 
+def _pair_stats(pair: pl.Series, value: pl.Series) -> pl.DataFrame:
+    """The (analyte, unit) pairs present, with their rows and their smallest and largest value."""
+    return pl.DataFrame({"pair": pair, "value": value}).group_by("pair").agg(
+        n=pl.len(), lo=pl.col("value").min(), hi=pl.col("value").max()).drop_nulls("pair").sort("pair")
+
+
 def convert_units(tt: TypedTable) -> tuple[list[Problem], list[str]]:
-    """Convert ``value``, ``lloq``, ``lln`` and ``uln`` to canonical units in place; check analyte bounds."""
+    """Convert ``value``, ``lloq``, ``lln`` and ``uln`` to canonical units in place; check analyte bounds.
+
+    Each row's (analyte, unit) pair is one integer; what to do is decided per pair present (one
+    group-by gives their rows and value ranges)."""
     f = tt.frame
-    units = f["unit"].drop_nulls().unique().sort().to_list()
-    analyte_code = f["analyte"].cast(pl.Enum(list(ANALYTES))).to_physical().cast(pl.Int64)
-    pair = analyte_code * max(len(units), 1) + f["unit"].cast(pl.Enum(units)).to_physical().cast(pl.Int64)
+    # the units as spelt (their distinct values as cleaning found them, when it did)
+    units = tt.distinct.get("unit", f["unit"]).drop_nulls().unique().sort().to_list()
+    width = max(len(units), 1)
+    # the analytes are canonical here (coerce_table), so every one is in ANALYTES
+    analyte_code = f["analyte"].cast(pl.Enum(list(ANALYTES))).to_physical().cast(pl.UInt32)
+    pair = (analyte_code * width + f["unit"].cast(pl.Enum(units)).to_physical().cast(pl.UInt32)).alias("pair")
     table = _pair_table(units)
-    counts = pair.drop_nulls().value_counts(sort=False, name="n")  # the pairs present, with their rows
+    stats = _pair_stats(pair, f["value"])
+    present = stats["pair"].to_list()
     accepted = pl.Series([", ".join(UNIT_CONVERSIONS.get(a, {})) for a in ANALYTES], dtype=pl.String)
     canonical = pl.Series([a.unit for a in ANALYTES.values()], dtype=pl.String)
 
     problems: list[Problem] = []
-    if any(table["status"][code] != _OK for code in counts[pair.name].to_list()):
-        status = pl.Series(table["status"], dtype=pl.Int8).gather(pair)
-        bad = f.with_columns(__status=status, __accepted=accepted.gather(analyte_code)).filter(
+    status = pl.Series(table["status"], dtype=pl.Int8)
+    if any(table["status"][code] != _OK for code in present):
+        bad = f.with_columns(__status=status.gather(pair), __accepted=accepted.gather(analyte_code)).filter(
             pl.col("__status") != _OK
         )
         for code, template in (
@@ -137,10 +150,8 @@ def convert_units(tt: TypedTable) -> tuple[list[Problem], list[str]]:
                 pl.format(template, "unit", "analyte", "__accepted"),
             )
 
-    labels = pl.Series(table["converted"], dtype=pl.String).gather(counts[pair.name])
-    converted = sorted(
-        (label, n) for label, n in zip(labels.to_list(), counts["n"].to_list(), strict=True) if label is not None
-    )
+    converted = sorted((table["converted"][code], n) for code, n in zip(present, stats["n"].to_list(), strict=True)
+                       if table["converted"][code] is not None)
     notes = []
     if converted:
         detail = "; ".join(f"{label}: {n}" for label, n in converted)
@@ -149,22 +160,20 @@ def convert_units(tt: TypedTable) -> tuple[list[Problem], list[str]]:
 
     factors = pl.Series(table["factor"], dtype=pl.Float64)
     offsets = pl.Series(table["offset"], dtype=pl.Float64)
-    factor = factors.gather(pair)
-    known = factor.is_not_null()
-    given = f["value"]
     # a registry written in the canonical units throughout (the usual case) is kept as it is: a pair
     # present in the rows changes nothing when its factor is 1, its offset 0 and its unit is spelt
     # canonically
-    present = counts[pair.name].to_list()
-    spelt = [units[code % max(len(units), 1)] if units else None for code in present]
     names = list(ANALYTES)
     changes = any(
         table["status"][code] == _OK and (
-            factors[code] != 1 or offsets[code] != 0 or spelt[i] != ANALYTES[names[code // max(len(units), 1)]].unit)
-        for i, code in enumerate(present) if code is not None
+            factors[code] != 1 or offsets[code] != 0 or units[code % width] != ANALYTES[names[code // width]].unit)
+        for code in present
     )
+    given = f["value"]
     if changes:
+        factor = factors.gather(pair)
         offset = offsets.gather(pair)
+        known = factor.is_not_null()
 
         def to_canonical(column: str) -> pl.Expr:
             return pl.when(known).then(pl.col(column) * factor + offset).otherwise(pl.col(column))
@@ -177,23 +186,25 @@ def convert_units(tt: TypedTable) -> tuple[list[Problem], list[str]]:
             uln=to_canonical("uln"),
             unit=pl.when(known).then(canonical.gather(analyte_code)).otherwise(pl.col("unit")),
         )
+        tt.distinct.pop("unit", None)  # rewritten
+        stats = _pair_stats(pair, f["value"])
     else:
         f = f.with_columns(unit_original=pl.col("unit"))
     # bounds hold in the canonical unit: rows whose unit is unknown or wrong are not compared. Each
-    # analyte's smallest and largest value are compared first; the rows only when one is outside.
+    # pair's smallest and largest value are compared first; the rows only when one is outside.
     lows = pl.Series([a.min for a in ANALYTES.values()], dtype=pl.Float64)
     highs = pl.Series([a.max for a in ANALYTES.values()], dtype=pl.Float64)
-    span = f.select(__a=analyte_code, __v=pl.when(known).then(pl.col("value"))).group_by("__a").agg(
-        __lo=pl.col("__v").min(), __hi=pl.col("__v").max()).drop_nulls("__a")
-    outside = span.select(((pl.col("__lo") < pl.lit(lows).gather(pl.col("__a")))
-                           | (pl.col("__hi") > pl.lit(highs).gather(pl.col("__a")))).fill_null(False).any()).item()
+    outside = stats.select((
+        (pl.lit(status).gather(pl.col("pair")) == _OK)
+        & ((pl.col("lo") < pl.lit(lows).gather(pl.col("pair") // width))
+           | (pl.col("hi") > pl.lit(highs).gather(pl.col("pair") // width)))).fill_null(False).any()).item()
     if outside:
+        known = status.gather(pair) == _OK
         lo = lows.gather(analyte_code)
         hi = highs.gather(analyte_code)
         impossible = f.select(
             (known & ((pl.col("value") < lo) | (pl.col("value") > hi))).fill_null(False)
         ).to_series()
-    if outside and impossible.any():
         bad = f.with_columns(__given=given, __min=lo, __max=hi).filter(impossible)
         bounds = (
             pl.when(pl.col("__max").is_not_null())
