@@ -131,6 +131,8 @@ def _clean_text(s: pl.Series, keep: dict | None = None) -> pl.Series:
     """Trimmed text, the missing spellings null. When the column is already clean (the usual case)
     it is returned as it is, without a copy; that is decided on its distinct values, which are then
     left in ``keep["distinct"]`` (when given) for the vocabulary check."""
+    if s.null_count() == len(s):  # an optional column the file leaves empty
+        return s
     if len(s) > 1000:
         distinct = s.unique()
         if len(distinct) <= _FEW_DISTINCT * len(s):
@@ -188,8 +190,10 @@ def cast_column(s: pl.Series, dtype: str, decimal_comma: bool = False,
     if dtype == INT and s.dtype.is_integer():  # a typed integer column (Parquet): no round trip via floats
         out = s.cast(pl.Int64, strict=False)
         given = s.is_not_null()
-        inexact = given & (out.abs() >= _MAX_EXACT_INT).fill_null(True)  # as the float path: |x| < 2**53
-        return (out.set(inexact, None) if inexact.any() else out).alias(name), given
+        if (out.min() or 0) <= -_MAX_EXACT_INT or (out.max() or 0) >= _MAX_EXACT_INT or out.null_count() > s.null_count():
+            inexact = given & (out.abs() >= _MAX_EXACT_INT).fill_null(True)  # as the float path: |x| < 2**53
+            out = out.set(inexact, None)
+        return out.alias(name), given
     if dtype in (INT, FLOAT):
         f, given = _numbers(s, decimal_comma)
         ok = f.is_finite().fill_null(False)
@@ -276,10 +280,16 @@ def implausible_date_rule(today: dt.date) -> str:
 
 
 def coerce_table(
-    raw: RawTable, table: Table, extra_ae_terms: tuple[str, ...] = (), today: dt.date | None = None
+    raw: RawTable, table: Table, extra_ae_terms: tuple[str, ...] = (), today: dt.date | None = None,
+    patients: pl.Enum | None = None,
 ) -> tuple[TypedTable, list[Problem], list[str]]:
     """Cast every schema column, map vocabularies, check required cells, ranges and date plausibility
-    (``today`` is the latest plausible date; the day of the call when None)."""
+    (``today`` is the latest plausible date; the day of the call when None).
+
+    ``patients`` (``episodes.patient_enum`` of the loaded patients), when given, is tried first on a
+    text ``patient_id`` column: when every id is a patient's, the column is as clean as the patients'
+    own ids, and the codes are kept for the patient lookups (``lookups["codes"]``), so that tens of
+    millions of ids are hashed once."""
     problems = _missing_columns(raw, table)
     notes: list[str] = []
     frame = raw.frame
@@ -290,13 +300,21 @@ def coerce_table(
     typed: list[pl.Series] = [frame[ROW]]
     failed: dict[str, pl.Series] = {}
     distinct: dict[str, pl.Series] = {}
+    lookups: dict[str, object] = {}
     for col in table.columns:
         if col.name not in present:
             typed.append(pl.repeat(None, frame.height, dtype=POLARS_TYPES[col.dtype], eager=True).alias(col.name))
             continue
         source = frame[col.name]
         keep: dict = {}
-        values, given = cast_column(source, col.dtype, raw.decimal_comma, keep)
+        codes = None
+        if col.name == "patient_id" and patients is not None and source.dtype == pl.String:
+            codes = source.cast(patients, strict=False)
+        if codes is not None and codes.null_count() == source.null_count():
+            values, given = source, source.is_not_null()
+            lookups.update(codes=codes.to_physical().cast(pl.Int64), patients=patients)
+        else:
+            values, given = cast_column(source, col.dtype, raw.decimal_comma, keep)
         bad = given & values.is_null()
         if bad.any():
             problems += _report(frame, bad, raw.file, col.name, display(source), _RULES[col.dtype])
@@ -337,7 +355,7 @@ def coerce_table(
                 frame, none, raw.file, table.one_of[0], None, f"give at least one of {', '.join(table.one_of)}"
             )
     out = pl.DataFrame(typed).hstack([frame[c] for c in extras])
-    return TypedTable(table, raw.file, out, failed, present, distinct=distinct), problems, notes
+    return TypedTable(table, raw.file, out, failed, present, lookups=lookups, distinct=distinct), problems, notes
 
 
 def _report(frame: pl.DataFrame, mask: pl.Series, file: str, column: str, values: pl.Series | None,

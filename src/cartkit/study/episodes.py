@@ -26,11 +26,15 @@ _EPISODE_SPAN = 2**31  # episodes 0 .. 2**31 - 1 fit in the key beside a 32-bit 
 _DENSE_SLOTS = 50_000_000  # at most this many (patient, episode) slots in the direct lookup table
 
 
+def patient_enum(patients: pl.DataFrame) -> pl.Enum:
+    """The patients' ids as an ``Enum`` (a patient's code is its position among them)."""
+    return pl.Enum(patients["patient_id"].drop_nulls().unique(maintain_order=True))
+
+
 class EpisodeIndex:
     def __init__(self, patients: pl.DataFrame, infusions: pl.DataFrame):
-        ids = patients["patient_id"].drop_nulls().unique(maintain_order=True)
-        self.patients = pl.Enum(ids.to_list())
-        self.n_patients = len(ids)
+        self.patients = patient_enum(patients)
+        self.n_patients = len(self.patients.categories)
         inf = infusions.select("patient_id", "episode", "infusion_date")
         if "randomisation_date" in patients.columns:  # episode 0: the randomised treatment, from randomisation
             randomised = patients.filter(pl.col("randomisation_date").is_not_null()).select(
@@ -105,9 +109,12 @@ class EpisodeIndex:
     # ---- the same lookups for a whole table, computed once per table (kept in ``tt.lookups``)
 
     def table_codes(self, tt: TypedTable) -> pl.Series:
-        """``patient_code`` of the table's ``patient_id`` column."""
-        if "codes" not in tt.lookups:
-            tt.lookups["codes"] = self.patient_code(tt.frame["patient_id"])
+        """``patient_code`` of the table's ``patient_id`` column (kept from coercion when it made them
+        under the same patients, ``coerce_table``)."""
+        if tt.lookups.get("patients") is not self.patients:
+            if "codes" not in tt.lookups or tt.lookups.get("patients") != self.patients:
+                tt.lookups["codes"] = self.patient_code(tt.frame["patient_id"])
+            tt.lookups["patients"] = self.patients
         return tt.lookups["codes"]
 
     def table_known(self, tt: TypedTable) -> pl.Series:

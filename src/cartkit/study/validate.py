@@ -24,7 +24,7 @@ import polars as pl
 from cartkit.study.coerce import POLARS_TYPES, TypedTable, coerce_table
 from cartkit.study.column_mapping import MappedStudy
 from cartkit.study.days import clock_times, derive_days
-from cartkit.study.episodes import EpisodeIndex
+from cartkit.study.episodes import EpisodeIndex, patient_enum
 from cartkit.study.integrity import (
     adverse_event_order,
     after_cutoff,
@@ -132,6 +132,7 @@ def _check(folder: Path, workbooks: list, today: dt.date, shard: Path | None = N
 
     typed: dict[str, TypedTable] = {}
     absent: set[str] = set()  # tables missing or unreadable: their dependants are not also orphans
+    patients = None
     for name, table in TABLES.items():
         source = sources.get(name)
         raw: RawTable | None = None
@@ -163,10 +164,12 @@ def _check(folder: Path, workbooks: list, today: dt.date, shard: Path | None = N
                 more, below_notes = read_below_lloq(raw)
                 problems += more
                 notes += below_notes
-            tt, more, table_notes = coerce_table(raw, table, config.plan.extra_ae_terms, today)
+            tt, more, table_notes = coerce_table(raw, table, config.plan.extra_ae_terms, today, patients)
             problems += more
             notes += table_notes
         typed[name] = tt
+        if name == "patients":  # the tables after it try their patient ids against these first
+            patients = patient_enum(tt.frame)
 
     measurements = typed["measurements"]
     blank_problems, blank = check_blq(measurements)
