@@ -53,55 +53,41 @@ def derive_days(tt: TypedTable, index: EpisodeIndex) -> list[Problem]:
     both = pl.col("day").is_not_null() & pl.col("date").is_not_null() & pl.col("infusion_date").is_not_null()
     derived = pl.col("day").is_null() & day_from_date.is_not_null()
     outside = derived & ~day_from_date.is_between(day_col.min, day_col.max)
-    masks = f.lazy().select(
-        __missing=missing.fill_null(False),
-        __disagree=(both & (day_from_date != pl.col("day"))).fill_null(False),
-        __outside=outside.fill_null(False),
-        day=pl.coalesce("day", pl.when(~outside).then(day_from_date)),
-        date=pl.coalesce("date", date_from_day),
-    ).collect()
-    f = f.with_columns(masks["__missing"], masks["__disagree"], masks["__outside"])
+    # a column the rows give in full needs no filling, and then no row can miss both or be derived
+    # out of range: on a registry that gives day and date on every row only the agreement is checked
+    gaps_day, gaps_date = frame["day"].null_count() > 0, frame["date"].null_count() > 0
+    outputs = {"__disagree": (both & (day_from_date != pl.col("day"))).fill_null(False)}
+    if gaps_date and (gaps_day or table.name == "events"):
+        outputs["__missing"] = missing.fill_null(False)
+    if gaps_day:
+        outputs.update(__outside=outside.fill_null(False), day=pl.coalesce("day", pl.when(~outside).then(day_from_date)))
+    if gaps_date:
+        outputs["date"] = pl.coalesce("date", date_from_day)
+    masks = f.lazy().select(**outputs).collect()
+    f = f.with_columns(masks.select(pl.col("^__.*$")))
 
     problems: list[Problem] = []
-    if masks["__missing"].any():
+    if "__missing" in masks.columns and masks["__missing"].any():
         message = "needs a date, or an episode and a day" if missing_column == "date" and table.name == "events" \
             else "needs a day or a date"
         problems += problems_at(f, pl.col("__missing"), tt.file, missing_column, pl.lit(None), message)
-    if masks["__disagree"].any():
-        problems += problems_at(
-            f.filter(pl.col("__disagree")).with_columns(__day_from_date=day_from_date),
-            pl.lit(True),
-            tt.file,
-            "date",
-            pl.col("date").cast(pl.String),
-            pl.format(
-                "day and date disagree: the date is day {} of episode {} (infused {}) but day is {}",
-                pl.col("__day_from_date"),
-                pl.col("episode"),
-                pl.col("infusion_date").cast(pl.String),
-                pl.col("day"),
-            ),
-            kind="day and date disagree",
-        )
-    if masks["__outside"].any():
-        problems += problems_at(
-            f.filter(pl.col("__outside")).with_columns(__day_from_date=day_from_date),
-            pl.lit(True),
-            tt.file,
-            "date",
-            pl.col("date").cast(pl.String),
-            pl.format(
-                "{}; the date is day {} of episode {} (infused {})",
-                pl.lit(range_rule(day_col.min, day_col.max, "day out of range")),
-                pl.col("__day_from_date"),
-                pl.col("episode"),
-                pl.col("infusion_date").cast(pl.String),
-            ),
-            kind="day out of range",
-        )
+    # a date that gives another day than the row's, or a day out of range: named by the date
+    for mask, rule, kind in (
+        ("__disagree", pl.format("day and date disagree: the date is day {} of episode {} (infused {}) but day is {}",
+                                 "__day_from_date", "episode", pl.col("infusion_date").cast(pl.String), "day"),
+         "day and date disagree"),
+        ("__outside", pl.format("{}; the date is day {} of episode {} (infused {})",
+                                pl.lit(range_rule(day_col.min, day_col.max, "day out of range")),
+                                "__day_from_date", "episode", pl.col("infusion_date").cast(pl.String)),
+         "day out of range"),
+    ):
+        if mask in masks.columns and masks[mask].any():
+            rows = f.filter(pl.col(mask)).with_columns(__day_from_date=day_from_date)
+            problems += problems_at(rows, pl.lit(True), tt.file, "date", pl.col("date").cast(pl.String), rule,
+                                    kind=kind)
     tt.date_given = frame["date"].is_not_null()
-    filled = [masks[c] for c in ("day", "date") if masks[c].null_count() != frame[c].null_count()]
-    if filled:  # a column the rows give in full is kept as it is
+    filled = [masks[c] for c in ("day", "date") if c in masks.columns and masks[c].null_count() != frame[c].null_count()]
+    if filled:  # a column nothing was derived for is kept as it is
         tt.frame = frame.with_columns(filled)
     return problems
 
