@@ -1,8 +1,10 @@
 """The fast paths of the loader (issue 16, target 2) give what the plain paths give.
 
-Large columns are cleaned by their distinct values, typed integer columns skip the float round trip
-and infusions are found in a direct (patient, episode) table; each is checked here against a
-reference computed row by row in Python, on columns long enough to take the fast path.
+Large columns are cleaned by their distinct values, typed integer columns skip the float round trip,
+infusions are found in a direct (patient, episode) table, a child table's patient ids are tried
+against the patients' ids first and day/date columns given in full are only compared; each is
+checked here against a reference (row by row in Python, or the plain path), on columns long enough
+to take the fast path.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ import random
 
 import polars as pl
 
-from cartkit.study.coerce import MISSING_TOKENS, cast_column
-from cartkit.study.episodes import EpisodeIndex
+from cartkit.study.coerce import MISSING_TOKENS, cast_column, coerce_table
+from cartkit.study.episodes import EpisodeIndex, patient_enum
+from cartkit.study.readers import ROW, RawTable
+from cartkit.study.schema import TABLES
 
 
 def _clean_reference(v: str | None) -> str | None:
@@ -83,3 +87,76 @@ def test_direct_episode_table_equals_the_binary_search():
     assert found_d.to_list() == found_s.to_list()
     assert dates_d.to_list() == dates_s.to_list()
     assert found_d.any() and not found_d.all()
+
+
+def _child_rows(ids: list[str | None]) -> RawTable:
+    n = len(ids)
+    frame = pl.DataFrame({ROW: pl.int_range(1, n + 1, eager=True), "patient_id": ids, "episode": [1] * n,
+                          "day": list(range(n)), "analyte": ["crp"] * n, "value": [1.0] * n, "unit": ["mg/L"] * n})
+    return RawTable("measurements", "measurements.csv", frame)
+
+
+def test_child_patient_ids_tried_against_the_patients_equal_the_cleaning_path():
+    ids = [f"P{i}" for i in range(60)]
+    patients = pl.DataFrame({"patient_id": ids})
+    enum = patient_enum(patients)
+    rng = random.Random(5)
+    known = _child_rows([rng.choice(ids) for _ in range(3000)] + [None])
+    fast, fast_problems, _ = coerce_table(known, TABLES["measurements"], patients=enum)
+    plain, plain_problems, _ = coerce_table(known, TABLES["measurements"])
+    assert fast.frame.equals(plain.frame) and fast_problems == plain_problems
+    index = EpisodeIndex(patients, pl.DataFrame({"patient_id": ids, "episode": [1] * 60,
+                                                 "infusion_date": [dt.date(2021, 1, 1)] * 60}))
+    assert fast.enums["patient_id"].to_physical().cast(pl.Int64).equals(index.patient_code(plain.frame["patient_id"]))
+    assert index.table_codes(fast).equals(index.table_codes(plain))
+    # ids to clean (" P1 ", "NA") or not a patient's: the column takes the cleaning path, with its problems
+    dirty = _child_rows([rng.choice(ids + [" P1 ", "NA", "P999"]) for _ in range(3000)])
+    fast, fast_problems, _ = coerce_table(dirty, TABLES["measurements"], patients=enum)
+    plain, plain_problems, _ = coerce_table(dirty, TABLES["measurements"])
+    assert fast.frame.equals(plain.frame) and fast_problems == plain_problems
+    assert "patient_id" not in fast.enums and " P1 " not in fast.frame["patient_id"].to_list()
+
+
+def test_day_and_date_given_on_every_row_are_still_compared(tmp_path):
+    from cartkit.simulate import simulate_study
+    from cartkit.study.validate import validate_study
+
+    folder = simulate_study(tmp_path / "study", patients=6, seed=4, format="parquet")
+    m = pl.read_parquet(folder / "measurements.parquet")
+    assert m["day"].null_count() == 0 and m["date"].null_count() == 0  # the full-columns path
+    m = m.with_columns(date=pl.when(pl.int_range(pl.len()) == 10).then(pl.col("date") + dt.timedelta(days=1))
+                       .otherwise(pl.col("date")))
+    m.write_parquet(folder / "measurements.parquet")
+    found = [p for p in validate_study(folder) if p.file == "measurements.parquet"]
+    assert [(p.row, p.column, p.kind) for p in found] == [(11, "date", "day and date disagree")]
+
+
+def test_packed_duplicate_keys_equal_the_hashed_ones(monkeypatch):
+    import cartkit.study.integrity as integrity
+
+    ids = [f"P{i}" for i in range(40)]
+    rng = random.Random(9)
+    raw = _child_rows([rng.choice(ids) for _ in range(3000)])
+    raw.frame = raw.frame.with_columns(day=pl.Series([rng.randint(0, 30) for _ in range(3000)]),
+                                       analyte=pl.Series([rng.choice(["crp", "il6", "ferritin"]) for _ in range(3000)]))
+    tt, _, _ = coerce_table(raw, TABLES["measurements"], patients=patient_enum(pl.DataFrame({"patient_id": ids})))
+    assert set(tt.enums) == {"patient_id", "analyte"}  # the text key columns have codes: the packed path
+    assert integrity._packed_key(tt, list(tt.table.key)) is not None
+    packed = integrity.duplicate_keys(tt)
+    monkeypatch.setattr(integrity, "_packed_key", lambda tt, keys: None)
+    hashed = integrity.duplicate_keys(tt)
+    assert packed == hashed and len(packed) > 100
+    assert {p.kind for p in packed} == {"duplicate key (patient_id, episode, analyte, day, time)"}
+
+
+def test_kept_spellings_are_left_as_they_are_by_the_vocabulary_check():
+    from cartkit.study.coerce import _canonical, kept_spellings
+    from cartkit.study.schema import STR, Column
+    from cartkit.study.vocabulary import VOCABULARIES
+
+    for name in VOCABULARIES:
+        kept = kept_spellings(name, ("Extra term",))
+        assert kept, name
+        column = Column("x", STR, vocabulary=name)
+        values, unknown = _canonical(cast_column(pl.Series("x", kept), STR)[0], column, ("Extra term",))
+        assert values.to_list() == kept and not unknown.any(), name

@@ -91,12 +91,17 @@ class TypedTable:
     # the distinct values of text columns that cleaning left as they were (found while cleaning; still
     # every value after rows are dropped); a step that rewrites such a column drops its entry
     distinct: dict[str, pl.Series] = field(default_factory=dict)
+    # text columns whose every value is one of an Enum's (the patients' ids, a vocabulary's canonical
+    # spellings): the column cast to it, whose codes the lookups, the unit conversion and the
+    # duplicate keys use instead of hashing the text again; filtered with the rows
+    enums: dict[str, pl.Series] = field(default_factory=dict)
 
     def keep_rows(self, keep: pl.Series) -> None:
         """Keep only the rows where ``keep`` holds (the frame and the ``failed`` masks alike)."""
         self.lookups.clear()
         self.frame = self.frame.filter(keep)
         self.failed = {name: mask.filter(keep) for name, mask in self.failed.items()}
+        self.enums = {name: codes.filter(keep) for name, codes in self.enums.items()}
         if self.date_given is not None:
             self.date_given = self.date_given.filter(keep)
 
@@ -230,6 +235,14 @@ def vocabulary_mapping(name: str, extra_ae_terms: tuple[str, ...] = ()) -> dict[
     return mapping
 
 
+def kept_spellings(name: str, extra_ae_terms: tuple[str, ...] = ()) -> list[str]:
+    """The values of a vocabulary that cleaning and the vocabulary check leave as they are: canonical,
+    trimmed, and not a missing-value spelling."""
+    mapping = vocabulary_mapping(name, extra_ae_terms)
+    return sorted({v for v in mapping.values()
+                   if v == v.strip() and mapping.get(v.lower()) == v and v.lower() not in MISSING_TOKENS})
+
+
 def _fmt(x: float) -> str:
     return f"{x:g}"
 
@@ -286,10 +299,11 @@ def coerce_table(
     """Cast every schema column, map vocabularies, check required cells, ranges and date plausibility
     (``today`` is the latest plausible date; the day of the call when None).
 
-    ``patients`` (``episodes.patient_enum`` of the loaded patients), when given, is tried first on a
-    text ``patient_id`` column: when every id is a patient's, the column is as clean as the patients'
-    own ids, and the codes are kept for the patient lookups (``lookups["codes"]``), so that tens of
-    millions of ids are hashed once."""
+    A text column is first cast to the Enum of the values the checks would leave as they are: for a
+    vocabulary column its canonical spellings, for the ``patient_id`` of a table after patients the
+    patients' ids (``patients``, ``episodes.patient_enum``), which were cleaned themselves. When every
+    value is one of them the column is kept as it is, with nothing to report, and the cast is kept in
+    ``TypedTable.enums``: tens of millions of a registry's ids and analytes are hashed once."""
     problems = _missing_columns(raw, table)
     notes: list[str] = []
     frame = raw.frame
@@ -300,21 +314,26 @@ def coerce_table(
     typed: list[pl.Series] = [frame[ROW]]
     failed: dict[str, pl.Series] = {}
     distinct: dict[str, pl.Series] = {}
-    lookups: dict[str, object] = {}
+    enums: dict[str, pl.Series] = {}
     for col in table.columns:
         if col.name not in present:
             typed.append(pl.repeat(None, frame.height, dtype=POLARS_TYPES[col.dtype], eager=True).alias(col.name))
             continue
         source = frame[col.name]
         keep: dict = {}
-        codes = None
-        if col.name == "patient_id" and patients is not None and source.dtype == pl.String:
-            codes = source.cast(patients, strict=False)
-        if codes is not None and codes.null_count() == source.null_count():
-            values, given = source, source.is_not_null()
-            lookups.update(codes=codes.to_physical().cast(pl.Int64), patients=patients)
-        else:
-            values, given = cast_column(source, col.dtype, raw.decimal_comma, keep)
+        known = patients if col.name == "patient_id" else None
+        if col.vocabulary is not None:
+            known = pl.Enum(kept_spellings(col.vocabulary, extra_ae_terms))
+        if known is not None and source.dtype == pl.String and source.null_count() < len(source):
+            cast = source.cast(known, strict=False)
+            if cast.null_count() == source.null_count():  # every value is one the checks keep
+                enums[col.name] = cast
+                failed[col.name] = pl.repeat(False, len(source), dtype=pl.Boolean, eager=True)
+                typed.append(source)
+                if col.required and cast.null_count():
+                    problems += _report(frame, source.is_null(), raw.file, col.name, None, "required value is empty")
+                continue
+        values, given = cast_column(source, col.dtype, raw.decimal_comma, keep)
         bad = given & values.is_null()
         if bad.any():
             problems += _report(frame, bad, raw.file, col.name, display(source), _RULES[col.dtype])
@@ -355,7 +374,7 @@ def coerce_table(
                 frame, none, raw.file, table.one_of[0], None, f"give at least one of {', '.join(table.one_of)}"
             )
     out = pl.DataFrame(typed).hstack([frame[c] for c in extras])
-    return TypedTable(table, raw.file, out, failed, present, lookups=lookups, distinct=distinct), problems, notes
+    return TypedTable(table, raw.file, out, failed, present, distinct=distinct, enums=enums), problems, notes
 
 
 def _report(frame: pl.DataFrame, mask: pl.Series, file: str, column: str, values: pl.Series | None,

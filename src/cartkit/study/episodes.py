@@ -109,12 +109,14 @@ class EpisodeIndex:
     # ---- the same lookups for a whole table, computed once per table (kept in ``tt.lookups``)
 
     def table_codes(self, tt: TypedTable) -> pl.Series:
-        """``patient_code`` of the table's ``patient_id`` column (kept from coercion when it made them
-        under the same patients, ``coerce_table``)."""
-        if tt.lookups.get("patients") is not self.patients:
-            if "codes" not in tt.lookups or tt.lookups.get("patients") != self.patients:
+        """``patient_code`` of the table's ``patient_id`` column (from its cast to the patients' Enum when
+        coercion kept one, ``TypedTable.enums``)."""
+        if "codes" not in tt.lookups:
+            cast = tt.enums.get("patient_id")
+            if cast is not None and cast.dtype == self.patients:
+                tt.lookups["codes"] = cast.to_physical().cast(pl.Int64)
+            else:
                 tt.lookups["codes"] = self.patient_code(tt.frame["patient_id"])
-            tt.lookups["patients"] = self.patients
         return tt.lookups["codes"]
 
     def table_known(self, tt: TypedTable) -> pl.Series:

@@ -38,21 +38,56 @@ from cartkit.study.problems import WARNING, Problem
 from cartkit.study.readers import ROW
 
 
+def _packed_key(tt: TypedTable, keys: list[str]) -> pl.Series | None:
+    """Each row's key as one Int64, exactly (equal keys, and only they, give equal numbers): a text
+    column by its Enum codes (``TypedTable.enums``), an integer or date column by its offset from its
+    smallest value, an empty cell as 0, the first column the most significant. None when a text column
+    has no codes or the ranges do not fit in 63 bits."""
+    columns, parts, span = {}, [], 1
+    for k in keys:
+        s = tt.frame[k]
+        if s.null_count() == len(s):  # the same (empty) in every row
+            continue
+        if k in tt.enums:
+            columns[k], lo, width = tt.enums[k].to_physical(), 0, len(tt.enums[k].dtype.categories) + 1
+        elif s.dtype.is_integer() or s.dtype in (pl.Date, pl.Boolean):
+            columns[k] = s.cast(pl.Int64)
+            lo, hi = columns[k].min(), columns[k].max()
+            width = hi - lo + 2
+        else:
+            return None
+        span *= width
+        if span >= 2**63:
+            return None
+        parts.append((k, lo, width))
+    if not parts:
+        return pl.zeros(tt.frame.height, pl.Int64, eager=True)
+    number = pl.lit(0, dtype=pl.Int64)
+    for k, lo, width in parts:
+        number = number * width + (pl.col(k).cast(pl.Int64) - lo + 1).fill_null(0)
+    return pl.DataFrame(columns).lazy().select(number.alias("key")).collect(engine="streaming").to_series()
+
+
 def duplicate_keys(tt: TypedTable) -> list[Problem]:
     keys = list(tt.table.key)
     f = tt.frame
+    # each row's key as one number: packed exactly when the text columns have codes (a registry's
+    # measurements), else a hash, whose collisions are told apart by comparing the keys themselves below
+    number = _packed_key(tt, keys)
+    if number is None:
+        number = f.select(keys).hash_rows(seed=0)
     # rows missing a required key cell (or a day/date that could not be derived) are reported
     # already; an empty optional key cell (time, agent) is a value of the key
     needed = [k for k in keys if tt.table.column(k).required or k in ("day", "date")]
     if any(f[k].null_count() for k in needed):
-        f = f.filter(pl.all_horizontal([pl.col(k).is_not_null() for k in needed]))
-    # hash the keys, find repeated hashes by sorting, then compare the real keys of those rows only
-    hashes = f.select(keys).hash_rows(seed=0)
-    ordered = hashes.sort()
+        complete = f.select(pl.all_horizontal([pl.col(k).is_not_null() for k in needed])).to_series()
+        f, number = f.filter(complete), number.filter(complete)
+    # repeated numbers by sorting, then the real keys of those rows only
+    ordered = number.sort()
     repeated = ordered.filter((ordered == ordered.shift(1)).fill_null(False))
     if repeated.is_empty():
         return []
-    f = f.filter(hashes.is_in(repeated.unique().implode()))
+    f = f.filter(number.is_in(repeated.unique().implode()))
     dup = f.select(pl.struct(keys).is_duplicated()).to_series()
     if not dup.any():
         return []

@@ -126,8 +126,14 @@ def convert_units(tt: TypedTable) -> tuple[list[Problem], list[str]]:
     # the units as spelt (their distinct values as cleaning found them, when it did)
     units = tt.distinct.get("unit", f["unit"]).drop_nulls().unique().sort().to_list()
     width = max(len(units), 1)
-    # the analytes are canonical here (coerce_table), so every one is in ANALYTES
-    analyte_code = f["analyte"].cast(pl.Enum(list(ANALYTES))).to_physical().cast(pl.UInt32)
+    # the analytes are canonical here (coerce_table), so every one is in ANALYTES; their codes come
+    # from the column's cast to the vocabulary when coercion kept it
+    cast = tt.enums.get("analyte")
+    if cast is not None:
+        order = pl.Series(cast.dtype.categories).cast(pl.Enum(list(ANALYTES))).to_physical().cast(pl.UInt32)
+        analyte_code = order.gather(cast.to_physical())
+    else:
+        analyte_code = f["analyte"].cast(pl.Enum(list(ANALYTES))).to_physical().cast(pl.UInt32)
     pair = (analyte_code * width + f["unit"].cast(pl.Enum(units)).to_physical().cast(pl.UInt32)).alias("pair")
     table = _pair_table(units)
     stats = _pair_stats(pair, f["value"])
