@@ -97,7 +97,7 @@ class TypedTable:
     enums: dict[str, pl.Series] = field(default_factory=dict)
 
     def keep_rows(self, keep: pl.Series) -> None:
-        """Keep only the rows where ``keep`` holds (the frame and the ``failed`` masks alike)."""
+        """Keep only the rows where ``keep`` holds (the frame, the ``failed`` masks and the Enum casts alike)."""
         self.lookups.clear()
         self.frame = self.frame.filter(keep)
         self.failed = {name: mask.filter(keep) for name, mask in self.failed.items()}
