@@ -99,6 +99,10 @@ def test_by_arm_comparison_matches_r(rct):
         assert r["pvalue"] == pytest.approx(ref[0], abs=1e-6)
         assert (r["difference_lower"], r["difference_upper"]) == pytest.approx(ref[1:], abs=1e-6)
     assert results.populations["population_response_tests"]["population"] == "ITT"
+    # a lymphoma study: no myeloma / CLL categories by intention to treat, with the reason
+    assert results.get("population_disease_responses") is None
+    assert results.omitted["population_disease_responses"] == "no myeloma or CLL patient in the intention-to-treat " \
+        "populations"
 
 
 def test_no_soc_responses_gives_n_and_no_rate():
@@ -182,3 +186,32 @@ def test_episode_0_only_in_assessments(folder, tmp_path):
     pid = m["patient_id"][0]
     assert found == [(2, "episode", "impossible value: must be at least 1"),
                      (2, "episode", f"unknown episode: no infusion of patient {pid} episode 0 in infusions")]
+
+
+def test_myeloma_categories_by_intention_to_treat_by_hand():
+    from cartkit.analysis.responses import population_disease_responses
+    from cartkit.report.tables import population_disease_response_tables
+
+    # CAR-T arm: C1 sCR (MRD-negative), C2 VGPR, C3 infused with no response, C4 never infused; SOC arm: S1 PR and
+    # S2 PD to standard of care, S2 then crossed over to CAR-T and reached CR (not counted in the SOC arm)
+    ids = ["C1", "C2", "C3", "C4", "S1", "S2"]
+    pop = Population(PopulationPlan(name="ITT", rule="randomised", primary=True), pl.DataFrame({"patient_id": ids}),
+                     pl.DataFrame({"patient_id": ["C1", "C2", "C3", "S2"], "episode": [1] * 4, "product": ["X"] * 4}))
+    patients = pl.DataFrame({"patient_id": ids, "diagnosis": ["MM"] * 6, "arm": [CAR_T] * 4 + [SOC] * 2,
+                             "never_infused_reason": [None, None, None, "death", None, None]})
+    listing = pl.DataFrame({"patient_id": ["C1", "C2", "C3", "S2"], "episode": [1] * 4,
+                            "best_response": ["sCR", "VGPR", None, "CR"]})
+    best = pl.DataFrame({"patient_id": ["C1", "C2", "C3", "S2"], "episode": [1] * 4,
+                         "mrd_negative_cr": [True, None, None, True]})
+    own = pl.DataFrame({"patient_id": ["S1", "S2"], "best_response": ["PR", "PD"]})
+    t = population_disease_responses(pop, patients, listing, best, ("MM",), SOC, own)
+    got = {(r["group"], r["category"]): (r["n"], r["N"]) for r in t.to_dicts() if r["n"]}
+    assert got == {(CAR_T, "sCR"): (1, 4), (CAR_T, "VGPR"): (1, 4), (CAR_T, "not evaluable"): (1, 4),
+                   (CAR_T, "never infused"): (1, 4), (CAR_T, "MRD-negative CR (10^-5)"): (1, 4),
+                   (SOC, "PR"): (1, 2), (SOC, "PD"): (1, 2)}
+    assert set(t["criteria"].to_list()) == {"IMWG 2016"} and set(t["population"].to_list()) == {"ITT"}
+    # without SOC responses the standard-of-care arm (no never_infused_reason) is left out, as its rates are
+    none = population_disease_responses(pop, patients, listing, best, ("MM",), SOC, None)
+    assert set(none["group"].to_list()) == {CAR_T}
+    table = population_disease_response_tables(t)[0]
+    assert table.id == "myeloma-responses-itt-itt" and table.footnotes[-1] == f"Population: ITT (N = 6: {CAR_T} 4, {SOC} 2)."

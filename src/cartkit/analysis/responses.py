@@ -78,11 +78,14 @@ DISEASE_CATEGORIES = {
 }
 
 
-def disease_responses(listing: pl.DataFrame, best: pl.DataFrame) -> pl.DataFrame | None:
+def disease_responses(listing: pl.DataFrame, best: pl.DataFrame,
+                      extra_categories: tuple[str, ...] = ()) -> pl.DataFrame | None:
     """Best overall response categories of the myeloma and CLL patients by product: criteria, product,
     diagnosis, category, n, N (infused episodes of that product and disease), one row per category of
     the disease's criteria (IMWG 2016: sCR ... PD; iwCLL 2018: CR ... PD), "not evaluable" for episodes
-    without a response, and the MRD-negative CR row. None when the study has neither disease."""
+    without a response, and the MRD-negative CR row. None when the study has neither disease.
+    ``extra_categories``: labels of ``best_response`` that are no response category, each with a row of its
+    own after "not evaluable" (the ITT table's "never infused", ``population_disease_responses``)."""
     fam = listing.with_columns(family=pl.col("diagnosis").replace_strict(DIAGNOSES, default=None)).filter(
         pl.col("family").is_in(list(DISEASE_CATEGORIES)))
     if fam.height == 0:
@@ -103,6 +106,8 @@ def disease_responses(listing: pl.DataFrame, best: pl.DataFrame) -> pl.DataFrame
                 continue  # nPR and PR-L only where a study has them
             rows.append((defs[family]["criteria"], product, diagnosis, cat, counts.get(cat, 0), n_total))
         rows.append((defs[family]["criteria"], product, diagnosis, "not evaluable", counts.get(None, 0), n_total))
+        rows += [(defs[family]["criteria"], product, diagnosis, extra, counts.get(extra, 0), n_total)
+                 for extra in extra_categories]
         rows.append((defs[family]["criteria"], product, diagnosis, mrd_label,
                      int(g["mrd_negative_cr"].fill_null(False).sum()), n_total))
     return pl.DataFrame(rows, schema={"criteria": pl.String, "product": pl.String, "diagnosis": pl.String,
@@ -332,3 +337,48 @@ def population_response_tests(rates: pl.DataFrame, control: str | None, analysis
                              "difference_lower": float(rd.ci[0]), "difference_upper": float(rd.ci[1]),
                              "interval": "Newcombe hybrid score (method 10)", "method": method, "pvalue": p})
     return pl.DataFrame(rows, schema=POPULATION_TESTS_SCHEMA) if rows else pl.DataFrame(schema=POPULATION_TESTS_SCHEMA)
+
+
+NEVER_INFUSED = "never infused"
+
+
+def population_disease_responses(population, patients: pl.DataFrame, listing: pl.DataFrame, best: pl.DataFrame,
+                                 diseases, control: str | None,
+                                 control_best: pl.DataFrame | None = None) -> pl.DataFrame | None:
+    """The myeloma (IMWG 2016) and CLL (iwCLL 2018) best-response categories on a population with patients never
+    infused (intention to treat), as ``disease_responses`` but one patient one unit, by arm (group "All"
+    without arms): N = the arm's patients of the disease; a patient's category is the best response of their
+    first analysed infusion, a patient never infused is "never infused" (a non-responder in the rates), a
+    control arm with responses of its own is counted by them (``randomised_treatment_best``; none: "not
+    evaluable"), and a control arm without them that was not meant to be infused (a standard-of-care arm) is
+    left out, as its rates are (``population_response_rates``). Columns: population, criteria, group,
+    diagnosis, category, n, N. None without myeloma or CLL patients."""
+    members = patients.join(population.patients.select("patient_id"), on="patient_id", how="semi").filter(
+        pl.col("diagnosis").is_in(list(diseases))
+        & pl.col("diagnosis").replace_strict(DIAGNOSES, default=None).is_in(list(DISEASE_CATEGORIES)))
+    if not members.height:
+        return None
+    has_arm = "arm" in members.columns and members["arm"].is_not_null().any()
+    group = pl.col("arm").cast(pl.String).fill_null("no arm") if has_arm else pl.lit("All")
+    units = members.select("patient_id", "diagnosis", group.alias("group"))
+    first = listing.join(units.select("patient_id"), on="patient_id", how="semi").sort("patient_id", "episode").unique(
+        "patient_id", keep="first", maintain_order=True)
+    units = units.join(first.select("patient_id", "episode", "best_response"), on="patient_id", how="left").with_columns(
+        infused=pl.col("episode").is_not_null())
+    own = (control_best.join(units.filter(pl.col("group") == control).select("patient_id"), on="patient_id",
+                             how="semi") if control_best is not None and control is not None else None)
+    if own is not None and own.height:
+        units = units.join(own.rename({"best_response": "__own"}), on="patient_id", how="left").with_columns(
+            best_response=pl.when(pl.col("group") == control).then(pl.col("__own")).otherwise("best_response"),
+            episode=pl.when(pl.col("group") == control).then(pl.lit(0)).otherwise("episode"),
+            infused=pl.when(pl.col("group") == control).then(pl.lit(True)).otherwise("infused")).drop("__own")
+    elif control is not None and not _meant_to_be_infused(units, members, control):
+        units = units.filter(pl.col("group") != control)
+    units = units.with_columns(best_response=pl.when(pl.col("infused")).then(pl.col("best_response")).otherwise(
+        pl.lit(NEVER_INFUSED)))
+    table = disease_responses(units.select("patient_id", "episode", "diagnosis", pl.col("group").alias("product"),
+                                           "best_response"), best, extra_categories=(NEVER_INFUSED,))
+    if table is None:
+        return None
+    return table.select(pl.lit(population.name).alias("population"), "criteria", pl.col("product").alias("group"),
+                        "diagnosis", "category", "n", "N")

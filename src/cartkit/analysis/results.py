@@ -34,6 +34,8 @@ population_response_tests  (a control arm with responses to its own treatment) p
                  ("ORR" | "CR rate"), comparison ("A vs control"), reference, n_a, x_a, n_b, x_b, difference
                  (A - control), difference_lower, difference_upper (Newcombe), interval, method, pvalue
                  (plan.analysis: Fisher exact; as_published: the seed's counts rule)
+population_disease_responses  (ITT populations with myeloma or CLL patients) population, criteria, group (arm),
+                 diagnosis, category (as disease_responses, and "never infused"), n, N (the arm's patients)
 disease_responses  (myeloma and CLL patients only) criteria ("IMWG 2016" | "iwCLL 2018"), product, diagnosis,
                  category (sCR ... PD, "not evaluable", the MRD-negative CR row), n, N (episodes)
 next_study       (only with [plan.next_study]) group, responders, n, orr, orr_lower, orr_upper, p1_at,
@@ -185,6 +187,7 @@ SCHEMAS: dict[str, str] = {
                                  "x_a:int n_b:int x_b:int difference:float difference_lower:float "
                                  "difference_upper:float interval:str method:str pvalue:float",
     "disease_responses": "criteria:str product:str diagnosis:str category:str n:int N:int",
+    "population_disease_responses": "population:str criteria:str group:str diagnosis:str category:str n:int N:int",
     "next_study": "group:str responders:int n:int orr:float orr_lower:float orr_upper:float p1_at:str p0:float "
                   "p1:float design:str r1:int n1:int r:int n_total:int en_p0:float alpha:float power:float "
                   "single_stage_r:int single_stage_n:int note:str message:str",

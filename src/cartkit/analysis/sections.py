@@ -226,6 +226,7 @@ def _population_responses(ctx: Context) -> Output:
     in the denominator of their arm, the never infused as non-responders (analysis/responses.py)."""
     from cartkit.analysis.populations import control_arm, with_never_infused
     from cartkit.analysis.responses import (
+        population_disease_responses,
         population_response_rates,
         population_response_tests,
         randomised_treatment_best,
@@ -234,14 +235,14 @@ def _population_responses(ctx: Context) -> Output:
     name = "population_response_rates"
     infused_ids = ctx.groups.select("patient_id").unique()
     populations = with_never_infused(list(ctx.populations) or [ctx.population], infused_ids)
-    tests = "population_response_tests"
+    tests, categories = "population_response_tests", "population_disease_responses"
     if not populations:
         why = Omit("every patient of the analysis populations has an analysed infusion: the response rates by "
                    "product are on them")
-        return {name: why, tests: why}
+        return {name: why, tests: why, categories: why}
     listing = ctx.tables.get("responses")
     if listing is None:
-        return {name: Omit("no responses table"), tests: Omit("no responses table")}
+        return dict.fromkeys((name, tests, categories), Omit("no responses table"))
     patients = ctx.study.patients
     arms = (patients["arm"].drop_nulls().cast(pl.String).unique().sort().to_list()
             if "arm" in patients.columns else [])
@@ -252,14 +253,19 @@ def _population_responses(ctx: Context) -> Output:
     table = pl.concat(frames, how="vertical_relaxed")
     if not table.height:
         why = Omit("no patient of the intention-to-treat populations has a diagnosis the plan analyses")
-        return {name: why, tests: why}
+        return {name: why, tests: why, categories: why}
     described = [f"{p.name} ({p.rule_text()}; N = {_counted_n(table, p.name)})" for p in populations]
     ctx.table_sets[name] = {"population": populations[0].name, "description": "; ".join(described),
                             "n": _counted_n(table, populations[0].name)}
     compared = population_response_tests(table, control, ctx.plan.analysis, ctx.plan.confidence_level)
     if compared.height:
         ctx.table_sets[tests] = ctx.table_sets[name]
-    return {name: table, tests: compared if compared.height else Omit(
+    by_category = [t for p in populations if (t := population_disease_responses(
+        p, patients, listing, ctx.derived.best_response, ctx.diseases, control, own)) is not None]
+    if by_category:
+        ctx.table_sets[categories] = ctx.table_sets[name]
+    return {name: table, categories: pl.concat(by_category) if by_category else Omit(
+        "no myeloma or CLL patient in the intention-to-treat populations"), tests: compared if compared.height else Omit(
         "no control arm with recorded responses to its own treatment (assessments episode 0): the arms' response "
         "rates are not compared")}
 
@@ -652,8 +658,8 @@ SECTIONS: tuple[AnalysisSection, ...] = (
     AnalysisSection("responses at the planned days", ("planned_responses", "planned_response_rates"),
                     _planned_responses),
     # on each population with patients never infused (ITT), which the section names with the N it counted
-    AnalysisSection("responses by intention to treat", ("population_response_rates", "population_response_tests"),
-                    _population_responses),
+    AnalysisSection("responses by intention to treat", ("population_response_rates", "population_response_tests",
+                                                        "population_disease_responses"), _population_responses),
     AnalysisSection("next study", ("next_study",), _next_study),
     AnalysisSection("adverse events", ("adverse_event_incidence", "grade_counts"), _adverse_events, counts="safety"),
     AnalysisSection("IEC-HS", ("iec_hs_summary", "iec_hs"), _iec_hs, counts="safety"),

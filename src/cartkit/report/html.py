@@ -143,6 +143,9 @@ def _population_response_blocks(results: Results, level: float) -> list[Block]:
     tests = results.get("population_response_tests")
     compared = [Block("table", table=tb.population_response_tests_table(tests, level))] if tests is not None and \
         tests.height else []
+    categories = results.get("population_disease_responses")
+    if categories is not None and categories.height:
+        compared += [Block("table", table=t) for t in tb.population_disease_response_tables(categories)]
     return [Block("heading", text="Response rates by intention to treat", id="population-response-rates"),
             *[Block("table", table=t) for t in tb.population_response_rates_tables(df, rules, level)], *compared]
 

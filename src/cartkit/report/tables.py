@@ -364,6 +364,27 @@ def _families(diagnoses: pl.Series) -> list[str]:
     return [f for f in FAMILY_NAMES if f in present]
 
 
+def population_disease_response_tables(df: pl.DataFrame) -> list[Table]:
+    """The myeloma and CLL response categories by intention to treat: per population and criteria, patients by
+    arm, the never infused in their own row (analysis/responses.py ``population_disease_responses``)."""
+    from dataclasses import replace
+
+    out = []
+    for (population, _), g in df.group_by("population", "criteria", maintain_order=True):
+        n = g.select("group", "diagnosis", "N").unique(maintain_order=True).group_by("group", maintain_order=True).agg(
+            pl.col("N").sum())
+        for t in disease_response_tables(g.drop("population").rename({"group": "product"})):
+            notes = [t.footnotes[0].replace("Episodes (%) by product.", "Patients (%) by arm.") + " Intention to treat: "
+                     "every patient of the population in N of their arm, by the best response of their first CAR-T "
+                     "infusion (a control arm: of its own treatment, assessments episode 0); never infused: no "
+                     "response (a non-responder in the rates).", *t.footnotes[1:],
+                     f"Population: {population} (N = {int(n['N'].sum())}: "
+                     + ", ".join(f"{a} {k}" for a, k in n.iter_rows()) + ")."]
+            out.append(replace(t, id=f"{t.id.removesuffix('-table')}-itt-{_slug(population)}",
+                               caption=f"{t.caption} on {population} (intention to treat)", footnotes=notes))
+    return out
+
+
 def disease_response_tables(df: pl.DataFrame) -> list[Table]:
     """One table per criteria (IMWG 2016, iwCLL 2018): best overall response categories by product and
     disease as n/N (%), with the MRD-negative CR row."""
