@@ -48,6 +48,10 @@ SUPP: dict[tuple[str, str], tuple[str, str]] = {
     ("PR", "PRFIO2"): ("Fraction of Inspired Oxygen (%)", "support.fio2_pct"),
 }
 
+# EXCAT of a CAR-T administration in EX (sponsor-defined; cartkit writes it, and its import takes an EX row
+# of this category as a CAR-T infusion whatever its EXTRT is named)
+CAR_T_EXCAT = "CAR-T CELL THERAPY"
+
 # AE records beside the adverse_events rows, told apart by AECAT (SDTMIG 3.3 AE: "--CAT ... a category
 # of related records"): each row of the infections table (Hill JA et al., Blood 2018;131:121) with its
 # organism class, organism and site in SUPPAE (INFORGCL, INFORG, INFSITE: cartkit's QNAMs), and each

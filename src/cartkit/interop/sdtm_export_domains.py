@@ -208,7 +208,7 @@ def ex(study: Study, study_id: str) -> tuple[AdamDataset, AdamDataset | None]:
     i = _seq(study.infusions, "EX", ["infusion_date", "episode"])
     i = _timed(i, study, "EX", date="infusion_date", dtc="STDTC", dy="STDY")
     f = i.select(USUBJID=pl.col("patient_id"), EXSEQ="EXSEQ", EXTRT=pl.col("product"),
-                 EXCAT=pl.lit("CAR-T CELL THERAPY"), EXDOSE=pl.col("dose_1e6_per_kg"),
+                 EXCAT=pl.lit(C.CAR_T_EXCAT), EXDOSE=pl.col("dose_1e6_per_kg"),
                  EXDOSU=pl.when(pl.col("dose_1e6_per_kg").is_not_null()).then(pl.lit("10^6 cells/kg")),
                  EXROUTE=pl.lit("INTRAVENOUS"), EXSTDTC="EXSTDTC", EXENDTC="EXSTDTC", EXSTDY="EXSTDY",
                  EXENDY="EXSTDY")

@@ -8,7 +8,8 @@ The mapping, variable by variable, is in docs/sdtm.md; the terms are sdtm_codes.
 
 Day 0 is the CAR-T infusion of each episode. The episodes of a subject are its CAR-T
 administrations in EX in date order (EXTRT naming a CAR-T product: ``car_t`` names them, or
-by default the "-leucel" / "CAR-T" pattern of ``CAR_T_PATTERN``). A study with no CAR-T
+by default the "-leucel" / "CAR-T" pattern of ``CAR_T_PATTERN`` or cartkit's own EXCAT
+``sdtm_codes.CAR_T_EXCAT``, "CAR-T CELL THERAPY"). A study with no CAR-T
 administration at all (a drug study such as the CDISC pilot) gets one episode per subject whose
 day 0 is the first exposure in EX, and the study description says so. Dates are read from the
 --DTC variables; SDTM study days (--DY, which have no day 0) are used only where a date is
@@ -284,6 +285,8 @@ def _dated_rows(dom: Domain, frame: pl.DataFrame, prefix: str, patients: pl.Data
 
 def _infusions(ex: Domain, patients: pl.DataFrame, target: str, car_t: tuple[str, ...] | None,
                out: _Problems, notes: list[str]) -> pl.DataFrame:
+    from cartkit.interop import sdtm_codes as C
+
     if not _require(ex, ("USUBJID", "EXTRT"), out):
         return pl.DataFrame()
     f = _missing_usubjid(ex, out)
@@ -292,13 +295,16 @@ def _infusions(ex: Domain, patients: pl.DataFrame, target: str, car_t: tuple[str
     if car_t:
         wanted = [t.strip().upper() for t in car_t]
         is_cart = pl.col("__trt").str.to_uppercase().is_in(wanted)
-    else:
+    else:  # the product's name, or cartkit's own EX category (a product named "cilta-cel" is one too)
         is_cart = pl.col("__trt").str.contains(CAR_T_PATTERN)
+        if ex.has("EXCAT"):
+            is_cart = is_cart | (_text("EXCAT").str.to_uppercase() == C.CAR_T_EXCAT)
     f = f.with_columns(__cart=is_cart.fill_null(False))
     if f["__cart"].any():
         f = f.filter(pl.col("__cart"))
         notes.append("day 0 of each episode is a CAR-T administration in EX (EXTRT "
-                     + (f"one of {', '.join(car_t)}" if car_t else f"matching {CAR_T_PATTERN!r}") + ")")
+                     + (f"one of {', '.join(car_t)}" if car_t else f"matching {CAR_T_PATTERN!r}, or EXCAT "
+                        f"{C.CAR_T_EXCAT!r}") + ")")
     else:
         notes.append("no EX row names a CAR-T product: this is not a CAR-T study. Each subject has one "
                      "episode whose day 0 is the first exposure in EX (EXSTDTC); CAR-T-specific analyses "
