@@ -11,7 +11,6 @@ here."""
 from __future__ import annotations
 
 import polars as pl
-import pytest
 
 from cartkit.analysis.results import Results
 from cartkit.report.figures.response import response_figure
@@ -25,7 +24,6 @@ def _myeloma_like() -> Results:
     return Results(tables={"responses": pl.DataFrame(rows)})
 
 
-@pytest.mark.xfail(strict=True, reason="IMWG sCR/VGPR/MR share the fallback grey and stack after PD (review2)")
 def test_imwg_best_responses_have_their_own_colours_best_at_the_bottom():
     marks = response_figure(_myeloma_like()).marks("best-response")
     bars = [m for m in marks if isinstance(m, Poly) and m.cls.startswith("bar response-")]

@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
-import pytest
 
 import cartkit
 from cartkit.report.svg import text_width
@@ -31,7 +30,6 @@ def _extent(mark) -> tuple[float, float]:
     return min(p[0] for p in mark.points), max(p[0] for p in mark.points)
 
 
-@pytest.mark.xfail(strict=True, reason="bottom legend wider than a one-column kinetics figure is clipped (review2)")
 def test_one_product_kinetics_legend_stays_inside_the_figure():
     from cartkit.analysis import analyse
     from cartkit.derive import derive

@@ -64,6 +64,14 @@ RESPONSE_COLORS: dict[str, str] = {
     "NR": OKABE_ITO["orange"],
     "PD": OKABE_ITO["vermillion"],
     "PMD": OKABE_ITO["vermillion"],
+    # IMWG 2016 and iwCLL 2018 categories: between the neighbouring categories' colours, so that
+    # sCR > CR > VGPR > PR > MR > SD > PD reads as an order (sCR a darker shade of CR's bluish green,
+    # VGPR between CR and PR, MR between PR's blue and SD's yellow; PR-L a lighter PR blue)
+    "sCR": "#00654A",
+    "VGPR": "#7FCDBB",
+    "nPR": "#7FCDBB",
+    "MR": OKABE_ITO["reddish_purple"],
+    "PR-L": "#6BAED6",
 }
 
 SINGLE_COLUMN_IN = 3.5
@@ -127,6 +135,21 @@ def group_colors(groups: Sequence[str]) -> dict[str, str]:
 
 def response_color(label: str | None) -> str:
     return RESPONSE_COLORS.get(label or "", GREY)
+
+
+def response_order(labels, unknown: bool = True) -> list[str]:
+    """The labels, best first: the best-response ranks of the criteria file (best_response.toml: sCR, CR,
+    VGPR, PR, MR, SD, PD ...), then the palette's order; labels neither knows (NE) last, sorted
+    (left out with ``unknown=False``)."""
+    from cartkit.response.best_response import bor_criteria
+
+    rank = bor_criteria()["rank"]
+    palette = {r: i for i, r in enumerate(RESPONSE_ORDER)}
+    alias = {"CMR": "CR", "PMR": "PR", "NMR": "SD", "PMD": "PD"}
+    known = [r for r in labels if r in rank or r in palette]
+    rest = sorted(r for r in set(labels) if r not in rank and r not in palette) if unknown else []
+    return sorted(set(known), key=lambda r: (rank.get(r, rank.get(alias.get(r, ""), 99)), palette.get(r, 99), r)) \
+        + rest
 
 
 def _matplotlib():

@@ -1,7 +1,7 @@
 """Figures 2B-C: best response by product, one panel per disease (stacked counts).
 
 Each bar is one product's patients of that disease stacked by best response (best at
-the bottom); the ORR with its exact 95 % CI from ``response_rates`` is written on top.
+the bottom, in the ranks of best_response.toml, each category in its own colour of report/style.py); the ORR with its exact 95 % CI from ``response_rates`` is written on top.
 Drawn by cartkit's own SVG writer (report/svg).
 """
 
@@ -13,7 +13,7 @@ from cartkit.analysis.results import Results
 from cartkit.report.figures import NotApplicable
 from cartkit.report.figures.labels import panel_title
 from cartkit.report.figures.paired_dots import product_ticks
-from cartkit.report.style import RESPONSE_ORDER, SMALL_FONT_PT, response_color
+from cartkit.report.style import SMALL_FONT_PT, response_color, response_order
 from cartkit.report.svg import Entry, Figure, Legend
 
 BAR_WIDTH = 0.6
@@ -27,7 +27,7 @@ def response_figure(results: Results) -> Figure:
     diseases = resp["diagnosis"].unique(maintain_order=True).to_list()
     products = resp["product"].unique(maintain_order=True).to_list()
     labels = resp["best_response"].fill_null("NE").unique().to_list()
-    order = [r for r in RESPONSE_ORDER if r in labels] + sorted(r for r in labels if r not in RESPONSE_ORDER)
+    order = response_order(labels)  # best first (the criteria's ranks: IMWG sCR > CR > VGPR ...), NE last
     counts = resp.with_columns(pl.col("best_response").fill_null("NE")).group_by(
         "diagnosis", "product", "best_response").len()
     n_of = {(d, p, r): int(n) for d, p, r, n in counts.iter_rows()}

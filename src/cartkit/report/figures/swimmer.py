@@ -21,38 +21,23 @@ from cartkit.report.figures import NotApplicable
 from cartkit.report.style import (
     GREY,
     OKABE_ITO,
-    RESPONSE_ORDER,
     SMALL_FONT_PT,
     product_colors,
     response_color,
+    response_order,
 )
 from cartkit.report.svg import Entry, Figure, Legend
 
-# IMWG 2016 and iwCLL 2018 categories the shared palette (report/style.py) does not colour: between the
-# neighbouring categories' colours, so that sCR > CR > VGPR > PR > MR > SD > PD reads as an order
-# (sCR a darker shade of CR's bluish green, VGPR between CR and PR, MR between PR's blue and SD's yellow)
-EXTRA_RESPONSE_COLORS: dict[str, str] = {
-    "sCR": "#00654A",
-    "VGPR": "#7FCDBB",
-    "nPR": "#7FCDBB",
-    "MR": "#CC79A7",
-}
 MRD_MARK = ("D", "white", "MRD-negative")
 
 
 def _response_color(label: str) -> str:
-    return EXTRA_RESPONSE_COLORS.get(label) or response_color(label)
+    return response_color(label)
 
 
 def _response_order(labels: set[str]) -> list[str]:
-    """The labels present, best first: the best-response ranks of the criteria file, then the palette's order."""
-    from cartkit.response.best_response import bor_criteria
-
-    rank = bor_criteria()["rank"]
-    palette = {r: i for i, r in enumerate(RESPONSE_ORDER)}
-    known = [r for r in labels if r in rank or r in palette]
-    return sorted(known, key=lambda r: (rank.get(r, rank.get({"CMR": "CR", "PMR": "PR", "NMR": "SD",
-                                                               "PMD": "PD"}.get(r, ""), 99)), palette.get(r, 99), r))
+    """The labels present, best first (report/style.py ``response_order``: the criteria's ranks)."""
+    return response_order(labels, unknown=False)
 
 # kind -> (marker, colour, legend label); response kinds are drawn as coloured circles
 EVENT_MARKS: dict[str, tuple[str, str, str]] = {

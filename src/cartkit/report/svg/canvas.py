@@ -434,6 +434,11 @@ class Figure:
         return [ax for row in self.axes for ax in row]
 
     def set_legend(self, legend: Legend, loc: str = "right") -> None:
+        """A figure-wide legend at the right or the bottom; a bottom legend wider than the figure
+        gets fewer columns (more rows) until it fits."""
+        if loc == "bottom":
+            while legend.ncol > 1 and legend.size_pt()[0] > self.width - PAD:
+                legend.ncol -= 1
         self.legend, self.legend_loc = legend, loc
 
     # ------------------------------------------------------------ layout
