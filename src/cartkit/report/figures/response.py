@@ -33,6 +33,10 @@ def response_figure(results: Results) -> Figure:
     n_of = {(d, p, r): int(n) for d, p, r, n in counts.iter_rows()}
     fig = Figure("single" if len(diseases) == 1 else "double", 2.6, nrows=1, ncols=len(diseases))
     ymax = int(resp.group_by("diagnosis", "product").len()["len"].max())
+    top = ymax * 1.35 + 0.5
+    # a count is written inside its segment only where it fits (about a twentieth of the axis); the
+    # counts are all in tables/responses.csv, and every segment's height shows its count on the axis
+    min_label = 0.05 * top
     for k, (d, ax) in enumerate(zip(diseases, fig.axes[0], strict=True)):
         bottom = [0] * len(products)
         for r in order:
@@ -40,7 +44,8 @@ def response_figure(results: Results) -> Figure:
             for x, (b, h) in enumerate(zip(bottom, n, strict=True)):
                 if h:
                     ax.rect(x - BAR_WIDTH / 2, b, x + BAR_WIDTH / 2, b + h, response_color(r), cls=f"bar response-{r}")
-                    ax.text(x, b + h / 2, str(h), size=SMALL_FONT_PT, cls="count")
+                    if h >= min_label:
+                        ax.text(x, b + h / 2, str(h), size=SMALL_FONT_PT, cls="count")
             bottom = [b + h for b, h in zip(bottom, n, strict=True)]
         if rates is not None:
             for x, p in enumerate(products):
@@ -52,7 +57,7 @@ def response_figure(results: Results) -> Figure:
                             f"{100 * rr['orr_upper']:.0f})", va="bottom", size=SMALL_FONT_PT, cls="orr")
         ax.set_xticks(range(len(products)), product_ticks(products))
         ax.xlim = (-0.5, len(products) - 0.5)
-        ax.ylim = (0, ymax * 1.35 + 0.5)
+        ax.ylim = (0, top)
         ax.yinteger = True
         if k == 0:
             ax.ylabel = "Patients (n)"

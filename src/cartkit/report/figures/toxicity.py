@@ -46,6 +46,8 @@ def toxicity_figure(results: Results) -> Figure:
     ymax = int(totals["n"].max())
     for k, tox in enumerate(toxicities):
         ax = axes[k // ncol][k % ncol]
+        rows = [] if compare is None else compare.filter(pl.col("toxicity") == tox).to_dicts()
+        top = ymax * (1.2 + 0.1 * max(len(rows), 1))
         bottom = [0] * len(products)
         for g in grades:
             n = [n_of.get((tox, p, g), 0) for p in products]
@@ -53,13 +55,13 @@ def toxicity_figure(results: Results) -> Figure:
                 if h:
                     ax.rect(x - BAR_WIDTH / 2, b, x + BAR_WIDTH / 2, b + h, GRADE_COLORS.get(g, "#555555"),
                             cls=f"bar grade-{g}")
-                    ax.text(x, b + h / 2, str(h), size=SMALL_FONT_PT, color="#ffffff" if g >= 4 else "#000000",
-                            cls="count")
+                    if h >= 0.05 * top:  # written inside its segment only where it fits (counts: tables/)
+                        ax.text(x, b + h / 2, str(h), size=SMALL_FONT_PT, color="#ffffff" if g >= 4 else "#000000",
+                                cls="count")
             bottom = [b + h for b, h in zip(bottom, n, strict=True)]
         ax.set_xticks(range(len(products)), product_ticks(products))
         ax.xlim = (-0.5, len(products) - 0.5)
-        rows = [] if compare is None else compare.filter(pl.col("toxicity") == tox).to_dicts()
-        ax.ylim = (0, ymax * (1.2 + 0.1 * max(len(rows), 1)))
+        ax.ylim = (0, top)
         ax.yinteger = True
         ax.ylabel = "Episodes (n)"
         if rows:
