@@ -1,7 +1,9 @@
 """The one figure style of the report: palette, fonts, sizes, and figure export.
 
-Every figure module draws inside :func:`figure_style` and creates its figure with
-:func:`new_figure`, so fonts, line widths and colours are set in one place.
+The report's figures are drawn by cartkit's own SVG writer (``cartkit.report.svg``) with the
+palette and response order below; :func:`figure_style`, :func:`new_figure` and the matplotlib
+branches of :func:`svg_text` / :func:`png_bytes` serve a figure kind registered with
+``engine="matplotlib"`` (none of the report's today) and the PNGs (``--png``).
 
 * Palette: Okabe & Ito (2008), "Color Universal Design" -- the eight colours stay
   distinguishable under the common colour-vision deficiencies.
