@@ -19,7 +19,7 @@ at all. Run CPU time minus the figures' is what the rest of the pipeline costs.
 Byte code: the interpreter writes and reads cached byte code for cartkit's modules (in a
 temporary PYTHONPYCACHEPREFIX, warmed by one untimed run), as an installed package has it; the
 project's environment sets PYTHONDONTWRITEBYTECODE, which would make every timed run compile
-cartkit's ~250 modules from source (about 0.6 s CPU) while the baseline's libraries load
+the cartkit modules it imports (~130) from source (about 0.6 s CPU) while the baseline's libraries load
 their installed byte code.
 
     python benchmarks/bench_run_seed.py [--repeat 3]
