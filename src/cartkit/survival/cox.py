@@ -10,10 +10,10 @@ beta = 0 with step-halving, as R's ``coxfit6`` / ``agfit4``:
   events, the l-th of them (l = 0 .. d-1) sees the risk set minus l/d of the events' own weight;
   Breslow (``ties="breslow"``) uses the whole risk set for every event.
 * convergence as ``coxph.control()``: |1 - loglik(old) / loglik(new)| <= ``eps`` (1e-9) after a full
-  Newton step, then one more step so that the estimate is that of the converged likelihood to well
-  below R's printed digits; a step that lowers the likelihood is halved (R's step-halving); at most
-  ``iter_max`` (20) iterations. Not converged: the model is still returned, with ``converged`` False
-  and ``warning`` saying so (R: "Ran out of iterations and did not converge").
+  Newton step; a step that lowers the likelihood is halved (R's step-halving); at most ``iter_max``
+  (20) iterations. These are R's steps: the iteration counts and estimates agree with ``coxph``'s
+  (to ~1e-13 on the reference data). Not converged: the model is still returned, with ``converged``
+  False and ``warning`` saying so (R: "Ran out of iterations and did not converge").
 * monotone likelihood (e.g. no event in one group: the coefficient runs off to infinity while the
   log-likelihood converges): R's test after convergence, |U' V| > eps and > sqrt(eps) |beta|
   (``coxph.fit``: "Loglik converged before variable ...; coefficient may be infinite"), fills
