@@ -26,14 +26,26 @@ def _with_mrd_pct(study, patient: str, day: int, pct: float):
     return study
 
 
+def _positive_at_1e5(study, patient: str = "SIM-0004", day: int = 28):
+    a = study.tables["assessments"]
+    here = (pl.col("patient_id") == patient) & (pl.col("day") == day)
+    assert a.filter(here).height == 1, "the example has no such assessment"
+    study.tables["assessments"] = a.with_columns(
+        mrd_result=pl.when(here).then(pl.lit("positive")).otherwise(pl.col("mrd_result")),
+        mrd_sensitivity=pl.when(here).then(pl.lit(1e-5)).otherwise(pl.col("mrd_sensitivity")),
+        mrd_pct=pl.when(here).then(pl.lit(None, dtype=pl.Float64)).otherwise(pl.col("mrd_pct")))
+    return study
+
+
 def _mrd(out: pl.DataFrame, patient: str, day: int):
     return out.filter((pl.col("patient_id") == patient) & (pl.col("day") == day))["mrd_negative"].to_list()
 
 
 def test_myeloma_mrd_is_imwg_not_the_b_all_cutoff():
-    study = load_study(EXAMPLE)
+    study = _positive_at_1e5(load_study(EXAMPLE))
     a = study.tables["assessments"]
-    # SIM-0004 day 28: mrd_result positive at sensitivity 10^-5 (the example as written)
+    # SIM-0004 day 28: mrd_result positive at sensitivity 10^-5 (set here, so that a regenerated example
+    # cannot change what the test is about)
     row = a.filter((pl.col("patient_id") == "SIM-0004") & (pl.col("day") == 28)).row(0, named=True)
     assert (row["mrd_result"], row["mrd_sensitivity"], row["mrd_pct"]) == ("positive", 1e-5, None)
     before = assessment_responses(study)
@@ -42,7 +54,7 @@ def test_myeloma_mrd_is_imwg_not_the_b_all_cutoff():
     after = assessment_responses(_with_mrd_pct(study, "SIM-0004", 28, 0.005))
     assert _mrd(after, "SIM-0004", 28) == [False]
     # a myeloma % alone (no result, no sensitivity) does not meet IMWG's 10^-5 requirement: not negative
-    study = _with_mrd_pct(load_study(EXAMPLE), "SIM-0004", 28, 0.0)
+    study = _with_mrd_pct(_positive_at_1e5(load_study(EXAMPLE)), "SIM-0004", 28, 0.0)
     study.tables["assessments"] = study.tables["assessments"].with_columns(
         mrd_result=pl.when((pl.col("patient_id") == "SIM-0004") & (pl.col("day") == 28)).then(None)
         .otherwise(pl.col("mrd_result")))

@@ -43,8 +43,8 @@ mrd_result, mrd_sensitivity, richter_transformation.
     ...                   "alc": [80.0, 30.0], "platelets": [80.0, 130.0]})
     >>> iwcll_responses(a)["iwcll_raw"].to_list()   # nodes -60%, ALC -62.5%, platelets >= 100
     ['PR']
-    >>> iwcll_responses(a)["iwcll_response"].to_list()   # not confirmed >= 2 months later
-    [None]
+    >>> iwcll_responses(a)["iwcll_response"].to_list()   # not confirmed >= 2 months later: SD
+    ['SD']
 """
 
 from __future__ import annotations
