@@ -259,3 +259,51 @@ def test_the_pair_warning_names_the_primary_analysis(seed):
     warnings = " ".join(seed[1].tables["warnings"]["text"].to_list())
     assert "13 patients received both CD19 CAR-T and CD22 CAR-T" in warnings
     assert 'the plan keeps the analysis as published primary (analysis = "as_published")' in warnings
+
+
+def test_registry_sized_groups_use_the_normal_approximation_and_say_so():
+    # above EXACT_MAX_OBSERVATIONS the exact conditional rank tests (cost ~ n^2 x distinct values) give way
+    # to R wilcox.test's normal approximation; a 10,000-patient simulated study crashed in the exact
+    # symmetry test and a 10^5 one never finished (issue 16, target 3). References: R 4.x,
+    # x <- (0:149) %% 7; y <- ((0:119) %% 5) + 1; wilcox.test(x, y, exact = FALSE, correct = TRUE)$p.value
+    # a <- (0:259) %% 4; b <- ((0:259) * 3) %% 5; wilcox.test(a, b, paired = TRUE, exact = FALSE)$p.value
+    import numpy as np
+
+    from cartkit.analysis import recommended_comparison as rc
+
+    x, y = np.arange(150) % 7.0, np.arange(120) % 5 + 1.0
+    row = rc.measure_row(x, y, None, None, log_scale=False, level=0.95)
+    assert abs(row["pvalue"] - 0.834561917501995) < 1e-9
+    assert "270 observations are more than the 200" in row["convention"]
+    a, b = np.arange(260) % 4.0, (np.arange(260) * 3) % 5.0
+    row = rc.measure_row(a, b, a, b, log_scale=False, level=0.95)
+    assert abs(row["pvalue"] - 3.16943825258996e-05) < 1e-12
+    assert "normal approximation" in row["convention"]
+    # small samples keep the exact conditional test
+    row = rc.measure_row(x[:30], y[:30], None, None, log_scale=False, level=0.95)
+    assert row["convention"] == rc._RANK_SUM
+
+
+def test_hodges_lehmann_and_exact_symmetry_give_way_at_registry_size(monkeypatch):
+    import numpy as np
+    import polars as pl
+
+    from cartkit.analysis import recommended_comparison as rc
+    from cartkit.stats import bowker
+
+    monkeypatch.setattr(rc, "HODGES_LEHMANN_MAX_DIFFERENCES", 1000)
+    x, y = np.arange(150) % 7.0, np.arange(120) % 5 + 1.0
+    row = rc.measure_row(x, y, None, None, log_scale=False, level=0.95)
+    assert "effect" not in row and "no Hodges-Lehmann estimate: 18,000 pairwise differences" in row["note"]
+    # 3,000 patients graded after both products, grades 0-4 in every combination: too many discordant
+    # cells for the exact symmetry distribution, so Bowker's chi-square is the sensitivity analysis
+    n = 3000
+    ga, gb = np.arange(n) % 5, (np.arange(n) // 5) % 5
+    frame = pl.DataFrame({"patient_id": [f"P{i}" for i in range(n)] * 2,
+                          "product": ["A"] * n + ["B"] * n,
+                          "grade": np.concatenate([ga, gb]).astype(float)})
+    row = rc.grade_row(frame, "A", "B", paired=True, level=0.95)
+    square = np.zeros((5, 5), dtype=np.int64)
+    np.add.at(square, (ga, gb), 1)
+    assert row["sensitivity_method"] == bowker(square).method
+    assert abs(row["sensitivity_pvalue"] - bowker(square).pvalue) < 1e-12

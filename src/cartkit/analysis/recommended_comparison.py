@@ -99,6 +99,7 @@ def _pairs(values: pl.DataFrame, column: str, a: str, b: str) -> tuple[np.ndarra
 
 # ------------------------------------------------------------------------------------------ measures
 
+
 _SIGNED_RANK = ("exact conditional distribution of the signed-rank statistic given the mid-ranks (ties), "
                 "zero differences dropped before ranking (R wilcox.test's rule; coin::wilcoxsign_test "
                 "zero.method = \"Wilcoxon\", distribution = \"exact\")")
@@ -106,11 +107,46 @@ _RANK_SUM = ("exact conditional distribution of the rank-sum statistic given the
              "P(|W - E W| >= |w - E W|) (coin::wilcox_test, distribution = \"exact\")")
 
 
+# Registry-sized groups (cartkit on 10^4-10^6 infusions, issue 16): the exact conditional rank tests
+# cost about n^2 x the distinct values (benchmarks/bench_exact_ranks.py: 2.5 s at 200 per group), the
+# Hodges-Lehmann estimates are medians of all m x n differences (n (n + 1) / 2 Walsh averages paired),
+# and the exact symmetry test's state count grows with every discordant cell. Above these sizes the
+# rank tests are the normal approximation with tie and continuity correction (R wilcox.test's own rule
+# for n >= 50), the symmetry test is Bowker's chi-square, and the Hodges-Lehmann estimate is left out
+# with the reason; at such n exact and asymptotic P agree to a few units in the third digit or better.
+EXACT_MAX_OBSERVATIONS = 200     # rank sum: both groups together; signed rank: pairs
+HODGES_LEHMANN_MAX_DIFFERENCES = 10_000_000
+
+_ASYMPTOTIC = ("normal approximation with tie-corrected variance and continuity correction (R wilcox.test's "
+               "rule): {n} observations are more than the {limit} up to which the exact conditional test is run")
+
+
+def _rank_test(x: np.ndarray, y: np.ndarray, paired: bool):
+    """The exact conditional rank test (signed rank when ``paired``), or the normal approximation for large n."""
+    from cartkit.stats import mann_whitney, wilcoxon_signed_rank
+
+    n = x.size if paired else x.size + y.size
+    exact = n <= EXACT_MAX_OBSERVATIONS
+    test = wilcoxon_signed_rank(x, y, exact=exact) if paired else mann_whitney(x, y, exact=exact)
+    text = (_SIGNED_RANK if paired else _RANK_SUM) if exact else _ASYMPTOTIC.format(
+        n=n, limit=EXACT_MAX_OBSERVATIONS)
+    return test, text
+
+
+def _too_many_differences(x: np.ndarray, y: np.ndarray, paired: bool) -> str:
+    """Why no Hodges-Lehmann estimate is computed for samples this large ('' when it is)."""
+    count = x.size * (x.size + 1) // 2 if paired else x.size * y.size
+    if count <= HODGES_LEHMANN_MAX_DIFFERENCES:
+        return ""
+    return (f"no Hodges-Lehmann estimate: {count:,} pairwise differences are more than the "
+            f"{HODGES_LEHMANN_MAX_DIFFERENCES:,} it is computed from")
+
+
 def measure_row(xa: np.ndarray, xb: np.ndarray, pa: np.ndarray | None, pb: np.ndarray | None, log_scale: bool,
                 level: float) -> dict:
     """The recommended test and effect of one measure: paired when ``pa``/``pb`` (the patients' first
     episode of each group) are given, else unpaired on every episode ``xa``/``xb``."""
-    from cartkit.stats import geometric_mean_ratio, hodges_lehmann, mann_whitney, wilcoxon_signed_rank
+    from cartkit.stats import geometric_mean_ratio, hodges_lehmann
 
     row: dict = {}
     paired = pa is not None
@@ -127,8 +163,8 @@ def measure_row(xa: np.ndarray, xb: np.ndarray, pa: np.ndarray | None, pb: np.nd
     if not paired and np.ptp(np.concatenate([x, y])) == 0:
         row["note"] = "all values identical: no test"
         return row
-    test = wilcoxon_signed_rank(x, y, exact=True) if paired else mann_whitney(x, y, exact=True)
-    _test(row, test, _SIGNED_RANK if paired else _RANK_SUM)
+    test, text = _rank_test(x, y, paired)
+    _test(row, test, text)
     notes = []
     if log_scale and np.all(x > 0) and np.all(y > 0):
         gmr = geometric_mean_ratio(x, y, paired=paired, level=level)
@@ -140,25 +176,33 @@ def measure_row(xa: np.ndarray, xb: np.ndarray, pa: np.ndarray | None, pb: np.nd
     else:
         if log_scale:
             notes.append("values not all positive: Hodges-Lehmann shift instead of a geometric-mean ratio")
+        too_many = _too_many_differences(x, y, paired)
         try:
-            hl = hodges_lehmann(x, y, paired=paired, level=level)
+            hl = None if too_many else hodges_lehmann(x, y, paired=paired, level=level)
         except ValueError as exc:
             notes.append(f"no Hodges-Lehmann estimate: {exc}")
         else:
-            name = "Hodges-Lehmann pseudo-median of A - B" if paired else "Hodges-Lehmann shift A - B"
-            kind = "exact" if "exact" in hl.method else "asymptotic, continuity-corrected (R with ties or zeros)"
-            _effect(row, name, hl, level, f"{kind} interval of R's wilcox.test(conf.int = TRUE)")
-            if "not achievable" in hl.note:  # R widens the interval to the level the ties allow
-                achieved = hl.note.rsplit(": ", 1)[-1] if "achievable: " in hl.note else ""
-                try:
-                    row["level"] = float(achieved)
-                    notes.append(f"with these ties the {100 * level:g}% level is not attainable: "
-                                 f"{100 * row['level']:g}% interval")
-                except ValueError:
-                    row.update(lower=None, upper=None)
-                    notes.append(f"with these ties no interval at the {100 * level:g}% level is attainable")
+            if hl is None:
+                notes.append(too_many)
+            else:
+                _hodges_lehmann_effect(row, hl, paired, level, notes)
     row["note"] = "; ".join(notes)
     return row
+
+
+def _hodges_lehmann_effect(row: dict, hl, paired: bool, level: float, notes: list[str]) -> None:
+    name = "Hodges-Lehmann pseudo-median of A - B" if paired else "Hodges-Lehmann shift A - B"
+    kind = "exact" if "exact" in hl.method else "asymptotic, continuity-corrected (R with ties or zeros)"
+    _effect(row, name, hl, level, f"{kind} interval of R's wilcox.test(conf.int = TRUE)")
+    if "not achievable" in hl.note:  # R widens the interval to the level the ties allow
+        achieved = hl.note.rsplit(": ", 1)[-1] if "achievable: " in hl.note else ""
+        try:
+            row["level"] = float(achieved)
+            notes.append(f"with these ties the {100 * level:g}% level is not attainable: "
+                         f"{100 * row['level']:g}% interval")
+        except ValueError:
+            row.update(lower=None, upper=None)
+            notes.append(f"with these ties no interval at the {100 * level:g}% level is attainable")
 
 
 def measure_rows(kinetics: pl.DataFrame, cg: pl.DataFrame, comparison, analytes, quantile_method: str,
@@ -207,7 +251,7 @@ def _grade_summary(grades: np.ndarray) -> str:
 
 def grade_row(per_episode: pl.DataFrame, a: str, b: str, paired: bool, level: float) -> dict:
     """Grades of one toxicity: exact sign test (paired), signed-rank beside, exact symmetry as sensitivity."""
-    from cartkit.stats import hodges_lehmann, mann_whitney, sign_test, symmetry_exact, wilcoxon_signed_rank
+    from cartkit.stats import hodges_lehmann, sign_test, symmetry_exact
 
     xa, xb = (per_episode.filter(pl.col("product") == g)["grade"].to_numpy().astype(float) for g in (a, b))
     pa, pb = _pairs(per_episode, "grade", a, b)
@@ -224,20 +268,30 @@ def grade_row(per_episode: pl.DataFrame, a: str, b: str, paired: bool, level: fl
                          "R binom.test)")
         _effect(row, "share with the higher grade after A (of the patients whose grade changed)", sign, level,
                 "Clopper-Pearson exact interval")
-        rank = wilcoxon_signed_rank(pa, pb, exact=True)
+        rank, _ = _rank_test(pa, pb, paired=True)
         row.update(also_method=rank.method, also_pvalue=float(rank.pvalue))
         levels = sorted(set(pa.tolist()) | set(pb.tolist()))
         index = {g: i for i, g in enumerate(levels)}
         square = np.zeros((len(levels), len(levels)), dtype=np.int64)
         np.add.at(square, ([index[g] for g in pa], [index[g] for g in pb]), 1)
-        sym = symmetry_exact(square)
+        try:
+            sym = symmetry_exact(square)
+        except ValueError:  # too many discordant cells for the exact distribution: Bowker's chi-square
+            from cartkit.stats import bowker
+
+            sym = bowker(square)
         row.update(sensitivity_method=sym.method, sensitivity_statistic=sym.statistic,
                    sensitivity_pvalue=float(sym.pvalue))
         return row
     if xa.size < 2 or xb.size < 2 or np.ptp(np.concatenate([xa, xb])) == 0:
         row["note"] = "every episode has the same grade, or a group has fewer than 2: no test"
         return row
-    _test(row, mann_whitney(xa, xb, exact=True), _RANK_SUM)
+    test, text = _rank_test(xa, xb, paired=False)
+    _test(row, test, text)
+    too_many = _too_many_differences(xa, xb, paired=False)
+    if too_many:
+        row["note"] = too_many
+        return row
     hl = hodges_lehmann(xa, xb, level=level)
     _effect(row, "Hodges-Lehmann shift of grades A - B", hl, level,
             "asymptotic interval of R's wilcox.test(conf.int = TRUE)" if "asymptotic" in hl.method
