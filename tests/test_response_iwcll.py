@@ -465,3 +465,13 @@ def test_richter_transformation_reaches_the_derived_responses_and_best_response(
     d = derive_responses(study)
     assert d.assessments["derived"].to_list() == [None, "PR", None, "PD"]
     assert d.best.row(0, named=True)["best_response"] == "PR"
+
+
+def test_unconfirmed_response_without_pd_is_stable_disease():
+    # review 2026-12-02: a patient with CR on days 30 and 89 and nothing later (death, data cut-off) had no
+    # best response at all (not evaluable). iwCLL 2018 section 5: "Patients who have not achieved a CR or a
+    # PR, and who have not exhibited PD, will be considered to have stable disease" -> SD
+    # ([duration] unconfirmed = "SD"; "not evaluable" keeps the earlier null)
+    r = iwcll_responses(at((0, B0), (30, CR), (89, CR)))
+    assert r["iwcll_raw"].to_list() == ["CR", "CR"]
+    assert iwcll_best_response(r)["best_response"].to_list() == ["SD"]

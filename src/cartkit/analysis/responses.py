@@ -241,12 +241,7 @@ def population_response_rates(population, patients: pl.DataFrame, listing: pl.Da
     else:
         group_by, group = "all", pl.lit("All")
     units = members.select("patient_id", "diagnosis", group.alias("group"))
-    first = listing.join(units.select("patient_id"), on="patient_id", how="semi").sort("patient_id", "episode").unique(
-        "patient_id", keep="first", maintain_order=True)
-    units = units.join(first.select("patient_id", "episode", "best_response"), on="patient_id", how="left").with_columns(
-        infused=pl.col("episode").is_not_null())
-    own = (control_best.join(units.filter(pl.col("group") == control).select("patient_id"), on="patient_id",
-                             how="semi") if control_best is not None and control is not None else None)
+    units, own = _first_infusions(units, listing, control, control_best)
     control_rated = own is not None and own.height > 0
     if control is not None and not control_rated and _meant_to_be_infused(units, members, control):
         control = None  # a CAR-T arm (e.g. a dose level): its responses are its infusions'
@@ -342,6 +337,20 @@ def population_response_tests(rates: pl.DataFrame, control: str | None, analysis
 NEVER_INFUSED = "never infused"
 
 
+
+def _first_infusions(units: pl.DataFrame, listing: pl.DataFrame, control: str | None,
+                     control_best: pl.DataFrame | None) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """Each patient of ``units`` (patient_id, diagnosis, group) with the episode and best response of their
+    first analysed infusion (``infused`` false when none), and the control arm's own responses to the
+    randomised treatment (``control_best`` of the control group's patients; None without them)."""
+    first = listing.join(units.select("patient_id"), on="patient_id", how="semi").sort("patient_id", "episode").unique(
+        "patient_id", keep="first", maintain_order=True)
+    units = units.join(first.select("patient_id", "episode", "best_response"), on="patient_id", how="left").with_columns(
+        infused=pl.col("episode").is_not_null())
+    own = (control_best.join(units.filter(pl.col("group") == control).select("patient_id"), on="patient_id",
+                             how="semi") if control_best is not None and control is not None else None)
+    return units, own
+
 def population_disease_responses(population, patients: pl.DataFrame, listing: pl.DataFrame, best: pl.DataFrame,
                                  diseases, control: str | None,
                                  control_best: pl.DataFrame | None = None) -> pl.DataFrame | None:
@@ -361,12 +370,7 @@ def population_disease_responses(population, patients: pl.DataFrame, listing: pl
     has_arm = "arm" in members.columns and members["arm"].is_not_null().any()
     group = pl.col("arm").cast(pl.String).fill_null("no arm") if has_arm else pl.lit("All")
     units = members.select("patient_id", "diagnosis", group.alias("group"))
-    first = listing.join(units.select("patient_id"), on="patient_id", how="semi").sort("patient_id", "episode").unique(
-        "patient_id", keep="first", maintain_order=True)
-    units = units.join(first.select("patient_id", "episode", "best_response"), on="patient_id", how="left").with_columns(
-        infused=pl.col("episode").is_not_null())
-    own = (control_best.join(units.filter(pl.col("group") == control).select("patient_id"), on="patient_id",
-                             how="semi") if control_best is not None and control is not None else None)
+    units, own = _first_infusions(units, listing, control, control_best)
     if own is not None and own.height:
         units = units.join(own.rename({"best_response": "__own"}), on="patient_id", how="left").with_columns(
             best_response=pl.when(pl.col("group") == control).then(pl.col("__own")).otherwise("best_response"),
