@@ -5,9 +5,12 @@ From the ``events`` table: a death event gives the status "died" with its ``deta
 of death ("not recorded" when empty). A patient without a death is "alive at cut-off" when the
 last contact (or any later event) is on or after the data cut-off, and "lost to follow-up" when the
 last news of them is earlier than the cut-off (the listing gives how many days earlier, so a
-reader can tell a visit just before the cut-off from a patient gone for months). Without a data
-cut-off the status is "alive at last contact". A patient with no event at all has "no follow-up
-recorded". Days are counted from the patient's first infusion.
+reader can tell a visit just before the cut-off from a patient gone for months). ``grace_days``
+(``[plan.follow_up] lost_grace_days``, study/plan_follow_up.py; default 0) moves that line: last news
+within that many days before the cut-off is "alive at cut-off" (the listing still gives the days
+before the cut-off). It changes the label only, never the survival censoring. Without a data cut-off
+the status is "alive at last contact". A patient with no event at all has "no follow-up recorded".
+Days are counted from the patient's first infusion.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ LISTING_SCHEMA = {"patient_id": pl.String, "diagnosis": pl.String, "status": pl.
 
 
 def follow_up_listing(events: pl.DataFrame, infusions: pl.DataFrame, patients: pl.DataFrame,
-                      cutoff) -> pl.DataFrame:
+                      cutoff, grace_days: int = 0) -> pl.DataFrame:
     """One row per infused patient (columns LISTING_SCHEMA)."""
     first = infusions.group_by("patient_id").agg(first_date=pl.col("infusion_date").min(),
                                                  last_infusion=pl.col("infusion_date").max())
@@ -43,14 +46,15 @@ def follow_up_listing(events: pl.DataFrame, infusions: pl.DataFrame, patients: p
             status=pl.when(pl.col("death_date").is_not_null()).then(pl.lit("died"))
             .when(pl.col("last_event").is_null()).then(pl.lit("no follow-up recorded"))
             .when(cut.is_null()).then(pl.lit("alive at last contact"))
-            .when(pl.col("last_known_date") >= cut).then(pl.lit("alive at cut-off"))
+            .when(pl.col("last_known_date") >= cut - pl.duration(days=grace_days)).then(pl.lit("alive at cut-off"))
             .otherwise(pl.lit("lost to follow-up")),
             cause_of_death=pl.when(pl.col("death_date").is_not_null())
             .then(pl.coalesce(pl.col("cause_of_death").str.strip_chars().replace("", None),
                               pl.lit("not recorded"))),
             days_from_first_infusion=(pl.col("last_known_date") - pl.col("first_date")).dt.total_days(),
         )
-        .with_columns(days_before_cutoff=pl.when(pl.col("status") == "lost to follow-up")
+        .with_columns(days_before_cutoff=pl.when(pl.col("status").is_in(["lost to follow-up", "alive at cut-off"])
+                                                 & (pl.col("last_known_date") < cut))
                       .then((cut - pl.col("last_known_date")).dt.total_days()))
         .with_columns(_k=patient_number())
         .sort("_k", "patient_id")

@@ -599,7 +599,8 @@ def _follow_up(ctx: Context) -> Output:
     study = ctx.study
     infused = study.infusions.join(ctx.groups.select("patient_id", "episode"), on=["patient_id", "episode"],
                                    how="semi")
-    listing = _nonempty(follow_up_listing(study.events, infused, study.patients, study.meta.data_cutoff),
+    listing = _nonempty(follow_up_listing(study.events, infused, study.patients, study.meta.data_cutoff,
+                                          ctx.plan.follow_up.lost_grace_days),
                         "no infused patients in the plan's products and diseases")
     if isinstance(listing, Omit):
         return {"follow_up": listing, "follow_up_summary": listing}

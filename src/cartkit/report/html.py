@@ -240,8 +240,10 @@ def build_sections(results: Results, figures: dict[str, RenderedFigure | str]) -
         _table_or_note(results, "mrd_landmark",
                        lambda df: mrd_landmark_table(df, results.get("mrd_landmark_status"), level)),
         _figure_block(figures, "pfs-by-mrd")]))
+    grace_days = ((results.provenance.plan.get("follow_up") or {}).get("lost_grace_days", 0)
+                  if results.provenance is not None else 0)
     sections.append(Section("follow-up", "Status at the end of follow-up", [
-        _table_or_note(results, "follow_up_summary", tb.follow_up_summary_table),
+        _table_or_note(results, "follow_up_summary", lambda df: tb.follow_up_summary_table(df, grace_days)),
         _table_or_note(results, "follow_up", tb.follow_up_listing_table),
     ]))
     sections.append(Section("adverse-events", "Adverse events by product and disease", [

@@ -785,8 +785,9 @@ def syndrome_course_table(df: pl.DataFrame) -> Table:
     return Table("syndrome-course-table", "CRS and ICANS onset and duration by product", header, rows, notes)
 
 
-def follow_up_summary_table(df: pl.DataFrame) -> Table:
-    """Status at the end of follow-up (deaths by cause) by disease, as n/N (%)."""
+def follow_up_summary_table(df: pl.DataFrame, grace_days: int = 0) -> Table:
+    """Status at the end of follow-up (deaths by cause) by disease, as n/N (%); ``grace_days``: the plan's
+    ``[plan.follow_up] lost_grace_days`` (analysis/follow_up.py), stated in the note when not 0."""
     groups = df["diagnosis"].unique(maintain_order=True).to_list()
     totals = {r["diagnosis"]: r["N"] for r in df.to_dicts()}
     header = [[Cell("Status")] + [Cell(f"{g} (n = {totals[g]})", cls="num") for g in groups]]
@@ -804,6 +805,12 @@ def follow_up_summary_table(df: pl.DataFrame) -> Table:
     notes = ["From the events table. Died: cause as recorded in the death event's detail. Lost to follow-up: "
              "no death recorded and the last news of the patient is earlier than the data cut-off (days before "
              "the cut-off in tables/follow_up.csv). Alive at cut-off: followed up to the data cut-off."]
+    if grace_days:
+        notes = [notes[0].replace("earlier than the data cut-off", f"more than {grace_days} days before the data cut-off")
+                 .replace("followed up to the data cut-off.",
+                          f"followed up to the data cut-off or last seen at most {grace_days} days before it "
+                          f"([plan.follow_up] lost_grace_days = {grace_days}; the label only: survival is censored "
+                          "at the last news either way).")]
     return Table("follow-up-table", "Status at the end of follow-up", header, rows, notes)
 
 

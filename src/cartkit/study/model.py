@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cartkit.study.plan_follow_up import FollowUpPlan
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     import polars as pl
@@ -120,6 +122,9 @@ class Plan:
     # [[plan.population]] (study/plan_population.py) and [[plan.endpoint]] (study/plan_endpoint.py)
     populations: tuple[PopulationPlan, ...] = ()
     endpoints: tuple[EndpointPlan, ...] = ()
+    # [plan.follow_up] (study/plan_follow_up.py): days before the cut-off a last visit still counts as
+    # follow-up to the cut-off (0: the strict rule; analysis/follow_up.py)
+    follow_up: FollowUpPlan = field(default_factory=FollowUpPlan)
 
     @property
     def confidence_level(self) -> float:

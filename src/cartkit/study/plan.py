@@ -17,6 +17,7 @@ from cartkit.study.column_mapping import MAPPING_TABLES, ColumnMapping, read_col
 from cartkit.study.links import refused_link
 from cartkit.study.model import NextStudyPlan, Plan, StudyMeta, SurvivalPlan
 from cartkit.study.plan_endpoint import read_endpoints
+from cartkit.study.plan_follow_up import read_follow_up
 from cartkit.study.plan_mrd import read_mrd_landmark
 from cartkit.study.plan_population import read_populations
 from cartkit.study.problems import Problem
@@ -335,6 +336,7 @@ def read_study_toml(folder: Path) -> tuple[StudyConfig, list[Problem]]:
         mrd_landmark=read_mrd_landmark(plan, problems),
         populations=read_populations(plan, problems, products),
         endpoints=read_endpoints(plan, problems, products),
+        follow_up=read_follow_up(plan, problems),
         comparisons=_comparisons(plan, products, diseases, problems),
     )
     plan.finish()
