@@ -100,12 +100,15 @@ def _lab_rows(study: Study) -> pl.DataFrame:
         _grade=grade.otherwise(None).cast(pl.Int64),
         ATOXDSCL=pl.col("analyte").replace_strict(names, default=None, return_dtype=pl.String),
     )
-    # baseline: the latest value before the infusion day (day < 0) of the episode's series
-    m = m.with_columns(_rank=pl.col("day").rank("ordinal", descending=True)
-                       .over([*KEYS, "analyte", pl.col("day") < 0]))
-    m = m.with_columns(ABLFL=yes((pl.col("day") < 0) & (pl.col("_rank") == 1) & pl.col("value").is_not_null()))
-    base = m.filter(pl.col("ABLFL") == "Y").select(*KEYS, "analyte", pl.col("value").alias("BASE"))
-    m = m.join(base, on=[*KEYS, "analyte"], how="left")
+    # baseline: the last record with a value before the infusion day (day < 0) of the episode's series, in
+    # day and clock-time order (admiral's ad_adlb.R template: derive_var_extreme_flag(order = exprs(ADT, ...),
+    # mode = "last") restricted to !is.na(AVAL)): a sample below the limit without a number is not a baseline
+    m = m.with_row_index("_row")
+    base = (m.filter((pl.col("day") < 0) & pl.col("value").is_not_null())
+            .sort("day", "time", "_row", nulls_last=False)
+            .group_by(*KEYS, "analyte").agg(pl.col("_row").last(), pl.col("value").last().alias("BASE")))
+    m = m.join(base.select(*KEYS, "analyte", "BASE"), on=[*KEYS, "analyte"], how="left").with_columns(
+        ABLFL=yes(pl.col("_row").is_in(base["_row"].implode())))
     return m.select(
         *KEYS, "PARAMCD", "PARAM", pl.lit(None, dtype=pl.String).alias("PARAMTYP"),
         pl.col("value").alias("AVAL"), pl.col("unit").alias("AVALU"),
@@ -175,7 +178,8 @@ def build_adlb(study: Study, adsl: pl.DataFrame) -> AdamDataset:
         Variable("ADYINF", "Day from Infusion (Infusion = Day 0)", INTEGER, COLLECTED, "measurements.day"),
         Variable("ANRLO", "Analysis Normal Range Lower Limit", FLOAT, COLLECTED, "measurements.lln"),
         Variable("ABLFL", "Baseline Record Flag", TEXT, DERIVED,
-                 "the latest value before the infusion day (day < 0) of the episode"),
+                 "the last value before the infusion day (day < 0) of the episode, by day and time; records "
+                 "without a value (below the limit of quantification) are not baselines"),
         Variable("BASE", "Baseline Value", FLOAT, DERIVED, "AVAL of the ABLFL record"),
         Variable("CHG", "Change from Baseline", FLOAT, DERIVED, "AVAL - BASE"),
         Variable("ATOXGRL", "Analysis Toxicity Grade Low", TEXT, DERIVED,
