@@ -118,3 +118,18 @@ def test_median_followup_with_confidence_interval(time, event, conf_type, expect
     fu = median_followup(time, event, conf_type=conf_type)
     np.testing.assert_allclose([fu.median, *fu.median_ci], expected, equal_nan=True)
     assert fu.n == len(time)
+
+
+@pytest.mark.parametrize("conf_type", ["log", "log-log", "plain"])
+def test_landmark_before_the_first_time_is_one_with_limits_one_as_r(conf_type):
+    # R 4.x, survival 3.5.3: f <- survfit(Surv(c(1, 2, 3, 4), c(0, 1, 1, 0)) ~ 1, conf.type = CT)
+    #   summary(f, times = 0.5): surv 1, std.err 0, lower 1, upper 1 for every conf.type (R pads the curve with
+    #   its start, S = 1 with limits 1), while at time 1 (a censoring, S = 1) log-log gives NA limits
+    #   (survfit_confint: p == 1 -> NA). cartkit gave NaN limits before the first time under log-log.
+    out = landmark([1, 2, 3, 4], [0, 1, 1, 0], ["a"] * 4, 0.5, conf_type=conf_type).row(0, named=True)
+    assert (out["n_risk"], out["survival"], out["std_err"], out["lower"], out["upper"]) == (4, 1.0, 0.0, 1.0, 1.0)
+    at_one = landmark([1, 2, 3, 4], [0, 1, 1, 0], ["a"] * 4, 1, conf_type=conf_type).row(0, named=True)
+    if conf_type == "log-log":
+        assert np.isnan(at_one["lower"]) and np.isnan(at_one["upper"])
+    else:
+        assert (at_one["lower"], at_one["upper"]) == (1.0, 1.0)

@@ -157,9 +157,10 @@ class KaplanMeier:
         cum_censor = np.r_[0, np.cumsum(tab["n_censor"].to_numpy())]
         n_event = np.diff(np.r_[0, cum_event[idx + 1]])
         n_censor = np.diff(np.r_[0, cum_censor[idx + 1]])
-        one_lower, one_upper = confidence_limits(np.ones(1), np.zeros(1), self.conf_type, self.level)
         columns = {}
-        for name, before in (("survival", 1.0), ("std_err", 0.0), ("lower", one_lower[0]), ("upper", one_upper[0])):
+        # before the first time: the curve's start, S = 1 with limits 1 under every conf_type (R's summary pads
+        # the curve so; survfit_confint alone would give log-log NA at S = 1)
+        for name, before in (("survival", 1.0), ("std_err", 0.0), ("lower", 1.0), ("upper", 1.0)):
             values = tab[name].to_numpy()[np.maximum(idx, 0)]
             values = np.where(idx < 0, before, values)
             columns[name] = np.where(req > t[-1], np.nan, values)
