@@ -57,6 +57,19 @@ class _Context:
             for d in study.patients["diagnosis"].unique().to_list()
         }
         self.quantile_method = study.plan.quantile_method
+        self._cache: dict[object, object] = {}
+
+    def once(self, key: object, compute: Callable[[], object]):
+        """``compute()`` the first time ``key`` is asked for in this run, then the same object (the
+        published keys ask for the same joins and lookups hundreds of times)."""
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    def kinetics(self) -> pl.DataFrame:
+        """The derived kinetics with each episode's product."""
+        return self.once("kinetics", lambda: self.derived.kinetics.join(
+            self.episodes.select("patient_id", "episode", "product"), on=["patient_id", "episode"]))
 
     def product(self, short: str) -> str | None:
         return self.product_of_target.get(short.lower())
@@ -84,9 +97,7 @@ def _stat(desc, which: str) -> float | None:
 def _kinetic(ctx: _Context, analyte: str, target: str, measure: str, stat: str) -> Computed:
     product = ctx.product(target)
     col = {"peak": "cmax", "peak_day": "tmax"}[measure]
-    k = ctx.derived.kinetics.join(ctx.episodes.select("patient_id", "episode", "product"),
-                                  on=["patient_id", "episode"])
-    values = k.filter((pl.col("analyte") == analyte) & (pl.col("product") == product))[col].to_numpy()
+    values = ctx.kinetics().filter((pl.col("analyte") == analyte) & (pl.col("product") == product))[col].to_numpy()
     value = _stat(_describe(values, ctx.quantile_method), stat)
     reason = ""
     if stat in ("q1", "q3", "median"):
@@ -140,8 +151,7 @@ def _comparison_p(ctx: _Context, analyte: str, measure: str, pair: str | None = 
     if t_test and _compared_by(ctx, r.get("comparison")) == "product":
         from cartkit.stats import mann_whitney
 
-        k = ctx.derived.kinetics.join(ctx.episodes.select("patient_id", "episode", "product"),
-                                      on=["patient_id", "episode"]).filter(pl.col("analyte") == analyte)
+        k = ctx.kinetics().filter(pl.col("analyte") == analyte)
         col = "cmax" if measure == "peak" else "tmax"
         a, b = (k.filter(pl.col("product") == p)[col].drop_nulls().to_numpy() for p in
                 (r["group_a"], r["group_b"]))
@@ -176,16 +186,27 @@ def _grade_p(ctx: _Context, toxicity: str, pair: str | None = None) -> Computed:
     return Computed(p, text=text, reason=reason)
 
 
+def _table2_rows(ctx: _Context, section: str | None) -> dict[tuple, dict]:
+    """(term, product, diagnosis) -> the first row of the Table 2 incidences (of the sections matching
+    ``section``, a pattern), built once per section for all the keys."""
+    def index() -> dict[tuple, dict]:
+        t2 = ctx.results.get("adverse_event_incidence")
+        if section:
+            t2 = t2.filter(pl.col("section").str.contains(section))
+        rows: dict[tuple, dict] = {}
+        for r in t2.iter_rows(named=True):
+            rows.setdefault((r["term"], r["product"], r["diagnosis"]), r)
+        return rows
+
+    return ctx.once(("table2", section), index)
+
+
 def _table2(ctx: _Context, key: str, target: str, disease: str, what: str) -> Computed:
-    t2 = ctx.results.get("adverse_event_incidence")
     product, diagnosis = ctx.product(target), ctx.disease(disease)
     term, section = _table2_term(key)
-    if section:
-        t2 = t2.filter(pl.col("section").str.contains(section))
-    row = t2.filter((pl.col("term") == term) & (pl.col("product") == product) & (pl.col("diagnosis") == diagnosis))
-    if row.height == 0:
+    r = _table2_rows(ctx, section).get((term, product, diagnosis))
+    if r is None or product is None or diagnosis is None:  # a null never equals in the filter this replaces
         return Computed(None)
-    r = row.row(0, named=True)
     value = {"n": r["n"], "pct": r["pct"], "N": r["N"]}[what]
     return Computed(value, text=f"{r['n']}/{r['N']} ({r['pct']:.2f}%)")
 
@@ -275,8 +296,10 @@ def _grade_range(ctx: _Context, frame: pl.DataFrame, target: str, which: str, la
 
 
 def _crs_range(ctx: _Context, target: str, which: str) -> Computed:
-    system = ctx.derived.grade_systems().get("CRS", ctx.study.plan.crs_system)
-    recorded = _grade_range(ctx, ctx.derived.crs, target, which, f"{system} as recorded")
+    system = ctx.once("grade_systems", ctx.derived.grade_systems).get("CRS", ctx.study.plan.crs_system)
+    span = ctx.once(("crs_recorded", target), lambda: {
+        w: _grade_range(ctx, ctx.derived.crs, target, w, f"{system} as recorded") for w in ("min", "max")})
+    recorded = span[which]
     derived = ctx.derived.derived_grades.filter((pl.col("toxicity") == "CRS")
                                                 & (pl.col("system") == REFERENCE_SYSTEM))
     if recorded.value is None or derived.height == 0:
@@ -285,8 +308,7 @@ def _crs_range(ctx: _Context, target: str, which: str) -> Computed:
     alt = _grade_range(ctx, derived, target, which,
                        f"{derived_system} derived from vital signs and supportive care")
     reason = (f"the recorded grades ({system}) range "
-              f"{_grade_range(ctx, ctx.derived.crs, target, 'min', '').value:.0f}-"
-              f"{_grade_range(ctx, ctx.derived.crs, target, 'max', '').value:.0f} among patients with CRS; "
+              f"{span['min'].value:.0f}-{span['max'].value:.0f} among patients with CRS; "
               f"derived {alt.text}")
     return Computed(recorded.value, text=f"{recorded.text}; {derived_system}: {alt.text}", reason=reason)
 
@@ -366,10 +388,16 @@ def _table1_value(ctx: _Context, patient: str, column: str, published: object) -
     from cartkit.study.vocabulary import VOCABULARIES
 
     col = _TABLE1_COLUMNS.get(column, column)
-    row = ctx.study.patients.filter(pl.col("patient_id").str.to_lowercase() == patient.lower())
-    if row.height == 0 or col not in row.columns:
+    def index() -> dict[str, int]:  # lower-case patient id -> its first row
+        rows: dict[str, int] = {}
+        for i, pid in enumerate(ctx.study.patients["patient_id"].str.to_lowercase().to_list()):
+            rows.setdefault(pid, i)
+        return rows
+
+    i = ctx.once("patient_rows", index).get(patient.lower())
+    if i is None or col not in ctx.study.patients.columns:
         return Computed(None)
-    value = row[col][0]
+    value = ctx.study.patients[col][i]
     if not isinstance(published, str):
         return Computed(None if value is None else float(value))
     vocabulary = VOCABULARIES.get(PATIENTS.column(col).vocabulary or "", {})
@@ -449,12 +477,15 @@ def _table2_term(key: str) -> tuple[str, str | None]:
     return _TERM_KEYS.get(key, key.replace("_", " ")), None
 
 
-def computed_numbers(study: Study, derived: Derived, results: Results) -> dict[str, Computed]:
+def computed_numbers(study: Study, derived: Derived, results: Results,
+                     published: list[dict] | None = None) -> dict[str, Computed]:
+    """The computed number of each key of ``published`` (the entries of the study's published.toml,
+    read here when not given)."""
     from cartkit.analysis.reproduction import read_published
 
     ctx = _Context(study, derived, results)
     out: dict[str, Computed] = {}
-    for entry in read_published(study.path):
+    for entry in read_published(study.path) if published is None else published:
         key = entry["key"]
         for pattern, compute in _PATTERNS:
             match = re.fullmatch(pattern, key)

@@ -47,9 +47,9 @@ def read_published(study_path: Path) -> list[dict]:
     TOML reads ``20.0`` as the float 20, losing the printed precision, so the decimals of each
     value are taken from its literal text (an explicit ``decimals`` wins).
 
-    The analysis reads the file twice (the computed numbers and the reproduction table); the seed's
-    130 kB take about 0.1 s to parse, so the entries of the last text parsed are kept, keyed by the
-    text itself (a changed file is parsed again), and each call returns fresh copies.
+    The seed's 130 kB take about 0.1 s to parse, so the entries of the last text parsed are kept,
+    keyed by the text itself (a changed file is parsed again), and each call returns fresh copies
+    (the analysis reads the file once and gives the entries to ``computed_numbers``).
     """
     path = Path(study_path) / "published.toml"
     if not path.exists():
@@ -58,7 +58,9 @@ def read_published(study_path: Path) -> list[dict]:
     if text not in _PARSED:
         _PARSED.clear()
         _PARSED[text] = _parse_published(text)
-    return copy.deepcopy(_PARSED[text])
+    # fresh copies: each entry's dict, and a deep copy of a value only where TOML gave an array or a table
+    return [{k: copy.deepcopy(v) if isinstance(v, list | dict) else v for k, v in entry.items()}
+            for entry in _PARSED[text]]
 
 
 def _parse_published(text: str) -> list[dict]:

@@ -648,7 +648,8 @@ def _reproduction(ctx: Context) -> Output:
     published = read_published(ctx.study.path)
     if not published:
         return {"reproduction": Omit("the study folder has no published.toml")}
-    return {"reproduction": reproduction_table(published, computed_numbers(ctx.study, ctx.derived, ctx.results))}
+    return {"reproduction": reproduction_table(published, computed_numbers(ctx.study, ctx.derived, ctx.results,
+                                                                             published))}
 
 
 SECTIONS: tuple[AnalysisSection, ...] = (
