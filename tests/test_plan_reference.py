@@ -24,7 +24,7 @@ SEED = Path(__file__).resolve().parents[1] / "examples" / "seed-study"
 # documented in their own sections of docs/plan.md ([[plan.population]], [[plan.endpoint]], ...)
 ARRAYS_OF_TABLES = {"populations", "endpoints", "comparisons"}
 SUBTABLES = {"survival": "plan.survival", "next_study": "plan.next_study", "response_days": "plan.response_days",
-             "lln": "plan.lln", "mrd_landmark": "plan.mrd_landmark", "follow_up": "plan.follow_up"}
+             "lln": "plan.lln", "lloq": "plan.lloq", "mrd_landmark": "plan.mrd_landmark", "follow_up": "plan.follow_up"}
 CLASSES = {"study": StudyMeta, "plan": Plan, "plan.survival": SurvivalPlan, "plan.next_study": NextStudyPlan,
            "plan.mrd_landmark": MrdLandmarkPlan, "plan.follow_up": FollowUpPlan}
 

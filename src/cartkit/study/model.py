@@ -110,6 +110,9 @@ class Plan:
     # Lower limits of normal by analyte (canonical units) for CTCAE grade 1 where a measurement row
     # carries no ``lln`` of its own; without either, grade 0-1 cannot be told apart.
     lln: dict[str, float] = field(default_factory=dict)
+    # [plan.lloq]: the assay's lower limit of quantification by analyte (canonical units), for results written
+    # BLQ / ND / not detected without a limit of their own (cartkit.study.qualified; docs/validation.md)
+    lloq: dict[str, float] = field(default_factory=dict)
     # infection density windows, days after infusion (Hill JA et al., Blood 2018;131:121 used 0-28 and
     # 29-90; docs/criteria.md "Infections") and the IgG below which a patient has hypogammaglobulinaemia,
     # mg/dL (400: Hayden PJ et al., Ann Oncol 2022;33:259, EBMT/EHA CAR-T best practice; docs/criteria.md)

@@ -329,6 +329,7 @@ def read_study_toml(folder: Path) -> tuple[StudyConfig, list[Problem]]:
         p_adjust=plan.get("p_adjust", "str", Plan.p_adjust, choices=P_ADJUST_METHODS),
         p_adjust_family=plan.get("p_adjust_family", "str", Plan.p_adjust_family, choices=P_ADJUST_FAMILIES),
         lln=_lln(plan, problems),
+        lloq=_lln(plan, problems, "lloq"),
         infection_early=infection_windows["infection_early"],
         infection_late=infection_windows["infection_late"],
         igg_below_mg_dl=float(igg_below),
@@ -360,21 +361,22 @@ def _ae_table_terms(plan: _Reader, problems: list[Problem]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _lln(plan: _Reader, problems: list[Problem]) -> dict[str, float]:
-    """[plan.lln] analyte = lower limit of normal, in the analyte's canonical unit."""
+def _lln(plan: _Reader, problems: list[Problem], table: str = "lln") -> dict[str, float]:
+    """[plan.lln] analyte = lower limit of normal, in the analyte's canonical unit ([plan.lloq] alike:
+    the assay's lower limit of quantification, for results written BLQ or ND without one)."""
     from cartkit.study.vocabulary import ANALYTES
 
-    reader = _Reader(plan.table("lln"), "plan.lln", problems)
+    reader = _Reader(plan.table(table), f"plan.{table}", problems)
     out: dict[str, float] = {}
     for key in list(reader.data):
         if key not in ANALYTES:
-            problems.append(Problem(STUDY_TOML, None, f"plan.lln.{key}", reader.data[key], "unknown analyte"))
+            problems.append(Problem(STUDY_TOML, None, f"plan.{table}.{key}", reader.data[key], "unknown analyte"))
             reader.used.add(key)
             continue
         value = reader.get(key, "float", None)
         if value is not None:
             if value <= 0:
-                problems.append(Problem(STUDY_TOML, None, f"plan.lln.{key}", value, "must be > 0"))
+                problems.append(Problem(STUDY_TOML, None, f"plan.{table}.{key}", value, "must be > 0"))
             out[key] = float(value)
     reader.finish()
     return out

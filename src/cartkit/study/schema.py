@@ -138,10 +138,17 @@ MEASUREMENTS = Table(
         *_DAY,
         Column("time", STR, description="optional clock time HH:MM when an analyte is measured more than once a day"),
         Column("analyte", STR, required=True, vocabulary="analyte"),
-        Column("value", FLOAT, description="empty only when blq is true"),
+        Column("value", FLOAT, description="empty only when blq is true or the result is qualified (>x)"),
         Column("unit", STR, required=True, description="converted to the analyte's canonical unit at load"),
         Column("blq", BOOL, description="below the limit of quantification"),
         Column("lloq", FLOAT, min=0, description="lower limit of quantification, in the row's unit"),
+        Column("uloq", FLOAT, min=0, description="upper limit of quantification, in the row's unit (a "
+               "result written >x: uloq = x, value empty)"),
+        Column("qualifier", STR, description="how a result outside the assay's range was written: <, <=, "
+               ">, >=, or ND (below an unstated limit); set from value at load (cartkit.study.qualified), "
+               "or given beside a number (< and 0.5)"),
+        Column("value_text", STR, description="a qualified result as written (<0.5, BLQ, >100000); set at "
+               "load, exported as the SDTM --ORRES"),
         Column("lln", FLOAT, min=0, description="the laboratory's lower limit of normal, in the row's unit "
                "(CTCAE grade 1 of blood counts starts below it)"),
         Column("uln", FLOAT, min=0, description="the laboratory's upper limit of normal, in the row's unit "

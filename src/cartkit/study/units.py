@@ -9,73 +9,26 @@ and each row picks its pair's factor by an integer code, so converting tens of
 millions of values is a few passes over two columns. The unit as written is
 kept in ``unit_original``.
 
-Below the limit of quantification: a value written ``<x`` (``<5``, ``< 0.5``)
-is read as ``blq = true`` with ``lloq = x`` and no value, as if the row had
-said so in its ``blq`` and ``lloq`` columns (a ``blq`` of false or a different
-``lloq`` on the same row is an error). A row with no value and no ``blq`` flag
-(a laboratory's "not done") is a missing measurement: a warning, and the row is
-left out of the loaded study.
+Qualified results (``<5``, ``>100000``, ``BLQ``) are read before the cast by
+``cartkit.study.qualified``: below forms as ``blq = true`` with ``lloq = x`` and
+no value, above forms as ``uloq = x`` and no value, each with its ``qualifier``.
+A row with no value, no ``blq`` flag and no qualifier (a laboratory's "not
+done") is a missing measurement: a warning, and the row is left out of the
+loaded study.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from cartkit.study.coerce import BOOL_WORDS, TypedTable, problems_at
+from cartkit.study.coerce import TypedTable, problems_at
 from cartkit.study.problems import WARNING, Problem
-from cartkit.study.readers import RawTable
 from cartkit.study.vocabulary import ANALYTES, UNIT_CONVERSIONS, canonical_unit
 
 _OK, _UNKNOWN, _MISMATCH = 0, 1, 2
 
 
-_BELOW = r"^\s*<\s*(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)\s*$"
-_BELOW_COMMA = r"^\s*<\s*(\d+(?:[.,]\d*)?(?:[eE][+-]?\d+)?|[.,]\d+(?:[eE][+-]?\d+)?)\s*$"
 EMPTY_VALUE_RULE = "value is empty and blq is not true: read as not measured, the row is left out"
-
-
-def read_below_lloq(raw: RawTable) -> tuple[list[Problem], list[str]]:
-    """Read each ``<x`` value of a measurements table as blq = true, lloq = x, value empty (in place)."""
-    f = raw.frame
-    if "value" not in f.columns or f["value"].dtype != pl.String:
-        return [], []
-    if not f["value"].str.contains("<", literal=True).any():  # the common case: one fast pass
-        return [], []
-    limit = f["value"].str.extract(_BELOW_COMMA if raw.decimal_comma else _BELOW, 1)
-    below = limit.is_not_null()
-    if not below.any():
-        return [], []
-    problems: list[Problem] = []
-    n = len(f)
-    blq = f["blq"].cast(pl.String) if "blq" in f.columns else pl.repeat(None, n, dtype=pl.String, eager=True)
-    said = blq.str.strip_chars().str.to_lowercase().replace_strict(BOOL_WORDS, default=None, return_dtype=pl.Boolean)
-    shown = f["value"].str.strip_chars()
-    problems += problems_at(
-        f.with_columns(__v=shown, __blq=blq), below & (said == False).fill_null(False), raw.file,  # noqa: E712
-        "blq", "__blq", pl.format("the value {} is below the limit of quantification, but blq is not true", "__v"),
-        kind="value '<x' but blq is not true",
-    )
-    lloq = f["lloq"].cast(pl.String) if "lloq" in f.columns else pl.repeat(None, n, dtype=pl.String, eager=True)
-
-    def number(s: pl.Series) -> pl.Series:
-        t = s.str.strip_chars()
-        return (t.str.replace(",", ".", literal=True) if raw.decimal_comma else t).cast(pl.Float64, strict=False)
-    given = lloq.str.strip_chars().fill_null("") != ""
-    differs = below & given & (number(lloq) != number(limit)).fill_null(True)
-    problems += problems_at(
-        f.with_columns(__v=shown, __lloq=lloq), differs, raw.file, "lloq", "__lloq",
-        pl.format("the value {} gives the limit of quantification, but lloq differs", "__v"),
-        kind="value '<x' but a different lloq",
-    )
-    blq_given = blq.str.strip_chars().fill_null("") != ""
-    raw.frame = f.with_columns(
-        value=f["value"].set(below, None),
-        blq=blq.set(below & ~blq_given, "true"),
-        lloq=lloq.zip_with(~(below & ~given), limit),
-    )
-    note = (f"{raw.file}: {int(below.sum()):,} value(s) written '<x' read as below the limit of "
-            f"quantification (blq = true, lloq = x)")
-    return problems, [note]
 
 
 def check_blq(tt: TypedTable) -> tuple[list[Problem], pl.Series]:
@@ -84,7 +37,7 @@ def check_blq(tt: TypedTable) -> tuple[list[Problem], pl.Series]:
     (An unreadable value is an error of its own, reported by the column's type check.)"""
     value_failed = tt.failed.get("value")
     failed = pl.lit(value_failed) if value_failed is not None else pl.lit(False)
-    empty = pl.col("value").is_null() & ~failed & ~pl.col("blq").fill_null(False)
+    empty = pl.col("value").is_null() & ~failed & ~pl.col("blq").fill_null(False) & pl.col("qualifier").is_null()
     mask = tt.frame.select(empty.alias("empty")).to_series()
     problems = problems_at(tt.frame, mask, tt.file, "value", pl.lit(None), EMPTY_VALUE_RULE, severity=WARNING)
     return problems, mask
@@ -188,6 +141,7 @@ def convert_units(tt: TypedTable) -> tuple[list[Problem], list[str]]:
             unit_original=pl.col("unit"),
             value=to_canonical("value"),
             lloq=to_canonical("lloq"),
+            uloq=to_canonical("uloq"),
             lln=to_canonical("lln"),
             uln=to_canonical("uln"),
             unit=pl.when(known).then(canonical.gather(analyte_code)).otherwise(pl.col("unit")),

@@ -50,10 +50,11 @@ from cartkit.study.plan_endpoint import endpoint_references
 from cartkit.study.plan_population import population_references
 from cartkit.study.problems import Problem
 from cartkit.study.provenance import input_files
+from cartkit.study.qualified import plan_lloq, read_qualified_values
 from cartkit.study.readers import ROW, RawTable
 from cartkit.study.schema import TABLES, Table
 from cartkit.study.sources import locate_tables
-from cartkit.study.units import check_blq, convert_units, read_below_lloq
+from cartkit.study.units import check_blq, convert_units
 
 
 def validate_study(path: str | Path, today: dt.date | None = None) -> list[Problem]:
@@ -161,7 +162,7 @@ def _check(folder: Path, workbooks: list, today: dt.date, shard: Path | None = N
             tt.present = set(table.column_names)  # nothing to complain about in an absent table
         else:
             if name == "measurements":
-                more, below_notes = read_below_lloq(raw)
+                more, below_notes = read_qualified_values(raw)
                 problems += more
                 notes += below_notes
             tt, more, table_notes = coerce_table(raw, table, config.plan.extra_ae_terms, today, patients)
@@ -179,6 +180,9 @@ def _check(folder: Path, workbooks: list, today: dt.date, shard: Path | None = N
     unit_problems, unit_notes = convert_units(measurements)
     problems += unit_problems
     notes += unit_notes
+    measurements.frame, n_lloq = plan_lloq(measurements.frame, config.plan.lloq)
+    if n_lloq:
+        notes.append(f"measurements: {n_lloq:,} below-limit result(s) without an lloq take the analyte's [plan.lloq]")
 
     index = EpisodeIndex(typed["patients"].frame, typed["infusions"].frame)
     for tt in typed.values():

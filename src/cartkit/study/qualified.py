@@ -1,0 +1,156 @@
+"""Qualified laboratory and qPCR results: ``<0.5``, ``>= 5000``, ``BLQ``, ``not detected``.
+
+Centres' exports write a result outside the assay's range as text: CAR transgene copies below the
+qPCR's limit (``<10``, ``BLQ``, ``ND``, ``neg``), a ferritin above the analyser's range (``>100000``), an
+ANC ``<0.1``. Each is read at load (before the value column is cast to numbers) into
+
+* ``qualifier``: ``<``, ``<=``, ``>``, ``>=``, or ``ND`` (below a limit the cell does not state);
+* the limit: ``lloq`` for the below forms (with ``blq = true``), ``uloq`` for the above forms, in the
+  row's unit and converted with it (cartkit.study.units);
+* ``value`` empty: a qualified result is not a number, so that no stage that compares numbers takes
+  the limit for the value (grading asks ``qualifier`` and the limits: cartkit.grading.censored);
+* ``value_text``: the cell as written, for listings and the SDTM ``--ORRES`` (docs/sdtm.md).
+
+A ``ND`` row without an ``lloq`` of its own takes the analyte's ``[plan.lloq]`` (docs/plan.md) after the
+unit conversion. Spellings (case and spaces ignored): ``<x``, ``<=x``, ``=<x``, ``≤x``, ``>x``, ``>=x``,
+``=>x``, ``≥x`` (a decimal comma in a semicolon-separated CSV), and the words in ``BELOW_WORDS``. This is
+the SDTMIG convention (CDISC SDTMIG v3.4, section 6.3.5, LB: ``LBORRES``/``LBSTRESC`` carry the result as
+collected, "<0.5", and ``LBSTRESN`` is null when the result is not a plain number; pharmaversesdtm's LB
+has BILI "<0.2" mg/dL with LBSTRESC "<3.42" and no LBSTRESN). Other text stays "not a number", a located
+error of the value column.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from cartkit.study.coerce import BOOL_WORDS, problems_at
+from cartkit.study.problems import Problem
+from cartkit.study.readers import RawTable
+
+QUALIFIERS = ("<", "<=", ">", ">=", "ND")
+BELOW = ("<", "<=", "ND")
+ABOVE = (">", ">=")
+# below the limit of detection or quantification, the limit not stated in the cell
+BELOW_WORDS = ("blq", "bql", "<blq", "<lloq", "< lloq", "below lloq", "<lod", "< lod", "below lod", "nd",
+               "not detected", "undetected", "undetectable", "neg", "negative")
+_SIGNS = {"<": "<", "<=": "<=", "=<": "<=", "≤": "<=", ">": ">", ">=": ">=", "=>": ">=", "≥": ">="}
+_NUM = r"(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)"
+_NUM_COMMA = r"(\d+(?:[.,]\d*)?(?:[eE][+-]?\d+)?|[.,]\d+(?:[eE][+-]?\d+)?)"
+_SIGN = r"(<=|>=|=<|=>|≤|≥|<|>)"
+# letters other than e/E (an exponent), or a sign: the cells that may be qualified (one pass decides)
+_MAYBE = r"[<>≤≥]|[A-DF-Za-df-z]"
+
+
+def _blank(s: pl.Series) -> pl.Series:
+    return s.str.strip_chars().fill_null("") == ""
+
+
+def read_qualified_values(raw: RawTable) -> tuple[list[Problem], list[str]]:
+    """Read each qualified ``value`` of a measurements table (in place): see the module docstring.
+
+    A row that says the opposite elsewhere is an error: a below form with ``blq`` false, an above
+    form with ``blq`` true, a limit different from the row's ``lloq`` / ``uloq``."""
+    f = raw.frame
+    if "value" not in f.columns or f["value"].dtype != pl.String:
+        return [], []
+    own: list[Problem] = []
+    if "qualifier" in f.columns:  # the file's own qualifier column: "<" beside a value 0.5 is "<0.5"
+        f, own = _own_qualifier(raw)
+    if not f["value"].str.contains(_MAYBE).any():  # the common case: one fast pass
+        raw.frame = f
+        return own, []
+    text = f["value"].str.strip_chars()
+    parts = text.str.extract_groups(rf"^{_SIGN}\s*{_NUM_COMMA if raw.decimal_comma else _NUM}$")
+    sign = parts.struct.field("1").replace_strict(_SIGNS, default=None, return_dtype=pl.String)
+    limit_text = parts.struct.field("2")
+    word = text.str.to_lowercase().str.replace_all(r"\s+", " ").is_in(list(BELOW_WORDS)).fill_null(False)
+    qualifier = sign.set(word, "ND")
+    if qualifier.null_count() == len(qualifier):
+        raw.frame = f
+        return own, []
+    n = len(f)
+
+    def column(name: str) -> pl.Series:
+        return f[name].cast(pl.String) if name in f.columns else pl.repeat(None, n, dtype=pl.String, eager=True)
+
+    def number(s: pl.Series) -> pl.Series:
+        t = s.str.strip_chars()
+        return (t.str.replace(",", ".", literal=True) if raw.decimal_comma else t).cast(pl.Float64, strict=False)
+
+    below = qualifier.is_in(BELOW).fill_null(False)
+    above = qualifier.is_in(ABOVE).fill_null(False)
+    blq, lloq, uloq = column("blq"), column("lloq"), column("uloq")
+    said = blq.str.strip_chars().str.to_lowercase().replace_strict(BOOL_WORDS, default=None, return_dtype=pl.Boolean)
+    shown = pl.Series("__v", text)
+    frame = f.with_columns(__v=shown, __blq=blq, __lloq=lloq, __uloq=uloq)
+    limit = number(limit_text)
+    problems = own + problems_at(
+        frame, below & (said == False).fill_null(False), raw.file, "blq", "__blq",  # noqa: E712
+        pl.format("the value {} is below the limit of quantification, but blq is not true", "__v"),
+        kind="value '<x' but blq is not true")
+    problems += problems_at(
+        frame, below & limit.is_not_null() & ~_blank(lloq) & (number(lloq) != limit).fill_null(True), raw.file,
+        "lloq", "__lloq", pl.format("the value {} gives the limit of quantification, but lloq differs", "__v"),
+        kind="value '<x' but a different lloq")
+    problems += problems_at(
+        frame, above & said.fill_null(False), raw.file, "blq", "__blq",
+        pl.format("the value {} is above the limit of quantification, but blq is true", "__v"),
+        kind="value '>x' but blq is true")
+    problems += problems_at(
+        frame, above & ~_blank(uloq) & (number(uloq) != limit).fill_null(True), raw.file, "uloq", "__uloq",
+        pl.format("the value {} gives the upper limit of quantification, but uloq differs", "__v"),
+        kind="value '>x' but a different uloq")
+    qualified = below | above
+    raw.frame = f.with_columns(
+        value=f["value"].set(qualified, None),
+        blq=blq.set(below & _blank(blq), "true"),
+        lloq=lloq.zip_with(~(below & _blank(lloq) & limit.is_not_null()), limit_text),
+        uloq=uloq.zip_with(~(above & _blank(uloq)), limit_text),
+        qualifier=qualifier,
+        value_text=text.set(~qualified, None),
+    )
+    counts = {q: int((qualifier == q).sum()) for q in QUALIFIERS}
+    notes = []
+    if counts["<"]:
+        notes.append(f"{raw.file}: {counts['<']:,} value(s) written '<x' read as below the limit of "
+                     f"quantification (blq = true, lloq = x)")
+    if counts["<="]:
+        notes.append(f"{raw.file}: {counts['<=']:,} value(s) written '<=x' read as at or below the limit x "
+                     f"(blq = true, lloq = x)")
+    if counts["ND"]:
+        notes.append(f"{raw.file}: {counts['ND']:,} value(s) written as not detected or below the limit "
+                     f"(BLQ, ND, negative, ...) read as blq = true, the limit from the row's lloq or [plan.lloq]")
+    if counts[">"] + counts[">="]:
+        notes.append(f"{raw.file}: {counts['>'] + counts['>=']:,} value(s) written '>x' or '>=x' read as above "
+                     f"the upper limit of quantification (uloq = x), not as the number x")
+    return problems, notes
+
+
+def _own_qualifier(raw: RawTable) -> tuple[pl.DataFrame, list[Problem]]:
+    """A file's ``qualifier`` column joined to its value ("<" and "0.5" read as "<0.5"; "ND" alone as ND);
+    a qualifier cartkit does not know is an error at its cell. The column is then dropped (it is rebuilt)."""
+    f = raw.frame
+    q = f["qualifier"].cast(pl.String).str.strip_chars()
+    given = q.fill_null("") != ""
+    sign = q.is_in(list(_SIGNS)).fill_null(False)
+    word = q.str.to_lowercase().is_in(list(BELOW_WORDS)).fill_null(False)
+    exact = (q == "=").fill_null(False)
+    problems = problems_at(
+        f.with_columns(__q=q), given & ~sign & ~word & ~exact, raw.file, "qualifier", "__q",
+        "unknown qualifier: expected <, <=, >, >=, = or a below-limit word (BLQ, ND, not detected, negative)")
+    value = f["value"].str.strip_chars()
+    joined = pl.select(pl.when(pl.lit(sign)).then(pl.concat_str([pl.lit(q), pl.lit(value).fill_null("")]))
+                       .when(pl.lit(word)).then(pl.lit(q)).otherwise(pl.lit(value))).to_series()
+    return f.with_columns(value=joined).drop("qualifier"), problems
+
+
+def plan_lloq(frame: pl.DataFrame, lloq: dict[str, float]) -> tuple[pl.DataFrame, int]:
+    """Give a below-limit row without an ``lloq`` its analyte's ``[plan.lloq]`` (canonical units: call after
+    the unit conversion); returns the frame and how many rows took it."""
+    if not lloq or "qualifier" not in frame.columns:
+        return frame, 0
+    limit = pl.col("analyte").replace_strict(lloq, default=None, return_dtype=pl.Float64)
+    take = pl.col("blq").fill_null(False) & pl.col("lloq").is_null() & limit.is_not_null()
+    n = int(frame.select(take.sum()).item())
+    return (frame.with_columns(lloq=pl.when(take).then(limit).otherwise(pl.col("lloq"))) if n else frame), n
