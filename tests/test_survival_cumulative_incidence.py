@@ -188,3 +188,22 @@ def test_no_events_at_all_gives_no_gray_statistic():
     fit = cumulative_incidence([1, 2, 3, 4], [0, 0, 0, 0], group=list("aabb"))
     assert fit.table.height == 0 and fit.estimate_at(2, "a") == 0.0
     assert fit.test.statistic != fit.test.statistic and "singular" in fit.test.note
+
+
+def test_an_incidence_that_reaches_one_has_no_limits_not_zero_to_one():
+    # every patient has the cause: R 4.x, cmprsk 2.2-11, cuminc(c(0, 0, 0, 44, 105, 197), rep(1, 6)) gives at 197
+    # est 0.99999999999999989 (1/2 + 1/6 + 1/6 + 1/6 in floating point) and var 0.027777777777777679; the
+    # log(-log) limits are undefined at F = 1 (docs/survival.md); the rounding used to give (0, 1) and an
+    # overflow warning on the console
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit = cumulative_incidence([0, 0, 0, 44, 105, 197], [1, 1, 1, 1, 1, 1])
+    last = fit.at([197]).row(0, named=True)
+    assert last["estimate"] == pytest.approx(0.99999999999999989, abs=1e-15)
+    assert last["variance"] == pytest.approx(0.027777777777777679, rel=1e-12)
+    assert np.isnan(last["lower"]) and np.isnan(last["upper"])
+    # below 1 the limits are the formula's (evaluated in R on cuminc's est and var at 105)
+    mid = fit.at([105]).row(0, named=True)
+    assert (mid["lower"], mid["upper"]) == pytest.approx((0.088234249054777628, 0.98640120382936303), rel=1e-9)

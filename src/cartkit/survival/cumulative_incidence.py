@@ -11,7 +11,7 @@ at t, events at time 0 included, as ``timepoints``).
   the next one), so it is a step function with the same jumps as the estimate.
 * Confidence limits: ``cuminc`` gives none. cartkit uses the log(-log) transform with that variance,
   F^exp(+-z sqrt(V) / (F log F)) (Pintilie, Competing Risks: A Practical Perspective, 2006; R's
-  ``tidycmprsk`` does the same on ``cuminc``'s output), which keeps the limits in (0, 1). Where F = 0 or F = 1 the limits are NaN (undefined on that scale). See docs/survival.md.
+  ``tidycmprsk`` does the same on ``cuminc``'s output), which keeps the limits in (0, 1). Where F = 0 or F = 1 (within 1e-9: a sum of jumps that reaches 1 rounds to 1 - 1e-16) the limits are NaN (undefined on that scale). See docs/survival.md.
 * ``test``: Gray's (1988) K-sample test of the subdistribution hazards (routine ``crstm``), weight
   (1 - F(t-))^rho (rho = 0 by default, as ``cuminc``), optionally stratified; chi-square on
   (groups - 1) df. When its variance matrix is singular ``cuminc`` prints -1 as the statistic;
@@ -34,6 +34,8 @@ from cartkit.survival.logrank import group_codes
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
+
+_ONE_TOLERANCE = 1e-9  # an estimate this close to 1 is 1 (sums of n terms are exact to about n * 2.2e-16)
 
 
 @dataclass(frozen=True)
@@ -234,8 +236,10 @@ def cumulative_incidence(time: object, status: object, cause: object = 1, group:
         max_time[label] = float(tt[hi - 1])
         n_by[label] = int(nn[lo:hi].sum())
         times, rs, e1, e2, f, var = _cinc(tt[lo:hi], nn[lo:hi], dd1[lo:hi], dd2[lo:hi])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            valid = (f > 0) & (f < 1)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            # F = 1 up to rounding (every subject has had the cause: 1/2 + 1/6 + 1/6 + 1/6 sums to 1 - 1e-16, in
+            # cmprsk too) has no log(-log) limits either, not (0, 1)
+            valid = (f > 0) & (f < 1 - _ONE_TOLERANCE)
             w = np.where(valid, z * np.sqrt(var) / (f * np.log(np.where(valid, f, 0.5))), np.nan)
             lower, upper = f ** np.exp(-w), f ** np.exp(w)
         parts.append(pl.DataFrame({
