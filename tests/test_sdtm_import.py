@@ -588,3 +588,29 @@ def test_pharmaversesdtm_with_mh_cm_and_supp_domains(tmp_path):
     assert not (tmp_path / "study" / "support.csv").exists()
     with pytest.raises(StudyError, match="primary diagnosis cartkit does not know"):
         import_sdtm(sdtm, tmp_path / "no-diagnosis", target="CD19")
+
+
+def test_undated_lb_rows_are_located_warnings_and_still_unit_checked(tmp_path):
+    """An LB row with neither LBDTC nor LBDY is a located warning (its own wording, naming both variables) and is left
+    out; an unknown unit on such a row is still an error (the date check keeps the undated rows until the unit check,
+    interop/sdtm_import._dated_rows(keep_undated=True))."""
+    sdtm = _small_sdtm(tmp_path / "sdtm")
+    lb = pl.read_csv(sdtm / "lb.csv", infer_schema=False)
+    pl.concat([lb, pl.DataFrame([
+        {"USUBJID": "S1-001", "LBTESTCD": "IL6", "LBSTRESN": "12", "LBSTRESU": "pg/mL", "LBSTNRLO": "",
+         "LBDTC": "", "LBDY": ""},
+        {"USUBJID": "S1-001", "LBTESTCD": "HGB", "LBSTRESN": "9", "LBSTRESU": "furlongs", "LBSTNRLO": "",
+         "LBDTC": "", "LBDY": ""}])]).write_csv(sdtm / "lb.csv")
+    with pytest.raises(StudyError) as info:
+        import_sdtm(sdtm, tmp_path / "bad", diagnosis="DLBCL", target="CD19")
+    assert [(p.file, p.row, p.column, p.value) for p in errors(info.value.problems)] == [
+        ("lb.csv", 6, "LBSTRESU", "furlongs")]
+    pl.concat([lb, pl.DataFrame([
+        {"USUBJID": "S1-001", "LBTESTCD": "IL6", "LBSTRESN": "12", "LBSTRESU": "pg/mL", "LBSTNRLO": "",
+         "LBDTC": "", "LBDY": ""}])]).write_csv(sdtm / "lb.csv")
+    result = import_sdtm(sdtm, tmp_path / "study", diagnosis="DLBCL", target="CD19")
+    warned = [p for p in result.problems if p.file == "lb.csv"]
+    assert [(p.row, p.column, p.severity) for p in warned] == [(5, "LBDTC", "warning")]
+    assert warned[0].rule == "no complete date (LBDTC) nor study day (LBDY): the value cannot be placed"
+    m = pl.read_csv(tmp_path / "study" / "measurements.csv")
+    assert "il6" not in m["analyte"].to_list() and m.height == 3

@@ -143,6 +143,37 @@ def _has_family(study: Study, family: str) -> bool:
     return bool(study.tables["patients"]["diagnosis"].is_in([d for d, f in DIAGNOSES.items() if f == family]).any())
 
 
+def _assessment_inputs(study: Study, who: pl.DataFrame, inputs) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The dated assessment rows of ``who`` and, per patient/episode/day, the first non-empty value
+    of each of ``inputs`` that the assessments table has."""
+    a = study.tables["assessments"].join(who, on="patient_id", how="semi").filter(pl.col("day").is_not_null())
+    cols = [c for c in inputs if c in a.columns]
+    return a, a.group_by([*KEYS, "day"]).agg([pl.col(c).drop_nulls().first() for c in cols])
+
+
+def _last_lab_of_day(study: Study, who: pl.DataFrame, analytes: list[str], *, prefix: str = "") -> pl.DataFrame | None:
+    """Per patient/episode/day of ``who``, the last value (by time) of each analyte, named
+    ``prefix + analyte``; None without measurements."""
+    m = study.tables.get("measurements")
+    if m is None or not m.height:
+        return None
+    return (
+        m.join(who, on="patient_id", how="semi")
+        .filter(pl.col("analyte").is_in(analytes) & pl.col("day").is_not_null() & pl.col("value").is_not_null())
+        .sort([*KEYS, "day", "time"], nulls_last=False)
+        .group_by([*KEYS, "day"], maintain_order=True)
+        .agg([pl.col("value").filter(pl.col("analyte") == code).last().alias(f"{prefix}{code}") for code in analytes])
+    )
+
+
+def _on_assessment_days(a: pl.DataFrame, per_day: pl.DataFrame) -> pl.DataFrame:
+    """Baseline days (<= 0) kept whole; after day 0 only the days that have an assessment row."""
+    days = a.select(*KEYS, "day").unique()
+    return per_day.filter(pl.col("day") <= 0).vstack(
+        per_day.join(days, on=[*KEYS, "day"], how="semi").filter(pl.col("day") > 0).select(per_day.columns)
+    )
+
+
 def iwcll_from_study(study: Study) -> pl.DataFrame:
     """iwCLL 2018 response at the assessment days of every CLL patient (:func:`iwcll_responses`).
 
@@ -153,29 +184,17 @@ def iwcll_from_study(study: Study) -> pl.DataFrame:
     from any row on or before day 0; responses are given on the days of assessment rows.
     """
     who = family_patients(study, "cll")
-    a = study.tables["assessments"].join(who, on="patient_id", how="semi").filter(pl.col("day").is_not_null())
-    cols = [c for c in IWCLL_INPUTS if c in a.columns]
-    per_day = a.group_by([*KEYS, "day"]).agg([pl.col(c).drop_nulls().first() for c in cols])
     counts = ["alc", "platelets", "anc", "hemoglobin"]
-    m = study.tables.get("measurements")
-    if m is not None and m.height:
-        labs = (
-            m.join(who, on="patient_id", how="semi")
-            .filter(pl.col("analyte").is_in(counts) & pl.col("day").is_not_null() & pl.col("value").is_not_null())
-            .sort([*KEYS, "day", "time"], nulls_last=False)
-            .group_by([*KEYS, "day"], maintain_order=True)
-            .agg([pl.col("value").filter(pl.col("analyte") == code).last().alias(f"_lab_{code}") for code in counts])
-        )
+    a, per_day = _assessment_inputs(study, who, IWCLL_INPUTS)
+    labs = _last_lab_of_day(study, who, counts, prefix="_lab_")
+    if labs is not None:
         per_day = per_day.join(labs, on=[*KEYS, "day"], how="full", coalesce=True).with_columns(
             [
                 (pl.coalesce(code, f"_lab_{code}") if code in per_day.columns else pl.col(f"_lab_{code}")).alias(code)
                 for code in counts
             ]
         ).drop([f"_lab_{code}" for code in counts])
-    days = a.select(*KEYS, "day").unique()
-    per_day = per_day.filter(pl.col("day") <= 0).vstack(
-        per_day.join(days, on=[*KEYS, "day"], how="semi").filter(pl.col("day") > 0).select(per_day.columns)
-    )
+    per_day = _on_assessment_days(a, per_day)
     return iwcll_responses(per_day)
 
 
@@ -189,25 +208,35 @@ def imwg_from_study(study: Study, *, confirm: bool | None = None) -> pl.DataFram
     come from any row on or before day 0; responses are given on the days of assessment rows.
     """
     who = myeloma_patients(study)
-    a = study.tables["assessments"].join(who, on="patient_id", how="semi").filter(pl.col("day").is_not_null())
-    cols = [c for c in IMWG_INPUTS if c in a.columns]
-    per_day = a.group_by([*KEYS, "day"]).agg([pl.col(c).drop_nulls().first() for c in cols])
-    analytes = [code for code, an in ANALYTES.items() if an.group == "myeloma"]
-    m = study.tables.get("measurements")
-    if m is not None and m.height:
-        labs = (
-            m.join(who, on="patient_id", how="semi")
-            .filter(pl.col("analyte").is_in(analytes) & pl.col("day").is_not_null() & pl.col("value").is_not_null())
-            .sort([*KEYS, "day", "time"], nulls_last=False)
-            .group_by([*KEYS, "day"], maintain_order=True)
-            .agg([pl.col("value").filter(pl.col("analyte") == code).last().alias(code) for code in analytes])
-        )
+    a, per_day = _assessment_inputs(study, who, IMWG_INPUTS)
+    labs = _last_lab_of_day(study, who, [code for code, an in ANALYTES.items() if an.group == "myeloma"])
+    if labs is not None:
         per_day = per_day.join(labs, on=[*KEYS, "day"], how="full", coalesce=True)
-    days = a.select(*KEYS, "day").unique()
-    per_day = per_day.filter(pl.col("day") <= 0).vstack(
-        per_day.join(days, on=[*KEYS, "day"], how="semi").filter(pl.col("day") > 0).select(per_day.columns)
-    )
+    per_day = _on_assessment_days(a, per_day)
     return imwg_responses(per_day, confirm=confirm)
+
+
+def _family_rule(out: pl.DataFrame, study: Study, family: str, rule: pl.DataFrame) -> pl.DataFrame:
+    """The disease family's own response and MRD rule on its patients' rows of ``out``.
+
+    ``rule``: KEYS, day, the family's response, its MRD negativity (in that order). On the rows of
+    the family's patients ``derived`` and ``_imwg_mrd`` become the rule's and ``_own_mrd`` is set
+    (the generic MRD cutoff is not applied to them); other rows keep theirs.
+    """
+    response, mrd = rule.columns[-2:]
+    rule = rule.rename({response: "_family_response", mrd: "_family_mrd"})
+    flag = family_patients(study, family).with_columns(_in_family=pl.lit(True))
+    inside = pl.col("_in_family").fill_null(False)
+    return (
+        out.join(flag, on="patient_id", how="left")
+        .join(rule, on=[*KEYS, "day"], how="left")
+        .with_columns(
+            derived=pl.when(inside).then(pl.col("_family_response")).otherwise(pl.col("derived")),
+            _imwg_mrd=pl.when(inside).then(pl.col("_family_mrd")).otherwise(pl.col("_imwg_mrd")),
+            _own_mrd=pl.col("_own_mrd") | inside,
+        )
+        .drop("_in_family", "_family_response", "_family_mrd")
+    )
 
 
 def assessment_responses(study: Study, *, mrd_cutoff_pct: float | None = None) -> pl.DataFrame:
@@ -235,35 +264,10 @@ def assessment_responses(study: Study, *, mrd_cutoff_pct: float | None = None) -
     )
     out = a.with_columns(derived=derived, _imwg_mrd=pl.lit(None, dtype=pl.Boolean), _own_mrd=pl.lit(False))
     if _has_family(study, "myeloma"):
-        imwg = imwg_from_study(study).select(
-            *KEYS, "day", pl.col("imwg_response"), pl.col("mrd_negative").alias("_mrd_imwg")
-        )
-        myeloma = myeloma_patients(study).with_columns(_myeloma=pl.lit(True))
-        out = (
-            out.join(myeloma, on="patient_id", how="left")
-            .join(imwg, on=[*KEYS, "day"], how="left")
-            .with_columns(
-                derived=pl.when(pl.col("_myeloma").fill_null(False))
-                .then(pl.col("imwg_response"))
-                .otherwise(pl.col("derived")),
-                _imwg_mrd=pl.col("_mrd_imwg"),
-                _own_mrd=pl.col("_own_mrd") | pl.col("_myeloma").fill_null(False),
-            )
-        )
+        imwg = imwg_from_study(study).select(*KEYS, "day", "imwg_response", "mrd_negative")
+        out = _family_rule(out, study, "myeloma", imwg)
     if _has_family(study, "cll"):
-        cll = iwcll_from_study(study).select(*KEYS, "day", "iwcll_response", pl.col("umrd").alias("_umrd"))
-        flag = family_patients(study, "cll").with_columns(_cll=pl.lit(True))
-        out = (
-            out.join(flag, on="patient_id", how="left")
-            .join(cll, on=[*KEYS, "day"], how="left")
-            .with_columns(
-                derived=pl.when(pl.col("_cll").fill_null(False))
-                .then(pl.col("iwcll_response"))
-                .otherwise(pl.col("derived")),
-                _imwg_mrd=pl.when(pl.col("_cll").fill_null(False)).then(pl.col("_umrd")).otherwise(pl.col("_imwg_mrd")),
-                _own_mrd=pl.col("_own_mrd") | pl.col("_cll").fill_null(False),
-            )
-        )
+        out = _family_rule(out, study, "cll", iwcll_from_study(study).select(*KEYS, "day", "iwcll_response", "umrd"))
     if lesions is not None and lesions.height:
         new = a.filter(pl.col("method") == "ct").select(*KEYS, "day", "new_lesions")
         ct = lugano_ct_from_lesions(lesions, new).with_columns(method=pl.lit("ct"))

@@ -269,18 +269,21 @@ def _unknown_subjects(dom: Domain, frame: pl.DataFrame, known: pl.Series, out: _
 
 
 def _dated_rows(dom: Domain, frame: pl.DataFrame, prefix: str, patients: pl.DataFrame, out: _Problems,
-                what: str) -> pl.DataFrame:
+                what: str, *, message: str | None = None, keep_undated: bool = False) -> pl.DataFrame:
     """The rows of ``frame`` (of ``dom``) that name a known subject and have a date (``__date`` from
     --DTC, else --DY), ``__rft`` set: a row with no USUBJID or a subject not in DM is an error, a row
-    with no date a warning ("the <what> cannot be placed")."""
+    with no date a warning (``message``, by default "... the <what> cannot be placed").
+
+    ``keep_undated``: the undated rows (warned about) are returned too, ``__date`` null, for a caller
+    that checks them further before leaving them out."""
     f = _missing_usubjid(Domain(dom.name, dom.file, frame, dom.csv), out)
     f = _unknown_subjects(dom, f, patients["patient_id"], out)
     f = _with_dates(dom, f, f"{prefix}DTC", f"{prefix}DY", patients)
     undated = f.filter(pl.col("__date").is_null())
     if undated.height:
         out.rows(dom, undated, f"{prefix}DTC", f"{prefix}DTC" if dom.has(f"{prefix}DTC") else None,
-                 f"no complete date nor study day: the {what} cannot be placed", WARNING)
-    return f.filter(pl.col("__date").is_not_null())
+                 message or f"no complete date nor study day: the {what} cannot be placed", WARNING)
+    return f if keep_undated else f.filter(pl.col("__date").is_not_null())
 
 
 def _infusions(ex: Domain, patients: pl.DataFrame, target: str, car_t: tuple[str, ...] | None,
@@ -407,13 +410,9 @@ def _findings(dom: Domain, prefix: str, codes: dict[str, str], patients: pl.Data
         return pl.DataFrame()
     f = dom.frame.with_columns(__code=_text(f"{p}TESTCD").str.to_uppercase())
     f = f.filter(pl.col("__code").is_in(list(codes)))
-    f = _missing_usubjid(Domain(dom.name, dom.file, f, dom.csv), out)
-    f = _unknown_subjects(dom, f, patients["patient_id"], out)
-    f = _with_dates(dom, f, f"{p}DTC", f"{p}DY", patients)
-    no_date = f.filter(pl.col("__date").is_null())
-    if no_date.height:
-        out.rows(dom, no_date, f"{p}DTC", f"{p}DTC" if dom.has(f"{p}DTC") else None,
-                 f"no complete date ({p}DTC) nor study day ({p}DY): the value cannot be placed", WARNING)
+    # undated rows are warned about here and left out after the unit check (a bad unit is reported on them too)
+    f = _dated_rows(dom, f, p, patients, out, "value", keep_undated=True,
+                    message=f"no complete date ({p}DTC) nor study day ({p}DY): the value cannot be placed")
     analyte = pl.col("__code").replace_strict(codes, default=None)
     if p == "LB" and dom.has("LBSPEC"):  # M-protein: the specimen tells serum from urine
         urine = (pl.col("__code") == "MPROTEIN") & _text("LBSPEC").str.to_uppercase().str.contains("URINE")
