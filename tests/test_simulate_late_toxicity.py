@@ -4,6 +4,8 @@ rows the cohort generator writes are unchanged by them."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import polars as pl
 import pytest
@@ -80,3 +82,36 @@ def test_simulated_infection_densities_are_in_hill_2018s_range(simulated):
     assert 0.3 <= density["late"] <= 1.1, density
     first = study.infections.filter(pl.col("day") <= 28).group_by("patient_id", "episode").agg(pl.col("day").min())
     assert first["day"].median() <= 9
+
+
+def test_simulated_infections_have_unique_keys():
+    """Two infections drawn for an episode on one day with the same class and site would share the table's key
+    (a registry of seed 1 had one such pair per 40,000 patients, and validation rejected it): they are one."""
+    from cartkit.simulate.folder import DEFAULT_CUTOFF
+    from cartkit.study.schema import TABLES
+
+    n, seen = 5000, []
+    one_per_key = late_toxicity._one_per_key
+
+    def counted(*drawn):
+        kept = one_per_key(*drawn)
+        seen.append((drawn[0].size, kept[0].size))
+        return kept
+
+    rng = np.random.default_rng(1)
+    pat, eps = cohort.simulate_cohort(rng, n, (DEFAULT_CUTOFF - dt.date(1970, 1, 1)).days)
+    ids = pl.Series("patient_id", [f"SIM-{i:05d}" for i in range(1, n + 1)])
+    late_toxicity._one_per_key = counted
+    try:
+        frame = late_toxicity.infections(tables.Chunk(pat, eps, ids, 0, n))
+    finally:
+        late_toxicity._one_per_key = one_per_key
+    (drawn, kept), = seen
+    assert drawn > kept == frame.height  # this size draws colliding infections
+    key = list(TABLES["infections"].key)
+    assert frame.select(key).is_duplicated().sum() == 0
+    # the first drawn is kept, and the rows come sorted by episode, day, class and site
+    r, day, cls, site, grade = (np.array(a) for a in ([1, 0, 1, 1], [5, 9, 5, 5], [0, 1, 0, 2], [3, 0, 3, 3],
+                                                      [2, 3, 3, 2]))
+    out = one_per_key(r, day, cls, site, grade)
+    assert [a.tolist() for a in out] == [[0, 1, 1], [9, 5, 5], [1, 0, 2], [0, 3, 3], [3, 2, 2]]
