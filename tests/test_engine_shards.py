@@ -11,7 +11,15 @@ import pytest
 import cartkit
 from cartkit.derive import derive
 from cartkit.engine import derive_study
-from cartkit.engine.shards import compact, derived_frames, is_sharded, kinetic_rows, run_shards, shard_folders
+from cartkit.engine.shards import (
+    analysis_rows,
+    compact,
+    derived_frames,
+    is_sharded,
+    kinetic_rows,
+    run_shards,
+    shard_folders,
+)
 from cartkit.simulate import simulate_study
 from cartkit.study.problems import StudyError
 
@@ -72,11 +80,15 @@ def test_sharded_derive_equals_unsharded_derive_table_by_table(studies):
     expected = derive(study)
     gathered, derived = run_shards(sharded)
     assert_same_derived(expected, without_registry_notes(derived))
-    for name in ("patients", "infusions", "events", "assessments", "adverse_events", "support"):
+    for name in ("patients", "infusions", "events", "assessments", "adverse_events", "support", "infections"):
         assert _plain(gathered.tables[name]).equals(study.tables[name]), name
         assert gathered.tables[name].equals(compact(study.tables[name], f"table.{name}")), name
-    # the analysis reads the kinetic analytes only (every episode here: fewer than the sample size)
-    assert _plain(gathered.tables["measurements"]).equals(kinetic_rows(study.tables["measurements"], study.plan))
+    # the analysis reads the kinetic analytes and IgG only (every episode here: fewer than the sample size)
+    kept = gathered.tables["measurements"]
+    assert _plain(kept).equals(analysis_rows(study.tables["measurements"], study.plan))
+    assert set(kept["analyte"].unique()) == {*study.plan.kinetic_analytes, "car_dna", "igg"}
+    assert _plain(kept.filter(pl.col("analyte") != "igg")).equals(
+        kinetic_rows(study.tables["measurements"], study.plan))
     assert gathered.tables["neuro"].height == 0
     assert any("3 patient shards" in n for n in gathered.notes)
     assert [f.file for f in gathered.inputs][:1] == ["study.toml"]
@@ -194,3 +206,31 @@ def test_gathered_tables_are_compacted(studies):
     plain = sum(f.estimated_size() for f in derived_frames(derive(study)).values())
     small = sum(f.estimated_size() for f in derived_frames(derived).values())
     assert small < 0.8 * plain
+
+
+@pytest.mark.slow
+def test_sharded_analysis_equals_the_one_folder_analysis(studies):
+    """Every result table of the sharded study equals the one-folder study's, row for row (up to the storage
+    a shard compacts to), except where the report says how it was read: its input files and the shard note.
+    The infections and the IgG summary need the infections table and the IgG measurements, which a shard
+    once dropped (the report then omitted its infection tables)."""
+    from cartkit.analysis import analyse
+
+    whole, sharded = studies
+    study = cartkit.load_study(whole)
+    expected = analyse(study, derive(study))
+    got = analyse(*run_shards(sharded))
+    assert set(got.tables) == set(expected.tables) and got.omitted == expected.omitted
+    assert got.tables["infection_density"] is not None and got.tables["hypogammaglobulinaemia"] is not None
+    for name, frame in expected.tables.items():
+        other = got.tables[name]
+        if frame is None:
+            assert other is None, name
+        elif name == "methods":  # the input files are the shards' files
+            drop = pl.col("item") != "Input data"
+            assert _plain(frame.filter(drop)).equals(_plain(other.filter(drop))), name
+        elif name == "warnings":
+            note = pl.col("text").str.starts_with("Read in 3 patient shards")
+            assert other.filter(note).height == 1 and frame.equals(other.filter(~note)), name
+        else:
+            assert _plain(frame).equals(_plain(other)), name

@@ -196,7 +196,7 @@ def derive(study: Study) -> Derived:
         systems += [f.with_columns(pl.lit(tox).alias("toxicity")).select(list(_DERIVED_SCHEMA))
                     for f in shown if f.height]
     toxicity_systems = (
-        pl.concat(systems).sort("patient_id", "episode", "toxicity", "system") if systems else
+        pl.concat(systems).sort("patient_id", "episode", "toxicity", "system", maintain_order=True) if systems else
         pl.DataFrame(schema=_DERIVED_SCHEMA)
     )
     derived_grades = pl.concat(

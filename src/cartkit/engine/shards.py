@@ -34,8 +34,11 @@ import polars as pl
 
 SHARDS = "shards"
 # tables the analysis reads besides the derived ones (cartkit.analysis); measurements are kept for
-# the kinetic analytes only, neuro not at all (the derivations have used them)
-ANALYSIS_TABLES = ("patients", "infusions", "events", "assessments", "adverse_events", "support", "lesions")
+# the kinetic analytes and IgG only (analysis_rows), neuro not at all (the derivations have used them)
+ANALYSIS_TABLES = ("patients", "infusions", "events", "assessments", "adverse_events", "support", "lesions",
+                   "infections")
+# the analyte of the measurements kept for every episode besides the kinetic ones (analysis_rows)
+IGG_ANALYTE = "igg"
 # at most about this many episodes' kinetic measurements are kept for the kinetic figures and model fits
 KINETIC_SAMPLE_EPISODES = 50_000
 _SAMPLE_SCALE = 1_000_000
@@ -90,13 +93,25 @@ def _sampled(frame: pl.DataFrame, fraction: float) -> pl.Expr:
     return (h % _SAMPLE_SCALE) < int(round(fraction * _SAMPLE_SCALE))
 
 
-def kinetic_rows(measurements: pl.DataFrame, plan, fraction: float = 1.0) -> pl.DataFrame:
-    """The measurements the analysis reads (cartkit.analysis.kinetic_summary, cellular_kinetics): the
-    plan's kinetic analytes within its window and CAR DNA from day 0, of the sampled episodes."""
+def _kinetic(plan) -> pl.Expr:
     lo, hi = plan.kinetics_window
     wanted = (pl.col("analyte").is_in(list(plan.kinetic_analytes)) & pl.col("day").is_between(lo, hi)) | (
         (pl.col("analyte") == "car_dna") & (pl.col("day") >= 0))
-    return measurements.filter(wanted.fill_null(False) & _sampled(measurements, fraction))
+    return wanted.fill_null(False)
+
+
+def kinetic_rows(measurements: pl.DataFrame, plan, fraction: float = 1.0) -> pl.DataFrame:
+    """The kinetic measurements the analysis reads (cartkit.analysis.kinetic_summary, cellular_kinetics):
+    the plan's kinetic analytes within its window and CAR DNA from day 0, of the sampled episodes."""
+    return measurements.filter(_kinetic(plan) & _sampled(measurements, fraction))
+
+
+def analysis_rows(measurements: pl.DataFrame, plan, fraction: float = 1.0) -> pl.DataFrame:
+    """Every measurement the analysis reads, in the table's order: the kinetic rows (``kinetic_rows``, of
+    the sampled episodes) and the IgG values of every episode (``IGG_ANALYTE``: the hypogammaglobulinaemia
+    summary, cartkit.analysis.hypogammaglobulinaemia)."""
+    return measurements.filter((_kinetic(plan) & _sampled(measurements, fraction))
+                               | (pl.col("analyte") == IGG_ANALYTE).fill_null(False))
 
 
 def compact(frame: pl.DataFrame, name: str = "") -> pl.DataFrame:
@@ -178,7 +193,7 @@ def shard_frames(folder: str | Path, shard: str | Path, config, today: dt.date |
                    for name, frame in derived_frames(derive(study)).items()})
     for name in ANALYSIS_TABLES:
         frames[f"table.{name}"] = compact(study.tables[name], f"table.{name}")
-    frames["table.measurements"] = compact(kinetic_rows(study.tables["measurements"], study.plan, fraction))
+    frames["table.measurements"] = compact(analysis_rows(study.tables["measurements"], study.plan, fraction))
     frames["table.neuro"] = compact(study.tables["neuro"].clear())
     frames["notes"] = _text(study.notes)
     frames["inputs"] = pl.DataFrame(
@@ -271,7 +286,7 @@ def gather(folder: str | Path, config, parts: list[dict[str, pl.DataFrame]], fra
                         f"{int(shards['episodes'].sum()):,} infusions), each loaded, validated and derived on its "
                         "own (docs/scale.md).")
     if fraction < 1:
-        sampled = tables["measurements"].select("patient_id", "episode").unique().height
+        sampled = tables["measurements"].filter(_kinetic(config.plan)).select("patient_id", "episode").unique().height
         registry.append(f"The kinetic curves and model fits use the measurements of a reproducible sample of "
                      f"{sampled:,} of {int(shards['episodes'].sum()):,} infusions (a hash of patient id and "
                      "episode); the kinetic parameters of every infusion are in the derived tables.")
