@@ -9,8 +9,8 @@
     >>> import shutil; shutil.rmtree(out.parent)
 
 Modules: ``style`` (the one figure style), ``figures/`` (one module per figure family),
-``tables`` (journal-style tables), ``html`` (+ ``templates/``), ``write`` (the folder).
-matplotlib and jinja2 are imported only when a report is written.
+``tables`` (journal-style tables), ``html`` (the page; ``templates/report.css``), ``write`` (the folder).
+matplotlib is imported only for PNGs; the page is written by ``html`` itself (no template engine).
 """
 
 from __future__ import annotations
