@@ -3,6 +3,11 @@
 Days are counted from the patient's first infusion. An episode's bar runs
 from its infusion to the next infusion, or to the patient's death, last
 contact or the data cut-off.
+
+The rows come in patient and episode order and the marks in patient and day order; the joins keep the
+left frame's order, so the same records give the same tables and figure (the myeloma example's swimmer
+rows came in another order in every run: Polars' default join order is not fixed). Marks of one day are
+in the order the sort gives them (not a stable sort: making it one would reorder the seed's ties).
 """
 
 from __future__ import annotations
@@ -21,9 +26,9 @@ def patient_course(
     episodes = (
         infusions.sort("patient_id", "episode")
         .with_columns(pl.col("infusion_date").shift(-1).over("patient_id").alias("next_date"))
-        .join(first, on="patient_id")
-        .join(ends, on="patient_id", how="left")
-        .join(patients.select("patient_id", "diagnosis"), on="patient_id", how="left")
+        .join(first, on="patient_id", maintain_order="left")
+        .join(ends, on="patient_id", how="left", maintain_order="left")
+        .join(patients.select("patient_id", "diagnosis"), on="patient_id", how="left", maintain_order="left")
         .with_columns(
             pl.coalesce("next_date", "end_date", pl.lit(cutoff, dtype=pl.Date)).alias("stop_date"),
         )
@@ -32,7 +37,7 @@ def patient_course(
             (pl.col("stop_date") - pl.col("first_date")).dt.total_days().alias("end_day"),
         )
         .join(listing.select("patient_id", "episode", "best_response", "response_day"),
-              on=["patient_id", "episode"], how="left")
+              on=["patient_id", "episode"], how="left", maintain_order="left")
     )
     swimmer = episodes.select(
         "patient_id", "diagnosis", "episode", "product", "start_day", "end_day", "best_response"
@@ -46,7 +51,7 @@ def patient_course(
         (pl.col("start_day") + pl.col("response_day").fill_null(0)).alias("day"),
         pl.col("best_response").alias("label"),
     )
-    event_marks = events.join(first, on="patient_id").select(
+    event_marks = events.join(first, on="patient_id", maintain_order="left").select(
         "patient_id", "kind", (pl.col("date") - pl.col("first_date")).dt.total_days().alias("day"),
         pl.coalesce(pl.col("detail"), pl.col("kind")).alias("label"),
     )
