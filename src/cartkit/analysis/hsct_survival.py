@@ -138,6 +138,17 @@ def hsct_days(study: Study, units: pl.DataFrame) -> pl.Series:
     return (out["__hsct"] - out["origin_date"]).dt.total_days()
 
 
+def _score_into(row: dict, test, note: str | None) -> str | None:
+    """The Mantel-Byar (score) statistic and P into ``row``; when it is undefined (no information at beta = 0:
+    no event while patients with and without HSCT were both at risk) they stay empty and ``note`` says so."""
+    stat, p = float(test.statistic), float(test.pvalue)
+    if np.isfinite(stat) and np.isfinite(p):
+        row.update(score_statistic=stat, score_pvalue=p)
+        return note
+    why = "Mantel-Byar test undefined: no event while patients with and without HSCT were both at risk"
+    return "; ".join(x for x in (note, why) if x)
+
+
 def time_dependent_tables(followed: pl.DataFrame, switch: pl.Series, endpoint: EndpointPlan, base: dict,
                           scale: float, conf_type: str, level: float) -> tuple[dict, pl.DataFrame | None]:
     """HSCT as a time-dependent covariate on the endpoint followed past HSCT (``followed``: its rows under the
@@ -178,7 +189,7 @@ def time_dependent_tables(followed: pl.DataFrame, switch: pl.Series, endpoint: E
         except ValueError as exc:  # no events at all
             note = f"{note}; score test: {exc}"
         else:
-            row.update(score_statistic=float(test.statistic), score_pvalue=float(test.pvalue))
+            note = _score_into(row, test, note)
         row["note"] = "; ".join(x for x in (row["note"], note) if x)
     else:
         try:
@@ -187,8 +198,8 @@ def time_dependent_tables(followed: pl.DataFrame, switch: pl.Series, endpoint: E
             row["note"] = "; ".join(x for x in (row["note"], f"Cox model: {exc}") if x)
         else:
             row.update(hr=float(fit.hr[0]), hr_lower=float(fit.ci[0, 0]), hr_upper=float(fit.ci[0, 1]),
-                       hr_pvalue=float(fit.pvalues[0]), score_statistic=float(fit.score.statistic),
-                       score_pvalue=float(fit.score.pvalue))
+                       hr_pvalue=float(fit.pvalues[0]))
+            row["note"] = _score_into(row, fit.score, row["note"]) or None
     sm = simon_makuch(rows["start"], rows["stop"], rows["event"], rows["hsct"], conf_type=conf_type, level=level)
     state = {0: "no HSCT", 1: "HSCT"}
     body = sm.table.select(pl.col("state").replace_strict(state, return_dtype=pl.String), "time", "n_risk",

@@ -60,6 +60,7 @@ TIES = ("efron", "breslow")
 EPS = 1e-9  # R: coxph.control()$eps, relative change of the log-likelihood
 ITER_MAX = 20  # R: coxph.control()$iter.max
 TOLER_INF = EPS ** 0.5  # R: coxph.control()$toler.inf, the monotone-likelihood check
+TOLER_CHOL = np.finfo(float).eps ** 0.75  # R: coxph.control()$toler.chol, below which information is no information
 
 
 @dataclass(frozen=True)
@@ -244,13 +245,22 @@ def cox_score_test(data: object, duration: str, event: str, covariates: list[str
     return cox(data, duration, event, covariates, strata=strata, entry=entry, ties=ties, _score_only=True)
 
 
-def _score_statistic(u0: np.ndarray, info0: np.ndarray) -> float:
+def _score_statistic(u0: np.ndarray, info0: np.ndarray, scale: float) -> float:
     """U(0)' I(0)^-1 U(0); NaN where the information at 0 is singular (no event with the covariate varying
-    in its risk set: the test is undefined)."""
+    in its risk set: the test is undefined; R's ``summary(coxph)$sctest`` has df 0). ``scale`` bounds the
+    information (events x the largest squared centred covariate): an eigenvalue below ``TOLER_CHOL`` times it
+    is rounding (the variance of a constant risk set computed as E[x^2] - E[x]^2 comes out 1e-17, not 0)."""
     k = u0.size
     if not (np.all(np.isfinite(info0)) and np.all(np.isfinite(u0))) or np.linalg.matrix_rank(info0) < k:
         return float("nan")
+    if np.linalg.eigvalsh((info0 + info0.T) / 2).min() <= TOLER_CHOL * scale:
+        return float("nan")
     return float(u0 @ np.linalg.solve(info0, u0))
+
+
+def _information_scale(x: np.ndarray, layers: list) -> float:
+    """An upper bound of the information at beta = 0 of centred ``x``: events x max (x_i)^2."""
+    return float(sum(s.deaths.size for s in layers) * (np.max(x * x) if x.size else 0.0))
 
 
 def cox(data: object, duration: str, event: str, covariates: list[str] | tuple[str, ...],
@@ -312,7 +322,7 @@ def cox(data: object, duration: str, event: str, covariates: list[str] | tuple[s
     layers = [s for s in layers if s.deaths.size]  # a stratum without events adds nothing to the likelihood
     if _score_only:
         _, u0, info0 = _partial_likelihood(np.zeros(k), xc, layers)
-        stat = _score_statistic(u0, info0)
+        stat = _score_statistic(u0, info0, _information_scale(xc, layers))
         return TestResult("Score (logrank) test", stat, float(chdtrc(k, stat)), df=float(k))
     try:
         (ll0, u0, info0), (coef, ll1, u1, info1), converged, iterations = _newton(xc, layers, iter_max=iter_max)
@@ -338,7 +348,7 @@ def cox(data: object, duration: str, event: str, covariates: list[str] | tuple[s
         ci = np.exp(np.column_stack([coef - q * se, coef + q * se]))
     wald_stat = float(coef @ _solve(cov, coef))
     lr_stat = 2 * (ll1 - ll0)
-    score_stat = _score_statistic(u0, info0)
+    score_stat = _score_statistic(u0, info0, _information_scale(xc, layers))
     tests = {
         name: TestResult(method, stat, float(chdtrc(k, stat)), df=float(k))
         for name, method, stat in (
