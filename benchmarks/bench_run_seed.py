@@ -13,7 +13,7 @@ times `cartkit --help` (the CLI's imports must stay lazy).
 
 In the same in-process run: the CPU time of each stage, the figures' CPU time by engine (those
 drawn by cartkit's own SVG writer, ``FigureSpec.engine == "svg"``, and those still drawn by
-matplotlib), and whether the default run imported matplotlib, scipy.stats, statsmodels or pandas
+matplotlib), and whether the default run imported matplotlib, scipy.stats, scipy.special, scipy.optimize, statsmodels or pandas
 at all. Run CPU time minus the figures' is what the rest of the pipeline costs.
 
 Byte code: the interpreter writes and reads cached byte code for cartkit's modules (in a
@@ -62,7 +62,7 @@ mark()
 names = ("imports", "load", "derive", "analyse", "report")
 stages = {k: wall[i + 1] - wall[i] for i, k in enumerate(names)}
 stages_cpu = {k: cpu[i + 1] - cpu[i] for i, k in enumerate(names)}
-imported = sorted(m for m in ("matplotlib", "scipy.stats", "statsmodels", "pandas") if m in sys.modules)
+imported = sorted(m for m in ("matplotlib", "scipy.stats", "scipy.special", "scipy.optimize", "statsmodels", "pandas") if m in sys.modules)
 from cartkit.report.figures import FIGURES
 from cartkit.report.write import _draw_one
 figures = {"svg": 0.0, "matplotlib": 0.0}

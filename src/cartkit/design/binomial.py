@@ -5,7 +5,7 @@
 ``k <= 0`` and 0 for ``k > n``), so that ``P(X_2 > r - x_1)`` for every stage-2 size, boundary and
 stage-1 count is one array lookup. The upper tail is the probability mass summed from the top
 (``P(X >= k) = sum_{x >= k} P(X = x)``), not ``1 - cdf``, so small tails keep their relative
-precision; the point probabilities come from ``scipy.special.gammaln``.
+precision; the point probabilities come from ``cartkit.stats.distributions.gammaln``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def binomial_tables(p: float, nmax: int) -> tuple[np.ndarray, np.ndarray, int]:
 
 def upper_tail(k: np.ndarray | int, n: np.ndarray | int, p: np.ndarray | float) -> np.ndarray:
     """P(X_n >= k) elementwise, 1 for k <= 0 and 0 for k > n: I_p(k, n - k + 1) (regularised incomplete beta)."""
-    from scipy.special import betainc
+    from cartkit.stats.distributions import betainc
 
     k = np.asarray(k, dtype=float)
     n = np.asarray(n, dtype=float)
@@ -38,7 +38,7 @@ def upper_tail(k: np.ndarray | int, n: np.ndarray | int, p: np.ndarray | float) 
 
 def pmf(x: np.ndarray | int, n: np.ndarray | int, p: np.ndarray | float) -> np.ndarray:
     """P(X_n = x) elementwise (0 outside 0..n)."""
-    from scipy.special import gammaln
+    from cartkit.stats.distributions import gammaln
 
     x = np.asarray(x, dtype=float)
     n = np.asarray(n, dtype=float)

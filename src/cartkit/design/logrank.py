@@ -62,13 +62,13 @@ class LogrankDesign:
 
 
 def _z(q: float) -> float:
-    from scipy.special import ndtri
+    from cartkit.stats.distributions import ndtri
 
     return float(ndtri(q))
 
 
 def _phi(x: float) -> float:
-    from scipy.special import ndtr
+    from cartkit.stats.distributions import ndtr
 
     return float(ndtr(x))
 

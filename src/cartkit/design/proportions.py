@@ -57,7 +57,7 @@ def _rates(p1: float, p2: float) -> tuple[float, float]:
 
 
 def _z(q: float) -> float:
-    from scipy.special import ndtri
+    from cartkit.stats.distributions import ndtri
 
     return float(ndtri(q))
 
@@ -75,7 +75,7 @@ def normal_n1(p1: float, p2: float, alpha: float = 0.05, power: float = 0.80, al
 
 def normal_power(n1: float, n2: float, p1: float, p2: float, alpha: float = 0.05) -> float:
     """Power of the two-sided normal-approximation test with n1 and n2 patients."""
-    from scipy.special import ndtr
+    from cartkit.stats.distributions import ndtr
 
     p1, p2 = _rates(p1, p2)
     alpha = check_alpha(alpha)
@@ -88,7 +88,7 @@ def normal_power(n1: float, n2: float, p1: float, p2: float, alpha: float = 0.05
 
 def fisher_rejection_region(n1: int, n2: int, alpha: float = 0.05) -> np.ndarray:
     """Boolean (n1 + 1) x (n2 + 1) array: does the two-sided Fisher test reject at level alpha for (x1, x2)?"""
-    from scipy.special import gammaln
+    from cartkit.stats.distributions import gammaln
 
     x1 = np.arange(n1 + 1)
     x2 = np.arange(n2 + 1)

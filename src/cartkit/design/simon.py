@@ -163,7 +163,7 @@ def _search_block(tables, alpha: float, beta: float, n_lo: int, n_hi: int, en_ca
 
 def _best_by_n(p0: float, p1: float, alpha: float, beta: float, nmax: int) -> np.ndarray:
     """The smallest-EN design for each total n that can matter (clinfun's ``ph2simon()$out`` rows)."""
-    from scipy.special import ndtri
+    from cartkit.stats.distributions import ndtri
 
     tables = _tables(p0, p1, nmax, beta)
     z_a, z_b = float(ndtri(1 - alpha)), float(ndtri(1 - beta))

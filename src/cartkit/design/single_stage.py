@@ -63,7 +63,7 @@ def single_stage(p0: float, p1: float, alpha: float = 0.05, beta: float = 0.20, 
     >>> d.n, d.r, d.responses_needed, round(d.alpha, 4), round(d.power, 4)
     (35, 11, 12, 0.0344, 0.8048)
     """
-    from scipy.special import ndtri
+    from cartkit.stats.distributions import ndtri
 
     p0, p1 = check_rates(p0, p1)
     alpha, beta = check_alpha(alpha), check_beta(beta)

@@ -215,7 +215,8 @@ def fit_stein(
     module docstring for the method and the data requirements.
     """
     from scipy import optimize
-    from scipy.special import stdtrit  # stdtrit(df, q) = scipy.stats.t.ppf(q, df)
+
+    from cartkit.stats.distributions import stdtrit  # stdtrit(df, q) = scipy.stats.t.ppf(q, df)
 
     fixed = dict(fixed or {})
     unknown = sorted(set(fixed) - set(PARAMETERS))

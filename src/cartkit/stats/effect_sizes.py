@@ -108,7 +108,7 @@ def hodges_lehmann(x: object, y: object, paired: bool = False, level: float = 0.
     ``estimate`` and ``ci`` are R's ``estimate`` and ``conf.int``; ``statistic`` and ``pvalue`` R's W / V
     and p-value (the same ``exact`` / ``correct`` rule). See the module docs for exact vs asymptotic.
     """
-    from scipy.special import ndtri
+    from cartkit.stats.distributions import ndtri
 
     if not 0 < level < 1:
         raise ValueError(f"hodges_lehmann: level must be between 0 and 1, got {level}")

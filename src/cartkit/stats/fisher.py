@@ -68,7 +68,7 @@ def _as_table(table: object) -> np.ndarray:
 
 
 def _lfact(x: np.ndarray) -> np.ndarray:
-    from scipy.special import gammaln
+    from cartkit.stats.distributions import gammaln
 
     return gammaln(np.asarray(x, dtype=float) + 1.0)
 
@@ -306,7 +306,7 @@ def fisher_exact_pvalue(table: object) -> float:
 
 def _noncentral_hypergeometric(table: np.ndarray) -> tuple[int, int, int, np.ndarray, np.ndarray]:
     """Support and log central weights of x[0, 0] given both margins (R's ``lo:hi`` and ``logdc``)."""
-    from scipy.special import betaln
+    from cartkit.stats.distributions import betaln
 
     x = int(table[0, 0])
     m, n, k = int(table[:, 0].sum()), int(table[:, 1].sum()), int(table[0, :].sum())
@@ -323,7 +323,7 @@ def _noncentral_hypergeometric(table: np.ndarray) -> tuple[int, int, int, np.nda
 
 def _log_weights(logdc: np.ndarray, support: np.ndarray, log_or: float) -> np.ndarray:
     """log P(X = s) under odds ratio exp(log_or), normalised (log-sum-exp)."""
-    from scipy.special import logsumexp
+    from cartkit.stats.distributions import logsumexp
 
     d = logdc + log_or * support
     return d - logsumexp(d)
@@ -331,7 +331,7 @@ def _log_weights(logdc: np.ndarray, support: np.ndarray, log_or: float) -> np.nd
 
 def _solve_log_or(f, target: float, increasing: bool) -> float:
     """Root in log odds ratio of a monotone f(log_or) = target, to full double precision (Brent)."""
-    from scipy.optimize import brentq
+    from cartkit.stats.roots import brentq
 
     g = (lambda u: f(u) - target) if increasing else (lambda u: target - f(u))
     a, b = -1.0, 1.0

@@ -4,10 +4,9 @@
 * ``"wilson"``: the score interval R's ``prop.test(k, n, correct=FALSE)$conf.int``
   gives (Wilson 1927, JASA 22:209), without continuity correction.
 
-The quantiles come from ``scipy.special`` (``betaincinv``, the inverse regularised incomplete
-beta function, is the beta quantile; ``ndtri`` the normal quantile): the same functions
-``scipy.stats.beta.ppf`` and ``norm.ppf`` evaluate, without importing ``scipy.stats``, which
-costs more than a second of start-up.
+The quantiles come from ``cartkit.stats.distributions`` (``betaincinv``, the inverse regularised
+incomplete beta function, is the beta quantile; ``ndtri`` the normal quantile; both checked against
+R's ``qbeta`` and ``qnorm`` to 1e-12), not SciPy, whose import costs a seed run 0.2-0.5 s.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ METHODS = ("clopper-pearson", "wilson")
 
 def binomial_ci(k: int, n: int, level: float = 0.95, method: str = "clopper-pearson") -> tuple[float, float]:
     """(lower, upper) confidence limits for the proportion k/n."""
-    from scipy.special import betaincinv, ndtri
+    from cartkit.stats.distributions import betaincinv, ndtri
 
     if method not in METHODS:
         raise ValueError(f"binomial_ci: method must be one of {METHODS}, got {method!r}")

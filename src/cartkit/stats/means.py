@@ -19,7 +19,7 @@ def t_test(x: object, y: object, paired: bool = False, equal_var: bool = True, l
     ``equal_var=True`` is Student's pooled-variance test (SPSS's "equal variances
     assumed" row); ``equal_var=False`` is Welch's test (R's default).
     """
-    from scipy.special import stdtr, stdtrit  # = scipy.stats.t.cdf and t.ppf (df first)
+    from cartkit.stats.distributions import stdtr, stdtrit  # = scipy.stats.t.cdf and t.ppf (df first)
 
     if not 0 < level < 1:
         raise ValueError(f"t_test: level must be between 0 and 1, got {level}")

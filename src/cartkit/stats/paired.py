@@ -22,6 +22,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from cartkit.stats.contingency import counts_table
@@ -34,7 +36,7 @@ _MAX_STATES = 5_000_000  # distinct values of the symmetry statistic held at onc
 
 def binomial_two_sided(k: int, n: int) -> float:
     """Exact two-sided P of ``binom.test(k, n, p = 1/2)``: min(1, 2 x the smaller tail) (symmetric)."""
-    from scipy.special import bdtr  # bdtr(k, n, p) = P(X <= k)
+    from cartkit.stats.distributions import bdtr  # bdtr(k, n, p) = P(X <= k)
 
     if n == 0:
         return 1.0
@@ -100,7 +102,7 @@ def mcnemar_exact(table: object, level: float = 0.95) -> TestResult:
 
 def symmetry_exact(table: object) -> TestResult:
     """Exact conditional test of symmetry of a paired k x k table (module docs): Bowker's X^2, exact P."""
-    from scipy.special import gammaln
+    from cartkit.stats.distributions import gammaln
 
     arr = counts_table(table, "symmetry_exact", square=True)
     if np.any(arr != np.round(arr)):
@@ -120,11 +122,14 @@ def symmetry_exact(table: object) -> TestResult:
     probs = np.ones(1)
     for t in total[used].tolist():
         a = np.arange(t + 1)
-        logp = gammaln(t + 1) - gammaln(a + 1) - gammaln(t - a + 1) - t * np.log(2)
+        if t <= 1000:  # C(t, a) / 2^t in integers, correctly rounded (an exact P of 0.0625 stays 0.0625)
+            pmf = np.array([math.comb(t, i) / 2**t for i in range(t + 1)])
+        else:
+            pmf = np.exp(gammaln(t + 1) - gammaln(a + 1) - gammaln(t - a + 1) - t * np.log(2))
         # (2a - t)^2 takes each value twice (a and t - a): merge before the outer sum
         key = np.abs(2 * a - t)
         c_vals, inverse = np.unique(key, return_inverse=True)
-        c_prob = np.bincount(inverse, weights=np.exp(logp))
+        c_prob = np.bincount(inverse, weights=pmf)
         contrib = c_vals.astype(float) ** 2 / t
         if values.size * contrib.size > _MAX_STATES:
             raise ValueError("symmetry_exact: the table is too large for the exact test; use bowker")

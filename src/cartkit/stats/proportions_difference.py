@@ -89,8 +89,8 @@ def _score_z2(theta: float, x1: int, n1: int, x2: int, n2: int) -> float:
 
 def risk_ratio(x1: int, n1: int, x2: int, n2: int, level: float = 0.95) -> EffectEstimate:
     """p1 / p2 with Koopman's asymptotic score interval (module docs)."""
-    from scipy.optimize import brentq
-    from scipy.special import ndtri
+    from cartkit.stats.distributions import ndtri
+    from cartkit.stats.roots import brentq
 
     x1, n1 = _counts(x1, n1, "risk_ratio group 1")
     x2, n2 = _counts(x2, n2, "risk_ratio group 2")

@@ -102,7 +102,7 @@ def _exact_two_sided(counts: list[int] | np.ndarray, statistic: float, centre: f
 
 
 def _normal_two_sided(z: float, sigma: float, correct: bool) -> tuple[float, float]:
-    from scipy.special import ndtr  # = scipy.stats.norm.cdf; norm.sf(z) = ndtr(-z)
+    from cartkit.stats.distributions import ndtr  # = scipy.stats.norm.cdf; norm.sf(z) = ndtr(-z)
 
     correction = 0.5 * np.sign(z) if correct else 0.0
     zz = (z - correction) / sigma

@@ -271,7 +271,11 @@ def cox(data: object, duration: str, event: str, covariates: list[str] | tuple[s
     of columns), stratified by ``strata`` columns if given; with ``entry`` (a start-time column) on
     counting-process rows (start, stop]; at most ``iter_max`` Newton iterations (R's
     ``coxph.control(iter.max =)``)."""
-    from scipy.special import chdtrc, ndtr, ndtri  # = scipy.stats chi2.sf(x, df), norm.cdf, norm.ppf
+    from cartkit.stats.distributions import (  # = scipy.stats chi2.sf(x, df), norm.cdf, norm.ppf
+        chdtrc,
+        ndtr,
+        ndtri,
+    )
 
     if ties not in TIES:
         raise ValueError(f"cox: ties must be one of {TIES}, got {ties!r}")

@@ -193,7 +193,8 @@ def cumulative_incidence(time: object, status: object, cause: object = 1, group:
     0.5
     """
     import polars as pl
-    from scipy.special import chdtrc, ndtri
+
+    from cartkit.stats.distributions import chdtrc, ndtri
 
     if not 0 < level < 1:
         raise ValueError(f"cumulative_incidence: level must be between 0 and 1, got {level}")

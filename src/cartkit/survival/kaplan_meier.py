@@ -71,7 +71,7 @@ def risk_table(t: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, ...]:
 
 def confidence_limits(surv: np.ndarray, se_h: np.ndarray, conf_type: str, level: float) -> tuple[np.ndarray, ...]:
     """Pointwise limits from S and the standard error of the cumulative hazard (R's survfit_confint)."""
-    from scipy.special import ndtri  # = scipy.stats.norm.ppf, without importing scipy.stats
+    from cartkit.stats.distributions import ndtri  # = scipy.stats.norm.ppf, without importing scipy.stats
 
     z = float(ndtri(1 - (1 - level) / 2))
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -92,7 +92,8 @@ def group_codes(values: object, n: int, name: str, caller: str = "logrank") -> t
 def logrank(time: object, event: object, group: object, strata: object | None = None) -> LogRank:
     """Log-rank (Mantel-Haenszel) test comparing survival between groups, as R ``survdiff``."""
     import polars as pl
-    from scipy.special import chdtrc  # chdtrc(df, x) = scipy.stats.chi2.sf(x, df)
+
+    from cartkit.stats.distributions import chdtrc  # chdtrc(df, x) = scipy.stats.chi2.sf(x, df)
 
     t, e = survival_data(time, event, "logrank")
     labels, g = group_codes(group, t.size, "group")
