@@ -132,8 +132,10 @@ def survival_analysis(
                 if len(groups) == 2:
                     row.update(_two_group_hazard_ratio(data[tcol].to_numpy().astype(float) / scale,
                                                        data[ecol].to_numpy().astype(bool),
-                                                       data[group_col].cast(pl.String).to_numpy(), str(groups[0]),
-                                                       level))
+                                                       data[group_col].cast(pl.String).to_numpy(),
+                                                       # the reference as the group strings spell it (a boolean
+                                                       # group is "false"/"true" there, str() gives "False")
+                                                       pl.Series([groups[0]]).cast(pl.String)[0], level))
             row.update(landmark)
             # the landmark's CI at the plan's level (log scale, as R's summary(survfit(...), times = day))
             at_day = landmark_survival(data[tcol].to_numpy().astype(float), data[ecol].to_numpy().astype(bool),
@@ -150,14 +152,24 @@ def survival_analysis(
 def _two_group_hazard_ratio(time: np.ndarray, event: np.ndarray, group: np.ndarray, reference: str,
                             level: float = 0.95) -> dict:
     """hr, hr_lower, hr_upper, hr_pvalue (Cox, Efron ties, Wald CI at ``level``), hr_comparison and hr_warning (fewer than
-    10 events, or a group without events) of the other group against ``reference``: summary(coxph(...))."""
+    10 events, or a group without events) of the other group against ``reference``: summary(coxph(...)).
+
+    A fit that cannot be made (the model or its data rejected: a singular information matrix, times the
+    model does not accept, a reference that is not a group, ...) gives the same keys with no estimate and
+    hr_warning "no hazard ratio: <why>", so that the rest of the survival table is still reported."""
     import warnings
 
     from cartkit.survival.hazard_ratio import FewEventsWarning, hazard_ratio
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FewEventsWarning)  # the warning is kept in the row and shown
-        res = hazard_ratio(time, event, group, reference=reference, level=level)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FewEventsWarning)  # the warning is kept in the row and shown
+            res = hazard_ratio(time, event, group, reference=reference, level=level)
+    except (ValueError, ArithmeticError) as exc:  # np.linalg.LinAlgError is a ValueError
+        others = sorted({str(g) for g in group} - {str(reference)})
+        return {"hr": None, "hr_lower": None, "hr_upper": None, "hr_pvalue": None,
+                "hr_comparison": f"{' / '.join(others) or '?'} vs {reference}",
+                "hr_warning": f"no hazard ratio: the Cox model could not be fitted ({exc})"}
     nan = res.hr != res.hr
     return {"hr": None if nan else res.hr, "hr_lower": None if nan else res.ci[0],
             "hr_upper": None if nan else res.ci[1], "hr_pvalue": None if nan else res.pvalue,
