@@ -1,8 +1,8 @@
 """The analysis without scipy.stats (issue 16: importing it costs more than a second of start-up).
 
-Quantiles and tail areas come from scipy.special, Shapiro-Wilk and average ranks are cartkit's
-own. The binomial CI and Shapiro-Wilk are checked against R (to 1e-12 and 1e-6) and everything
-against the scipy.stats functions it replaced (equal to 1e-12, most of it exactly).
+Quantiles and tail areas come from cartkit.stats.distributions (checked against R in
+tests/test_stats_distributions.py); Shapiro-Wilk and average ranks are cartkit's own. The
+binomial CI and Shapiro-Wilk are checked against R (to 1e-12 and 1e-6) and everything against the scipy.stats functions it replaced (equal to 1e-12, most of it exactly).
 """
 
 from __future__ import annotations
