@@ -117,5 +117,9 @@ def test_adam_define_xml_names_meddra_with_the_study_version(exported):
     ext = lists["CL.MEDDRA"].find(f"{ODM}ExternalCodeList")
     assert (ext.get("Dictionary"), ext.get("Version")) == ("MedDRA", "26.0")
     refs = {i.get("OID"): i.find(f"{ODM}CodeListRef") for i in root.iter(f"{ODM}ItemDef")}
-    assert refs["IT.ADAE.AEDECOD"].get("CodeListOID") == "CL.MEDDRA"
+    # partly coded (3 coded rows): AEDECOD has no MedDRA codelist but a comment (docs/sdtm.md "MedDRA")
+    assert refs["IT.ADAE.AEDECOD"] is None
+    item = next(i for i in root.iter(f"{ODM}ItemDef") if i.get("OID") == "IT.ADAE.AEDECOD")
+    assert item.get("{http://www.cdisc.org/ns/def/v2.1}CommentOID") == "COM.ADAE.AEDECOD"
+    assert refs["IT.ADAE.AEBODSYS"].get("CodeListOID") == "CL.MEDDRA"
     assert refs["IT.ADAE.AEBDSYCD"].get("CodeListOID") == "CL.MEDDRA.INTEGER"

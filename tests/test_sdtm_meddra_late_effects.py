@@ -122,11 +122,21 @@ def test_define_xml_names_meddra_as_an_external_dictionary_with_its_version(roun
         ext = lists[oid].find(f"{ODM}ExternalCodeList")
         assert (lists[oid].get("DataType"), ext.get("Dictionary"), ext.get("Version")) == (data_type, "MedDRA", "26.0")
     refs = {i.get("OID"): i.find(f"{ODM}CodeListRef") for i in root.iter(f"{ODM}ItemDef")}
-    assert {v: refs[f"IT.AE.{v}"].get("CodeListOID") for v in ("AEDECOD", "AEBODSYS", "AESOC", "AEPTCD", "AEBDSYCD",
+    assert {v: refs[f"IT.AE.{v}"].get("CodeListOID") for v in ("AEBODSYS", "AESOC", "AEPTCD", "AEBDSYCD",
                                                                 "AESOCCD")} == {
-        "AEDECOD": "CL.MEDDRA", "AEBODSYS": "CL.MEDDRA", "AESOC": "CL.MEDDRA", "AEPTCD": "CL.MEDDRA.INTEGER",
+        "AEBODSYS": "CL.MEDDRA", "AESOC": "CL.MEDDRA", "AEPTCD": "CL.MEDDRA.INTEGER",
         "AEBDSYCD": "CL.MEDDRA.INTEGER", "AESOCCD": "CL.MEDDRA.INTEGER"}
     assert refs["IT.AE.AETERM"] is None
+    # only some AE records are MedDRA-coded: AEDECOD names no MedDRA codelist, a comment counts them
+    # (docs/sdtm.md "MedDRA"; tests/test_define_meddra_partly_coded.py)
+    assert refs["IT.AE.AEDECOD"] is None
+    ae = _dataset_json(sdtm / "json" / "ae.json")
+    coded = ae["AEPTCD"].is_not_null().sum()
+    item = next(i for i in root.iter(f"{ODM}ItemDef") if i.get("OID") == "IT.AE.AEDECOD")
+    comment = next(c for c in root.iter(f"{DEF}CommentDef") if c.get("OID") == item.get(f"{DEF}CommentOID"))
+    assert 0 < coded < ae.height
+    assert (f"MedDRA 26.0 preferred term on the {coded} of {ae.height} records coded in MedDRA"
+            in "".join(comment.itertext()))
 
 
 def test_uncoded_study_has_no_meddra_variables_or_codelist(tmp_path):

@@ -81,6 +81,40 @@ def _value_level(model, ds: AdamDataset, v, item, ref, pairs: list[tuple[str, st
     return model.ValueListDef(OID=vl, ItemRef=refs), wheres, defs
 
 
+# A dictionary-named variable whose coding is told by another variable of its record: AEDECOD is the
+# MedDRA preferred term on a record with a MedDRA PT code (AEPTCD), cartkit's short-list term (the
+# CTCAE term), "Infection" or a malignancy's kind on the others. Define-XML 2.1 (section 5.3.11, ItemDef
+# def:CodeListRef: the codelist the variable's values are taken from) has no way to say "from MedDRA on
+# some records": a dataset whose records are all coded keeps the MedDRA codelist on AEDECOD; one with
+# uncoded records gives AEDECOD no codelist and a def:CommentDef counting them (docs/sdtm.md "MedDRA").
+# The code and SOC variables keep MedDRA: their values are MedDRA or empty.
+CODED_BY = {"AEDECOD": "AEPTCD"}
+
+
+def partly_coded(ds: AdamDataset) -> dict[str, tuple[int, int]]:
+    """{variable: (uncoded records, records)} of ``ds``'s dictionary variables (CODED_BY) that have
+    records without the dictionary's code."""
+    out = {}
+    for v in ds.variables:
+        code = CODED_BY.get(v.name)
+        if not v.dictionary or code is None or code not in ds.frame.columns or v.name not in ds.frame.columns:
+            continue
+        uncoded = int((ds.frame[v.name].is_not_null() & ds.frame[code].is_null()).sum())
+        if uncoded:
+            out[v.name] = (uncoded, ds.frame.height)
+    return out
+
+
+def _partly_coded_comment(ds: AdamDataset, name: str, counts: tuple[int, int], versions: dict[str, str]) -> str:
+    uncoded, n = counts
+    v = next(v for v in ds.variables if v.name == name)
+    version = f" {versions[v.dictionary]}" if versions.get(v.dictionary) else ""
+    return (f"{v.dictionary}{version} preferred term on the {n - uncoded} of {n} records coded in {v.dictionary} "
+            f"({CODED_BY[name]} not empty); {uncoded} record{'s are' if uncoded != 1 else ' is'} not coded and hold "
+            f"the study's own term (cartkit's short list of CTCAE terms, 'Infection', a malignancy's kind), so "
+            f"{name} names no {v.dictionary} codelist")
+
+
 class DefineXmlError(ValueError):
     """The define.xml odmlib built does not validate against the Define-XML 2.1 schema."""
 
@@ -95,7 +129,7 @@ def dictionary_versions(study) -> dict[str, str]:
     return {"MedDRA": version} if version else {}
 
 
-def _dictionary_codelists(model, datasets: list[AdamDataset], versions: dict[str, str]):
+def _dictionary_codelists(model, datasets: list[AdamDataset], versions: dict[str, str], skip=frozenset()):
     """(codelists, {(dictionary, type): OID}) for the external dictionaries the variables name (MedDRA):
     one CodeList per dictionary and data type (names text, MedDRA codes integer) holding a
     def:ExternalCodeList with the Dictionary and, where the study states it, the Version (Define-XML 2.1
@@ -103,7 +137,7 @@ def _dictionary_codelists(model, datasets: list[AdamDataset], versions: dict[str
     out, oids = [], {}
     for ds in datasets:
         for v in ds.variables:
-            if not v.dictionary:
+            if not v.dictionary or (ds.name, v.name) in skip:  # skip: partly coded (partly_coded)
                 continue
             data_type = _DATA_TYPE[v.type]
             key = (v.dictionary, data_type)
@@ -152,8 +186,10 @@ def define_xml(datasets: list[AdamDataset], *, study_oid: str, study_name: str, 
             EnumeratedItem=[model.EnumeratedItem(CodedValue=value, OrderNumber=i, Alias=[model.Alias(
                 Context=nci, Name=term)]) for i, (value, term) in enumerate(terms.items(), start=1)]))
         by_variable.update(dict.fromkeys(variables, oid))
-    external, external_oid = _dictionary_codelists(model, datasets, dictionary_versions or {})
+    partial = {(ds.name, name): counts for ds in datasets for name, counts in partly_coded(ds).items()}
+    external, external_oid = _dictionary_codelists(model, datasets, dictionary_versions or {}, frozenset(partial))
     codelists += external
+    comments = []
     for ds in datasets:
         frame = typed(ds)
         lengths = _text_lengths(frame, ds)
@@ -193,6 +229,11 @@ def define_xml(datasets: list[AdamDataset], *, study_oid: str, study_name: str, 
                 item.CodeListRef = model.CodeListRef(CodeListOID="CL.Y")
             elif v.name == "PARAMCD" and param_list is not None:
                 item.CodeListRef = model.CodeListRef(CodeListOID=param_list)
+            elif (ds.name, v.name) in partial:
+                comment = f"COM.{ds.name}.{v.name}"
+                item.CommentOID = comment
+                comments.append(model.CommentDef(OID=comment, Description=_text(model, _partly_coded_comment(
+                    ds, v.name, partial[(ds.name, v.name)], dictionary_versions or {}))))
             elif v.dictionary:
                 item.CodeListRef = model.CodeListRef(CodeListOID=external_oid[(v.dictionary, _DATA_TYPE[v.type])])
             elif v.name in by_variable:
@@ -220,6 +261,7 @@ def define_xml(datasets: list[AdamDataset], *, study_oid: str, study_name: str, 
     mdv.ItemDef = items
     mdv.CodeList = codelists
     mdv.MethodDef = methods
+    mdv.CommentDef = comments
     study = model.Study(OID=f"ST.{study_oid}")
     study.GlobalVariables = model.GlobalVariables(
         StudyName=model.StudyName(_content=study_oid), StudyDescription=model.StudyDescription(_content=study_name or study_oid),
