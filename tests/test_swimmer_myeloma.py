@@ -8,6 +8,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import polars as pl
+import pytest
 
 from cartkit.analysis.results import Results
 from cartkit.report.figures.swimmer import swimmer_figure
@@ -92,3 +93,29 @@ def test_without_the_mrd_analysis_no_mrd_mark():
     root = ET.fromstring(svg_text(swimmer_figure(results), "patient-course"))
     assert _group(root, "swimmer-mrd-negative") is None
     assert _group(root, "swimmer-response-VGPR") is not None
+
+
+def test_mrd_diamond_and_response_circle_on_the_same_day_are_both_visible():
+    """P1 is sCR and MRD-negative on day 28, P2 CR and MRD-negative on day 56: the white diamond is drawn above
+    the lane (report/figures/swimmer.py MRD_RISE), clear of the response circle (their extents do not meet),
+    nearer its own lane than the next one, and inside the plot area (the first lane's diamond too)."""
+    from svg_figure import panels, points
+
+    root = _svg()
+    circles = {}
+    for r in ("sCR", "CR"):
+        (c,) = list(_group(root, f"swimmer-response-{r}"))
+        circles[r] = (float(c.get("cx")), float(c.get("cy")), float(c.get("r")))
+    diamonds = sorted((points(d) for d in _group(root, "swimmer-mrd-negative")),
+                      key=lambda pts: min(p[1] for p in pts))[:2]
+    pitch = circles["CR"][1] - circles["sCR"][1]  # one lane, in SVG units (P1 above P2)
+    assert pitch > 0
+    plot = panels(root)[0].plot
+    top = min(plot[1], plot[3])
+    for pts, r in zip(diamonds, ("sCR", "CR"), strict=True):
+        cx, cy, cr = circles[r]
+        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+        assert (min(xs) + max(xs)) / 2 == pytest.approx(cx, abs=0.01)  # the same day
+        assert max(ys) < cy - cr  # the diamond's bottom is above the circle's top: neither hides the other
+        assert cy - (min(ys) + max(ys)) / 2 < pitch / 2  # still in its own lane
+        assert min(ys) >= top

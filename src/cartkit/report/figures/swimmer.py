@@ -29,6 +29,12 @@ from cartkit.report.style import (
 from cartkit.report.svg import Entry, Figure, Legend
 
 MRD_MARK = ("D", "white", "MRD-negative")
+# The MRD-negative diamond sits above its lane's bar, MRD_RISE lanes up, so that a response circle (or an
+# event mark) on the same day cannot hide it, nor it the circle: at the lane pitch of these figures (about
+# 0.2 in = 14.4 pt a patient) 0.45 lanes is 6.5 pt, more than the circle's and the diamond's radii (2.5 +
+# 2 pt, plus their strokes); the next lane's marks are 0.55 lanes (7.9 pt) away.
+MRD_RISE = 0.45
+MRD_SIZE = 4
 
 
 def _response_color(label: str) -> str:
@@ -82,6 +88,7 @@ def swimmer_figure(results: Results) -> Figure:
         for y, a, b in zip(seg["y"].to_list(), seg["start_day"].to_list(), seg["end_day"].to_list(), strict=True):
             ax.rect(a, y - LANE / 2, b, y + LANE / 2, pcol[product], edge=None, opacity=0.45, z=1, cls="lane")
     entries = [Entry(p, "patch", pcol[p], opacity=0.45) for p in products]
+    mrd_on_first_lane = False
     if events is not None and events.height:
         ev = events.filter(pl.col("patient_id").is_in(order)).with_columns(
             y=pl.col("patient_id").replace_strict(ypos, return_dtype=pl.Int64))
@@ -96,10 +103,11 @@ def swimmer_figure(results: Results) -> Figure:
         mrd = _mrd_negative_marks(results, lanes, ypos)
         if mrd is not None and mrd.height:
             marker, fill, label = MRD_MARK
-            ax.markers(mrd["day"].to_list(), mrd["y"].to_list(), marker, fill, size=4, edge="#000000", width=0.6,
-                       z=5, cls="mrd-negative", gid="swimmer-mrd-negative")
-            entries.append(Entry(label, "marker", marker=marker, marker_fill=fill, marker_stroke="#000000",
-                                 marker_size=4))
+            ax.markers(mrd["day"].to_list(), [y - MRD_RISE for y in mrd["y"].to_list()], marker, fill, size=MRD_SIZE,
+                       edge="#000000", width=0.6, z=5, cls="mrd-negative", gid="swimmer-mrd-negative")
+            entries.append(Entry(f"{label} (above the lane)", "marker", marker=marker, marker_fill=fill,
+                                 marker_stroke="#000000", marker_size=MRD_SIZE))
+            mrd_on_first_lane = 0 in set(mrd["y"].to_list())
         dead = set(ev.filter(pl.col("kind") == "death")["patient_id"].to_list())
         for kind, (marker, color, label) in EVENT_MARKS.items():
             sel = ev.filter(pl.col("kind") == kind)
@@ -113,7 +121,9 @@ def swimmer_figure(results: Results) -> Figure:
             entries.append(Entry(label, "marker", marker=marker, marker_fill=color, marker_size=ms))
     ax.set_yticks(range(len(order)), order)
     ax.ytick_len = 0
-    ax.ylim = (len(order) - 0.5, -0.5)
+    # room above the first lane for its MRD diamond: its top is MRD_RISE + 2 pt (0.14 lane) above the lane,
+    # 0.09 lane beyond the usual half lane; 0.15 keeps it inside the axes
+    ax.ylim = (len(order) - 0.5, -0.65 if mrd_on_first_lane else -0.5)
     xmax = float(max(lanes["end_day"].max() or 0, (events["day"].max() or 0) if events is not None and events.height else 0))
     ax.xlim = (0, xmax * 1.05 or 1.0)
     ax.xlabel = "Days from first CAR-T infusion"
