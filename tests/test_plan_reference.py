@@ -17,6 +17,7 @@ import pytest
 from cartkit.study.model import NextStudyPlan, Plan, StudyMeta, SurvivalPlan
 from cartkit.study.plan import read_study_toml
 from cartkit.study.plan_follow_up import FollowUpPlan
+from cartkit.study.plan_kinetics import KineticsPlan
 from cartkit.study.plan_mrd import MrdLandmarkPlan
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "plan.md"
@@ -24,9 +25,11 @@ SEED = Path(__file__).resolve().parents[1] / "examples" / "seed-study"
 # documented in their own sections of docs/plan.md ([[plan.population]], [[plan.endpoint]], ...)
 ARRAYS_OF_TABLES = {"populations", "endpoints", "comparisons"}
 SUBTABLES = {"survival": "plan.survival", "next_study": "plan.next_study", "response_days": "plan.response_days",
-             "lln": "plan.lln", "lloq": "plan.lloq", "mrd_landmark": "plan.mrd_landmark", "follow_up": "plan.follow_up"}
+             "lln": "plan.lln", "lloq": "plan.lloq", "mrd_landmark": "plan.mrd_landmark", "follow_up": "plan.follow_up",
+             "kinetics": "plan.kinetics"}
 CLASSES = {"study": StudyMeta, "plan": Plan, "plan.survival": SurvivalPlan, "plan.next_study": NextStudyPlan,
-           "plan.mrd_landmark": MrdLandmarkPlan, "plan.follow_up": FollowUpPlan}
+           "plan.mrd_landmark": MrdLandmarkPlan, "plan.follow_up": FollowUpPlan,
+           "plan.kinetics": KineticsPlan}
 
 
 def _reference() -> dict[str, list[dict[str, str]]]:
@@ -72,7 +75,7 @@ def test_stated_defaults_are_the_code_defaults(table):
         assert stated == default, (table, key)
         checked += 1
     assert checked >= {"study": 0, "plan": 8, "plan.survival": 4, "plan.next_study": 4, "plan.mrd_landmark": 3,
-                       "plan.follow_up": 1}[table]
+                       "plan.follow_up": 1, "plan.kinetics": 1}[table]
 
 
 def test_the_examples_read_without_a_problem(tmp_path):

@@ -45,12 +45,17 @@ def kinetics_from_measurements(
     blq_before_tmax: str = "zero",
     blq_after_tmax: str = "drop",
     duplicates: str = "mean",
+    below_limit: str | None = None,
 ) -> pl.DataFrame:
     """NCA per patient_id x episode x analyte of a measurements table (schema.MEASUREMENTS columns).
 
     Only samples with ``window[0] <= day <= window[1]`` are used; the partial
     AUC is over the window. ``analytes=None`` uses every analyte in the table.
     BLQ rows are those with ``blq`` true or value 0. Columns: ``KINETICS_COLUMNS``.
+    ``below_limit`` (the plan's ``[plan.kinetics] below_limit``, study/plan_kinetics.py), when given,
+    sets the BLQ rule instead of ``blq_before_tmax``/``blq_after_tmax``: "zero" (0 before Tmax, missing
+    after), "half_limit" (lloq / 2; missing where the limit is unknown) or "missing". Samples above the
+    upper limit (qualifier > or >=) are left out and counted in ``note``.
     """
     from cartkit.kinetics.nca import nca_table
 
@@ -66,15 +71,40 @@ def kinetics_from_measurements(
         rows = rows.filter(pl.col("analyte").is_in(list(analytes)))
     if rows.height == 0:
         return pl.DataFrame(schema=KINETICS_COLUMNS)
+    if below_limit is not None:
+        rows, blq_before_tmax, blq_after_tmax = _below_limit_rule(rows, below_limit)
+    above = (rows.filter(pl.col("qualifier").is_in([">", ">="])).group_by("patient_id", "episode", "analyte").len()
+             if "qualifier" in rows.columns else None)
     has_blq = "blq" in rows.columns
     table = nca_table(
         rows, by=["patient_id", "episode", "analyte"], day="day", value="value",
         blq="blq" if has_blq else None, auc=auc, partial=(lo, hi), blq_before_tmax=blq_before_tmax,
         blq_after_tmax=blq_after_tmax, duplicates=duplicates,
     )
+    if above is not None and above.height:
+        table = table.join(above, on=["patient_id", "episode", "analyte"], how="left").with_columns(
+            note=pl.when(pl.col("len").is_not_null()).then(pl.concat_str([
+                pl.col("note"), pl.when(pl.col("note").fill_null("") != "").then(pl.lit("; ")).otherwise(pl.lit("")),
+                pl.format("{} sample(s) above the upper limit of quantification left out: Cmax may be higher",
+                          pl.col("len"))])).otherwise(pl.col("note")))
     return table.select(
         [pl.col(name).cast(dtype) for name, dtype in KINETICS_COLUMNS.items()]
     ).sort("patient_id", "episode", "analyte")
+
+
+def _below_limit_rule(rows: pl.DataFrame, rule: str) -> tuple[pl.DataFrame, str, str]:
+    """(rows, blq_before_tmax, blq_after_tmax) of the plan's below-limit rule (study/plan_kinetics.py)."""
+    from cartkit.study.plan_kinetics import BELOW_LIMIT
+
+    if rule not in BELOW_LIMIT:
+        raise ValueError(f"below_limit={rule!r}: must be one of {BELOW_LIMIT}")
+    if rule == "zero":
+        return rows, "zero", "drop"
+    if rule == "half_limit" and {"blq", "lloq"} <= set(rows.columns):
+        half = pl.col("blq").fill_null(False) & pl.col("lloq").is_not_null() & (pl.col("lloq") > 0)
+        rows = rows.with_columns(value=pl.when(half).then(pl.col("lloq") / 2).otherwise(pl.col("value")),
+                                 blq=pl.when(half).then(False).otherwise(pl.col("blq")))
+    return rows, "drop", "drop"
 
 
 def derive_kinetics(
@@ -83,13 +113,13 @@ def derive_kinetics(
     analytes: Sequence[str] | None = None,
     window: tuple[float, float] | None = None,
     auc: str = "linear-up-log-down",
-    blq_before_tmax: str = "zero",
-    blq_after_tmax: str = "drop",
+    below_limit: str | None = None,
 ) -> pl.DataFrame:
     """Kinetic parameters (NCA) per episode x analyte of a study.
 
-    ``analytes`` defaults to ``study.plan.kinetic_analytes`` and ``window``
-    to ``study.plan.kinetics_window``. One row per patient_id x episode x
+    ``analytes`` defaults to ``study.plan.kinetic_analytes``, ``window``
+    to ``study.plan.kinetics_window`` and ``below_limit`` to the plan's
+    ``[plan.kinetics] below_limit``. One row per patient_id x episode x
     analyte with any measurement in the window; columns ``KINETICS_COLUMNS``
     (NaN results are null and ``note`` says why).
     """
@@ -98,7 +128,7 @@ def derive_kinetics(
         study.measurements,
         analytes=plan.kinetic_analytes if analytes is None else analytes,
         window=plan.kinetics_window if window is None else window,
-        auc=auc, blq_before_tmax=blq_before_tmax, blq_after_tmax=blq_after_tmax,
+        auc=auc, below_limit=plan.kinetics.below_limit if below_limit is None else below_limit,
     )
 
 

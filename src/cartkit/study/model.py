@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cartkit.study.plan_follow_up import FollowUpPlan
+from cartkit.study.plan_kinetics import KineticsPlan
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -87,6 +88,9 @@ class Plan:
     quantile_method: str = "r7"
     kinetic_analytes: tuple[str, ...] = ("car_t_pct_cd3", "car_dna", "il6", "il2r", "il8", "tnfa")
     kinetics_window: tuple[int, int] = (0, 28)
+    # [plan.kinetics] (study/plan_kinetics.py): how the NCA takes below-limit samples ("zero": 0 before
+    # Tmax, missing after; "half_limit"; "missing")
+    kinetics: KineticsPlan = field(default_factory=KineticsPlan)
     # [plan.response_days]: disease family -> the protocol's response assessment days after infusion; each gets
     # the response nearest to it within +/- response_window days (cartkit.analysis.response_days)
     response_days: dict[str, tuple[int, ...]] = field(default_factory=dict)

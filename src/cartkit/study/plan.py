@@ -18,6 +18,7 @@ from cartkit.study.links import refused_link
 from cartkit.study.model import NextStudyPlan, Plan, StudyMeta, SurvivalPlan
 from cartkit.study.plan_endpoint import read_endpoints
 from cartkit.study.plan_follow_up import read_follow_up
+from cartkit.study.plan_kinetics import read_kinetics
 from cartkit.study.plan_mrd import read_mrd_landmark
 from cartkit.study.plan_population import read_populations
 from cartkit.study.problems import Problem
@@ -319,6 +320,7 @@ def read_study_toml(folder: Path) -> tuple[StudyConfig, list[Problem]]:
         quantile_method=plan.get("quantile_method", "str", Plan.quantile_method, choices=QUANTILE_METHODS),
         kinetic_analytes=analytes,
         kinetics_window=window,
+        kinetics=read_kinetics(plan, problems),
         response_days=response_days,
         response_window=response_window,
         survival=survival,
