@@ -231,11 +231,22 @@ def _findings(study: Study, p: str, label: str, rows: pl.DataFrame, tests: pl.Da
     value = _num_text(pl.col("value"))
     blq = pl.col("blq").fill_null(False) & pl.col("value").is_null()
     res = pl.when(blq).then(pl.concat_str([pl.lit("<"), _num_text(pl.col("lloq"))])).otherwise(value)
+    orres = res
+    if "qualifier" in f.columns:  # a qualified result (study/qualified.py): SDTMIG --STRESC "<3.42", --STRESN null
+        q = pl.col("qualifier")
+        res = (pl.when(q.is_in(["<", "<="])).then(pl.concat_str([q, _num_text(pl.col("lloq"))]))
+               .when(q.is_in([">", ">="])).then(pl.concat_str([q, _num_text(pl.col("uloq"))]))
+               .when(q == "ND").then(pl.coalesce(pl.concat_str([pl.lit("<"), _num_text(pl.col("lloq"))]),
+                                                 pl.lit("BLQ")))
+               .otherwise(res))
+        # --ORRES as collected where the result was collected in the unit exported (--ORRESU is the standard unit)
+        orres = pl.when(pl.col("value_text").is_not_null() & (pl.col("unit_original") == pl.col("unit"))).then(
+            pl.col("value_text")).otherwise(res)
     out = f.select(
         USUBJID=pl.col("patient_id"), **{f"{p}SEQ": pl.col(f"{p}SEQ"), f"{p}TESTCD": pl.col("__cd"),
                                          f"{p}TEST": pl.col("__test")},
         **{k: v for k, v in extra.items()},
-        **{f"{p}ORRES": res, f"{p}ORRESU": unit, f"{p}STRESC": res, f"{p}STRESN": pl.col("value"),
+        **{f"{p}ORRES": orres, f"{p}ORRESU": unit, f"{p}STRESC": res, f"{p}STRESN": pl.col("value"),
            f"{p}STRESU": unit},
         **({f"{p}STNRLO": pl.col("lln"), f"{p}STNRHI": pl.col("uln")} if p == "LB" else {}),
         **({f"{p}LLOQ": pl.col("lloq")} if p in ("LB", "PC") else {}),

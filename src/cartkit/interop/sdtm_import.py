@@ -425,14 +425,23 @@ def _findings(dom: Domain, prefix: str, codes: dict[str, str], patients: pl.Data
         __uln=_num(f"{p}STNRHI") if dom.has(f"{p}STNRHI") else pl.lit(None, dtype=pl.Float64),
         __time=_time(f"{p}DTC") if dom.has(f"{p}DTC") else pl.lit(None, dtype=pl.String),
     )
-    # Below the limit of quantification: no numeric result, and a character result "<x" (x the LLOQ)
-    # or --LLOQ given; the row is kept as blq with its lloq (the standard unit), value empty.
-    below = (_text(f"{p}STRESC").str.extract(r"^<\s*([0-9]+(?:\.[0-9]*)?)$", 1).cast(pl.Float64)
-             if dom.has(f"{p}STRESC") else pl.lit(None, dtype=pl.Float64))
+    # A qualified result (SDTMIG: --STRESC "<3.42", ">100000", "BLQ", --STRESN null; cartkit.study.qualified):
+    # below forms are kept as blq with their lloq (the standard unit), above forms with their uloq, value
+    # empty, the qualifier beside them. --STRESC's qualifier wins over a --STRESN a sponsor filled in anyway.
+    f = f.with_columns(__q=_stresc_qualifier(_text(f"{p}STRESC")) if dom.has(f"{p}STRESC")
+                       else pl.lit(None, dtype=pl.Struct({"q": pl.String, "x": pl.Float64})))
+    qualifier, limit = pl.col("__q").struct.field("q"), pl.col("__q").struct.field("x")
+    below = qualifier.is_in(["<", "<=", "ND"]).fill_null(False)
     lloq = _num(f"{p}LLOQ") if dom.has(f"{p}LLOQ") else pl.lit(None, dtype=pl.Float64)
-    f = f.with_columns(__lloq=pl.coalesce(lloq, below)).with_columns(
-        __blq=pl.when(pl.col("__value").is_null() & below.is_not_null()).then(True))
-    f = f.filter(pl.col("__value").is_not_null() | pl.col("__blq").fill_null(False))  # not done: nothing to place
+    f = f.with_columns(__lloq=pl.coalesce(lloq, pl.when(below).then(limit)),
+                       __uloq=pl.when(qualifier.is_in([">", ">="])).then(limit),
+                       __blq=pl.when(below).then(True), __qualifier=qualifier,
+                       __value=pl.when(qualifier.is_null()).then(pl.col("__value")),
+                       # the result as collected, where it was collected in the standard unit
+                       __value_text=pl.when(qualifier.is_not_null() & (_text(f"{p}ORRESU") == _text(f"{p}STRESU")))
+                       .then(_text(f"{p}ORRES")) if dom.has(f"{p}ORRES") and dom.has(f"{p}ORRESU")
+                       else pl.lit(None, dtype=pl.String))
+    f = f.filter(pl.col("__value").is_not_null() | pl.col("__qualifier").is_not_null())  # not done: nothing to place
     spellings = {u: canonical_unit(u) for u in f["__unit_text"].drop_nulls().unique().to_list()}
     f = f.with_columns(__unit=pl.col("__unit_text").replace_strict(spellings, default=None, return_dtype=pl.String))
     pairs = f.select("__analyte", "__unit").unique()
@@ -460,9 +469,21 @@ def _findings(dom: Domain, prefix: str, codes: dict[str, str], patients: pl.Data
     return placed.select(
         patient_id=pl.col("USUBJID"), episode=pl.col("episode").cast(pl.Int64), day=pl.col("day").cast(pl.Int64),
         date=pl.col("__date"), time=pl.col("__time"), analyte=pl.col("__analyte"), value=pl.col("__value"),
-        unit=pl.col("__unit"), blq=pl.col("__blq"), lloq=pl.col("__lloq"), lln=pl.col("__lln"),
-        uln=pl.col("__uln"),
+        unit=pl.col("__unit"), blq=pl.col("__blq"), lloq=pl.col("__lloq"), uloq=pl.col("__uloq"),
+        qualifier=pl.col("__qualifier"), value_text=pl.col("__value_text"), lln=pl.col("__lln"), uln=pl.col("__uln"),
     )
+
+
+def _stresc_qualifier(text: pl.Expr) -> pl.Expr:
+    """{q, x} of a qualified --STRESC ("<3.42" -> "<", 3.42; "BLQ", "<BLQ", "ND" -> "ND"), null otherwise."""
+    from cartkit.study.qualified import BELOW_WORDS
+
+    t = text.str.strip_chars()
+    sign = t.str.extract(r"^(<=|>=|<|>)\s*[0-9.]", 1)
+    number = t.str.extract(r"^(?:<=|>=|<|>)\s*([0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?)$", 1).cast(pl.Float64)
+    word = t.str.to_lowercase().is_in(list(BELOW_WORDS))
+    q = pl.when(word).then(pl.lit("ND")).when(number.is_not_null()).then(sign)
+    return pl.struct(q=q, x=pl.when(word).then(None).otherwise(number))
 
 
 @dataclass

@@ -9,7 +9,8 @@ ANC ``<0.1``. Each is read at load (before the value column is cast to numbers) 
   row's unit and converted with it (cartkit.study.units);
 * ``value`` empty: a qualified result is not a number, so that no stage that compares numbers takes
   the limit for the value (grading asks ``qualifier`` and the limits: cartkit.grading.censored);
-* ``value_text``: the cell as written, for listings and the SDTM ``--ORRES`` (docs/sdtm.md).
+* ``value_text``: the cell as written (or the file's own ``value_text``, as an SDTM import writes
+  ``--ORRES``), for listings and the SDTM ``--ORRES`` (docs/sdtm.md).
 
 A ``ND`` row without an ``lloq`` of its own takes the analyte's ``[plan.lloq]`` (docs/plan.md) after the
 unit conversion. Spellings (case and spaces ignored): ``<x``, ``<=x``, ``=<x``, ``≤x``, ``>x``, ``>=x``,
@@ -108,7 +109,8 @@ def read_qualified_values(raw: RawTable) -> tuple[list[Problem], list[str]]:
         lloq=lloq.zip_with(~(below & _blank(lloq) & limit.is_not_null()), limit_text),
         uloq=uloq.zip_with(~(above & _blank(uloq)), limit_text),
         qualifier=qualifier,
-        value_text=text.set(~qualified, None),
+        value_text=(column("value_text").str.strip_chars().replace("", None).fill_null(text)
+                    if "value_text" in f.columns else text).set(~qualified, None),
     )
     counts = {q: int((qualifier == q).sum()) for q in QUALIFIERS}
     notes = []
@@ -139,8 +141,14 @@ def _own_qualifier(raw: RawTable) -> tuple[pl.DataFrame, list[Problem]]:
     problems = problems_at(
         f.with_columns(__q=q), given & ~sign & ~word & ~exact, raw.file, "qualifier", "__q",
         "unknown qualifier: expected <, <=, >, >=, = or a below-limit word (BLQ, ND, not detected, negative)")
-    value = f["value"].str.strip_chars()
-    joined = pl.select(pl.when(pl.lit(sign)).then(pl.concat_str([pl.lit(q), pl.lit(value).fill_null("")]))
+    value = f["value"].str.strip_chars().replace("", None)
+    # a sign and no number: the limit is the row's lloq (below) or uloq (above), as an SDTM import writes it
+    bound = pl.repeat(None, len(f), dtype=pl.String, eager=True)
+    for name, signs in (("lloq", ("<", "<=", "=<", "≤")), ("uloq", (">", ">=", "=>", "≥"))):
+        if name in f.columns:
+            bound = bound.zip_with(~q.is_in(list(signs)).fill_null(False), f[name].cast(pl.String).str.strip_chars())
+    joined = pl.select(pl.when(pl.lit(sign)).then(pl.concat_str([pl.lit(q), pl.coalesce(pl.lit(value), pl.lit(bound))
+                                                                  .fill_null("")]))
                        .when(pl.lit(word)).then(pl.lit(q)).otherwise(pl.lit(value))).to_series()
     return f.with_columns(value=joined).drop("qualifier"), problems
 
