@@ -48,8 +48,11 @@ def test_each_spelling_is_read_into_a_qualifier_and_a_limit(tmp_path, fmt):
         assert row["blq"] is blq, written
         assert row["lloq"] == (pytest.approx(lloq) if lloq is not None else None), written
         assert row["uloq"] == (pytest.approx(uloq) if uloq is not None else None), written
-    plain = study.measurements.filter(pl.col("day") < 30)
+    plain = study.measurements.filter((pl.col("day") < 30) & pl.col("value").is_not_null())
     assert plain["qualifier"].null_count() == plain.height and plain["value_text"].null_count() == plain.height
+    # the fixture's car_dna row flagged blq with no value and no limit reads as the same below form
+    flagged = study.measurements.filter((pl.col("day") < 30) & pl.col("value").is_null()).row(0, named=True)
+    assert (flagged["qualifier"], flagged["value_text"], flagged["blq"]) == ("ND", "BLQ", True)
     notes = " ".join(study.notes)
     assert "4 value(s) written '>x' or '>=x' read as above the upper limit" in notes
     assert "5 value(s) written as not detected or below the limit" in notes

@@ -51,10 +51,43 @@ def read_qualified_values(raw: RawTable) -> tuple[list[Problem], list[str]]:
     """Read each qualified ``value`` of a measurements table (in place): see the module docstring.
 
     A row that says the opposite elsewhere is an error: a below form with ``blq`` false, an above
-    form with ``blq`` true, a limit different from the row's ``lloq`` / ``uloq``."""
-    f = raw.frame
-    if "value" not in f.columns or f["value"].dtype != pl.String:
+    form with ``blq`` true, a limit different from the row's ``lloq`` / ``uloq``. A row flagged
+    ``blq`` with no value is a below form too: qualifier ``<`` with its ``lloq`` (``ND`` without one),
+    ``value_text`` "<lloq" (or "BLQ"), so that every below-limit result reads the same way."""
+    if "value" not in raw.frame.columns:
         return [], []
+    if "qualifier" in raw.frame.columns and raw.frame["value"].dtype != pl.String:
+        raw.frame = raw.frame.with_columns(pl.col("value").cast(pl.String))
+    problems, notes = _read_text(raw) if raw.frame["value"].dtype == pl.String else ([], [])
+    _flagged_below(raw)
+    return problems, notes
+
+
+def _flagged_below(raw: RawTable) -> None:
+    f = raw.frame
+    if "blq" not in f.columns:
+        return
+    said = f["blq"].cast(pl.String).str.strip_chars().str.to_lowercase().replace_strict(
+        BOOL_WORDS, default=None, return_dtype=pl.Boolean).fill_null(False)
+    value = f["value"].cast(pl.String)
+    qualifier = f["qualifier"] if "qualifier" in f.columns else pl.repeat(None, len(f), dtype=pl.String, eager=True)
+    flagged = said & _blank(value) & qualifier.is_null()
+    if not flagged.any():
+        return
+    lloq = f["lloq"].cast(pl.String).str.strip_chars() if "lloq" in f.columns else pl.repeat(
+        None, len(f), dtype=pl.String, eager=True)
+    known = ~_blank(lloq)
+    text = f["value_text"].cast(pl.String) if "value_text" in f.columns else pl.repeat(
+        None, len(f), dtype=pl.String, eager=True)
+    canonical = pl.select(pl.when(pl.lit(known)).then(pl.concat_str([pl.lit("<"), pl.lit(lloq)]))
+                          .otherwise(pl.lit("BLQ"))).to_series()
+    raw.frame = f.with_columns(
+        qualifier=qualifier.set(flagged & known, "<").set(flagged & ~known, "ND"),
+        value_text=text.zip_with(~(flagged & text.is_null()), canonical))
+
+
+def _read_text(raw: RawTable) -> tuple[list[Problem], list[str]]:
+    f = raw.frame
     own: list[Problem] = []
     if "qualifier" in f.columns:  # the file's own qualifier column: "<" beside a value 0.5 is "<0.5"
         f, own = _own_qualifier(raw)
