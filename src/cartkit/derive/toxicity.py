@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from cartkit.grading.censored import graded_at_both_ends, has_qualified
 from cartkit.grading.crs import crs_criteria, crs_grade_expr
 from cartkit.grading.ctcae import ctcae_grade_expr, ctcae_term
 from cartkit.grading.hematotox import (
@@ -44,6 +45,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from cartkit.study.model import Study
 
 KEYS = ["patient_id", "episode"]
+# the labs of ICAHT, T-ICAHT (anc, platelets) and the baseline CAR-HEMATOTOX and EASIX
+HEMATOTOX_LABS = ("platelets", "anc", "hemoglobin", "crp", "ferritin", "ldh", "creatinine")
 _VALID_CENSOR_KINDS = tuple(VOCABULARIES["event_kind"])
 CRS_TERM = "cytokine release syndrome"
 ICANS_TERM = "icans"
@@ -490,7 +493,12 @@ def hematologic_grades_long(
     counts the days covered by values at grade >= 3, each value holding until the next
     sample in the window (last sample: its own day) -- the same convention as ICAHT.
     Lineages whose term the CTCAE version does not encode (v6.0 lymphocytes) are left out.
+    Qualified counts (ANC ``<0.1``) are graded at both ends of their interval (grading/censored.py): a
+    grade both ends agree on, else null.
     """
+    if has_qualified(_table(study, "measurements"), LINEAGES):
+        return graded_at_both_ends(study, hematologic_grades_long, [*KEYS, "analyte"], version, window=window,
+                                   lln=lln)
     lln = dict(lln or {})
     m = _table(study, "measurements").filter(
         pl.col("analyte").is_in(list(LINEAGES))
@@ -686,8 +694,12 @@ def derive_hematotox_scores(
     ``icaht_censor_reason`` columns are ICAHT's. Early grades are null for an
     episode without a count in days 0-30 before censoring; late ICAHT is null with
     fewer than two ANC days after day +30, late T-ICAHT with fewer than two platelet
-    days in days 31-100.
+    days in days 31-100. Qualified counts and labs (``<0.1``, ``>100000``) are scored at both ends of their
+    interval (grading/censored.py): a grade or score both ends agree on, else null.
     """
+    if has_qualified(_table(study, "measurements"), HEMATOTOX_LABS):
+        return graded_at_both_ends(study, derive_hematotox_scores, KEYS, icaht_bridge_days=icaht_bridge_days,
+                                   icaht_censor_at=icaht_censor_at)
     censor_at = icaht_criteria()["censor_at"] if icaht_censor_at is None else list(icaht_censor_at)
     censor = censor_days(study, censor_at)
     # T-ICAHT (early and late) by its own file's censor_at (Rejeski 2024 Table 1 footnote), unless
@@ -710,7 +722,7 @@ def derive_hematotox_scores(
     late_t = late_ticaht_frame(
         plt, KEYS, bridge_days=icaht_bridge_days, censor=t_censor, transfusions=transfusions
     )
-    base = baseline_labs(study, ["platelets", "anc", "hemoglobin", "crp", "ferritin", "ldh", "creatinine"])
+    base = baseline_labs(study, list(HEMATOTOX_LABS))
     high = hematotox_criteria()["high_risk_at"]
     scores = base.with_columns(
         car_hematotox=car_hematotox_expr(
