@@ -36,12 +36,19 @@ def yes(expr: pl.Expr) -> pl.Expr:
     return pl.when(expr.fill_null(False)).then(pl.lit("Y")).otherwise(pl.lit(""))
 
 
-def _flag_name(population: str) -> str:
-    """ADaM flag variable of a plan population: its name in upper-case letters and digits, <= 6, + FL."""
+def _flag_name(population: str, taken: set[str] | None = None) -> str:
+    """ADaM flag variable of a plan population: its name in upper-case letters and digits, <= 6, + FL; a name
+    another plan population already has ("infused CD19" and "infused CD22" are both INFUSEFL) is numbered
+    (INFUS2FL), so that no population's flag replaces another's."""
     import re
 
     stem = re.sub(r"[^A-Z0-9]", "", population.upper())[:6] or "POP"
-    return (stem if stem[0].isalpha() else "P" + stem[:5]) + "FL"
+    stem = stem if stem[0].isalpha() else "P" + stem[:5]
+    name, i = stem + "FL", 1
+    while taken is not None and name in taken:
+        i += 1
+        name = f"{stem[: 6 - len(str(i))]}{i}FL"
+    return name
 
 
 def population_flags(study: Study) -> tuple[pl.DataFrame, list[Variable]]:
@@ -51,8 +58,9 @@ def population_flags(study: Study) -> tuple[pl.DataFrame, list[Variable]]:
     given at least one CAR-T infusion); then one flag per population of the plan's
     ``[[plan.population]]`` (``cartkit.analysis.populations.resolve_populations``; the implicit
     "infused" population when the plan names none), named for the population (``ITT`` -> ITTFL,
-    ``per protocol`` -> PERPROFL). A plan population whose flag is ITTFL or SAFFL replaces the
-    default: the plan says who is in it.
+    ``per protocol`` -> PERPROFL; two whose names share the first six letters and digits are numbered:
+    ``infused CD19`` INFUSEFL, ``infused CD22`` INFUS2FL). A plan population whose flag is ITTFL or SAFFL
+    replaces the default: the plan says who is in it.
     """
     from cartkit.analysis.populations import resolve_populations
 
@@ -66,8 +74,10 @@ def population_flags(study: Study) -> tuple[pl.DataFrame, list[Variable]]:
         "SAFFL": Variable("SAFFL", "Safety Population Flag", TEXT, DERIVED,
                           "patients with at least one dated CAR-T infusion (infusions.infusion_date)"),
     }
+    claimed: set[str] = set()  # flags of plan populations (a plan population may take ITTFL or SAFFL once)
     for pop in resolve_populations(study):
-        name = _flag_name(pop.name)
+        name = _flag_name(pop.name, claimed)
+        claimed.add(name)
         frame = frame.with_columns(yes(pl.col("patient_id").is_in(pop.patients["patient_id"].implode())).alias(name))
         label = f"{pop.label} Population Flag"
         label = label if len(label) <= 40 else f"{pop.name} Population Flag"[:40]
