@@ -3,7 +3,7 @@
 ``cartkit adam export examples/myeloma-study OUT`` prints "note: ADTTE: Parameters: the plan's 4 [] endpoint(s)."
 for the note "Parameters: the plan's 4 [[plan.endpoint]] endpoint(s)." (interop/adam_adtte.py): rich reads
 "[plan.endpoint]" as a style tag (cli_messages.py prints notes with markup on; rich.markup.escape or
-markup=False keeps them). Owned by the CLI helper: xfail until fixed there.
+markup=False keeps them). Fixed: notes are escaped before printing.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from cartkit.cli import app
 MYELOMA = Path(__file__).resolve().parent.parent / "examples" / "myeloma-study"
 
 
-@pytest.mark.xfail(strict=True, reason="cli_messages.py prints notes as rich markup: '[[plan.endpoint]]' -> '[]'")
 def test_a_note_with_brackets_is_printed_as_written(tmp_path):
     if not MYELOMA.exists():
         pytest.skip("examples/myeloma-study is not in this checkout")

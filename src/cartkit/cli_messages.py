@@ -75,7 +75,9 @@ def run_export(export, study_dir, out, debug: bool):
         fail_with_problems(exc.problems, f"{study_dir}: {summary(exc.problems)}; nothing was written", debug, exc)
     except Exception as exc:  # noqa: BLE001 - the CLI turns anything into one readable message
         fail(f"could not export {study_dir}: {type(exc).__name__}: {exc}", debug, exc)
+    from rich.markup import escape
+
     out_console = console()
     for note in result.notes:
-        out_console.print(f"note: {note}", soft_wrap=True)
+        out_console.print(f"note: {escape(note)}", soft_wrap=True)
     return result, ", ".join(f"{name} {n:,}" for name, n in result.datasets.items())

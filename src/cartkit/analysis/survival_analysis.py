@@ -267,16 +267,37 @@ _TIMES_SCHEMA = {
 
 def response_dates(study: Study, assessments: pl.DataFrame) -> pl.DataFrame:
     """patient_id, episode, date, response (best-response label) of every post-infusion assessment with a
-    response (derive.response's ``assessments``), for the first-response origins and "no response by day N"."""
+    response (derive.response's ``assessments``), for the first-response origins and "no response by day N";
+    on a randomised study also the control arm's responses to its own treatment (assessments episode 0,
+    dated from ``randomisation_date``; docs/plan.md "Responses to standard of care"), so that a ZUMA-7-style
+    EFS (no response by day N from randomisation) and the arm's duration of response see them. Episode-0 rows
+    of a CAR-T arm's patients are left out, as in the ITT response rates (``populations.control_arm``)."""
+    from cartkit.analysis.populations import control_arm
     from cartkit.response.best_response import bor_label_expr
 
+    schema = {"patient_id": pl.String, "episode": pl.Int64, "date": pl.Date, "response": pl.String}
     if assessments is None or assessments.height == 0:
-        return pl.DataFrame(schema={"patient_id": pl.String, "episode": pl.Int64, "date": pl.Date,
-                                    "response": pl.String})
-    return assessments.filter((pl.col("day") >= 1) & pl.col("response").is_not_null()).join(
+        return pl.DataFrame(schema=schema)
+    rows = assessments.filter((pl.col("day") >= 1) & pl.col("response").is_not_null())
+    label = bor_label_expr(pl.col("response")).alias("response")
+    infused = rows.join(
         study.infusions.select("patient_id", "episode", "infusion_date"), on=["patient_id", "episode"], how="inner"
     ).select("patient_id", "episode", (pl.col("infusion_date") + pl.duration(days=pl.col("day"))).alias("date"),
-             bor_label_expr(pl.col("response")).alias("response"))
+             label)
+    patients = study.patients
+    if "randomisation_date" not in patients.columns or "arm" not in patients.columns:
+        return infused
+    own = rows.filter(pl.col("episode") == 0)
+    arms = sorted(patients["arm"].drop_nulls().cast(pl.String).unique().to_list())
+    control = control_arm(study, arms) if own.height and len(arms) >= 2 else None
+    if control is None:
+        return infused
+    members = patients.filter(pl.col("arm").cast(pl.String) == control).select(
+        "patient_id", "randomisation_date").drop_nulls("randomisation_date")
+    randomised = own.join(members, on="patient_id", how="inner").select(
+        "patient_id", pl.col("episode").cast(pl.Int64),
+        (pl.col("randomisation_date") + pl.duration(days=pl.col("day"))).alias("date"), label)
+    return pl.concat([infused.cast(schema), randomised.cast(schema)])
 
 
 def _group_column(study: Study, endpoint) -> str | None:
