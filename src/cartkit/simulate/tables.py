@@ -514,19 +514,23 @@ def _nullable(values: np.ndarray, present: np.ndarray, dtype=pl.Boolean) -> pl.S
 
 def _recorded(a: pl.DataFrame, labs: pl.DataFrame, diagnosis: str, better: np.ndarray) -> pl.DataFrame:
     """``a`` with the response cartkit derives from the values written (IMWG 2016 / iwCLL 2018), a few
-    recorded one category better (``better``), none at baseline."""
+    recorded one category better (``better``: the next better of the criteria's ``categories``, so an iwCLL PR
+    recorded better is nPR and an SD is PR-L), none at baseline."""
     from cartkit.derive.response import imwg_from_study, iwcll_from_study
+    from cartkit.response.imwg import imwg_criteria
+    from cartkit.response.iwcll import iwcll_criteria
     from cartkit.study.model import Plan, Study, StudyMeta
 
     patients = a.select("patient_id").unique().with_columns(diagnosis=pl.lit(diagnosis))
     study = Study(Path("."), StudyMeta("simulated"), Plan(), {"patients": patients, "assessments": a,
                                                                 "measurements": labs})
+    # "one better" in the criteria file's own order of categories, best first (imwg_2016.toml, iwcll_2018.toml)
     if diagnosis == "MM":
         derived = imwg_from_study(study).select("patient_id", "episode", "day", pl.col("imwg_response").alias("_r"))
-        order = ["sCR", "CR", "VGPR", "PR", "MR", "SD", "PD"]
+        order = list(imwg_criteria()["categories"])
     else:
         derived = iwcll_from_study(study).select("patient_id", "episode", "day", pl.col("iwcll_response").alias("_r"))
-        order = ["CR", "CRi", "PR", "SD", "PD"]
+        order = list(iwcll_criteria()["categories"])
     one_better = {b: order[max(i - 1, 0)] for i, b in enumerate(order) if b != "PD"}
     out = a.with_columns(_better=pl.Series(better)).join(derived, on=["patient_id", "episode", "day"], how="left")
     recorded = pl.when(pl.col("_better")).then(pl.col("_r").replace(one_better)).otherwise(pl.col("_r"))
