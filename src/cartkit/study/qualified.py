@@ -64,26 +64,41 @@ def read_qualified_values(raw: RawTable) -> tuple[list[Problem], list[str]]:
 
 
 def _flagged_below(raw: RawTable) -> None:
+    """Rows flagged blq with no value: qualifier < (lloq given) or ND, value_text <lloq or BLQ. Decided on
+    the blq column's few distinct spellings, then on the flagged rows only (a registry has millions)."""
     f = raw.frame
     if "blq" not in f.columns:
         return
-    said = f["blq"].cast(pl.String).str.strip_chars().str.to_lowercase().replace_strict(
-        BOOL_WORDS, default=None, return_dtype=pl.Boolean).fill_null(False)
-    value = f["value"].cast(pl.String)
-    qualifier = f["qualifier"] if "qualifier" in f.columns else pl.repeat(None, len(f), dtype=pl.String, eager=True)
-    flagged = said & _blank(value) & qualifier.is_null()
+    blq = f["blq"].cast(pl.String)
+    spellings = blq.drop_nulls().unique()
+    true = spellings.filter(spellings.str.strip_chars().str.to_lowercase().replace_strict(
+        BOOL_WORDS, default=None, return_dtype=pl.Boolean).fill_null(False))
+    if true.is_empty():
+        return
+    rows = blq.is_in(true.implode()).fill_null(False).arg_true()
+    if rows.is_empty():
+        return
+    n = len(f)
+
+    def at(name: str) -> pl.Series:
+        return (f[name].cast(pl.String).gather(rows) if name in f.columns
+                else pl.repeat(None, len(rows), dtype=pl.String, eager=True))
+
+    value, qualifier, lloq, text = at("value"), at("qualifier"), at("lloq").str.strip_chars(), at("value_text")
+    flagged = _blank(value) & qualifier.is_null()
     if not flagged.any():
         return
-    lloq = f["lloq"].cast(pl.String).str.strip_chars() if "lloq" in f.columns else pl.repeat(
-        None, len(f), dtype=pl.String, eager=True)
+    rows, lloq, text = rows.filter(flagged), lloq.filter(flagged), text.filter(flagged)
     known = ~_blank(lloq)
-    text = f["value_text"].cast(pl.String) if "value_text" in f.columns else pl.repeat(
-        None, len(f), dtype=pl.String, eager=True)
+    q = pl.Series(["ND"] * len(rows), dtype=pl.String).set(known, "<")
     canonical = pl.select(pl.when(pl.lit(known)).then(pl.concat_str([pl.lit("<"), pl.lit(lloq)]))
                           .otherwise(pl.lit("BLQ"))).to_series()
-    raw.frame = f.with_columns(
-        qualifier=qualifier.set(flagged & known, "<").set(flagged & ~known, "ND"),
-        value_text=text.zip_with(~(flagged & text.is_null()), canonical))
+
+    def full(name: str) -> pl.Series:
+        return f[name].cast(pl.String) if name in f.columns else pl.repeat(None, n, dtype=pl.String, eager=True)
+
+    raw.frame = f.with_columns(qualifier=full("qualifier").scatter(rows, q),
+                               value_text=full("value_text").scatter(rows, text.fill_null(canonical)))
 
 
 def _read_text(raw: RawTable) -> tuple[list[Problem], list[str]]:
