@@ -21,8 +21,10 @@ from cartkit.cli_messages import console as _console
 from cartkit.cli_messages import fail as _fail
 from cartkit.cli_messages import fail_with_problems
 from cartkit.cli_messages import problem_table as _problem_table
+from cartkit.cli_params import FastGroup
 
 app = typer.Typer(
+    cls=FastGroup,
     add_completion=False,
     no_args_is_help=True,
     help="cartkit: the analysis of a CAR-T cell therapy study, from its records.",
@@ -274,7 +276,7 @@ app.add_typer(adam_app, name="adam")  # cartkit adam export
 
 # --------------------------------------------------------------------------- redcap (issue 11)
 
-redcap_app = typer.Typer(no_args_is_help=True, help="REDCap: a data dictionary for cartkit's schema, a study as a "
+redcap_app = typer.Typer(cls=FastGroup, no_args_is_help=True, help="REDCap: a data dictionary for cartkit's schema, a study as a "
                          "REDCap import file, a REDCap export as a study folder (docs/redcap.md).")
 app.add_typer(redcap_app, name="redcap")
 

@@ -13,7 +13,10 @@ from pathlib import Path
 
 import typer
 
+from cartkit.cli_params import FastGroup
+
 adam_app = typer.Typer(
+    cls=FastGroup,
     add_completion=False,
     no_args_is_help=True,
     help="CDISC ADaM: export a study's ADaM datasets (ADSL, ADAE, ADLB, ADRS, ADTTE, ADPC, ADPP) as XPT v5 "

@@ -18,8 +18,10 @@ import typer
 
 from cartkit.cli_messages import console as _console
 from cartkit.cli_messages import fail, fail_with_problems
+from cartkit.cli_params import FastGroup
 
 design_app = typer.Typer(
+    cls=FastGroup,
     add_completion=False,
     no_args_is_help=True,
     help="Design the next study: Simon two-stage, single-stage, log-rank and two-proportion sizes.",

@@ -14,7 +14,10 @@ from pathlib import Path
 
 import typer
 
+from cartkit.cli_params import FastGroup
+
 sdtm_app = typer.Typer(
+    cls=FastGroup,
     add_completion=False,
     no_args_is_help=True,
     help="CDISC SDTM: import SDTM datasets (XPT, Parquet, CSV, Dataset-JSON) as a cartkit study, or export a "
