@@ -29,9 +29,17 @@ def kinetic_values(measurements: pl.DataFrame, groups: pl.DataFrame, analytes, w
 def kinetic_curves(values: pl.DataFrame, quantile_method: str) -> pl.DataFrame:
     from cartkit.stats import describe
 
+    # one sort and one group-by for all groups (was a Polars query per group): each group's values are a
+    # slice of the sorted column, in their order in ``values`` (a stable sort), so means and SDs are the same
+    keys = ("product", "analyte", "day")
+    ordered = values.select(*keys, "value").sort(*keys, maintain_order=True)
+    bounds = ordered.with_row_index("_start").group_by(*keys, maintain_order=True).agg(
+        pl.col("_start").first(), pl.len().alias("_n"))
+    column = ordered["value"].cast(pl.Float64)
+    all_values, present = column.to_numpy(), column.is_not_null().to_numpy()
     rows = []
-    for (product, analyte, day), frame in values.group_by("product", "analyte", "day"):
-        x = frame["value"].drop_nulls().to_numpy()
+    for product, analyte, day, start, n in bounds.iter_rows():
+        x = all_values[start:start + n][present[start:start + n]]
         if x.size == 0:
             continue
         d = describe(x, quantile_method)
