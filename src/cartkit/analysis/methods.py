@@ -310,6 +310,9 @@ def _survival_text(plan, results, facts: dict[str, str]) -> str:
 _POPULATION_TABLES = {"baseline": "baseline characteristics", "responses": "responses",
                       "population_response_rates": "response rates by intention to treat (the never infused as "
                                                    "non-responders)",
+                      "population_disease_responses": "response categories by intention to treat (IMWG 2016, iwCLL 2018)",
+                      "population_response_tests": "the comparison of the arms' response rates by intention to "
+                                                   "treat",
                       "adverse_event_incidence": "adverse events", "kinetic_values": "kinetics",
                       "comparisons": "comparisons between groups", "swimmer": "each patient's course",
                       "follow_up": "follow-up"}
