@@ -12,6 +12,7 @@ import cartkit
 from cartkit.derive import derive
 from cartkit.engine import derive_study
 from cartkit.engine.shards import (
+    ANALYSIS_COLUMNS,
     analysis_rows,
     compact,
     derived_frames,
@@ -81,14 +82,19 @@ def test_sharded_derive_equals_unsharded_derive_table_by_table(studies):
     gathered, derived = run_shards(sharded)
     assert_same_derived(expected, without_registry_notes(derived))
     for name in ("patients", "infusions", "events", "assessments", "adverse_events", "support", "infections"):
-        assert _plain(gathered.tables[name]).equals(study.tables[name]), name
-        assert gathered.tables[name].equals(compact(study.tables[name], f"table.{name}")), name
+        columns = list(ANALYSIS_COLUMNS.get(name, study.tables[name].columns))
+        if name == "adverse_events":  # not coded in MedDRA: its MedDRA columns are not handed over
+            columns = [c for c in columns if not c.startswith("meddra_")]
+        assert gathered.tables[name].columns == columns, name
+        assert _plain(gathered.tables[name]).equals(study.tables[name].select(columns)), name
+        assert gathered.tables[name].equals(compact(study.tables[name].select(columns), f"table.{name}")), name
     # the analysis reads the kinetic analytes and IgG only (every episode here: fewer than the sample size)
     kept = gathered.tables["measurements"]
-    assert _plain(kept).equals(analysis_rows(study.tables["measurements"], study.plan))
+    columns = list(ANALYSIS_COLUMNS["measurements"])
+    assert _plain(kept).equals(analysis_rows(study.tables["measurements"], study.plan).select(columns))
     assert set(kept["analyte"].unique()) == {*study.plan.kinetic_analytes, "car_dna", "igg"}
     assert _plain(kept.filter(pl.col("analyte") != "igg")).equals(
-        kinetic_rows(study.tables["measurements"], study.plan))
+        kinetic_rows(study.tables["measurements"], study.plan).select(columns))
     assert gathered.tables["neuro"].height == 0
     assert any("3 patient shards" in n for n in gathered.notes)
     assert [f.file for f in gathered.inputs][:1] == ["study.toml"]
@@ -181,6 +187,21 @@ def test_run_writes_the_report_of_a_sharded_study(tmp_path):
     html = index.read_text(encoding="utf-8")
     assert "Read in 3 patient shards (60 patients" in html  # in the report's notes
     assert (tmp_path / "report" / "tables" / "responses.csv").is_file()
+
+
+def test_meddra_columns_are_dropped_only_from_a_shard_without_codes():
+    from cartkit.engine.shards import analysis_columns
+
+    ae = pl.DataFrame({"patient_id": ["P1", "P2"], "term": ["crs", "fever"], "meddra_pt": [None, None],
+                       "meddra_pt_code": [None, None], "meddra_soc": [None, None], "meddra_soc_code": [None, None]},
+                      schema_overrides={c: pl.String for c in ("meddra_pt", "meddra_pt_code", "meddra_soc",
+                                                                  "meddra_soc_code")})
+    assert analysis_columns(ae, "adverse_events").columns == ["patient_id", "term"]
+    coded = ae.with_columns(pl.Series("meddra_pt", [None, "Pyrexia"]))
+    assert analysis_columns(coded, "adverse_events").equals(coded)
+    # gathered with a coded shard, the uncoded shard's rows are uncoded there, as in one folder
+    gathered = pl.concat([analysis_columns(ae, "adverse_events"), coded.slice(1)], how="diagonal_relaxed")
+    assert gathered["meddra_pt"].to_list() == [None, None, "Pyrexia"]
 
 
 def test_compact_narrows_storage_and_keeps_every_value():

@@ -39,6 +39,29 @@ ANALYSIS_TABLES = ("patients", "infusions", "events", "assessments", "adverse_ev
                    "infections")
 # the analyte of the measurements kept for every episode besides the kinetic ones (analysis_rows)
 IGG_ANALYTE = "igg"
+# of these tables the analysis reads only these columns (the derivations have read the others in the shard):
+# measurements in analysis.kinetic_summary.kinetic_values, cellular_kinetics.ck_model_fits (with blq) and
+# hypogammaglobulinaemia.igg_episodes; assessments in antigen_expression (cd19_pct, cd22_pct; responses come
+# from the derived assessments); support in toxicity_treatment, igg_episodes and computed_numbers. At registry
+# size the dropped text columns (units, times, oxygen devices, ...) were a GiB: text costs 16 bytes a row even
+# where it is empty (docs/scale.md)
+ANALYSIS_COLUMNS = {
+    "measurements": ("patient_id", "episode", "day", "analyte", "value", "blq"),
+    "assessments": ("patient_id", "episode", "day", "cd19_pct", "cd22_pct"),
+    "support": ("patient_id", "episode", "day", "kind", "agent", "dose", "dose_unit"),
+}
+
+
+def analysis_columns(frame: pl.DataFrame, table: str) -> pl.DataFrame:
+    """``frame`` (the table ``table``) with only the columns the analysis reads (``ANALYSIS_COLUMNS``); the
+    adverse events without their MedDRA columns where none of the shard's is coded (the analysis reads them
+    only when some row is, cartkit.study.meddra.is_coded; a gathered study coded in some shards has them)."""
+    if table == "adverse_events":
+        from cartkit.study.meddra import PT_COLUMNS, SOC_COLUMNS, is_coded
+
+        return frame if is_coded(frame) else frame.drop([*PT_COLUMNS, *SOC_COLUMNS], strict=False)
+    keep = ANALYSIS_COLUMNS.get(table)
+    return frame if keep is None else frame.select([c for c in keep if c in frame.columns])
 # at most about this many episodes' kinetic measurements are kept for the kinetic figures and model fits
 KINETIC_SAMPLE_EPISODES = 50_000
 _SAMPLE_SCALE = 1_000_000
@@ -192,8 +215,9 @@ def shard_frames(folder: str | Path, shard: str | Path, config, today: dt.date |
     frames.update({name: frame if name in text else compact(frame, name)
                    for name, frame in derived_frames(derive(study)).items()})
     for name in ANALYSIS_TABLES:
-        frames[f"table.{name}"] = compact(study.tables[name], f"table.{name}")
-    frames["table.measurements"] = compact(analysis_rows(study.tables["measurements"], study.plan, fraction))
+        frames[f"table.{name}"] = compact(analysis_columns(study.tables[name], name), f"table.{name}")
+    frames["table.measurements"] = compact(analysis_columns(
+        analysis_rows(study.tables["measurements"], study.plan, fraction), "measurements"))
     frames["table.neuro"] = compact(study.tables["neuro"].clear())
     frames["notes"] = _text(study.notes)
     frames["inputs"] = pl.DataFrame(
