@@ -215,3 +215,26 @@ def test_myeloma_categories_by_intention_to_treat_by_hand():
     assert set(none["group"].to_list()) == {CAR_T}
     table = population_disease_response_tables(t)[0]
     assert table.id == "myeloma-responses-itt-itt" and table.footnotes[-1] == f"Population: ITT (N = 6: {CAR_T} 4, {SOC} 2)."
+
+
+def test_episode_0_of_a_car_t_arm_patient_is_a_located_warning(folder, tmp_path):
+    """An episode-0 row (a response to the randomised standard of care) of a patient in the CAR-T arm is not
+    counted (only the control arm's rate counts episode 0, analysis/populations.control_arm): a warning at its
+    row, column episode, value 0, never silent; the simulated SOC arm's own episode-0 rows are not warned about."""
+    out = _copy(folder, tmp_path)
+    assert not [x for x in validate_study(out) if x.kind == "randomised-treatment assessment of a patient outside "
+                                                                "the control arm"]
+    p = pl.read_csv(out / "patients.csv", try_parse_dates=True)
+    a = pl.read_csv(out / "assessments.csv", infer_schema=False)
+    car_t = p.filter(pl.col("arm") == CAR_T).sort("patient_id").row(0, named=True)
+    day1 = (car_t["randomisation_date"] + dt.timedelta(days=1)).isoformat()
+    soc_row = a.filter(pl.col("episode") == "0").head(1).with_columns(
+        patient_id=pl.lit(car_t["patient_id"]), date=pl.lit(day1), day=pl.lit("1"))
+    pl.concat([a, soc_row]).write_csv(out / "assessments.csv")
+    line = a.height + 2  # the header is line 1
+    found = [x for x in validate_study(out) if x.file == "assessments.csv" and x.row == line]
+    assert [(x.severity, x.column, x.value) for x in found] == [("warning", "episode", "0")], found
+    assert found[0].rule == (f"episode 0 is a response to the randomised treatment, counted only in the control arm "
+                             f"({SOC}): patient {car_t['patient_id']} is in arm {CAR_T}, so this row is not counted; "
+                             "a response to CAR-T belongs to its CAR-T episode (that episode and its day from the "
+                             "infusion)")

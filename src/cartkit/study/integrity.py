@@ -505,11 +505,13 @@ def response_inputs(assessments: TypedTable, patients: TypedTable) -> list[Probl
 
 
 def randomised_treatment_assessments(assessments: TypedTable, patients: TypedTable,
-                                     infusions: TypedTable | None) -> list[Problem]:
+                                     infusions: TypedTable | None, plan: Plan | None = None) -> list[Problem]:
     """Episode-0 assessments (the response to the randomised treatment, e.g. standard of care, dated from
     randomisation; docs/plan.md "Responses to standard of care") that cannot be counted: the patient has a
     randomisation date but no arm (the response belongs to the arm), or the assessment is on or after the
-    patient's first CAR-T infusion (after crossover a response belongs to the CAR-T episode)."""
+    patient's first CAR-T infusion (after crossover a response belongs to the CAR-T episode); and, a warning,
+    a patient of an arm other than the control arm (analysis/populations.control_arm, the rule the ITT tables
+    use: only the control arm's rate counts episode 0, so the row would be silently ignored)."""
     a = assessments.frame
     if "episode" not in a.columns or not (a["episode"] == 0).any() or "patient_id" not in patients.frame.columns:
         return []
@@ -534,4 +536,36 @@ def randomised_treatment_assessments(assessments: TypedTable, patients: TypedTab
                   "infusion", pl.col("__first_infusion").cast(pl.String)),
         kind="randomised-treatment assessment after the CAR-T infusion",
     )
+    control = _control_arm(plan, patients, infusions, f["__arm"].drop_nulls().cast(pl.String).unique().to_list())
+    if control is not None:
+        problems += problems_at(
+            f, (pl.col("__arm").cast(pl.String) != control).fill_null(False), assessments.file, "episode",
+            pl.col("episode").cast(pl.String),
+            pl.format("episode 0 is a response to the randomised treatment, counted only in the control arm ({}): "
+                      "patient {} is in arm {}, so this row is not counted; a response to CAR-T belongs to its "
+                      "CAR-T episode (that episode and its day from the infusion)", pl.lit(control), "patient_id",
+                      pl.col("__arm").cast(pl.String)),
+            kind="randomised-treatment assessment of a patient outside the control arm", severity=WARNING,
+        )
     return problems
+
+
+def _control_arm(plan: Plan | None, patients: TypedTable, infusions: TypedTable | None,
+                 arms: list[str]) -> str | None:
+    """The control arm by the analysis' own rule (analysis/populations.control_arm: the reference an endpoint
+    names, else the arm with the smallest share infused); None when it cannot be told."""
+    from pathlib import Path
+
+    from cartkit.analysis.populations import control_arm
+    from cartkit.study.model import Study, StudyMeta
+
+    if "arm" not in patients.frame.columns:
+        return None
+    every = patients.frame["arm"].drop_nulls().cast(pl.String).unique().sort().to_list()
+    if len(every) < 2 or not arms:
+        return None
+    infused = (infusions.frame.select("patient_id") if infusions is not None and "patient_id" in infusions.frame.columns
+               else pl.DataFrame(schema={"patient_id": pl.String}))
+    study = Study(Path("."), StudyMeta("validation"), plan or Plan(),
+                  {"patients": patients.frame.select("patient_id", "arm"), "infusions": infused})
+    return control_arm(study, every)

@@ -217,7 +217,8 @@ def _check(folder: Path, workbooks: list, today: dt.date, shard: Path | None = N
     problems += response_inputs(typed["assessments"], typed["patients"])
     if "patients" not in absent:
         problems += randomised_treatment_assessments(typed["assessments"], typed["patients"],
-                                                     None if "infusions" in absent else typed["infusions"])
+                                                     None if "infusions" in absent else typed["infusions"],
+                                                     config.plan)
     problems += meddra_problems(typed["adverse_events"])
 
     tables = {name: tt.frame.drop(ROW) for name, tt in typed.items()}
