@@ -29,3 +29,19 @@ def test_entries_are_fresh_copies_and_a_changed_file_is_read_again(tmp_path):
     changed = read_published(tmp_path)
     assert (changed[0]["value"], changed[0]["decimals"]) == (21.5, 2)
     assert read_published(tmp_path / "missing") == []
+
+
+def test_the_numbers_and_the_cross_references_share_one_parse(tmp_path, monkeypatch):
+    import cartkit.analysis.reproduction as reproduction
+
+    (tmp_path / "published.toml").write_text(TOML + '\n[cross_reference]\nbaseline = "Table 1"\n', encoding="utf-8")
+    parses = []
+    loads = reproduction.tomllib.loads
+    monkeypatch.setattr(reproduction.tomllib, "loads", lambda text: parses.append(1) or loads(text))
+    reproduction._PARSED.clear()
+    table = reproduction.read_cross_reference(tmp_path)
+    assert table == {"baseline": "Table 1"}
+    table["baseline"] = "changed"  # a copy: the next reader sees the file's
+    assert [e["key"] for e in read_published(tmp_path)] == ["orr", "n"]
+    assert reproduction.read_cross_reference(tmp_path) == {"baseline": "Table 1"} and len(parses) == 1
+    assert reproduction.read_cross_reference(tmp_path / "missing") is None

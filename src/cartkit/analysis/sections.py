@@ -626,14 +626,13 @@ def _warnings(ctx: Context) -> Output:
 def _cross_reference(ctx: Context) -> Output:
     """published.toml ``[cross_reference]``: report section or figure id -> the publication's label."""
     import tomllib
-    from pathlib import Path
 
-    path = Path(ctx.study.path) / "published.toml"
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    from cartkit.analysis.reproduction import read_cross_reference
+
+    try:  # parsed once with the published numbers (reproduction.read_published)
+        table = read_cross_reference(ctx.study.path)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
         return {"cross_reference": Omit(f"published.toml could not be read: {exc}")}
-    table = data.get("cross_reference")
     if not isinstance(table, dict) or not table:
         return {"cross_reference": Omit("no [cross_reference] of the publication's table and figure numbers "
                                         "(published.toml)")}
