@@ -286,6 +286,8 @@ def vs(study: Study, study_id: str) -> AdamDataset | None:
     rows = rows.with_columns(pl.col("VSBLFL") if "VSBLFL" in rows.columns else pl.lit(None, dtype=pl.String).alias(
         "VSBLFL"))
     rows = rows.rename({"USUBJID": "patient_id"}).with_columns(__w=pl.col("VSTESTCD") == "WEIGHT")
+    if "VSDTC" not in rows.columns:  # weight only (no vital signs measured): VSDTC empty, as on the weight rows
+        rows = rows.with_columns(VSDTC=pl.lit(None, dtype=pl.String))
     rows = rows.sort("patient_id", "__w", "VSDTC", nulls_last=True, maintain_order=True).with_columns(
         VSSEQ=pl.int_range(1, pl.len() + 1).over("patient_id")).drop("__w").rename({"patient_id": "USUBJID"})
     order = [c for c in ("USUBJID", "VSSEQ", "VSTESTCD", "VSTEST", "VSORRES", "VSORRESU", "VSSTRESC", "VSSTRESN",

@@ -63,6 +63,9 @@ def swimmer_figure(results: Results) -> Figure:
     lanes = results.get("swimmer")
     if lanes is None or lanes.height == 0:
         raise NotApplicable("swimmer figure needs the swimmer table")
+    # an episode with no follow-up after its infusion (a study exported right after it) has no end day: its
+    # lane has no length, and its infusion mark still shows where it starts
+    lanes = lanes.with_columns(pl.col("end_day").fill_null(pl.col("start_day")))
     n_patients = lanes["patient_id"].n_unique()
     if n_patients > MAX_PATIENTS:
         raise NotApplicable(f"{n_patients} patients: too many for one lane each (at most {MAX_PATIENTS}); "
