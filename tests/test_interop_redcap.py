@@ -456,3 +456,25 @@ def test_extra_ae_terms_need_the_studys_dictionary(tmp_path):
         import_records(tmp_path / "r.csv", tmp_path / "plain.csv", tmp_path / "s2")
     (p,) = [p for p in info.value.record_problems if p.severity == "error"]
     assert (p.record, p.instrument, p.field) == ("P1", "adverse_events", "ae_term")
+
+
+def test_a_projects_own_field_shadowed_by_the_mapping_is_left_out(seed, seed_export, tmp_path):
+    """The centre's project has its own 'age' (age at diagnosis, a year less) and keeps cartkit's age in
+    'age_at_inf'; the mapping says age = "age_at_inf". The import failed with "column 'age' is duplicate"
+    (review); now the project's own 'age' is left out with a warning and cartkit's age is the mapped field."""
+    records, dictionary, mapping = _centre_project(seed_export, tmp_path)
+    dict_rows = list(csv.DictReader(io.StringIO(dictionary.read_text())))
+    at = next(i for i, r in enumerate(dict_rows) if r["Variable / Field Name"] == "age")
+    dict_rows.insert(at + 1, {**dict_rows[at], "Variable / Field Name": "age_at_inf", "Field Label": "Age at infusion"})
+    buffer = io.StringIO()
+    w = csv.DictWriter(buffer, fieldnames=DICTIONARY_COLUMNS, lineterminator="\n")
+    w.writeheader()
+    w.writerows(dict_rows)
+    dictionary.write_text(buffer.getvalue())
+    flat = pl.read_csv(records, infer_schema=False)
+    flat.with_columns(age_at_inf=pl.col("age"),
+                      age=(pl.col("age").cast(pl.Float64, strict=False) - 1).cast(pl.String)).write_csv(records)
+    mapping.write_text(mapping.read_text().replace("[fields]\n", '[fields]\nage = "age_at_inf"\n', 1))
+    result = import_records(records, dictionary, tmp_path / "study", study_toml=SEED / "study.toml", mapping=mapping)
+    assert any(p.severity == "warning" and p.value == "age" and "'age_at_inf'" in p.rule for p in result.problems)
+    _same_tables(seed, load_study(tmp_path / "study"))  # the ages are the seed's (age_at_inf), not a year less

@@ -48,6 +48,7 @@ from cartkit.interop.redcap_mapping import (
     apply_to_columns,
     apply_to_dictionary,
     read_mapping,
+    shadowed_fields,
     value_expr,
 )
 from cartkit.report.output_folder import (
@@ -370,6 +371,11 @@ def _import(records: Path, dictionary: str | Path, out: Path, keep_going: bool, 
                      for p in map_problems]
         if mapping_obj is None:
             raise RedcapImportError(problems, file)
+        shadowed = shadowed_fields(dictionary_obj, mapping_obj)
+        problems += [RecordProblem(None, None, None, None, None, None, ours,
+                                   f"the project's own field '{ours}' is not imported: the mapping file's fields "
+                                   f"table takes cartkit's {ours} from '{theirs}'", WARNING)
+                     for ours, theirs in shadowed.items()]
         dictionary_obj = apply_to_dictionary(dictionary_obj, mapping_obj)
         names.update(mapping_obj.fields)
     with tempfile.TemporaryDirectory(prefix="cartkit-redcap-") as tmp:  # private: patient data
@@ -385,7 +391,7 @@ def _import(records: Path, dictionary: str | Path, out: Path, keep_going: bool, 
     if raw is None:
         raise RedcapImportError(problems, file)
     if mapping_obj is not None:
-        raw.frame = apply_to_columns(raw.frame, mapping_obj)
+        raw.frame = apply_to_columns(raw.frame, mapping_obj, shadowed)
     rid = dictionary_obj.record_id
     if rid not in raw.frame.columns:
         problems.append(RecordProblem(1, None, None, None, None, rid, None,

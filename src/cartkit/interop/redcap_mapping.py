@@ -75,27 +75,42 @@ def read_mapping(path: str | Path, dictionary: Dictionary) -> tuple[Mapping | No
     return (None if problems else mapping), problems
 
 
+def shadowed_fields(dictionary: Dictionary, mapping: Mapping) -> dict[str, str]:
+    """The project's own fields named like a cartkit field that the mapping takes from another field
+    (``age = "age_at_inf"`` while the project also has an ``age``, say age at diagnosis): field -> the
+    project field that is cartkit's. They are not imported (they would give two columns of one name)."""
+    return {ours: theirs for ours, theirs in mapping.fields.items()
+            if ours != theirs and ours in dictionary.fields and ours != dictionary.record_id}
+
+
 def apply_to_dictionary(dictionary: Dictionary, mapping: Mapping) -> Dictionary:
-    """The dictionary with the mapped fields under cartkit's names (the others unchanged)."""
+    """The dictionary with the mapped fields under cartkit's names (the others unchanged; the project's
+    fields a mapped field shadows, ``shadowed_fields``, left out)."""
     renamed = {theirs: ours for ours, theirs in mapping.fields.items()}
+    shadowed = shadowed_fields(dictionary, mapping)
     fields = {}
     for name, f in dictionary.fields.items():
+        if name in shadowed:
+            continue
         new = renamed.get(name, name)
         fields[new] = replace(f, name=new)
     return Dictionary(fields, renamed.get(dictionary.record_id, dictionary.record_id))
 
 
-def apply_to_columns(frame: pl.DataFrame, mapping: Mapping) -> pl.DataFrame:
-    """The export's columns under cartkit's field names (checkbox ``field___code`` columns too)."""
+def apply_to_columns(frame: pl.DataFrame, mapping: Mapping, shadowed: dict[str, str] | None = None) -> pl.DataFrame:
+    """The export's columns under cartkit's field names (checkbox ``field___code`` columns too), without the
+    columns of ``shadowed`` fields (``shadowed_fields``)."""
     renamed = {theirs: ours for ours, theirs in mapping.fields.items()}
-    names = {}
+    names, dropped = {}, []
     for col in frame.columns:
         base, sep, code = col.partition("___")
-        if col in renamed:
+        if col in (shadowed or {}) or (sep and base in (shadowed or {})):
+            dropped.append(col)
+        elif col in renamed:
             names[col] = renamed[col]
         elif sep and base in renamed:
             names[col] = f"{renamed[base]}___{code}"
-    return frame.rename(names)
+    return frame.drop(dropped).rename(names)
 
 
 def value_expr(expr: pl.Expr, name: str, mapping: Mapping | None) -> pl.Expr:
