@@ -36,7 +36,7 @@ def test_randomised_study_shape(randomised):
     soc = p.filter(pl.col("arm") == "standard of care")
     assert not infused & set(soc["patient_id"])  # standard of care: never infused with CAR-T
     never = car_t.filter(~pl.col("patient_id").is_in(list(infused)))
-    assert 0.08 < never.height / car_t.height < 0.22  # ~15%
+    assert 0.01 < never.height / car_t.height < 0.11  # ~6% (ZUMA-7: 10 of 180, simulate/designs.py)
     assert never["never_infused_reason"].null_count() == 0  # each with a reason
     assert set(never["never_infused_reason"]) <= {"manufacturing failure", "death", "progression", "withdrawal"}
     assert car_t["leukapheresis_date"].null_count() == 0 and soc["leukapheresis_date"].null_count() == soc.height

@@ -79,8 +79,8 @@ def test_soc_itt_rates_by_hand_and_crossover_car_t_responses_not_counted(rct):
 # R 4.x (tests/r_reference_soc_responses.R): fisher.test P and Newcombe's method 10 interval from R's Wilson
 # intervals (prop.test(correct = FALSE)), for the ITT counts of this simulated study (CAR-T x/n, SOC x/n)
 R_REFERENCE = {
-    (9, 22, 12, 18): (0.1253241731, -0.5030337125, 0.0489480510),  # ORR
-    (7, 22, 7, 18): (0.7442052731, -0.3436228521, 0.2086897312),  # CR rate
+    (19, 22, 12, 18): (0.2534303534, -0.0635861967, 0.4427710789),  # ORR
+    (15, 22, 7, 18): (0.1098362763, -0.0138551848, 0.5346499599),  # CR rate
 }
 
 

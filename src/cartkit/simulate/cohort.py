@@ -111,10 +111,12 @@ def draw_patients(rng: np.random.Generator, n: int, cutoff: int) -> dict[str, np
 
 def draw_episodes(
     rng: np.random.Generator, pat: dict[str, np.ndarray], pidx: np.ndarray, number: int, infusion: np.ndarray,
-    bcma: bool = False,
+    bcma: bool = False, lymphoma_p: tuple[float, float, float, float] | None = None,
 ) -> dict[str, np.ndarray]:
     """Everything that happens in one CAR-T episode for the patients ``pidx``; ``bcma``: a BCMA product, with
-    its own expansion and sampling days (simulate/kinetics.py); the draws are the same in number and order."""
+    its own expansion and sampling days (simulate/kinetics.py); the draws are the same in number and order.
+    ``lymphoma_p``: the lymphoma best-response probabilities in ``LYMPHOMA_P``'s order (PD, SD, PR, CR) instead
+    of ``LYMPHOMA_P``'s (a design's own product, simulate/designs.py); the same draws, only the cut points move."""
     n = pidx.shape[0]
     cd22 = np.full(n, number == 2)
     is_all = pat["is_all"][pidx]
@@ -152,17 +154,18 @@ def draw_episodes(
     ep["infection"] = rng.random(n) < np.where(is_all, 0.15, 0.06)
     ep["infection_onset"] = rng.integers(5, 31, n)
     ep["infection_grade"] = rng.integers(2, 4, n)
-    _draw_response(rng, ep, number)
+    _draw_response(rng, ep, number, lymphoma_p)
     return ep
 
 
-def _draw_response(rng: np.random.Generator, ep: dict, number: int) -> None:
+def _draw_response(rng: np.random.Generator, ep: dict, number: int, lymphoma_p=None) -> None:
     """Best response, progression/relapse day, HSCT and death candidates (days from infusion)."""
     n = ep["pidx"].shape[0]
     is_all = ep["is_all"]
     # Expansion-linked latent response: higher Cmax, better response.
     u = _logistic(0.5 * ep["car_cmax_z"] + np.sqrt(0.75) * rng.standard_normal(n))
-    lym = np.searchsorted(np.cumsum(LYMPHOMA_P[number - 1])[:-1], u)  # 0 PD, 1 SD, 2 PR, 3 CR
+    lym = np.searchsorted(np.cumsum(LYMPHOMA_P[number - 1] if lymphoma_p is None else lymphoma_p)[:-1],
+                          u)  # 0 PD, 1 SD, 2 PR, 3 CR
     lym_best = np.array(["PD", "SD", "PR", "CR"])[lym]
     remission = u > 1.0 - ALL_REMISSION_P[number - 1]
     # CR vs CRi from the day-28 counts (NCCN: ANC >= 1.0 and platelets >= 100 x 10^9/L)

@@ -86,7 +86,7 @@ def simulate_study(
 
     ``design`` (simulate/designs.py): ``"sequential"`` (the default, described above: the seed's
     shape), ``"single-arm"`` (one CD19 CAR-T product, everyone leukapheresed, ~10% never infused)
-    or ``"randomised"`` (CAR-T vs standard of care 1:1 in large B-cell lymphoma, ~15% of the CAR-T
+    or ``"randomised"`` (CAR-T vs standard of care 1:1 in large B-cell lymphoma, ~6% of the CAR-T
     arm never infused with a reason, the standard-of-care arm never infused; ``crossover=True``
     gives part of its failures CAR-T after failure). Each writes a study.toml whose plan fits it.
 
