@@ -1,4 +1,4 @@
-"""read_published parses published.toml once per text (the analysis reads it twice) and returns fresh copies."""
+"""read_published parses published.toml once per text (the numbers and the cross-references share it) and returns fresh copies."""
 
 from __future__ import annotations
 
