@@ -313,8 +313,10 @@ def population_response_tests(rates: pl.DataFrame, control: str | None, analysis
     rows = []
     best = rates.filter(pl.col("planned_day").is_null() & (pl.col("group_by") == "arm") & pl.col("orr_n").is_not_null())
     for (population, diagnosis), g in best.group_by("population", "diagnosis", maintain_order=True):
+        if control is None:  # no control arm (populations.control_arm): nothing to compare against
+            break
         ref = g.filter(pl.col("group") == control)
-        if control is None or not ref.height:
+        if not ref.height:
             continue
         r = ref.row(0, named=True)
         for a in g.filter(pl.col("group") != control).to_dicts():
