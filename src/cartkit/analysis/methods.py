@@ -29,10 +29,13 @@ def quantile_method_name(method: str) -> str:
 
 
 def software_versions() -> dict[str, str]:
+    """The software that computed the analysis, for Methods' "Software" line: Python, cartkit, Polars and
+    NumPy. cartkit's statistics and figures are its own (stats/distributions.py, report/svg): SciPy is not
+    imported by an analysis and matplotlib only rasterises PNGs (``--png``), so neither is named."""
     import importlib.metadata as md
 
     versions = {"python": platform.python_version()}
-    for pkg in ("cartkit", "polars", "numpy", "scipy", "matplotlib"):
+    for pkg in ("cartkit", "polars", "numpy"):
         try:
             versions[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
