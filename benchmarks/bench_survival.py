@@ -9,11 +9,16 @@ their answers (survival curve, log-rank statistic, Cox coefficients) as a check.
 cartkit's Cox is its own Newton-Raphson fit (Efron ties, R's coxph), lifelines' CoxPHFitter uses Efron too.
 
     python benchmarks/bench_survival.py [n]      # default n = 1_000_000
+
+lifelines is not a cartkit dependency: install it beside cartkit for this run only (e.g. a venv with
+``--system-site-packages`` and ``pip install lifelines``). The lifelines version and the load average
+before and after the run are written with the numbers (the machine is shared: absolute times vary).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 import warnings
@@ -39,6 +44,7 @@ def main(n: int) -> None:
     from cartkit.survival import cox, kaplan_meier, logrank
 
     warnings.filterwarnings("ignore")
+    load_before = os.getloadavg()
     rng = np.random.default_rng(2026)
     group = rng.integers(0, 2, n)
     x = rng.normal(size=n)
@@ -77,7 +83,9 @@ def main(n: int) -> None:
           f"(ratio {total_theirs / total_ours:.2f})")
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
-    (out / "bench_survival.json").write_text(json.dumps({"n": n, "rows": rows}, indent=1))
+    (out / "bench_survival.json").write_text(json.dumps({
+        "n": n, "lifelines": lifelines.__version__, "load_average_before": list(load_before),
+        "load_average_after": list(os.getloadavg()), "rows": rows}, indent=1))
 
 
 if __name__ == "__main__":
