@@ -62,12 +62,26 @@ def _timed(args: list[str]) -> dict:
             "load_average": round(os.getloadavg()[0], 1)}
 
 
+def _commit() -> str | None:
+    """The commit measured (and "+changes" when the work tree differs from it), for the record."""
+    try:
+        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + (" +changes" if dirty else "")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--patients", type=int, default=100_000)
     parser.add_argument("--shard-patients", type=int, default=20_000)
     parser.add_argument("--keep", type=Path, default=None, help="simulate into (or reuse) this folder")
     args = parser.parse_args()
+    code = _commit()  # before the run: the code it runs
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     shards = max(1, -(-args.patients // args.shard_patients))
     with tempfile.TemporaryDirectory(prefix="cartkit-registry-") as tmp:
         study = args.keep or Path(tmp) / "study"
@@ -84,7 +98,8 @@ def main() -> None:
                        for p in study.glob("shards/*/*.parquet"))
         except Exception:  # noqa: BLE001 - the row count is for the record only
             pass
-    entry = {"patients": args.patients, "shards": shards, "rows": rows, "simulate": simulated, "run": run,
+    entry = {"patients": args.patients, "shards": shards, "rows": rows, "code": code,
+             "measured": started, "simulate": simulated, "run": run,
              "load_average": round(os.getloadavg()[0], 1)}
     results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
     results[str(args.patients)] = entry
