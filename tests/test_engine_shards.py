@@ -255,3 +255,15 @@ def test_sharded_analysis_equals_the_one_folder_analysis(studies):
             assert other.filter(note).height == 1 and frame.equals(other.filter(~note)), name
         else:
             assert _plain(frame).equals(_plain(other)), name
+
+
+def test_with_groups_is_the_inner_join_in_the_frames_order():
+    from cartkit.analysis.sections import with_groups
+
+    frame = pl.DataFrame({"patient_id": ["P2", "P1", "P2", "P3"], "episode": [1, 1, 1, 2], "x": [1.0, 2.0, 3.0, 4.0]})
+    groups = pl.DataFrame({"patient_id": ["P1", "P2", "P3"], "episode": [1, 1, 2], "product": ["A", "B", "A"]})
+    every = with_groups(frame, groups)  # every row has its group: the frame's columns and the group's
+    assert every.equals(frame.with_columns(product=pl.Series(["B", "A", "B", "A"])))
+    assert every.equals(frame.join(groups, on=["patient_id", "episode"], how="inner", maintain_order="left"))
+    some = with_groups(frame, groups.head(2))  # P3 episode 2 has no group: left out, as by the join
+    assert some.equals(every.head(3))
