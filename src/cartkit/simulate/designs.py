@@ -180,6 +180,10 @@ def simulate_randomised(rng: np.random.Generator, n: int, cutoff: int, crossover
     leukapheresis = np.where(car_t, randomisation + to_leuka, NEVER)
     enrolment = randomisation - _uniform_days(rng, (0, 7), n)
     never = car_t & (rng.random(n) < NEVER_INFUSED_CAR_T)
+    if n and not (car_t & ~never).any():  # a tiny study (all drawn to SOC): its first patient is an infused CAR-T
+        arm[0], never[0] = 0, False  # patient, so that the study has an infusion (no draw changes: others as before)
+        car_t = arm == 0
+        leukapheresis = np.where(car_t, randomisation + to_leuka, NEVER)
     reason = np.searchsorted(np.cumsum(NEVER_INFUSED_REASON_P)[:-1], rng.random(n))
     pat.update(_milestones(pat, enrolment, leukapheresis, randomisation, arm, never, reason, rng, n))
     own = _never_infused_outcomes(rng, pat, never, reason, leukapheresis, n)
