@@ -146,20 +146,6 @@ def simulate(
     _console().print(f"[green]wrote {path}[/]")
 
 
-# Polars' allocator (jemalloc) keeps freed memory for reuse; a registry run frees a shard's tables after each
-# shard, and keeping them raised its peak by GiBs (docs/scale.md "Memory and time"). Immediate purging returns
-# them. Read when Polars is loaded, so set before the first import; a value the user set is kept.
-JEMALLOC_CONF = ("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
-
-
-def _return_freed_memory() -> None:
-    import os
-    import sys
-
-    if "polars" not in sys.modules:
-        os.environ.setdefault(*JEMALLOC_CONF)
-
-
 @app.command()
 def run(
     study_dir: Path = typer.Argument(..., help="Study folder."),
@@ -183,7 +169,6 @@ def run(
     OUT must be new, empty or an earlier cartkit report (see docs/output.md); it is checked
     before the analysis starts.
     """
-    _return_freed_memory()
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from cartkit.engine import ENGINES
