@@ -21,6 +21,7 @@ from cartkit.cli_messages import console as _console
 from cartkit.cli_messages import fail as _fail
 from cartkit.cli_messages import fail_with_problems
 from cartkit.cli_messages import problem_table as _problem_table
+from cartkit.cli_messages import text as _text
 from cartkit.cli_params import FastGroup
 
 app = typer.Typer(
@@ -57,18 +58,18 @@ def validate(
             write_problems_csv(problems, problems_csv)
         except OSError as exc:  # FileExistsError included: a file cartkit did not write is kept
             _fail(f"could not write {problems_csv}: {exc}", debug, exc)
-        console.print(f"wrote {len(problems):,} problem(s) to {problems_csv}", soft_wrap=True)
+        console.print(f"wrote {len(problems):,} problem(s) to {_text(problems_csv)}", soft_wrap=True)
     if errors(problems):
         console.print(_problem_table(problems))
-        _console(stderr=True).print(f"[bold red]error:[/] {study_dir}: {summary(problems)}; "
+        _console(stderr=True).print(f"[bold red]error:[/] {_text(study_dir)}: {_text(summary(problems))}; "
                                     "the study cannot be analysed until the errors are fixed", soft_wrap=True)
         raise typer.Exit(code=1)
     if problems:
         console.print(_problem_table(problems))
-        console.print(f"[yellow]{study_dir}: no errors; {summary(problems)}: the study can be analysed, "
+        console.print(f"[yellow]{_text(study_dir)}: no errors; {_text(summary(problems))}: the study can be analysed, "
                       "with the caveats above[/]", soft_wrap=True)
         return
-    console.print(f"[green]{study_dir}: no problems found[/]")
+    console.print(f"[green]{_text(study_dir)}: no problems found[/]")
 
 
 @app.command()
@@ -143,7 +144,7 @@ def simulate(
     except Exception as exc:  # noqa: BLE001
         _fail(f"simulation failed: {exc}", debug, exc)
         return
-    _console().print(f"[green]wrote {path}[/]")
+    _console().print(f"[green]wrote {_text(path)}[/]")
 
 
 @app.command()
@@ -205,7 +206,7 @@ def run(
     except Exception as exc:  # noqa: BLE001
         _fail(f"{type(exc).__name__}: {exc}", debug, exc)
         return
-    console.print(f"[green]report written to {index}[/]")
+    console.print(f"[green]report written to {_text(index)}[/]")
 
 
 @app.command()
@@ -235,10 +236,10 @@ def template(
         _fail(str(exc).splitlines()[0], debug, exc)
         return
     console = _console()
-    console.print(f"[green]wrote {written.workbook}[/]", soft_wrap=True)
+    console.print(f"[green]wrote {_text(written.workbook)}[/]", soft_wrap=True)
     if written.study_toml is not None:
-        console.print(f"wrote {written.study_toml} (the study's id and plan: edit it)", soft_wrap=True)
-    console.print(f"fill in the sheets, then: cartkit validate {written.workbook.parent}", soft_wrap=True)
+        console.print(f"wrote {_text(written.study_toml)} (the study's id and plan: edit it)", soft_wrap=True)
+    console.print(f"fill in the sheets, then: cartkit validate {_text(written.workbook.parent)}", soft_wrap=True)
 
 
 @app.command()
@@ -260,7 +261,7 @@ def convert(
     except (OSError, ValueError) as exc:
         _fail(str(exc), debug, exc)
         return
-    _console().print(f"[green]wrote {path} ({to})[/]", soft_wrap=True)
+    _console().print(f"[green]wrote {_text(path)} ({_text(to)})[/]", soft_wrap=True)
 
 
 from cartkit.cli_design import design_app  # noqa: E402 - the sub-app, after the commands above
@@ -302,7 +303,7 @@ def redcap_dictionary(
     except Exception as exc:  # noqa: BLE001
         _fail(f"could not write {out}: {exc}", debug, exc)
         return
-    _console().print(f"[green]wrote {out}[/]; in REDCap's Project Setup make these instruments repeating: "
+    _console().print(f"[green]wrote {_text(out)}[/]; in REDCap's Project Setup make these instruments repeating: "
                      f"{', '.join(REPEATING_FORMS)}", soft_wrap=True)
 
 
@@ -325,7 +326,7 @@ def redcap_export(
     except Exception as exc:  # noqa: BLE001
         _fail(f"could not export {study_dir}: {exc}", debug, exc)
         return
-    _console().print(f"[green]wrote {out}[/]")
+    _console().print(f"[green]wrote {_text(out)}[/]")
 
 
 @redcap_app.command("import")
@@ -385,7 +386,7 @@ def redcap_import(
         if debug:
             raise
         _console().print(_problem_table(exc.problems))
-        _console(stderr=True).print(f"[bold red]error:[/] {source}: nothing written to {out_dir}; fix the "
+        _console(stderr=True).print(f"[bold red]error:[/] {_text(source)}: nothing written to {_text(out_dir)}; fix the "
                                     "values in REDCap (or pass --keep-going)", soft_wrap=True)
         raise typer.Exit(code=1) from None
     except Exception as exc:  # noqa: BLE001
@@ -399,7 +400,7 @@ def redcap_import(
         console.print(_problem_table([p.problem(name) for p in result.problems]))
     left = f"; {len(result.left_out)} record(s) with errors left out: {', '.join(result.left_out)}" \
         if result.left_out else ""
-    console.print(f"[green]wrote {result.records} record(s) to {out_dir}[/]{left}", soft_wrap=True)
+    console.print(f"[green]wrote {result.records} record(s) to {_text(out_dir)}[/]{_text(left)}", soft_wrap=True)
 
 
 def main() -> None:  # pragma: no cover

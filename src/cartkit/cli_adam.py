@@ -13,6 +13,7 @@ from pathlib import Path
 
 import typer
 
+from cartkit.cli_messages import text as _text
 from cartkit.cli_params import FastGroup
 
 adam_app = typer.Typer(
@@ -38,5 +39,5 @@ def export_command(
 
     result, counts = run_export(export_adam, study_dir, out, debug)
     console = _console()
-    console.print(f"wrote {result.out} ({counts}; each as .xpt, .json and .metadata.json; define.xml)",
+    console.print(f"wrote {_text(result.out)} ({counts}; each as .xpt, .json and .metadata.json; define.xml)",
                   soft_wrap=True)

@@ -18,6 +18,7 @@ import typer
 
 from cartkit.cli_messages import console as _console
 from cartkit.cli_messages import fail, fail_with_problems
+from cartkit.cli_messages import text as _text
 from cartkit.cli_params import FastGroup
 
 design_app = typer.Typer(
@@ -113,7 +114,7 @@ def simon(
                              f"{chosen.r}/{chosen.n}", ["true rate", "P(promising)", "PET", "E[N]"], rows))
     if figure is not None:
         _write_figure(operating_characteristics_figure(chosen), figure, overwrite)
-        console.print(f"[green]figure written to {figure}[/]")
+        console.print(f"[green]figure written to {_text(figure)}[/]")
 
 
 @design_app.command("single-stage")
@@ -268,7 +269,7 @@ def from_study(
                          "stop if <= r1 of n1, promising if > r of n; single stage: promising if > r of n",
                          ["group", "p1 at", "p0", "p1", "r1/n1", "r/n", "EN(p0)", "1 stage"], rows))
     for note in notes:
-        console.print(f"[yellow]no design:[/] {note}")
+        console.print(f"[yellow]no design:[/] {_text(note)}")
     for p in proposals:
         console.print(p.message)
     if p0 is None:

@@ -16,6 +16,14 @@ def console(stderr: bool = False):
     return Console(stderr=stderr, highlight=False)
 
 
+def text(value) -> str:
+    """``value`` as text for a Rich console line: a bracketed part of a path or a note ('study [v2]',
+    '[[plan.endpoint]]') is printed as written, not read as Rich markup."""
+    from rich.markup import escape
+
+    return escape(str(value))
+
+
 def fail(message: str, debug: bool, exc: BaseException | None = None, code: int = 1) -> NoReturn:
     """One ``error:`` line on stderr and exit ``code`` (``exc`` re-raised instead under --debug)."""
     if debug and exc is not None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import typer
 
+from cartkit.cli_messages import text as _text
 from cartkit.cli_params import FastGroup
 
 sdtm_app = typer.Typer(
@@ -66,9 +67,9 @@ def import_command(
     if result.problems:
         console.print(_problem_table(result.problems))
     for note in result.notes:
-        console.print(f"note: {note}", soft_wrap=True)
+        console.print(f"note: {_text(note)}", soft_wrap=True)
     counts = ", ".join(f"{name} {n:,}" for name, n in result.counts.items())
-    console.print(f"wrote {result.out} ({counts}); next: cartkit validate {result.out}", soft_wrap=True)
+    console.print(f"wrote {_text(result.out)} ({counts}); next: cartkit validate {_text(result.out)}", soft_wrap=True)
 
 
 @sdtm_app.command("export")
@@ -86,5 +87,5 @@ def export_command(
 
     result, counts = run_export(export_sdtm, study_dir, out, debug)
     console = _console()
-    console.print(f"wrote {result.out} ({counts}); read it back with: cartkit sdtm import {result.out}/xpt STUDY",
+    console.print(f"wrote {_text(result.out)} ({counts}); read it back with: cartkit sdtm import {_text(result.out)}/xpt STUDY",
                   soft_wrap=True)
