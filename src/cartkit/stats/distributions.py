@@ -44,6 +44,7 @@ tolerance says which grid is held to what).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -68,6 +69,17 @@ def _out(result: np.ndarray, *inputs: object):
 
 # ---------------------------------------------------------------------------------------------
 # Normal distribution
+
+def _elementwise(f):
+    """``f`` of plain floats, applied elementwise (``np.vectorize``) when any argument is an array."""
+    @functools.wraps(f)
+    def scalar_or_elementwise(*args):
+        if any(np.ndim(v) for v in args):
+            return np.vectorize(scalar_or_elementwise, otypes=[float])(*args)
+        return f(*(float(v) for v in args))
+
+    return scalar_or_elementwise
+
 
 _erfc_elementwise = np.frompyfunc(math.erfc, 1, 1)
 
@@ -228,11 +240,9 @@ def gammaincc(a: float, x: float) -> float:
     return math.exp(log_front) * h
 
 
+@_elementwise
 def chdtrc(df, x):
     """Chi-square upper tail P(X > x), X ~ chi^2(df) (R ``pchisq(x, df, lower.tail = FALSE)``)."""
-    if np.ndim(df) or np.ndim(x):
-        return np.vectorize(chdtrc, otypes=[float])(df, x)
-    df, x = float(df), float(x)
     if math.isnan(df) or math.isnan(x) or df <= 0:
         return math.nan
     if x <= 0:
@@ -358,11 +368,9 @@ def _betainc_scalar(a: float, b: float, x: float, y: float) -> float:
     return 1.0 - part if swap else part
 
 
+@_elementwise
 def betaincinv(a, b, p):
     """x with I_x(a, b) = p (R ``qbeta(p, a, b)``); scalar a, b, p (arrays elementwise)."""
-    if np.ndim(a) or np.ndim(b) or np.ndim(p):
-        return np.vectorize(betaincinv, otypes=[float])(a, b, p)
-    a, b, p = float(a), float(b), float(p)
     if math.isnan(a) or math.isnan(b) or math.isnan(p) or a <= 0 or b <= 0 or not 0 <= p <= 1:
         return math.nan
     if p == 0:
@@ -443,11 +451,9 @@ def _t_lower(df: float, t: float) -> float:
     return 0.5 * _betainc_scalar(0.5 * df, 0.5, x, y)
 
 
+@_elementwise
 def stdtr(df, t):
     """Student t CDF P(T <= t), T ~ t(df) (R ``pt(t, df)``); df > 0."""
-    if np.ndim(df) or np.ndim(t):
-        return np.vectorize(stdtr, otypes=[float])(df, t)
-    df, t = float(df), float(t)
     if math.isnan(df) or math.isnan(t) or df <= 0:
         return math.nan
     if math.isinf(t):
@@ -464,11 +470,9 @@ def _t_density(df: float, t: float) -> float:
                     - 0.5 * (df + 1.0) * math.log1p(t * t / df))
 
 
+@_elementwise
 def stdtrit(df, p):
     """Student t quantile: t with P(T <= t) = p (R ``qt(p, df)``); df > 0."""
-    if np.ndim(df) or np.ndim(p):
-        return np.vectorize(stdtrit, otypes=[float])(df, p)
-    df, p = float(df), float(p)
     if math.isnan(df) or math.isnan(p) or df <= 0 or not 0 <= p <= 1:
         return math.nan
     if p == 0:
