@@ -28,10 +28,8 @@ def fail(message: str, debug: bool, exc: BaseException | None = None, code: int 
     """One ``error:`` line on stderr and exit ``code`` (``exc`` re-raised instead under --debug)."""
     if debug and exc is not None:
         raise exc
-    from rich.markup import escape
-
     # the message is text: a bracketed '[redcap]' or '[Errno 2]' is printed, not read as Rich markup
-    console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)  # one line, unwrapped
+    console(stderr=True).print(f"[bold red]error:[/] {text(message)}", soft_wrap=True)  # one line, unwrapped
     raise typer.Exit(code=code)
 
 
@@ -83,9 +81,7 @@ def run_export(export, study_dir, out, debug: bool):
         fail_with_problems(exc.problems, f"{study_dir}: {summary(exc.problems)}; nothing was written", debug, exc)
     except Exception as exc:  # noqa: BLE001 - the CLI turns anything into one readable message
         fail(f"could not export {study_dir}: {type(exc).__name__}: {exc}", debug, exc)
-    from rich.markup import escape
-
     out_console = console()
     for note in result.notes:
-        out_console.print(f"note: {escape(note)}", soft_wrap=True)
+        out_console.print(f"note: {text(note)}", soft_wrap=True)
     return result, ", ".join(f"{name} {n:,}" for name, n in result.datasets.items())
