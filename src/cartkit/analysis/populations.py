@@ -227,15 +227,22 @@ def control_arm(study: Study, arms: list[str], asked: str | None = None) -> str 
     ([[plan.endpoint]]); else the arm with the smallest share of infused patients (the never-infused
     standard-of-care arm of a CAR-T vs standard-of-care trial). None with one arm or when the two arms
     with the smallest shares have the same share (no arm is the control by the data)."""
+    return control_arm_of(study.patients, study.infusions, study.plan.endpoints, arms, asked)
+
+
+def control_arm_of(patients: pl.DataFrame, infusions: pl.DataFrame, endpoints, arms: list[str],
+                   asked: str | None = None) -> str | None:
+    """``control_arm`` from the frames themselves (patients with ``arm``, infusions with ``patient_id``, the
+    plan's endpoints), for validation, which checks episode-0 rows before a Study exists."""
     if asked is not None and asked in arms:
         return asked
     if len(arms) < 2:
         return None
-    named = [e.reference for e in study.plan.endpoints if e.reference in arms]
+    named = [e.reference for e in endpoints if e.reference in arms]
     if named:
         return named[0]
-    infused = study.infusions.select("patient_id").unique().with_columns(__inf=pl.lit(1.0))
-    share = study.patients.select("patient_id", pl.col("arm").cast(pl.String)).filter(pl.col("arm").is_in(arms)).join(
+    infused = infusions.select("patient_id").unique().with_columns(__inf=pl.lit(1.0))
+    share = patients.select("patient_id", pl.col("arm").cast(pl.String)).filter(pl.col("arm").is_in(arms)).join(
         infused, on="patient_id", how="left").group_by("arm").agg(pl.col("__inf").fill_null(0.0).mean()).sort(
         "__inf", "arm")
     if share.height < 2 or share["__inf"][0] == share["__inf"][1]:

@@ -554,10 +554,7 @@ def _control_arm(plan: Plan | None, patients: TypedTable, infusions: TypedTable 
                  arms: list[str]) -> str | None:
     """The control arm by the analysis' own rule (analysis/populations.control_arm: the reference an endpoint
     names, else the arm with the smallest share infused); None when it cannot be told."""
-    from pathlib import Path
-
-    from cartkit.analysis.populations import control_arm
-    from cartkit.study.model import Study, StudyMeta
+    from cartkit.analysis.populations import control_arm_of
 
     if "arm" not in patients.frame.columns:
         return None
@@ -566,6 +563,4 @@ def _control_arm(plan: Plan | None, patients: TypedTable, infusions: TypedTable 
         return None
     infused = (infusions.frame.select("patient_id") if infusions is not None and "patient_id" in infusions.frame.columns
                else pl.DataFrame(schema={"patient_id": pl.String}))
-    study = Study(Path("."), StudyMeta("validation"), plan or Plan(),
-                  {"patients": patients.frame.select("patient_id", "arm"), "infusions": infused})
-    return control_arm(study, every)
+    return control_arm_of(patients.frame, infused, (plan or Plan()).endpoints, every)
