@@ -15,11 +15,14 @@ so its ADLB leaves a "<x" result (LBSTRESN null) ungraded (``derive_var_atoxgr_d
 the interval decides. A study without qualified results is graded once, exactly as before.
 
 IEC-HS is not graded this way (its ferritin and transaminase criteria are relative to the patient's own
-baseline, so the grade is not monotone in one value): a qualified ferritin there is missing, as before.
+baseline, so the grade is not monotone in one value): each feature is compared at both ends of its value's and
+its baseline's intervals instead (cartkit.grading.iec_hs). Scalar graders read a qualified result written as
+text (``"<0.1"``, ``">=5000"``, ``"BLQ"``) with :func:`interval_of`, at the same ends as :func:`at_end`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -34,6 +37,41 @@ _INSIDE = 1e-9
 # the unbounded end of ``>x`` and of a below-limit result without a limit: above any threshold
 _UNBOUNDED = 1e12
 ENDS = ("severe", "mild")
+_SCALAR = re.compile(r"^(<=|>=|=<|=>|≤|≥|<|>)\s*(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)$")
+
+
+def interval_of(value: Any) -> tuple[float, float] | None:
+    """The lowest and highest value a qualified result written as text stands for, or None when ``value`` is
+    not qualified text (a number, None, other text: the caller reads those as before).
+
+    ``"<x"`` and ``"<=x"`` (also ``=<``, ``≤``) run from 0 to just inside x (to x itself for ``<=``), ``">x"``
+    and ``">=x"`` from just above x (x itself for ``>=``) to unbounded, and a below-limit word without a
+    number (``BLQ``, ``ND``, ``not detected``: cartkit.study.qualified.BELOW_WORDS) from 0 to unbounded: the
+    same ends as :func:`at_end` gives a measurement row, so a scalar grader and the frame path agree.
+
+        >>> interval_of("<=0.5"), interval_of(">=100"), interval_of("ND")
+        ((0.0, 0.5), (100.0, 1000000000000.0), (0.0, 1000000000000.0))
+        >>> interval_of(0.4) is None and interval_of("7") is None
+        True
+    """
+    from cartkit.study.qualified import BELOW_WORDS
+
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if " ".join(text.lower().split()) in BELOW_WORDS:
+        return 0.0, _UNBOUNDED
+    m = _SCALAR.match(text)
+    if m is None:
+        return None
+    sign, x = m.group(1), float(m.group(2))
+    if sign == "<":
+        return 0.0, x * (1 - _INSIDE)
+    if sign in ("<=", "=<", "≤"):
+        return 0.0, x
+    if sign == ">":
+        return x * (1 + _INSIDE) + _INSIDE, _UNBOUNDED
+    return x, _UNBOUNDED
 
 
 def has_qualified(measurements: pl.DataFrame, analytes: Sequence[str] | None = None) -> bool:

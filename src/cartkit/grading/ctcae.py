@@ -14,6 +14,14 @@ None (as pharmaverse admiral does), never 0.
     2
     >>> ctcae_grade("anemia", 6.2, "mmol/L", lln=7.5)   # on the printed cut-point "<6.2 - 4.9"
     1
+    >>> ctcae_grade("neutrophil count decreased", "<0.1", "10^9/L")   # every value below 0.1 is grade 4
+    4
+    >>> ctcae_grade("neutrophil count decreased", "<0.6", "10^9/L") is None   # grade 3 or 4
+    True
+
+A qualified result written as text (``"<0.1"``, ``"<=0.5"``, ``">x"``, ``"BLQ"``) is graded at both ends of its
+interval, as the derive stage grades a qualified measurement (cartkit.grading.censored; docs/criteria.md,
+"Qualified results in grading"): the grade both ends agree on, else None.
 
 Units: a value is graded in the unit a criterion is printed in when the criteria file
 prints cut-points for that unit (CTCAE anaemia prints g/dL, mmol/L and g/L, and 6.2
@@ -31,6 +39,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cartkit.grading import inputs
+from cartkit.grading.censored import interval_of
 from cartkit.grading.criteria_data import available, load_criteria
 from cartkit.study.model import Plan
 from cartkit.study.vocabulary import UNIT_CONVERSIONS, canonical_unit_expr
@@ -109,9 +118,16 @@ def ctcae_grade(
     ``unit`` applies to both ``value`` and ``lln``; SI and conventional units are
     accepted (10^9/L, 10^3/uL, cells/uL; g/L, g/dL, mmol/L). None is returned for a
     missing value (None, NaN) or when the grade depends on an LLN that was not given.
-    An unknown term, a missing or unknown unit, a value that is not a number (text
+    A qualified result written as text (``"<0.1"``, ``"<=0.5"``, ``">2.0"``, ``"BLQ"``) is graded at both
+    ends of its interval (cartkit.grading.censored.interval_of, the ends the derive stage grades a qualified
+    measurement at): the grade both ends agree on, else None (``"<0.6"`` is grade 3 or 4).
+    An unknown term, a missing or unknown unit, a value that is not a number (other text
     such as "7" included) or a negative value raises ValueError.
     """
+    ends = interval_of(value)
+    if ends is not None:
+        low, high = (ctcae_grade(term, end, unit, version, lln) for end in ends)
+        return low if low == high else None
     spec = ctcae_term(term, version)
     rule = f"CTCAE v{version} {spec.name}"
     spelled, _factor, _offset = inputs.unit_factor(spec.analyte, unit)
