@@ -28,8 +28,21 @@ Data handling (the choices a pharmacologist needs to know):
 * BLQ: a value flagged in ``blq`` or equal to 0 (PKNCA codes BLQ as 0) is
   below the limit of quantification. By default a BLQ before Tmax counts as
   0 and a BLQ after Tmax is dropped (``blq_before_tmax="zero"``,
-  ``blq_after_tmax="drop"``); each may be "zero" or "drop". A profile with
-  no quantifiable value has Cmax 0, AUC 0 and no Tmax/Tlast/half-life.
+  ``blq_after_tmax="drop"``); each may be "zero" or "drop". This is PKNCA's
+  Tmax-relative rule ``conc.blq = list(before.tmax = "keep", after.tmax =
+  "drop")`` ("keep" keeps the BLQ as 0; ``clean.conc.blq``, PKNCA >= 0.11.0.9000),
+  **not** PKNCA's default, which is positional: ``PKNCA.options("conc.blq")``
+  is ``list(first = "keep", middle = "drop", last = "keep")``, i.e. a BLQ
+  before the first quantifiable value is 0, one between the first and the last
+  quantifiable value is dropped, and one after the last quantifiable value is
+  0 (so a partial AUC can end on a trailing BLQ day, the last segment linear
+  down to 0). The two differ on a BLQ between the first quantifiable value and
+  Tmax (cartkit 0, PKNCA dropped) and on a trailing BLQ (cartkit dropped,
+  PKNCA 0). ``blq_position=(first, middle, last)`` applies the positional rule
+  instead, each "zero" or "drop"; ``PKNCA_DEFAULT_BLQ`` is PKNCA's default. A
+  profile whose values are all BLQ counts them all as "first" (as PKNCA does).
+  A profile with no quantifiable value has Cmax 0, AUC 0 and no
+  Tmax/Tlast/half-life.
 * Duplicate days (e.g. two samples on one day with different clock times):
   by default (``duplicates="mean"``) the day's value is the arithmetic mean
   of its quantifiable values, and the day is BLQ only when every sample on it
@@ -58,6 +71,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 AUC_METHODS = ("linear-up-log-down", "linear")
 BLQ_RULES = ("zero", "drop")
+# PKNCA.options("conc.blq") default: list(first = "keep", middle = "drop", last = "keep") (PKNCA.options.R;
+# "keep" keeps the BLQ value, which PKNCA codes as 0): a ``blq_position`` for nca / nca_table
+PKNCA_DEFAULT_BLQ = ("zero", "drop", "zero")
 DUPLICATE_RULES = ("mean", "error")
 
 # PKNCA defaults: min.hl.points = 3, adj.r.squared.factor = 1e-4 (PKNCA.options()).
@@ -106,12 +122,15 @@ class NCAResult:
 
 
 def _check_options(auc: str, blq_before_tmax: str, blq_after_tmax: str, duplicates: str,
-                   partial, min_lambda_points: int) -> tuple[float, float] | None:
+                   partial, min_lambda_points: int, blq_position=None) -> tuple[float, float] | None:
     if auc not in AUC_METHODS:
         raise ValueError(f"auc={auc!r}: the AUC method must be one of {AUC_METHODS}")
     for name, rule in (("blq_before_tmax", blq_before_tmax), ("blq_after_tmax", blq_after_tmax)):
         if rule not in BLQ_RULES:
             raise ValueError(f"{name}={rule!r}: a BLQ rule must be one of {BLQ_RULES}")
+    if blq_position is not None and (isinstance(blq_position, str) or len(tuple(blq_position)) != 3
+                                     or any(r not in BLQ_RULES for r in blq_position)):
+        raise ValueError(f"blq_position={blq_position!r}: (first, middle, last), each one of {BLQ_RULES}")
     if duplicates not in DUPLICATE_RULES:
         raise ValueError(f"duplicates={duplicates!r}: must be one of {DUPLICATE_RULES}")
     if int(min_lambda_points) < 3:
@@ -187,6 +206,13 @@ def _fit_suffixes(n, sx, sy, sxx, sxy, syy):
     return -slope, r2, adj
 
 
+def _positional_use(is_blq: np.ndarray, first: np.ndarray, last: np.ndarray, rule) -> np.ndarray:
+    """The samples kept under a positional BLQ rule (first, middle, last), BLQ ones as 0."""
+    middle = is_blq & ~first & ~last
+    return (~is_blq | (first & (rule[0] == "zero")) | (middle & (rule[1] == "zero"))
+            | (last & (rule[2] == "zero")))
+
+
 def profile_arrays(days, values, blq=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One concentration-time profile as float arrays (days, values) and a BLQ mask, checked.
 
@@ -217,6 +243,7 @@ def nca(
     blq=None,
     blq_before_tmax: str = "zero",
     blq_after_tmax: str = "drop",
+    blq_position: tuple[str, str, str] | None = None,
     duplicates: str = "mean",
     min_lambda_points: int = MIN_LAMBDA_POINTS,
     adj_r2_tolerance: float = ADJ_R2_TOLERANCE,
@@ -229,8 +256,12 @@ def nca(
 
         >>> round(nca([0, 1, 2, 4], [0, 8.0, 4.0, 1.0], partial=(0, 3)).auc_partial, 6)  # 4 + 6 / ln 2
         12.65617
+        >>> r = nca([0, 7, 14, 28], [0, 40.0, 10.0, 0], blq_position=PKNCA_DEFAULT_BLQ)  # day 28 kept as 0
+        >>> round(r.auc_partial, 6), r.tlast        # 140 + 30 * 7 / ln 4 + 70
+        (361.482979, 14.0)
     """
-    window = _check_options(auc, blq_before_tmax, blq_after_tmax, duplicates, partial, min_lambda_points)
+    window = _check_options(auc, blq_before_tmax, blq_after_tmax, duplicates, partial, min_lambda_points,
+                            blq_position)
     t, c, flag = profile_arrays(days, values, blq)
 
     # Pre-infusion baselines out; BLQ flagged or 0; missing visits out.
@@ -262,10 +293,17 @@ def nca(
         cmax = float(np.max(c[~is_blq]))
         tmax = float(t[np.flatnonzero(~is_blq & (c == cmax))[0]])
 
-    # BLQ rules relative to Tmax (all BLQ of an all-BLQ profile count as "before").
-    after = is_blq & (t > tmax)
-    before = is_blq & ~after
-    use = ~is_blq | (before & (blq_before_tmax == "zero")) | (after & (blq_after_tmax == "zero"))
+    if blq_position is None:
+        # BLQ rules relative to Tmax (all BLQ of an all-BLQ profile count as "before").
+        after = is_blq & (t > tmax)
+        before = is_blq & ~after
+        use = ~is_blq | (before & (blq_before_tmax == "zero")) | (after & (blq_after_tmax == "zero"))
+    else:
+        # PKNCA's positional rule (all BLQ of an all-BLQ profile count as "first").
+        quantified = t[~is_blq]
+        first = is_blq & (t < (quantified[0] if quantified.size else np.inf))
+        last = is_blq & ~first & (t > (quantified[-1] if quantified.size else -np.inf))
+        use = _positional_use(is_blq, first, last, blq_position)
     t, c = t[use], np.where(is_blq, 0.0, c)[use]
 
     pos = np.flatnonzero(c > 0)
@@ -366,6 +404,7 @@ def nca_table(
     partial: tuple[float, float] | None = (0, 28),
     blq_before_tmax: str = "zero",
     blq_after_tmax: str = "drop",
+    blq_position: tuple[str, str, str] | None = None,
     duplicates: str = "mean",
     min_lambda_points: int = MIN_LAMBDA_POINTS,
     adj_r2_tolerance: float = ADJ_R2_TOLERANCE,
@@ -382,7 +421,8 @@ def nca_table(
     """
     import polars as pl
 
-    window = _check_options(auc, blq_before_tmax, blq_after_tmax, duplicates, partial, min_lambda_points)
+    window = _check_options(auc, blq_before_tmax, blq_after_tmax, duplicates, partial, min_lambda_points,
+                            blq_position)
     by = list(by)
     needed = [*by, day, value] + ([blq] if blq else [])
     missing = [col for col in needed if col not in df.columns]
@@ -455,10 +495,17 @@ def nca_table(
     tmax = np.where(all_blq | no_data, np.nan, t[np.minimum(first_max, max(t.size - 1, 0))] if t.size else np.nan)
     cmax = np.where(all_blq, 0.0, cmax)
 
-    # BLQ rules relative to Tmax.
-    after = isblq & (t > tmax[seg])
-    before = isblq & ~after
-    use = ~isblq | (before & (blq_before_tmax == "zero")) | (after & (blq_after_tmax == "zero"))
+    if blq_position is None:
+        # BLQ rules relative to Tmax.
+        after = isblq & (t > tmax[seg])
+        before = isblq & ~after
+        use = ~isblq | (before & (blq_before_tmax == "zero")) | (after & (blq_after_tmax == "zero"))
+    else:
+        # PKNCA's positional rule: first / last quantified day of each profile (all-BLQ: all "first")
+        first_q = _segment_reduce(np.minimum, np.where(isblq, np.inf, t), counts, np.inf)
+        last_q = _segment_reduce(np.maximum, np.where(isblq, -np.inf, t), counts, -np.inf)
+        first = isblq & (t < first_q[seg])
+        use = _positional_use(isblq, first, isblq & ~first & (t > last_q[seg]), blq_position)
     seg, t, c = seg[use], t[use], np.where(isblq, 0.0, c)[use]
     counts = np.bincount(seg, minlength=n_seg)
     idx = np.arange(t.size)
