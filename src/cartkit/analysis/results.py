@@ -380,13 +380,15 @@ class Results:
 
     def store(self, name: str, table: pl.DataFrame) -> None:
         """Keep ``table`` as result ``name`` after checking it against its schema (``SCHEMAS``).
-        Text held as categories (a sharded study's gathered tables, cartkit.engine.shards.compact) is
-        stored as text, so a result has the same schema however the study was read."""
+        Text held as categories and integers held as Int32 (a sharded study's gathered tables,
+        cartkit.engine.shards.compact) are stored as text and Int64, so a result has the same schema
+        however the study was read."""
         import polars as pl
 
         categories = [c for c, t in table.schema.items() if isinstance(t, pl.Categorical | pl.Enum)]
-        if categories:
-            table = table.with_columns(pl.col(categories).cast(pl.String))
+        narrow = [c for c, t in table.schema.items() if t == pl.Int32]
+        if categories or narrow:
+            table = table.with_columns(pl.col(categories).cast(pl.String), pl.col(narrow).cast(pl.Int64))
         check_table(name, table)
         self.tables[name] = table
 
