@@ -33,6 +33,13 @@ import numpy as np
 
 _EPS = float(np.finfo(float).eps)
 
+
+
+def _norm(v):
+    """np.linalg.norm(v) of a real vector, the same arithmetic (sqrt(v . v), a NumPy scalar) without its checks."""
+    return np.sqrt(v.dot(v))
+
+
 MESSAGES = {
     0: "the maximum number of function evaluations is exceeded",
     1: "gtol termination condition is satisfied",
@@ -76,6 +83,8 @@ def _active(x, lb, ub, rtol):
 
 
 def _strictly_feasible(x, lb, ub, rstep=1e-10):
+    if rstep == 0 and ((x > lb) & (x < ub)).all():  # nothing on or past a bound: x itself
+        return x.copy()
     x_new = x.copy()
     active = _active(x, lb, ub, rstep)
     lower, upper = active == -1, active == 1
@@ -90,16 +99,12 @@ def _strictly_feasible(x, lb, ub, rstep=1e-10):
     return x_new
 
 
-def _cl_scaling(x, g, lb, ub):
+def _cl_scaling(x, g, lb, ub, lb_finite=None, ub_finite=None):
     """Coleman-Li scaling vector v and its derivative sign dv."""
-    v = np.ones_like(x)
-    dv = np.zeros_like(x)
-    mask = (g < 0) & np.isfinite(ub)
-    v[mask] = ub[mask] - x[mask]
-    dv[mask] = -1
-    mask = (g > 0) & np.isfinite(lb)
-    v[mask] = x[mask] - lb[mask]
-    dv[mask] = 1
+    to_upper = (g < 0) & (np.isfinite(ub) if ub_finite is None else ub_finite)
+    to_lower = (g > 0) & (np.isfinite(lb) if lb_finite is None else lb_finite)
+    v = np.where(to_lower, x - lb, np.where(to_upper, ub - x, 1.0))
+    dv = to_lower.astype(float) - to_upper
     return v, dv
 
 
@@ -117,16 +122,16 @@ def _solve_trust_region(n, m, uf, s, V, delta, initial_alpha=None, rtol=0.01, ma
 
     def phi_and_derivative(alpha):
         denom = s**2 + alpha
-        p_norm = np.linalg.norm(suf / denom)
-        return p_norm - delta, -np.sum(suf**2 / denom**3) / p_norm
+        p_norm = _norm(suf / denom)
+        return p_norm - delta, -(suf**2 / denom**3).sum() / p_norm
 
     suf = s * uf
     full_rank = bool(s[-1] > _EPS * m * s[0]) if m >= n else False
     if full_rank:
         p = -V.dot(uf / s)
-        if np.linalg.norm(p) <= delta:
+        if _norm(p) <= delta:
             return p, 0.0
-    alpha_upper = np.linalg.norm(suf) / delta
+    alpha_upper = _norm(suf) / delta
     if full_rank:
         phi, phi_prime = phi_and_derivative(0.0)
         alpha_lower = -phi / phi_prime
@@ -148,7 +153,7 @@ def _solve_trust_region(n, m, uf, s, V, delta, initial_alpha=None, rtol=0.01, ma
         if np.abs(phi) < rtol * delta:
             break
     p = -V.dot(suf / (s**2 + alpha))
-    p *= delta / np.linalg.norm(p)
+    p *= delta / _norm(p)
     return p, alpha
 
 
@@ -208,7 +213,8 @@ def _intersect_trust_region(x, s, delta):
 
 def _select_step(x, J_h, diag_h, g_h, p, p_h, d, delta, lb, ub, theta):
     """The trust-region step cut at the bound, its reflection, or scaled steepest descent."""
-    if np.all((x + p >= lb) & (x + p <= ub)):
+    x_p = x + p
+    if ((x_p >= lb) & (x_p <= ub)).all():
         return p, p_h, -_evaluate_quadratic(J_h, g_h, p_h, diag_h)
     p_stride, hits = _step_to_bound(x, p, lb, ub)
     r_h = np.copy(p_h)
@@ -238,7 +244,7 @@ def _select_step(x, J_h, diag_h, g_h, p, p_h, d, delta, lb, ub, theta):
     p_value = _evaluate_quadratic(J_h, g_h, p_h, diag_h)
     ag_h = -g_h
     ag = d * ag_h
-    to_tr = delta / np.linalg.norm(ag_h)
+    to_tr = delta / _norm(ag_h)
     to_bound, _ = _step_to_bound(x, ag, lb, ub)
     ag_stride = theta * to_bound if to_bound < to_tr else to_tr
     a, b, _ = _quadratic_1d(J_h, g_h, ag_h, diag_h)
@@ -279,28 +285,31 @@ def trust_region_reflective(
         max_nfev = x.size * 100
     alpha = 0.0
     status = None
-    v, dv = _cl_scaling(x, g, lb, ub)
+    lb_finite, ub_finite = np.isfinite(lb), np.isfinite(ub)
+    v, dv = _cl_scaling(x, g, lb, ub, lb_finite, ub_finite)
     v[dv != 0] *= scale_inv[dv != 0]
-    delta = np.linalg.norm(x * scale_inv / v**0.5)
+    delta = _norm(x * scale_inv / v**0.5)
     if delta == 0:
         delta = 1.0
     f_augmented = np.zeros(m + n)
-    J_augmented = np.empty((m + n, n))
+    J_augmented = np.zeros((m + n, n))  # below the m rows of J * d: diag(diag_h ** 0.5), zero elsewhere
+    diagonal = (np.arange(m, m + n), np.arange(n))
     while True:
-        v, dv = _cl_scaling(x, g, lb, ub)
-        g_norm = np.linalg.norm(g * v, ord=np.inf)
+        v, dv = _cl_scaling(x, g, lb, ub, lb_finite, ub_finite)
+        g_norm = np.abs(g * v).max(initial=0)  # np.linalg.norm(g * v, ord=np.inf)
         if g_norm < gtol:
             status = 1
         if status is not None or nfev == max_nfev:
             break
-        v[dv != 0] *= scale_inv[dv != 0]
+        on_bound = dv != 0
+        v[on_bound] *= scale_inv[on_bound]
         d = v**0.5 * scale
         diag_h = g * dv * scale
         g_h = d * g
         f_augmented[:m] = f
         J_augmented[:m] = J * d
         J_h = J_augmented[:m]
-        J_augmented[m:] = np.diag(diag_h**0.5)
+        J_augmented[diagonal] = diag_h**0.5
         U, s, Vt = np.linalg.svd(J_augmented, full_matrices=False)
         V = Vt.T
         uf = U.T.dot(f_augmented)
@@ -313,8 +322,8 @@ def trust_region_reflective(
             x_new = _strictly_feasible(x + step, lb, ub, rstep=0)
             f_new = fun(x_new)
             nfev += 1
-            step_h_norm = np.linalg.norm(step_h)
-            if not np.all(np.isfinite(f_new)):
+            step_h_norm = _norm(step_h)
+            if not np.isfinite(f_new).all():
                 delta = 0.25 * step_h_norm
                 continue
             cost_new = 0.5 * np.dot(f_new, f_new)
@@ -331,9 +340,9 @@ def trust_region_reflective(
                 delta_new = 0.25 * step_h_norm
             elif ratio > 0.75 and step_h_norm > 0.95 * delta:
                 delta_new = delta * 2.0
-            step_norm = np.linalg.norm(step)
+            step_norm = _norm(step)
             ftol_ok = actual_reduction < ftol * cost and ratio > 0.25
-            xtol_ok = step_norm < xtol * (xtol + np.linalg.norm(x))
+            xtol_ok = step_norm < xtol * (xtol + _norm(x))
             status = 4 if ftol_ok and xtol_ok else 2 if ftol_ok else 3 if xtol_ok else None
             if status is not None:
                 break

@@ -115,6 +115,67 @@ def log_stein_jacobian(t, cmax, tmax, foldx, alpha, beta, fb) -> np.ndarray:
     return jac
 
 
+class _LogResiduals:
+    """Residuals y - ln C(t) and their Jacobian of one sorted profile, as functions of the free theta.
+
+    The same arithmetic as ``y - log_stein_curve(t, **p)`` and ``-log_stein_jacobian(t, **p)[:, free]``
+    (identical numbers), for the optimizer's hundreds of calls per fit: the fixed parameters are
+    set once, the points before Tmax (a prefix, t being sorted) and from Tmax on are computed
+    apart instead of both branches everywhere, and the Jacobian at the point the residuals were
+    last computed (the optimizer asks for it after accepting a step) reuses their exponentials.
+    """
+
+    def __init__(self, t, y, free, fixed):
+        self.t, self.y = t, y
+        self.free = [PARAMETERS.index(p) for p in free]
+        # natural-scale values: a fixed parameter as given, the free ones from theta (_from_theta)
+        self.values = [float(fixed[p]) if p in fixed else float("nan") for p in PARAMETERS]
+        self._at = None
+
+    def _evaluate(self, x):
+        if self._at is not None and np.array_equal(self._at, x):
+            return
+        v = self.values
+        for i, xi in zip(self.free, x, strict=True):
+            v[i] = float(_expit(xi)) if i == 5 else math.exp(xi)
+        cmax, tmax, foldx, alpha, beta, fb = v
+        t = self.t
+        k = int(np.searchsorted(t, tmax, side="left"))  # t[:k] < Tmax: rising
+        log_cmax = math.log(cmax)
+        rising = log_cmax + math.log(foldx) * (t[:k] / tmax - 1.0)
+        dt = t[k:] - tmax
+        l1 = math.log1p(-fb) - alpha * dt
+        l2 = math.log(fb) - beta * dt
+        both = np.logaddexp(l1, l2)
+        self._at, self._k, self._params = x.copy(), k, tuple(v)
+        self._dt, self._l1, self._both = dt, l1, both
+        self._residuals = self.y - np.concatenate((rising, log_cmax + both))
+        self._jacobian = None
+
+    def residuals(self, x):
+        self._evaluate(x)
+        return self._residuals
+
+    def jacobian(self, x):
+        self._evaluate(x)
+        if self._jacobian is None:
+            cmax, tmax, foldx, alpha, beta, fb = self._params
+            k, dt = self._k, self._dt
+            u = self.t[:k] / tmax
+            p1 = np.exp(self._l1 - self._both)
+            p2 = 1.0 - p1
+            jac = np.zeros((self.t.size, 6))
+            jac[:, 0] = 1.0
+            jac[:k, 1] = -math.log(foldx) * u
+            jac[k:, 1] = tmax * (alpha * p1 + beta * p2)
+            jac[:k, 2] = u - 1.0
+            jac[k:, 3] = -alpha * dt * p1
+            jac[k:, 4] = -beta * dt * p2
+            jac[k:, 5] = (1.0 - fb) * p2 - fb * p1
+            self._jacobian = -jac[:, self.free]
+        return self._jacobian
+
+
 @dataclass(frozen=True)
 class SteinFit:
     """A per-patient fit: estimates, uncertainty, the fitted curve and whether it worked.
@@ -270,14 +331,8 @@ def fit_stein(
         th.update(zip(free, x, strict=True))
         return {**_from_theta(th), **{k: float(v) for k, v in fixed.items()}}
 
-    def residuals(x):
-        p = unpack(x)
-        return y - log_stein_curve(t, **p)
-
-    free_cols = [PARAMETERS.index(p) for p in free]
-
-    def jacobian(x):  # of the residuals: analytic, no finite differences
-        return -log_stein_jacobian(t, **unpack(x))[:, free_cols]
+    model = _LogResiduals(t, y, free, fixed)
+    residuals, jacobian = model.residuals, model.jacobian  # the Jacobian is analytic, no finite differences
 
     # Data-derived start: observed peak; expansion from the first point; fast and slow decline
     # from the first and last post-peak points.
@@ -390,9 +445,17 @@ def fit_stein_table(
     if missing:
         raise ValueError(f"columns {missing}: not in the table (has {df.columns})")
     rows = []
-    for keys, sub in df.select(cols).sort([*by, day]).group_by(by, maintain_order=True):
-        flags = sub[blq].fill_null(False).to_numpy() if blq else None
-        fit = fit_stein(sub[day].to_numpy(), sub[value].fill_null(np.nan).to_numpy(), blq=flags,
+    # one sort, the columns to numpy once, each profile a slice (a Polars group per profile cost more
+    # than some of the fits)
+    ordered = df.select(cols).sort([*by, day])
+    groups = ordered.group_by(by, maintain_order=True).agg(pl.len().alias("_n"))
+    days_all = ordered[day].to_numpy()
+    values_all = ordered[value].fill_null(np.nan).to_numpy()
+    flags_all = ordered[blq].fill_null(False).to_numpy() if blq else None
+    ends = np.cumsum(groups["_n"].to_numpy())
+    for keys, start, end in zip(groups.select(by).iter_rows(), ends - groups["_n"].to_numpy(), ends, strict=True):
+        flags = flags_all[start:end] if blq else None
+        fit = fit_stein(days_all[start:end], values_all[start:end], blq=flags,
                         fixed=fixed, n_starts=n_starts, seed=seed, level=level)
         row = dict(zip(by, keys, strict=True))
         row.update(converged=fit.converged, reason=fit.reason, problems=list(fit.problems),
