@@ -71,6 +71,11 @@ class _Context:
         return self.once("kinetics", lambda: self.derived.kinetics.join(
             self.episodes.select("patient_id", "episode", "product"), on=["patient_id", "episode"]))
 
+    def kinetics_of(self, analyte: str, product: str | None) -> pl.DataFrame:
+        """The kinetics of one analyte and product (the kinetics split once, not filtered per key)."""
+        parts = self.once("kinetics_by", lambda: self.kinetics().partition_by("analyte", "product", as_dict=True))
+        return parts.get((analyte, product), self.kinetics().clear()) if product is not None else self.kinetics().clear()
+
     def product(self, short: str) -> str | None:
         return self.product_of_target.get(short.lower())
 
@@ -97,8 +102,9 @@ def _stat(desc, which: str) -> float | None:
 def _kinetic(ctx: _Context, analyte: str, target: str, measure: str, stat: str) -> Computed:
     product = ctx.product(target)
     col = {"peak": "cmax", "peak_day": "tmax"}[measure]
-    values = ctx.kinetics().filter((pl.col("analyte") == analyte) & (pl.col("product") == product))[col].to_numpy()
-    value = _stat(_describe(values, ctx.quantile_method), stat)
+    desc = ctx.once(("kinetic", analyte, product, col), lambda: _describe(
+        ctx.kinetics_of(analyte, product)[col].to_numpy(), ctx.quantile_method))  # median, q1, q3 of one sample
+    value = _stat(desc, stat)
     reason = ""
     if stat in ("q1", "q3", "median"):
         reason = f"quartiles by the plan's definition ({quantile_method_name(ctx.quantile_method)})"
@@ -135,15 +141,16 @@ def _compared_by(ctx: _Context, comparison: str | None) -> str:
     groups = ctx.results.get("comparison_groups")
     if groups is None or comparison is None:
         return "product"
-    row = groups.filter(pl.col("comparison") == comparison)
-    return row["by"][0] if row.height else "product"
+    by = ctx.once("compared_by", lambda: dict(reversed(list(groups.select("comparison", "by").iter_rows()))))
+    return by.get(comparison, "product")  # the first row of the comparison
 
 
 def _comparison_p(ctx: _Context, analyte: str, measure: str, pair: str | None = None) -> Computed:
     comp = ctx.results.get("comparisons")
     if comp is None:
         return Computed(None)
-    r, why = _one_comparison(ctx, comp.filter(pl.col("key") == f"{analyte}.{measure}"), pair)
+    by_key = ctx.once("comparisons_by_key", lambda: comp.partition_by("key", as_dict=True))
+    r, why = _one_comparison(ctx, by_key.get((f"{analyte}.{measure}",), comp.clear()), pair)
     if r is None:
         return Computed(None, reason=why)
     reason = ""
@@ -151,10 +158,8 @@ def _comparison_p(ctx: _Context, analyte: str, measure: str, pair: str | None = 
     if t_test and _compared_by(ctx, r.get("comparison")) == "product":
         from cartkit.stats import mann_whitney
 
-        k = ctx.kinetics().filter(pl.col("analyte") == analyte)
         col = "cmax" if measure == "peak" else "tmax"
-        a, b = (k.filter(pl.col("product") == p)[col].drop_nulls().to_numpy() for p in
-                (r["group_a"], r["group_b"]))
+        a, b = (ctx.kinetics_of(analyte, p)[col].drop_nulls().to_numpy() for p in (r["group_a"], r["group_b"]))
         alt = mann_whitney(a, b, correct=ctx.study.plan.rank_correction).pvalue
         reason = (f"both groups pass Shapiro-Wilk, so the plan's rule picks the t test; the Wilcoxon rank-sum "
                   f"test gives {alt:.3f}")
@@ -218,14 +223,20 @@ def _response_count(ctx: _Context, target: str, disease: str, response: str) -> 
     from cartkit.analysis.responses import with_response_flags
     from cartkit.response.best_response import bor_label_expr
 
-    listing = ctx.results.get("responses")
-    frame = listing.filter((pl.col("product") == ctx.product(target)) & (pl.col("diagnosis") == ctx.disease(disease)))
+    def split() -> dict[tuple, pl.DataFrame]:  # the listing with its flags and labels, once, by product x disease
+        listing = with_response_flags(ctx.results.get("responses")).with_columns(
+            _label=bor_label_expr(pl.col("best_response")).str.to_lowercase())
+        return listing.partition_by("product", "diagnosis", as_dict=True)
+
+    parts = ctx.once("responses_by", split)
+    frame = parts.get((ctx.product(target), ctx.disease(disease)))
+    if frame is None:
+        return Computed(0.0, text="0/0")
     rule = {"orr": "responder", "cr_cri": "complete"}.get(response.lower())
     if rule is not None:
-        n = int(with_response_flags(frame)[rule].sum())
+        n = int(frame[rule].sum())
     else:
-        labels = bor_label_expr(pl.col("best_response")).str.to_lowercase()
-        n = int(frame.select((labels == response.lower()).fill_null(False).sum()).item())
+        n = int((frame["_label"] == response.lower()).fill_null(False).sum())
     return Computed(float(n), text=f"{n}/{frame.height}")
 
 
@@ -265,10 +276,13 @@ def _os_months(ctx: _Context, disease: str, stat: str) -> Computed:
 
 
 def _infusion_stat(ctx: _Context, column: str, target: str, disease: str | None, stat: str) -> Computed:
-    frame = ctx.episodes.filter(pl.col("product") == ctx.product(target))
-    if disease:
-        frame = frame.filter(pl.col("diagnosis") == ctx.disease(disease))
-    return Computed(_stat(_describe(frame[column].to_numpy(), ctx.quantile_method), stat))
+    def summary():
+        frame = ctx.episodes.filter(pl.col("product") == ctx.product(target))
+        if disease:
+            frame = frame.filter(pl.col("diagnosis") == ctx.disease(disease))
+        return _describe(frame[column].to_numpy(), ctx.quantile_method)
+
+    return Computed(_stat(ctx.once(("infusion", column, target, disease), summary), stat))
 
 
 def _age(ctx: _Context, stat: str) -> Computed:
@@ -283,30 +297,32 @@ def _patients(ctx: _Context, disease: str | None) -> Computed:
     return Computed(float(p.height))
 
 
-def _grade_range(ctx: _Context, frame: pl.DataFrame, target: str, which: str, label: str) -> Computed:
-    """Lowest or highest grade among the product's episodes with the toxicity (grade >= 1)."""
+def _grade_range(ctx: _Context, frame: pl.DataFrame, target: str, label: str) -> dict[str, Computed]:
+    """"min" and "max": the lowest and highest grade among the product's episodes with the toxicity (grade >= 1)."""
     product = ctx.product(target)
     g = frame.join(ctx.episodes.select("patient_id", "episode", "product"), on=["patient_id", "episode"])
     g = g.filter((pl.col("product") == product) & (pl.col("grade") >= 1))
     if g.height == 0:
-        return Computed(None)
-    value = float(g["grade"].min() if which == "min" else g["grade"].max())
-    none = ctx.episodes.filter(pl.col("product") == product).height - g["patient_id"].n_unique()
-    return Computed(value, text=f"{value:.0f} ({label}; {none} episode(s) without it)")
+        return dict.fromkeys(("min", "max"), Computed(None))
+    low, high, with_it = g.select(pl.col("grade").min().alias("low"), pl.col("grade").max().alias("high"),
+                                 pl.col("patient_id").n_unique()).row(0)
+    none = ctx.episodes.filter(pl.col("product") == product).height - with_it
+    return {which: Computed(float(value), text=f"{float(value):.0f} ({label}; {none} episode(s) without it)")
+            for which, value in (("min", low), ("max", high))}
 
 
 def _crs_range(ctx: _Context, target: str, which: str) -> Computed:
     system = ctx.once("grade_systems", ctx.derived.grade_systems).get("CRS", ctx.study.plan.crs_system)
-    span = ctx.once(("crs_recorded", target), lambda: {
-        w: _grade_range(ctx, ctx.derived.crs, target, w, f"{system} as recorded") for w in ("min", "max")})
+    span = ctx.once(("crs_recorded", target), lambda: _grade_range(ctx, ctx.derived.crs, target,
+                                                                   f"{system} as recorded"))
     recorded = span[which]
-    derived = ctx.derived.derived_grades.filter((pl.col("toxicity") == "CRS")
-                                                & (pl.col("system") == REFERENCE_SYSTEM))
+    derived = ctx.once("crs_derived", lambda: ctx.derived.derived_grades.filter(
+        (pl.col("toxicity") == "CRS") & (pl.col("system") == REFERENCE_SYSTEM)))
     if recorded.value is None or derived.height == 0:
         return recorded
     derived_system = system_label(REFERENCE_SYSTEM)
-    alt = _grade_range(ctx, derived, target, which,
-                       f"{derived_system} derived from vital signs and supportive care")
+    alt = ctx.once(("crs_derived", target), lambda: _grade_range(
+        ctx, derived, target, f"{derived_system} derived from vital signs and supportive care"))[which]
     reason = (f"the recorded grades ({system}) range "
               f"{span['min'].value:.0f}-{span['max'].value:.0f} among patients with CRS; "
               f"derived {alt.text}")
@@ -315,13 +331,19 @@ def _crs_range(ctx: _Context, target: str, which: str) -> Computed:
 
 def _haem_range(ctx: _Context, target: str, which: str) -> Computed:
     tox = ("Leukopenia", "Anemia", "Thrombocytopenia")  # seed Figure 5C-E: WBC, Hb, PLT
-    worst = ctx.derived.hematologic.filter(pl.col("toxicity").is_in(list(tox))).group_by(
-        "patient_id", "episode").agg(pl.col("grade").max())
-    got = _grade_range(ctx, worst, target, which, "worst of WBC, Hb and platelet CTCAE grades per episode")
-    used = ctx.derived.hematologic.filter(pl.col("toxicity").is_in(list(tox)) & pl.col("grade").is_not_null())
-    systems = " and ".join(system_label(s) for s in used["system"].drop_nulls().unique(maintain_order=True))
-    sources = " and ".join(used["source"].drop_nulls().unique(maintain_order=True)) if "source" in used.columns else ""
-    return Computed(got.value, got.text, reason=f"{sources or 'the'} grades ({systems or 'no system named'})")
+
+    def span() -> tuple[dict[str, Computed], str]:
+        worst = ctx.derived.hematologic.filter(pl.col("toxicity").is_in(list(tox))).group_by(
+            "patient_id", "episode").agg(pl.col("grade").max())
+        got = _grade_range(ctx, worst, target, "worst of WBC, Hb and platelet CTCAE grades per episode")
+        used = ctx.derived.hematologic.filter(pl.col("toxicity").is_in(list(tox)) & pl.col("grade").is_not_null())
+        systems = " and ".join(system_label(s) for s in used["system"].drop_nulls().unique(maintain_order=True))
+        sources = (" and ".join(used["source"].drop_nulls().unique(maintain_order=True))
+                   if "source" in used.columns else "")
+        return got, f"{sources or 'the'} grades ({systems or 'no system named'})"
+
+    got, reason = ctx.once(("haem", target), span)
+    return Computed(got[which].value, got[which].text, reason=reason)
 
 
 def _count_episodes(ctx: _Context, frame: pl.DataFrame, target: str | None, disease: str | None) -> Computed:
