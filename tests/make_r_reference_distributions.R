@@ -7,6 +7,12 @@ add <- function(name, fields) out[[name]] <<- fields
 
 x <- c(-37, -30, -20, -10, -8.5, -5, -3, -2, -1.5, -1, -0.5, -1e-8, 0, 1e-8, 0.3, 1, 1.96, 3, 5, 8)
 add("pnorm", list(x = x, p = pnorm(x)))
+# a dense grid over |x| <= 38 (past R's lower-tail cut at -37.5193, where pnorm is 0) and both sides of
+# each boundary of Cody's three ranges (0.67448975, sqrt(32)) and of the upper cut 8.2924
+xg <- c(seq(-38, 38, length.out = 1201), -37.5193, -37.519, -37.5, -30.7, -12.3456789, -8.2924, -8.29,
+        -5.6568543, -5.6568542, -0.67448976, -0.67448975, -0.6744897, -1e-300, 1e-300, 1e-17,
+        0.67448975, 0.67448976, 5.6568542, 5.6568543, 8.29, 8.2924, 8.3)
+add("pnorm_grid", list(x = xg, p = pnorm(xg)))
 p <- c(1e-300, 1e-100, 1e-20, 1e-10, 1e-5, 0.001, 0.01, 0.025, 0.05, 0.1, 0.3, 0.5, 0.7, 0.9, 0.975,
        0.999, 1 - 1e-6, 1 - 1e-10)
 add("qnorm", list(p = p, q = qnorm(p)))

@@ -15,8 +15,13 @@ about 3.2 s; these functions take microseconds.
 Algorithms (each checked against R 4 over grids including the tails and extreme parameters,
 ``tests/r_reference_distributions.json``, made by ``tests/make_r_reference_distributions.R``):
 
-* ``ndtr``: ``0.5 erfc(-x / sqrt 2)`` with the C library's ``erfc`` (``math.erfc``), as Cephes'
-  ``ndtr`` (which SciPy uses) does.
+* ``ndtr``: for one value ``0.5 erfc(-x / sqrt 2)`` with the C library's ``erfc`` (``math.erfc``),
+  as Cephes' ``ndtr`` (which SciPy uses) does; over arrays Cody's rational approximations (Cody WJ,
+  Math Comp 1969;23:631-637; ACM TOMS Algorithm 715, 1993) evaluated as R's ``pnorm`` does, in
+  numpy, in R's order of operations: R's own values (equal to the last bit on the reference grid,
+  1,243 points over |x| <= 38), where ``erfc`` after rounding ``x / sqrt 2`` is off by up to
+  ``x^2 eps / 2`` relative (1.8e-13 near x = -37); 1.4-1.6x less CPU than ``math.erfc``
+  elementwise (10^4 to 10^6 values, load average 15 on 2 cores).
 * ``ndtri``: Wichura MJ, Algorithm AS 241, "The percentage points of the normal distribution",
   Appl Statist 1988;37:477-484 (PPND16, about 1e-16 relative; R's ``qnorm`` uses the same).
 * ``gammaln``: ``math.lgamma`` below 10; above, Stirling's series with the correction term
@@ -81,15 +86,94 @@ def _elementwise(f):
     return scalar_or_elementwise
 
 
-_erfc_elementwise = np.frompyfunc(math.erfc, 1, 1)
+# Cody WJ, "Rational Chebyshev approximations for the error function", Math Comp 1969;23:631-637, as
+# revised in his ACM TOMS Algorithm 715 (1993, CALERF) and used by R's pnorm (src/nmath/pnorm.c,
+# pnorm_both): one rational function for |x| <= 0.67448975, one up to sqrt(32), one in 1/x^2 beyond.
+_CODY_A = (2.2352520354606839287, 161.02823106855587881, 1067.6894854603709582, 18154.981253343561249,
+           0.065682337918207449113)
+_CODY_B = (47.20258190468824187, 976.09855173777669322, 10260.932208618978205, 45507.789335026729956)
+_CODY_C = (0.39894151208813466764, 8.8831497943883759412, 93.506656132177855979, 597.27027639480026226,
+           2494.5375852903726711, 6848.1904505362823326, 11602.651437647350124, 9842.7148383839780218,
+           1.0765576773720192317e-8)
+_CODY_D = (22.266688044328115691, 235.38790178262499861, 1519.377599407554805, 6485.558298266760755,
+           18615.571640885098091, 34900.952721145977266, 38912.003286093271411, 19685.429676859990727)
+_CODY_P = (0.21589853405795699, 0.1274011611602473639, 0.022235277870649807, 0.001421619193227893466,
+           2.9112874951168792e-5, 0.02307344176494017303)
+_CODY_Q = (1.28426009614491121, 0.468238212480865118, 0.0659881378689285515, 0.00378239633202758244,
+           7.29751555083966205e-5)
+_1_SQRT_2PI = 0.398942280401432677939946059934
+_SQRT_32 = 5.656854249492380195206754896838
+
+
+def _horner(coef, v: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cody's numerator and denominator loops, in place: num = (..(c[-1] v + c[0]) v ..) v, den likewise."""
+    num, den = coef[0][-1] * v, v.copy()
+    for i in range(n):
+        num += coef[0][i]
+        num *= v
+        den += coef[1][i]
+        den *= v
+    return num, den
+
+
+def _ndtr_cody(x: np.ndarray) -> np.ndarray:
+    """Phi(x) over an array by Cody's approximations, as R's ``pnorm_both`` (lower tail, not log);
+    each range is evaluated on its own elements only."""
+    y = np.abs(x)
+    out = (x > 0).astype(float)  # beyond Cody's range (-37.5193, 8.2924): 0 or 1 in double precision
+    out[np.isnan(x)] = np.nan
+    central = y <= 0.67448975
+    if central.any():  # Phi = 1/2 + x R(x^2)
+        xc = x[central]
+        xsq = np.where(np.abs(xc) > 0.5 * _EPS, xc * xc, 0.0)
+        num, den = _horner((_CODY_A, _CODY_B), xsq, 3)
+        num += _CODY_A[3]
+        den += _CODY_B[3]
+        num *= xc
+        num /= den
+        num += 0.5
+        out[central] = num
+    tail = ~central & (x > -37.5193) & (x < 8.2924)
+    if tail.any():  # the smaller tail exp(-y^2/2) R(y)
+        yt = y[tail]
+        near = yt <= _SQRT_32
+        r = np.empty_like(yt)
+        num, den = _horner((_CODY_C, _CODY_D), yt[near], 7)
+        num += _CODY_C[7]
+        den += _CODY_D[7]
+        r[near] = num / den
+        far = ~near
+        if far.any():  # |x| > sqrt(32): (1/sqrt(2 pi) - R(1/x^2) / x^2) / |x|
+            yf = yt[far]
+            z = 1.0 / (yf * yf)
+            num, den = _horner((_CODY_P, _CODY_Q), z, 4)
+            num += _CODY_P[4]
+            den += _CODY_Q[4]
+            r[far] = (_1_SQRT_2PI - z * num / den) / yf
+        # exp(-y^2/2) with y^2 split as ysq^2 + del, ysq = y truncated to 1/16, so that no rounding of
+        # y^2 is magnified in the far tail (R's do_del)
+        ysq = np.trunc(yt * 16.0)
+        ysq /= 16.0
+        dele = yt - ysq
+        dele *= yt + ysq
+        dele *= -0.5
+        ysq *= ysq
+        ysq *= -0.5
+        with np.errstate(under="ignore"):
+            p = np.exp(ysq)
+            p *= np.exp(dele)
+        p *= r  # in R's order: exp(-ysq^2 / 2) exp(-del / 2) R
+        upper = x[tail] > 0
+        p[upper] = 1.0 - p[upper]
+        out[tail] = p
+    return out
 
 
 def ndtr(x):
-    """Standard normal CDF Phi(x) (R ``pnorm(x)``); scalar or array."""
+    """Standard normal CDF Phi(x) (R ``pnorm(x)``); scalar or array (vectorised, Cody's method)."""
     if np.ndim(x) == 0:
         return 0.5 * math.erfc(-float(x) * _SQRT1_2)
-    xa = np.asarray(x, dtype=float)
-    return 0.5 * _erfc_elementwise(-xa * _SQRT1_2).astype(float)
+    return _ndtr_cody(np.asarray(x, dtype=float))
 
 
 _A = (3.3871328727963666080, 1.3314166789178437745e2, 1.9715909503065514427e3, 1.3731693765509461125e4,
