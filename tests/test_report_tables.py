@@ -18,7 +18,12 @@ def _cells(table: tb.Table) -> list[list[str]]:
 
 @pytest.mark.parametrize(("p", "shown"), [(0.0004, "<0.001"), (0.001, "0.001"), (0.0577, "0.058"),
                                           (0.92, "0.920"), (1.0, "1.000"), (None, "\u2013"),
-                                          (float("nan"), "\u2013")])
+                                          (float("nan"), "\u2013"),
+                                          # exact halves away from zero (SPSS), not to even:
+                                          # 812.5 -> 813, 62.5 -> 63, 187.5 -> 188; the decimal
+                                          # 0.0225 (binary 0.02249999...) -> 0.023
+                                          (0.8125, "0.813"), (0.0625, "0.063"), (0.1875, "0.188"),
+                                          (0.0225, "0.023"), (0.00125, "0.001"), (0.9995, "1.000")])
 def test_p_values_print_three_decimals(p, shown):
     assert format_p(p) == shown
 

@@ -23,10 +23,12 @@ the paper printed it (``cartkit.analysis.reproduction``), so that it can be read
 from __future__ import annotations
 
 import math
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 
 MISSING = "\u2013"
+_P_STEP = Decimal("0.001")
 _SUPERSCRIPT = str.maketrans("0123456789-", "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079\u207b")
 
 
@@ -76,12 +78,21 @@ def n_pct(k: int, n: int) -> str:
 
 
 def format_p(p: float | None) -> str:
-    """A P value: three decimals, ``<0.001`` below 0.001, an en dash when missing."""
+    """A P value: three decimals, ``<0.001`` below 0.001, an en dash when missing.
+
+    A half is rounded away from zero on the decimal value (Python's shortest repr), as SPSS, which
+    the seed used, rounds (IBM SPSS Statistics Command Syntax Reference, Arithmetic functions, RND:
+    "numbers ending in .5 exactly are rounded away from 0") and prints an exact P of 0.8125 (.813).
+    ``f"{p:.3f}"`` rounded an exact half to even: 0.8125 to 0.812, 0.0625 to 0.062.
+
+    >>> format_p(0.8125), format_p(0.0625), format_p(0.1875), format_p(0.0215)
+    ('0.813', '0.063', '0.188', '0.022')
+    """
     if p is None or p != p:
         return MISSING
     if p < 0.001:
         return "<0.001"
-    return f"{p:.3f}"
+    return str(Decimal(repr(float(p))).quantize(_P_STEP, rounding=ROUND_HALF_UP))
 
 
 def confidence_label(level: float) -> str:
