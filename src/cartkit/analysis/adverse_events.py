@@ -239,12 +239,13 @@ def episode_grades(grades: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame:
     """groups with each episode's grade: an episode absent from ``grades`` had no event (grade 0); an
     episode present with a null grade could not be graded (e.g. grade 0-1 needs a lower limit of normal
     the study does not give) and is left out."""
-    present = grades.select("patient_id", "episode", "grade").with_columns(pl.lit(True).alias("_graded"))
-    return (
-        groups.join(present, on=["patient_id", "episode"], how="left")
+    present = grades.lazy().select("patient_id", "episode", "grade").with_columns(pl.lit(True).alias("_graded"))
+    return (  # one query (a registry's frames, and the comparisons' many small ones)
+        groups.lazy().join(present, on=["patient_id", "episode"], how="left", maintain_order="left")
         .filter(pl.col("_graded").is_null() | pl.col("grade").is_not_null())
         .with_columns(pl.col("grade").fill_null(0).cast(pl.Int64))
         .drop("_graded")
+        .collect()
     )
 
 
@@ -268,7 +269,11 @@ def _grade_rows(name: str, section: str, grades: pl.DataFrame, groups: pl.DataFr
 
 def grade_distribution(grades: pl.DataFrame, groups: pl.DataFrame, toxicity: str) -> pl.DataFrame:
     """toxicity, product, grade, n over all episodes of each product (no event = grade 0)."""
-    per_episode = episode_grades(grades, groups)
+    return grade_counts(episode_grades(grades, groups), toxicity)
+
+
+def grade_counts(per_episode: pl.DataFrame, toxicity: str) -> pl.DataFrame:
+    """``grade_distribution`` of the episodes' grades (``episode_grades``)."""
     return (
         per_episode.group_by("product", "grade").agg(pl.len().cast(pl.Int64).alias("n"))
         .with_columns(pl.lit(toxicity).alias("toxicity"))

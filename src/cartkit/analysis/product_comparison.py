@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import polars as pl
 
 from cartkit.analysis.formatting import fmt_median_iqr
@@ -92,6 +93,44 @@ def comparison_groups(groups: pl.DataFrame, comparison) -> pl.DataFrame:
                         schema=_GROUPS_SCHEMA)
 
 
+def paired_rows(frame: pl.DataFrame, in_a: np.ndarray, in_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows that pair (``frame``: patient_id, and episode when there are several per patient): each
+    patient's first episode among the rows ``in_a`` beside their first among ``in_b``, the patients in the
+    order of their first episode of A. Vectorised over numpy columns (as many rows as a registry has)."""
+    patients = frame["patient_id"].to_numpy()
+    episodes = frame["episode"].to_numpy() if "episode" in frame.columns else None
+
+    def first(mask: np.ndarray) -> np.ndarray:  # the row of each patient's first episode, in episode order
+        rows = np.flatnonzero(mask)
+        if episodes is not None:
+            rows = rows[np.argsort(episodes[rows], kind="stable")]
+        _, at = np.unique(patients[rows], return_index=True)
+        return rows[np.sort(at)]
+
+    ra, rb = first(in_a), first(in_b)
+    order = np.argsort(patients[rb], kind="stable")
+    keys = patients[rb][order]
+    at = np.searchsorted(keys, patients[ra]) if keys.size else np.zeros(ra.size, dtype=np.int64)
+    hit = at < keys.size
+    hit[hit] = keys[at[hit]] == patients[ra][hit]
+    return ra[hit], rb[order[at[hit]]]
+
+
+def group_values(values: pl.DataFrame, column: str, a: str, b: str) -> tuple[np.ndarray, ...]:
+    """xa, xb, pa, pb of one measure (``values``: patient_id, episode, product, ``column``): the non-null values
+    of group A and of group B in row order, and the values of the rows that pair (``paired_rows``).
+
+    One pass over numpy columns instead of a filter, sort, unique and join per group: the comparisons ask
+    this of every measure and grade of every comparison."""
+    x = values[column]
+    present = x.is_not_null().to_numpy()
+    x = x.cast(pl.Float64).to_numpy()
+    group = values["product"].to_numpy()
+    in_a, in_b = present & (group == a), present & (group == b)
+    ra, rb = paired_rows(values, in_a, in_b)
+    return x[in_a], x[in_b], x[ra], x[rb]
+
+
 def compare_measure(
     values: pl.DataFrame, value_col: str, products: tuple[str, str], quantile_method: str, correct: bool = True,
     paired: bool | None = None, normality_alpha: float = 0.05,
@@ -105,9 +144,15 @@ def compare_measure(
     from cartkit.stats import compare
 
     a_name, b_name = products
-    a = values.filter(pl.col("product") == a_name).drop_nulls(value_col)
-    b = values.filter(pl.col("product") == b_name).drop_nulls(value_col)
-    xa, xb = a[value_col].to_numpy().astype(float), b[value_col].to_numpy().astype(float)
+    if "episode" in values.columns:  # a patient pairs with themself once: their first episode of each product
+        xa, xb, pa, pb = group_values(values, value_col, a_name, b_name)
+    else:  # every pair of the patient's values (responders vs non-responders within a product)
+        a = values.filter(pl.col("product") == a_name).drop_nulls(value_col)
+        b = values.filter(pl.col("product") == b_name).drop_nulls(value_col)
+        xa, xb = a[value_col].to_numpy().astype(float), b[value_col].to_numpy().astype(float)
+        pairs = a.select("patient_id", pl.col(value_col).alias("a")).join(
+            b.select("patient_id", pl.col(value_col).alias("b")), on="patient_id", how="inner")
+        pa, pb = pairs["a"].to_numpy().astype(float), pairs["b"].to_numpy().astype(float)
     row = {
         "summary_a": fmt_median_iqr(xa, quantile_method) if xa.size else "NA",
         "summary_b": fmt_median_iqr(xb, quantile_method) if xb.size else "NA",
@@ -118,15 +163,8 @@ def compare_measure(
     # a comparison the data cannot support is a row saying why ("all values identical" ...), not an error
     method, statistic, pvalue, why = _record_fields(compare(xa, xb, paired=False, alpha=normality_alpha, correct=correct))
     row.update(method=method, statistic=statistic, pvalue=pvalue, why=why)
-    # a patient pairs with themself once: their first episode of each product
-    if "episode" in values.columns:
-        a, b = (f.sort("episode").unique("patient_id", keep="first", maintain_order=True) for f in (a, b))
-    pairs = a.select("patient_id", pl.col(value_col).alias("a")).join(
-        b.select("patient_id", pl.col(value_col).alias("b")), on="patient_id", how="inner"
-    )
-    row["n_pairs"] = pairs.height
-    if pairs.height and paired is not False:
-        pa, pb = pairs["a"].to_numpy().astype(float), pairs["b"].to_numpy().astype(float)
+    row["n_pairs"] = int(pa.size)
+    if pa.size and paired is not False:
         choice = compare(pa, pb, paired=True, alpha=normality_alpha, correct=correct)
         method, _, pvalue, why = _record_fields(choice)
         row.update(paired_method=method if pvalue is not None else f"{method}: {why}", paired_pvalue=pvalue)
@@ -141,19 +179,19 @@ def kinetic_comparisons(
     from cartkit.study.vocabulary import ANALYTES
 
     products, paired = comparison.pair, _paired(comparison)
-    per_episode = kinetics.join(compared_groups(groups, comparison), on=["patient_id", "episode"])
+    by_analyte = kinetics.join(compared_groups(groups, comparison), on=["patient_id", "episode"]).partition_by(
+        "analyte", as_dict=True)
     rows = []
     for analyte in analytes:
-        frame = per_episode.filter(pl.col("analyte") == analyte)
-        if frame.height == 0:
+        frame = by_analyte.get((analyte,))
+        if frame is None:
             continue
         info = ANALYTES.get(analyte)
         label = info.label if info else analyte
         unit = info.unit if info else ""
         family = _ANALYTE_FAMILY.get(analyte, "cytokine")
         for value_col, what, what_unit in (("cmax", "peak", unit), ("tmax", "peak day", "day")):
-            row = compare_measure(frame.select("patient_id", "episode", "product", value_col), value_col,
-                                  products, quantile_method, correct, paired, normality_alpha)
+            row = compare_measure(frame, value_col, products, quantile_method, correct, paired, normality_alpha)
             row.update(family=family, measure=f"{label} {what}", unit=what_unit,
                        key=f"{analyte}.{'peak' if value_col == 'cmax' else 'peak_day'}")
             rows.append(row)
@@ -183,16 +221,15 @@ def grade_comparison(grades: pl.DataFrame, groups: pl.DataFrame, products: tuple
                      system: str, paired: bool | None = None) -> dict:
     """Grade x product: exact Fisher-Freeman-Halton (unpaired, as the seed) and Bowker (paired, unless
     ``paired`` is False)."""
-    from cartkit.analysis.adverse_events import episode_grades, grade_contingency, grade_distribution
+    from cartkit.analysis.adverse_events import episode_grades, grade_contingency, grade_counts
     from cartkit.stats import bowker, chi_square, compare_counts
     from cartkit.stats.fisher import fisher_exact_pvalue
 
-    dist = grade_distribution(grades, groups, toxicity)
-    table = grade_contingency(dist, products)
     per_episode = episode_grades(grades, groups)
+    table = grade_contingency(grade_counts(per_episode, toxicity), products)
+    xa, xb, pa, pb = group_values(per_episode, "grade", *products)  # every episode is graded
     out = {"toxicity": toxicity, "system": system, "group_a": products[0], "group_b": products[1],
-           "n_a": per_episode.filter(pl.col("product") == products[0]).height,
-           "n_b": per_episode.filter(pl.col("product") == products[1]).height, "n_pairs": 0,
+           "n_a": int(xa.size), "n_b": int(xb.size), "n_pairs": 0,
            "method": None, "pvalue": None, "why": None,
            "fisher_pvalue": None, "chisq_pvalue": None, "paired_method": None, "paired_pvalue": None, "paired_statistic": None,
            "paired_df": None, "note": ""}
@@ -213,21 +250,14 @@ def grade_comparison(grades: pl.DataFrame, groups: pl.DataFrame, products: tuple
                    chisq_pvalue=float(chi_square(table, correction=False).pvalue))
     else:
         out["note"] = "every episode has the same grade: nothing to compare"
-    a, b = (
-        per_episode.filter(pl.col("product") == product).sort("episode").unique("patient_id", keep="first")
-        .select("patient_id", pl.col("grade").alias(side))
-        for product, side in ((products[0], "a"), (products[1], "b"))
-    )
-    pairs = a.join(b, on="patient_id")
-    out["n_pairs"] = pairs.height
+    out["n_pairs"] = int(pa.size)  # each patient's first episode of each group
     if paired is False:
         return out
-    levels = sorted(set(pairs["a"].to_list()) | set(pairs["b"].to_list()))
-    if len(levels) >= 2 and pairs.height >= 2:
-        index = {g: i for i, g in enumerate(levels)}
-        square = [[0] * len(levels) for _ in levels]
-        for ga, gb, n in pairs.group_by("a", "b").len().iter_rows():
-            square[index[ga]][index[gb]] = int(n)
+    levels, codes = np.unique(np.concatenate([pa, pb]), return_inverse=True)  # the grades either has
+    if levels.size >= 2 and pa.size >= 2:
+        square = np.zeros((levels.size, levels.size), dtype=np.int64)
+        np.add.at(square, (codes[:pa.size], codes[pa.size:]), 1)
+        square = square.tolist()
         try:
             res = bowker(square)
         except ValueError as exc:

@@ -83,20 +83,6 @@ def _test(row: dict, result, convention: str) -> None:
                pvalue=float(result.pvalue), convention=convention)
 
 
-def _first_per_patient(frame: pl.DataFrame) -> pl.DataFrame:
-    """A patient pairs with themself once: their first episode of each group (as the paired tests as published)."""
-    if "episode" in frame.columns:
-        frame = frame.sort("episode")
-    return frame.unique("patient_id", keep="first", maintain_order=True)
-
-
-def _pairs(values: pl.DataFrame, column: str, a: str, b: str) -> tuple[np.ndarray, np.ndarray]:
-    fa, fb = (_first_per_patient(values.filter(pl.col("product") == g).drop_nulls(column)) for g in (a, b))
-    pairs = fa.select("patient_id", pl.col(column).alias("_a")).join(
-        fb.select("patient_id", pl.col(column).alias("_b")), on="patient_id")
-    return pairs["_a"].to_numpy().astype(float), pairs["_b"].to_numpy().astype(float)
-
-
 # ------------------------------------------------------------------------------------------ measures
 
 
@@ -208,24 +194,21 @@ def _hodges_lehmann_effect(row: dict, hl, paired: bool, level: float, notes: lis
 def measure_rows(kinetics: pl.DataFrame, cg: pl.DataFrame, comparison, analytes, quantile_method: str,
                  level: float, paired: bool, published: pl.DataFrame | None) -> list[dict]:
     """Peak and peak day of each analyte, as the comparisons table (as published) lists them."""
-    from cartkit.analysis.product_comparison import _ANALYTE_FAMILY
+    from cartkit.analysis.product_comparison import _ANALYTE_FAMILY, group_values
     from cartkit.study.vocabulary import ANALYTES
 
     a, b = comparison.pair
-    per_episode = kinetics.join(cg, on=["patient_id", "episode"])
+    by_analyte = kinetics.join(cg, on=["patient_id", "episode"]).partition_by("analyte", as_dict=True)
     rows = []
     for analyte in analytes:
-        frame = per_episode.filter(pl.col("analyte") == analyte)
-        if frame.height == 0:
+        frame = by_analyte.get((analyte,))
+        if frame is None:
             continue
         info = ANALYTES.get(analyte)
         label, unit = (info.label, info.unit) if info else (analyte, "")
         family = _ANALYTE_FAMILY.get(analyte, "cytokine")
         for column, what, what_unit, key in (("cmax", "peak", unit, "peak"), ("tmax", "peak day", "day", "peak_day")):
-            values = frame.select("patient_id", "episode", "product", column)
-            xa, xb = (values.filter(pl.col("product") == g)[column].drop_nulls().to_numpy().astype(float)
-                      for g in (a, b))
-            pa, pb = _pairs(values, column, a, b)
+            xa, xb, pa, pb = group_values(frame, column, a, b)
             use_pairs = paired and pa.size > 0
             row = _blank("measures", family, f"{label} {what}", what_unit, f"{analyte}.{key}", a, b)
             row.update(n_a=int(xa.size), n_b=int(xb.size), n_pairs=int(pa.size), paired=use_pairs,
@@ -251,10 +234,10 @@ def _grade_summary(grades: np.ndarray) -> str:
 
 def grade_row(per_episode: pl.DataFrame, a: str, b: str, paired: bool, level: float) -> dict:
     """Grades of one toxicity: exact sign test (paired), signed-rank beside, exact symmetry as sensitivity."""
+    from cartkit.analysis.product_comparison import group_values
     from cartkit.stats import hodges_lehmann, sign_test, symmetry_exact
 
-    xa, xb = (per_episode.filter(pl.col("product") == g)["grade"].to_numpy().astype(float) for g in (a, b))
-    pa, pb = _pairs(per_episode, "grade", a, b)
+    xa, xb, pa, pb = group_values(per_episode, "grade", a, b)  # every episode is graded (``episode_grades``)
     use_pairs = paired and pa.size > 0
     row = {"n_a": int(xa.size), "n_b": int(xb.size), "n_pairs": int(pa.size), "paired": use_pairs,
            "summary_a": _grade_summary(xa), "summary_b": _grade_summary(xb), "note": ""}
@@ -339,14 +322,11 @@ class Pairing:
     each patient's first episode of A with their first of B. Built once, used for every rate."""
 
     def __init__(self, frame: pl.DataFrame, a: str, b: str):
-        indexed = frame.with_row_index("_row")
-        self.in_a = (frame["product"] == a).to_numpy()
-        self.in_b = (frame["product"] == b).to_numpy()
-        fa, fb = (_first_per_patient(indexed.filter(pl.col("product") == g)) for g in (a, b))
-        pairs = fa.select("patient_id", pl.col("_row").alias("_a")).join(
-            fb.select("patient_id", pl.col("_row").alias("_b")), on="patient_id")
-        self.rows_a = pairs["_a"].to_numpy()
-        self.rows_b = pairs["_b"].to_numpy()
+        from cartkit.analysis.product_comparison import paired_rows
+
+        self.in_a = (frame["product"] == a).fill_null(False).to_numpy()
+        self.in_b = (frame["product"] == b).fill_null(False).to_numpy()
+        self.rows_a, self.rows_b = paired_rows(frame, self.in_a, self.in_b)
 
     @property
     def n_pairs(self) -> int:

@@ -50,6 +50,14 @@ class Context:
     pair_notes: list[str] = field(default_factory=list)  # one per comparison of the same patients
     # table -> the set it is on, when a section says so itself (``counts = "own"``)
     table_sets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # what several sections ask of the same study in this run (``once``): built the first time, then shared
+    memo: dict[str, Any] = field(default_factory=dict)
+
+    def once(self, key: str, compute: Callable[[], Any]) -> Any:
+        """``compute()`` the first time ``key`` is asked for in this analysis, then the same object."""
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
 
     @property
     def plan(self):
@@ -79,9 +87,12 @@ class Context:
 
     def grade_frames(self) -> dict[str, pl.DataFrame]:
         """toxicity -> per-episode grades: CRS, ICANS, then each haematological toxicity."""
-        frames = {"CRS": self.derived.crs, "ICANS": self.derived.icans}
-        frames.update(self.derived.hematologic_grades())
-        return frames
+        def build() -> dict[str, pl.DataFrame]:
+            frames = {"CRS": self.derived.crs, "ICANS": self.derived.icans}
+            frames.update(self.derived.hematologic_grades())
+            return frames
+
+        return dict(self.once("grade_frames", build))
 
 
 Output = dict[str, "pl.DataFrame | Omit | None"]
@@ -369,15 +380,18 @@ def _late_effects(ctx: Context) -> Output:
 
 def _labelled_grades(ctx: Context) -> list[tuple[str, pl.DataFrame, str, str]]:
     """(toxicity, grades, system, note) of each toxicity, then of each alternative grading system."""
-    plan = ctx.plan
-    # each grade is labelled with the system the data record it in (or it was derived under)
-    systems = ctx.derived.grade_systems()
-    fallback = {"CRS": plan.crs_system, "ICANS": plan.icans_system}
-    labelled = [(tox, frame, systems.get(tox) or fallback.get(tox, f"ctcae{plan.ctcae_version}"), "")
-                for tox, frame in ctx.grade_frames().items()]
-    labelled += [(tox, frame, system, "alternative grading system")
-                 for tox, system, frame in ctx.derived.alternative_grades()]
-    return labelled
+    def build() -> list[tuple[str, pl.DataFrame, str, str]]:
+        plan = ctx.plan
+        # each grade is labelled with the system the data record it in (or it was derived under)
+        systems = ctx.derived.grade_systems()
+        fallback = {"CRS": plan.crs_system, "ICANS": plan.icans_system}
+        labelled = [(tox, frame, systems.get(tox) or fallback.get(tox, f"ctcae{plan.ctcae_version}"), "")
+                    for tox, frame in ctx.grade_frames().items()]
+        labelled += [(tox, frame, system, "alternative grading system")
+                     for tox, system, frame in ctx.derived.alternative_grades()]
+        return labelled
+
+    return list(ctx.once("labelled_grades", build))  # the grade comparison and the recommended analysis
 
 
 def _grade_comparison(ctx: Context, comparison: Comparison) -> Output:
