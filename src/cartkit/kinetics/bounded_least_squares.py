@@ -109,7 +109,7 @@ def _cl_scaling(x, g, lb, ub, lb_finite=None, ub_finite=None):
 
 
 def _jac_scale(jac, scale_inv_old=None):
-    scale_inv = np.sum(jac**2, axis=0) ** 0.5
+    scale_inv = (jac**2).sum(axis=0) ** 0.5
     if scale_inv_old is None:
         scale_inv[scale_inv == 0] = 1
     else:
@@ -301,8 +301,7 @@ def trust_region_reflective(
             status = 1
         if status is not None or nfev == max_nfev:
             break
-        on_bound = dv != 0
-        v[on_bound] *= scale_inv[on_bound]
+        v = np.where(dv != 0, v * scale_inv, v)
         d = v**0.5 * scale
         diag_h = g * dv * scale
         g_h = d * g

@@ -130,10 +130,11 @@ class _LogResiduals:
         self.free = [PARAMETERS.index(p) for p in free]
         # natural-scale values: a fixed parameter as given, the free ones from theta (_from_theta)
         self.values = [float(fixed[p]) if p in fixed else float("nan") for p in PARAMETERS]
-        self._at = None
+        self._at = None  # the bytes of the theta last evaluated
 
     def _evaluate(self, x):
-        if self._at is not None and np.array_equal(self._at, x):
+        at = x.tobytes()
+        if at == self._at:
             return
         v = self.values
         for i, xi in zip(self.free, x, strict=True):
@@ -147,7 +148,7 @@ class _LogResiduals:
         l1 = math.log1p(-fb) - alpha * dt
         l2 = math.log(fb) - beta * dt
         both = np.logaddexp(l1, l2)
-        self._at, self._k, self._params = x.copy(), k, tuple(v)
+        self._at, self._k, self._params = at, k, tuple(v)
         self._dt, self._l1, self._both = dt, l1, both
         self._residuals = self.y - np.concatenate((rising, log_cmax + both))
         self._jacobian = None
@@ -164,15 +165,25 @@ class _LogResiduals:
             u = self.t[:k] / tmax
             p1 = np.exp(self._l1 - self._both)
             p2 = 1.0 - p1
-            jac = np.zeros((self.t.size, 6))
-            jac[:, 0] = 1.0
-            jac[:k, 1] = -math.log(foldx) * u
-            jac[k:, 1] = tmax * (alpha * p1 + beta * p2)
-            jac[:k, 2] = u - 1.0
-            jac[k:, 3] = -alpha * dt * p1
-            jac[k:, 4] = -beta * dt * p2
-            jac[k:, 5] = (1.0 - fb) * p2 - fb * p1
-            self._jacobian = -jac[:, self.free]
+            # the residuals' Jacobian is minus the model's, column by free parameter; minus 0 where the
+            # model's derivative is 0 (a branch that does not depend on the parameter), and in Fortran
+            # order, as -log_stein_jacobian(...)[:, free] is (J' r then takes the same BLAS path)
+            jac = np.full((self.t.size, len(self.free)), -0.0, order="F")
+            for j, i in enumerate(self.free):
+                if i == 0:
+                    jac[:, j] = -1.0
+                elif i == 1:
+                    jac[:k, j] = -(-math.log(foldx) * u)
+                    jac[k:, j] = -(tmax * (alpha * p1 + beta * p2))
+                elif i == 2:
+                    jac[:k, j] = -(u - 1.0)
+                elif i == 3:
+                    jac[k:, j] = -(-alpha * dt * p1)
+                elif i == 4:
+                    jac[k:, j] = -(-beta * dt * p2)
+                else:
+                    jac[k:, j] = -((1.0 - fb) * p2 - fb * p1)
+            self._jacobian = jac
         return self._jacobian
 
 
