@@ -45,6 +45,7 @@ decline after the peak.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -258,6 +259,14 @@ def _failed(problem: str, n: int, fixed: Mapping[str, float], days=(), values=()
                     tuple(sorted(fixed)), days=tuple(days), values=tuple(values), problems=(problem,))
 
 
+@functools.lru_cache(maxsize=64)
+def _t_quantile(dof: int, p: float) -> float:
+    """t(p, dof) for the Wald limits; a table's profiles share a few residual dfs (a root search each)."""
+    from cartkit.stats.distributions import stdtrit  # stdtrit(df, q) = scipy.stats.t.ppf(q, df)
+
+    return float(stdtrit(dof, p))
+
+
 def _to_theta(p: Mapping[str, float]) -> dict[str, float]:
     return {
         "cmax": math.log(p["cmax"]), "tmax": math.log(p["tmax"]), "foldx": math.log(p["foldx"]),
@@ -289,8 +298,6 @@ def fit_stein(
     module docstring for the method and the data requirements.
     """
     from cartkit.kinetics.bounded_least_squares import trust_region_reflective
-    from cartkit.stats.distributions import stdtrit  # stdtrit(df, q) = scipy.stats.t.ppf(q, df)
-
     fixed = dict(fixed or {})
     unknown = sorted(set(fixed) - set(PARAMETERS))
     if unknown:
@@ -399,7 +406,7 @@ def fit_stein(
     else:
         cov = s2 * np.linalg.pinv(jac.T @ jac)
     se_theta = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-    q = float(stdtrit(dof, 0.5 + level / 2.0))
+    q = _t_quantile(dof, 0.5 + level / 2.0)
     at_bound = [p for p, x, a, b in zip(free, best.x, lo, hi, strict=True) if min(x - a, b - x) < 1e-6]
     if at_bound:
         notes.append("at_bound")
