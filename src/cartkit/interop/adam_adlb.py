@@ -6,6 +6,8 @@ grade under the plan's ``ctcae_version`` (``criteria/ctcae_<version>.toml``), by
 the derive stage (``cartkit.grading.ctcae.ctcae_grade_expr``: the row's own lower limit of normal,
 else the plan's ``lln``; a grade that needs an LLN nobody gave is left empty). The terms cartkit
 grades are all "decreased" terms, so the grade is ATOXGRL (low direction) and ATOXGRH stays empty.
+A qualified result (``<0.5``, ``>100000``, ``BLQ``) has AVAL empty, as before, and its character result in
+AVALC (``AVALC_SOURCE``); a plain number has AVALC empty.
 
 Per-episode parameters (PARAMTYP "DERIVED"): early and late ICAHT, early and late T-ICAHT
 (EHA/EBMT), CAR-HEMATOTOX and EASIX from ``cartkit.derive.toxicity.derive_hematotox_scores``.
@@ -30,11 +32,18 @@ from cartkit.interop.adam_write import (
     AdamDataset,
     Variable,
 )
+from cartkit.interop.sdtm_export_domains import qualified_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from cartkit.study.model import Study
 
 KEYS = ["patient_id", "episode"]
+# AVALC of ADLB and ADPC: the character result of a qualified value, as the SDTM export writes --STRESC
+# (ADaMIG 1.1, BDS: AVALC the character analysis value; admiral's ADLB templates set AVALC = LBSTRESC beside
+# AVAL = LBSTRESN, so a "<3.42" result has AVALC "<3.42" and AVAL empty)
+AVALC_SOURCE = ("a qualified result (measurements.qualifier with lloq / uloq, docs/validation.md) as the SDTM "
+                "export's --STRESC, in the canonical unit: '<0.5', '<=0.5', '>100000', 'BLQ' (below a limit not "
+                "known); empty where AVAL holds the number")
 LAB_GROUPS = ("haematology", "chemistry", "cytokine")
 # per-episode scores of derive_hematotox_scores: column -> (PARAMCD, PARAM, day column or None, source)
 SCORES = {
@@ -111,7 +120,7 @@ def _lab_rows(study: Study) -> pl.DataFrame:
         ABLFL=yes(pl.col("_row").is_in(base["_row"].implode())))
     return m.select(
         *KEYS, "PARAMCD", "PARAM", pl.lit(None, dtype=pl.String).alias("PARAMTYP"),
-        pl.col("value").alias("AVAL"), pl.col("unit").alias("AVALU"),
+        pl.col("value").alias("AVAL"), qualified_text(m.columns).alias("AVALC"), pl.col("unit").alias("AVALU"),
         pl.col("date").alias("ADT"), pl.col("time").alias("ATM"), pl.col("day").alias("_day"),
         pl.col("lln").alias("ANRLO"), "ABLFL", "BASE",
         (pl.col("value") - pl.col("BASE")).alias("CHG"),
@@ -152,7 +161,7 @@ def build_adlb(study: Study, adsl: pl.DataFrame) -> AdamDataset:
         pl.lit(study.meta.id).alias("STUDYID"), pl.col("patient_id").alias("USUBJID"),
         pl.int_range(1, pl.len() + 1).over("patient_id").cast(pl.Int64).alias("LBSEQ"),
         pl.col("episode").alias("APERIOD"), pl.col("product").alias("TRTA"),
-        "PARAMCD", "PARAM", "PARAMTYP", "AVAL", "AVALU", "ADT", "ATM",
+        "PARAMCD", "PARAM", "PARAMTYP", "AVAL", pl.col("AVALC").cast(pl.String), "AVALU", "ADT", "ATM",
         cdisc_day(pl.col("_day")).alias("ADY"), pl.col("_day").alias("ADYINF"),
         "ANRLO", "ABLFL", "BASE", "CHG", "ATOXGRL", "ATOXDSCL",
         pl.lit(None, dtype=pl.String).alias("ATOXGRH"), pl.lit(None, dtype=pl.String).alias("ATOXDSCH"),
@@ -170,7 +179,9 @@ def build_adlb(study: Study, adsl: pl.DataFrame) -> AdamDataset:
         Variable("PARAM", "Parameter", TEXT, ASSIGNED, "analyte label and canonical unit"),
         Variable("PARAMTYP", "Parameter Type", TEXT, ASSIGNED, "DERIVED for the per-episode scores"),
         Variable("AVAL", "Analysis Value", FLOAT, COLLECTED,
-                 f"measurements.value in the canonical unit; scores derived ({scores})"),
+                 f"measurements.value in the canonical unit (empty for a qualified result: AVALC); scores "
+                 f"derived ({scores})"),
+        Variable("AVALC", "Analysis Value (C)", TEXT, COLLECTED, AVALC_SOURCE),
         Variable("AVALU", "Analysis Value Unit", TEXT, COLLECTED, "measurements.unit (canonical)"),
         Variable("ADT", "Analysis Date", DATE, COLLECTED, "measurements.date (scores: their day's date)"),
         Variable("ATM", "Analysis Time", TEXT, COLLECTED, "measurements.time (HH:MM)"),

@@ -2,7 +2,8 @@
 
 ADPC: one record per CAR-T kinetics measurement (``measurements`` rows of the "kinetics" analytes:
 CAR-T cells % of CD3+ by flow cytometry, CAR transgene copies/ug by qPCR), with the time from the
-episode's infusion. ADPP: one record per episode, analyte and NCA parameter of ``cartkit.derive``'s
+episode's infusion; a sample below the limit has AVAL empty and AVALC its character result (``<10``,
+``BLQ``: adam_adlb.AVALC_SOURCE). ADPP: one record per episode, analyte and NCA parameter of ``cartkit.derive``'s
 kinetics (``Derived.kinetics``: ``cartkit.kinetics.nca``, PKNCA conventions, the plan's
 ``kinetic_analytes`` and ``kinetics_window``), with CDISC PPTESTCD codes.
 """
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from cartkit.interop.adam_adae import cdisc_day
+from cartkit.interop.adam_adlb import AVALC_SOURCE
 from cartkit.interop.adam_adsl import yes
 from cartkit.interop.adam_write import (
     ASSIGNED,
@@ -56,6 +58,7 @@ def analyte_paramcd() -> dict[str, str]:
 
 
 def build_adpc(study: Study, adsl: pl.DataFrame) -> AdamDataset:
+    from cartkit.interop.sdtm_export_domains import qualified_text
     from cartkit.study.vocabulary import ANALYTES
 
     kinetics = [a.code for a in ANALYTES.values() if a.group == "kinetics"]
@@ -69,7 +72,8 @@ def build_adpc(study: Study, adsl: pl.DataFrame) -> AdamDataset:
         pl.col("episode").alias("APERIOD"), pl.col("product").alias("TRTA"),
         pl.col("analyte").replace_strict(KINETICS_PARAMCD, default=None).alias("PARAMCD"),
         pl.col("analyte").replace_strict(labels, default=None).alias("PARAM"),
-        pl.col("value").alias("AVAL"), pl.col("unit").alias("AVALU"), pl.col("date").alias("ADT"),
+        pl.col("value").alias("AVAL"), qualified_text(rows.columns).alias("AVALC"), pl.col("unit").alias("AVALU"),
+        pl.col("date").alias("ADT"),
         pl.col("time").alias("ATM"), cdisc_day(pl.col("day")).alias("ADY"),
         pl.col("day").cast(pl.Float64).alias("ARELTM"), pl.lit("DAYS").alias("ARELTMU"),
         yes(pl.col("blq")).alias("BLQFL"), pl.col("lloq").alias("ALLOQ"),
@@ -82,7 +86,9 @@ def build_adpc(study: Study, adsl: pl.DataFrame) -> AdamDataset:
         Variable("TRTA", "Actual Treatment", TEXT, COLLECTED, "infusions.product of the episode"),
         Variable("PARAMCD", "Parameter Code", TEXT, ASSIGNED, "CARTPCT (CAR-T % of CD3+), CARDNA (CAR DNA)"),
         Variable("PARAM", "Parameter", TEXT, ASSIGNED, "analyte label and canonical unit"),
-        Variable("AVAL", "Analysis Value", FLOAT, COLLECTED, "measurements.value (empty when below the LLOQ)"),
+        Variable("AVAL", "Analysis Value", FLOAT, COLLECTED,
+                 "measurements.value (empty when below the LLOQ or otherwise qualified: AVALC)"),
+        Variable("AVALC", "Analysis Value (C)", TEXT, COLLECTED, AVALC_SOURCE),
         Variable("AVALU", "Analysis Value Unit", TEXT, COLLECTED, "measurements.unit"),
         Variable("ADT", "Analysis Date", DATE, COLLECTED, "measurements.date"),
         Variable("ATM", "Analysis Time", TEXT, COLLECTED, "measurements.time"),

@@ -54,6 +54,9 @@ NY_CODELIST, Y_TERM = "C66742", "C49488"
 # Value-level metadata (Define-XML 2.1 section 5.3.6): per PARAMCD, the analysis value's own ItemDef
 # (its parameter's name in the description), selected by a WhereClauseDef PARAMCD EQ code.
 VLM_VARIABLES = ("AVAL",)
+# AVALC beside AVAL (ADLB, ADPC: the character result of a qualified value, "<0.5"): value-level metadata for
+# the parameters that have such a result only, so that a reader sees which parameters carry one
+VLM_WHERE_PRESENT = ("AVALC",)
 
 
 def _value_level(model, ds: AdamDataset, v, item, ref, pairs: list[tuple[str, str]]):
@@ -238,10 +241,18 @@ def define_xml(datasets: list[AdamDataset], *, study_oid: str, study_name: str, 
                 item.CodeListRef = model.CodeListRef(CodeListOID=external_oid[(v.dictionary, _DATA_TYPE[v.type])])
             elif v.name in by_variable:
                 item.CodeListRef = model.CodeListRef(CodeListOID=by_variable[v.name])
-            if v.name in VLM_VARIABLES and param_list is not None:
-                vlm = _value_level(model, ds, v, item, ref, pairs)
+            vlm_pairs = pairs if v.name in VLM_VARIABLES and param_list is not None else None
+            if v.name in VLM_WHERE_PRESENT and param_list is not None and "AVAL" in frame.columns:
+                import polars as pl
+
+                # typed text: an empty AVALC is "" (as SAS has it)
+                present = set(frame.filter(pl.col(v.name).fill_null("") != "")["PARAMCD"].to_list())
+                vlm_pairs = [(code, param) for code, param in pairs if code in present] or None
+            if vlm_pairs is not None:
+                vlm = _value_level(model, ds, v, item, ref, vlm_pairs)
                 value_lists.append(vlm[0])
-                where_clauses.extend(vlm[1])
+                known = {w.OID for w in where_clauses}  # AVAL's and AVALC's VLM share the PARAMCD clauses
+                where_clauses.extend(w for w in vlm[1] if w.OID not in known)
                 items.extend(vlm[2])
             items.append(item)
         leaf_id = f"LF.{ds.name}"

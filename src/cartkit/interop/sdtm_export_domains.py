@@ -233,12 +233,8 @@ def _findings(study: Study, p: str, label: str, rows: pl.DataFrame, tests: pl.Da
     res = pl.when(blq).then(pl.concat_str([pl.lit("<"), _num_text(pl.col("lloq"))])).otherwise(value)
     orres = res
     if "qualifier" in f.columns:  # a qualified result (study/qualified.py): SDTMIG --STRESC "<3.42", --STRESN null
-        q = pl.col("qualifier")
-        res = (pl.when(q.is_in(["<", "<="])).then(pl.concat_str([q, _num_text(pl.col("lloq"))]))
-               .when(q.is_in([">", ">="])).then(pl.concat_str([q, _num_text(pl.col("uloq"))]))
-               .when(q == "ND").then(pl.coalesce(pl.concat_str([pl.lit("<"), _num_text(pl.col("lloq"))]),
-                                                 pl.lit("BLQ")))
-               .otherwise(res))
+        text = qualified_text(f.columns)
+        res = pl.when(text.is_not_null()).then(text).otherwise(res)
         # --ORRES as collected where the result was collected in the unit exported (--ORRESU is the standard unit)
         orres = pl.when(pl.col("value_text").is_not_null() & (pl.col("unit_original") == pl.col("unit"))).then(
             pl.col("value_text")).otherwise(res)
@@ -254,6 +250,23 @@ def _findings(study: Study, p: str, label: str, rows: pl.DataFrame, tests: pl.Da
            f"{p}RFTDTC": pl.col(f"{p}RFTDTC")},
     )
     return _dataset(p, label, out, study_id, ("STUDYID", "USUBJID", f"{p}TESTCD", f"{p}DTC"))
+
+
+def qualified_text(columns) -> pl.Expr:
+    """A qualified measurement's character result (study/qualified.py) as SDTMIG --STRESC writes it, in the
+    standard unit: ``<x`` / ``<=x`` with the lloq, ``>x`` / ``>=x`` with the uloq, a below-limit result without
+    a sign ``<lloq`` (``BLQ`` when no limit is known; SDTMIG v3.4, LB: pharmaversesdtm BILI "<3.42"); null for
+    a plain number. ``columns``: the measurement frame's columns (a frame without ``qualifier`` has only its
+    ``blq`` rows without a value, read as ``<lloq``). ADaM's AVALC of ADLB and ADPC is this text."""
+    below = pl.concat_str([pl.lit("<"), _num_text(pl.col("lloq"))])
+    flagged = pl.col("blq").fill_null(False) & pl.col("value").is_null()
+    if "qualifier" not in columns:
+        return pl.when(flagged).then(below)
+    q = pl.col("qualifier")
+    return (pl.when(q.is_in(["<", "<="])).then(pl.concat_str([q, _num_text(pl.col("lloq"))]))
+            .when(q.is_in([">", ">="])).then(pl.concat_str([q, _num_text(pl.col("uloq"))]))
+            .when(q == "ND").then(pl.coalesce(below, pl.lit("BLQ")))
+            .when(flagged).then(below))
 
 
 def _tests(mapping: dict[str, tuple]) -> pl.DataFrame:
