@@ -252,8 +252,6 @@ def endpoint_times(study: Study, endpoint: EndpointPlan, responses: pl.DataFrame
     is_event = pl.col("kind").is_in(list(endpoint.events)) & pl.when(pl.col("kind") == "death").then(
         on_or_after).otherwise(after)
     cand = [rows(pairs.filter(is_event), pl.col("kind"), 1, 0, "events: ", detail=pl.col("detail"))]
-    if endpoint.no_response_by_day is not None:
-        cand.append(_no_response(study, org, pairs.filter(is_event), follow, responses, endpoint, rows))
     if hsct in (HsctRule.CENSOR, HsctRule.COMPETING):
         status, prefix = (0, "censored: ") if hsct == HsctRule.CENSOR else (2, "competing event: ")
         cand.append(rows(pairs.filter((pl.col("kind") == "hsct") & on_or_after), pl.lit("HSCT"), status, 1, prefix,
@@ -266,6 +264,10 @@ def endpoint_times(study: Study, endpoint: EndpointPlan, responses: pl.DataFrame
                          pl.format("next infusion (episode {})", pl.col("next_episode")), 0, 2, "censored: ",
                          date=pl.col("next_date")))
     cand.append(rows(follow, pl.col("follow_kind"), 0, 3, "censored: ", date=pl.col("follow_date")))
+    if endpoint.no_response_by_day is not None:
+        # observation ends at the first end date (HSCT, a censor_at kind, the next infusion) or the last record
+        ends = pl.concat(cand[1:], how="vertical").group_by(_UNIT).agg(pl.col("date").min().alias("end_date"))
+        cand.append(_no_response(study, org, pairs.filter(is_event), ends, responses, endpoint, rows))
     first = pl.concat(cand, how="vertical").sort(_UNIT, "date", "priority").group_by(_UNIT).first()
     out = org.join(first, on=_UNIT, how="left")
     if hsct == HsctRule.EXCLUDE:  # everyone transplanted after the origin is left out
@@ -279,11 +281,14 @@ def endpoint_times(study: Study, endpoint: EndpointPlan, responses: pl.DataFrame
     ).sort("patient_id", "origin_date", "episode", nulls_last=True)
 
 
-def _no_response(study: Study, org: pl.DataFrame, events: pl.DataFrame, follow: pl.DataFrame,
+def _no_response(study: Study, org: pl.DataFrame, events: pl.DataFrame, ends: pl.DataFrame,
                  responses: pl.DataFrame | None, endpoint: EndpointPlan, rows) -> pl.DataFrame:
     """"No response by day N" events: no response by the ORR rule of the patient's own disease
-    (best_response.toml ``[orr]``) within N days of the origin, with follow-up to day N or an event before it;
-    dated at the origin or on day N (``no_response_event_at``)."""
+    (best_response.toml ``[orr]``) within N days of the origin, for a unit observed to day N (``ends``: the
+    first end date of its observation, censoring or competing HSCT included, on or after day N) or with an
+    event before day N and not after its end date; dated at the origin or on day N (``no_response_event_at``).
+    A unit whose observation ends before day N without an event is censored there whichever the dating: its
+    response by day N is not known (docs/plan.md, "Endpoints")."""
     import polars as pl
 
     day = int(endpoint.no_response_by_day)
@@ -293,8 +298,9 @@ def _no_response(study: Study, org: pl.DataFrame, events: pl.DataFrame, follow: 
         hits = org.join(_by_own_rule(responses, study.patients, "responder"), on="patient_id")
         responded = hits.filter((pl.col("date") > pl.col("origin_date")) & (pl.col("date") <= by)).select(
             _UNIT).unique()
-    failed_early = events.filter(pl.col("date") < by).select(_UNIT).unique()
-    reached = follow.filter(pl.col("follow_date") >= by).select(_UNIT)
+    failed_early = events.join(ends, on=_UNIT, how="left").filter(
+        (pl.col("date") < by) & (pl.col("date") <= pl.col("end_date"))).select(_UNIT).unique()
+    reached = org.join(ends, on=_UNIT, how="left").filter(pl.col("end_date") >= by).select(_UNIT)
     evaluable = pl.concat([failed_early, reached]).unique()
     failures = org.join(evaluable, on=_UNIT, how="semi").join(responded, on=_UNIT, how="anti")
     date = pl.col("origin_date") if endpoint.no_response_event_at == "origin" else by
