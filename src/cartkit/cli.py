@@ -13,6 +13,8 @@ Heavy imports happen inside the commands so that ``cartkit --help`` is fast.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -147,6 +149,23 @@ def simulate(
     _console().print(f"[green]wrote {_text(path)}[/]")
 
 
+@contextmanager
+def _steps(console) -> Iterator[Callable[[str], None]]:
+    """The step callback of ``cartkit run``: on a terminal, the step beside a spinner and the time taken.
+
+    Off a terminal (a pipe, a log file) Rich shows no live display, only its last frame when the run
+    ends, so nothing is shown and rich.progress is not imported (issue 16, target 1).
+    """
+    if not console.is_terminal:
+        yield lambda _name: None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task("loading", total=None)
+        yield lambda name: bar.update(task, description=name)
+
+
 @app.command()
 def run(
     study_dir: Path = typer.Argument(..., help="Study folder."),
@@ -170,8 +189,6 @@ def run(
     OUT must be new, empty or an earlier cartkit report (see docs/output.md); it is checked
     before the analysis starts.
     """
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
     from cartkit.engine import ENGINES
     from cartkit.pipeline import run_study
     from cartkit.report.output_folder import OutputFolderError, check_output_folder
@@ -187,14 +204,7 @@ def run(
         _fail(str(exc), debug, exc)
     console = _console()
     try:
-        with Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
-        ) as progress:
-            task = progress.add_task("loading", total=None)
-
-            def step(name: str) -> None:
-                progress.update(task, description=name)
-
+        with _steps(console) as step:
             index = run_study(study_dir, out, progress=step, force=force, spss=spss, engine=engine,
                               master=master, png=png)
     except OutputFolderError as exc:  # the folder changed while the analysis ran
