@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from cartkit.grading.censored import graded_at_both_ends, has_qualified
-from cartkit.grading.crs import crs_criteria, crs_grade_expr
+from cartkit.grading.crs import crs_category_ranges, crs_criteria, crs_grade_by_fever, crs_grade_from_ranges
 from cartkit.grading.ctcae import ctcae_grade_expr, ctcae_term
 from cartkit.grading.hematotox import (
     car_hematotox_expr,
@@ -227,22 +227,24 @@ def crs_daily(
         .replace_strict(dict(enumerate(hypoxia_order)), default=None, return_dtype=pl.String)
         .fill_null("none"),
     )
+    # the category ranges once, as columns; the day is graded from them with and without fever
+    ranges = ("_hypotension_lo", "_hypotension_hi", "_hypoxia_lo", "_hypoxia_hi")
+    days = days.with_columns(
+        e.alias(name) for name, e in zip(ranges, crs_category_ranges(
+            pl.col("hypotension"), pl.col("hypoxia"), system, high_dose_vasopressor=pl.col("high_dose_vasopressor"),
+            fio2_pct=pl.col("fio2_pct")), strict=True)
+    )
+
     def grade(fever: pl.Expr) -> pl.Expr:
-        return crs_grade_expr(
-            fever,
-            pl.col("hypotension"),
-            pl.col("hypoxia"),
-            system,
-            treated=pl.col("treated"),
-            high_dose_vasopressor=pl.col("high_dose_vasopressor"),
-            fio2_pct=pl.col("fio2_pct"),
-        )
+        return crs_grade_from_ranges(fever, *(pl.col(c) for c in ranges), system, treated=pl.col("treated"))
 
     # a day without a temperature could still show CRS when a blood pressure was taken or
     # hypotension or hypoxia support was given; with fever-masking drugs alone it could not
     could_show = pl.col("sbp_min").is_not_null() | (pl.col("hypotension") != "none") | (pl.col("hypoxia") != "none")
-    afebrile, febrile = grade(pl.lit(False)), grade(pl.lit(True))
-    days = days.with_columns(crs_grade=grade(pl.col("fever"))).with_columns(
+    # the day's grade with and without fever, each graded once; the day's own grade is one of them
+    days = days.with_columns(_afebrile=grade(pl.lit(False)), _febrile=grade(pl.lit(True)))
+    afebrile, febrile = pl.col("_afebrile"), pl.col("_febrile")
+    days = days.with_columns(crs_grade=crs_grade_by_fever(pl.col("fever"), febrile, afebrile).cast(pl.Int64)).with_columns(
         crs_grade_low=pl.coalesce(
             "crs_grade", pl.when(pl.col("fever").is_null()).then(afebrile), pl.lit(0, dtype=pl.Int64)
         ),

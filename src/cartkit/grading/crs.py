@@ -180,12 +180,34 @@ def crs_grade_expr(
     ``hypotension``/``hypoxia`` are string columns in the same vocabularies; a value
     outside them gives null (the derive stage builds them, so it never happens there).
     """
+    ranges = crs_category_ranges(hypotension, hypoxia, system, high_dose_vasopressor=high_dose_vasopressor,
+                                 fio2_pct=fio2_pct)
+    return crs_grade_from_ranges(fever, *ranges, system, treated=treated)
+
+
+def crs_category_ranges(
+    hypotension: pl.Expr, hypoxia: pl.Expr, system: str = "astct2019", *,
+    high_dose_vasopressor: pl.Expr | None = None, fio2_pct: pl.Expr | None = None,
+) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
+    """The lowest and highest grade the hypotension and the hypoxia category can mean (hypotension low,
+    high, hypoxia low, high; equal when determined, null outside the vocabularies): the first step of
+    :func:`crs_grade_expr`, which :func:`crs_grade_from_ranges` completes. The derive stage keeps them
+    as columns and grades a day with and without fever from those (one small query, not the whole
+    expression twice)."""
+    spec = crs_criteria(system)
+    return (*_category_range_expr(spec, "hypotension", hypotension, high_dose_vasopressor),
+            *_category_range_expr(spec, "hypoxia", hypoxia, fio2_pct))
+
+
+def crs_grade_from_ranges(
+    fever: pl.Expr, lo1: pl.Expr, hi1: pl.Expr, lo2: pl.Expr, hi2: pl.Expr, system: str = "astct2019", *,
+    treated: pl.Expr | None = None,
+) -> pl.Expr:
+    """:func:`crs_grade_expr` from the category ranges of :func:`crs_category_ranges`."""
     import polars as pl
 
     spec = crs_criteria(system)
     treated = pl.lit(False) if treated is None else treated.fill_null(False)
-    lo1, hi1 = _category_range_expr(spec, "hypotension", hypotension, high_dose_vasopressor)
-    lo2, hi2 = _category_range_expr(spec, "hypoxia", hypoxia, fio2_pct)
     unknown = lo1.is_null() | lo2.is_null()  # a category outside the vocabularies
 
     def given(fever_value: bool) -> pl.Expr:
@@ -200,8 +222,17 @@ def crs_grade_expr(
             graded = pl.when(~effective).then(pl.lit(0, dtype=pl.Int64)).otherwise(graded)
         return graded.cast(pl.Int64)
 
-    febrile, afebrile = given(True), given(False)
-    # fever null = not known: the grade both answers agree on, else undetermined
-    either = pl.when(febrile == afebrile).then(febrile).otherwise(None)
-    out = pl.when(fever.is_null()).then(either).when(fever).then(febrile).otherwise(afebrile)
+    out = crs_grade_by_fever(fever, given(True), given(False))
     return pl.when(unknown).then(None).otherwise(out).cast(pl.Int64)
+
+
+def crs_grade_by_fever(fever: pl.Expr, febrile: pl.Expr, afebrile: pl.Expr) -> pl.Expr:
+    """The grade of a day from the grades it has with and without fever (:func:`crs_grade_expr`): a
+    null ``fever`` is not known, and gives the grade both answers agree on, else undetermined (null).
+
+    The derive stage grades the two answers once, as columns, and combines them here (a smaller query
+    than grading the day's fever again)."""
+    import polars as pl
+
+    either = pl.when(febrile == afebrile).then(febrile).otherwise(None)
+    return pl.when(fever.is_null()).then(either).when(fever).then(febrile).otherwise(afebrile)
