@@ -114,9 +114,9 @@ def problems_at(frame: pl.DataFrame, mask: pl.Series | pl.Expr, file: str, colum
     ``kind`` names a rule whose text varies by row, so that its problems are grouped together."""
     value_expr = pl.col(value) if isinstance(value, str) else value
     rule_expr = pl.lit(rule) if isinstance(rule, str) else rule
-    bad = frame.filter(mask).select(
+    bad = frame.lazy().filter(mask).select(
         pl.col(ROW), value_expr.alias("v"), rule_expr.fill_null("invalid value").alias("r")
-    )
+    ).collect()
     return [Problem(file, row, column, v, r, severity, kind) for row, v, r in bad.iter_rows()]
 
 
@@ -150,9 +150,10 @@ def _clean_text(s: pl.Series, keep: dict | None = None) -> pl.Series:
             cleaned = trimmed.set(missing, None) if missing.any() else trimmed
             return s.replace_strict(distinct.drop_nulls(), cleaned.filter(distinct.is_not_null()), default=None,
                                     return_dtype=pl.String).alias(s.name)
-    t = s.str.strip_chars()
-    missing = t.is_in(_MISSING_SPELLINGS).fill_null(False)
-    return t.set(missing, None) if missing.any() else t
+    trimmed = pl.col(s.name).str.strip_chars()
+    return s.to_frame().select(
+        pl.when(trimmed.is_in(_MISSING_SPELLINGS).fill_null(False)).then(None).otherwise(trimmed).alias(s.name)
+    ).to_series()
 
 
 def _numbers(s: pl.Series, decimal_comma: bool) -> tuple[pl.Series, pl.Series]:
@@ -201,12 +202,15 @@ def cast_column(s: pl.Series, dtype: str, decimal_comma: bool = False,
         return out.alias(name), given
     if dtype in (INT, FLOAT):
         f, given = _numbers(s, decimal_comma)
-        ok = f.is_finite().fill_null(False)
+        x = pl.col(f.name)
+        ok = x.is_finite().fill_null(False)
         if dtype == INT:
-            ok = ok & (f.round(0) == f).fill_null(False) & (f.abs() < _MAX_EXACT_INT).fill_null(False)
-            out = f.set(~ok, None).cast(pl.Int64, strict=False)
-        else:
-            out = f.set(~ok, None) if (~ok & f.is_not_null()).any() else f  # NaN and infinities -> null
+            ok = ok & (x.round(0) == x).fill_null(False) & (x.abs() < _MAX_EXACT_INT).fill_null(False)
+            out = f.to_frame().select(pl.when(ok).then(x).cast(pl.Int64, strict=False)).to_series()
+        elif f.to_frame().select((ok | x.is_null()).all()).item():
+            out = f
+        else:  # NaN and infinities -> null
+            out = f.to_frame().select(pl.when(ok).then(x)).to_series()
         return out.alias(name), given
     if dtype == BOOL:
         if s.dtype == pl.Boolean:
