@@ -129,7 +129,7 @@ def _table_json(df: pl.DataFrame | None, name: str) -> str:
         return json.dumps({"rows": df.height, "csv": f"tables/{name}.csv",
                            "note": f"more than {JSON_MAX_ROWS} rows: read the CSV"})
     floats = [c for c, t in df.schema.items() if t.is_float()]
-    return df.with_columns(pl.col(c).fill_nan(None) for c in floats).write_json()
+    return (df.with_columns(pl.col(c).fill_nan(None) for c in floats) if floats else df).write_json()
 
 
 def results_json(results: Results, figures: dict[str, RenderedFigure | str], png: bool = False) -> str:

@@ -52,11 +52,17 @@ def neutralise_formulas(df: pl.DataFrame) -> pl.DataFrame:
     """``df`` with every text cell and header that a spreadsheet would run as a formula prefixed
     with ``'``, over whole columns; other columns are returned as they are."""
     text = [c for c, t in df.schema.items() if t == pl.String or isinstance(t, (pl.Categorical, pl.Enum))]
+    # the columns with a cell starting like a formula, found in one pass; only those are rewritten
+    starts = df.select(pl.col(c).cast(pl.String).str.contains(FORMULA_START).any() for c in text).row(0) \
+        if text else ()
     exprs = []
-    for name in text:
+    for name, start in zip(text, starts, strict=True):
         col = pl.col(name).cast(pl.String)
-        risky = col.str.contains(FORMULA_START) & ~col.str.contains(PLAIN_NUMBER)
-        exprs.append(pl.when(risky).then(PREFIX + col).otherwise(col).alias(name))
+        if start:
+            risky = col.str.contains(FORMULA_START) & ~col.str.contains(PLAIN_NUMBER)
+            exprs.append(pl.when(risky).then(PREFIX + col).otherwise(col).alias(name))
+        elif df.schema[name] != pl.String:
+            exprs.append(col)  # a categorical column is written as its text, as the rewritten ones
     if exprs:
         df = df.with_columns(exprs)
     headers = {c: neutral_text(c) for c in df.columns if neutral_text(c) != c}
