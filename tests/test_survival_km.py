@@ -265,3 +265,31 @@ def test_survival_at_stays_zero_after_everyone_had_the_event():
     assert km.survival_at(12) == 0.0
     # censored last: beyond follow-up the curve is unknown
     assert math.isnan(kaplan_meier([2, 5, 9], [1, 1, 0]).survival_at(12))
+
+
+@pytest.mark.parametrize("key", sorted(R_TABLES))
+def test_km_table_matches_r_through_the_hash_count(key, monkeypatch):
+    """The Polars group-by count (for many observations) gives R's tables too."""
+    import sys
+
+    monkeypatch.setattr(sys.modules["cartkit.survival.kaplan_meier"], "HASH_COUNT_FROM", 0)
+    test_km_table_matches_r(key)
+
+
+def test_risk_table_counts_the_same_by_sort_and_by_hash():
+    from cartkit.survival.kaplan_meier import HASH_COUNT_FROM, risk_table
+
+    rng = np.random.default_rng(7)
+    n = HASH_COUNT_FROM + 1000
+    t = np.round(rng.exponential(200.0, n))
+    e = (rng.random(n) < 0.6).astype(float)
+    hashed = risk_table(t, e)  # n >= HASH_COUNT_FROM: the Polars group-by
+    sorted_ = risk_table(t[:HASH_COUNT_FROM - 1], e[:HASH_COUNT_FROM - 1])  # numpy
+    times, counts = np.unique(t[:HASH_COUNT_FROM - 1], return_counts=True)
+    assert np.array_equal(sorted_[0], times) and sorted_[1][0] == HASH_COUNT_FROM - 1
+    assert np.array_equal(sorted_[2] + sorted_[3], counts)
+    tail = t >= 0  # every row: the hash count against a direct count by time
+    times, counts = np.unique(t[tail], return_counts=True)
+    events = np.array([e[t == x].sum() for x in times[:50]])
+    assert np.array_equal(hashed[0], times) and np.array_equal(hashed[2][:50], events)
+    assert np.array_equal(hashed[1], np.cumsum(counts[::-1])[::-1])

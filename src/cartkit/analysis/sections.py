@@ -81,9 +81,12 @@ class Context:
         (analysis/populations.py ``counted_set``); "safety": a toxicity table, on the safety set."""
         from cartkit.analysis.populations import counted_set
 
-        ids = self.population_patients()["patient_id"] if counts == "patients" else self.groups["patient_id"]
-        return counted_set(ids, list(self.populations) or [self.population], self.population,
-                           safety=counts == "safety")
+        def count() -> dict[str, Any]:  # once per kind: every table of that kind is on the same set
+            ids = self.population_patients()["patient_id"] if counts == "patients" else self.groups["patient_id"]
+            return counted_set(ids, list(self.populations) or [self.population], self.population,
+                               safety=counts == "safety")
+
+        return dict(self.once(f"counted {counts}", count))
 
     def grade_frames(self) -> dict[str, pl.DataFrame]:
         """toxicity -> per-episode grades: CRS, ICANS, then each haematological toxicity."""

@@ -24,6 +24,7 @@ from cartkit.study.plan_endpoint import HsctRule
 
 if TYPE_CHECKING:  # pragma: no cover
     from cartkit.study.model import Study
+    from cartkit.survival.kaplan_meier import KaplanMeier
 
 _CURVE_SCHEMA = {
     "endpoint": pl.String, "censoring": pl.String, "group": pl.String, "time": pl.Float64,
@@ -69,7 +70,10 @@ def survival_analysis(
     from cartkit.survival.events import median_followup
     from cartkit.survival.landmark import landmark as landmark_survival
 
-    curves, at_risk, tests = [], [], []
+    # the curves and at-risk rows of every endpoint x censoring x group, as numpy parts stacked once at the end
+    curve_parts: list[tuple[str, str, str, KaplanMeier]] = []
+    risk_parts: list[tuple[str, str, str, list[float], list[int]]] = []
+    tests = []
     for censoring, frame in tte.items():
         for endpoint in endpoints:
             tcol, ecol = f"{endpoint}_days", f"{endpoint}_event"
@@ -78,37 +82,16 @@ def survival_analysis(
                 continue
             ticks = at_risk_ticks(float(data[tcol].max()) / scale, unit=time_unit)
             groups = sorted(data[group_col].unique().to_list())
+            all_days = data[tcol].to_numpy().astype(float)
+            all_events = data[ecol].to_numpy().astype(bool)
             landmark = {}
             for group in groups:
-                g = data.filter(pl.col(group_col) == group)
-                days = g[tcol].to_numpy().astype(float)
-                time = days / scale
-                event = g[ecol].to_numpy().astype(bool)
-                km = kaplan_meier(time, event, level=level)
-                table = km.table
-                start = pl.DataFrame(
-                    {"time": [0.0], "n_risk": [len(time)], "n_event": [0], "n_censor": [0], "survival": [1.0],
-                     "lower": [1.0], "upper": [1.0]},
-                    schema={k: _CURVE_SCHEMA[k] for k in ("time", "n_risk", "n_event", "n_censor", "survival",
-                                                            "lower", "upper")},
-                )
-                body = table.select(
-                    pl.col("time").cast(pl.Float64), pl.col("n_risk").cast(pl.Int64),
-                    pl.col("n_event").cast(pl.Int64), pl.col("n_censor").cast(pl.Int64),
-                    pl.col("survival").cast(pl.Float64), pl.col("lower").cast(pl.Float64),
-                    pl.col("upper").cast(pl.Float64),
-                )
-                curves.append(
-                    pl.concat([start, body]).with_columns(
-                        pl.lit(endpoint.upper()).alias("endpoint"), pl.lit(censoring).alias("censoring"),
-                        pl.lit(str(group)).alias("group"), pl.lit(time_unit).alias("time_unit"),
-                    ).select([*_CURVE_SCHEMA, "time_unit"])
-                )
-                n_risk = [int((time >= t).sum()) for t in ticks]
-                at_risk.append(pl.DataFrame({
-                    "endpoint": endpoint.upper(), "censoring": censoring, "group": str(group),
-                    "time": ticks, "n_risk": n_risk, "time_unit": time_unit,
-                }))
+                in_group = (data[group_col] == group).to_numpy()
+                time = all_days[in_group] / scale
+                km = kaplan_meier(time, all_events[in_group], level=level)
+                curve_parts.append((endpoint.upper(), censoring, str(group), km))
+                risk_parts.append((endpoint.upper(), censoring, str(group), ticks,
+                                   [int((time >= t).sum()) for t in ticks]))
                 landmark[f"landmark_{group}"] = float(km.survival_at(landmark_day / scale))
                 # the median with its CI (log scale, as these tables' curves): quantile(survfit(...), 0.5)
                 landmark[f"km_median_{group}"] = float(km.median)
@@ -143,10 +126,44 @@ def survival_analysis(
             for g, lo, hi in at_day.select("group", "lower", "upper").iter_rows():
                 row[f"landmark_ci_{g}"] = f"{100 * lo:.1f}-{100 * hi:.1f}%" if lo == lo and hi == hi else None
             tests.append(row)
-    curves_df = pl.concat(curves) if curves else pl.DataFrame(schema={**_CURVE_SCHEMA, "time_unit": pl.String})
-    at_risk_df = pl.concat(at_risk) if at_risk else None
     tests_df = pl.DataFrame(tests) if tests else None
-    return curves_df, at_risk_df, tests_df
+    return _curves(curve_parts, time_unit), _at_risk(risk_parts, time_unit), tests_df
+
+
+def _labels(parts: list[tuple], lengths: list[int], time_unit: str) -> dict[str, pl.Series]:
+    """The endpoint, censoring and group columns of stacked parts (``lengths`` rows each), and the time unit."""
+    index = pl.Series(np.repeat(np.arange(len(parts)), lengths))
+    columns = {name: pl.Series(name, [p[i] for p in parts], dtype=pl.String).gather(index)
+               for i, name in enumerate(("endpoint", "censoring", "group"))}
+    columns["time_unit"] = pl.Series("time_unit", [], dtype=pl.String).extend_constant(time_unit, int(index.len()))
+    return columns
+
+
+def _curves(parts: list[tuple[str, str, str, KaplanMeier]], time_unit: str) -> pl.DataFrame:
+    """Each curve from its start (time 0, everyone at risk, S = 1 with limits 1), then its rows, one frame."""
+    schema = {**_CURVE_SCHEMA, "time_unit": pl.String}
+    if not parts:
+        return pl.DataFrame(schema=schema)
+    tables = [km.table for *_, km in parts]
+    columns = _labels(parts, [table.height + 1 for table in tables], time_unit)
+    starts = {"time": 0.0, "n_risk": None, "n_event": 0, "n_censor": 0, "survival": 1.0, "lower": 1.0, "upper": 1.0}
+    for name, start in starts.items():
+        dtype = _CURVE_SCHEMA[name]
+        values = [np.r_[[km.n if start is None else start], table[name].to_numpy()]
+                  for (*_, km), table in zip(parts, tables, strict=True)]
+        columns[name] = pl.Series(name, np.concatenate(values)).cast(dtype)
+    return pl.DataFrame([columns[name] for name in schema])
+
+
+def _at_risk(parts: list[tuple[str, str, str, list[float], list[int]]], time_unit: str) -> pl.DataFrame | None:
+    """The numbers at risk of every curve at its ticks, one frame."""
+    if not parts:
+        return None
+    columns = _labels(parts, [len(p[3]) for p in parts], time_unit)
+    columns["time"] = pl.Series("time", [t for p in parts for t in p[3]], dtype=pl.Float64)
+    columns["n_risk"] = pl.Series("n_risk", [n for p in parts for n in p[4]], dtype=pl.Int64)
+    return pl.DataFrame([columns[name] for name in ("endpoint", "censoring", "group", "time", "n_risk",
+                                                   "time_unit")])
 
 
 def _two_group_hazard_ratio(time: np.ndarray, event: np.ndarray, group: np.ndarray, reference: str,

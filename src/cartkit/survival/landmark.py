@@ -44,6 +44,6 @@ def landmark(time: object, event: object, group: object, day: float, conf_type: 
     for k, label in enumerate(labels.tolist()):
         sel = codes == k
         at = kaplan_meier(t[sel], e[sel], conf_type=conf_type, level=level).at([day])
-        rows.append(at.rename({"time": "day"}).with_columns(pl.lit(label).alias("group")))
-    out = pl.concat(rows, how="vertical")
-    return out.select("group", *[c for c in out.columns if c != "group"])
+        rows.append(at.lazy().with_columns(pl.lit(label).alias("group")))
+    out = pl.concat(rows, how="vertical").rename({"time": "day"})  # one query for every group
+    return out.select("group", *[c for c in out.collect_schema().names() if c != "group"]).collect()
