@@ -62,7 +62,11 @@ def test_rosenbrock_with_the_optimum_cut_off_by_a_bound():
 
 
 def test_stein_fits_take_scipy_least_squares_path_on_the_seed():
-    """Every optimizer run of the seed's CAR transgene fits ends where SciPy's trf ends (cost to 1e-12)."""
+    """Every optimizer run of the seed's CAR transgene fits ends where SciPy's trf ends: cost and parameters to
+    1e-6 relative (the project's reference tolerance). Not tighter: NumPy's and SciPy's SVDs (each its own
+    LAPACK build) part some paths by rounding (3 of the 92 runs take other evaluation counts here, e.g. 36
+    vs 23), and two paths that stop by ftol/xtol = 1e-8 may differ by about that much; here the costs agree
+    to 7.7e-12 and the parameters to 3.3e-9, and a run at another local optimum differs by far more."""
     scipy_optimize = pytest.importorskip("scipy.optimize")
     from cartkit.analysis.cellular_kinetics import FIXED, N_STARTS
     from cartkit.kinetics import bounded_least_squares, fit_stein
@@ -76,8 +80,8 @@ def test_stein_fits_take_scipy_least_squares_path_on_the_seed():
         sol = original(fun, jac, x0, lb, ub, **kw)
         ref = scipy_optimize.least_squares(fun, x0, bounds=(lb, ub), method="trf", jac=jac, x_scale="jac",
                                            max_nfev=kw["max_nfev"])
-        ours.append(sol.cost)
-        theirs.append(ref.cost)
+        ours.append([sol.cost, *sol.x])
+        theirs.append([ref.cost, *ref.x])
         return sol
 
     bounded_least_squares.trust_region_reflective = both
@@ -87,7 +91,7 @@ def test_stein_fits_take_scipy_least_squares_path_on_the_seed():
     finally:
         bounded_least_squares.trust_region_reflective = original
     assert len(ours) >= 26
-    np.testing.assert_allclose(ours, theirs, rtol=1e-9)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6)
 
 
 def test_seed_functions_import_no_scipy():
