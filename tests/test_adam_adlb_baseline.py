@@ -7,9 +7,6 @@ day (08:00 and 20:00, written in that order): the 08:00 one was flagged."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import polars as pl
 import pytest
 
@@ -17,15 +14,11 @@ import cartkit
 from cartkit.interop.adam_adlb import build_adlb
 from cartkit.interop.adam_adsl import build_adsl
 
-SEED = Path(__file__).resolve().parent.parent / "examples" / "seed-study"
-
 
 @pytest.fixture(scope="module")
-def adlb(tmp_path_factory):
-    if not SEED.exists():
-        pytest.skip("examples/seed-study is not in this checkout")
+def adlb(tmp_path_factory, copy_seed):
     folder = tmp_path_factory.mktemp("adlb") / "s"
-    shutil.copytree(SEED, folder)
+    copy_seed(folder)
     m = pl.read_csv(folder / "measurements.csv", infer_schema=False)
     # P1's CD19 episode (infusion 2017-08-28): IL-6 12 pg/mL on day -3, then BLQ (no value, LLOQ 2) on day -1;
     # CRP twice on day -2, 08:00 (10 mg/L) and 20:00 (30 mg/L)

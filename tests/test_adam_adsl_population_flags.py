@@ -5,24 +5,17 @@ rules, by hand on the input (per_protocol true; every patient)."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import polars as pl
 import pytest
 
 import cartkit
 from cartkit.interop.adam_adsl import build_adsl
 
-SEED = Path(__file__).resolve().parent.parent / "examples" / "seed-study"
-
 
 @pytest.fixture(scope="module")
-def study(tmp_path_factory):
-    if not SEED.exists():
-        pytest.skip("examples/seed-study is not in this checkout")
+def study(tmp_path_factory, copy_seed):
     folder = tmp_path_factory.mktemp("pop") / "s"
-    shutil.copytree(SEED, folder)
+    copy_seed(folder)
     patients = pl.read_csv(folder / "patients.csv", infer_schema=False)
     per_protocol = [i % 3 != 0 for i in range(patients.height)]
     patients.with_columns(per_protocol=pl.Series(per_protocol).cast(pl.String).str.to_lowercase()).write_csv(

@@ -238,13 +238,13 @@ def test_folder_rules_refuse_a_foreign_folder_and_replace_an_earlier_export(expo
         export_adam(SEED, SEED / "adam")
 
 
-def test_cli_adam_export_bad_study_is_a_located_problem_and_writes_nothing(tmp_path):
+def test_cli_adam_export_bad_study_is_a_located_problem_and_writes_nothing(tmp_path, copy_seed):
     from typer.testing import CliRunner
 
     from cartkit.cli import app
 
     study = tmp_path / "study"
-    shutil.copytree(SEED, study)
+    copy_seed(study)
     lines = (study / "patients.csv").read_text(encoding="utf-8").splitlines()
     lines[1] = lines[1].replace(",male,", ",robot,", 1)
     (study / "patients.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -348,11 +348,11 @@ def test_adpc_and_adpp_hold_the_profiles_and_nca_parameters(exported):
     assert got["LAMZHL"] == pytest.approx(np.log(2) / got["LAMZ"], rel=1e-12)
 
 
-def test_adsl_population_flags_follow_the_plan_and_vein_to_vein_time(tmp_path):
+def test_adsl_population_flags_follow_the_plan_and_vein_to_vein_time(tmp_path, copy_seed):
     from cartkit.interop.adam_export import export_adam
 
     study = tmp_path / "study"
-    shutil.copytree(SEED, study)
+    copy_seed(study)
     toml = (study / "study.toml").read_text(encoding="utf-8")
     toml = toml.replace("[plan.response_days]", '''[[plan.population]]
 name = "enrolled"
@@ -395,11 +395,11 @@ product = "CD22 CAR-T"
     assert adsl.filter(pl.col("USUBJID") == "P13")["TRTSEQA"].to_list() == ["CD19 CAR-T"]
 
 
-def test_text_longer_than_xpt_v5_holds_is_cut_there_only_and_said(tmp_path):
+def test_text_longer_than_xpt_v5_holds_is_cut_there_only_and_said(tmp_path, copy_seed):
     from cartkit.interop.adam_export import export_adam
 
     study = tmp_path / "study"
-    shutil.copytree(SEED, study)
+    copy_seed(study)
     ev = pl.read_csv(study / "events.csv", infer_schema_length=None)
     long = "disease progression with " + "é" * 150 + " (autopsy)"  # 185 characters, 335 bytes of UTF-8
     ev = ev.with_columns(detail=pl.when((pl.col("patient_id") == "P10") & (pl.col("kind") == "death"))

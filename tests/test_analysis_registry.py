@@ -4,7 +4,6 @@ from published.toml (issue 10 items 3 and 7)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import polars as pl
@@ -38,9 +37,9 @@ def test_every_table_on_a_population_names_it_with_its_n(seed_results):
     assert "Population: infused (infused; N = 13)." in html[start:html.index("</section>", start)]
 
 
-def test_the_sections_run_on_the_primary_population(tmp_path):
+def test_the_sections_run_on_the_primary_population(tmp_path, copy_seed):
     folder = tmp_path / "study"
-    shutil.copytree(SEED, folder)
+    copy_seed(folder)
     toml = (folder / "study.toml").read_text()
     (folder / "study.toml").write_text(toml.replace("[plan.response_days]", CD22_SET + "[plan.response_days]"))
     study = cartkit.load_study(folder)
@@ -54,14 +53,14 @@ def test_the_sections_run_on_the_primary_population(tmp_path):
     assert results.tables["baseline"].filter(pl.col("group") == "All").height > 0
 
 
-def test_headings_say_what_they_show_and_cite_the_publication_only_from_published_toml(seed_results, tmp_path):
+def test_headings_say_what_they_show_and_cite_the_publication_only_from_published_toml(seed_results, tmp_path, copy_seed):
     titles = {s.id: s.title for s in build_sections(seed_results, {})}
     assert titles["baseline"] == "Baseline characteristics (Table 1 in the publication)"
     assert titles["adverse-events"] == "Adverse events by product and disease (Table 2 in the publication)"
     assert titles["toxicity-grades"] == "Toxicity grades (Figure 5 in the publication)"
     # a study without published.toml: the same headings, no numbers of anyone's paper
     folder = tmp_path / "study"
-    shutil.copytree(SEED, folder)
+    copy_seed(folder)
     (folder / "published.toml").unlink()
     study = cartkit.load_study(folder)
     results = analyse(study, derive(study))

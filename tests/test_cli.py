@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -20,9 +19,9 @@ def test_validate_seed_is_clean():
     assert "no problems" in result.output
 
 
-def test_validate_broken_copy_lists_every_problem(tmp_path):
+def test_validate_broken_copy_lists_every_problem(tmp_path, copy_seed):
     study = tmp_path / "broken"
-    shutil.copytree(SEED, study)
+    copy_seed(study)
     lines = (study / "patients.csv").read_text().splitlines()
     header = lines[0].split(",")
     row = lines[1].split(",")
@@ -55,9 +54,9 @@ def test_run_seed_writes_report(tmp_path):
     assert sorted(p.stem for p in (out / "figures").glob("*.png")) == svgs
 
 
-def test_run_broken_study_exits_1_without_traceback(tmp_path):
+def test_run_broken_study_exits_1_without_traceback(tmp_path, copy_seed):
     study = tmp_path / "broken"
-    shutil.copytree(SEED, study)
+    copy_seed(study)
     (study / "infusions.csv").unlink()
     result = runner.invoke(app, ["run", str(study), "--out", str(tmp_path / "out")])
     assert result.exit_code == 1

@@ -4,22 +4,14 @@ written in the CLI's messages: Rich reads '[v2]' as a style tag and dropped it (
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
-import pytest
 from typer.testing import CliRunner
 
 from cartkit.cli import app
 
-SEED = Path(__file__).resolve().parent.parent / "examples" / "seed-study"
 
-
-def test_validate_prints_a_bracketed_study_folder(tmp_path):
-    if not SEED.exists():
-        pytest.skip("examples/seed-study is not in this checkout")
+def test_validate_prints_a_bracketed_study_folder(tmp_path, copy_seed):
     folder = tmp_path / "study [v2]"
-    shutil.copytree(SEED, folder)
+    copy_seed(folder)
     result = CliRunner().invoke(app, ["validate", str(folder)], terminal_width=400)
     assert result.exit_code == 0, result.output
     assert "study [v2]" in result.output

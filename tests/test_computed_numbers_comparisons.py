@@ -5,9 +5,6 @@ The comparison tables name their groups in neutral columns, ``group_a`` / ``grou
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import polars as pl
 import pytest
 
@@ -17,15 +14,14 @@ from cartkit.analysis.computed_numbers import computed_numbers
 from cartkit.analysis.results import SCHEMAS
 from cartkit.derive import derive
 
-SEED = Path(__file__).resolve().parents[1] / "examples" / "seed-study"
 KEYS = ("kinetics.car_dna.peak.p", "kinetics.car_dna.peak.cd19_vs_cd22.p", "kinetics.car_dna.peak.dlbcl_vs_ball.p",
         "kinetics.car_dna.peak.cd22_vs_cd19.p", "toxicity.crs.grades.p", "toxicity.crs.grades.dlbcl_vs_ball.p")
 
 
 @pytest.fixture(scope="module")
-def two_comparisons(tmp_path_factory):
+def two_comparisons(tmp_path_factory, copy_seed):
     folder = tmp_path_factory.mktemp("two") / "study"
-    shutil.copytree(SEED, folder)
+    copy_seed(folder)
     toml = (folder / "study.toml").read_text()
     block = '[[plan.comparison]]\nby = "product"\ngroups = ["CD19 CAR-T", "CD22 CAR-T"]\npaired = "auto"\n'
     assert block in toml

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -78,9 +77,9 @@ def test_from_study_on_the_seed():
     assert "give --p0" in out
 
 
-def test_from_study_broken_study_lists_problems(tmp_path):
+def test_from_study_broken_study_lists_problems(tmp_path, copy_seed):
     study = tmp_path / "broken"
-    shutil.copytree(SEED, study)
+    copy_seed(study)
     lines = (study / "patients.csv").read_text().splitlines()
     header = lines[0].split(",")
     row = lines[1].split(",")

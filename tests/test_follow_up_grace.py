@@ -5,7 +5,6 @@ day counts are counted by hand from the dates in each test."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -73,15 +72,14 @@ def test_the_summary_note_states_the_grace_period_only_when_set():
     assert "survival is censored at the last news either way" in note
 
 
-@pytest.mark.skipif(not SEED.exists(), reason="examples/seed-study is not in this checkout")
-def test_the_follow_up_section_reads_the_plan_option(tmp_path):
+def test_the_follow_up_section_reads_the_plan_option(tmp_path, copy_seed):
     """The seed with P1's last contact moved 100 days before the cut-off: lost with the default plan,
     alive at cut-off with lost_grace_days = 100; the section reads the option from the loaded plan."""
     from cartkit.analysis.sections import _follow_up
     from cartkit.study.load import load_study
 
     study_dir = tmp_path / "seed"
-    shutil.copytree(SEED, study_dir)
+    copy_seed(study_dir)
     events = pl.read_csv(study_dir / "events.csv", infer_schema=False)
     events.with_columns(date=pl.when((pl.col("patient_id") == "P1") & (pl.col("kind") == "last_contact"))
                         .then(pl.lit("2020-05-23")).otherwise(pl.col("date")),

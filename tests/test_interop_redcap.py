@@ -431,11 +431,10 @@ def test_import_problems_csv_neutralises_formulas_and_the_export_keeps_values(se
     assert ",=HYPERLINK(1)," in (tmp_path / "again.csv").read_text()
 
 
-def test_extra_ae_terms_need_the_studys_dictionary(tmp_path):
-    import shutil
+def test_extra_ae_terms_need_the_studys_dictionary(tmp_path, copy_seed):
 
     study_dir = tmp_path / "seed"
-    shutil.copytree(SEED, study_dir)
+    copy_seed(study_dir)
     toml = (study_dir / "study.toml").read_text().replace("[plan]\n", '[plan]\nextra_ae_terms = ["tumour flare"]\n', 1)
     (study_dir / "study.toml").write_text(toml)
     with (study_dir / "adverse_events.csv").open("a") as fh:

@@ -79,10 +79,10 @@ def test_sav_code_without_a_label_is_a_located_problem(seed, tmp_path):
     assert problem.rule.startswith("unknown sex value")
 
 
-def test_numeric_columns_keep_their_codes(seed, tmp_path):
+def test_numeric_columns_keep_their_codes(seed, tmp_path, copy_seed):
     """A label on a number (IPI 3 = 'high-intermediate') annotates it: the number is what is read."""
     folder = tmp_path / "study"
-    shutil.copytree(SEED, folder)
+    copy_seed(folder)
     patients = pl.read_csv(folder / "patients.csv", infer_schema_length=None)
     (folder / "patients.csv").unlink()
     pyreadstat.write_sav(patients.to_pandas(), str(folder / "patients.sav"),
@@ -90,9 +90,9 @@ def test_numeric_columns_keep_their_codes(seed, tmp_path):
     _same_study(seed, load_study(folder))
 
 
-def test_sas_transport_table_loads(seed, tmp_path):
+def test_sas_transport_table_loads(seed, tmp_path, copy_seed):
     folder = tmp_path / "study"
-    shutil.copytree(SEED, folder)
+    copy_seed(folder)
     infusions = pl.read_csv(folder / "infusions.csv", infer_schema_length=None, try_parse_dates=True)
     (folder / "infusions.csv").unlink()
     # SAS names are upper case; the loader reads headers ignoring case
@@ -101,10 +101,10 @@ def test_sas_transport_table_loads(seed, tmp_path):
     _same_study(seed, load_study(folder))
 
 
-def test_sas7bdat_table_loads(seed, tmp_path):
+def test_sas7bdat_table_loads(seed, tmp_path, copy_seed):
     """A SAS data set written by R haven 2.5.1 (tests/make_sas7bdat_fixture.R), not by cartkit."""
     folder = tmp_path / "study"
-    shutil.copytree(SEED, folder)
+    copy_seed(folder)
     (folder / "infusions.csv").unlink()
     shutil.copyfile(ROOT / "tests" / "data" / "infusions.sas7bdat", folder / "infusions.sas7bdat")
     study = load_study(folder)
@@ -143,9 +143,9 @@ def test_convert_refuses_the_study_folder_and_folders_it_did_not_write(tmp_path)
         convert_study(SEED, tmp_path / "x", "dta")
 
 
-def test_convert_to_csv_neutralises_formula_text(tmp_path):
+def test_convert_to_csv_neutralises_formula_text(tmp_path, copy_seed):
     folder = tmp_path / "study"
-    shutil.copytree(SEED, folder)
+    copy_seed(folder)
     patients = (folder / "patients.csv").read_text()
     (folder / "patients.csv").write_text(patients.replace("Non-GCB", "=HYPERLINK(\"x\")", 1))
     out = convert_study(folder, tmp_path / "out", "csv")
@@ -205,9 +205,9 @@ def test_run_with_spss_writes_the_sav_files_in_the_report(tmp_path):
     assert not (out / "spss").exists()
 
 
-def test_a_missing_table_names_the_spss_and_sas_files_it_may_be(tmp_path):
+def test_a_missing_table_names_the_spss_and_sas_files_it_may_be(tmp_path, copy_seed):
     folder = tmp_path / "study"
-    shutil.copytree(SEED, folder)
+    copy_seed(folder)
     (folder / "patients.csv").unlink()
     with pytest.raises(StudyError) as info:
         load_study(folder)

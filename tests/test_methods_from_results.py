@@ -8,7 +8,6 @@ the results and the plan, so they change when a study's plan or data do.
 from __future__ import annotations
 
 import re
-import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -35,10 +34,10 @@ def seed():
 
 
 @pytest.fixture(scope="module")
-def other_plan(tmp_path_factory):
+def other_plan(tmp_path_factory, copy_seed):
     """The seed under R's conventions and CTCAE v5.0, its haematological grades derived from the counts."""
     folder = tmp_path_factory.mktemp("r7") / "study"
-    shutil.copytree(SEED, folder)
+    copy_seed(folder)
     toml = (folder / "study.toml").read_text()
     for old, new in (('quantile_method = "spss"', 'quantile_method = "r7"'),
                      ("rank_correction = false", "rank_correction = true"),
@@ -107,10 +106,10 @@ def test_methods_of_a_study_without_comparisons_or_survival_say_so(tmp_path):
     assert m["Kinetics"] == "Not run."
 
 
-def test_library_reasons_hold_no_seed_knowledge(tmp_path):
+def test_library_reasons_hold_no_seed_knowledge(tmp_path, copy_seed):
     """Without the seed's notes, no reason speaks of the paper, Table 2 or synthetic values."""
     folder = tmp_path / "study"
-    shutil.copytree(SEED, folder)
+    copy_seed(folder)
     published = (folder / "published.toml").read_text()
     stripped = "\n".join(line for line in published.splitlines() if not line.startswith("note = "))
     assert stripped != published
@@ -145,12 +144,12 @@ def test_the_seed_notes_explain_its_differences_beside_cartkits_reason(seed):
     assert rep["ae.haem.cd22.grade_min"]["reason"].startswith("recorded grades (CTCAE v4.03). Table 2 publishes")
 
 
-def test_methods_name_each_comparison_with_its_own_groups(tmp_path):
+def test_methods_name_each_comparison_with_its_own_groups(tmp_path, copy_seed):
     """Three products, each against the first: Methods give each comparison's patients and pairs
     (hand count: P1-P7 received CD19 CAR-T then the third product, P8-P13 CD19 then CD22 CAR-T)."""
     third = "CD19/CD22 CAR-T"
     folder = tmp_path / "study"
-    shutil.copytree(SEED, folder)
+    copy_seed(folder)
     infusions = pl.read_csv(folder / "infusions.csv", infer_schema_length=0)
     renamed = pl.col("patient_id").is_in([f"P{i}" for i in range(1, 8)]) & (pl.col("episode") == "2")
     infusions.with_columns(pl.when(renamed).then(pl.lit(third)).otherwise(pl.col("product")).alias("product")

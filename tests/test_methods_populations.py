@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import polars as pl
@@ -72,10 +71,10 @@ def test_a_randomised_study_states_each_endpoint(randomised):
         "months of 30.4375 days. OS (Overall survival): from randomisation")
 
 
-def test_endpoint_rules_are_written_out(tmp_path):
+def test_endpoint_rules_are_written_out(tmp_path, copy_seed):
     """No response by a day, censoring sources, the next infusion and a competing HSCT, on the seed's data."""
     folder = tmp_path / "study"
-    shutil.copytree(SEED, folder)
+    copy_seed(folder)
     extra = """
 [[plan.endpoint]]
 name = "EFS"

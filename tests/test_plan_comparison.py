@@ -8,7 +8,6 @@ renamed third product, P8-P13 CD19 CAR-T then CD22 CAR-T.
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -26,7 +25,6 @@ from cartkit.study.plan_comparison import (
 )
 from cartkit.study.problems import WARNING, Problem, StudyError
 
-SEED = Path(__file__).resolve().parents[1] / "examples" / "seed-study"
 THIRD = "CD19/CD22 CAR-T"
 SEED_COMPARISON = '[[plan.comparison]]\nby = "product"\ngroups = ["CD19 CAR-T", "CD22 CAR-T"]\npaired = "auto"\n'
 
@@ -109,9 +107,9 @@ def test_comparisons_are_checked_against_the_data():
     assert "the patients table records no arm" in problems[2].rule
 
 
-def test_a_comparison_the_data_cannot_support_stops_the_load(tmp_path):
+def test_a_comparison_the_data_cannot_support_stops_the_load(tmp_path, copy_seed):
     folder = tmp_path / "study"
-    shutil.copytree(SEED, folder)
+    copy_seed(folder)
     toml = (folder / "study.toml").read_text()
     (folder / "study.toml").write_text(toml.replace(SEED_COMPARISON, SEED_COMPARISON.replace(
         'by = "product"', 'by = "dose_level"')))
@@ -124,9 +122,9 @@ def test_a_comparison_the_data_cannot_support_stops_the_load(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def three_product_copy(tmp_path_factory):
+def three_product_copy(tmp_path_factory, copy_seed):
     folder = tmp_path_factory.mktemp("three") / "study"
-    shutil.copytree(SEED, folder)
+    copy_seed(folder)
     infusions = pl.read_csv(folder / "infusions.csv", infer_schema_length=0)
     renamed = pl.col("patient_id").is_in([f"P{i}" for i in range(1, 8)]) & (pl.col("episode") == "2")
     infusions.with_columns(pl.when(renamed).then(pl.lit(THIRD)).otherwise(pl.col("product")).alias("product")
@@ -179,9 +177,9 @@ def test_each_product_against_the_reference_has_its_own_n_and_pairs(three_produc
     assert crs.select("group_b", "n_a", "n_b", "n_pairs").rows() == [("CD22 CAR-T", 13, 6, 6), (THIRD, 13, 7, 7)]
 
 
-def test_a_disease_comparison_is_unpaired(tmp_path):
+def test_a_disease_comparison_is_unpaired(tmp_path, copy_seed):
     folder = tmp_path / "study"
-    shutil.copytree(SEED, folder)
+    copy_seed(folder)
     toml = (folder / "study.toml").read_text()
     (folder / "study.toml").write_text(toml.replace(SEED_COMPARISON, '[[plan.comparison]]\nby = "disease"\n'
                                                     'groups = ["DLBCL", "B-ALL"]\n'))

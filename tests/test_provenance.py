@@ -44,9 +44,9 @@ def test_file_digest_reads_large_files_in_blocks(tmp_path):
     assert file_digest(big) == _reference(big)
 
 
-def test_changing_a_file_changes_its_hash_and_only_its_hash(tmp_path, seed_study):
+def test_changing_a_file_changes_its_hash_and_only_its_hash(tmp_path, seed_study, copy_seed):
     copy = tmp_path / "study"
-    shutil.copytree(SEED, copy)
+    copy_seed(copy)
     comment = "\n# a comment changes the bytes, not the plan\n"
     with open(copy / "study.toml", "a", encoding="utf-8") as f:
         f.write(comment)

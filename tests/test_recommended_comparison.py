@@ -7,7 +7,6 @@ beside each), never against cartkit itself. The seed is analysed once per module
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from pathlib import Path
 
 import polars as pl
@@ -205,9 +204,9 @@ def test_methods_state_each_convention_from_the_results(seed):
     assert "no continuity correction" in methods["Comparisons between products"]
 
 
-def test_without_pairs_the_recommended_analysis_is_unpaired(tmp_path):
+def test_without_pairs_the_recommended_analysis_is_unpaired(tmp_path, copy_seed):
     folder = tmp_path / "study"
-    shutil.copytree(SEED, folder)
+    copy_seed(folder)
     toml = folder / "study.toml"
     toml.write_text(toml.read_text(encoding="utf-8").replace('paired = "auto"', "paired = false"), encoding="utf-8")
     study = cartkit.load_study(folder)

@@ -167,18 +167,16 @@ def test_follow_up_status_cause_of_death_and_lost_to_follow_up():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not SEED.exists(), reason="examples/seed-study is not in this checkout")
-def test_seed_study_with_dollar_signs_in_patient_ids_writes_every_figure_and_the_new_tables(tmp_path):
+def test_seed_study_with_dollar_signs_in_patient_ids_writes_every_figure_and_the_new_tables(tmp_path, copy_seed):
     """End to end: patient ids "$x^2$" and "$\\frac{$" (mathtext) draw every figure (issue 9 item 6), and
     the report carries Figure 1 and the clinical-detail tables (item 16)."""
     import json
-    import shutil
 
     from cartkit.pipeline import run_study
     from cartkit.report.figures import FIGURES
 
     study = tmp_path / "seed"
-    shutil.copytree(SEED, study)
+    copy_seed(study)
     rename = {"P1": "$x^2$", "P8": "$\\frac{$"}
     for csv in study.glob("*.csv"):
         df = pl.read_csv(csv, infer_schema_length=0)

@@ -4,7 +4,6 @@ page's ids are clean and stable, and the warnings table has no dead argument."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import polars as pl
@@ -51,7 +50,7 @@ def _ids(page: str) -> list[str]:
     return re.findall(r'\bid="([^"]+)"', page)
 
 
-def test_page_ids_are_clean_unique_and_stable(seed_results, tmp_path):
+def test_page_ids_are_clean_unique_and_stable(seed_results, tmp_path, copy_seed):
     page = render_html(seed_results, {})
     ids = _ids(page)
     assert len(ids) == len(set(ids)), [i for i in ids if ids.count(i) > 1]
@@ -62,7 +61,7 @@ def test_page_ids_are_clean_unique_and_stable(seed_results, tmp_path):
     assert not [i for i in ids if re.search(r"table-\d|-table-table|(\b\w+)-\1\b", i)]
     # stable: the ids do not depend on the numbers (the seed at alpha = 0.10 has the same page ids)
     folder = tmp_path / "study"
-    shutil.copytree(SEED, folder)
+    copy_seed(folder)
     (folder / "study.toml").write_text((folder / "study.toml").read_text().replace("alpha = 0.05", "alpha = 0.10"))
     study = cartkit.load_study(folder)
     assert _ids(render_html(analyse(study, derive(study)), {})) == ids

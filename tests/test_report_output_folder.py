@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,6 @@ from cartkit.cli import app
 from cartkit.report import write_report
 from cartkit.report.output_folder import MANIFEST, OutputFolderError, check_output_folder
 
-SEED = Path(__file__).resolve().parents[1] / "examples" / "seed-study"
 runner = CliRunner()
 
 
@@ -33,9 +31,9 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture
-def study(tmp_path) -> Path:
+def study(tmp_path, copy_seed) -> Path:
     copy = tmp_path / "study"
-    shutil.copytree(SEED, copy)
+    copy_seed(copy)
     return copy
 
 
@@ -120,9 +118,9 @@ def test_out_inside_the_study_is_refused(study, no_analysis):
     assert sorted(p.name for p in study.iterdir()) == sorted(before)
 
 
-def test_study_inside_out_is_refused(tmp_path, no_analysis):
+def test_study_inside_out_is_refused(tmp_path, no_analysis, copy_seed):
     project = tmp_path / "project"
-    shutil.copytree(SEED, project / "study")
+    copy_seed(project / 'study')
     (project / "results.json").write_text("{}")
     before = _snapshot(project)
     _refused(["run", str(project / "study"), "--out", str(project)], "contains the study folder")

@@ -8,13 +8,10 @@ marked slow (about 10-20 s on this machine).
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import polars as pl
 import pytest
-
-SEED = Path(__file__).resolve().parent.parent / "examples" / "seed-study"
 
 pytestmark = pytest.mark.slow
 
@@ -33,10 +30,9 @@ def _cmax(doc: dict, patient: str, episode: int, analyte: str) -> float:
     return rows[0]["cmax"]
 
 
-@pytest.mark.skipif(not SEED.exists(), reason="examples/seed-study is not in this checkout")
-def test_changing_one_car_t_value_changes_its_table_figure_and_numbers(tmp_path):
+def test_changing_one_car_t_value_changes_its_table_figure_and_numbers(tmp_path, copy_seed):
     study = tmp_path / "seed"
-    shutil.copytree(SEED, study)
+    copy_seed(study)
     before = _run(study, tmp_path / "before")
 
     m = pl.read_csv(study / "measurements.csv", infer_schema_length=None)

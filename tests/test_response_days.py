@@ -3,7 +3,6 @@ assessments off those days (cartkit.analysis.response_days, docs/plan.md "Respon
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import polars as pl
@@ -112,9 +111,9 @@ def test_the_seed_warns_of_its_later_marrows_and_methods_say_the_rule(seed):
     assert "within +/- 7 days" in text
 
 
-def test_without_response_days_the_section_is_left_out(tmp_path):
+def test_without_response_days_the_section_is_left_out(tmp_path, copy_seed):
     folder = tmp_path / "study"
-    shutil.copytree(SEED, folder)
+    copy_seed(folder)
     toml = (folder / "study.toml").read_text()
     block = "[plan.response_days]\nlymphoma = [30, 60]\nall = [14]\n"
     assert block in toml

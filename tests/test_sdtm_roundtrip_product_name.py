@@ -8,15 +8,12 @@ a note. Found by the 2026-12-02 review (review2)."""
 from __future__ import annotations
 
 import csv
-import shutil
 from pathlib import Path
 
 import polars as pl
 
 from cartkit.interop.sdtm_export import export_sdtm
 from cartkit.interop.sdtm_import import import_sdtm
-
-SEED = Path(__file__).resolve().parents[1] / "examples" / "seed-study"
 
 
 def _rename_product(folder: Path, old: str, new: str) -> None:
@@ -29,9 +26,9 @@ def _rename_product(folder: Path, old: str, new: str) -> None:
             csv.writer(fh).writerows(rows)
 
 
-def test_a_product_named_without_car_t_keeps_its_infusions_on_the_round_trip(tmp_path):
+def test_a_product_named_without_car_t_keeps_its_infusions_on_the_round_trip(tmp_path, copy_seed):
     study = tmp_path / "study"
-    shutil.copytree(SEED, study)
+    copy_seed(study)
     _rename_product(study, "CD22 CAR-T", "cilta-cel")
     export_sdtm(study, tmp_path / "sdtm")
     back = tmp_path / "back"

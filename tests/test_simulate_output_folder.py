@@ -7,7 +7,6 @@ A simulated study carries a manifest, ``.cartkit-simulate.json``, of the files s
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,6 @@ from cartkit.simulate import simulate_study
 from cartkit.study.validate import validate_study
 
 runner = CliRunner()
-SEED_STUDY = Path(__file__).resolve().parents[1] / "examples" / "seed-study"
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
@@ -32,9 +30,9 @@ def _simulate(out: Path, *args: str):
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])  # csv: the seed study's own table names
-def test_overwrite_of_a_real_study_is_refused_and_leaves_every_file_byte_identical(tmp_path, fmt):
+def test_overwrite_of_a_real_study_is_refused_and_leaves_every_file_byte_identical(tmp_path, fmt, copy_seed):
     study = tmp_path / "seed-study"
-    shutil.copytree(SEED_STUDY, study)
+    copy_seed(study)
     before = _snapshot(study)
     result = _simulate(study, "--overwrite", "--seed", "1", "--format", fmt)
     assert result.exit_code == 1

@@ -168,10 +168,10 @@ def test_centre_workbook_with_a_wide_sheet_loads_to_the_seed(seed, tmp_path):
     assert not any("IL-6" in n and "ignored" in n for n in study.notes)
 
 
-def test_spss_patients_with_numeric_codes_and_own_names(seed, tmp_path):
+def test_spss_patients_with_numeric_codes_and_own_names(seed, tmp_path, copy_seed):
     """An SPSS file with no value labels: the codes 1/2 are mapped by [values.patients.sex]."""
     folder = tmp_path / "study"
-    shutil.copytree(SEED, folder)
+    copy_seed(folder)
     patients = pl.read_csv(folder / "patients.csv", infer_schema_length=None)
     (folder / "patients.csv").unlink()
     patients = patients.with_columns(sex=pl.col("sex").replace_strict({"male": 1.0, "female": 2.0}))
@@ -279,9 +279,9 @@ BAD_MAPPINGS = [
 
 
 @pytest.mark.parametrize(("toml", "key", "rule"), BAD_MAPPINGS, ids=[b[1] for b in BAD_MAPPINGS])
-def test_each_bad_mapping_is_a_located_problem(tmp_path, toml, key, rule):
+def test_each_bad_mapping_is_a_located_problem(tmp_path, toml, key, rule, copy_seed):
     folder = tmp_path / "study"
-    shutil.copytree(SEED, folder)
+    copy_seed(folder)
     with (folder / "study.toml").open("a", encoding="utf-8") as fh:
         fh.write("\n" + toml)
     problems = [p for p in errors(validate_study(folder)) if p.file == "study.toml"]
@@ -301,9 +301,9 @@ def test_wide_file_problems_are_located_in_the_file(tmp_path):
     assert ("study.toml", None, "wide.measurements.file", "il6.csv") in _located(problems)
 
 
-def test_values_for_one_table_take_precedence(seed, tmp_path):
+def test_values_for_one_table_take_precedence(seed, tmp_path, copy_seed):
     folder = tmp_path / "study"
-    shutil.copytree(SEED, folder)
+    copy_seed(folder)
     patients = _read(folder, "patients").with_columns(pl.col("sex").replace({"male": "1", "female": "2"}))
     patients.write_csv(folder / "patients.csv")
     with (folder / "study.toml").open("a", encoding="utf-8") as fh:
@@ -311,9 +311,9 @@ def test_values_for_one_table_take_precedence(seed, tmp_path):
     _same_study(seed, load_study(folder))
 
 
-def test_unmapped_study_is_untouched_by_an_empty_mapping(seed, tmp_path):
+def test_unmapped_study_is_untouched_by_an_empty_mapping(seed, tmp_path, copy_seed):
     folder = tmp_path / "study"
-    shutil.copytree(SEED, folder)
+    copy_seed(folder)
     with (folder / "study.toml").open("a", encoding="utf-8") as fh:
         fh.write("\n[columns.patients]\n")
     _same_study(seed, load_study(folder))
@@ -390,9 +390,9 @@ def test_wide_tables_in_two_places_load_to_the_seed(seed, tmp_path):
     assert ("infusions.csv", 3, "CRP d-5", -1.0) in found
 
 
-def test_two_wide_rules_for_one_place_are_refused(tmp_path):
+def test_two_wide_rules_for_one_place_are_refused(tmp_path, copy_seed):
     folder = tmp_path / "study"
-    shutil.copytree(SEED, folder)
+    copy_seed(folder)
     rule = '[[wide.measurements]]\nfile = "il6.csv"\ncolumns = [{ pattern = "%s{day}", analyte = "il6", unit = "pg/mL" }]\n'
     with (folder / "study.toml").open("a", encoding="utf-8") as fh:
         fh.write("\n" + rule % "A" + "\n" + rule % "B")
@@ -402,11 +402,11 @@ def test_two_wide_rules_for_one_place_are_refused(tmp_path):
     assert "the same place as wide.measurements[1]" in problems[0].rule
 
 
-def test_spss_labels_on_a_mapped_numeric_column_keep_its_codes(seed, tmp_path):
+def test_spss_labels_on_a_mapped_numeric_column_keep_its_codes(seed, tmp_path, copy_seed):
     """A value label on a number (IPI 3 = 'high-intermediate') annotates it, under the centre's own
     variable name too: the mapping says the variable is our ipi, which holds numbers."""
     folder = tmp_path / "study"
-    shutil.copytree(SEED, folder)
+    copy_seed(folder)
     patients = pl.read_csv(folder / "patients.csv", infer_schema_length=None)
     (folder / "patients.csv").unlink()
     pyreadstat.write_sav(patients.rename({"ipi": "IPIscore", "sex": "Gender"}).to_pandas(),
@@ -418,11 +418,11 @@ def test_spss_labels_on_a_mapped_numeric_column_keep_its_codes(seed, tmp_path):
     _same_study(seed, load_study(folder))
 
 
-def test_wide_columns_in_the_measurements_file_itself(seed, tmp_path):
+def test_wide_columns_in_the_measurements_file_itself(seed, tmp_path, copy_seed):
     """The default place: extra columns of measurements. Rows that give only wide values (one per
     patient and episode, the long columns empty) are not also read as long rows."""
     folder = tmp_path / "study"
-    shutil.copytree(SEED, folder)
+    copy_seed(folder)
     m = _read(folder, "measurements")
     il6 = _wide(m, "il6", "IL-6 d{day}")
     pl.concat([m.filter(pl.col("analyte") != "il6"), il6], how="diagonal").write_csv(folder / "measurements.csv")
@@ -431,10 +431,10 @@ def test_wide_columns_in_the_measurements_file_itself(seed, tmp_path):
     _same_study(seed, load_study(folder))
 
 
-def test_wide_columns_of_patients_with_one_episode(seed, tmp_path):
+def test_wide_columns_of_patients_with_one_episode(seed, tmp_path, copy_seed):
     """Extra columns of patients (one row per patient) need the episode: episode = 1."""
     folder = tmp_path / "study"
-    shutil.copytree(SEED, folder)
+    copy_seed(folder)
     m = _read(folder, "measurements")
     crp = _wide(m.filter(pl.col("episode") == "1"), "crp", "CRP (mg/L) day {day}").drop("episode")
     m.filter(~((pl.col("analyte") == "crp") & (pl.col("episode") == "2"))).write_csv(folder / "expected.csv")
@@ -493,9 +493,9 @@ def test_every_measurement_wide_in_infusions_needs_no_measurements_file(seed, tm
     assert_frame_equal(study.measurements.drop("lln", strict=False), expected, check_row_order=False)
 
 
-def test_sas_transport_infusions_with_own_names(seed, tmp_path):
+def test_sas_transport_infusions_with_own_names(seed, tmp_path, copy_seed):
     folder = tmp_path / "study"
-    shutil.copytree(SEED, folder)
+    copy_seed(folder)
     infusions = pl.read_csv(folder / "infusions.csv", infer_schema_length=None, try_parse_dates=True)
     (folder / "infusions.csv").unlink()
     df = infusions.rename({"patient_id": "PATNO", "episode": "INFNO", "infusion_date": "INFDT"}).to_pandas()

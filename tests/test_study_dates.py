@@ -123,16 +123,13 @@ def test_an_event_day_out_of_range_is_one_error_not_also_a_warning(tmp_path):
     ]
 
 
-def test_an_extra_text_column_named_date_is_not_read_as_a_date(tmp_path):
+def test_an_extra_text_column_named_date_is_not_read_as_a_date(tmp_path, copy_seed):
     """A table whose schema has no date keeps an extra 'DATE' column as text; the death-order and
     cut-off rules must not compare it with dates (hypothesis found an internal error here)."""
     import csv
-    import shutil
-    from pathlib import Path
 
-    seed = Path(__file__).resolve().parents[1] / "examples" / "seed-study"
     study = tmp_path / "study"
-    shutil.copytree(seed, study)
+    copy_seed(study)
     path = study / "adverse_events.csv"
     rows = list(csv.reader(path.open(newline="")))
     rows[0].append("DATE")

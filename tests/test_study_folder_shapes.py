@@ -45,9 +45,9 @@ def _cell(value: str):
 
 
 @pytest.mark.parametrize("missing", ["patients", "infusions"])
-def test_a_missing_parent_table_is_one_problem_not_thousands_of_orphans(tmp_path, missing):
+def test_a_missing_parent_table_is_one_problem_not_thousands_of_orphans(tmp_path, missing, copy_seed):
     folder = tmp_path / "study"
-    shutil.copytree(SEED, folder)
+    copy_seed(folder)
     (folder / f"{missing}.csv").unlink()
     problems = validate_study(folder)
     assert any(p.rule.startswith(f"missing required table '{missing}'") for p in problems)
@@ -55,11 +55,11 @@ def test_a_missing_parent_table_is_one_problem_not_thousands_of_orphans(tmp_path
     assert len(problems) < 20
 
 
-def test_clock_times_are_normalised_and_checked(tmp_path):
+def test_clock_times_are_normalised_and_checked(tmp_path, copy_seed):
     import polars as pl
 
     folder = tmp_path / "study"
-    shutil.copytree(SEED, folder)
+    copy_seed(folder)
     path = folder / "measurements.csv"
     m = pl.read_csv(path, infer_schema_length=0)
     first = m.row(0, named=True)

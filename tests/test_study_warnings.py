@@ -133,16 +133,13 @@ def test_validate_exits_1_with_errors(tmp_path):
     assert "the study cannot be analysed until the errors are fixed" in result.output
 
 
-def test_the_report_lists_the_warnings_of_validation(tmp_path):
-    import shutil
-    from pathlib import Path
+def test_the_report_lists_the_warnings_of_validation(tmp_path, copy_seed):
 
     from cartkit.analysis import analyse
     from cartkit.derive import derive
 
-    seed = Path(__file__).resolve().parents[1] / "examples" / "seed-study"
     folder = tmp_path / "seed"
-    shutil.copytree(seed, folder)
+    copy_seed(folder)
     lines = (folder / "measurements.csv").read_text().splitlines()
     header = lines[0].split(",")
     row = lines[5].split(",")
