@@ -7,8 +7,9 @@ null) and every figure (files or the reason it was left out), and tables/<name>.
 table that has rows. Identifiers never contain ``$`` (mathtext in figure labels is tested with
 the figures).
 
-The default run checks a few fixed degenerate studies; the random search is marked slow
-(``CARTKIT_PIPELINE_EXAMPLES`` sets its size; each example is a full run, ~10-20 s).
+The unmarked tests check a few fixed degenerate studies; the random search is marked slow (it runs
+in ``pytest`` too; ``-m "not slow"`` leaves it out; ``CARTKIT_PIPELINE_EXAMPLES`` sets its size; each
+example is a full run, ~10-20 s).
 """
 
 from __future__ import annotations
