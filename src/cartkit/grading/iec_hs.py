@@ -21,6 +21,17 @@ Hines MR et al., Transplant Cell Ther 2023;29:438.e1-438.e16; docs/criteria.md, 
     2
     >>> iec_hs_features(ferritin=2000, ferritin_baseline=1000, units={})["ferritin"]  # not above 2x
     False
+    >>> iec_hs_features(ferritin=">10000", ferritin_baseline=1000, units={})["ferritin"]  # above 2x whatever it is
+    True
+    >>> iec_hs_features(ferritin="<5000", ferritin_baseline=1000, units={})["ferritin"] is None  # 1999 or 2001?
+    True
+
+Qualified results (``<x``, ``<=x``, ``>x``, ``>=x``, ``BLQ``: cartkit.study.qualified; docs/criteria.md,
+"Qualified results in grading") decide a feature when every value of their interval does: ferritin ``>10000``
+is above 2 x a baseline of 1000, ``<1500`` is not above 2 x 1000, ``<5000`` is undetermined (None, as a value
+without a reference); a qualified baseline is an interval of the reference too. The scalar takes them as text
+(cartkit.grading.censored.interval_of), the frame from the measurement rows' qualifier and limits
+(cartkit.grading.censored.at_end), at the same ends.
 """
 
 from __future__ import annotations
@@ -29,6 +40,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from cartkit.grading import inputs
+from cartkit.grading.censored import interval_of
 from cartkit.grading.criteria_data import load_criteria
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,16 +56,48 @@ def iec_hs_criteria(name: str = ASTCT2023) -> dict[str, Any]:
     return load_criteria("iec_hs", name)
 
 
-def _reference(uln: float | None, baseline: float | None) -> float | None:
-    """max(ULN, baseline): the baseline when it is above the ULN (Table 2), either when one is given."""
-    given = [v for v in (uln, baseline) if v is not None]
-    return max(given) if given else None
+Ends = tuple[float, float]  # the lowest and highest value a result can be (equal for a plain number)
 
 
-def _above(value: float | None, fold: float, reference: float | None) -> bool | None:
+def _reference(uln: float | None, baseline: Ends | None) -> Ends | None:
+    """max(ULN, baseline) at both ends of the baseline: the baseline when it is above the ULN (Table 2),
+    either when one is given."""
+    if baseline is None:
+        return None if uln is None else (uln, uln)
+    return (baseline[0], baseline[1]) if uln is None else (max(uln, baseline[0]), max(uln, baseline[1]))
+
+
+def _above(value: Ends | None, fold: float, reference: Ends | None) -> bool | None:
+    """value > fold x reference for every value and reference their intervals allow (True), for none (False),
+    else None; None without a value or a reference."""
     if value is None or reference is None:
         return None
-    return value > fold * reference
+    if value[0] > fold * reference[1]:
+        return True
+    if value[1] <= fold * reference[0]:
+        return False
+    return None
+
+
+def _below(value: Ends | None, limit: float) -> bool | None:
+    """value < limit for every value the interval allows (True), for none (False), else None."""
+    if value is None:
+        return None
+    if value[1] < limit:
+        return True
+    if value[0] >= limit:
+        return False
+    return None
+
+
+def _ends(name: str, value: Any, convert) -> Ends | None:
+    """The interval of one input: a qualified text result's two ends (interval_of) or a number twice, each
+    checked and converted by ``convert``; None when missing."""
+    interval = interval_of(value)
+    if interval is not None:
+        return convert(interval[0]), convert(interval[1])
+    v = convert(value)
+    return None if v is None else (v, v)
 
 
 def iec_hs_features(
@@ -83,26 +127,33 @@ def iec_hs_features(
     """
     spec = iec_hs_criteria(name)
     units = dict(units or {})
-    v = {k: inputs.number(k, val, minimum=0.0, missing_ok=True) for k, val in (
-        ("ferritin", ferritin), ("ferritin_uln", ferritin_uln), ("ferritin_baseline", ferritin_baseline),
-        ("alt", alt), ("alt_uln", alt_uln), ("alt_baseline", alt_baseline), ("ast", ast), ("ast_uln", ast_uln),
-        ("ast_baseline", ast_baseline))}
+
+    def relative(k: str):
+        return lambda x: inputs.number(k, x, minimum=0.0, missing_ok=True)
+
+    v = {k: _ends(k, val, relative(k)) for k, val in (
+        ("ferritin", ferritin), ("ferritin_baseline", ferritin_baseline), ("alt", alt), ("alt_baseline", alt_baseline),
+        ("ast", ast), ("ast_baseline", ast_baseline))}
+    uln = {k: inputs.number(k, val, minimum=0.0, missing_ok=True) for k, val in (
+        ("ferritin_uln", ferritin_uln), ("alt_uln", alt_uln), ("ast_uln", ast_uln))}
     absolute = {}
     for analyte, value in zip(_ABSOLUTE, (fibrinogen, anc, platelets, hemoglobin), strict=True):
-        absolute[analyte] = (inputs.lab_value(analyte, value, analyte, units.get(analyte), unit_name=f"units[{analyte!r}]")
-                             if not inputs.is_missing(value) else None)
+        unit = units.get(analyte)
+        absolute[analyte] = (_ends(analyte, value, lambda x, a=analyte, u=unit: inputs.lab_value(
+            a, x, a, u, unit_name=f"units[{a!r}]")) if not inputs.is_missing(value) else None)
     lln = (inputs.lab_value("fibrinogen_lln", fibrinogen_lln, "fibrinogen", units.get("fibrinogen"),
                             unit_name="units['fibrinogen']") if not inputs.is_missing(fibrinogen_lln) else None)
-    ferritin_met = _above(v["ferritin"], spec["ferritin_fold"], _reference(v["ferritin_uln"], v["ferritin_baseline"]))
+    ferritin_met = _above(v["ferritin"], spec["ferritin_fold"],
+                          _reference(uln["ferritin_uln"], v["ferritin_baseline"]))
     fold = spec["transaminase_fold"]
-    alt_met = _above(v["alt"], fold, _reference(v["alt_uln"], v["alt_baseline"]))
-    ast_met = _above(v["ast"], fold, _reference(v["ast_uln"], v["ast_baseline"]))
+    alt_met = _above(v["alt"], fold, _reference(uln["alt_uln"], v["alt_baseline"]))
+    ast_met = _above(v["ast"], fold, _reference(uln["ast_uln"], v["ast_baseline"]))
     # either aminotransferase; False once one was measured against a reference and neither is above
     transaminases = True if True in (alt_met, ast_met) else (False if False in (alt_met, ast_met) else None)
-    fib = absolute["fibrinogen"]
-    fibrinogen_met = None if fib is None else fib < max(spec["fibrinogen_below"], lln or 0.0)
-    counts = [absolute[a] < limit for a, limit in spec["cytopenia_below"].items() if absolute[a] is not None]
-    cytopenia = True if any(counts) else (False if counts else None)
+    fibrinogen_met = _below(absolute["fibrinogen"], max(spec["fibrinogen_below"], lln or 0.0))
+    counts = [_below(absolute[a], limit) for a, limit in spec["cytopenia_below"].items() if absolute[a] is not None]
+    # as the frame: an undetermined count is like one not measured
+    cytopenia = True if True in counts else (False if False in counts else None)
     return {"ferritin": ferritin_met, "transaminases": transaminases, "fibrinogen": fibrinogen_met,
             "cytopenia": cytopenia}
 
@@ -145,24 +196,39 @@ def _daily_features(measurements: pl.DataFrame, spec: dict[str, Any]) -> pl.Data
     """patient_id, episode, day, feature, met (null: no reference) for each measurement in the window."""
     import polars as pl
 
+    from cartkit.grading.censored import at_end
+
     keys = ["patient_id", "episode"]
     analytes = ["ferritin", "alt", "ast", "fibrinogen", *spec["cytopenia_below"]]
-    m = measurements.filter(pl.col("analyte").is_in(analytes) & pl.col("value").is_not_null()
+    qualified = pl.col("qualifier").is_not_null() if "qualifier" in measurements.columns else pl.lit(False)
+    m = measurements.filter(pl.col("analyte").is_in(analytes) & (pl.col("value").is_not_null() | qualified)
                             & pl.col("day").is_not_null())
+    # each result's interval [_lo, _hi] (a plain value: value, value; a qualified one: censored.at_end's ends)
+    severe, mild = at_end(m, "severe")["value"], at_end(m, "mild")["value"]
+    m = m.with_columns(_lo=pl.min_horizontal(severe, mild), _hi=pl.max_horizontal(severe, mild))
     baseline = (
         m.filter(pl.col("day").is_between(spec["baseline_from"], 0)).sort([*keys, "analyte", "day"])
-        .group_by([*keys, "analyte"]).agg(pl.col("value").last().alias("_baseline"))
+        .group_by([*keys, "analyte"]).agg(pl.col("_lo").last().alias("_b_lo"), pl.col("_hi").last().alias("_b_hi"))
     )
     lo, hi = spec["window"]
     w = m.filter(pl.col("day").is_between(lo, hi)).join(baseline, on=[*keys, "analyte"], how="left")
-    reference = pl.max_horizontal("uln", "_baseline")  # nulls ignored; null when both are
+    # max(ULN, baseline) at both ends of the baseline; nulls ignored, null when both are
+    ref_lo, ref_hi = pl.max_horizontal("uln", "_b_lo"), pl.max_horizontal("uln", "_b_hi")
     limits = spec["cytopenia_below"]
+
+    def above(fold: float) -> pl.Expr:  # True for every value of both intervals, False for none, else null
+        return (pl.when(pl.col("_lo") > fold * ref_hi).then(True)
+                .when(pl.col("_hi") <= fold * ref_lo).then(False).otherwise(None))
+
+    def below(limit: pl.Expr) -> pl.Expr:
+        return pl.when(pl.col("_hi") < limit).then(True).when(pl.col("_lo") >= limit).then(False).otherwise(None)
+
     met = (
-        pl.when(pl.col("analyte") == "ferritin").then(pl.col("value") > spec["ferritin_fold"] * reference)
-        .when(pl.col("analyte").is_in(["alt", "ast"])).then(pl.col("value") > spec["transaminase_fold"] * reference)
+        pl.when(pl.col("analyte") == "ferritin").then(above(spec["ferritin_fold"]))
+        .when(pl.col("analyte").is_in(["alt", "ast"])).then(above(spec["transaminase_fold"]))
         .when(pl.col("analyte") == "fibrinogen")
-        .then(pl.col("value") < pl.max_horizontal(pl.lit(spec["fibrinogen_below"]), pl.col("lln")))
-        .otherwise(pl.col("value") < pl.col("analyte").replace_strict(limits, default=None, return_dtype=pl.Float64))
+        .then(below(pl.max_horizontal(pl.lit(spec["fibrinogen_below"]), pl.col("lln"))))
+        .otherwise(below(pl.col("analyte").replace_strict(limits, default=None, return_dtype=pl.Float64)))
     )
     feature = (pl.when(pl.col("analyte").is_in(["alt", "ast"])).then(pl.lit("transaminases"))
                .when(pl.col("analyte").is_in(list(limits))).then(pl.lit("cytopenia"))
