@@ -22,8 +22,14 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from cartkit.grading.censored import graded_at_both_ends, has_qualified
-from cartkit.grading.crs import crs_category_ranges, crs_criteria, crs_grade_by_fever, crs_grade_from_ranges
+from cartkit.grading.censored import ENDS, at_end, graded_at_both_ends, has_qualified
+from cartkit.grading.crs import (
+    crs_category_ranges,
+    crs_criteria,
+    crs_grade_by_fever,
+    crs_grade_from_ranges,
+    fever_expr,
+)
 from cartkit.grading.ctcae import ctcae_grade_expr, ctcae_term
 from cartkit.grading.hematotox import (
     car_hematotox_expr,
@@ -98,7 +104,10 @@ def crs_daily(
     has_vitals, crs_grade, crs_grade_low, crs_grade_high.
 
     * fever: highest temperature of the day >= ``fever_c``; null (not assessed) on a day
-      without a temperature -- a missing temperature is not an afebrile one.
+      without a temperature -- a missing temperature is not an afebrile one -- and on a day
+      whose qualified temperatures (``<39``) leave the highest on both sides of ``fever_c``
+      (grading/crs.py ``fever_expr``; ``>39`` is a fever, ``<37.5`` is not).
+      temperature_max is the highest plain value.
     * crs_grade: the grade the day's records decide (null when they do not: a day without
       a temperature whose grade would differ with fever, a lee2014 day without the
       vasopressor dose). crs_grade_low / crs_grade_high: the lowest and highest grade the
@@ -133,12 +142,22 @@ def crs_daily(
     astct = crs_criteria("astct2019")
     oxygen = spec.get("oxygen", astct["oxygen"])
     m = _table(study, "measurements")
+    m = m.filter(pl.col("analyte").is_in(["temperature", "sbp"]) & pl.col("day").is_not_null())
+    temperature = pl.col("analyte") == "temperature"
+    if has_qualified(m, ["temperature"]):
+        # a qualified temperature (">39.5"): the day's highest temperature lies between the highest low end
+        # and the highest high end of its results (grading/censored.py), so fever is decided or null
+        ends = {end: at_end(m, end)["value"] for end in ENDS}
+        m = m.with_columns(_t_lo=pl.min_horizontal(*ends.values()), _t_hi=pl.max_horizontal(*ends.values()))
+    else:
+        m = m.with_columns(_t_lo=pl.col("value"), _t_hi=pl.col("value"))
     vitals = (
-        m.filter(pl.col("analyte").is_in(["temperature", "sbp"]) & pl.col("day").is_not_null())
-        .group_by([*KEYS, "day"])
+        m.group_by([*KEYS, "day"])
         .agg(
-            pl.col("value").filter(pl.col("analyte") == "temperature").max().alias("temperature_max"),
+            pl.col("value").filter(temperature).max().alias("temperature_max"),
             pl.col("value").filter(pl.col("analyte") == "sbp").min().alias("sbp_min"),
+            pl.col("_t_lo").filter(temperature).max().alias("_t_lo"),
+            pl.col("_t_hi").filter(temperature).max().alias("_t_hi"),
         )
     )
     s = _table(study, "support").filter(pl.col("day").is_not_null())
@@ -206,9 +225,10 @@ def crs_daily(
         pl.col("n_vasopressors").fill_null(0),
         pl.col("vasopressin").fill_null(False),
         pl.col("masking_today").fill_null(False),
-        # null when no temperature was taken that day: not assessed, not afebrile
-        fever=pl.col("temperature_max") >= fever_c,
-        has_vitals=pl.col("temperature_max").is_not_null() | pl.col("sbp_min").is_not_null(),
+        # null when no temperature was taken that day (not assessed, not afebrile) or when a qualified one
+        # leaves the day's highest temperature on both sides of fever_c
+        fever=fever_expr(pl.col("_t_lo"), pl.col("_t_hi"), fever_c),
+        has_vitals=pl.col("_t_hi").is_not_null() | pl.col("sbp_min").is_not_null(),
     ).with_columns(
         # a masking drug given on or after the first fever (ASTCT: "patients who have CRS then receive"):
         # a premedication before any fever does not waive it (tests/test_derive_crs_premedication_waiver.py)
@@ -240,7 +260,8 @@ def crs_daily(
 
     # a day without a temperature could still show CRS when a blood pressure was taken or
     # hypotension or hypoxia support was given; with fever-masking drugs alone it could not
-    could_show = pl.col("sbp_min").is_not_null() | (pl.col("hypotension") != "none") | (pl.col("hypoxia") != "none")
+    could_show = (pl.col("sbp_min").is_not_null() | (pl.col("hypotension") != "none") | (pl.col("hypoxia") != "none")
+                  | pl.col("_t_hi").is_not_null())  # a temperature that leaves fever undetermined
     # the day's grade with and without fever, each graded once; the day's own grade is one of them
     days = days.with_columns(_afebrile=grade(pl.lit(False)), _febrile=grade(pl.lit(True)))
     afebrile, febrile = pl.col("_afebrile"), pl.col("_febrile")

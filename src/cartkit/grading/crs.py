@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cartkit.grading import inputs
+from cartkit.grading.censored import interval_of
 from cartkit.grading.criteria_data import available, load_criteria
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -125,6 +126,36 @@ def crs_grade(
     with_fever = _grade_given_fever(spec, True, *args)
     without = _grade_given_fever(spec, False, *args)
     return with_fever if with_fever == without else None
+
+
+def fever_from_temperature(temperature: Any, fever_c: float = 38.0) -> bool | None:
+    """Whether a temperature in degrees C is a fever (>= ``fever_c``, ASTCT 2019: 38.0 C): None when not known.
+
+    A qualified result written as text (``">39.5"``, ``"<37"``: cartkit.study.qualified) is a fever when every
+    value of its interval is (``>=38`` and ``>37.9`` too), none when no value is (``<38``, ``<=37.9``), and
+    undetermined (None) otherwise (``<39``, ``>37``): the interval ends of cartkit.grading.censored.interval_of,
+    as :func:`fever_expr` reads a day's temperatures.
+
+        >>> fever_from_temperature(38.0), fever_from_temperature("<38"), fever_from_temperature(">40")
+        (True, False, True)
+        >>> fever_from_temperature("<39") is None
+        True
+    """
+    interval = interval_of(temperature)
+    if interval is None:
+        t = inputs.number("temperature", temperature, rule="degrees C", minimum=0.0, missing_ok=True)
+        if t is None:
+            return None
+        interval = (t, t)
+    return True if interval[0] >= fever_c else (False if interval[1] < fever_c else None)
+
+
+def fever_expr(low: pl.Expr, high: pl.Expr, fever_c: float = 38.0) -> pl.Expr:
+    """:func:`fever_from_temperature` over columns: ``low`` / ``high`` the lowest and highest value the day's
+    highest temperature can be (equal without a qualified result; null without a temperature)."""
+    import polars as pl
+
+    return pl.when(low >= fever_c).then(True).when(high < fever_c).then(False).otherwise(None)
 
 
 def _category_range_expr(
