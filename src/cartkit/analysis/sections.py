@@ -88,6 +88,10 @@ class Context:
 
         return dict(self.once(f"counted {counts}", count))
 
+    def grade_provenance(self) -> dict[str, Any]:
+        """``Derived.grade_provenance``, once per analysis (the grade labels and the Methods read it)."""
+        return dict(self.once("grade_provenance", self.derived.grade_provenance))
+
     def grade_frames(self) -> dict[str, pl.DataFrame]:
         """toxicity -> per-episode grades: CRS, ICANS, then each haematological toxicity."""
         def build() -> dict[str, pl.DataFrame]:
@@ -386,7 +390,8 @@ def _labelled_grades(ctx: Context) -> list[tuple[str, pl.DataFrame, str, str]]:
     def build() -> list[tuple[str, pl.DataFrame, str, str]]:
         plan = ctx.plan
         # each grade is labelled with the system the data record it in (or it was derived under)
-        systems = ctx.derived.grade_systems()
+        # Derived.grade_systems, from the provenance the Methods read too (built once)
+        systems = {tox: p.system for tox, p in ctx.grade_provenance().items() if p.systems}
         fallback = {"CRS": plan.crs_system, "ICANS": plan.icans_system}
         labelled = [(tox, frame, systems.get(tox) or fallback.get(tox, f"ctcae{plan.ctcae_version}"), "")
                     for tox, frame in ctx.grade_frames().items()]
@@ -640,7 +645,7 @@ def _methods(ctx: Context) -> Output:
 
     cutoff = ctx.study.meta.data_cutoff
     facts = {"cutoff": str(cutoff) if cutoff else "not given", **ctx.derived.facts}
-    return {"methods": methods_table(ctx.plan, facts, ctx.results.software, ctx.derived.grade_provenance(),
+    return {"methods": methods_table(ctx.plan, facts, ctx.results.software, ctx.grade_provenance(),
                                      provenance=ctx.results.provenance, results=ctx.results)}
 
 

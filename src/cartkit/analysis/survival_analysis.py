@@ -71,8 +71,8 @@ def survival_analysis(
     from cartkit.survival.landmark import landmark as landmark_survival
 
     # the curves and at-risk rows of every endpoint x censoring x group, as numpy parts stacked once at the end
-    curve_parts: list[tuple[str, str, str, KaplanMeier]] = []
-    risk_parts: list[tuple[str, str, str, list[float], list[int]]] = []
+    curve_parts: list[tuple[dict[str, str], KaplanMeier]] = []
+    risk_parts: list[tuple[dict[str, str], list[float], list[int]]] = []
     tests = []
     for censoring, frame in tte.items():
         for endpoint in endpoints:
@@ -89,9 +89,10 @@ def survival_analysis(
                 in_group = (data[group_col] == group).to_numpy()
                 time = all_days[in_group] / scale
                 km = kaplan_meier(time, all_events[in_group], level=level)
-                curve_parts.append((endpoint.upper(), censoring, str(group), km))
-                risk_parts.append((endpoint.upper(), censoring, str(group), ticks,
-                                   [int((time >= t).sum()) for t in ticks]))
+                labels = {"endpoint": endpoint.upper(), "censoring": censoring, "group": str(group),
+                          "time_unit": time_unit}
+                curve_parts.append((labels, km))
+                risk_parts.append((labels, ticks, [int((time >= t).sum()) for t in ticks]))
                 landmark[f"landmark_{group}"] = float(km.survival_at(landmark_day / scale))
                 # the median with its CI (log scale, as these tables' curves): quantile(survfit(...), 0.5)
                 landmark[f"km_median_{group}"] = float(km.median)
@@ -127,41 +128,37 @@ def survival_analysis(
                 row[f"landmark_ci_{g}"] = f"{100 * lo:.1f}-{100 * hi:.1f}%" if lo == lo and hi == hi else None
             tests.append(row)
     tests_df = pl.DataFrame(tests) if tests else None
-    return _curves(curve_parts, time_unit), _at_risk(risk_parts, time_unit), tests_df
+    return stack_curves(curve_parts, {**_CURVE_SCHEMA, "time_unit": pl.String}), _at_risk(risk_parts), tests_df
 
 
-def _labels(parts: list[tuple], lengths: list[int], time_unit: str) -> dict[str, pl.Series]:
-    """The endpoint, censoring and group columns of stacked parts (``lengths`` rows each), and the time unit."""
+def _labels(parts: list[dict[str, str]], lengths: list[int]) -> dict[str, pl.Series]:
+    """The label columns of stacked parts (``lengths`` rows each): each part's labels on each of its rows."""
     index = pl.Series(np.repeat(np.arange(len(parts)), lengths))
-    columns = {name: pl.Series(name, [p[i] for p in parts], dtype=pl.String).gather(index)
-               for i, name in enumerate(("endpoint", "censoring", "group"))}
-    columns["time_unit"] = pl.Series("time_unit", [], dtype=pl.String).extend_constant(time_unit, int(index.len()))
-    return columns
+    return {name: pl.Series(name, [p[name] for p in parts], dtype=pl.String).gather(index) for name in parts[0]}
 
 
-def _curves(parts: list[tuple[str, str, str, KaplanMeier]], time_unit: str) -> pl.DataFrame:
-    """Each curve from its start (time 0, everyone at risk, S = 1 with limits 1), then its rows, one frame."""
-    schema = {**_CURVE_SCHEMA, "time_unit": pl.String}
+def stack_curves(parts: list[tuple[dict[str, str], KaplanMeier]], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Each Kaplan-Meier curve (``parts``: its labels, its fit) from its start (time 0, everyone at risk, S = 1
+    with limits 1), then its rows, with its labels: one frame of ``schema``, built once from numpy columns."""
     if not parts:
         return pl.DataFrame(schema=schema)
-    tables = [km.table for *_, km in parts]
-    columns = _labels(parts, [table.height + 1 for table in tables], time_unit)
+    tables = [km.table for _, km in parts]
+    columns = _labels([labels for labels, _ in parts], [table.height + 1 for table in tables])
     starts = {"time": 0.0, "n_risk": None, "n_event": 0, "n_censor": 0, "survival": 1.0, "lower": 1.0, "upper": 1.0}
     for name, start in starts.items():
-        dtype = _CURVE_SCHEMA[name]
         values = [np.r_[[km.n if start is None else start], table[name].to_numpy()]
-                  for (*_, km), table in zip(parts, tables, strict=True)]
-        columns[name] = pl.Series(name, np.concatenate(values)).cast(dtype)
+                  for (_, km), table in zip(parts, tables, strict=True)]
+        columns[name] = pl.Series(name, np.concatenate(values)).cast(schema[name])
     return pl.DataFrame([columns[name] for name in schema])
 
 
-def _at_risk(parts: list[tuple[str, str, str, list[float], list[int]]], time_unit: str) -> pl.DataFrame | None:
-    """The numbers at risk of every curve at its ticks, one frame."""
+def _at_risk(parts: list[tuple[dict[str, str], list[float], list[int]]]) -> pl.DataFrame | None:
+    """The numbers at risk of every curve at its ticks (``parts``: labels, ticks, numbers), one frame."""
     if not parts:
         return None
-    columns = _labels(parts, [len(p[3]) for p in parts], time_unit)
-    columns["time"] = pl.Series("time", [t for p in parts for t in p[3]], dtype=pl.Float64)
-    columns["n_risk"] = pl.Series("n_risk", [n for p in parts for n in p[4]], dtype=pl.Int64)
+    columns = _labels([labels for labels, *_ in parts], [len(ticks) for _, ticks, _ in parts])
+    columns["time"] = pl.Series("time", [t for _, ticks, _ in parts for t in ticks], dtype=pl.Float64)
+    columns["n_risk"] = pl.Series("n_risk", [n for *_, numbers in parts for n in numbers], dtype=pl.Int64)
     return pl.DataFrame([columns[name] for name in ("endpoint", "censoring", "group", "time", "n_risk",
                                                    "time_unit")])
 
@@ -411,16 +408,8 @@ def endpoint_analysis(study: Study, populations: list, assessments: pl.DataFrame
             for group in groups:
                 mask = (data["group"] == group).to_numpy()
                 km = kaplan_meier(t_all[mask], e_all[mask], conf_type=conf_type, level=level)
-                body = km.table.select(
-                    pl.col("time").cast(pl.Float64), pl.col("n_risk").cast(pl.Int64), pl.col("n_event").cast(pl.Int64),
-                    pl.col("n_censor").cast(pl.Int64), pl.col("survival").cast(pl.Float64),
-                    pl.col("lower").cast(pl.Float64), pl.col("upper").cast(pl.Float64))
-                start = pl.DataFrame({"time": [0.0], "n_risk": [int(mask.sum())], "n_event": [0], "n_censor": [0],
-                                      "survival": [1.0], "lower": [1.0], "upper": [1.0]}, schema=body.schema)
-                curves.append(pl.concat([start, body]).with_columns(
-                    population=pl.lit(pop.name), endpoint=pl.lit(endpoint.name),
-                    censoring=pl.lit(endpoint.hsct.label), group=pl.lit(str(group)),
-                    time_unit=pl.lit(endpoint.time_unit)).select(list(_ENDPOINT_CURVE_SCHEMA)))
+                curves.append(({"population": pop.name, "endpoint": endpoint.name, "censoring": endpoint.hsct.label,
+                                "group": str(group), "time_unit": endpoint.time_unit}, km))
                 summary.append({**base, "label": endpoint.title, "origin": _origin_text(endpoint),
                                 "censoring": endpoint.hsct.label, "group": str(group), "n": int(mask.sum()),
                                 "events": int(e_all[mask].sum()), "median": float(km.median),
@@ -476,7 +465,7 @@ def endpoint_analysis(study: Study, populations: list, assessments: pl.DataFrame
                               "note": f"Cox proportional hazards, Efron ties; Wald {confidence_label(level)} CI"})
     out = {
         "endpoint_times": pl.concat(times) if times else None,
-        "endpoint_curves": pl.concat(curves) if curves else None,
+        "endpoint_curves": stack_curves(curves, _ENDPOINT_CURVE_SCHEMA) if curves else None,
         "endpoint_summary": pl.DataFrame(summary, schema=_SUMMARY_SCHEMA) if summary else None,
         "endpoint_tests": pl.DataFrame(tests, schema=_TEST_SCHEMA) if tests else None,
         "endpoint_cif": pl.DataFrame(cif, schema=_CIF_SCHEMA) if cif else None,
