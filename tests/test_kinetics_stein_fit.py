@@ -221,3 +221,30 @@ def test_reasons_are_neutral_text_with_codes_for_a_report_to_word():
     frame = pl.DataFrame({"patient_id": "P1", "episode": 1, "day": days, "value": values})
     out = fit_stein_table(frame, n_starts=2)
     assert out["problems"].to_list() == [["too_few_for_parameters"]] and out["at_bound"].to_list() == [[]]
+
+
+@pytest.mark.parametrize("fixed", [{}, {"beta": 0.0032, "fb": 0.0079}, {"fb": 0.0079}, {"tmax": 9.0, "foldx": 50.0}])
+def test_optimizer_residuals_are_the_public_model_bit_for_bit(fixed):
+    """The optimizer's residuals and Jacobian (``_LogResiduals``, split at Tmax, cached) are exactly
+    ``y - log_stein_curve`` and ``-log_stein_jacobian`` of the free columns, Tmax before, between and on
+    sampling days: the fits' paths, and so the report, depend on the last bit."""
+    from cartkit.kinetics.stein_fit import _expit, _LogResiduals, log_stein_jacobian
+
+    t = np.array([0.0, 1.0, 4.0, 7.0, 9.0, 14.0, 21.0, 28.0])
+    y = np.log(stein_curve(t, **TRUE)) + np.linspace(-0.3, 0.3, t.size)
+    free = [p for p in PARAMETERS if p not in fixed]
+    model = _LogResiduals(t, y, free, fixed)
+    rng = np.random.default_rng(3)
+    for tmax in (0.5, 4.0, 8.2, 9.0, 27.0, 40.0):
+        theta = {"cmax": math.log(2e4), "tmax": math.log(tmax), "foldx": math.log(300.0),
+                 "alpha": math.log(0.2), "beta": math.log(0.01), "fb": math.log(0.05 / 0.95)}
+        for _ in range(3):
+            x = np.array([theta[p] + rng.normal(0, 0.3) * (p != "tmax") for p in free])
+            natural = {p: float(fixed[p]) if p in fixed else float(_expit(x[free.index(p)])) if p == "fb"
+                       else math.exp(x[free.index(p)]) for p in PARAMETERS}
+            want_r = y - log_stein_curve(t, **natural)
+            want_j = -log_stein_jacobian(t, **natural)[:, [PARAMETERS.index(p) for p in free]]
+            for _ in range(2):  # computed, then from the cache
+                got_r, got_j = model.residuals(x), model.jacobian(x)
+                assert got_r.tobytes() == want_r.tobytes()
+                assert got_j.tobytes() == want_j.tobytes() and got_j.flags.f_contiguous == want_j.flags.f_contiguous
