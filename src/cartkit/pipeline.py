@@ -38,5 +38,8 @@ def run_study(study_dir: str | Path, out: str | Path, progress: Callable[[str], 
         from cartkit.interop.spss import episode_tables
 
         spss_tables = episode_tables(study, derived)
+    # the report reads only the results: the study's tables and the derived ones (at registry size most of the
+    # memory, docs/scale.md) go before it is written
+    del study, derived
     return Path(write_report(results, out, progress=say, force=force, spss_tables=spss_tables,
                              png=png)) / "index.html"

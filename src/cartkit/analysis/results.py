@@ -152,7 +152,9 @@ endpoint_simon_makuch  population, endpoint, state ("no HSCT" | "HSCT"), time, n
 
 from __future__ import annotations
 
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -360,9 +362,88 @@ def check_table(name: str, table) -> None:
         raise ResultSchemaError(f"result table '{name}', column '{missing[0]}': missing")
 
 
+# a result table of more rows than this is held on disk, not in memory (``ResultTables``): at registry size
+# (10^6 infusions) the per-episode listings (kinetic parameters, grading systems, the swimmer's events, the
+# endpoint times ...) were about 2 GiB held until the report was written (docs/scale.md)
+SPILL_ROWS = 50_000
+
+
+class _OnDisk:
+    """Where a spilled table is: an Arrow IPC file of ``ResultTables``' folder, and its number of rows."""
+
+    __slots__ = ("path", "height")
+
+    def __init__(self, path: Path, height: int) -> None:
+        self.path, self.height = path, height
+
+
+class ResultTables(MutableMapping):
+    """name -> result table (or None), in the order stored, as a dict; a table of more than ``SPILL_ROWS``
+    rows is written to an Arrow IPC file (uncompressed, Polars' own string storage) in a temporary folder
+    when it is stored and read back, whole and with the same values and dtypes, each time it is asked for,
+    so that the analysis and the report hold one large table at a time rather than all of them. The folder
+    goes when the tables do (or when the process ends). A small study's tables never leave memory."""
+
+    def __init__(self, tables=None) -> None:
+        self._items: dict[str, Any] = {}
+        self._folder: Path | None = None
+        self._written = 0
+        if tables:
+            self.update(tables)
+
+    def __getitem__(self, name: str) -> pl.DataFrame | None:
+        value = self._items[name]
+        if isinstance(value, _OnDisk):
+            import polars as pl
+
+            return pl.read_ipc(value.path)
+        return value
+
+    def __setitem__(self, name: str, table: pl.DataFrame | None) -> None:
+        value: Any = table
+        if table is not None and table.height > SPILL_ROWS:
+            import polars as pl
+
+            path = self._spill_folder() / f"{self._written:04d}.arrow"  # a new file: an earlier read may still hold
+            self._written += 1                                        # buffers of the one it replaces
+            table.write_ipc(path, compat_level=pl.CompatLevel.newest())
+            value = _OnDisk(path, table.height)
+        self._forget(name)
+        self._items[name] = value  # an existing name keeps its place
+
+    def __delitem__(self, name: str) -> None:
+        self._forget(name)
+        del self._items[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def on_disk(self, name: str) -> bool:
+        """Whether table ``name`` is held on disk (more than ``SPILL_ROWS`` rows)."""
+        return isinstance(self._items.get(name), _OnDisk)
+
+    def _forget(self, name: str) -> None:
+        value = self._items.get(name)
+        if isinstance(value, _OnDisk):
+            value.path.unlink(missing_ok=True)
+
+    def _spill_folder(self) -> Path:
+        if self._folder is None:
+            import shutil
+            import tempfile
+            import weakref
+
+            self._folder = Path(tempfile.mkdtemp(prefix="cartkit-results-"))
+            weakref.finalize(self, shutil.rmtree, self._folder, ignore_errors=True)
+        return self._folder
+
+
 @dataclass
 class Results:
-    tables: dict[str, pl.DataFrame | None] = field(default_factory=dict)
+    tables: MutableMapping[str, pl.DataFrame | None] = field(default_factory=ResultTables)
     # section name -> reason it was left out ("one product only: no product comparison")
     omitted: dict[str, str] = field(default_factory=dict)
     # software versions and run facts for the Methods section
@@ -374,6 +455,10 @@ class Results:
     populations: dict[str, dict] = field(default_factory=dict)
     # the level of every confidence interval in the tables: the plan's 1 - alpha (Plan.confidence_level)
     confidence_level: float = 0.95
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.tables, ResultTables):
+            self.tables = ResultTables(self.tables)
 
     def get(self, name: str) -> pl.DataFrame | None:
         return self.tables.get(name)
