@@ -151,12 +151,34 @@ def _assessment_inputs(study: Study, who: pl.DataFrame, inputs) -> tuple[pl.Data
     return a, a.group_by([*KEYS, "day"]).agg([pl.col(c).drop_nulls().first() for c in cols])
 
 
-def _last_lab_of_day(study: Study, who: pl.DataFrame, analytes: list[str], *, prefix: str = "") -> pl.DataFrame | None:
+# IMWG 2016 (Kumar S et al., Lancet Oncol 2016;17:e328, Table 2): VGPR is "serum and urine M-protein
+# detectable by immunofixation but not on electrophoresis", so an M-protein below the electrophoresis's limit
+# (<x, <=x, or not detected / BLQ / <LLOQ) is read as the interval [0, x) of its value; not detected without a
+# stated limit is 0 (no M-protein on electrophoresis). docs/criteria.md, "Response: multiple myeloma".
+BELOW_LIMIT_M_PROTEIN = ("serum_m_protein", "urine_m_protein")
+_INSIDE = 1e-9  # just inside an open limit: "<0.2" is below 0.2 (as grading/censored.py)
+
+
+def _below_limit_at(end: str, analytes) -> pl.Expr:
+    """The value of a below-limit result of ``analytes`` at the ``end`` ("low": 0, "high": just inside its
+    limit, the limit itself for <=, 0 for not detected without a limit); other rows' value as it is."""
+    q = pl.col("qualifier")
+    below = q.is_in(["<", "<=", "ND"]).fill_null(False) & pl.col("analyte").is_in(list(analytes))
+    at = (pl.lit(0.0) if end == "low" else pl.when(q == "<=").then(pl.col("lloq"))
+          .otherwise(pl.col("lloq").fill_null(0.0) * (1 - _INSIDE)))
+    return pl.when(below).then(at).otherwise(pl.col("value"))
+
+
+def _last_lab_of_day(study: Study, who: pl.DataFrame, analytes: list[str], *, prefix: str = "",
+                     below_limit: str | None = None) -> pl.DataFrame | None:
     """Per patient/episode/day of ``who``, the last value (by time) of each analyte, named
-    ``prefix + analyte``; None without measurements."""
+    ``prefix + analyte``; None without measurements. ``below_limit`` ("low" or "high"): a below-limit
+    M-protein (``BELOW_LIMIT_M_PROTEIN``) at that end of its interval (``_below_limit_at``) instead of missing."""
     m = study.tables.get("measurements")
     if m is None or not m.height:
         return None
+    if below_limit is not None and "qualifier" in m.columns:
+        m = m.with_columns(value=_below_limit_at(below_limit, BELOW_LIMIT_M_PROTEIN))
     return (
         m.join(who, on="patient_id", how="semi")
         .filter(pl.col("analyte").is_in(analytes) & pl.col("day").is_not_null() & pl.col("value").is_not_null())
@@ -209,11 +231,21 @@ def imwg_from_study(study: Study, *, confirm: bool | None = None) -> pl.DataFram
     """
     who = myeloma_patients(study)
     a, per_day = _assessment_inputs(study, who, IMWG_INPUTS)
-    labs = _last_lab_of_day(study, who, [code for code, an in ANALYTES.items() if an.group == "myeloma"])
-    if labs is not None:
-        per_day = per_day.join(labs, on=[*KEYS, "day"], how="full", coalesce=True)
-    per_day = _on_assessment_days(a, per_day)
-    return imwg_responses(per_day, confirm=confirm)
+    codes = [code for code, an in ANALYTES.items() if an.group == "myeloma"]
+
+    def responses(below_limit: str | None) -> pl.DataFrame:
+        labs = _last_lab_of_day(study, who, codes, below_limit=below_limit)
+        days = per_day if labs is None else per_day.join(labs, on=[*KEYS, "day"], how="full", coalesce=True)
+        return imwg_responses(_on_assessment_days(a, days), confirm=confirm)
+
+    m = study.tables.get("measurements")
+    if m is None or "qualifier" not in m.columns or not m.join(who, on="patient_id", how="semi").filter(
+            pl.col("analyte").is_in(BELOW_LIMIT_M_PROTEIN) & pl.col("qualifier").is_in(["<", "<=", "ND"])).height:
+        return responses(None)
+    # below-limit M-protein: the response at both ends of the intervals; where they differ it is not known
+    from cartkit.grading.censored import agreed
+
+    return agreed(responses("low"), responses("high"), [*KEYS, "day"])
 
 
 def _family_rule(out: pl.DataFrame, study: Study, family: str, rule: pl.DataFrame) -> pl.DataFrame:
