@@ -124,10 +124,10 @@ def plain_table(df: pl.DataFrame, id: str, caption: str, labels: dict[str, str] 
     total = df.height
     df = df.head(MAX_ROWS)
     cols = [c for c in df.columns if c in labels] if labels else list(df.columns)
-    header = [[Cell(labels.get(c, c.replace("_", " ")), cls="num" if df.schema[c].is_numeric() else "")
-               for c in cols]]
-    rows = [Row([Cell(text(r[c], c), cls="num" if df.schema[c].is_numeric() else "") for c in cols])
-            for r in df.select(cols).to_dicts()]
+    schema = df.schema  # built anew at every access: once, not per cell
+    cls = {c: "num" if schema[c].is_numeric() else "" for c in cols}
+    header = [[Cell(labels.get(c, c.replace("_", " ")), cls=cls[c]) for c in cols]]
+    rows = [Row([Cell(text(r[c], c), cls=cls[c]) for c in cols]) for r in df.select(cols).to_dicts()]
     cap_note = [f"First {MAX_ROWS} of {total} rows shown; all are in tables/{csv}."] if total > MAX_ROWS else []
     return Table(id, caption, header, rows, cap_note + (footnotes or []))
 

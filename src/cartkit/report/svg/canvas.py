@@ -17,6 +17,7 @@ study costs milliseconds.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -55,8 +56,11 @@ _CAP = fm.CAP_HEIGHT / fm.UNITS_PER_EM
 _DESC = fm.DESCENT / fm.UNITS_PER_EM
 
 
+_FORBIDDEN = re.compile("[\x00-\x08\x0b-\x1f]")  # the control characters XML 1.0 forbids (all but tab, newline)
+
+
 def _escape(text: str) -> str:
-    text = "".join(c for c in text if c >= " " or c in "\t\n")  # no XML 1.0-forbidden control characters
+    text = _FORBIDDEN.sub("", text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
