@@ -13,6 +13,7 @@ Heavy imports happen inside the commands so that ``cartkit --help`` is fast.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -413,7 +414,16 @@ def redcap_import(
     console.print(f"[green]wrote {result.records} record(s) to {_text(out_dir)}[/]{_text(left)}", soft_wrap=True)
 
 
+# A command is one short-lived process that builds millions of small objects (modules, expressions,
+# cells) and frees few: at Python's default (a gen-0 collection every 700 net allocations) the cyclic
+# garbage collector took 0.14-0.16 s CPU of `cartkit run` on the seed study (146 collections, measured
+# on a loaded machine); at 10,000, 0.06 s (9), with the same peak memory (issue 16, target 1).
+GC_THRESHOLD_0 = 10_000
+
+
 def main() -> None:  # pragma: no cover
+    """The ``cartkit`` command (the console script and ``python -m cartkit.cli``)."""
+    gc.set_threshold(GC_THRESHOLD_0, *gc.get_threshold()[1:])
     app()
 
 
