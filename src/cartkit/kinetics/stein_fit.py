@@ -15,7 +15,8 @@ from the data, the others random perturbations of it with a fixed seed); the
 lowest cost wins (every start runs: stopping once two starts agree was tried
 and found a local optimum on noisy 6-point profiles that a later start beat).
 The Jacobian is analytic (``log_stein_jacobian``; the model is closed form),
-both in the optimizer and in the covariance below. alpha > beta is imposed
+both in the optimizer and in the covariance below (the optimizer evaluates residuals and Jacobian
+through ``_LogResiduals``: the same numbers, bit for bit, with less per-call work). alpha > beta is imposed
 after the fit by relabelling the two exponentials (alpha <-> beta, FB <-> 1 -
 FB describe the same curve).
 
