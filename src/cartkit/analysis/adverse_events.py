@@ -274,11 +274,12 @@ def grade_distribution(grades: pl.DataFrame, groups: pl.DataFrame, toxicity: str
 
 def grade_counts(per_episode: pl.DataFrame, toxicity: str) -> pl.DataFrame:
     """``grade_distribution`` of the episodes' grades (``episode_grades``)."""
-    return (
-        per_episode.group_by("product", "grade").agg(pl.len().cast(pl.Int64).alias("n"))
+    return (  # one query (one row per product and grade: the sort fixes the order)
+        per_episode.lazy().group_by("product", "grade").agg(pl.len().cast(pl.Int64).alias("n"))
         .with_columns(pl.lit(toxicity).alias("toxicity"))
         .select("toxicity", "product", "grade", "n")
         .sort("product", "grade")
+        .collect()
     )
 
 

@@ -491,6 +491,9 @@ _PATTERNS: list[tuple[str, Callable[..., Computed]]] = [
 ]
 
 
+_COMPILED = [(re.compile(pattern), compute) for pattern, compute in _PATTERNS]  # each key tries them in order
+
+
 def _table2_term(key: str) -> tuple[str, str | None]:
     """(term, section pattern) of a Table 2 key: 'crs_grade2' is the CRS section's 'grade 2' row."""
     for prefix, section in (("crs_grade", "CRS"), ("icans_grade", "ICANS")):
@@ -509,8 +512,8 @@ def computed_numbers(study: Study, derived: Derived, results: Results,
     out: dict[str, Computed] = {}
     for entry in read_published(study.path) if published is None else published:
         key = entry["key"]
-        for pattern, compute in _PATTERNS:
-            match = re.fullmatch(pattern, key)
+        for pattern, compute in _COMPILED:
+            match = pattern.fullmatch(key)
             if match:
                 groups = {**match.groupdict(), "published": entry.get("value")}
                 missing = [f"no {groups[g].upper()} product" for g in ("target",)
