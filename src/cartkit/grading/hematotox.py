@@ -396,7 +396,9 @@ def _cumulative_frame(
     )
     measurements = f"{prefix}{spec['analyte']}_measurements"
     result = daily.group_by(keys).agg(pl.len().cast(pl.Int64).alias(measurements))
-    grade = pl.lit(0, dtype=pl.Int64)
+    # the grade is the highest a rule reaches (0 when none): one term per rule, taken together at the end
+    # (nesting each rule around the grade so far doubled the expression at every rule)
+    reached = [pl.lit(0, dtype=pl.Int64)]
     for threshold in sorted({r[0] for r in spec["rules"]}, reverse=True):
         col = f"{prefix}days_{spec['analyte']}_{op}_{threshold:g}"
         n_col = f"_n_{threshold:g}"
@@ -433,12 +435,8 @@ def _cumulative_frame(
         result = result.join(runs, on=keys, how="left")
         for t, min_days, g in spec["rules"]:
             if t == threshold:
-                grade = (
-                    pl.when((pl.col(col) >= min_days) & (pl.col(n_col) >= need))
-                    .then(pl.max_horizontal(grade, pl.lit(int(g))))
-                    .otherwise(grade)
-                )
-    grade = pl.when(pl.col(measurements) >= need).then(grade).otherwise(None)
+                reached.append(pl.when((pl.col(col) >= min_days) & (pl.col(n_col) >= need)).then(pl.lit(int(g))))
+    grade = pl.when(pl.col(measurements) >= need).then(pl.max_horizontal(reached)).otherwise(None)
     out = result.with_columns(grade.cast(pl.Int64).alias(grade_name))
     return out.drop([c for c in out.columns if c.startswith("_n_")]).sort(keys)
 
@@ -537,9 +535,10 @@ def late_icaht_frame(
         below = pl.col("value") < threshold if strict else pl.col("value") <= threshold
         aggs.append(below.sum().alias(f"_n{i}"))
     counts = daily.group_by(keys).agg(*aggs)
-    grade = pl.lit(0, dtype=pl.Int64)
-    for i, (_threshold, g) in enumerate(spec["rules"]):
-        grade = pl.when(pl.col(f"_n{i}") >= need).then(pl.max_horizontal(grade, pl.lit(int(g)))).otherwise(grade)
+    # the highest grade a rule reaches (0 when none), one term per rule (not nested: see _cumulative_frame)
+    grade = pl.max_horizontal(pl.lit(0, dtype=pl.Int64),
+                              *(pl.when(pl.col(f"_n{i}") >= need).then(pl.lit(int(g)))
+                                for i, (_threshold, g) in enumerate(spec["rules"])))
     return (
         counts.with_columns(
             late_icaht_grade=pl.when(pl.col("late_anc_measurements") >= need).then(grade).otherwise(None)
