@@ -207,10 +207,11 @@ def endpoint_times(study: Study, endpoint: EndpointPlan, responses: pl.DataFrame
     patients = study.tables.get("patients")
     milestones = [c for c in ("enrolment_date", "leukapheresis_date", "randomisation_date")
                   if patients is not None and c in patients.columns]
-    records = pl.concat([
-        ev.select("patient_id", "kind", "date"),
-        infusions.select("patient_id", pl.lit("infusion").alias("kind"), pl.col("infusion_date").alias("date")),
-        *[patients.select("patient_id", pl.lit(c.removesuffix("_date")).alias("kind"), pl.col(c).alias("date"))
+    records = pl.concat([  # one query from the records to each patient's last one
+        ev.lazy().select("patient_id", "kind", "date"),
+        infusions.lazy().select("patient_id", pl.lit("infusion").alias("kind"),
+                                pl.col("infusion_date").alias("date")),
+        *[patients.lazy().select("patient_id", pl.lit(c.removesuffix("_date")).alias("kind"), pl.col(c).alias("date"))
           .drop_nulls("date") for c in milestones],
     ])
     # latest record per patient; on a tie prefer the last_contact record, which names the follow-up
@@ -220,6 +221,7 @@ def endpoint_times(study: Study, endpoint: EndpointPlan, responses: pl.DataFrame
         .group_by("patient_id")
         .last()
         .select("patient_id", pl.col("kind").alias("last_kind"), pl.col("date").alias("last_date"))
+        .collect()
     )
     if cutoff is not None:
         ev = ev.filter(pl.col("date") <= cutoff)
@@ -268,7 +270,7 @@ def endpoint_times(study: Study, endpoint: EndpointPlan, responses: pl.DataFrame
         # observation ends at the first end date (HSCT, a censor_at kind, the next infusion) or the last record
         ends = pl.concat(cand[1:], how="vertical").group_by(_UNIT).agg(pl.col("date").min().alias("end_date"))
         cand.append(_no_response(study, org, pairs.filter(is_event), ends, responses, endpoint, rows))
-    first = pl.concat(cand, how="vertical").sort(_UNIT, "date", "priority").group_by(_UNIT).first()
+    first = pl.concat(cand, how="vertical").lazy().sort(_UNIT, "date", "priority").group_by(_UNIT).first().collect()
     out = org.join(first, on=_UNIT, how="left")
     if hsct == HsctRule.EXCLUDE:  # everyone transplanted after the origin is left out
         transplanted = pairs.filter((pl.col("kind") == "hsct") & on_or_after).select(_UNIT).unique()
