@@ -45,9 +45,6 @@ def test_source_events_before_the_crossover_infusion_have_no_episode(round_trip)
     assert [p for p in validate_study(source) if p.file == "events.csv"] == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: sdtm import puts events dated before every infusion (export "
-                                       "named no infusion) in episode 1 with negative days (SIM-0005: -35, -16); "
-                                       "the imported study gets warnings the source did not have")
 def test_round_trip_keeps_episodeless_events(round_trip):
     source, imported = round_trip
     ev = _events(imported).filter(pl.col("patient_id") == "SIM-0005", pl.col("kind").is_in(["progression",

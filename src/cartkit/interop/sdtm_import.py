@@ -364,9 +364,12 @@ def _infusion_details(domains: dict[str, Domain], infusions: pl.DataFrame, out: 
                     "transduction_pct", "harvest_1e6_per_kg", "lymphodepletion", "bridging_therapy", "dose_level")
 
 
-def _place(frame: pl.DataFrame, infusions: pl.DataFrame) -> pl.DataFrame:
-    """``episode`` and ``day`` of each dated row: the latest infusion on or before its date (the
-    first episode for a row before any infusion)."""
+def _place(frame: pl.DataFrame, infusions: pl.DataFrame, before_first: str = "first_episode") -> pl.DataFrame:
+    """``episode`` and ``day`` of each dated row: the latest infusion on or before its date. A row
+    before any infusion (and with no --RFTDTC) goes to the first episode (``before_first="first_episode"``:
+    a baseline finding or a pre-infusion AE) or, for events (``"date_only"``), keeps its date alone with
+    no episode and no day, as cartkit's own export writes such an event (a standard-of-care arm's
+    progression or new therapy before a crossover infusion; events.csv allows "date, or episode and day")."""
     inf = infusions.select(USUBJID="patient_id", episode="episode", __inf="infusion_date").sort("__inf")
     dated = frame.filter(pl.col("__date").is_not_null()).sort("__date")
     by_ref = None
@@ -379,6 +382,8 @@ def _place(frame: pl.DataFrame, infusions: pl.DataFrame) -> pl.DataFrame:
     placed = dated.join_asof(inf, left_on="__date", right_on="__inf", by="USUBJID", strategy="backward",
                              check_sortedness=False)  # both sorted on the date just above
     first = inf.filter(pl.col("episode") == 1).select("USUBJID", __first="__inf")
+    if before_first == "date_only":
+        first = first.clear()
     placed = placed.join(first, on="USUBJID", how="left").with_columns(
         episode=pl.col("episode").fill_null(pl.when(pl.col("__first").is_not_null()).then(1)),
         __inf=pl.coalesce("__inf", "__first"),
@@ -711,7 +716,7 @@ def _events(domains: dict[str, Domain], patients: pl.DataFrame, infusions: pl.Da
         events = pl.concat([events, last.select("USUBJID", RECORD, kind=pl.lit("last_contact"), __date="__date",
                                                 __rft=pl.lit(None, dtype=pl.Date), detail=pl.lit(None, dtype=pl.String))])
     events = events.unique(["USUBJID", "kind", "__date"], keep="first", maintain_order=True)
-    placed = _place(events, infusions)
+    placed = _place(events, infusions, before_first="date_only")
     return placed.sort("USUBJID", "kind", "__date").select(
         patient_id="USUBJID", kind="kind", episode=pl.col("episode").cast(pl.Int64), day=pl.col("day").cast(pl.Int64),
         date="__date", detail="detail")
