@@ -144,21 +144,26 @@ def baseline_table(df: pl.DataFrame) -> Table:
     rows: list[Row] = []
     stat_words = {"median_iqr": "median (IQR)", "mean_sd": "mean \u00b1 SD", "n_pct": "n (%)"}
     keyed = df.with_columns(pl.col("level").cast(pl.String).replace("", None))
-    chars = keyed.select("characteristic").unique(maintain_order=True)["characteristic"].to_list()
-    for ch in chars:
-        block = keyed.filter(pl.col("characteristic") == ch)
-        levels = block["level"].unique(maintain_order=True).to_list()
-        stat = [s for s in block["stat"].drop_nulls().unique(maintain_order=True).to_list() if s != "n_missing"]
+    # the rows of each characteristic, in the table's order, read once (as filtering by each would give them:
+    # a null characteristic or level matches no row)
+    blocks: dict[object, list[dict]] = {}
+    for r in keyed.select("characteristic", "level", "stat", "group", "value").to_dicts():
+        blocks.setdefault(r["characteristic"], []).append(r)
+    for ch, block in blocks.items():
+        if ch is None:
+            block = []
+        levels = list(dict.fromkeys(r["level"] for r in block))
+        stat = [s for s in dict.fromkeys(r["stat"] for r in block if r["stat"] is not None) if s != "n_missing"]
         label = f"{ch}, {stat_words.get(stat[0], stat[0])}" if len(stat) == 1 else ch
         if levels == [None]:
-            vals = {r["group"]: r["value"] for r in block.to_dicts()}
+            vals = {r["group"]: r["value"] for r in block}
             rows.append(Row([Cell(label)] + [Cell(text(vals.get(g)), cls="num") for g in groups]))
             continue
         rows.append(Row([Cell(label)] + [Cell("") for _ in groups], cls="subhead"))
         for level in levels:
-            vals = {r["group"]: r["value"] for r in block.filter(pl.col("level") == level).to_dicts()}
+            vals = {r["group"]: r["value"] for r in block if level is not None and r["level"] == level}
             if level == "missing":  # none missing where the characteristic is recorded: 0, else a dash
-                recorded = set(block.filter(pl.col("stat") != "n_missing")["group"].to_list())
+                recorded = {r["group"] for r in block if r["stat"] is not None and r["stat"] != "n_missing"}
                 vals = {g: vals.get(g, "0" if g in recorded else None) for g in groups}
             shown = "Missing, n" if level == "missing" else text(level)
             rows.append(Row([Cell(shown, cls="indent")] + [Cell(text(vals.get(g)), cls="num") for g in groups]))
