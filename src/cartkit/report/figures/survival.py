@@ -34,15 +34,15 @@ def draw_km_panel(ax: Axes, curves: pl.DataFrame, at_risk: pl.DataFrame, groups:
     label_text: dict[str, list[str]] = {}
     xmax = max(ticks[-1] if ticks else 0.0, float(curves["time"].max() or 0.0))
     drawn = []
+    curve_rows = _rows_by_group(curves, "time", "survival", "n_censor")
     for g in groups:
-        c = curves.filter(pl.col("group") == g).sort("time")
-        if c.height == 0:
+        c = curve_rows.get(g, [])
+        if not c:
             continue
         drawn.append(g)
-        ax.step(c["time"].to_list(), c["survival"].to_list(), colors[g], width=1.3, cls="km-curve")
-        cens = c.filter(pl.col("n_censor") > 0)
-        ax.markers(cens["time"].to_list(), cens["survival"].to_list(), "|", colors[g], size=6, width=1.0,
-                   cls="censor")
+        ax.step([t for t, _, _ in c], [s for _, s, _ in c], colors[g], width=1.3, cls="km-curve")
+        cens = [(t, s) for t, s, n in c if n is not None and n > 0]
+        ax.markers([t for t, _ in cens], [s for _, s in cens], "|", colors[g], size=6, width=1.0, cls="censor")
     ax.set_xticks(ticks)
     ax.xlim = (-0.02 * xmax, xmax * 1.03 if xmax else 1.0)
     ax.ylim = (-0.02, 1.05)
@@ -54,16 +54,29 @@ def draw_km_panel(ax: Axes, curves: pl.DataFrame, at_risk: pl.DataFrame, groups:
                 xcoord="axes", ycoord="axes", cls="pvalue")
     ax.legend = Legend([Entry(g, "line", colors[g], width=1.3) for g in drawn], loc="lower left", handle_len=1.5)
     rows = []
+    risk_rows = _rows_by_group(at_risk, "time", "n_risk")
     for g in groups:
-        sel = at_risk.filter(pl.col("group") == g).sort("time")
-        xs = [float(x) for x in sel["time"].to_list()]
-        texts = [str(int(n)) for n in sel["n_risk"].to_list()]
+        sel = risk_rows.get(g, [])
+        xs = [float(x) for x, _ in sel]
+        texts = [str(int(n)) for _, n in sel]
         rows.append((g, colors[g], list(zip(xs, texts, strict=True))))
         label_x[g] = xs
         label_text[g] = texts
     ax.rows_below = ("No. at risk", rows)
     return {"ticks": [float(t) for t in ticks], "label_x": label_x, "label_text": label_text,
             "xlim_curve": ax.xlim, "xlim_at_risk": ax.xlim}
+
+
+def _rows_by_group(frame: pl.DataFrame, *columns: str) -> dict[str, list[tuple]]:
+    """Group -> that group's rows (``columns``) ordered by time (the first of them; nulls first, as Polars
+    sorts), read from the frame once rather than filtered and sorted for each group (a null group has none)."""
+    out: dict[str, list[tuple]] = {}
+    for g, *row in frame.select("group", *columns).iter_rows():
+        if g is not None:
+            out.setdefault(g, []).append(tuple(row))
+    for rows in out.values():
+        rows.sort(key=lambda r: (r[0] is not None, r[0] if r[0] is not None else 0))
+    return out
 
 
 def _order(values: list[str], preferred: list[str]) -> list[str]:
