@@ -39,18 +39,22 @@ def baseline_table(patients: pl.DataFrame, diseases: tuple[str, ...], quantile_m
     ]
     groups.append(("All", patients))
     # diseases in which each characteristic is recorded for someone: it applies to their patients
-    applies = {col: set(patients.filter(pl.col(col).is_not_null())["diagnosis"].to_list())
-               for col, _ in (*_CONTINUOUS, *_CATEGORICAL) if col in patients.columns}
+    columns = [col for col, _ in (*_CONTINUOUS, *_CATEGORICAL) if col in patients.columns]
+    recorded = patients.select(pl.col("diagnosis").filter(pl.col(col).is_not_null()).unique().implode().alias(col)
+                               for col in columns).row(0, named=True) if columns else {}  # one query
+    # (a null diagnosis is no disease: it never counts as one the characteristic applies to)
+    applies = {col: {d for d in recorded[col] if d is not None} for col in columns}
     rows: list[dict] = []
 
-    def add_missing(frame: pl.DataFrame, col: str, label: str, group: str, stat_known: int) -> None:
-        n_missing = frame.filter(pl.col("diagnosis").is_in(list(applies[col]))).height - stat_known
+    def add_missing(diagnoses: dict, col: str, label: str, group: str, stat_known: int) -> None:
+        n_missing = sum(diagnoses.get(d, 0) for d in applies[col]) - stat_known
         if n_missing > 0:
             rows.append({"characteristic": label, "level": "missing", "group": group, "value": str(n_missing),
                          "n": n_missing, "stat": "n_missing"})
 
     for group, frame in groups:
         n_group = frame.height
+        diagnoses = dict(frame["diagnosis"].value_counts().iter_rows())  # the group's patients per diagnosis
         rows.append(
             {"characteristic": "Patients", "level": "", "group": group, "value": str(n_group),
              "n": n_group, "stat": "n"}
@@ -71,22 +75,22 @@ def baseline_table(patients: pl.DataFrame, diseases: tuple[str, ...], quantile_m
                 {"characteristic": label, "level": "range", "group": group,
                  "value": f"{values.min():g}\u2013{values.max():g}", "n": len(values), "stat": "range"}
             )
-            add_missing(frame, col, label, group, len(values))
+            add_missing(diagnoses, col, label, group, len(values))
         for col, label in _CATEGORICAL:
             if col not in frame.columns:
                 continue
-            known = frame.filter(pl.col(col).is_not_null())
-            counts = known.group_by(col).len().sort(col)
+            counts = frame.lazy().filter(pl.col(col).is_not_null()).group_by(col).len().sort(col).collect()
             if counts.height == 0:
                 continue
+            known = int(counts["len"].sum())
             # the denominator is the patients the characteristic applies to (stage and IPI are lymphoma
             # characteristics: in the "All" column their percentages are of the lymphoma patients)
             for level, k in counts.iter_rows():
                 rows.append(
                     {"characteristic": label, "level": str(level), "group": group,
-                     "value": n_pct(k, known.height), "n": k, "stat": "n_pct"}
+                     "value": n_pct(k, known), "n": k, "stat": "n_pct"}
                 )
-            add_missing(frame, col, label, group, known.height)
+            add_missing(diagnoses, col, label, group, known)
     return pl.DataFrame(
         rows,
         schema={"characteristic": pl.String, "level": pl.String, "group": pl.String, "value": pl.String,
