@@ -124,10 +124,14 @@ def ae_table(
                 "order": pl.Int64},
         orient="row",
     )
+    # the rows counted first, with only the columns counted: at registry size (10^7 adverse events) the join of
+    # every column with the groups held about 2 GiB for a moment (docs/scale.md)
     counted = (
-        adverse_events.join(groups, on=["patient_id", "episode"], how="inner")
+        adverse_events.select("patient_id", "episode", "term", "grade")
         .join(spec.select("term", "min_grade"), on="term", how="inner")
         .filter(pl.col("grade") >= pl.col("min_grade"))
+        .join(groups.select("patient_id", "episode", "product", "diagnosis"), on=["patient_id", "episode"],
+              how="inner")
         .group_by("term", "product", "diagnosis")
         .agg(pl.struct("patient_id", "episode").n_unique().cast(pl.Int64).alias("n"))  # episodes, as N
     )
