@@ -380,8 +380,9 @@ class _OnDisk:
 class ResultTables(MutableMapping):
     """name -> result table (or None), in the order stored, as a dict; a table of more than ``SPILL_ROWS``
     rows is written to an Arrow IPC file (uncompressed, Polars' own string storage) in a temporary folder
-    when it is stored and read back, whole and with the same values and dtypes, each time it is asked for,
-    so that the analysis and the report hold one large table at a time rather than all of them. The folder
+    when it is stored and read back, memory-mapped and with the same values and dtypes, each time it is asked
+    for, so that the analysis and the report hold one large table at a time rather than all of them, and of
+    that table only the columns they read. The folder
     goes when the tables do (or when the process ends). A small study's tables never leave memory."""
 
     def __init__(self, tables=None) -> None:
@@ -395,8 +396,11 @@ class ResultTables(MutableMapping):
         value = self._items[name]
         if isinstance(value, _OnDisk):
             import polars as pl
+            import pyarrow as pa
 
-            return pl.read_ipc(value.path)
+            # memory-mapped, without copying (chunks kept): only the columns a reader touches are read in
+            # (a table's height or one column of a 10^6-infusion listing costs nothing or that column)
+            return pl.from_arrow(pa.ipc.open_file(pa.memory_map(str(value.path))).read_all(), rechunk=False)
         return value
 
     def __setitem__(self, name: str, table: pl.DataFrame | None) -> None:
