@@ -196,7 +196,7 @@ def _daily_features(measurements: pl.DataFrame, spec: dict[str, Any]) -> pl.Data
     """patient_id, episode, day, feature, met (null: no reference) for each measurement in the window."""
     import polars as pl
 
-    from cartkit.grading.censored import at_end
+    from cartkit.grading.censored import at_end, has_qualified
 
     keys = ["patient_id", "episode"]
     analytes = ["ferritin", "alt", "ast", "fibrinogen", *spec["cytopenia_below"]]
@@ -204,8 +204,11 @@ def _daily_features(measurements: pl.DataFrame, spec: dict[str, Any]) -> pl.Data
     m = measurements.filter(pl.col("analyte").is_in(analytes) & (pl.col("value").is_not_null() | qualified)
                             & pl.col("day").is_not_null())
     # each result's interval [_lo, _hi] (a plain value: value, value; a qualified one: censored.at_end's ends)
-    severe, mild = at_end(m, "severe")["value"], at_end(m, "mild")["value"]
-    m = m.with_columns(_lo=pl.min_horizontal(severe, mild), _hi=pl.max_horizontal(severe, mild))
+    if has_qualified(m):
+        severe, mild = at_end(m, "severe")["value"], at_end(m, "mild")["value"]
+        m = m.with_columns(_lo=pl.min_horizontal(severe, mild), _hi=pl.max_horizontal(severe, mild))
+    else:  # the common case: no interval to compute
+        m = m.with_columns(_lo=pl.col("value"), _hi=pl.col("value"))
     baseline = (
         m.filter(pl.col("day").is_between(spec["baseline_from"], 0)).sort([*keys, "analyte", "day"])
         .group_by([*keys, "analyte"]).agg(pl.col("_lo").last().alias("_b_lo"), pl.col("_hi").last().alias("_b_hi"))
