@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from cartkit.grading.censored import INSIDE
 from cartkit.response.b_all import all_response_expr, mrd_negative_expr
 from cartkit.response.best_response import bor_criteria, bor_label_expr, bor_rank_expr
 from cartkit.response.imwg import INPUTS as IMWG_INPUTS
@@ -34,6 +35,7 @@ from cartkit.response.imwg import imwg_responses
 from cartkit.response.iwcll import INPUTS as IWCLL_INPUTS
 from cartkit.response.iwcll import iwcll_responses
 from cartkit.response.lugano import lugano_criteria, lugano_pet_expr
+from cartkit.study.qualified import BELOW
 from cartkit.study.vocabulary import ANALYTES, DIAGNOSES
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -156,16 +158,15 @@ def _assessment_inputs(study: Study, who: pl.DataFrame, inputs) -> tuple[pl.Data
 # (<x, <=x, or not detected / BLQ / <LLOQ) is read as the interval [0, x) of its value; not detected without a
 # stated limit is 0 (no M-protein on electrophoresis). docs/criteria.md, "Response: multiple myeloma".
 BELOW_LIMIT_M_PROTEIN = ("serum_m_protein", "urine_m_protein")
-_INSIDE = 1e-9  # just inside an open limit: "<0.2" is below 0.2 (as grading/censored.py)
 
 
 def _below_limit_at(end: str, analytes) -> pl.Expr:
     """The value of a below-limit result of ``analytes`` at the ``end`` ("low": 0, "high": just inside its
     limit, the limit itself for <=, 0 for not detected without a limit); other rows' value as it is."""
     q = pl.col("qualifier")
-    below = q.is_in(["<", "<=", "ND"]).fill_null(False) & pl.col("analyte").is_in(list(analytes))
+    below = q.is_in(BELOW).fill_null(False) & pl.col("analyte").is_in(list(analytes))
     at = (pl.lit(0.0) if end == "low" else pl.when(q == "<=").then(pl.col("lloq"))
-          .otherwise(pl.col("lloq").fill_null(0.0) * (1 - _INSIDE)))
+          .otherwise(pl.col("lloq").fill_null(0.0) * (1 - INSIDE)))
     return pl.when(below).then(at).otherwise(pl.col("value"))
 
 
@@ -240,7 +241,7 @@ def imwg_from_study(study: Study, *, confirm: bool | None = None) -> pl.DataFram
 
     m = study.tables.get("measurements")
     if m is None or "qualifier" not in m.columns or not m.join(who, on="patient_id", how="semi").filter(
-            pl.col("analyte").is_in(BELOW_LIMIT_M_PROTEIN) & pl.col("qualifier").is_in(["<", "<=", "ND"])).height:
+            pl.col("analyte").is_in(BELOW_LIMIT_M_PROTEIN) & pl.col("qualifier").is_in(BELOW)).height:
         return responses(None)
     # below-limit M-protein: the response at both ends of the intervals; where they differ it is not known
     from cartkit.grading.censored import agreed

@@ -32,12 +32,11 @@ import polars as pl
 # analytes whose low values are the toxicity (cytopenias, hypofibrinogenaemia, hypotension); every other
 # analyte graded is worse when high (CRP, ferritin, LDH, creatinine, temperature)
 LOWER_IS_WORSE = frozenset({"anc", "alc", "wbc", "platelets", "hemoglobin", "fibrinogen", "sbp", "igg"})
-# the open end of ``<x`` / ``>x``: just inside x, so that "<0.5" is below the threshold 0.5
-_INSIDE = 1e-9
+# the open end of ``<x`` / ``>x``: just inside x (also derive/response.py's below-limit M-protein), so that "<0.5" is below the threshold 0.5
+INSIDE = 1e-9
 # the unbounded end of ``>x`` and of a below-limit result without a limit: above any threshold
 _UNBOUNDED = 1e12
 ENDS = ("severe", "mild")
-_SCALAR = re.compile(r"^(<=|>=|=<|=>|≤|≥|<|>)\s*(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)$")
 
 
 def interval_of(value: Any) -> tuple[float, float] | None:
@@ -54,23 +53,23 @@ def interval_of(value: Any) -> tuple[float, float] | None:
         >>> interval_of(0.4) is None and interval_of("7") is None
         True
     """
-    from cartkit.study.qualified import BELOW_WORDS
+    from cartkit.study.qualified import BELOW_WORDS, NUMBER_PATTERN, SIGN_PATTERN, SIGNS
 
     if not isinstance(value, str):
         return None
     text = value.strip()
     if " ".join(text.lower().split()) in BELOW_WORDS:
         return 0.0, _UNBOUNDED
-    m = _SCALAR.match(text)
+    m = re.match(rf"^{SIGN_PATTERN}\s*{NUMBER_PATTERN}$", text)  # the spellings the loader reads
     if m is None:
         return None
-    sign, x = m.group(1), float(m.group(2))
+    sign, x = SIGNS[m.group(1)], float(m.group(2))
     if sign == "<":
-        return 0.0, x * (1 - _INSIDE)
-    if sign in ("<=", "=<", "≤"):
+        return 0.0, x * (1 - INSIDE)
+    if sign == "<=":
         return 0.0, x
     if sign == ">":
-        return x * (1 + _INSIDE) + _INSIDE, _UNBOUNDED
+        return x * (1 + INSIDE) + INSIDE, _UNBOUNDED
     return x, _UNBOUNDED
 
 
@@ -99,8 +98,8 @@ def at_end(measurements: pl.DataFrame, end: str) -> pl.DataFrame:
         pl.col("blq").fill_null(False) & pl.col("value").is_null() if "blq" in measurements.columns else False)
     # the interval [low, high] of each qualified result (plain values: value, value)
     high_of_below = (pl.when(lloq.is_null()).then(pl.lit(_UNBOUNDED))
-                     .when(q == "<=").then(lloq).otherwise(lloq * (1 - _INSIDE)))
-    low_of_above = pl.when(q == ">").then(uloq * (1 + _INSIDE) + _INSIDE).otherwise(uloq)
+                     .when(q == "<=").then(lloq).otherwise(lloq * (1 - INSIDE)))
+    low_of_above = pl.when(q == ">").then(uloq * (1 + INSIDE) + INSIDE).otherwise(uloq)
     low = pl.when(below).then(pl.lit(0.0)).when(q.is_in([">", ">="])).then(low_of_above).otherwise(pl.col("value"))
     high = pl.when(below).then(high_of_below).when(q.is_in([">", ">="])).then(pl.lit(_UNBOUNDED)).otherwise(
         pl.col("value"))

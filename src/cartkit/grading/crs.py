@@ -132,8 +132,8 @@ def fever_from_temperature(temperature: Any, fever_c: float = 38.0) -> bool | No
     """Whether a temperature in degrees C is a fever (>= ``fever_c``, ASTCT 2019: 38.0 C): None when not known.
 
     A qualified result written as text (``">39.5"``, ``"<37"``: cartkit.study.qualified) is a fever when every
-    value of its interval is (``>=38`` and ``>37.9`` too), none when no value is (``<38``, ``<=37.9``), and
-    undetermined (None) otherwise (``<39``, ``>37``): the interval ends of cartkit.grading.censored.interval_of,
+    value of its interval is (``>=38``, ``>39``), none when no value is (``<38``, ``<=37.9``), and
+    undetermined (None) otherwise (``<39``, ``>37.9``: 37.95 is no fever, 38.5 is one): the interval ends of cartkit.grading.censored.interval_of,
     as :func:`fever_expr` reads a day's temperatures.
 
         >>> fever_from_temperature(38.0), fever_from_temperature("<38"), fever_from_temperature(">40")

@@ -35,10 +35,10 @@ ABOVE = (">", ">=")
 # below the limit of detection or quantification, the limit not stated in the cell
 BELOW_WORDS = ("blq", "bql", "<blq", "<lloq", "< lloq", "below lloq", "<lod", "< lod", "below lod", "nd",
                "not detected", "undetected", "undetectable", "neg", "negative")
-_SIGNS = {"<": "<", "<=": "<=", "=<": "<=", "≤": "<=", ">": ">", ">=": ">=", "=>": ">=", "≥": ">="}
-_NUM = r"(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)"
+SIGNS = {"<": "<", "<=": "<=", "=<": "<=", "≤": "<=", ">": ">", ">=": ">=", "=>": ">=", "≥": ">="}
+NUMBER_PATTERN = r"(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)"
 _NUM_COMMA = r"(\d+(?:[.,]\d*)?(?:[eE][+-]?\d+)?|[.,]\d+(?:[eE][+-]?\d+)?)"
-_SIGN = r"(<=|>=|=<|=>|≤|≥|<|>)"
+SIGN_PATTERN = r"(<=|>=|=<|=>|≤|≥|<|>)"
 # letters other than e/E (an exponent), or a sign: the cells that may be qualified (one pass decides)
 _MAYBE = r"[<>≤≥]|[A-DF-Za-df-z]"
 
@@ -110,8 +110,8 @@ def _read_text(raw: RawTable) -> tuple[list[Problem], list[str]]:
         raw.frame = f
         return own, []
     text = f["value"].str.strip_chars()
-    parts = text.str.extract_groups(rf"^{_SIGN}\s*{_NUM_COMMA if raw.decimal_comma else _NUM}$")
-    sign = parts.struct.field("1").replace_strict(_SIGNS, default=None, return_dtype=pl.String)
+    parts = text.str.extract_groups(rf"^{SIGN_PATTERN}\s*{_NUM_COMMA if raw.decimal_comma else NUMBER_PATTERN}$")
+    sign = parts.struct.field("1").replace_strict(SIGNS, default=None, return_dtype=pl.String)
     limit_text = parts.struct.field("2")
     word = text.str.to_lowercase().str.replace_all(r"\s+", " ").is_in(list(BELOW_WORDS)).fill_null(False)
     qualifier = sign.set(word, "ND")
@@ -183,7 +183,7 @@ def _own_qualifier(raw: RawTable) -> tuple[pl.DataFrame, list[Problem]]:
     f = raw.frame
     q = f["qualifier"].cast(pl.String).str.strip_chars()
     given = q.fill_null("") != ""
-    sign = q.is_in(list(_SIGNS)).fill_null(False)
+    sign = q.is_in(list(SIGNS)).fill_null(False)
     word = q.str.to_lowercase().is_in(list(BELOW_WORDS)).fill_null(False)
     exact = (q == "=").fill_null(False)
     problems = problems_at(
