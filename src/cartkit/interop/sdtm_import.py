@@ -586,10 +586,20 @@ def _adverse_events(ae: Domain, patients: pl.DataFrame, infusions: pl.DataFrame,
     # of one term are one row); a MedDRA-coded row's other reported terms stay as given
     placed = placed.with_columns(__term=pl.col("__term").str.to_lowercase().replace_strict(
         vocab, default=pl.col("__term")))
+    # the records of one term merge into one row: worst grade, earliest onset, latest end. The latest end
+    # is known only when every record has one: a record with no end date (no complete AEENDTC nor AEENDY,
+    # or one left empty above) has not ended, or ended on a day not known, so the term has no resolution
+    # day (max() alone skips that record, and an ongoing term reads as resolved at an earlier occurrence's
+    # end). SDTMIG v3.2 4.1.4.7 (v3.3/v3.4 4.4.7, "Use of relative timing variables"): an event that has
+    # not ended has no --ENDTC; where the CRF asked, AEENRF gives its end relative to the study reference
+    # period (AFTER: it ends after that period; U unknown) or AEENRTPT relative to the time point AEENTPT
+    # (ONGOING: known not to have ended; U: unknown when it ended or whether it is ongoing). None of them
+    # is an end date, so the missing AEENDTC decides, whatever they say; a given AEENDTC wins over them.
     events = placed.group_by("USUBJID", "episode", "__term", maintain_order=True).agg(
         grade=pl.col("__grade").max().cast(pl.Int64),
         onset_day=pl.col("__onset").min().cast(pl.Int64),
-        resolution_day=pl.col("__resolution").max().cast(pl.Int64),
+        resolution_day=pl.when(pl.col("__resolution").null_count() == 0)
+        .then(pl.col("__resolution").max()).cast(pl.Int64),
         grading_system=pl.col("__system").drop_nulls().first(),
         **{c: pl.col(f"__{c}").drop_nulls().first() for c in _MEDDRA},
     ).rename({"USUBJID": "patient_id", "__term": "term"})
