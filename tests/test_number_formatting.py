@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -43,3 +44,48 @@ def test_summaries_use_the_same_rule_as_the_tables():
     assert fmt.fmt_mean_sd([2.0e5, 3.0e5]) == "2.50\u00d710\u2075 \u00b1 70711"
     assert fmt.fmt_median_iqr([], "r7") == fmt.fmt_mean_sd([]) == "\u2013"
     assert tb.estimate_text is fmt.estimate
+
+
+# A half is rounded away from zero on the decimal value, as SPSS rounds (IBM SPSS Statistics Command
+# Syntax Reference, RND: "numbers ending in .5 exactly are rounded away from 0"); by hand: 34.15 to 3
+# significant digits is 34.2, 60.25 is 60.3, 1494.5 whole is 1495, -34.15 is -34.2, 0.01235 is 0.0124.
+# Python's format rounds the binary value, a half to even: '34.1', '60.2', '1494', '-34.1', '0.0123'.
+@pytest.mark.parametrize(("value", "shown"), [(34.15, "34.2"), (60.25, "60.3"), (1494.5, "1495"), (-34.15, "-34.2"),
+                                              (0.01235, "0.0124"), (2.675, "2.68"), (0.0, "0"), (-0.0, "0"),
+                                              # the form follows the value as rounded: 10^5 and 10^-3
+                                              (99999.5, "1.00\u00d710\u2075"), (99999.4, "99999"),
+                                              (0.00099996, "0.001"), (0.00099949, "9.99\u00d710\u207b\u2074"),
+                                              (123456.0, "1.23\u00d710\u2075"), (1.235e6, "1.24\u00d710\u2076")])
+def test_an_estimate_rounds_a_half_away_from_zero(value, shown):
+    assert fmt.estimate(value) == shown
+
+
+@pytest.mark.parametrize(("k", "n", "shown"), [(1, 16, "1/16 (6.3%)"), (3, 16, "3/16 (18.8%)"),
+                                              (1, 80, "1/80 (1.3%)"), (1, 3, "1/3 (33.3%)"), (2, 3, "2/3 (66.7%)")])
+def test_a_percentage_rounds_a_half_away_from_zero(k, n, shown):
+    # 100/16 = 6.25 exactly: 6.3 (f"{6.25:.1f}" gave 6.2); 300/16 = 18.75: 18.8; 100/80 = 1.25: 1.3
+    assert fmt.n_pct(k, n) == shown
+    assert fmt.n_pct(np.int64(k), np.int64(n)) == shown  # counts summed by numpy or polars
+
+
+def test_a_huge_or_tiny_estimate_stays_one_short_cell():
+    # a poorly identified confidence limit: 1e218 is past Decimal's 28 digits as a whole number
+    assert fmt.estimate(1.2345e218) == "1.23\u00d710\u00b2\u00b9\u2078"
+    assert fmt.estimate(-1.0e-300) == "-1.00\u00d710\u207b\u00b3\u2070\u2070"
+
+
+def test_the_reproduction_appendix_rounds_a_half_as_spss():
+    # the appendix prints the computed number at the paper's precision, beside SPSS output, which rounds an
+    # exact half away from zero: an exact log-rank P of 0.0625 is 0.063 (f"{0.0625:.3f}" gave 0.062), a
+    # landmark of 1/16 = 6.25% is 6.3%
+    from types import SimpleNamespace
+
+    from cartkit.analysis import computed_numbers as cn
+
+    logrank = pl.DataFrame({"endpoint": ["PFS"], "censoring": ["ignore"], "pvalue": [0.0625],
+                            "landmark_DLBCL": [0.0625]})
+    ctx = SimpleNamespace(results=SimpleNamespace(get=lambda name: logrank if name == "logrank" else None),
+                          disease=lambda short: "DLBCL")
+    assert cn._logrank_p(ctx, "pfs", "ignore").text == "0.063 (log-rank, ignore)"
+    assert cn._landmark(ctx, "pfs", "dlbcl", "ignore").text == "6.3% (ignore)"
+    assert fmt.fixed(0.0004, 3) == "0.000"  # the paper's "0.000", not the report's "<0.001"

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from cartkit.analysis.formatting import confidence_label
+from cartkit.analysis.formatting import confidence_label, fixed
 from cartkit.analysis.methods import quantile_method_name
 from cartkit.analysis.reproduction import Computed
 from cartkit.analysis.survival_analysis import DAYS_PER_MONTH
@@ -162,10 +162,10 @@ def _comparison_p(ctx: _Context, analyte: str, measure: str, pair: str | None = 
         a, b = (ctx.kinetics_of(analyte, p)[col].drop_nulls().to_numpy() for p in (r["group_a"], r["group_b"]))
         alt = mann_whitney(a, b, correct=ctx.study.plan.rank_correction).pvalue
         reason = (f"both groups pass Shapiro-Wilk, so the plan's rule picks the t test; the Wilcoxon rank-sum "
-                  f"test gives {alt:.3f}")
+                  f"test gives {fixed(alt, 3)}")
     return Computed(
-        r["pvalue"], text=f"{r['pvalue']:.3f} ({r['method']}); paired: "
-        f"{'NA' if r['paired_pvalue'] is None else format(r['paired_pvalue'], '.3f')}",
+        r["pvalue"], text=f"{fixed(r['pvalue'], 3)} ({r['method']}); paired: "
+        f"{'NA' if r['paired_pvalue'] is None else fixed(r['paired_pvalue'], 3)}",
         reason=reason,
     )
 
@@ -180,13 +180,13 @@ def _grade_p(ctx: _Context, toxicity: str, pair: str | None = None) -> Computed:
         return Computed(None, reason=why)
     p = float(r["pvalue"])
     def fmt(x: float | None) -> str:
-        return "NA" if x is None else f"{x:.3f}"
+        return "NA" if x is None else fixed(x, 3)
 
-    text = f"{p:.3f} ({r['method']}); Fisher exact {fmt(r['fisher_pvalue'])}, Pearson chi-square {fmt(r['chisq_pvalue'])}"
+    text = f"{fixed(p, 3)} ({r['method']}); Fisher exact {fmt(r['fisher_pvalue'])}, Pearson chi-square {fmt(r['chisq_pvalue'])}"
     reason = ""
     if r["chisq_pvalue"] is not None and abs(r["chisq_pvalue"] - p) > 5e-4:
         # the plan's rule (stats.choice, Cochran) and what it saw, as the grade comparison reports them
-        reason = (f"Pearson chi-square (no continuity correction) gives {r['chisq_pvalue']:.3f}; the plan's "
+        reason = (f"Pearson chi-square (no continuity correction) gives {fixed(r['chisq_pvalue'], 3)}; the plan's "
                   f"rule chose {r['method']}: {r['why']}")
     return Computed(p, text=text, reason=reason)
 
@@ -213,7 +213,7 @@ def _table2(ctx: _Context, key: str, target: str, disease: str, what: str) -> Co
     if r is None or product is None or diagnosis is None:  # a null never equals in the filter this replaces
         return Computed(None)
     value = {"n": r["n"], "pct": r["pct"], "N": r["N"]}[what]
-    return Computed(value, text=f"{r['n']}/{r['N']} ({r['pct']:.2f}%)")
+    return Computed(value, text=f"{r['n']}/{r['N']} ({fixed(r['pct'], 2)}%)")
 
 
 def _response_count(ctx: _Context, target: str, disease: str, response: str) -> Computed:
@@ -249,7 +249,7 @@ def _landmark(ctx: _Context, endpoint: str, disease: str, censoring: str) -> Com
     if row.height == 0 or col not in row.columns:
         return Computed(None)
     value = 100.0 * float(row[col][0])
-    return Computed(value, text=f"{value:.1f}% ({censoring})")
+    return Computed(value, text=f"{fixed(value, 1)}% ({censoring})")
 
 
 def _logrank_p(ctx: _Context, endpoint: str, censoring: str) -> Computed:
@@ -260,7 +260,7 @@ def _logrank_p(ctx: _Context, endpoint: str, censoring: str) -> Computed:
     if row.height == 0 or row["pvalue"][0] is None:
         return Computed(None)
     p = float(row["pvalue"][0])
-    return Computed(p, text=f"{p:.3f} (log-rank, {censoring})")
+    return Computed(p, text=f"{fixed(p, 3)} (log-rank, {censoring})")
 
 
 def _os_months(ctx: _Context, disease: str, stat: str) -> Computed:

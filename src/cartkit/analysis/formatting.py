@@ -7,6 +7,7 @@ The rule (docs/report-contents.md, "How numbers are written"):
   notation from 10^5 up and below 10^-3; a whole number as a whole number;
 * a proportion: ``n/N (p%)``, p to one decimal;
 * a P value: three decimals, ``<0.001`` below 0.001;
+* a half is rounded away from zero on the decimal value (34.15 is 34.2, 6.25% is 6.3%), as SPSS does;
 * missing: an en dash.
 
 The reproduction appendix is the one exception: each computed number is printed at the precision
@@ -28,7 +29,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import numpy as np
 
 MISSING = "\u2013"
-_P_STEP = Decimal("0.001")
+_FIXED_FROM, _SCIENTIFIC_FROM = Decimal("0.001"), Decimal(10) ** 5  # an estimate's plain range
 _SUPERSCRIPT = str.maketrans("0123456789-", "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079\u207b")
 
 
@@ -36,21 +37,59 @@ def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+def _half_up(value: float | Decimal, places: int) -> Decimal:
+    """``value`` rounded to ``places`` decimals (negative: to tens, hundreds ...), a half away from zero.
+
+    A float is rounded as the decimal it prints as (its shortest repr), as SPSS, which the seed used,
+    rounds (IBM SPSS Statistics Command Syntax Reference, Arithmetic functions, RND: "numbers ending
+    in .5 exactly are rounded away from 0"); Python's ``format`` rounds the binary value, a half to
+    even: ``f"{6.25:.1f}"`` is 6.2 and ``f"{34.15:.1f}"`` 34.1 (34.15 is 34.1499... in binary).
+
+    >>> _half_up(6.25, 1), _half_up(34.15, 1), _half_up(-0.0625, 3), _half_up(1494.5, 0), _half_up(999.5, -1)
+    (Decimal('6.3'), Decimal('34.2'), Decimal('-0.063'), Decimal('1495'), Decimal('1.00E+3'))
+    """
+    d = value if isinstance(value, Decimal) else Decimal(repr(float(value)))
+    return d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def fixed(value: float, places: int) -> str:
+    """``value`` to ``places`` decimals, a half away from zero (``_half_up``): the reproduction appendix's
+    numbers, printed at the precision the paper printed (its SPSS rounded so).
+
+    >>> fixed(0.0625, 3), fixed(0.0004, 3), fixed(6.25, 1), fixed(100 / 7, 2)
+    ('0.063', '0.000', '6.3', '14.29')
+    """
+    return f"{_half_up(value, places):f}"
+
+
 def estimate(value: object, digits: int = 3) -> str:
     """An estimate: ``digits`` significant digits, whole below 10^5, scientific beyond.
 
     Integer parts stay whole below 10^5 (5684, 11.1, 0.112); larger or tiny values are written
     1.23×10⁵, so that a poorly identified confidence limit (10^218) stays one short cell; an
-    infinite limit is ∞; missing is an en dash.
+    infinite limit is ∞; missing is an en dash. A half is rounded away from zero (``_half_up``), and
+    the form is chosen by the value as rounded: 999.5 is 1000 (not Python's ``1e+03``), 99999.5 is
+    1.00×10⁵.
+
+    >>> estimate(34.15), estimate(1494.5), estimate(999.5), estimate(-999.7), estimate(99.96), estimate(0.0)
+    ('34.2', '1495', '1000', '-1000', '100', '0')
     """
     if _missing(value):
         return MISSING
     v = float(value)  # type: ignore[arg-type]
     if math.isinf(v):
         return "\u221e" if v > 0 else "\u2212\u221e"
-    if v == 0 or 1e-3 <= abs(v) < 1e5:
-        return f"{v:.0f}" if abs(v) >= 10 ** digits else f"{v:.{digits}g}"
-    mantissa, exponent = f"{v:.{digits - 1}e}".split("e")
+    if v == 0:
+        return "0"
+    exact = Decimal(repr(v))
+    whole = _half_up(exact, 0) if abs(exact) < _SCIENTIFIC_FROM else None  # (10^218 has no 28-digit whole)
+    if whole is not None and 10 ** digits <= abs(whole) < _SCIENTIFIC_FROM:  # kept whole: 1234.5 is 1235, 999.5 1000
+        return f"{whole:f}"
+    rounded = _half_up(exact, digits - 1 - exact.adjusted())  # to ``digits`` significant digits
+    if _FIXED_FROM <= abs(rounded) < 10 ** digits:  # its places: digits - 1 - its own exponent (99.96 is 100)
+        text = f"{rounded:f}"
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    mantissa, exponent = f"{rounded:.{digits - 1}e}".split("e")
     return f"{mantissa}\u00d710{str(int(exponent)).translate(_SUPERSCRIPT)}"
 
 
@@ -71,19 +110,24 @@ def number(value: object) -> str:
 
 
 def n_pct(k: int, n: int) -> str:
-    """``k/n (p%)`` with p to one decimal; ``k/0`` when there is no denominator."""
+    """``k/n (p%)`` with p to one decimal, a half away from zero; ``k/0`` when there is no denominator.
+
+    p is rounded from the exact quotient 100 k / n (``_half_up``), so that 1/16 is 6.3%, not 6.2%.
+
+    >>> n_pct(1, 16), n_pct(3, 16), n_pct(1, 3)
+    ('1/16 (6.3%)', '3/16 (18.8%)', '1/3 (33.3%)')
+    """
     if not n:
         return f"{k}/{n}"
-    return f"{k}/{n} ({100.0 * k / n:.1f}%)"
+    exact_k, exact_n = (Decimal(repr(float(x))) for x in (k, n))  # numpy and polars counts too
+    return f"{k}/{n} ({_half_up(100 * exact_k / exact_n, 1)}%)"
 
 
 def format_p(p: float | None) -> str:
     """A P value: three decimals, ``<0.001`` below 0.001, an en dash when missing.
 
-    A half is rounded away from zero on the decimal value (Python's shortest repr), as SPSS, which
-    the seed used, rounds (IBM SPSS Statistics Command Syntax Reference, Arithmetic functions, RND:
-    "numbers ending in .5 exactly are rounded away from 0") and prints an exact P of 0.8125 (.813).
-    ``f"{p:.3f}"`` rounded an exact half to even: 0.8125 to 0.812, 0.0625 to 0.062.
+    A half is rounded away from zero on the decimal value (``_half_up``), as SPSS prints an exact P
+    of 0.8125 (.813); ``f"{p:.3f}"`` rounded an exact half to even: 0.8125 to 0.812, 0.0625 to 0.062.
 
     >>> format_p(0.8125), format_p(0.0625), format_p(0.1875), format_p(0.0215)
     ('0.813', '0.063', '0.188', '0.022')
@@ -92,7 +136,7 @@ def format_p(p: float | None) -> str:
         return MISSING
     if p < 0.001:
         return "<0.001"
-    return str(Decimal(repr(float(p))).quantize(_P_STEP, rounding=ROUND_HALF_UP))
+    return str(_half_up(p, 3))
 
 
 def confidence_label(level: float) -> str:
