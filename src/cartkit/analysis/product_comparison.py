@@ -97,7 +97,9 @@ def paired_rows(frame: pl.DataFrame, in_a: np.ndarray, in_b: np.ndarray) -> tupl
     """The rows that pair (``frame``: patient_id, and episode when there are several per patient): each
     patient's first episode among the rows ``in_a`` beside their first among ``in_b``, the patients in the
     order of their first episode of A. Vectorised over numpy columns (as many rows as a registry has)."""
-    patients = frame["patient_id"].to_numpy()
+    # integer codes of the patient ids, not an object array of their strings (10^6 Python strings at registry
+    # size): the same grouping and matching, so the same rows
+    patients = frame["patient_id"].cast(pl.String).cast(pl.Categorical).to_physical().to_numpy()
     episodes = frame["episode"].to_numpy() if "episode" in frame.columns else None
 
     def first(mask: np.ndarray) -> np.ndarray:  # the row of each patient's first episode, in episode order
@@ -125,8 +127,9 @@ def group_values(values: pl.DataFrame, column: str, a: str, b: str) -> tuple[np.
     x = values[column]
     present = x.is_not_null().to_numpy()
     x = x.cast(pl.Float64).to_numpy()
-    group = values["product"].to_numpy()
-    in_a, in_b = present & (group == a), present & (group == b)
+    group = values["product"]
+    in_a = present & (group == a).fill_null(False).to_numpy()
+    in_b = present & (group == b).fill_null(False).to_numpy()
     ra, rb = paired_rows(values, in_a, in_b)
     return x[in_a], x[in_b], x[ra], x[rb]
 
@@ -179,8 +182,10 @@ def kinetic_comparisons(
     from cartkit.study.vocabulary import ANALYTES
 
     products, paired = comparison.pair, _paired(comparison)
-    by_analyte = kinetics.join(compared_groups(groups, comparison), on=["patient_id", "episode"]).partition_by(
-        "analyte", as_dict=True)
+    # only the columns compared: at registry size the kinetics table has a row per episode and analyte and
+    # some twenty parameters, and the join and the partition copy what they are given
+    by_analyte = kinetics.select("patient_id", "episode", "analyte", "cmax", "tmax").join(
+        compared_groups(groups, comparison), on=["patient_id", "episode"]).partition_by("analyte", as_dict=True)
     rows = []
     for analyte in analytes:
         frame = by_analyte.get((analyte,))

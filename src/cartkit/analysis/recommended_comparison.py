@@ -198,7 +198,8 @@ def measure_rows(kinetics: pl.DataFrame, cg: pl.DataFrame, comparison, analytes,
     from cartkit.study.vocabulary import ANALYTES
 
     a, b = comparison.pair
-    by_analyte = kinetics.join(cg, on=["patient_id", "episode"]).partition_by("analyte", as_dict=True)
+    by_analyte = kinetics.select("patient_id", "episode", "analyte", "cmax", "tmax").join(  # only what is compared
+        cg, on=["patient_id", "episode"]).partition_by("analyte", as_dict=True)
     rows = []
     for analyte in analytes:
         frame = by_analyte.get((analyte,))
