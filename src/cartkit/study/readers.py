@@ -1,7 +1,9 @@
 """Read one table of a study from CSV, Parquet, an XLSX sheet, SPSS or SAS, as the user wrote it.
 
 A reader does not interpret cells: CSV and XLSX cells arrive as strings (Excel
-date cells as ISO ``YYYY-MM-DD``), Parquet columns keep their stored types.
+date cells as ISO ``YYYY-MM-DD``; a number cell in a percent format as the percent
+Excel shows, 0.28 in "0%" as ``28``, with a warning naming the cell), Parquet
+columns keep their stored types.
 Column names are trimmed and lower-cased. Every frame carries ``__row__``, the
 row number as the user sees it (see ``Problem``): the 1-based line of a CSV
 (header = line 1), the sheet row of an XLSX sheet, the 1-based data row of a
@@ -18,7 +20,7 @@ from pathlib import Path
 
 import polars as pl
 
-from cartkit.study.problems import Problem
+from cartkit.study.problems import WARNING, Problem
 
 ROW = "__row__"
 
@@ -42,11 +44,12 @@ class RawTable:
 
 def _name_columns(
     header: list[object], columns: list[pl.Series], file: str, header_row: int | None,
-    headers: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None, positions: dict[int, str] | None = None,
 ) -> tuple[dict[str, pl.Series], list[Problem], list[str]]:
     """Normalise header names (trim, lower-case); drop unnamed empty columns; flag duplicates.
 
-    ``headers``, when given, receives each kept name's header as written (trimmed)."""
+    ``headers``, when given, receives each kept name's header as written (trimmed); ``positions``
+    each kept column's 0-based position -> its name."""
     named: dict[str, pl.Series] = {}
     first_seen: dict[str, str] = {}
     problems: list[Problem] = []
@@ -77,6 +80,8 @@ def _name_columns(
             continue
         first_seen[name] = str(raw_name)
         named[name] = col.alias(name)
+        if positions is not None:
+            positions[i] = name
         if headers is not None:
             headers[name] = "" if raw_name is None else str(raw_name).strip()
     return named, problems, notes
@@ -332,18 +337,119 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
+# a located warning, one per cell (grouped by file and column when shown); the value is the stored fraction
+PERCENT_CELL_RULE = "number in a percent format: read as the percent Excel shows, the stored fraction (value) x 100"
+
+
+def _percent_powers(fmt: str) -> tuple[int, int, int]:
+    """How many times Excel multiplies a number by 100 to show it in the number format ``fmt``: the
+    unquoted ``%`` signs of the section used for a positive, a negative and a zero number (sections
+    ``positive;negative;zero;text``; one section serves all, two serve >= 0 and < 0). ``"0%"`` and
+    ``"0.00%"`` give (1, 1, 1); ``"0"``, ``'0" %"'`` (a quoted sign) and ``"0\\%"`` (an escaped one) 0."""
+    sections = [0]
+    i, n = 0, len(fmt)
+    while i < n:
+        ch = fmt[i]
+        if ch == '"':  # literal text
+            j = fmt.find('"', i + 1)
+            i = n if j < 0 else j + 1
+            continue
+        if ch == "[":  # colour, condition or locale: [Red], [>=100], [$-409]
+            j = fmt.find("]", i + 1)
+            i = n if j < 0 else j + 1
+            continue
+        if ch in "\\_*":  # an escaped character, a space the width of one, a fill character
+            i += 2
+            continue
+        if ch == ";":
+            sections.append(0)
+        elif ch == "%":
+            sections[-1] += 1
+        i += 1
+    positive = sections[0]
+    negative = sections[1] if len(sections) > 1 else positive
+    zero = sections[2] if len(sections) > 2 else positive
+    return positive, negative, zero
+
+
+def _percent_styles(wb) -> bool:
+    """Whether any cell style of the workbook has a percent number format (Excel's built-in 9 "0%" and
+    10 "0.00%", or a custom one such as "0.0%"): one look at the workbook's style list, so that a
+    workbook without one (most, and the seed) is read as before, without looking at any cell's format.
+    Read from openpyxl's own style list (``_cell_styles``, ``_number_formats``, as openpyxl's
+    ReadOnlyCell.number_format reads them); if those are not there, every number cell's format is read."""
+    from openpyxl.styles.numbers import BUILTIN_FORMATS, BUILTIN_FORMATS_MAX_SIZE
+
+    try:
+        styles, custom = wb._cell_styles, wb._number_formats
+    except AttributeError:
+        return True
+    for style in styles:
+        fid = style.numFmtId
+        if fid < BUILTIN_FORMATS_MAX_SIZE:
+            fmt = BUILTIN_FORMATS.get(fid, "General")
+        else:  # a custom format: openpyxl numbers them from BUILTIN_FORMATS_MAX_SIZE
+            k = fid - BUILTIN_FORMATS_MAX_SIZE
+            fmt = custom[k] if k < len(custom) else "General"
+        if any(_percent_powers(fmt)):
+            return True
+    return False
+
+
+def _number_format(cell) -> str:
+    """A cell's number format; "General" when the workbook's style list does not have it (a malformed
+    file: openpyxl's lookup fails, and a cell is not refused for its format alone)."""
+    try:
+        return cell.number_format or "General"
+    except (IndexError, KeyError, AttributeError):
+        return "General"
+
+
+def _shown_percent(value: int | float, powers: tuple[int, int, int]) -> str | None:
+    """The number a percent-formatted cell shows (0.28 in "0%" -> "28"), scaled in decimal so that
+    0.285 gives 28.5 and not 28.499999999999996; None if the format does not scale this value (or it is
+    0, which reads the same either way). The value is not rounded to the format's decimals: 0.2849 in
+    "0%" shows 28% and is read as 28.49, the number the cell holds."""
+    from decimal import Decimal
+
+    power = powers[0] if value > 0 else powers[1] if value < 0 else powers[2]
+    if power == 0 or value == 0:
+        return None
+    shown = (Decimal(repr(value)) * 100 ** power).normalize()
+    return format(shown, "f")
+
+
 def _read_sheet(ws, table: str, file: str) -> tuple[RawTable | None, list[Problem]]:
     header: list[object] | None = None
     header_row = 0
     values: list[list[str | None]] = []
     rows: list[int] = []
-    for r, row in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1):
+    # a percent-formatted number cell is read as Excel shows it ("28%" is stored as 0.28 and read as 28),
+    # each such cell named by a warning; cell formats are only read when the workbook has a percent
+    # style, and then only for number cells, each distinct format parsed once
+    percent = _percent_styles(ws.parent)
+    powers_of: dict[str, tuple[int, int, int]] = {}
+    scaled: list[tuple[int, int, int | float]] = []  # (sheet row, column position, stored value)
+    for r, row in enumerate(ws.iter_rows(min_row=1, values_only=not percent), start=1):
+        if percent:
+            cells, row = row, tuple(c.value for c in row)
         if header is None:
             if any(v is not None and str(v).strip() != "" for v in row):
                 header = list(row)
                 header_row = r
             continue
-        values.append([_cell_text(v) for v in row])
+        texts = [_cell_text(v) for v in row]
+        if percent:
+            for j, v in enumerate(row):
+                if type(v) is float or type(v) is int:  # a number cell (not a bool, a date or text)
+                    fmt = _number_format(cells[j])
+                    powers = powers_of.get(fmt)
+                    if powers is None:
+                        powers = powers_of[fmt] = _percent_powers(fmt)
+                    if any(powers) and (shown := _shown_percent(v, powers)) is not None:
+                        texts[j] = shown
+                        scaled.append((r, j, v))
+        values.append(texts)
         rows.append(r)
     if header is None:
         return None, [Problem(file, None, None, None, "the sheet is empty: expected a header row")]
@@ -354,8 +460,13 @@ def _read_sheet(ws, table: str, file: str) -> tuple[RawTable | None, list[Proble
         for j in range(width)
     ]
     headers: dict[str, str] = {}
-    named, problems, notes = _name_columns(header, columns, file, header_row, headers)
+    positions: dict[int, str] = {}
+    named, problems, notes = _name_columns(header, columns, file, header_row, headers, positions)
     frame = _frame(named, pl.Series(ROW, rows, dtype=pl.Int64))
+    problems += [
+        Problem(file, r, positions[j], v, PERCENT_CELL_RULE, WARNING)
+        for r, j, v in scaled if j in positions  # not a duplicate column's cells, which are not read
+    ]
     return RawTable(table, file, frame, notes=notes, headers=headers), problems
 
 
