@@ -514,3 +514,25 @@ def test_define_xml_value_level_metadata_per_paramcd(exported):
             chosen[code] = text
         assert set(chosen) == set(params)
         assert all(params[c] in t and f"({c})" in t for c, t in chosen.items())
+
+
+def test_adlb_grades_a_qualified_count_at_both_ends_of_its_interval(tmp_path, copy_seed):
+    """ANC "<0.1" x10^9/L is CTCAE grade 4 whatever its value (grade 4 is < 0.5), "<0.6" is grade 3 or 4
+    (empty), ">5" is above the LLN of 2.0 (grade 0): the grades the derive stage gives them
+    (grading/censored.py), where admiral's AVAL-only grading leaves all three empty."""
+    from cartkit.interop.adam_export import export_adam
+
+    study = copy_seed(tmp_path / "study")
+    m = pl.read_csv(study / "measurements.csv", infer_schema_length=None)
+    anc = m.with_row_index("row").filter(pl.col("analyte") == "anc")["row"].to_list()
+    text = {anc[0]: "<0.1", anc[1]: "<0.6", anc[2]: ">5"}
+    m = m.with_row_index("row").with_columns(value=pl.col("row").replace_strict(
+        text, default=pl.col("value").cast(pl.String), return_dtype=pl.String)).drop("row")
+    m.write_csv(study / "measurements.csv")
+    out = tmp_path / "adam"
+    export_adam(study, out)
+    adlb, _ = _read(out, "adlb")
+    neut = adlb.filter((pl.col("PARAMCD") == "NEUT") & (pl.col("AVALC") != ""))
+    got = dict(zip(neut["AVALC"].to_list(), neut["ATOXGRL"].to_list(), strict=True))
+    assert got == {"<0.1": "4", "<0.6": "", ">5": "0"}
+    assert neut["AVAL"].is_nan().all() or neut["AVAL"].is_null().all()

@@ -7,7 +7,9 @@ the derive stage (``cartkit.grading.ctcae.ctcae_grade_expr``: the row's own lowe
 else the plan's ``lln``; a grade that needs an LLN nobody gave is left empty). The terms cartkit
 grades are all "decreased" terms, so the grade is ATOXGRL (low direction) and ATOXGRH stays empty.
 A qualified result (``<0.5``, ``>100000``, ``BLQ``) has AVAL empty, as before, and its character result in
-AVALC (``AVALC_SOURCE``); a plain number has AVALC empty.
+AVALC (``AVALC_SOURCE``); a plain number has AVALC empty. Its ATOXGRL is the grade both ends of its interval
+give (``cartkit.grading.censored``, as the derive stage grades it: ANC ``<0.1`` is grade 4), empty when they
+differ.
 
 Per-episode parameters (PARAMTYP "DERIVED"): early and late ICAHT, early and late T-ICAHT
 (EHA/EBMT), CAR-HEMATOTOX and EASIX from ``cartkit.derive.toxicity.derive_hematotox_scores``.
@@ -87,6 +89,7 @@ def graded_terms(version: str) -> dict[str, tuple[str, str]]:
 
 
 def _lab_rows(study: Study) -> pl.DataFrame:
+    from cartkit.grading.censored import ENDS, at_end, has_qualified
     from cartkit.grading.ctcae import ctcae_grade_expr
     from cartkit.study.vocabulary import ANALYTES
 
@@ -103,10 +106,17 @@ def _lab_rows(study: Study) -> pl.DataFrame:
     names = {a: name for a, (_t, name) in terms.items()}
     paramcd = lab_paramcd()
     labels = {a.code: f"{a.label} ({a.unit})" for a in ANALYTES.values()}
+    grade = grade.otherwise(None).cast(pl.Int64)
+    if has_qualified(m, list(terms)):
+        # a qualified count (ANC "<0.1") is graded at both ends of its interval, as the derive stage grades it
+        # (grading/censored.py): the grade both ends agree on (every ANC below 0.1 is grade 4), else empty
+        # ("<0.6" is grade 3 or 4); admiral's derive_var_atoxgr_dir grades AVAL only and leaves these empty
+        severe, mild = (at_end(m, end).select(grade).to_series() for end in ENDS)
+        grade = pl.when(pl.lit(severe) == pl.lit(mild)).then(pl.lit(severe))
     m = m.with_columns(
         PARAMCD=pl.col("analyte").replace_strict(paramcd, default=pl.col("analyte").str.to_uppercase().str.slice(0, 8)),
         PARAM=pl.col("analyte").replace_strict(labels, default=pl.col("analyte")),
-        _grade=grade.otherwise(None).cast(pl.Int64),
+        _grade=grade,
         ATOXDSCL=pl.col("analyte").replace_strict(names, default=None, return_dtype=pl.String),
     )
     # baseline: the last record with a value before the infusion day (day < 0) of the episode's series, in
@@ -194,8 +204,9 @@ def build_adlb(study: Study, adsl: pl.DataFrame) -> AdamDataset:
         Variable("BASE", "Baseline Value", FLOAT, DERIVED, "AVAL of the ABLFL record"),
         Variable("CHG", "Change from Baseline", FLOAT, DERIVED, "AVAL - BASE"),
         Variable("ATOXGRL", "Analysis Toxicity Grade Low", TEXT, DERIVED,
-                 f"CTCAE v{version} grade (cartkit.grading.ctcae, criteria/ctcae_{version}.toml); empty where it "
-                 "needs a lower limit of normal that is not given"),
+                 f"CTCAE v{version} grade (cartkit.grading.ctcae, criteria/ctcae_{version}.toml); a qualified "
+                 "result (<0.1) graded at both ends of its interval, the grade they agree on (grading/censored.py); "
+                 "empty where the ends differ or the grade needs a lower limit of normal that is not given"),
         Variable("ATOXDSCL", "Analysis Toxicity Description Low", TEXT, ASSIGNED, f"CTCAE v{version} term"),
         Variable("ATOXGRH", "Analysis Toxicity Grade High", TEXT, ASSIGNED,
                  "empty: cartkit grades no 'increased' laboratory term"),
