@@ -118,7 +118,10 @@ def crs_daily(
     * hypotension: "vasopressors" when two or more distinct vasopressor agents (kind
       "vasopressor", vasopressin excluded) are given that day; "vasopressor" when one
       (with or without vasopressin) or vasopressin alone; "fluids" when the lowest
-      systolic pressure is < ``sbp_below`` and no vasopressor is given; else "none".
+      systolic pressure is < ``sbp_below`` and no vasopressor is given; else "none". A qualified
+      pressure counts by its interval (grading/censored.py): ``<85`` is below 90, ``>=90`` is not, and
+      ``<95`` leaves hypotension undetermined (null; the day's grade is then the one "none" and
+      "fluids" both give, else null, and its range spans both). sbp_min is the lowest plain value.
     * hypoxia: the most intensive oxygen support of the day (device table and the
       > 6 L/min nasal-cannula rule of the ASTCT criteria file); no oxygen row = "none".
     * treated (fever no longer required, ASTCT): antipyretic, tocilizumab, steroid (or
@@ -144,20 +147,26 @@ def crs_daily(
     m = _table(study, "measurements")
     m = m.filter(pl.col("analyte").is_in(["temperature", "sbp"]) & pl.col("day").is_not_null())
     temperature = pl.col("analyte") == "temperature"
-    if has_qualified(m, ["temperature"]):
-        # a qualified temperature (">39.5"): the day's highest temperature lies between the highest low end
-        # and the highest high end of its results (grading/censored.py), so fever is decided or null
+    sbp = pl.col("analyte") == "sbp"
+    if has_qualified(m):
+        # a qualified temperature (">39.5") or systolic pressure ("<85"): each result is the interval between
+        # its two ends (grading/censored.py), so the day's highest temperature lies between the highest low
+        # end and the highest high end, and its lowest systolic pressure between the lowest low end and the
+        # lowest high end: fever and hypotension are decided only when that range is on one side of the
+        # threshold, else undetermined (ASTCT 2019, Lee DW et al., Biol Blood Marrow Transplant 2019;25:625)
         ends = {end: at_end(m, end)["value"] for end in ENDS}
-        m = m.with_columns(_t_lo=pl.min_horizontal(*ends.values()), _t_hi=pl.max_horizontal(*ends.values()))
+        m = m.with_columns(_lo=pl.min_horizontal(*ends.values()), _hi=pl.max_horizontal(*ends.values()))
     else:
-        m = m.with_columns(_t_lo=pl.col("value"), _t_hi=pl.col("value"))
+        m = m.with_columns(_lo=pl.col("value"), _hi=pl.col("value"))
     vitals = (
         m.group_by([*KEYS, "day"])
         .agg(
             pl.col("value").filter(temperature).max().alias("temperature_max"),
-            pl.col("value").filter(pl.col("analyte") == "sbp").min().alias("sbp_min"),
-            pl.col("_t_lo").filter(temperature).max().alias("_t_lo"),
-            pl.col("_t_hi").filter(temperature).max().alias("_t_hi"),
+            pl.col("value").filter(sbp).min().alias("sbp_min"),
+            pl.col("_lo").filter(temperature).max().alias("_t_lo"),
+            pl.col("_hi").filter(temperature).max().alias("_t_hi"),
+            pl.col("_lo").filter(sbp).min().alias("_sbp_lo"),
+            pl.col("_hi").filter(sbp).min().alias("_sbp_hi"),
         )
     )
     s = _table(study, "support").filter(pl.col("day").is_not_null())
@@ -228,7 +237,7 @@ def crs_daily(
         # null when no temperature was taken that day (not assessed, not afebrile) or when a qualified one
         # leaves the day's highest temperature on both sides of fever_c
         fever=fever_expr(pl.col("_t_lo"), pl.col("_t_hi"), fever_c),
-        has_vitals=pl.col("_t_hi").is_not_null() | pl.col("sbp_min").is_not_null(),
+        has_vitals=pl.col("_t_hi").is_not_null() | pl.col("_sbp_hi").is_not_null(),
     ).with_columns(
         # a masking drug given on or after the first fever (ASTCT: "patients who have CRS then receive"):
         # a premedication before any fever does not waive it (tests/test_derive_crs_premedication_waiver.py)
@@ -240,40 +249,53 @@ def crs_daily(
         .then(pl.lit("vasopressors"))
         .when((pl.col("n_vasopressors") == 1) | pl.col("vasopressin"))
         .then(pl.lit("vasopressor"))
-        .when(pl.col("sbp_min") < sbp_below)
+        .when(pl.col("_sbp_hi") < sbp_below)
         .then(pl.lit("fluids"))
+        # a qualified pressure whose interval holds sbp_below ("<95" with 90): "fluids" or "none", undetermined
+        .when(pl.col("_sbp_lo") < sbp_below)
+        .then(pl.lit(None, dtype=pl.String))
         .otherwise(pl.lit("none")),
         hypoxia=pl.col("hypoxia_rank")
         .replace_strict(dict(enumerate(hypoxia_order)), default=None, return_dtype=pl.String)
         .fill_null("none"),
     )
-    # the category ranges once, as columns; the day is graded from them with and without fever
-    ranges = ("_hypotension_lo", "_hypotension_hi", "_hypoxia_lo", "_hypoxia_hi")
-    days = days.with_columns(
-        e.alias(name) for name, e in zip(ranges, crs_category_ranges(
-            pl.col("hypotension"), pl.col("hypoxia"), system, high_dose_vasopressor=pl.col("high_dose_vasopressor"),
-            fio2_pct=pl.col("fio2_pct")), strict=True)
-    )
-
-    def grade(fever: pl.Expr) -> pl.Expr:
-        return crs_grade_from_ranges(fever, *(pl.col(c) for c in ranges), system, treated=pl.col("treated"))
-
     # a day without a temperature could still show CRS when a blood pressure was taken or
     # hypotension or hypoxia support was given; with fever-masking drugs alone it could not
-    could_show = (pl.col("sbp_min").is_not_null() | (pl.col("hypotension") != "none") | (pl.col("hypoxia") != "none")
+    could_show = (pl.col("_sbp_hi").is_not_null() | (pl.col("hypotension") != "none").fill_null(True)
+                  | (pl.col("hypoxia") != "none")
                   | pl.col("_t_hi").is_not_null())  # a temperature that leaves fever undetermined
-    # the day's grade with and without fever, each graded once; the day's own grade is one of them
-    days = days.with_columns(_afebrile=grade(pl.lit(False)), _febrile=grade(pl.lit(True)))
-    afebrile, febrile = pl.col("_afebrile"), pl.col("_febrile")
-    days = days.with_columns(crs_grade=crs_grade_by_fever(pl.col("fever"), febrile, afebrile).cast(pl.Int64)).with_columns(
-        crs_grade_low=pl.coalesce(
-            "crs_grade", pl.when(pl.col("fever").is_null()).then(afebrile), pl.lit(0, dtype=pl.Int64)
-        ),
-        crs_grade_high=pl.coalesce(
-            "crs_grade",
-            pl.when(pl.col("fever").is_null()).then(pl.when(could_show).then(febrile).otherwise(afebrile)),
-            pl.lit(4, dtype=pl.Int64),
-        ),
+    # an undetermined hypotension (null: a qualified pressure on both sides of sbp_below) is graded as "none"
+    # and as "fluids"; the day's grade is the one both give, its range the span of both (a known one: itself)
+    for fill in ("none", "fluids"):
+        # the category ranges once, as columns; the day is graded from them with and without fever
+        ranges = tuple(f"_{fill}{c}" for c in ("_hypotension_lo", "_hypotension_hi", "_hypoxia_lo", "_hypoxia_hi"))
+        days = days.with_columns(
+            e.alias(name) for name, e in zip(ranges, crs_category_ranges(
+                pl.col("hypotension").fill_null(fill), pl.col("hypoxia"), system,
+                high_dose_vasopressor=pl.col("high_dose_vasopressor"), fio2_pct=pl.col("fio2_pct")), strict=True)
+        )
+
+        def grade(fever: pl.Expr, ranges: tuple[str, ...] = ranges) -> pl.Expr:
+            return crs_grade_from_ranges(fever, *(pl.col(c) for c in ranges), system, treated=pl.col("treated"))
+
+        # the day's grade with and without fever, each graded once; the day's own grade is one of them
+        days = days.with_columns(_afebrile=grade(pl.lit(False)), _febrile=grade(pl.lit(True)))
+        afebrile, febrile = pl.col("_afebrile"), pl.col("_febrile")
+        days = days.with_columns(
+            crs_grade=crs_grade_by_fever(pl.col("fever"), febrile, afebrile).cast(pl.Int64)).with_columns(
+            crs_grade_low=pl.coalesce(
+                "crs_grade", pl.when(pl.col("fever").is_null()).then(afebrile), pl.lit(0, dtype=pl.Int64)
+            ),
+            crs_grade_high=pl.coalesce(
+                "crs_grade",
+                pl.when(pl.col("fever").is_null()).then(pl.when(could_show).then(febrile).otherwise(afebrile)),
+                pl.lit(4, dtype=pl.Int64),
+            ),
+        ).rename({c: f"_{fill}_{c}" for c in ("crs_grade", "crs_grade_low", "crs_grade_high")})
+    days = days.with_columns(
+        crs_grade=pl.when(pl.col("_none_crs_grade") == pl.col("_fluids_crs_grade")).then(pl.col("_none_crs_grade")),
+        crs_grade_low=pl.min_horizontal("_none_crs_grade_low", "_fluids_crs_grade_low"),
+        crs_grade_high=pl.max_horizontal("_none_crs_grade_high", "_fluids_crs_grade_high"),
     )
     return days.select(
         *KEYS,
