@@ -480,12 +480,16 @@ def _findings(dom: Domain, prefix: str, codes: dict[str, str], patients: pl.Data
 
 
 def _stresc_qualifier(text: pl.Expr) -> pl.Expr:
-    """{q, x} of a qualified --STRESC ("<3.42" -> "<", 3.42; "BLQ", "<BLQ", "ND" -> "ND"), null otherwise."""
-    from cartkit.study.qualified import BELOW_WORDS
+    """{q, x} of a qualified --STRESC ("<3.42" -> "<", 3.42; "BLQ", "<BLQ", "ND" -> "ND"), null otherwise.
+
+    The spellings the study loader reads (cartkit.study.qualified SIGN_PATTERN, NUMBER_PATTERN, SIGNS:
+    also "=<x", "≤x", "=>x", "≥x" and ".5"), so an imported --STRESC and a CSV cell read alike."""
+    from cartkit.study.qualified import BELOW_WORDS, NUMBER_PATTERN, SIGN_PATTERN, SIGNS
 
     t = text.str.strip_chars()
-    sign = t.str.extract(r"^(<=|>=|<|>)\s*[0-9.]", 1)
-    number = t.str.extract(r"^(?:<=|>=|<|>)\s*([0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?)$", 1).cast(pl.Float64)
+    parts = t.str.extract_groups(rf"^{SIGN_PATTERN}\s*{NUMBER_PATTERN}$")
+    sign = parts.struct.field("1").replace_strict(SIGNS, default=None, return_dtype=pl.String)
+    number = parts.struct.field("2").cast(pl.Float64)
     word = t.str.to_lowercase().is_in(list(BELOW_WORDS))
     q = pl.when(word).then(pl.lit("ND")).when(number.is_not_null()).then(sign)
     return pl.struct(q=q, x=pl.when(word).then(None).otherwise(number))
