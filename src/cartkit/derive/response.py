@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from cartkit.grading.censored import INSIDE
+from cartkit.grading.censored import agreed, at_end, has_qualified
 from cartkit.response.b_all import all_response_expr, mrd_negative_expr
 from cartkit.response.best_response import bor_criteria, bor_label_expr, bor_rank_expr
 from cartkit.response.imwg import INPUTS as IMWG_INPUTS
@@ -153,40 +153,90 @@ def _assessment_inputs(study: Study, who: pl.DataFrame, inputs) -> tuple[pl.Data
     return a, a.group_by([*KEYS, "day"]).agg([pl.col(c).drop_nulls().first() for c in cols])
 
 
-# IMWG 2016 (Kumar S et al., Lancet Oncol 2016;17:e328, Table 2): VGPR is "serum and urine M-protein
-# detectable by immunofixation but not on electrophoresis", so an M-protein below the electrophoresis's limit
-# (<x, <=x, or not detected / BLQ / <LLOQ) is read as the interval [0, x) of its value; not detected without a
-# stated limit is 0 (no M-protein on electrophoresis). docs/criteria.md, "Response: multiple myeloma".
+# Qualified results of the response analytes ("<x", ">x", BLQ / not detected; cartkit.study.qualified) are read
+# as intervals (grading/censored.py, interval_of / at_end): the response is computed at the ends of the
+# intervals and stands where every run gives it, else it is not known (null). A result therefore decides a
+# threshold only when its whole interval lies on one side. The runs take the baseline results (day <= 0) and the
+# later ones at their ends independently (a baseline '>100' and a later '>100' compared: either may be the
+# larger), and the kappa and lambda chains at opposite ends too (the FLC difference and ratio subtract and
+# divide them). Sources, per analyte:
+# * IMWG 2016 (Kumar S et al., Lancet Oncol 2016;17:e328, Table 2): serum and urine M-protein, kappa and lambda
+#   FLC: '>x' above a PD or measurability threshold decides it, '<x' below the VGPR / PR / CR-ratio limits
+#   decides them. VGPR is "serum and urine M-protein detectable by immunofixation but not on electrophoresis",
+#   so an M-protein not detected without a stated limit is 0 (no M-protein on electrophoresis).
+#   docs/criteria.md, "Response: multiple myeloma".
+# * iwCLL 2018 (Hallek M et al., Blood 2018;131:2745, Table 4): lymphocytes (CR < 4 x 10^9/L, PR >= 50% down,
+#   PD >= 50% up to >= 5), platelets, haemoglobin, neutrophils: a lymphocyte count '>100' fails CR and PR, an
+#   ANC '<0.1' fails CR.
 BELOW_LIMIT_M_PROTEIN = ("serum_m_protein", "urine_m_protein")
+_OPPOSITE_CHAIN = ("flc_lambda",)  # taken at the end opposite to flc_kappa's in half of the runs
 
 
-def _below_limit_at(end: str, analytes) -> pl.Expr:
-    """The value of a below-limit result of ``analytes`` at the ``end`` ("low": 0, "high": just inside its
-    limit, the limit itself for <=, 0 for not detected without a limit); other rows' value as it is."""
-    q = pl.col("qualifier")
-    below = q.is_in(BELOW).fill_null(False) & pl.col("analyte").is_in(list(analytes))
-    at = (pl.lit(0.0) if end == "low" else pl.when(q == "<=").then(pl.col("lloq"))
-          .otherwise(pl.col("lloq").fill_null(0.0) * (1 - INSIDE)))
-    return pl.when(below).then(at).otherwise(pl.col("value"))
+def _has_qualified_of(study: Study, who: pl.DataFrame, analytes) -> bool:
+    m = study.tables.get("measurements")
+    return bool(m is not None and m.height and "qualifier" in m.columns and has_qualified(
+        m.join(who, on="patient_id", how="semi"), list(analytes)))
+
+
+def _interval_runs(study: Study, who: pl.DataFrame, analytes) -> list[tuple[str, str, bool]] | None:
+    """The (baseline end, later end, kappa and lambda at opposite ends) of each run, or None (one plain run)
+    when no result of ``analytes`` of ``who`` is qualified."""
+    if not _has_qualified_of(study, who, analytes):
+        return None
+    flc = _has_qualified_of(study, who, ["flc_kappa", "flc_lambda"]) and "flc_kappa" in analytes
+    return [(b, a, f) for b in ("low", "high") for a in ("low", "high") for f in ((False, True) if flc else (False,))]
+
+
+def _at_interval_ends(m: pl.DataFrame, run: tuple[str, str, bool]) -> pl.DataFrame:
+    """``m`` with each qualified result's value at the ``run``'s end of its interval (grading/censored.at_end):
+    "low" or "high" for the baseline days (<= 0) and for the later ones, ``_OPPOSITE_CHAIN`` at the other end
+    when the run's third item is true. A below-limit M-protein without a limit is 0 at both ends."""
+    base_end, later_end, flip = run
+    severe, mild = at_end(m, "severe")["value"], at_end(m, "mild")["value"]
+    low, high = pl.min_horizontal(pl.lit(severe), pl.lit(mild)), pl.max_horizontal(pl.lit(severe), pl.lit(mild))
+
+    def end(name: str) -> pl.Expr:
+        return low if name == "low" else high
+
+    other = {"low": "high", "high": "low"}
+    baseline = pl.col("day") <= 0
+    opposite = pl.col("analyte").is_in(list(_OPPOSITE_CHAIN)) & pl.lit(flip)
+    value = (pl.when(baseline & ~opposite).then(end(base_end)).when(baseline).then(end(other[base_end]))
+             .when(~opposite).then(end(later_end)).otherwise(end(other[later_end])))
+    no_limit_m_protein = (pl.col("analyte").is_in(list(BELOW_LIMIT_M_PROTEIN)) & pl.col("qualifier").is_in(BELOW)
+                          & pl.col("lloq").is_null()).fill_null(False)
+    return m.with_columns(value=pl.when(no_limit_m_protein).then(pl.lit(0.0)).otherwise(value))
 
 
 def _last_lab_of_day(study: Study, who: pl.DataFrame, analytes: list[str], *, prefix: str = "",
-                     below_limit: str | None = None) -> pl.DataFrame | None:
+                     run: tuple[str, str, bool] | None = None) -> pl.DataFrame | None:
     """Per patient/episode/day of ``who``, the last value (by time) of each analyte, named
-    ``prefix + analyte``; None without measurements. ``below_limit`` ("low" or "high"): a below-limit
-    M-protein (``BELOW_LIMIT_M_PROTEIN``) at that end of its interval (``_below_limit_at``) instead of missing."""
+    ``prefix + analyte``; None without measurements. ``run`` (:func:`_interval_runs`): the qualified results
+    at those ends of their intervals (:func:`_at_interval_ends`) instead of missing."""
     m = study.tables.get("measurements")
     if m is None or not m.height:
         return None
-    if below_limit is not None and "qualifier" in m.columns:
-        m = m.with_columns(value=_below_limit_at(below_limit, BELOW_LIMIT_M_PROTEIN))
+    m = m.join(who, on="patient_id", how="semi").filter(pl.col("analyte").is_in(analytes)
+                                                        & pl.col("day").is_not_null())
+    if run is not None and "qualifier" in m.columns:
+        m = _at_interval_ends(m, run)
     return (
-        m.join(who, on="patient_id", how="semi")
-        .filter(pl.col("analyte").is_in(analytes) & pl.col("day").is_not_null() & pl.col("value").is_not_null())
+        m.filter(pl.col("value").is_not_null())
         .sort([*KEYS, "day", "time"], nulls_last=False)
         .group_by([*KEYS, "day"], maintain_order=True)
         .agg([pl.col("value").filter(pl.col("analyte") == code).last().alias(f"{prefix}{code}") for code in analytes])
     )
+
+
+def _agreed_runs(runs: list[tuple[str, str, bool]] | None, respond) -> pl.DataFrame:
+    """``respond(run)`` once (``runs`` None) or at every run, agreed (grading/censored.agreed: a value where
+    every run gives it, else null)."""
+    if runs is None:
+        return respond(None)
+    out = respond(runs[0])
+    for run in runs[1:]:
+        out = agreed(out, respond(run), [*KEYS, "day"])
+    return out
 
 
 def _on_assessment_days(a: pl.DataFrame, per_day: pl.DataFrame) -> pl.DataFrame:
@@ -209,16 +259,21 @@ def iwcll_from_study(study: Study) -> pl.DataFrame:
     who = family_patients(study, "cll")
     counts = ["alc", "platelets", "anc", "hemoglobin"]
     a, per_day = _assessment_inputs(study, who, IWCLL_INPUTS)
-    labs = _last_lab_of_day(study, who, counts, prefix="_lab_")
-    if labs is not None:
-        per_day = per_day.join(labs, on=[*KEYS, "day"], how="full", coalesce=True).with_columns(
-            [
-                (pl.coalesce(code, f"_lab_{code}") if code in per_day.columns else pl.col(f"_lab_{code}")).alias(code)
-                for code in counts
-            ]
-        ).drop([f"_lab_{code}" for code in counts])
-    per_day = _on_assessment_days(a, per_day)
-    return iwcll_responses(per_day)
+
+    def responses(run: tuple[str, str, bool] | None) -> pl.DataFrame:
+        days = per_day
+        labs = _last_lab_of_day(study, who, counts, prefix="_lab_", run=run)
+        if labs is not None:
+            days = days.join(labs, on=[*KEYS, "day"], how="full", coalesce=True).with_columns(
+                [
+                    (pl.coalesce(code, f"_lab_{code}") if code in days.columns else pl.col(f"_lab_{code}")).alias(code)
+                    for code in counts
+                ]
+            ).drop([f"_lab_{code}" for code in counts])
+        return iwcll_responses(_on_assessment_days(a, days))
+
+    # a qualified count (ALC '>100', ANC '<0.1'; iwCLL 2018, Table 4): at the ends of its interval, agreed
+    return _agreed_runs(_interval_runs(study, who, counts), responses)
 
 
 def imwg_from_study(study: Study, *, confirm: bool | None = None) -> pl.DataFrame:
@@ -234,19 +289,13 @@ def imwg_from_study(study: Study, *, confirm: bool | None = None) -> pl.DataFram
     a, per_day = _assessment_inputs(study, who, IMWG_INPUTS)
     codes = [code for code, an in ANALYTES.items() if an.group == "myeloma"]
 
-    def responses(below_limit: str | None) -> pl.DataFrame:
-        labs = _last_lab_of_day(study, who, codes, below_limit=below_limit)
+    def responses(run: tuple[str, str, bool] | None) -> pl.DataFrame:
+        labs = _last_lab_of_day(study, who, codes, run=run)
         days = per_day if labs is None else per_day.join(labs, on=[*KEYS, "day"], how="full", coalesce=True)
         return imwg_responses(_on_assessment_days(a, days), confirm=confirm)
 
-    m = study.tables.get("measurements")
-    if m is None or "qualifier" not in m.columns or not m.join(who, on="patient_id", how="semi").filter(
-            pl.col("analyte").is_in(BELOW_LIMIT_M_PROTEIN) & pl.col("qualifier").is_in(BELOW)).height:
-        return responses(None)
-    # below-limit M-protein: the response at both ends of the intervals; where they differ it is not known
-    from cartkit.grading.censored import agreed
-
-    return agreed(responses("low"), responses("high"), [*KEYS, "day"])
+    # qualified M-protein or FLC (IMWG 2016, Table 2): the response at the ends of the intervals, agreed
+    return _agreed_runs(_interval_runs(study, who, codes), responses)
 
 
 def _family_rule(out: pl.DataFrame, study: Study, family: str, rule: pl.DataFrame) -> pl.DataFrame:
