@@ -12,7 +12,12 @@
   of d, changing only at the differences / Walsh averages, so the crossing is one of them; R
   finds it with ``uniroot`` to ``tol.root = 1e-4``, cartkit exactly (where the statistic equals
   the quantile over a whole step, the middle of the step). Paired, R drops zero differences
-  before the interval is computed; so does cartkit.
+  before the interval is computed; so does cartkit. Paired, the differences x - y are rounded to 12
+  significant digits of the data first (``decimal_differences``): 0.7 - 0.4 and 0.4 - 0.1 are the
+  same difference, tied, as in R on the data in integer units. R on the raw doubles ranks them
+  apart, and its ``uniroot`` then lands wherever floating-point noise re-ties them: on
+  x = (0.8, 0.2, 0.5, 1.5), y = (0.5, 0.5, 0.2, 0.8) R gives the interval (-0.283, 0.700), on the
+  same data in tenths (0, 5) / 10 = (0, 0.5), which is cartkit's.
 * ``geometric_mean_ratio(x, y, paired=False)``: the t test on log(x) - log(y) (Welch by default,
   as R's ``t.test``; ``equal_var=True`` for Student's pooled test), estimate and interval
   back-transformed: exp(mean log x - mean log y) is the ratio of geometric means (paired: the
@@ -92,6 +97,34 @@ def _crossing(points: np.ndarray, statistic, zq: float, at_ends: tuple[float, fl
     return float((left + right) / 2)
 
 
+DECIMAL_DIGITS = 12
+
+
+def decimal_differences(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """x - y rounded to ``DECIMAL_DIGITS`` significant digits of the largest |x|, |y| (NaN kept).
+
+    In binary floating point 0.7 - 0.4 = 0.29999999999999993 and 0.4 - 0.1 = 0.30000000000000004:
+    differences that are equal in decimal are not equal as doubles, so ranks that should be tied are
+    not, and which of them tie again after subtracting a shift d depends on d. Rounded, they are the
+    differences of the decimal values, the ones R's ``wilcox.test`` computes on the same data in integer
+    units (where the arithmetic is exact), e.g. tenths of a unit. Values differing only beyond 12
+    significant digits of the data are taken as equal.
+    """
+    d = x - y
+    finite = np.abs(np.r_[x[np.isfinite(x)], y[np.isfinite(y)]])
+    top = float(finite.max()) if finite.size else 0.0
+    if top == 0:
+        return d
+    k = DECIMAL_DIGITS - 1 - int(np.floor(np.log10(top)))
+    if k > 22:  # 10**k no longer exact: values below 1e-11, left as they are
+        return d
+    if k >= 0:
+        scale = 10.0**k
+        return np.rint(d * scale) / scale
+    scale = 10.0**-k
+    return np.rint(d / scale) * scale
+
+
 def _distinct(values: np.ndarray) -> np.ndarray:
     v = np.unique(values)
     if v.size < 2:
@@ -117,7 +150,8 @@ def hodges_lehmann(x: object, y: object, paired: bool = False, level: float = 0.
         xa, ya = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
         if xa.size != ya.size:
             raise ValueError(f"hodges_lehmann: paired samples must have the same length, got {xa.size} and {ya.size}")
-        d = sample(xa - ya, "hodges_lehmann paired differences")
+        d = sample(decimal_differences(xa, ya), "hodges_lehmann paired differences")
+        all_d = d
         zeros = bool(np.any(d == 0))
         d = d[d != 0]
         n = d.size
@@ -125,7 +159,8 @@ def hodges_lehmann(x: object, y: object, paired: bool = False, level: float = 0.
             raise ValueError("hodges_lehmann: all differences are zero; no interval")
         has_ties = bool(np.any(_tie_sizes(np.abs(d)) > 1))
         use_exact = (n < _EXACT_LIMIT) if exact is None else exact
-        test = wilcoxon_signed_rank(xa, ya, correct=correct, exact=use_exact and not has_ties and not zeros)
+        test = wilcoxon_signed_rank(all_d, np.zeros_like(all_d), correct=correct,  # on the same differences
+                                    exact=use_exact and not has_ties and not zeros)
         i, j = np.triu_indices(n)
         walsh = np.sort((d[i] + d[j]) / 2)
         if use_exact and not has_ties and not zeros:

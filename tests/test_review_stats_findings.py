@@ -1,0 +1,53 @@
+"""Three statistics review findings, each against R (R 4.2.2, survival 3.4; R is not needed to run these).
+
+1. Hodges-Lehmann, paired, with differences that are equal in decimal but not as doubles
+   (0.7 - 0.4 = 0.29999999999999993, 0.4 - 0.1 = 0.30000000000000004): the interval is R's
+   ``wilcox.test(conf.int = TRUE)`` on the same data in tenths (where the arithmetic is exact), divided
+   by 10. R on the raw doubles gives another interval on each of these data sets (printed below), an
+   artefact of which near-equal differences its ``uniroot`` happens to see as tied.
+2. ``hazard_ratio`` with no events in one group: the score and likelihood-ratio tests are computed and
+   named as such (``summary(coxph(...))$sctest``, ``$logtest``), not labelled Wald; no Wald P.
+3. ``compare_counts`` on a table with a single category: not testable (no P value, a reason), not P = 1;
+   the grade comparison reports it as a note instead of crashing.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from cartkit.stats import hodges_lehmann
+
+REL = 1e-6
+
+# R: for (cs in cases) { x <- cs[[1]]; y <- cs[[2]]
+#      b <- wilcox.test(round(10 * x), round(10 * y), paired = TRUE, conf.int = TRUE, tol.root = 1e-12)
+#      print(c(b$estimate / 10, b$conf.int / 10, b$statistic, b$p.value, attr(b$conf.int, "conf.level"))) }
+# (estimate None: the signed-rank statistic is 0 over a whole step of shifts, where R's uniroot returns any
+# point of the step; see tests/test_stats_exact_against_r.py FLAT_ESTIMATE). raw: wilcox.test(x, y, paired =
+# TRUE, conf.int = TRUE)$conf.int on the doubles, the interval cartkit does not reproduce.
+DECIMAL_PAIRS = [
+    # x, y, estimate, lower, upper, V, P, achieved level; raw R interval
+    ([0.3, 0.4, 0.5, 0.3], [0.4, 0.3, 0.4, 1.2], None, -0.40000000000005, 0.1, 4, 0.850106739138526, 0.6,
+     (-0.879851, 0.1)),
+    ([0.1, 1.3, 0.7, 0.7], [0.7, 0.1, 0.1, 1.3], None, -0.6, 0.600000000000022, 6, 0.850106739138526, 0.6,
+     (-0.6, 1.14688)),
+    ([0.4, 0.7, 0.4, 1.4], [0.1, 0.4, 1.4, 0.4], 0.299999999999968, -0.350000000000015, 0.65000000000003, 6.5,
+     0.710346568995567, 0.8, (-0.936302, 0.999926)),
+    ([0.7, 0.6, 0.4, 0.1], [0.4, 0.7, 0.1, 0.4], None, -0.100000000000029, 0.3, 6, 0.850106739138526, 0.6,
+     (-0.28839, 0.3)),
+    ([0.8, 0.2, 0.5, 1.5], [0.5, 0.5, 0.2, 0.8], 0.29999999999997, -5.56206348945507e-14, 0.500000000000018, 8,
+     0.344704222006958, 0.8, (-0.282903, 0.699925)),
+]
+
+
+@pytest.mark.parametrize("x, y, estimate, lower, upper, v, p, achieved, raw", DECIMAL_PAIRS)
+def test_paired_hodges_lehmann_ties_decimal_differences_as_r_in_integer_units(x, y, estimate, lower, upper, v, p,
+                                                                               achieved, raw):
+    r = hodges_lehmann(x, y, paired=True)
+    # R's uniroot tolerance 1e-12 leaves up to 6e-14 on the limits: absolute 1e-6 on values of order 1
+    assert r.ci == pytest.approx((lower, upper), abs=REL)
+    assert (r.statistic, r.pvalue) == pytest.approx((v, p), rel=REL)
+    if estimate is not None:
+        assert r.estimate == pytest.approx(estimate, abs=REL)
+    assert r.note.endswith(f"the requested level is not achievable: {achieved:g}")
+    assert r.ci[0] > raw[0] + 0.01 or r.ci[1] < raw[1] - 0.01  # not the floating-point artefact
