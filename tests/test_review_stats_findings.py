@@ -13,9 +13,13 @@
 
 from __future__ import annotations
 
+import math
+import warnings
+
 import pytest
 
 from cartkit.stats import hodges_lehmann
+from cartkit.survival.hazard_ratio import FewEventsWarning, hazard_ratio
 
 REL = 1e-6
 
@@ -51,3 +55,28 @@ def test_paired_hodges_lehmann_ties_decimal_differences_as_r_in_integer_units(x,
         assert r.estimate == pytest.approx(estimate, abs=REL)
     assert r.note.endswith(f"the requested level is not achievable: {achieved:g}")
     assert r.ci[0] > raw[0] + 0.01 or r.ci[1] < raw[1] - 0.01  # not the floating-point artefact
+
+
+def test_hazard_ratio_without_events_in_a_group_names_the_tests_it_computed():
+    # R: library(survival); s <- summary(coxph(Surv(1:6, c(1, 1, 1, 0, 0, 0)) ~ rep(c("a", "b"), each = 3)))
+    # s$sctest: test 5.05166051660517, p 0.0246023499536417; s$logtest: test 5.99146454385486, p 0.014375262451154
+    # (the Wald p s$coefficients[, "Pr(>|z|)"] = 0.999293939120317 is that of the coefficient R stopped at
+    # after its 20 iterations, "did not converge": meaningless, cartkit gives none)
+    with pytest.warns(FewEventsWarning, match="no events in group 'b'"):
+        r = hazard_ratio([1, 2, 3, 4, 5, 6], [1, 1, 1, 0, 0, 0], list("aaabbb"))
+    assert math.isnan(r.hr) and math.isnan(r.pvalue)
+    assert r.wald.method == "Wald test" and math.isnan(r.wald.pvalue) and r.wald.note.startswith("not computed")
+    assert r.score.method == "Score (logrank) test"
+    assert (r.score.statistic, r.score.pvalue) == pytest.approx((5.05166051660517, 0.0246023499536417), rel=REL)
+    assert r.lr.method == "Likelihood ratio test"
+    assert (r.lr.statistic, r.lr.pvalue) == pytest.approx((5.99146454385486, 0.014375262451154), rel=REL)
+
+
+def test_hazard_ratio_without_any_informative_event_has_no_tests_and_says_why():
+    # the one event happens with only group b at risk: no information at beta = 0 (R's sctest is 0 on df 1,
+    # p = 1: no test was possible, cartkit says so instead)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FewEventsWarning)
+        r = hazard_ratio([1, 2, 3, 4, 5, 6], [0, 0, 0, 0, 0, 1], list("aaabbb"))
+    assert r.score.method == "Score (logrank) test" and math.isnan(r.score.pvalue)
+    assert r.lr.method == "Likelihood ratio test" and "not computed" in r.lr.note

@@ -4,7 +4,10 @@
 group as one 0/1 covariate: the reference is the first group in R's factor order (sorted labels) unless
 ``reference`` names another, so the ratio is that of ``summary(coxph(...))$conf.int`` (exp(coef), lower,
 upper .95) and the P value the Wald test's (``summary(fit)$coefficients[, "Pr(>|z|)"]``); the score
-(log-rank) and likelihood-ratio tests are carried too.
+(log-rank) and likelihood-ratio tests are carried too (``score``, ``lr``: ``summary(fit)$sctest``,
+``$logtest``). With no events in a group the hazard ratio is not estimable (the coefficient is infinite):
+``hr``, ``ci`` and the Wald ``pvalue`` are NaN (``wald`` says it was not computed), while ``score`` and
+``lr`` are still the score and likelihood-ratio tests, each under its own name.
 
 Few events: a Cox model needs about 10 events per covariate for its coefficient and CI to be trusted
 (Concato et al., J Clin Epidemiol 1995;48:1495-1501; Peduzzi et al., ibid. 1503-1510).
@@ -82,16 +85,27 @@ def hazard_ratio(time: object, event: object, group: object, reference: object =
         warning = f"no events in group {empty[0]!r}: the hazard ratio is not estimable (infinite)"
     if warning:
         warnings.warn(f"hazard_ratio: {warning}", FewEventsWarning, stacklevel=2)
-    if empty:
-        nan = float("nan")
-        none = TestResult("Wald test", nan, nan, df=1.0, note=warning)
-        return HazardRatio(other, ref, nan, (nan, nan), nan, nan, nan, level, int(t.size), total, events, none,
-                           none, none, warning)
     frame = {"t": t, "e": e, "x": x}
     if strata is not None:
         import polars as pl
 
         frame["s"] = pl.Series("s", group_codes(strata, t.size, "strata", "hazard_ratio")[1])
+    if empty:
+        # no Wald test without a finite estimate (R's coxph prints one for the coefficient it stopped at,
+        # P near 1, meaningless); the score (log-rank) test is at beta = 0 and the likelihood-ratio test
+        # at the limit the log-likelihood converges to, both defined: R's summary(coxph)$sctest, $logtest
+        nan = float("nan")
+        wald = TestResult("Wald test", nan, nan, df=1.0, note=f"not computed: {warning}")
+        try:
+            model = cox(frame, "t", "e", ["x"], level=level, strata="s" if strata is not None else None)
+        except ValueError as exc:  # no event with both groups at risk: the information at 0 is singular
+            why = f"not computed: {exc}"
+            score = TestResult("Score (logrank) test", nan, nan, df=1.0, note=why)
+            lr = TestResult("Likelihood ratio test", nan, nan, df=1.0, note=why)
+        else:
+            score, lr = model.score, model.lr
+        return HazardRatio(other, ref, nan, (nan, nan), nan, nan, nan, level, int(t.size), total, events, wald,
+                           score, lr, warning)
     model = cox(frame, "t", "e", ["x"], level=level, strata="s" if strata is not None else None)
     if model.warning:  # not converged, or a coefficient that may be infinite (R's coxph warnings)
         warning = "; ".join(w for w in (warning, model.warning) if w)
