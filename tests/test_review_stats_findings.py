@@ -16,9 +16,11 @@ from __future__ import annotations
 import math
 import warnings
 
+import polars as pl
 import pytest
 
-from cartkit.stats import hodges_lehmann
+from cartkit.analysis.product_comparison import grade_comparison
+from cartkit.stats import compare_counts, hodges_lehmann
 from cartkit.survival.hazard_ratio import FewEventsWarning, hazard_ratio
 
 REL = 1e-6
@@ -80,3 +82,22 @@ def test_hazard_ratio_without_any_informative_event_has_no_tests_and_says_why():
         r = hazard_ratio([1, 2, 3, 4, 5, 6], [0, 0, 0, 0, 0, 1], list("aaabbb"))
     assert r.score.method == "Score (logrank) test" and math.isnan(r.score.pvalue)
     assert r.lr.method == "Likelihood ratio test" and "not computed" in r.lr.note
+
+
+@pytest.mark.parametrize("table", [[[0, 3], [0, 5]], [[3, 4], [0, 0]], [[3, 0], [0, 0]]])
+def test_compare_counts_single_category_is_not_testable(table):
+    # R: fisher.test(matrix(c(3, 5), 2, 1)) stops ("'x' must have at least 2 rows and columns")
+    choice = compare_counts(table)
+    assert choice.test == "undefined" and choice.statistic is None and math.isnan(choice.pvalue)
+    assert choice.why.startswith("not testable: after dropping empty rows and columns the table is")
+
+
+def test_grade_comparison_of_two_products_with_one_grade_between_them_is_a_note():
+    # the grade 3 is only product C's: the A x B table has an empty column, one grade left
+    ids = [f"P{i}" for i in range(1, 7)]
+    groups = pl.DataFrame({"patient_id": ids, "episode": [1] * 6, "product": list("AABBCC")})
+    grades = pl.DataFrame({"patient_id": ids, "episode": [1] * 6, "grade": [1, 1, 1, 1, 3, 3]})
+    out = grade_comparison(grades, groups, ("A", "B"), "Neutropenia", "ctcae5.0", paired=False)
+    assert out["pvalue"] is None and out["method"] is None and out["fisher_pvalue"] is None
+    assert out["note"] == ("not testable: after dropping empty rows and columns the table is 2 x 1 "
+                           "(every count in one row or one column)")

@@ -228,6 +228,7 @@ def grade_comparison(grades: pl.DataFrame, groups: pl.DataFrame, products: tuple
     ``paired`` is False)."""
     from cartkit.analysis.adverse_events import episode_grades, grade_contingency, grade_counts
     from cartkit.stats import bowker, chi_square, compare_counts
+    from cartkit.stats.choice import UNDEFINED
     from cartkit.stats.fisher import fisher_exact_pvalue
 
     per_episode = episode_grades(grades, groups)
@@ -242,8 +243,9 @@ def grade_comparison(grades: pl.DataFrame, groups: pl.DataFrame, products: tuple
     if table and len(table[0]) >= 2 and len(graded) < 2:
         # e.g. no blood counts after one product: its grades are all undetermined
         out["note"] = f"only {', '.join(graded) or 'no product'} has graded episodes: nothing to compare"
+    elif table and len(table[0]) >= 2 and (choice := compare_counts(table)).test == UNDEFINED:
+        out["note"] = choice.why  # e.g. every graded episode of the two in one grade: no P value
     elif table and len(table[0]) >= 2:
-        choice = compare_counts(table)
         exact_chosen = "fisher" in choice.test.lower()
         total = sum(map(sum, table))
         out.update(method=f"{choice.method} (grade x product)", pvalue=float(choice.pvalue), why=choice.why,

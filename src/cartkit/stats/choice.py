@@ -136,13 +136,20 @@ def cochran_ok(table: object) -> tuple[bool, str]:
 def compare_counts(table: object, correction: bool = True) -> Choice:
     """The plan's test for counts: chi-square when Cochran's rule holds, else Fisher's exact test.
 
-    Rows and columns that are all zero are dropped first (they carry no information).
+    Rows and columns that are all zero are dropped first (they carry no information). A table left with
+    fewer than 2 rows or 2 columns (every patient in one category, or one group) supports no test: the
+    ``"undefined"`` choice, ``pvalue`` NaN, ``why`` says so (module docs).
     """
     arr = counts_table(table, "compare_counts")
     arr = arr[arr.sum(axis=1) > 0][:, arr.sum(axis=0) > 0]
     if arr.shape[0] < 2 or arr.shape[1] < 2:
-        return Choice("none", f"after dropping empty rows/columns the table is {arr.shape}: nothing to compare",
-                      TestResult("no test (one category)", None, 1.0))
+        # a single group or a single category: no association to test, so no P value, not P = 1. R is of
+        # two minds: on the table with its empty column, fisher.test(matrix(c(0, 0, 3, 5), 2)) gives
+        # p = 1 (one table has those margins) and chisq.test NaN; on the 2 x 1 table left after dropping
+        # it, fisher.test stops ("'x' must have at least 2 rows and columns")
+        rows, cols = arr.shape
+        return undefined(f"not testable: after dropping empty rows and columns the table is {rows} x {cols} "
+                         "(every count in one row or one column)")
     ok, text = cochran_ok(arr)
     if ok:
         return Choice("chi_square", f"{text} -> chi-square test", chi_square(arr, correction=correction))
