@@ -71,6 +71,27 @@ def test_a_qualifier_column_beside_the_number(tmp_path):
     assert m["qualifier"][0] is None and m["value"][0] == 0.1
 
 
+def test_a_qualifier_column_beside_numbers_in_parquet(tmp_path):
+    """A Parquet export stores the values as numbers and the qualifier beside them: only the qualified
+    rows are read (the plain numbers are not turned into text), and a sign with neither a number nor a
+    limit is still the value column's located error at its row."""
+    tables = base_tables()
+    for row in tables["measurements"]:
+        row.update(value=None if row["value"] in (None, "") else float(row["value"]), qualifier=None)
+    tables["measurements"][4].update(value=0.1, unit="10^9/L", qualifier="<")    # anc < 0.1
+    tables["measurements"][2].update(value=5000.0, qualifier=">=")               # il6 >= 5000
+    m = load_study(write_study(tmp_path / "ok", tables, fmt="parquet")).measurements
+    assert m["value"].dtype == pl.Float64
+    assert (m["qualifier"][4], m["value"][4], m["lloq"][4], m["blq"][4], m["value_text"][4]) == (
+        "<", None, 0.1, True, "<0.1")
+    assert (m["qualifier"][2], m["value"][2], m["uloq"][2], m["value_text"][2]) == (">=", None, 5000.0, ">=5000.0")
+    assert m["qualifier"][0] is None and m["value"][0] == 0.1 and m["value_text"][0] is None
+    tables["measurements"][3].update(value=None, qualifier="<")  # "<" and no number, no lloq
+    problems = [(p.file, p.row, p.column, p.value, p.rule) for p in
+                validate_study(write_study(tmp_path / "bad", tables, fmt="parquet")) if p.is_error]
+    assert problems == [("measurements.parquet", 4, "value", "<", "not a number")]
+
+
 def test_unknown_text_and_contradictions_are_located_errors(tmp_path):
     tables = base_tables()
     tables["measurements"][0].update(value="trace")

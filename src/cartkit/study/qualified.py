@@ -27,7 +27,7 @@ import polars as pl
 
 from cartkit.study.coerce import BOOL_WORDS, problems_at
 from cartkit.study.problems import Problem
-from cartkit.study.readers import RawTable
+from cartkit.study.readers import ROW, RawTable
 
 QUALIFIERS = ("<", "<=", ">", ">=", "ND")
 BELOW = ("<", "<=", "ND")
@@ -53,14 +53,65 @@ def read_qualified_values(raw: RawTable) -> tuple[list[Problem], list[str]]:
     A row that says the opposite elsewhere is an error: a below form with ``blq`` false, an above
     form with ``blq`` true, a limit different from the row's ``lloq`` / ``uloq``. A row flagged
     ``blq`` with no value is a below form too: qualifier ``<`` with its ``lloq`` (``ND`` without one),
-    ``value_text`` "<lloq" (or "BLQ"), so that every below-limit result reads the same way."""
+    ``value_text`` "<lloq" (or "BLQ"), so that every below-limit result reads the same way.
+
+    Only the rows that may be qualified are read as text (a qualifier given, or a text value with a
+    sign or a letter): a registry's millions of plain numbers are not turned into strings and back
+    (issue 16: at 100,000 patients that cost 6.7 s of a 14 s load)."""
     if "value" not in raw.frame.columns:
         return [], []
-    if "qualifier" in raw.frame.columns and raw.frame["value"].dtype != pl.String:
-        raw.frame = raw.frame.with_columns(pl.col("value").cast(pl.String))
-    problems, notes = _read_text(raw) if raw.frame["value"].dtype == pl.String else ([], [])
+    f = raw.frame
+    rows = _candidates(f)
+    if rows.is_empty():
+        if "qualifier" in f.columns:  # rebuilt from the values: none is qualified
+            raw.frame = f.drop("qualifier")
+        problems, notes = [], []
+    else:
+        part = RawTable(raw.table, raw.file, f.select(
+            c for c in (ROW, "value", "qualifier", "blq", "lloq", "uloq", "value_text") if c in f.columns
+        )[rows].with_columns(pl.col("value").cast(pl.String)), raw.decimal_comma)
+        problems, notes = _read_text(part)
+        raw.frame = _put_back(f, rows, part.frame)
     _flagged_below(raw)
     return problems, notes
+
+
+def _candidates(f: pl.DataFrame) -> pl.Series:
+    """The rows whose value may be qualified: a qualifier given, or a text value with a sign or a letter."""
+    maybe = pl.repeat(False, len(f), dtype=pl.Boolean, eager=True)
+    if "qualifier" in f.columns and f["qualifier"].null_count() < len(f):
+        maybe = ~_blank(f["qualifier"].cast(pl.String))
+    if f["value"].dtype == pl.String:
+        maybe = maybe | f["value"].str.contains(_MAYBE).fill_null(False)
+    return maybe.arg_true()
+
+
+def _put_back(f: pl.DataFrame, rows: pl.Series, part: pl.DataFrame) -> pl.DataFrame:
+    """``f`` with the read rows ``part`` scattered back at ``rows``. A column keeps its type where every
+    value read fits it (a numeric value column stays numeric); otherwise it becomes text, as it would
+    have been read, so that a value that is still not a number is the value column's located error."""
+    n = len(f)
+
+    def put(name: str, empty_elsewhere: bool = False) -> pl.Series:
+        new = part[name]
+        if name not in f.columns or empty_elsewhere:
+            return pl.repeat(None, n, dtype=pl.String, eager=True).alias(name).scatter(rows, new)
+        full = f[name]
+        if full.dtype != pl.String:
+            if full.dtype in (pl.Float64, pl.Int64, pl.Boolean):
+                text = new.str.strip_chars()
+                typed = (text.str.to_lowercase().replace_strict(BOOL_WORDS, default=None, return_dtype=pl.Boolean)
+                         if full.dtype == pl.Boolean else text.cast(full.dtype, strict=False))
+                if typed.null_count() == new.null_count():
+                    return full.scatter(rows, typed)
+            full = full.cast(pl.String)
+        return full.scatter(rows, new)
+
+    if "qualifier" not in part.columns:  # nothing qualified: the values only (a file's own qualifier joined)
+        return f.drop("qualifier", strict=False).with_columns(put("value"))
+    # as a whole-column read writes them: qualifier and value_text only on the qualified rows
+    return f.with_columns(put("value"), put("blq"), put("lloq"), put("uloq"), put("qualifier", True),
+                          put("value_text", True))
 
 
 def _flagged_below(raw: RawTable) -> None:
@@ -69,9 +120,9 @@ def _flagged_below(raw: RawTable) -> None:
     f = raw.frame
     if "blq" not in f.columns:
         return
-    blq = f["blq"].cast(pl.String)
+    blq = f["blq"]
     spellings = blq.drop_nulls().unique()
-    true = spellings.filter(spellings.str.strip_chars().str.to_lowercase().replace_strict(
+    true = spellings.filter(spellings.cast(pl.String).str.strip_chars().str.to_lowercase().replace_strict(
         BOOL_WORDS, default=None, return_dtype=pl.Boolean).fill_null(False))
     if true.is_empty():
         return
@@ -81,7 +132,7 @@ def _flagged_below(raw: RawTable) -> None:
     n = len(f)
 
     def at(name: str) -> pl.Series:
-        return (f[name].cast(pl.String).gather(rows) if name in f.columns
+        return (f[name].gather(rows).cast(pl.String) if name in f.columns
                 else pl.repeat(None, len(rows), dtype=pl.String, eager=True))
 
     value, qualifier, lloq, text = at("value"), at("qualifier"), at("lloq").str.strip_chars(), at("value_text")
