@@ -139,7 +139,8 @@ def _clean_text(s: pl.Series, keep: dict | None = None) -> pl.Series:
     if s.null_count() == len(s):  # an optional column the file leaves empty
         return s
     if len(s) > 1000:
-        distinct = s.unique()
+        # a mostly empty column (a registry's qualifier, value_text) is hashed on its given cells only
+        distinct = (s.drop_nulls() if 2 * s.null_count() > len(s) else s).unique()
         if len(distinct) <= _FEW_DISTINCT * len(s):
             trimmed = distinct.str.strip_chars()
             missing = trimmed.is_in(_MISSING_SPELLINGS).fill_null(False)
@@ -319,17 +320,15 @@ def coerce_table(
     failed: dict[str, pl.Series] = {}
     distinct: dict[str, pl.Series] = {}
     enums: dict[str, pl.Series] = {}
+    casts = _enum_casts(frame, table, present, extra_ae_terms, patients)
     for col in table.columns:
         if col.name not in present:
             typed.append(pl.repeat(None, frame.height, dtype=POLARS_TYPES[col.dtype], eager=True).alias(col.name))
             continue
         source = frame[col.name]
         keep: dict = {}
-        known = patients if col.name == "patient_id" else None
-        if col.vocabulary is not None:
-            known = pl.Enum(kept_spellings(col.vocabulary, extra_ae_terms))
-        if known is not None and source.dtype == pl.String and source.null_count() < len(source):
-            cast = source.cast(known, strict=False)
+        if col.name in casts:
+            cast = casts[col.name]
             if cast.null_count() == source.null_count():  # every value is one the checks keep
                 enums[col.name] = cast
                 failed[col.name] = pl.repeat(False, len(source), dtype=pl.Boolean, eager=True)
@@ -379,6 +378,23 @@ def coerce_table(
             )
     out = pl.DataFrame(typed).hstack([frame[c] for c in extras])
     return TypedTable(table, raw.file, out, failed, present, distinct=distinct, enums=enums), problems, notes
+
+
+def _enum_casts(frame: pl.DataFrame, table: Table, present: set[str], extra_ae_terms: tuple[str, ...],
+                patients: pl.Enum | None) -> dict[str, pl.Series]:
+    """Each text column with known values (a vocabulary's kept spellings, the patients' ids) cast to
+    their Enum, non-strict: all in one select, so that a registry's columns are hashed in parallel."""
+    wanted = {}
+    for col in table.columns:
+        known = pl.Enum(kept_spellings(col.vocabulary, extra_ae_terms)) if col.vocabulary is not None else (
+            patients if col.name == "patient_id" else None)
+        if (known is not None and col.name in present and frame[col.name].dtype == pl.String
+                and frame[col.name].null_count() < frame.height):
+            wanted[col.name] = known
+    if not wanted:
+        return {}
+    cast = frame.select(pl.col(name).cast(known, strict=False) for name, known in wanted.items())
+    return {name: cast[name] for name in wanted}
 
 
 def _report(frame: pl.DataFrame, mask: pl.Series, file: str, column: str, values: pl.Series | None,
