@@ -98,13 +98,18 @@ class EpisodeIndex:
         """For each row, ``values["value"]`` of its patient (``values`` has one row per ``patient_id``)."""
         return self._per_code(self.patient_code(patient_id), values)
 
-    def _per_code(self, code: pl.Series, values: pl.DataFrame) -> pl.Series:
+    def patient_slots(self, values: pl.DataFrame) -> pl.Series:
+        """``values["value"]`` at each patient's code (one slot per patient; null for a patient not in
+        ``values``): for the lookup of the same values from several tables, casting their ids once."""
         codes = self.patient_code(values["patient_id"])
         keep = codes.is_not_null()
         slots = pl.repeat(None, self.n_patients, dtype=values["value"].dtype, eager=True)
         if keep.any():
             slots = slots.scatter(codes.filter(keep), values["value"].filter(keep))
-        return slots.gather(code)
+        return slots
+
+    def _per_code(self, code: pl.Series, values: pl.DataFrame | pl.Series) -> pl.Series:
+        return (values if isinstance(values, pl.Series) else self.patient_slots(values)).gather(code)
 
     # ---- the same lookups for a whole table, computed once per table (kept in ``tt.lookups``)
 
@@ -135,6 +140,6 @@ class EpisodeIndex:
             tt.lookups["infusion"] = (found, dates)
         return tt.lookups["infusion"]
 
-    def table_per_patient(self, tt: TypedTable, values: pl.DataFrame) -> pl.Series:
-        """``per_patient`` for each row of the table."""
+    def table_per_patient(self, tt: TypedTable, values: pl.DataFrame | pl.Series) -> pl.Series:
+        """``per_patient`` for each row of the table (``values`` as a frame, or as ``patient_slots``)."""
         return self._per_code(self.table_codes(tt), values)

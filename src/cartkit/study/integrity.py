@@ -247,7 +247,7 @@ def death_order(tables: dict[str, TypedTable], index: EpisodeIndex) -> list[Prob
         kind="death before the first infusion",
     )
     if death.height:
-        death = death.rename({"__death": "value"})
+        death = index.patient_slots(death.rename({"__death": "value"}))  # cast once for every table
         for name, tt in tables.items():
             column = "infusion_date" if name == "infusions" else "date"
             if column not in tt.table.column_names:  # an extra column the file keeps as text is not a date
