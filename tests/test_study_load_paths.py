@@ -140,13 +140,39 @@ def test_packed_duplicate_keys_equal_the_hashed_ones(monkeypatch):
     raw.frame = raw.frame.with_columns(day=pl.Series([rng.randint(0, 30) for _ in range(3000)]),
                                        analyte=pl.Series([rng.choice(["crp", "il6", "ferritin"]) for _ in range(3000)]))
     tt, _, _ = coerce_table(raw, TABLES["measurements"], patients=patient_enum(pl.DataFrame({"patient_id": ids})))
-    assert set(tt.enums) == {"patient_id", "analyte"}  # the text key columns have codes: the packed path
+    # the text key columns have codes: the packed path (unit, canonical here, has its codes too)
+    assert set(tt.enums) == {"patient_id", "analyte", "unit"}
     assert integrity._packed_key(tt, list(tt.table.key)) is not None
     packed = integrity.duplicate_keys(tt)
     monkeypatch.setattr(integrity, "_packed_key", lambda tt, keys: None)
     hashed = integrity.duplicate_keys(tt)
     assert packed == hashed and len(packed) > 100
     assert {p.kind for p in packed} == {"duplicate key (patient_id, episode, analyte, day, time)"}
+
+
+def test_units_written_canonically_are_converted_from_their_codes_as_from_the_text():
+    """A registry written in the canonical unit spellings keeps its unit column's Enum codes from
+    coercion (Column.spellings), and convert_units reads the pairs from them: the same frame, problems
+    and notes as from the text, for a unit valid for another analyte, a unit to convert and a value
+    outside the analyte's bounds."""
+    from cartkit.study.units import convert_units
+
+    raw = _child_rows(["P1"] * 6)
+    raw.frame = raw.frame.with_columns(
+        analyte=pl.Series(["crp", "crp", "hemoglobin", "hemoglobin", "anc", "crp"]),
+        value=pl.Series([1.0, 5.0, 12.0, 130.0, 5000.0, 2.0]),
+        unit=pl.Series(["mg/L", "mg/dL", "g/dL", "g/L", "10^9/L", "%"]))
+    coded, coerced, _ = coerce_table(raw, TABLES["measurements"])
+    assert "unit" in coded.enums and coerced == []
+    text, _, _ = coerce_table(raw, TABLES["measurements"])
+    text.enums.pop("unit")
+    found = [convert_units(tt) for tt in (coded, text)]
+    assert coded.frame.equals(text.frame) and found[0] == found[1]
+    problems, notes = found[0]
+    assert {p.rule.split(" (")[0] for p in problems} == {
+        "unit '%' is not valid for analyte crp", "impossible value for anc: must be between 0 and 1000 10^9/L"}
+    assert coded.frame["value"].to_list()[:4] == [1.0, 50.0, 120.0, 130.0]  # mg/dL -> mg/L, g/dL -> g/L
+    assert notes and "converted 2 value(s)" in notes[0]
 
 
 def test_kept_spellings_are_left_as_they_are_by_the_vocabulary_check():

@@ -30,7 +30,7 @@ import polars as pl
 from cartkit.study.problems import ERROR, Problem
 from cartkit.study.readers import ROW, RawTable
 from cartkit.study.schema import BOOL, DATE, FLOAT, INT, STR, Column, Table
-from cartkit.study.vocabulary import VOCABULARIES
+from cartkit.study.vocabulary import UNIT_SPELLINGS, VOCABULARIES
 
 MISSING_TOKENS = ("", "na", "n/a", "nan", "null", "#n/a")
 
@@ -44,6 +44,8 @@ def _case_variants(word: str) -> set[str]:
 
 # every upper/lower-case spelling, so that a column is matched without lower-casing it
 _MISSING_SPELLINGS = sorted(set().union(*(_case_variants(t) for t in MISSING_TOKENS)))
+# Column.spellings: lists of spellings that cleaning leaves as they are (trimmed, not a missing token)
+KNOWN_SPELLINGS: dict[str, list[str]] = {"units": sorted(set(UNIT_SPELLINGS.values()))}
 BOOL_WORDS = {
     "true": True,
     "false": False,
@@ -382,12 +384,17 @@ def coerce_table(
 
 def _enum_casts(frame: pl.DataFrame, table: Table, present: set[str], extra_ae_terms: tuple[str, ...],
                 patients: pl.Enum | None) -> dict[str, pl.Series]:
-    """Each text column with known values (a vocabulary's kept spellings, the patients' ids) cast to
+    """Each text column with known values (a vocabulary's kept spellings, a column's ``spellings``, the
+    patients' ids) cast to
     their Enum, non-strict: all in one select, so that a registry's columns are hashed in parallel."""
     wanted = {}
     for col in table.columns:
-        known = pl.Enum(kept_spellings(col.vocabulary, extra_ae_terms)) if col.vocabulary is not None else (
-            patients if col.name == "patient_id" else None)
+        if col.vocabulary is not None:
+            known = pl.Enum(kept_spellings(col.vocabulary, extra_ae_terms))
+        elif col.spellings is not None:
+            known = pl.Enum(KNOWN_SPELLINGS[col.spellings])
+        else:
+            known = patients if col.name == "patient_id" else None
         if (known is not None and col.name in present and frame[col.name].dtype == pl.String
                 and frame[col.name].null_count() < frame.height):
             wanted[col.name] = known

@@ -81,11 +81,10 @@ class EpisodeIndex:
     def _infusion(self, code: pl.Series, episode: pl.Series) -> tuple[pl.Series, pl.Series]:
         if self._dense is not None:
             width, known, dates = self._dense
-            e = episode.cast(pl.Int64)
-            slot = pl.DataFrame({"c": code, "e": e}).select(
-                pl.when(pl.col("e").is_between(0, width - 1)).then(pl.col("c") * width + pl.col("e"))
-            ).to_series()
-            return known.gather(slot).fill_null(False), dates.gather(slot)
+            slot = pl.when(pl.col("e").is_between(0, width - 1)).then(pl.col("c") * width + pl.col("e"))
+            found = pl.DataFrame({"c": code, "e": episode.cast(pl.Int64)}).select(  # both lookups in one pass
+                known=pl.lit(known).gather(slot).fill_null(False), dates=pl.lit(dates).gather(slot))
+            return found["known"], found["dates"]
         query = self._key(code, episode)
         if self._keys.is_empty():
             return pl.repeat(False, len(query), eager=True), pl.repeat(None, len(query), dtype=pl.Date, eager=True)

@@ -126,7 +126,7 @@ def _flagged_below(raw: RawTable) -> None:
         BOOL_WORDS, default=None, return_dtype=pl.Boolean).fill_null(False))
     if true.is_empty():
         return
-    rows = blq.is_in(true.implode()).fill_null(False).arg_true()
+    rows = (blq if blq.dtype == pl.Boolean else blq.is_in(true.implode())).fill_null(False).arg_true()
     if rows.is_empty():
         return
     n = len(f)

@@ -47,6 +47,10 @@ class Column:
     # the vocabulary is not enforced on a row where one of these columns is given: the row is coded
     # in a dictionary of its own (adverse_events.term on a MedDRA-coded row, docs/criteria.md "MedDRA")
     open_if: tuple[str, ...] = ()
+    # the spellings that need no cleaning, for a text column that is not a vocabulary but whose values
+    # usually come from a known list ("units": the canonical unit spellings): when every value is one
+    # of them the column is kept as it is with its Enum codes (cartkit.study.coerce), else cleaned
+    spellings: str | None = None
 
 
 @dataclass(frozen=True)
@@ -139,7 +143,8 @@ MEASUREMENTS = Table(
         Column("time", STR, description="optional clock time HH:MM when an analyte is measured more than once a day"),
         Column("analyte", STR, required=True, vocabulary="analyte"),
         Column("value", FLOAT, description="empty only when blq is true or the result is qualified (>x)"),
-        Column("unit", STR, required=True, description="converted to the analyte's canonical unit at load"),
+        Column("unit", STR, required=True, spellings="units",
+               description="converted to the analyte's canonical unit at load"),
         Column("blq", BOOL, description="below the limit of quantification"),
         Column("lloq", FLOAT, min=0, description="lower limit of quantification, in the row's unit"),
         Column("uloq", FLOAT, min=0, description="upper limit of quantification, in the row's unit (a "

@@ -76,8 +76,11 @@ def convert_units(tt: TypedTable) -> tuple[list[Problem], list[str]]:
     Each row's (analyte, unit) pair is one integer; what to do is decided per pair present (one
     group-by gives their rows and value ranges)."""
     f = tt.frame
-    # the units as spelt (their distinct values as cleaning found them, when it did)
-    units = tt.distinct.get("unit", f["unit"]).drop_nulls().unique().sort().to_list()
+    # the units as spelt: the spellings of the column's Enum when coercion kept one (every unit written
+    # canonically, the usual case), else their distinct values (as cleaning found them, when it did)
+    unit_cast = tt.enums.get("unit")
+    units = (list(unit_cast.dtype.categories) if unit_cast is not None
+             else tt.distinct.get("unit", f["unit"]).drop_nulls().unique().sort().to_list())
     width = max(len(units), 1)
     # the analytes are canonical here (coerce_table), so every one is in ANALYTES; their codes come
     # from the column's cast to the vocabulary when coercion kept it
@@ -87,7 +90,8 @@ def convert_units(tt: TypedTable) -> tuple[list[Problem], list[str]]:
         analyte_code = order.gather(cast.to_physical())
     else:
         analyte_code = f["analyte"].cast(pl.Enum(list(ANALYTES))).to_physical().cast(pl.UInt32)
-    pair = (analyte_code * width + f["unit"].cast(pl.Enum(units)).to_physical().cast(pl.UInt32)).alias("pair")
+    unit_code = (unit_cast if unit_cast is not None else f["unit"].cast(pl.Enum(units))).to_physical()
+    pair = (analyte_code * width + unit_code.cast(pl.UInt32)).alias("pair")
     table = _pair_table(units)
     stats = _pair_stats(pair, f["value"])
     present = stats["pair"].to_list()
@@ -147,6 +151,7 @@ def convert_units(tt: TypedTable) -> tuple[list[Problem], list[str]]:
             unit=pl.when(known).then(canonical.gather(analyte_code)).otherwise(pl.col("unit")),
         )
         tt.distinct.pop("unit", None)  # rewritten
+        tt.enums.pop("unit", None)
         stats = _pair_stats(pair, f["value"])
     else:
         f = f.with_columns(unit_original=pl.col("unit"))
