@@ -64,17 +64,19 @@ def _pair_table(units: list[str]) -> dict[str, list]:
     return table
 
 
-def _pair_stats(pair: pl.Series, value: pl.Series) -> pl.DataFrame:
-    """The (analyte, unit) pairs present, with their rows and their smallest and largest value."""
-    return pl.DataFrame({"pair": pair, "value": value}).group_by("pair").agg(
-        n=pl.len(), lo=pl.col("value").min(), hi=pl.col("value").max()).drop_nulls("pair").sort("pair")
+def _pair_stats(codes: pl.DataFrame, pair: pl.Expr, value: pl.Series) -> pl.DataFrame:
+    """The (analyte, unit) pairs present, with their rows and their smallest and largest value: one
+    query over the code columns, the pair column never materialised."""
+    return codes.lazy().with_columns(value=value).group_by(pair=pair).agg(
+        n=pl.len(), lo=pl.col("value").min(), hi=pl.col("value").max()).drop_nulls("pair").sort("pair").collect()
 
 
 def convert_units(tt: TypedTable) -> tuple[list[Problem], list[str]]:
     """Convert ``value``, ``lloq``, ``lln`` and ``uln`` to canonical units in place; check analyte bounds.
 
     Each row's (analyte, unit) pair is one integer; what to do is decided per pair present (one
-    group-by gives their rows and value ranges)."""
+    group-by gives their rows and value ranges). The pairs of the rows are computed only when a pair
+    present needs rows picked out (a unit to convert or to report, a value out of bounds)."""
     f = tt.frame
     # the units as spelt: the spellings of the column's Enum when coercion kept one (every unit written
     # canonically, the usual case), else their distinct values (as cleaning found them, when it did)
@@ -87,13 +89,23 @@ def convert_units(tt: TypedTable) -> tuple[list[Problem], list[str]]:
     cast = tt.enums.get("analyte")
     if cast is not None:
         order = pl.Series(cast.dtype.categories).cast(pl.Enum(list(ANALYTES))).to_physical().cast(pl.UInt32)
-        analyte_code = order.gather(cast.to_physical())
     else:
-        analyte_code = f["analyte"].cast(pl.Enum(list(ANALYTES))).to_physical().cast(pl.UInt32)
-    unit_code = (unit_cast if unit_cast is not None else f["unit"].cast(pl.Enum(units))).to_physical()
-    pair = (analyte_code * width + unit_code.cast(pl.UInt32)).alias("pair")
+        cast = f["analyte"].cast(pl.Enum(list(ANALYTES)))
+        order = pl.int_range(len(ANALYTES), dtype=pl.UInt32, eager=True)
+    codes = pl.DataFrame({"a": cast.to_physical(),
+                          "u": (unit_cast if unit_cast is not None else f["unit"].cast(pl.Enum(units))).to_physical()})
+    analyte_expr = pl.lit(order).gather(pl.col("a"))
+    pair_expr = analyte_expr * width + pl.col("u").cast(pl.UInt32)
+    rows: dict[str, pl.Series] = {}
+
+    def row_codes() -> tuple[pl.Series, pl.Series]:
+        """(analyte code, pair) of every row."""
+        if not rows:
+            rows.update(codes.select(analyte=analyte_expr, pair=pair_expr).to_dict())
+        return rows["analyte"], rows["pair"]
+
     table = _pair_table(units)
-    stats = _pair_stats(pair, f["value"])
+    stats = _pair_stats(codes, pair_expr, f["value"])
     present = stats["pair"].to_list()
     accepted = pl.Series([", ".join(UNIT_CONVERSIONS.get(a, {})) for a in ANALYTES], dtype=pl.String)
     canonical = pl.Series([a.unit for a in ANALYTES.values()], dtype=pl.String)
@@ -101,6 +113,7 @@ def convert_units(tt: TypedTable) -> tuple[list[Problem], list[str]]:
     problems: list[Problem] = []
     status = pl.Series(table["status"], dtype=pl.Int8)
     if any(table["status"][code] != _OK for code in present):
+        analyte_code, pair = row_codes()
         bad = f.with_columns(__status=status.gather(pair), __accepted=accepted.gather(analyte_code)).filter(
             pl.col("__status") != _OK
         )
@@ -134,6 +147,7 @@ def convert_units(tt: TypedTable) -> tuple[list[Problem], list[str]]:
     )
     given = f["value"]
     if changes:
+        analyte_code, pair = row_codes()
         factor = factors.gather(pair)
         offset = offsets.gather(pair)
         known = factor.is_not_null()
@@ -152,7 +166,7 @@ def convert_units(tt: TypedTable) -> tuple[list[Problem], list[str]]:
         )
         tt.distinct.pop("unit", None)  # rewritten
         tt.enums.pop("unit", None)
-        stats = _pair_stats(pair, f["value"])
+        stats = _pair_stats(codes, pair_expr, f["value"])
     else:
         f = f.with_columns(unit_original=pl.col("unit"))
     # bounds hold in the canonical unit: rows whose unit is unknown or wrong are not compared. Each
@@ -164,6 +178,7 @@ def convert_units(tt: TypedTable) -> tuple[list[Problem], list[str]]:
         & ((pl.col("lo") < pl.lit(lows).gather(pl.col("pair") // width))
            | (pl.col("hi") > pl.lit(highs).gather(pl.col("pair") // width)))).fill_null(False).any()).item()
     if outside:
+        analyte_code, pair = row_codes()
         known = status.gather(pair) == _OK
         lo = lows.gather(analyte_code)
         hi = highs.gather(analyte_code)
