@@ -36,7 +36,8 @@ def derive_days(tt: TypedTable, index: EpisodeIndex) -> list[Problem]:
         infusion_date=infusion_date,
         __failed=_failed(tt, "day") | _failed(tt, "date"),
     )
-    day_from_date = (pl.col("date") - pl.col("infusion_date")).dt.total_days()
+    # whole days between two dates: the difference of their day numbers (a Date is days since 1970)
+    day_from_date = (pl.col("date").to_physical() - pl.col("infusion_date").to_physical()).cast(pl.Int64)
     date_from_day = pl.when(pl.col("day").is_between(day_col.min, day_col.max)).then(
         pl.col("infusion_date") + pl.duration(days=pl.col("day")))
     has_day = "day" in tt.present

@@ -82,9 +82,12 @@ class EpisodeIndex:
     def _infusion(self, code: pl.Series, episode: pl.Series) -> tuple[pl.Series, pl.Series]:
         if self._dense is not None:
             width, known, dates = self._dense
-            slot = pl.when(pl.col("e").is_between(0, width - 1)).then(pl.col("c") * width + pl.col("e"))
-            found = pl.DataFrame({"c": code, "e": episode.cast(pl.Int64)}).select(  # both lookups in one pass
-                known=pl.lit(known).gather(slot).fill_null(False), dates=pl.lit(dates).gather(slot))
+            # the slot as a UInt32 gather index (at most _DENSE_SLOTS), then both lookups in one pass
+            e = pl.col("e")
+            slot = pl.when(e.is_between(0, width - 1)).then(pl.col("c") * width + e.clip(0, width - 1).cast(pl.UInt32))
+            found = pl.DataFrame({"c": code, "e": episode}).lazy().with_columns(slot=slot).select(
+                known=pl.lit(known).gather(pl.col("slot")).fill_null(False),
+                dates=pl.lit(dates).gather(pl.col("slot"))).collect()
             return found["known"], found["dates"]
         query = self._key(code, episode)
         if self._keys.is_empty():
