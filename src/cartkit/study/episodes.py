@@ -57,9 +57,8 @@ class EpisodeIndex:
             self._dense = (width, known, dates)
 
     def patient_code(self, patient_id: pl.Series) -> pl.Series:
-        """Integer code of each id (the Enum's UInt32 code: a gather index as it is); null for an id not
-        in ``patients``."""
-        return patient_id.cast(pl.String).cast(self.patients, strict=False).to_physical()
+        """Integer code of each id; null for an id not in ``patients``."""
+        return patient_id.cast(pl.String).cast(self.patients, strict=False).to_physical().cast(pl.Int64)
 
     def patient_known(self, patient_id: pl.Series) -> pl.Series:
         return self.patient_code(patient_id).is_not_null()
@@ -71,7 +70,7 @@ class EpisodeIndex:
         frame = pl.DataFrame({"c": code, "e": episode.cast(pl.Int64)})
         return frame.select(
             pl.when(pl.col("e").is_between(0, _EPISODE_SPAN - 1))
-            .then(pl.col("c").cast(pl.Int64) * _EPISODE_SPAN + pl.col("e"))
+            .then(pl.col("c") * _EPISODE_SPAN + pl.col("e"))
             .alias("key")
         ).to_series()
 
@@ -122,7 +121,7 @@ class EpisodeIndex:
         if "codes" not in tt.lookups:
             cast = tt.enums.get("patient_id")
             if cast is not None and cast.dtype == self.patients:
-                tt.lookups["codes"] = cast.to_physical()
+                tt.lookups["codes"] = cast.to_physical().cast(pl.Int64)
             else:
                 tt.lookups["codes"] = self.patient_code(tt.frame["patient_id"])
         return tt.lookups["codes"]
