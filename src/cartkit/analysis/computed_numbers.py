@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from cartkit.analysis.formatting import confidence_label, fixed
+from cartkit.analysis.formatting import confidence_label, fixed, percent
 from cartkit.analysis.methods import quantile_method_name
 from cartkit.analysis.reproduction import Computed
 from cartkit.analysis.survival_analysis import DAYS_PER_MONTH
@@ -307,7 +307,7 @@ def _grade_range(ctx: _Context, frame: pl.DataFrame, target: str, label: str) ->
     low, high, with_it = g.select(pl.col("grade").min().alias("low"), pl.col("grade").max().alias("high"),
                                  pl.col("patient_id").n_unique()).row(0)
     none = ctx.episodes.filter(pl.col("product") == product).height - with_it
-    return {which: Computed(float(value), text=f"{float(value):.0f} ({label}; {none} episode(s) without it)")
+    return {which: Computed(float(value), text=f"{fixed(value, 0)} ({label}; {none} episode(s) without it)")
             for which, value in (("min", low), ("max", high))}
 
 
@@ -324,7 +324,7 @@ def _crs_range(ctx: _Context, target: str, which: str) -> Computed:
     alt = ctx.once(("crs_derived", target), lambda: _grade_range(
         ctx, derived, target, f"{derived_system} derived from vital signs and supportive care"))[which]
     reason = (f"the recorded grades ({system}) range "
-              f"{span['min'].value:.0f}-{span['max'].value:.0f} among patients with CRS; "
+              f"{fixed(span['min'].value, 0)}-{fixed(span['max'].value, 0)} among patients with CRS; "
               f"derived {alt.text}")
     return Computed(recorded.value, text=f"{recorded.text}; {derived_system}: {alt.text}", reason=reason)
 
@@ -380,7 +380,7 @@ def _relapse_months(ctx: _Context, target: str, patient: str) -> Computed:
     if row.height == 0 or row["relapse_day"][0] is None:
         return Computed(None)
     months = (row["relapse_day"][0] - (row["response_day"][0] or 0)) / DAYS_PER_MONTH
-    return Computed(months, text=f"{months:.1f} months after the response assessment",
+    return Computed(months, text=f"{fixed(months, 1)} months after the response assessment",
                     reason="months of 30.4375 days from the response assessment to the relapse")
 
 
@@ -392,7 +392,8 @@ def _rate_pct(ctx: _Context, target: str, disease: str, what: str) -> Computed:
     r = row.row(0, named=True)
     value = 100.0 * r[what]
     ci = confidence_label(ctx.study.plan.confidence_level)
-    return Computed(value, text=f"{value:.2f}% ({ci} CI {100 * r[what + '_lower']:.1f}-{100 * r[what + '_upper']:.1f})")
+    return Computed(value, text=f"{percent(r[what], 2)}% ({ci} CI {percent(r[what + '_lower'])}-"
+                                      f"{percent(r[what + '_upper'])})")
 
 
 def _deaths_from(ctx: _Context, pattern: str) -> Computed:

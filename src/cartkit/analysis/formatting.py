@@ -56,10 +56,24 @@ def fixed(value: float, places: int) -> str:
     """``value`` to ``places`` decimals, a half away from zero (``_half_up``): the reproduction appendix's
     numbers, printed at the precision the paper printed (its SPSS rounded so).
 
-    >>> fixed(0.0625, 3), fixed(0.0004, 3), fixed(6.25, 1), fixed(100 / 7, 2)
-    ('0.063', '0.000', '6.3', '14.29')
+    >>> fixed(0.0625, 3), fixed(0.0004, 3), fixed(6.25, 1), fixed(100 / 7, 2), fixed(float("inf"), 2)
+    ('0.063', '0.000', '6.3', '14.29', 'inf')
     """
+    if not math.isfinite(value):  # as Python writes it: no decimal to round
+        return f"{value:.{max(places, 0)}f}"
     return f"{_half_up(value, places):f}"
+
+
+def percent(p: float, places: int = 1) -> str:
+    """A proportion ``p`` as a percentage to ``places`` decimals, a half away from zero: the proportion's
+    decimal times 100 exactly, so that 0.2825 is 28.3 (``100 * 0.2825`` is 28.249999999999996 in binary).
+
+    >>> percent(0.2825), percent(1 / 16), percent(0.0015625, 2), percent(float("nan"))
+    ('28.3', '6.3', '0.16', 'nan')
+    """
+    if not math.isfinite(p):
+        return f"{100 * p:.{max(places, 0)}f}"
+    return f"{_half_up(100 * Decimal(repr(float(p))), places):f}"
 
 
 def estimate(value: object, digits: int = 3) -> str:

@@ -39,7 +39,7 @@ import math
 import numpy as np
 import polars as pl
 
-from cartkit.analysis.formatting import fmt_median_iqr, format_p
+from cartkit.analysis.formatting import fixed, fmt_median_iqr, format_p, n_pct
 
 TABLES = ("measures", "grades", "responses", "adverse events")
 
@@ -308,7 +308,7 @@ def grade_rows(labelled, groups: pl.DataFrame, comparison, level: float, paired:
                 if r.get("paired_pvalue") is not None and "Bowker" in str(r.get("paired_method")):
                     stat = r.get("paired_statistic")
                     df = r.get("paired_df")
-                    detail = (f"X\u00b2 = {stat:.2f}, df = {df:g}, " if stat is not None and df is not None else "")
+                    detail = (f"X\u00b2 = {fixed(stat, 2)}, df = {df:g}, " if stat is not None and df is not None else "")
                     row["note"] = (row["note"] + f" Bowker's chi-square ({detail}P = "
                                    f"{format_p(r['paired_pvalue'])}) ignores the order of the grades and its df "
                                    "depend on which cells are empty.").strip()
@@ -355,8 +355,8 @@ def rate_row(events: np.ndarray, pairing: Pairing, paired: bool, level: float) -
     x1, n1, x2, n2 = int(ea_all.sum()), int(ea_all.size), int(eb_all.sum()), int(eb_all.size)
     use_pairs = paired and pairing.n_pairs > 0
     row = {"n_a": n1, "n_b": n2, "n_pairs": pairing.n_pairs, "paired": use_pairs, "note": "",
-           "summary_a": f"{x1}/{n1} ({100 * x1 / n1:.1f}%)" if n1 else "NA",
-           "summary_b": f"{x2}/{n2} ({100 * x2 / n2:.1f}%)" if n2 else "NA"}
+           "summary_a": n_pct(x1, n1) if n1 else "NA",
+           "summary_b": n_pct(x2, n2) if n2 else "NA"}
     if n1 == 0 or n2 == 0:
         row["note"] = "a group has no episodes: no comparison"
         return row

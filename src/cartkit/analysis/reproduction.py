@@ -24,6 +24,8 @@ from pathlib import Path
 
 import polars as pl
 
+from cartkit.analysis.formatting import fixed
+
 
 @dataclass(frozen=True)
 class Computed:
@@ -114,7 +116,7 @@ def agrees(published: float, computed: float, decimals: int) -> bool:
 def _fmt(value: float | None, decimals: int) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "NA"
-    return f"{value:.{max(decimals, 0)}f}" if decimals >= 0 else f"{value:g}"
+    return fixed(value, decimals) if decimals >= 0 else f"{value:g}"  # a half away from zero, as SPSS
 
 
 def _why(reason: str, note: str) -> str:

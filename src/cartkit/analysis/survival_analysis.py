@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from cartkit.analysis.formatting import confidence_label
+from cartkit.analysis.formatting import confidence_label, percent
 from cartkit.study.plan_endpoint import HsctRule
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -125,7 +125,7 @@ def survival_analysis(
             at_day = landmark_survival(data[tcol].to_numpy().astype(float), data[ecol].to_numpy().astype(bool),
                                        data[group_col].cast(pl.String).to_numpy(), landmark_day, level=level)
             for g, lo, hi in at_day.select("group", "lower", "upper").iter_rows():
-                row[f"landmark_ci_{g}"] = f"{100 * lo:.1f}-{100 * hi:.1f}%" if lo == lo and hi == hi else None
+                row[f"landmark_ci_{g}"] = f"{percent(lo)}-{percent(hi)}%" if lo == lo and hi == hi else None
             tests.append(row)
     tests_df = pl.DataFrame(tests) if tests else None
     return stack_curves(curve_parts, {**_CURVE_SCHEMA, "time_unit": pl.String}), _at_risk(risk_parts), tests_df

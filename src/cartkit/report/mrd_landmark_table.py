@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from cartkit.analysis.formatting import confidence_label, format_p
+from cartkit.analysis.formatting import confidence_label, fixed, format_p
 from cartkit.report.tables import Cell, Row, Table, _median_ci, text
 
 
@@ -22,7 +22,7 @@ def mrd_landmark_table(df: pl.DataFrame, status: pl.DataFrame | None, level: flo
                          Cell(text(r["events"]), cls="num"),
                          Cell(f"{_median_ci(r['median'], r['median_lower'], r['median_upper'])} {r['time_unit']}",
                               cls="num"),
-                         Cell("" if stat is None else f"{stat:.2f}", cls="num"),
+                         Cell("" if stat is None else fixed(stat, 2), cls="num"),
                          Cell("" if r.get("logrank_pvalue") is None else format_p(r["logrank_pvalue"]), cls="num")]))
     first = df.row(0, named=True)
     day, endpoint = first["landmark_day"], first["endpoint"]

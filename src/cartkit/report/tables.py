@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from cartkit.analysis.cellular_kinetics import POORLY_IDENTIFIED_RATIO
-from cartkit.analysis.formatting import confidence_label, format_p, number
+from cartkit.analysis.formatting import confidence_label, fixed, format_p, number, percent
 from cartkit.analysis.formatting import estimate as estimate_text
 from cartkit.analysis.formatting import median_range as _median_range
 from cartkit.analysis.formatting import n_pct as _n_of
@@ -221,7 +221,7 @@ def _response_abbreviations(df: pl.DataFrame) -> list[str]:
 
 
 def _rate(n: int, p: float, lo: float, hi: float) -> str:
-    return f"{n} ({100 * p:.1f}%) [{100 * lo:.1f}\u2013{100 * hi:.1f}]"
+    return f"{n} ({percent(p)}%) [{percent(lo)}\u2013{percent(hi)}]"
 
 
 def response_rates_table(df: pl.DataFrame, level: float = 0.95) -> Table:
@@ -337,8 +337,8 @@ def population_response_tests_table(df: pl.DataFrame, level: float = 0.95) -> Ta
                Cell("Control, n/N", cls="num"), Cell(f"Difference, % [{ci} CI]", cls="num"), Cell("P", cls="num")]]
     rows = [Row([Cell(r["population"]), Cell(r["diagnosis"]), Cell(r["measure"]), Cell(r["comparison"]),
                  Cell(f"{r['x_a']}/{r['n_a']}", cls="num"), Cell(f"{r['x_b']}/{r['n_b']}", cls="num"),
-                 Cell(f"{100 * r['difference']:.1f} [{100 * r['difference_lower']:.1f}, "
-                      f"{100 * r['difference_upper']:.1f}]", cls="num"),
+                 Cell(f"{percent(r['difference'])} [{percent(r['difference_lower'])}, "
+                      f"{percent(r['difference_upper'])}]", cls="num"),
                  Cell(format_p(r["pvalue"]), cls="num")]) for r in df.to_dicts()]
     methods = ", ".join(df["method"].unique(maintain_order=True).to_list())
     notes = [f"Intention to treat, every randomised patient in the denominator of their arm (table above). Difference: "
@@ -627,7 +627,7 @@ def logrank_table(df: pl.DataFrame, level: float = 0.95) -> Table:
     for r in df.to_dicts():
         land = [r.get(f"landmark_{g}") for g in groups]
         land_ci = [r.get(f"landmark_ci_{g}") for g in groups]
-        follow = [Cell("\u2013" if r.get(c) is None else f"{r[c]:.1f}", cls="num") for c in follow_cols]
+        follow = [Cell("\u2013" if r.get(c) is None else fixed(r[c], 1), cls="num") for c in follow_cols]
         med = [Cell(_median_ci(r.get(f"km_median_{g}"), r.get(f"km_median_lower_{g}"), r.get(f"km_median_upper_{g}")),
                     cls="num") for g in medians]
         hr = []
@@ -640,9 +640,9 @@ def logrank_table(df: pl.DataFrame, level: float = 0.95) -> Table:
                 shown += "*"
             hr = [Cell(shown, cls="num")]
         rows.append(Row([Cell(text(r.get("endpoint"))), Cell(text(r.get("censoring"))),
-                         Cell(f"{r['statistic']:.2f}" if r.get("statistic") is not None else "\u2013", cls="num"),
+                         Cell(fixed(r["statistic"], 2) if r.get("statistic") is not None else "\u2013", cls="num"),
                          Cell(text(r.get("df")), cls="num"), Cell(format_p(r.get("pvalue")), cls="num")]
-                        + [Cell("\u2013" if v is None else f"{100 * v:.1f}%" + (f" ({ci})" if ci else ""), cls="num")
+                        + [Cell("\u2013" if v is None else f"{percent(v)}%" + (f" ({ci})" if ci else ""), cls="num")
                            for v, ci in zip(land, land_ci, strict=True)] + med + hr + follow))
     notes = ["Log-rank test between groups; landmark columns: Kaplan-Meier survival at the landmark day "
              f"({confidence_label(level)} CI, log scale as R's survfit); "
@@ -840,7 +840,7 @@ _CONF_WORDS = {"log": "log scale, R's survfit default", "log-log": "log-log scal
 
 
 def _time(value: object) -> str:
-    return "\u2013" if value is None or value != value else f"{value:.1f}"
+    return "\u2013" if value is None or value != value else fixed(value, 1)
 
 
 def _estimate_ci(est: object, lo: object, hi: object, scale: float = 1.0, digits: int = 2) -> str:
@@ -849,9 +849,9 @@ def _estimate_ci(est: object, lo: object, hi: object, scale: float = 1.0, digits
         return "\u2013"
 
     def one(v: object) -> str:
-        return "NR" if v is None or v != v else f"{v * scale:.{digits}f}"
+        return "NR" if v is None or v != v else fixed(v * scale, digits)
 
-    return f"{est * scale:.{digits}f} ({one(lo)}\u2013{one(hi)})"
+    return f"{fixed(est * scale, digits)} ({one(lo)}\u2013{one(hi)})"
 
 
 def _median_ci(median: object, lo: object, hi: object) -> str:
@@ -860,23 +860,26 @@ def _median_ci(median: object, lo: object, hi: object) -> str:
         return _estimate_ci(median, lo, hi, digits=1)
     if lo is None or lo != lo:
         return "not reached"
-    return f"not reached ({lo:.1f}\u2013{'NR' if hi is None or hi != hi else f'{hi:.1f}'})"
+    return f"not reached ({fixed(lo, 1)}\u2013{'NR' if hi is None or hi != hi else fixed(hi, 1)})"
 
 
 def endpoint_summary_table(df: pl.DataFrame, level: float = 0.95) -> Table:
     """Per endpoint, population and group: N, events and median (CI at ``level``) in the endpoint's time unit."""
     ci = confidence_label(level)
+
+    def median(m: float | None, lo: float | None, hi: float | None, unit: str) -> str | None:
+        """One decimal, a half away from zero; NaN is not reached; a missing number leaves the cell empty."""
+        if m is None or lo is None or (m == m and hi is None):
+            return None
+        if m != m:
+            return "not reached" if lo != lo else f"not reached ({fixed(lo, 1)}-NR)"
+        return f"{fixed(m, 1)} ({'NR' if lo != lo else fixed(lo, 1)}-{'NR' if hi != hi else fixed(hi, 1)}) {unit}"
+
     shown = df.select(
         pl.format("{} (N = {})", "population", "population_n").alias("population"), "endpoint", "label",
-        "origin", "censoring", "group", "n", "events",
-        pl.when(pl.col("median").is_nan() & pl.col("median_lower").is_nan()).then(pl.lit("not reached"))
-        .when(pl.col("median").is_nan()).then(pl.format("not reached ({}-NR)", pl.col("median_lower").round(1)))
-        .otherwise(
-            pl.format("{} ({}-{}) {}", pl.col("median").round(1),
-                      pl.when(pl.col("median_lower").is_nan()).then(pl.lit("NR"))
-                      .otherwise(pl.col("median_lower").round(1).cast(pl.String)),
-                      pl.when(pl.col("median_upper").is_nan()).then(pl.lit("NR"))
-                      .otherwise(pl.col("median_upper").round(1).cast(pl.String)), "time_unit")).alias("median"))
+        "origin", "censoring", "group", "n", "events").with_columns(median=pl.Series(
+            [median(*r) for r in df.select("median", "median_lower", "median_upper", "time_unit").iter_rows()],
+            dtype=pl.String))
     conf = df["conf_type"].drop_nulls().unique().to_list() if "conf_type" in df.columns else []
     notes = [f"Kaplan-Meier median with its {ci} CI ({_CONF_WORDS.get(conf[0], conf[0])} pointwise limits, R's "
              "quantile(survfit)); NR: the limit is not reached."] if len(conf) == 1 else []
@@ -904,7 +907,7 @@ def endpoint_tests_table(df: pl.DataFrame, level: float = 0.95) -> Table:
         rows.append(Row([Cell(f"{r['population']} (N = {r['population_n']})"), Cell(text(r["endpoint"])),
                          Cell(text(r.get("censoring"))), Cell(text(r["n"]), cls="num"),
                          Cell(text(r["events"]), cls="num"),
-                         Cell("\u2013" if stat is None else f"{stat:.2f}", cls="num"),
+                         Cell("\u2013" if stat is None else fixed(stat, 2), cls="num"),
                          Cell(format_p(r.get("logrank_pvalue")), cls="num"), Cell(text(r.get("comparison"))),
                          Cell(_estimate_ci(r.get("hr"), r.get("hr_lower"), r.get("hr_upper")), cls="num"),
                          Cell(format_p(r.get("hr_pvalue")), cls="num"), Cell(note)]))
@@ -928,7 +931,7 @@ def endpoint_cif_table(df: pl.DataFrame, tests: pl.DataFrame | None = None, leve
         g = gray.get((r["population"], r["endpoint"]), {})
         p = format_p(g.get("pvalue")) if g.get("pvalue") is not None else "\u2013"
         if g.get("statistic") is not None:
-            p += f" (\u03c7\u00b2 {g['statistic']:.2f}, {g['df']} df)"
+            p += f" (\u03c7\u00b2 {fixed(g['statistic'], 2)}, {g['df']} df)"
         competing.append(f"{r['endpoint']}: {r['competing']}")
         rows.append(Row([Cell(f"{r['population']} (N = {r['population_n']})"), Cell(r["endpoint"]), Cell(r["cause"]),
                          Cell(r["group"]), Cell(text(r["n"]), cls="num"), Cell(text(r["events"]), cls="num"),

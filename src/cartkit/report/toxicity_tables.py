@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from cartkit.analysis.formatting import median_range, n_pct
+from cartkit.analysis.formatting import fixed, median_range, n_pct
 from cartkit.report.tables import Cell, Row, Table, plain_table, system_name
 
 
@@ -45,7 +45,7 @@ def infection_density_table(df: pl.DataFrame) -> Table:
                  Cell(str(r["episodes"]), cls="num"), Cell(str(r["patient_days"]), cls="num"),
                  Cell(str(r["infections"]), cls="num"),
                  Cell(n_pct(r["episodes_with_infection"], r["episodes"]), cls="num"),
-                 Cell("\u2013" if r["density"] is None else f"{r['density']:.2f}", cls="num")])
+                 Cell("\u2013" if r["density"] is None else fixed(r["density"], 2), cls="num")])
             for r in df.to_dicts()]
     notes = ["Infection density (Hill JA et al., Blood 2018;131:121): infections per 100 patient-days at risk. An "
              "episode is at risk from the window's first day until the window's end, death, the last follow-up, a "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from cartkit.analysis.formatting import percent
 from cartkit.analysis.results import Results
 from cartkit.report.figures import NotApplicable
 from cartkit.report.figures.labels import panel_title
@@ -53,8 +54,8 @@ def response_figure(results: Results) -> Figure:
                 if row.height:
                     rr = row.to_dicts()[0]
                     ax.text(x, bottom[x] + 0.15,
-                            f"ORR {100 * rr['orr']:.0f}%\n({100 * rr['orr_lower']:.0f}\u2013"
-                            f"{100 * rr['orr_upper']:.0f})", va="bottom", size=SMALL_FONT_PT, cls="orr")
+                            f"ORR {percent(rr['orr'], 0)}%\n({percent(rr['orr_lower'], 0)}\u2013"
+                            f"{percent(rr['orr_upper'], 0)})", va="bottom", size=SMALL_FONT_PT, cls="orr")
         ax.set_xticks(range(len(products)), product_ticks(products))
         ax.xlim = (-0.5, len(products) - 0.5)
         ax.ylim = (0, top)
