@@ -385,18 +385,19 @@ def coerce_table(
 def _enum_casts(frame: pl.DataFrame, table: Table, present: set[str], extra_ae_terms: tuple[str, ...],
                 patients: pl.Enum | None) -> dict[str, pl.Series]:
     """Each text column with known values (a vocabulary's kept spellings, a column's ``spellings``, the
-    patients' ids) cast to
-    their Enum, non-strict: all in one select, so that a registry's columns are hashed in parallel."""
+    patients' ids) cast to their Enum, non-strict: all in one select, so that a registry's columns are
+    hashed in parallel."""
     wanted = {}
     for col in table.columns:
+        if col.name not in present or frame[col.name].dtype != pl.String:
+            continue
         if col.vocabulary is not None:
             known = pl.Enum(kept_spellings(col.vocabulary, extra_ae_terms))
         elif col.spellings is not None:
             known = pl.Enum(KNOWN_SPELLINGS[col.spellings])
         else:
             known = patients if col.name == "patient_id" else None
-        if (known is not None and col.name in present and frame[col.name].dtype == pl.String
-                and frame[col.name].null_count() < frame.height):
+        if known is not None and frame[col.name].null_count() < frame.height:
             wanted[col.name] = known
     if not wanted:
         return {}
