@@ -81,10 +81,10 @@ class EpisodeIndex:
     def _infusion(self, code: pl.Series, episode: pl.Series) -> tuple[pl.Series, pl.Series]:
         if self._dense is not None:
             width, known, dates = self._dense
-            # the slot as a UInt32 gather index (at most _DENSE_SLOTS), then both lookups in one pass
-            e = pl.col("e")
-            slot = pl.when(e.is_between(0, width - 1)).then(pl.col("c") * width + e.clip(0, width - 1).cast(pl.UInt32))
-            found = pl.DataFrame({"c": code, "e": episode}).lazy().with_columns(slot=slot).select(
+            # the slot computed once, then both lookups in one pass (codes and episodes as Int64: Polars
+            # sizes Enum codes to the categories, and a UInt8 code * width would wrap)
+            slot = pl.when(pl.col("e").is_between(0, width - 1)).then(pl.col("c") * width + pl.col("e"))
+            found = pl.DataFrame({"c": code, "e": episode.cast(pl.Int64)}).lazy().with_columns(slot=slot).select(
                 known=pl.lit(known).gather(pl.col("slot")).fill_null(False),
                 dates=pl.lit(dates).gather(pl.col("slot"))).collect()
             return found["known"], found["dates"]
