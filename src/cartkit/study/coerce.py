@@ -301,7 +301,7 @@ def implausible_date_rule(today: dt.date) -> str:
 
 def coerce_table(
     raw: RawTable, table: Table, extra_ae_terms: tuple[str, ...] = (), today: dt.date | None = None,
-    patients: pl.Enum | None = None,
+    patients: pl.Enum | pl.DataTypeExpr | None = None,
 ) -> tuple[TypedTable, list[Problem], list[str]]:
     """Cast every schema column, map vocabularies, check required cells, ranges and date plausibility
     (``today`` is the latest plausible date; the day of the call when None).
@@ -383,7 +383,7 @@ def coerce_table(
 
 
 def _enum_casts(frame: pl.DataFrame, table: Table, present: set[str], extra_ae_terms: tuple[str, ...],
-                patients: pl.Enum | None) -> dict[str, pl.Series]:
+                patients: pl.Enum | pl.DataTypeExpr | None) -> dict[str, pl.Series]:
     """Each text column with known values (a vocabulary's kept spellings, a column's ``spellings``, the
     patients' ids) cast to their Enum, non-strict: all in one select, so that a registry's columns are
     hashed in parallel."""

@@ -170,7 +170,8 @@ def _check(folder: Path, workbooks: list, today: dt.date, shard: Path | None = N
             notes += table_notes
         typed[name] = tt
         if name == "patients":  # the tables after it try their patient ids against these first
-            patients = patient_enum(tt.frame)
+            # as Polars' own dtype, converted once for all the tables (episodes.EpisodeIndex says why)
+            patients = patient_enum(tt.frame).to_dtype_expr()
 
     measurements = typed["measurements"]
     blank_problems, blank = check_blq(measurements)
