@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
+import numpy as np
 import polars as pl
 
 from cartkit.study.coerce import TypedTable, problems_at
@@ -82,11 +83,14 @@ def duplicate_keys(tt: TypedTable) -> list[Problem]:
     if any(f[k].null_count() for k in needed):
         complete = f.select(pl.all_horizontal([pl.col(k).is_not_null() for k in needed])).to_series()
         f, number = f.filter(complete), number.filter(complete)
-    # repeated numbers by sorting, then the real keys of those rows only
-    ordered = number.sort()
-    repeated = ordered.filter((ordered == ordered.shift(1)).fill_null(False))
-    if repeated.is_empty():
+    # repeated numbers by sorting, then the real keys of those rows only. NumPy sorts a copy of the keys
+    # (its SIMD quicksort: 14.1M registry keys in 0.15-0.2 s, against 0.4-0.5 s for Series.sort and its
+    # shifted copy, which touched another 226 MB; issue 16) and compares neighbours in place
+    ordered = np.sort(number.to_numpy())
+    same = ordered[1:] == ordered[:-1]
+    if not same.any():
         return []
+    repeated = pl.Series(ordered[1:][same])
     f = f.filter(number.is_in(repeated.unique().implode()))
     dup = f.select(pl.struct(keys).is_duplicated()).to_series()
     if not dup.any():
