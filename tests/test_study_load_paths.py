@@ -148,10 +148,42 @@ def test_packed_duplicate_keys_equal_the_hashed_ones(monkeypatch):
     assert set(tt.enums) == {"patient_id", "analyte", "unit"}
     assert integrity._packed_key(tt, list(tt.table.key)) is not None
     packed = integrity.duplicate_keys(tt)
-    monkeypatch.setattr(integrity, "_packed_key", lambda tt, keys: None)
+    monkeypatch.setattr(integrity, "_packed_key", lambda tt, keys, rows=None: None)
     hashed = integrity.duplicate_keys(tt)
     assert packed == hashed and len(packed) > 100
     assert {p.kind for p in packed} == {"duplicate key (patient_id, episode, analyte, day, time)"}
+
+
+def test_packed_duplicate_keys_with_empty_cells_equal_the_hashed_ones_and_a_hand_count(monkeypatch):
+    """An optional key cell (time) empty on some rows is a value of the key; a row without its day is left
+    out (reported already). The packed keys (sorted in place) name the same rows as the hashed ones and as
+    a count by hand: each row whose complete key was seen before, after its first row."""
+    import cartkit.study.integrity as integrity
+
+    ids = [f"P{i}" for i in range(30)]
+    rng = random.Random(11)
+    n = 4000
+    raw = _child_rows([rng.choice(ids) for _ in range(n)])
+    days = [rng.randint(-3, 20) if rng.random() > 0.05 else None for _ in range(n)]
+    times = [rng.choice([None, "08:00", "20:00"]) for _ in range(n)]
+    analytes = [rng.choice(["crp", "il6"]) for _ in range(n)]
+    raw.frame = raw.frame.with_columns(day=pl.Series(days, dtype=pl.Int64), time=pl.Series(times),
+                                       analyte=pl.Series(analytes))
+    tt, _, _ = coerce_table(raw, TABLES["measurements"], patients=patient_enum(pl.DataFrame({"patient_id": ids})))
+    packed = integrity.duplicate_keys(tt)
+    monkeypatch.setattr(integrity, "_packed_key", lambda tt, keys, rows=None: None)
+    hashed = integrity.duplicate_keys(tt)
+    seen, by_hand = {}, []
+    for row, key in enumerate(zip(raw.frame["patient_id"], days, analytes, times, strict=True), start=1):
+        if key[1] is None:
+            continue
+        if key in seen:
+            by_hand.append((row, seen[key]))
+        else:
+            seen[key] = row
+    assert len(by_hand) > 100
+    assert packed == hashed
+    assert sorted((p.row, int(p.rule.rsplit(" ", 1)[1])) for p in packed) == sorted(by_hand)
 
 
 def test_units_written_canonically_are_converted_from_their_codes_as_from_the_text():

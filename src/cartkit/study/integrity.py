@@ -39,11 +39,13 @@ from cartkit.study.problems import WARNING, Problem
 from cartkit.study.readers import ROW
 
 
-def _packed_key(tt: TypedTable, keys: list[str]) -> pl.Series | None:
+def _packed_key(tt: TypedTable, keys: list[str], rows: pl.Series | None = None) -> np.ndarray | None:
     """Each row's key as one Int64, exactly (equal keys, and only they, give equal numbers): a text
     column by its Enum codes (``TypedTable.enums``), an integer or date column by its offset from its
     smallest value, an empty cell as 0, the first column the most significant. None when a text column
-    has no codes or the ranges do not fit in 63 bits."""
+    has no codes or the ranges do not fit in 63 bits. ``rows``: a mask of the rows to keep.
+
+    A NumPy array of its own (written in place, column by column), so that it can be sorted in place."""
     columns, parts, span = {}, [], 1
     for k in keys:
         s = tt.frame[k]
@@ -52,7 +54,7 @@ def _packed_key(tt: TypedTable, keys: list[str]) -> pl.Series | None:
         if k in tt.enums:
             columns[k], lo, width = tt.enums[k].to_physical(), 0, len(tt.enums[k].dtype.categories) + 1
         elif s.dtype.is_integer() or s.dtype in (pl.Date, pl.Boolean):
-            columns[k] = s.cast(pl.Int64)
+            columns[k] = s if s.dtype.is_integer() else s.cast(pl.Int32 if s.dtype == pl.Date else pl.UInt8)
             lo, hi = columns[k].min(), columns[k].max()
             width = hi - lo + 2
         else:
@@ -61,37 +63,51 @@ def _packed_key(tt: TypedTable, keys: list[str]) -> pl.Series | None:
         if span >= 2**63:
             return None
         parts.append((k, lo, width))
-    if not parts:
-        return pl.zeros(tt.frame.height, pl.Int64, eager=True)
-    number = pl.lit(0, dtype=pl.Int64)
+    n = tt.frame.height if rows is None else int(rows.sum())
+    number = np.zeros(n, dtype=np.int64)
     for k, lo, width in parts:
-        number = number * width + (pl.col(k).cast(pl.Int64) - lo + 1).fill_null(0)
-    return pl.DataFrame(columns).lazy().select(number.alias("key")).collect(engine="streaming").to_series()
+        column = columns[k] if rows is None else columns[k].filter(rows)
+        np.multiply(number, width, out=number)
+        if column.null_count():  # an empty cell is 0
+            column = (column.cast(pl.Int64) - (lo - 1)).fill_null(0)
+        else:
+            np.add(number, 1 - lo, out=number)
+        np.add(number, column.to_numpy(), out=number, casting="unsafe")  # every value fits: offsets < width
+    return number
 
 
 def duplicate_keys(tt: TypedTable) -> list[Problem]:
     keys = list(tt.table.key)
     f = tt.frame
-    # each row's key as one number: packed exactly when the text columns have codes (a registry's
-    # measurements), else a hash, whose collisions are told apart by comparing the keys themselves below
-    number = _packed_key(tt, keys)
-    if number is None:
-        number = f.select(keys).hash_rows(seed=0)
     # rows missing a required key cell (or a day/date that could not be derived) are reported
     # already; an empty optional key cell (time, agent) is a value of the key
     needed = [k for k in keys if tt.table.column(k).required or k in ("day", "date")]
+    complete = None
     if any(f[k].null_count() for k in needed):
         complete = f.select(pl.all_horizontal([pl.col(k).is_not_null() for k in needed])).to_series()
-        f, number = f.filter(complete), number.filter(complete)
-    # repeated numbers by sorting, then the real keys of those rows only. NumPy sorts a copy of the keys
-    # (its SIMD quicksort: 14.1M registry keys in 0.15-0.2 s, against 0.4-0.5 s for Series.sort and its
-    # shifted copy, which touched another 226 MB; issue 16) and compares neighbours in place
-    ordered = np.sort(number.to_numpy())
+
+    def numbers() -> np.ndarray:
+        """Each row's key as one number: packed exactly when the text columns have codes (a registry's
+        measurements), else a hash, whose collisions are told apart by comparing the keys themselves."""
+        number = _packed_key(tt, keys, complete)
+        if number is None:
+            hashed = tt.frame.select(keys).hash_rows(seed=0)
+            number = (hashed if complete is None else hashed.filter(complete)).to_numpy().copy()
+        return number
+
+    # repeated numbers by sorting in place (NumPy's SIMD quicksort: 14.1M registry keys in 0.15-0.2 s, where
+    # Series.sort and a shifted copy took 0.4-0.5 s and 226 MB of fresh memory; issue 16), then, when some
+    # repeat (rarely), the keys again in row order and the real keys of those rows only
+    ordered = numbers()
+    ordered.sort()
     same = ordered[1:] == ordered[:-1]
     if not same.any():
         return []
-    repeated = pl.Series(ordered[1:][same])
-    f = f.filter(number.is_in(repeated.unique().implode()))
+    repeated = pl.Series(np.unique(ordered[1:][same]))
+    del ordered
+    if complete is not None:
+        f = f.filter(complete)
+    f = f.filter(pl.Series(numbers()).is_in(repeated.implode()))
     dup = f.select(pl.struct(keys).is_duplicated()).to_series()
     if not dup.any():
         return []
