@@ -154,9 +154,10 @@ def test_packed_duplicate_keys_equal_the_hashed_ones(monkeypatch):
     assert {p.kind for p in packed} == {"duplicate key (patient_id, episode, analyte, day, time)"}
 
 
-def test_packed_duplicate_keys_with_empty_cells_equal_the_hashed_ones_and_a_hand_count(monkeypatch):
-    """An optional key cell (time) empty on some rows is a value of the key; a row without its day is left
-    out (reported already). The packed keys (sorted in place) name the same rows as the hashed ones and as
+@pytest.mark.parametrize("narrow", [2**32, 0], ids=["32-bit", "64-bit"])
+def test_packed_duplicate_keys_with_empty_cells_equal_the_hashed_ones_and_a_hand_count(monkeypatch, narrow):
+    """A row without its day is left
+    out (reported already). The packed keys (sorted in place, in 32 or 64 bits) name the same rows as the hashed ones and as
     a count by hand: each row whose complete key was seen before, after its first row."""
     import cartkit.study.integrity as integrity
 
@@ -165,11 +166,13 @@ def test_packed_duplicate_keys_with_empty_cells_equal_the_hashed_ones_and_a_hand
     n = 4000
     raw = _child_rows([rng.choice(ids) for _ in range(n)])
     days = [rng.randint(-3, 20) if rng.random() > 0.05 else None for _ in range(n)]
-    times = [rng.choice([None, "08:00", "20:00"]) for _ in range(n)]
+    times = [None] * n  # a text key column without codes would be hashed: empty, as in a registry
     analytes = [rng.choice(["crp", "il6"]) for _ in range(n)]
     raw.frame = raw.frame.with_columns(day=pl.Series(days, dtype=pl.Int64), time=pl.Series(times),
                                        analyte=pl.Series(analytes))
     tt, _, _ = coerce_table(raw, TABLES["measurements"], patients=patient_enum(pl.DataFrame({"patient_id": ids})))
+    monkeypatch.setattr(integrity, "_NARROW_KEYS", narrow)
+    assert integrity._packed_key(tt, list(tt.table.key)).dtype == ("uint32" if narrow else "int64")
     packed = integrity.duplicate_keys(tt)
     monkeypatch.setattr(integrity, "_packed_key", lambda tt, keys, rows=None: None)
     hashed = integrity.duplicate_keys(tt)

@@ -38,9 +38,11 @@ from cartkit.study.plan import STUDY_TOML
 from cartkit.study.problems import WARNING, Problem
 from cartkit.study.readers import ROW
 
+_NARROW_KEYS = 2**32  # the largest span packed in 32 bits
+
 
 def _packed_key(tt: TypedTable, keys: list[str], rows: pl.Series | None = None) -> np.ndarray | None:
-    """Each row's key as one Int64, exactly (equal keys, and only they, give equal numbers): a text
+    """Each row's key as one integer, exactly (equal keys, and only they, give equal numbers): a text
     column by its Enum codes (``TypedTable.enums``), an integer or date column by its offset from its
     smallest value, an empty cell as 0, the first column the most significant. None when a text column
     has no codes or the ranges do not fit in 63 bits. ``rows``: a mask of the rows to keep.
@@ -64,15 +66,19 @@ def _packed_key(tt: TypedTable, keys: list[str], rows: pl.Series | None = None) 
             return None
         parts.append((k, lo, width))
     n = tt.frame.height if rows is None else int(rows.sum())
-    number = np.zeros(n, dtype=np.int64)
+    # 32 bits when the keys fit (a registry's measurements: 100,001 patient codes x episodes x analytes x
+    # days), half the memory and a faster sort. Unsigned arithmetic wraps modulo 2**32, so a column's
+    # offset (a day of -7 is 1 after the smallest) may be added after its values: the sums are exact
+    dtype = np.uint32 if span <= _NARROW_KEYS else np.int64
+    number = np.zeros(n, dtype=dtype)
     for k, lo, width in parts:
         column = columns[k] if rows is None else columns[k].filter(rows)
-        np.multiply(number, width, out=number)
+        np.multiply(number, dtype(width), out=number)
         if column.null_count():  # an empty cell is 0
             column = (column.cast(pl.Int64) - (lo - 1)).fill_null(0)
         else:
-            np.add(number, 1 - lo, out=number)
-        np.add(number, column.to_numpy(), out=number, casting="unsafe")  # every value fits: offsets < width
+            np.add(number, dtype((1 - lo) % 2**32 if dtype is np.uint32 else 1 - lo), out=number)
+        np.add(number, column.to_numpy(), out=number, casting="unsafe")
     return number
 
 
