@@ -16,6 +16,8 @@ cut-off.
 from __future__ import annotations
 
 import datetime as dt
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -113,6 +115,45 @@ def plan_problems(config, typed: dict[str, TypedTable], absent: set[str] = froze
     return problems
 
 
+def _in_threads(mapped: MappedStudy, sources: dict) -> bool:
+    """Whether the tables may be read and coerced two at a time: each from a file of its own (no sheets
+    of one workbook), with no column mapping (whose reading keeps state), on a machine with two cores."""
+    return (os.cpu_count() or 1) > 1 and not mapped.mapping and all(s.sheet is None for s in sources.values())
+
+
+def _read_table(name: str, source, mapped: MappedStudy, config, today: dt.date,
+                patients: pl.DataTypeExpr | None, shard: str | None
+                ) -> tuple[TypedTable, list[Problem], list[str], bool]:
+    """One table read, its qualified results read (measurements) and coerced: (the typed table, its
+    problems, its notes, whether it is absent: missing or unreadable)."""
+    table = TABLES[name]
+    problems: list[Problem] = []
+    notes: list[str] = []
+    raw: RawTable | None = None
+    if source is None and not mapped.supplies(name):
+        if table.required:
+            problems.append(Problem(
+                name if shard is None else f"{shard}/{name}", None, None, None,
+                f"missing required table '{name}': expected {name}.csv, {name}.parquet, {name}.xlsx, "
+                f"{name}.sav, {name}.sas7bdat, {name}.xpt or a sheet '{name}' in the workbook"))
+    else:
+        raw, read_problems = mapped.read(name, source)
+        problems += read_problems
+        if raw is not None:
+            notes += raw.notes
+    if raw is None:
+        file = source.file if source is not None else name
+        tt, _, _ = coerce_table(RawTable(name, file, empty_table(table).select(ROW)), table)
+        tt.present = set(table.column_names)  # nothing to complain about in an absent table
+        return tt, problems, notes, True
+    if name == "measurements":
+        more, below_notes = read_qualified_values(raw)
+        problems += more
+        notes += below_notes
+    tt, more, table_notes = coerce_table(raw, table, config.plan.extra_ae_terms, today, patients)
+    return tt, problems + more, notes + table_notes, False
+
+
 def _check(folder: Path, workbooks: list, today: dt.date, shard: Path | None = None,
            config: tuple | None = None) -> tuple[Study | None, list[Problem]]:
     config, problems = config if config is not None else read_study_toml(folder)
@@ -133,45 +174,37 @@ def _check(folder: Path, workbooks: list, today: dt.date, shard: Path | None = N
 
     typed: dict[str, TypedTable] = {}
     absent: set[str] = set()  # tables missing or unreadable: their dependants are not also orphans
+    shown = None if shard is None or shard == folder else shard.relative_to(folder).as_posix()
+
+    def one(name: str, patients: pl.DataTypeExpr | None) -> tuple[TypedTable, list[Problem], list[str], bool]:
+        return _read_table(name, sources.get(name), mapped, config, today, patients, shown)
+
+    # the tables up to patients one by one (the tables after it try their patient ids against its ids);
+    # the rest two at a time in threads when each is a file of its own read as it is (no workbook, no
+    # column mapping): Polars releases the GIL, so one table's single-threaded steps overlap another's
+    # (issue 16: at 100,000 patients, read and coerce 2.5-2.7 s -> 2.0-2.2 s wall). Results are taken
+    # in the schema's order, so problems and notes are the same as one by one.
+    names = list(TABLES)
+    upto = names.index("patients") + 1
     patients = None
-    for name, table in TABLES.items():
-        source = sources.get(name)
-        raw: RawTable | None = None
-        if source is None and not mapped.supplies(name):
-            if table.required:
-                problems.append(
-                    Problem(
-                        name if shard is None or shard == folder else f"{shard.relative_to(folder).as_posix()}/{name}",
-                        None,
-                        None,
-                        None,
-                        f"missing required table '{name}': expected {name}.csv, {name}.parquet, {name}.xlsx, "
-                        f"{name}.sav, {name}.sas7bdat, {name}.xpt or a sheet '{name}' in the workbook",
-                    )
-                )
-        else:
-            raw, read_problems = mapped.read(name, source)
-            problems += read_problems
-            if raw is not None:
-                notes += raw.notes
-        if raw is None:
-            absent.add(name)
-            file = source.file if source is not None else name
-            raw = RawTable(name, file, empty_table(table).select(ROW))
-            tt, _, _ = coerce_table(raw, table)
-            tt.present = set(table.column_names)  # nothing to complain about in an absent table
-        else:
-            if name == "measurements":
-                more, below_notes = read_qualified_values(raw)
-                problems += more
-                notes += below_notes
-            tt, more, table_notes = coerce_table(raw, table, config.plan.extra_ae_terms, today, patients)
-            problems += more
-            notes += table_notes
+    results = {}
+    for name in names[:upto]:
+        results[name] = one(name, patients)
+    patients = patient_enum(results["patients"][0].frame).to_dtype_expr()  # Polars' dtype, converted once
+    rest = names[upto:]
+    if _in_threads(mapped, sources):
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            futures = {name: pool.submit(one, name, patients) for name in rest}
+            results.update((name, futures[name].result()) for name in rest)
+    else:
+        results.update((name, one(name, patients)) for name in rest)
+    for name in names:
+        tt, more, table_notes, missing = results[name]
         typed[name] = tt
-        if name == "patients":  # the tables after it try their patient ids against these first
-            # as Polars' own dtype, converted once for all the tables (episodes.EpisodeIndex says why)
-            patients = patient_enum(tt.frame).to_dtype_expr()
+        problems += more
+        notes += table_notes
+        if missing:
+            absent.add(name)
 
     measurements = typed["measurements"]
     blank_problems, blank = check_blq(measurements)
