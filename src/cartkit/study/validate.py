@@ -117,8 +117,22 @@ def plan_problems(config, typed: dict[str, TypedTable], absent: set[str] = froze
 
 def _in_threads(mapped: MappedStudy, sources: dict) -> bool:
     """Whether the tables may be read and coerced two at a time: each from a file of its own (no sheets
-    of one workbook), with no column mapping (whose reading keeps state), on a machine with two cores."""
-    return (os.cpu_count() or 1) > 1 and not mapped.mapping and all(s.sheet is None for s in sources.values())
+    of one workbook), with no column mapping (whose reading keeps state)."""
+    return not mapped.mapping and all(s.sheet is None for s in sources.values())
+
+
+def _one_at_a_time(work, items) -> list:
+    return [work(item) for item in items]
+
+
+def _two_at_a_time(work, items) -> list:
+    """``work`` of each item, in the items' order, run in two threads where the machine has two cores:
+    Polars releases the GIL, so one item's single-threaded steps overlap the other's (issue 16). An
+    exception of an item is raised here, as one by one."""
+    if (os.cpu_count() or 1) < 2:
+        return _one_at_a_time(work, items)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(work, items))
 
 
 def _read_table(name: str, source, mapped: MappedStudy, config, today: dt.date,
@@ -192,12 +206,8 @@ def _check(folder: Path, workbooks: list, today: dt.date, shard: Path | None = N
         results[name] = one(name, patients)
     patients = patient_enum(results["patients"][0].frame).to_dtype_expr()  # Polars' dtype, converted once
     rest = names[upto:]
-    if _in_threads(mapped, sources):
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            futures = {name: pool.submit(one, name, patients) for name in rest}
-            results.update((name, futures[name].result()) for name in rest)
-    else:
-        results.update((name, one(name, patients)) for name in rest)
+    read = _two_at_a_time if _in_threads(mapped, sources) else _one_at_a_time
+    results.update(zip(rest, read(lambda name: one(name, patients), rest), strict=True))
     for name in names:
         tt, more, table_notes, missing = results[name]
         typed[name] = tt
@@ -226,11 +236,7 @@ def _check(folder: Path, workbooks: list, today: dt.date, shard: Path | None = N
 
     # each table on its own (in threads two at a time, as above); the problems in the order of one by one:
     # every table's days, then every table's clock times and keys
-    if (os.cpu_count() or 1) > 1:
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            checked = list(pool.map(days_and_keys, typed.values()))
-    else:
-        checked = [days_and_keys(tt) for tt in typed.values()]
+    checked = _two_at_a_time(days_and_keys, typed.values())
     problems += [p for days, _ in checked for p in days]
     problems += [p for _, keys in checked for p in keys]
     # a parent table that is empty, or lacks its key column, is one problem; its children's rows
@@ -241,28 +247,32 @@ def _check(folder: Path, workbooks: list, today: dt.date, shard: Path | None = N
             if typed[parent].frame.height == 0 or "patient_id" not in typed[parent].present or (
                     parent == "infusions" and "episode" not in typed[parent].present):
                 absent.add(parent)
-    problems += orphans({k: v for k, v in typed.items() if k not in absent}, index)
+    # the checks across rows and tables only read the tables: run two at a time (as above), their
+    # problems in this order
+    present = {k: v for k, v in typed.items() if k not in absent}
+    patients_t, infusions_t, events_t = typed["patients"], typed["infusions"], typed["events"]
+    infusions = None if "infusions" in absent else infusions_t
+    cutoff = config.meta.data_cutoff
+    checks = [lambda: orphans(present, index)]
     if shard is None:
-        problems += plan_problems(config, typed, absent)
-    problems += infusion_order(typed["infusions"])
-    problems += death_order(typed, index)
-    problems += event_before_infusion(typed["events"], index, typed["infusions"], typed["patients"])
+        checks.append(lambda: plan_problems(config, typed, absent))
+    checks += [lambda: infusion_order(infusions_t), lambda: death_order(typed, index),
+               lambda: event_before_infusion(events_t, index, infusions_t, patients_t)]
     if "patients" not in absent:
-        infusions = None if "infusions" in absent else typed["infusions"]
-        problems += never_infused(typed["patients"], infusions) if infusions is not None else []
-        problems += milestone_order(typed["patients"], infusions)
-        problems += milestones_after_death(typed["patients"], typed["events"])
-    if config.meta.data_cutoff is not None:
-        problems += after_cutoff(typed, index, config.meta.data_cutoff)
+        if infusions is not None:
+            checks.append(lambda: never_infused(patients_t, infusions))
+        checks += [lambda: milestone_order(patients_t, infusions), lambda: milestones_after_death(patients_t, events_t)]
+    if cutoff is not None:
+        checks.append(lambda: after_cutoff(typed, index, cutoff))
         if "patients" not in absent:
-            problems += milestones_after_cutoff(typed["patients"], config.meta.data_cutoff)
-    problems += adverse_event_order(typed["adverse_events"])
-    problems += response_inputs(typed["assessments"], typed["patients"])
+            checks.append(lambda: milestones_after_cutoff(patients_t, cutoff))
+    checks += [lambda: adverse_event_order(typed["adverse_events"]),
+               lambda: response_inputs(typed["assessments"], patients_t)]
     if "patients" not in absent:
-        problems += randomised_treatment_assessments(typed["assessments"], typed["patients"],
-                                                     None if "infusions" in absent else typed["infusions"],
-                                                     config.plan)
-    problems += meddra_problems(typed["adverse_events"])
+        checks.append(lambda: randomised_treatment_assessments(typed["assessments"], patients_t, infusions, config.plan))
+    checks.append(lambda: meddra_problems(typed["adverse_events"]))
+    for found in _two_at_a_time(lambda check: check(), checks):
+        problems += found
 
     tables = {name: tt.frame.drop(ROW) for name, tt in typed.items()}
     paths = [s.path for s in sources.values()] + mapped.paths
