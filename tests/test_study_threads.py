@@ -68,3 +68,18 @@ def test_an_error_inside_a_thread_is_one_problem(broken_study, monkeypatch):
     study, found = validate.check_study(broken_study)
     assert study is None
     assert [p.rule for p in found] == ["internal error while checking the study: RuntimeError: boom"]
+
+
+def test_a_registry_shard_is_checked_one_by_one(broken_study, monkeypatch):
+    """check_shard (the sharded engines) keeps to one thread: at registry scale memory is the bound."""
+    from cartkit.study.plan import read_study_toml
+
+    config, _ = read_study_toml(broken_study)
+    first = validate.check_shard(broken_study, broken_study, config)
+
+    def refused(work, items):
+        raise AssertionError("a shard was checked in threads")
+
+    monkeypatch.setattr(validate, "_two_at_a_time", refused)
+    study, found = validate.check_shard(broken_study, broken_study, config)
+    assert study is not None and found == first[1]
