@@ -36,7 +36,7 @@ def test_endpoint_medians_round_a_half_up_and_keep_not_reached():
     table = endpoint_summary_table(pl.concat([df, df.with_columns(median=pl.lit(math.nan), median_lower=pl.lit(4.45)),
                                               df.with_columns(median=pl.lit(math.nan), median_lower=pl.lit(math.nan))]))
     shown = [row.cells[-1].text for row in table.rows]
-    assert shown == ["2.3 (0.4-NR) months", "not reached (4.5-NR)", "not reached"]
+    assert shown == ["2.3 (0.4\u2013NR) months", "not reached (4.5\u2013NR) months", "not reached"]
 
 
 def test_reproduction_numbers_round_a_half_up():

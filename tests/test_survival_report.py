@@ -169,7 +169,7 @@ def test_seed_report_shows_the_recommended_survival_with_its_warnings():
     for text in ("Recommended analysis", "HSCT as a competing event", "Gray&#39;s test P", "0.114",
                  "HSCT as a time-dependent covariate", "Mantel-Byar P", "Few events: 6 events for 1 covariate",
                  "0.22 (0.04\u20131.28)", "66.7 (9.6\u201393.2)", "log-log scale",
-                 "not reached (2.0-NR)"):  # DLBCL PFS: median not reached, lower limit 1.97 months
+                 "not reached (2.0\u2013NR) months"):  # DLBCL PFS: median not reached, lower limit 1.97 months
         assert text in html, text
     methods = dict(results.get("methods").iter_rows())
     text = methods["Survival conventions"]

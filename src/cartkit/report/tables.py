@@ -855,7 +855,7 @@ def _estimate_ci(est: object, lo: object, hi: object, scale: float = 1.0, digits
 
 
 def _median_ci(median: object, lo: object, hi: object) -> str:
-    """"1.7 (0.7-NR)"; "not reached (3.0-NR)" when the median is not reached (NaN) but its lower limit is."""
+    """"1.7 (0.7\u2013NR)"; "not reached (3.0\u2013NR)" when the median is not reached (NaN) but its lower limit is."""
     if median is not None and median == median:
         return _estimate_ci(median, lo, hi, digits=1)
     if lo is None or lo != lo:
@@ -868,12 +868,12 @@ def endpoint_summary_table(df: pl.DataFrame, level: float = 0.95) -> Table:
     ci = confidence_label(level)
 
     def median(m: float | None, lo: float | None, hi: float | None, unit: str) -> str | None:
-        """One decimal, a half away from zero; NaN is not reached; a missing number leaves the cell empty."""
+        """As every median of the report (``_median_ci``: one decimal, a half away from zero; NaN is not
+        reached), in the endpoint's time unit; a missing number leaves the cell empty."""
         if m is None or lo is None or (m == m and hi is None):
             return None
-        if m != m:
-            return "not reached" if lo != lo else f"not reached ({fixed(lo, 1)}-NR)"
-        return f"{fixed(m, 1)} ({'NR' if lo != lo else fixed(lo, 1)}-{'NR' if hi != hi else fixed(hi, 1)}) {unit}"
+        shown = _median_ci(m, lo, hi)
+        return shown if shown == "not reached" else f"{shown} {unit}"
 
     shown = df.select(
         pl.format("{} (N = {})", "population", "population_n").alias("population"), "endpoint", "label",
