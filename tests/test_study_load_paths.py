@@ -156,9 +156,9 @@ def test_packed_duplicate_keys_equal_the_hashed_ones(monkeypatch):
 
 @pytest.mark.parametrize("narrow", [2**32, 0], ids=["32-bit", "64-bit"])
 def test_packed_duplicate_keys_with_empty_cells_equal_the_hashed_ones_and_a_hand_count(monkeypatch, narrow):
-    """A row without its day is left
-    out (reported already). The packed keys (sorted in place, in 32 or 64 bits) name the same rows as the hashed ones and as
-    a count by hand: each row whose complete key was seen before, after its first row."""
+    """A row without its day is left out (reported already). The packed keys (sorted in place, in 32 or 64
+    bits) name the same rows as the hashed ones and as a count by hand: each row whose complete key was seen
+    before, after its first row."""
     import cartkit.study.integrity as integrity
 
     ids = [f"P{i}" for i in range(30)]

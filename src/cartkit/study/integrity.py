@@ -38,7 +38,7 @@ from cartkit.study.plan import STUDY_TOML
 from cartkit.study.problems import WARNING, Problem
 from cartkit.study.readers import ROW
 
-_NARROW_KEYS = 2**32  # the largest span packed in 32 bits
+_NARROW_KEYS = 2**32  # keys whose span is below this are packed in 32 bits (so is every column's width)
 
 
 def _packed_key(tt: TypedTable, keys: list[str], rows: pl.Series | None = None) -> np.ndarray | None:
@@ -69,7 +69,7 @@ def _packed_key(tt: TypedTable, keys: list[str], rows: pl.Series | None = None) 
     # 32 bits when the keys fit (a registry's measurements: 100,001 patient codes x episodes x analytes x
     # days), half the memory and a faster sort. Unsigned arithmetic wraps modulo 2**32, so a column's
     # offset (a day of -7 is 1 after the smallest) may be added after its values: the sums are exact
-    dtype = np.uint32 if span <= _NARROW_KEYS else np.int64
+    dtype = np.uint32 if span < _NARROW_KEYS else np.int64
     number = np.zeros(n, dtype=dtype)
     for k, lo, width in parts:
         column = columns[k] if rows is None else columns[k].filter(rows)
